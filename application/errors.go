@@ -1,0 +1,35 @@
+package application
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// ErrVersionConflict matches every *VersionConflictError.
+var ErrVersionConflict = errors.New("order was changed concurrently")
+
+// VersionConflictError says that the order was not at the expected version. Retried is
+// false when the caller named the version (If-Match) and true when the handler chose it
+// and ran out of retries.
+type VersionConflictError struct {
+	OrderID  uuid.UUID
+	Expected int64
+	Actual   int64
+	Retried  bool
+}
+
+func (e *VersionConflictError) Error() string {
+	return fmt.Sprintf("order %s: expected version %d, found %d", e.OrderID, e.Expected, e.Actual)
+}
+
+func (e *VersionConflictError) Is(target error) bool { return target == ErrVersionConflict }
+
+// ErrUnavailable marks errors caused by the database being unreachable; the request
+// may succeed if retried later.
+var ErrUnavailable = errors.New("database unavailable")
+
+// ErrIdempotencyKeyReused answers a repeated idempotency key whose request differs from
+// the first one that used it.
+var ErrIdempotencyKeyReused = errors.New("idempotency key was used for a different request")

@@ -1,0 +1,29 @@
+package application
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/order"
+)
+
+// OrderHistoryHandler answers an order's events, in version order.
+type OrderHistoryHandler struct{ queries OrderQueries }
+
+func NewOrderHistoryHandler(q OrderQueries) *OrderHistoryHandler {
+	return &OrderHistoryHandler{queries: q}
+}
+
+func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent, error) {
+	events, err := h.queries.OrderEvents(ctx, id, 0, time.Time{})
+	if err != nil {
+		return nil, fmt.Errorf("order history %s: %w", id, err)
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("order history %s: %w", id, order.ErrNotFound)
+	}
+	return events, nil
+}

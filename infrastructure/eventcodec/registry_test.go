@@ -1,0 +1,119 @@
+package eventcodec_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/eventcodec"
+)
+
+func TestEveryOrderEventRoundTrips(t *testing.T) {
+	r := eventcodec.NewOrderRegistry()
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8000, time.UTC)
+	for _, e := range []order.Event{
+		order.OrderPlaced{OrderID: uuid.New(), CustomerID: "c-1", Currency: "SEK", PlacedAt: at},
+		order.OrderLineAdded{SKU: "sku-1", Quantity: 3, UnitPriceCents: 1999, AddedAt: at},
+		order.OrderConfirmed{ConfirmedAt: at},
+		order.OrderCancelled{Reason: "changed my mind ✓", CancelledAt: at},
+	} {
+		name, version, payload, err := r.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != reflect.TypeOf(e).Name() {
+			t.Errorf("%T stored as %q", e, name)
+		}
+		back, err := r.Decode(name, version, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, e) {
+			t.Errorf("round trip of %T: got %+v, want %+v", e, back, e)
+		}
+	}
+}
+
+func TestOrderPlacedV1IsUpcastWithEuro(t *testing.T) {
+	r := eventcodec.NewOrderRegistry()
+	id := uuid.New()
+	v1 := `{"order_id":"` + id.String() + `","customer_id":"c-9","placed_at":"2020-01-02T03:04:05Z"}`
+	e, err := r.Decode("OrderPlaced", 1, []byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := order.OrderPlaced{OrderID: id, CustomerID: "c-9", Currency: "EUR", PlacedAt: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if !reflect.DeepEqual(e, want) {
+		t.Fatalf("got %+v, want %+v", e, want)
+	}
+	if _, version, _, _ := r.Encode(want); version != 2 {
+		t.Fatalf("OrderPlaced is written at version %d, want 2", version)
+	}
+}
+
+func TestUnknownAndUnreadableEventsFailLoudly(t *testing.T) {
+	r := eventcodec.NewOrderRegistry()
+	cases := map[string]struct {
+		name    string
+		version int
+		payload string
+		want    string
+	}{
+		"unknown type":          {"OrderTeleported", 1, `{}`, "unknown event type"},
+		"newer schema version":  {"OrderConfirmed", 2, `{}`, "newer than this code"},
+		"no upcaster":           {"OrderLineAdded", 0, `{}`, "no upcaster"},
+		"payload not an object": {"OrderPlaced", 1, `[1]`, "not a JSON object"},
+		"v1 payload null":       {"OrderPlaced", 1, `null`, "null"},
+		"bad field type":        {"OrderLineAdded", 1, `{"quantity":"many"}`, "decode OrderLineAdded"},
+	}
+	for name, c := range cases {
+		_, err := r.Decode(c.name, c.version, []byte(c.payload))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
+		}
+	}
+	type stranger struct{ order.OrderConfirmed }
+	if _, _, _, err := r.Encode(stranger{}); !errors.Is(err, eventcodec.ErrUnknownEvent) {
+		t.Errorf("encoding an unregistered type: got %v", err)
+	}
+	if _, err := r.Decode("Nope", 1, []byte(`{}`)); !errors.Is(err, eventcodec.ErrUnknownEvent) {
+		t.Errorf("decoding an unregistered name: got %v", err)
+	}
+}
+
+func TestRegistrationMistakesPanic(t *testing.T) {
+	for name, register := range map[string]func(){
+		"same type twice": func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 1)
+			eventcodec.Register[order.OrderConfirmed](r, "B", 1)
+		},
+		"same name twice": func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 1)
+			eventcodec.Register[order.OrderCancelled](r, "A", 1)
+		},
+		"not an event": func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[struct{}](r, "A", 1)
+		},
+		"version zero": func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 0)
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			register()
+		}()
+	}
+}

@@ -1,0 +1,270 @@
+package orderstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+)
+
+// After every command, the read model already shows what the command returned.
+func TestLifeCycleReadsItsOwnWrites(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	placed := f.place(t, "alice")
+	id := placed.ID
+
+	steps := []struct {
+		name string
+		run  func() (application.CommandResult, error)
+		want func(v application.OrderView) bool
+	}{
+		{"add line", func() (application.CommandResult, error) {
+			return f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "apple", Quantity: 3, UnitPriceCents: 250})
+		}, func(v application.OrderView) bool { return v.Version == 2 && v.TotalCents == 750 && v.LineCount == 3 }},
+		{"add another line", func() (application.CommandResult, error) {
+			return f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "pear", Quantity: 1, UnitPriceCents: 100})
+		}, func(v application.OrderView) bool { return v.Version == 3 && v.TotalCents == 850 && len(v.Lines) == 2 }},
+		{"confirm", func() (application.CommandResult, error) {
+			return f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+		}, func(v application.OrderView) bool { return v.Version == 4 && v.Status == order.StatusConfirmed }},
+		{"cancel", func() (application.CommandResult, error) {
+			return f.app.Commands.CancelOrder.Handle(ctx, application.CancelOrder{OrderID: id, Reason: "late"})
+		}, func(v application.OrderView) bool { return v.Version == 5 && v.Status == order.StatusCancelled }},
+	}
+	for _, s := range steps {
+		res, err := s.run()
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if !s.want(res.Order) {
+			t.Fatalf("%s returned %+v", s.name, res.Order)
+		}
+		read := f.get(t, id)
+		if !reflect.DeepEqual(read, res.Order) {
+			t.Fatalf("%s: read model shows\n%+v\nthe command returned\n%+v", s.name, read, res.Order)
+		}
+	}
+	if f.eventCount(t, id) != 5 {
+		t.Fatalf("%d events, want 5", f.eventCount(t, id))
+	}
+}
+
+func TestNoOpCommandAppendsNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.place(t, "bob").ID
+	f.addLine(t, id, "a", 1, 1)
+	first, err := f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Order.Version != first.Order.Version || f.eventCount(t, id) != 3 {
+		t.Fatalf("repeated confirm moved the version from %d to %d (%d events)", first.Order.Version, again.Order.Version, f.eventCount(t, id))
+	}
+}
+
+func TestRejectedCommandsWriteNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.place(t, "carol").ID
+	_, err := f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+	if !errors.Is(err, order.ErrNoLines) {
+		t.Fatalf("confirming an empty order: %v", err)
+	}
+	_, err = f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "", Quantity: 0})
+	var invalid *order.ValidationError
+	if !errors.As(err, &invalid) || len(invalid.Fields) != 2 {
+		t.Fatalf("invalid line: %v", err)
+	}
+	_, err = f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: uuid.New(), SKU: "x", Quantity: 1})
+	if !errors.Is(err, order.ErrNotFound) {
+		t.Fatalf("line on unknown order: %v", err)
+	}
+	_, err = f.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: id, CustomerID: "carol", Currency: "EUR"})
+	if !errors.Is(err, order.ErrAlreadyPlaced) {
+		t.Fatalf("placing twice: %v", err)
+	}
+	if n := f.eventCount(t, id); n != 1 {
+		t.Fatalf("%d events after rejected commands, want 1", n)
+	}
+	if v := f.get(t, id); v.Version != 1 {
+		t.Fatalf("read model at version %d", v.Version)
+	}
+}
+
+func TestExpectedVersionIsCheckedAndNeverRetried(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.place(t, "dave").ID
+	f.addLine(t, id, "a", 1, 1) // now at version 2
+
+	_, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
+		Options: application.CommandOptions{ExpectedVersion: version(1)}})
+	var conflict *application.VersionConflictError
+	if !errors.As(err, &conflict) || !errors.Is(err, application.ErrVersionConflict) {
+		t.Fatalf("stale If-Match: %v", err)
+	}
+	if conflict.Expected != 1 || conflict.Actual != 2 || conflict.Retried || conflict.OrderID != id {
+		t.Fatalf("conflict %+v", conflict)
+	}
+	res, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
+		Options: application.CommandOptions{ExpectedVersion: version(2)}})
+	if err != nil || res.Order.Version != 3 {
+		t.Fatalf("matching If-Match: %v, version %d", err, res.Order.Version)
+	}
+}
+
+// Many clients add lines to one order at once. Each command loses races, retries the
+// whole cycle and lands exactly once.
+func TestConcurrentCommandsOnOneOrderAllLand(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *application.RunnerConfig) {
+		c.Retry = application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
+	})
+	ctx := context.Background()
+	id := f.place(t, "erin").ID
+	const clients = 24
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1, UnitPriceCents: int64(i)}); err != nil {
+				t.Errorf("client %d: %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	v := f.get(t, id)
+	if v.LineCount != clients || len(v.Lines) != clients || v.Version != clients+1 {
+		t.Fatalf("after %d concurrent adds: %d units, %d lines, version %d", clients, v.LineCount, len(v.Lines), v.Version)
+	}
+	seen := map[string]bool{}
+	for _, l := range v.Lines {
+		if seen[l.SKU] {
+			t.Fatalf("line %s landed twice", l.SKU)
+		}
+		seen[l.SKU] = true
+	}
+	folded, err := f.app.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: v.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(folded, v) {
+		t.Fatalf("read model and folded stream disagree:\n%+v\n%+v", v, folded)
+	}
+}
+
+// With a single attempt, racing commands must report the conflict rather than lose it.
+func TestExhaustedRetriesReportTheConflict(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *application.RunnerConfig) {
+		c.Retry = application.RetryPolicy{MaxAttempts: 1}
+	})
+	ctx := context.Background()
+	id := f.place(t, "frank").ID
+	const clients = 16
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, conflicts := 0, 0
+	start := make(chan struct{})
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			_, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1})
+			var conflict *application.VersionConflictError
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &conflict) && conflict.Retried:
+				conflicts++
+			default:
+				t.Errorf("client %d: %v", i, err)
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	v := f.get(t, id)
+	if int(v.LineCount) != ok || ok+conflicts != clients || ok == 0 {
+		t.Fatalf("%d succeeded, %d conflicted, order holds %d units", ok, conflicts, v.LineCount)
+	}
+}
+
+func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := application.WithMetadata(context.Background(), application.Metadata{
+		CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite",
+	})
+	res, err := f.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{CustomerID: "gina", Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.pool.Query(ctx, `SELECT correlation_id, causation_id, metadata FROM events WHERE stream_id = $1`, res.Order.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+		var corr, cause string
+		var meta []byte
+		if err := rows.Scan(&corr, &cause, &meta); err != nil {
+			t.Fatal(err)
+		}
+		var md application.Metadata
+		if err := json.Unmarshal(meta, &md); err != nil {
+			t.Fatal(err)
+		}
+		want := application.Metadata{CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite", Command: "PlaceOrder"}
+		if corr != "corr-42" || cause != "req-7" || md != want {
+			t.Fatalf("columns %q %q, metadata %+v", corr, cause, md)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d events", n)
+	}
+}
+
+func TestEventsCarryTheCommandTime(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
+	ctx := context.Background()
+	id := f.place(t, "hank").ID
+	f.addLine(t, id, "a", 1, 1)
+	v := f.get(t, id)
+	if !v.PlacedAt.Equal(start.Add(time.Second)) || !v.UpdatedAt.Equal(start.Add(2*time.Second)) {
+		t.Fatalf("placed %v updated %v", v.PlacedAt, v.UpdatedAt)
+	}
+	history, err := f.app.Queries.OrderHistory.Handle(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !history[1].RecordedAt.Equal(start.Add(2 * time.Second)) {
+		t.Fatalf("recorded_at %v", history[1].RecordedAt)
+	}
+}

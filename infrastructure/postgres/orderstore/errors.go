@@ -1,0 +1,59 @@
+package orderstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/example/orders/application"
+)
+
+// classify marks errors that mean "the database cannot be reached right now" with
+// application.ErrUnavailable, so that the API answers 503 and clients retry. An error
+// the server reported about the statement itself is the caller's or ours, not an
+// outage, except for the connection and shutdown classes.
+func classify(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case len(pgErr.Code) == 5 && pgErr.Code[:2] == "08", // connection exception
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, cannot connect now
+			pgErr.Code == "53300": // too many connections
+			return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
+		}
+		return err
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) || isConnectionLost(err) {
+		return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
+	}
+	return err
+}
+
+func isConnectionLost(err error) bool {
+	var netErr interface{ Timeout() bool }
+	if errors.As(err, &netErr) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"conn closed", "connection reset", "broken pipe", "unexpected EOF", "connection refused"} {
+		if contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}

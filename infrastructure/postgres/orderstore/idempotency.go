@@ -1,0 +1,71 @@
+package orderstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/example/orders/application"
+)
+
+const (
+	// Claim a key: a new key is inserted and stays locked by this transaction until it
+	// commits; a concurrent claimer of the same key waits on that lock. An expired record
+	// is taken over as if new. A live record is left alone and returns no row.
+	claimKey = `INSERT INTO idempotency_keys AS k (key, fingerprint, expires_at)
+		VALUES ($1, $2, now() + make_interval(secs => $3))
+		ON CONFLICT (key) DO UPDATE
+		SET fingerprint = EXCLUDED.fingerprint, status = NULL, content_type = NULL, headers = NULL,
+		    body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
+		WHERE k.expires_at <= now()
+		RETURNING key`
+	readKey = `SELECT fingerprint, coalesce(status, 0), coalesce(content_type, ''), coalesce(headers, '{}'), coalesce(body, '')
+		FROM idempotency_keys WHERE key = $1`
+	saveResponse = `UPDATE idempotency_keys SET status = $2, content_type = $3, headers = $4, body = $5 WHERE key = $1`
+)
+
+func (t *orderTx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint string, keepFor time.Duration) (application.IdempotencyRecord, error) {
+	var claimed string
+	err := t.tx.QueryRow(ctx, claimKey, key, fingerprint, keepFor.Seconds()).Scan(&claimed)
+	if err == nil {
+		return application.IdempotencyRecord{Claimed: true}, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return application.IdempotencyRecord{}, classify(fmt.Errorf("claim idempotency key: %w", err))
+	}
+	var rec application.IdempotencyRecord
+	var headers []byte
+	err = t.tx.QueryRow(ctx, readKey, key).Scan(&rec.Fingerprint, &rec.Response.Status, &rec.Response.ContentType, &headers, &rec.Response.Body)
+	if err != nil {
+		return application.IdempotencyRecord{}, classify(fmt.Errorf("read idempotency key: %w", err))
+	}
+	if err := json.Unmarshal(headers, &rec.Response.Headers); err != nil {
+		return application.IdempotencyRecord{}, fmt.Errorf("read idempotency key: headers: %w", err)
+	}
+	return rec, nil
+}
+
+func (t *orderTx) SaveIdempotentResponse(ctx context.Context, key string, r application.StoredResponse) error {
+	headers, err := json.Marshal(r.Headers)
+	if err != nil {
+		return fmt.Errorf("save idempotent response: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, saveResponse, key, r.Status, r.ContentType, headers, r.Body); err != nil {
+		return classify(fmt.Errorf("save idempotent response: %w", err))
+	}
+	return nil
+}
+
+// DeleteExpiredIdempotencyKeys removes records past their retention and returns how
+// many went. The service runs it periodically.
+func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= now()`)
+	if err != nil {
+		return 0, classify(fmt.Errorf("delete expired idempotency keys: %w", err))
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,86 @@
+package orderstore_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/test/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// fixture is the application wired to a fresh database, as the service wires it.
+type fixture struct {
+	pool  *pgxpool.Pool
+	store *orderstore.Store
+	app   application.App
+}
+
+func newFixture(t *testing.T, opts ...func(*application.RunnerConfig)) fixture {
+	t.Helper()
+	pool := pgtest.NewPool(t, pgtest.MaxConns(40))
+	codec := eventcodec.NewOrderRegistry()
+	store := orderstore.NewStore(pool, codec)
+	cfg := application.RunnerConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return fixture{pool: pool, store: store, app: application.NewApp(store, orderstore.NewQueries(pool, codec), cfg)}
+}
+
+func (f fixture) place(t *testing.T, customer string) application.OrderView {
+	t.Helper()
+	res, err := f.app.Commands.PlaceOrder.Handle(context.Background(), application.PlaceOrder{CustomerID: customer, Currency: "EUR"})
+	if err != nil {
+		t.Fatalf("place order: %v", err)
+	}
+	return res.Order
+}
+
+func (f fixture) addLine(t *testing.T, id uuid.UUID, sku string, qty int, price int64) application.OrderView {
+	t.Helper()
+	res, err := f.app.Commands.AddOrderLine.Handle(context.Background(), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price})
+	if err != nil {
+		t.Fatalf("add line: %v", err)
+	}
+	return res.Order
+}
+
+func (f fixture) get(t *testing.T, id uuid.UUID) application.OrderView {
+	t.Helper()
+	v, err := f.app.Queries.GetOrder.Handle(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get order: %v", err)
+	}
+	return v
+}
+
+func (f fixture) eventCount(t *testing.T, id uuid.UUID) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE stream_type = 'order' AND stream_id = $1`, id.String()).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func version(v int64) *int64 { return &v }
+
+// fixedClock returns times one second apart from a fixed start.
+func fixedClock(start time.Time) func() time.Time {
+	var n int64
+	return func() time.Time { n++; return start.Add(time.Duration(n) * time.Second) }
+}
+
+func sku(i int) string { return "sku-" + strconv.Itoa(i) }
+
+var _ = order.StatusPending

@@ -1,0 +1,53 @@
+package orderstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+)
+
+// The order_overview projection. Every statement applies an event only if the row is
+// below the event's version, so applying an event twice changes nothing; and it runs in
+// the appending transaction, so the row is never behind a committed event.
+const (
+	projectPlaced = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, line_count, version, placed_at, updated_at)
+		SELECT $1, $2, 'pending', $3, 0, 0, $4, $5, $5
+		WHERE NOT EXISTS (SELECT 1 FROM order_overview WHERE id = $1)`
+	projectLineAdded = `WITH moved AS (
+			UPDATE order_overview
+			SET total_cents = total_cents + $3::bigint * $4::bigint, line_count = line_count + $3, version = $5, updated_at = $6
+			WHERE id = $1 AND version < $5
+			RETURNING id)
+		INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents)
+		SELECT id, $5, $2, $3, $4 FROM moved`
+	projectStatus = `UPDATE order_overview SET status = $2, version = $3, updated_at = $4
+		WHERE id = $1 AND version < $3`
+)
+
+// project queues one statement per event and sends them in one round trip.
+func project(ctx context.Context, tx pgx.Tx, id uuid.UUID, events []application.RecordedEvent) error {
+	var b pgx.Batch
+	for _, r := range events {
+		switch e := r.Event.(type) {
+		case order.OrderPlaced:
+			b.Queue(projectPlaced, id, e.CustomerID, e.Currency, r.Version, e.PlacedAt)
+		case order.OrderLineAdded:
+			b.Queue(projectLineAdded, id, e.SKU, e.Quantity, e.UnitPriceCents, r.Version, e.AddedAt)
+		case order.OrderConfirmed:
+			b.Queue(projectStatus, id, string(order.StatusConfirmed), r.Version, e.ConfirmedAt)
+		case order.OrderCancelled:
+			b.Queue(projectStatus, id, string(order.StatusCancelled), r.Version, e.CancelledAt)
+		default:
+			return fmt.Errorf("project order %s: no projection for %T", id, r.Event)
+		}
+	}
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("project order %s: %w", id, err)
+	}
+	return nil
+}

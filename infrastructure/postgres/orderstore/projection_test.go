@@ -1,0 +1,78 @@
+package orderstore_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+)
+
+// Applying the same events to the read model again changes nothing.
+func TestProjectionIsIdempotentByVersion(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := uuid.New()
+	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	events := []order.Event{
+		order.OrderPlaced{OrderID: id, CustomerID: "kim", Currency: "EUR", PlacedAt: at},
+		order.OrderLineAdded{SKU: "a", Quantity: 2, UnitPriceCents: 300, AddedAt: at},
+		order.OrderConfirmed{ConfirmedAt: at},
+	}
+	err := f.store.WithinOrderTx(ctx, func(ctx context.Context, tx application.OrderTx) error {
+		recorded, err := tx.AppendOrderEvents(ctx, id, 0, events, application.Metadata{}, at)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < 3; i++ {
+			if err := tx.ProjectOrder(ctx, id, recorded); err != nil {
+				return err
+			}
+		}
+		// And each event on its own, out of order, once more.
+		for _, i := range []int{2, 0, 1} {
+			if err := tx.ProjectOrder(ctx, id, recorded[i:i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, id)
+	want := application.OrderView{State: order.Fold(order.Initial(), events...), Version: 3}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after repeated projection:\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestProjectionRollsBackWithTheAppend(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := uuid.New()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	boom := context.Canceled // any error from fn rolls back
+	_ = f.store.WithinOrderTx(ctx, func(ctx context.Context, tx application.OrderTx) error {
+		recorded, err := tx.AppendOrderEvents(ctx, id, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}, application.Metadata{}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.ProjectOrder(ctx, id, recorded); err != nil {
+			t.Fatal(err)
+		}
+		return boom
+	})
+	if f.eventCount(t, id) != 0 {
+		t.Fatal("events survived the rollback")
+	}
+	if _, err := f.app.Queries.GetOrder.Handle(ctx, id); err == nil {
+		t.Fatal("the read model row survived the rollback")
+	}
+}

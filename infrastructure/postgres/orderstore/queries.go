@@ -1,0 +1,132 @@
+package orderstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+)
+
+// Queries implements application.OrderQueries.
+type Queries struct {
+	pool  *pgxpool.Pool
+	codec *eventcodec.Registry[order.Event]
+}
+
+func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Queries {
+	return &Queries{pool: pool, codec: codec}
+}
+
+const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.total_cents, o.line_count, o.version,
+	o.placed_at, o.updated_at,
+	(SELECT coalesce(jsonb_agg(jsonb_build_array(l.sku, l.quantity, l.unit_price_cents) ORDER BY l.line_no), '[]')
+	 FROM order_overview_lines l WHERE l.order_id = o.id)
+	FROM order_overview o `
+
+func (q *Queries) OrderByID(ctx context.Context, id uuid.UUID) (application.OrderView, error) {
+	rows, err := q.pool.Query(ctx, selectOverview+`WHERE o.id = $1`, id)
+	if err != nil {
+		return application.OrderView{}, classify(err)
+	}
+	views, err := scanOverviews(rows)
+	if err != nil {
+		return application.OrderView{}, classify(err)
+	}
+	if len(views) == 0 {
+		return application.OrderView{}, order.ErrNotFound
+	}
+	return views[0], nil
+}
+
+// ListOrders builds its WHERE clause from fixed fragments (never from request text), so
+// each filter combination gets a plan that can use its index.
+func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (application.OrderPage, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if l.Status != order.StatusNone {
+		where = append(where, "o.status = "+arg(string(l.Status)))
+	}
+	if l.CustomerID != "" {
+		where = append(where, "o.customer_id = "+arg(l.CustomerID))
+	}
+	if l.After != nil {
+		where = append(where, fmt.Sprintf("(o.placed_at, o.id) < (%s, %s)", arg(l.After.PlacedAt), arg(l.After.ID)))
+	}
+	sql := selectOverview
+	if len(where) > 0 {
+		sql += "WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY o.placed_at DESC, o.id DESC LIMIT " + arg(l.Limit+1)
+	rows, err := q.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return application.OrderPage{}, classify(err)
+	}
+	views, err := scanOverviews(rows)
+	if err != nil {
+		return application.OrderPage{}, classify(err)
+	}
+	page := application.OrderPage{Items: views}
+	if len(views) > l.Limit {
+		page.Items = views[:l.Limit]
+		last := page.Items[l.Limit-1]
+		page.Next = &application.PageKey{PlacedAt: last.PlacedAt, ID: last.ID}
+	}
+	return page, nil
+}
+
+func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until time.Time) ([]application.RecordedEvent, error) {
+	stored, err := eventstore.ReadStream(ctx, q.pool, streamOf(id), eventstore.StreamRange{To: toVersion, Until: until})
+	if err != nil {
+		return nil, classify(err)
+	}
+	recorded := make([]application.RecordedEvent, len(stored))
+	for i, s := range stored {
+		e, err := q.codec.Decode(s.Type, s.SchemaVersion, s.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("order %s: event %d: %w", id, s.Version, err)
+		}
+		recorded[i] = toApplication(s, e)
+	}
+	return recorded, nil
+}
+
+func scanOverviews(rows pgx.Rows) ([]application.OrderView, error) {
+	defer rows.Close()
+	views := []application.OrderView{}
+	for rows.Next() {
+		var v application.OrderView
+		var status string
+		var lines []byte
+		if err := rows.Scan(&v.ID, &v.CustomerID, &status, &v.Currency, &v.TotalCents, &v.LineCount, &v.Version,
+			&v.PlacedAt, &v.UpdatedAt, &lines); err != nil {
+			return nil, err
+		}
+		v.Status = order.Status(status)
+		v.PlacedAt, v.UpdatedAt = v.PlacedAt.UTC(), v.UpdatedAt.UTC()
+		var raw [][3]json.RawMessage
+		if err := json.Unmarshal(lines, &raw); err != nil {
+			return nil, fmt.Errorf("order %s: lines: %w", v.ID, err)
+		}
+		for _, l := range raw {
+			var line order.Line
+			if err := errors.Join(json.Unmarshal(l[0], &line.SKU), json.Unmarshal(l[1], &line.Quantity), json.Unmarshal(l[2], &line.UnitPriceCents)); err != nil {
+				return nil, fmt.Errorf("order %s: line: %w", v.ID, err)
+			}
+			v.Lines = append(v.Lines, line)
+		}
+		views = append(views, v)
+	}
+	return views, rows.Err()
+}

@@ -1,0 +1,193 @@
+package orderstore_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+)
+
+func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
+	ctx := context.Background()
+	var all []uuid.UUID // oldest first
+	for i := 0; i < 25; i++ {
+		customer := "even"
+		if i%2 == 1 {
+			customer = "odd"
+		}
+		id := f.place(t, customer).ID
+		all = append(all, id)
+		if i%5 == 0 {
+			if _, err := f.app.Commands.CancelOrder.Handle(ctx, application.CancelOrder{OrderID: id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pages := func(q application.ListOrders) [][]uuid.UUID {
+		var out [][]uuid.UUID
+		for {
+			page, err := f.app.Queries.ListOrders.Handle(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []uuid.UUID
+			for _, v := range page.Items {
+				ids = append(ids, v.ID)
+				if q.Status != "" && v.Status != q.Status || q.CustomerID != "" && v.CustomerID != q.CustomerID {
+					t.Fatalf("filter %+v let through %+v", q, v)
+				}
+			}
+			out = append(out, ids)
+			if page.NextCursor == "" {
+				return out
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+	got := pages(application.ListOrders{Limit: 10})
+	if len(got) != 3 || len(got[0]) != 10 || len(got[2]) != 5 {
+		t.Fatalf("page sizes %d/%v", len(got), got)
+	}
+	var flat []uuid.UUID
+	for _, p := range got {
+		flat = append(flat, p...)
+	}
+	for i, id := range flat {
+		if id != all[len(all)-1-i] {
+			t.Fatalf("position %d holds %s, want %s (newest first)", i, id, all[len(all)-1-i])
+		}
+	}
+	if n := len(pages(application.ListOrders{Status: order.StatusCancelled, Limit: 2})); n != 3 {
+		t.Fatalf("5 cancelled orders in pages of 2 gave %d pages", n)
+	}
+	count := 0
+	for _, p := range pages(application.ListOrders{CustomerID: "odd", Status: order.StatusPending, Limit: 4}) {
+		count += len(p)
+	}
+	if count != 10 { // 12 odd orders, of which i = 5 and 15 are cancelled
+		t.Fatalf("%d pending orders of customer odd, want 10", count)
+	}
+}
+
+// Orders placed while a client pages do not shift or repeat what it reads next.
+func TestListOrdersIsStableUnderConcurrentInserts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := 0; i < 12; i++ {
+		f.place(t, "paging")
+	}
+	first, err := f.app.Queries.ListOrders.Handle(ctx, application.ListOrders{Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 7; i++ {
+		f.place(t, "paging")
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, v := range first.Items {
+		seen[v.ID] = true
+	}
+	cursor := first.NextCursor
+	for cursor != "" {
+		page, err := f.app.Queries.ListOrders.Handle(ctx, application.ListOrders{Limit: 5, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page.Items {
+			if seen[v.ID] {
+				t.Fatalf("order %s came twice", v.ID)
+			}
+			seen[v.ID] = true
+		}
+		cursor = page.NextCursor
+	}
+	if len(seen) != 12 {
+		t.Fatalf("paging from the first page saw %d orders, want the 12 that existed", len(seen))
+	}
+}
+
+func TestListOrdersRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, q := range []application.ListOrders{
+		{Limit: 101}, {Limit: -1}, {Status: "shipped"}, {Cursor: "not-a-cursor"}, {Cursor: "MTIz"},
+	} {
+		_, err := f.app.Queries.ListOrders.Handle(context.Background(), q)
+		var invalid *order.ValidationError
+		if !errors.As(err, &invalid) {
+			t.Errorf("%+v: want a validation error, got %v", q, err)
+		}
+	}
+}
+
+func TestOrderAsOfFoldsTheEvents(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
+	ctx := context.Background()
+	id := f.place(t, "ivy").ID    // v1 at +1s
+	f.addLine(t, id, "a", 2, 100) // v2 at +2s
+	f.addLine(t, id, "b", 1, 50)  // v3 at +3s
+	asOf := func(q application.OrderAsOf) (application.OrderView, error) {
+		q.OrderID = id
+		return f.app.Queries.OrderAsOf.Handle(ctx, q)
+	}
+	v2, err := asOf(application.OrderAsOf{Version: 2})
+	if err != nil || v2.Version != 2 || v2.TotalCents != 200 || len(v2.Lines) != 1 {
+		t.Fatalf("version 2: %+v %v", v2, err)
+	}
+	at, err := asOf(application.OrderAsOf{At: start.Add(2500 * time.Millisecond)})
+	if err != nil || !reflect.DeepEqual(at, v2) {
+		t.Fatalf("at +2.5s: %+v %v, want version 2", at, err)
+	}
+	latest, err := asOf(application.OrderAsOf{Version: 3})
+	if err != nil || !reflect.DeepEqual(latest, f.get(t, id)) {
+		t.Fatalf("version 3 %+v differs from the read model", latest)
+	}
+	for _, q := range []application.OrderAsOf{{Version: 4}, {At: start}} {
+		if _, err := asOf(q); !errors.Is(err, order.ErrNotFound) {
+			t.Errorf("%+v: want not found, got %v", q, err)
+		}
+	}
+	for _, q := range []application.OrderAsOf{{Version: 1, At: start}, {Version: -1}, {}} {
+		var invalid *order.ValidationError
+		if _, err := asOf(q); !errors.As(err, &invalid) {
+			t.Errorf("%+v: want a validation error, got %v", q, err)
+		}
+	}
+}
+
+func TestOrderHistory(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.place(t, "jack").ID
+	f.addLine(t, id, "a", 1, 1)
+	history, err := f.app.Queries.OrderHistory.Handle(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(history) != 2 || history[0].Type != "OrderPlaced" || history[0].SchemaVersion != 2 || history[1].Type != "OrderLineAdded" ||
+		history[0].Version != 1 || history[1].Version != 2 || history[1].Position <= history[0].Position {
+		t.Fatalf("history %+v", history)
+	}
+	if _, ok := history[1].Event.(order.OrderLineAdded); !ok {
+		t.Fatalf("decoded %T", history[1].Event)
+	}
+	if _, err := f.app.Queries.OrderHistory.Handle(ctx, uuid.New()); !errors.Is(err, order.ErrNotFound) {
+		t.Fatalf("unknown order: %v", err)
+	}
+	if _, err := f.app.Queries.GetOrder.Handle(ctx, uuid.New()); !errors.Is(err, order.ErrNotFound) {
+		t.Fatalf("unknown order: %v", err)
+	}
+}
