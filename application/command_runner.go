@@ -32,11 +32,13 @@ type Idempotency struct {
 	Render func(result OrderView, err error) (response StoredResponse, keep bool)
 }
 
-// CommandResult is a command's outcome: the order after it, or, when an idempotency key
-// was seen before, the stored response to replay instead.
+// CommandResult is a command's outcome: the order after it. With an idempotency key,
+// Response is the stored response, to be sent as it is (whether this request ran the
+// command or Replayed it), so that every repeat gets the same bytes.
 type CommandResult struct {
 	Order    OrderView
-	Replayed *StoredResponse
+	Response *StoredResponse
+	Replayed bool
 }
 
 // RunnerConfig tunes the CommandRunner. Zero fields take defaults.
@@ -116,7 +118,7 @@ func (r *CommandRunner) attempt(ctx context.Context, c orderCommand, md Metadata
 				if rec.Fingerprint != idem.Fingerprint {
 					return ErrIdempotencyKeyReused
 				}
-				res.Replayed = &rec.Response
+				res.Response, res.Replayed = &rec.Response, true
 				return nil
 			}
 		}
@@ -126,7 +128,7 @@ func (r *CommandRunner) attempt(ctx context.Context, c orderCommand, md Metadata
 			return err
 		}
 		response, keep := idem.Render(view, err)
-		if !keep {
+		if !keep && err != nil {
 			return err
 		}
 		// A rejected command is answered the same way on every repeat, so its response
@@ -134,7 +136,7 @@ func (r *CommandRunner) attempt(ctx context.Context, c orderCommand, md Metadata
 		if saveErr := tx.SaveIdempotentResponse(ctx, idem.Key, response); saveErr != nil {
 			return errors.Join(err, saveErr)
 		}
-		cmdErr = err
+		res.Response, cmdErr = &response, err
 		return nil
 	})
 	if err != nil {

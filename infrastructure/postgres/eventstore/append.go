@@ -34,7 +34,7 @@ const (
 		RETURNING version`
 	// Exact(n), n > 0: move the head only from n.
 	headExact = `UPDATE aggregate_heads SET version = version + $3
-		WHERE stream_type = $1 AND stream_id = $2 AND version = $4
+		WHERE stream_type = $1 AND stream_id = $2 AND version = $12
 		RETURNING version`
 	// StreamExists: move the head if there is one.
 	headExists = `UPDATE aggregate_heads SET version = version + $3
@@ -47,7 +47,7 @@ const (
 		SELECT $1, $2, head.version - $3 + e.ord, e.event_id, e.event_type, e.schema_version,
 		       e.payload, e.metadata, NULLIF(e.correlation_id, ''), NULLIF(e.causation_id, ''),
 		       COALESCE(e.recorded_at, now())
-		FROM head, unnest($5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[], $12::timestamptz[])
+		FROM head, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::timestamptz[])
 		     WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, correlation_id, causation_id, recorded_at, ord)
 		RETURNING stream_version, global_position, recorded_at`
 
@@ -81,9 +81,12 @@ func Append(ctx context.Context, db DBTX, stream StreamID, expected ExpectedVers
 		return nil, fmt.Errorf("eventstore: append to %s: %w", stream, err)
 	}
 	n := int64(len(events))
-	exact, _ := expected.Version()
-	rows, err := db.Query(ctx, appendSQL[expected.kind], stream.Type, stream.ID, n, exact,
-		cols.ids, cols.types, cols.schemaVersions, cols.payloads, cols.metadata, cols.correlations, cols.causations, cols.recordedAt)
+	args := []any{stream.Type, stream.ID, n,
+		cols.ids, cols.types, cols.schemaVersions, cols.payloads, cols.metadata, cols.correlations, cols.causations, cols.recordedAt}
+	if expected.kind == expectExact {
+		args = append(args, expected.version)
+	}
+	rows, err := db.Query(ctx, appendSQL[expected.kind], args...)
 	if err != nil {
 		return nil, appendError(stream, err)
 	}

@@ -346,6 +346,7 @@ func TestRollbackLeavesNothingBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer tx.Rollback(ctx)
 	if _, err := es.Append(ctx, tx, s, es.NoStream(), []es.EventData{event("A", 1), event("A", 2)}); err != nil {
 		t.Fatal(err)
 	}

@@ -39,15 +39,15 @@ func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 			Options: application.CommandOptions{Idempotency: &application.Idempotency{Key: key, Fingerprint: fingerprint, Render: render(&calls)}}})
 	}
 	first, err := cmd("key-1", "fp-A")
-	if err != nil || first.Replayed != nil || first.Order.Version != 2 {
+	if err != nil || first.Replayed || first.Order.Version != 2 {
 		t.Fatalf("first: %+v %v", first, err)
 	}
 	again, err := cmd("key-1", "fp-A")
-	if err != nil || again.Replayed == nil {
+	if err != nil || !again.Replayed {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
-	if string(again.Replayed.Body) != id.String()+"@2" || again.Replayed.Status != 200 || again.Replayed.Headers["ETag"] != `"2"` || again.Replayed.ContentType != "text/plain" {
-		t.Fatalf("replayed %+v", again.Replayed)
+	if string(again.Response.Body) != id.String()+"@2" || again.Response.Status != 200 || again.Response.Headers["ETag"] != `"2"` || again.Response.ContentType != "text/plain" {
+		t.Fatalf("replayed %+v", again.Response)
 	}
 	if _, err := cmd("key-1", "fp-B"); !errors.Is(err, application.ErrIdempotencyKeyReused) {
 		t.Fatalf("same key, other request: %v", err)
@@ -75,7 +75,7 @@ func TestIdempotencyKeyRemembersARejection(t *testing.T) {
 	}
 	f.addLine(t, id, "a", 1, 1)
 	res, err := confirm()
-	if err != nil || res.Replayed == nil || res.Replayed.Status != 409 {
+	if err != nil || !res.Replayed || res.Response.Status != 409 {
 		t.Fatalf("repeat after the order changed should replay the 409: %+v %v", res, err)
 	}
 }
@@ -102,11 +102,7 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 				t.Errorf("request %d: %v", i, err)
 				return
 			}
-			if res.Replayed != nil {
-				bodies[i] = string(res.Replayed.Body)
-			} else {
-				bodies[i] = res.Order.ID.String() + "@" + strconv.FormatInt(res.Order.Version, 10)
-			}
+			bodies[i] = string(res.Response.Body)
 		}(i)
 	}
 	close(start)
@@ -135,7 +131,7 @@ func TestExpiredIdempotencyKeysAreForgotten(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	res, err := place()
-	if err != nil || res.Replayed != nil {
+	if err != nil || res.Replayed {
 		t.Fatalf("an expired key should run again: %+v %v", res, err)
 	}
 	time.Sleep(20 * time.Millisecond)

@@ -1,0 +1,68 @@
+// Command orders is the order service: `orders serve` runs the HTTP API and
+// `orders migrate up|down|status` manages the database schema.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/example/orders/infrastructure/logging"
+)
+
+const usage = `usage:
+  orders serve [flags]                 run the HTTP API
+  orders migrate up|down|status [flags] manage the database schema
+
+Settings come from the environment and can be overridden by flags; run
+"orders serve -h" for the list.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "orders:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseConfig("serve", args[1:], getenv)
+		if err != nil {
+			return err
+		}
+		log, err := logging.New(stdout, cfg.LogLevel)
+		if err != nil {
+			return err
+		}
+		return runServe(ctx, cfg, log)
+	case "migrate":
+		if len(args) < 2 {
+			return fmt.Errorf("migrate needs an action: up, down or status")
+		}
+		cfg, err := parseConfig("migrate", args[2:], getenv)
+		if err != nil {
+			return err
+		}
+		log, err := logging.New(stderr, cfg.LogLevel)
+		if err != nil {
+			return err
+		}
+		return runMigrate(ctx, cfg, args[1], stdout, log)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

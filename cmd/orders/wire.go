@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/httpapi"
+	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
+)
+
+// service is everything serve runs, built by hand in one place.
+type service struct {
+	handler *echo.Echo
+	store   *orderstore.Store
+}
+
+// build is the composition root: it connects to the database and wires the
+// infrastructure into the application and the application into HTTP. The returned
+// cleanup closes what build opened.
+func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(), error) {
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns))
+	if err != nil {
+		return nil, nil, err
+	}
+	codec := eventcodec.NewOrderRegistry()
+	store := orderstore.NewStore(pool, codec)
+	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{
+		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
+		IdempotencyRetention: cfg.IdempotencyRetention,
+	})
+	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return &service{handler: handler, store: store}, pool.Close, nil
+}

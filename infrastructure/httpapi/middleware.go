@@ -1,0 +1,211 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	oapimiddleware "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/example/orders/api"
+	"github.com/example/orders/infrastructure/logging"
+)
+
+type requestIDKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// requestID takes X-Request-ID from the client when it is a sane token, or makes one,
+// echoes it in the response, and puts it on every log line of the request.
+func requestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			id := c.Request().Header.Get(echo.HeaderXRequestID)
+			if !saneToken(id, 128) {
+				id = uuid.Must(uuid.NewV7()).String()
+			}
+			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			ctx := context.WithValue(c.Request().Context(), requestIDKey{}, id)
+			ctx = logging.With(ctx, slog.String("request_id", id))
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+func saneToken(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog writes one line per request, after the error handler has set the status.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			req, res := c.Request(), c.Response()
+			log.InfoContext(req.Context(), "request", "method", req.Method, "path", req.URL.Path, "route", c.Path(),
+				"status", res.Status, "bytes", res.Size, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			return nil
+		}
+	}
+}
+
+// recoverPanics turns a panic into a 500 problem; the stack goes to the log only.
+func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+// timeout bounds every request; the database calls and retry waits inherit the deadline.
+func timeout(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if d <= 0 {
+				return next(c)
+			}
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// limitBody answers 413 for a declared length over the limit and stops reading an
+// undeclared (chunked) body at the limit.
+func limitBody(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if limit <= 0 || req.Body == nil {
+				return next(c)
+			}
+			if req.ContentLength > limit {
+				return &http.MaxBytesError{Limit: limit}
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			return next(c)
+		}
+	}
+}
+
+// requireJSON answers 415 for a request body that is not JSON.
+func requireJSON() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength == 0 || req.Method == http.MethodGet || req.Method == http.MethodHead {
+				return next(c)
+			}
+			mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+			if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+				return &requestError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+					title: "Unsupported media type", detail: "Send the request body as application/json."}
+			}
+			return next(c)
+		}
+	}
+}
+
+// validateRequests checks every request against openapi.yaml with kin-openapi and
+// reports all failures at once, each naming its field.
+func validateRequests(doc *openapi3.T) echo.MiddlewareFunc {
+	return oapimiddleware.OapiRequestValidatorWithOptions(doc, &oapimiddleware.Options{
+		DoNotValidateServers: true,
+		Options: openapi3filter.Options{
+			MultiError:         true,
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		},
+		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
+			return &echo.HTTPError{Code: http.StatusBadRequest, Message: "invalid request", Internal: me}
+		},
+		ErrorHandler: func(_ echo.Context, httpErr *echo.HTTPError) error {
+			var tooLarge *http.MaxBytesError
+			if errors.As(httpErr, &tooLarge) {
+				return tooLarge
+			}
+			if httpErr.Code != http.StatusBadRequest || httpErr.Internal == nil {
+				return httpErr // no such route (404) or method (405)
+			}
+			fields := fieldErrors(httpErr.Internal)
+			return badRequest(fieldSummary(fields), fields...)
+		},
+	})
+}
+
+// fieldErrors flattens kin-openapi's errors into one entry per offending field: a
+// parameter by its name, a body field by its JSON path (lines.0.sku).
+func fieldErrors(err error) []api.FieldError {
+	var out []api.FieldError
+	var walk func(err error, field string)
+	walk = func(err error, field string) {
+		var multi openapi3.MultiError
+		var reqErr *openapi3filter.RequestError
+		var schemaErr *openapi3.SchemaError
+		var parseErr *openapi3filter.ParseError
+		switch {
+		case errors.As(err, &multi):
+			for _, e := range multi {
+				walk(e, field)
+			}
+		case errors.As(err, &reqErr):
+			f := "body"
+			if reqErr.Parameter != nil {
+				f = reqErr.Parameter.Name
+			}
+			if reqErr.Err == nil {
+				out = append(out, api.FieldError{Field: f, Message: reqErr.Reason})
+				return
+			}
+			walk(reqErr.Err, f)
+		case errors.As(err, &schemaErr):
+			f := field
+			if ptr := schemaErr.JSONPointer(); field == "body" && len(ptr) > 0 {
+				f = strings.Join(ptr, ".")
+			}
+			out = append(out, api.FieldError{Field: f, Message: schemaErr.Reason})
+		case errors.As(err, &parseErr):
+			out = append(out, api.FieldError{Field: field, Message: parseErr.Error()})
+		default:
+			out = append(out, api.FieldError{Field: field, Message: err.Error()})
+		}
+	}
+	walk(err, "request")
+	return out
+}

@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/example/orders/api"
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+)
+
+func (h *Handlers) GetOrder(ctx context.Context, r api.GetOrderRequestObject) (api.GetOrderResponseObject, error) {
+	var v application.OrderView
+	var err error
+	if r.Params.Version != nil || r.Params.At != nil {
+		q := application.OrderAsOf{OrderID: r.Id}
+		if r.Params.Version != nil {
+			q.Version = *r.Params.Version
+		}
+		if r.Params.At != nil {
+			q.At = *r.Params.At
+		}
+		v, err = h.app.Queries.OrderAsOf.Handle(ctx, q)
+	} else {
+		v, err = h.app.Queries.GetOrder.Handle(ctx, r.Id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ifNoneMatchHits(r.Params.IfNoneMatch, v.Version) {
+		return api.GetOrder304Response{Headers: api.GetOrder304ResponseHeaders{ETag: etag(v.Version)}}, nil
+	}
+	return api.GetOrder200JSONResponse{Body: toAPIOrder(v), Headers: api.GetOrder200ResponseHeaders{ETag: etag(v.Version)}}, nil
+}
+
+func (h *Handlers) ListOrders(ctx context.Context, r api.ListOrdersRequestObject) (api.ListOrdersResponseObject, error) {
+	q := application.ListOrders{}
+	if r.Params.Status != nil {
+		q.Status = order.Status(*r.Params.Status)
+	}
+	if r.Params.CustomerId != nil {
+		q.CustomerID = *r.Params.CustomerId
+	}
+	if r.Params.Limit != nil {
+		q.Limit = *r.Params.Limit
+	}
+	if r.Params.Cursor != nil {
+		q.Cursor = *r.Params.Cursor
+	}
+	page, err := h.app.Queries.ListOrders.Handle(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ListOrders200JSONResponse{Items: make([]api.Order, len(page.Items))}
+	for i, v := range page.Items {
+		out.Items[i] = toAPIOrder(v)
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	return out, nil
+}
+
+func (h *Handlers) GetOrderEvents(ctx context.Context, r api.GetOrderEventsRequestObject) (api.GetOrderEventsResponseObject, error) {
+	events, err := h.app.Queries.OrderHistory.Handle(ctx, r.Id)
+	if err != nil {
+		return nil, err
+	}
+	out := api.GetOrderEvents200JSONResponse{Items: make([]api.StoredEvent, len(events))}
+	for i, e := range events {
+		if out.Items[i], err = toAPIEvent(e); err != nil {
+			return nil, fmt.Errorf("order %s history: %w", r.Id, err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/example/orders/api"
+	"github.com/example/orders/application"
+)
+
+// Config holds the transport's limits.
+type Config struct {
+	BodyLimit      int64         // bytes; larger bodies get 413
+	RequestTimeout time.Duration // every request's context ends after this
+}
+
+// Handlers implements api.StrictServerInterface over the application.
+type Handlers struct {
+	app   application.App
+	ready Readiness
+	spec  []byte
+	log   *slog.Logger
+}
+
+var _ api.StrictServerInterface = (*Handlers)(nil)
+
+var registerFormats sync.Once
+
+// New returns the HTTP handler of the service: the generated routes behind request
+// ids, logging, timeouts, body limits and validation against openapi.yaml.
+func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*echo.Echo, error) {
+	spec, err := api.SpecYAML()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: read embedded spec: %w", err)
+	}
+	doc, err := api.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: load embedded spec: %w", err)
+	}
+	// kin-openapi checks format: uuid only when told how; RFC 9562's pattern accepts
+	// UUIDv7, the ids this service hands out.
+	registerFormats.Do(func() {
+		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
+	})
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(
+		requestID(),
+		accessLog(log),
+		recoverPanics(log),
+		timeout(cfg.RequestTimeout),
+		limitBody(cfg.BodyLimit),
+		requireJSON(),
+		validateRequests(doc),
+	)
+	h := &Handlers{app: app, ready: ready, spec: spec, log: log}
+	api.RegisterHandlers(e, api.NewStrictHandler(h, nil))
+	return e, nil
+}
