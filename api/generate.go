@@ -9,3 +9,4 @@
 package api
 
 //go:generate go tool oapi-codegen -config oapi-codegen.yaml ../openapi.yaml
+//go:generate cp ../openapi.yaml openapi.yaml

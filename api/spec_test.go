@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -167,5 +168,18 @@ func TestRequestValidation(t *testing.T) {
 				t.Errorf("want invalid, got valid")
 			}
 		})
+	}
+}
+
+// TestServedSpecIsTheContract fails when api/openapi.yaml, which GET /openapi.yaml
+// serves, is not a copy of ../openapi.yaml; run `make generate`.
+func TestServedSpecIsTheContract(t *testing.T) {
+	want, err := os.ReadFile("../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := SpecYAML()
+	if !bytes.Equal(got, want) {
+		t.Fatal("api/openapi.yaml differs from ../openapi.yaml; run `make generate`")
 	}
 }

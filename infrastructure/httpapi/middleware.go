@@ -170,38 +170,44 @@ func validateRequests(doc *openapi3.T) echo.MiddlewareFunc {
 }
 
 // fieldErrors flattens kin-openapi's errors into one entry per offending field: a
-// parameter by its name, a body field by its JSON path (lines.0.sku).
+// parameter by its name, a body field by its JSON path (lines.0.sku). It matches types
+// directly rather than with errors.As, which would skip past the RequestError that
+// says which parameter an inner error belongs to.
 func fieldErrors(err error) []api.FieldError {
 	var out []api.FieldError
 	var walk func(err error, field string)
 	walk = func(err error, field string) {
-		var multi openapi3.MultiError
-		var reqErr *openapi3filter.RequestError
-		var schemaErr *openapi3.SchemaError
-		var parseErr *openapi3filter.ParseError
-		switch {
-		case errors.As(err, &multi):
-			for _, e := range multi {
-				walk(e, field)
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner, field)
 			}
-		case errors.As(err, &reqErr):
+		case *openapi3filter.RequestError:
 			f := "body"
-			if reqErr.Parameter != nil {
-				f = reqErr.Parameter.Name
+			if e.Parameter != nil {
+				f = e.Parameter.Name
 			}
-			if reqErr.Err == nil {
-				out = append(out, api.FieldError{Field: f, Message: reqErr.Reason})
+			if e.Err == nil {
+				out = append(out, api.FieldError{Field: f, Message: e.Reason})
 				return
 			}
-			walk(reqErr.Err, f)
-		case errors.As(err, &schemaErr):
+			walk(e.Err, f)
+		case *openapi3.SchemaError:
 			f := field
-			if ptr := schemaErr.JSONPointer(); field == "body" && len(ptr) > 0 {
+			if ptr := e.JSONPointer(); field == "body" && len(ptr) > 0 {
 				f = strings.Join(ptr, ".")
 			}
-			out = append(out, api.FieldError{Field: f, Message: schemaErr.Reason})
-		case errors.As(err, &parseErr):
-			out = append(out, api.FieldError{Field: field, Message: parseErr.Error()})
+			msg := e.Reason
+			if e.SchemaField == "format" && e.Schema != nil {
+				msg = "must be a valid " + e.Schema.Format
+			}
+			out = append(out, api.FieldError{Field: f, Message: msg})
+		case *openapi3filter.ParseError:
+			msg := "cannot be parsed: " + e.Error()
+			if field == "body" {
+				msg = "is not valid JSON: " + e.Error()
+			}
+			out = append(out, api.FieldError{Field: field, Message: msg})
 		default:
 			out = append(out, api.FieldError{Field: field, Message: err.Error()})
 		}

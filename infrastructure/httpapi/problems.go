@@ -66,7 +66,7 @@ func problemFor(err error, instance string) problem {
 	case errors.Is(err, order.ErrNotFound):
 		return set(http.StatusNotFound, "order_not_found", "Order not found", "No order exists at this address (or not at the requested version or time).")
 	case errors.As(err, &conflict):
-		return set(http.StatusConflict, conflict.Code, "Conflict with the order's state", conflict.Message+".")
+		return set(http.StatusConflict, conflict.Code, "Conflict with the order's state", sentence(conflict.Message))
 	case errors.As(err, &versionConflict) && !versionConflict.Retried:
 		current := versionConflict.Actual
 		p.body.CurrentVersion = &current
@@ -93,6 +93,14 @@ func problemFor(err error, instance string) problem {
 	}
 	return set(http.StatusInternalServerError, "internal_error", "Internal error",
 		"Something went wrong on our side; it has been logged under this request's X-Request-ID.")
+}
+
+// sentence capitalises a domain message and ends it with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
 func fieldSummary(fields []api.FieldError) string {
