@@ -1,0 +1,63 @@
+# The order service. `make` lists the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+ADDR ?= localhost:8080
+GO_TEST_FLAGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Run the service on localhost:8080, starting a development database if DATABASE_URL is unset
+	@set -euo pipefail; \
+	url="$${DATABASE_URL:-}"; \
+	if [ -z "$$url" ]; then url="$$(go run ./test/devdb up)"; fi; \
+	printf '\nOrders is starting on http://%s - try:\n\n' "$(ADDR)"; \
+	printf '  curl -si -X POST http://%s/orders -H "Content-Type: application/json" -d '"'"'{"customer_id":"alice","currency":"EUR"}'"'"'\n' "$(ADDR)"; \
+	printf '  curl -si -X POST http://%s/orders/<id>/lines -H "Content-Type: application/json" -d '"'"'{"sku":"book","quantity":2,"unit_price_cents":1250}'"'"'\n' "$(ADDR)"; \
+	printf '  curl -s http://%s/orders/<id>/events\n\n' "$(ADDR)"; \
+	DATABASE_URL="$$url" LISTEN_ADDR="$${LISTEN_ADDR:-$(ADDR)}" go run ./cmd/orders serve --migrate
+
+.PHONY: db-down
+db-down: ## Stop the development database started by `make run` (its data is kept)
+	go run ./test/devdb down
+
+.PHONY: test
+test: ## Run every test with the race detector, on real PostgreSQL (Docker, or local binaries)
+	go test -race -count=1 $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-short
+test-short: ## Run the tests that need no database
+	go test -race -count=1 ./domain/... ./application/... ./api/... ./infrastructure/eventcodec/... ./infrastructure/logging/...
+
+.PHONY: generate
+generate: ## Regenerate api/ from openapi.yaml
+	go generate ./api/...
+
+.PHONY: check-generated
+check-generated: generate ## Fail if the committed api/ is stale
+	@git diff --exit-code --stat -- api/ || { echo "api/ is stale: run 'make generate' and commit the result"; exit 1; }
+
+.PHONY: lint
+lint: ## go vet, and gofmt must have nothing to say
+	go vet ./...
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; [ -z "$$out" ] || { echo "not gofmt-formatted:"; echo "$$out"; exit 1; }
+
+.PHONY: build
+build: ## Build bin/orders
+	go build -o bin/orders ./cmd/orders
+
+.PHONY: migrate
+migrate: ## Apply migrations to DATABASE_URL
+	go run ./cmd/orders migrate up
+
+.PHONY: rename
+rename: ## Make this template yours: make rename MODULE=github.com/you/yourservice
+	@[ -n "$(MODULE)" ] || { echo "usage: make rename MODULE=github.com/you/yourservice"; exit 1; }
+	@old="$$(go list -m)"; \
+	go mod edit -module "$(MODULE)"; \
+	git ls-files '*.go' '*.yaml' Makefile | xargs sed -i "s#$$old#$(MODULE)#g"; \
+	echo "module renamed from $$old to $(MODULE)"; \
+	go build ./...
