@@ -90,6 +90,7 @@ func Append(ctx context.Context, db DBTX, stream StreamID, expected ExpectedVers
 	if err != nil {
 		return nil, appendError(stream, err)
 	}
+	defer rows.Close()
 	type landed struct {
 		version, position int64
 		at                pgtype.Timestamptz

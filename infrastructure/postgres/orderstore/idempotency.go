@@ -49,14 +49,12 @@ func (t *orderTx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint stri
 	return rec, nil
 }
 
-func (t *orderTx) SaveIdempotentResponse(ctx context.Context, key string, r application.StoredResponse) error {
+func (t *orderTx) SaveIdempotentResponse(_ context.Context, key string, r application.StoredResponse) error {
 	headers, err := json.Marshal(r.Headers)
 	if err != nil {
 		return fmt.Errorf("save idempotent response: %w", err)
 	}
-	if _, err := t.tx.Exec(ctx, saveResponse, key, r.Status, r.ContentType, headers, r.Body); err != nil {
-		return classify(fmt.Errorf("save idempotent response: %w", err))
-	}
+	t.tx.Defer(saveResponse, key, r.Status, r.ContentType, headers, r.Body)
 	return nil
 }
 

@@ -1,11 +1,9 @@
 package orderstore
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
@@ -29,25 +27,22 @@ const (
 		WHERE id = $1 AND version < $3`
 )
 
-// project queues one statement per event and sends them in one round trip.
-func project(ctx context.Context, tx pgx.Tx, id uuid.UUID, events []application.RecordedEvent) error {
-	var b pgx.Batch
+// project queues one statement per event on the transaction; they run just before its
+// COMMIT, in the same round trip.
+func project(tx *pipelineTx, id uuid.UUID, events []application.RecordedEvent) error {
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case order.OrderPlaced:
-			b.Queue(projectPlaced, id, e.CustomerID, e.Currency, r.Version, e.PlacedAt)
+			tx.Defer(projectPlaced, id, e.CustomerID, e.Currency, r.Version, e.PlacedAt)
 		case order.OrderLineAdded:
-			b.Queue(projectLineAdded, id, e.SKU, e.Quantity, e.UnitPriceCents, r.Version, e.AddedAt)
+			tx.Defer(projectLineAdded, id, e.SKU, e.Quantity, e.UnitPriceCents, r.Version, e.AddedAt)
 		case order.OrderConfirmed:
-			b.Queue(projectStatus, id, string(order.StatusConfirmed), r.Version, e.ConfirmedAt)
+			tx.Defer(projectStatus, id, string(order.StatusConfirmed), r.Version, e.ConfirmedAt)
 		case order.OrderCancelled:
-			b.Queue(projectStatus, id, string(order.StatusCancelled), r.Version, e.CancelledAt)
+			tx.Defer(projectStatus, id, string(order.StatusCancelled), r.Version, e.CancelledAt)
 		default:
 			return fmt.Errorf("project order %s: no projection for %T", id, r.Event)
 		}
-	}
-	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return fmt.Errorf("project order %s: %w", id, err)
 	}
 	return nil
 }

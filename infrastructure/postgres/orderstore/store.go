@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
@@ -21,30 +20,63 @@ import (
 type Store struct {
 	pool  *pgxpool.Pool
 	codec *eventcodec.Registry[order.Event]
+	cache *stateCache
 }
 
-// NewStore returns a Store writing through pool, encoding events with codec.
+// DefaultCachedOrders is how many orders' folded states a Store keeps by default.
+const DefaultCachedOrders = 10_000
+
+// NewStore returns a Store writing through pool, encoding events with codec, and
+// keeping the folded state of up to DefaultCachedOrders recently written orders.
 func NewStore(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Store {
-	return &Store{pool: pool, codec: codec}
+	return NewStoreWithCache(pool, codec, DefaultCachedOrders)
+}
+
+// NewStoreWithCache is NewStore with the number of cached order states; 0 disables the
+// cache, so that every command folds the whole stream.
+func NewStoreWithCache(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event], cachedOrders int) *Store {
+	s := &Store{pool: pool, codec: codec}
+	if cachedOrders > 0 {
+		s.cache = newStateCache(cachedOrders)
+	}
+	return s
 }
 
 // WithinOrderTx runs fn in a READ COMMITTED transaction. That level is enough: the
 // append's version check on the head row is what serialises writers to one order.
 func (s *Store) WithinOrderTx(ctx context.Context, fn func(context.Context, application.OrderTx) error) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(ctx, &orderTx{tx: tx, codec: s.codec})
-	})
-	return classify(err)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	defer conn.Release()
+	t := &orderTx{tx: &pipelineTx{conn: conn.Conn()}, codec: s.codec, cache: s.cache}
+	if err := fn(ctx, t); err != nil {
+		t.tx.rollback(ctx)
+		return classify(err)
+	}
+	if err := t.tx.commit(ctx); err != nil {
+		t.tx.rollback(ctx)
+		return classify(err)
+	}
+	for id, view := range t.written {
+		s.cache.put(id, view)
+	}
+	return nil
 }
 
 // orderTx is one transaction's implementation of application.OrderTx.
 type orderTx struct {
-	tx    pgx.Tx
-	codec *eventcodec.Registry[order.Event]
+	tx      *pipelineTx
+	codec   *eventcodec.Registry[order.Event]
+	cache   *stateCache
+	loaded  map[uuid.UUID]application.OrderView // as read by LoadOrder
+	written map[uuid.UUID]application.OrderView // after this transaction's appends
 }
 
 func (t *orderTx) LoadOrder(ctx context.Context, id uuid.UUID) (application.OrderView, error) {
-	stored, err := eventstore.ReadStream(ctx, t.tx, streamOf(id), eventstore.StreamRange{})
+	view, _ := t.cache.get(id)
+	stored, err := eventstore.ReadStream(ctx, t.tx, streamOf(id), eventstore.StreamRange{From: view.Version + 1})
 	if err != nil {
 		return application.OrderView{}, classify(err)
 	}
@@ -54,10 +86,16 @@ func (t *orderTx) LoadOrder(ctx context.Context, id uuid.UUID) (application.Orde
 			return application.OrderView{}, fmt.Errorf("load order %s: event %d: %w", id, e.Version, err)
 		}
 	}
-	view := application.OrderView{State: order.Fold(order.Initial(), events...)}
 	if n := len(stored); n > 0 {
-		view.Version = stored[n-1].Version
+		if stored[0].Version != view.Version+1 {
+			return application.OrderView{}, fmt.Errorf("load order %s: expected version %d next, read %d", id, view.Version+1, stored[0].Version)
+		}
+		view = application.OrderView{State: order.Fold(view.State, events...), Version: stored[n-1].Version}
 	}
+	if t.loaded == nil {
+		t.loaded = map[uuid.UUID]application.OrderView{}
+	}
+	t.loaded[id] = view
 	return view, nil
 }
 
@@ -89,11 +127,20 @@ func (t *orderTx) AppendOrderEvents(ctx context.Context, id uuid.UUID, expectedV
 	for i, s := range stored {
 		recorded[i] = toApplication(s, events[i])
 	}
+	if before, ok := t.loaded[id]; ok && before.Version == expectedVersion {
+		if t.written == nil {
+			t.written = map[uuid.UUID]application.OrderView{}
+		}
+		t.written[id] = application.OrderView{State: order.Fold(before.State, events...), Version: stored[len(stored)-1].Version}
+		t.loaded[id] = t.written[id]
+	}
 	return recorded, nil
 }
 
-func (t *orderTx) ProjectOrder(ctx context.Context, id uuid.UUID, events []application.RecordedEvent) error {
-	return classify(project(ctx, t.tx, id, events))
+// ProjectOrder queues the read-model statements; they go to the database with COMMIT,
+// in the same transaction, so a failure there still rolls everything back.
+func (t *orderTx) ProjectOrder(_ context.Context, id uuid.UUID, events []application.RecordedEvent) error {
+	return project(t.tx, id, events)
 }
 
 func toApplication(s eventstore.RecordedEvent, e order.Event) application.RecordedEvent {
