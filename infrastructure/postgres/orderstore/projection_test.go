@@ -76,3 +76,31 @@ func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 		t.Fatal("the read model row survived the rollback")
 	}
 }
+
+// The read-model statements travel with COMMIT; if one fails, the events go too.
+func TestFailingProjectionRollsBackTheEvents(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := uuid.New()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	// The decider would never emit this; order_overview's CHECK on currency refuses it.
+	bad := order.OrderPlaced{OrderID: id, CustomerID: "x", Currency: "eur", PlacedAt: at}
+	err := f.store.WithinOrderTx(ctx, func(ctx context.Context, tx application.OrderTx) error {
+		recorded, err := tx.AppendOrderEvents(ctx, id, 0, []order.Event{bad}, application.Metadata{}, at)
+		if err != nil {
+			return err
+		}
+		return tx.ProjectOrder(ctx, id, recorded)
+	})
+	if err == nil {
+		t.Fatal("the transaction committed although the projection failed")
+	}
+	if n := f.eventCount(t, id); n != 0 {
+		t.Fatalf("%d events survived a failed projection", n)
+	}
+	// The pool's connection is usable again.
+	if v := f.place(t, "after"); v.Version != 1 {
+		t.Fatalf("after the failure: %+v", v)
+	}
+}
