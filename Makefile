@@ -45,6 +45,10 @@ lint: ## go vet, and gofmt must have nothing to say
 	go vet ./...
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; [ -z "$$out" ] || { echo "not gofmt-formatted:"; echo "$$out"; exit 1; }
 
+.PHONY: vulncheck
+vulncheck: ## Check the code paths for known vulnerabilities (needs https://vuln.go.dev)
+	go tool govulncheck ./...
+
 .PHONY: build
 build: ## Build bin/orders
 	go build -o bin/orders ./cmd/orders
