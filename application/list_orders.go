@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -59,6 +61,10 @@ func (h *ListOrdersHandler) Handle(ctx context.Context, q ListOrders) (OrderPage
 	if q.Limit < 1 || q.Limit > MaxPageSize {
 		invalid = append(invalid, order.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
 	}
+	if q.CustomerID != "" && (!utf8.ValidString(q.CustomerID) || utf8.RuneCountInString(q.CustomerID) > order.MaxCustomerIDLength ||
+		strings.IndexFunc(q.CustomerID, unicode.IsControl) >= 0) {
+		invalid = append(invalid, order.FieldError{Field: "customer_id", Message: fmt.Sprintf("must be at most %d characters of text without control characters", order.MaxCustomerIDLength)})
+	}
 	switch q.Status {
 	case order.StatusNone, order.StatusPending, order.StatusConfirmed, order.StatusCancelled:
 	default:
@@ -84,6 +90,13 @@ func (h *ListOrdersHandler) Handle(ctx context.Context, q ListOrders) (OrderPage
 	return page, nil
 }
 
+// Cursor times outside these bounds cannot have come from this API (and would overflow
+// PostgreSQL's timestamp encoding).
+var (
+	minCursorTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxCursorTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
 // A cursor is opaque to clients; inside it is "<placed_at unix µs>.<id>" in base64url.
 func encodeCursor(k PageKey) string {
 	raw := strconv.FormatInt(k.PlacedAt.UnixMicro(), 10) + "." + k.ID.String()
@@ -102,6 +115,9 @@ func decodeCursor(s string) (*PageKey, error) {
 	us, err := strconv.ParseInt(micros, 10, 64)
 	if err != nil {
 		return nil, err
+	}
+	if us < minCursorTime.UnixMicro() || us > maxCursorTime.UnixMicro() {
+		return nil, fmt.Errorf("cursor time out of range")
 	}
 	uid, err := uuid.Parse(id)
 	if err != nil {

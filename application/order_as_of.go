@@ -15,8 +15,8 @@ import (
 // is right for any past moment.
 type OrderAsOf struct {
 	OrderID uuid.UUID
-	Version int64
-	At      time.Time
+	Version int64      // 0: not given
+	At      *time.Time // nil: not given
 }
 
 // OrderAsOfHandler handles OrderAsOf.
@@ -27,11 +27,11 @@ func NewOrderAsOfHandler(q OrderQueries) *OrderAsOfHandler { return &OrderAsOfHa
 func (h *OrderAsOfHandler) Handle(ctx context.Context, q OrderAsOf) (OrderView, error) {
 	var invalid []order.FieldError
 	switch {
-	case q.Version != 0 && !q.At.IsZero():
+	case q.Version != 0 && q.At != nil:
 		invalid = append(invalid, order.FieldError{Field: "version", Message: "give either version or at, not both"})
 	case q.Version < 0:
 		invalid = append(invalid, order.FieldError{Field: "version", Message: "must be at least 1"})
-	case q.Version == 0 && q.At.IsZero():
+	case q.Version == 0 && q.At == nil:
 		invalid = append(invalid, order.FieldError{Field: "version", Message: "give a version or a time"})
 	}
 	if len(invalid) > 0 {
@@ -42,7 +42,7 @@ func (h *OrderAsOfHandler) Handle(ctx context.Context, q OrderAsOf) (OrderView, 
 		return OrderView{}, fmt.Errorf("order %s as of: %w", q.OrderID, err)
 	}
 	if len(recorded) == 0 || (q.Version != 0 && recorded[len(recorded)-1].Version < q.Version) {
-		return OrderView{}, fmt.Errorf("order %s as of version %d / %s: %w", q.OrderID, q.Version, q.At.Format(time.RFC3339Nano), order.ErrNotFound)
+		return OrderView{}, fmt.Errorf("order %s as of version %d / time %v: %w", q.OrderID, q.Version, q.At, order.ErrNotFound)
 	}
 	events := make([]order.Event, len(recorded))
 	for i, r := range recorded {

@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -18,7 +17,7 @@ func NewOrderHistoryHandler(q OrderQueries) *OrderHistoryHandler {
 }
 
 func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent, error) {
-	events, err := h.queries.OrderEvents(ctx, id, 0, time.Time{})
+	events, err := h.queries.OrderEvents(ctx, id, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("order history %s: %w", id, err)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/example/orders/domain/order"
 )
 
-// PlaceOrder opens a new order. OrderID may be left zero for a new time-ordered id;
-// a client that chooses it can repeat the request safely.
+// PlaceOrder opens a new order with the given id: the client's choice (so that it can
+// repeat the request safely), or NewOrderID's.
 type PlaceOrder struct {
 	OrderID    uuid.UUID
 	CustomerID string
@@ -26,14 +26,18 @@ func NewPlaceOrderHandler(runner *CommandRunner) *PlaceOrderHandler {
 	return &PlaceOrderHandler{runner: runner}
 }
 
+// NewOrderID returns a new time-ordered (UUIDv7) order id, for callers that let the
+// service choose.
+func NewOrderID() (uuid.UUID, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("new order id: %w", err)
+	}
+	return id, nil
+}
+
 func (h *PlaceOrderHandler) Handle(ctx context.Context, cmd PlaceOrder) (CommandResult, error) {
 	id := cmd.OrderID
-	if id == uuid.Nil {
-		var err error
-		if id, err = uuid.NewV7(); err != nil {
-			return CommandResult{}, fmt.Errorf("place order: new id: %w", err)
-		}
-	}
 	return h.runner.run(ctx, orderCommand{
 		name: "PlaceOrder", orderID: id, opts: cmd.Options,
 		decide: func(s order.State, at time.Time) ([]order.Event, error) {

@@ -42,9 +42,9 @@ type OrderQueries interface {
 	// OrderByID returns order.ErrNotFound for an unknown id.
 	OrderByID(ctx context.Context, id uuid.UUID) (OrderView, error)
 	ListOrders(ctx context.Context, q ListOrders) (OrderPage, error)
-	// OrderEvents returns the order's events in version order, up to a version and/or a
-	// time when given (zero means no bound); an unknown order gives no events.
-	OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until time.Time) ([]RecordedEvent, error)
+	// OrderEvents returns the order's events in version order, up to a version (0 means
+	// no bound) and a time (nil means no bound); an unknown order gives no events.
+	OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]RecordedEvent, error)
 }
 
 // OrderView is an order as of a version.

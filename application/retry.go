@@ -16,7 +16,7 @@ type RetryPolicy struct {
 // DefaultRetryPolicy fits short transactions: a loser waits a few milliseconds, by which
 // time the winner has usually committed.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxAttempts: 6, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
+	return RetryPolicy{MaxAttempts: 10, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
 }
 
 // backoff sleeps a random time in [0, min(MaxDelay, BaseDelay*2^retry)) ("full jitter",

@@ -34,7 +34,7 @@ func defaultConfig() Config {
 		ShutdownTimeout:      20 * time.Second,
 		BodyLimit:            64 << 10,
 		IdempotencyRetention: 24 * time.Hour,
-		CommandAttempts:      6,
+		CommandAttempts:      10,
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -43,6 +45,10 @@ func (h *Handlers) prepare(ctx context.Context, r commandRequest) (context.Conte
 	requestID := requestIDFrom(ctx)
 	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation}
 	if r.correlationID != nil && *r.correlationID != "" {
+		if !printableText(*r.correlationID) {
+			return ctx, opts, badRequest("X-Correlation-ID must be printable UTF-8 text.",
+				api.FieldError{Field: "X-Correlation-ID", Message: "must be printable UTF-8 text without control characters"})
+		}
 		md.CorrelationID = *r.correlationID
 	}
 	return application.WithMetadata(ctx, md), opts, nil
@@ -103,7 +109,9 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 	}
 	var id uuid.UUID
 	if body.Id != nil {
-		id = *body.Id
+		id = *body.Id // the nil UUID included: the domain rejects it
+	} else if id, err = application.NewOrderID(); err != nil {
+		return nil, err
 	}
 	res, err := h.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: id, CustomerID: body.CustomerId, Currency: body.Currency, Options: opts})
 	if res.Response != nil {
@@ -171,4 +179,18 @@ func (h *Handlers) CancelOrder(ctx context.Context, r api.CancelOrderRequestObje
 		return nil, err
 	}
 	return api.CancelOrder200JSONResponse{Body: toAPIOrder(res.Order), Headers: api.CancelOrder200ResponseHeaders{ETag: etag(res.Order.Version)}}, nil
+}
+
+// printableText reports whether s is valid UTF-8 without control characters: text that
+// PostgreSQL stores (no NUL, no invalid bytes) and that logs show as it is.
+func printableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

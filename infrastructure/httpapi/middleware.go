@@ -201,6 +201,16 @@ func fieldErrors(err error) []api.FieldError {
 			if e.SchemaField == "format" && e.Schema != nil {
 				msg = "must be a valid " + e.Schema.Format
 			}
+			// kin-openapi reports an unknown property on the object, not the property.
+			if _, rest, ok := strings.Cut(e.Reason, `property "`); ok && strings.HasSuffix(rest, `" is unsupported`) {
+				name := strings.TrimSuffix(rest, `" is unsupported`)
+				if f == "body" {
+					f = name
+				} else {
+					f += "." + name
+				}
+				msg = "is not a known property"
+			}
 			out = append(out, api.FieldError{Field: f, Message: msg})
 		case *openapi3filter.ParseError:
 			msg := "cannot be parsed: " + e.Error()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -45,6 +46,7 @@ func problemFor(err error, instance string) problem {
 	var versionConflict *application.VersionConflictError
 	var tooLarge *http.MaxBytesError
 	var httpErr *echo.HTTPError
+	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &invalid):
 		fields := make([]api.FieldError, len(invalid.Fields))
@@ -83,6 +85,10 @@ func problemFor(err error, instance string) problem {
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 			"The database could not be reached in time; nothing was changed. Retry after a moment.")
+	case errors.As(err, &typeErr):
+		fields := []api.FieldError{{Field: typeErr.Field, Message: "must be a JSON " + jsonKind(typeErr.Type.Kind())}}
+		p.body.Errors = &fields
+		return set(http.StatusBadRequest, "validation_failed", "Invalid request", fieldSummary(fields))
 	case errors.As(err, &httpErr) && httpErr.Code < 500:
 		code := strings.ToLower(strings.ReplaceAll(http.StatusText(httpErr.Code), " ", "_"))
 		detail := http.StatusText(httpErr.Code) + "."
@@ -148,7 +154,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		req := c.Request()
 		p := problemFor(err, req.URL.Path)
-		if p.body.Status >= 500 {
+		switch {
+		case p.body.Status == http.StatusServiceUnavailable:
+			log.WarnContext(req.Context(), "request failed", "status", p.body.Status, "error", err.Error())
+		case p.body.Status >= 500:
 			log.ErrorContext(req.Context(), "request failed", "status", p.body.Status, "error", err.Error())
 		}
 		resp, encErr := encodeProblem(p)
@@ -159,4 +168,22 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		_ = storedResponse{resp: resp}.write(c.Response())
 	}
+}
+
+// jsonKind names the JSON type a Go kind is decoded from.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return "object"
 }

@@ -17,9 +17,7 @@ func (h *Handlers) GetOrder(ctx context.Context, r api.GetOrderRequestObject) (a
 		if r.Params.Version != nil {
 			q.Version = *r.Params.Version
 		}
-		if r.Params.At != nil {
-			q.At = *r.Params.At
-		}
+		q.At = r.Params.At
 		v, err = h.app.Queries.OrderAsOf.Handle(ctx, q)
 	} else {
 		v, err = h.app.Queries.GetOrder.Handle(ctx, r.Id)

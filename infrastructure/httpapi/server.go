@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/api"
@@ -29,7 +30,7 @@ type Handlers struct {
 
 var _ api.StrictServerInterface = (*Handlers)(nil)
 
-var registerFormats sync.Once
+var registerFormats sync.Once // kin-openapi keeps formats and body decoders in globals
 
 // New returns the HTTP handler of the service: the generated routes behind request
 // ids, logging, timeouts, body limits and validation against openapi.yaml.
@@ -46,6 +47,7 @@ func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*e
 	// UUIDv7, the ids this service hands out.
 	registerFormats.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
+		openapi3filter.RegisterBodyDecoder("application/json", strictJSONBody)
 	})
 
 	e := echo.New()

@@ -436,8 +436,8 @@ func TestReadStreamRanges(t *testing.T) {
 		{es.StreamRange{From: 2}, "[2 3 4 5]"},
 		{es.StreamRange{To: 3}, "[1 2 3]"},
 		{es.StreamRange{From: 2, To: 4}, "[2 3 4]"},
-		{es.StreamRange{Until: t0.Add(90 * time.Minute)}, "[1 2]"},
-		{es.StreamRange{Until: t0.Add(-time.Second)}, "[]"},
+		{es.StreamRange{Until: ptr(t0.Add(90 * time.Minute))}, "[1 2]"},
+		{es.StreamRange{Until: ptr(t0.Add(-time.Second))}, "[]"},
 		{es.StreamRange{From: 6}, "[]"},
 	} {
 		got, err := es.ReadStream(ctx, pool, s, c.r)
@@ -542,3 +542,5 @@ func TestAppendRejectsNothingToAppend(t *testing.T) {
 		t.Fatalf("want ErrNoEvents, got %v", err)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -18,7 +18,7 @@ const selectEvents = `SELECT stream_type, stream_id, stream_version, global_posi
 type StreamRange struct {
 	From  int64     // first version to read; 0 or 1 means from the start
 	To    int64     // last version to read; 0 means to the end
-	Until time.Time // if set, only events recorded at or before it
+	Until *time.Time // if set, only events recorded at or before it
 }
 
 // ReadStream returns a stream's events in version order. A stream with no events gives
@@ -28,7 +28,10 @@ func ReadStream(ctx context.Context, db DBTX, stream StreamID, r StreamRange) ([
 	if to <= 0 {
 		to = math.MaxInt64
 	}
-	until := pgtype.Timestamptz{Time: r.Until, Valid: !r.Until.IsZero()}
+	var until pgtype.Timestamptz
+	if r.Until != nil {
+		until = pgtype.Timestamptz{Time: *r.Until, Valid: true}
+	}
 	rows, err := db.Query(ctx, selectEvents+`
 		WHERE stream_type = $1 AND stream_id = $2 AND stream_version BETWEEN $3 AND $4
 		  AND ($5::timestamptz IS NULL OR recorded_at <= $5)

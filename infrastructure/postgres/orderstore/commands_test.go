@@ -218,7 +218,7 @@ func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
 	ctx := application.WithMetadata(context.Background(), application.Metadata{
 		CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite",
 	})
-	res, err := f.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{CustomerID: "gina", Currency: "USD"})
+	res, err := f.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "gina", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,18 +18,24 @@ func classify(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}
+	// A failure to connect is an outage whatever the server said (it may be gone,
+	// restarting, refusing this database or this password): check it before the codes.
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
 		case len(pgErr.Code) == 5 && pgErr.Code[:2] == "08", // connection exception
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, cannot connect now
-			pgErr.Code == "53300": // too many connections
+			pgErr.Code == "53300", // too many connections
+			pgErr.Code == "3D000": // the database is gone (dropped under a live pool)
 			return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
 		}
 		return err
 	}
-	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) || isConnectionLost(err) {
+	if pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) || isConnectionLost(err) {
 		return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
 	}
 	return err

@@ -39,7 +39,7 @@ func newFixture(t *testing.T, opts ...func(*application.RunnerConfig)) fixture {
 
 func (f fixture) place(t *testing.T, customer string) application.OrderView {
 	t.Helper()
-	res, err := f.app.Commands.PlaceOrder.Handle(context.Background(), application.PlaceOrder{CustomerID: customer, Currency: "EUR"})
+	res, err := f.app.Commands.PlaceOrder.Handle(context.Background(), application.PlaceOrder{OrderID: uuid.Must(application.NewOrderID()), CustomerID: customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
@@ -84,3 +84,5 @@ func fixedClock(start time.Time) func() time.Time {
 func sku(i int) string { return "sku-" + strconv.Itoa(i) }
 
 var _ = order.StatusPending
+
+func ptr[T any](v T) *T { return &v }

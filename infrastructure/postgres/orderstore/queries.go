@@ -86,7 +86,7 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 	return page, nil
 }
 
-func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until time.Time) ([]application.RecordedEvent, error) {
+func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]application.RecordedEvent, error) {
 	stored, err := eventstore.ReadStream(ctx, q.pool, streamOf(id), eventstore.StreamRange{To: toVersion, Until: until})
 	if err != nil {
 		return nil, classify(err)

@@ -146,7 +146,7 @@ func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 	if err != nil || v2.Version != 2 || v2.TotalCents != 200 || len(v2.Lines) != 1 {
 		t.Fatalf("version 2: %+v %v", v2, err)
 	}
-	at, err := asOf(application.OrderAsOf{At: start.Add(2500 * time.Millisecond)})
+	at, err := asOf(application.OrderAsOf{At: ptr(start.Add(2500 * time.Millisecond))})
 	if err != nil || !reflect.DeepEqual(at, v2) {
 		t.Fatalf("at +2.5s: %+v %v, want version 2", at, err)
 	}
@@ -154,12 +154,12 @@ func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(latest, f.get(t, id)) {
 		t.Fatalf("version 3 %+v differs from the read model", latest)
 	}
-	for _, q := range []application.OrderAsOf{{Version: 4}, {At: start}} {
+	for _, q := range []application.OrderAsOf{{Version: 4}, {At: &start}, {At: &time.Time{}}} {
 		if _, err := asOf(q); !errors.Is(err, order.ErrNotFound) {
 			t.Errorf("%+v: want not found, got %v", q, err)
 		}
 	}
-	for _, q := range []application.OrderAsOf{{Version: 1, At: start}, {Version: -1}, {}} {
+	for _, q := range []application.OrderAsOf{{Version: 1, At: &start}, {Version: -1}, {}} {
 		var invalid *order.ValidationError
 		if _, err := asOf(q); !errors.As(err, &invalid) {
 			t.Errorf("%+v: want a validation error, got %v", q, err)
