@@ -16,8 +16,8 @@ const selectEvents = `SELECT stream_type, stream_id, stream_version, global_posi
 
 // StreamRange narrows ReadStream. The zero value reads the whole stream.
 type StreamRange struct {
-	From  int64     // first version to read; 0 or 1 means from the start
-	To    int64     // last version to read; 0 means to the end
+	From  int64      // first version to read; 0 or 1 means from the start
+	To    int64      // last version to read; 0 means to the end
 	Until *time.Time // if set, only events recorded at or before it
 }
 
