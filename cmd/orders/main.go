@@ -1,5 +1,6 @@
-// Command orders is the order service: `orders serve` runs the HTTP API and
-// `orders migrate up|down|status` manages the database schema.
+// Command orders is the order service: `orders serve` runs the HTTP API,
+// `orders migrate up|down|status` manages the database schema, and `orders verify`
+// and `orders rebuild` check and repair the read model against the events.
 package main
 
 import (
@@ -16,6 +17,8 @@ import (
 const usage = `usage:
   orders serve [flags]                 run the HTTP API
   orders migrate up|down|status [flags] manage the database schema
+  orders verify [flags]                check the read model and the log's versions against the events
+  orders rebuild [flags]               recompute the read model from the events
 
 Settings come from the environment and can be overridden by flags; run
 "orders serve -h" for the list.
@@ -26,7 +29,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "orders:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -59,6 +62,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return runMigrate(ctx, cfg, args[1], stdout, log)
+	case "verify":
+		return runVerify(ctx, args[1:], getenv, stdout)
+	case "rebuild":
+		return runRebuild(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -73,7 +74,7 @@ func ReadAll(ctx context.Context, db DBTX, from int64, limit int) ([]RecordedEve
 func StreamVersion(ctx context.Context, db DBTX, stream StreamID) (int64, error) {
 	var v int64
 	err := db.QueryRow(ctx, readHead, stream.Type, stream.ID).Scan(&v)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {

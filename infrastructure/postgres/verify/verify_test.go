@@ -1,0 +1,666 @@
+package verify_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/eventcodec"
+	es "github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/verify"
+	"github.com/example/orders/test/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// fixture is the application wired to a fresh database, as the service wires it.
+type fixture struct {
+	pool  *pgxpool.Pool
+	codec verify.Codec
+	app   application.App
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
+	codec := eventcodec.NewOrderRegistry()
+	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{
+		Retry: application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond},
+	})
+	return fixture{pool: pool, codec: codec, app: app}
+}
+
+func (f fixture) place(t testing.TB, customer string) uuid.UUID {
+	t.Helper()
+	res, err := f.app.Commands.PlaceOrder.Handle(context.Background(), application.PlaceOrder{OrderID: uuid.Must(application.NewOrderID()), CustomerID: customer, Currency: "EUR"})
+	if err != nil {
+		t.Fatalf("place order: %v", err)
+	}
+	return res.Order.ID
+}
+
+func (f fixture) addLine(t testing.TB, id uuid.UUID, sku string, qty int, price int64) {
+	t.Helper()
+	if _, err := f.app.Commands.AddOrderLine.Handle(context.Background(), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price}); err != nil {
+		t.Fatalf("add line: %v", err)
+	}
+}
+
+func (f fixture) confirm(t testing.TB, id uuid.UUID) {
+	t.Helper()
+	if _, err := f.app.Commands.ConfirmOrder.Handle(context.Background(), application.ConfirmOrder{OrderID: id}); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+}
+
+func (f fixture) cancel(t testing.TB, id uuid.UUID) {
+	t.Helper()
+	if _, err := f.app.Commands.CancelOrder.Handle(context.Background(), application.CancelOrder{OrderID: id, Reason: "test"}); err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+}
+
+// order places an order with lines and takes it through some of its life: i picks
+// which, so that a range of i gives every shape.
+func (f fixture) order(t testing.TB, i int) uuid.UUID {
+	t.Helper()
+	id := f.place(t, fmt.Sprintf("customer-%d", i%7))
+	for l := 0; l < i%4; l++ {
+		f.addLine(t, id, fmt.Sprintf("sku-%d", l), 1+l, int64(100*(i%5)+l))
+	}
+	switch {
+	case i%4 > 0 && i%3 == 0:
+		f.confirm(t, id)
+	case i%5 == 0:
+		f.cancel(t, id)
+	}
+	return id
+}
+
+func (f fixture) exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	tag, err := f.pool.Exec(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	if tag.RowsAffected() == 0 {
+		t.Fatalf("%s: no row affected", sql)
+	}
+}
+
+func (f fixture) appendRaw(t testing.TB, stream es.StreamID, expected es.ExpectedVersion, typ string, schema int, payload string) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), f.pool, func(tx pgx.Tx) error {
+		_, err := es.Append(context.Background(), tx, stream, expected, []es.EventData{{Type: typ, SchemaVersion: schema, Payload: json.RawMessage(payload)}})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("append %s to %s: %v", typ, stream, err)
+	}
+}
+
+func (f fixture) verify(t testing.TB, opts ...verify.Option) ([]verify.Difference, verify.Summary) {
+	t.Helper()
+	var diffs []verify.Difference
+	sum, err := verify.Verify(context.Background(), f.pool, f.codec, func(d verify.Difference) { diffs = append(diffs, d) }, opts...)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if int(sum.Differences) != len(diffs) {
+		t.Fatalf("summary counts %d differences, %d reported", sum.Differences, len(diffs))
+	}
+	return diffs, sum
+}
+
+func (f fixture) mustVerify(t testing.TB, opts ...verify.Option) verify.Summary {
+	t.Helper()
+	diffs, sum := f.verify(t, opts...)
+	if len(diffs) > 0 {
+		t.Fatalf("verify found %d differences:\n%s", len(diffs), lines(diffs))
+	}
+	return sum
+}
+
+func (f fixture) rebuild(t testing.TB, opts ...verify.Option) verify.RebuildSummary {
+	t.Helper()
+	sum, err := verify.Rebuild(context.Background(), f.pool, f.codec, opts...)
+	if err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	return sum
+}
+
+// readModel is both read-model tables as text, in key order.
+func (f fixture) readModel(t testing.TB) []string {
+	t.Helper()
+	rows, err := f.pool.Query(context.Background(), `
+		SELECT to_jsonb(o)::text FROM (SELECT * FROM order_overview ORDER BY id) o
+		UNION ALL
+		SELECT to_jsonb(l)::text FROM (SELECT * FROM order_overview_lines ORDER BY order_id, line_no) l`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func (f fixture) count(t testing.TB, sql string) int64 {
+	t.Helper()
+	var n int64
+	if err := f.pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// inGoroutine is t for helpers called from a goroutine the test started: a fatal
+// error fails the test and ends that goroutine only (FailNow must not be called there).
+type inGoroutine struct{ testing.TB }
+
+func (g inGoroutine) Fatalf(format string, args ...any) {
+	g.TB.Helper()
+	g.TB.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func (g inGoroutine) Fatal(args ...any) {
+	g.TB.Helper()
+	g.TB.Error(args...)
+	runtime.Goexit()
+}
+
+func lines(diffs []verify.Difference) string {
+	var b strings.Builder
+	for _, d := range diffs {
+		b.WriteString("  " + d.String() + "\n")
+	}
+	return b.String()
+}
+
+func diff(id uuid.UUID, field, expected, found string) verify.Difference {
+	return verify.Difference{Stream: es.StreamID{Type: "order", ID: id.String()}, Field: field, Expected: expected, Found: found}
+}
+
+// wantExactly fails unless got holds exactly want, in any order.
+func wantExactly(t *testing.T, got, want []verify.Difference) {
+	t.Helper()
+	key := func(d verify.Difference) string { return d.String() }
+	g, w := make([]string, len(got)), make([]string, len(want))
+	for i, d := range got {
+		g[i] = key(d)
+	}
+	for i, d := range want {
+		w[i] = key(d)
+	}
+	slices.Sort(g)
+	slices.Sort(w)
+	if !slices.Equal(g, w) {
+		t.Fatalf("differences:\n%s\nwant:\n%s", lines(got), lines(want))
+	}
+}
+
+func TestVerifyPassesOnWhatTheApplicationWrote(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for i := 0; i < 30; i++ {
+		f.order(t, i)
+	}
+	// A stream of another type counts for the log checks only.
+	f.appendRaw(t, es.StreamID{Type: "customer", ID: "c-1"}, es.NoStream(), "CustomerRegistered", 1, `{}`)
+	f.appendRaw(t, es.StreamID{Type: "customer", ID: "c-1"}, es.Exact(1), "CustomerRenamed", 1, `{}`)
+
+	sum := f.mustVerify(t)
+	events := f.count(t, `SELECT count(*) FROM events`)
+	if sum.Streams != 31 || sum.Events != events || sum.Rows != 30 || sum.Heads != 31 || sum.Differences != 0 {
+		t.Fatalf("summary %+v, want 31 streams, %d events, 30 rows, 31 heads", sum, events)
+	}
+	if sum.Lines != f.count(t, `SELECT count(*) FROM order_overview_lines`) || sum.Lines == 0 {
+		t.Fatalf("%d lines compared", sum.Lines)
+	}
+	want := fmt.Sprintf("verify: 31 streams, %d events, 30 read-model rows checked, 0 differences", events)
+	if sum.String() != want {
+		t.Fatalf("summary line %q, want %q", sum.String(), want)
+	}
+}
+
+// Each way of damaging the read model is reported with the order, the field and both
+// values; a rebuild repairs all of them and writes exactly what the inline projection
+// had written.
+func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for i := 0; i < 10; i++ {
+		f.order(t, i)
+	}
+	total := f.place(t, "total") // total_cents 750
+	f.addLine(t, total, "apple", 3, 250)
+	line := f.place(t, "line")
+	f.addLine(t, line, "a", 1, 100) // version 2
+	f.addLine(t, line, "b", 2, 300) // version 3
+	status := f.place(t, "status")
+	f.addLine(t, status, "a", 1, 100)
+	f.confirm(t, status)
+	gone := f.place(t, "gone")
+	f.addLine(t, gone, "a", 1, 100)
+	fields := f.place(t, "fields")
+	f.addLine(t, fields, "a", 1, 100)
+	f.addLine(t, fields, "b", 1, 100)
+	bogus := uuid.Must(uuid.NewV7())
+	before := f.readModel(t)
+	f.mustVerify(t)
+
+	f.exec(t, `UPDATE order_overview SET total_cents = 700 WHERE id = $1`, total)
+	f.exec(t, `DELETE FROM order_overview_lines WHERE order_id = $1 AND line_no = 3`, line)
+	f.exec(t, `INSERT INTO order_overview (id, customer_id, status, currency, version, placed_at, updated_at)
+		VALUES ($1, 'nobody', 'pending', 'EUR', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`, bogus)
+	f.exec(t, `UPDATE order_overview SET status = 'cancelled' WHERE id = $1`, status)
+	f.exec(t, `DELETE FROM order_overview WHERE id = $1`, gone)
+	f.exec(t, `UPDATE order_overview SET customer_id = 'mallory', currency = 'USD', line_count = 5, version = 7 WHERE id = $1`, fields)
+	f.exec(t, `UPDATE order_overview_lines SET sku = 'x', quantity = 9, unit_price_cents = 1 WHERE order_id = $1 AND line_no = 2`, fields)
+	f.exec(t, `INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents) VALUES ($1, 9, 'extra', 1, 1)`, fields)
+	var placedAt time.Time
+	if err := f.pool.QueryRow(context.Background(), `UPDATE order_overview SET placed_at = placed_at - interval '1 hour' WHERE id = $1 RETURNING placed_at`, total).Scan(&placedAt); err != nil {
+		t.Fatal(err)
+	}
+	wasPlaced := placedAt.Add(time.Hour).UTC().Format(time.RFC3339Nano)
+
+	diffs, sum := f.verify(t)
+	wantExactly(t, diffs, []verify.Difference{
+		diff(total, "total_cents", "750", "700"),
+		diff(total, "placed_at", wasPlaced, placedAt.UTC().Format(time.RFC3339Nano)),
+		diff(line, "lines[3]", `sku "b", quantity 2, unit_price_cents 300`, "no line"),
+		diff(line, "lines.count", "2", "1"),
+		diff(bogus, "order_overview", "no row (the order has no events)", "a row at version 1"),
+		diff(status, "status", "confirmed", "cancelled"),
+		diff(gone, "order_overview", "a row at version 2", "no row"),
+		diff(fields, "customer_id", `"fields"`, `"mallory"`),
+		diff(fields, "currency", "EUR", "USD"),
+		diff(fields, "line_count", "2", "5"),
+		diff(fields, "version", "3", "7"),
+		diff(fields, "lines[2].sku", `"a"`, `"x"`),
+		diff(fields, "lines[2].quantity", "1", "9"),
+		diff(fields, "lines[2].unit_price_cents", "100", "1"),
+		diff(fields, "lines[9]", "no line", `sku "extra", quantity 1, unit_price_cents 1`),
+		diff(fields, "lines.count", "2", "3"),
+	})
+	if sum.Rows != 15 { // 15 orders, one gone, one bogus
+		t.Fatalf("%d rows checked, want 15", sum.Rows)
+	}
+	for _, d := range diffs {
+		if id, ok := d.OrderID(); !ok || id.String() != d.Stream.ID {
+			t.Fatalf("%v: OrderID() = %v, %v", d, id, ok)
+		}
+	}
+	if got := diff(total, "total_cents", "750", "700").String(); got != "order "+total.String()+": total_cents: expected 750, found 700" {
+		t.Fatalf("difference reads %q", got)
+	}
+
+	rs := f.rebuild(t)
+	if rs.Streams != 15 || rs.Rows != 15 || rs.DeletedRows != 15 || rs.Skipped != 0 {
+		t.Fatalf("rebuild summary %+v", rs)
+	}
+	f.mustVerify(t)
+	if after := f.readModel(t); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the rebuilt read model differs from the projection's:\n%s\nwant\n%s", strings.Join(after, "\n"), strings.Join(before, "\n"))
+	}
+}
+
+// The log's own bookkeeping: versions 1..n and the head at n.
+func TestVerifyReportsLogBookkeeping(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for i := 0; i < 5; i++ {
+		f.order(t, i)
+	}
+	wrongHead := f.place(t, "head")
+	f.addLine(t, wrongHead, "a", 1, 1)
+	gap := f.place(t, "gap")
+	f.addLine(t, gap, "a", 2, 50) // version 2
+	noHead := f.place(t, "no head")
+	headOnly := uuid.Must(uuid.NewV7())
+	other := es.StreamID{Type: "audit", ID: "a-1"}
+	f.mustVerify(t)
+
+	f.exec(t, `UPDATE aggregate_heads SET version = 9 WHERE stream_type = 'order' AND stream_id = $1`, wrongHead.String())
+	// The events table refuses UPDATE and DELETE; a gap is an event inserted past the head.
+	f.exec(t, `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+		VALUES ('order', $1, 4, gen_random_uuid(), 'OrderConfirmed', 1, '{"confirmed_at": "2026-05-01T10:00:00Z"}')`, gap.String())
+	f.exec(t, `DELETE FROM aggregate_heads WHERE stream_type = 'order' AND stream_id = $1`, noHead.String())
+	f.exec(t, `INSERT INTO aggregate_heads (stream_type, stream_id, version) VALUES ('order', $1, 3)`, headOnly.String())
+	f.exec(t, `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+		VALUES ($1, $2, 1, gen_random_uuid(), 'Audited', 1, '{}')`, other.Type, other.ID)
+
+	var updatedAt time.Time
+	if err := f.pool.QueryRow(context.Background(), `SELECT updated_at FROM order_overview WHERE id = $1`, gap).Scan(&updatedAt); err != nil {
+		t.Fatal(err)
+	}
+	diffs, _ := f.verify(t)
+	wantExactly(t, diffs, []verify.Difference{
+		diff(wrongHead, "aggregate_heads.version", "2", "9"),
+		diff(gap, "stream_version", "3", "4"),
+		diff(gap, "aggregate_heads.version", "4", "2"),
+		// The event past the gap is folded too: the read model does not have it.
+		diff(gap, "status", "confirmed", "pending"),
+		diff(gap, "version", "4", "2"),
+		diff(gap, "updated_at", "2026-05-01T10:00:00Z", updatedAt.UTC().Format(time.RFC3339Nano)),
+		diff(noHead, "aggregate_heads.version", "1", "no head"),
+		diff(headOnly, "aggregate_heads.version", "no head (the stream has no events)", "3"),
+		{Stream: other, Field: "aggregate_heads.version", Expected: "1", Found: "no head"},
+	})
+	for _, d := range diffs {
+		if d.Stream == other && d.String() != "stream audit/a-1: aggregate_heads.version: expected 1, found no head" {
+			t.Fatalf("difference reads %q", d.String())
+		}
+	}
+}
+
+// An order stream that cannot be decoded or folded is reported, not a crash; rebuild
+// refuses to guess and changes nothing.
+func TestUndecodableAndMalformedStreams(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ok := f.place(t, "fine")
+	teleported := f.place(t, "teleported")
+	f.addLine(t, teleported, "a", 1, 1)
+	f.appendRaw(t, es.StreamID{Type: "order", ID: teleported.String()}, es.Exact(2), "OrderTeleported", 1, `{}`)
+	future := f.place(t, "future")
+	f.appendRaw(t, es.StreamID{Type: "order", ID: future.String()}, es.Exact(1), "OrderLineAdded", 7, `{}`)
+	headless := uuid.Must(uuid.NewV7()) // starts with a line, so it folds to no order
+	f.appendRaw(t, es.StreamID{Type: "order", ID: headless.String()}, es.NoStream(), "OrderLineAdded", 1, `{"sku": "a", "quantity": 1, "unit_price_cents": 1}`)
+	elsewhere := uuid.Must(uuid.NewV7()) // placed with another order's id
+	f.appendRaw(t, es.StreamID{Type: "order", ID: elsewhere.String()}, es.NoStream(), "OrderPlaced", 2,
+		`{"order_id": "`+ok.String()+`", "customer_id": "x", "currency": "EUR", "placed_at": "2026-01-01T00:00:00Z"}`)
+	notUUID := es.StreamID{Type: "order", ID: "ORDER-1"}
+	f.appendRaw(t, notUUID, es.NoStream(), "OrderPlaced", 2, `{"order_id": "`+uuid.NewString()+`", "customer_id": "x", "currency": "EUR", "placed_at": "2026-01-01T00:00:00Z"}`)
+
+	diffs, sum := f.verify(t)
+	var teleportedErr, futureErr string
+	for _, d := range diffs {
+		switch {
+		case d.Stream.ID == teleported.String() && d.Field == "event[3]":
+			teleportedErr = d.Found
+		case d.Stream.ID == future.String() && d.Field == "event[2]":
+			futureErr = d.Found
+		}
+	}
+	if !strings.Contains(teleportedErr, "OrderTeleported v1") || !strings.Contains(teleportedErr, eventcodec.ErrUnknownEvent.Error()) {
+		t.Fatalf("unknown event reported as %q", teleportedErr)
+	}
+	if !strings.Contains(futureErr, "OrderLineAdded v7") || !strings.Contains(futureErr, "newer than this code") {
+		t.Fatalf("future schema version reported as %q", futureErr)
+	}
+	wantExactly(t, diffs, []verify.Difference{
+		diff(teleported, "event[3]", "an event this code can decode", teleportedErr),
+		diff(future, "event[2]", "an event this code can decode", futureErr),
+		diff(headless, "event[1].type", "OrderPlaced", "OrderLineAdded"),
+		diff(elsewhere, "event[1].order_id", elsewhere.String(), ok.String()),
+		// Written without the application, so without their read-model rows:
+		diff(elsewhere, "order_overview", "a row at version 1", "no row"),
+		{Stream: notUUID, Field: "stream_id", Expected: "a UUID in canonical form (the order id)", Found: `"ORDER-1"`},
+	})
+	if sum.Streams != 6 {
+		t.Fatalf("%d streams", sum.Streams)
+	}
+
+	before := f.readModel(t)
+	_, err := verify.Rebuild(context.Background(), f.pool, f.codec)
+	if !errors.Is(err, verify.ErrUndecodable) || !strings.Contains(err.Error(), teleported.String()) && !strings.Contains(err.Error(), future.String()) {
+		t.Fatalf("rebuild over an undecodable event: %v", err)
+	}
+	if after := f.readModel(t); !reflect.DeepEqual(after, before) {
+		t.Fatal("a failed rebuild changed the read model")
+	}
+}
+
+// Events written without the projection (here: an order of the first release, stored
+// as OrderPlaced v1, and a line added to it through the application, whose projection
+// finds no row to update) get their rows from a rebuild, upcast like every read.
+func TestRebuildWritesRowsTheProjectionMissed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := uuid.Must(uuid.NewV7())
+	f.appendRaw(t, es.StreamID{Type: "order", ID: id.String()}, es.NoStream(), "OrderPlaced", 1,
+		`{"order_id": "`+id.String()+`", "customer_id": "legacy", "placed_at": "2019-05-01T10:00:00Z"}`)
+	f.addLine(t, id, "a", 2, 10)
+	diffs, _ := f.verify(t)
+	wantExactly(t, diffs, []verify.Difference{diff(id, "order_overview", "a row at version 2", "no row")})
+
+	rs := f.rebuild(t)
+	if rs.Rows != 1 || rs.Lines != 1 || rs.Events != 2 {
+		t.Fatalf("rebuild summary %+v", rs)
+	}
+	f.mustVerify(t)
+	v, err := f.app.Queries.GetOrder.Handle(context.Background(), id)
+	if err != nil || v.Currency != "EUR" || v.TotalCents != 20 || v.Version != 2 || v.PlacedAt.Year() != 2019 || len(v.Lines) != 1 {
+		t.Fatalf("rebuilt row %+v (%v)", v, err)
+	}
+}
+
+// Pages of 7 events give what one big page gives, and no page or batch ever holds more
+// than 7 of anything, whatever the number of orders; a stream longer than a page is
+// carried across pages.
+func TestPagingIsBoundedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var ids []uuid.UUID
+	for i := 0; i < 50; i++ {
+		ids = append(ids, f.order(t, i))
+	}
+	long := f.place(t, "long")
+	for i := 0; i < 30; i++ {
+		f.addLine(t, long, fmt.Sprintf("l%d", i), 1, int64(i))
+	}
+	before := f.readModel(t)
+	f.exec(t, `UPDATE order_overview SET total_cents = total_cents + 1 WHERE id = $1`, ids[7])
+	f.exec(t, `UPDATE order_overview_lines SET quantity = 99 WHERE order_id = $1 AND line_no = 20`, long)
+	f.exec(t, `DELETE FROM order_overview WHERE id = $1`, ids[33])
+	f.exec(t, `UPDATE aggregate_heads SET version = 99 WHERE stream_id = $1`, ids[41].String())
+	events := f.count(t, `SELECT count(*) FROM events`)
+
+	big, bigSum := f.verify(t, verify.PageSize(100_000))
+	seen := map[string]int{}
+	biggest := map[string]int{}
+	small, smallSum := f.verify(t, verify.PageSize(7), verify.Observe(func(what string, n int) {
+		seen[what]++
+		biggest[what] = max(biggest[what], n)
+	}))
+	if len(big) != 4 || !reflect.DeepEqual(small, big) {
+		t.Fatalf("pages of 7 found\n%s\none page found\n%s", lines(small), lines(big))
+	}
+	bigSum.Duration, smallSum.Duration = 0, 0
+	if smallSum != bigSum {
+		t.Fatalf("summaries differ: %+v, %+v", smallSum, bigSum)
+	}
+	for what, n := range biggest {
+		if n > 7 {
+			t.Fatalf("a %s page or batch of %d, with page size 7", what, n)
+		}
+	}
+	if want := int(events/7) + 1; seen["events"] < want {
+		t.Fatalf("%d pages of events for %d events", seen["events"], events)
+	}
+	if seen["rows"] < 50/7 || seen["heads"] < 51/7 {
+		t.Fatalf("pages: %v", seen)
+	}
+
+	rs := f.rebuild(t, verify.PageSize(7))
+	if rs.Rows != 51 {
+		t.Fatalf("rebuild summary %+v", rs)
+	}
+	f.exec(t, `UPDATE aggregate_heads SET version = 2 WHERE stream_id = $1`, ids[41].String()) // rebuild leaves the log alone
+	f.mustVerify(t, verify.PageSize(7))
+	if after := f.readModel(t); !reflect.DeepEqual(after, before) {
+		t.Fatal("rebuilding in pages of 7 gives another read model than the projection's")
+	}
+}
+
+// Verify reads one snapshot, and commands write events, head and read model in one
+// transaction: so it finds nothing while commands keep coming.
+func TestVerifyIsExactUnderConcurrentCommands(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for i := 0; i < 20; i++ {
+		f.order(t, i)
+	}
+	var stop atomic.Bool
+	var placed atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				f.order(inGoroutine{t}, i)
+				placed.Add(1)
+			}
+		}()
+	}
+	for placed.Load() == 0 && !t.Failed() {
+		time.Sleep(time.Millisecond)
+	}
+	from := placed.Load()
+	for i := 0; i < 5; i++ {
+		f.mustVerify(t, verify.PageSize(7))
+	}
+	during := placed.Load() - from
+	stop.Store(true)
+	wg.Wait()
+	f.mustVerify(t)
+	if during == 0 {
+		t.Fatal("no command ran while verify did; the test proves nothing")
+	}
+	t.Logf("%d orders written during 5 verifies", during)
+}
+
+// A rebuild while commands run: commands wait for its lock, their own projection then
+// applies on top of the rebuilt rows, and nothing is lost either way.
+func TestRebuildUnderConcurrentCommands(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for i := 0; i < 20; i++ {
+		f.order(t, i)
+	}
+	var stop atomic.Bool
+	var commands atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := inGoroutine{t}
+			var mine []uuid.UUID
+			for i := 0; !stop.Load(); i++ {
+				// New orders, and lines on orders placed before (their rows may have
+				// been rebuilt in between).
+				if len(mine) > 0 && i%2 == 0 {
+					f.addLine(t, mine[i%len(mine)], "more", 1, 5)
+				} else {
+					mine = append(mine, f.place(t, "busy"))
+				}
+				commands.Add(1)
+			}
+		}()
+	}
+	for commands.Load() == 0 && !t.Failed() {
+		time.Sleep(time.Millisecond)
+	}
+	from := commands.Load()
+	for i := 0; i < 5; i++ {
+		f.rebuild(t, verify.PageSize(7))
+	}
+	during := commands.Load() - from
+	stop.Store(true)
+	wg.Wait()
+	f.mustVerify(t)
+	if during == 0 {
+		t.Fatal("no command ran while rebuild did; the test proves nothing")
+	}
+	t.Logf("%d commands during 5 rebuilds", during)
+}
+
+// 1,000 orders of every shape: how long verify and rebuild take.
+func TestThousandOrders(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const orders, workers = 1000, 16
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < orders; i += workers {
+				f.order(inGoroutine{t}, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	start := time.Now()
+	sum := f.mustVerify(t)
+	took := time.Since(start)
+	t.Logf("verify: %d streams, %d events, %d rows, %d lines in %v", sum.Streams, sum.Events, sum.Rows, sum.Lines, took)
+	if sum.Streams != orders || sum.Rows != orders {
+		t.Fatalf("summary %+v", sum)
+	}
+	if took > 20*time.Second {
+		t.Fatalf("verify of %d orders took %v", orders, took)
+	}
+	rs := f.rebuild(t)
+	t.Logf("%v", rs)
+	start = time.Now()
+	f.mustVerify(t, verify.PageSize(100))
+	t.Logf("verify in pages of 100 after the rebuild: %v", time.Since(start))
+}
+
+// A writer that holds the read model longer than the lock timeout makes the rebuild
+// give up (commands queue behind a waiting rebuild, so it must not wait long) and
+// change nothing.
+func TestRebuildGivesUpWaitingForTheLock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.place(t, "slow")
+	ctx := context.Background()
+	tx, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `UPDATE order_overview SET customer_id = 'held' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = verify.Rebuild(ctx, f.pool, f.codec, verify.LockTimeout(200*time.Millisecond))
+	if err == nil || !strings.Contains(err.Error(), "lock timeout") {
+		t.Fatalf("rebuild while a writer holds the table: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("gave up after %v", took)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.mustVerify(t)
+	if rs := f.rebuild(t, verify.LockTimeout(0)); rs.Rows != 1 {
+		t.Fatalf("rebuild summary %+v", rs)
+	}
+}
