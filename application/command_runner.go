@@ -84,7 +84,7 @@ func (r *CommandRunner) run(ctx context.Context, c orderCommand) (CommandResult,
 	md := MetadataFrom(ctx)
 	md.Command = c.name
 	for attempt := 1; ; attempt++ {
-		res, err := r.attempt(ctx, c, md)
+		res, err := r.attempt(ctx, c, md, attempt > 1)
 		var conflict *VersionConflictError
 		if !errors.As(err, &conflict) || c.opts.ExpectedVersion != nil {
 			return res, err
@@ -100,8 +100,10 @@ func (r *CommandRunner) run(ctx context.Context, c orderCommand) (CommandResult,
 }
 
 // attempt is one transaction: claim the idempotency key, load, decide, append, project,
-// store the response, commit.
-func (r *CommandRunner) attempt(ctx context.Context, c orderCommand, md Metadata) (CommandResult, error) {
+// store the response, commit. The first attempt is optimistic; a retry locks the order
+// before reading it, so under contention a command loses at most one race instead of
+// retrying until it runs out of attempts.
+func (r *CommandRunner) attempt(ctx context.Context, c orderCommand, md Metadata, lock bool) (CommandResult, error) {
 	// PostgreSQL keeps microseconds; events carry the same time as the read model so
 	// that folding the events gives exactly what the read model shows.
 	at := r.now().UTC().Truncate(time.Microsecond)
@@ -120,6 +122,11 @@ func (r *CommandRunner) attempt(ctx context.Context, c orderCommand, md Metadata
 				}
 				res.Response, res.Replayed = &rec.Response, true
 				return nil
+			}
+		}
+		if lock {
+			if err := tx.LockOrder(ctx, c.orderID); err != nil {
+				return err
 			}
 		}
 		view, err := r.decideAndAppend(ctx, tx, c, md, at)

@@ -20,6 +20,10 @@ type OrderTransactor interface {
 
 // OrderTx is the write side's view of one transaction.
 type OrderTx interface {
+	// LockOrder makes concurrent writers of the order wait until this transaction ends
+	// (and waits for one that holds it). A retry takes it first, so that after losing
+	// one race it cannot lose another. An order with no events has nothing to lock.
+	LockOrder(ctx context.Context, id uuid.UUID) error
 	// LoadOrder returns the order's current state and version (0 and the initial state
 	// when it has no events).
 	LoadOrder(ctx context.Context, id uuid.UUID) (OrderView, error)

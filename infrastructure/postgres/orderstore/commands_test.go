@@ -268,3 +268,32 @@ func TestEventsCarryTheCommandTime(t *testing.T) {
 		t.Fatalf("recorded_at %v", history[1].RecordedAt)
 	}
 }
+
+// A retry locks the order before reading it, so a command that lost one race cannot
+// lose another: with two attempts, every one of many racing commands lands.
+func TestSecondAttemptAlwaysWins(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *application.RunnerConfig) {
+		c.Retry = application.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
+	})
+	ctx := context.Background()
+	id := f.place(t, "two-attempts").ID
+	const clients = 16
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			if _, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1}); err != nil {
+				t.Errorf("client %d: %v", i, err)
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	if v := f.get(t, id); v.LineCount != clients || v.Version != clients+1 {
+		t.Fatalf("%d units at version %d after %d racing commands", v.LineCount, v.Version, clients)
+	}
+}

@@ -74,6 +74,12 @@ type orderTx struct {
 	written map[uuid.UUID]application.OrderView // after this transaction's appends
 }
 
+func (t *orderTx) LockOrder(ctx context.Context, id uuid.UUID) error {
+	s := streamOf(id)
+	_, err := t.tx.Exec(ctx, `SELECT 1 FROM aggregate_heads WHERE stream_type = $1 AND stream_id = $2 FOR UPDATE`, s.Type, s.ID)
+	return classify(err)
+}
+
 func (t *orderTx) LoadOrder(ctx context.Context, id uuid.UUID) (application.OrderView, error) {
 	view, _ := t.cache.get(id)
 	stored, err := eventstore.ReadStream(ctx, t.tx, streamOf(id), eventstore.StreamRange{From: view.Version + 1})
