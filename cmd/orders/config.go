@@ -23,6 +23,7 @@ type Config struct {
 	IdempotencyRetention time.Duration
 	CommandAttempts      int
 	MigrateOnStart       bool
+	PprofAddr            string
 }
 
 func defaultConfig() Config {
@@ -50,6 +51,7 @@ var envNames = map[string]string{
 	"idempotency-retention": "IDEMPOTENCY_RETENTION",
 	"command-attempts":      "COMMAND_ATTEMPTS",
 	"migrate":               "MIGRATE_ON_START",
+	"pprof":                 "PPROF_ADDR",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -68,6 +70,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.DurationVar(&c.IdempotencyRetention, "idempotency-retention", c.IdempotencyRetention, "how long Idempotency-Key responses are kept")
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
+	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 
 	var problems []string
 	fs.VisitAll(func(f *flag.Flag) {

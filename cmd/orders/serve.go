@@ -40,6 +40,9 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("serving", "addr", ln.Addr().String())
 
 	go expireIdempotencyKeys(ctx, svc, log)
+	if cfg.PprofAddr != "" {
+		go servePprof(ctx, cfg.PprofAddr, log)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
