@@ -3,6 +3,7 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 ADDR ?= localhost:8080
+FUZZTIME ?= 30s
 GO_TEST_FLAGS ?=
 
 .PHONY: help
@@ -31,6 +32,23 @@ test: ## Run every test with the race detector, on real PostgreSQL (Docker, or l
 .PHONY: test-short
 test-short: ## Run the tests that need no database
 	go test -race -count=1 ./domain/... ./application/... ./api/... ./infrastructure/eventcodec/... ./infrastructure/logging/...
+
+.PHONY: bench
+bench: ## Benchmark the write path against raw SQL on a durable PostgreSQL (a few minutes; see docs/benchmarks.md)
+	go run ./test/bench $(BENCH_FLAGS)
+
+.PHONY: bench-smoke
+bench-smoke: ## The benchmark harness with tiny counts (correctness only; run by CI)
+	go run ./test/bench -smoke
+
+.PHONY: soak
+soak: ## Long reliability run (minutes): replicas, kill -9, database stops and freezes, hostile input; prints the counts
+	SOAK=1 go test -race -count=1 -v -timeout 30m ./test/reliability/
+
+.PHONY: fuzz
+fuzz: ## Fuzz the HTTP API and the event decoder, FUZZTIME (30s) each
+	go test -run '^$$' -fuzz '^FuzzHTTPRequests$$' -fuzztime $(FUZZTIME) ./infrastructure/httpapi/
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./infrastructure/eventcodec/
 
 .PHONY: generate
 generate: ## Regenerate api/ from openapi.yaml

@@ -30,6 +30,10 @@ func (e *VersionConflictError) Is(target error) bool { return target == ErrVersi
 // may succeed if retried later.
 var ErrUnavailable = errors.New("database unavailable")
 
+// ErrOutcomeUnknown marks a command whose COMMIT was sent but not answered: it may or
+// may not have been recorded. Retrying with the same idempotency key is safe.
+var ErrOutcomeUnknown = errors.New("the command's outcome is unknown")
+
 // ErrIdempotencyKeyReused answers a repeated idempotency key whose request differs from
 // the first one that used it.
 var ErrIdempotencyKeyReused = errors.New("idempotency key was used for a different request")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -18,6 +20,12 @@ func strictJSONBody(body io.Reader, h http.Header, schema *openapi3.SchemaRef, e
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		return nil, err // a body over the limit arrives here as *http.MaxBytesError
+	}
+	// encoding/json would turn invalid UTF-8 and lone surrogates into U+FFFD, and the
+	// request would be stored altered; refuse them instead.
+	if !utf8.Valid(raw) || hasLoneSurrogate(raw) {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat,
+			Cause: errors.New("the body is not valid UTF-8 (or holds an unpaired surrogate escape)")}
 	}
 	value, err := openapi3filter.JSONBodyDecoder(bytes.NewReader(raw), h, schema, enc)
 	if err != nil {
@@ -38,4 +46,38 @@ func firstValueEnd(raw []byte) int {
 		return len(raw)
 	}
 	return int(dec.InputOffset())
+}
+
+// hasLoneSurrogate reports a \uD800-\uDFFF escape that is not a high surrogate
+// followed by a low one.
+func hasLoneSurrogate(raw []byte) bool {
+	escape := func(i int) (rune, bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 32)
+		return rune(v), err == nil
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == '\\' && i+1 < len(raw) && raw[i+1] != 'u' {
+			i++ // skip an escaped character, e.g. \\
+			continue
+		}
+		r, ok := escape(i)
+		if !ok {
+			continue
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if low, ok := escape(i + 6); ok && low >= 0xDC00 && low <= 0xDFFF {
+				i += 11
+				continue
+			}
+			return true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		}
+		i += 5
+	}
+	return false
 }

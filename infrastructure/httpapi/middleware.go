@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -119,6 +121,17 @@ func limitBody(limit int64) echo.MiddlewareFunc {
 			if req.ContentLength > limit {
 				return &http.MaxBytesError{Limit: limit}
 			}
+			if req.ContentLength < 0 {
+				// An undeclared (chunked) length is read here, whether or not the
+				// operation takes a body, so that an oversized one is refused before
+				// anything runs.
+				body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, limit))
+				if err != nil {
+					return err
+				}
+				req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+				return next(c)
+			}
 			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 			return next(c)
 		}
@@ -219,7 +232,9 @@ func fieldErrors(err error) []api.FieldError {
 			}
 			out = append(out, api.FieldError{Field: field, Message: msg})
 		default:
-			out = append(out, api.FieldError{Field: field, Message: err.Error()})
+			// Anything else (a body that could not be read, a timeout) says nothing
+			// useful to the client and may name our internals.
+			out = append(out, api.FieldError{Field: field, Message: "could not be read"})
 		}
 	}
 	walk(err, "request")

@@ -81,6 +81,10 @@ func problemFor(err error, instance string) problem {
 	case errors.Is(err, application.ErrIdempotencyKeyReused):
 		return set(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
 			"This Idempotency-Key was first used for a different request.")
+	case errors.Is(err, application.ErrOutcomeUnknown):
+		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		return set(http.StatusServiceUnavailable, "outcome_unknown", "Outcome unknown",
+			"The database stopped answering while this command was being committed; it may or may not have been recorded. Retry with the same Idempotency-Key, or read the order first.")
 	case errors.Is(err, application.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "unavailable", "Service unavailable",

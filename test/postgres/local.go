@@ -17,8 +17,8 @@ import (
 // LocalOptions configure a server run from the PostgreSQL binaries of this machine.
 type LocalOptions struct {
 	// DataDir is the cluster directory. Empty: a new temporary directory, removed by
-	// Stop when Ephemeral. An existing cluster is reused, and so is a server already
-	// running in it.
+	// Stop when Ephemeral or RemoveOnStop. An existing cluster is reused, and so is a
+	// server already running in it.
 	DataDir string
 	// Port is the TCP port on 127.0.0.1; 0 picks a free one. A fixed port that is taken
 	// is an error, not a silent move elsewhere, since the caller asked for it.
@@ -29,6 +29,10 @@ type LocalOptions struct {
 	// full_page_writes off), and makes Stop delete the data directory. For tests only:
 	// a development or benchmark database must behave like a real one.
 	Ephemeral bool
+	// RemoveOnStop makes Stop delete the temporary data directory (DataDir empty) of a
+	// durable server: a throwaway server that still commits like a real one, on disk
+	// with fsync and synchronous_commit on (test/bench). Ignored when DataDir is set.
+	RemoveOnStop bool
 	// BinDir holds initdb, pg_ctl and postgres; empty: PATH, then the highest
 	// /usr/lib/postgresql/*/bin.
 	BinDir string
@@ -330,8 +334,13 @@ func (c *cluster) server(bins binaries, run runner, port int, opts LocalOptions,
 	return &Server{
 		URL:  c.url(port, opts.Database),
 		How:  fmt.Sprintf(how, bins.version, c.dataDir),
-		stop: func(ctx context.Context) error { return c.stop(ctx, bins, run, opts.Ephemeral) },
+		stop: func(ctx context.Context) error { return c.stop(ctx, bins, run, opts.removeOnStop()) },
 	}
+}
+
+// removeOnStop says whether Stop deletes the cluster.
+func (o LocalOptions) removeOnStop() bool {
+	return o.Ephemeral || (o.RemoveOnStop && o.DataDir == "")
 }
 
 // stop stops the server; an ephemeral cluster is deleted too.

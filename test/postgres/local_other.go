@@ -16,6 +16,7 @@ type LocalOptions struct {
 	Port         int
 	Database     string
 	Ephemeral    bool
+	RemoveOnStop bool
 	BinDir       string
 	StartTimeout time.Duration
 	Log          io.Writer

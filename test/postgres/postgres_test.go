@@ -61,6 +61,38 @@ func TestLocalEphemeral(t *testing.T) {
 	}
 }
 
+// TestLocalDurableRemoveOnStop is the benchmark's server: durable (fsync and
+// synchronous_commit on, not on tmpfs) yet gone with its data after Stop.
+func TestLocalDurableRemoveOnStop(t *testing.T) {
+	ctx := context.Background()
+	s, err := postgres.StartLocal(ctx, postgres.LocalOptions{RemoveOnStop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(ctx)
+	conn, err := pgx.Connect(ctx, s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, setting := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		var v string
+		if err := conn.QueryRow(ctx, "SELECT current_setting($1)", setting).Scan(&v); err != nil || v != "on" {
+			t.Errorf("%s = %q (%v), want on", setting, v, err)
+		}
+	}
+	conn.Close(ctx)
+	dataDir := s.How[strings.LastIndex(s.How, " ")+1:]
+	if strings.HasPrefix(dataDir, "/dev/shm/") {
+		t.Errorf("durable server's data in tmpfs: %s", dataDir)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(dataDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary directory of %s still there after Stop: %v", dataDir, err)
+	}
+}
+
 func TestLocalPersistentReuse(t *testing.T) {
 	ctx := context.Background()
 	// t.TempDir is 0700; as root the server runs as postgres, which must get in.

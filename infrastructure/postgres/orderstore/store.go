@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
@@ -57,6 +58,11 @@ func (s *Store) WithinOrderTx(ctx context.Context, fn func(context.Context, appl
 	}
 	if err := t.tx.commit(ctx); err != nil {
 		t.tx.rollback(ctx)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) {
+			// The COMMIT left but no answer came back: it may have committed.
+			return fmt.Errorf("%w: %w", application.ErrOutcomeUnknown, classify(err))
+		}
 		return classify(err)
 	}
 	for id, view := range t.written {

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/test/postgres"
+)
+
+// environment is what every scenario runs against: one PostgreSQL, one database, the
+// service on it, and a pgx pool on the same database for the raw-SQL baselines.
+type environment struct {
+	cfg        config
+	db         *postgres.Server
+	pool       *pgxpool.Pool
+	service    *service
+	http       *httpClient
+	postmaster int // 0 when PostgreSQL's processes are not visible here
+	placed     []string
+	pprofAddr  string   // the service's profiler listener, with -cpuprofile
+	profiles   []string // CPU profiles written
+}
+
+// setUp starts PostgreSQL and the service. cleanup undoes whatever part of that
+// succeeded, and is never nil.
+func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), error) {
+	env := &environment{cfg: cfg}
+	var tmp string
+	cleanup := func() {
+		if env.service != nil {
+			if err := env.service.stop(); err != nil {
+				logf("stopping the service: %v", err)
+			}
+			if err := os.WriteFile(serverLogPath(cfg), []byte(env.service.out.String()), 0o644); err == nil {
+				logf("service log: %s", serverLogPath(cfg))
+			}
+		}
+		if env.pool != nil {
+			env.pool.Close()
+		}
+		if env.db != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := env.db.Stop(stopCtx); err != nil {
+				logf("stopping PostgreSQL: %v", err)
+			} else if env.db.How != "BENCH_DATABASE_URL" {
+				logf("PostgreSQL stopped and removed")
+			}
+			cancel()
+		}
+		if tmp != "" {
+			_ = os.RemoveAll(tmp)
+		}
+	}
+
+	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
+		return env, cleanup, err
+	}
+	begin := time.Now()
+	db, err := startDatabase(ctx)
+	if err != nil {
+		return env, cleanup, fmt.Errorf("PostgreSQL: %w", err)
+	}
+	env.db = db
+	logf("PostgreSQL: %s (ready after %v)", db.How, time.Since(begin).Round(time.Millisecond))
+
+	pcfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		return env, cleanup, err
+	}
+	pcfg.MaxConns = int32(cfg.maxConcurrency() + 4)
+	if env.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return env, cleanup, err
+	}
+	info, err := readPGInfo(ctx, env.pool, db.How)
+	if err != nil {
+		return env, cleanup, fmt.Errorf("PostgreSQL settings: %w", err)
+	}
+	rep.Postgres = info
+	printPG(info)
+	if !info.Durable {
+		logf("WARNING: this server does not commit durably (fsync or synchronous_commit off): " +
+			"the numbers are not those of the real commit path")
+		rep.Notes = append(rep.Notes, "the server was NOT durable (fsync or synchronous_commit off)")
+	}
+	env.postmaster = findPostmaster(ctx, env.pool)
+
+	if tmp, err = os.MkdirTemp("", "orders-bench-"); err != nil {
+		return env, cleanup, err
+	}
+	begin = time.Now()
+	bin, err := buildService(ctx, cfg.root, tmp)
+	if err != nil {
+		return env, cleanup, err
+	}
+	logf("built ./cmd/orders in %v", time.Since(begin).Round(time.Millisecond))
+	if cfg.cpuProfile {
+		port, err := freePort()
+		if err != nil {
+			return env, cleanup, err
+		}
+		env.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	}
+	if env.service, err = startService(ctx, bin, db.URL, cfg.maxConns, env.pprofAddr, cfg.serverLogTee); err != nil {
+		return env, cleanup, err
+	}
+	rep.Service = serviceInfo{URL: env.service.URL, PID: env.service.pid, MaxConns: cfg.maxConns, LogLevel: "warn",
+		Commit: gitDescribe(cfg.root)}
+	logf("service: pid %d on %s (serve --migrate, DB_MAX_CONNS=%d, LOG_LEVEL=warn), built from %s",
+		env.service.pid, env.service.URL, cfg.maxConns, rep.Service.Commit)
+	env.http = newHTTPClient(env.service.URL, cfg.maxConcurrency())
+	return env, cleanup, nil
+}
+
+func printPG(info pgInfo) {
+	logf("PostgreSQL version: %s", info.Version)
+	s := ""
+	for _, kv := range info.Settings {
+		s += fmt.Sprintf(" %s=%s", kv[0], kv[1])
+	}
+	logf("PostgreSQL settings:%s", s)
+}
+
+// cpuNow reads the CPU counters of the service, PostgreSQL, this process and the
+// machine.
+func (env *environment) cpuNow() cpuTimes {
+	var t cpuTimes
+	t.service, _ = processCPU(env.service.pid, false)
+	t.svcReads, t.svcWrites = syscalls(env.service.pid)
+	t.harness, _ = processCPU(os.Getpid(), false)
+	if env.postmaster > 0 {
+		t.postgres, t.pgKnown = postgresCPU(env.postmaster)
+	}
+	t.busy, t.steal, t.total, _ = machineCPU()
+	return t
+}
+
+// remember keeps order ids for the read scenario.
+func (env *environment) remember(ids ...string) { env.placed = append(env.placed, ids...) }
+
+// gitDescribe names the commit the service was built from, "-dirty" when tracked files
+// had uncommitted changes.
+func gitDescribe(root string) string {
+	cmd := exec.Command("git", "describe", "--always", "--dirty")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown (no git)"
+	}
+	return strings.TrimSpace(string(out))
+}

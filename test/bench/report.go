@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// report is everything a run found; it is printed, and written as JSON and markdown.
+type report struct {
+	cfg      config
+	started  time.Time
+	Mode     string       `json:"mode"`
+	Started  string       `json:"started"`
+	Seconds  float64      `json:"seconds"`
+	Method   method       `json:"method"`
+	Machine  machine      `json:"machine"`
+	Postgres pgInfo       `json:"postgres"`
+	Service  serviceInfo  `json:"service"`
+	Place    []placeRow   `json:"place_order,omitempty"`
+	AddLine  []addLineRow `json:"add_line,omitempty"`
+	// AddLineStreams says how long the add-line scenario's streams were.
+	AddLineStreams []string          `json:"add_line_streams,omitempty"`
+	Contention     *contentionResult `json:"contention,omitempty"`
+	Streams        []streamRow       `json:"stream_length,omitempty"`
+	// StreamRatio is p50 add-line latency at the longest stream over the shortest.
+	StreamRatio float64      `json:"stream_p50_ratio,omitempty"`
+	Reads       []readRow    `json:"reads,omitempty"`
+	Memory      memoryReport `json:"service_memory"`
+	Targets     []target     `json:"targets"`
+	Passed      int          `json:"checks_passed"`
+	Failures    []failure    `json:"check_failures"`
+	Notes       []string     `json:"notes,omitempty"`
+}
+
+type method struct {
+	Concurrency []int   `json:"concurrency"`
+	Rounds      int     `json:"rounds"`
+	RunSeconds  float64 `json:"run_seconds,omitempty"`
+	CountPerRun string  `json:"count_per_run,omitempty"`
+	Summary     string  `json:"summary"`
+}
+
+type serviceInfo struct {
+	URL      string `json:"url"`
+	PID      int    `json:"pid"`
+	MaxConns int    `json:"db_max_conns"`
+	LogLevel string `json:"log_level"`
+	LogLines int    `json:"log_lines"`
+	Commit   string `json:"commit"`
+}
+
+type memoryReport struct {
+	PeakMiB    float64          `json:"peak_rss_mib"`
+	EndRSSMiB  float64          `json:"end_rss_mib"`
+	ByScenario []scenarioMemory `json:"after_scenario"`
+}
+
+type scenarioMemory struct {
+	Scenario string `json:"scenario"`
+	memory
+}
+
+// target is one of the issue's goals and whether this run meets it.
+type target struct {
+	Goal  string `json:"goal"`
+	Value string `json:"value"`
+	Met   bool   `json:"met"`
+}
+
+type failure struct {
+	Scenario string `json:"scenario"`
+	Detail   string `json:"detail"`
+}
+
+func newReport(cfg config) *report {
+	r := &report{started: time.Now(), Mode: cfg.mode(), Machine: readMachine()}
+	r.Started = r.started.Format(time.RFC3339)
+	r.Method = method{Concurrency: cfg.concurrency, Rounds: cfg.rounds, Summary: methodSummary(cfg)}
+	if cfg.smoke {
+		r.Method.CountPerRun = "max(10, 2 x workers) operations"
+	} else {
+		r.Method.RunSeconds = cfg.duration.Seconds()
+	}
+	return r
+}
+
+func methodSummary(cfg config) string {
+	runs := fmt.Sprintf("%v runs", cfg.duration)
+	if cfg.smoke {
+		runs = "fixed-count runs"
+	}
+	return fmt.Sprintf("closed loop (each worker sends its next request when the last one is answered); "+
+		"%s; comparisons interleaved: %d round(s), each running every contender at every concurrency "+
+		"in a rotated order, median reported; durable commits (fsync, synchronous_commit on)", runs, cfg.rounds)
+}
+
+// check records a correctness check; detail says what is wrong when ok is false.
+func (r *report) check(scenario string, ok bool, detail string) {
+	if ok {
+		r.Passed++
+		return
+	}
+	r.fail(scenario, detail)
+}
+
+func (r *report) fail(scenario, detail string) {
+	r.Failures = append(r.Failures, failure{Scenario: scenario, Detail: detail})
+}
+
+func (r *report) failedChecks() []failure { return r.Failures }
+
+func (r *report) noteMemory(scenario string, m memory) {
+	r.Memory.ByScenario = append(r.Memory.ByScenario, scenarioMemory{Scenario: scenario, memory: m})
+}
+
+// finish records the end state: memory, the service's health, the targets.
+func (r *report) finish(env *environment) {
+	r.Seconds = time.Since(r.started).Seconds()
+	m := env.service.memory()
+	r.Memory.PeakMiB, r.Memory.EndRSSMiB = m.PeakMiB, m.RSSMiB
+	if !env.service.alive() {
+		r.fail("service", "the service process died during the run")
+	}
+	log := strings.TrimSpace(env.service.out.String())
+	if log != "" {
+		r.Service.LogLines = strings.Count(log, "\n") + 1
+	}
+	r.Targets = r.targets()
+}
+
+// targets are the goals of the issue "Benchmarks: commands per second against the
+// raw-SQL limit". They are reported, never enforced.
+func (r *report) targets() []target {
+	var ts []target
+	if row, ok := r.placeAt(8); ok {
+		ts = append(ts,
+			target{Goal: fmt.Sprintf("place order at concurrency %d >= 1.0x the naive SQL path", row.Concurrency),
+				Value: fmt.Sprintf("%.2fx", row.VsNaive), Met: row.VsNaive >= 1.0},
+			target{Goal: fmt.Sprintf("place order at concurrency %d > 0.5x the floor", row.Concurrency),
+				Value: fmt.Sprintf("%.2fx", row.VsFloor), Met: row.VsFloor > 0.5})
+	}
+	if c := r.Contention; c != nil {
+		ts = append(ts, target{Goal: "contention: zero lost or duplicated updates",
+			Value: fmt.Sprintf("%d lost, %d duplicated, %d stored despite 409", c.Lost, c.Duplicated, c.Phantom),
+			Met:   c.Lost == 0 && c.Duplicated == 0 && c.Phantom == 0 && c.VersionsMatchAcked})
+	}
+	if n := len(r.Streams); n >= 2 {
+		a, b := r.Streams[0], r.Streams[n-1]
+		ts = append(ts, target{Goal: fmt.Sprintf("add-line p50 at %s events <= 2x that at %s", thousands(b.Length), thousands(a.Length)),
+			Value: fmt.Sprintf("%.2fx (%.2f ms vs %.2f ms)", r.StreamRatio, b.AddLine.P50, a.AddLine.P50), Met: r.StreamRatio <= 2})
+	}
+	return ts
+}
+
+// placeAt is the place-order row at concurrency c, or the nearest one measured.
+func (r *report) placeAt(c int) (placeRow, bool) {
+	if len(r.Place) == 0 {
+		return placeRow{}, false
+	}
+	best := r.Place[0]
+	for _, row := range r.Place {
+		if abs(row.Concurrency-c) < abs(best.Concurrency-c) {
+			best = row
+		}
+	}
+	return best, true
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// thousands writes 10000 as 10,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	var parts []string
+	for len(s) > 3 {
+		parts = append([]string{s[len(s)-3:]}, parts...)
+		s = s[:len(s)-3]
+	}
+	return strings.Join(append([]string{s}, parts...), ",")
+}
+
+// statuses prints status counts in a stable order.
+func statuses(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+)
+
+// placeRow compares placing an order over HTTP with the raw-SQL limits at one
+// concurrency.
+type placeRow struct {
+	Concurrency int     `json:"concurrency"`
+	HTTP        result  `json:"http"`
+	Naive       result  `json:"naive_sql"`
+	Floor       result  `json:"floor_sql"`
+	VsNaive     float64 `json:"http_rps_over_naive_rps"`
+	VsFloor     float64 `json:"http_rps_over_floor_rps"`
+}
+
+// runPlace is scenarios 1 and 2: POST /orders against the naive statement-by-statement
+// transaction and the floor, interleaved, on the same database.
+func runPlace(ctx context.Context, env *environment, rep *report) error {
+	raw := newRawWriter(env.pool)
+	var mu sync.Mutex
+	var placed []string
+	cs := []contender{
+		{name: "floor", newOp: func(_, _ int) func(context.Context) outcome {
+			return func(ctx context.Context) outcome { return sqlOutcome(raw.floor(ctx)) }
+		}},
+		{name: "naive", newOp: func(_, i int) func(context.Context) outcome {
+			customer := fmt.Sprintf("bench-naive-%d", i)
+			return func(ctx context.Context) outcome { return sqlOutcome(raw.placeNaive(ctx, customer)) }
+		}},
+		{name: "http", newOp: func(_, i int) func(context.Context) outcome {
+			customer := fmt.Sprintf("bench-place-%d", i)
+			return func(ctx context.Context) outcome {
+				id, o := env.http.placeOrder(ctx, customer)
+				if o.err == nil {
+					mu.Lock()
+					placed = append(placed, id)
+					mu.Unlock()
+				}
+				return o
+			}
+		}},
+	}
+	if err := warmUp(ctx, env, cs); err != nil {
+		return err
+	}
+	runs, err := interleave(ctx, env, "place", cs)
+	if err != nil {
+		return err
+	}
+	for _, conc := range env.cfg.concurrency {
+		row := placeRow{
+			Concurrency: conc,
+			HTTP:        summarize("place order (HTTP)", conc, runs["http"][conc]),
+			Naive:       summarize("place order (naive SQL)", conc, runs["naive"][conc]),
+			Floor:       summarize("floor (BEGIN; INSERT; COMMIT)", conc, runs["floor"][conc]),
+		}
+		row.VsNaive = ratio(row.HTTP.RPS, row.Naive.RPS)
+		row.VsFloor = ratio(row.HTTP.RPS, row.Floor.RPS)
+		rep.Place = append(rep.Place, row)
+		for _, r := range []result{row.HTTP, row.Naive, row.Floor} {
+			rep.check("place", r.Errors == 0 && r.Ops > 0, errorsOf(r))
+		}
+	}
+	env.remember(placed...)
+
+	// The placed orders must be readable, at version 1, from the read model.
+	var bad []string
+	for range min(20, len(placed)) {
+		id := placed[rand.IntN(len(placed))]
+		ord, err := env.http.getOrder(ctx, "/orders/"+id)
+		if err != nil || ord.ID != id || ord.Version != 1 || ord.Status != "pending" {
+			bad = append(bad, fmt.Sprintf("%s: %+v %v", id, ord, err))
+		}
+	}
+	rep.check("place", len(bad) == 0, fmt.Sprintf("placed orders read back wrong: %v", bad))
+	return nil
+}

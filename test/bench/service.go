@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// service is the real `orders serve` process, started from a binary built for the run
+// (not through `go run`, so that its pid is the service's own and /proc tells its
+// memory and CPU).
+type service struct {
+	URL  string
+	pid  int
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+// buildService builds ./cmd/orders into dir and returns the binary's path.
+func buildService(ctx context.Context, root, dir string) (string, error) {
+	goBin := "go"
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		if p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go"); fileExists(p) {
+			goBin = p
+		}
+	}
+	bin := filepath.Join(dir, "orders")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/orders")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/orders: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// startService runs `bin serve --migrate` against dbURL on a free loopback port and
+// waits until GET /readyz answers 200.
+func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, error) {
+	var last error
+	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken before we bind it
+		s, retry, err := launch(ctx, bin, dbURL, maxConns, pprofAddr, tee)
+		if err == nil {
+			return s, nil
+		}
+		last = err
+		if !retry {
+			break
+		}
+	}
+	return nil, last
+}
+
+func launch(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, bool, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, false, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(bin, "serve", "--migrate")
+	vars := map[string]string{
+		"DATABASE_URL": dbURL,
+		"LISTEN_ADDR":  addr,
+		"LOG_LEVEL":    "warn",
+		"DB_MAX_CONNS": strconv.Itoa(maxConns),
+	}
+	if pprofAddr != "" {
+		vars["PPROF_ADDR"] = pprofAddr
+	}
+	cmd.Env = serviceEnv(vars)
+	s := &service{URL: "http://" + addr, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	var w io.Writer = s.out
+	if tee {
+		w = io.MultiWriter(s.out, os.Stderr)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, false, err
+	}
+	s.pid = cmd.Process.Pid
+	go func() {
+		s.err = cmd.Wait()
+		close(s.done)
+	}()
+	probe := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			out := s.out.String()
+			return nil, strings.Contains(out, "address already in use"),
+				fmt.Errorf("the service exited before it was ready (%v):\n%s", s.err, out)
+		default:
+		}
+		if resp, err := probe.Get(s.URL + "/readyz"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, false, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.stop()
+			return nil, false, fmt.Errorf("GET /readyz not 200 within 60s:\n%s", s.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM (graceful shutdown) and kills the process if it is not gone in
+// 15 seconds.
+func (s *service) stop() error {
+	if s == nil {
+		return nil
+	}
+	select {
+	case <-s.done:
+		return fmt.Errorf("the service had exited: %v", s.err)
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+		return s.err
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		return fmt.Errorf("the service did not stop within 15s of SIGTERM; killed")
+	}
+}
+
+// alive reports whether the process still runs.
+func (s *service) alive() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *service) memory() memory {
+	if s == nil {
+		return memory{}
+	}
+	m, _ := readMemory(s.pid)
+	return m
+}
+
+// serviceEnv is this process's environment without the service's own settings, plus
+// vars: a DATABASE_URL or LOG_LEVEL of the caller must not leak into the run.
+func serviceEnv(vars map[string]string) []string {
+	own := map[string]bool{"DATABASE_URL": true, "LISTEN_ADDR": true, "LOG_LEVEL": true, "DB_MAX_CONNS": true,
+		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
+		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "PPROF_ADDR": true}
+	var out []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !own[k] {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// lockedBuffer collects the service's output, written from two goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// table is one block of results, rendered as text for the terminal and as markdown
+// for docs/benchmarks.md.
+type table struct {
+	title  string
+	header []string
+	rows   [][]string
+	notes  []string
+}
+
+// tables lays the report out.
+func tables(r *report) []table {
+	var ts []table
+	f0 := func(x float64) string { return fmt.Sprintf("%.0f", x) }
+	f2 := func(x float64) string { return fmt.Sprintf("%.2f", x) }
+	rps := func(x result) string {
+		if x.Runs > 1 {
+			return fmt.Sprintf("%.0f (%.0f-%.0f)", x.RPS, x.RPSMin, x.RPSMax)
+		}
+		return f0(x.RPS)
+	}
+	median := "median of " + fmt.Sprint(r.Method.Rounds) + " interleaved rounds"
+	if r.Method.Rounds == 1 {
+		median = "one round"
+	}
+
+	if len(r.Place) > 0 {
+		t := table{title: "Place order (POST /orders) vs the raw-SQL limits, " + median,
+			header: []string{"workers", "HTTP ops/s", "p50 ms", "p95 ms", "p99 ms", "errors",
+				"naive SQL ops/s", "p50 ms", "p99 ms", "floor ops/s", "p50 ms", "p99 ms", "HTTP/naive", "HTTP/floor"}}
+		for _, p := range r.Place {
+			t.rows = append(t.rows, []string{fmt.Sprint(p.Concurrency), rps(p.HTTP), f2(p.HTTP.P50), f2(p.HTTP.P95), f2(p.HTTP.P99),
+				fmt.Sprint(p.HTTP.Errors + p.Naive.Errors + p.Floor.Errors), rps(p.Naive), f2(p.Naive.P50), f2(p.Naive.P99),
+				rps(p.Floor), f2(p.Floor.P50), f2(p.Floor.P99), f2(p.VsNaive) + "x", f2(p.VsFloor) + "x"})
+			t.notes = append(t.notes, fmt.Sprintf("answers at concurrency %d: HTTP %s; naive %s; floor %s", p.Concurrency,
+				statuses(p.HTTP.Status), statuses(p.Naive.Status), statuses(p.Floor.Status)))
+		}
+		ts = append(ts, t)
+	}
+	if len(r.AddLine) > 0 {
+		t := table{title: fmt.Sprintf("Add line (POST /orders/{id}/lines) to existing orders vs raw SQL, %s (every worker its own orders, at most %d lines each)", median, linesPerOrder),
+			header: []string{"workers", "HTTP ops/s", "p50 ms", "p95 ms", "p99 ms", "errors", "naive SQL ops/s", "p50 ms", "p99 ms", "HTTP/naive"}}
+		for _, a := range r.AddLine {
+			t.rows = append(t.rows, []string{fmt.Sprint(a.Concurrency), rps(a.HTTP), f2(a.HTTP.P50), f2(a.HTTP.P95), f2(a.HTTP.P99),
+				fmt.Sprint(a.HTTP.Errors + a.Raw.Errors), rps(a.Raw), f2(a.Raw.P50), f2(a.Raw.P99), f2(a.VsRaw) + "x"})
+		}
+		t.notes = append(t.notes, r.AddLineStreams...)
+		ts = append(ts, t)
+	}
+	if c := r.Contention; c != nil {
+		retries := "not measured"
+		if c.RetriesMeasured {
+			retries = fmt.Sprintf("%.2f (%d)", c.RetriesPerSuccess, c.Rollbacks)
+		}
+		t := table{title: fmt.Sprintf("Contention: %d clients adding lines to %d hot orders", c.Clients, c.Orders),
+			header: []string{"seconds", "added/s", "added", "409 conflicts", "failed attempts per added line (total)", "p50 ms", "p99 ms", "p99 ms of 200s", "lost", "duplicated", "stored despite 409"},
+			rows: [][]string{{fmt.Sprintf("%.1f", c.Load.Seconds), f0(c.SuccessRate), fmt.Sprint(c.Successes), fmt.Sprint(c.Conflicts), retries,
+				f2(c.Load.P50), f2(c.Load.P99), f2(c.SuccessP99), fmt.Sprint(c.Lost), fmt.Sprint(c.Duplicated), fmt.Sprint(c.Phantom)}},
+			notes: []string{"statuses: " + statuses(c.Load.Status),
+				"failed attempts = transactions the service rolled back (pg_stat_database.xact_rollback); each lost race is one, and a 409 is " +
+					"an answer after the last attempt lost too"}}
+		if c.RetriesNote != "" {
+			t.notes = append(t.notes, c.RetriesNote)
+		}
+		for _, o := range c.PerOrder {
+			n := fmt.Sprintf("order %s: %d acknowledged, %d conflicts; line_count %d, version %d, %d events", o.ID, o.Acked, o.Conflicts, o.LineCount, o.Version, o.Events)
+			if o.Problem != "" {
+				n += "; PROBLEM: " + o.Problem
+			}
+			t.notes = append(t.notes, n)
+		}
+		ts = append(ts, t)
+	}
+	if len(r.Streams) > 0 {
+		t := table{title: "Add-line latency against stream length (1 worker)",
+			header: []string{"events in stream", "orders", "samples", "add line p50 ms", "p95 ms", "p99 ms", "first command (cold cache) p50 ms", "GET order p50 ms", "response KiB"}}
+		for _, s := range r.Streams {
+			t.rows = append(t.rows, []string{thousands(s.Length), fmt.Sprint(s.Orders), fmt.Sprint(s.AddLine.Ops), f2(s.AddLine.P50), f2(s.AddLine.P95),
+				f2(s.AddLine.P99), f2(s.ColdP50), f2(s.Get.P50), fmt.Sprintf("%.1f", s.RespKiB)})
+		}
+		a, b := r.Streams[0], r.Streams[len(r.Streams)-1]
+		t.notes = append(t.notes, fmt.Sprintf("p50 at %s events / p50 at %s events = %.2fx", thousands(b.Length), thousands(a.Length), r.StreamRatio),
+			"each length has enough orders that none grows by more than a tenth while measured; the response carries every line of the order")
+		ts = append(ts, t)
+	}
+	if len(r.Reads) > 0 {
+		t := table{title: "Reads", header: []string{"workers", "GET /orders/{id} req/s", "p50 ms", "p99 ms", "GET /orders?limit=20 req/s", "p50 ms", "p99 ms"}}
+		for _, x := range r.Reads {
+			t.rows = append(t.rows, []string{fmt.Sprint(x.Concurrency), f0(x.GetOrder.RPS), f2(x.GetOrder.P50), f2(x.GetOrder.P99),
+				f0(x.ListPage.RPS), f2(x.ListPage.P50), f2(x.ListPage.P99)})
+		}
+		ts = append(ts, t)
+	}
+	// /proc counts CPU in 10 ms ticks: smoke runs are too short for this table.
+	if cpu := cpuTable(r); len(cpu.rows) > 0 && r.Mode != "smoke" {
+		ts = append(ts, cpu)
+	}
+	if len(r.Memory.ByScenario) > 0 {
+		t := table{title: "Service memory (VmHWM = peak resident set since start, from /proc/<pid>/status)",
+			header: []string{"after", "peak RSS MiB", "RSS MiB"}}
+		for _, m := range r.Memory.ByScenario {
+			t.rows = append(t.rows, []string{m.Scenario, fmt.Sprintf("%.1f", m.PeakMiB), fmt.Sprintf("%.1f", m.RSSMiB)})
+		}
+		t.rows = append(t.rows, []string{"end of run", fmt.Sprintf("%.1f", r.Memory.PeakMiB), fmt.Sprintf("%.1f", r.Memory.EndRSSMiB)})
+		ts = append(ts, t)
+	}
+	if len(r.Targets) > 0 {
+		t := table{title: "Targets", header: []string{"goal", "this run", "met"}}
+		for _, g := range r.Targets {
+			t.rows = append(t.rows, []string{g.Goal, g.Value, map[bool]string{true: "yes", false: "NO"}[g.Met]})
+		}
+		if r.Mode == "smoke" {
+			t.notes = append(t.notes, "smoke mode: counts are too small for these figures to mean anything")
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// cpuTable says where the CPU time of the comparison runs went, per operation.
+func cpuTable(r *report) table {
+	t := table{title: "CPU per operation (ms; from /proc: the service process, PostgreSQL's processes, this harness, everything else)",
+		header: []string{"operation", "workers", "service", "PostgreSQL", "harness", "other", "machine busy %", "steal %", "service read/write syscalls per op"}}
+	add := func(x result) {
+		pg := "n/a"
+		if x.CPU.Postgres != nil {
+			pg = fmt.Sprintf("%.3f", *x.CPU.Postgres)
+		}
+		t.rows = append(t.rows, []string{x.Name, fmt.Sprint(x.Concurrency), fmt.Sprintf("%.3f", x.CPU.Service), pg,
+			fmt.Sprintf("%.3f", x.CPU.Harness), fmt.Sprintf("%.3f", x.CPU.Other), fmt.Sprintf("%.0f", x.CPU.BusyPct), fmt.Sprintf("%.1f", x.CPU.StealPct),
+			fmt.Sprintf("%.1f / %.1f", x.CPU.SvcReads, x.CPU.SvcWrites)})
+	}
+	for _, p := range r.Place {
+		add(p.HTTP)
+		add(p.Naive)
+		add(p.Floor)
+	}
+	for _, a := range r.AddLine {
+		add(a.HTTP)
+		add(a.Raw)
+	}
+	return t
+}
+
+// text renders a table for the terminal.
+func (t table) text() string {
+	widths := make([]int, len(t.header))
+	for i, h := range t.header {
+		widths[i] = len([]rune(h))
+	}
+	for _, row := range t.rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], len([]rune(c)))
+		}
+	}
+	var b strings.Builder
+	b.WriteString(t.title + "\n")
+	line := func(cells []string) {
+		for i, c := range cells {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			pad := strings.Repeat(" ", widths[i]-len([]rune(c)))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString(pad + c)
+			}
+		}
+		b.WriteString("\n")
+	}
+	line(t.header)
+	for _, row := range t.rows {
+		line(row)
+	}
+	for _, n := range t.notes {
+		b.WriteString("  " + n + "\n")
+	}
+	return b.String()
+}
+
+// markdown renders a table for docs/benchmarks.md.
+func (t table) markdown() string {
+	var b strings.Builder
+	b.WriteString("**" + t.title + "**\n\n")
+	b.WriteString("| " + strings.Join(t.header, " | ") + " |\n")
+	b.WriteString("| --- |" + strings.Repeat(" ---: |", len(t.header)-1) + "\n")
+	for _, row := range t.rows {
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	if len(t.notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range t.notes {
+			b.WriteString("- " + n + "\n")
+		}
+	}
+	return b.String()
+}
