@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // FuzzHTTPRequests feeds random requests (method, target, headers, body, chunked or
@@ -42,7 +42,7 @@ func FuzzHTTPRequests(f *testing.F) {
 	codec := eventcodec.NewOrderRegistry()
 	store := orderstore.NewStore(pool, codec)
 	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{})
-	logs := &lockedBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second}, logger)
 	if err != nil {
@@ -171,29 +171,6 @@ func validHeaderValue(s string) bool {
 		}
 	}
 	return true
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type seed struct {

@@ -3,12 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/example/orders/test/testsupport"
 )
 
 // config is what the flags say. Smoke mode replaces durations by small fixed counts.
@@ -50,7 +51,7 @@ func (c config) docPath() string { return filepath.Join(c.root, "docs", "benchma
 func (c config) count(n int) int { return max(10, 2*n) }
 
 func parseFlags(args []string) (config, error) {
-	root, err := moduleRoot()
+	root, err := testsupport.ModuleRoot()
 	if err != nil {
 		return config{}, err
 	}
@@ -136,20 +137,4 @@ func scenarioNames() string {
 		names = append(names, s.name)
 	}
 	return strings.Join(names, ", ")
-}
-
-// moduleRoot walks up from the working directory to the directory holding go.mod.
-func moduleRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if d == filepath.Dir(d) {
-			return "", fmt.Errorf("no go.mod above %s: run the benchmark inside the repository", wd)
-		}
-	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,9 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/example/orders/test/testsupport"
 )
 
 // service is the real `orders serve` process, started from a binary built for the run
@@ -24,7 +24,7 @@ type service struct {
 	URL  string
 	pid  int
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testsupport.SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -80,7 +80,7 @@ func launch(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr stri
 		vars["PPROF_ADDR"] = pprofAddr
 	}
 	cmd.Env = serviceEnv(vars)
-	s := &service{URL: "http://" + addr, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	s := &service{URL: "http://" + addr, cmd: cmd, out: &testsupport.SyncBuffer{}, done: make(chan struct{})}
 	var w io.Writer = s.out
 	if tee {
 		w = io.MultiWriter(s.out, os.Stderr)
@@ -190,22 +190,4 @@ func freePort() (int, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// lockedBuffer collects the service's output, written from two goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -27,6 +27,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/example/orders/test/postgres"
+	"github.com/example/orders/test/testsupport"
 )
 
 const (
@@ -54,7 +55,7 @@ func main() {
 	// testcontainers' default logger prints a Docker banner on every connection;
 	// what matters is printed below, and a start's progress goes to stderr anyway.
 	tclog.SetDefault(tclog.NewNoopLogger())
-	root, err := repoRoot()
+	root, err := testsupport.ModuleRoot()
 	if err != nil {
 		fail(err)
 	}
@@ -181,22 +182,6 @@ func (d devdb) url(ctx context.Context) error {
 func report(s *postgres.Server, verb string) {
 	fmt.Fprintf(os.Stderr, "devdb: %s %s\n", verb, s.How)
 	fmt.Println(s.URL)
-}
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if d == filepath.Dir(d) {
-			return "", fmt.Errorf("no go.mod above %s: run devdb inside the repository", wd)
-		}
-	}
 }
 
 func joinErrors(errs []error) error {

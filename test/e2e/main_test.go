@@ -9,12 +9,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -24,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +30,7 @@ import (
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // binPath is the orders binary built once by TestMain; moduleRoot is where go.mod is.
@@ -43,7 +41,7 @@ var (
 
 func TestMain(m *testing.M) {
 	var err error
-	moduleRoot, err = findModuleRoot()
+	moduleRoot, err = testsupport.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
@@ -54,25 +52,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	pgtest.Main(m)
-}
-
-// findModuleRoot walks up from the working directory (go test runs in the package
-// directory) to the directory holding go.mod.
-func findModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // buildBinary builds ./cmd/orders. pgtest.Main ends the process with os.Exit, so a
@@ -121,29 +100,10 @@ func fileExists(p string) bool {
 // server is one running `orders serve` process.
 type server struct {
 	URL  string
-	out  *syncBuffer
+	out  *testsupport.SyncBuffer
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	err  error         // cmd.Wait's result, after done
-}
-
-// syncBuffer collects the process's stdout and stderr, which os/exec copies from
-// two goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startServer starts the service on a fresh database and returns its base URL.
@@ -202,7 +162,7 @@ func launch(dbURL string, env map[string]string, args []string, waitPath string)
 	}
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = serverEnv(vars)
-	s = &server{URL: "http://" + addr, out: &syncBuffer{}, cmd: cmd, done: make(chan struct{})}
+	s = &server{URL: "http://" + addr, out: &testsupport.SyncBuffer{}, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {

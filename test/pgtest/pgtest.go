@@ -51,6 +51,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/example/orders/test/postgres"
+	"github.com/example/orders/test/testsupport"
 )
 
 // URLEnv is the environment variable that names a server to use instead of starting one.
@@ -109,16 +110,8 @@ func Main(m *testing.M) {
 
 // beforeTimeout arranges for the server to be stopped shortly before -test.timeout.
 func beforeTimeout() *time.Timer {
-	f := flag.Lookup("test.timeout")
-	if f == nil {
-		return nil
-	}
-	g, ok := f.Value.(flag.Getter)
+	d, ok := testsupport.TestTimeout()
 	if !ok {
-		return nil
-	}
-	d, ok := g.Get().(time.Duration)
-	if !ok || d <= 0 {
 		return nil
 	}
 	margin := min(5*time.Second, d/10)

@@ -22,7 +22,6 @@ package reliability
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +41,7 @@ import (
 
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/postgres"
+	"github.com/example/orders/test/testsupport"
 )
 
 var (
@@ -146,7 +146,7 @@ func newRand(name string) *rand.Rand {
 
 // buildBinary builds ./cmd/orders into dir.
 func buildBinary(dir string) (string, error) {
-	root, err := moduleRoot()
+	root, err := testsupport.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -159,36 +159,11 @@ func buildBinary(dir string) (string, error) {
 	return out, nil
 }
 
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // beforeTimeout stops everything shortly before go test's -timeout panics the process,
 // which would leave servers and containers behind.
 func beforeTimeout() *time.Timer {
-	f := flag.Lookup("test.timeout")
-	if f == nil {
-		return nil
-	}
-	g, ok := f.Value.(flag.Getter)
+	d, ok := testsupport.TestTimeout()
 	if !ok {
-		return nil
-	}
-	d, ok := g.Get().(time.Duration)
-	if !ok || d <= 0 {
 		return nil
 	}
 	margin := min(10*time.Second, d/10)
