@@ -1,19 +1,10 @@
 package application
 
 // App groups the use cases, for the composition root to build once and hand to the
-// transport. It is a plain struct of handlers, not a registry: each caller names the
-// handler it uses.
+// transport. It is a plain struct, not a registry: each caller names what it uses.
 type App struct {
-	Commands Commands
-	Queries  Queries
-}
-
-// Commands change orders.
-type Commands struct {
-	PlaceOrder   *PlaceOrderHandler
-	AddOrderLine *AddOrderLineHandler
-	ConfirmOrder *ConfirmOrderHandler
-	CancelOrder  *CancelOrderHandler
+	Orders  OrderCommands
+	Queries Queries
 }
 
 // Queries read orders.
@@ -24,16 +15,10 @@ type Queries struct {
 	OrderAsOf    *OrderAsOfHandler
 }
 
-// NewApp wires every handler to the given ports.
-func NewApp(tx OrderTransactor, q OrderQueries, cfg RunnerConfig) App {
-	runner := NewCommandRunner(tx, cfg)
+// NewApp wires every use case to the given ports.
+func NewApp(orders OrderStore, q OrderQueries, cfg RunnerConfig) App {
 	return App{
-		Commands: Commands{
-			PlaceOrder:   NewPlaceOrderHandler(runner),
-			AddOrderLine: NewAddOrderLineHandler(runner),
-			ConfirmOrder: NewConfirmOrderHandler(runner),
-			CancelOrder:  NewCancelOrderHandler(runner),
-		},
+		Orders: NewOrderCommands(orders, cfg),
 		Queries: Queries{
 			GetOrder:     NewGetOrderHandler(q),
 			ListOrders:   NewListOrdersHandler(q),

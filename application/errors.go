@@ -8,20 +8,21 @@ import (
 )
 
 // ErrVersionConflict matches every *VersionConflictError.
-var ErrVersionConflict = errors.New("order was changed concurrently")
+var ErrVersionConflict = errors.New("stream was changed concurrently")
 
-// VersionConflictError says that the order was not at the expected version. Retried is
-// false when the caller named the version (If-Match) and true when the handler chose it
-// and ran out of retries.
+// VersionConflictError says that a stream was not at the expected version. Resource
+// names the aggregate ("order") for wording. Retried is false when the caller named the
+// version (If-Match) and true when the handler chose it and ran out of retries.
 type VersionConflictError struct {
-	OrderID  uuid.UUID
+	Resource string
+	ID       uuid.UUID
 	Expected int64
 	Actual   int64
 	Retried  bool
 }
 
 func (e *VersionConflictError) Error() string {
-	return fmt.Sprintf("order %s: expected version %d, found %d", e.OrderID, e.Expected, e.Actual)
+	return fmt.Sprintf("%s %s: expected version %d, found %d", e.Resource, e.ID, e.Expected, e.Actual)
 }
 
 func (e *VersionConflictError) Is(target error) bool { return target == ErrVersionConflict }

@@ -16,7 +16,7 @@ func NewOrderHistoryHandler(q OrderQueries) *OrderHistoryHandler {
 	return &OrderHistoryHandler{queries: q}
 }
 
-func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent, error) {
+func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent[order.Event], error) {
 	events, err := h.queries.OrderEvents(ctx, id, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("order history %s: %w", id, err)

@@ -6,32 +6,36 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/example/orders/domain/order"
 )
 
-// OrderTransactor runs fn in one database transaction and commits if fn returns nil.
-// Everything a command writes (events, read model, idempotency record) goes through the
-// OrderTx it is given, so it all commits or rolls back together. Implementations wrap
-// errors caused by an unreachable database with ErrUnavailable.
-type OrderTransactor interface {
-	WithinOrderTx(ctx context.Context, fn func(ctx context.Context, tx OrderTx) error) error
+// Transactor runs fn in one database transaction on the streams of one aggregate type
+// and commits if fn returns nil. Everything a command writes (events, inline read
+// models, idempotency record) goes through the StreamTx it is given, so it all commits
+// or rolls back together. Implementations wrap errors caused by an unreachable database
+// with ErrUnavailable, and an unanswered COMMIT with ErrOutcomeUnknown.
+type Transactor[S, E any] interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context, tx StreamTx[S, E]) error) error
 }
 
-// OrderTx is the write side's view of one transaction.
-type OrderTx interface {
-	// LockOrder makes concurrent writers of the order wait until this transaction ends
-	// (and waits for one that holds it). A retry takes it first, so that after losing
-	// one race it cannot lose another. An order with no events has nothing to lock.
-	LockOrder(ctx context.Context, id uuid.UUID) error
-	// LoadOrder returns the order's current state and version (0 and the initial state
+// StreamTx is the write side's view of one transaction, for an aggregate whose state
+// is S and whose events are E. Streams are named by the aggregate's id.
+type StreamTx[S, E any] interface {
+	// Lock makes concurrent writers of the stream wait until this transaction ends (and
+	// waits for one that holds it). A retry takes it first, so that after losing one
+	// race it cannot lose another. A stream with no events has nothing to lock.
+	Lock(ctx context.Context, id uuid.UUID) error
+	// Load returns the stream's current state and version (the initial state and 0
 	// when it has no events).
-	LoadOrder(ctx context.Context, id uuid.UUID) (OrderView, error)
-	// AppendOrderEvents appends events if the stream is at expectedVersion; otherwise it
-	// returns an error matching ErrVersionConflict, carrying the actual version.
-	AppendOrderEvents(ctx context.Context, id uuid.UUID, expectedVersion int64, events []order.Event, md Metadata, at time.Time) ([]RecordedEvent, error)
-	// ProjectOrder brings the inline read model up to date with the appended events.
-	ProjectOrder(ctx context.Context, id uuid.UUID, events []RecordedEvent) error
+	Load(ctx context.Context, id uuid.UUID) (Versioned[S], error)
+	// Append appends events if the stream is at expectedVersion and brings the inline
+	// read models up to date in the same transaction; otherwise it returns a
+	// *VersionConflictError carrying the actual version.
+	Append(ctx context.Context, id uuid.UUID, expectedVersion int64, events []E, md Metadata, at time.Time) ([]RecordedEvent[E], error)
+	IdempotencyStore
+}
+
+// IdempotencyStore keeps responses for Idempotency-Key inside the command's transaction.
+type IdempotencyStore interface {
 	// ClaimIdempotencyKey records key for this transaction, or returns the record that a
 	// committed transaction left for it. A concurrent claimer of the same key waits until
 	// the first one's transaction ends.
@@ -40,32 +44,21 @@ type OrderTx interface {
 	SaveIdempotentResponse(ctx context.Context, key string, response StoredResponse) error
 }
 
-// OrderQueries is the read side: the order_overview read model, and the event log for
-// history and time travel.
-type OrderQueries interface {
-	// OrderByID returns order.ErrNotFound for an unknown id.
-	OrderByID(ctx context.Context, id uuid.UUID) (OrderView, error)
-	ListOrders(ctx context.Context, q ListOrders) (OrderPage, error)
-	// OrderEvents returns the order's events in version order, up to a version (0 means
-	// no bound) and a time (nil means no bound); an unknown order gives no events.
-	OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]RecordedEvent, error)
-}
-
-// OrderView is an order as of a version.
-type OrderView struct {
-	order.State
+// Versioned is an aggregate's state as of a version of its stream.
+type Versioned[S any] struct {
+	State   S
 	Version int64
 }
 
-// RecordedEvent is an order event as stored, decoded into its current shape.
-type RecordedEvent struct {
+// RecordedEvent is an event as stored, decoded into its current shape.
+type RecordedEvent[E any] struct {
 	EventID       uuid.UUID
 	Type          string // stored name, e.g. "OrderPlaced"
 	SchemaVersion int    // the version it was stored with; Event is always the current shape
 	Version       int64
 	Position      int64
 	RecordedAt    time.Time
-	Event         order.Event
+	Event         E
 	Data          json.RawMessage // the payload as stored
 	Metadata      json.RawMessage
 }

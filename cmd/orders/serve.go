@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
 
 // runServe serves HTTP until ctx ends (SIGTERM/SIGINT), then stops accepting, lets
@@ -73,7 +75,7 @@ func expireIdempotencyKeys(ctx context.Context, svc *service, log *slog.Logger) 
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			n, err := svc.store.DeleteExpiredIdempotencyKeys(ctx)
+			n, err := aggregatestore.DeleteExpiredIdempotencyKeys(ctx, svc.pool)
 			if err != nil {
 				log.Warn("expire idempotency keys", "error", err.Error())
 			} else if n > 0 {

@@ -44,14 +44,14 @@ func TestVerifyAndRebuildCommands(t *testing.T) {
 	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	var ids []uuid.UUID
 	for i := 0; i < 3; i++ {
-		res, err := app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: uuid.Must(application.NewOrderID()), CustomerID: "cli", Currency: "EUR"})
+		res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: "cli", Currency: "EUR"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: res.Order.ID, SKU: "apple", Quantity: 3, UnitPriceCents: 250}); err != nil {
+		if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: res.View.State.ID, SKU: "apple", Quantity: 3, UnitPriceCents: 250}); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, res.Order.ID)
+		ids = append(ids, res.View.State.ID)
 	}
 
 	// Clean: one summary line, exit 0. The URL comes from the flag or DATABASE_URL.

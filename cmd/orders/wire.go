@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/application"
@@ -17,7 +18,7 @@ import (
 // service is everything serve runs, built by hand in one place.
 type service struct {
 	handler *echo.Echo
-	store   *orderstore.Store
+	pool    *pgxpool.Pool
 }
 
 // build is the composition root: it connects to the database and wires the
@@ -39,5 +40,5 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 		pool.Close()
 		return nil, nil, err
 	}
-	return &service{handler: handler, store: store}, pool.Close, nil
+	return &service{handler: handler, pool: pool}, pool.Close, nil
 }

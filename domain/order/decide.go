@@ -3,9 +3,8 @@ package order
 import (
 	"fmt"
 	"math"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/example/orders/domain/kit"
 )
 
 // Limits of the rules below, exported so that the API contract and tests can quote them.
@@ -17,6 +16,14 @@ const (
 	MaxUnitPriceCents   = 100_000_000
 	MaxReasonLength     = 500
 )
+
+// Decider is the order aggregate as a value, for the generic command handler.
+var Decider = kit.Decider[Command, Event, State]{
+	Decide:  Decide,
+	Evolve:  Evolve,
+	Initial: Initial(),
+	FoldAll: func(s State, events []Event) State { return Fold(s, events...) },
+}
 
 // Decide turns a command into the events that record it, or explains with a typed error
 // why it cannot be done. No events and no error means the command is already satisfied
@@ -37,15 +44,13 @@ func Decide(s State, c Command) ([]Event, error) {
 }
 
 func place(s State, c PlaceOrder) ([]Event, error) {
-	var v validation
-	if c.OrderID == [16]byte{} {
-		v.add("id", "must not be the nil UUID")
-	}
-	checkText(&v, "customer_id", c.CustomerID, MaxCustomerIDLength, false)
+	var v kit.Validation
+	v.ID("id", c.OrderID)
+	v.Text("customer_id", c.CustomerID, MaxCustomerIDLength)
 	if !isCurrencyCode(c.Currency) {
-		v.add("currency", "must be three upper-case letters (ISO 4217), such as EUR")
+		v.Add("currency", "must be three upper-case letters (ISO 4217), such as EUR")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if s.Exists() {
@@ -55,15 +60,11 @@ func place(s State, c PlaceOrder) ([]Event, error) {
 }
 
 func addLine(s State, c AddLine) ([]Event, error) {
-	var v validation
-	checkText(&v, "sku", c.SKU, MaxSKULength, false)
-	if c.Quantity < MinQuantity || c.Quantity > MaxQuantity {
-		v.add("quantity", fmt.Sprintf("must be between %d and %d", MinQuantity, MaxQuantity))
-	}
-	if c.UnitPriceCents < 0 || c.UnitPriceCents > MaxUnitPriceCents {
-		v.add("unit_price_cents", fmt.Sprintf("must be between 0 and %d", MaxUnitPriceCents))
-	}
-	if err := v.err(); err != nil {
+	var v kit.Validation
+	v.Text("sku", c.SKU, MaxSKULength)
+	v.Range("quantity", int64(c.Quantity), MinQuantity, MaxQuantity)
+	v.Range("unit_price_cents", c.UnitPriceCents, 0, MaxUnitPriceCents)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if !s.Exists() {
@@ -97,9 +98,9 @@ func confirm(s State, c Confirm) ([]Event, error) {
 }
 
 func cancel(s State, c Cancel) ([]Event, error) {
-	var v validation
-	checkText(&v, "reason", c.Reason, MaxReasonLength, true)
-	if err := v.err(); err != nil {
+	var v kit.Validation
+	v.FreeText("reason", c.Reason, MaxReasonLength)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	switch s.Status {
@@ -109,22 +110,6 @@ func cancel(s State, c Cancel) ([]Event, error) {
 		return nil, nil
 	}
 	return []Event{OrderCancelled{Reason: c.Reason, CancelledAt: c.At}}, nil
-}
-
-// checkText enforces the rules every free-text field shares: valid UTF-8, a length in
-// characters (not bytes), no control characters (PostgreSQL cannot store NUL, and the
-// others are never meant), and, unless it is optional free text, not blank.
-func checkText(v *validation, field, s string, maxChars int, freeText bool) {
-	switch {
-	case !utf8.ValidString(s):
-		v.add(field, "must be valid UTF-8")
-	case !freeText && strings.TrimSpace(s) == "":
-		v.add(field, "must not be blank")
-	case utf8.RuneCountInString(s) > maxChars:
-		v.add(field, fmt.Sprintf("must be at most %d characters", maxChars))
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && !(freeText && (r == '\n' || r == '\t' || r == '\r')) }) >= 0:
-		v.add(field, "must not contain control characters")
-	}
 }
 
 func isCurrencyCode(s string) bool {

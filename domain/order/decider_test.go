@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/domain/kit/kittest"
 	"github.com/example/orders/domain/order"
 )
 
@@ -77,79 +78,18 @@ type spec struct {
 
 func runSpecs(t *testing.T, specs []spec) {
 	t.Helper()
-	seen := map[string]bool{}
-	for _, sp := range specs {
-		if seen[sp.name] {
-			t.Fatalf("duplicate spec name %q", sp.name)
+	cases := make([]kittest.Case[order.Command, order.Event], len(specs))
+	for i, sp := range specs {
+		if code, ok := conflictCodes[sp.wantErr]; ok {
+			var ce *order.ConflictError
+			if !errors.As(sp.wantErr, &ce) || ce.Code != code {
+				t.Fatalf("spec %q: conflict %v does not carry code %q", sp.name, sp.wantErr, code)
+			}
 		}
-		seen[sp.name] = true
-		if sp.wantErr != nil && sp.wantFields != nil {
-			t.Fatalf("spec %q: set wantErr or wantFields, not both", sp.name)
-		}
-		t.Run(sp.name, func(t *testing.T) {
-			t.Parallel()
-			state := order.Fold(order.Initial(), sp.given...)
-			before := cloneState(state)
-
-			got, err := order.Decide(state, sp.when)
-
-			if !reflect.DeepEqual(state, before) {
-				t.Errorf("Decide changed the state it was given:\n got %+v\nwant %+v", state, before)
-			}
-			switch {
-			case sp.wantFields != nil:
-				var ve *order.ValidationError
-				if !errors.As(err, &ve) {
-					t.Fatalf("err = %v (%T), want *order.ValidationError with fields %q", err, err, sp.wantFields)
-				}
-				if names := fieldNames(ve); !slices.Equal(names, sp.wantFields) {
-					t.Errorf("validation fields = %q, want %q (%v)", names, sp.wantFields, err)
-				}
-				for _, f := range ve.Fields {
-					if f.Message == "" {
-						t.Errorf("field %q has an empty message", f.Field)
-					}
-				}
-				if errors.Is(err, order.ErrNotFound) {
-					t.Errorf("a validation error must not also be ErrNotFound")
-				}
-				var ce *order.ConflictError
-				if errors.As(err, &ce) {
-					t.Errorf("a validation error must not also be a *ConflictError")
-				}
-			case sp.wantErr != nil:
-				if !errors.Is(err, sp.wantErr) {
-					t.Fatalf("err = %v (%T), want errors.Is %v", err, err, sp.wantErr)
-				}
-				if code, ok := conflictCodes[sp.wantErr]; ok {
-					var ce *order.ConflictError
-					if !errors.As(err, &ce) {
-						t.Fatalf("err = %v (%T), want a *order.ConflictError", err, err)
-					}
-					if ce.Code != code {
-						t.Errorf("conflict code = %q, want %q", ce.Code, code)
-					}
-					if ce.Message == "" || ce.Error() != ce.Message {
-						t.Errorf("conflict message = %q, Error() = %q", ce.Message, ce.Error())
-					}
-				}
-				var ve *order.ValidationError
-				if errors.As(err, &ve) {
-					t.Errorf("err is unexpectedly also a *ValidationError: %v", err)
-				}
-			default:
-				if err != nil {
-					t.Fatalf("err = %v, want nil", err)
-				}
-			}
-			if err != nil && len(got) != 0 {
-				t.Errorf("Decide returned events together with an error: %#v", got)
-			}
-			if err == nil && !eventsEqual(got, sp.then) {
-				t.Errorf("events:\n got %#v\nwant %#v", got, sp.then)
-			}
-		})
+		cases[i] = kittest.Case[order.Command, order.Event]{Name: sp.name, Given: sp.given, When: sp.when,
+			Then: sp.then, WantErr: sp.wantErr, WantFields: sp.wantFields}
 	}
+	kittest.Run(t, order.Decider, cases)
 }
 
 // eventsEqual treats a nil and an empty list as equal.

@@ -5,42 +5,64 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
 )
 
-// commandRequest is what every command endpoint shares: preconditions, idempotency and
-// the metadata that goes into the events.
+// commandRequest is what every command endpoint shares, whatever the aggregate:
+// preconditions, idempotency and the metadata that goes into the events.
 type commandRequest struct {
 	operation      string // the operationId, part of the idempotency fingerprint
-	path           string // for Location and problem instances
+	path           string // for problem instances and the fingerprint
 	ifMatch        *string
 	idempotencyKey *string
 	correlationID  *string
 	body           any // the decoded body, fingerprinted in canonical form
 	successStatus  int
-	location       bool
+	location       bool // the success response carries Location (a created resource)
+}
+
+// presenter turns an aggregate's state into its JSON representation and its address
+// (for Location).
+type presenter[S any] func(v application.Versioned[S]) (body any, location string)
+
+// runCommand is the part of every command endpoint after decoding: headers into
+// options, the use case, and the response, which is rendered the same way whether it
+// is stored for an idempotency key or not. Its result satisfies every command's
+// generated response interface.
+func runCommand[S any](ctx context.Context, r commandRequest, present presenter[S],
+	run func(context.Context, application.CommandOptions[S]) (application.CommandResult[S], error)) (storedResponse, error) {
+	ctx, opts, err := prepare(ctx, r, present)
+	if err != nil {
+		return storedResponse{}, err
+	}
+	res, err := run(ctx, opts)
+	if res.Response != nil {
+		return storedResponse{resp: *res.Response, replayed: res.Replayed}, nil
+	}
+	if err != nil {
+		return storedResponse{}, err
+	}
+	resp, err := renderSuccess(r, present, res.View)
+	return storedResponse{resp: resp}, err
 }
 
 // prepare turns the shared headers into command options and a context with metadata.
-func (h *Handlers) prepare(ctx context.Context, r commandRequest) (context.Context, application.CommandOptions, error) {
+func prepare[S any](ctx context.Context, r commandRequest, present presenter[S]) (context.Context, application.CommandOptions[S], error) {
 	expected, err := parseIfMatch(r.ifMatch)
 	if err != nil {
-		return ctx, application.CommandOptions{}, err
+		return ctx, application.CommandOptions[S]{}, err
 	}
-	opts := application.CommandOptions{ExpectedVersion: expected}
+	opts := application.CommandOptions[S]{ExpectedVersion: expected}
 	if r.idempotencyKey != nil {
 		fp, err := fingerprint(r)
 		if err != nil {
 			return ctx, opts, err
 		}
-		opts.Idempotency = &application.Idempotency{Key: *r.idempotencyKey, Fingerprint: fp, Render: renderer(r)}
+		opts.Idempotency = &application.Idempotency[S]{Key: *r.idempotencyKey, Fingerprint: fp, Render: renderer(r, present)}
 	}
 	requestID := requestIDFrom(ctx)
 	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation}
@@ -76,8 +98,8 @@ func fingerprint(r commandRequest) (string, error) {
 // renderer renders a command's outcome inside its transaction, so the stored response
 // is exactly what the first caller gets. Outcomes that a retry could change (503,
 // exhausted retries, 500) are not kept.
-func renderer(r commandRequest) func(application.OrderView, error) (application.StoredResponse, bool) {
-	return func(v application.OrderView, err error) (application.StoredResponse, bool) {
+func renderer[S any](r commandRequest, present presenter[S]) func(application.Versioned[S], error) (application.StoredResponse, bool) {
+	return func(v application.Versioned[S], err error) (application.StoredResponse, bool) {
 		if err != nil {
 			p := problemFor(err, r.path)
 			resp, encErr := encodeProblem(p)
@@ -88,97 +110,24 @@ func renderer(r commandRequest) func(application.OrderView, error) (application.
 			keep := encErr == nil && p.body.Status < 500 && code != "concurrency_conflict"
 			return resp, keep
 		}
-		body, encErr := json.Marshal(toAPIOrder(v))
-		if encErr != nil {
-			return application.StoredResponse{}, false
-		}
-		headers := map[string]string{"ETag": etag(v.Version)}
-		if r.location {
-			headers["Location"] = "/orders/" + v.ID.String()
-		}
-		return application.StoredResponse{Status: r.successStatus, ContentType: "application/json", Headers: headers, Body: append(body, '\n')}, true
+		resp, encErr := renderSuccess(r, present, v)
+		return resp, encErr == nil
 	}
 }
 
-func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject) (api.PlaceOrderResponseObject, error) {
-	body := *r.Body
-	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "placeOrder", path: "/orders", idempotencyKey: r.Params.IdempotencyKey,
-		correlationID: r.Params.XCorrelationID, body: body, successStatus: http.StatusCreated, location: true})
+// renderSuccess is the response to a command that succeeded: the representation, its
+// version as ETag, and Location for a created resource.
+func renderSuccess[S any](r commandRequest, present presenter[S], v application.Versioned[S]) (application.StoredResponse, error) {
+	representation, location := present(v)
+	body, err := json.Marshal(representation)
 	if err != nil {
-		return nil, err
+		return application.StoredResponse{}, err
 	}
-	var id uuid.UUID
-	if body.Id != nil {
-		id = *body.Id // the nil UUID included: the domain rejects it
-	} else if id, err = application.NewOrderID(); err != nil {
-		return nil, err
+	headers := map[string]string{"ETag": etag(v.Version)}
+	if r.location {
+		headers["Location"] = location
 	}
-	res, err := h.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: id, CustomerID: body.CustomerId, Currency: body.Currency, Options: opts})
-	if res.Response != nil {
-		return storedResponse{resp: *res.Response, replayed: res.Replayed}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return api.PlaceOrder201JSONResponse{Body: toAPIOrder(res.Order), Headers: api.PlaceOrder201ResponseHeaders{
-		ETag: etag(res.Order.Version), Location: "/orders/" + res.Order.ID.String()}}, nil
-}
-
-func (h *Handlers) AddOrderLine(ctx context.Context, r api.AddOrderLineRequestObject) (api.AddOrderLineResponseObject, error) {
-	body := *r.Body
-	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "addOrderLine", path: "/orders/" + r.Id.String() + "/lines",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
-		body: body, successStatus: http.StatusOK})
-	if err != nil {
-		return nil, err
-	}
-	res, err := h.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: r.Id, SKU: body.Sku,
-		Quantity: int(body.Quantity), UnitPriceCents: body.UnitPriceCents, Options: opts})
-	if res.Response != nil {
-		return storedResponse{resp: *res.Response, replayed: res.Replayed}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return api.AddOrderLine200JSONResponse{Body: toAPIOrder(res.Order), Headers: api.AddOrderLine200ResponseHeaders{ETag: etag(res.Order.Version)}}, nil
-}
-
-func (h *Handlers) ConfirmOrder(ctx context.Context, r api.ConfirmOrderRequestObject) (api.ConfirmOrderResponseObject, error) {
-	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "confirmOrder", path: "/orders/" + r.Id.String() + "/confirm",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
-		successStatus: http.StatusOK})
-	if err != nil {
-		return nil, err
-	}
-	res, err := h.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: r.Id, Options: opts})
-	if res.Response != nil {
-		return storedResponse{resp: *res.Response, replayed: res.Replayed}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return api.ConfirmOrder200JSONResponse{Body: toAPIOrder(res.Order), Headers: api.ConfirmOrder200ResponseHeaders{ETag: etag(res.Order.Version)}}, nil
-}
-
-func (h *Handlers) CancelOrder(ctx context.Context, r api.CancelOrderRequestObject) (api.CancelOrderResponseObject, error) {
-	reason := ""
-	if r.Body != nil && r.Body.Reason != nil {
-		reason = *r.Body.Reason
-	}
-	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "cancelOrder", path: "/orders/" + r.Id.String() + "/cancel",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
-		body: api.CancelRequest{Reason: &reason}, successStatus: http.StatusOK})
-	if err != nil {
-		return nil, err
-	}
-	res, err := h.app.Commands.CancelOrder.Handle(ctx, application.CancelOrder{OrderID: r.Id, Reason: reason, Options: opts})
-	if res.Response != nil {
-		return storedResponse{resp: *res.Response, replayed: res.Replayed}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return api.CancelOrder200JSONResponse{Body: toAPIOrder(res.Order), Headers: api.CancelOrder200ResponseHeaders{ETag: etag(res.Order.Version)}}, nil
+	return application.StoredResponse{Status: r.successStatus, ContentType: "application/json", Headers: headers, Body: append(body, '\n')}, nil
 }
 
 // printableText reports whether s is valid UTF-8 without control characters: text that

@@ -49,15 +49,15 @@ func FuzzHTTPRequests(f *testing.F) {
 		f.Fatal(err)
 	}
 
-	id := uuid.Must(application.NewOrderID())
+	id := uuid.Must(application.NewID())
 	ctx := context.Background()
-	if _, err := app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
+	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
 		f.Fatal(err)
 	}
-	if _, err := app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "sku", Quantity: 1, UnitPriceCents: 100}); err != nil {
+	if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "sku", Quantity: 1, UnitPriceCents: 100}); err != nil {
 		f.Fatal(err)
 	}
-	missing := uuid.Must(application.NewOrderID())
+	missing := uuid.Must(application.NewID())
 
 	for _, s := range seeds() {
 		f.Add(s.method, s.target, s.headers, []byte(s.body), s.chunked)

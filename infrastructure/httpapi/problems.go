@@ -14,7 +14,7 @@ import (
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
-	"github.com/example/orders/domain/order"
+	"github.com/example/orders/domain/kit"
 )
 
 const problemContentType = "application/problem+json"
@@ -40,9 +40,10 @@ func problemFor(err error, instance string) problem {
 		return p
 	}
 
-	var invalid *order.ValidationError
+	var invalid *kit.ValidationError
 	var badRequest *requestError
-	var conflict *order.ConflictError
+	var notFound *kit.NotFoundError
+	var conflict *kit.ConflictError
 	var versionConflict *application.VersionConflictError
 	var tooLarge *http.MaxBytesError
 	var httpErr *echo.HTTPError
@@ -65,26 +66,27 @@ func problemFor(err error, instance string) problem {
 		return set(badRequest.status, badRequest.code, badRequest.title, badRequest.detail)
 	case errors.As(err, &tooLarge), errors.Is(err, echo.ErrStatusRequestEntityTooLarge):
 		return set(http.StatusRequestEntityTooLarge, "payload_too_large", "Request body too large", "The request body exceeds the size limit.")
-	case errors.Is(err, order.ErrNotFound):
-		return set(http.StatusNotFound, "order_not_found", "Order not found", "No order exists at this address (or not at the requested version or time).")
+	case errors.As(err, &notFound):
+		return set(http.StatusNotFound, notFound.Resource+"_not_found", capitalize(notFound.Resource+" not found"),
+			"No "+notFound.Resource+" exists at this address (or not at the requested version or time).")
 	case errors.As(err, &conflict):
-		return set(http.StatusConflict, conflict.Code, "Conflict with the order's state", sentence(conflict.Message))
+		return set(http.StatusConflict, conflict.Code, "Conflict with the "+conflict.Resource+"'s state", sentence(conflict.Message))
 	case errors.As(err, &versionConflict) && !versionConflict.Retried:
 		current := versionConflict.Actual
 		p.body.CurrentVersion = &current
 		p.header.Set("ETag", etag(current))
 		return set(http.StatusPreconditionFailed, "version_mismatch", "Version mismatch",
-			"If-Match names version "+strconv.FormatInt(versionConflict.Expected, 10)+" but the order is at version "+strconv.FormatInt(current, 10)+"; nothing was changed.")
+			"If-Match names version "+strconv.FormatInt(versionConflict.Expected, 10)+" but the "+versionConflict.Resource+" is at version "+strconv.FormatInt(current, 10)+"; nothing was changed.")
 	case errors.As(err, &versionConflict):
 		return set(http.StatusConflict, "concurrency_conflict", "Concurrent modification",
-			"The order kept changing while this command ran and the retries ran out; nothing was changed. Try again.")
+			"The "+versionConflict.Resource+" kept changing while this command ran and the retries ran out; nothing was changed. Try again.")
 	case errors.Is(err, application.ErrIdempotencyKeyReused):
 		return set(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
 			"This Idempotency-Key was first used for a different request.")
 	case errors.Is(err, application.ErrOutcomeUnknown):
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "outcome_unknown", "Outcome unknown",
-			"The database stopped answering while this command was being committed; it may or may not have been recorded. Retry with the same Idempotency-Key, or read the order first.")
+			"The database stopped answering while this command was being committed; it may or may not have been recorded. Retry with the same Idempotency-Key, or read the resource first.")
 	case errors.Is(err, application.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
@@ -110,7 +112,14 @@ func sentence(s string) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:] + "."
+	return capitalize(s) + "."
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func fieldSummary(fields []api.FieldError) string {

@@ -22,23 +22,23 @@ func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 	other := application.NewApp(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})
 	uncached := application.NewApp(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})
 
-	id := f.place(t, "replicas").ID
+	id := f.place(t, "replicas").State.ID
 	f.addLine(t, id, "a", 1, 100) // this replica now caches version 2
 	for i, app := range []application.App{other, uncached, other} {
-		if _, err := app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1, UnitPriceCents: 10}); err != nil {
+		if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1, UnitPriceCents: 10}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	res, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "z", Quantity: 1, UnitPriceCents: 1})
+	res, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "z", Quantity: 1, UnitPriceCents: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Order.Version != 6 || len(res.Order.Lines) != 5 || res.Order.TotalCents != 131 {
-		t.Fatalf("stale cache: %+v", res.Order)
+	if res.View.Version != 6 || len(res.View.State.Lines) != 5 || res.View.State.TotalCents != 131 {
+		t.Fatalf("stale cache: %+v", res.View)
 	}
 	folded, err := uncached.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: 6})
-	if err != nil || !reflect.DeepEqual(folded, res.Order) {
-		t.Fatalf("cached result differs from the fold of the whole stream:\n%+v\n%+v (%v)", res.Order, folded, err)
+	if err != nil || !reflect.DeepEqual(folded, res.View) {
+		t.Fatalf("cached result differs from the fold of the whole stream:\n%+v\n%+v (%v)", res.View, folded, err)
 	}
 }
 
@@ -47,21 +47,21 @@ func TestRolledBackStateIsNotCached(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "rollback").ID
+	id := f.place(t, "rollback").State.ID
 	boom := context.Canceled
-	_ = f.store.WithinOrderTx(ctx, func(ctx context.Context, tx application.OrderTx) error {
-		v, err := tx.LoadOrder(ctx, id)
+	_ = f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		v, err := tx.Load(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		line := order.OrderLineAdded{SKU: "ghost", Quantity: 99, UnitPriceCents: 1000, AddedAt: v.PlacedAt}
-		if _, err := tx.AppendOrderEvents(ctx, id, v.Version, []order.Event{line}, application.Metadata{}, v.PlacedAt); err != nil {
+		line := order.OrderLineAdded{SKU: "ghost", Quantity: 99, UnitPriceCents: 1000, AddedAt: v.State.PlacedAt}
+		if _, err := tx.Append(ctx, id, v.Version, []order.Event{line}, application.Metadata{}, v.State.PlacedAt); err != nil {
 			t.Fatal(err)
 		}
 		return boom // roll back the line
 	})
-	res, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 2, UnitPriceCents: 5})
-	if err != nil || res.Order.Version != 2 || res.Order.TotalCents != 10 {
-		t.Fatalf("after a rollback: %+v %v", res.Order, err)
+	res, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 2, UnitPriceCents: 5})
+	if err != nil || res.View.Version != 2 || res.View.State.TotalCents != 10 {
+		t.Fatalf("after a rollback: %+v %v", res.View, err)
 	}
 }

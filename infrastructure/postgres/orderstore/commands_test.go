@@ -21,37 +21,41 @@ func TestLifeCycleReadsItsOwnWrites(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	placed := f.place(t, "alice")
-	id := placed.ID
+	id := placed.State.ID
 
 	steps := []struct {
 		name string
-		run  func() (application.CommandResult, error)
+		run  func() (application.OrderResult, error)
 		want func(v application.OrderView) bool
 	}{
-		{"add line", func() (application.CommandResult, error) {
-			return f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "apple", Quantity: 3, UnitPriceCents: 250})
-		}, func(v application.OrderView) bool { return v.Version == 2 && v.TotalCents == 750 && v.LineCount == 3 }},
-		{"add another line", func() (application.CommandResult, error) {
-			return f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "pear", Quantity: 1, UnitPriceCents: 100})
-		}, func(v application.OrderView) bool { return v.Version == 3 && v.TotalCents == 850 && len(v.Lines) == 2 }},
-		{"confirm", func() (application.CommandResult, error) {
-			return f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
-		}, func(v application.OrderView) bool { return v.Version == 4 && v.Status == order.StatusConfirmed }},
-		{"cancel", func() (application.CommandResult, error) {
-			return f.app.Commands.CancelOrder.Handle(ctx, application.CancelOrder{OrderID: id, Reason: "late"})
-		}, func(v application.OrderView) bool { return v.Version == 5 && v.Status == order.StatusCancelled }},
+		{"add line", func() (application.OrderResult, error) {
+			return f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "apple", Quantity: 3, UnitPriceCents: 250})
+		}, func(v application.OrderView) bool {
+			return v.Version == 2 && v.State.TotalCents == 750 && v.State.LineCount == 3
+		}},
+		{"add another line", func() (application.OrderResult, error) {
+			return f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "pear", Quantity: 1, UnitPriceCents: 100})
+		}, func(v application.OrderView) bool {
+			return v.Version == 3 && v.State.TotalCents == 850 && len(v.State.Lines) == 2
+		}},
+		{"confirm", func() (application.OrderResult, error) {
+			return f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
+		}, func(v application.OrderView) bool { return v.Version == 4 && v.State.Status == order.StatusConfirmed }},
+		{"cancel", func() (application.OrderResult, error) {
+			return f.app.Orders.CancelOrder(ctx, application.CancelOrder{OrderID: id, Reason: "late"})
+		}, func(v application.OrderView) bool { return v.Version == 5 && v.State.Status == order.StatusCancelled }},
 	}
 	for _, s := range steps {
 		res, err := s.run()
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if !s.want(res.Order) {
-			t.Fatalf("%s returned %+v", s.name, res.Order)
+		if !s.want(res.View) {
+			t.Fatalf("%s returned %+v", s.name, res.View)
 		}
 		read := f.get(t, id)
-		if !reflect.DeepEqual(read, res.Order) {
-			t.Fatalf("%s: read model shows\n%+v\nthe command returned\n%+v", s.name, read, res.Order)
+		if !reflect.DeepEqual(read, res.View) {
+			t.Fatalf("%s: read model shows\n%+v\nthe command returned\n%+v", s.name, read, res.View)
 		}
 	}
 	if f.eventCount(t, id) != 5 {
@@ -63,18 +67,18 @@ func TestNoOpCommandAppendsNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "bob").ID
+	id := f.place(t, "bob").State.ID
 	f.addLine(t, id, "a", 1, 1)
-	first, err := f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+	first, err := f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+	again, err := f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Order.Version != first.Order.Version || f.eventCount(t, id) != 3 {
-		t.Fatalf("repeated confirm moved the version from %d to %d (%d events)", first.Order.Version, again.Order.Version, f.eventCount(t, id))
+	if again.View.Version != first.View.Version || f.eventCount(t, id) != 3 {
+		t.Fatalf("repeated confirm moved the version from %d to %d (%d events)", first.View.Version, again.View.Version, f.eventCount(t, id))
 	}
 }
 
@@ -82,21 +86,21 @@ func TestRejectedCommandsWriteNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "carol").ID
-	_, err := f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+	id := f.place(t, "carol").State.ID
+	_, err := f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
 	if !errors.Is(err, order.ErrNoLines) {
 		t.Fatalf("confirming an empty order: %v", err)
 	}
-	_, err = f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "", Quantity: 0})
+	_, err = f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "", Quantity: 0})
 	var invalid *order.ValidationError
 	if !errors.As(err, &invalid) || len(invalid.Fields) != 2 {
 		t.Fatalf("invalid line: %v", err)
 	}
-	_, err = f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: uuid.New(), SKU: "x", Quantity: 1})
+	_, err = f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: uuid.New(), SKU: "x", Quantity: 1})
 	if !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("line on unknown order: %v", err)
 	}
-	_, err = f.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: id, CustomerID: "carol", Currency: "EUR"})
+	_, err = f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "carol", Currency: "EUR"})
 	if !errors.Is(err, order.ErrAlreadyPlaced) {
 		t.Fatalf("placing twice: %v", err)
 	}
@@ -112,22 +116,22 @@ func TestExpectedVersionIsCheckedAndNeverRetried(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "dave").ID
+	id := f.place(t, "dave").State.ID
 	f.addLine(t, id, "a", 1, 1) // now at version 2
 
-	_, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
-		Options: application.CommandOptions{ExpectedVersion: version(1)}})
+	_, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
+		Options: application.OrderOptions{ExpectedVersion: version(1)}})
 	var conflict *application.VersionConflictError
 	if !errors.As(err, &conflict) || !errors.Is(err, application.ErrVersionConflict) {
 		t.Fatalf("stale If-Match: %v", err)
 	}
-	if conflict.Expected != 1 || conflict.Actual != 2 || conflict.Retried || conflict.OrderID != id {
+	if conflict.Expected != 1 || conflict.Actual != 2 || conflict.Retried || conflict.ID != id {
 		t.Fatalf("conflict %+v", conflict)
 	}
-	res, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
-		Options: application.CommandOptions{ExpectedVersion: version(2)}})
-	if err != nil || res.Order.Version != 3 {
-		t.Fatalf("matching If-Match: %v, version %d", err, res.Order.Version)
+	res, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
+		Options: application.OrderOptions{ExpectedVersion: version(2)}})
+	if err != nil || res.View.Version != 3 {
+		t.Fatalf("matching If-Match: %v, version %d", err, res.View.Version)
 	}
 }
 
@@ -139,25 +143,25 @@ func TestConcurrentCommandsOnOneOrderAllLand(t *testing.T) {
 		c.Retry = application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
 	})
 	ctx := context.Background()
-	id := f.place(t, "erin").ID
+	id := f.place(t, "erin").State.ID
 	const clients = 24
 	var wg sync.WaitGroup
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if _, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1, UnitPriceCents: int64(i)}); err != nil {
+			if _, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1, UnitPriceCents: int64(i)}); err != nil {
 				t.Errorf("client %d: %v", i, err)
 			}
 		}(i)
 	}
 	wg.Wait()
 	v := f.get(t, id)
-	if v.LineCount != clients || len(v.Lines) != clients || v.Version != clients+1 {
-		t.Fatalf("after %d concurrent adds: %d units, %d lines, version %d", clients, v.LineCount, len(v.Lines), v.Version)
+	if v.State.LineCount != clients || len(v.State.Lines) != clients || v.Version != clients+1 {
+		t.Fatalf("after %d concurrent adds: %d units, %d lines, version %d", clients, v.State.LineCount, len(v.State.Lines), v.Version)
 	}
 	seen := map[string]bool{}
-	for _, l := range v.Lines {
+	for _, l := range v.State.Lines {
 		if seen[l.SKU] {
 			t.Fatalf("line %s landed twice", l.SKU)
 		}
@@ -179,7 +183,7 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 		c.Retry = application.RetryPolicy{MaxAttempts: 1}
 	})
 	ctx := context.Background()
-	id := f.place(t, "frank").ID
+	id := f.place(t, "frank").State.ID
 	const clients = 16
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -190,7 +194,7 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			_, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1})
+			_, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1})
 			var conflict *application.VersionConflictError
 			mu.Lock()
 			defer mu.Unlock()
@@ -207,8 +211,8 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 	close(start)
 	wg.Wait()
 	v := f.get(t, id)
-	if int(v.LineCount) != ok || ok+conflicts != clients || ok == 0 {
-		t.Fatalf("%d succeeded, %d conflicted, order holds %d units", ok, conflicts, v.LineCount)
+	if int(v.State.LineCount) != ok || ok+conflicts != clients || ok == 0 {
+		t.Fatalf("%d succeeded, %d conflicted, order holds %d units", ok, conflicts, v.State.LineCount)
 	}
 }
 
@@ -218,11 +222,11 @@ func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
 	ctx := application.WithMetadata(context.Background(), application.Metadata{
 		CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite",
 	})
-	res, err := f.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "gina", Currency: "USD"})
+	res, err := f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "gina", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := f.pool.Query(ctx, `SELECT correlation_id, causation_id, metadata FROM events WHERE stream_id = $1`, res.Order.ID.String())
+	rows, err := f.pool.Query(ctx, `SELECT correlation_id, causation_id, metadata FROM events WHERE stream_id = $1`, res.View.State.ID.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,11 +258,11 @@ func TestEventsCarryTheCommandTime(t *testing.T) {
 	start := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
 	ctx := context.Background()
-	id := f.place(t, "hank").ID
+	id := f.place(t, "hank").State.ID
 	f.addLine(t, id, "a", 1, 1)
 	v := f.get(t, id)
-	if !v.PlacedAt.Equal(start.Add(time.Second)) || !v.UpdatedAt.Equal(start.Add(2*time.Second)) {
-		t.Fatalf("placed %v updated %v", v.PlacedAt, v.UpdatedAt)
+	if !v.State.PlacedAt.Equal(start.Add(time.Second)) || !v.State.UpdatedAt.Equal(start.Add(2*time.Second)) {
+		t.Fatalf("placed %v updated %v", v.State.PlacedAt, v.State.UpdatedAt)
 	}
 	history, err := f.app.Queries.OrderHistory.Handle(ctx, id)
 	if err != nil {
@@ -277,7 +281,7 @@ func TestSecondAttemptAlwaysWins(t *testing.T) {
 		c.Retry = application.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
 	})
 	ctx := context.Background()
-	id := f.place(t, "two-attempts").ID
+	id := f.place(t, "two-attempts").State.ID
 	const clients = 16
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -286,14 +290,14 @@ func TestSecondAttemptAlwaysWins(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			if _, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1}); err != nil {
+			if _, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1}); err != nil {
 				t.Errorf("client %d: %v", i, err)
 			}
 		}(i)
 	}
 	close(start)
 	wg.Wait()
-	if v := f.get(t, id); v.LineCount != clients || v.Version != clients+1 {
-		t.Fatalf("%d units at version %d after %d racing commands", v.LineCount, v.Version, clients)
+	if v := f.get(t, id); v.State.LineCount != clients || v.Version != clients+1 {
+		t.Fatalf("%d units at version %d after %d racing commands", v.State.LineCount, v.Version, clients)
 	}
 }

@@ -1,13 +1,33 @@
-// Package orderstore is the PostgreSQL side of the order use cases: it implements the
-// application's ports with the event store, the event codec and the order_overview
-// read model.
+// Package orderstore is what orders bring to the PostgreSQL plumbing: the stream type,
+// the order_overview inline projection and its queries. The write path itself is the
+// generic aggregatestore.
 package orderstore
 
-import "github.com/example/orders/infrastructure/postgres/eventstore"
+import (
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/aggregatestore"
+)
 
 // StreamType is the stream type of every order stream; the stream id is the order id.
-const StreamType = "order"
+const StreamType = order.Resource
 
-func streamOf(id interface{ String() string }) eventstore.StreamID {
-	return eventstore.StreamID{Type: StreamType, ID: id.String()}
+// Store is the order write side: application.OrderStore on PostgreSQL.
+type Store = aggregatestore.Store[order.State, order.Event]
+
+// NewStore returns the order store, keeping the folded state of up to
+// aggregatestore.DefaultCachedStates recently written orders.
+func NewStore(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Store {
+	return NewStoreWithCache(pool, codec, aggregatestore.DefaultCachedStates)
+}
+
+// NewStoreWithCache is NewStore with the number of cached order states; 0 disables the
+// cache, so that every command folds the whole stream.
+func NewStoreWithCache(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event], cachedOrders int) *Store {
+	return aggregatestore.New(pool, aggregatestore.Config[order.State, order.Event]{
+		StreamType: StreamType, Codec: codec, Initial: order.Decider.Initial, Fold: order.Decider.Fold,
+		Project: project, CachedStates: cachedOrders,
+	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
 
 // render stores the version the command produced, or the error, as a transport would.
@@ -24,7 +25,7 @@ func render(calls *atomic.Int32) func(application.OrderView, error) (application
 			return application.StoredResponse{Status: 409, Body: []byte(err.Error())}, errors.As(err, &conflict)
 		}
 		return application.StoredResponse{Status: 200, ContentType: "text/plain", Headers: map[string]string{"ETag": strconv.Quote(strconv.FormatInt(v.Version, 10))},
-			Body: []byte(v.ID.String() + "@" + strconv.FormatInt(v.Version, 10))}, true
+			Body: []byte(v.State.ID.String() + "@" + strconv.FormatInt(v.Version, 10))}, true
 	}
 }
 
@@ -32,14 +33,14 @@ func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "nora").ID
+	id := f.place(t, "nora").State.ID
 	var calls atomic.Int32
-	cmd := func(key, fingerprint string) (application.CommandResult, error) {
-		return f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 1, UnitPriceCents: 5,
-			Options: application.CommandOptions{Idempotency: &application.Idempotency{Key: key, Fingerprint: fingerprint, Render: render(&calls)}}})
+	cmd := func(key, fingerprint string) (application.OrderResult, error) {
+		return f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 1, UnitPriceCents: 5,
+			Options: application.OrderOptions{Idempotency: &application.Idempotency[order.State]{Key: key, Fingerprint: fingerprint, Render: render(&calls)}}})
 	}
 	first, err := cmd("key-1", "fp-A")
-	if err != nil || first.Replayed || first.Order.Version != 2 {
+	if err != nil || first.Replayed || first.View.Version != 2 {
 		t.Fatalf("first: %+v %v", first, err)
 	}
 	again, err := cmd("key-1", "fp-A")
@@ -55,7 +56,7 @@ func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 	if f.eventCount(t, id) != 2 || calls.Load() != 1 {
 		t.Fatalf("%d events, %d renders: the repeat ran the command", f.eventCount(t, id), calls.Load())
 	}
-	if second, err := cmd("key-2", "fp-A"); err != nil || second.Order.Version != 3 {
+	if second, err := cmd("key-2", "fp-A"); err != nil || second.View.Version != 3 {
 		t.Fatalf("a new key runs again: %+v %v", second, err)
 	}
 }
@@ -64,11 +65,11 @@ func TestIdempotencyKeyRemembersARejection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "omar").ID // no lines: confirm is rejected
+	id := f.place(t, "omar").State.ID // no lines: confirm is rejected
 	var calls atomic.Int32
-	confirm := func() (application.CommandResult, error) {
-		return f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id,
-			Options: application.CommandOptions{Idempotency: &application.Idempotency{Key: "confirm-1", Fingerprint: "fp", Render: render(&calls)}}})
+	confirm := func() (application.OrderResult, error) {
+		return f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id,
+			Options: application.OrderOptions{Idempotency: &application.Idempotency[order.State]{Key: "confirm-1", Fingerprint: "fp", Render: render(&calls)}}})
 	}
 	if _, err := confirm(); !errors.Is(err, order.ErrNoLines) {
 		t.Fatalf("first confirm: %v", err)
@@ -85,7 +86,7 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "pia").ID
+	id := f.place(t, "pia").State.ID
 	var calls atomic.Int32
 	const n = 20
 	bodies := make([]string, n)
@@ -96,8 +97,8 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			res, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "x", Quantity: 1,
-				Options: application.CommandOptions{Idempotency: &application.Idempotency{Key: "burst", Fingerprint: "same", Render: render(&calls)}}})
+			res, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "x", Quantity: 1,
+				Options: application.OrderOptions{Idempotency: &application.Idempotency[order.State]{Key: "burst", Fingerprint: "same", Render: render(&calls)}}})
 			if err != nil {
 				t.Errorf("request %d: %v", i, err)
 				return
@@ -122,9 +123,9 @@ func TestExpiredIdempotencyKeysAreForgotten(t *testing.T) {
 	f := newFixture(t, func(c *application.RunnerConfig) { c.IdempotencyRetention = time.Millisecond })
 	ctx := context.Background()
 	var calls atomic.Int32
-	place := func() (application.CommandResult, error) {
-		return f.app.Commands.PlaceOrder.Handle(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "quinn", Currency: "EUR",
-			Options: application.CommandOptions{Idempotency: &application.Idempotency{Key: "short", Fingerprint: "fp", Render: render(&calls)}}})
+	place := func() (application.OrderResult, error) {
+		return f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "quinn", Currency: "EUR",
+			Options: application.OrderOptions{Idempotency: &application.Idempotency[order.State]{Key: "short", Fingerprint: "fp", Render: render(&calls)}}})
 	}
 	if _, err := place(); err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestExpiredIdempotencyKeysAreForgotten(t *testing.T) {
 		t.Fatalf("an expired key should run again: %+v %v", res, err)
 	}
 	time.Sleep(20 * time.Millisecond)
-	n, err := f.store.DeleteExpiredIdempotencyKeys(ctx)
+	n, err := aggregatestore.DeleteExpiredIdempotencyKeys(ctx, f.pool)
 	if err != nil || n != 1 {
 		t.Fatalf("deleted %d expired keys: %v", n, err)
 	}

@@ -39,20 +39,20 @@ func newFixture(t *testing.T, opts ...func(*application.RunnerConfig)) fixture {
 
 func (f fixture) place(t *testing.T, customer string) application.OrderView {
 	t.Helper()
-	res, err := f.app.Commands.PlaceOrder.Handle(context.Background(), application.PlaceOrder{OrderID: uuid.Must(application.NewOrderID()), CustomerID: customer, Currency: "EUR"})
+	res, err := f.app.Orders.PlaceOrder(context.Background(), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
-	return res.Order
+	return res.View
 }
 
 func (f fixture) addLine(t *testing.T, id uuid.UUID, sku string, qty int, price int64) application.OrderView {
 	t.Helper()
-	res, err := f.app.Commands.AddOrderLine.Handle(context.Background(), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price})
+	res, err := f.app.Orders.AddOrderLine(context.Background(), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price})
 	if err != nil {
 		t.Fatalf("add line: %v", err)
 	}
-	return res.Order
+	return res.View
 }
 
 func (f fixture) get(t *testing.T, id uuid.UUID) application.OrderView {

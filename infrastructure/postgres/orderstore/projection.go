@@ -7,6 +7,7 @@ import (
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
 
 // The order_overview projection. Every statement applies an event only if the row is
@@ -29,7 +30,7 @@ const (
 
 // project queues one statement per event on the transaction; they run just before its
 // COMMIT, in the same round trip.
-func project(tx *pipelineTx, id uuid.UUID, events []application.RecordedEvent) error {
+func project(tx aggregatestore.Queue, id uuid.UUID, events []application.RecordedEvent[order.Event]) error {
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case order.OrderPlaced:

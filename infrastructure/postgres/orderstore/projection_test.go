@@ -10,6 +10,8 @@ import (
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/postgres/aggregatestore"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
 )
 
 // Applying the same events to the read model again changes nothing.
@@ -24,19 +26,19 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 		order.OrderLineAdded{SKU: "a", Quantity: 2, UnitPriceCents: 300, AddedAt: at},
 		order.OrderConfirmed{ConfirmedAt: at},
 	}
-	err := f.store.WithinOrderTx(ctx, func(ctx context.Context, tx application.OrderTx) error {
-		recorded, err := tx.AppendOrderEvents(ctx, id, 0, events, application.Metadata{}, at)
+	err := f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		recorded, err := tx.Append(ctx, id, 0, events, application.Metadata{}, at)
 		if err != nil {
 			return err
 		}
 		for i := 0; i < 3; i++ {
-			if err := tx.ProjectOrder(ctx, id, recorded); err != nil {
+			if err := orderstore.Project(tx.(aggregatestore.Queue), id, recorded); err != nil {
 				return err
 			}
 		}
 		// And each event on its own, out of order, once more.
 		for _, i := range []int{2, 0, 1} {
-			if err := tx.ProjectOrder(ctx, id, recorded[i:i+1]); err != nil {
+			if err := orderstore.Project(tx.(aggregatestore.Queue), id, recorded[i:i+1]); err != nil {
 				return err
 			}
 		}
@@ -59,12 +61,12 @@ func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 	id := uuid.New()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	boom := context.Canceled // any error from fn rolls back
-	_ = f.store.WithinOrderTx(ctx, func(ctx context.Context, tx application.OrderTx) error {
-		recorded, err := tx.AppendOrderEvents(ctx, id, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}, application.Metadata{}, at)
+	_ = f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		recorded, err := tx.Append(ctx, id, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}, application.Metadata{}, at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := tx.ProjectOrder(ctx, id, recorded); err != nil {
+		if err := orderstore.Project(tx.(aggregatestore.Queue), id, recorded); err != nil {
 			t.Fatal(err)
 		}
 		return boom
@@ -86,12 +88,12 @@ func TestFailingProjectionRollsBackTheEvents(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	// The decider would never emit this; order_overview's CHECK on currency refuses it.
 	bad := order.OrderPlaced{OrderID: id, CustomerID: "x", Currency: "eur", PlacedAt: at}
-	err := f.store.WithinOrderTx(ctx, func(ctx context.Context, tx application.OrderTx) error {
-		recorded, err := tx.AppendOrderEvents(ctx, id, 0, []order.Event{bad}, application.Metadata{}, at)
+	err := f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		recorded, err := tx.Append(ctx, id, 0, []order.Event{bad}, application.Metadata{}, at)
 		if err != nil {
 			return err
 		}
-		return tx.ProjectOrder(ctx, id, recorded)
+		return orderstore.Project(tx.(aggregatestore.Queue), id, recorded)
 	})
 	if err == nil {
 		t.Fatal("the transaction committed although the projection failed")

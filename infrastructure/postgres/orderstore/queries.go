@@ -15,17 +15,19 @@ import (
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
 
-// Queries implements application.OrderQueries.
+// Queries implements application.OrderQueries: order_overview, and the store's streams
+// for history.
 type Queries struct {
-	pool  *pgxpool.Pool
-	codec *eventcodec.Registry[order.Event]
+	pool   *pgxpool.Pool
+	events *Store
 }
 
 func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Queries {
-	return &Queries{pool: pool, codec: codec}
+	return &Queries{pool: pool, events: NewStoreWithCache(pool, codec, 0)}
 }
 
 const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.total_cents, o.line_count, o.version,
@@ -37,11 +39,11 @@ const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.tota
 func (q *Queries) OrderByID(ctx context.Context, id uuid.UUID) (application.OrderView, error) {
 	rows, err := q.pool.Query(ctx, selectOverview+`WHERE o.id = $1`, id)
 	if err != nil {
-		return application.OrderView{}, classify(err)
+		return application.OrderView{}, postgres.Classify(err)
 	}
 	views, err := scanOverviews(rows)
 	if err != nil {
-		return application.OrderView{}, classify(err)
+		return application.OrderView{}, postgres.Classify(err)
 	}
 	if len(views) == 0 {
 		return application.OrderView{}, order.ErrNotFound
@@ -71,35 +73,23 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 	sql += " ORDER BY o.placed_at DESC, o.id DESC LIMIT " + arg(l.Limit+1)
 	rows, err := q.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return application.OrderPage{}, classify(err)
+		return application.OrderPage{}, postgres.Classify(err)
 	}
 	views, err := scanOverviews(rows)
 	if err != nil {
-		return application.OrderPage{}, classify(err)
+		return application.OrderPage{}, postgres.Classify(err)
 	}
 	page := application.OrderPage{Items: views}
 	if len(views) > l.Limit {
 		page.Items = views[:l.Limit]
 		last := page.Items[l.Limit-1]
-		page.Next = &application.PageKey{PlacedAt: last.PlacedAt, ID: last.ID}
+		page.Next = &application.PageKey{PlacedAt: last.State.PlacedAt, ID: last.State.ID}
 	}
 	return page, nil
 }
 
-func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]application.RecordedEvent, error) {
-	stored, err := eventstore.ReadStream(ctx, q.pool, streamOf(id), eventstore.StreamRange{To: toVersion, Until: until})
-	if err != nil {
-		return nil, classify(err)
-	}
-	recorded := make([]application.RecordedEvent, len(stored))
-	for i, s := range stored {
-		e, err := q.codec.Decode(s.Type, s.SchemaVersion, s.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("order %s: event %d: %w", id, s.Version, err)
-		}
-		recorded[i] = toApplication(s, e)
-	}
-	return recorded, nil
+func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]application.RecordedEvent[order.Event], error) {
+	return q.events.History(ctx, id, eventstore.StreamRange{To: toVersion, Until: until})
 }
 
 func scanOverviews(rows pgx.Rows) ([]application.OrderView, error) {
@@ -109,22 +99,22 @@ func scanOverviews(rows pgx.Rows) ([]application.OrderView, error) {
 		var v application.OrderView
 		var status string
 		var lines []byte
-		if err := rows.Scan(&v.ID, &v.CustomerID, &status, &v.Currency, &v.TotalCents, &v.LineCount, &v.Version,
-			&v.PlacedAt, &v.UpdatedAt, &lines); err != nil {
+		if err := rows.Scan(&v.State.ID, &v.State.CustomerID, &status, &v.State.Currency, &v.State.TotalCents, &v.State.LineCount, &v.Version,
+			&v.State.PlacedAt, &v.State.UpdatedAt, &lines); err != nil {
 			return nil, err
 		}
-		v.Status = order.Status(status)
-		v.PlacedAt, v.UpdatedAt = v.PlacedAt.UTC(), v.UpdatedAt.UTC()
+		v.State.Status = order.Status(status)
+		v.State.PlacedAt, v.State.UpdatedAt = v.State.PlacedAt.UTC(), v.State.UpdatedAt.UTC()
 		var raw [][3]json.RawMessage
 		if err := json.Unmarshal(lines, &raw); err != nil {
-			return nil, fmt.Errorf("order %s: lines: %w", v.ID, err)
+			return nil, fmt.Errorf("order %s: lines: %w", v.State.ID, err)
 		}
 		for _, l := range raw {
 			var line order.Line
 			if err := errors.Join(json.Unmarshal(l[0], &line.SKU), json.Unmarshal(l[1], &line.Quantity), json.Unmarshal(l[2], &line.UnitPriceCents)); err != nil {
-				return nil, fmt.Errorf("order %s: line: %w", v.ID, err)
+				return nil, fmt.Errorf("order %s: line: %w", v.State.ID, err)
 			}
-			v.Lines = append(v.Lines, line)
+			v.State.Lines = append(v.State.Lines, line)
 		}
 		views = append(views, v)
 	}

@@ -24,10 +24,10 @@ func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 		if i%2 == 1 {
 			customer = "odd"
 		}
-		id := f.place(t, customer).ID
+		id := f.place(t, customer).State.ID
 		all = append(all, id)
 		if i%5 == 0 {
-			if _, err := f.app.Commands.CancelOrder.Handle(ctx, application.CancelOrder{OrderID: id}); err != nil {
+			if _, err := f.app.Orders.CancelOrder(ctx, application.CancelOrder{OrderID: id}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -41,8 +41,8 @@ func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 			}
 			var ids []uuid.UUID
 			for _, v := range page.Items {
-				ids = append(ids, v.ID)
-				if q.Status != "" && v.Status != q.Status || q.CustomerID != "" && v.CustomerID != q.CustomerID {
+				ids = append(ids, v.State.ID)
+				if q.Status != "" && v.State.Status != q.Status || q.CustomerID != "" && v.State.CustomerID != q.CustomerID {
 					t.Fatalf("filter %+v let through %+v", q, v)
 				}
 			}
@@ -95,7 +95,7 @@ func TestListOrdersIsStableUnderConcurrentInserts(t *testing.T) {
 	}
 	seen := map[uuid.UUID]bool{}
 	for _, v := range first.Items {
-		seen[v.ID] = true
+		seen[v.State.ID] = true
 	}
 	cursor := first.NextCursor
 	for cursor != "" {
@@ -104,10 +104,10 @@ func TestListOrdersIsStableUnderConcurrentInserts(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range page.Items {
-			if seen[v.ID] {
-				t.Fatalf("order %s came twice", v.ID)
+			if seen[v.State.ID] {
+				t.Fatalf("order %s came twice", v.State.ID)
 			}
-			seen[v.ID] = true
+			seen[v.State.ID] = true
 		}
 		cursor = page.NextCursor
 	}
@@ -135,15 +135,15 @@ func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
 	ctx := context.Background()
-	id := f.place(t, "ivy").ID    // v1 at +1s
-	f.addLine(t, id, "a", 2, 100) // v2 at +2s
-	f.addLine(t, id, "b", 1, 50)  // v3 at +3s
+	id := f.place(t, "ivy").State.ID // v1 at +1s
+	f.addLine(t, id, "a", 2, 100)    // v2 at +2s
+	f.addLine(t, id, "b", 1, 50)     // v3 at +3s
 	asOf := func(q application.OrderAsOf) (application.OrderView, error) {
 		q.OrderID = id
 		return f.app.Queries.OrderAsOf.Handle(ctx, q)
 	}
 	v2, err := asOf(application.OrderAsOf{Version: 2})
-	if err != nil || v2.Version != 2 || v2.TotalCents != 200 || len(v2.Lines) != 1 {
+	if err != nil || v2.Version != 2 || v2.State.TotalCents != 200 || len(v2.State.Lines) != 1 {
 		t.Fatalf("version 2: %+v %v", v2, err)
 	}
 	at, err := asOf(application.OrderAsOf{At: ptr(start.Add(2500 * time.Millisecond))})
@@ -171,7 +171,7 @@ func TestOrderHistory(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "jack").ID
+	id := f.place(t, "jack").State.ID
 	f.addLine(t, id, "a", 1, 1)
 	history, err := f.app.Queries.OrderHistory.Handle(ctx, id)
 	if err != nil {

@@ -34,13 +34,13 @@ func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Currency != "EUR" || v.CustomerID != "legacy" || v.PlacedAt.Year() != 2019 {
+	if v.State.Currency != "EUR" || v.State.CustomerID != "legacy" || v.State.PlacedAt.Year() != 2019 {
 		t.Fatalf("v1 order read as %+v", v)
 	}
 	// The write side loads it too: the line is accepted against the upcast state.
-	res, err := f.app.Commands.AddOrderLine.Handle(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 1, UnitPriceCents: 10})
-	if err != nil || res.Order.Currency != "EUR" || res.Order.Version != 2 {
-		t.Fatalf("add line to a v1 order: %+v %v", res.Order, err)
+	res, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 1, UnitPriceCents: 10})
+	if err != nil || res.View.State.Currency != "EUR" || res.View.Version != 2 {
+		t.Fatalf("add line to a v1 order: %+v %v", res.View, err)
 	}
 	history, _ := f.app.Queries.OrderHistory.Handle(ctx, id)
 	if history[0].SchemaVersion != 1 || string(history[0].Data) != `{"order_id": "`+id.String()+`", "placed_at": "2019-05-01T10:00:00Z", "customer_id": "legacy"}` {
@@ -52,7 +52,7 @@ func TestUnknownStoredEventFailsLoudly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	id := f.place(t, "mia").ID
+	id := f.place(t, "mia").State.ID
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
 		_, err := es.Append(ctx, tx, es.StreamID{Type: "order", ID: id.String()}, es.Exact(1),
 			[]es.EventData{{Type: "OrderTeleported", SchemaVersion: 1, Payload: json.RawMessage(`{}`)}})
@@ -61,7 +61,7 @@ func TestUnknownStoredEventFailsLoudly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.app.Commands.ConfirmOrder.Handle(ctx, application.ConfirmOrder{OrderID: id})
+	_, err = f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
 	if !errors.Is(err, eventcodec.ErrUnknownEvent) {
 		t.Fatalf("a stream with an unknown event was folded anyway: %v", err)
 	}

@@ -47,30 +47,30 @@ func newFixture(t *testing.T) fixture {
 
 func (f fixture) place(t testing.TB, customer string) uuid.UUID {
 	t.Helper()
-	res, err := f.app.Commands.PlaceOrder.Handle(context.Background(), application.PlaceOrder{OrderID: uuid.Must(application.NewOrderID()), CustomerID: customer, Currency: "EUR"})
+	res, err := f.app.Orders.PlaceOrder(context.Background(), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
-	return res.Order.ID
+	return res.View.State.ID
 }
 
 func (f fixture) addLine(t testing.TB, id uuid.UUID, sku string, qty int, price int64) {
 	t.Helper()
-	if _, err := f.app.Commands.AddOrderLine.Handle(context.Background(), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price}); err != nil {
+	if _, err := f.app.Orders.AddOrderLine(context.Background(), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price}); err != nil {
 		t.Fatalf("add line: %v", err)
 	}
 }
 
 func (f fixture) confirm(t testing.TB, id uuid.UUID) {
 	t.Helper()
-	if _, err := f.app.Commands.ConfirmOrder.Handle(context.Background(), application.ConfirmOrder{OrderID: id}); err != nil {
+	if _, err := f.app.Orders.ConfirmOrder(context.Background(), application.ConfirmOrder{OrderID: id}); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 }
 
 func (f fixture) cancel(t testing.TB, id uuid.UUID) {
 	t.Helper()
-	if _, err := f.app.Commands.CancelOrder.Handle(context.Background(), application.CancelOrder{OrderID: id, Reason: "test"}); err != nil {
+	if _, err := f.app.Orders.CancelOrder(context.Background(), application.CancelOrder{OrderID: id, Reason: "test"}); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
 }
@@ -449,7 +449,7 @@ func TestRebuildWritesRowsTheProjectionMissed(t *testing.T) {
 	}
 	f.mustVerify(t)
 	v, err := f.app.Queries.GetOrder.Handle(context.Background(), id)
-	if err != nil || v.Currency != "EUR" || v.TotalCents != 20 || v.Version != 2 || v.PlacedAt.Year() != 2019 || len(v.Lines) != 1 {
+	if err != nil || v.State.Currency != "EUR" || v.State.TotalCents != 20 || v.Version != 2 || v.State.PlacedAt.Year() != 2019 || len(v.State.Lines) != 1 {
 		t.Fatalf("rebuilt row %+v (%v)", v, err)
 	}
 }

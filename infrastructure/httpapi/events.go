@@ -8,19 +8,9 @@ import (
 	"github.com/example/orders/application"
 )
 
-func toAPIOrder(v application.OrderView) api.Order {
-	lines := make([]api.OrderLine, len(v.Lines))
-	for i, l := range v.Lines {
-		lines[i] = api.OrderLine{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPriceCents: l.UnitPriceCents}
-	}
-	return api.Order{
-		Id: v.ID, CustomerId: v.CustomerID, Currency: v.Currency, Status: api.OrderStatus(v.Status),
-		Lines: lines, TotalCents: v.TotalCents, LineCount: int64(v.LineCount), Version: v.Version,
-		PlacedAt: v.PlacedAt, UpdatedAt: v.UpdatedAt,
-	}
-}
-
-func toAPIEvent(e application.RecordedEvent) (api.StoredEvent, error) {
+// toAPIEvent is a stored event of any aggregate as the API shows it: the payload and
+// metadata as stored, not re-encoded from the current shape.
+func toAPIEvent[E any](e application.RecordedEvent[E]) (api.StoredEvent, error) {
 	out := api.StoredEvent{
 		EventId: e.EventID, Type: e.Type, SchemaVersion: e.SchemaVersion, Version: e.Version,
 		Position: e.Position, RecordedAt: e.RecordedAt.UTC(), Data: map[string]any{}, Metadata: map[string]any{},

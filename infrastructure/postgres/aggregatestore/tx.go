@@ -1,4 +1,4 @@
-package orderstore
+package aggregatestore
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// pipelineTx is a transaction on one connection that spends as few round trips as the
+// Tx is a transaction on one connection that spends as few round trips as the
 // command cycle allows. BEGIN travels with the first statement, and statements whose
 // results nobody waits for (the read-model updates, the idempotency response) are
 // deferred and travel with COMMIT. A command is then three round trips: BEGIN+read,
 // append, deferred+COMMIT, instead of one per statement.
 //
-// It implements eventstore.DBTX, so the event store runs on it unchanged.
-type pipelineTx struct {
+// It implements eventstore.DBTX, so the event store runs on it unchanged; projections
+// queue their writes with Defer.
+type Tx struct {
 	conn     *pgx.Conn
 	begun    bool
 	deferred pgx.Batch
@@ -24,7 +25,7 @@ type pipelineTx struct {
 
 // batch sends b, with BEGIN in front if the transaction has not started yet, and
 // returns the results positioned at b's first statement.
-func (t *pipelineTx) batch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+func (t *Tx) batch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
 	if !t.begun {
 		withBegin := &pgx.Batch{}
 		withBegin.Queue("BEGIN")
@@ -42,7 +43,7 @@ func (t *pipelineTx) batch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults,
 	return br, nil
 }
 
-func (t *pipelineTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if t.begun {
 		return t.conn.Query(ctx, sql, args...)
 	}
@@ -60,12 +61,12 @@ func (t *pipelineTx) Query(ctx context.Context, sql string, args ...any) (pgx.Ro
 	return &batchRows{Rows: rows, br: br}, nil
 }
 
-func (t *pipelineTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+func (t *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := t.Query(ctx, sql, args...)
 	return firstRow{rows: rows, err: err}
 }
 
-func (t *pipelineTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if t.begun {
 		return t.conn.Exec(ctx, sql, args...)
 	}
@@ -83,10 +84,10 @@ func (t *pipelineTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.
 }
 
 // Defer queues a statement to run just before COMMIT.
-func (t *pipelineTx) Defer(sql string, args ...any) { t.deferred.Queue(sql, args...) }
+func (t *Tx) Defer(sql string, args ...any) { t.deferred.Queue(sql, args...) }
 
 // commit sends the deferred statements and COMMIT in one round trip.
-func (t *pipelineTx) commit(ctx context.Context) error {
+func (t *Tx) commit(ctx context.Context) error {
 	if !t.begun && t.deferred.Len() == 0 {
 		return nil
 	}
@@ -105,7 +106,7 @@ func (t *pipelineTx) commit(ctx context.Context) error {
 
 // rollback ends the transaction if one is open. A connection it cannot bring back
 // to idle is closed by the pool on release.
-func (t *pipelineTx) rollback(ctx context.Context) {
+func (t *Tx) rollback(ctx context.Context) {
 	if t.begun && t.conn.PgConn().TxStatus() != 'I' {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -1,4 +1,4 @@
-package orderstore
+package postgres
 
 import (
 	"context"
@@ -11,11 +11,13 @@ import (
 	"github.com/example/orders/application"
 )
 
-// classify marks errors that mean "the database cannot be reached right now" with
+// Classify marks errors that mean "the database cannot be reached right now" with
 // application.ErrUnavailable, so that the API answers 503 and clients retry. An error
 // the server reported about the statement itself is the caller's or ours, not an
-// outage, except for the connection and shutdown classes.
-func classify(err error) error {
+// outage, except for the connection and shutdown classes. Every database call of the
+// service passes its error through here, so outage, bug and unknown outcome are told
+// apart in one place.
+func Classify(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}

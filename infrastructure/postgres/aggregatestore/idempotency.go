@@ -1,4 +1,4 @@
-package orderstore
+package aggregatestore
 
 import (
 	"context"
@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/postgres"
 )
 
 const (
@@ -28,20 +30,20 @@ const (
 	saveResponse = `UPDATE idempotency_keys SET status = $2, content_type = $3, headers = $4, body = $5 WHERE key = $1`
 )
 
-func (t *orderTx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint string, keepFor time.Duration) (application.IdempotencyRecord, error) {
+func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint string, keepFor time.Duration) (application.IdempotencyRecord, error) {
 	var claimed string
-	err := t.tx.QueryRow(ctx, claimKey, key, fingerprint, keepFor.Seconds()).Scan(&claimed)
+	err := t.QueryRow(ctx, claimKey, key, fingerprint, keepFor.Seconds()).Scan(&claimed)
 	if err == nil {
 		return application.IdempotencyRecord{Claimed: true}, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return application.IdempotencyRecord{}, classify(fmt.Errorf("claim idempotency key: %w", err))
+		return application.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("claim idempotency key: %w", err))
 	}
 	var rec application.IdempotencyRecord
 	var headers []byte
-	err = t.tx.QueryRow(ctx, readKey, key).Scan(&rec.Fingerprint, &rec.Response.Status, &rec.Response.ContentType, &headers, &rec.Response.Body)
+	err = t.QueryRow(ctx, readKey, key).Scan(&rec.Fingerprint, &rec.Response.Status, &rec.Response.ContentType, &headers, &rec.Response.Body)
 	if err != nil {
-		return application.IdempotencyRecord{}, classify(fmt.Errorf("read idempotency key: %w", err))
+		return application.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("read idempotency key: %w", err))
 	}
 	if err := json.Unmarshal(headers, &rec.Response.Headers); err != nil {
 		return application.IdempotencyRecord{}, fmt.Errorf("read idempotency key: headers: %w", err)
@@ -49,21 +51,21 @@ func (t *orderTx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint stri
 	return rec, nil
 }
 
-func (t *orderTx) SaveIdempotentResponse(_ context.Context, key string, r application.StoredResponse) error {
+func (t *Tx) SaveIdempotentResponse(_ context.Context, key string, r application.StoredResponse) error {
 	headers, err := json.Marshal(r.Headers)
 	if err != nil {
 		return fmt.Errorf("save idempotent response: %w", err)
 	}
-	t.tx.Defer(saveResponse, key, r.Status, r.ContentType, headers, r.Body)
+	t.Defer(saveResponse, key, r.Status, r.ContentType, headers, r.Body)
 	return nil
 }
 
 // DeleteExpiredIdempotencyKeys removes records past their retention and returns how
 // many went. The service runs it periodically.
-func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= now()`)
+func DeleteExpiredIdempotencyKeys(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	tag, err := pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= now()`)
 	if err != nil {
-		return 0, classify(fmt.Errorf("delete expired idempotency keys: %w", err))
+		return 0, postgres.Classify(fmt.Errorf("delete expired idempotency keys: %w", err))
 	}
 	return tag.RowsAffected(), nil
 }

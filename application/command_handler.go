@@ -1,0 +1,184 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/kit"
+)
+
+// CommandOptions are what a caller may add to any command. S is the aggregate's state.
+type CommandOptions[S any] struct {
+	// ExpectedVersion, when set, runs the command against exactly that version of the
+	// stream (HTTP If-Match): a mismatch returns a *VersionConflictError at once, with no
+	// retry.
+	ExpectedVersion *int64
+	// Idempotency, when set, runs the command at most once per key.
+	Idempotency *Idempotency[S]
+}
+
+// Idempotency makes a command safe to repeat. The first request with Key runs and its
+// response is stored with the events; a repeat with the same Fingerprint gets that
+// response back, and one with another Fingerprint gets ErrIdempotencyKeyReused.
+type Idempotency[S any] struct {
+	Key         string
+	Fingerprint string
+	// Render turns the command's outcome into the response to store, inside the
+	// command's transaction. keep=false stores nothing (for outcomes worth retrying).
+	Render func(result Versioned[S], err error) (response StoredResponse, keep bool)
+}
+
+// CommandResult is a command's outcome: the aggregate after it. With an idempotency
+// key, Response is the stored response, to be sent as it is (whether this request ran
+// the command or Replayed it), so that every repeat gets the same bytes.
+type CommandResult[S any] struct {
+	View     Versioned[S]
+	Response *StoredResponse
+	Replayed bool
+}
+
+// RunnerConfig tunes every CommandHandler. Zero fields take defaults.
+type RunnerConfig struct {
+	Retry                RetryPolicy
+	Now                  func() time.Time
+	IdempotencyRetention time.Duration
+}
+
+func (c RunnerConfig) withDefaults() RunnerConfig {
+	if c.Retry.MaxAttempts <= 0 {
+		c.Retry = DefaultRetryPolicy()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.IdempotencyRetention <= 0 {
+		c.IdempotencyRetention = 24 * time.Hour
+	}
+	return c
+}
+
+// CommandHandler runs the read-decide-append cycle for one aggregate type: every
+// command of every aggregate goes through it. C, E and S are the decider's command,
+// event and state types.
+type CommandHandler[C, E, S any] struct {
+	resource string
+	store    Transactor[S, E]
+	decider  kit.Decider[C, E, S]
+	cfg      RunnerConfig
+}
+
+// NewCommandHandler returns a handler that decides with decider and writes through
+// store. resource names the aggregate in errors ("order").
+func NewCommandHandler[C, E, S any](resource string, store Transactor[S, E], decider kit.Decider[C, E, S], cfg RunnerConfig) *CommandHandler[C, E, S] {
+	return &CommandHandler[C, E, S]{resource: resource, store: store, decider: decider, cfg: cfg.withDefaults()}
+}
+
+// Command is one command as the handler runs it: a name for metadata and errors, the
+// stream it is aimed at, the caller's options, and the domain command, built with the
+// time the attempt runs at.
+type Command[C, S any] struct {
+	Name    string
+	ID      uuid.UUID
+	Options CommandOptions[S]
+	Build   func(at time.Time) C
+}
+
+// Handle retries the whole cycle after losing a race, with jittered backoff, unless the
+// caller named the version: then the conflict is the answer.
+func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (CommandResult[S], error) {
+	md := MetadataFrom(ctx)
+	md.Command = c.Name
+	for attempt := 1; ; attempt++ {
+		res, err := h.attempt(ctx, c, md, attempt > 1)
+		var conflict *VersionConflictError
+		if !errors.As(err, &conflict) || c.Options.ExpectedVersion != nil {
+			return res, err
+		}
+		if attempt >= h.cfg.Retry.MaxAttempts {
+			conflict.Retried = true
+			return res, fmt.Errorf("%s: gave up after %d attempts: %w", c.Name, attempt, err)
+		}
+		if err := h.cfg.Retry.backoff(ctx, attempt-1); err != nil {
+			return CommandResult[S]{}, fmt.Errorf("%s: waiting to retry: %w", c.Name, err)
+		}
+	}
+}
+
+// attempt is one transaction: claim the idempotency key, load, decide, append (with the
+// inline projections), store the response, commit. The first attempt is optimistic; a
+// retry locks the stream before reading it, so under contention a command loses at
+// most one race instead of retrying until it runs out of attempts.
+func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], md Metadata, lock bool) (CommandResult[S], error) {
+	// PostgreSQL keeps microseconds; events carry the same time as the read model so
+	// that folding the events gives exactly what the read model shows.
+	at := h.cfg.Now().UTC().Truncate(time.Microsecond)
+	var res CommandResult[S]
+	var cmdErr error
+	err := h.store.WithinTx(ctx, func(ctx context.Context, tx StreamTx[S, E]) error {
+		idem := c.Options.Idempotency
+		if idem != nil {
+			rec, err := tx.ClaimIdempotencyKey(ctx, idem.Key, idem.Fingerprint, h.cfg.IdempotencyRetention)
+			if err != nil {
+				return err
+			}
+			if !rec.Claimed {
+				if rec.Fingerprint != idem.Fingerprint {
+					return ErrIdempotencyKeyReused
+				}
+				res.Response, res.Replayed = &rec.Response, true
+				return nil
+			}
+		}
+		if lock {
+			if err := tx.Lock(ctx, c.ID); err != nil {
+				return err
+			}
+		}
+		view, err := h.decideAndAppend(ctx, tx, c, md, at)
+		res.View = view
+		if idem == nil {
+			return err
+		}
+		response, keep := idem.Render(view, err)
+		if !keep && err != nil {
+			return err
+		}
+		// A rejected command is answered the same way on every repeat, so its response
+		// is committed too; there are no events to go with it.
+		if saveErr := tx.SaveIdempotentResponse(ctx, idem.Key, response); saveErr != nil {
+			return errors.Join(err, saveErr)
+		}
+		res.Response, cmdErr = &response, err
+		return nil
+	})
+	if err != nil {
+		return CommandResult[S]{}, fmt.Errorf("%s %s: %w", c.Name, c.ID, err)
+	}
+	if cmdErr != nil {
+		return res, fmt.Errorf("%s %s: %w", c.Name, c.ID, cmdErr)
+	}
+	return res, nil
+}
+
+func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx StreamTx[S, E], c Command[C, S], md Metadata, at time.Time) (Versioned[S], error) {
+	current, err := tx.Load(ctx, c.ID)
+	if err != nil {
+		return Versioned[S]{}, err
+	}
+	if want := c.Options.ExpectedVersion; want != nil && *want != current.Version {
+		return current, &VersionConflictError{Resource: h.resource, ID: c.ID, Expected: *want, Actual: current.Version}
+	}
+	events, err := h.decider.Decide(current.State, c.Build(at))
+	if err != nil || len(events) == 0 {
+		return current, err
+	}
+	recorded, err := tx.Append(ctx, c.ID, current.Version, events, md, at)
+	if err != nil {
+		return current, err
+	}
+	return Versioned[S]{State: h.decider.Fold(current.State, events...), Version: recorded[len(recorded)-1].Version}, nil
+}

@@ -1,0 +1,74 @@
+package aggregatestore
+
+import (
+	"container/list"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/application"
+)
+
+// stateCache keeps the folded state of recently written streams with its version, so a
+// command reads only the events after that version instead of the whole stream: the
+// cost of a command stays flat as a stream grows.
+//
+// It needs no invalidation. The cache holds only committed states, a load always reads
+// whatever the database has beyond the cached version (written by this process or any
+// other replica), and the append's version check rejects anything decided on a stale
+// state. Cached states are never modified: a decider's Evolve and Fold return new
+// states without writing into the ones they were given.
+type stateCache[S any] struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // front = most recently used; values are *cacheEntry[S]
+	byID  map[uuid.UUID]*list.Element
+}
+
+type cacheEntry[S any] struct {
+	id   uuid.UUID
+	view application.Versioned[S]
+}
+
+func newStateCache[S any](max int) *stateCache[S] {
+	return &stateCache[S]{max: max, order: list.New(), byID: map[uuid.UUID]*list.Element{}}
+}
+
+// get returns the cached state, or ok=false; a nil cache caches nothing.
+func (c *stateCache[S]) get(id uuid.UUID) (application.Versioned[S], bool) {
+	if c == nil {
+		return application.Versioned[S]{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byID[id]
+	if !ok {
+		return application.Versioned[S]{}, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*cacheEntry[S]).view, true
+}
+
+// put stores view unless a newer version is already cached (another command on the
+// same stream may have committed after this one).
+func (c *stateCache[S]) put(id uuid.UUID, view application.Versioned[S]) {
+	if c == nil || c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byID[id]; ok {
+		e := el.Value.(*cacheEntry[S])
+		if view.Version > e.view.Version {
+			e.view = view
+		}
+		c.order.MoveToFront(el)
+		return
+	}
+	c.byID[id] = c.order.PushFront(&cacheEntry[S]{id: id, view: view})
+	for c.order.Len() > c.max {
+		oldest := c.order.Back()
+		c.order.Remove(oldest)
+		delete(c.byID, oldest.Value.(*cacheEntry[S]).id)
+	}
+}
