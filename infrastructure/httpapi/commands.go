@@ -18,8 +18,9 @@ import (
 // commandRequest is what every command endpoint shares: preconditions, idempotency and
 // the metadata that goes into the events.
 type commandRequest struct {
-	operation      string // the operationId, part of the idempotency fingerprint
-	path           string // for Location and problem instances
+	operation      string    // the operationId, part of the idempotency fingerprint
+	path           string    // for Location and problem instances
+	orderID        uuid.UUID // of an existing order, for If-Match lists
 	ifMatch        *string
 	idempotencyKey *string
 	correlationID  *string
@@ -30,7 +31,7 @@ type commandRequest struct {
 
 // prepare turns the shared headers into command options and a context with metadata.
 func (h *Handlers) prepare(ctx context.Context, r commandRequest) (context.Context, application.CommandOptions, error) {
-	expected, err := parseIfMatch(r.ifMatch)
+	expected, err := h.expectedVersion(ctx, r.ifMatch, r.orderID)
 	if err != nil {
 		return ctx, application.CommandOptions{}, err
 	}
@@ -126,7 +127,7 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 
 func (h *Handlers) AddOrderLine(ctx context.Context, r api.AddOrderLineRequestObject) (api.AddOrderLineResponseObject, error) {
 	body := *r.Body
-	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "addOrderLine", path: "/orders/" + r.Id.String() + "/lines",
+	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "addOrderLine", path: "/orders/" + r.Id.String() + "/lines", orderID: r.Id,
 		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
 		body: body, successStatus: http.StatusOK})
 	if err != nil {
@@ -144,7 +145,7 @@ func (h *Handlers) AddOrderLine(ctx context.Context, r api.AddOrderLineRequestOb
 }
 
 func (h *Handlers) ConfirmOrder(ctx context.Context, r api.ConfirmOrderRequestObject) (api.ConfirmOrderResponseObject, error) {
-	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "confirmOrder", path: "/orders/" + r.Id.String() + "/confirm",
+	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "confirmOrder", path: "/orders/" + r.Id.String() + "/confirm", orderID: r.Id,
 		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
 		successStatus: http.StatusOK})
 	if err != nil {
@@ -165,7 +166,7 @@ func (h *Handlers) CancelOrder(ctx context.Context, r api.CancelOrderRequestObje
 	if r.Body != nil && r.Body.Reason != nil {
 		reason = *r.Body.Reason
 	}
-	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "cancelOrder", path: "/orders/" + r.Id.String() + "/cancel",
+	ctx, opts, err := h.prepare(ctx, commandRequest{operation: "cancelOrder", path: "/orders/" + r.Id.String() + "/cancel", orderID: r.Id,
 		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
 		body: api.CancelRequest{Reason: &reason}, successStatus: http.StatusOK})
 	if err != nil {
