@@ -71,5 +71,6 @@ func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*e
 	)
 	h := &Handlers{app: app, ready: ready, spec: spec, log: log}
 	api.RegisterHandlers(e, api.NewStrictHandler(h, nil))
+	headRoutes(e)
 	return e, nil
 }
