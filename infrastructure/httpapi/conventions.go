@@ -173,7 +173,7 @@ func hasContent(req *http.Request) (bool, error) {
 		return true, nil
 	}
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return false, err
+		return false, bodyReadError(err)
 	}
 	return false, nil
 }
@@ -192,7 +192,7 @@ func limitBody(c echo.Context, limit int64) error {
 	if req.ContentLength < 0 {
 		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, limit))
 		if err != nil {
-			return err
+			return bodyReadError(err)
 		}
 		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		return nil
@@ -212,7 +212,7 @@ func integralNumbers(req *http.Request) error {
 	}
 	raw, err := io.ReadAll(req.Body)
 	if err != nil {
-		return err
+		return bodyReadError(err)
 	}
 	req.Body = io.NopCloser(bytes.NewReader(raw))
 	// Decoding would turn invalid UTF-8 into U+FFFD; such a body is left for the
@@ -265,4 +265,15 @@ func rewriteNumbers(v any, changed *bool) any {
 		return json.Number(strconv.FormatInt(int64(f), 10))
 	}
 	return v
+}
+
+// bodyReadError is the answer to a body that could not be read: 413 over the limit,
+// otherwise 400 (a client too slow or gone); the cause says nothing useful to the
+// client.
+func bodyReadError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return tooLarge
+	}
+	return badRequest("The request body could not be read.", api.FieldError{Field: "body", Message: "could not be read"})
 }
