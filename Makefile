@@ -51,12 +51,13 @@ fuzz: ## Fuzz the HTTP API and the event decoder, FUZZTIME (30s) each
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./infrastructure/eventcodec/
 
 .PHONY: generate
-generate: ## Regenerate api/ from openapi.yaml
-	go generate ./api/...
+generate: ## Regenerate api/ and the test client test/apiclient/ from openapi.yaml
+	go generate ./api/... ./test/apiclient/...
 
 .PHONY: check-generated
-check-generated: generate ## Fail if the committed api/ is stale
-	@git diff --exit-code --stat -- api/ || { echo "api/ is stale: run 'make generate' and commit the result"; exit 1; }
+check-generated: generate ## Fail if the committed api/ or test/apiclient/ is stale
+	@git diff --exit-code --stat -- api/ test/apiclient/ || { echo "generated code is stale: run 'make generate' and commit the result"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- api/ test/apiclient/)" || { echo "generated files are not committed"; exit 1; }
 
 .PHONY: lint
 lint: ## go vet, and gofmt must have nothing to say

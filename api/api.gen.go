@@ -79,12 +79,14 @@ func (e ReadinessStatus) Valid() bool {
 
 // AddLineRequest A line to add to a pending order.
 type AddLineRequest struct {
-	// Quantity Number of units.
+	// Quantity Number of units (`2.0` is accepted as `2`).
 	//
 	// Example: 2
 	Quantity int32 `json:"quantity"`
 
-	// Sku The stock keeping unit (1-64 characters).
+	// Sku The stock keeping unit (1-64 characters, not blank, no control
+	// characters).
+	//
 	//
 	// Example: SKU-BOOK-001
 	Sku string `json:"sku"`
@@ -97,7 +99,9 @@ type AddLineRequest struct {
 
 // CancelRequest Optional details of a cancellation.
 type CancelRequest struct {
-	// Reason Why the order is cancelled (up to 500 characters).
+	// Reason Why the order is cancelled (up to 500 characters; tabs and line
+	// breaks allowed, other control characters not).
+	//
 	//
 	// Example: Customer changed their mind.
 	Reason *string `json:"reason,omitempty"`
@@ -130,9 +134,19 @@ type Health struct {
 // HealthStatus Example: ok
 type HealthStatus string
 
+// OpenAPIDocument An OpenAPI 3.0 document (this one), decoded from YAML.
+type OpenAPIDocument struct {
+	Info map[string]interface{} `json:"info"`
+
+	// Openapi Example: 3.0.3
+	Openapi              string                 `json:"openapi"`
+	Paths                map[string]interface{} `json:"paths"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // Order The state of an order, derived from its events.
 //
-// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"updated_at":"2025-01-15T10:31:00Z","version":2}
+// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":2,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"updated_at":"2025-01-15T10:31:00Z","version":2}
 type Order struct {
 	// Currency ISO 4217 currency code of all amounts.
 	//
@@ -151,7 +165,7 @@ type Order struct {
 
 	// LineCount Number of units in the order (the sum of the lines' quantities).
 	//
-	// Example: 1
+	// Example: 2
 	LineCount int64 `json:"line_count"`
 
 	// Lines The lines, in the order they were added.
@@ -227,13 +241,16 @@ type PlaceOrderRequest struct {
 	// Example: EUR
 	Currency string `json:"currency"`
 
-	// CustomerId The customer placing the order (1-64 characters).
+	// CustomerId The customer placing the order (1-64 characters, not blank, no
+	// control characters).
+	//
 	//
 	// Example: cust-42
 	CustomerId string `json:"customer_id"`
 
 	// Id Optional client-chosen order id, making creation safe to retry. If
-	// omitted the server generates one.
+	// omitted the server generates one. The nil UUID
+	// (`00000000-0000-0000-0000-000000000000`) is not an order id.
 	//
 	//
 	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
@@ -242,7 +259,9 @@ type PlaceOrderRequest struct {
 
 // Problem An RFC 9457 problem details document.
 type Problem struct {
-	// Code Machine-readable problem code, e.g. `order_not_pending`.
+	// Code Machine-readable problem code, e.g. `order_not_pending`; one of the
+	// codes in `x-problem-types`, each with its own `type` and `title`.
+	//
 	//
 	// Example: order_not_pending
 	Code *string `json:"code,omitempty"`
@@ -275,7 +294,9 @@ type Problem struct {
 	// Example: Order is not pending
 	Title string `json:"title"`
 
-	// Type A URI reference identifying the problem type.
+	// Type A URI reference identifying the problem type, `/problems/<code
+	// with dashes>`; the types are listed in `x-problem-types`.
+	//
 	//
 	// Example: /problems/order-not-pending
 	Type string `json:"type"`
@@ -354,6 +375,12 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
 
+// MethodNotAllowed An RFC 9457 problem details document.
+type MethodNotAllowed = Problem
+
+// NoSuchRoute An RFC 9457 problem details document.
+type NoSuchRoute = Problem
+
 // NotFound An RFC 9457 problem details document.
 type NotFound = Problem
 
@@ -377,13 +404,14 @@ type ListOrdersParams struct {
 	// Status Only orders in this status.
 	Status *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
 
-	// CustomerId Only orders of this customer.
+	// CustomerId Only orders of this customer (text without control characters).
 	CustomerId *string `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
 	// Limit Maximum number of orders in the page.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Cursor Opaque cursor from the `next_cursor` of the previous page.
+	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
+	// characters). A cursor the API did not hand out answers `400`.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
@@ -422,6 +450,13 @@ type CancelOrderParams struct {
 	// if the order is at another version the answer is `412` with the
 	// current version in the problem's `current_version` and the current
 	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
@@ -444,6 +479,13 @@ type ConfirmOrderParams struct {
 	// if the order is at another version the answer is `412` with the
 	// current version in the problem's `current_version` and the current
 	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
@@ -466,6 +508,13 @@ type AddOrderLineParams struct {
 	// if the order is at another version the answer is `412` with the
 	// current version in the problem's `current_version` and the current
 	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
@@ -488,6 +537,102 @@ type CancelOrderJSONRequestBody = CancelRequest
 
 // AddOrderLineJSONRequestBody defines body for AddOrderLine for application/json ContentType.
 type AddOrderLineJSONRequestBody = AddLineRequest
+
+// Getter for additional properties for OpenAPIDocument. Returns the specified
+// element and whether it was found
+func (a OpenAPIDocument) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAPIDocument
+func (a *OpenAPIDocument) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAPIDocument to handle AdditionalProperties
+func (a *OpenAPIDocument) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["info"]; found {
+		err = json.Unmarshal(raw, &a.Info)
+		if err != nil {
+			return fmt.Errorf("error reading 'info': %w", err)
+		}
+		delete(object, "info")
+	}
+
+	if raw, found := object["openapi"]; found {
+		err = json.Unmarshal(raw, &a.Openapi)
+		if err != nil {
+			return fmt.Errorf("error reading 'openapi': %w", err)
+		}
+		delete(object, "openapi")
+	}
+
+	if raw, found := object["paths"]; found {
+		err = json.Unmarshal(raw, &a.Paths)
+		if err != nil {
+			return fmt.Errorf("error reading 'paths': %w", err)
+		}
+		delete(object, "paths")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAPIDocument to handle AdditionalProperties
+func (a OpenAPIDocument) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Info != nil {
+		object["info"], err = json.Marshal(a.Info)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'info': %w", err)
+		}
+	}
+
+	object["openapi"], err = json.Marshal(a.Openapi)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'openapi': %w", err)
+	}
+
+	if a.Paths != nil {
+		object["paths"], err = json.Marshal(a.Paths)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'paths': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -572,7 +717,8 @@ type ClientInterface interface {
 
 	// GetOpenAPISpec This API contract
 	//
-	// Returns this OpenAPI document as YAML.
+	// Returns this OpenAPI document as YAML, byte for byte as written
+	// (`application/yaml`). The schema describes the decoded document.
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPISpec` operationId).
 	GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -584,7 +730,9 @@ type ClientInterface interface {
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
-	// cursor answers `400`.
+	// cursor answers `400` (the schema checks a cursor's alphabet; a cursor of
+	// the right alphabet that this API did not hand out is a rule the schema
+	// cannot express, and also answers `400` with code `validation_failed`).
 	//
 	// Corresponds with GET /orders (the `ListOrders` operationId).
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -672,7 +820,9 @@ type ClientInterface interface {
 	// order without lines answers `409` with code `order_has_no_lines`;
 	// confirming a cancelled order answers `409` with code `order_cancelled`.
 	// Confirming an order that is already confirmed changes nothing and
-	// answers `200` with the order as it is. The request has no body.
+	// answers `200` with the order as it is. The request has no body: a
+	// request with content answers `400` (code `validation_failed`, field
+	// `body`).
 	//
 	// Corresponds with POST /orders/{id}/confirm (the `ConfirmOrder` operationId).
 	ConfirmOrder(ctx context.Context, id OrderId, params *ConfirmOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -711,7 +861,7 @@ type ClientInterface interface {
 	// GetReadiness Readiness probe
 	//
 	// Answers `200` when the service can serve traffic (the database is
-	// reachable), otherwise `503`.
+	// reachable and migrated), otherwise `503` with code `not_ready`.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -736,7 +886,8 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // GetOpenAPISpec This API contract
 //
-// Returns this OpenAPI document as YAML.
+// Returns this OpenAPI document as YAML, byte for byte as written
+// (`application/yaml`). The schema describes the decoded document.
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPISpec` operationId).
 func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -758,7 +909,9 @@ func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditor
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
-// cursor answers `400`.
+// cursor answers `400` (the schema checks a cursor's alphabet; a cursor of
+// the right alphabet that this API did not hand out is a rule the schema
+// cannot express, and also answers `400` with code `validation_failed`).
 //
 // Corresponds with GET /orders (the `ListOrders` operationId).
 func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -906,7 +1059,9 @@ func (c *Client) CancelOrder(ctx context.Context, id OrderId, params *CancelOrde
 // order without lines answers `409` with code `order_has_no_lines`;
 // confirming a cancelled order answers `409` with code `order_cancelled`.
 // Confirming an order that is already confirmed changes nothing and
-// answers `200` with the order as it is. The request has no body.
+// answers `200` with the order as it is. The request has no body: a
+// request with content answers `400` (code `validation_failed`, field
+// `body`).
 //
 // Corresponds with POST /orders/{id}/confirm (the `ConfirmOrder` operationId).
 func (c *Client) ConfirmOrder(ctx context.Context, id OrderId, params *ConfirmOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -985,7 +1140,7 @@ func (c *Client) AddOrderLine(ctx context.Context, id OrderId, params *AddOrderL
 // GetReadiness Readiness probe
 //
 // Answers `200` when the service can serve traffic (the database is
-// reachable), otherwise `503`.
+// reachable and migrated), otherwise `503` with code `not_ready`.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1653,7 +1808,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetOpenAPISpecWithResponse This API contract
 	//
-	// Returns this OpenAPI document as YAML.
+	// Returns this OpenAPI document as YAML, byte for byte as written
+	// (`application/yaml`). The schema describes the decoded document.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1667,7 +1823,9 @@ type ClientWithResponsesInterface interface {
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
-	// cursor answers `400`.
+	// cursor answers `400` (the schema checks a cursor's alphabet; a cursor of
+	// the right alphabet that this API did not hand out is a rule the schema
+	// cannot express, and also answers `400` with code `validation_failed`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1759,7 +1917,9 @@ type ClientWithResponsesInterface interface {
 	// order without lines answers `409` with code `order_has_no_lines`;
 	// confirming a cancelled order answers `409` with code `order_cancelled`.
 	// Confirming an order that is already confirmed changes nothing and
-	// answers `200` with the order as it is. The request has no body.
+	// answers `200` with the order as it is. The request has no body: a
+	// request with content answers `400` (code `validation_failed`, field
+	// `body`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1802,7 +1962,7 @@ type ClientWithResponsesInterface interface {
 	// GetReadinessWithResponse Readiness probe
 	//
 	// Answers `200` when the service can serve traffic (the database is
-	// reachable), otherwise `503`.
+	// reachable and migrated), otherwise `503` with code `not_ready`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1810,18 +1970,47 @@ type ClientWithResponsesInterface interface {
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
 }
 
+// GetHealthResponse200Headers the declared response headers of an HTTP 200 response for GetHealth
+type GetHealthResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetHealthResponse400Headers the declared response headers of an HTTP 400 response for GetHealth
+type GetHealthResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetHealthResponseDefaultHeaders the declared response headers of an HTTP default response for GetHealth
+type GetHealthResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetHealthResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetHealthResponse400Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetHealthResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetHealthResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -1858,18 +2047,47 @@ func (r GetHealthResponse) ContentType() string {
 	return ""
 }
 
+// GetOpenAPISpecResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPISpec
+type GetOpenAPISpecResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetOpenAPISpecResponse400Headers the declared response headers of an HTTP 400 response for GetOpenAPISpec
+type GetOpenAPISpecResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetOpenAPISpecResponseDefaultHeaders the declared response headers of an HTTP default response for GetOpenAPISpec
+type GetOpenAPISpecResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
 type GetOpenAPISpecResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *string
+	YAML200 *OpenAPIDocument
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPISpecResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOpenAPISpecResponse400Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetOpenAPISpecResponseDefaultHeaders
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPISpecResponse) GetYAML200() *string {
+func (r GetOpenAPISpecResponse) GetYAML200() *OpenAPIDocument {
 	return r.YAML200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOpenAPISpecResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -1906,9 +2124,27 @@ func (r GetOpenAPISpecResponse) ContentType() string {
 	return ""
 }
 
+// ListOrdersResponse200Headers the declared response headers of an HTTP 200 response for ListOrders
+type ListOrdersResponse200Headers struct {
+	XRequestID *string
+}
+
+// ListOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListOrders
+type ListOrdersResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
 type ListOrdersResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ListOrdersResponseDefaultHeaders the declared response headers of an HTTP default response for ListOrders
+type ListOrdersResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type ListOrdersResponse struct {
@@ -1922,8 +2158,14 @@ type ListOrdersResponse struct {
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListOrdersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOrdersResponse400Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOrdersResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListOrdersResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1977,13 +2219,52 @@ func (r ListOrdersResponse) ContentType() string {
 
 // PlaceOrderResponse201Headers the declared response headers of an HTTP 201 response for PlaceOrder
 type PlaceOrderResponse201Headers struct {
-	ETag     string
-	Location string
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
+}
+
+// PlaceOrderResponse400Headers the declared response headers of an HTTP 400 response for PlaceOrder
+type PlaceOrderResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// PlaceOrderResponse409Headers the declared response headers of an HTTP 409 response for PlaceOrder
+type PlaceOrderResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// PlaceOrderResponse413Headers the declared response headers of an HTTP 413 response for PlaceOrder
+type PlaceOrderResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// PlaceOrderResponse415Headers the declared response headers of an HTTP 415 response for PlaceOrder
+type PlaceOrderResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// PlaceOrderResponse422Headers the declared response headers of an HTTP 422 response for PlaceOrder
+type PlaceOrderResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // PlaceOrderResponse503Headers the declared response headers of an HTTP 503 response for PlaceOrder
 type PlaceOrderResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// PlaceOrderResponseDefaultHeaders the declared response headers of an HTTP default response for PlaceOrder
+type PlaceOrderResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type PlaceOrderResponse struct {
@@ -2007,8 +2288,20 @@ type PlaceOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *PlaceOrderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PlaceOrderResponse400Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PlaceOrderResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PlaceOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PlaceOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PlaceOrderResponse422Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PlaceOrderResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *PlaceOrderResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2082,17 +2375,38 @@ func (r PlaceOrderResponse) ContentType() string {
 
 // GetOrderResponse200Headers the declared response headers of an HTTP 200 response for GetOrder
 type GetOrderResponse200Headers struct {
-	ETag string
+	ETag       string
+	XRequestID *string
 }
 
 // GetOrderResponse304Headers the declared response headers of an HTTP 304 response for GetOrder
 type GetOrderResponse304Headers struct {
-	ETag string
+	ETag       string
+	XRequestID *string
+}
+
+// GetOrderResponse400Headers the declared response headers of an HTTP 400 response for GetOrder
+type GetOrderResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
+type GetOrderResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // GetOrderResponse503Headers the declared response headers of an HTTP 503 response for GetOrder
 type GetOrderResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetOrderResponseDefaultHeaders the declared response headers of an HTTP default response for GetOrder
+type GetOrderResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type GetOrderResponse struct {
@@ -2112,8 +2426,14 @@ type GetOrderResponse struct {
 	Headers200 *GetOrderResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetOrderResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOrderResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOrderResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetOrderResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetOrderResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2172,17 +2492,64 @@ func (r GetOrderResponse) ContentType() string {
 
 // CancelOrderResponse200Headers the declared response headers of an HTTP 200 response for CancelOrder
 type CancelOrderResponse200Headers struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelOrder
+type CancelOrderResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelOrder
+type CancelOrderResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelOrderResponse409Headers the declared response headers of an HTTP 409 response for CancelOrder
+type CancelOrderResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // CancelOrderResponse412Headers the declared response headers of an HTTP 412 response for CancelOrder
 type CancelOrderResponse412Headers struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelOrderResponse413Headers the declared response headers of an HTTP 413 response for CancelOrder
+type CancelOrderResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelOrderResponse415Headers the declared response headers of an HTTP 415 response for CancelOrder
+type CancelOrderResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelOrderResponse422Headers the declared response headers of an HTTP 422 response for CancelOrder
+type CancelOrderResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // CancelOrderResponse503Headers the declared response headers of an HTTP 503 response for CancelOrder
 type CancelOrderResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CancelOrderResponseDefaultHeaders the declared response headers of an HTTP default response for CancelOrder
+type CancelOrderResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type CancelOrderResponse struct {
@@ -2210,10 +2577,24 @@ type CancelOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelOrderResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *CancelOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelOrderResponse422Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CancelOrderResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CancelOrderResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2297,17 +2678,52 @@ func (r CancelOrderResponse) ContentType() string {
 
 // ConfirmOrderResponse200Headers the declared response headers of an HTTP 200 response for ConfirmOrder
 type ConfirmOrderResponse200Headers struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ConfirmOrderResponse400Headers the declared response headers of an HTTP 400 response for ConfirmOrder
+type ConfirmOrderResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ConfirmOrderResponse404Headers the declared response headers of an HTTP 404 response for ConfirmOrder
+type ConfirmOrderResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ConfirmOrderResponse409Headers the declared response headers of an HTTP 409 response for ConfirmOrder
+type ConfirmOrderResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // ConfirmOrderResponse412Headers the declared response headers of an HTTP 412 response for ConfirmOrder
 type ConfirmOrderResponse412Headers struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ConfirmOrderResponse422Headers the declared response headers of an HTTP 422 response for ConfirmOrder
+type ConfirmOrderResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // ConfirmOrderResponse503Headers the declared response headers of an HTTP 503 response for ConfirmOrder
 type ConfirmOrderResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ConfirmOrderResponseDefaultHeaders the declared response headers of an HTTP default response for ConfirmOrder
+type ConfirmOrderResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type ConfirmOrderResponse struct {
@@ -2323,8 +2739,6 @@ type ConfirmOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
-	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
-	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -2333,10 +2747,20 @@ type ConfirmOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ConfirmOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ConfirmOrderResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ConfirmOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ConfirmOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *ConfirmOrderResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ConfirmOrderResponse422Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ConfirmOrderResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ConfirmOrderResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2362,11 +2786,6 @@ func (r ConfirmOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r ConfirmOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
-}
-
-// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
-func (r ConfirmOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
-	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -2413,9 +2832,33 @@ func (r ConfirmOrderResponse) ContentType() string {
 	return ""
 }
 
+// GetOrderEventsResponse200Headers the declared response headers of an HTTP 200 response for GetOrderEvents
+type GetOrderEventsResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetOrderEventsResponse400Headers the declared response headers of an HTTP 400 response for GetOrderEvents
+type GetOrderEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for GetOrderEvents
+type GetOrderEventsResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // GetOrderEventsResponse503Headers the declared response headers of an HTTP 503 response for GetOrderEvents
 type GetOrderEventsResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetOrderEventsResponseDefaultHeaders the declared response headers of an HTTP default response for GetOrderEvents
+type GetOrderEventsResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type GetOrderEventsResponse struct {
@@ -2431,8 +2874,16 @@ type GetOrderEventsResponse struct {
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOrderEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOrderEventsResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOrderEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetOrderEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetOrderEventsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2491,17 +2942,64 @@ func (r GetOrderEventsResponse) ContentType() string {
 
 // AddOrderLineResponse200Headers the declared response headers of an HTTP 200 response for AddOrderLine
 type AddOrderLineResponse200Headers struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// AddOrderLineResponse400Headers the declared response headers of an HTTP 400 response for AddOrderLine
+type AddOrderLineResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// AddOrderLineResponse404Headers the declared response headers of an HTTP 404 response for AddOrderLine
+type AddOrderLineResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// AddOrderLineResponse409Headers the declared response headers of an HTTP 409 response for AddOrderLine
+type AddOrderLineResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // AddOrderLineResponse412Headers the declared response headers of an HTTP 412 response for AddOrderLine
 type AddOrderLineResponse412Headers struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// AddOrderLineResponse413Headers the declared response headers of an HTTP 413 response for AddOrderLine
+type AddOrderLineResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// AddOrderLineResponse415Headers the declared response headers of an HTTP 415 response for AddOrderLine
+type AddOrderLineResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// AddOrderLineResponse422Headers the declared response headers of an HTTP 422 response for AddOrderLine
+type AddOrderLineResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 // AddOrderLineResponse503Headers the declared response headers of an HTTP 503 response for AddOrderLine
 type AddOrderLineResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// AddOrderLineResponseDefaultHeaders the declared response headers of an HTTP default response for AddOrderLine
+type AddOrderLineResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type AddOrderLineResponse struct {
@@ -2529,10 +3027,24 @@ type AddOrderLineResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AddOrderLineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AddOrderLineResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AddOrderLineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AddOrderLineResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *AddOrderLineResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AddOrderLineResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AddOrderLineResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AddOrderLineResponse422Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *AddOrderLineResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *AddOrderLineResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2614,9 +3126,27 @@ func (r AddOrderLineResponse) ContentType() string {
 	return ""
 }
 
+// GetReadinessResponse200Headers the declared response headers of an HTTP 200 response for GetReadiness
+type GetReadinessResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetReadinessResponse400Headers the declared response headers of an HTTP 400 response for GetReadiness
+type GetReadinessResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // GetReadinessResponse503Headers the declared response headers of an HTTP 503 response for GetReadiness
 type GetReadinessResponse503Headers struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetReadinessResponseDefaultHeaders the declared response headers of an HTTP default response for GetReadiness
+type GetReadinessResponseDefaultHeaders struct {
+	XRequestID *string
 }
 
 type GetReadinessResponse struct {
@@ -2624,17 +3154,30 @@ type GetReadinessResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Readiness
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReadinessResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReadinessResponse400Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetReadinessResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetReadinessResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetReadinessResponse) GetJSON200() *Readiness {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReadinessResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -2693,7 +3236,8 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // GetOpenAPISpecWithResponse This API contract
 //
-// Returns this OpenAPI document as YAML.
+// Returns this OpenAPI document as YAML, byte for byte as written
+// (`application/yaml`). The schema describes the decoded document.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2713,7 +3257,9 @@ func (c *ClientWithResponses) GetOpenAPISpecWithResponse(ctx context.Context, re
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
-// cursor answers `400`.
+// cursor answers `400` (the schema checks a cursor's alphabet; a cursor of
+// the right alphabet that this API did not hand out is a rule the schema
+// cannot express, and also answers `400` with code `validation_failed`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2841,7 +3387,9 @@ func (c *ClientWithResponses) CancelOrderWithResponse(ctx context.Context, id Or
 // order without lines answers `409` with code `order_has_no_lines`;
 // confirming a cancelled order answers `409` with code `order_cancelled`.
 // Confirming an order that is already confirmed changes nothing and
-// answers `200` with the order as it is. The request has no body.
+// answers `200` with the order as it is. The request has no body: a
+// request with content answers `400` (code `validation_failed`, field
+// `body`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2908,7 +3456,7 @@ func (c *ClientWithResponses) AddOrderLineWithResponse(ctx context.Context, id O
 // GetReadinessWithResponse Readiness probe
 //
 // Answers `200` when the service can serve traffic (the database is
-// reachable), otherwise `503`.
+// reachable and migrated), otherwise `503` with code `not_ready`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2942,6 +3490,13 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2949,6 +3504,46 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetHealthResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetHealthResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case true:
+		var headers GetHealthResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -2969,11 +3564,18 @@ func ParseGetOpenAPISpecResponse(rsp *http.Response) (*GetOpenAPISpecResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest string
+		var dest OpenAPIDocument
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.YAML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -2982,6 +3584,46 @@ func ParseGetOpenAPISpecResponse(rsp *http.Response) (*GetOpenAPISpecResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPISpecResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOpenAPISpecResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case true:
+		var headers GetOpenAPISpecResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3032,8 +3674,42 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ListOrdersResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListOrdersResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListOrdersResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3041,7 +3717,24 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListOrdersResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3129,6 +3822,13 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
@@ -3136,9 +3836,108 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			}
 			headers.Location = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers PlaceOrderResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 409:
+		var headers PlaceOrderResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers PlaceOrderResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PlaceOrderResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PlaceOrderResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 503:
 		var headers PlaceOrderResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3146,7 +3945,24 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers PlaceOrderResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3216,6 +4032,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers GetOrderResponse304Headers
@@ -3226,9 +4049,57 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOrderResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOrderResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetOrderResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3236,7 +4107,24 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetOrderResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3338,7 +4226,72 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelOrderResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelOrderResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelOrderResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 412:
 		var headers CancelOrderResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -3348,9 +4301,81 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelOrderResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelOrderResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelOrderResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 503:
 		var headers CancelOrderResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3358,7 +4383,24 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers CancelOrderResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3413,13 +4455,6 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.ApplicationproblemJSON412 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
-		var dest PayloadTooLarge
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON413 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest UnprocessableEntity
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3453,7 +4488,72 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ConfirmOrderResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers ConfirmOrderResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ConfirmOrderResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 412:
 		var headers ConfirmOrderResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -3463,9 +4563,47 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ConfirmOrderResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 503:
 		var headers ConfirmOrderResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3473,7 +4611,24 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers ConfirmOrderResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3531,8 +4686,59 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOrderEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOrderEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOrderEventsResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetOrderEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3540,7 +4746,24 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetOrderEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3642,7 +4865,72 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AddOrderLineResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers AddOrderLineResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AddOrderLineResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 412:
 		var headers AddOrderLineResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -3652,9 +4940,81 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			}
 			headers.ETag = value
 		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers AddOrderLineResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AddOrderLineResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AddOrderLineResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 503:
 		var headers AddOrderLineResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3662,7 +5022,24 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers AddOrderLineResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -3689,6 +5066,13 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3706,8 +5090,42 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReadinessResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReadinessResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetReadinessResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3715,7 +5133,24 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 			}
 			headers.RetryAfter = value
 		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetReadinessResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -4193,16 +5628,69 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type BadRequestApplicationProblemPlusJSONResponse Problem
+type BadRequestResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type BadRequestApplicationProblemPlusJSONResponse struct {
+	Body Problem
 
-type ConflictApplicationProblemPlusJSONResponse Problem
+	Headers BadRequestResponseHeaders
+}
 
-type NotFoundApplicationProblemPlusJSONResponse Problem
+type ConflictResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type ConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
 
-type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
+	Headers ConflictResponseHeaders
+}
+
+type MethodNotAllowedResponseHeaders struct {
+	Allow      string
+	XRequestID *string
+}
+type MethodNotAllowedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers MethodNotAllowedResponseHeaders
+}
+
+type NoSuchRouteResponseHeaders struct {
+	XRequestID *string
+}
+type NoSuchRouteApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers NoSuchRouteResponseHeaders
+}
+
+type NotFoundResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type NotFoundApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers NotFoundResponseHeaders
+}
+
+type PayloadTooLargeResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers PayloadTooLargeResponseHeaders
+}
 
 type PreconditionFailedResponseHeaders struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 type PreconditionFailedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -4210,10 +5698,19 @@ type PreconditionFailedApplicationProblemPlusJSONResponse struct {
 	Headers PreconditionFailedResponseHeaders
 }
 
-type ProblemApplicationProblemPlusJSONResponse Problem
+type ProblemResponseHeaders struct {
+	XRequestID *string
+}
+type ProblemApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ProblemResponseHeaders
+}
 
 type ServiceUnavailableResponseHeaders struct {
-	RetryAfter int
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
 }
 type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -4221,9 +5718,25 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Headers ServiceUnavailableResponseHeaders
 }
 
-type UnprocessableEntityApplicationProblemPlusJSONResponse Problem
+type UnprocessableEntityResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type UnprocessableEntityApplicationProblemPlusJSONResponse struct {
+	Body Problem
 
-type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
+	Headers UnprocessableEntityResponseHeaders
+}
+
+type UnsupportedMediaTypeResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnsupportedMediaTypeResponseHeaders
+}
 
 type GetHealthRequestObject struct {
 }
@@ -4232,22 +5745,55 @@ type GetHealthResponseObject interface {
 	VisitGetHealthResponse(w http.ResponseWriter) error
 }
 
-type GetHealth200JSONResponse Health
+type GetHealth200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetHealth200JSONResponse struct {
+	Body    Health
+	Headers GetHealth200ResponseHeaders
+}
 
 func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
 type GetHealthdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -4258,6 +5804,9 @@ func (response GetHealthdefaultApplicationProblemPlusJSONResponse) VisitGetHealt
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4270,8 +5819,13 @@ type GetOpenAPISpecResponseObject interface {
 	VisitGetOpenAPISpecResponse(w http.ResponseWriter) error
 }
 
+type GetOpenAPISpec200ResponseHeaders struct {
+	XRequestID *string
+}
+
 type GetOpenAPISpec200ApplicationyamlResponse struct {
 	Body          io.Reader
+	Headers       GetOpenAPISpec200ResponseHeaders
 	ContentLength int64
 }
 
@@ -4280,6 +5834,9 @@ func (response GetOpenAPISpec200ApplicationyamlResponse) VisitGetOpenAPISpecResp
 	w.Header().Set("Content-Type", "application/yaml")
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(200)
 
@@ -4290,8 +5847,31 @@ func (response GetOpenAPISpec200ApplicationyamlResponse) VisitGetOpenAPISpecResp
 	return err
 }
 
+type GetOpenAPISpec400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPISpec400ApplicationProblemPlusJSONResponse) VisitGetOpenAPISpecResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPISpecdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -4302,6 +5882,9 @@ func (response GetOpenAPISpecdefaultApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4315,15 +5898,25 @@ type ListOrdersResponseObject interface {
 	VisitListOrdersResponse(w http.ResponseWriter) error
 }
 
-type ListOrders200JSONResponse OrderPage
+type ListOrders200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type ListOrders200JSONResponse struct {
+	Body    OrderPage
+	Headers ListOrders200ResponseHeaders
+}
 
 func (response ListOrders200JSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4336,10 +5929,16 @@ type ListOrders400ApplicationProblemPlusJSONResponse struct {
 func (response ListOrders400ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4356,7 +5955,13 @@ func (response ListOrders503ApplicationProblemPlusJSONResponse) VisitListOrdersR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4364,6 +5969,7 @@ func (response ListOrders503ApplicationProblemPlusJSONResponse) VisitListOrdersR
 
 type ListOrdersdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -4374,6 +5980,9 @@ func (response ListOrdersdefaultApplicationProblemPlusJSONResponse) VisitListOrd
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4389,8 +5998,10 @@ type PlaceOrderResponseObject interface {
 }
 
 type PlaceOrder201ResponseHeaders struct {
-	ETag     string
-	Location string
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
 }
 
 type PlaceOrder201JSONResponse struct {
@@ -4406,7 +6017,13 @@ func (response PlaceOrder201JSONResponse) VisitPlaceOrderResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4419,10 +6036,16 @@ type PlaceOrder400ApplicationProblemPlusJSONResponse struct {
 func (response PlaceOrder400ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4435,10 +6058,16 @@ type PlaceOrder409ApplicationProblemPlusJSONResponse struct {
 func (response PlaceOrder409ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4451,10 +6080,16 @@ type PlaceOrder413ApplicationProblemPlusJSONResponse struct {
 func (response PlaceOrder413ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4467,10 +6102,16 @@ type PlaceOrder415ApplicationProblemPlusJSONResponse struct {
 func (response PlaceOrder415ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4483,10 +6124,16 @@ type PlaceOrder422ApplicationProblemPlusJSONResponse struct {
 func (response PlaceOrder422ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4503,7 +6150,13 @@ func (response PlaceOrder503ApplicationProblemPlusJSONResponse) VisitPlaceOrderR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4511,6 +6164,7 @@ func (response PlaceOrder503ApplicationProblemPlusJSONResponse) VisitPlaceOrderR
 
 type PlaceOrderdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -4521,6 +6175,9 @@ func (response PlaceOrderdefaultApplicationProblemPlusJSONResponse) VisitPlaceOr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4536,7 +6193,8 @@ type GetOrderResponseObject interface {
 }
 
 type GetOrder200ResponseHeaders struct {
-	ETag string
+	ETag       string
+	XRequestID *string
 }
 
 type GetOrder200JSONResponse struct {
@@ -4552,13 +6210,17 @@ func (response GetOrder200JSONResponse) VisitGetOrderResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
 type GetOrder304ResponseHeaders struct {
-	ETag string
+	ETag       string
+	XRequestID *string
 }
 
 type GetOrder304Response struct {
@@ -4567,6 +6229,9 @@ type GetOrder304Response struct {
 
 func (response GetOrder304Response) VisitGetOrderResponse(w http.ResponseWriter) error {
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(304)
 	return nil
 }
@@ -4578,10 +6243,16 @@ type GetOrder400ApplicationProblemPlusJSONResponse struct {
 func (response GetOrder400ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4594,10 +6265,16 @@ type GetOrder404ApplicationProblemPlusJSONResponse struct {
 func (response GetOrder404ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4614,7 +6291,13 @@ func (response GetOrder503ApplicationProblemPlusJSONResponse) VisitGetOrderRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4622,6 +6305,7 @@ func (response GetOrder503ApplicationProblemPlusJSONResponse) VisitGetOrderRespo
 
 type GetOrderdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -4632,6 +6316,9 @@ func (response GetOrderdefaultApplicationProblemPlusJSONResponse) VisitGetOrderR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4648,7 +6335,9 @@ type CancelOrderResponseObject interface {
 }
 
 type CancelOrder200ResponseHeaders struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 type CancelOrder200JSONResponse struct {
@@ -4664,6 +6353,12 @@ func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4676,10 +6371,16 @@ type CancelOrder400ApplicationProblemPlusJSONResponse struct {
 func (response CancelOrder400ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4692,10 +6393,16 @@ type CancelOrder404ApplicationProblemPlusJSONResponse struct {
 func (response CancelOrder404ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4708,10 +6415,16 @@ type CancelOrder409ApplicationProblemPlusJSONResponse struct {
 func (response CancelOrder409ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4729,6 +6442,12 @@ func (response CancelOrder412ApplicationProblemPlusJSONResponse) VisitCancelOrde
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(412)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4741,10 +6460,16 @@ type CancelOrder413ApplicationProblemPlusJSONResponse struct {
 func (response CancelOrder413ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4757,10 +6482,16 @@ type CancelOrder415ApplicationProblemPlusJSONResponse struct {
 func (response CancelOrder415ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4773,10 +6504,16 @@ type CancelOrder422ApplicationProblemPlusJSONResponse struct {
 func (response CancelOrder422ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4793,7 +6530,13 @@ func (response CancelOrder503ApplicationProblemPlusJSONResponse) VisitCancelOrde
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4801,6 +6544,7 @@ func (response CancelOrder503ApplicationProblemPlusJSONResponse) VisitCancelOrde
 
 type CancelOrderdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -4811,6 +6555,9 @@ func (response CancelOrderdefaultApplicationProblemPlusJSONResponse) VisitCancel
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4826,7 +6573,9 @@ type ConfirmOrderResponseObject interface {
 }
 
 type ConfirmOrder200ResponseHeaders struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 type ConfirmOrder200JSONResponse struct {
@@ -4842,6 +6591,12 @@ func (response ConfirmOrder200JSONResponse) VisitConfirmOrderResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4854,10 +6609,16 @@ type ConfirmOrder400ApplicationProblemPlusJSONResponse struct {
 func (response ConfirmOrder400ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4870,10 +6631,16 @@ type ConfirmOrder404ApplicationProblemPlusJSONResponse struct {
 func (response ConfirmOrder404ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4886,10 +6653,16 @@ type ConfirmOrder409ApplicationProblemPlusJSONResponse struct {
 func (response ConfirmOrder409ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4907,23 +6680,13 @@ func (response ConfirmOrder412ApplicationProblemPlusJSONResponse) VisitConfirmOr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
-	w.WriteHeader(412)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ConfirmOrder413ApplicationProblemPlusJSONResponse struct {
-	PayloadTooLargeApplicationProblemPlusJSONResponse
-}
-
-func (response ConfirmOrder413ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(413)
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4935,10 +6698,16 @@ type ConfirmOrder422ApplicationProblemPlusJSONResponse struct {
 func (response ConfirmOrder422ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4955,7 +6724,13 @@ func (response ConfirmOrder503ApplicationProblemPlusJSONResponse) VisitConfirmOr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4963,6 +6738,7 @@ func (response ConfirmOrder503ApplicationProblemPlusJSONResponse) VisitConfirmOr
 
 type ConfirmOrderdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -4973,6 +6749,9 @@ func (response ConfirmOrderdefaultApplicationProblemPlusJSONResponse) VisitConfi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4986,15 +6765,25 @@ type GetOrderEventsResponseObject interface {
 	VisitGetOrderEventsResponse(w http.ResponseWriter) error
 }
 
-type GetOrderEvents200JSONResponse EventList
+type GetOrderEvents200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetOrderEvents200JSONResponse struct {
+	Body    EventList
+	Headers GetOrderEvents200ResponseHeaders
+}
 
 func (response GetOrderEvents200JSONResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5007,10 +6796,16 @@ type GetOrderEvents400ApplicationProblemPlusJSONResponse struct {
 func (response GetOrderEvents400ApplicationProblemPlusJSONResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5023,10 +6818,16 @@ type GetOrderEvents404ApplicationProblemPlusJSONResponse struct {
 func (response GetOrderEvents404ApplicationProblemPlusJSONResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5043,7 +6844,13 @@ func (response GetOrderEvents503ApplicationProblemPlusJSONResponse) VisitGetOrde
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5051,6 +6858,7 @@ func (response GetOrderEvents503ApplicationProblemPlusJSONResponse) VisitGetOrde
 
 type GetOrderEventsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -5061,6 +6869,9 @@ func (response GetOrderEventsdefaultApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5077,7 +6888,9 @@ type AddOrderLineResponseObject interface {
 }
 
 type AddOrderLine200ResponseHeaders struct {
-	ETag string
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
 }
 
 type AddOrderLine200JSONResponse struct {
@@ -5093,6 +6906,12 @@ func (response AddOrderLine200JSONResponse) VisitAddOrderLineResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5105,10 +6924,16 @@ type AddOrderLine400ApplicationProblemPlusJSONResponse struct {
 func (response AddOrderLine400ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5121,10 +6946,16 @@ type AddOrderLine404ApplicationProblemPlusJSONResponse struct {
 func (response AddOrderLine404ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5137,10 +6968,16 @@ type AddOrderLine409ApplicationProblemPlusJSONResponse struct {
 func (response AddOrderLine409ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5158,6 +6995,12 @@ func (response AddOrderLine412ApplicationProblemPlusJSONResponse) VisitAddOrderL
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(412)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5170,10 +7013,16 @@ type AddOrderLine413ApplicationProblemPlusJSONResponse struct {
 func (response AddOrderLine413ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5186,10 +7035,16 @@ type AddOrderLine415ApplicationProblemPlusJSONResponse struct {
 func (response AddOrderLine415ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5202,10 +7057,16 @@ type AddOrderLine422ApplicationProblemPlusJSONResponse struct {
 func (response AddOrderLine422ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5222,7 +7083,13 @@ func (response AddOrderLine503ApplicationProblemPlusJSONResponse) VisitAddOrderL
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5230,6 +7097,7 @@ func (response AddOrderLine503ApplicationProblemPlusJSONResponse) VisitAddOrderL
 
 type AddOrderLinedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -5240,6 +7108,9 @@ func (response AddOrderLinedefaultApplicationProblemPlusJSONResponse) VisitAddOr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5252,16 +7123,48 @@ type GetReadinessResponseObject interface {
 	VisitGetReadinessResponse(w http.ResponseWriter) error
 }
 
-type GetReadiness200JSONResponse Readiness
+type GetReadiness200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetReadiness200JSONResponse struct {
+	Body    Readiness
+	Headers GetReadiness200ResponseHeaders
+}
 
 func (response GetReadiness200JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadiness400ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5277,7 +7180,13 @@ func (response GetReadiness503ApplicationProblemPlusJSONResponse) VisitGetReadin
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5285,6 +7194,7 @@ func (response GetReadiness503ApplicationProblemPlusJSONResponse) VisitGetReadin
 
 type GetReadinessdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
+	Headers    ProblemResponseHeaders
 	StatusCode int
 }
 
@@ -5295,6 +7205,9 @@ func (response GetReadinessdefaultApplicationProblemPlusJSONResponse) VisitGetRe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5671,118 +7584,153 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcuM21uCroLhTFTkfJUuynY7t+mrK6XRmnPRt2+7JzoQ9JkQeWYhJQCFA25ouP8c+0L7YFg4AErxI",
-	"li892anN/JjYJggenPsV/TlIRL4UHLiSwdHnYAE0hQJ/fHVOL/V/U5BJwZaKCR4cBecLIKJIofhKkmso",
-	"JBOcUEkokaoQ/JIAV0ytiKKXIYHR5YjEUbAXBTEZ3DC1IGoBEf+tFArkzoicAU8JU2RGkyvCOIlP58M3",
-	"VCWLmChBipITShKR55SnhF5SxqUicEsTla0irhasAmEU8SAM4JbmywyCowC/GYRBAb+VrIA0OFJFCWEg",
-	"kwXkVJ9KrZZ6oVQF45fB3V0YvBYJNYfsO/PHD6+JmGv4CYcbg4KQxLv4g9z9zNK7eNSAwT06mE+TF8kE",
-	"ht/OJnS4D9/C8DDdS4ZT+s18PHuR7sNkshHUuShyqoKjoCzYsIA5FMATCMKeM3wAVaxO5gqK7inOIBE8",
-	"lYTqx+RmwRIkB9EfBqlITldkpn9VBYO0cZaDTeDljLO8zIOjcQUR4wouoQjuNExLWtAclOWql6IoIENE",
-	"n6ZdIE84YSlJ3CJ+SZDMDkbkIaEWUEgyQPaiSSGkJBKKa5YgU52qiOMriSZAqvlKHzMHRVOqqKMiXGue",
-	"xx8di5lX5IicziNOZxK4CnGB3h0KcgkcCqpAEsGhzXIF/DZ8kU6SQ5jSIAyYPo2RpiAMOM31mv819I4/",
-	"PP0+aOCR3r4GfqkWwdFk+m0fdU9TyJdCAU9WP8GqB3kkyRhwNUwWQgInJWe/lUCuYEUGy4JxRWcZkJOz",
-	"l6enVjgp+fjx9PsdktMrg2uIuMOGpHNAMdQ8dUQoKWAJVEHapAbih+bmM/o93AT/4tYVsMzoyuBaKlHg",
-	"FnIpuITj5vu4I414yubI5qrag3J5o6ke70+nMRkkIgUSsxohF1ewuiiglJDGO23ajGeH8316MB3uJZN0",
-	"uD//Bob029mL4SFM00kynu/Rb/bX0cxD+lBjfQ3JpgcHoRaFioSa8ZWCQu/5z1+i6HY6HkbR7YtXn/7r",
-	"T72yezpH1bdZ5WqlrPVtAaosOKRktiKULAu4ZqKUFVpDwkYwIkxVGjLi/Vr6SCvoqByP9xK3Uv8CURCv",
-	"U+DE6e+In3vSoxbAtc6WbVVN1IIqB0eINBalsopGHkecGYnEMxImCdXkRimvTIx+blhAL4j3J9OY1AYl",
-	"KQtkFrfaivyyELMM8q8kie2KC7sidpxK7IOIxxq1MTHkD/G5hkGLhadN1hmaftax1mwdz3yz388HbwWH",
-	"Nbzwjms8kVwUgLzg1KAl0o5+GH8daxVW4/Qr6Y6J70Q815uDDNto3Rvvk7dCkTciZXMGaVwRi5KZSFcP",
-	"Pb0+yGYUTMbTXiS803D3GYjzmlGaNirY0s4irEuqFjWkLN3S/pa4sg3tnX7ZyB2auO9o+sFoLf1bIrgC",
-	"jj/S5TJjxsnYtbz5X79K43FU59BvpHr/a5qxFBdfzCnLQH86BUVZZtHgVKOmjCYf4/gKYqUohLa3v3wO",
-	"5gyyNDgKDAckWoHlICW91N/ISzT8KlmQf/5yMvzHp897d38K7j5pNElFtZtROTKahIqqUgZH+2Nt65lC",
-	"vNuzkhpeUsFrUeVOK3frRcGdj+M/FTAPjoL/sVu7o7vmqdx9b142mO5yg0MDkySnmSYWpFoMLDqOyIym",
-	"5Mezd29DQknOpNQiXT+POGIoJJWfoh8aZnY+hrdx7aLuhKTkV1zccLuFDPWbieDzjCXou9Suz4jEhiYx",
-	"0UwnCdBk4UAg+LoWrrsweGnffxLvIMUuuFAXS+CpZlOPd1C2yDbionGqz8P00UdBH1ds5d7uJvqlrMFB",
-	"hzUHvXOKnwtFaoA7zINfHHKhhm7Rc/GQs2GOeLL2bZwG1ZDDEYk7qI0jPqCp/olQkjGOThOt8YZMgefP",
-	"8JcUip3Q7bOg8oKLC/2a1BvZt3AzTiBfqlX7lWovdIPq5fVHIt56hWYF0HR1scxogu9RbpWoPabWHimB",
-	"WyaV3Akjbt9TQtHsQglxkdHiEmJk8DgR3CmTC4ewmAxqE34FSxXxZEH5pYasWq99AWd3jUv9lXRuACk0",
-	"TKU6Nv4myaiCYsfKxFuhfhAlT59JJua41+MkIhVg+BSR9QSZaAjDflsY9BccmB050BJgHj4X/xu6Nc9G",
-	"BqIgKUu9v1DlR4yQVg6XKIhiOeyMNETv6SoTND0X4rXmmicRbWn2qnlwoxFEc2bATQBS8s0++Yl9108k",
-	"H/+TvRr/FnqihCDuix0KWLCGSoihWfTc1gzPY45hAyf2LyAZy5kySC4wnGf61R+MuX2Ss2EIeZEzmVt/",
-	"reUyB0d7HuqdFSRRMI2CmnOML+E51hWL7D3FfqB+bFBsWlPsb/YLHuxdv8OsGVZrnoNeXrqqBwFt19ul",
-	"qsh5HZpEPKEFqr8+lDG+IXAx8UrErafSt49eMdIOPUYxN7QdxvQk+/owYZft4hpEg8PJoziu4qETTkoO",
-	"t0tItCpB94iIBIFP75XZA98FPeU60KYZOTOJmld6r5oN6EyU6miWUX71LHTvARxl8swkoT5yek1ZRmfZ",
-	"03Rf6e3T0nopVXRGJWinyVu2BdY8TWfBJc3vdETHf/xcWs6m6zT4CvKlKGjBspWGZJah/7SgPNU/eRrR",
-	"+OIY7685vjZD4hoKrZohPSYmSeQtiBtxfcS1SKCbAunOiGDy1KZHY/xliKnUmEiTOh2Rl7ijKFUicriw",
-	"7n8c8RwoN7JXgSaVWC4hteE1CuCCZeBltPXXZ4CA6D8xpSANiRSEmWTsgl4DmQHwSmyPrHPUSLxFPG7l",
-	"qIyfpl0+L68yZ4VUHbn3jnmf+Hu5ZaTqR74sRKJDyVkGrzCh9CR270/mtTm/dVREonVviV5vU4ikk0G8",
-	"3wuYejbF+wwmJitgOuLhgT28gtXQrnwuSenQdvsTR3yQg1oIjG3VQvOE9iqcU/2Ry3K5FIWC9A2kjJ7j",
-	"yZ6kr6oNL3K94wUiyyPgS7P1UH/KOGszIP5H9OZbuGsHNaG8UxD8KLEf7dFj1cohrhziki/iuNlYNm6f",
-	"LR5hdstuqb94kqavGQcvYaRjSf0Czd4XYgmFYiCDoznNJHQMUR1vpqkJO21QaoReo3LpbfI5+K2klaQ2",
-	"93pb5jMoiJiTkjMlG7m1aVgnwRhXe9MgDHJ6a8o+k7E2xVUVaNKtAoWBvCr7U3lSieSKXAEsNdD6y2Qw",
-	"GX6zr9VyQRMFhdxppvnOfvo4/O7du5+G4/HEgOGnU5sZ+FamLgz0By6WBUvgInElzyZQ7/VDjQXBwcDD",
-	"tGfJRWHwQgb44o4rIzW9vGTVAHZyeHjYRB3WGRqow/+Fm6tofnbyF0RmWFOy51Sfqj3E7FdIFOaVMDvw",
-	"OD57tzQLiZFkqQ9f5RuQu7ucVgCVfcXUnxerZra/zo0MyqVm4oPxeD35X5ZSiVw7vMZu671YoSmEPqPH",
-	"DsZD7GSWO4h5dQ1cvWYGKV0OtXVCfWLuyr6Me5Fvr5wxBXnzh02q5QyLYghIUINIi4KuOtQ3G/ZR+AcG",
-	"WWpc357SoJeeNa72XHtLHGzysXMCmzfuQ0kjbUkGP569e0vsy6v+PCqnmBzwCenloztiWiWou8xDMdF7",
-	"g1UsNHxMNfftT2n3cYKPVXPa+st9+P0r0Ez11GRes2vgIE2KsJRdVDrD9TkArkX8l0Bc6S/UQIureyG0",
-	"m/QBhimjdfqVKmgybwoFu4aUzAuRY4XQcHgDi59r8hwFrz5+wHSAEbwLZqoJUg33tR3AX7dMeGlrdZGI",
-	"UnsXE/OrKVLUZmlqjUVbz3c1t1aud5/CwCQ1L1DDTsfTg+F4MpwcnE/GR3vjo/H4H57nEHjJZUxt2q32",
-	"Dg+/DYNymVK1ZqeJ3alKhkzv2lSuMdYmxOnZO7I/nbyojISJTDRVsozQXCOkiX+L845gNIjQR2+3gNws",
-	"BDGYqbVtWwAdCTufYV+i8HZPGa3JHfd4J67CawDC1LMsc2eTka++IpapGLRsyKTHJHddFsucfWjAR2ET",
-	"BrXQwQgUoF0xm7/YRvWj7GoPsKv4G6zd1YTgf14HBWZ1kzZrBKI6v+b4oWI59BGk1lv3nuDMLL1rCVan",
-	"B8kQyYk7+T//2/hYS+N1XUOBIlEjOOmoJiOrWxDQF+e12MuoVEYBNhy6ZrJsE0YnD8JopT62aasb8Irp",
-	"q2Ymo6t3jgnNMFFgOkI2Oeu92Gn7FGlLwYe+ebZs4ESiSeKG2NYH9Hm3QYq19gtloMdvwQjHM2BfMqZ5",
-	"UuCyMUx5rkikKw9rYowvEkMgod73emYnZEkvDbgYr4eEw42Oh03eab2DvEYOrIpnEvd9mDrtU6UcbtVF",
-	"Uhayzzt+iX+v+ztvFX71mJgmQO3I8jLLiPCUhgOrJjmsfrw5/VWwN7+erN6ejW/enI1v3/7tf96++V78",
-	"68334ubND4K9fvnjUq95+/PfV39f/XgYhIHe2eSKTePJZjdwvfvv6+E1ZmsOySrJwDqqvlQdkdiVs8lA",
-	"LIFjeIACv4NtQjziwLAlK64q27EpB3v16JlQCzJnnGauB886vLXjVb2tf3avNr3hTgtALTbvtVbBkz42",
-	"Y+LyNMr6R4TWDb1dNn2iU9fwEfo8PL9HcH2w8hDHTx/K9nI692hzQqX2Ax+WS+mDpEoUNBtRnd8YukbT",
-	"pAATijaaTE3jrTCZ8K0bb5/H/WyJ2Rpj2Cd3XjGsUyb68MNLcrh/8MLV+6oESiqSMgfeoxhNMrW91xua",
-	"LBiHYQE0xVKH21Avd42a3daUJqX7uoJ6OK1V9u22IJr+y3BjlbPhsm3lr7kscdeyLMqc8vrocLvMKDf8",
-	"gyqbSVc35ElLJz+h16mDGddU1wbwB1H42RWXcA7RcANXxYosoWg1e21r0LykTo9Vq/PkXax9/HBKqmkB",
-	"wlLgis1XVUt9jTEyKGVJs2zVKLctqVrsPH6iYdficnNc0dVjfz0/f+/sk+btBgSma6zDObYW0EWBXIhC",
-	"hW3+kWWe02LlzL2TJL1vH/Os60urz6Ns5eQhFNj03U0db+FDxkF8jebKIogrz6m3YufxUp+S+wA01c5A",
-	"D9WqRw/If2H1qmn0zZ+ekAXzk6h9uthEebQ7GWIe4GBCF/aUKrrexzAe25qkMbFdQmQwLwCGmm7HJAVN",
-	"SW3ISKyPYBo6YiPuVZfHTisb9+j8WA+eELZeP+KjmRdhaWNGpsmbh/TFbC+ZpsMJjOfDfXowG36bfJMO",
-	"X8C380M6nk2SabpNsseN4zwMt0jdepSnRuyOtYFJPV+DiE1oKc1vLJUhYc2ybjvnWb9sspztmZ5mhXrb",
-	"wZI+IiyFZP3DZn/JxIxmxC1okGINx9ax4Hh/O1vrRGBzcsR85gulQpoc34XCdXX55/9KYn8FMe+2k3o9",
-	"hqFXMdcCqp8758nEtqZBNrS/vmYcTtLU+8vLKvap/lKFPz3Go9rgyckg05aClrsrlY9I+VRaIHSWoUWQ",
-	"Ri7HcWuTc0KjHT1h7urlO/RS5sJ1FlDT2W4nL96ZUF8BzYNOVd0+ZBJboTW8QynKInFd1K6LaEReXUOx",
-	"shVBLINXIYeMeKXuKW7E8rw0g3CVSFFO6FKr5aHg2cqXruPmjFCnmqKBc/WU2coOuuHIUFVXwY4evcu8",
-	"zDKyYHrfFU4o1n1Lg/gvr86JP0u6a16Od1CLUb4iSyqVLecklJtJTZpGvPvuny3h/vutCdD/TNV/mwkv",
-	"LYtS0XxpZrxwUC7iX39tZU2GdqZIf1MsFcuZVCwhXsP36OuvySuaLOzxFzhUVo2Y4aAX4zq6kyA1RrQL",
-	"jGU6QBI185gj8sHNzZgZMTPVRii3HezY1bgiTDVGjE3n473TaW66OOI948XCHy22s8YIwppxY3wYcXvS",
-	"Y9IYWdNYyIXmAcHDxkQpTo79avoEEUAzuUZ5GvG+6TLys5238ieh6zjY9coz2++YaQRHvG6wJzlObpmO",
-	"kxHuUs9g4ak73BK70cqI981/NcsM2G9nK++Wd7z+JGQOI4r2/IP4/buzc83FSQJLhQLY6WhyPawjcuKm",
-	"j+8fMSV9E6aaAzWo7JJxmlXTkERTEii6NXALSWkGi29YAsfY2WXmJzYPoPaQcjqNRwRP6DAak9qXyVYR",
-	"r47dmxCJmTYjUtTpECabGRGUk4jXU3jaaTF4x5hQapSfZJkp6UtCC2g2HfldW3GVdZARH7jUxI7rH8vb",
-	"KYZYx1/IAkXVpaX/TnkakrkoIt4a+SoLkCGS2M06ZUwqwikOqODEk5jPbYOSm3kyKSZJBnGVb4p34yoV",
-	"pXmn0AJVcmVc9jqRRQYfOcOsm/6/iC8F40ruhBivzVYKpMkVZSwBLsGzO9rPLBgoWqy8ANJaHL/MG0xG",
-	"49FYrxFL4HTJgqNgbzQe7Znc3QJjhN0Fdgb8S/98Cb3Rhx1eno7HsdZlmdZjVLo4MNHRk2awknPGL4/r",
-	"dvJkAcmVDRqAJwwwvNJOcjVCrz9pWxNag4jT8XhDQ59r5Nuu+81+YU3zm3cGmrFrGBlrPqdlptbtXIHq",
-	"ddaFgQ3O/bYKzcPoQtJLiTHgSirIg096+a4ly2hF82wt/j+gXZHGfXq3BH7y/rQSBk2Hv5+8ed2LWLv4",
-	"bAnJw7Dr4Fl/40QvItvAPQciz/Wp9aYaVC06a3FZuLbgXiy+ZlLJ3vIOGcxWJK4qfnFIdAhHZoW4Aq7d",
-	"AK3pdsKIi6XTjWTOMgWF8ZtiE9bbWNjLvcZmWqIAWWaogpf0ElKjELUulICFGGaygUfaSTJCFXv1nti0",
-	"q2F9ippZcPyrEhG/BNWs+YRVTa8yMgZSOWptqnndlYci3l8fIqayZBSzWNLfSjhujJOKgmh/TCMCx9il",
-	"KLyrDsbj2GiwJl9qrVqpKv96jV+6udps1a6n1VmavooLjkf/VkKxquejq1zRdqqi0RBwF26CyaVvHcnX",
-	"VSb6oGqm6NcO2G+sYnShe2N6M0lde/fRB92y33TcDx6OajUAq8RYv+L3gG7unu3BIDISseyCfVy9PG+s",
-	"i70a4tnqlf20wMLqursx+joxP31BY1XXqfumd+6pVN+Fwb6BZbOy9cb878LgYLx3/ys9A0LPYSelIlWT",
-	"vFPs9g+fTK6pR5tjqkOa6mfoTxprTrcJ+LomPNd6qRZT8ppxQK0Wcex3MvmJG1qkdnS64RabkNYMOaP7",
-	"ihVL9Ihx0iVZCCHBizO0vSADdzsNBtBUdUubGEavuacGo2Suw07jXoMOIHGOxzVCziChpdR+o91Xe676",
-	"w8p2mbopC0W1GfPU8qG9fMS4nf1D1iNyLogzL8ZKVvGIDUgxKAmJBAzxe+Z48BoPBIlJsrEuSiOug/sh",
-	"goKBKJCBxt71C3dPS1Xl/kribVbMu0VGB8fu/qs49O+NwUcYcPdZomVVju9aoj5erpfsti4z0lrunjea",
-	"V0cZBYLy951IV1voDqv5TJUVme8lRmPmmpFaoF42QjWWkkGDxXZ0fECz8ku1yaJ0I337wXttecrygCc7",
-	"aAgfCtrd3fYTMJ3mi3XXKbhmBEzBu/6I9vVpo86tK3cdmzDZnq7/lq7lcd21/Dytx+PNfcfjdt/x5O5B",
-	"btjmgf9m1+ijxoGb9+ZtWl+tQ5AeYWL3x4f3v1Jdn6JfmGxhk9u3FeB7B/e/1zs+p1+eTrd5uTs7+bs6",
-	"Ee/brVB9rkQdI6JB3yLcrmfRu6lzO73RuEaysjQR/xm9iFYCE/PBzgXwx9zxsor463indadVf1KzfalV",
-	"xM9ZDkQV9BqyIxJXw/aFdxIDNZWE2ZoYu1yoqi7jZYcbFbNjElO1eSO8VQMT51JRriI+MEGkwluV7J51",
-	"FQPbEWcwFwUQpnZGHrgYPuvPoWOWl8q0dcBtkpWSXcMR+hoaf9io1ww0yYm30wxWwt3l5/AsOOBgsXaT",
-	"9EcsDH1N6KG/935sPRB7xRpG46YQwhJM01LMlOuN6vveqKs8Ghelz/u4BPVI38O7Yq0bXhn2bZLKBapV",
-	"b3YXudbvpapVvZ/2h0x1da3nprFqUvBBceEmwC1zEcz77u3tHR6TtUfo70JYV+7tOxxV/efaUBH+8gHh",
-	"Rls4esp9GHvj/Z7mc+HKMVoLrLuMj9i7+Nqq7knwPMq47t//SnUP0+9qq/4CqrIiayLeB2kDd9fg3aeW",
-	"gXPXlh19fvSO66Jv0zWgw+86xhbt3mqMUr2UqS3UmMlaMtAmJxdSdQZmie1JsDGtG1BqBrXebWGmoCer",
-	"+y5NydkvWTRvQ7O2i0mTnbUT73V29xgr6iY3au5lwusxuLCg9+lyA85j1Xmtyv+fizq3U1DN6eweRVV3",
-	"VntT166deBTc/a7KEy11xVBG2dmo5hm0679Dmz0itphuo786l3T9EZY8RNUbsdio7Ts62/YdfwmlbbZu",
-	"a+1Kuy6MM58Blegt4/zMiLz073R0nS0uBslMIrU/t9h7S+QxNnz0XPvolPPmvepxnVHEG6CtMxTVRZY9",
-	"diLiDzAUrpVC44kL70bhlikwH/wPsQW/s9J1xPlD6X4hpfufqTcNWzxIcZqOw3uTOqaRz/RIVkmJuShq",
-	"qe/ej0IGIkvxRioshDRyFkw2YqN2v6tt0zwmsWtCjbHq4/cEX7Zapnu6pDdkD15d20HmLybL9Q0za+S5",
-	"vmNmAxIfW5n8D4vsasrZXlk/aejxsWXX5wz3qisfnttxOElT6S6HHpz99DGsbkAIvfsPdswNXm3XAq2s",
-	"nz9sKnlyYu6e9tuenQn35pY8Q93vFzTGBnvEhaZpPaf//2GE1rqobY0ke/exbVPe+jf5CwgVpprT9A9X",
-	"4Y/47NkU9kma+pfe3+NtYDyxbZds1Xnu7opNKDc1b6IKOp+zxNz7490Fq9UkTRb6bDuh+WeibpgEEh+M",
-	"9+I1LkA92PgFhbP+yP334SKSRr8vWeuRzvW9t1WXgjEAZZEFR8Euql+7uK/jiPHLkFT/MoD5R7dofWEl",
-	"tiXaGoJlnW6Zw4SS/iBJn6vg7WRdhe5Opqk5tDDo87rpAr9dljAlIZt7G1os3H26+78BAAD//w==",
+	"7L3rdts4sij8Klj8ZlakDClLsp3E9tprlieXmXTn9uWye2Y3s02IhCy0KUBNgLbVffwc54HOi52FKoAE",
+	"L5Lt2Jl0n935EVkiiEuh7qgq/BqkcrmSggmtgsNfgwWjGSvgz+M8lxfmj4yptOArzaUIDoOPC0aWTC9k",
+	"poheMLKiekFUuVrJQqtREAbski5XOQsOg78//xiSfzw/fhaEQcF+LnnBsuBQFyULA5Uu2JKa7ldUa1aY",
+	"rv/7x+Povz7/ZRAS/GP48E9BGOj1ynSmdMHFaXB1FQbPP9LT/onJImPFA0XOWaG4FIQqQonShRSnhAnN",
+	"9ZpoehoSNjodkSQOduMgIYMLrhdmLbH4uZSaqeGIfGAiI1yTGU3PCBckeTmPXlOdLhKiJSlKQShJ5XJJ",
+	"RUboKeVCacIuaarzdSz0gldTGMWiARMYcys8uut9mbHlSmom0vV7tsrp2rzWXn5i+knIxYIJAhMomFpJ",
+	"oRjhuFFKy4Jl9c9yTqggjBY5ZwUx82FKx8IBgyi6ZCTxxo6+Z+uEDOyyFZEiXw+PCJ0pJjSResGKC65Y",
+	"e8VmXoG/QCbKZXD4Iz743LfBr2RKcVl9m/zp/SszeTNHwS5wz0OS7MAfaudXnl0lTUR0j/bn0/RxOmHR",
+	"k9mERnvsCYsOst00mtJH8/HscbbHJpOtezOXxZLq4DAoCx4VbM4KJlLWi6TvmS7Wx3PNiu4qPrBUGghS",
+	"85hcLHiKILebQJZ0TWbmqy44yxpr2d82vSUXfGmAO65mxIVmp6yAKf3zPfb/8lk/YHmGcAXkgZYhwb0V",
+	"hJ2zYl0hzyFMN805E/qBikXyz8j2Hb18lhA+N7TDgfioYETLMybIYBJNpk9IuqAFTTUrlBktZ4b6VRiL",
+	"jJ9yrYihqCQ6GR0mw7BGKiJNNwYrWXHOCnLKBCuoZtmIfKx+NTPJ5SnJuWDKoYiDaUqLYk24bqPneHIw",
+	"pvvZXvTIIMbj2WPaixMekOnlKyZO9SI4nEyfhAbo1fewzc1o9Ms4OjgZHUaf/9LHzK7MGwVdMm257lNZ",
+	"FCwH7H/ZQ+XHwuxS6hqJ08Z2ESBeAJoiA2ByNC2kUgAgngJre6ljAa+khioyw9008nSaUU0d3Ni5kQm4",
+	"z5bR4StqRF7OY4FkH/ZtimENHTZQsJ+jx9kkPWBTGoQBN6tBaROEgaBL0+afkbf86OWzrXD3If3fcVyO",
+	"x+NxBJ+TF/Dx+AV+PXjxuUeQhMFlZLuIlkwpemoeLkulDemtCi40neWMaHaJcJWlJqkUupC5h8NtBv09",
+	"W/fsmiWVKF1IxQQpBf+5ZOSMrcmgHun4w9OXL61souTTp5fPhmRJz3CTWSzcNig6ZyCFDIc5JJQUbMUM",
+	"LTTRoOLhZhjzHnQCv7h2BUiTXvFw1HwfeqSGSOfA9HTVBxXqwqBbsjedgnTIGEl4DZCTM7Y+KVipWJYM",
+	"O8Q3O5jv0f1ptJtOsmhv/ohF9MnscXTAptkkHc936aO9TcjSkkybcGW6v7+NRuP4cmrQ5vLx834KDYOX",
+	"c5D82zUOo5MYdaNguiwEy8hsTShZFeycy7IWxiHhIzYihtFZBSEW/UrKodFPDPrupq6l+cLiINmkvxCn",
+	"vsTio0e22qgERSlUW1MhekG1m0dYITmKHXUUC46sANYI7NxsN7CXSsMyzxEFTINkbzJNSK1PpWUByOJa",
+	"W16zKuQsZ8sHiiS2xYltkThMJfZBLBID2oTg9ofw3MzBkIXHxkaxiMWxIu9fPCUHk8mYZGwOYoBbHoXv",
+	"g2iluZKGyJOHCRlQsXbTOyRCxmJVgHTmZpOHRBZO04sUM6za0FnOlTZ8st4tRQYep4wFgNsH3wPlVoSo",
+	"woFJWma7HI58DbNUTMXCYoTRz2nBldkhJQklF4yemSHJIPlhB1HATtP8CFvKlQGRoVcHeGHkN1ma/pk6",
+	"xH0akWNyTvOSNV8S3rJgx/M8FihMkt2kwhKLax79j8fJJm23n4DtgjdT7qMmrZI41p8fDuL44f8a/LAz",
+	"/Gsc/AgMfjrBj13k94+ff34YBwPbPHSvXfvG8OHQtr2ttHgYmg2A/SzIUhasgRmqTBeGNSAwkKO8kYJt",
+	"4CpvvW4MqjhJnnh7nTxMjBTeiF6xsFsdtgl0d7xH3khNXsuMzznL6g2lZCaz9W130Cxk+zZOxtO9Prb6",
+	"1sy7T8f5WLOcpu4b3FB/h7kau7SeKc9uqNeX0LJHTXMcHLS0v9HM6rvmm9EKmIA/6WqVczRediyX+8tP",
+	"Ci2Zah3mjcz0f05znkHjkznlOTNDZ0xTnhvgCnjsBO2h3eB0TQDtYIMJmsy/7l79CSBVFNKokT/+Gsw5",
+	"y7PgMHAvBWHQwtt2B8HVZwM6pakxaSqjyWyrprpUweHe2NgVXMNetKZXA82tW+3Uy4vs8q58oP+pYPPg",
+	"MPj/dmoXxA4+VTvvsA8EfRc9nPLBFVnS3OweywxdcJzUIZnRjHz34e2bkFCy5EoZaVE/jwWAJySV7m0e",
+	"Wglh9Wav45o1D0NSijMhL4TtQgHlp1LMc56CPl6r8yOS4IYkxGChIoymCzcFAq8jtXlOF1+p8W39PljZ",
+	"13b63APG2vNMsuu68CxDgPhTu6A7YTfgz4mQ+mTFRIZctMLuVyCcUyrAjWCYKM2MNXKx4Dlrah327VHQ",
+	"h543sul3wCJsYPJBjclv3UBG/NVT7aAzDBgJqSPX6L7Q2WlqDo9UrcE77m5mzg5J0gFqEosBzcxfhILl",
+	"a0wDCl1xRxapgVmew5eMFcPQ9bOg6kTIEwCP6ci+BZ0JwpYrvW6/UvUFyn7dvB4kFq1XaF4wmq1PVjlN",
+	"4T2z6wB0u0yujFXLLrnSahjGwr6npab5iZbyJKfFKUuA1pJUCsfUThzAElS/sNMzttKxSBdUnHJQoJwa",
+	"mld2UOUwcMouKcycSn2EVhXJqWbF8LdKnq/B//pGavDR4hS+mEzRmQsoRW13Hp3iUKAyHFdPv5AMGwS4",
+	"XxOgHQO0z2qMDvnhPIH+XKv7oj/wYSP6kVmpSSYZcgPr13YOEjPLAXjE5kbhFmv7YyxQ+Re6oKn3OtgJ",
+	"0BSGMFo+ADGBJ8rr1tgpsajc6G28q3zx27AEG90Rtd7ID2W6eC9Lze6EVQad5rIUDWR6I4lcsQL6IAuq",
+	"kPQNaO7C3NWCr5ZwgOHj116NXwZ53Vw6aGXwCR/eBzY1VuicqRVidJbsbfHdNk2/gCXcj7ju3TdgrZZG",
+	"qMZl0CwrmFJkIAukXu27XFlW2f2yIJov2XB0T8xjry29xbYtrgX3/W10baRU1A7AAVhkPPN+uRFUfntC",
+	"5h1d55JmH6V8ZaTvnXBrhX3VstzHLl+hNyYoYZcpY/Z4UfFfGMn5kut+3PHRYrJbo8V7v0MtJXHDdrDD",
+	"zi3SUkbY6L6tlGsW9Rvces8F9gIttzuZuYjvJ0uultZT0HL7BYe7vuVrza2atIz91OvscKS0e1Q5BS+o",
+	"IqD84cnZvZkMk2mNXf9ph/VW1LV+sU1UtbkPtPK8hBVw0JDfAh08I7MTi0VKC1B5PS+r76Dd7JJFT2ws",
+	"rKHc149pMTLaYrUVnoO2ievuFH8bYkKb5gHLt6UL3Ji7EAMXmhWC5ifgG/D54AdpdEGAmwHlBbh/jZgo",
+	"C6J4xo4IRxVixpgguTw9ZRkphdkK/xDwgSL+Gq9lm/tNrw7OjrjZddDazT/CFveB1MeClIJdrlhqpCP0",
+	"Wx0kNaCVDO9RafqAR6KfBD2nPKez/G4irvT6aQm3jGo6o8pYCGWOmgGc7tN0Yc9f+ZL1MzACYQQ2UICS",
+	"pTSK7g221JOEdp2kOcHOvvqP70sA2lNniEAxxFjQgudrMxM4WZVkQUVm3T1OWKL7DU6PKrhx5c8efO3n",
+	"rDBSm2VHBDHFa5A0Toli4QF02IRoAl8iCNNIiMKwjBF5Cj3KUqdyyU6sxy+JxZJRgfyumprScrVimXWx",
+	"w/aBB6sOD7oAioWJmJ+41iyDoxyOgR4Les6QpB2rPLROiMYxbiw6sTjgDykYzTx/2ZwXSo9I8vfnH8kO",
+	"uF1+SaozGgOpWCRGx4dHydd0cHigva4HL1bmjhz6k1gVMmVKGTx4Docwd+PWvQfZTQLnirR2BvYcdoKY",
+	"5tYF0Dk7v16jnXo6hzcGHMlXU+myaG82Z2wd2Zb3RdXdmDCzXOvkwwVjuEB3xbEYoL8jRJ+LLEA5/s06",
+	"2j45lwzLXrOM048A6jtJiarDk6Xp8QR2z9cCmNW2GtaDAbA3kBngBvaQ52PzVkJgYGIH7hEEVcsIWkbQ",
+	"5KsYRdbpnrTXlvwW7aIKAuiSy7JXXDDvGJBmaDHR/F0hV6zQnKngcE5zxToaT+2pzzJ02Ft3PrJxs/yV",
+	"18mvwc8lrbhZy+VULmesIHJOSsG1IoNkOhonEK6RpmxlNpwqkkxReapQchrWp55c6N1pEAZLeonxg5Ox",
+	"UQqrcMJJN5wwDNRZ2X92q7RMz8gZYyuzHjMpMphEj/a8qKkQlaCcijPzp4urAq+9bdKJFfrw/afob2/f",
+	"fh+NxxOcqzthfrS3LcLn2tiw61oQ+Dwex3E5efTEfExt4+l4fAwf0yf4cYAfL+Bj33zsjsfjz/ccn2YV",
+	"SACfPX7UlIve6LQwMBtwsip4yk5SF+bd3LR35qFBICkY7hc3pq2QhUMpeHHoQgObZma6buDV5ODgoIla",
+	"EMLVQC34F14Xrlof1/8IyBbWRNCzqjqQWM5+Yqk2S38KR1JfRqJvV9iQIGeGeNLqkAs4VZdIC0ZVX9Ty",
+	"D4t180izPpAblCtD//vjsbdtR0TTGYbCGj4Ri1nB6JlypyM2LrZnvw1qdAjnaam0XJr2qAObqfDCbDA4",
+	"SDxCAlNwM+2Mn+DH3/DjKX48vz+k3ozIdsV6QYWBTYj8c85A887QFUFPmQ2/A/TpYMPzcyb0K46Y0GVb",
+	"NuAVw+JtUDkXnrO2ly9zzZbNP7bJxg8QZAkTCeop0qKg6w7KY4d9aP2Cszx7DuZ3T6hpHXVhTem5jU3C",
+	"iIPOCmykSG9AuB+rQAbffXj7htiX1/3BE4Jaf3aNfl4ESiusxgtJ6VIMRqShEwTUSXSW1v32B7H0RRr5",
+	"UMXV1iP3wfcfjOa6JzLrFT9ngik8jC9VF5RO86pzHOSZGaGetDy7doa2k76JvV0xcfzu5TOZlkunfvZy",
+	"NIxv6nhZ7PtkdzQmme2EDMB5JAUbhiRjRk/NyLyQS/Kv49evehBezOV1A3cmLldM0BVv6MTB7mg82g0a",
+	"DGc3jkfjOB79OI4OesNxofVC3XICLQi72YS4GNdnL8QN1W9Sc6hmTXaRsYKfO/AZwYk8pYG3v9YEcRg8",
+	"//QenOHIoE84RmwpHe0ZdQy+3vBszPDDk1SWBium+BUDwWrFcWp1trYm1VUQjAy/+hwGGLBxAoJ8Op7u",
+	"R+NJNNn/OBkf7o4Px+P/8oyNwAucgbAN29XuwcGTMChXGdUbeprYnqqjgOlVG+dqiLU34uWHt2RvOnlc",
+	"B8eBN8jsSp4TujQAaWWlIcw7eNXYhL79dg3IxUIShEwt1Nssz21hZxj+NQIerwlfbGLHdfaDjdHGCUFY",
+	"jSqXTvUDvHpALFJxprYaFaD5dS0Hi5x9YIBHYXMOesHW5IIVNkQM7N6bCFugXWOjdUVtA7W7sof5w19Q",
+	"Zbe7uTcbCKJav8H4SPMl69uQWlJcu4IP2PSqRVidnDLcJEfu5P/8b1TlV6jcn7MCSKIGcNphTUirN9hA",
+	"n5w3Qi+nSiMDbNgNzUOhbRCd3AqiFfu4SV7oQFRIX+VBIa8eHmF6gKEEOMy6LXq3tbisxeBDXyGyaOBI",
+	"ornFDbKtF+jjbmMrNsovoIEeTRF0aE+A3cHrcK1r4U7+g9E2R0AHE77Q4O3SwwZT9quYqrBR73p14WOy",
+	"MqaNmS64+EIi2AVT2vr6N5skG+jAsngIQzplt2OnfaxUsEt9kpaF6rNHnsLvdb7upYZR67Thgogyz4n0",
+	"mIabVr3lbP3dxcufJH/90/H6zYfxxesP48s3//n/X75+Jn95/UxevH4h+aun361Mmzc//Gv9r/V3B0EY",
+	"mJ7xYK+hFm5QvDcbXD4f3iC25ixdpzmzpoFPVYckcaG6ZGBUTzDIgOCHkJ4hYsE4mLdJFbWbYKirF2s7",
+	"k3pB5lzQ3Bn41sSoFa/qbfO3e7Vpf3TCm2uyeWe4Cqz0S32azrWrrX5EaJ2g3UXTOyp1DR2hT8Nr1xXo",
+	"NQ+3OCS6+RG3URINAGzmplOltvtAY9H1enRcObVi+Yf784buz76dqnx7zbRcp4OHLu02LRg6Uhopt5j/",
+	"LPEkd3P+MwTdCJ5DJm8sBolzfEY9/7l/ydDLw6tsghYWfKFVUGPFj5Po4Dh6QaP55y8AvPbW1WGiG1Sd",
+	"Pq7qRdN0PBWQxrm3/9hFLVVeWOe26OEncMLW7us1TRdcsKhgNIPgAdehae4SabtJFUdedqahzIwBw0ku",
+	"I/s+HIqpJMSkHuugUkReCJKYRxg1lcDxWyctsi8zpscgbYXIdRMFMY8z3Br71VDwb6Tdu6PIrh6yKJdU",
+	"1KBkl6ucimass0ztnrckOIbp3gRzCUZMoyQb9UHGpbm1J/hCFr73051ohrCXTOhiTVasaGVg3VT98Zyu",
+	"PTpQfRDbhdqn9y9JVSuE8IwJzefrqnZDDTEyKFVJ83zdOP/FzIEvrmeyY2G53QrtSrJ/fPz4zmkzBv8b",
+	"M8D8qQ7m2MPmLgjUQhY6bOOPKpdLWqydcugo0/TbhzybMrTq9Wh7PH+bHWiOG5KkPgnH7HsMmgEKz6ha",
+	"MIV5+AlWSAA2QGjBIKUDw7k6XKJN/9tyysLbFJnxOa87z4c98ExLS84ejvYx4/eMZkYl7cGG6tEt/N4Q",
+	"C9JUPfGnO3i//cOTPpmBvgbaLW2CD6DARXfuGdX0do706rCI2NBxMpgXjEVm345IxsxOGhWgIQiQjVQx",
+	"tcOWT/iLvbQ9cIK59Wqon7DuiKvzY5fRpLUD+ni2m06zaMLG82iP7s+iJ+mjLHrMnswP6Hg2SafZTVyO",
+	"rp7M7WALu1vXoqkBO7SyOq0LxNiTv1LhN56pkPBmkFTb816/jL72dlGaZrTXTQuU9G3CSireX8Lq77mc",
+	"0Zy4Bo2t2ICxtUdivHczGe5IYLuLDof5Sg65JsZ3Z+Fi6P31P1AQWUnw3ebSewVOL8OvCRRZOip56GHB",
+	"FNTQfn3FBTvOMu+Xp5UFXv1SGeE9Qqnq4M4uSQxIBY2gS5Vf4HisuEDoJENrQxoeRYetTcwJkTt6xNzl",
+	"y1dXYXUmCJYYZo3bugtv0eGkGV0GnXAw+5ArSDY2842ULIvU5Sm7+OEReQ7VxzB+AcKlKuNIxaJi9xQ6",
+	"4stliQWVKpKigtCVYcsRJJt71HXUrDXTOdMzk3OnerO1LZgEpWeq0z2I5TW9zMs8Jwtu+l1Dia06YnmA",
+	"8bhehbodfDkZAhejYk1WVGl7qJhSYSPEM2M4tt/9q924/3iDbqK/Uv0fqKsYWlSaLldWRxlCWZyHDy2t",
+	"qdBWFDFjypXmS640T4mXUj16+JA8NyYNLn8BxYmqUkVYKEYYu1gxZSBiVGvQjVyBON+bPiLvXdUMrDGD",
+	"4RmECpsjXlVla1RqxDyTa6scuSKNseip0ij9Co22ZCNMYUPVRnhY1cs5atTuASgspcEBKcJGSTRIu/gJ",
+	"ExdgglgBCWoA9VUpIj/Yait+Qcnag+Cy0V3aQ24ADJ4hZ9YtoW4Lhkpi0aC6AgusuoMtVfh3LPqqvzQP",
+	"uyDS3iUfIO54cZSAHEiKdv2D5N3bDx8NFkOsIRBgJz7YZQyNyLGraXh9qTLSV6kME61lwU+5oLlX4lIo",
+	"zSioNeySpSVWxrvgKTuCOGmsULC9kFnPVk6nyYjACh1EE1LrMvk6FtWye11JCTdiRMnakcRV05cEdILW",
+	"BdbgMUoLwh1sTWVAfpzbfBw0NJJNIcdJ5R1RsRg4F8rQRWMv266QxJg2gAIFc+HF5ncqspDMZRELz5qe",
+	"U56XBVMhbLErbAIZ7oJCCQjwhMj53AayugIn6JdUZJBUTspkJ6n8lwZ3CkiNEdZ88qK+Bp8EB98vGmEr",
+	"yYVWQ+s5XWumnGhwNpxVubWXfKKMOh5WLppYWKcM6uUAgtDsyxb7zaXwGn5jHR2xcLDGZBNYPHJLOK3B",
+	"vKwkk6mqrb3Ebi3Y1qkUhkcatlzTlaHeBE8gq8Ja/3h+/MwWuACasEY58BgbqRy2qjgNDanZggVYe6Bb",
+	"08Ar3LWfWAPXbK2tUOCq4VQ0lrSrTiTDI/OCTY+BUWLh9bpnK8Fhfk6VWJ74fXrlBpLhiLx1ufPKp4lG",
+	"yHjB5qXCYgsQvWREZ/IUv0UWpQidyXNGxlAWLRbpohRnRoAbyDjaHo9tmhCoBFXSvhVUmp4xC0tM1EXU",
+	"gcTdQbI32U2GyM28mblqYN1odnhlP6nLmRq5fEzsIbQlz19YIcncYD6cUEMU97ARxm0JVRCr84H24/Lm",
+	"zHR+Lg0OoQJqpR0V1mvrQrtsMbE///nPydCTDAYekGzYBwjs169s9LxRDtalgrYLwR7B5tk2hQ3Ct7Uz",
+	"etJI6l764v0PCVQ4Rl9KzlMmFPM0TWNZFpxpWqw9V5TVMf3womAyGo/Gjag0PxQNg8t2FhAD+Iv5+5T1",
+	"+hssnk8N4KgiudFcqHIepZQp0GyLUgguTo9q+ksXLD2zbgImUs7AoVLB/aWxS0+ZtkGIrcJj0/F4S/6J",
+	"yzu5WaKGHWFTTZR6DTTn5+weMy/3cBF9r1SL3fFKrMH85rTM9fWv1dknYWD9i37kpmHFYK3SUwXuprXS",
+	"bBl8Ns13LD6M1nSZb9z496DC2joeLqCyCqakCsImQ5BOgOnwB1XkouBaG1k/aPAHM5bhJRD4ABtDcLyZ",
+	"zax2dFsdfAD+d9DFzuTDiqW3wxm32JvhTDsCdQPytOHyu0YeyPAzq3F1XDbiT+EW2Is5r6B2Sl8MBxnM",
+	"1iSpwnqSkGhjBcwKqJttnvEsGYaxkCunepI5zzUr0CxNUCVwKk19BJcgYhVMlTlouEY3yaywP2NrxSDa",
+	"guMhzqGxQRHrEi+oI8HUB1BrKJZshV+1jMUp083AjrAK3Kn0FZypGrU6NYzFxYDEoj8IhGD4COq9ckV/",
+	"LtlRozSfLIgxdw0goNqsAtniVSS1ehNSFrBeUNah5QPD2lYLOmP6qPqRyDlaGQU/XeiqgZWGDhVchZcF",
+	"aBClLXZelDaZGceLhRW/7HJVMKVQ32gqdzBHT03qlIR0RZObFG+U1Uq0+RXEf+yeEubrdtxP7cfviwyB",
+	"8pkg8uv6mdVpwg3ZhB+4eBVum1NVJMlFTgyuqbg93BRr2zfv5nF0b33SO4ZP3GOSSx+oXmPeFKkDFv29",
+	"ZN1Yqem4HxKgxTZgULFF84qfn7U9869nO4EwHf1A8HsvD0HVyFbEBnYymFHFHu2VRSv1jxy73sw7vQS3",
+	"te7wF8aL9WMQBLZtqlHczpiqa/5Ht68jXPEgv4p4xXNqYPnUEFxdff6KSmIdl9hXuOPayMRvJ/T3x7vX",
+	"v9JTA+Q+lE2lSZWN7TQF+8NnPBvqUQ/gaEJhzFzo1940pG5t/jqSEEsKOPY2IlhPlRYsFlhIFc4TLmiR",
+	"2WKiDTcWuqCx7Cf4JD5W13lATYp0IaXyy7AaBYQM3K0E4PCmuhvkBm7vDfcTgFcb65CDO8ygO1bccOkz",
+	"M5bSUrFYuH6NlWgGdvXJXY0BY5QKnwMceDK0Kh/aKjs6Ih8lcfoKql2VbWodyOBEhDtPMvBRd0xUKLoN",
+	"U+KKbI0Ao7HQfMkimAo4jhkZGOidP3b1+avYyAcK7rTh3u0BXJDE3YKThP59AfAIHOR9esGqCuLs6gV9",
+	"uFw32WldYmHY/DVvNO8qQTYE9Pc3ma1vwIEsv8boLUC+p+A9xaLgNUE9bbhWeUYGDRQbGuue5uXXSq4C",
+	"6ob97Z/eK4tTFgc82gGl47ZT8woNXFtqoROyu6nAsFOu4MjcRdW2L1EadWqkX3Uky+Tm+/pvyXUb17lu",
+	"95OwNt6erTZuZ6tNrm6lFG+vJdnMNfr2xdL8i7i2vV61u2O9lS+Q83vjg+tfqeqZmxcmN1AM2sUv4b39",
+	"69/rLRhjXp5Ob/Jyt3jRN9Vk3rWj+Pv0mdrzAVrFDRxndbnA7nl7FUnrXeFXibtY/ACqTOvUEw6RnR7S",
+	"uGVlgHdlDFvXYPSfhLbvwYjFR75kRBf0nOWHJKnqIRbeSnDWVBFuA2nQa2CDObwj5UaYzRFJqN7eEbUu",
+	"B4za07EYoGtEG/3a9VmHPkAmzYzNZcEI18ORN11wCpnhQDtclhpjTNllmpeKn7NDUHgM/CDHpGlYkWOv",
+	"pxlbS3eRlIOzFAzqkBldzQxi59CXPxmSxumQVYPs/T7gY8LoCZ7C2S7N3NWF9WVD1IUroZ60yRn6ZQqQ",
+	"dytL18hF9G1ulfNdVGmFXeBa5ZvqbvmdPmuzDsnpuZykqqVyK+t828QtchE4LN7d3T04IhuX0B+6uClG",
+	"rG9xVPeva0sY2de3bbcK5DtI4buIwd3xXk/GpXTRH4Z/bLxYyl7802aS32glXyTQ965/pap4/k3l499Z",
+	"naezwdS/FQdyVyJdfW4J1R1M58Prcr+sx01uBwxvVIR6zgXZTkUE89w7fLBH1ljviAyMmFtKpVtljIYj",
+	"YoMnrTHv8vmb1rx3cQhGHqmqFCrGxvknrc2LUay85ArPOWxNufqcBAIU7CkDntFDBU8h7dT75AdO50tF",
+	"SC0+fnPm9s2YYrNmVg9zrJPnvFpYLj9rFFx9U4aNxXMdQiGbtObcnTn6b6Qm5b+DpX6BUTW9CRPtlJX/",
+	"wx67jbxB2twqcjqCw2Z/fQ3JgV23RUfF4hdoxeSMKjATIOd9RJ76d0y5OGBnfOHVzRs8u723Vh1BeGzP",
+	"NVROQmzvq06xH8WiMbVN0qq6WKtHWHnxb9dLKxc8ZuAkJMinQ0Jj0QiNdXFurUPtTYfFIYZdxiIx3fWf",
+	"HdsV/E4k3DcWJW63/xAlvwdR8vvk6ohjt2LrmD1yra8NkzIw36XyFc3tsfqGGpdkIPMManXDIVnDlcRV",
+	"w/Bs5y7ZlJsjkriEogROBP38rtNW+ltPxtsWp87zc1sa6asxhrpK6AbmUNcJ3QLEb3v2/Tszoev9t9lT",
+	"vkfYowaL9PdpV1el6O5bOTrOMuUu5Bx8+P5TWFVmC726bEOs/d1Wn/AKcc853JQ75Bjv+/QT4fwrvG1v",
+	"jWD8Pt3HL3jRR3Q0y+r6Yf8DTeFWifcN/MCr5H6TA9R/kwoDs4JzhCz7Q3v5wxD+f8sQPs4y/7bjaxQn",
+	"vAbnhqkcVUKkyx9LqcDQDqILOp/zFEOKvcuJDK+m6cLlzpElPy0MoQ3DOuOHJPvj3U5ClH8LT0fhqUty",
+	"fEUmUg9y/R1OMNv/qVF9dRWUzTkkVaAQSsiyyIPDYAfkk23cF/THxWlIquuqDQIVMJa9CwTitO0JmkXr",
+	"7iEf+hP83Os+XcrryepS3Z4wKyi0czDrdQm5fgoE4VqxfO51aKFg1tpKn4Rlu6sg2x6LxrWujYvosEiT",
+	"leu9FyxWfUVzx0S33GZ7f7fH9l5yfLebh7ffxn3ft2a3oNQMlNx+Tb5zg1VtN8DLtotsu96dqSOw7v1e",
+	"/tZovsdw+3DWGVfV4+0fbEFVJGSErTqj1bU3r1uZ33LDUHWTzjit+/G3jwaNt9+EiwNCw8ZtuNWwfVfv",
+	"bxr1aX/Ngr5xvW6jtNaltt0fe5+3sm69pfgrXC58/WVgX+sGr+uvtftaN89tuCbz/i6srEmjeWvjpkHe",
+	"YjNSN+uSAzaJXJMW43f1zHq7N4y/VfCsyfjxob8l7Xth7+l+1s9X/zcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,10 +14,10 @@ import (
 
 // CommandOptions are what a caller may add to any command. S is the aggregate's state.
 type CommandOptions[S any] struct {
-	// ExpectedVersion, when set, runs the command against exactly that version of the
-	// stream (HTTP If-Match): a mismatch returns a *VersionConflictError at once, with no
-	// retry.
-	ExpectedVersion *int64
+	// ExpectedVersions, when not nil, runs the command only if the stream is at one of
+	// these versions (HTTP If-Match): a mismatch returns a *VersionConflictError at once,
+	// with no retry.
+	ExpectedVersions []int64
 	// Idempotency, when set, runs the command at most once per key.
 	Idempotency *Idempotency[S]
 }
@@ -95,7 +96,7 @@ func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (
 	for attempt := 1; ; attempt++ {
 		res, err := h.attempt(ctx, c, md, attempt > 1)
 		var conflict *VersionConflictError
-		if !errors.As(err, &conflict) || c.Options.ExpectedVersion != nil {
+		if !errors.As(err, &conflict) || c.Options.ExpectedVersions != nil {
 			return res, err
 		}
 		if attempt >= h.cfg.Retry.MaxAttempts {
@@ -169,8 +170,12 @@ func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx Stream
 	if err != nil {
 		return Versioned[S]{}, err
 	}
-	if want := c.Options.ExpectedVersion; want != nil && *want != current.Version {
-		return current, &VersionConflictError{Resource: h.resource, ID: c.ID, Expected: *want, Actual: current.Version}
+	if want := c.Options.ExpectedVersions; want != nil && !slices.Contains(want, current.Version) {
+		conflict := &VersionConflictError{Resource: h.resource, ID: c.ID, Actual: current.Version}
+		if len(want) > 0 {
+			conflict.Expected = want[0]
+		}
+		return current, conflict
 	}
 	events, err := h.decider.Decide(current.State, c.Build(at))
 	if err != nil || len(events) == 0 {

@@ -56,7 +56,7 @@ func prepare[S any](ctx context.Context, r commandRequest, present presenter[S])
 	if err != nil {
 		return ctx, application.CommandOptions[S]{}, err
 	}
-	opts := application.CommandOptions[S]{ExpectedVersion: expected}
+	opts := application.CommandOptions[S]{ExpectedVersions: expected}
 	if r.idempotencyKey != nil {
 		fp, err := fingerprint(r)
 		if err != nil {

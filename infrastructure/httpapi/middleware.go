@@ -1,13 +1,10 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -69,7 +66,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			req, res := c.Request(), c.Response()
-			log.InfoContext(req.Context(), "request", "method", req.Method, "path", req.URL.Path, "route", c.Path(),
+			log.InfoContext(req.Context(), "request", "method", clientMethod(c), "path", req.URL.Path, "route", c.Path(),
 				"status", res.Status, "bytes", res.Size, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 			return nil
 		}
@@ -104,53 +101,6 @@ func timeout(d time.Duration) echo.MiddlewareFunc {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))
-			return next(c)
-		}
-	}
-}
-
-// limitBody answers 413 for a declared length over the limit and stops reading an
-// undeclared (chunked) body at the limit.
-func limitBody(limit int64) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			if limit <= 0 || req.Body == nil {
-				return next(c)
-			}
-			if req.ContentLength > limit {
-				return &http.MaxBytesError{Limit: limit}
-			}
-			if req.ContentLength < 0 {
-				// An undeclared (chunked) length is read here, whether or not the
-				// operation takes a body, so that an oversized one is refused before
-				// anything runs.
-				body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, limit))
-				if err != nil {
-					return err
-				}
-				req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-				return next(c)
-			}
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
-			return next(c)
-		}
-	}
-}
-
-// requireJSON answers 415 for a request body that is not JSON.
-func requireJSON() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			if req.ContentLength == 0 || req.Method == http.MethodGet || req.Method == http.MethodHead {
-				return next(c)
-			}
-			mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-			if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-				return &requestError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
-					title: "Unsupported media type", detail: "Send the request body as application/json."}
-			}
 			return next(c)
 		}
 	}
@@ -213,6 +163,12 @@ func fieldErrors(err error) []api.FieldError {
 			msg := e.Reason
 			if e.SchemaField == "format" && e.Schema != nil {
 				msg = "must be a valid " + e.Schema.Format
+			}
+			// A pattern says what it means in x-pattern-message, not as a regexp.
+			if e.SchemaField == "pattern" && e.Schema != nil {
+				if m, ok := e.Schema.Extensions["x-pattern-message"].(string); ok {
+					msg = m
+				}
 			}
 			// kin-openapi reports an unknown property on the object, not the property.
 			if _, rest, ok := strings.Cut(e.Reason, `property "`); ok && strings.HasSuffix(rest, `" is unsupported`) {

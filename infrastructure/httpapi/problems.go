@@ -34,8 +34,8 @@ type problem struct {
 func problemFor(err error, instance string) problem {
 	p := problem{body: api.Problem{Instance: instance}, header: http.Header{}}
 	set := func(status int, code, title, detail string) problem {
-		p.body.Status, p.body.Title, p.body.Detail = status, title, detail
-		p.body.Type = "/problems/" + strings.ReplaceAll(code, "_", "-")
+		p.body.Status, p.body.Detail = status, detail
+		p.body.Type, p.body.Title = problemTypeOf(code, title)
 		p.body.Code = &code
 		return p
 	}
@@ -76,7 +76,7 @@ func problemFor(err error, instance string) problem {
 		p.body.CurrentVersion = &current
 		p.header.Set("ETag", etag(current))
 		return set(http.StatusPreconditionFailed, "version_mismatch", "Version mismatch",
-			"If-Match names version "+strconv.FormatInt(versionConflict.Expected, 10)+" but the "+versionConflict.Resource+" is at version "+strconv.FormatInt(current, 10)+"; nothing was changed.")
+			"If-Match does not name the "+versionConflict.Resource+"'s current version "+strconv.FormatInt(current, 10)+"; nothing was changed.")
 	case errors.As(err, &versionConflict):
 		return set(http.StatusConflict, "concurrency_conflict", "Concurrent modification",
 			"The "+versionConflict.Resource+" kept changing while this command ran and the retries ran out; nothing was changed. Try again.")

@@ -49,14 +49,14 @@ func (h *Handlers) ListOrders(ctx context.Context, r api.ListOrdersRequestObject
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListOrders200JSONResponse{Items: make([]api.Order, len(page.Items))}
+	out := api.OrderPage{Items: make([]api.Order, len(page.Items))}
 	for i, v := range page.Items {
 		out.Items[i] = toAPIOrder(v)
 	}
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
 	}
-	return out, nil
+	return api.ListOrders200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) GetOrderEvents(ctx context.Context, r api.GetOrderEventsRequestObject) (api.GetOrderEventsResponseObject, error) {
@@ -64,11 +64,11 @@ func (h *Handlers) GetOrderEvents(ctx context.Context, r api.GetOrderEventsReque
 	if err != nil {
 		return nil, err
 	}
-	out := api.GetOrderEvents200JSONResponse{Items: make([]api.StoredEvent, len(events))}
+	out := api.EventList{Items: make([]api.StoredEvent, len(events))}
 	for i, e := range events {
 		if out.Items[i], err = toAPIEvent(e); err != nil {
 			return nil, fmt.Errorf("order %s history: %w", r.Id, err)
 		}
 	}
-	return out, nil
+	return api.GetOrderEvents200JSONResponse{Body: out}, nil
 }

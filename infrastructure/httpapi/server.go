@@ -33,7 +33,8 @@ var _ api.StrictServerInterface = (*Handlers)(nil)
 var registerFormats sync.Once // kin-openapi keeps formats and body decoders in globals
 
 // New returns the HTTP handler of the service: the generated routes behind request
-// ids, logging, timeouts, body limits and validation against openapi.yaml.
+// ids, logging, timeouts, the contract's HTTP rules (operationRules) and validation
+// against openapi.yaml.
 func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*echo.Echo, error) {
 	spec, err := api.SpecYAML()
 	if err != nil {
@@ -50,19 +51,26 @@ func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*e
 		openapi3filter.RegisterBodyDecoder("application/json", strictJSONBody)
 	})
 
+	doc.Servers = nil // paths are matched whatever the host (so does validateRequests)
+	rules, err := operationRules(doc, cfg.BodyLimit)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: route the embedded spec: %w", err)
+	}
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
+	e.Pre(headAsGet())
 	e.Use(
 		requestID(),
 		accessLog(log),
 		recoverPanics(log),
 		timeout(cfg.RequestTimeout),
-		limitBody(cfg.BodyLimit),
-		requireJSON(),
+		rules,
 		validateRequests(doc),
 	)
 	h := &Handlers{app: app, ready: ready, spec: spec, log: log}
 	api.RegisterHandlers(e, api.NewStrictHandler(h, nil))
+	headRoutes(e)
 	return e, nil
 }

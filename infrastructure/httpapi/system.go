@@ -15,7 +15,7 @@ type Readiness interface {
 }
 
 func (h *Handlers) GetHealth(context.Context, api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
-	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk}, nil
+	return api.GetHealth200JSONResponse{Body: api.Health{Status: api.HealthStatusOk}}, nil
 }
 
 func (h *Handlers) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
@@ -24,7 +24,7 @@ func (h *Handlers) GetReadiness(ctx context.Context, _ api.GetReadinessRequestOb
 		return nil, &requestError{status: http.StatusServiceUnavailable, code: "not_ready", title: "Not ready",
 			detail: "The database cannot be reached or its migrations are not applied yet."}
 	}
-	return api.GetReadiness200JSONResponse{Status: api.ReadinessStatusReady}, nil
+	return api.GetReadiness200JSONResponse{Body: api.Readiness{Status: api.ReadinessStatusReady}}, nil
 }
 
 func (h *Handlers) GetOpenAPISpec(context.Context, api.GetOpenAPISpecRequestObject) (api.GetOpenAPISpecResponseObject, error) {

@@ -261,7 +261,16 @@ func freePort() (int, error) {
 // HTTP helpers
 // ---------------------------------------------------------------------------
 
-var httpClient = &http.Client{Timeout: 30 * time.Second}
+// httpClient checks every request and response against openapi.yaml
+// (testsupport.Contract): the generated client and the plain helpers share it.
+var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: testsupport.MustContract(nil)}
+
+// invalid and rule mark a request for the contract check (see testsupport.Contract):
+// pass them as a header pair to do, or as a request editor to the generated client.
+var (
+	invalid = []string{testsupport.ContractHeader, testsupport.ExpectInvalid}
+	rule    = []string{testsupport.ContractHeader, testsupport.ExpectRule}
+)
 
 func newClient(t *testing.T, base string) *api.ClientWithResponses {
 	t.Helper()

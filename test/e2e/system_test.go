@@ -95,7 +95,7 @@ func TestRequestIDs(t *testing.T) {
 		}
 	}
 	// Every response carries one, errors included.
-	if r := do(t, http.MethodGet, s.URL+"/orders/not-a-uuid", ""); r.Header.Get("X-Request-ID") == "" {
+	if r := do(t, http.MethodGet, s.URL+"/orders/not-a-uuid", "", invalid...); r.Header.Get("X-Request-ID") == "" {
 		t.Errorf("a 400 has no X-Request-ID")
 	}
 

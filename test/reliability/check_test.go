@@ -483,7 +483,7 @@ func checkHTTP(t *testing.T, svc *service, snap *snapshot, l *load) {
 
 func getOrder(t *testing.T, url string) *api.Order {
 	t.Helper()
-	r := mustSend(t, http.MethodGet, url, nil)
+	r := mustSendChecked(t, http.MethodGet, url, nil)
 	if !expectData(t, r.Status == http.StatusOK, "GET %s: %s", url, r) {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/example/orders/api"
+	"github.com/example/orders/test/testsupport"
 )
 
 // httpClient is shared by all clients of a test run; keep-alive connections to a
@@ -27,6 +28,12 @@ var httpClient = &http.Client{
 	},
 	Timeout: 30 * time.Second,
 }
+
+// checkedClient is httpClient behind the contract check (testsupport.Contract): the
+// functional checks' reads (mustSendChecked) are validated against openapi.yaml. The
+// load and fault runs stay on httpClient, where a transport error means a lost
+// answer.
+var checkedClient = &http.Client{Transport: testsupport.MustContract(httpClient.Transport), Timeout: 30 * time.Second}
 
 // response is a fully read answer, or the error that stood for it.
 type response struct {
@@ -48,6 +55,10 @@ func (r *response) String() string {
 // send sends one request; headers are name/value pairs. A body gets Content-Type
 // application/json unless the headers name one.
 func send(ctx context.Context, method, url string, body []byte, headers ...string) *response {
+	return sendWith(ctx, httpClient, method, url, body, headers...)
+}
+
+func sendWith(ctx context.Context, client *http.Client, method, url string, body []byte, headers ...string) *response {
 	stats.requests.Add(1)
 	var rd io.Reader
 	if body != nil {
@@ -64,7 +75,7 @@ func send(ctx context.Context, method, url string, body []byte, headers ...strin
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	begin := time.Now()
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return &response{Err: err, Took: time.Since(begin)}
 	}
@@ -83,6 +94,18 @@ func mustSend(t testing.TB, method, url string, body []byte, headers ...string) 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	r := send(ctx, method, url, body, headers...)
+	if r.Err != nil {
+		t.Fatalf("%s %s: %v", method, url, r.Err)
+	}
+	return r
+}
+
+// mustSendChecked is mustSend through the contract check.
+func mustSendChecked(t testing.TB, method, url string, body []byte, headers ...string) *response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := sendWith(ctx, checkedClient, method, url, body, headers...)
 	if r.Err != nil {
 		t.Fatalf("%s %s: %v", method, url, r.Err)
 	}

@@ -120,7 +120,7 @@ func TestExpectedVersionIsCheckedAndNeverRetried(t *testing.T) {
 	f.addLine(t, id, "a", 1, 1) // now at version 2
 
 	_, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
-		Options: application.OrderOptions{ExpectedVersion: version(1)}})
+		Options: application.OrderOptions{ExpectedVersions: []int64{1}}})
 	var conflict *application.VersionConflictError
 	if !errors.As(err, &conflict) || !errors.Is(err, application.ErrVersionConflict) {
 		t.Fatalf("stale If-Match: %v", err)
@@ -129,7 +129,7 @@ func TestExpectedVersionIsCheckedAndNeverRetried(t *testing.T) {
 		t.Fatalf("conflict %+v", conflict)
 	}
 	res, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
-		Options: application.OrderOptions{ExpectedVersion: version(2)}})
+		Options: application.OrderOptions{ExpectedVersions: []int64{2}}})
 	if err != nil || res.View.Version != 3 {
 		t.Fatalf("matching If-Match: %v, version %d", err, res.View.Version)
 	}

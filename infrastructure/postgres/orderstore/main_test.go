@@ -73,8 +73,6 @@ func (f fixture) eventCount(t *testing.T, id uuid.UUID) int {
 	return n
 }
 
-func version(v int64) *int64 { return &v }
-
 // fixedClock returns times one second apart from a fixed start.
 func fixedClock(start time.Time) func() time.Time {
 	var n int64
