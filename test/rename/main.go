@@ -179,7 +179,7 @@ func (r renamer) rewrite(file, s string) string {
 	for _, p := range []string{"cmd/", "bin/"} {
 		s = replaceToken(s, p+r.oldName, p+r.newName)
 	}
-	for _, suffix := range []string{"-postgres", "-devdb"} {
+	for _, suffix := range []string{"-postgres", "-devdb-data", "-devdb"} {
 		s = replaceToken(s, r.oldName+suffix, r.newName+suffix)
 	}
 	// The binary's commands, as the usage text and the docs name them ("orders verify").

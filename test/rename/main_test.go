@@ -11,6 +11,7 @@ func TestRewrite(t *testing.T) {
 		{"Makefile", "NAME ?= orders\n", "NAME ?= shipping\n"},
 		{"README.md", "go build ./cmd/orders and bin/orders serve; POST /orders", "go build ./cmd/shipping and bin/shipping serve; POST /orders"},
 		{".ci/run", `POSTGRES_IMAGE="orders-postgres:15-debian"`, `POSTGRES_IMAGE="shipping-postgres:15-debian"`},
+		{"README.md", "the volume `orders-devdb-data`", "the volume `shipping-devdb-data`"},
 		{"infrastructure/postgres/readiness.go", "run `orders migrate up`", "run `shipping migrate up`"},
 		{"domain/order/x.go", "orders verify", "orders verify"},
 		{"openapi.yaml", "info:\n  title: Orders\n  version: 1\n", "info:\n  title: Shipping\n  version: 1\n"},
