@@ -2,7 +2,11 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-ADDR ?= localhost:8080
+# The service's name; `make rename` changes it here and in infrastructure/servicename.
+NAME ?= orders
+BIN := bin/$(NAME)
+# IPv4 loopback, stated as such: "localhost" may resolve to ::1 first elsewhere.
+ADDR ?= 127.0.0.1:8080
 FUZZTIME ?= 30s
 GO_TEST_FLAGS ?=
 
@@ -11,15 +15,20 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Run the service on localhost:8080, starting a development database if DATABASE_URL is unset
+run: ## Run the service on 127.0.0.1:8080, starting a development database if DATABASE_URL is unset
 	@set -euo pipefail; \
+	go build -o $(BIN) ./cmd/$(NAME); \
 	url="$${DATABASE_URL:-}"; \
 	if [ -z "$$url" ]; then url="$$(go run ./test/devdb up)"; fi; \
-	printf '\nOrders is starting on http://%s - try:\n\n' "$(ADDR)"; \
-	printf '  curl -si -X POST http://%s/orders -H "Content-Type: application/json" -d '"'"'{"customer_id":"alice","currency":"EUR"}'"'"'\n' "$(ADDR)"; \
-	printf '  curl -si -X POST http://%s/orders/<id>/lines -H "Content-Type: application/json" -d '"'"'{"sku":"book","quantity":2,"unit_price_cents":1250}'"'"'\n' "$(ADDR)"; \
-	printf '  curl -s http://%s/orders/<id>/events\n\n' "$(ADDR)"; \
-	DATABASE_URL="$$url" LISTEN_ADDR="$${LISTEN_ADDR:-$(ADDR)}" go run ./cmd/orders serve --migrate
+	addr="$${LISTEN_ADDR:-$(ADDR)}"; \
+	printf '\n$(NAME) is starting on http://%s - try:\n\n' "$$addr"; \
+	printf '  curl -si -X POST http://%s/orders -H "Content-Type: application/json" -d '"'"'{"customer_id":"alice","currency":"EUR"}'"'"'\n' "$$addr"; \
+	printf '  curl -si -X POST http://%s/orders/<id>/lines -H "Content-Type: application/json" -d '"'"'{"sku":"book","quantity":2,"unit_price_cents":1250}'"'"'\n' "$$addr"; \
+	printf '  curl -s http://%s/orders/<id>/events\n\n' "$$addr"; \
+	if [ -z "$${DATABASE_URL:-}" ]; then \
+		printf 'Ctrl-C stops the service; the development database keeps running, with its data, until "make db-down".\n\n'; \
+	else printf 'Ctrl-C stops the service.\n\n'; fi; \
+	DATABASE_URL="$$url" LISTEN_ADDR="$$addr" exec $(BIN) serve --migrate
 
 .PHONY: db-down
 db-down: ## Stop the development database started by `make run` (its data is kept)
@@ -27,6 +36,9 @@ db-down: ## Stop the development database started by `make run` (its data is kep
 
 .PHONY: test
 test: ## Run every test with the race detector, on real PostgreSQL (Docker, or local binaries)
+	@# One line on where PostgreSQL comes from, chosen as each test package will choose
+	@# (pgtest.Where); -race shares the build with the tests.
+	@go run -race ./test/pgtest/cmd/where test || { echo "test: see above; 'make test-short' runs the tests that need no database"; exit 1; }
 	go test -race -count=1 $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-short
@@ -69,18 +81,18 @@ vulncheck: ## Check the code paths for known vulnerabilities (needs https://vuln
 	go tool govulncheck ./...
 
 .PHONY: build
-build: ## Build bin/orders
-	go build -o bin/orders ./cmd/orders
+build: ## Build the binary into bin/ (bin/orders until renamed)
+	go build -o $(BIN) ./cmd/$(NAME)
 
 .PHONY: migrate
 migrate: ## Apply migrations to DATABASE_URL
-	go run ./cmd/orders migrate up
+	go run ./cmd/$(NAME) migrate up
 
 .PHONY: rename
-rename: ## Make this template yours: make rename MODULE=github.com/you/yourservice
-	@[ -n "$(MODULE)" ] || { echo "usage: make rename MODULE=github.com/you/yourservice"; exit 1; }
-	@old="$$(go list -m)"; \
-	go mod edit -module "$(MODULE)"; \
-	git ls-files '*.go' '*.yaml' Makefile | xargs sed -i "s#$$old#$(MODULE)#g"; \
-	echo "module renamed from $$old to $(MODULE)"; \
-	go build ./...
+rename: ## Make this template yours: make rename MODULE=github.com/you/shipping [NAME=shipping]
+	@[ -n "$(MODULE)" ] || { echo "usage: make rename MODULE=github.com/you/yourservice [NAME=yourservice]"; exit 1; }
+	go run ./test/rename -module "$(MODULE)" $(if $(filter command line,$(origin NAME)),-name "$(NAME)")
+
+.PHONY: rename-check
+rename-check: ## Rename a scratch copy (MODULE=github.com/you/shipping), then build, vet and look for the old name
+	.ci/rename-check

@@ -9,26 +9,30 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/example/orders/infrastructure/logging"
+	"github.com/example/orders/infrastructure/servicename"
 )
 
-const usage = `usage:
-  orders serve [flags]                 run the HTTP API
-  orders migrate up|down|status [flags] manage the database schema
-  orders verify [flags]                check the read model and the log's versions against the events
-  orders rebuild [flags]               recompute the read model from the events
+// usage names the binary after the service (servicename.Name, which `make rename`
+// changes along with this directory's name).
+var usage = strings.ReplaceAll(`usage:
+  NAME serve [flags]                 run the HTTP API
+  NAME migrate up|down|status [flags] manage the database schema
+  NAME verify [flags]                check the read model and the log's versions against the events
+  NAME rebuild [flags]               recompute the read model from the events
 
 Settings come from the environment and can be overridden by flags; run
-"orders serve -h" for the list.
-`
+"NAME serve -h" for the list.
+`, "NAME", servicename.Name)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "orders:", err)
+		fmt.Fprintln(os.Stderr, servicename.Name+":", err)
 		os.Exit(exitCode(err))
 	}
 }

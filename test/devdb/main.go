@@ -8,35 +8,44 @@
 // chosen and why goes to stderr.
 //
 // up prefers a server that already runs. Otherwise it tries a container named
-// orders-devdb from $POSTGRES_IMAGE (default postgres:17-alpine) with its data in the
-// volume orders-devdb-data, published on port 5433 if free; and when Docker or the
-// image is not available, the local PostgreSQL binaries with the data in
-// <repo>/.devdb/pgdata, on 127.0.0.1:5433. POSTGRES_PROVIDER=container|local forces
-// one. The server keeps running after devdb exits, which is why testcontainers' reaper
-// is disabled here.
+// <name>-devdb (name: servicename.Name) from $POSTGRES_IMAGE (default
+// postgres:17-alpine) with its data in the volume <name>-devdb-data, published on port
+// 5433 if free; and when Docker or the image is not available, the local PostgreSQL
+// binaries with the data in <repo>/.devdb/pgdata, on 127.0.0.1:5433.
+// POSTGRES_PROVIDER=container|local forces one. The database and its user are both
+// named <name>. The server keeps running after devdb exits (until `make db-down`),
+// which is why testcontainers' reaper is disabled here.
+//
+// up prints one line on stderr that says which server it is, and why when it is not a
+// container; the start's progress is shown only when the start fails.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/example/orders/infrastructure/servicename"
 	"github.com/example/orders/test/postgres"
 	"github.com/example/orders/test/testsupport"
 )
 
 const (
-	containerName = "orders-devdb"
-	volumeName    = "orders-devdb-data"
+	containerName = servicename.Name + "-devdb"
+	volumeName    = servicename.Name + "-devdb-data"
 	port          = 5433
-	database      = "orders"
-	user          = "orders"
-	password      = "orders"
+	database      = servicename.Name
+	user          = servicename.Name
+	password      = servicename.Name
 )
 
 func main() {
@@ -60,12 +69,12 @@ func main() {
 		fail(err)
 	}
 	d := devdb{
+		root:     root,
 		provider: os.Getenv("POSTGRES_PROVIDER"),
 		local: postgres.LocalOptions{
 			DataDir:  filepath.Join(root, ".devdb", "pgdata"),
 			Port:     port,
 			Database: database,
-			Log:      os.Stderr,
 		},
 	}
 	if d.provider != "" && d.provider != postgres.ProviderContainer && d.provider != postgres.ProviderLocal {
@@ -88,6 +97,7 @@ func main() {
 }
 
 type devdb struct {
+	root     string
 	provider string
 	local    postgres.LocalOptions
 }
@@ -117,9 +127,14 @@ func (d devdb) running(ctx context.Context) (*postgres.Server, error) {
 
 func (d devdb) up(ctx context.Context) error {
 	if s, err := d.running(ctx); err == nil {
-		report(s, "reusing")
+		d.report(s, "reusing")
 		return nil
 	}
+	// The start's progress (pull, initdb, pg_ctl) is kept for a failure; only a pull,
+	// which may take a while, is announced as it happens.
+	var progress bytes.Buffer
+	log := &announcePulls{buf: &progress}
+	defer log.Write(nil) //nolint:errcheck // stops a pending announcement
 	s, err := postgres.Start(ctx, postgres.Options{
 		Prefer:   d.provider,
 		Database: database,
@@ -129,16 +144,44 @@ func (d devdb) up(ctx context.Context) error {
 			HostPort:   port,
 			User:       user,
 			Password:   password,
-			Log:        os.Stderr,
 		},
 		Local: d.local,
-		Log:   os.Stderr,
+		Log:   log,
 	})
 	if err != nil {
+		if progress.Len() > 0 {
+			fmt.Fprintf(os.Stderr, "devdb: progress until the failure:\n%s", progress.String())
+		}
 		return err
 	}
-	report(s, "started")
+	d.report(s, "started")
 	return nil
+}
+
+// announcePulls keeps everything, and announces on stderr a pull that takes more than
+// a moment: a pull that fails at once (no registry) would only add a line that the
+// outcome's line contradicts.
+type announcePulls struct {
+	mu    sync.Mutex
+	buf   *bytes.Buffer
+	timer *time.Timer
+}
+
+func (a *announcePulls) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.timer != nil {
+		a.timer.Stop() // whatever follows "pulling" means the pull is over
+		a.timer = nil
+	}
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if image, ok := strings.CutPrefix(strings.TrimSpace(line), "pulling "); ok {
+			a.timer = time.AfterFunc(2*time.Second, func() {
+				fmt.Fprintf(os.Stderr, "devdb: pulling %s (once; later starts reuse it)\n", image)
+			})
+		}
+	}
+	return a.buf.Write(p)
 }
 
 func (d devdb) down(ctx context.Context) error {
@@ -156,7 +199,7 @@ func (d devdb) down(ctx context.Context) error {
 	if d.mayLocal() {
 		switch err := postgres.StopLocal(ctx, d.local); {
 		case err == nil:
-			fmt.Fprintf(os.Stderr, "devdb: stopped the local server (data kept in %s)\n", d.local.DataDir)
+			fmt.Fprintf(os.Stderr, "devdb: stopped the local server (data kept in %s)\n", d.rel(d.local.DataDir))
 			stopped = true
 		case errors.Is(err, postgres.ErrNotRunning), errors.Is(err, postgres.ErrNoBinaries):
 		default:
@@ -174,14 +217,44 @@ func (d devdb) url(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("no development database is running (start it with: go run ./test/devdb up): %w", err)
 	}
-	report(s, "running:")
+	d.report(s, "running:")
 	return nil
 }
 
-// report prints how on stderr and the URL, alone, on stdout.
-func report(s *postgres.Server, verb string) {
-	fmt.Fprintf(os.Stderr, "devdb: %s %s\n", verb, s.How)
+// report prints, on stderr, one line that says which server this is and, for local
+// binaries chosen automatically, why no container; and the URL, alone, on stdout.
+func (d devdb) report(s *postgres.Server, verb string) {
+	where := ""
+	if u, err := url.Parse(s.URL); err == nil && u.Host != "" {
+		where = ", on " + u.Host
+	}
+	switch {
+	case s.Provider == postgres.ProviderLocal && verb == "started":
+		line := fmt.Sprintf("started the local PostgreSQL %s binaries, data in %s%s", major(s.Version), d.rel(s.DataDir), where)
+		if s.NoContainer != "" {
+			line = s.NoContainer + "; " + line
+		}
+		fmt.Fprintf(os.Stderr, "devdb: %s\n", line)
+	case s.Provider == postgres.ProviderLocal:
+		fmt.Fprintf(os.Stderr, "devdb: %s the local PostgreSQL %s, data in %s%s\n", verb, major(s.Version), d.rel(s.DataDir), where)
+	default:
+		fmt.Fprintf(os.Stderr, "devdb: %s %s%s\n", verb, s.How, where)
+	}
 	fmt.Println(s.URL)
+}
+
+// rel shows a path under the repository relative to it.
+func (d devdb) rel(p string) string {
+	if r, err := filepath.Rel(d.root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+// major is 15 of 15.8.
+func major(version string) string {
+	m, _, _ := strings.Cut(version, ".")
+	return m
 }
 
 func joinErrors(errs []error) error {

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	stdlog "log"
 	"os"
 	"os/signal"
@@ -162,12 +163,7 @@ func start() (*environment, error) {
 	var progress strings.Builder
 	w := &syncWriter{w: &progress}
 	tclog.SetDefault(stdlog.New(w, "testcontainers: ", 0))
-	server, err := postgres.Start(ctx, postgres.Options{
-		URLEnv:    URLEnv,
-		Database:  "postgres",
-		Ephemeral: true,
-		Log:       w,
-	})
+	server, err := postgres.Start(ctx, serverOptions(w))
 	tclog.SetDefault(stdlog.New(os.Stderr, "testcontainers: ", stdlog.LstdFlags))
 	if err != nil {
 		if progress.Len() > 0 {
@@ -196,6 +192,37 @@ func start() (*environment, error) {
 		return nil, fmt.Errorf("%s: %w", server.How, err)
 	}
 	return e, nil
+}
+
+// serverOptions are the options of every test process's server.
+func serverOptions(log io.Writer) postgres.Options {
+	return postgres.Options{
+		URLEnv:    URLEnv,
+		Database:  "postgres",
+		Ephemeral: true,
+		Log:       log,
+	}
+}
+
+// Where says in one line where the test processes will get PostgreSQL, decided as
+// they decide it (postgres.Choose) but without starting anything: `make test` prints
+// it once (go run ./test/pgtest/cmd/where), since each test package starts its own
+// server and go test shows their output only on failure or with -v. An image that
+// is not present is pulled now, once, rather than by every package.
+func Where(ctx context.Context) (string, error) {
+	plan, err := postgres.Choose(ctx, serverOptions(nil))
+	if err != nil {
+		return "", err
+	}
+	switch plan.Provider {
+	case postgres.ProviderEnv:
+		return "PostgreSQL at " + plan.String(), nil
+	case postgres.ProviderLocal:
+		if plan.NoContainer != "" {
+			return fmt.Sprintf("%s; PostgreSQL from the local PostgreSQL %s binaries in %s, a throwaway server per test package", plan.NoContainer, plan.Version, plan.BinDir), nil
+		}
+	}
+	return "PostgreSQL from " + plan.String() + ", a throwaway server per test package", nil
 }
 
 // Option configures NewPool.

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/example/orders/infrastructure/servicename"
 	"github.com/example/orders/migrations"
 )
 
@@ -97,7 +98,7 @@ func migrate(ctx context.Context, serverURL, name string) error {
 	return db.Close()
 }
 
-// templateName is orders_tpl_<first 12 hex digits of a hash of the migrations>, so
+// templateName is <servicename.Name>_tpl_<first 12 hex digits of a hash of the migrations>, so
 // that a changed migration gets a new template instead of a stale one on a server that
 // outlives the run (TEST_DATABASE_URL). The hash covers each migration's version and
 // file name, as goose lists them, and the file's content when the source tree is at
@@ -123,7 +124,7 @@ func templateName(serverURL string) (string, error) {
 			}
 		}
 	}
-	return "orders_tpl_" + hex.EncodeToString(h.Sum(nil))[:12], nil
+	return servicename.Name + "_tpl_" + hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 // migrationsDir finds the migrations' source directory: next to this file's source

@@ -140,9 +140,10 @@ func StartContainer(ctx context.Context, opts ContainerOptions) (*Server, error)
 		how += ")"
 	}
 	return &Server{
-		URL:  url,
-		How:  how,
-		stop: func(ctx context.Context) error { return stopContainer(ctx, ctr, opts.Name) },
+		URL:      url,
+		How:      how,
+		Provider: ProviderContainer,
+		stop:     func(ctx context.Context) error { return stopContainer(ctx, ctr, opts.Name) },
 	}, nil
 }
 
@@ -254,8 +255,9 @@ func AttachContainer(ctx context.Context, name, database string) (*Server, error
 		return nil, fmt.Errorf("container %s runs but PostgreSQL does not answer: %w", name, err)
 	}
 	return &Server{
-		URL: url,
-		How: fmt.Sprintf("container %s (%s, already running)", name, info.Config.Image),
+		URL:      url,
+		How:      fmt.Sprintf("container %s (%s, already running)", name, info.Config.Image),
+		Provider: ProviderContainer,
 		stop: func(ctx context.Context) error {
 			d, err := connectDocker(ctx, stdlog.New(io.Discard, "", 0))
 			if err != nil {

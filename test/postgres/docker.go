@@ -94,8 +94,9 @@ func (d *dockerConn) ensureImage(ctx context.Context, image string, log io.Write
 	}
 	if err != nil {
 		return &wrapped{
-			msg: fmt.Sprintf("image %s is not present locally and could not be pulled (%v); %s", image, err, hint),
-			err: ErrImageUnavailable,
+			msg:   fmt.Sprintf("image %s is not present locally and could not be pulled (%v); %s", image, err, hint),
+			short: pullFailure(image, err),
+			err:   ErrImageUnavailable,
 		}
 	}
 	return nil
@@ -153,8 +154,9 @@ func (d *dockerConn) stop(ctx context.Context, name string) error {
 
 // wrapped is an error with its own message that still matches a sentinel.
 type wrapped struct {
-	msg string
-	err error
+	msg   string
+	short string // for WhyNoContainer
+	err   error
 }
 
 func (e *wrapped) Error() string { return e.msg }

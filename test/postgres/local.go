@@ -332,9 +332,12 @@ var ephemeralSettings = []string{
 
 func (c *cluster) server(bins binaries, run runner, port int, opts LocalOptions, how string) *Server {
 	return &Server{
-		URL:  c.url(port, opts.Database),
-		How:  fmt.Sprintf(how, bins.version, c.dataDir),
-		stop: func(ctx context.Context) error { return c.stop(ctx, bins, run, opts.removeOnStop()) },
+		URL:      c.url(port, opts.Database),
+		How:      fmt.Sprintf(how, bins.version, c.dataDir),
+		Provider: ProviderLocal,
+		DataDir:  c.dataDir,
+		Version:  bins.version,
+		stop:     func(ctx context.Context) error { return c.stop(ctx, bins, run, opts.removeOnStop()) },
 	}
 }
 
@@ -390,4 +393,17 @@ func logTail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// probeLocal checks what StartLocal needs before it runs anything: the binaries, and a
+// user to run them as.
+func probeLocal(binDir string) (binaries, error) {
+	bins, err := findBinaries(binDir)
+	if err != nil {
+		return binaries{}, err
+	}
+	if _, err := newRunner(); err != nil {
+		return binaries{}, err
+	}
+	return bins, nil
 }

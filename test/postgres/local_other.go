@@ -35,3 +35,5 @@ func AttachLocal(context.Context, LocalOptions) (*Server, error) { return nil, e
 
 // StopLocal is not supported on this system.
 func StopLocal(context.Context, LocalOptions) error { return errLocalUnsupported }
+
+func probeLocal(string) (binaries, error) { return binaries{}, errLocalUnsupported }

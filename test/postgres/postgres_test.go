@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/example/orders/infrastructure/servicename"
 	"github.com/example/orders/test/postgres"
 )
 
@@ -223,7 +224,7 @@ func TestStartNothingAvailable(t *testing.T) {
 func TestContainerNamedReuse(t *testing.T) {
 	image := containerImage(t)
 	ctx := context.Background()
-	name := fmt.Sprintf("orders-postgres-test-%d", time.Now().UnixNano())
+	name := fmt.Sprintf("%s-postgres-test-%d", servicename.Name, time.Now().UnixNano())
 	t.Cleanup(func() {
 		_ = exec.Command("docker", "rm", "-f", name).Run()
 		_ = exec.Command("docker", "volume", "rm", name).Run()

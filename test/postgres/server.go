@@ -28,6 +28,13 @@ type Server struct {
 	// How says in words where the server comes from, e.g. "container
 	// orders-postgres:15-debian" or "local PostgreSQL 15.8 in /tmp/pg-123/data".
 	How string
+	// Provider is ProviderEnv, ProviderContainer or ProviderLocal.
+	Provider string
+	// NoContainer says why a local server was started rather than a container, in a
+	// few words (see WhyNoContainer); empty when no container was wanted.
+	NoContainer string
+	// DataDir is a local server's data directory, Version its PostgreSQL version.
+	DataDir, Version string
 
 	stop     func(context.Context) error
 	stopOnce sync.Once

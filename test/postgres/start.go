@@ -38,13 +38,17 @@ type Options struct {
 }
 
 // Start obtains a server: from opts.URLEnv if set; else in a container; else from
-// local binaries when the container cannot be had (no Docker, no image). The error,
-// when nothing works, says what to install or set.
+// local binaries when the container cannot be had (no Docker, no image). The choice is
+// Choose's, so that what `make test` announces is what happens; only a container that
+// fails to start after Choose found Docker and the image falls back to the binaries on
+// its own. The error, when nothing works, says what to install or set.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	if opts.URLEnv != "" {
-		if url := os.Getenv(opts.URLEnv); url != "" {
-			return &Server{URL: url, How: opts.URLEnv}, nil
-		}
+	plan, err := Choose(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Provider == ProviderEnv {
+		return &Server{URL: plan.URL, How: plan.URLEnv, Provider: ProviderEnv}, nil
 	}
 	prefer := opts.Prefer
 	if prefer == "" {
@@ -70,35 +74,35 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		log = io.Discard
 	}
 
-	switch prefer {
-	case ProviderContainer:
-		s, err := StartContainer(ctx, copts)
-		if err != nil {
-			return nil, fmt.Errorf("no PostgreSQL container (POSTGRES_PROVIDER=container): %w", err)
+	if plan.Provider == ProviderContainer {
+		s, cerr := StartContainer(ctx, copts)
+		if cerr == nil {
+			return s, nil
 		}
-		return s, nil
-	case ProviderLocal:
-		s, err := StartLocal(ctx, lopts)
-		if err != nil {
+		if prefer == ProviderContainer {
+			return nil, fmt.Errorf("no PostgreSQL container (POSTGRES_PROVIDER=container): %w", cerr)
+		}
+		fmt.Fprintf(log, "no container (%v); trying local PostgreSQL binaries\n", cerr)
+		if plan, err = Choose(ctx, Options{Prefer: ProviderLocal, Local: opts.Local}); err != nil {
+			return nil, noServerError(opts.URLEnv, copts.Image, cerr, errors.Unwrap(err))
+		}
+		plan.Image, plan.NoContainer = copts.withDefaults().Image, WhyNoContainer(cerr)
+	}
+	if plan.NoContainer != "" {
+		fmt.Fprintf(log, "no container (%s); using local PostgreSQL binaries\n", plan.NoContainer)
+	}
+	s, err := StartLocal(ctx, lopts)
+	if err != nil {
+		if prefer == ProviderLocal {
 			return nil, fmt.Errorf("no local PostgreSQL (POSTGRES_PROVIDER=local): %w", err)
 		}
-		return s, nil
-	case ProviderAuto, "auto":
-	default:
-		return nil, fmt.Errorf("POSTGRES_PROVIDER=%q: want %q, %q or empty", prefer, ProviderContainer, ProviderLocal)
+		return nil, fmt.Errorf("the local PostgreSQL binaries did not start: %w", err)
 	}
-
-	s, cerr := StartContainer(ctx, copts)
-	if cerr == nil {
-		return s, nil
+	if plan.NoContainer != "" {
+		s.How += " (no container: " + plan.NoContainer + ")"
+		s.NoContainer = plan.NoContainer
 	}
-	fmt.Fprintf(log, "no container (%v); trying local PostgreSQL binaries\n", cerr)
-	s, lerr := StartLocal(ctx, lopts)
-	if lerr == nil {
-		s.How += fmt.Sprintf(" (no container: %s)", firstLine(cerr.Error()))
-		return s, nil
-	}
-	return nil, noServerError(opts.URLEnv, copts.Image, cerr, lerr)
+	return s, nil
 }
 
 // noServerError says what failed and what would fix it.
