@@ -76,7 +76,7 @@ func addLine(s State, c AddLine) ([]Event, error) {
 	// Quantity and price are bounded above, so their product fits; the running sums
 	// are what could overflow after very many lines.
 	amount := int64(c.Quantity) * c.UnitPriceCents
-	if s.TotalCents > math.MaxInt64-amount || s.LineCount > math.MaxInt32-c.Quantity {
+	if s.TotalCents > math.MaxInt64-amount || s.UnitCount > math.MaxInt32-c.Quantity {
 		return nil, ErrTotalTooLarge
 	}
 	return []Event{OrderLineAdded{SKU: c.SKU, Quantity: c.Quantity, UnitPriceCents: c.UnitPriceCents, AddedAt: c.At}}, nil

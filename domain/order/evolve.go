@@ -35,7 +35,7 @@ func apply(s *State, e Event) {
 		s.UpdatedAt = e.PlacedAt
 	case OrderLineAdded:
 		s.Lines = append(s.Lines, Line{SKU: e.SKU, Quantity: e.Quantity, UnitPriceCents: e.UnitPriceCents})
-		s.LineCount += e.Quantity
+		s.UnitCount += e.Quantity
 		s.TotalCents += int64(e.Quantity) * e.UnitPriceCents
 		s.UpdatedAt = e.AddedAt
 	case OrderConfirmed:

@@ -279,8 +279,8 @@ func checkInvariants(t *rapid.T, s order.State, all []order.Event) {
 	if s.TotalCents != total {
 		t.Fatalf("TotalCents = %d, sum over lines = %d", s.TotalCents, total)
 	}
-	if s.LineCount != units {
-		t.Fatalf("LineCount = %d, sum of quantities = %d", s.LineCount, units)
+	if s.UnitCount != units {
+		t.Fatalf("UnitCount = %d, sum of quantities = %d", s.UnitCount, units)
 	}
 	added, placedEvents := 0, 0
 	for _, e := range all {

@@ -24,9 +24,10 @@ type Line struct {
 	UnitPriceCents int64
 }
 
-// State is an order folded from its events. TotalCents and LineCount are kept as running
-// sums so that the decider never has to walk the lines: LineCount is the number of units
-// (the sum of quantities), TotalCents the sum of quantity times unit price.
+// State is an order folded from its events. TotalCents and UnitCount are kept as running
+// sums so that the decider never has to walk the lines: UnitCount is the number of units
+// (the sum of quantities), TotalCents the sum of quantity times unit price. The number
+// of lines is len(Lines).
 type State struct {
 	ID         uuid.UUID
 	CustomerID string
@@ -34,7 +35,7 @@ type State struct {
 	Status     Status
 	Lines      []Line
 	TotalCents int64
-	LineCount  int
+	UnitCount  int
 	PlacedAt   time.Time
 	UpdatedAt  time.Time
 }

@@ -12,7 +12,7 @@ func toAPIOrder(v application.OrderView) api.Order {
 	}
 	return api.Order{
 		Id: v.State.ID, CustomerId: v.State.CustomerID, Currency: v.State.Currency, Status: api.OrderStatus(v.State.Status),
-		Lines: lines, TotalCents: v.State.TotalCents, LineCount: int64(v.State.LineCount), Version: v.Version,
+		Lines: lines, TotalCents: v.State.TotalCents, LineCount: int64(len(v.State.Lines)), UnitCount: int64(v.State.UnitCount), Version: v.Version,
 		PlacedAt: v.State.PlacedAt, UpdatedAt: v.State.UpdatedAt,
 	}
 }

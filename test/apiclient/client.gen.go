@@ -140,7 +140,7 @@ type OpenAPIDocument struct {
 
 // Order The state of an order, derived from its events.
 //
-// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":2,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"updated_at":"2025-01-15T10:31:00Z","version":2}
+// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
 type Order struct {
 	// Currency ISO 4217 currency code of all amounts.
 	//
@@ -157,9 +157,9 @@ type Order struct {
 	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
 	Id openapi_types.UUID `json:"id"`
 
-	// LineCount Number of units in the order (the sum of the lines' quantities).
+	// LineCount Number of lines in the order (the length of `lines`).
 	//
-	// Example: 2
+	// Example: 1
 	LineCount int64 `json:"line_count"`
 
 	// Lines The lines, in the order they were added.
@@ -181,6 +181,11 @@ type Order struct {
 	//
 	// Example: 3998
 	TotalCents int64 `json:"total_cents"`
+
+	// UnitCount Number of units in the order (the sum of the lines' quantities).
+	//
+	// Example: 2
+	UnitCount int64 `json:"unit_count"`
 
 	// UpdatedAt When the last event of the order was recorded.
 	//

@@ -20,7 +20,7 @@ import (
 // the service's projection would write; the scenario then checks through the service
 // that the read model and the folded stream agree.
 const (
-	fillOverview = `UPDATE order_overview SET total_cents = total_cents + $2, line_count = line_count + $3,
+	fillOverview = `UPDATE order_overview SET total_cents = total_cents + $2, unit_count = unit_count + $3,
 		version = $4, updated_at = $5 WHERE id = $1 AND version = $6`
 	fillLines = `INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents)
 		SELECT $1, v, sku, 1, $4 FROM unnest($2::bigint[], $3::text[]) AS t(v, sku)`
@@ -82,7 +82,7 @@ const (
 		FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[])
 		     AS e(s, v, id, t, sv, p, m, c)`
 	bulkHeads    = `INSERT INTO aggregate_heads (stream_type, stream_id, version) SELECT 'order', s, $2 FROM unnest($1::text[]) AS h(s)`
-	bulkOverview = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, line_count, version, placed_at, updated_at)
+	bulkOverview = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at)
 		SELECT id, $2, 'pending', 'EUR', $3, $4, $5, $6, $6 FROM unnest($1::uuid[]) AS o(id)`
 	bulkLines = `INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents)
 		SELECT o, v, sku, 1, $4 FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS l(o, v, sku)`

@@ -30,7 +30,7 @@ const (
 
 	sqlInsertHead = `INSERT INTO aggregate_heads (stream_type, stream_id, version) VALUES ($1, $2, $3)`
 
-	sqlInsertOverview = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, line_count, version, placed_at, updated_at)
+	sqlInsertOverview = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at)
 		VALUES ($1, $2, 'pending', $3, 0, 0, 1, $4, $4)`
 
 	sqlReadStream = `SELECT stream_version, event_type, schema_version, payload FROM events
@@ -38,7 +38,7 @@ const (
 
 	sqlMoveHead = `UPDATE aggregate_heads SET version = $3 WHERE stream_type = $1 AND stream_id = $2 AND version = $4`
 
-	sqlUpdateOverview = `UPDATE order_overview SET total_cents = total_cents + $2, line_count = line_count + $3,
+	sqlUpdateOverview = `UPDATE order_overview SET total_cents = total_cents + $2, unit_count = unit_count + $3,
 		version = $4, updated_at = $5 WHERE id = $1`
 
 	sqlInsertLine = `INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents)

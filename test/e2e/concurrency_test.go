@@ -87,9 +87,9 @@ func concurrentLines(t *testing.T, base string, n int) int {
 	ok := len(succeeded)
 
 	got := decode[api.Order](t, "get", getOrder(t, base, o.Id).Body)
-	if got.Version != int64(ok+1) || len(got.Lines) != ok || got.LineCount != units || got.TotalCents != units*100 {
-		t.Errorf("final order: version %d, %d lines, line_count %d, total %d; want %d, %d, %d, %d",
-			got.Version, len(got.Lines), got.LineCount, got.TotalCents, ok+1, ok, units, units*100)
+	if got.Version != int64(ok+1) || len(got.Lines) != ok || got.UnitCount != units || got.LineCount != int64(ok) || got.TotalCents != units*100 {
+		t.Errorf("final order: version %d, %d lines, unit_count %d, total %d; want %d, %d, %d, %d",
+			got.Version, len(got.Lines), got.UnitCount, got.TotalCents, ok+1, ok, units, units*100)
 	}
 	evs := events(t, c, o.Id)
 	if len(evs) != ok+1 {

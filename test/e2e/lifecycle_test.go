@@ -58,7 +58,7 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Errorf("place: server-chosen id %s is not a UUIDv7", o.Id)
 	}
 	if o.CustomerId != customer || o.Currency != "EUR" || o.Status != api.OrderStatusPending || len(o.Lines) != 0 ||
-		o.Lines == nil || o.TotalCents != 0 || o.LineCount != 0 || o.Version != 1 {
+		o.Lines == nil || o.TotalCents != 0 || o.LineCount != 0 || o.UnitCount != 0 || o.Version != 1 {
 		t.Errorf("place: body %s", placed.Body)
 	}
 	if o.PlacedAt.Before(begin) || o.PlacedAt.After(time.Now().Add(time.Second)) || !o.UpdatedAt.Equal(o.PlacedAt) {
@@ -99,8 +99,8 @@ func TestOrderLifecycle(t *testing.T) {
 	if o.TotalCents != 2*1999+3*250 {
 		t.Errorf("total_cents %d, want %d", o.TotalCents, 2*1999+3*250)
 	}
-	if o.LineCount != 5 {
-		t.Errorf("line_count %d, want 5 (the sum of quantities)", o.LineCount)
+	if o.UnitCount != 5 || o.LineCount != int64(len(o.Lines)) {
+		t.Errorf("unit_count %d, want 5 (the sum of quantities); line_count %d for %d lines", o.UnitCount, o.LineCount, len(o.Lines))
 	}
 	if o.UpdatedAt.Before(o.PlacedAt) || o.Status != api.OrderStatusPending {
 		t.Errorf("after lines: %+v", o)
@@ -115,7 +115,7 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Fatalf("confirm: %d %s", conf.StatusCode(), conf.Body)
 	}
 	if conf.JSON200.Status != api.OrderStatusConfirmed || conf.JSON200.Version != 4 || conf.HTTPResponse.Header.Get("ETag") != `"4"` ||
-		conf.JSON200.TotalCents != o.TotalCents || conf.JSON200.LineCount != 5 {
+		conf.JSON200.TotalCents != o.TotalCents || conf.JSON200.UnitCount != 5 {
 		t.Errorf("confirm: ETag %q body %s", conf.HTTPResponse.Header.Get("ETag"), conf.Body)
 	}
 	requestIDs = append(requestIDs, conf.HTTPResponse.Header.Get("X-Request-ID"))

@@ -46,7 +46,7 @@ func TestTimeTravel(t *testing.T) {
 	}
 	// The newest version equals the current order.
 	v3 := decode[api.Order](t, "v3", do(t, http.MethodGet, u+"?version=3", "").Body)
-	if v3.TotalCents != current.TotalCents || v3.LineCount != current.LineCount || !v3.UpdatedAt.Equal(current.UpdatedAt) {
+	if v3.TotalCents != current.TotalCents || v3.LineCount != current.LineCount || v3.UnitCount != current.UnitCount || !v3.UpdatedAt.Equal(current.UpdatedAt) {
 		t.Errorf("version 3 %+v differs from the current order %+v", v3, current)
 	}
 

@@ -248,7 +248,7 @@ func toAPI(s order.State, version int64) api.Order {
 		lines[i] = api.OrderLine{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPriceCents: l.UnitPriceCents}
 	}
 	return api.Order{Id: s.ID, CustomerId: s.CustomerID, Currency: s.Currency, Status: api.OrderStatus(s.Status), Lines: lines,
-		TotalCents: s.TotalCents, LineCount: int64(s.LineCount), Version: version, PlacedAt: s.PlacedAt, UpdatedAt: s.UpdatedAt}
+		TotalCents: s.TotalCents, LineCount: int64(len(s.Lines)), UnitCount: int64(s.UnitCount), Version: version, PlacedAt: s.PlacedAt, UpdatedAt: s.UpdatedAt}
 }
 
 // sameOrder returns "" if a and b are the same order, else what differs.
@@ -273,6 +273,9 @@ func sameOrder(a, b api.Order) string {
 	if a.LineCount != b.LineCount {
 		add("line_count", a.LineCount, b.LineCount)
 	}
+	if a.UnitCount != b.UnitCount {
+		add("unit_count", a.UnitCount, b.UnitCount)
+	}
 	if a.Version != b.Version {
 		add("version", a.Version, b.Version)
 	}
@@ -296,14 +299,14 @@ type overviewRow struct {
 func readOverview(t *testing.T, ctx context.Context, conn *pgx.Conn) map[uuid.UUID]*overviewRow {
 	t.Helper()
 	out := map[uuid.UUID]*overviewRow{}
-	rows, err := conn.Query(ctx, `SELECT id, customer_id, status, currency, total_cents, line_count, version, placed_at, updated_at FROM order_overview`)
+	rows, err := conn.Query(ctx, `SELECT id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at FROM order_overview`)
 	if err != nil {
 		t.Fatalf("check: read order_overview: %v", err)
 	}
 	for rows.Next() {
 		var o api.Order
 		var status string
-		if err := rows.Scan(&o.Id, &o.CustomerId, &status, &o.Currency, &o.TotalCents, &o.LineCount, &o.Version, &o.PlacedAt, &o.UpdatedAt); err != nil {
+		if err := rows.Scan(&o.Id, &o.CustomerId, &status, &o.Currency, &o.TotalCents, &o.UnitCount, &o.Version, &o.PlacedAt, &o.UpdatedAt); err != nil {
 			t.Fatalf("check: read order_overview: %v", err)
 		}
 		o.Status = api.OrderStatus(status)
@@ -330,6 +333,7 @@ func readOverview(t *testing.T, ctx context.Context, conn *pgx.Conn) map[uuid.UU
 			continue
 		}
 		r.order.Lines = append(r.order.Lines, l)
+		r.order.LineCount = int64(len(r.order.Lines))
 		r.lineNos = append(r.lineNos, lineNo)
 	}
 	if err := rows.Err(); err != nil {

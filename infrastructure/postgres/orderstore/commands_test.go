@@ -31,7 +31,7 @@ func TestLifeCycleReadsItsOwnWrites(t *testing.T) {
 		{"add line", func() (application.OrderResult, error) {
 			return f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "apple", Quantity: 3, UnitPriceCents: 250})
 		}, func(v application.OrderView) bool {
-			return v.Version == 2 && v.State.TotalCents == 750 && v.State.LineCount == 3
+			return v.Version == 2 && v.State.TotalCents == 750 && v.State.UnitCount == 3
 		}},
 		{"add another line", func() (application.OrderResult, error) {
 			return f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "pear", Quantity: 1, UnitPriceCents: 100})
@@ -157,8 +157,8 @@ func TestConcurrentCommandsOnOneOrderAllLand(t *testing.T) {
 	}
 	wg.Wait()
 	v := f.get(t, id)
-	if v.State.LineCount != clients || len(v.State.Lines) != clients || v.Version != clients+1 {
-		t.Fatalf("after %d concurrent adds: %d units, %d lines, version %d", clients, v.State.LineCount, len(v.State.Lines), v.Version)
+	if v.State.UnitCount != clients || len(v.State.Lines) != clients || v.Version != clients+1 {
+		t.Fatalf("after %d concurrent adds: %d units, %d lines, version %d", clients, v.State.UnitCount, len(v.State.Lines), v.Version)
 	}
 	seen := map[string]bool{}
 	for _, l := range v.State.Lines {
@@ -211,8 +211,8 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 	close(start)
 	wg.Wait()
 	v := f.get(t, id)
-	if int(v.State.LineCount) != ok || ok+conflicts != clients || ok == 0 {
-		t.Fatalf("%d succeeded, %d conflicted, order holds %d units", ok, conflicts, v.State.LineCount)
+	if int(v.State.UnitCount) != ok || ok+conflicts != clients || ok == 0 {
+		t.Fatalf("%d succeeded, %d conflicted, order holds %d units", ok, conflicts, v.State.UnitCount)
 	}
 }
 
@@ -297,7 +297,7 @@ func TestSecondAttemptAlwaysWins(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if v := f.get(t, id); v.State.LineCount != clients || v.Version != clients+1 {
-		t.Fatalf("%d units at version %d after %d racing commands", v.State.LineCount, v.Version, clients)
+	if v := f.get(t, id); v.State.UnitCount != clients || v.Version != clients+1 {
+		t.Fatalf("%d units at version %d after %d racing commands", v.State.UnitCount, v.Version, clients)
 	}
 }

@@ -14,12 +14,12 @@ import (
 // below the event's version, so applying an event twice changes nothing; and it runs in
 // the appending transaction, so the row is never behind a committed event.
 const (
-	projectPlaced = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, line_count, version, placed_at, updated_at)
+	projectPlaced = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at)
 		SELECT $1, $2, 'pending', $3, 0, 0, $4, $5, $5
 		WHERE NOT EXISTS (SELECT 1 FROM order_overview WHERE id = $1)`
 	projectLineAdded = `WITH moved AS (
 			UPDATE order_overview
-			SET total_cents = total_cents + $3::bigint * $4::bigint, line_count = line_count + $3, version = $5, updated_at = $6
+			SET total_cents = total_cents + $3::bigint * $4::bigint, unit_count = unit_count + $3, version = $5, updated_at = $6
 			WHERE id = $1 AND version < $5
 			RETURNING id)
 		INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents)

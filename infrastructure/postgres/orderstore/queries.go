@@ -30,7 +30,7 @@ func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Qu
 	return &Queries{pool: pool, events: NewStoreWithCache(pool, codec, 0)}
 }
 
-const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.total_cents, o.line_count, o.version,
+const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.total_cents, o.unit_count, o.version,
 	o.placed_at, o.updated_at,
 	(SELECT coalesce(jsonb_agg(jsonb_build_array(l.sku, l.quantity, l.unit_price_cents) ORDER BY l.line_no), '[]')
 	 FROM order_overview_lines l WHERE l.order_id = o.id)
@@ -99,7 +99,7 @@ func scanOverviews(rows pgx.Rows) ([]application.OrderView, error) {
 		var v application.OrderView
 		var status string
 		var lines []byte
-		if err := rows.Scan(&v.State.ID, &v.State.CustomerID, &status, &v.State.Currency, &v.State.TotalCents, &v.State.LineCount, &v.Version,
+		if err := rows.Scan(&v.State.ID, &v.State.CustomerID, &status, &v.State.Currency, &v.State.TotalCents, &v.State.UnitCount, &v.Version,
 			&v.State.PlacedAt, &v.State.UpdatedAt, &lines); err != nil {
 			return nil, err
 		}

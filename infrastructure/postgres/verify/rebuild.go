@@ -37,7 +37,7 @@ func (s RebuildSummary) String() string {
 var ErrUndecodable = errors.New("an order event cannot be decoded")
 
 var (
-	overviewColumns = []string{"id", "customer_id", "status", "currency", "total_cents", "line_count", "version", "placed_at", "updated_at"}
+	overviewColumns = []string{"id", "customer_id", "status", "currency", "total_cents", "unit_count", "version", "placed_at", "updated_at"}
 	linesColumns    = []string{"order_id", "line_no", "sku", "quantity", "unit_price_cents"}
 )
 
@@ -122,7 +122,7 @@ func Rebuild(ctx context.Context, db DB, codec Codec, opts ...Option) (RebuildSu
 				continue
 			}
 			r := s.row
-			rows = append(rows, []any{r.ID, r.CustomerID, r.Status, r.Currency, r.TotalCents, r.LineCount, r.Version, r.PlacedAt, r.UpdatedAt})
+			rows = append(rows, []any{r.ID, r.CustomerID, r.Status, r.Currency, r.TotalCents, r.UnitCount, r.Version, r.PlacedAt, r.UpdatedAt})
 			for _, l := range s.lines {
 				lines = append(lines, []any{r.ID, l.LineNo, l.SKU, l.Quantity, l.UnitPriceCents})
 			}

@@ -244,7 +244,7 @@ type overviewRow struct {
 	Status     string
 	Currency   string
 	TotalCents int64
-	LineCount  int64
+	UnitCount  int64
 	Version    int64
 	PlacedAt   time.Time
 	UpdatedAt  time.Time
@@ -273,7 +273,7 @@ func rowsOf(id uuid.UUID, st order.State, version int64, lineVersions []int64) (
 	}
 	row := &overviewRow{
 		ID: id, CustomerID: st.CustomerID, Status: string(st.Status), Currency: st.Currency,
-		TotalCents: st.TotalCents, LineCount: int64(st.LineCount), Version: version,
+		TotalCents: st.TotalCents, UnitCount: int64(st.UnitCount), Version: version,
 		PlacedAt: dbTime(st.PlacedAt), UpdatedAt: dbTime(st.UpdatedAt),
 	}
 	lines := make([]lineRow, len(st.Lines))

@@ -66,7 +66,7 @@ func (s Summary) String() string {
 //     differences;
 //   - that every order stream decodes, starts with its OrderPlaced, and folds (with
 //     order.Fold) into exactly its order_overview row (customer_id, status, currency,
-//     total_cents, line_count, version, placed_at, updated_at) and its
+//     total_cents, unit_count, version, placed_at, updated_at) and its
 //     order_overview_lines rows (line_no = version of the OrderLineAdded, sku,
 //     quantity, unit_price_cents, their number); a stream without a row and a row
 //     without events are differences.
@@ -123,7 +123,7 @@ const (
 	selectHeads = `SELECT h.stream_type, h.stream_id, h.version
 		FROM aggregate_heads h JOIN unnest($1::text[], $2::text[]) AS s(stream_type, stream_id)
 		  ON h.stream_type = s.stream_type AND h.stream_id = s.stream_id`
-	selectRows = `SELECT id, customer_id, status, currency, total_cents, line_count, version, placed_at, updated_at
+	selectRows = `SELECT id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at
 		FROM order_overview WHERE id = ANY($1::uuid[])`
 	selectLines = `SELECT order_id, line_no, sku, quantity, unit_price_cents
 		FROM order_overview_lines WHERE order_id = ANY($1::uuid[])
@@ -155,7 +155,7 @@ func (v *verifier) compare(ctx context.Context, streams []*stream) error {
 		b.Queue(selectRows, orders).Query(func(r pgx.Rows) error {
 			var row overviewRow
 			_, err := pgx.ForEachRow(r, []any{&row.ID, &row.CustomerID, &row.Status, &row.Currency, &row.TotalCents,
-				&row.LineCount, &row.Version, &row.PlacedAt, &row.UpdatedAt}, func() error { rows[row.ID] = row; return nil })
+				&row.UnitCount, &row.Version, &row.PlacedAt, &row.UpdatedAt}, func() error { rows[row.ID] = row; return nil })
 			return err
 		})
 		b.Queue(selectLines, orders).Query(func(r pgx.Rows) error {
@@ -238,7 +238,7 @@ func (v *verifier) compareOrder(s *stream, found *overviewRow, foundLines []line
 	word("status", want.Status, found.Status)
 	word("currency", want.Currency, found.Currency)
 	number("total_cents", want.TotalCents, found.TotalCents)
-	number("line_count", want.LineCount, found.LineCount)
+	number("unit_count", want.UnitCount, found.UnitCount)
 	number("version", want.Version, found.Version)
 	instant("placed_at", want.PlacedAt, found.PlacedAt)
 	instant("updated_at", want.UpdatedAt, found.UpdatedAt)

@@ -273,7 +273,7 @@ func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
 		VALUES ($1, 'nobody', 'pending', 'EUR', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`, bogus)
 	f.exec(t, `UPDATE order_overview SET status = 'cancelled' WHERE id = $1`, status)
 	f.exec(t, `DELETE FROM order_overview WHERE id = $1`, gone)
-	f.exec(t, `UPDATE order_overview SET customer_id = 'mallory', currency = 'USD', line_count = 5, version = 7 WHERE id = $1`, fields)
+	f.exec(t, `UPDATE order_overview SET customer_id = 'mallory', currency = 'USD', unit_count = 5, version = 7 WHERE id = $1`, fields)
 	f.exec(t, `UPDATE order_overview_lines SET sku = 'x', quantity = 9, unit_price_cents = 1 WHERE order_id = $1 AND line_no = 2`, fields)
 	f.exec(t, `INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents) VALUES ($1, 9, 'extra', 1, 1)`, fields)
 	var placedAt time.Time
@@ -293,7 +293,7 @@ func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
 		diff(gone, "order_overview", "a row at version 2", "no row"),
 		diff(fields, "customer_id", `"fields"`, `"mallory"`),
 		diff(fields, "currency", "EUR", "USD"),
-		diff(fields, "line_count", "2", "5"),
+		diff(fields, "unit_count", "2", "5"),
 		diff(fields, "version", "3", "7"),
 		diff(fields, "lines[2].sku", `"a"`, `"x"`),
 		diff(fields, "lines[2].quantity", "1", "9"),
