@@ -9,6 +9,7 @@ BIN := bin/$(NAME)
 ADDR ?= 127.0.0.1:8080
 FUZZTIME ?= 30s
 GO_TEST_FLAGS ?=
+IMAGE ?= orders:dev
 
 .PHONY: help
 help: ## List the targets
@@ -83,6 +84,20 @@ vulncheck: ## Check the code paths for known vulnerabilities (needs https://vuln
 .PHONY: build
 build: ## Build the binary into bin/ (bin/orders until renamed)
 	go build -o $(BIN) ./cmd/$(NAME)
+
+.PHONY: image
+image: ## Build the container image $(IMAGE): a static binary built here, FROM scratch (no registry needed)
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o bin/image/orders ./cmd/orders
+	docker build -q -f Dockerfile.scratch -t $(IMAGE) bin/image
+	@docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' $(IMAGE)
+
+.PHONY: image-docker
+image-docker: ## Build $(IMAGE) from Dockerfile entirely in Docker (pulls golang and distroless images)
+	docker build -t $(IMAGE) .
+
+.PHONY: compose-smoke
+compose-smoke: image ## Start compose.yaml (PostgreSQL, migrate, two replicas), place and read an order across them, tear down
+	IMAGE=$(IMAGE) deploy/compose-smoke.sh
 
 .PHONY: migrate
 migrate: ## Apply migrations to DATABASE_URL
