@@ -130,7 +130,7 @@ func Verify(ctx context.Context, db DB, models []ReadModel, report func(Differen
 	if err == nil {
 		for _, t := range v.uncheckedOrder {
 			v.report(Difference{Stream: eventstore.StreamID{Type: t},
-				Found: fmt.Sprintf("no read-model checker registered (%d streams)", v.unchecked[t])})
+				Found: fmt.Sprintf("no read-model checker registered (%s)", plural(v.unchecked[t], "stream"))})
 		}
 	}
 	v.sum.Duration = time.Since(start)
@@ -302,4 +302,11 @@ func (v *verifier) orphanRows(ctx context.Context, m ReadModel) error {
 			return nil
 		}
 	}
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
