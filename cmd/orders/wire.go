@@ -13,7 +13,16 @@ import (
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/verify"
 )
+
+// readModels are the inline read models `verify` checks and `rebuild` rebuilds, one
+// line each: an aggregate's store package says how (orderstore.ReadModel).
+func readModels() []verify.ReadModel {
+	return []verify.ReadModel{
+		orderstore.ReadModel(eventcodec.NewOrderRegistry()),
+	}
+}
 
 // service is everything serve runs, built by hand in one place.
 type service struct {
