@@ -77,6 +77,30 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for ShipmentStatus.
+const (
+	ShipmentStatusCancelled  ShipmentStatus = "cancelled"
+	ShipmentStatusDelivered  ShipmentStatus = "delivered"
+	ShipmentStatusDispatched ShipmentStatus = "dispatched"
+	ShipmentStatusPending    ShipmentStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ShipmentStatus enum.
+func (e ShipmentStatus) Valid() bool {
+	switch e {
+	case ShipmentStatusCancelled:
+		return true
+	case ShipmentStatusDelivered:
+		return true
+	case ShipmentStatusDispatched:
+		return true
+	case ShipmentStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // AddLineRequest A line to add to a pending order.
 type AddLineRequest struct {
 	// Quantity Number of units (`2.0` is accepted as `2`).
@@ -105,6 +129,27 @@ type CancelRequest struct {
 	//
 	// Example: Customer changed their mind.
 	Reason *string `json:"reason,omitempty"`
+}
+
+// CreateShipmentRequest A request to ship a confirmed order.
+type CreateShipmentRequest struct {
+	// OrderId The order to ship.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+}
+
+// DispatchRequest The carrier a pending shipment is handed to.
+type DispatchRequest struct {
+	// Carrier The carrier (1-64 characters, not blank, no control characters).
+	//
+	// Example: DHL
+	Carrier string `json:"carrier"`
+
+	// TrackingNo The carrier's tracking number (1-64 characters, not blank, no control characters).
+	//
+	// Example: JD014600006281230704
+	TrackingNo string `json:"tracking_no"`
 }
 
 // EventList The events of an order, in version order.
@@ -311,6 +356,84 @@ type Readiness struct {
 // ReadinessStatus Example: ready
 type ReadinessStatus string
 
+// Shipment The state of a shipment, derived from its events.
+type Shipment struct {
+	// Carrier The carrier, once dispatched.
+	//
+	// Example: DHL
+	Carrier *string `json:"carrier,omitempty"`
+
+	// CreatedAt When the shipment was created.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The shipment id (derived from the order id).
+	//
+	// Example: 2eed4c61-408c-52fc-9eb8-b10ee0232358
+	Id openapi_types.UUID `json:"id"`
+
+	// Items The order's lines at creation, in order.
+	Items []ShipmentItem `json:"items"`
+
+	// OrderId The order shipped.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+
+	// Status The lifecycle status of a shipment: `pending`, then `dispatched` and
+	// `delivered`, or `cancelled` before dispatch.
+	//
+	//
+	// Example: pending
+	Status ShipmentStatus `json:"status"`
+
+	// TrackingNo The carrier's tracking number, once dispatched.
+	//
+	// Example: JD014600006281230704
+	TrackingNo *string `json:"tracking_no,omitempty"`
+
+	// UpdatedAt When the last event of the shipment was recorded.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Version The shipment's version (number of recorded events); also its ETag.
+	//
+	// Example: 1
+	Version int64 `json:"version"`
+}
+
+// ShipmentItem One shipped line of the order.
+type ShipmentItem struct {
+	// Quantity Number of units.
+	//
+	// Example: 2
+	Quantity int32 `json:"quantity"`
+
+	// Sku The stock keeping unit.
+	//
+	// Example: SKU-BOOK-001
+	Sku string `json:"sku"`
+}
+
+// ShipmentList A page of shipments, newest first.
+type ShipmentList struct {
+	// Items The shipments in this page.
+	Items []Shipment `json:"items"`
+
+	// NextCursor Cursor of the next page; absent or null on the last page.
+	//
+	// Example: eyJwIjoiMjAyNS0wMS0xNVQxMDozMDowMFoiLCJpIjoiNWYyYyJ9
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// ShipmentStatus The lifecycle status of a shipment: `pending`, then `dispatched` and
+// `delivered`, or `cancelled` before dispatch.
+//
+// Example: pending
+type ShipmentStatus string
+
 // StoredEvent An event as recorded in the event store.
 type StoredEvent struct {
 	// Data The event payload (free-form; depends on `type` and `schema_version`).
@@ -369,6 +492,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// ShipmentId defines model for ShipmentId.
+type ShipmentId = openapi_types.UUID
+
 // BadRequest An RFC 9457 problem details document.
 type BadRequest = Problem
 
@@ -392,6 +518,9 @@ type PreconditionFailed = Problem
 
 // ServiceUnavailable An RFC 9457 problem details document.
 type ServiceUnavailable = Problem
+
+// ShipmentCreateConflict An RFC 9457 problem details document.
+type ShipmentCreateConflict = Problem
 
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
@@ -529,6 +658,136 @@ type AddOrderLineParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 }
 
+// ListShipmentsParams defines parameters for ListShipments.
+type ListShipmentsParams struct {
+	// OrderId Only the shipment of this order.
+	OrderId *openapi_types.UUID `form:"order_id,omitempty" json:"order_id,omitempty"`
+
+	// Status Only shipments in this status.
+	Status *ShipmentStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Maximum number of shipments in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
+	// characters). A cursor the API did not hand out answers `400`.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateShipmentParams defines parameters for CreateShipment.
+type CreateShipmentParams struct {
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// GetShipmentParams defines parameters for GetShipment.
+type GetShipmentParams struct {
+	// Version Return the shipment as of this version (mutually exclusive with `at`).
+	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+
+	// At Return the shipment as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// matches, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// CancelShipmentParams defines parameters for CancelShipment.
+type CancelShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DeliverShipmentParams defines parameters for DeliverShipment.
+type DeliverShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DispatchShipmentParams defines parameters for DispatchShipment.
+type DispatchShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
 type PlaceOrderJSONRequestBody = PlaceOrderRequest
 
@@ -537,6 +796,15 @@ type CancelOrderJSONRequestBody = CancelRequest
 
 // AddOrderLineJSONRequestBody defines body for AddOrderLine for application/json ContentType.
 type AddOrderLineJSONRequestBody = AddLineRequest
+
+// CreateShipmentJSONRequestBody defines body for CreateShipment for application/json ContentType.
+type CreateShipmentJSONRequestBody = CreateShipmentRequest
+
+// CancelShipmentJSONRequestBody defines body for CancelShipment for application/json ContentType.
+type CancelShipmentJSONRequestBody = CancelRequest
+
+// DispatchShipmentJSONRequestBody defines body for DispatchShipment for application/json ContentType.
+type DispatchShipmentJSONRequestBody = DispatchRequest
 
 // Getter for additional properties for OpenAPIDocument. Returns the specified
 // element and whether it was found
@@ -865,6 +1133,121 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListShipments List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipmentWithBody Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipment Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipment Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipmentWithBody Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipment Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeliverShipment Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipmentWithBody Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipment Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipmentEvents Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetHealth Liveness probe
@@ -1145,6 +1528,221 @@ func (c *Client) AddOrderLine(ctx context.Context, id OrderId, params *AddOrderL
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListShipments List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListShipmentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipmentWithBody Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipment Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipment Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipmentWithBody Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipment Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeliverShipment Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *Client) DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeliverShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipmentWithBody Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipment Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipmentEvents Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentEventsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1753,6 +2351,523 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListShipmentsRequest constructs an http.Request for the ListShipments method
+func NewListShipmentsRequest(server string, params *ListShipmentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_id", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateShipmentRequest calls the generic CreateShipment builder with application/json body
+func NewCreateShipmentRequest(server string, params *CreateShipmentParams, body CreateShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateShipmentRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateShipmentRequestWithBody constructs an http.Request for the CreateShipment method, with any body, and a specified content type
+func NewCreateShipmentRequestWithBody(server string, params *CreateShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentRequest constructs an http.Request for the GetShipment method
+func NewGetShipmentRequest(server string, id ShipmentId, params *GetShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Version != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "version", *params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.At != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "at", *params.At, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelShipmentRequest calls the generic CancelShipment builder with application/json body
+func NewCancelShipmentRequest(server string, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCancelShipmentRequestWithBody constructs an http.Request for the CancelShipment method, with any body, and a specified content type
+func NewCancelShipmentRequestWithBody(server string, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeliverShipmentRequest constructs an http.Request for the DeliverShipment method
+func NewDeliverShipmentRequest(server string, id ShipmentId, params *DeliverShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/deliver", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDispatchShipmentRequest calls the generic DispatchShipment builder with application/json body
+func NewDispatchShipmentRequest(server string, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDispatchShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDispatchShipmentRequestWithBody constructs an http.Request for the DispatchShipment method, with any body, and a specified content type
+func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/dispatch", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentEventsRequest constructs an http.Request for the GetShipmentEvents method
+func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1968,6 +3083,129 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
+	// ListShipmentsWithResponse List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error)
+
+	// CreateShipmentWithBodyWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// CreateShipmentWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// GetShipmentWithResponse Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error)
+
+	// CancelShipmentWithBodyWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// CancelShipmentWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// DeliverShipmentWithResponse Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error)
+
+	// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// DispatchShipmentWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// GetShipmentEventsWithResponse Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
 }
 
 // GetHealthResponse200Headers the declared response headers of an HTTP 200 response for GetHealth
@@ -3219,6 +4457,1024 @@ func (r GetReadinessResponse) ContentType() string {
 	return ""
 }
 
+// ListShipmentsResponse200Headers the declared response headers of an HTTP 200 response for ListShipments
+type ListShipmentsResponse200Headers struct {
+	XRequestID *string
+}
+
+// ListShipmentsResponse400Headers the declared response headers of an HTTP 400 response for ListShipments
+type ListShipmentsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
+type ListShipmentsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ListShipmentsResponseDefaultHeaders the declared response headers of an HTTP default response for ListShipments
+type ListShipmentsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ListShipmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShipmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListShipmentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListShipmentsResponse400Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListShipmentsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListShipmentsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListShipmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListShipmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListShipmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListShipmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateShipmentResponse201Headers the declared response headers of an HTTP 201 response for CreateShipment
+type CreateShipmentResponse201Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse400Headers the declared response headers of an HTTP 400 response for CreateShipment
+type CreateShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
+type CreateShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse409Headers the declared response headers of an HTTP 409 response for CreateShipment
+type CreateShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse413Headers the declared response headers of an HTTP 413 response for CreateShipment
+type CreateShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse415Headers the declared response headers of an HTTP 415 response for CreateShipment
+type CreateShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse422Headers the declared response headers of an HTTP 422 response for CreateShipment
+type CreateShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse503Headers the declared response headers of an HTTP 503 response for CreateShipment
+type CreateShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CreateShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CreateShipment
+type CreateShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CreateShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ShipmentCreateConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateShipmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateShipmentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateShipmentResponseDefaultHeaders
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateShipmentResponse) GetJSON201() *Shipment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON409() *ShipmentCreateConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentResponse200Headers the declared response headers of an HTTP 200 response for GetShipment
+type GetShipmentResponse200Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse304Headers the declared response headers of an HTTP 304 response for GetShipment
+type GetShipmentResponse304Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse400Headers the declared response headers of an HTTP 400 response for GetShipment
+type GetShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
+type GetShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse503Headers the declared response headers of an HTTP 503 response for GetShipment
+type GetShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipment
+type GetShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetShipmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelShipmentResponse200Headers the declared response headers of an HTTP 200 response for CancelShipment
+type CancelShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
+type CancelShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse404Headers the declared response headers of an HTTP 404 response for CancelShipment
+type CancelShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse409Headers the declared response headers of an HTTP 409 response for CancelShipment
+type CancelShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse412Headers the declared response headers of an HTTP 412 response for CancelShipment
+type CancelShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse413Headers the declared response headers of an HTTP 413 response for CancelShipment
+type CancelShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse415Headers the declared response headers of an HTTP 415 response for CancelShipment
+type CancelShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse422Headers the declared response headers of an HTTP 422 response for CancelShipment
+type CancelShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse503Headers the declared response headers of an HTTP 503 response for CancelShipment
+type CancelShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CancelShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CancelShipment
+type CancelShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CancelShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CancelShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeliverShipmentResponse200Headers the declared response headers of an HTTP 200 response for DeliverShipment
+type DeliverShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse400Headers the declared response headers of an HTTP 400 response for DeliverShipment
+type DeliverShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
+type DeliverShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse409Headers the declared response headers of an HTTP 409 response for DeliverShipment
+type DeliverShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse412Headers the declared response headers of an HTTP 412 response for DeliverShipment
+type DeliverShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse422Headers the declared response headers of an HTTP 422 response for DeliverShipment
+type DeliverShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse503Headers the declared response headers of an HTTP 503 response for DeliverShipment
+type DeliverShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DeliverShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DeliverShipment
+type DeliverShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DeliverShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeliverShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeliverShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeliverShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeliverShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeliverShipmentResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DeliverShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeliverShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeliverShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeliverShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeliverShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeliverShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeliverShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeliverShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DispatchShipmentResponse200Headers the declared response headers of an HTTP 200 response for DispatchShipment
+type DispatchShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse400Headers the declared response headers of an HTTP 400 response for DispatchShipment
+type DispatchShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
+type DispatchShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse409Headers the declared response headers of an HTTP 409 response for DispatchShipment
+type DispatchShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse412Headers the declared response headers of an HTTP 412 response for DispatchShipment
+type DispatchShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse413Headers the declared response headers of an HTTP 413 response for DispatchShipment
+type DispatchShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse415Headers the declared response headers of an HTTP 415 response for DispatchShipment
+type DispatchShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse422Headers the declared response headers of an HTTP 422 response for DispatchShipment
+type DispatchShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse503Headers the declared response headers of an HTTP 503 response for DispatchShipment
+type DispatchShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DispatchShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DispatchShipment
+type DispatchShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DispatchShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DispatchShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DispatchShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DispatchShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DispatchShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DispatchShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DispatchShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DispatchShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DispatchShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DispatchShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DispatchShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DispatchShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DispatchShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DispatchShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DispatchShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DispatchShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentEventsResponse200Headers the declared response headers of an HTTP 200 response for GetShipmentEvents
+type GetShipmentEventsResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetShipmentEventsResponse400Headers the declared response headers of an HTTP 400 response for GetShipmentEvents
+type GetShipmentEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
+type GetShipmentEventsResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse503Headers the declared response headers of an HTTP 503 response for GetShipmentEvents
+type GetShipmentEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipmentEvents
+type GetShipmentEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentEventsResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentEventsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthWithResponse Liveness probe
 //
 // Answers `200` as long as the process is running; does not check dependencies.
@@ -3467,6 +5723,189 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetReadinessResponse(rsp)
+}
+
+// ListShipmentsWithResponse List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error) {
+	rsp, err := c.ListShipments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListShipmentsResponse(rsp)
+}
+
+// CreateShipmentWithBodyWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipmentWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// CreateShipmentWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipment(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// GetShipmentWithResponse Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *ClientWithResponses) GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error) {
+	rsp, err := c.GetShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentResponse(rsp)
+}
+
+// CancelShipmentWithBodyWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// CancelShipmentWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// DeliverShipmentWithResponse Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *ClientWithResponses) DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error) {
+	rsp, err := c.DeliverShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeliverShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// GetShipmentEventsWithResponse Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
+	rsp, err := c.GetShipmentEvents(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentEventsResponse(rsp)
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -5156,6 +7595,1453 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 	return response, nil
 }
 
+// ParseListShipmentsResponse parses an HTTP response from a ListShipmentsWithResponse call
+func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListShipmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShipmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListShipmentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListShipmentsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListShipmentsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListShipmentsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateShipmentResponse parses an HTTP response from a CreateShipmentWithResponse call
+func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ShipmentCreateConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateShipmentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CreateShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentResponse parses an HTTP response from a GetShipmentWithResponse call
+func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetShipmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelShipmentResponse parses an HTTP response from a CancelShipmentWithResponse call
+func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CancelShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeliverShipmentResponse parses an HTTP response from a DeliverShipmentWithResponse call
+func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeliverShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeliverShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeliverShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeliverShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeliverShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeliverShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers DeliverShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeliverShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DeliverShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDispatchShipmentResponse parses an HTTP response from a DispatchShipmentWithResponse call
+func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DispatchShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DispatchShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DispatchShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DispatchShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DispatchShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DispatchShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers DispatchShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DispatchShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers DispatchShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DispatchShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DispatchShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentEventsResponse parses an HTTP response from a GetShipmentEventsWithResponse call
+func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentEventsResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetHealth Liveness probe
@@ -5188,6 +9074,27 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx echo.Context, params ListShipmentsParams) error
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx echo.Context, params CreateShipmentParams) error
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx echo.Context, id ShipmentId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -5568,6 +9475,352 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	return err
 }
 
+// ListShipments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListShipments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListShipmentsParams
+	// ------------- Optional query parameter "order_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_id", ctx.QueryParams(), &params.OrderId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListShipments(ctx, params)
+	return err
+}
+
+// CreateShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateShipment(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateShipment(ctx, params)
+	return err
+}
+
+// GetShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetShipmentParams
+	// ------------- Optional query parameter "version" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "version", ctx.QueryParams(), &params.Version, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipment(ctx, id, params)
+	return err
+}
+
+// CancelShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelShipment(ctx, id, params)
+	return err
+}
+
+// DeliverShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DeliverShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeliverShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeliverShipment(ctx, id, params)
+	return err
+}
+
+// DispatchShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DispatchShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DispatchShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DispatchShipment(ctx, id, params)
+	return err
+}
+
+// GetShipmentEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipmentEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipmentEvents(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5622,6 +9875,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/orders/:id/confirm", wrapper.ConfirmOrder, options.OperationMiddlewares["confirmOrder"]...)
 	router.POST(options.BaseURL+"/orders/:id/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/orders/:id/events", wrapper.GetOrderEvents, options.OperationMiddlewares["getOrderEvents"]...)
+	router.GET(options.BaseURL+"/shipments", wrapper.ListShipments, options.OperationMiddlewares["listShipments"]...)
+	router.POST(options.BaseURL+"/shipments", wrapper.CreateShipment, options.OperationMiddlewares["createShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id", wrapper.GetShipment, options.OperationMiddlewares["getShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/dispatch", wrapper.DispatchShipment, options.OperationMiddlewares["dispatchShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/deliver", wrapper.DeliverShipment, options.OperationMiddlewares["deliverShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/cancel", wrapper.CancelShipment, options.OperationMiddlewares["cancelShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id/events", wrapper.GetShipmentEvents, options.OperationMiddlewares["getShipmentEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPISpec, options.OperationMiddlewares["getOpenAPISpec"]...)
@@ -5716,6 +9976,17 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ServiceUnavailableResponseHeaders
+}
+
+type ShipmentCreateConflictResponseHeaders struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ShipmentCreateConflictResponseHeaders
 }
 
 type UnprocessableEntityResponseHeaders struct {
@@ -7213,6 +11484,1257 @@ func (response GetReadinessdefaultApplicationProblemPlusJSONResponse) VisitGetRe
 	return err
 }
 
+type ListShipmentsRequestObject struct {
+	Params ListShipmentsParams
+}
+
+type ListShipmentsResponseObject interface {
+	VisitListShipmentsResponse(w http.ResponseWriter) error
+}
+
+type ListShipments200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type ListShipments200JSONResponse struct {
+	Body    ShipmentList
+	Headers ListShipments200ResponseHeaders
+}
+
+func (response ListShipments200JSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments400ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments503ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipmentsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response ListShipmentsdefaultApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentRequestObject struct {
+	Params CreateShipmentParams
+	Body   *CreateShipmentJSONRequestBody
+}
+
+type CreateShipmentResponseObject interface {
+	VisitCreateShipmentResponse(w http.ResponseWriter) error
+}
+
+type CreateShipment201ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
+}
+
+type CreateShipment201JSONResponse struct {
+	Body    Shipment
+	Headers CreateShipment201ResponseHeaders
+}
+
+func (response CreateShipment201JSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment400ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment404ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment409ApplicationProblemPlusJSONResponse struct {
+	ShipmentCreateConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment409ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment413ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment415ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment422ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment503ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CreateShipmentdefaultApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params GetShipmentParams
+}
+
+type GetShipmentResponseObject interface {
+	VisitGetShipmentResponse(w http.ResponseWriter) error
+}
+
+type GetShipment200ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment200JSONResponse struct {
+	Body    Shipment
+	Headers GetShipment200ResponseHeaders
+}
+
+func (response GetShipment200JSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment304ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment304Response struct {
+	Headers GetShipment304ResponseHeaders
+}
+
+func (response GetShipment304Response) VisitGetShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment400ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment404ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment503ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params CancelShipmentParams
+	Body   *CancelShipmentJSONRequestBody
+}
+
+type CancelShipmentResponseObject interface {
+	VisitCancelShipmentResponse(w http.ResponseWriter) error
+}
+
+type CancelShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type CancelShipment200JSONResponse struct {
+	Body    Shipment
+	Headers CancelShipment200ResponseHeaders
+}
+
+func (response CancelShipment200JSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment400ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment404ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment409ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment412ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment413ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment415ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment422ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment503ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CancelShipmentdefaultApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DeliverShipmentParams
+}
+
+type DeliverShipmentResponseObject interface {
+	VisitDeliverShipmentResponse(w http.ResponseWriter) error
+}
+
+type DeliverShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type DeliverShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DeliverShipment200ResponseHeaders
+}
+
+func (response DeliverShipment200JSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment400ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment404ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment409ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment412ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment422ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment503ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DeliverShipmentdefaultApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DispatchShipmentParams
+	Body   *DispatchShipmentJSONRequestBody
+}
+
+type DispatchShipmentResponseObject interface {
+	VisitDispatchShipmentResponse(w http.ResponseWriter) error
+}
+
+type DispatchShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type DispatchShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DispatchShipment200ResponseHeaders
+}
+
+func (response DispatchShipment200JSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment400ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment404ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment409ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment412ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment413ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment415ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment422ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment503ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DispatchShipmentdefaultApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsRequestObject struct {
+	Id ShipmentId `json:"id"`
+}
+
+type GetShipmentEventsResponseObject interface {
+	VisitGetShipmentEventsResponse(w http.ResponseWriter) error
+}
+
+type GetShipmentEvents200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEvents200JSONResponse struct {
+	Body    EventList
+	Headers GetShipmentEvents200ResponseHeaders
+}
+
+func (response GetShipmentEvents200JSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents400ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents404ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents503ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentEventsdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetHealth Liveness probe
@@ -7245,6 +12767,27 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx context.Context, request ListShipmentsRequestObject) (ListShipmentsResponseObject, error)
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx context.Context, request CreateShipmentRequestObject) (CreateShipmentResponseObject, error)
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx context.Context, request GetShipmentRequestObject) (GetShipmentResponseObject, error)
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx context.Context, request CancelShipmentRequestObject) (CancelShipmentResponseObject, error)
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx context.Context, request DeliverShipmentRequestObject) (DeliverShipmentResponseObject, error)
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx context.Context, request DispatchShipmentRequestObject) (DispatchShipmentResponseObject, error)
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx context.Context, request GetShipmentEventsRequestObject) (GetShipmentEventsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -7579,158 +13122,438 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	return nil
 }
 
+// ListShipments operation middleware
+func (sh *strictHandler) ListShipments(ctx echo.Context, params ListShipmentsParams) error {
+	var request ListShipmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListShipments(ctx.Request().Context(), request.(ListShipmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListShipments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListShipmentsResponseObject); ok {
+		return validResponse.VisitListShipmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateShipment operation middleware
+func (sh *strictHandler) CreateShipment(ctx echo.Context, params CreateShipmentParams) error {
+	var request CreateShipmentRequestObject
+
+	request.Params = params
+
+	var body CreateShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateShipment(ctx.Request().Context(), request.(CreateShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateShipmentResponseObject); ok {
+		return validResponse.VisitCreateShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipment operation middleware
+func (sh *strictHandler) GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error {
+	var request GetShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipment(ctx.Request().Context(), request.(GetShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentResponseObject); ok {
+		return validResponse.VisitGetShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelShipment operation middleware
+func (sh *strictHandler) CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error {
+	var request CancelShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body CancelShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelShipment(ctx.Request().Context(), request.(CancelShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelShipmentResponseObject); ok {
+		return validResponse.VisitCancelShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeliverShipment operation middleware
+func (sh *strictHandler) DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error {
+	var request DeliverShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeliverShipment(ctx.Request().Context(), request.(DeliverShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeliverShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeliverShipmentResponseObject); ok {
+		return validResponse.VisitDeliverShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DispatchShipment operation middleware
+func (sh *strictHandler) DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error {
+	var request DispatchShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body DispatchShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DispatchShipment(ctx.Request().Context(), request.(DispatchShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DispatchShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DispatchShipmentResponseObject); ok {
+		return validResponse.VisitDispatchShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipmentEvents operation middleware
+func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) error {
+	var request GetShipmentEventsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipmentEvents(ctx.Request().Context(), request.(GetShipmentEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipmentEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentEventsResponseObject); ok {
+		return validResponse.VisitGetShipmentEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdts4sij8Klj8ZlakDClLsp3E9tprlieXmXTn9uWye2Y3s02IhCy0KUBNgLbVffwc54HOi52FKoAE",
-	"L5Lt2Jl0n935EVkiiEuh7qgq/BqkcrmSggmtgsNfgwWjGSvgz+M8lxfmj4yptOArzaUIDoOPC0aWTC9k",
-	"poheMLKiekFUuVrJQqtREAbski5XOQsOg78//xiSfzw/fhaEQcF+LnnBsuBQFyULA5Uu2JKa7ldUa1aY",
-	"rv/7x+Povz7/ZRAS/GP48E9BGOj1ynSmdMHFaXB1FQbPP9LT/onJImPFA0XOWaG4FIQqQonShRSnhAnN",
-	"9ZpoehoSNjodkSQOduMgIYMLrhdmLbH4uZSaqeGIfGAiI1yTGU3PCBckeTmPXlOdLhKiJSlKQShJ5XJJ",
-	"RUboKeVCacIuaarzdSz0gldTGMWiARMYcys8uut9mbHlSmom0vV7tsrp2rzWXn5i+knIxYIJAhMomFpJ",
-	"oRjhuFFKy4Jl9c9yTqggjBY5ZwUx82FKx8IBgyi6ZCTxxo6+Z+uEDOyyFZEiXw+PCJ0pJjSResGKC65Y",
-	"e8VmXoG/QCbKZXD4Iz743LfBr2RKcVl9m/zp/SszeTNHwS5wz0OS7MAfaudXnl0lTUR0j/bn0/RxOmHR",
-	"k9mERnvsCYsOst00mtJH8/HscbbHJpOtezOXxZLq4DAoCx4VbM4KJlLWi6TvmS7Wx3PNiu4qPrBUGghS",
-	"85hcLHiKILebQJZ0TWbmqy44yxpr2d82vSUXfGmAO65mxIVmp6yAKf3zPfb/8lk/YHmGcAXkgZYhwb0V",
-	"hJ2zYl0hzyFMN805E/qBikXyz8j2Hb18lhA+N7TDgfioYETLMybIYBJNpk9IuqAFTTUrlBktZ4b6VRiL",
-	"jJ9yrYihqCQ6GR0mw7BGKiJNNwYrWXHOCnLKBCuoZtmIfKx+NTPJ5SnJuWDKoYiDaUqLYk24bqPneHIw",
-	"pvvZXvTIIMbj2WPaixMekOnlKyZO9SI4nEyfhAbo1fewzc1o9Ms4OjgZHUaf/9LHzK7MGwVdMm257lNZ",
-	"FCwH7H/ZQ+XHwuxS6hqJ08Z2ESBeAJoiA2ByNC2kUgAgngJre6ljAa+khioyw9008nSaUU0d3Ni5kQm4",
-	"z5bR4StqRF7OY4FkH/ZtimENHTZQsJ+jx9kkPWBTGoQBN6tBaROEgaBL0+afkbf86OWzrXD3If3fcVyO",
-	"x+NxBJ+TF/Dx+AV+PXjxuUeQhMFlZLuIlkwpemoeLkulDemtCi40neWMaHaJcJWlJqkUupC5h8NtBv09",
-	"W/fsmiWVKF1IxQQpBf+5ZOSMrcmgHun4w9OXL61souTTp5fPhmRJz3CTWSzcNig6ZyCFDIc5JJQUbMUM",
-	"LTTRoOLhZhjzHnQCv7h2BUiTXvFw1HwfeqSGSOfA9HTVBxXqwqBbsjedgnTIGEl4DZCTM7Y+KVipWJYM",
-	"O8Q3O5jv0f1ptJtOsmhv/ohF9MnscXTAptkkHc936aO9TcjSkkybcGW6v7+NRuP4cmrQ5vLx834KDYOX",
-	"c5D82zUOo5MYdaNguiwEy8hsTShZFeycy7IWxiHhIzYihtFZBSEW/UrKodFPDPrupq6l+cLiINmkvxCn",
-	"vsTio0e22qgERSlUW1MhekG1m0dYITmKHXUUC46sANYI7NxsN7CXSsMyzxEFTINkbzJNSK1PpWUByOJa",
-	"W16zKuQsZ8sHiiS2xYltkThMJfZBLBID2oTg9ofw3MzBkIXHxkaxiMWxIu9fPCUHk8mYZGwOYoBbHoXv",
-	"g2iluZKGyJOHCRlQsXbTOyRCxmJVgHTmZpOHRBZO04sUM6za0FnOlTZ8st4tRQYep4wFgNsH3wPlVoSo",
-	"woFJWma7HI58DbNUTMXCYoTRz2nBldkhJQklF4yemSHJIPlhB1HATtP8CFvKlQGRoVcHeGHkN1ma/pk6",
-	"xH0akWNyTvOSNV8S3rJgx/M8FihMkt2kwhKLax79j8fJJm23n4DtgjdT7qMmrZI41p8fDuL44f8a/LAz",
-	"/Gsc/AgMfjrBj13k94+ff34YBwPbPHSvXfvG8OHQtr2ttHgYmg2A/SzIUhasgRmqTBeGNSAwkKO8kYJt",
-	"4CpvvW4MqjhJnnh7nTxMjBTeiF6xsFsdtgl0d7xH3khNXsuMzznL6g2lZCaz9W130Cxk+zZOxtO9Prb6",
-	"1sy7T8f5WLOcpu4b3FB/h7kau7SeKc9uqNeX0LJHTXMcHLS0v9HM6rvmm9EKmIA/6WqVczRediyX+8tP",
-	"Ci2Zah3mjcz0f05znkHjkznlOTNDZ0xTnhvgCnjsBO2h3eB0TQDtYIMJmsy/7l79CSBVFNKokT/+Gsw5",
-	"y7PgMHAvBWHQwtt2B8HVZwM6pakxaSqjyWyrprpUweHe2NgVXMNetKZXA82tW+3Uy4vs8q58oP+pYPPg",
-	"MPj/dmoXxA4+VTvvsA8EfRc9nPLBFVnS3OweywxdcJzUIZnRjHz34e2bkFCy5EoZaVE/jwWAJySV7m0e",
-	"Wglh9Wav45o1D0NSijMhL4TtQgHlp1LMc56CPl6r8yOS4IYkxGChIoymCzcFAq8jtXlOF1+p8W39PljZ",
-	"13b63APG2vNMsuu68CxDgPhTu6A7YTfgz4mQ+mTFRIZctMLuVyCcUyrAjWCYKM2MNXKx4Dlrah327VHQ",
-	"h543sul3wCJsYPJBjclv3UBG/NVT7aAzDBgJqSPX6L7Q2WlqDo9UrcE77m5mzg5J0gFqEosBzcxfhILl",
-	"a0wDCl1xRxapgVmew5eMFcPQ9bOg6kTIEwCP6ci+BZ0JwpYrvW6/UvUFyn7dvB4kFq1XaF4wmq1PVjlN",
-	"4T2z6wB0u0yujFXLLrnSahjGwr6npab5iZbyJKfFKUuA1pJUCsfUThzAElS/sNMzttKxSBdUnHJQoJwa",
-	"mld2UOUwcMouKcycSn2EVhXJqWbF8LdKnq/B//pGavDR4hS+mEzRmQsoRW13Hp3iUKAyHFdPv5AMGwS4",
-	"XxOgHQO0z2qMDvnhPIH+XKv7oj/wYSP6kVmpSSYZcgPr13YOEjPLAXjE5kbhFmv7YyxQ+Re6oKn3OtgJ",
-	"0BSGMFo+ADGBJ8rr1tgpsajc6G28q3zx27AEG90Rtd7ID2W6eC9Lze6EVQad5rIUDWR6I4lcsQL6IAuq",
-	"kPQNaO7C3NWCr5ZwgOHj116NXwZ53Vw6aGXwCR/eBzY1VuicqRVidJbsbfHdNk2/gCXcj7ju3TdgrZZG",
-	"qMZl0CwrmFJkIAukXu27XFlW2f2yIJov2XB0T8xjry29xbYtrgX3/W10baRU1A7AAVhkPPN+uRFUfntC",
-	"5h1d55JmH6V8ZaTvnXBrhX3VstzHLl+hNyYoYZcpY/Z4UfFfGMn5kut+3PHRYrJbo8V7v0MtJXHDdrDD",
-	"zi3SUkbY6L6tlGsW9Rvces8F9gIttzuZuYjvJ0uultZT0HL7BYe7vuVrza2atIz91OvscKS0e1Q5BS+o",
-	"IqD84cnZvZkMk2mNXf9ph/VW1LV+sU1UtbkPtPK8hBVw0JDfAh08I7MTi0VKC1B5PS+r76Dd7JJFT2ws",
-	"rKHc149pMTLaYrUVnoO2ievuFH8bYkKb5gHLt6UL3Ji7EAMXmhWC5ifgG/D54AdpdEGAmwHlBbh/jZgo",
-	"C6J4xo4IRxVixpgguTw9ZRkphdkK/xDwgSL+Gq9lm/tNrw7OjrjZddDazT/CFveB1MeClIJdrlhqpCP0",
-	"Wx0kNaCVDO9RafqAR6KfBD2nPKez/G4irvT6aQm3jGo6o8pYCGWOmgGc7tN0Yc9f+ZL1MzACYQQ2UICS",
-	"pTSK7g221JOEdp2kOcHOvvqP70sA2lNniEAxxFjQgudrMxM4WZVkQUVm3T1OWKL7DU6PKrhx5c8efO3n",
-	"rDBSm2VHBDHFa5A0Toli4QF02IRoAl8iCNNIiMKwjBF5Cj3KUqdyyU6sxy+JxZJRgfyumprScrVimXWx",
-	"w/aBB6sOD7oAioWJmJ+41iyDoxyOgR4Les6QpB2rPLROiMYxbiw6sTjgDykYzTx/2ZwXSo9I8vfnH8kO",
-	"uF1+SaozGgOpWCRGx4dHydd0cHigva4HL1bmjhz6k1gVMmVKGTx4Docwd+PWvQfZTQLnirR2BvYcdoKY",
-	"5tYF0Dk7v16jnXo6hzcGHMlXU+myaG82Z2wd2Zb3RdXdmDCzXOvkwwVjuEB3xbEYoL8jRJ+LLEA5/s06",
-	"2j45lwzLXrOM048A6jtJiarDk6Xp8QR2z9cCmNW2GtaDAbA3kBngBvaQ52PzVkJgYGIH7hEEVcsIWkbQ",
-	"5KsYRdbpnrTXlvwW7aIKAuiSy7JXXDDvGJBmaDHR/F0hV6zQnKngcE5zxToaT+2pzzJ02Ft3PrJxs/yV",
-	"18mvwc8lrbhZy+VULmesIHJOSsG1IoNkOhonEK6RpmxlNpwqkkxReapQchrWp55c6N1pEAZLeonxg5Ox",
-	"UQqrcMJJN5wwDNRZ2X92q7RMz8gZYyuzHjMpMphEj/a8qKkQlaCcijPzp4urAq+9bdKJFfrw/afob2/f",
-	"fh+NxxOcqzthfrS3LcLn2tiw61oQ+Dwex3E5efTEfExt4+l4fAwf0yf4cYAfL+Bj33zsjsfjz/ccn2YV",
-	"SACfPX7UlIve6LQwMBtwsip4yk5SF+bd3LR35qFBICkY7hc3pq2QhUMpeHHoQgObZma6buDV5ODgoIla",
-	"EMLVQC34F14Xrlof1/8IyBbWRNCzqjqQWM5+Yqk2S38KR1JfRqJvV9iQIGeGeNLqkAs4VZdIC0ZVX9Ty",
-	"D4t180izPpAblCtD//vjsbdtR0TTGYbCGj4Ri1nB6JlypyM2LrZnvw1qdAjnaam0XJr2qAObqfDCbDA4",
-	"SDxCAlNwM+2Mn+DH3/DjKX48vz+k3ozIdsV6QYWBTYj8c85A887QFUFPmQ2/A/TpYMPzcyb0K46Y0GVb",
-	"NuAVw+JtUDkXnrO2ly9zzZbNP7bJxg8QZAkTCeop0qKg6w7KY4d9aP2Cszx7DuZ3T6hpHXVhTem5jU3C",
-	"iIPOCmykSG9AuB+rQAbffXj7htiX1/3BE4Jaf3aNfl4ESiusxgtJ6VIMRqShEwTUSXSW1v32B7H0RRr5",
-	"UMXV1iP3wfcfjOa6JzLrFT9ngik8jC9VF5RO86pzHOSZGaGetDy7doa2k76JvV0xcfzu5TOZlkunfvZy",
-	"NIxv6nhZ7PtkdzQmme2EDMB5JAUbhiRjRk/NyLyQS/Kv49evehBezOV1A3cmLldM0BVv6MTB7mg82g0a",
-	"DGc3jkfjOB79OI4OesNxofVC3XICLQi72YS4GNdnL8QN1W9Sc6hmTXaRsYKfO/AZwYk8pYG3v9YEcRg8",
-	"//QenOHIoE84RmwpHe0ZdQy+3vBszPDDk1SWBium+BUDwWrFcWp1trYm1VUQjAy/+hwGGLBxAoJ8Op7u",
-	"R+NJNNn/OBkf7o4Px+P/8oyNwAucgbAN29XuwcGTMChXGdUbeprYnqqjgOlVG+dqiLU34uWHt2RvOnlc",
-	"B8eBN8jsSp4TujQAaWWlIcw7eNXYhL79dg3IxUIShEwt1Nssz21hZxj+NQIerwlfbGLHdfaDjdHGCUFY",
-	"jSqXTvUDvHpALFJxprYaFaD5dS0Hi5x9YIBHYXMOesHW5IIVNkQM7N6bCFugXWOjdUVtA7W7sof5w19Q",
-	"Zbe7uTcbCKJav8H4SPMl69uQWlJcu4IP2PSqRVidnDLcJEfu5P/8b1TlV6jcn7MCSKIGcNphTUirN9hA",
-	"n5w3Qi+nSiMDbNgNzUOhbRCd3AqiFfu4SV7oQFRIX+VBIa8eHmF6gKEEOMy6LXq3tbisxeBDXyGyaOBI",
-	"ornFDbKtF+jjbmMrNsovoIEeTRF0aE+A3cHrcK1r4U7+g9E2R0AHE77Q4O3SwwZT9quYqrBR73p14WOy",
-	"MqaNmS64+EIi2AVT2vr6N5skG+jAsngIQzplt2OnfaxUsEt9kpaF6rNHnsLvdb7upYZR67Thgogyz4n0",
-	"mIabVr3lbP3dxcufJH/90/H6zYfxxesP48s3//n/X75+Jn95/UxevH4h+aun361Mmzc//Gv9r/V3B0EY",
-	"mJ7xYK+hFm5QvDcbXD4f3iC25ixdpzmzpoFPVYckcaG6ZGBUTzDIgOCHkJ4hYsE4mLdJFbWbYKirF2s7",
-	"k3pB5lzQ3Bn41sSoFa/qbfO3e7Vpf3TCm2uyeWe4Cqz0S32azrWrrX5EaJ2g3UXTOyp1DR2hT8Nr1xXo",
-	"NQ+3OCS6+RG3URINAGzmplOltvtAY9H1enRcObVi+Yf784buz76dqnx7zbRcp4OHLu02LRg6Uhopt5j/",
-	"LPEkd3P+MwTdCJ5DJm8sBolzfEY9/7l/ydDLw6tsghYWfKFVUGPFj5Po4Dh6QaP55y8AvPbW1WGiG1Sd",
-	"Pq7qRdN0PBWQxrm3/9hFLVVeWOe26OEncMLW7us1TRdcsKhgNIPgAdehae4SabtJFUdedqahzIwBw0ku",
-	"I/s+HIqpJMSkHuugUkReCJKYRxg1lcDxWyctsi8zpscgbYXIdRMFMY8z3Br71VDwb6Tdu6PIrh6yKJdU",
-	"1KBkl6ucimass0ztnrckOIbp3gRzCUZMoyQb9UHGpbm1J/hCFr73051ohrCXTOhiTVasaGVg3VT98Zyu",
-	"PTpQfRDbhdqn9y9JVSuE8IwJzefrqnZDDTEyKFVJ83zdOP/FzIEvrmeyY2G53QrtSrJ/fPz4zmkzBv8b",
-	"M8D8qQ7m2MPmLgjUQhY6bOOPKpdLWqydcugo0/TbhzybMrTq9Wh7PH+bHWiOG5KkPgnH7HsMmgEKz6ha",
-	"MIV5+AlWSAA2QGjBIKUDw7k6XKJN/9tyysLbFJnxOa87z4c98ExLS84ejvYx4/eMZkYl7cGG6tEt/N4Q",
-	"C9JUPfGnO3i//cOTPpmBvgbaLW2CD6DARXfuGdX0do706rCI2NBxMpgXjEVm345IxsxOGhWgIQiQjVQx",
-	"tcOWT/iLvbQ9cIK59Wqon7DuiKvzY5fRpLUD+ni2m06zaMLG82iP7s+iJ+mjLHrMnswP6Hg2SafZTVyO",
-	"rp7M7WALu1vXoqkBO7SyOq0LxNiTv1LhN56pkPBmkFTb816/jL72dlGaZrTXTQuU9G3CSireX8Lq77mc",
-	"0Zy4Bo2t2ICxtUdivHczGe5IYLuLDof5Sg65JsZ3Z+Fi6P31P1AQWUnw3ebSewVOL8OvCRRZOip56GHB",
-	"FNTQfn3FBTvOMu+Xp5UFXv1SGeE9Qqnq4M4uSQxIBY2gS5Vf4HisuEDoJENrQxoeRYetTcwJkTt6xNzl",
-	"y1dXYXUmCJYYZo3bugtv0eGkGV0GnXAw+5ArSDY2842ULIvU5Sm7+OEReQ7VxzB+AcKlKuNIxaJi9xQ6",
-	"4stliQWVKpKigtCVYcsRJJt71HXUrDXTOdMzk3OnerO1LZgEpWeq0z2I5TW9zMs8Jwtu+l1Dia06YnmA",
-	"8bhehbodfDkZAhejYk1WVGl7qJhSYSPEM2M4tt/9q924/3iDbqK/Uv0fqKsYWlSaLldWRxlCWZyHDy2t",
-	"qdBWFDFjypXmS640T4mXUj16+JA8NyYNLn8BxYmqUkVYKEYYu1gxZSBiVGvQjVyBON+bPiLvXdUMrDGD",
-	"4RmECpsjXlVla1RqxDyTa6scuSKNseip0ij9Co22ZCNMYUPVRnhY1cs5atTuASgspcEBKcJGSTRIu/gJ",
-	"ExdgglgBCWoA9VUpIj/Yait+Qcnag+Cy0V3aQ24ADJ4hZ9YtoW4Lhkpi0aC6AgusuoMtVfh3LPqqvzQP",
-	"uyDS3iUfIO54cZSAHEiKdv2D5N3bDx8NFkOsIRBgJz7YZQyNyLGraXh9qTLSV6kME61lwU+5oLlX4lIo",
-	"zSioNeySpSVWxrvgKTuCOGmsULC9kFnPVk6nyYjACh1EE1LrMvk6FtWye11JCTdiRMnakcRV05cEdILW",
-	"BdbgMUoLwh1sTWVAfpzbfBw0NJJNIcdJ5R1RsRg4F8rQRWMv266QxJg2gAIFc+HF5ncqspDMZRELz5qe",
-	"U56XBVMhbLErbAIZ7oJCCQjwhMj53AayugIn6JdUZJBUTspkJ6n8lwZ3CkiNEdZ88qK+Bp8EB98vGmEr",
-	"yYVWQ+s5XWumnGhwNpxVubWXfKKMOh5WLppYWKcM6uUAgtDsyxb7zaXwGn5jHR2xcLDGZBNYPHJLOK3B",
-	"vKwkk6mqrb3Ebi3Y1qkUhkcatlzTlaHeBE8gq8Ja/3h+/MwWuACasEY58BgbqRy2qjgNDanZggVYe6Bb",
-	"08Ar3LWfWAPXbK2tUOCq4VQ0lrSrTiTDI/OCTY+BUWLh9bpnK8Fhfk6VWJ74fXrlBpLhiLx1ufPKp4lG",
-	"yHjB5qXCYgsQvWREZ/IUv0UWpQidyXNGxlAWLRbpohRnRoAbyDjaHo9tmhCoBFXSvhVUmp4xC0tM1EXU",
-	"gcTdQbI32U2GyM28mblqYN1odnhlP6nLmRq5fEzsIbQlz19YIcncYD6cUEMU97ARxm0JVRCr84H24/Lm",
-	"zHR+Lg0OoQJqpR0V1mvrQrtsMbE///nPydCTDAYekGzYBwjs169s9LxRDtalgrYLwR7B5tk2hQ3Ct7Uz",
-	"etJI6l764v0PCVQ4Rl9KzlMmFPM0TWNZFpxpWqw9V5TVMf3womAyGo/Gjag0PxQNg8t2FhAD+Iv5+5T1",
-	"+hssnk8N4KgiudFcqHIepZQp0GyLUgguTo9q+ksXLD2zbgImUs7AoVLB/aWxS0+ZtkGIrcJj0/F4S/6J",
-	"yzu5WaKGHWFTTZR6DTTn5+weMy/3cBF9r1SL3fFKrMH85rTM9fWv1dknYWD9i37kpmHFYK3SUwXuprXS",
-	"bBl8Ns13LD6M1nSZb9z496DC2joeLqCyCqakCsImQ5BOgOnwB1XkouBaG1k/aPAHM5bhJRD4ABtDcLyZ",
-	"zax2dFsdfAD+d9DFzuTDiqW3wxm32JvhTDsCdQPytOHyu0YeyPAzq3F1XDbiT+EW2Is5r6B2Sl8MBxnM",
-	"1iSpwnqSkGhjBcwKqJttnvEsGYaxkCunepI5zzUr0CxNUCVwKk19BJcgYhVMlTlouEY3yaywP2NrxSDa",
-	"guMhzqGxQRHrEi+oI8HUB1BrKJZshV+1jMUp083AjrAK3Kn0FZypGrU6NYzFxYDEoj8IhGD4COq9ckV/",
-	"LtlRozSfLIgxdw0goNqsAtniVSS1ehNSFrBeUNah5QPD2lYLOmP6qPqRyDlaGQU/XeiqgZWGDhVchZcF",
-	"aBClLXZelDaZGceLhRW/7HJVMKVQ32gqdzBHT03qlIR0RZObFG+U1Uq0+RXEf+yeEubrdtxP7cfviwyB",
-	"8pkg8uv6mdVpwg3ZhB+4eBVum1NVJMlFTgyuqbg93BRr2zfv5nF0b33SO4ZP3GOSSx+oXmPeFKkDFv29",
-	"ZN1Yqem4HxKgxTZgULFF84qfn7U9869nO4EwHf1A8HsvD0HVyFbEBnYymFHFHu2VRSv1jxy73sw7vQS3",
-	"te7wF8aL9WMQBLZtqlHczpiqa/5Ht68jXPEgv4p4xXNqYPnUEFxdff6KSmIdl9hXuOPayMRvJ/T3x7vX",
-	"v9JTA+Q+lE2lSZWN7TQF+8NnPBvqUQ/gaEJhzFzo1940pG5t/jqSEEsKOPY2IlhPlRYsFlhIFc4TLmiR",
-	"2WKiDTcWuqCx7Cf4JD5W13lATYp0IaXyy7AaBYQM3K0E4PCmuhvkBm7vDfcTgFcb65CDO8ygO1bccOkz",
-	"M5bSUrFYuH6NlWgGdvXJXY0BY5QKnwMceDK0Kh/aKjs6Ih8lcfoKql2VbWodyOBEhDtPMvBRd0xUKLoN",
-	"U+KKbI0Ao7HQfMkimAo4jhkZGOidP3b1+avYyAcK7rTh3u0BXJDE3YKThP59AfAIHOR9esGqCuLs6gV9",
-	"uFw32WldYmHY/DVvNO8qQTYE9Pc3ma1vwIEsv8boLUC+p+A9xaLgNUE9bbhWeUYGDRQbGuue5uXXSq4C",
-	"6ob97Z/eK4tTFgc82gGl47ZT8woNXFtqoROyu6nAsFOu4MjcRdW2L1EadWqkX3Uky+Tm+/pvyXUb17lu",
-	"95OwNt6erTZuZ6tNrm6lFG+vJdnMNfr2xdL8i7i2vV61u2O9lS+Q83vjg+tfqeqZmxcmN1AM2sUv4b39",
-	"69/rLRhjXp5Ob/Jyt3jRN9Vk3rWj+Pv0mdrzAVrFDRxndbnA7nl7FUnrXeFXibtY/ACqTOvUEw6RnR7S",
-	"uGVlgHdlDFvXYPSfhLbvwYjFR75kRBf0nOWHJKnqIRbeSnDWVBFuA2nQa2CDObwj5UaYzRFJqN7eEbUu",
-	"B4za07EYoGtEG/3a9VmHPkAmzYzNZcEI18ORN11wCpnhQDtclhpjTNllmpeKn7NDUHgM/CDHpGlYkWOv",
-	"pxlbS3eRlIOzFAzqkBldzQxi59CXPxmSxumQVYPs/T7gY8LoCZ7C2S7N3NWF9WVD1IUroZ60yRn6ZQqQ",
-	"dytL18hF9G1ulfNdVGmFXeBa5ZvqbvmdPmuzDsnpuZykqqVyK+t828QtchE4LN7d3T04IhuX0B+6uClG",
-	"rG9xVPeva0sY2de3bbcK5DtI4buIwd3xXk/GpXTRH4Z/bLxYyl7802aS32glXyTQ965/pap4/k3l499Z",
-	"naezwdS/FQdyVyJdfW4J1R1M58Prcr+sx01uBwxvVIR6zgXZTkUE89w7fLBH1ljviAyMmFtKpVtljIYj",
-	"YoMnrTHv8vmb1rx3cQhGHqmqFCrGxvknrc2LUay85ArPOWxNufqcBAIU7CkDntFDBU8h7dT75AdO50tF",
-	"SC0+fnPm9s2YYrNmVg9zrJPnvFpYLj9rFFx9U4aNxXMdQiGbtObcnTn6b6Qm5b+DpX6BUTW9CRPtlJX/",
-	"wx67jbxB2twqcjqCw2Z/fQ3JgV23RUfF4hdoxeSMKjATIOd9RJ76d0y5OGBnfOHVzRs8u723Vh1BeGzP",
-	"NVROQmzvq06xH8WiMbVN0qq6WKtHWHnxb9dLKxc8ZuAkJMinQ0Jj0QiNdXFurUPtTYfFIYZdxiIx3fWf",
-	"HdsV/E4k3DcWJW63/xAlvwdR8vvk6ohjt2LrmD1yra8NkzIw36XyFc3tsfqGGpdkIPMManXDIVnDlcRV",
-	"w/Bs5y7ZlJsjkriEogROBP38rtNW+ltPxtsWp87zc1sa6asxhrpK6AbmUNcJ3QLEb3v2/Tszoev9t9lT",
-	"vkfYowaL9PdpV1el6O5bOTrOMuUu5Bx8+P5TWFVmC726bEOs/d1Wn/AKcc853JQ75Bjv+/QT4fwrvG1v",
-	"jWD8Pt3HL3jRR3Q0y+r6Yf8DTeFWifcN/MCr5H6TA9R/kwoDs4JzhCz7Q3v5wxD+f8sQPs4y/7bjaxQn",
-	"vAbnhqkcVUKkyx9LqcDQDqILOp/zFEOKvcuJDK+m6cLlzpElPy0MoQ3DOuOHJPvj3U5ClH8LT0fhqUty",
-	"fEUmUg9y/R1OMNv/qVF9dRWUzTkkVaAQSsiyyIPDYAfkk23cF/THxWlIquuqDQIVMJa9CwTitO0JmkXr",
-	"7iEf+hP83Os+XcrryepS3Z4wKyi0czDrdQm5fgoE4VqxfO51aKFg1tpKn4Rlu6sg2x6LxrWujYvosEiT",
-	"leu9FyxWfUVzx0S33GZ7f7fH9l5yfLebh7ffxn3ft2a3oNQMlNx+Tb5zg1VtN8DLtotsu96dqSOw7v1e",
-	"/tZovsdw+3DWGVfV4+0fbEFVJGSErTqj1bU3r1uZ33LDUHWTzjit+/G3jwaNt9+EiwNCw8ZtuNWwfVfv",
-	"bxr1aX/Ngr5xvW6jtNaltt0fe5+3sm69pfgrXC58/WVgX+sGr+uvtftaN89tuCbz/i6srEmjeWvjpkHe",
-	"YjNSN+uSAzaJXJMW43f1zHq7N4y/VfCsyfjxob8l7Xth7+l+1s9X/zcAAP//",
+	"7H3pdts4uuCr4Gi6T6Q0KUuyncT2uaePO0tXqrPUZLnVfYu5JkxCFsoUoCIg26oaP8c80LzYHHxYCJKg",
+	"JC/ppG4lP2JbAkEs377+1sv4fMEZYVL0Dn/rzQjOSQm/HhcFv1S/5ERkJV1IylnvsPdhRtCcyBnPBZIz",
+	"ghZYzpBYLha8lGLYi3rkCs8XBekd9v7+/EOEvnt+/KwX9Uryy5KWJO8dynJJop7IZmSO1fQLLCUp1dT/",
+	"/dNx/F+f/tKPkP5l8PBPvagnVws1mZAlZWe96+uo9/wDPgsvjJc5KR8IdEFKQTlDWCCMhCw5O0OESSpX",
+	"SOKzCJHh2RClSW836aWof0nlTO0lYb8suSRiMETvCcsRlegUZ+eIMpS+nMavscxmKZIclUuGMMr4fI5Z",
+	"jvAZpkxIRK5wJotVwuSMuiUME1Y7E3jn2vMI7PeKCknZ2fsZXcwJk694hvWmm2fwlqFUmFEnRD0m0giu",
+	"6eO7V4hP4Vd7SMRMi+wT9dvbsR+LnQkh+V72aBzvjZ5k8f5kmsUH5PRJfDoeETKa7E5295/0/D1MeTnH",
+	"snfYW5Y0LsmUlIRlJHiZL3MyX3BJWLZ6RxYFXqkzae4rVYeUossZYQhOtyRiwZkgiGooFJKXJK8+5lOE",
+	"GSK4LCgpkTpsImTC7E0jgecEpd6743+QVYr65k4F4qxYDY4QPhWEScTljJSXVJDmdap11XZO2HLeO/xJ",
+	"f/EptOHu2/tQvydGLvVdRSjdgV/Ezm80v04b92S+2p9OssfZmMRPTsc43iNPSHyQ72bxBD+ajk4f53tk",
+	"PF4LeDe4tHdElqvjqSRlexfvScbVCWL1Nbqc0UwfubkENMcrdKr+lCUleW0v++uWN6eMztXhjtyKKJPk",
+	"jJSwpM3I0TheC97qdCtQDx3wjRHhXs74n+/0gb18Ft4KzfVOABtgZIQ0sDJELki5cthwCPvNCkqYfCAS",
+	"lv4zNnPHL5+liE4VpaNAKjEjSPJzwlB/HI8nT1A2wyXOJCmFeltBFK0WUcJyekalQIr+pfHJ8DAdRBWW",
+	"IK6mUWdMygtSojPCSIklyYfog/tUraTgZ6igjAh7KRZIMlyWK0RlE99G44MR3s/34kcK0h+fPsZBIPeg",
+	"Bl+9IuxMznqH48mTSEGR+ztq8h4c/zqKD06Gh/Gnv4RYz7V6osRzIg2PfMrLkhQAby8DZOuYqVvK7CB2",
+	"VrsuBNQIDk2gPrAknJVcCDggmgEjeikTBo9kCs1zxYuk5sA4xxLbcyMXCj71PRu2pB8RQ/RymjBNx6LQ",
+	"pSha16JrJfklfpyPswMywb2oR9VutGzQi3oMz9WYf8be9uOXz9aeu3/S/50ky9FoNIrh5/gF/Hj8Qv95",
+	"8OJTgO1HvavYTBHPiRD4TH05XwqpaMmipEzi04IgSa70ufKlRBlnsuSFB8NNjvMPsgrcmkGVOJtxQRha",
+	"MvrLkqBzskL96k3H75++fGkkCYw+fnz5bIDm+FxfMkmYvQaBpwRkBkUyDxFGJVkQhQt1MHBMSb1GPQeT",
+	"wCd2XAnsMcjvjurPw4xYIekUKIx0c2AmLhW4pXuTCbC7nKCUVgdyck5WJyVZCpKngxbynR5M9/D+JN7N",
+	"xnm8N31EYvzk9HF8QCb5OBtNd/GjvS5gabDaLliZ7O+vw9EkuZoosLl6/DyMoVHv5RTktPXyoZIglXBY",
+	"ErksGcnR6QphtCjJBeXLSrqIEB2SIVKEzohzCQuLlIdKmlTgu5vZkeoPkvTSLmkTWWEzYR88tJVKximX",
+	"TDTlSiRnWNp1RA7INR8VRwmjnngH5FxdN5AXJw+r7zUIqAHp3niSokr6zZYlAIsdbWjNouSnBZk/ECg1",
+	"I07MiNRCKjJfJCxVR5siff0RfK/WoNDCI2PDhCXsWKB3L56ig/F4hHIyBTZADY3Sz4OsgAvBFZKnD1PU",
+	"x2xll3eIGE/YogRxg6pLHiBeWrk8FkSRaoVnBRVS0cnqtgTqe5QyYXDctC4d28MAUKFAJA2xnQ+Gvj6w",
+	"FEQkzECE0qZwSYW6IcERRpcEn6tXon76444GAbNM9SFcKRXqiBS+2oNnin+juZqfiEN9T0N0jC5wsST1",
+	"h5i3LbjxokiYZibpbuqgxMCah/+jUdqlm4QR2Gy4G3Mf1XEVJYn89LCfJA//T//HncFfk95PQOAnY/1j",
+	"V9P7x88/PUx6fTM8so9tfGLwcGDG3pRbPIzUBcB9lmjOS1KDDLHMZoo06MPQFOUNZ6SDqrz1plGgYjl5",
+	"6t11+jBVXLgTvBJmrjpqIujuaA+94RK95jmdUpJXF4rRKc9XN71BtZH11zgeTfZCZPWtWndIxvlQkZy6",
+	"MN/bUiGBtS6wnFUrpfmWQvQSRrZXa5WBrgVbib615i0F/Ptf87V6WHMdkCz/hnMjo6u/lCRDGPyKF4uC",
+	"ahVnx1Dmv/wstL7j9qGeyNX8F7igOQw+mWJaEPXqnEhMCwUQDL62wsGhAcpshQBVACiRNsr8tnv9Jzip",
+	"suRK9P3pt96UkiLvHfbsQ72o18C15gS960/q6ITESudxmqsCRYnlUvQO90ZKuaMS7qKxvOrQ7L7FTrW9",
+	"2Gzv2j/0P5Vk2jvs/a+dysi1o78VOz/oOfTRtyHECkxUoDku1O2RXOEy1Ys6RKc4R9+/f/smQhjNqRCK",
+	"w1XfJwyOJ0JOX1BfGq5mZH1v4oqdDCK0ZOeMXzIzhQBqlXE2LWgGOkSlggxRqi8kRQoKBSI4m9klIHhc",
+	"UwjPrOcLYr7BJXRW5rGdkI1GaaieGrlpCk+bhRN/ajZ0J+gG+DlhXJ4sCMs15XfQ/QoEigwzsOUowo9z",
+	"pUFdzmhB6pKSeXrYC4HnVoaVHdBia5B8UEHyW/sixbKrpbbAGV4YMy5jO+i+wNlKlxaORKV1WI6kVk4O",
+	"Udo61DRhfZyr3xAGbV2pMximohYtMnVmRQF/5KQcRHaeGRYnjJ/A8aiJzFMwGUNkvpCr5iNuLlBQquHV",
+	"SxLWeAQXJcH56mRR4AyeU7cOh262SYXSxLVFdBAlzDwnucTFieT8pMDlGUkB19KMM0vUTuyBpVpk1JOe",
+	"k4VMWDbD7IyC0GdF58Lpbs7IYQV0VKo1LeWR1gRRgSUpB18rer4GC/8bLsELoJdwazTV7gIAKWym8/BU",
+	"vwrEnGP37S3RsIaA+xUCmneAxOze0UI/vU7APzvqvvAPvCQa/NDpUqKcE00NjOfEGnXUKvtgxZsqJYGt",
+	"zIcJ0woLkyXOvMdBt4Gh8AqlmcAhpvCN8KZVulXCnKOmCXfO27MOSvSgO4LWG/5+mc3e8aUkd4IqBU5T",
+	"vmQ1YHrDEV+QEuZAMyw06qujuQtxdwbgGnztVfClgNeupQVWCp70l/cBTbUdWgOwA4zWlr0rvtulyRew",
+	"hfth18F7A9JqcARLvQ2c5yURAvV5qbFX+mZikjtbBS+RpHMyGN4T8dhrcm+27oorxn1/F10pVg7b4XDg",
+	"LHKae59sdSpfH5P5Aa8KjvMPnL9S3PdOsLXQc1W83IcuX6BXajMiVxkhxoEt6K8EFXROZRh2fLAY71Zg",
+	"8c6fUHKO7Gtb0GHWFkvOYz3ovrWUDZv6Cq/eM9u90JrbndRcDe8ncyrmxrrRMFX2Dnd9zdeoWxVqKf0p",
+	"aKCxqLR75AyZl1ggEP60+/LeVIbxpIKu/zSv9XbU1n71mNiNuQ+w8iyb7nC0Ir/mdLRfzywsYRkuQeT1",
+	"LMO+UbnbjKytxwkzinJoHjViqKRFdxWeUbkO6zZOZB1gwpi6U+jL4oW+mLsgA2WSlAwXJ2Ab8Onge65k",
+	"QTg3dZSXYLJWbGJZIkFzcoSoFiFOCWGo4GdnJEdLpq7Cd1w+EMjf40ayuV+36ujVIbu6Fljb9cd6xH0A",
+	"9TFDS0auFiRT3BHmdc6v2mmlg3sUmt5rN+5Hhi8wLfBpcTcWt/TmaTC3HEt8ioXSEJaFlgwgxAJnM+Mz",
+	"pnMSJmAIYjlMtAZGc24jgTZcqccJzT5RfYGte/W/vi8GaDzlEAakkLHEJS1WaiXgDeZohlluzD2WWWrz",
+	"G3i83LlR4a8e/AMXpFRcm+RHSEOKNyCtebYS5h3ooH6iKfwRQ6xMioSOjRmipzAjX8qMz8mJsfilCZsT",
+	"zDS9c0sTki8WJDduAbg+sGBVAWiXgLGwEPURlZLk4H6iOtpmhi+IRmlLKg+NEaLmek5YKyAK7CElwbln",
+	"L5vSUsghSv/+/APaAbPLr6nzK6mTSliqZHz4Kv2cBg7vaDfN4AUs3ZFCW9fC05JgSe7FjNmI2Gsitz52",
+	"Y+IC8oxrIXs+ooY1Vc8UaZeP3LtaeGrniM2Qe8NV++oMM0OhMjjE/LAdteib28zWE1bf+xFKbbCXtX9T",
+	"WdkEFQw6GyVAcsLCpr3PCaN+ONpaOaQrxvOO4PqRLUqeESEU2XoOfs67CRfBWJE6yFKBGoQESBQQDqSG",
+	"G4tVKzxlswI28URk7x0Q9eKW0pYovNWck1VsRt4XYLfjSNV2LcLChnVETnvHCetr81ykTYS8BF3uq7UL",
+	"f7QWRJK/JjnFH+Co7yTUuAlP5mrGE7g9X2glRjmoKbvqgL0XqRdsob57JmFvJwhejMyLA3KLGxnDyBiG",
+	"fBYd3viI0ube0q9RjXcnoC3Ief6KMuJ5rXGuFXxc/FDyBSklJaJ3OMWFIC0BvXIs5bn2Lxnvk+YBavsL",
+	"b5Lfer8ssaNmDQvpcn5KSsSnaMmoFKifToajFCKisows1IVjgdKJlvUdSE6iyklPmdyd9KLeHF/pmOPx",
+	"SOkwLgR53A5BjnrifNkRbSB5do7OCVmo/ahFof44frTnBSZGWmYvMDtXv9rQRXAymSGtcLz3//gY/+3t",
+	"23/Eo9FYr9UGcTzaWxdEtzH8ctMIBD+PR0myHD96on5MzODJaHQMPyZP9I8D/eMF/NhXP3ZHo9Gnew4B",
+	"NdIEHJ/xlktMWTAANOqpCzhZlDQjJ5nNe6lf2g/qSwVAnBF9X5ShOWW8tCAFDw6aGRVWtKjB1fjg4KAO",
+	"WhAlWQMt+BdtCnGvokt+AmCLKiQI7KpKPuCnP5NMqq0/BQ/q7VD07UIPRJoyQ8i288kCpWojaUmwCIXi",
+	"/zhb1T3wlf+4v1wo/N8fjbxrO0ISn+poc0UnEnZaEnwurDPPhJ4H7luBRgtxni6F5HM1Xqtsaim0VBcM",
+	"9jwPkcBy0Y07oyf6x9/0j6f6x/P7A+puQDY7ljPM1NlEmn5OCSiKubac4TNiIlwBfNrQANK3lThvS7gt",
+	"/5IcJPNGZECQdmsBna6NJjPT3SqkbHOAmI9KbjUhjHlGxQLLbHa704HQCzBilh5Hq6LPBNgnFATy9imZ",
+	"B8OHZGfdkpEgn4/UjvTZd6++MY/tmYcscXZO2dkJ42sv5oFAdihiWiC581V9/2w03nukdv5o8mQ82R09",
+	"Hu19u7tt766B9Ra76lcaIgHPL5Q+TjXyty/cpN7ojEOTr0eZ54INkkAqybz+yzoV4j2ke8BCehUlx2WJ",
+	"V62N6QlDG3lBSZE/B6N6IOmliqU0BvKpiZLWcYStHZj4z2Bqmh+BiPrfv3/7BpmHV+GQSIaNl7qCdi+u",
+	"tEG/vUDTtmChY+O1awO0btrIaw2Hpm5iEnq31ZtD5/sdwYUMxIi/oheEEaFD7JaifZRWQa3SR/m5ekO1",
+	"aH6+cYVmktDC3i4IO/7h5TOeLedWSw8yMR213PKdmOfR7nCEcjMJ6oNLiDMyiFBOlDqfo2nJ5+hfx69f",
+	"BQCeTfmmF7cWzheE4QWtmQ56u8PRcLdXI227STIcJcnwp1F8EEwMgtEzccMFNAUFs5pIb8bOGTxxhfVd",
+	"2iCWpE4uclLSC3t8Sr/QNKUGt79VCHHYe/7xHbi4tRwLkhT8Fe8prRX+3FJUUmLjScaXCiom+k8d3l3p",
+	"1xOj2jYVzrYepVSd609RT4dhnoAINhlN9uPROB7vfxiPDndHh6PRf3k2mZ4XDgvBmGaq3YODJ1Fvucix",
+	"7JhpbGZyDv7JdUuCcifWvIiX79+ivcn4cRXyDj4edStFgfBcHUijmoE+8xZc1S4hKBBYbeNyxpE+mUr3",
+	"aZI8e4Wt19DPkXqxQU6uQ8cmM4vJFtMLAuu9WM6thgxw9QAZoKJErLW9gILcNrAY4AwdA3wV1dcgZ2SF",
+	"LklpAr/BPLgNswXcfUUZabPaGmi3eQ/xX3+JhbnuRopJGCHc/hXEx5LOSehCKk6xcQfv9dDrBmK10vX1",
+	"JVl0R//v/2qLx0LbQC7A/1J4B5y1SJPG1S0u0EfnztMrsJCaANbMK/VQj3UnOr7RiTrysU09kT5zQO8y",
+	"sjWtHhzpREWFCRCiclPwbkpxeYPAR75AZMDAokT9imtoW23Qh93aVXTyL8CBgKQIpgaPgd3BOLvRAnsn",
+	"M+twnb20BQm3tAu28aHD4vdZLHpwUT8EZeFjtMBnerngCYkQI5dESOPB71ZJOvDAkHgILj4jNyOnIVLK",
+	"yJU8yZalCOkjT+HzqhTKlYS3VhVZSsSWRYG4RzTssqorJ6vvL1/+zOnrn49Xb96PLl+/H129+c//ffX6",
+	"Gf/19TN++foFp6+efr9QY978+K/Vv1bfH/SinppZh+vUxMIOwbtb4fLpcAfbmpJslRXEqAY+Vh2i1Cbg",
+	"oL4SPUEhA4QfQKIoSxihYAVMKz+3TmDxMmhOuZyhKWW4sHZQo2JUgpd7Wv1uH63rH62kpQptflBUBXZ6",
+	"DxZEIFEIV7VvAmaxuwl1NRkhJOE161EF1cM1Nol21uNNhER1AKaGhBWl1puNEhayGzUs3pVg+c1YtKWh",
+	"L3RTzgVSLxBiZfDIFgCBsBYlL9SKf+hKLFzHZ3VXYoFQWkYLqCmSsH5q/UNx4D/7Lx14FQGcTtCAgltq",
+	"BRVU/DSOD47jFziefrrFwUtvX21zXFjUCVFVL0a2ZamAghJ7+49tLLJzVlmzRYCeQCBCc67XOJtRRuKS",
+	"4BxCAu2Eargt6dFOlTzy6kQozMwJEJz0KjbPQ+yASCOdqmsMVALxS4ZS9ZWOhU4hSqFVoCGU7xpQSBuB",
+	"76EicXvjiSkM1xXRXRPwt5LubcRGWw6ZLeeYVUdJrhYFZvUMJp6ZO29wcJ18sw3kIp0HpTnZMHQyNnm9",
+	"ucAXvPStnzbwI4K7JEyWK7QgZSOvelvxxzO6BmSgKl6lfWof371ErkQYojlhkk5XropUdWKovxRLXBSr",
+	"WpiMzge8dam4HXOW67XQNif77sOHH6w0o+C/tgIditiCHBOT0z4CMeOljJrwI5bzOS5XVji0mKnmDQFP",
+	"V951tR9pophucgP190YorQKGdB0gHQoLGJ5jMSNCVwRKda0mIAMIlwQSNXWQdotKNPF/XaZ4dJPacj7l",
+	"tWFPcAeeamnQ2YPREDF+R3CuRNIANLivbmD3hpC5uuipP7qD9ds6uDeZY72KgGsMsjf30So6khGUG09y",
+	"03qhHbAbVI6oZ0Jl19tOnGcZAtL1E/dofaKby6mgfu3svCCPfHCrUisbbZSb1NYHwpQYxNIJZmDIchrA",
+	"di44W1JGknmIkm8T06DOaUE+k612O9Og3YZnHby1R3sDYHe4qzdC+i2thDXY38pQOLo/Q6F9+d1theNb",
+	"2god/HkkXAO2bwL0qMhGG2AN4oOFrww8O4NgTa/+3VsE19vn1p1YOFigsse5LI07mOTcHLezyjmm+Ic0",
+	"zDWo4Pa2OXfsnnVOG+NQWtFBUOISluakoBekNOknNbvcKZnysqKdXaa5ak6QyMx0t7LT+TEkIdVZE1Pc",
+	"rjWrv4CKo20IzbHEN4sncDEzyOTFo/60JCRWiH6EcqK2IBT4+PqwBluXMDxouMZv7awOwAasLcjIP+pC",
+	"sLbwstlGHbAP8OPT3WySx2MymsZ7eP80fpI9yuPH5Mn0AI9Ox9kk34ab2wK/NztbuN2qOHB1sANjssiq",
+	"ir0mTnQp9F80FxGi9ZSaZgBC9bAOOWhWCa7nBm1bMTZ0CQsuaLiK998LfooLZAfUrqIDYiveOtrbzpRh",
+	"UWC9DKJf85n8knWIb6/CFgjw9/9AQNoo0s82xYqA3h3UeysE1ZqttnVpR5OurxWZP19RRo7z3PvkqZdw",
+	"Zz5xNC+gm7sJ7uyZ1dm2wAfbWHkL/6ujApFVkBsXUnOsWmitQ06kqaOHzG1edH0dudAoMEjrXFJTVPKt",
+	"9rtJgue9VvKQ+ZIKqKSm1hsLviwzG3dtk6OH6DmUg9fR7pBc42zEImGO3GOYiM7nS13h2qEUZggvFFmO",
+	"oZKeh11H9eK/rdAmtTirD56uTAVrqAXsdGpIVFazTJXUMKNq3hXUPK/Ssfs62djrgbCjH04HQMUwW6GF",
+	"EjT0AjLMTPp7nrD2s381F/cfb7S37K9Y/oc22ShcFBLPF8ZUM4A6xQ8fGlwTkSnxqt7JF5LOqZA0Q15S",
+	"6fDhQ/QcZzOzfZ2w6mpH68q9TAnhggh1IpwRbQS2Fft9RWGI3tmSoLrorw7mR5iZAniuTH6t0YkuorGx",
+	"7LTtcZKwQJMT7jc4MR1PYAkdTU/gS1fA+KhWTBlOYc4VDCjN269RDzUlftZVGWCBuiQ1SE+hstHoR1P+",
+	"1u/HUjlSbKk9W9OhUAcMDjJr3Z5DIV2dWKerOFclcWHXLWhxue0JC5Xjrcf8QBkBW1lBw46XdQfAoVHR",
+	"7L+f/vD2/QcFxZCZBgjYyia15VCG6Nh2zdhcOx6FSsfrKnK8pGeU4cJrosKEJBjEGnJFsqVuVXBJM3IE",
+	"WbW6/OL6yvKBq5xM0iGCHdoTTVElyxSrhLltBz1qKVVsRPDKn0ZF3aUGeKKNrLooshJa9LmDyV2oIz8u",
+	"TLERbW9NuxJUU+ckEgnrW0/SwObuzpseoTTjuW5KUxKbjKo+xyyP0JSXCfOcClNMi2VJRARXbKu2Qvk+",
+	"hqG+JTiE+HRqkkRs9VbtnhWonzpfbbqTOjeugp0S6n4wY0X2coT6HxkFF7i2RS84ZVIMjAN5JYmwrMGa",
+	"so3ILb3KGkKJ45HzVCXM+Ka0XA5HEKl7WWPGtvXJFL0x/p6E2bPWlTRg85pagpKsi86kOc9EZfROzdWC",
+	"iyHjTNFIRZYrvFLYm2rjiqt0/t3z42emnADghNHmgMaYvNaoUVZ7oFDNVGPUhRXbBRu9Sur7qbHzq6s1",
+	"5RdtqV+HY2mzpGY6OFIPmNof8JaEebPumdL8uviIq5qX+nN6tRTTwRC9tYUBhY8TtQTjkkyXQleShCBu",
+	"xTrTp/qv2IAUwqf8gqAR1KlPWDZbsnPFwNXJWNwejUwNFBAJXEVCw6gkPifmLHUVMg06UJWsn+6Nd9OB",
+	"pmbeymx59nbuMzyyn1b9ZRRfPrZpNQY9fyUlR1MF+WB8g5zfQS3p1yAqQ0bmA+nHFgVSy/llqWBIC6CG",
+	"27lKFTbC3VR3//Of/5wOPM6gzgMqKYUOQs/rl21+XuvPY+tcNTvzHMHlmTGlSdk2hUEDRQeqWULZ4YcI",
+	"emhpQ0NBM8IE8SRNpVmWlEhcrjyPnJEx/Sjr3ng4Go5qwfl+RL6Osd+ZQSrEr+r3MxK0Nxg4n6iDwwIV",
+	"SnLBwjrWMiJAsi2XjFF2dlThXzYj2bkxExCWUQIWQ3fuL5VeekakycVoVFWfjEZrqhXYKgXbpfWbN3QV",
+	"fK32gAt6Qe6xrNSe3kToEbfZHa9+PKxvipeF3PxYVasg6hk3q5/AokgxaKv4TIBNdCUkmfc+qeE7Bh6G",
+	"KzwvOi/+HYiwpkipzStxOSVYQPZIBNwJIB1+wQJdllRKxev7Nfqg3qVoCVhE4WKQft+pKRtn8dbFfwD8",
+	"t8DFrOT9gmQ3gxm72e1gppmI0wE8zXP5XQMP1INRu7FFajvhp7QbDELOKygMGwplRf3TFUpddHMaIam0",
+	"gNMSGpmp72ieDqKE8YUVPdGUFpKUWi1NtUhgRZoqEinVgFUSsSxAwlWySW6Y/TlZCQK2bapjWQ6VDqqh",
+	"LvVM6Kk2HINYg3UPHfhU8oSdEVk3o0fOW+HkFb1SMWxMqgiLtbgnLGxyR9pYr+VevsC/LMlRre8AL5FS",
+	"d9VBQPsfAbzFaxFj5CaNWUB6QViHkQ8UaVvM8CmRR+5DxKdayyjp2Uy6AYYbWlCw5WtnIEEsTfe5cmkq",
+	"ten3JcywX3K1KIkQWt6oC3ewRk9MavW7sF2s6hivhFXH2vyWbj+13VzFqhn+XIUzhAzv0BsEWH7VHMR5",
+	"5LYkE37+xnW0bk2uArQNIO1vaIE26Eo5Cq27HpUXbBhzxyjSeyyJEDqq17rKBqp8sf5dkrZnajIKnwRI",
+	"sbUzcGRRPeJX81hfJyZwnYCYFn9c2ESLhmjRyLQoA3LSP8WCPNpblo1CMejYzqaeCSLc2kZQt/TOhSEI",
+	"3IhdTaOa9TWqJozxzRs7ORrkt3VzNKc6LB8betfXnz6jkFilZ4Sqkm5M0PhyTH9/tLv5kUCB0/sQNoVE",
+	"rnaXlRTMB5+0byggHoBrQujUgchvLKJQ3ej8VUKFLkBnydsQ6WYxuCQJ011iwJ9wicvcdEqpmbG0CVr3",
+	"NAGbxAfXXxUKbmYzzoXfY0YJIKhv20SCwRvLdqw/mL07GkaCVVs3htNBHAibcqI2i/iUZHgpSMLsvEpL",
+	"VC+2DeNsRTqllDKfAhx4PNT1Rmn0VBmiDxxZeUWLXU43NQZkMCJCE9ocbNQtFRW6oMGSqEBrA+FxwiSd",
+	"kxiWAoZjgvrq9C4e24aJLkXkgYC2vtRr50iZVxsy8hs4wldgIA/JBQuXy9KWC0KwXA3ZaXQVVWR+wxP1",
+	"5rGaDAH+/Y3nqy0okKHXOg4RgO8pWE9107MKoZ7WTKs0R/0aiA2Udo+L5efKMQfshvsNL++VgSkDAx7u",
+	"gNBx06V5Zek2FuZrZS51dU+ywhW4zG1yUbNN97DVAO66xVnG29/rvyXlf1Sl/N9P3v5ofdL+qJm0P76+",
+	"kVC8vlFGPeX6y1eC37b4630Ve70Fn98bHWx+xFU5Vg+MtxAMmp094Ln9zc8Fy4uqhyeTbR5ul7r9opLM",
+	"D81kxpA8U1k+QKrYwnBW9UJo+9tdQpGLixAVu0vYjyDKNLye4ES2ckit7W1fNy8dNPqShj2hzcakCftA",
+	"5wTJEl+Q4hClrtlD6e3EFHgWiJpAGm01MMEcnku5FmZzhFIs10+EjclBJy/IhPW1aUQq+drOWYU+QNyi",
+	"icmjcjD0lgtGIfU6kA7nS6lTbchVViwFvSCHIPCo84NU27pihY69mU7JitvO3vacOSMQG6hkNfUSs4ZQ",
+	"GYkI1bxDRgwyDZfBxqSjJ2gGvl0M7nU1UdX9GdtwJS0ndRlDbycAeW1y20quBt/6VVnbhYuYbh+uEb6x",
+	"bBdrDWmbVUhOoPOqq7x5I+183cINcCFwFu/u7h4coc4thEMXu2LEQpvDMryvNWFkn1+3XcuQ78CF78IG",
+	"d0d7gTBzbqM/FP3o7PRtOjE3ieQX2smtGPre5kdcO7cvyh//Tqp05Q5V/0YUyPaovv7UYKo7OlparfO2",
+	"M3aZHXR4o0DYMy7wZkUGUM8954NxWevquKiv2NycC9koejsYIhM8aZR5W9aors17XVF15JFwfV50bJzv",
+	"aa13fTX8kgrt5zAVyCs/CQQoGC+D9tFDexLGzdJD/EMv57YspGIfX526vR1RrFdYDhDHqoaAVznZpqkP",
+	"e9dflGDrvEELUJpMGnXuzhT9K+lg8O8gqbdQqibbENFWz7xv+thN+I3GzbUsp8U4TBL85+Aceuom63Ak",
+	"fqa1mIJgAWoCZNkN0VO/gbaNA7bKl0l0DVt2gy25jyA8NtBj23KI9XNVGU3DhNWW1sWtXG3wALPy4t82",
+	"cysbPKbOiXHgT4cIJ6wWGmvj3BpO7S5ncaTDLhOWqunCvmOzg98Jh/vCrMTe9jdW8ntgJb9Pqq5h7EZk",
+	"XWePbLS16aQMne/ibEVT41bvKPWN+rzIobMTOMlqpiQqaopnM3fJpNwcodQmFKXgEfTzu84a6W+BjLc1",
+	"Rp3nF6ZC5GcjDFWx9A7iUJVLX3OIX9b3/TtToav7N9lTvkXYwwYD9PepV7uKvPctHB3nuRKMoLBA//0/",
+	"PkauQG3klacd6E5RTfEJJAnfOFznO+g4B3OtnwhnxRSvUFAtGD8k+/h1v0JIh/O8KqP6B1SFGw3BOuiB",
+	"1/drGwfqv0mEgVWBHyHPv0kv3xTh/1mK8HGeW+LqEcEuwUn3+N0ylcMlRNr8sQwzHdqBZImnU5rpkGKv",
+	"87Ki1Tib2dw5NKdnpUK0QVRl/KB0f7TbSojyWwy3BJ6qMtlnJCLVSzY3qIbV/lGj+qpicGtzSKr+xevT",
+	"ADoq6OhMgKrI0c1TAWwZJVt3RGcGmPzHVsh/wrCopQynJglAx/s/EI0oXi/+vxbpn7B6qP9xFU2PbhRM",
+	"n7BWcO/68Piu6Pj3XiPpzQHytfpbrqRnu8LylhFKIe+nX9+q7QPtavQWXG27dNJnj+hvll3bJlK9scxv",
+	"werfgtU/r0O/Vr5sbbz6mgJmf9iQdb/1vuNt7rPuwHXdhVO0aCgOOZEDseyaN9nSDrWClwJCwaAM2hAd",
+	"M78oiUTgceaMeCXNIEmb5n7VllYVT68gA9RxadVkGKLjhJnIdBup3qVIt7r+YxsfRUw/fL+yIkR5+5Hd",
+	"3qaAJbokYXi6mU3fbyrvOp9+oGt2+xYAd+5NG0BriuqG/LD05prvITI9q/Vq/R1Ep2/pLg+2oF3rV/Aa",
+	"w95HtPXNSGOnmN9RePf3E4PsiP+XjEX+HOYFuzENat9CmW/F4d4HOzt3cLqaIneXqGYPrTrjmo8S1gxo",
+	"dm7jWmSfo+S7o710iLzgZAjpZAlr137yw5Z5qSN0+6EQYC/011QDGRwpDh6I/UWbQ38TFqInjfhfy4wc",
+	"D/VYWodJ5PbsY9vYXrfu32F4b2jtf+wI32253tcd5+tJY99Cfb9kqK+7iW4N6UZUyRUot67JOtO5ddRv",
+	"bd6bBP5WDSTWBfsiG+vbsoNU1Z4VX3Dlnj3K1Jmz67iATdv1qlEf2aiuZoiXm9fEYlVFF1uRw7UIYbe9",
+	"7gDgO7CabzHAXwFJXxcJfA9k/5sP9JsP9OsIBt7ElAJ8xRDmz8RY3kGgmakfiOttBWrY6fjDED3TvwLl",
+	"9pQH36bl8ZYtuIjSJWocJPfeEOJM23KQQNRuiImYN/x+uMjXQK7dtXwj198Cbj+nK18RKI9yPnCgt7oB",
+	"ETXU5TNR0e8wy8PCuY4ZNE2thuiZWYembDXSCcG3XkTgFn6MTTGBdtd/ZPHYnvimoiv6hoCRUNlqPvbv",
+	"DRa8GR12jPMbIf4mN/8Pk5st9t5Kcr6PvIvKyNKVeoFM5sU6E/hXlwnRva1vyRB3ToYIgeqt0yHqZkdX",
+	"3Uw/uyyL3mFvB5ineVOoUiFlZ5HWmayuVEKA5JmpfDhsBL6JgNtFrQMCCBteOd2fZsqLgl+a+EJaVuEp",
+	"3tQVtrZn18qa344mlF4C/qsaYzNTm9Ntz6vLpkdmv0QI17HErxGtOD4ppv5adZioOtdGfwk4Yt3FvdcK",
+	"cPRKlu2NRlVh+5emmbcRcCrHStVuopornlpO4V7UiCKpvWavUT8fZEg7rPWaqpXz1KCQe8nG6d+smzg4",
+	"pe5qAQvHug9Fbe79am7drwLWXo1svUTPB8u3o1qnVK8kWXvfQfOobJ6wG9txXmZcbMYFb6aK4Fzzwq7u",
+	"4Ot6bbfe5qdUr3+dsXvYkR0vm2ERMx7rUa23Vb0fN+3MH9nxqmpI6z26sJ/k/KQAgWft22AwkpwjO7jj",
+	"hTAwlpzHhRGj3GvbruwuwLc0eD1q2fnC2NUIPuvannuVG9b9HjMkCI2OSm8Fj/7oNRBZDes6xg1I4Ha3",
+	"GQ9qpxlAhQ7j4bZvrj2x/uXe0ND72y6wjWuwZGfLRVjqE16I1w8Obh0UlI4VPA33Jgu93Zs2ziq9p+J9",
+	"Wmg8mVMBrm3/leNJ9UrbOdIb1+Z9ekzsxnjvMW1bw4RhvFu96J3f3mctZTBThqnCstKfTuZKgTqxHRnd",
+	"Sz225WlbCEYjM7r1Um/eGEaCOOG/udHQ9KQkS1EHpol3ri/rzVORG916szdvfE5WsRlZ23MlGFev2x95",
+	"p2tEaFQfGtilL2JXdGkpMz4nJ6b9VNdL3uphqBrWJkZ6SGyHNOQXQJSu6ZX8YgcE5Rf9pX8lprXfCbRQ",
+	"q81bk+70KGRHta/AjIj1iOtP1/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -10,7 +10,7 @@ var ErrNotFound = kit.NotFound(Resource)
 
 // The conflicts the decider returns; match them with errors.Is.
 var (
-	ErrExists            = conflict("shipment_exists", "the order already has a shipment")
+	ErrExists            = &kit.ConflictError{Resource: Resource, Code: "shipment_exists", Message: "the order already has a shipment", Exists: true}
 	ErrOrderNotConfirmed = conflict("order_not_confirmed", "only a confirmed order can be shipped")
 	ErrNotPending        = conflict("shipment_not_pending", "only a pending shipment can be dispatched")
 	ErrNotDispatched     = conflict("shipment_not_dispatched", "only a dispatched shipment can be delivered")

@@ -13,6 +13,7 @@ import (
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
+	"github.com/example/orders/domain/shipment"
 )
 
 // TestProblemCatalogue: the service's problem types (problem_types.go) are exactly
@@ -53,6 +54,8 @@ func TestProblemCatalogue(t *testing.T) {
 		&http.MaxBytesError{Limit: 1},
 		order.ErrNotFound,
 		order.ErrAlreadyPlaced, order.ErrNotPending, order.ErrNoLines, order.ErrCancelled, order.ErrTotalTooLarge,
+		shipment.ErrNotFound, shipment.ErrExists, shipment.ErrOrderNotConfirmed, shipment.ErrNotPending,
+		shipment.ErrNotDispatched, shipment.ErrAlreadyDispatched,
 		&application.VersionConflictError{Expected: 1, Actual: 2},
 		&application.VersionConflictError{Expected: 1, Actual: 2, Retried: true},
 		application.ErrIdempotencyKeyReused,

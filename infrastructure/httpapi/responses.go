@@ -28,7 +28,11 @@ func (s storedResponse) write(w http.ResponseWriter) error {
 	return err
 }
 
-func (s storedResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error   { return s.write(w) }
-func (s storedResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error { return s.write(w) }
-func (s storedResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error { return s.write(w) }
-func (s storedResponse) VisitCancelOrderResponse(w http.ResponseWriter) error  { return s.write(w) }
+func (s storedResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error       { return s.write(w) }
+func (s storedResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error     { return s.write(w) }
+func (s storedResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error     { return s.write(w) }
+func (s storedResponse) VisitCancelOrderResponse(w http.ResponseWriter) error      { return s.write(w) }
+func (s storedResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error   { return s.write(w) }
+func (s storedResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error { return s.write(w) }
+func (s storedResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error  { return s.write(w) }
+func (s storedResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error   { return s.write(w) }
