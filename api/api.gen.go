@@ -77,6 +77,30 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for ShipmentStatus.
+const (
+	ShipmentStatusCancelled  ShipmentStatus = "cancelled"
+	ShipmentStatusDelivered  ShipmentStatus = "delivered"
+	ShipmentStatusDispatched ShipmentStatus = "dispatched"
+	ShipmentStatusPending    ShipmentStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ShipmentStatus enum.
+func (e ShipmentStatus) Valid() bool {
+	switch e {
+	case ShipmentStatusCancelled:
+		return true
+	case ShipmentStatusDelivered:
+		return true
+	case ShipmentStatusDispatched:
+		return true
+	case ShipmentStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // AddLineRequest A line to add to a pending order.
 type AddLineRequest struct {
 	// Quantity Number of units (`2.0` is accepted as `2`).
@@ -105,6 +129,27 @@ type CancelRequest struct {
 	//
 	// Example: Customer changed their mind.
 	Reason *string `json:"reason,omitempty"`
+}
+
+// CreateShipmentRequest A request to ship a confirmed order.
+type CreateShipmentRequest struct {
+	// OrderId The order to ship.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+}
+
+// DispatchRequest The carrier a pending shipment is handed to.
+type DispatchRequest struct {
+	// Carrier The carrier (1-64 characters, not blank, no control characters).
+	//
+	// Example: DHL
+	Carrier string `json:"carrier"`
+
+	// TrackingNo The carrier's tracking number (1-64 characters, not blank, no control characters).
+	//
+	// Example: JD014600006281230704
+	TrackingNo string `json:"tracking_no"`
 }
 
 // EventList The events of an order, in version order.
@@ -316,6 +361,84 @@ type Readiness struct {
 // ReadinessStatus Example: ready
 type ReadinessStatus string
 
+// Shipment The state of a shipment, derived from its events.
+type Shipment struct {
+	// Carrier The carrier, once dispatched.
+	//
+	// Example: DHL
+	Carrier *string `json:"carrier,omitempty"`
+
+	// CreatedAt When the shipment was created.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The shipment id (derived from the order id).
+	//
+	// Example: 2eed4c61-408c-52fc-9eb8-b10ee0232358
+	Id openapi_types.UUID `json:"id"`
+
+	// Items The order's lines at creation, in order.
+	Items []ShipmentItem `json:"items"`
+
+	// OrderId The order shipped.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+
+	// Status The lifecycle status of a shipment: `pending`, then `dispatched` and
+	// `delivered`, or `cancelled` before dispatch.
+	//
+	//
+	// Example: pending
+	Status ShipmentStatus `json:"status"`
+
+	// TrackingNo The carrier's tracking number, once dispatched.
+	//
+	// Example: JD014600006281230704
+	TrackingNo *string `json:"tracking_no,omitempty"`
+
+	// UpdatedAt When the last event of the shipment was recorded.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Version The shipment's version (number of recorded events); also its ETag.
+	//
+	// Example: 1
+	Version int64 `json:"version"`
+}
+
+// ShipmentItem One shipped line of the order.
+type ShipmentItem struct {
+	// Quantity Number of units.
+	//
+	// Example: 2
+	Quantity int32 `json:"quantity"`
+
+	// Sku The stock keeping unit.
+	//
+	// Example: SKU-BOOK-001
+	Sku string `json:"sku"`
+}
+
+// ShipmentList A page of shipments, newest first.
+type ShipmentList struct {
+	// Items The shipments in this page.
+	Items []Shipment `json:"items"`
+
+	// NextCursor Cursor of the next page; absent or null on the last page.
+	//
+	// Example: eyJwIjoiMjAyNS0wMS0xNVQxMDozMDowMFoiLCJpIjoiNWYyYyJ9
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// ShipmentStatus The lifecycle status of a shipment: `pending`, then `dispatched` and
+// `delivered`, or `cancelled` before dispatch.
+//
+// Example: pending
+type ShipmentStatus string
+
 // StoredEvent An event as recorded in the event store.
 type StoredEvent struct {
 	// Data The event payload (free-form; depends on `type` and `schema_version`).
@@ -374,6 +497,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// ShipmentId defines model for ShipmentId.
+type ShipmentId = openapi_types.UUID
+
 // BadRequest An RFC 9457 problem details document.
 type BadRequest = Problem
 
@@ -397,6 +523,9 @@ type PreconditionFailed = Problem
 
 // ServiceUnavailable An RFC 9457 problem details document.
 type ServiceUnavailable = Problem
+
+// ShipmentCreateConflict An RFC 9457 problem details document.
+type ShipmentCreateConflict = Problem
 
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
@@ -534,6 +663,136 @@ type AddOrderLineParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 }
 
+// ListShipmentsParams defines parameters for ListShipments.
+type ListShipmentsParams struct {
+	// OrderId Only the shipment of this order.
+	OrderId *openapi_types.UUID `form:"order_id,omitempty" json:"order_id,omitempty"`
+
+	// Status Only shipments in this status.
+	Status *ShipmentStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Maximum number of shipments in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
+	// characters). A cursor the API did not hand out answers `400`.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateShipmentParams defines parameters for CreateShipment.
+type CreateShipmentParams struct {
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// GetShipmentParams defines parameters for GetShipment.
+type GetShipmentParams struct {
+	// Version Return the shipment as of this version (mutually exclusive with `at`).
+	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+
+	// At Return the shipment as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// matches, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// CancelShipmentParams defines parameters for CancelShipment.
+type CancelShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DeliverShipmentParams defines parameters for DeliverShipment.
+type DeliverShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DispatchShipmentParams defines parameters for DispatchShipment.
+type DispatchShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
 type PlaceOrderJSONRequestBody = PlaceOrderRequest
 
@@ -542,6 +801,15 @@ type CancelOrderJSONRequestBody = CancelRequest
 
 // AddOrderLineJSONRequestBody defines body for AddOrderLine for application/json ContentType.
 type AddOrderLineJSONRequestBody = AddLineRequest
+
+// CreateShipmentJSONRequestBody defines body for CreateShipment for application/json ContentType.
+type CreateShipmentJSONRequestBody = CreateShipmentRequest
+
+// CancelShipmentJSONRequestBody defines body for CancelShipment for application/json ContentType.
+type CancelShipmentJSONRequestBody = CancelRequest
+
+// DispatchShipmentJSONRequestBody defines body for DispatchShipment for application/json ContentType.
+type DispatchShipmentJSONRequestBody = DispatchRequest
 
 // Getter for additional properties for OpenAPIDocument. Returns the specified
 // element and whether it was found
@@ -870,6 +1138,121 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListShipments List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipmentWithBody Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipment Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipment Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipmentWithBody Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipment Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeliverShipment Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipmentWithBody Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipment Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipmentEvents Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetHealth Liveness probe
@@ -1150,6 +1533,221 @@ func (c *Client) AddOrderLine(ctx context.Context, id OrderId, params *AddOrderL
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListShipments List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListShipmentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipmentWithBody Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipment Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipment Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipmentWithBody Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipment Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeliverShipment Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *Client) DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeliverShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipmentWithBody Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipment Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipmentEvents Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentEventsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1758,6 +2356,523 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListShipmentsRequest constructs an http.Request for the ListShipments method
+func NewListShipmentsRequest(server string, params *ListShipmentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_id", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateShipmentRequest calls the generic CreateShipment builder with application/json body
+func NewCreateShipmentRequest(server string, params *CreateShipmentParams, body CreateShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateShipmentRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateShipmentRequestWithBody constructs an http.Request for the CreateShipment method, with any body, and a specified content type
+func NewCreateShipmentRequestWithBody(server string, params *CreateShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentRequest constructs an http.Request for the GetShipment method
+func NewGetShipmentRequest(server string, id ShipmentId, params *GetShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Version != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "version", *params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.At != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "at", *params.At, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelShipmentRequest calls the generic CancelShipment builder with application/json body
+func NewCancelShipmentRequest(server string, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCancelShipmentRequestWithBody constructs an http.Request for the CancelShipment method, with any body, and a specified content type
+func NewCancelShipmentRequestWithBody(server string, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeliverShipmentRequest constructs an http.Request for the DeliverShipment method
+func NewDeliverShipmentRequest(server string, id ShipmentId, params *DeliverShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/deliver", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDispatchShipmentRequest calls the generic DispatchShipment builder with application/json body
+func NewDispatchShipmentRequest(server string, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDispatchShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDispatchShipmentRequestWithBody constructs an http.Request for the DispatchShipment method, with any body, and a specified content type
+func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/dispatch", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentEventsRequest constructs an http.Request for the GetShipmentEvents method
+func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1973,6 +3088,129 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
+	// ListShipmentsWithResponse List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error)
+
+	// CreateShipmentWithBodyWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// CreateShipmentWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// GetShipmentWithResponse Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error)
+
+	// CancelShipmentWithBodyWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// CancelShipmentWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// DeliverShipmentWithResponse Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error)
+
+	// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// DispatchShipmentWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// GetShipmentEventsWithResponse Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
 }
 
 // GetHealthResponse200Headers the declared response headers of an HTTP 200 response for GetHealth
@@ -3224,6 +4462,1024 @@ func (r GetReadinessResponse) ContentType() string {
 	return ""
 }
 
+// ListShipmentsResponse200Headers the declared response headers of an HTTP 200 response for ListShipments
+type ListShipmentsResponse200Headers struct {
+	XRequestID *string
+}
+
+// ListShipmentsResponse400Headers the declared response headers of an HTTP 400 response for ListShipments
+type ListShipmentsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
+type ListShipmentsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ListShipmentsResponseDefaultHeaders the declared response headers of an HTTP default response for ListShipments
+type ListShipmentsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ListShipmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShipmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListShipmentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListShipmentsResponse400Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListShipmentsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListShipmentsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListShipmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListShipmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListShipmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListShipmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateShipmentResponse201Headers the declared response headers of an HTTP 201 response for CreateShipment
+type CreateShipmentResponse201Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse400Headers the declared response headers of an HTTP 400 response for CreateShipment
+type CreateShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
+type CreateShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse409Headers the declared response headers of an HTTP 409 response for CreateShipment
+type CreateShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse413Headers the declared response headers of an HTTP 413 response for CreateShipment
+type CreateShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse415Headers the declared response headers of an HTTP 415 response for CreateShipment
+type CreateShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse422Headers the declared response headers of an HTTP 422 response for CreateShipment
+type CreateShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse503Headers the declared response headers of an HTTP 503 response for CreateShipment
+type CreateShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CreateShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CreateShipment
+type CreateShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CreateShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ShipmentCreateConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateShipmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateShipmentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateShipmentResponseDefaultHeaders
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateShipmentResponse) GetJSON201() *Shipment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON409() *ShipmentCreateConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentResponse200Headers the declared response headers of an HTTP 200 response for GetShipment
+type GetShipmentResponse200Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse304Headers the declared response headers of an HTTP 304 response for GetShipment
+type GetShipmentResponse304Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse400Headers the declared response headers of an HTTP 400 response for GetShipment
+type GetShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
+type GetShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse503Headers the declared response headers of an HTTP 503 response for GetShipment
+type GetShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipment
+type GetShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetShipmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelShipmentResponse200Headers the declared response headers of an HTTP 200 response for CancelShipment
+type CancelShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
+type CancelShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse404Headers the declared response headers of an HTTP 404 response for CancelShipment
+type CancelShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse409Headers the declared response headers of an HTTP 409 response for CancelShipment
+type CancelShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse412Headers the declared response headers of an HTTP 412 response for CancelShipment
+type CancelShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse413Headers the declared response headers of an HTTP 413 response for CancelShipment
+type CancelShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse415Headers the declared response headers of an HTTP 415 response for CancelShipment
+type CancelShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse422Headers the declared response headers of an HTTP 422 response for CancelShipment
+type CancelShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse503Headers the declared response headers of an HTTP 503 response for CancelShipment
+type CancelShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CancelShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CancelShipment
+type CancelShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CancelShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CancelShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeliverShipmentResponse200Headers the declared response headers of an HTTP 200 response for DeliverShipment
+type DeliverShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse400Headers the declared response headers of an HTTP 400 response for DeliverShipment
+type DeliverShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
+type DeliverShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse409Headers the declared response headers of an HTTP 409 response for DeliverShipment
+type DeliverShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse412Headers the declared response headers of an HTTP 412 response for DeliverShipment
+type DeliverShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse422Headers the declared response headers of an HTTP 422 response for DeliverShipment
+type DeliverShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse503Headers the declared response headers of an HTTP 503 response for DeliverShipment
+type DeliverShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DeliverShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DeliverShipment
+type DeliverShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DeliverShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeliverShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeliverShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeliverShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeliverShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeliverShipmentResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DeliverShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeliverShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeliverShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeliverShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeliverShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeliverShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeliverShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeliverShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DispatchShipmentResponse200Headers the declared response headers of an HTTP 200 response for DispatchShipment
+type DispatchShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse400Headers the declared response headers of an HTTP 400 response for DispatchShipment
+type DispatchShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
+type DispatchShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse409Headers the declared response headers of an HTTP 409 response for DispatchShipment
+type DispatchShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse412Headers the declared response headers of an HTTP 412 response for DispatchShipment
+type DispatchShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse413Headers the declared response headers of an HTTP 413 response for DispatchShipment
+type DispatchShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse415Headers the declared response headers of an HTTP 415 response for DispatchShipment
+type DispatchShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse422Headers the declared response headers of an HTTP 422 response for DispatchShipment
+type DispatchShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse503Headers the declared response headers of an HTTP 503 response for DispatchShipment
+type DispatchShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DispatchShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DispatchShipment
+type DispatchShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DispatchShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DispatchShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DispatchShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DispatchShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DispatchShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DispatchShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DispatchShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DispatchShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DispatchShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DispatchShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DispatchShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DispatchShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DispatchShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DispatchShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DispatchShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DispatchShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentEventsResponse200Headers the declared response headers of an HTTP 200 response for GetShipmentEvents
+type GetShipmentEventsResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetShipmentEventsResponse400Headers the declared response headers of an HTTP 400 response for GetShipmentEvents
+type GetShipmentEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
+type GetShipmentEventsResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse503Headers the declared response headers of an HTTP 503 response for GetShipmentEvents
+type GetShipmentEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipmentEvents
+type GetShipmentEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentEventsResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentEventsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthWithResponse Liveness probe
 //
 // Answers `200` as long as the process is running; does not check dependencies.
@@ -3472,6 +5728,189 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetReadinessResponse(rsp)
+}
+
+// ListShipmentsWithResponse List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error) {
+	rsp, err := c.ListShipments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListShipmentsResponse(rsp)
+}
+
+// CreateShipmentWithBodyWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipmentWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// CreateShipmentWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipment(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// GetShipmentWithResponse Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *ClientWithResponses) GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error) {
+	rsp, err := c.GetShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentResponse(rsp)
+}
+
+// CancelShipmentWithBodyWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// CancelShipmentWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// DeliverShipmentWithResponse Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *ClientWithResponses) DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error) {
+	rsp, err := c.DeliverShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeliverShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// GetShipmentEventsWithResponse Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
+	rsp, err := c.GetShipmentEvents(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentEventsResponse(rsp)
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -5161,6 +7600,1453 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 	return response, nil
 }
 
+// ParseListShipmentsResponse parses an HTTP response from a ListShipmentsWithResponse call
+func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListShipmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShipmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListShipmentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListShipmentsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListShipmentsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListShipmentsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateShipmentResponse parses an HTTP response from a CreateShipmentWithResponse call
+func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ShipmentCreateConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateShipmentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CreateShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentResponse parses an HTTP response from a GetShipmentWithResponse call
+func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetShipmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelShipmentResponse parses an HTTP response from a CancelShipmentWithResponse call
+func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CancelShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeliverShipmentResponse parses an HTTP response from a DeliverShipmentWithResponse call
+func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeliverShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeliverShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeliverShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeliverShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeliverShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeliverShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers DeliverShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeliverShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DeliverShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDispatchShipmentResponse parses an HTTP response from a DispatchShipmentWithResponse call
+func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DispatchShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DispatchShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DispatchShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DispatchShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DispatchShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DispatchShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers DispatchShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DispatchShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers DispatchShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DispatchShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DispatchShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentEventsResponse parses an HTTP response from a GetShipmentEventsWithResponse call
+func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentEventsResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetHealth Liveness probe
@@ -5193,6 +9079,27 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx echo.Context, params ListShipmentsParams) error
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx echo.Context, params CreateShipmentParams) error
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx echo.Context, id ShipmentId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -5573,6 +9480,352 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	return err
 }
 
+// ListShipments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListShipments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListShipmentsParams
+	// ------------- Optional query parameter "order_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_id", ctx.QueryParams(), &params.OrderId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListShipments(ctx, params)
+	return err
+}
+
+// CreateShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateShipment(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateShipment(ctx, params)
+	return err
+}
+
+// GetShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetShipmentParams
+	// ------------- Optional query parameter "version" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "version", ctx.QueryParams(), &params.Version, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipment(ctx, id, params)
+	return err
+}
+
+// CancelShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelShipment(ctx, id, params)
+	return err
+}
+
+// DeliverShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DeliverShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeliverShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeliverShipment(ctx, id, params)
+	return err
+}
+
+// DispatchShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DispatchShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DispatchShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DispatchShipment(ctx, id, params)
+	return err
+}
+
+// GetShipmentEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipmentEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipmentEvents(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5627,6 +9880,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/orders/:id/confirm", wrapper.ConfirmOrder, options.OperationMiddlewares["confirmOrder"]...)
 	router.POST(options.BaseURL+"/orders/:id/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/orders/:id/events", wrapper.GetOrderEvents, options.OperationMiddlewares["getOrderEvents"]...)
+	router.GET(options.BaseURL+"/shipments", wrapper.ListShipments, options.OperationMiddlewares["listShipments"]...)
+	router.POST(options.BaseURL+"/shipments", wrapper.CreateShipment, options.OperationMiddlewares["createShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id", wrapper.GetShipment, options.OperationMiddlewares["getShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/dispatch", wrapper.DispatchShipment, options.OperationMiddlewares["dispatchShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/deliver", wrapper.DeliverShipment, options.OperationMiddlewares["deliverShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/cancel", wrapper.CancelShipment, options.OperationMiddlewares["cancelShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id/events", wrapper.GetShipmentEvents, options.OperationMiddlewares["getShipmentEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPISpec, options.OperationMiddlewares["getOpenAPISpec"]...)
@@ -5721,6 +9981,17 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ServiceUnavailableResponseHeaders
+}
+
+type ShipmentCreateConflictResponseHeaders struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ShipmentCreateConflictResponseHeaders
 }
 
 type UnprocessableEntityResponseHeaders struct {
@@ -7218,6 +11489,1257 @@ func (response GetReadinessdefaultApplicationProblemPlusJSONResponse) VisitGetRe
 	return err
 }
 
+type ListShipmentsRequestObject struct {
+	Params ListShipmentsParams
+}
+
+type ListShipmentsResponseObject interface {
+	VisitListShipmentsResponse(w http.ResponseWriter) error
+}
+
+type ListShipments200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type ListShipments200JSONResponse struct {
+	Body    ShipmentList
+	Headers ListShipments200ResponseHeaders
+}
+
+func (response ListShipments200JSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments400ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments503ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipmentsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response ListShipmentsdefaultApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentRequestObject struct {
+	Params CreateShipmentParams
+	Body   *CreateShipmentJSONRequestBody
+}
+
+type CreateShipmentResponseObject interface {
+	VisitCreateShipmentResponse(w http.ResponseWriter) error
+}
+
+type CreateShipment201ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
+}
+
+type CreateShipment201JSONResponse struct {
+	Body    Shipment
+	Headers CreateShipment201ResponseHeaders
+}
+
+func (response CreateShipment201JSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment400ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment404ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment409ApplicationProblemPlusJSONResponse struct {
+	ShipmentCreateConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment409ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment413ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment415ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment422ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment503ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CreateShipmentdefaultApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params GetShipmentParams
+}
+
+type GetShipmentResponseObject interface {
+	VisitGetShipmentResponse(w http.ResponseWriter) error
+}
+
+type GetShipment200ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment200JSONResponse struct {
+	Body    Shipment
+	Headers GetShipment200ResponseHeaders
+}
+
+func (response GetShipment200JSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment304ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment304Response struct {
+	Headers GetShipment304ResponseHeaders
+}
+
+func (response GetShipment304Response) VisitGetShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment400ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment404ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment503ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params CancelShipmentParams
+	Body   *CancelShipmentJSONRequestBody
+}
+
+type CancelShipmentResponseObject interface {
+	VisitCancelShipmentResponse(w http.ResponseWriter) error
+}
+
+type CancelShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type CancelShipment200JSONResponse struct {
+	Body    Shipment
+	Headers CancelShipment200ResponseHeaders
+}
+
+func (response CancelShipment200JSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment400ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment404ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment409ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment412ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment413ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment415ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment422ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment503ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CancelShipmentdefaultApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DeliverShipmentParams
+}
+
+type DeliverShipmentResponseObject interface {
+	VisitDeliverShipmentResponse(w http.ResponseWriter) error
+}
+
+type DeliverShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type DeliverShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DeliverShipment200ResponseHeaders
+}
+
+func (response DeliverShipment200JSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment400ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment404ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment409ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment412ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment422ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment503ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DeliverShipmentdefaultApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DispatchShipmentParams
+	Body   *DispatchShipmentJSONRequestBody
+}
+
+type DispatchShipmentResponseObject interface {
+	VisitDispatchShipmentResponse(w http.ResponseWriter) error
+}
+
+type DispatchShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type DispatchShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DispatchShipment200ResponseHeaders
+}
+
+func (response DispatchShipment200JSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment400ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment404ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment409ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment412ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment413ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment415ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment422ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment503ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DispatchShipmentdefaultApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsRequestObject struct {
+	Id ShipmentId `json:"id"`
+}
+
+type GetShipmentEventsResponseObject interface {
+	VisitGetShipmentEventsResponse(w http.ResponseWriter) error
+}
+
+type GetShipmentEvents200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEvents200JSONResponse struct {
+	Body    EventList
+	Headers GetShipmentEvents200ResponseHeaders
+}
+
+func (response GetShipmentEvents200JSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents400ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents404ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents503ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentEventsdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetHealth Liveness probe
@@ -7250,6 +12772,27 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx context.Context, request ListShipmentsRequestObject) (ListShipmentsResponseObject, error)
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx context.Context, request CreateShipmentRequestObject) (CreateShipmentResponseObject, error)
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx context.Context, request GetShipmentRequestObject) (GetShipmentResponseObject, error)
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx context.Context, request CancelShipmentRequestObject) (CancelShipmentResponseObject, error)
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx context.Context, request DeliverShipmentRequestObject) (DeliverShipmentResponseObject, error)
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx context.Context, request DispatchShipmentRequestObject) (DispatchShipmentResponseObject, error)
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx context.Context, request GetShipmentEventsRequestObject) (GetShipmentEventsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -7584,159 +13127,439 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	return nil
 }
 
+// ListShipments operation middleware
+func (sh *strictHandler) ListShipments(ctx echo.Context, params ListShipmentsParams) error {
+	var request ListShipmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListShipments(ctx.Request().Context(), request.(ListShipmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListShipments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListShipmentsResponseObject); ok {
+		return validResponse.VisitListShipmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateShipment operation middleware
+func (sh *strictHandler) CreateShipment(ctx echo.Context, params CreateShipmentParams) error {
+	var request CreateShipmentRequestObject
+
+	request.Params = params
+
+	var body CreateShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateShipment(ctx.Request().Context(), request.(CreateShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateShipmentResponseObject); ok {
+		return validResponse.VisitCreateShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipment operation middleware
+func (sh *strictHandler) GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error {
+	var request GetShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipment(ctx.Request().Context(), request.(GetShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentResponseObject); ok {
+		return validResponse.VisitGetShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelShipment operation middleware
+func (sh *strictHandler) CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error {
+	var request CancelShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body CancelShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelShipment(ctx.Request().Context(), request.(CancelShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelShipmentResponseObject); ok {
+		return validResponse.VisitCancelShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeliverShipment operation middleware
+func (sh *strictHandler) DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error {
+	var request DeliverShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeliverShipment(ctx.Request().Context(), request.(DeliverShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeliverShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeliverShipmentResponseObject); ok {
+		return validResponse.VisitDeliverShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DispatchShipment operation middleware
+func (sh *strictHandler) DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error {
+	var request DispatchShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body DispatchShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DispatchShipment(ctx.Request().Context(), request.(DispatchShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DispatchShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DispatchShipmentResponseObject); ok {
+		return validResponse.VisitDispatchShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipmentEvents operation middleware
+func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) error {
+	var request GetShipmentEventsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipmentEvents(ctx.Request().Context(), request.(GetShipmentEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipmentEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentEventsResponseObject); ok {
+		return validResponse.VisitGetShipmentEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdts4sij8Klj8ZlakDClLsp3E9tprlieXmXTn9uWye2Y3s02IhCy0KUBNgLbVffwc54HOi52FKoAE",
-	"L5Lt2Jl0n935EdsSCAJ1r0JV4dcglcuVFExoFRz+GiwYzVgBvx7nubwwv2RMpQVfaS5FcBh8XDCyZHoh",
-	"M0X0gpEV1QuiytVKFlqNgjBgl3S5yllwGPz9+ceQ/OP58bMgDAr2c8kLlgWHuihZGKh0wZbUTL+iWrPC",
-	"TP3fPx5H//X5L4OQ4C/Dh38KwkCvV2YypQsuToOrqzB4/pGe9i9MFhkrHihyzgrFpSBUEUqULqQ4JUxo",
-	"rtdE09OQsNHpiCRxsBsHCRlccL0we4nFz6XUTA1H5AMTGeGazGh6Rrggyct59JrqdJEQLUlRCkJJKpdL",
-	"KjJCTykXShN2SVOdr2OhF7xawigWDZjAO7fCo7vflxlbrqRmIl2/Z6ucrs1j7e0nZp6EXCyYILCAgqmV",
-	"FIoRjohSWhYsqz+Wc0IFYbTIOSuIWQ9TOhYOGETRJSOJ9+7oe7ZOyMBuWxEp8vXwiNCZYkITqResuOCK",
-	"tXds1hX4G2SiXAaHP+IXn/sQ/EqmFLfVh+RP71+ZxZs1CnaBOA9JsgO/qJ1feXaVNAnRfbU/n6aP0wmL",
-	"nswmNNpjT1h0kO2m0ZQ+mo9nj7M9Nplsxc1cFkuqg8OgLHhUsDkrmEhZL5G+Z7pYH881K7q7+MBSaSBI",
-	"zdfkYsFTBLlFAlnSNZmZP3XBWdbYy/625S254EsD3HG1Ii40O2UFLOmf73H+l8/6AcszhCsQD4wMCeJW",
-	"EHbOinVFPIew3DTnTOgHKhbJPyM7d/TyWUL43PAOB+ajghEtz5ggg0k0mT4h6YIWNNWsUOZtOTPcr8JY",
-	"ZPyUa0UMRyXRyegwGYY1URFppjFUyYpzVpBTJlhBNctG5GP1qVlJLk9JzgVTjkQcTFNaFGvCdZs8x5OD",
-	"Md3P9qJHhjAezx7TXprwgEwvXzFxqhfB4WT6JDRAr/4O29KMRr+Mo4OT0WH0+S99wuzKPFHQJdNW6j6V",
-	"RcFyoP6XPVx+LAyWUjdInDbQRYB5AWiKDEDI0bSQSgGAeAqi7aWOBTySGq7IjHTTKNNpRjV1cGPnRicg",
-	"nq2gw0fUiLycxwLZPuxDihENHTFQsJ+jx9kkPWBTGoQBN7tBbROEgaBLM+afkbf96OWzrXD3If3fcVyO",
-	"x+NxBD8nL+DH4xf458GLzz2KJAwuIztFtGRK0VPz5bJU2rDequBC01nOiGaXCFdZapJKoQuZezTcFtDf",
-	"s3UP1iyrROlCKiZIKfjPJSNnbE0G9ZuOPzx9+dLqJko+fXr5bEiW9AyRzGLh0KDonIEWMhLmkFBSsBUz",
-	"vNAkg0qGm9eY52AS+MSNK0Cb9KqHo+bzMCM1TDoHoaerOahQF4bckr3pFLRDxkjCa4CcnLH1ScFKxbJk",
-	"2GG+2cF8j+5Po910kkV780csok9mj6MDNs0m6Xi+Sx/tbSKWlmbaRCvT/f1tPBrHl1NDNpePn/dzaBi8",
-	"nIPm325xGJvEmBsF02UhWEZma0LJqmDnXJa1Mg4JH7ERMYLOGgix6DdSDo19Ysh3N3UjzR8sDpJN9gtx",
-	"5kssPnpsq41JUJRCtS0VohdUu3WEFZGj2lFHseAoCmCPIM4NukG8VBaW+R5JwAxI9ibThNT2VFoWQCxu",
-	"tJU1q0LOcrZ8oEhiR5zYEYmjVGK/iEViQJsQRH8I35s1GLbwxNgoFrE4VuT9i6fkYDIZk4zNQQ1wK6Pw",
-	"eVCtNFfSMHnyMCEDKtZueYdEyFisCtDO3CB5SGThLL1IMSOqDZ/lXGkjJ2tsKTLwJGUsANw++B4otyMk",
-	"FQ5C0grb5XDkW5ilYioWliKMfU4LrgyGlCSUXDB6Zl5JBskPO0gCdpnmQ0ApVwZEhl8d4IXR32Rp5mfq",
-	"EPE0IsfknOYlaz4kvG0BxvM8FqhMkt2kohJLax7/j8fJJmu3n4Hthjdz7qMmr5I41p8fDuL44f8a/LAz",
-	"/Gsc/AgCfjrBH7so7x8///wwDgZ2eOgeu/aJ4cOhHXtbbfEwNAgAfBZkKQvWoAxVpgsjGhAYKFHeSME2",
-	"SJW33jSGVJwmTzxcJw8To4U3klcsLKrDNoPujvfIG6nJa5nxOWdZjVBKZjJb3xaDZiPb0TgZT/f6xOpb",
-	"s+4+G+djLXKatm9wQ/sd1mr80nqlPLuhXV/CyB4zzUlwsNL+RjNr75q/jFXABPxKV6uco/OyY6XcX35S",
-	"6MlU+zBPZGb+c5rzDAafzCnPmXl1xjTluQGugK+doj20CE7XBMgOEEzQZf519+pPAKmikMaM/PHXYM5Z",
-	"ngWHgXsoCIMW3bYnCK4+G9ApTY1LUzlNBq2a6lIFh3tj41dwDbhoLa8Gmtu32qm3F9ntXflA/1PB5sFh",
-	"8P/t1CGIHfxW7bzDORD0XfJwxgdXZElzgz2WGb7guKhDMqMZ+e7D2zchoWTJlTLaov4+FgCekFS2t/nS",
-	"aghrN3sT16J5GJJSnAl5IewUCjg/lWKe8xTs8dqcH5EEEZIQQ4WKMJou3BIIPI7c5gVdfKPG9/X7YGUf",
-	"2+kLDxhvz3PJrpvC8wwB4k/thu5E3UA/J0LqkxUTGUrRirpfgXJOqYAwghGiNDPeyMWC56xpddinR0Ef",
-	"ed7Ip98Bj7BByQc1Jb91LzLqr15qh5zhhZGQOnKD7oucnaXm6EjVFryT7mbl7JAkHaAmsRjQzPxGKHi+",
-	"xjWgMBV3bJEamOU5/JGxYhi6eRZUnQh5AuAxE9mnYDJB2HKl1+1HqrnA2K+H1y+JResRmheMZuuTVU5T",
-	"eM5gHYBut8mV8WrZJVdaDcNY2Oe01DQ/0VKe5LQ4ZQnwWpJK4YTaiQNYguYXTnrGVjoW6YKKUw4GlDND",
-	"88oPqgIGztglhVlTqY/QqyI51awY/lbZ8zXEX99IDTFaXMIXsykGc4GkqJ3O41N8FZgMx9W3X8iGDQbc",
-	"rxnQvgOsz+odHfbDdQL/uVH3xX8Qw0byI7NSk0wylAY2ru0CJGaVA4iIzY3BLdb2w1ig8S90QVPvcfAT",
-	"YCi8wlj5AMQEvlHetMZPiUUVRm/TXRWL30YlOOiOpPVGfijTxXtZanYnqjLkNJelaBDTG0nkihUwB1lQ",
-	"haxvQHMX4a4WfLWEAwyfvvZq+jLE69bSIStDT/jlfVBTY4cumFoRRmfLHorvhjT9ArZwP+q6F28gWi2P",
-	"UI3boFlWMKXIQBbIvdoPubKs8vtlQTRfsuHonoTHXlt7i20orhX3/SG6dlIqbgfgACwynnmf3Agqvz0l",
-	"846uc0mzj1K+Mtr3TrS1wrlqXe5Tl2/QGxeUsMuUMXu8qPgvjOR8yXU/7fhkMdmtyeK9P6GWkrjXdqjD",
-	"ri3SUkY46L69lGs29RtEvRcCe4Ge253cXKT3kyVXSxspaIX9gsNd3/O17lbNWsZ/6g12OFbaPaqCghdU",
-	"ETD+8OTs3lyGybSmrv+0r/V21PV+cUxUjbkPsvKihBVw0JHfAh08I7MLi0VKCzB5vSirH6DdHJLFSGws",
-	"rKPcN48ZMTLWYoUKL0DbpHV3ir+NMGFM84Dl2/IFIuYuzMCFZoWg+QnEBnw5+EEaWxDgZkB5AeFfoybK",
-	"giiesSPC0YSYMSZILk9PWUZKYVDhHwI+UMTf47Vic78Z1cHVEbe6Dlm79Uc44j6I+liQUrDLFUuNdoR5",
-	"q4OkBrSS4T0aTR/wSPSToOeU53SW303Fld48LeWWUU1nVBkPoczRMoDTfZou7PkrX7J+AUYgjcAmClCy",
-	"lMbQvQFKPU1o90maC+zg1f/6vhSgPXWGDBTDjAUteL42K4GTVUkWVGQ23OOUJYbf4PSoghtX/uoh1n7O",
-	"CqO1WXZEkFK8AUnjlCgWHkCHTYgm8EcEaRoJUZiWMSJPYUZZ6lQu2YmN+CWxWDIqUN5VS1NarlYssyF2",
-	"QB9EsOr0oAvgWFiI+YhrzTI4yuGY6LGg5wxZ2onKQxuEaBzjxqKTiwPxkILRzIuXzXmh9Igkf3/+kexA",
-	"2OWXpDqjMZCKRWJsfPgq+ZoBDg+0183g5crcUUJ/EqtCpkwpQwfP4RDmbtK69yC7yeBckRZmAOeACWKG",
-	"2xBA5+z8eot26tkc3jvgSL5aSldEe6s5Y+vIjrwvru7mhJnt2iAfbhjTBbo7jsUA4x0hxlxkAcbxbzbQ",
-	"9smFZFj2mmWcfgRQ30lLVBOeLM2MJ4A93wpg1tpqeA8GwN6LzAtu4A95MTZvJwReTOyLexRBNTKCkREM",
-	"+SpOkQ26J+29Jb9Fv6iCAIbksuwVF8w7BqQZekw0f1fIFSs0Zyo4nNNcsY7FU0fqswwD9jacj2LcbH/l",
-	"TfJr8HNJK2nWCjmVyxkriJyTUnCtyCCZjsYJpGukKVsZhFNFkikaTxVJTsP61JMLvTsNwmBJLzF/cDI2",
-	"RmGVTjjpphOGgTor+89ulZbpGTljbGX2YxZFBpPo0Z6XNRWiEZRTcWZ+dXlVELW3Qzq5Qh++/xT97e3b",
-	"76PxeIJrdSfMj/a2Zfhcmxt23QgCP4/HcVxOHj0xP6Z28HQ8PoYf0yf44wB/vIAf++bH7ng8/nzP+WnW",
-	"gATw2eNHTbnozU4LA4OAk1XBU3aSujTvJtLemS8NAUnBEF/cuLZCFo6k4MGhSw1supnpukFXk4ODgyZp",
-	"QQpXg7TgX3hdump9XP8jEFtYM0HPrupEYjn7iaXabP0pHEl9GYu+XeFAgpIZ8kmrQy6QVF0mLRhVfVnL",
-	"PyzWzSPN+kBuUK4M/++Pxx7ajoimM0yFNXIiFrOC0TPlTkdsXmwPvg1pdBjnaam0XJrxaAObpfDCIBgC",
-	"JB4jgSu4mXfGT/DH3/DHU/zx/P6IejMh2x3rBRUGNiHKzzkDyzvDUAQ9ZTb9DsinQw3Pz5nQrzhSQlds",
-	"2YRXTIu3SeVceMHaXrnMNVs2f9mmGz9AkiUsJKiXSIuCrjskjxP2kfULzvLsObjfPammddaFdaXnNjcJ",
-	"Mw46O7CZIr0J4X6uAhl89+HtG2IfXvcnTwhq49k1+XkZKK20Gi8lpcsxmJGGQRAwJzFYWs/bn8TSl2nk",
-	"QxV3W7+5D77/YDTXPZlZr/g5E0zhYXypuqB0lldd4yDPzBvqRcuza1doJ+lb2NsVE8fvXj6Tabl05mev",
-	"RMP8pk6UxT5PdkdjktlJyACCR1KwYUgyZuzUjMwLuST/On79qofgxVxe9+LOwuWKCbriDZs42B2NR7tB",
-	"Q+DsxvFoHMejH8fRQW86LoxeqFsuoAVht5oQN+Pm7IW44fpNZg7VrCkuMlbwcwc+ozhRpjTo9teaIQ6D",
-	"55/eQzAcBfQJx4wtpaM9Y47Bnzc8GzPy8CSVpaGKCf6JiWC14Ti1NlvbkuoaCEaHX30OA0zYOAFFPh1P",
-	"96PxJJrsf5yMD3fHh+Pxf3nORuAlzkDahp1q9+DgiX2FXd00DMpVRvWGiSd24upkYHrVJsEagG28vPzw",
-	"luxNJ4/rXDkIDhkk5TmhS7OCVpEaoqBDZg2c9KHfDSAXC0kQULWOb0tAh9HOa/jXyH+8JpuxSSyb3Qks",
-	"o7Ep27ggyLLJwVowIxJMHGoK/EmP9df1HiyB9u0dvgqbL9YLtiYXrLBpYuD73kThAv8aP62rbhvk3dU/",
-	"zH/9BVUWx02EbGCKav+GzCPNl6wPC7W2uHYHH3DoVYu5OnVl5dKgxbE8+T//G835FRr456wAPqgBnHbE",
-	"E/LrDRDos/R1LmmXhhSuVDt0P3CL5kxt9VM3rcaTKBtxmVOlUSQ3PJnmMdU2/E5uhd9Kgt2kUnUgKphV",
-	"lVmoPYZHWLBgAAnHa7eFTtuuzFoqJ/RNNEuUjkGbBNeQHA0SqHfrs1UDLxvVK7BnjyELJr6nX+8QFLk2",
-	"8nGn8MZoW5yiQxZf6I93WXWDp/1VPGlA1LteU/2YrIznZZYLEciQCHbBlLZHEZs9pg1MYcUFZEmdsttJ",
-	"+j4pL9ilPknLQvW5S0/h87qc+FLDW+uq5oKIMs+J9CSIW1aNcrb+7uLlT5K//ul4/ebD+OL1h/Hlm//8",
-	"/y9fP5O/vH4mL16/kPzV0+9WZsybH/61/tf6u4MgDMzMeO7YsFo3+AWb/UFfRWzQqHOWrtOcWc/F56pD",
-	"krhMYjIwljH4i8D9Q6geEbFgHLzvpEoqTjAT10sFnkm9IHMuaO7iD9YDqu3C6mnzu3u06R51sq9rtnln",
-	"pArs9EtDri7yrK29RmhdP94l0zsamQ2d12dxttse9HqvW+Il3fKN2xitBgC2sNSp5e0h2lh0gzKdSFNt",
-	"6P4Rnb1hdLYPU1XosVk17HyC0FUFpwXDOE+jIhjLsyUeNG8uz4acIMFzKDSOxSBxcdmo5z/3Lxl6ZYKV",
-	"j9Kigi/0Umqq+HESHRxHL2g0//wFgNfevjpCdIPd0ydVvWSfTiAFqkz39h+7pKoqSOyiKj3yBA4A23O9",
-	"pumCCxYVjGaQ2+AmNMNdnW+35uPIKx41nJmho5ZcRvZ5OLNTSYg1RzZ+poi8ECQxX2FSVwKng52qzb7C",
-	"nR4HuZXB161jxDLTcGtqWsP3uJGp705Ku3bIolxSUYOSXa5yKpqp2DK1OG9pcMwivgnlEkzoRk026oOM",
-	"q8JrL/CFLPzgrDtwDQGXTOhiTVasaBWI3dT88WLCPTZQfU7chdqn9y9J1cqE8IwJzefrqrVEDTEyKFVJ",
-	"83zdOJ7GwoYvbreyY2G53UHuarJ/fPz4zlkzhv4bK8Dyrg7l2LPwLgjUQhY6bNOPKpdLWqydceg408zb",
-	"RzybCsjq/WibPXAbDDTfG5KkPqjH5gCY0wMcnlG1YArbBCTYwAHEAKEFg4oTzDbrSIk2/28reQtv0wPH",
-	"l7wu3QBw4PmZlp09Gu0Txu8ZzYxJ2kMN1Ve3CMtDqkrT9MSP7hCc9892+nQGBh5ot/MKfgH9N7prz6im",
-	"t4vzV2dZxGa2k8G8YCwyeDsiGTOYNCZAQxGgGKlSfoetkPUXB5F74ARr67VQP2FbFNeGyG6jyWsH9PFs",
-	"N51m0YSN59Ee3Z9FT9JHWfSYPZkf0PFskk6zm4RAXbub28EWsFu3yqkBO7S6Oq3719iDyVLhXzxTIeHN",
-	"HK72wUD9MB4FtHvmNJPRbto/pQ8JK6l4f4etv+dyRnPiBjRQsYFi64jEeO9mOtyxwPZ4Hb7mK0XnmhTf",
-	"XYVL8ff3/0BB4ifBZ9tR7x6F0yvwawZFkY5GHkZYsEI2tH++4oIdZ5n3ydPKA68+qZzwHqVUTXDn+CTm",
-	"y4JF0OXKL4hCVlIgdJqhhZBGRNFRa5NyQpSOHjN35fLVVVgdWYInhkXtti3EWww4aUaXQSdbzX7JFdRC",
-	"m/VGSpZF6sqoXXrziDyH5miYXgHZXJVzpGJRiXsKE/HlssR+TxVLUUHoyojlCGrhPe46arbC6Rw5msW5",
-	"Q8fZ2vZzgs441eEjpBqbWeZlnpMFN/OuoQNYnVA9wHRhr4HeDj6cDEGKUbEmK6q0PfNMqbAJ7JlxHNvP",
-	"/tUi7j/eYJjor1T/B9oqhheVpsuVtVGG0LXn4UPLayq0DU/MO+VK8yVXmqfEq/gePXxInhuXBre/gN5J",
-	"VScl7GMjjF+smDIQMaY12Eauf50fWh+R966pB7bAwewRQoUtYa+axjUaSWIZzLVNmFwPyVj0NJGUfgNJ",
-	"21ESlrChqSR8WbXzOWq0FgIoLKWhASnCRsc2qAr5CesqYIHYoAlaFPU1USI/2GYwfr/LOoLgiuVdVUZu",
-	"AAyRIefWLaGtDGZyYk+jukEM7LpDLVV2eiz6mtM0z+GgEMDVRiDteGmeQBzIinb/g+Td2w8fDRVDKiQw",
-	"YCd92RU0jcixa7l4fSc10tdIDevAZcFPuaC514FTKM0omDXskqUlNu674Ck7gjRubKCwvc9aDyqn02RE",
-	"YIcOogmpbZl8HYtq272hpIQbNaJkHUjiqhlLAj5B7wJbBBmjBeEOvqYyID/ObbkQOhrJpozopIqOqFgM",
-	"XAhl6JLFl+1QSGJcGyCBgrnsZ/M5FVlI5rKIhedNzynPy4KpEFDs+q5AAb6g0KECIiFyPrd5tq7/CsYl",
-	"FRkkVZAy2Umq+KWhnQIqd4R1n7yktMEnwSH2i07YSnKh1dBGTteaKacanA9nTW7t1cYoY46HVYgmFjYo",
-	"g3Y5gCA0eNniv7kKYyNvbKAjFg7WWAsDm0dpCac1WDaWZDJVtbeXWNSCb51KYWSkEcs1XxnuTfA4sur7",
-	"9Y/nx89s/w3gCeuUg4yxidRhq8nU0LCa7aeArRG6LRe8vmL7iXVwDWptAwXXrKfisaTdFCMZHpkHbPUO",
-	"vCUW3qx7tlEdlg9Vde+JP6fXDSEZjshbV9qvfJ5oZLQXbF4q7AUByVVGdSZP8a/IkhShM3nOyBi6tsUi",
-	"XZTizChwAxnH2+OxrWICk6DqKWAVlaZnzMIS64iRdKCueJDsTXaTIUozb2WuWVk32R4e2U/qbqtGLx8T",
-	"eyJt2fMXVkgyN5QPx9WQZD5sZJlbRhXE2nxg/biyPrOcn0tDQ2iAWm1HhY3auswz2+vsz3/+czL0NIOB",
-	"B9RC9gEC5/UbLz1vdKt1lartPrVHgDw7prA1Ara1R0+VSz1LXznCIYEGzBhLyXnKhGKepWk8y4IzTYu1",
-	"F4qyNqaf7hRMRuPRuJE052fKYe7bzgJSFH8xv5+y3niDpfOpARxVJDeWC1UuopQyBZZtUQrBxelRzX/p",
-	"gqVnNkzARMoZBFQquL80fukp0zZHstUXbToebymPcWUxN6sjsW/Y1LKl3gPN+Tm7x8LQPdxE3yPVZne8",
-	"DnCwvjktc339Y3VxTBjY+KKfWGpEMXir9FRBuGmtNFsGn83wHUsPozVd5hsR/x5MWNtmxOV7VrmeVEFW",
-	"ZwjaCSgdfqGKXBRca6PrBw35YN5lZAkkPgBiCL5vZgu/Hd9WBx9A/x1ysSv5sGLp7WjGbfZmNNNOkN1A",
-	"PG24/K6JBwoQzW5cm5mN9FO4DfZSzito7dKXw0EGszVJqrSeJCTaeAGzAtp6m+94lgzDWMiVMz3JnOea",
-	"FeiWJmgSOJOmPoJLkLAKpsocLFxjm2RW2Z+xtWKQbcHxEOfQ+KBIdYmX1JFgZQaYNRQ7ysKnWsbilOlm",
-	"YkdYJe5U9gquVI1akxrB4nJAYtGfBEIwfQTtXrmiP5fsqNE5UBbEuLsGENAMV4Fu8RqmWrsJOQtELxjr",
-	"MPKBEW2rBZ0xfVR9SOQcvYyCny50NcBqQ0cKrgHNAiyI0vZiL0pba43vi4VVv+xyVTCl0N5oGnewRs9M",
-	"6nSsdD2dmxxvjNVKtfkNzn/snhLm63beTx3H78sMge6eoPLr9p7VacINxYSfU3kVbltT1cPJZU4MrmkI",
-	"PtyU+9u37uZxdG/71DumT9xjDU4fqF5jWRepsxd9XLJurtR03A8JsGIbMKjEonnELx/bXpjYg05gTMc/",
-	"kJvfK0PQNLINu0GcDGZUsUd7ZdGqTCTHbjbzTC/DbW2L/IX5Yv0UBIltm1ootwu66isJotu3Oa5kkN/k",
-	"vJI5NbB8bgiurj5/RSOxzkvs6ytybWbit1P6++Pd6x/paVFyH8am0qQqFneWgv3gM54N9ZgHcDShMGcu",
-	"9FuDGla3Pn+dSYgdD5x4GxFs90oLFgvs8wrnCRe0yGyv00YYC0PQWFwAMYmP1W0j0DIjXUip/C6xxgAh",
-	"A3dpAgS8qe4muUHYe8P1CRDVxjbpEA4z5I4NQVx1z4yltFQsFm5e4yWaF7v26a4FgnFKhS8BDjwdWnU3",
-	"bXVFHZGPkjh7Bc2uyje1AWQIIsKVLBnEqDsuKvQEhyVxRbZmgNFYaL5kESwFAseMDAz0zh+76wOq3MgH",
-	"Cq7c4d7lBlyQxF3Sk4T+dQbwFQTI++yCVZXE2bUL+mi5HrLTumPDiPlrnmhepYJiCPjvbzJb30ACWXmN",
-	"2VtAfE8heoo9y2uGetoIrfKMDBokNjTePc3Lr1X7BdwN+O1f3itLU5YGPN4Bo+O2S/P6IFzbCaKTsrup",
-	"/7EzruDI3GXVtu94GnVauF91NMvk5nj9t5TijetSvPuppxs3K2/G24vpxu1iusnVrWzk7Z0vm1VR3761",
-	"m39t2LbHq3F37A7zBWp/b3xw/SNV93XzwOQGdkK7VSc8t3/9c73tbczD0+lNHu62Wvqmhs27dlJ/n3lT",
-	"B0LAyLhBHK1ubtg9fq8Sa70LByvtF4sfwLJpHYLCmbIzSxp3wgzwZo9h69KO/oPR9q0dsfjIl4zogp6z",
-	"/JAkVffGwtsJrpoqwm1eDQYRbG6Hd8LcyLo5IgnV2yeiNgKBSXw6FlgpamyNurlknQkBhTUzNpcFI1wP",
-	"R95yIUZkXgfG4rLUmHLKLtO8VPycHYL9Y+AHJSdNP4scezPN2Fq6a68cnKVg0DXNmG7mJXYNfZWeIWkc",
-	"FlmryN5GBCEnTKbgKRz10sxdtFhfjURd9hKaTZtio19mD3l3yHR9XiTfJqpcKKMqOewC19riVHebBfU5",
-	"n3WGTs9VKlXnl1s569sWbomLwNnx7u7uwRHZuIX+TMZNKWN9m6O6f19bssq+vqu7VSHfQQvfRQ3ujvd6",
-	"CjClSwYx8mPjNVj2mqK2kPxGO/kihb53/SNVf/Zvqh//zuqynQ2e/60kkLvA6epzS6nuYHUfXu77ZTNu",
-	"ikJgtqMi1Is1yHZlInjr3lmEPcHG7kxkYNTcUirdaro0HBGbS2l9e9d5oOnce9ecYCKSqhq3Yqqcf/Da",
-	"vMbF6kuu8NjDdsCrj00gX8EeOuCRPfQbFdIuvU9/4HK+VIXU6uM3533fTCg2O3z1CMe6ls7r3OXKtUbB",
-	"1TcV2Njq1xEUiknrzt1Zov9GOmj+O0TqFzhV05sI0U4T/D/8sdvoG+TNrSqnozhsMdjX0Bw4dVt1VCJ+",
-	"gV5MzqgCNwFK4EfkqX8jlksLds4XdsjZEOjtvWPrCLJley7Nchpi+1x1xf0oFo2lbdJW1TVgPcrKS4e7",
-	"Xlu5XDIDJyFBPx0SGotGpqxLe2udcW86Ow4xCzMWiZmu/yjZ7uB3ouG+sSpx2P5DlfweVMnvU6ojjd1K",
-	"rGMxybWxNqzRwPKXKlY0t6fsGzpykoHMM+gsDmdmjVASVw3Hs13KZCtwjkji6osSOCD0y71OW9VwPQVw",
-	"W4I6z89t26SvJhjqnqYbhEPd1XQLEL/tUfjvzIWu8W+LqfyIsMcNlujv06+umubdt3F0nGXKXR86+PD9",
-	"p7DqIRd6HeSG2Km8bT7hhedecLipd8gx3k7q18X5F47b2Rq5+X22j9//oo/paJbV7cT+B7rCrYb0G+SB",
-	"13f+Juep/yYTBlYF5whZ9of18ocj/P+WI3ycZf7dzNcYTnhpzw0rO6r6SFdOllKBmR5EF3Q+5ylmGHtX",
-	"KRlZTdOFK6UjS35aGEYbhnUBEEn2x7ud+ij/zqCOwVN36PiKQqR+yfU3TsFq/6cm+dVNUTaXlFR5Q6gh",
-	"yyIPDoMd0E92cF8OIBenIaku1zYEVMC77M0lkLZtT9AsWXcP+TCe4Jdi99lS3kzWlurOhEVCoV2D2a+r",
-	"z/UrIgjXiuVzb0ILBbPXVjUlbNtdXNmOWDQuoW1cm4c9m6xe770OspormjshuuXu3fu767b3Sua73ZO8",
-	"/e7w+77juwWlZt7k9kv9XRisGrsBXnZcZMf1YqZOyNrywk1NoLa1VOq8zY8Ybn+dDcZVvXr7X7agKhIy",
-	"wlGdt9WtOK/bmT9yw6vqIZ33tG7z3/42GLz93l58IQxs3N1bvdZrG3GSOqNnw1uf9rcw6HuvN22U1rbU",
-	"tttu7/MO2a13Kn+Fq5Cvv7rsa903dv0lfF/rnrwNl3re3/WaNWs075jc9JK3OIzUw7rsgEMiN6Ql+F17",
-	"s97pjeBv9T9rCn780kdJ+xbbe7pN9vPV/w0AAP//",
+	"7H3pdts4uuCr4Gi6T6Q0KUuyncT2uaePO0tXqrPUZLnVfYu5JkxCFsoUoCIg26oaP8c80LzYHHxYCJKg",
+	"JC/ppG4lP2JbAkEs377+1sv4fMEZYVL0Dn/rzQjOSQm/HhcFv1S/5ERkJV1IylnvsPdhRtCcyBnPBZIz",
+	"ghZYzpBYLha8lGLYi3rkCs8XBekd9v7+/EOEvnt+/KwX9Uryy5KWJO8dynJJop7IZmSO1fQLLCUp1dT/",
+	"/dNx/F+f/tKPkP5l8PBPvagnVws1mZAlZWe96+uo9/wDPgsvjJc5KR8IdEFKQTlDWCCMhCw5O0OESSpX",
+	"SOKzCJHh2RClSW836aWof0nlTO0lYb8suSRiMETvCcsRlegUZ+eIMpS+nMavscxmKZIclUuGMMr4fI5Z",
+	"jvAZpkxIRK5wJotVwuSMuiUME1Y7E3jn2vMI7PeKCknZ2fsZXcwJk694hvWmm2fwlqFUmFEnRD0m0giu",
+	"6eO7V4hP4Vd7SMRMi+wT9dvbsR+LnQkh+V72aBzvjZ5k8f5kmsUH5PRJfDoeETKa7E5295/0/D1MeTnH",
+	"snfYW5Y0LsmUlIRlJHiZL3MyX3BJWLZ6RxYFXqkzae4rVYeUossZYQhOtyRiwZkgiGooFJKXJK8+5lOE",
+	"GSK4LCgpkTpsImTC7E0jgecEpd6743+QVYr65k4F4qxYDY4QPhWEScTljJSXVJDmdap11XZO2HLeO/xJ",
+	"f/EptOHu2/tQvydGLvVdRSjdgV/Ezm80v04b92S+2p9OssfZmMRPTsc43iNPSHyQ72bxBD+ajk4f53tk",
+	"PF4LeDe4tHdElqvjqSRlexfvScbVCWL1Nbqc0UwfubkENMcrdKr+lCUleW0v++uWN6eMztXhjtyKKJPk",
+	"jJSwpM3I0TheC97qdCtQDx3wjRHhXs74n+/0gb18Ft4KzfVOABtgZIQ0sDJELki5cthwCPvNCkqYfCAS",
+	"lv4zNnPHL5+liE4VpaNAKjEjSPJzwlB/HI8nT1A2wyXOJCmFeltBFK0WUcJyekalQIr+pfHJ8DAdRBWW",
+	"IK6mUWdMygtSojPCSIklyYfog/tUraTgZ6igjAh7KRZIMlyWK0RlE99G44MR3s/34kcK0h+fPsZBIPeg",
+	"Bl+9IuxMznqH48mTSEGR+ztq8h4c/zqKD06Gh/Gnv4RYz7V6osRzIg2PfMrLkhQAby8DZOuYqVvK7CB2",
+	"VrsuBNQIDk2gPrAknJVcCDggmgEjeikTBo9kCs1zxYuk5sA4xxLbcyMXCj71PRu2pB8RQ/RymjBNx6LQ",
+	"pSha16JrJfklfpyPswMywb2oR9VutGzQi3oMz9WYf8be9uOXz9aeu3/S/50ky9FoNIrh5/gF/Hj8Qv95",
+	"8OJTgO1HvavYTBHPiRD4TH05XwqpaMmipEzi04IgSa70ufKlRBlnsuSFB8NNjvMPsgrcmkGVOJtxQRha",
+	"MvrLkqBzskL96k3H75++fGkkCYw+fnz5bIDm+FxfMkmYvQaBpwRkBkUyDxFGJVkQhQt1MHBMSb1GPQeT",
+	"wCd2XAnsMcjvjurPw4xYIekUKIx0c2AmLhW4pXuTCbC7nKCUVgdyck5WJyVZCpKngxbynR5M9/D+JN7N",
+	"xnm8N31EYvzk9HF8QCb5OBtNd/GjvS5gabDaLliZ7O+vw9EkuZoosLl6/DyMoVHv5RTktPXyoZIglXBY",
+	"ErksGcnR6QphtCjJBeXLSrqIEB2SIVKEzohzCQuLlIdKmlTgu5vZkeoPkvTSLmkTWWEzYR88tJVKximX",
+	"TDTlSiRnWNp1RA7INR8VRwmjnngH5FxdN5AXJw+r7zUIqAHp3niSokr6zZYlAIsdbWjNouSnBZk/ECg1",
+	"I07MiNRCKjJfJCxVR5siff0RfK/WoNDCI2PDhCXsWKB3L56ig/F4hHIyBTZADY3Sz4OsgAvBFZKnD1PU",
+	"x2xll3eIGE/YogRxg6pLHiBeWrk8FkSRaoVnBRVS0cnqtgTqe5QyYXDctC4d28MAUKFAJA2xnQ+Gvj6w",
+	"FEQkzECE0qZwSYW6IcERRpcEn6tXon76444GAbNM9SFcKRXqiBS+2oNnin+juZqfiEN9T0N0jC5wsST1",
+	"h5i3LbjxokiYZibpbuqgxMCah/+jUdqlm4QR2Gy4G3Mf1XEVJYn89LCfJA//T//HncFfk95PQOAnY/1j",
+	"V9P7x88/PUx6fTM8so9tfGLwcGDG3pRbPIzUBcB9lmjOS1KDDLHMZoo06MPQFOUNZ6SDqrz1plGgYjl5",
+	"6t11+jBVXLgTvBJmrjpqIujuaA+94RK95jmdUpJXF4rRKc9XN71BtZH11zgeTfZCZPWtWndIxvlQkZy6",
+	"MN/bUiGBtS6wnFUrpfmWQvQSRrZXa5WBrgVbib615i0F/Ptf87V6WHMdkCz/hnMjo6u/lCRDGPyKF4uC",
+	"ahVnx1Dmv/wstL7j9qGeyNX8F7igOQw+mWJaEPXqnEhMCwUQDL62wsGhAcpshQBVACiRNsr8tnv9Jzip",
+	"suRK9P3pt96UkiLvHfbsQ72o18C15gS960/q6ITESudxmqsCRYnlUvQO90ZKuaMS7qKxvOrQ7L7FTrW9",
+	"2Gzv2j/0P5Vk2jvs/a+dysi1o78VOz/oOfTRtyHECkxUoDku1O2RXOEy1Ys6RKc4R9+/f/smQhjNqRCK",
+	"w1XfJwyOJ0JOX1BfGq5mZH1v4oqdDCK0ZOeMXzIzhQBqlXE2LWgGOkSlggxRqi8kRQoKBSI4m9klIHhc",
+	"UwjPrOcLYr7BJXRW5rGdkI1GaaieGrlpCk+bhRN/ajZ0J+gG+DlhXJ4sCMs15XfQ/QoEigwzsOUowo9z",
+	"pUFdzmhB6pKSeXrYC4HnVoaVHdBia5B8UEHyW/sixbKrpbbAGV4YMy5jO+i+wNlKlxaORKV1WI6kVk4O",
+	"Udo61DRhfZyr3xAGbV2pMximohYtMnVmRQF/5KQcRHaeGRYnjJ/A8aiJzFMwGUNkvpCr5iNuLlBQquHV",
+	"SxLWeAQXJcH56mRR4AyeU7cOh262SYXSxLVFdBAlzDwnucTFieT8pMDlGUkB19KMM0vUTuyBpVpk1JOe",
+	"k4VMWDbD7IyC0GdF58Lpbs7IYQV0VKo1LeWR1gRRgSUpB18rer4GC/8bLsELoJdwazTV7gIAKWym8/BU",
+	"vwrEnGP37S3RsIaA+xUCmneAxOze0UI/vU7APzvqvvAPvCQa/NDpUqKcE00NjOfEGnXUKvtgxZsqJYGt",
+	"zIcJ0woLkyXOvMdBt4Gh8AqlmcAhpvCN8KZVulXCnKOmCXfO27MOSvSgO4LWG/5+mc3e8aUkd4IqBU5T",
+	"vmQ1YHrDEV+QEuZAMyw06qujuQtxdwbgGnztVfClgNeupQVWCp70l/cBTbUdWgOwA4zWlr0rvtulyRew",
+	"hfth18F7A9JqcARLvQ2c5yURAvV5qbFX+mZikjtbBS+RpHMyGN4T8dhrcm+27oorxn1/F10pVg7b4XDg",
+	"LHKae59sdSpfH5P5Aa8KjvMPnL9S3PdOsLXQc1W83IcuX6BXajMiVxkhxoEt6K8EFXROZRh2fLAY71Zg",
+	"8c6fUHKO7Gtb0GHWFkvOYz3ovrWUDZv6Cq/eM9u90JrbndRcDe8ncyrmxrrRMFX2Dnd9zdeoWxVqKf0p",
+	"aKCxqLR75AyZl1ggEP60+/LeVIbxpIKu/zSv9XbU1n71mNiNuQ+w8iyb7nC0Ir/mdLRfzywsYRkuQeT1",
+	"LMO+UbnbjKytxwkzinJoHjViqKRFdxWeUbkO6zZOZB1gwpi6U+jL4oW+mLsgA2WSlAwXJ2Ab8Onge65k",
+	"QTg3dZSXYLJWbGJZIkFzcoSoFiFOCWGo4GdnJEdLpq7Cd1w+EMjf40ayuV+36ujVIbu6Fljb9cd6xH0A",
+	"9TFDS0auFiRT3BHmdc6v2mmlg3sUmt5rN+5Hhi8wLfBpcTcWt/TmaTC3HEt8ioXSEJaFlgwgxAJnM+Mz",
+	"pnMSJmAIYjlMtAZGc24jgTZcqccJzT5RfYGte/W/vi8GaDzlEAakkLHEJS1WaiXgDeZohlluzD2WWWrz",
+	"G3i83LlR4a8e/AMXpFRcm+RHSEOKNyCtebYS5h3ooH6iKfwRQ6xMioSOjRmipzAjX8qMz8mJsfilCZsT",
+	"zDS9c0sTki8WJDduAbg+sGBVAWiXgLGwEPURlZLk4H6iOtpmhi+IRmlLKg+NEaLmek5YKyAK7CElwbln",
+	"L5vSUsghSv/+/APaAbPLr6nzK6mTSliqZHz4Kv2cBg7vaDfN4AUs3ZFCW9fC05JgSe7FjNmI2Gsitz52",
+	"Y+IC8oxrIXs+ooY1Vc8UaZeP3LtaeGrniM2Qe8NV++oMM0OhMjjE/LAdteib28zWE1bf+xFKbbCXtX9T",
+	"WdkEFQw6GyVAcsLCpr3PCaN+ONpaOaQrxvOO4PqRLUqeESEU2XoOfs67CRfBWJE6yFKBGoQESBQQDqSG",
+	"G4tVKzxlswI28URk7x0Q9eKW0pYovNWck1VsRt4XYLfjSNV2LcLChnVETnvHCetr81ykTYS8BF3uq7UL",
+	"f7QWRJK/JjnFH+Co7yTUuAlP5mrGE7g9X2glRjmoKbvqgL0XqRdsob57JmFvJwhejMyLA3KLGxnDyBiG",
+	"fBYd3viI0ube0q9RjXcnoC3Ief6KMuJ5rXGuFXxc/FDyBSklJaJ3OMWFIC0BvXIs5bn2Lxnvk+YBavsL",
+	"b5Lfer8ssaNmDQvpcn5KSsSnaMmoFKifToajFCKisows1IVjgdKJlvUdSE6iyklPmdyd9KLeHF/pmOPx",
+	"SOkwLgR53A5BjnrifNkRbSB5do7OCVmo/ahFof44frTnBSZGWmYvMDtXv9rQRXAymSGtcLz3//gY/+3t",
+	"23/Eo9FYr9UGcTzaWxdEtzH8ctMIBD+PR0myHD96on5MzODJaHQMPyZP9I8D/eMF/NhXP3ZHo9Gnew4B",
+	"NdIEHJ/xlktMWTAANOqpCzhZlDQjJ5nNe6lf2g/qSwVAnBF9X5ShOWW8tCAFDw6aGRVWtKjB1fjg4KAO",
+	"WhAlWQMt+BdtCnGvokt+AmCLKiQI7KpKPuCnP5NMqq0/BQ/q7VD07UIPRJoyQ8i288kCpWojaUmwCIXi",
+	"/zhb1T3wlf+4v1wo/N8fjbxrO0ISn+poc0UnEnZaEnwurDPPhJ4H7luBRgtxni6F5HM1Xqtsaim0VBcM",
+	"9jwPkcBy0Y07oyf6x9/0j6f6x/P7A+puQDY7ljPM1NlEmn5OCSiKubac4TNiIlwBfNrQANK3lThvS7gt",
+	"/5IcJPNGZECQdmsBna6NJjPT3SqkbHOAmI9KbjUhjHlGxQLLbHa704HQCzBilh5Hq6LPBNgnFATy9imZ",
+	"B8OHZGfdkpEgn4/UjvTZd6++MY/tmYcscXZO2dkJ42sv5oFAdihiWiC581V9/2w03nukdv5o8mQ82R09",
+	"Hu19u7tt766B9Ra76lcaIgHPL5Q+TjXyty/cpN7ojEOTr0eZ54INkkAqybz+yzoV4j2ke8BCehUlx2WJ",
+	"V62N6QlDG3lBSZE/B6N6IOmliqU0BvKpiZLWcYStHZj4z2Bqmh+BiPrfv3/7BpmHV+GQSIaNl7qCdi+u",
+	"tEG/vUDTtmChY+O1awO0btrIaw2Hpm5iEnq31ZtD5/sdwYUMxIi/oheEEaFD7JaifZRWQa3SR/m5ekO1",
+	"aH6+cYVmktDC3i4IO/7h5TOeLedWSw8yMR213PKdmOfR7nCEcjMJ6oNLiDMyiFBOlDqfo2nJ5+hfx69f",
+	"BQCeTfmmF7cWzheE4QWtmQ56u8PRcLdXI227STIcJcnwp1F8EEwMgtEzccMFNAUFs5pIb8bOGTxxhfVd",
+	"2iCWpE4uclLSC3t8Sr/QNKUGt79VCHHYe/7xHbi4tRwLkhT8Fe8prRX+3FJUUmLjScaXCirG+k8d3l3p",
+	"1xOj2jYVzrYepVSd609RT4dhnoAINhlN9uPROB7vfxiPDndHh6PRf3k2mZ4XDgvBmGaq3YODJ+YVZnWT",
+	"qLdc5Fh2TDw2Ezt//+S6JVC5A2zey8v3b9HeZPy4ioAHl4+6pKJAeK5W0ChuoK+gBWa1OwnKB1b5uJxx",
+	"pA+qUoWaFNDeaOs19HNkYmwQm+vA0m110Qm9JnlMLwiM+QVIJWpEqsOB6wR/HFCS20YWA6ChvcNXUf3F",
+	"ckZW6JKUJvgbTITbMFzA31eUkTa7rYF3m/8Q//WXWJg7bqSZhJHC7V+BeSzpnIRuoeIWG3fwXg+9biBX",
+	"K2V/OVfXYlEe/b//q60eC20HuQAfTOEdcNYiTxpft7hAH6U3We7aMCT0SqW97gd20ZSItea8rtV4FKXz",
+	"LgsspCbJNYNPPfhk3f2Ob3S/joJtU+Gkz9yZuRxxzT0GRzp1Uh0kBM3c9HSacmXeYDmRL6IZoLQIWge4",
+	"GuWogUC1Wx+tavfSyV4BPQOCLFhCPP56B9vxRgPxnazAw3Xm3BZY3NJs2UbVDoPkZzE4wkX9EBTVj9EC",
+	"n+nlgqMmQoxcEiFNgEG3xtSBFIZcQOzzGbkZpQ9ReUau5Em2LEVIXXoKn1eVWq4kvLUqGFMitiwKxD0K",
+	"YpdVXTlZfX/58mdOX/98vHrzfnT5+v3o6s1//u+r18/4r6+f8cvXLzh99fT7hRrz5sd/rf61+v6gF/XU",
+	"zDqaqCa1dugF3fqgzyI6OOqUZKusIEZz8bHqEKU2Pwj1lWQM+iJg/wDyWFnCCAUjZVq54XV+jZfgc8rl",
+	"DE0pw4U10xoNqJIL3dPqd/toXT1q5VRVaPODoiqw03swcAKJQrgqzROw2t1NyKzxvJDE2SyXFdRe15hM",
+	"2kmZNxFa1QGYEheWLa+3aiUsZNZqGOQrQfebLWtLO2ToppyHpl6/xOoEka1PAlE3Snio1SbRhWK4Dh/r",
+	"LhQDkb6MFlDyJGH91Lqv4sB/9l868AoWOB2lAQW31FIqqPhpHB8cxy9wPP10i4OX3r7a1sKw3BOiql4I",
+	"b8uQAvUu9vYf21Bp50uzVpUAPYE4ieZcr3E2o4zEJcE5RCzaCdVwW3Gkncl55JWxUJiZa0UtvYrN8xDa",
+	"INJIZxIb+5lA/JKhVH2lQ7VTCKJo1Y8IpeMGFORGXH6oht3eeGLq1nUFnNd0j61EfRtQ0pZDZss5ZtVR",
+	"kqtFgVk9wYpn5s4bHFznBm0DuUinaWlONgydjM2tby7wBS9946yNS4ngLgmT5QotSNlI+95W/PFswgEZ",
+	"qAqnaZ/ax3cvkatghmhOmKTTlStyVZ0Y6i/FEhfFqhbFo9MVb13Jbsec5XoFuc3Jvvvw4QcrzSj4r61A",
+	"R0q2IMeEDLWPQMx4KaMm/IjlfI7LlRUOLWaqeUPA05UWXu1HmiCrm9xA/b0RSqt4Jl2mSEfqAobnWMyI",
+	"0AWLUl1KCsgAwiWBPFIdQ96iEk38X5fIHt2k9J1PeW1UFtyBp2cadPZgNESM3xGcK5E0AA3uqxuY5SGi",
+	"ry566o/uYJy3/vdN1mKvYOEae/HNXciKjmQE5cbR3TRlaP/wBpUj6plI3vWGFOf4hnh5/cQ9Gsbo5mov",
+	"qF87Oy8GJR/cqhLMRpvpJrX1gTAGUyydYAY2NqcBbOchtBVvJJmHKPk2IRfqnBbkM9mOt7Na2m14hstb",
+	"O9w3AHaHN30jpN/SZFiD/a2shqP7sxral9/dcDi+peHQwZ9HwjVg+yZAj4pstAHWID5Yl8vAszMI1vTq",
+	"371FcL19bt2JhWMZKnucSyK5g0nOzXE7q5xjin9Iw1yDCm5vm3PH7lnntDEOpRUdBCUuYWlOCnpBSpMd",
+	"U7PLnZIpLyva2WWaq+YEicxMdys7nR/iElKdNTHF7VK4+gsoiNqG0BxLfLNwBxfSg0zaPupPS0JihehH",
+	"KCdqC0KBj68Pa7B1+cyDhuf+1r70AGzA2oKM/KOuU2vrQptt1AH7AD8+3c0meTwmo2m8h/dP4yfZozx+",
+	"TJ5MD/DodJxN8m24ua0/fLOzhdutahdXBzswJousKihswliXQv9FcxEhWs/4acZHVA/riIhmEeN66tK2",
+	"BW1Dl7DggoaLjP+94Ke4QHZA7So6ILbiraO97UwZFgXWyyD6NZ/JSVmH+PYqbP0Cf/8PBGS1Iv1sU6wI",
+	"6N1BvbdCUK3ZaluXdjTp8l+R+fMVZeQ4z71Pnnr5gOYTR/MCurmb4M5uWp0MDHywjZW3cMY6KhBZBblx",
+	"ITXHqoXWOuREmjp6yNzmRdfXkYvcAoO0TnU1NS/far+bJHjea+U2mS+pgEJvar2x4Msys2HhNnd7iJ5D",
+	"tXodjA+5P85GLBLmyD2Gieh8vtQFuB1KYYbwQpHlGAr9edh1VK9N3Iq8Uouz+uDpyhTYhlLFTqeGPGo1",
+	"y1RJDTOq5l1BSfYqW7yvc6G9Fg07+uF0AFQMsxVaKEFDLyDDzGTn5wlrP/tXc3H/8UZ7y/6K5X9ok43C",
+	"RSHxfGFMNQMoo/zwocE1EZkKtOqdfCHpnApJM+TlvA4fPkTPcTYz29f5tK60tS4szJQQLohQJ8IZ0UZg",
+	"21DAVxSG6J2tWKprEutcA4SZqc/nqvjX+rDoGh8bq2LbFiwJC/Rg4X7/FdOQBZbQ0ZMFvnT1lY9qtZ7h",
+	"FOZcwYDSvP0S+lDy4mddNAIWqCtmg/QUqmqNfjTVef12MZUjxVYCtCUnCnXA4CCz1u051PnVeX+6yHRV",
+	"sRd23YIWl3qfsFC14Ho4ElQ5sIUfNOx4SYEAHBoVzf776Q9v339QUAyJc4CArWRXW61liI5tU4/Npe1R",
+	"qLK9LnLHS3pGGS68Hi9MSIJBrCFXJFvqTgqXNCNHkPSrq0OuL3wfuMrJJB0i2KE90RRVskyxSpjbdtCj",
+	"llLFRgSv/GlU1F1qgCfayKprNiuhRZ87mNyFOvLjwtRC0fbWtCt/NnVOIpGwvvUkDWxq8bzpEUoznuue",
+	"OSWxubLqc8zyCE15mTDPqTDFtFiWRERwxbaoLFQXZBjKb4JDiE+nJofFFpfV7lmB+qnz1aY7qXPjKtgp",
+	"oSwJM1ZkL4Wp/5FRcIFrW/SCUybFwDiQV5IIyxqsKduI3NIr/CGUOB45T1XCjG9Ky+VwBJG6lzVmbFs+",
+	"TdEb4+9JmD1rXegDNq+pJSjJuiZOmvNMVEbv1FwtuBgyzhSNVGS5wiuFvak2rrhC7N89P35mqh0AThht",
+	"DmiMSbuNGlW/BwrVTLFIXfexXU/SK/S+nxo7v7paUx3SViJ2OJY2K36mgyP1gClNAm9JmDfrnukcoGuj",
+	"uKJ+qT+nV+oxHQzRW1u3UPg4Uct/Lsl0KXShS4gxV6wzfar/ig1IIXzKLwgaQRn9hGWzJTtXDFydjMXt",
+	"0ciUaAGRwBVMNIxK4nNizlIXSdOgA0XT+uneeDcdaGrmrcxWj2+nZsMj+2nV/kbx5WOb9WPQ81dScjRV",
+	"kA/GN0hJHtRykg2iMmRkPpB+bM0itZxflgqGtABquJ0rpGED8E3x+T//+c/pwOMM6jyg0FPoIPS8flXp",
+	"57X2QbYMV7Nx0BFcnhlTmoxyU7c0UBOhmiWUvH6IoMWXNjQUNCNMEE/SVJplSYnE5crzyBkZ04/67o2H",
+	"o+GoljvgJwzoFICdGWRq/Kp+PyNBe4OB84k6OCxQoSQXLKxjLSMCJNtyyRhlZ0cV/mUzkp0bMwFhGSVg",
+	"MXTn/lLppWdEmlSRRtH3yWi0ppiCLaKwXdUB84auerTVHnBBL8g9Vr3a05sIPeI2u+OVt4f1TfGykJsf",
+	"q0opRD3jZvXzaxQpBm0Vnwmwia6EJPPeJzV8x8DDcIXnRefFvwMR1tRQtWkvLuUFC0huiYA7AaTDL1ig",
+	"y5JKqXh9v0Yf1LsULQGLKFwM0u87NVXtLN66+A+A/xa4mJW8X5DsZjBjN7sdzDTzhDqAp3kuv2vggXI1",
+	"aje2hm4n/JR2g0HIeQV1a0OhrKh/ukKpi25OIySVFnBaQp819R3N00GUML6woiea0kKSUqulqRYJrEhT",
+	"RSKlGrBKIpYFSLhKNskNsz8nK0HAtk11LMuh0kE11KWeCT3VhmMQa7Bu8QOfSp6wMyLrZvTIeSucvKJX",
+	"KoaNSRVhsRb3hIVN7kgb67Xcyxf4lyU5qrVF4CVS6q46COhOJIC3eB1sjNykMQtILwjrMPKBIm2LGT4l",
+	"8sh9iPhUaxklPZtJN8BwQwsKtrruDCSIpWmOVy5NITn9voQZ9kuuFiURQssbdeEO1uiJSa12HLbJVh3j",
+	"lbDqWJvfce6ntpurWDXDn6twhpDhHVqXAMuvepc4j9yWZMJPLbmO1q3JFai2AaT9DR3aBl0pUKF116Py",
+	"gv1s7hhFeo8VG0JH9VoXAUGVL9a/S9L2TE1G4ZMAKbZ2Bo4sqkf8YiPry9gErhMQ0+KPC5to0RAtGpkO",
+	"akBO+qdYkEd7y7JRxwYd29nUM0GEW9un6pbeuTAEgRuxq6dVs/xH1SMyvnnfKUeD/K5zjuZUh+VjQ+/6",
+	"+tNnFBKr9IxQ0dSNCRpfjunvj3Y3PxKov3ofwqaQyJUWs5KC+eCT9g0FxANwTQidOhD5fU8Uqhudv0qo",
+	"0PXxLHkbIt3LBpckYbqJDfgTLnGZm0YuNTOWNkHrHEuwSXxw7V+hHmg241z4LXCUAIL6toslGLyxbMf6",
+	"g9m7o58lWLV13zodxIGwqXZqk5xPSYaXgiTMzqu0RPVi28/OFsxTSinzKcCBx0Nd65ZGy5ch+sCRlVe0",
+	"2OV0U2NABiMi9MjNwUbdUlGhSRssiQq0NhAeJ0zSOYlhKWA4JqivTu/ise3n6FJEHgjoOky9bpOUeaUr",
+	"I7+/JHwFBvKQXLBwuSxtuSAEy9WQnUbTU0XmNzxR722ryRDg3994vtqCAhl6reMQAfiegvVU92SrEOpp",
+	"zbRKc9SvgdhAafe4WH6uFHjAbrjf8PJeGZgyMODhDggdN12aVzVvY93AVuZSV3MnK1yBy9wmFzW7iA9b",
+	"/emuW5xlvP29/lsqEoyqigT3U1ZgVE9AHq2vKTBq1hQYX99IRl7f1qOeHP7l69ZvW6r2vkrT3oLt740O",
+	"Nj/iajKrB8ZbyAnNPiTw3P7m54LFUNXDk8k2D7cL835RweaHZm5jSLypDCEgZGxhR6s6N7Td7y6/yIVJ",
+	"iIr7JexHkGwaTlDwKVuxpNakt69brQ4aXVTDjtFmG9WEfaBzgmSJL0hxiFLXmqL0dmLKUQtETVyNNiKY",
+	"2A7Pw1yLujlCKZbrJ8LGAqFzGWTCdMEMJWtUnTOqSAgIYzQhelQOht5ywUakXgfC4nwpdeYNucqKpaAX",
+	"5BDkH3V+kHlb17PQsTfTKVlx24fcnjNnBEIFleimXmLWECp4EaGas8hIRaY9NJicdDAFzcDVi8Hbriaq",
+	"elVjG72kxaYu2+jt5CGvqW9b59XgW78qa8pwAdTtwzWyOJbt0rIh5bOK0An0iXV1Qm+krK9buAEuBL7j",
+	"3d3dgyPUuYVwJGNXyFhoc1iG97Umquzzq7prGfIduPBd2ODuaC8Qdc5tMIiiH519yU3f6CaR/EI7uRVD",
+	"39v8iGs+90X5499Jlb3cofnfiALZjtrXnxpMdUcHT6t13nbGLiuEjnYUCHu2Bt4s0ADauueLMB5sXcsX",
+	"9RWbm3MhGyV6B0NkYimNbm8LMNWVe6+Hqw5EEq4rjQ6V8x2v9R61hl9Sod0epl565TaBeAXjdNAue2im",
+	"wrhZeoh/6OXcloVU7OOr0763I4r1etAB4liVFPDqPNus9WHv+osSbJ1GaAFKk0mjzt2Zon8l/Rb+HST1",
+	"FkrVZBsi2urw900fuwm/0bi5luW0GIfJif8cnENP3WQdjsTPtBZTECxATYCkuyF66rf7tmHBVvkyea9h",
+	"Q2+wgfgRRMsGOoJbDrF+rirBaZiw2tK6uJWrZB5gVl443GZuZWPJ1DkxDvzpEOGE1SJlbdhbw8fd5TuO",
+	"dBRmwlI1XdiVbHbwO+FwX5iV2Nv+xkp+D6zk90nVNYzdiKzrZJKNtjado6HTX5ytaGq87B2FyVGfFzn0",
+	"oQKfWc2UREVN8WymMpkMnCOU2vyiFByEfrrXWSMbLpAAt8ao8/zCVI/8bIShKu3eQRyq4u5rDvHLusJ/",
+	"Zyp0df8mmcq3CHvYYID+PvVqVzv4voWj4zxXghHUGei//8fHyJXSjbxCugPd16opPoEk4RuH63wHHedg",
+	"rvXz4qyY4tUNqsXmh2QfvwxYCOlwnldVVf+AqnCjfVkHPfC6lG3jT/03iTCwKvAj5Pk36eWbIvw/SxE+",
+	"znNLXD0i2CU46Y7EW2Z2uPxIm06WYaYjPZAs8XRKMx1h7PWJVrQaZzObSofm9KxUiDaIqgQglO6Pdlv5",
+	"UX5D5JbAUxUq+4xEpHrJ5nbasNo/apBfVRtubUpJ1W15fVZAR0EdnRhQ1Ty6eWaArapky5DoRAGTDtnK",
+	"AEgYFrUM4tTkBOjw/weiEdTrpQPUAv8TVo/8P66C69GNYusT1or1XR8t3xUs/95re705Xr5WjstV+GwX",
+	"XN4yYCnk/fTLXbV9oF1t6YKrbVdS+uwB/s0qbNsErjeW+S12/Vvs+ud16Neqma0NX19Tz+wPG8EuPIrp",
+	"eJv7rDuOXfcMFS0aikNO5EBou+ZNttJDrf6lgFAwqIo2RMfMr1EiEXicOSNehTPI2aa5X8SlVdTTq88A",
+	"ZV1aJRqG6DhhJlDdBq53KdL21SfkSrH11BazSBgx3fv9QosQ9O0HenubApbocobh6WZyfb+pvOv0+oEu",
+	"4e1bANy5N20ArSmqG/Kj1JtrvodA9azWWfZ3EKy+pbs82DB3rV/Ba2N7H8HXNyONnWJ+Rx3e308MsiP+",
+	"XzIW+XOYF+zGNKh9C2W+FYd7H+xD3cHpaorcXaKaPbTqjGs+SlgzoNm5jWuRfY6S74720iHygpMhpJMl",
+	"rF0Kyg9b5qWO0O2HQoC90F9THGRwpDh4IPYXbQ79TViInjTify0zcjzUY2kdJpHbs49tY3vdun+H4b2h",
+	"tf+xI3y35Xpfd5yvJ419C/X9kqG+7ia6NaQbUSVXr9y6JutM59ZRv7V5bxL4W/WTWBfsi2ysb8sOUhV/",
+	"VnzBVX/2KFNnCq/jAjaL1ytOfWSjupohXm5eE4tV1WBsRQ7XIoTd9roDgO/Aar7FAH8FJH1dJPA9kP1v",
+	"PtBvPtCvIxh4E1MK8BVDmD8TY3kHgWamnCCudxmoYafjD0P0TP8KlNtTHnyblsdbtuAiSpeocZDce0OI",
+	"M23LQQJRuyEmYt7w++EiXwO5dtfyjVx/C7j9nK58RaA8yvnAgd7qBkTUUJfPREW/wywPC+c6ZtD0uBqi",
+	"Z2YdmrLVSCcE33oRgVv4MTbFBNpd/5HFY3vim2qw6BsCRkJlqxfZvzdY8GZ02DHOb4T4m9z8P0xutth7",
+	"K8n5PvIuKiNLV+oFMpkX60zgX10mRPe2viVD3DkZIgSqt06HqJsdXbEz/eyyLHqHvR1gnuZNocKFlJ1F",
+	"WmeyulIJAZJnphDisBH4JgJuF7UOCCBseOV0u5opLwp+aeILaVmFp3hTV9janl0ra353mlB6CfivaozN",
+	"TG1Otz2vrqIemf0SIVwDE79ktOL4pJj6a9VhoupcG+0m4Ih1U/deK8DRq2C2NxpVde5fmt7eRsCpHCtV",
+	"94lqrnhqOYV7USOKpPaavUY5fZAh7bDWa6rOzlODQu4lG6d/s27i4JS6yQUsHOu2FLW596u5dfsKWHs1",
+	"svUSPR8s345qnVK9sGTtfQfNo7J5wm5sx3mZcbEZF7yZKoJzzQu7moWva73depufUr3+dcbuYUd2vGyG",
+	"Rcx4rEe13la1gty0M39kx6uqIa336Dp/kvOTAgSetW+DwUhyjuzgjhfCwFhyHhdGjHKvbbuyuwDf0uD1",
+	"qGXnC2NXI/isa3vuVW5Y93vMkCA0Oiq9FTz6o9dAZDWs6xg3IIHb3WY8qJ1mABU6jIfbvrn2xPqXe0ND",
+	"72+7wDauwZKdLRdhqU94IV57OLh1UFA6VvA03Kos9HZv2jir9J6K92mh8WROBbi2/VeOJ9UrbSNJb1yb",
+	"9+kxsRvjvcd0cQ0ThvFu9aJ3freftZTBTBmmCstKfzqZKwXqxDZodC/12JanbSEYjczo1ku9eWMYCeKE",
+	"/+ZGf9OTkixFHZgm3rm+rPdSRW50683evPE5WcVmZG3PlWBcvW5/5J2uEaFRfWhgl76IXdGlpcz4nJyY",
+	"blRdL3mrh6FqWJsY6SGxHdKQXwBRuqZX8osdEJRf9Jf+lZhOfyfQUa02b02606OQHdW+AjMi1iOuP13/",
+	"/wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

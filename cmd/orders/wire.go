@@ -13,6 +13,7 @@ import (
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/verify"
 )
 
@@ -21,6 +22,7 @@ import (
 func readModels() []verify.ReadModel {
 	return []verify.ReadModel{
 		orderstore.ReadModel(eventcodec.NewOrderRegistry()),
+		shipmentstore.ReadModel(eventcodec.NewShipmentRegistry()),
 	}
 }
 
@@ -39,11 +41,15 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 		return nil, nil, err
 	}
 	codec := eventcodec.NewOrderRegistry()
-	store := orderstore.NewStore(pool, codec)
-	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{
+	orders := orderstore.NewQueries(pool, codec)
+	run := application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
-	})
+	}
+	app := application.NewApp(orderstore.NewStore(pool, codec), orders, run)
+	// One line per further aggregate: its store, its queries and the ports it reads.
+	shipments := eventcodec.NewShipmentRegistry()
+	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments), shipmentstore.NewQueries(pool, shipments), orders, run)
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
 	if err != nil {
 		pool.Close()
