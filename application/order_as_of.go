@@ -48,5 +48,9 @@ func (h *OrderAsOfHandler) Handle(ctx context.Context, q OrderAsOf) (OrderView, 
 	for i, r := range recorded {
 		events[i] = r.Event
 	}
-	return OrderView{State: order.Fold(order.Initial(), events...), Version: recorded[len(recorded)-1].Version}, nil
+	state := order.Fold(order.Initial(), events...)
+	if !CanSeeCustomer(ctx, state.CustomerID) {
+		return OrderView{}, fmt.Errorf("order %s as of: not the caller's: %w", q.OrderID, order.ErrNotFound)
+	}
+	return OrderView{State: state, Version: recorded[len(recorded)-1].Version}, nil
 }

@@ -24,5 +24,11 @@ func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]Recor
 	if len(events) == 0 {
 		return nil, fmt.Errorf("order history %s: %w", id, order.ErrNotFound)
 	}
+	if !CanReadAllEvents(ctx) {
+		// The first event (OrderPlaced) names the owner.
+		if !CanSeeCustomer(ctx, order.Fold(order.Initial(), events[0].Event).CustomerID) {
+			return nil, fmt.Errorf("order history %s: not the caller's: %w", id, order.ErrNotFound)
+		}
+	}
 	return events, nil
 }
