@@ -242,11 +242,13 @@ type PlaceOrderRequest struct {
 	Currency string `json:"currency"`
 
 	// CustomerId The customer placing the order (1-64 characters, not blank, no
-	// control characters).
+	// control characters). Optional: it defaults to the caller (the
+	// token's `sub`). A caller without the `orders:staff` scope may only
+	// name itself; another customer answers `403`.
 	//
 	//
 	// Example: cust-42
-	CustomerId string `json:"customer_id"`
+	CustomerId *string `json:"customer_id,omitempty"`
 
 	// Id Optional client-chosen order id, making creation safe to retry. If
 	// omitted the server generates one. The nil UUID
@@ -375,6 +377,9 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
 
+// Forbidden An RFC 9457 problem details document.
+type Forbidden = Problem
+
 // MethodNotAllowed An RFC 9457 problem details document.
 type MethodNotAllowed = Problem
 
@@ -393,6 +398,9 @@ type PreconditionFailed = Problem
 // ServiceUnavailable An RFC 9457 problem details document.
 type ServiceUnavailable = Problem
 
+// Unauthorized An RFC 9457 problem details document.
+type Unauthorized = Problem
+
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
 
@@ -405,6 +413,7 @@ type ListOrdersParams struct {
 	Status *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// CustomerId Only orders of this customer (text without control characters).
+	// Without `orders:staff`, only the caller's own id finds anything.
 	CustomerId *string `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
 	// Limit Maximum number of orders in the page.
@@ -726,7 +735,10 @@ type ClientInterface interface {
 	// ListOrders List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -905,7 +917,10 @@ func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditor
 // ListOrders List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -1819,7 +1834,10 @@ type ClientWithResponsesInterface interface {
 	// ListOrdersWithResponse List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -2135,6 +2153,12 @@ type ListOrdersResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListOrders
+type ListOrdersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
 type ListOrdersResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -2154,6 +2178,8 @@ type ListOrdersResponse struct {
 	JSON200 *OrderPage
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -2162,6 +2188,8 @@ type ListOrdersResponse struct {
 	Headers200 *ListOrdersResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrdersResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOrdersResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -2176,6 +2204,11 @@ func (r ListOrdersResponse) GetJSON200() *OrderPage {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -2231,6 +2264,18 @@ type PlaceOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse401Headers the declared response headers of an HTTP 401 response for PlaceOrder
+type PlaceOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// PlaceOrderResponse403Headers the declared response headers of an HTTP 403 response for PlaceOrder
+type PlaceOrderResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse409Headers the declared response headers of an HTTP 409 response for PlaceOrder
 type PlaceOrderResponse409Headers struct {
 	IdempotencyReplayed *string
@@ -2274,6 +2319,10 @@ type PlaceOrderResponse struct {
 	JSON201 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -2290,6 +2339,10 @@ type PlaceOrderResponse struct {
 	Headers201 *PlaceOrderResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PlaceOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PlaceOrderResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PlaceOrderResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -2312,6 +2365,16 @@ func (r PlaceOrderResponse) GetJSON201() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PlaceOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -2391,6 +2454,12 @@ type GetOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderResponse401Headers the declared response headers of an HTTP 401 response for GetOrder
+type GetOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
 type GetOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -2416,6 +2485,8 @@ type GetOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -2428,6 +2499,8 @@ type GetOrderResponse struct {
 	Headers304 *GetOrderResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2444,6 +2517,11 @@ func (r GetOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -2503,6 +2581,12 @@ type CancelOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelOrder
+type CancelOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // CancelOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelOrder
 type CancelOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -2559,6 +2643,8 @@ type CancelOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -2579,6 +2665,8 @@ type CancelOrderResponse struct {
 	Headers200 *CancelOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2605,6 +2693,11 @@ func (r CancelOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -2689,6 +2782,12 @@ type ConfirmOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse401Headers the declared response headers of an HTTP 401 response for ConfirmOrder
+type ConfirmOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ConfirmOrderResponse404Headers the declared response headers of an HTTP 404 response for ConfirmOrder
 type ConfirmOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -2733,6 +2832,8 @@ type ConfirmOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -2749,6 +2850,8 @@ type ConfirmOrderResponse struct {
 	Headers200 *ConfirmOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ConfirmOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2771,6 +2874,11 @@ func (r ConfirmOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ConfirmOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -2843,6 +2951,12 @@ type GetOrderEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderEventsResponse401Headers the declared response headers of an HTTP 401 response for GetOrderEvents
+type GetOrderEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for GetOrderEvents
 type GetOrderEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -2868,6 +2982,8 @@ type GetOrderEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -2878,6 +2994,8 @@ type GetOrderEventsResponse struct {
 	Headers200 *GetOrderEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2894,6 +3012,11 @@ func (r GetOrderEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -2953,6 +3076,12 @@ type AddOrderLineResponse400Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse401Headers the declared response headers of an HTTP 401 response for AddOrderLine
+type AddOrderLineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // AddOrderLineResponse404Headers the declared response headers of an HTTP 404 response for AddOrderLine
 type AddOrderLineResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -3009,6 +3138,8 @@ type AddOrderLineResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -3029,6 +3160,8 @@ type AddOrderLineResponse struct {
 	Headers200 *AddOrderLineResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddOrderLineResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *AddOrderLineResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3055,6 +3188,11 @@ func (r AddOrderLineResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r AddOrderLineResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddOrderLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3253,7 +3391,10 @@ func (c *ClientWithResponses) GetOpenAPISpecWithResponse(ctx context.Context, re
 // ListOrdersWithResponse List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -3657,6 +3798,13 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3701,6 +3849,23 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListOrdersResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -3767,6 +3932,20 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -3861,6 +4040,40 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PlaceOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PlaceOrderResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers PlaceOrderResponse409Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -3999,6 +4212,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4074,6 +4294,23 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4157,6 +4394,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -4258,6 +4502,23 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4434,6 +4695,13 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4520,6 +4788,23 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers ConfirmOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4662,6 +4947,13 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4713,6 +5005,23 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4796,6 +5105,13 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -4897,6 +5213,23 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddOrderLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers AddOrderLineResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -5648,6 +5981,16 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 	Headers ConflictResponseHeaders
 }
 
+type ForbiddenResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type ForbiddenApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ForbiddenResponseHeaders
+}
+
 type MethodNotAllowedResponseHeaders struct {
 	Allow      string
 	XRequestID *string
@@ -5716,6 +6059,16 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ServiceUnavailableResponseHeaders
+}
+
+type UnauthorizedResponseHeaders struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+type UnauthorizedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnauthorizedResponseHeaders
 }
 
 type UnprocessableEntityResponseHeaders struct {
@@ -5944,6 +6297,26 @@ func (response ListOrders400ApplicationProblemPlusJSONResponse) VisitListOrdersR
 	return err
 }
 
+type ListOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders401ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOrders503ApplicationProblemPlusJSONResponse struct {
 	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
@@ -6047,6 +6420,48 @@ func (response PlaceOrder400ApplicationProblemPlusJSONResponse) VisitPlaceOrderR
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PlaceOrder401ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PlaceOrder403ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6258,6 +6673,26 @@ func (response GetOrder400ApplicationProblemPlusJSONResponse) VisitGetOrderRespo
 	return err
 }
 
+type GetOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder401ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOrder404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -6382,6 +6817,26 @@ func (response CancelOrder400ApplicationProblemPlusJSONResponse) VisitCancelOrde
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder401ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6624,6 +7079,26 @@ func (response ConfirmOrder400ApplicationProblemPlusJSONResponse) VisitConfirmOr
 	return err
 }
 
+type ConfirmOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder401ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmOrder404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -6811,6 +7286,26 @@ func (response GetOrderEvents400ApplicationProblemPlusJSONResponse) VisitGetOrde
 	return err
 }
 
+type GetOrderEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrderEvents401ApplicationProblemPlusJSONResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOrderEvents404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -6935,6 +7430,26 @@ func (response AddOrderLine400ApplicationProblemPlusJSONResponse) VisitAddOrderL
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddOrderLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddOrderLine401ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7584,153 +8099,173 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdts4sij8Klj8ZlakDClLsp3E9tprlieXmXTn9uWye2Y3s02IhCy0KUBNgLbVffwc54HOi52FKoAE",
-	"L5Lt2Jl0n935EVkiiEuh7qgq/BqkcrmSggmtgsNfgwWjGSvgz+M8lxfmj4yptOArzaUIDoOPC0aWTC9k",
-	"poheMLKiekFUuVrJQqtREAbski5XOQsOg78//xiSfzw/fhaEQcF+LnnBsuBQFyULA5Uu2JKa7ldUa1aY",
-	"rv/7x+Povz7/ZRAS/GP48E9BGOj1ynSmdMHFaXB1FQbPP9LT/onJImPFA0XOWaG4FIQqQonShRSnhAnN",
-	"9ZpoehoSNjodkSQOduMgIYMLrhdmLbH4uZSaqeGIfGAiI1yTGU3PCBckeTmPXlOdLhKiJSlKQShJ5XJJ",
-	"RUboKeVCacIuaarzdSz0gldTGMWiARMYcys8uut9mbHlSmom0vV7tsrp2rzWXn5i+knIxYIJAhMomFpJ",
-	"oRjhuFFKy4Jl9c9yTqggjBY5ZwUx82FKx8IBgyi6ZCTxxo6+Z+uEDOyyFZEiXw+PCJ0pJjSResGKC65Y",
-	"e8VmXoG/QCbKZXD4Iz743LfBr2RKcVl9m/zp/SszeTNHwS5wz0OS7MAfaudXnl0lTUR0j/bn0/RxOmHR",
-	"k9mERnvsCYsOst00mtJH8/HscbbHJpOtezOXxZLq4DAoCx4VbM4KJlLWi6TvmS7Wx3PNiu4qPrBUGghS",
-	"85hcLHiKILebQJZ0TWbmqy44yxpr2d82vSUXfGmAO65mxIVmp6yAKf3zPfb/8lk/YHmGcAXkgZYhwb0V",
-	"hJ2zYl0hzyFMN805E/qBikXyz8j2Hb18lhA+N7TDgfioYETLMybIYBJNpk9IuqAFTTUrlBktZ4b6VRiL",
-	"jJ9yrYihqCQ6GR0mw7BGKiJNNwYrWXHOCnLKBCuoZtmIfKx+NTPJ5SnJuWDKoYiDaUqLYk24bqPneHIw",
-	"pvvZXvTIIMbj2WPaixMekOnlKyZO9SI4nEyfhAbo1fewzc1o9Ms4OjgZHUaf/9LHzK7MGwVdMm257lNZ",
-	"FCwH7H/ZQ+XHwuxS6hqJ08Z2ESBeAJoiA2ByNC2kUgAgngJre6ljAa+khioyw9008nSaUU0d3Ni5kQm4",
-	"z5bR4StqRF7OY4FkH/ZtimENHTZQsJ+jx9kkPWBTGoQBN6tBaROEgaBL0+afkbf86OWzrXD3If3fcVyO",
-	"x+NxBJ+TF/Dx+AV+PXjxuUeQhMFlZLuIlkwpemoeLkulDemtCi40neWMaHaJcJWlJqkUupC5h8NtBv09",
-	"W/fsmiWVKF1IxQQpBf+5ZOSMrcmgHun4w9OXL61souTTp5fPhmRJz3CTWSzcNig6ZyCFDIc5JJQUbMUM",
-	"LTTRoOLhZhjzHnQCv7h2BUiTXvFw1HwfeqSGSOfA9HTVBxXqwqBbsjedgnTIGEl4DZCTM7Y+KVipWJYM",
-	"O8Q3O5jv0f1ptJtOsmhv/ohF9MnscXTAptkkHc936aO9TcjSkkybcGW6v7+NRuP4cmrQ5vLx834KDYOX",
-	"c5D82zUOo5MYdaNguiwEy8hsTShZFeycy7IWxiHhIzYihtFZBSEW/UrKodFPDPrupq6l+cLiINmkvxCn",
-	"vsTio0e22qgERSlUW1MhekG1m0dYITmKHXUUC46sANYI7NxsN7CXSsMyzxEFTINkbzJNSK1PpWUByOJa",
-	"W16zKuQsZ8sHiiS2xYltkThMJfZBLBID2oTg9ofw3MzBkIXHxkaxiMWxIu9fPCUHk8mYZGwOYoBbHoXv",
-	"g2iluZKGyJOHCRlQsXbTOyRCxmJVgHTmZpOHRBZO04sUM6za0FnOlTZ8st4tRQYep4wFgNsH3wPlVoSo",
-	"woFJWma7HI58DbNUTMXCYoTRz2nBldkhJQklF4yemSHJIPlhB1HATtP8CFvKlQGRoVcHeGHkN1ma/pk6",
-	"xH0akWNyTvOSNV8S3rJgx/M8FihMkt2kwhKLax79j8fJJm23n4DtgjdT7qMmrZI41p8fDuL44f8a/LAz",
-	"/Gsc/AgMfjrBj13k94+ff34YBwPbPHSvXfvG8OHQtr2ttHgYmg2A/SzIUhasgRmqTBeGNSAwkKO8kYJt",
-	"4CpvvW4MqjhJnnh7nTxMjBTeiF6xsFsdtgl0d7xH3khNXsuMzznL6g2lZCaz9W130Cxk+zZOxtO9Prb6",
-	"1sy7T8f5WLOcpu4b3FB/h7kau7SeKc9uqNeX0LJHTXMcHLS0v9HM6rvmm9EKmIA/6WqVczRediyX+8tP",
-	"Ci2Zah3mjcz0f05znkHjkznlOTNDZ0xTnhvgCnjsBO2h3eB0TQDtYIMJmsy/7l79CSBVFNKokT/+Gsw5",
-	"y7PgMHAvBWHQwtt2B8HVZwM6pakxaSqjyWyrprpUweHe2NgVXMNetKZXA82tW+3Uy4vs8q58oP+pYPPg",
-	"MPj/dmoXxA4+VTvvsA8EfRc9nPLBFVnS3OweywxdcJzUIZnRjHz34e2bkFCy5EoZaVE/jwWAJySV7m0e",
-	"Wglh9Wav45o1D0NSijMhL4TtQgHlp1LMc56CPl6r8yOS4IYkxGChIoymCzcFAq8jtXlOF1+p8W39PljZ",
-	"13b63APG2vNMsuu68CxDgPhTu6A7YTfgz4mQ+mTFRIZctMLuVyCcUyrAjWCYKM2MNXKx4Dlrah327VHQ",
-	"h543sul3wCJsYPJBjclv3UBG/NVT7aAzDBgJqSPX6L7Q2WlqDo9UrcE77m5mzg5J0gFqEosBzcxfhILl",
-	"a0wDCl1xRxapgVmew5eMFcPQ9bOg6kTIEwCP6ci+BZ0JwpYrvW6/UvUFyn7dvB4kFq1XaF4wmq1PVjlN",
-	"4T2z6wB0u0yujFXLLrnSahjGwr6npab5iZbyJKfFKUuA1pJUCsfUThzAElS/sNMzttKxSBdUnHJQoJwa",
-	"mld2UOUwcMouKcycSn2EVhXJqWbF8LdKnq/B//pGavDR4hS+mEzRmQsoRW13Hp3iUKAyHFdPv5AMGwS4",
-	"XxOgHQO0z2qMDvnhPIH+XKv7oj/wYSP6kVmpSSYZcgPr13YOEjPLAXjE5kbhFmv7YyxQ+Re6oKn3OtgJ",
-	"0BSGMFo+ADGBJ8rr1tgpsajc6G28q3zx27AEG90Rtd7ID2W6eC9Lze6EVQad5rIUDWR6I4lcsQL6IAuq",
-	"kPQNaO7C3NWCr5ZwgOHj116NXwZ53Vw6aGXwCR/eBzY1VuicqRVidJbsbfHdNk2/gCXcj7ju3TdgrZZG",
-	"qMZl0CwrmFJkIAukXu27XFlW2f2yIJov2XB0T8xjry29xbYtrgX3/W10baRU1A7AAVhkPPN+uRFUfntC",
-	"5h1d55JmH6V8ZaTvnXBrhX3VstzHLl+hNyYoYZcpY/Z4UfFfGMn5kut+3PHRYrJbo8V7v0MtJXHDdrDD",
-	"zi3SUkbY6L6tlGsW9Rvces8F9gIttzuZuYjvJ0uultZT0HL7BYe7vuVrza2atIz91OvscKS0e1Q5BS+o",
-	"IqD84cnZvZkMk2mNXf9ph/VW1LV+sU1UtbkPtPK8hBVw0JDfAh08I7MTi0VKC1B5PS+r76Dd7JJFT2ws",
-	"rKHc149pMTLaYrUVnoO2ievuFH8bYkKb5gHLt6UL3Ji7EAMXmhWC5ifgG/D54AdpdEGAmwHlBbh/jZgo",
-	"C6J4xo4IRxVixpgguTw9ZRkphdkK/xDwgSL+Gq9lm/tNrw7OjrjZddDazT/CFveB1MeClIJdrlhqpCP0",
-	"Wx0kNaCVDO9RafqAR6KfBD2nPKez/G4irvT6aQm3jGo6o8pYCGWOmgGc7tN0Yc9f+ZL1MzACYQQ2UICS",
-	"pTSK7g221JOEdp2kOcHOvvqP70sA2lNniEAxxFjQgudrMxM4WZVkQUVm3T1OWKL7DU6PKrhx5c8efO3n",
-	"rDBSm2VHBDHFa5A0Toli4QF02IRoAl8iCNNIiMKwjBF5Cj3KUqdyyU6sxy+JxZJRgfyumprScrVimXWx",
-	"w/aBB6sOD7oAioWJmJ+41iyDoxyOgR4Les6QpB2rPLROiMYxbiw6sTjgDykYzTx/2ZwXSo9I8vfnH8kO",
-	"uF1+SaozGgOpWCRGx4dHydd0cHigva4HL1bmjhz6k1gVMmVKGTx4Docwd+PWvQfZTQLnirR2BvYcdoKY",
-	"5tYF0Dk7v16jnXo6hzcGHMlXU+myaG82Z2wd2Zb3RdXdmDCzXOvkwwVjuEB3xbEYoL8jRJ+LLEA5/s06",
-	"2j45lwzLXrOM048A6jtJiarDk6Xp8QR2z9cCmNW2GtaDAbA3kBngBvaQ52PzVkJgYGIH7hEEVcsIWkbQ",
-	"5KsYRdbpnrTXlvwW7aIKAuiSy7JXXDDvGJBmaDHR/F0hV6zQnKngcE5zxToaT+2pzzJ02Ft3PrJxs/yV",
-	"18mvwc8lrbhZy+VULmesIHJOSsG1IoNkOhonEK6RpmxlNpwqkkxReapQchrWp55c6N1pEAZLeonxg5Ox",
-	"UQqrcMJJN5wwDNRZ2X92q7RMz8gZYyuzHjMpMphEj/a8qKkQlaCcijPzp4urAq+9bdKJFfrw/afob2/f",
-	"fh+NxxOcqzthfrS3LcLn2tiw61oQ+Dwex3E5efTEfExt4+l4fAwf0yf4cYAfL+Bj33zsjsfjz/ccn2YV",
-	"SACfPX7UlIve6LQwMBtwsip4yk5SF+bd3LR35qFBICkY7hc3pq2QhUMpeHHoQgObZma6buDV5ODgoIla",
-	"EMLVQC34F14Xrlof1/8IyBbWRNCzqjqQWM5+Yqk2S38KR1JfRqJvV9iQIGeGeNLqkAs4VZdIC0ZVX9Ty",
-	"D4t180izPpAblCtD//vjsbdtR0TTGYbCGj4Ri1nB6JlypyM2LrZnvw1qdAjnaam0XJr2qAObqfDCbDA4",
-	"SDxCAlNwM+2Mn+DH3/DjKX48vz+k3ozIdsV6QYWBTYj8c85A887QFUFPmQ2/A/TpYMPzcyb0K46Y0GVb",
-	"NuAVw+JtUDkXnrO2ly9zzZbNP7bJxg8QZAkTCeop0qKg6w7KY4d9aP2Cszx7DuZ3T6hpHXVhTem5jU3C",
-	"iIPOCmykSG9AuB+rQAbffXj7htiX1/3BE4Jaf3aNfl4ESiusxgtJ6VIMRqShEwTUSXSW1v32B7H0RRr5",
-	"UMXV1iP3wfcfjOa6JzLrFT9ngik8jC9VF5RO86pzHOSZGaGetDy7doa2k76JvV0xcfzu5TOZlkunfvZy",
-	"NIxv6nhZ7PtkdzQmme2EDMB5JAUbhiRjRk/NyLyQS/Kv49evehBezOV1A3cmLldM0BVv6MTB7mg82g0a",
-	"DGc3jkfjOB79OI4OesNxofVC3XICLQi72YS4GNdnL8QN1W9Sc6hmTXaRsYKfO/AZwYk8pYG3v9YEcRg8",
-	"//QenOHIoE84RmwpHe0ZdQy+3vBszPDDk1SWBium+BUDwWrFcWp1trYm1VUQjAy/+hwGGLBxAoJ8Op7u",
-	"R+NJNNn/OBkf7o4Px+P/8oyNwAucgbAN29XuwcGTMChXGdUbeprYnqqjgOlVG+dqiLU34uWHt2RvOnlc",
-	"B8eBN8jsSp4TujQAaWWlIcw7eNXYhL79dg3IxUIShEwt1Nssz21hZxj+NQIerwlfbGLHdfaDjdHGCUFY",
-	"jSqXTvUDvHpALFJxprYaFaD5dS0Hi5x9YIBHYXMOesHW5IIVNkQM7N6bCFugXWOjdUVtA7W7sof5w19Q",
-	"Zbe7uTcbCKJav8H4SPMl69uQWlJcu4IP2PSqRVidnDLcJEfu5P/8b1TlV6jcn7MCSKIGcNphTUirN9hA",
-	"n5w3Qi+nSiMDbNgNzUOhbRCd3AqiFfu4SV7oQFRIX+VBIa8eHmF6gKEEOMy6LXq3tbisxeBDXyGyaOBI",
-	"ornFDbKtF+jjbmMrNsovoIEeTRF0aE+A3cHrcK1r4U7+g9E2R0AHE77Q4O3SwwZT9quYqrBR73p14WOy",
-	"MqaNmS64+EIi2AVT2vr6N5skG+jAsngIQzplt2OnfaxUsEt9kpaF6rNHnsLvdb7upYZR67Thgogyz4n0",
-	"mIabVr3lbP3dxcufJH/90/H6zYfxxesP48s3//n/X75+Jn95/UxevH4h+aun361Mmzc//Gv9r/V3B0EY",
-	"mJ7xYK+hFm5QvDcbXD4f3iC25ixdpzmzpoFPVYckcaG6ZGBUTzDIgOCHkJ4hYsE4mLdJFbWbYKirF2s7",
-	"k3pB5lzQ3Bn41sSoFa/qbfO3e7Vpf3TCm2uyeWe4Cqz0S32azrWrrX5EaJ2g3UXTOyp1DR2hT8Nr1xXo",
-	"NQ+3OCS6+RG3URINAGzmplOltvtAY9H1enRcObVi+Yf784buz76dqnx7zbRcp4OHLu02LRg6Uhopt5j/",
-	"LPEkd3P+MwTdCJ5DJm8sBolzfEY9/7l/ydDLw6tsghYWfKFVUGPFj5Po4Dh6QaP55y8AvPbW1WGiG1Sd",
-	"Pq7qRdN0PBWQxrm3/9hFLVVeWOe26OEncMLW7us1TRdcsKhgNIPgAdehae4SabtJFUdedqahzIwBw0ku",
-	"I/s+HIqpJMSkHuugUkReCJKYRxg1lcDxWyctsi8zpscgbYXIdRMFMY8z3Br71VDwb6Tdu6PIrh6yKJdU",
-	"1KBkl6ucimass0ztnrckOIbp3gRzCUZMoyQb9UHGpbm1J/hCFr73051ohrCXTOhiTVasaGVg3VT98Zyu",
-	"PTpQfRDbhdqn9y9JVSuE8IwJzefrqnZDDTEyKFVJ83zdOP/FzIEvrmeyY2G53QrtSrJ/fPz4zmkzBv8b",
-	"M8D8qQ7m2MPmLgjUQhY6bOOPKpdLWqydcugo0/TbhzybMrTq9Wh7PH+bHWiOG5KkPgnH7HsMmgEKz6ha",
-	"MIV5+AlWSAA2QGjBIKUDw7k6XKJN/9tyysLbFJnxOa87z4c98ExLS84ejvYx4/eMZkYl7cGG6tEt/N4Q",
-	"C9JUPfGnO3i//cOTPpmBvgbaLW2CD6DARXfuGdX0do706rCI2NBxMpgXjEVm345IxsxOGhWgIQiQjVQx",
-	"tcOWT/iLvbQ9cIK59Wqon7DuiKvzY5fRpLUD+ni2m06zaMLG82iP7s+iJ+mjLHrMnswP6Hg2SafZTVyO",
-	"rp7M7WALu1vXoqkBO7SyOq0LxNiTv1LhN56pkPBmkFTb816/jL72dlGaZrTXTQuU9G3CSireX8Lq77mc",
-	"0Zy4Bo2t2ICxtUdivHczGe5IYLuLDof5Sg65JsZ3Z+Fi6P31P1AQWUnw3ebSewVOL8OvCRRZOip56GHB",
-	"FNTQfn3FBTvOMu+Xp5UFXv1SGeE9Qqnq4M4uSQxIBY2gS5Vf4HisuEDoJENrQxoeRYetTcwJkTt6xNzl",
-	"y1dXYXUmCJYYZo3bugtv0eGkGV0GnXAw+5ArSDY2842ULIvU5Sm7+OEReQ7VxzB+AcKlKuNIxaJi9xQ6",
-	"4stliQWVKpKigtCVYcsRJJt71HXUrDXTOdMzk3OnerO1LZgEpWeq0z2I5TW9zMs8Jwtu+l1Dia06YnmA",
-	"8bhehbodfDkZAhejYk1WVGl7qJhSYSPEM2M4tt/9q924/3iDbqK/Uv0fqKsYWlSaLldWRxlCWZyHDy2t",
-	"qdBWFDFjypXmS640T4mXUj16+JA8NyYNLn8BxYmqUkVYKEYYu1gxZSBiVGvQjVyBON+bPiLvXdUMrDGD",
-	"4RmECpsjXlVla1RqxDyTa6scuSKNseip0ij9Co22ZCNMYUPVRnhY1cs5atTuASgspcEBKcJGSTRIu/gJ",
-	"ExdgglgBCWoA9VUpIj/Yait+Qcnag+Cy0V3aQ24ADJ4hZ9YtoW4Lhkpi0aC6AgusuoMtVfh3LPqqvzQP",
-	"uyDS3iUfIO54cZSAHEiKdv2D5N3bDx8NFkOsIRBgJz7YZQyNyLGraXh9qTLSV6kME61lwU+5oLlX4lIo",
-	"zSioNeySpSVWxrvgKTuCOGmsULC9kFnPVk6nyYjACh1EE1LrMvk6FtWye11JCTdiRMnakcRV05cEdILW",
-	"BdbgMUoLwh1sTWVAfpzbfBw0NJJNIcdJ5R1RsRg4F8rQRWMv266QxJg2gAIFc+HF5ncqspDMZRELz5qe",
-	"U56XBVMhbLErbAIZ7oJCCQjwhMj53AayugIn6JdUZJBUTspkJ6n8lwZ3CkiNEdZ88qK+Bp8EB98vGmEr",
-	"yYVWQ+s5XWumnGhwNpxVubWXfKKMOh5WLppYWKcM6uUAgtDsyxb7zaXwGn5jHR2xcLDGZBNYPHJLOK3B",
-	"vKwkk6mqrb3Ebi3Y1qkUhkcatlzTlaHeBE8gq8Ja/3h+/MwWuACasEY58BgbqRy2qjgNDanZggVYe6Bb",
-	"08Ar3LWfWAPXbK2tUOCq4VQ0lrSrTiTDI/OCTY+BUWLh9bpnK8Fhfk6VWJ74fXrlBpLhiLx1ufPKp4lG",
-	"yHjB5qXCYgsQvWREZ/IUv0UWpQidyXNGxlAWLRbpohRnRoAbyDjaHo9tmhCoBFXSvhVUmp4xC0tM1EXU",
-	"gcTdQbI32U2GyM28mblqYN1odnhlP6nLmRq5fEzsIbQlz19YIcncYD6cUEMU97ARxm0JVRCr84H24/Lm",
-	"zHR+Lg0OoQJqpR0V1mvrQrtsMbE///nPydCTDAYekGzYBwjs169s9LxRDtalgrYLwR7B5tk2hQ3Ct7Uz",
-	"etJI6l764v0PCVQ4Rl9KzlMmFPM0TWNZFpxpWqw9V5TVMf3womAyGo/Gjag0PxQNg8t2FhAD+Iv5+5T1",
-	"+hssnk8N4KgiudFcqHIepZQp0GyLUgguTo9q+ksXLD2zbgImUs7AoVLB/aWxS0+ZtkGIrcJj0/F4S/6J",
-	"yzu5WaKGHWFTTZR6DTTn5+weMy/3cBF9r1SL3fFKrMH85rTM9fWv1dknYWD9i37kpmHFYK3SUwXuprXS",
-	"bBl8Ns13LD6M1nSZb9z496DC2joeLqCyCqakCsImQ5BOgOnwB1XkouBaG1k/aPAHM5bhJRD4ABtDcLyZ",
-	"zax2dFsdfAD+d9DFzuTDiqW3wxm32JvhTDsCdQPytOHyu0YeyPAzq3F1XDbiT+EW2Is5r6B2Sl8MBxnM",
-	"1iSpwnqSkGhjBcwKqJttnvEsGYaxkCunepI5zzUr0CxNUCVwKk19BJcgYhVMlTlouEY3yaywP2NrxSDa",
-	"guMhzqGxQRHrEi+oI8HUB1BrKJZshV+1jMUp083AjrAK3Kn0FZypGrU6NYzFxYDEoj8IhGD4COq9ckV/",
-	"LtlRozSfLIgxdw0goNqsAtniVSS1ehNSFrBeUNah5QPD2lYLOmP6qPqRyDlaGQU/XeiqgZWGDhVchZcF",
-	"aBClLXZelDaZGceLhRW/7HJVMKVQ32gqdzBHT03qlIR0RZObFG+U1Uq0+RXEf+yeEubrdtxP7cfviwyB",
-	"8pkg8uv6mdVpwg3ZhB+4eBVum1NVJMlFTgyuqbg93BRr2zfv5nF0b33SO4ZP3GOSSx+oXmPeFKkDFv29",
-	"ZN1Yqem4HxKgxTZgULFF84qfn7U9869nO4EwHf1A8HsvD0HVyFbEBnYymFHFHu2VRSv1jxy73sw7vQS3",
-	"te7wF8aL9WMQBLZtqlHczpiqa/5Ht68jXPEgv4p4xXNqYPnUEFxdff6KSmIdl9hXuOPayMRvJ/T3x7vX",
-	"v9JTA+Q+lE2lSZWN7TQF+8NnPBvqUQ/gaEJhzFzo1940pG5t/jqSEEsKOPY2IlhPlRYsFlhIFc4TLmiR",
-	"2WKiDTcWuqCx7Cf4JD5W13lATYp0IaXyy7AaBYQM3K0E4PCmuhvkBm7vDfcTgFcb65CDO8ygO1bccOkz",
-	"M5bSUrFYuH6NlWgGdvXJXY0BY5QKnwMceDK0Kh/aKjs6Ih8lcfoKql2VbWodyOBEhDtPMvBRd0xUKLoN",
-	"U+KKbI0Ao7HQfMkimAo4jhkZGOidP3b1+avYyAcK7rTh3u0BXJDE3YKThP59AfAIHOR9esGqCuLs6gV9",
-	"uFw32WldYmHY/DVvNO8qQTYE9Pc3ma1vwIEsv8boLUC+p+A9xaLgNUE9bbhWeUYGDRQbGuue5uXXSq4C",
-	"6ob97Z/eK4tTFgc82gGl47ZT8woNXFtqoROyu6nAsFOu4MjcRdW2L1EadWqkX3Uky+Tm+/pvyXUb17lu",
-	"95OwNt6erTZuZ6tNrm6lFG+vJdnMNfr2xdL8i7i2vV61u2O9lS+Q83vjg+tfqeqZmxcmN1AM2sUv4b39",
-	"69/rLRhjXp5Ob/Jyt3jRN9Vk3rWj+Pv0mdrzAVrFDRxndbnA7nl7FUnrXeFXibtY/ACqTOvUEw6RnR7S",
-	"uGVlgHdlDFvXYPSfhLbvwYjFR75kRBf0nOWHJKnqIRbeSnDWVBFuA2nQa2CDObwj5UaYzRFJqN7eEbUu",
-	"B4za07EYoGtEG/3a9VmHPkAmzYzNZcEI18ORN11wCpnhQDtclhpjTNllmpeKn7NDUHgM/CDHpGlYkWOv",
-	"pxlbS3eRlIOzFAzqkBldzQxi59CXPxmSxumQVYPs/T7gY8LoCZ7C2S7N3NWF9WVD1IUroZ60yRn6ZQqQ",
-	"dytL18hF9G1ulfNdVGmFXeBa5ZvqbvmdPmuzDsnpuZykqqVyK+t828QtchE4LN7d3T04IhuX0B+6uClG",
-	"rG9xVPeva0sY2de3bbcK5DtI4buIwd3xXk/GpXTRH4Z/bLxYyl7802aS32glXyTQ965/pap4/k3l499Z",
-	"naezwdS/FQdyVyJdfW4J1R1M58Prcr+sx01uBwxvVIR6zgXZTkUE89w7fLBH1ljviAyMmFtKpVtljIYj",
-	"YoMnrTHv8vmb1rx3cQhGHqmqFCrGxvknrc2LUay85ArPOWxNufqcBAIU7CkDntFDBU8h7dT75AdO50tF",
-	"SC0+fnPm9s2YYrNmVg9zrJPnvFpYLj9rFFx9U4aNxXMdQiGbtObcnTn6b6Qm5b+DpX6BUTW9CRPtlJX/",
-	"wx67jbxB2twqcjqCw2Z/fQ3JgV23RUfF4hdoxeSMKjATIOd9RJ76d0y5OGBnfOHVzRs8u723Vh1BeGzP",
-	"NVROQmzvq06xH8WiMbVN0qq6WKtHWHnxb9dLKxc8ZuAkJMinQ0Jj0QiNdXFurUPtTYfFIYZdxiIx3fWf",
-	"HdsV/E4k3DcWJW63/xAlvwdR8vvk6ohjt2LrmD1yra8NkzIw36XyFc3tsfqGGpdkIPMManXDIVnDlcRV",
-	"w/Bs5y7ZlJsjkriEogROBP38rtNW+ltPxtsWp87zc1sa6asxhrpK6AbmUNcJ3QLEb3v2/Tszoev9t9lT",
-	"vkfYowaL9PdpV1el6O5bOTrOMuUu5Bx8+P5TWFVmC726bEOs/d1Wn/AKcc853JQ75Bjv+/QT4fwrvG1v",
-	"jWD8Pt3HL3jRR3Q0y+r6Yf8DTeFWifcN/MCr5H6TA9R/kwoDs4JzhCz7Q3v5wxD+f8sQPs4y/7bjaxQn",
-	"vAbnhqkcVUKkyx9LqcDQDqILOp/zFEOKvcuJDK+m6cLlzpElPy0MoQ3DOuOHJPvj3U5ClH8LT0fhqUty",
-	"fEUmUg9y/R1OMNv/qVF9dRWUzTkkVaAQSsiyyIPDYAfkk23cF/THxWlIquuqDQIVMJa9CwTitO0JmkXr",
-	"7iEf+hP83Os+XcrryepS3Z4wKyi0czDrdQm5fgoE4VqxfO51aKFg1tpKn4Rlu6sg2x6LxrWujYvosEiT",
-	"leu9FyxWfUVzx0S33GZ7f7fH9l5yfLebh7ffxn3ft2a3oNQMlNx+Tb5zg1VtN8DLtotsu96dqSOw7v1e",
-	"/tZovsdw+3DWGVfV4+0fbEFVJGSErTqj1bU3r1uZ33LDUHWTzjit+/G3jwaNt9+EiwNCw8ZtuNWwfVfv",
-	"bxr1aX/Ngr5xvW6jtNaltt0fe5+3sm69pfgrXC58/WVgX+sGr+uvtftaN89tuCbz/i6srEmjeWvjpkHe",
-	"YjNSN+uSAzaJXJMW43f1zHq7N4y/VfCsyfjxob8l7Xth7+l+1s9X/zcAAP//",
+	"7H3rcts4uuCroLgzFSlDyZJsJ7FcU1PudDKd7tw2dk5mTphjQiRkoUMBagK0re71c+wD7Ytt4fsAErxI",
+	"tmNnOmdO50dsSyAIfPjuN/wWJHK5koIJrYLpb8GC0ZTl8OtRlskL80vKVJLzleZSBNPgZMHIkumFTBXR",
+	"C0ZWVC+IKlYrmWs1DMKAXdLlKmPBNPj7s5OQ/PDs6PsgDHL2S8FzlgZTnRcsDFSyYEtqpl9RrVlupv6v",
+	"j0eD//z0l15I8Jf+wz8FYaDXKzOZ0jkXZ8HVVRg8O6Fn3QuTecryB4qcs1xxKQhVhBKlcynOCBOa6zXR",
+	"9CwkbHg2JHEU7EZBTHoXXC/MXiLxSyE1U/0hOWYiJVyTGU0+Ey5I/GI+eEV1soiJliQvBKEkkcslFSmh",
+	"Z5QLpQm7pInO1pHQC14uYRiJGkzgnVvh0d7vi5QtV1IzkazfsVVG1+ax5vZjM09MLhZMEFhAztRKCsUI",
+	"x4NSWuYsrT6Wc0IFYTTPOMuJWQ9TOhIOGETRJSOx9+7BT2wdk57dtiJSZOv+IaEzxYQmUi9YfsEVa+7Y",
+	"rCvwN8hEsQymH/GLT10H/FImFLfVdcjv3700izdrFOwCzzwk8Q78onZ+4+lVXEdE99X+fJI8TsZs8GQ2",
+	"poM99oQNDtLdZDChj+aj2eN0j43HW89mLvMl1cE0KHI+yNmc5UwkrBNJ3zGdr4/mmuXtXRyzRBoIUvM1",
+	"uVjwBEFuD4Es6ZrMzJ865yyt7WV/2/KWXPClAe6oXBEXmp2xHJb04cOHo0IvDCEkVLNu6M4YzVlOkgXN",
+	"MibOGOm9e/6UPHq8P+pPSfwdfGvRTEii5WcmyAVVxCBBGAk7grA8l/lfo4CLc5rx9BQGGmqzCMq8R3M2",
+	"LxRLm4izfaab8hScpbdpmv7funnMP97hWbz4vhtMPEUcBEKDkSFBOhCEnbN8XRLaFHabZJwJ/UBFIv7H",
+	"wM49ePF9TPjc8BkOjIoKB5beeDCePDGnkNNEs1yZt2XM7EqFkUj5GdeKGO4TD06H07gfVgRIpJnGUDDL",
+	"z1lOzphgOdUsHZKT8lOzkkyekYwLphw5OfxLaJ6vCdfNExmND0Z0P90bPDJE9Hj2mHbSj4eQ9PIlE2d6",
+	"EUzHkyehQdDy77DJ+eng19Hg4HQ4HXz6S9ehXJkncrpk2kqopzLPWQac4kUHRzwS5pQSN0ic1Y6LAKMD",
+	"oCnSA4FAk1wqBQDiCYiBFzoS8EhiOEhqJIFG+UdTqqmDGzs38hPP2QoFfEQNyYt5JJBFhl2HYthoi2Xm",
+	"7JfB43ScHLAJDcKAm92gZA7CQNClGfOPgbf9wYvvt8Ldh/R/RVExGo1GA/g5fg4/Hj/HPw+ef+oQumFw",
+	"ObBTDJZMKXpmvlwWShs2tcq50HSWMaLZJcJVFpokUuhcZh4ON4XZT2zdcWqWVAbJQiomSCH4LwUjn9ma",
+	"9Ko3HR0/ffHCynFK3r9/8X2fLOlnPGQWCXcMis4ZSGzDjaeEkpytmKGFOhqU8s68xjwHk8AnblwOkrdT",
+	"lB7Wn4cZqSHSOQgIXc5Bhbow6BbvTSYgSVNGYl4B5PQzW5/mzDDDuN8ivtnBfI/uTwa7yTgd7M0fsQF9",
+	"Mns8OGCTdJyM5rv00d4mZGlI8U24Mtnf30ajUXQ5MWhz+fhZN4WGwYs5aEnbtTOjvxHg+7rIBUvJbE0o",
+	"WeXsnMuiUlxCwodsSAyjs8pUJLoVuqnR5Qz67iZupPmDRUG8SdcjTtWLxIlHtkY6GvVONbU6ohdUu3WE",
+	"JZKjiFaHkeDICmCPwM7NcQN7KbVR8z2igBkQ740nMal0z6TIAVncaMtrVrmcZWz5QJHYjji1I2KHqcR+",
+	"EYnYgDYmePwhfG/WYMjCY2PDSETiSBEj2A/G4xFJ2RzEALc8Cp8HNYRmShoijx/GpEfF2i1vSoSMxCoH",
+	"TYabQ+4TmTuteKCYYdWGzjKutOGT1Wkp0vM4ZSQA3D74Hii3I0QVDkzSMttlf+hr44ViKhIWI4wtQ3Ou",
+	"zAkpSSi5YPSzeSXpxR92EAXsMs2HcKRcGRAZenWAF0Z+k6WZn6kpntOQHJFzmhWs/pDwtgUnnmWRQGES",
+	"78Ylllhc8+h/NIo3WQbdBGw3vJlyH9VplUSR/vSwF0UP/0/vw07/b1HwERj8ZIw/dpHfP3726WEU9Ozw",
+	"0D127RP9h3079rbS4mFoDgDOMydLmbMaZqgiWRjWgMBAjvJaCraBq7zxpjGo4iR57J11/DA2UngjekXC",
+	"HnXYJNDd0R55LTV5JVM+5yytDpSSmUzXtz1Bs5HtxzgeTfa62Oobs+4uHeekYjl1OyG4oa0DazU2fLVS",
+	"nt7QBipgZIea5jg4aGnf0dTqu+YvoxUwAb/S1SrjaOjtWC73l58VWn3lPswTqZkftHYYfDqnPGPm1SnT",
+	"lGcGuKjUO0E7tQecrAmgHRwwQffCb7tXfwJIGXtABdOPvwVzzrI0mAbuoSAMGnjbnCC4+mRApzQ15l9p",
+	"YJpj1VQXKpjujYwNxjWcRWN5FdDcvtVOtb2B3d6VD/Q/5WweTIP/tVO5a3bwW7XzFudA0LfRwykfXJEl",
+	"zczpsdTQhTWEpmRGU/Lj8ZvXIaFkyZUy0qL6PhIAnpCUurf50koIqzd7E1esuR+SQnwW8kLYKRRQfiLF",
+	"POMJ6OOVOj8kMR5ITAwWKsJosnBLIPA4UpvnoPKVGt8v0gUr+9hOlyvFWHueSXbdFJ5lCBB/ajd0J+wG",
+	"/DkVUp+umEiRi5bY/RKEc0IFuFwME6WpsUYuFjxjda3DPj0MutDzRv6PHbAIa5h8UGHyG/ciI/6qpbbQ",
+	"GV44EFIP3KD7QmenqTk8UpUG77i7WTmbkrgF1DgSPZqa3wgFy9eYBhSm4o4sEgOzLIM/Upb3QzfPgqpT",
+	"IU8BPGYi+xRMJghbrvS6+Ug5Fyj71fDqJZFoPEKznNF0fbrKaALPmVMHoNttcmWsWnbJlVb9MBL2OS01",
+	"zU61lKcZzc9YDLQWJ1I4pnbqABaj+oWTfmYrHYlkQcUZBwXKqaFZaQeVDgOn7JLcrKnQh2hVkYxqlve/",
+	"VfJ8LvMZT1Mm7kSf83IWjy5PnBfL4Fwx+5klGoCmErliiqQSlcQskxdwcIelMn5BFQGgo3fvGkmyW9Hf",
+	"c28dLaKrFnlfxIbOKK4I8uFZocEcu36zLBJyxXIA75QYZLZ0gmg3Nzq4tY6SQmm5tAhulCt4GtFaTZWm",
+	"83mMbxkabawFP9I7asz0QJUMMRJmVfHeaDeG1cd7o704NBom+t1SDhYS0tOw/43i8CuIt7yWGmIyuIQv",
+	"RmUM3gBbpHY6D6fxVaD2HpXffqEoqSHxfoXE9h0lvrC0C5txnSBD3Kj7QmuIWSELBaxIJUOJZuNYzsln",
+	"VtkDry4i7Np+GAk0YIXOaeI9DrYuDIVXGEsVgBjDN8qb1tjakSjDZk28K2Nv27AEB90RtV7L4yJZvJOF",
+	"ZnfCKoNOc1mIGjK9lqTkAmRBFYovA5q7KChqwVdLCFj6+LVX4ZdBXreWFloZfMIv7wObajt0AYESMVpb",
+	"9o74boemn8MW7kfl7Dw3YKCWRqjGbdA0zZlSpCdzpF7thw1YWvquZE40X7L+8J6Yx15TAxXbjrhSPu/v",
+	"oCtDu6R2AA7AoiZFtkElEgAWUM5s1Kclu6agH2aZJxHrwjASPZmHwGeq4ENIYvxlavTHuE/OmFae8xJe",
+	"BZ6NuVmGkksmBSMsU8yJy29Vg3tL15mk6YmUL41qeyekX+FclaLc1OectTyT6Zqwy4Qxm+eg+K+MZHzJ",
+	"9fUa29jT2N75E2opiXttC23t2gZaygEOum8XwDWb+gaP3vMvP0e3yJ18SEiIp0uultYN1/CpB9Nd361k",
+	"fRkVzQu6ZJ2eREfju7dQ8r/QHh9PKuz6D/tab0dt1xKOGZRj7gOtPBd8CRz0km2BDgag7cIikdAc7Ekv",
+	"hOFHPzbHOzDMEQnrheqax4yo2wte9KOO6y6daBtiwph69PL3pQs8mLsQAxea5YJmp+B48/ngsTRKKsDN",
+	"gPICYitGfhU5UTxlh0Z2Gd1mxpggmTw7YykphDkKP8L+QBF/j9eyzf26yxRXR9zqWmjt1j/AEfeB1EeC",
+	"FIJdrlhixDbMW0Zpa9CK+/eozR1jvsF7Qc8pz+gsu5uIK7x5GsItpZrOqDKmS5GhygJpRjRZ2OQGvmTd",
+	"DIxAPpPNWKJkKY0GfoMj9SSh3SepL7B1rv7X9yUAbUoHpMIZYsxpzrO1WQmkLUiyoCK1vlQnLNG3Dc6I",
+	"Em5c+auHQNY5y43UZukhQUzxBsS1EGwkPID26xCN4Y8B5IvFRGF+2JA8hRlloRO5ZKfWnR5HYsmoQH5X",
+	"Lk1puVqx1Gp5cHzgHq7yFC+AYmEh5iOuNUshTsox42xBzxmStGOVU+vhq+VIRKKVFAj6rNE7PWf0nOdK",
+	"D0n892cnZAd8mr/GZQDUQCoSsTE+4Kv4a+qeHmivm8FL2rsjh34vaKEXMue/3lFnKfyJavTMlWd7CtDp",
+	"qEvfA8fdlCgmUnJkn7fOOJtWh+kSmAUHyRI3cESOK2J+X19WFxVX39+Tpe3vrcw5JL34w4cPAz+x0e0x",
+	"RkNLe47MSJRhrzJmFZIZTbM1UfxMmL/Y5Yrn5hfDH9dMo/Mz9J2WkeBKFRgKo0XKmUgYvKu02FQxM4ba",
+	"xrVtTJBsO9KbU1yHis00zztj8iqXCVPKcLRnEKu/m97Rme/UQu0Gj4HzBp5CzHDrZWulWF2PxBNPe/be",
+	"AZlb5VLayoa3ms9sPbAj70s+tdOszXZtLAg3jFll7R1HoocuxRDdmjIHM++bjce8d15Plr5iKacnAOo7",
+	"MchywtOlmfEUTs/XZ5m1G2p2sAGw9yLzghtY9vs+CyxfTODFxL64gxmWIwcwcgBDvop5b2OzcXNv8bdo",
+	"4ZcQQK93mr7kgnnZIjRF259mb3Mj6zRnKpjOaaZYS3evArppinFdG/W13q0gDFbeJL8FvxS05GYNWVMs",
+	"Z4a5z0khuFakF0+GoxjcdUnCVubAqSLxBM2AEiUnYZUcw4XenQRhsKSXmJI/HhnzpszQH7cz9MNAfS66",
+	"U3yUlsln8pmxldmPWRTpjQeP9rzkWhRXs4yKz+ZXl34LwV07pJVSevzT+8F3b978NBiNxrhWl4j0aG9b",
+	"Iui1KcTXjSDw82gURcX40RPzY2IHT0ajI/gxeYI/DvDHc/ixb37sjkajT/ecxmxNIQCfzVLRlIvOJOYw",
+	"MAdwusp5wk4TVzlVP7S35kuDQFIwPC8uyJILmTuUggf7LoO87jBJ1jW8Gh8cHNRRCzJ9a6gF/8LrKkCq",
+	"rK6PgGxhRQQdu6pqcyTEe83Wn0LmwpeR6JsVDiTImaHsoMyFAE7VJtKcUdVVCPRhsa5nvlR5G71iZeh/",
+	"fzTyju2QaDrDignDJyIxyxn9rFwA0pZPdJy3QY0W4Tx1MWtrzZml8NwcMLj6PEICp8Zm2hk9wR/f4Y+n",
+	"+OPZ/SH1ZkS2O9YLKgxsQuSfcwY2ZIpONXrGbJY2oE8LG56dM6FfcsSENtuydRFYaWbrtLjw4iGdfJlr",
+	"tqz/sk02HkMuPiwkqJZI85yuWyiPE3ah9XPOsvQZOJI6KhKq5DzrFJrbFFZMTGvtwCYUdtYN+SltpPfj",
+	"8ZvXxD687s6xE9QG0ir08xIVG9mXXuZim2IwcRndeaBOotu/mrc717ErIdWHKu62enMXfH9gNNMdCbwv",
+	"+TkTTGHOVqHaoHSaV1U2KD+bN1SLlp+vXaGdpGthb1ZMHL198b1MiqVTPzs5GqbBtvyF9nmyOxyR1E5C",
+	"euAGlYL1Q5Iyo6emZJ7LJfnn0auXHQgv5vK6F7cWLldM0BWv6cTB7nA03A1qDGc3ioajKBp+HA0OOqs2",
+	"YPRC3XIBDQi71YS4GTdnJ8QN1W9Sc6hmdXaRspyfO/AZwYk8pYa3v1UEMQ2evX8HYR1k0KccE3uVHuwZ",
+	"dQz+vGH42fDD00QWBism+CfmC1eK48TqbE1Nqq0gGBl+9SkMMK/vFAT5ZDTZH4zGg/H+yXg03R1NR6P/",
+	"9IyNwMuvhOw+O9XuwcGTMChWKdUbZhrbmcqg1uSqiXMVxJoH8eL4DdmbjB9XOdTg1zSnkmWELg1AGoXe",
+	"CPMWXtUOoeu8q9SvhSQImUqoN1meO8LWa/jXyIu/Jsu9jh3X2Q+2lAcXBNmXqlg61Q/w6gGxSMWZ2mpU",
+	"gObXthwscnaBAb4K62vQC7YmFyy3mcRg995E2ALtGhutLWprqN2WPcx//QVV9rjrZ7OBIMr9G4wfaL5k",
+	"XQdSSYprd3CMQ68ahNUq08ZDcuRO/t//RVV+hcr9OcuBJCoAJy3WhLR6gwP0yXkj9DKqNDLAmt1QD29u",
+	"g+j4VhAt2cdNWi30RIn0Zbks8ur+IVaRGUqAsOxt0bupxaUNBh/6CpFFA0cS9SOukW21QR93a0exUX4B",
+	"DXRoiqBDewLsDl6Ha10Ld/IfDLc5AlqY8IUGb5seNpiyX8VUhYN626kLH5GVMW3McsHFFxLBLpjSNmq1",
+	"2STZQAeWxUOm3xm7HTvtYqWCXerTpMhVlz3yFD6vWmBcanhr1YkjJ6LIMiI9puGWVR05W/948eJnyV/9",
+	"fLR+fTy6eHU8unz9H//78tX38tdX38uLV88lf/n0x5UZ8/rDP9f/XP94EISBmRlD1DW1cIPivdng8vnw",
+	"BrE1Z8k6yZg1DXyqmpLYVXSQnlE9wSADgu9DFZ+IBONg3sZlcUeMFRFeScZM6gWZc0EzZ+BbE6NSvMqn",
+	"ze/u0br90aqCqcjmreEqsNMv9Wk61662+hGhVc+TNpreUamr6QhdGl6zVU+nebjFIdEuo7uNkuiqCDxV",
+	"arsPNBJtr0d/SJwbagoFAGxOi0wrA2HIH8LMyx7E/V1xB0Tz+kNy1EzMhGSkjkoFiKdLka0jARljXCuW",
+	"zQ/bNQ9eRfBuqyK40nn/8Mze0DPbhUSl27HeWMKZB6FrHJHkDH08taYR2MFDYrrE5g4ekNkmeAa9KCLR",
+	"i51PdtDxn/sX971K8tJcaWDBFxosFVZ8HA8OjgbP6WD+6QsAr719tfh7yXC6WLyXpNZym0Drgb39xy4Z",
+	"sHQJOx9KB3ODcF9zrlc0WXDBBjmjKeTkuAnNcNf8oV0IeOh1FDBsImXA/eLLgX0eInQqDrEQ1XrLFJEX",
+	"gsTmK0xGjCEW2CLcrmrODuu4kXnaLm7H3gPh1pTKmrVxI1PDxUXbStGiWFJRgZJdrjIq6rUNMrFn3lAn",
+	"MC3/JrhKsEICxeqwCzKuNLu5wOcy912xLrwawlkyofM1WbG8UTV8U13M8wB3KGRVVLgNtffvXpCyFxjh",
+	"KROaz9dlv6EKYqRXqIJm2boWjMZKoS/uV7ZjYbndJG6L1R9OTt461crgf20FWPPbwhwb+W6DQC1krsMm",
+	"/qhiuaT52mmqjjLNvF3Is6mquNqPtrkCtzmB+ntDEldheUyBwlw0oPCUqgVTmA4VY1cfYAOE5gxKuDBL",
+	"ssUlmvS/rQ46vE0TOZ/XuuQCOAPPzrXk7OFoFzN+x2hq9OMObCi/uoUTHhJT6nowfnQHV7wfyemSGej4",
+	"oO12XPgFNGVqrz2lmt7Oq19GroityCC9ec7YwJzbIUmZOUkj9GuCANlImarebziov9hl3AEnWFunuvwe",
+	"e2W53nR2G3VaO6CPZ7vJJB2M2Wg+2KP7s8GT5FE6eMyezA/oaDZOJulN/J+uB9rtYAunW/VPqwDbt7I6",
+	"qZqa2TBkofAvnqqQ8HrGVjMMUD2Mjv9mI7V66tlNm2p1HcJKKt7dovLvmZzRjLgBtaPYgLGVe2S0dzMZ",
+	"7khgu78QX/OVvIN1jG+vwpWm+Pt/oCBhmeCz9a13CpxOhl8RKLJ0VPLQ3YNtE0L750su2FGaep88Ld0B",
+	"5SelR6BDKJUT3Nk/inneoBG0qfILvKAlFwidZGgcSM296bC1jjkhckePmD91BfoUS4qc6/WxeQFyVUzF",
+	"PSowpot/PXc7+PHDSdB2Zfz44cSm2Fb55KC7nBU5S7HB37vjyf6jnWfmf4z4UfL22Ssy55hsTyPx44ef",
+	"jsn7dy8h2/YHGGgzI9WCmnkUS3Km+0MSs8tVTGw5ioHaIYnFbB6HkYg51eb8uVKWfdMijUHKJwuWfGYp",
+	"RmnAdaYvJDYtrRbbH0YCfAKuty66BUA7t4Y9N68DX0CMyfUyS5uuAuh+VivbREUCDtKcAcK1woWF1itM",
+	"AnQhY7CGsfeM7d70Bv2RmtFl0MoWtF9CMSii4UDJIk9ctxNXKDEkz6CHKaa3QDad8HoqlAKYwkR8uSyw",
+	"LWPJ5KggdGUE5QBa1nj87rDesa4V8jWLc0Hf2dq2XYQGdmXwF4oWzCzzIsvIgpt519CosyrN6GHhgdcT",
+	"eAcfjvtw4lSsycocLy4gocKWwqTGeG8++zdLSn99jV7Ev1H9V5tAz5dMabpcWa2xD831Hj603E+Fti+Z",
+	"eadcab7kSvOEeI1Zhg8fkmfGyMTtL6DFYdnwENvNiSRnVDFlIGKMHUB512bWD7YMyTvXews71WH2DqHC",
+	"dpope7vWemNjQd21vRJdW+xIdPTFln5PbNskG5awoU82fFl23TusdQAEKCylwQEpwlpjVSDon7FCCxaI",
+	"fRSBlrp6HZIPLiXfa+FdeXFcTxtX35UZAIPj0BnaS+j+hpm02Hqw6uMGu25hS1nnEomuHnL1WCiUFLkq",
+	"K8QdL80WkANJ0e6/F799c3xisBhSUYEAW+njrjRySI5cF+nrG56Srn6n2OpC5vyMC5p5TcWF0oyCosku",
+	"WVJgf90LnrBDSKPHPkfb26F2HOVkEg/JT2yNJleNtcoLQXorllu3rGtCYzi9gYg7gZhU2mi2jkQJpk73",
+	"X8yNIqBk5fzjqu7/A7pC+xA7/xm1E8/p2MrF6pCqehx2aV5L4p0FZD79asSNVwZlGP+OTZoZrukyi8sK",
+	"HiMna5UuvfiGFTxGtKHsIHEloGPoY2yd2NsFFodhILQi0VMrmrCqk2d/oxzr0cTre40NrTqEG+mVJWIo",
+	"DyznBhzyHq1IlloIgJPO75w6GtvOqZtrf0KLeKL0BxnGCY9aa//2tTkQAXAAU4wp3CVSLzbEL72EFkQd",
+	"DR4s6nmu/704Eo4rZvwz8xvxCRba7jEA+o53YJFh1WPJcfq5zInf56ERbCCN6hdFZiwzwgAjIZFAHPF2",
+	"4HCG/VLQDGgb2pZXhF2RBjjSlCGMo8zW8CJJx5uKO+LS9asi0XP+4b7T7pZNP2+cyBTvO8iZK+Qwn1OB",
+	"pVqR8FyFc8qzImcAqqrTILTrERR6soGbV87ntmTAdRzEMIsivbiMucQ7cRmOMWw4h3JaYX1DXn5t773g",
+	"EGVDD9NKcqFV38ao1popp2U5B5X1J2ivYFUxYcxe53+OhPU4o9YKIAjNKWxxTrl+JEZ0Wy9uJBysEXdg",
+	"86h4QFwca7njVCaqcmXF9mjBcZhIYUjYaDgV9zOCMMZcjxLVfnh29L3tOAfixXocgW5sTUjYaKsKgTbb",
+	"fQkbKbUbNHmovO/o2Rytbbfk2lOW4iputtCK+4fmAVtSC29xLMaSJAIda3rLLjmxP6fXOymGuKJl/soX",
+	"F7XiHLzpgNhaJ2yoHD/FvwYWpQidyXNGRtbgSRaFMAYJQMaJydHIlhYDOyiljtX5NAUWAm+E5h6IOtDs",
+	"oxfvjXcxlllbmWvP264bgkf24+p+AaPiHhGb7mPJ81eWSzI3mA+5QFAv068VzFhCFcQatGBIuFp7s5xf",
+	"CoNDaF1bxZEKG4RySbS2u++f//znuO8pWQYe0KCgCxA4r99q9FntfgbXPqJ5M8MhHJ4dk9tyJ1sE2lGw",
+	"V83SVVk1JXA9C9p3GU+YUMwz2t7mcpVzpmm+9vzs1lzzEzmD8XA0HNXyf/2kX0zjdTqH+f2MdTpTLZ5P",
+	"DOCoIsD3qXLu8oQpMBLzQgguzg4r+gPz2PpAmUg4A29xCfcXaTA1r7Tp3o1OwJPRaEuln6vwu1lJnH3D",
+	"pgZv1R5oxs/ZPXZr2MNNdD1SbnbH63kM64Mcg+sfq+r8KqdLMP34KQxsKMXPmDeMGRxz9EyBZ32tNFsG",
+	"n8zDNdVyIxq8A9vQtihziexlEjtVkK4egqwCvIdfqCIXOdfaKMW9GrcANbZvLxmBYyL4vpntzeKouIzx",
+	"AjW0kMeu5HjFktthkNvszTComfm/AZWacPk3QiWoszZ7cw3rNmJT7rbbiUcvQT3tyqQjvdmaxGVyZRwS",
+	"bYztWQ5qvfmOp3E/jIRcOYuNzHmmWY7enxjVBafuVKlCcTsZBy3VzmwcUNU7tfPy2drkNi8bTVT7SGjd",
+	"Rk1tvvnoGT9nquoIDPpUr2xCaskjZ6rIYHbzfWoVGKOEM8jV48J1TqUKaSf2UgJjLJyDqSneCwGfahmJ",
+	"M6braYFhmfZZ6mAIYTVsTGqYpcsgjER3CiHB5EPU5eWK/lKww1r/b5kTTZcrc4BwpYWSef3aA6sLIn8A",
+	"cQK2OYx8YNj1akFnTB+WHxI5x6PN+dlClwOshHco7FrwLUArKuyNSnlhm7rg+4xNI7BR3ypnylpOdYUV",
+	"1uipfq2+865DQ51vGWwpxbV/TdHHdlpHtm5mjVaB1668QujRD2pM1aS/DP/ekNn5ae9X4bY1lV0snaHb",
+	"u+ZaHwOPD52dCkMkupYbB5Iz4AI0sQaP3ebMt66913O/Oy9SuGOW3D2WWXaB+xVW7pIqZd7HB9bO1p2M",
+	"uiEB2n0NBqWAMI/4FcLba887UAKI29EgBGM6+RCqjPbqHuR2M6rYo70ibxSfg/MEZjPPdBLt1gtSvjBj",
+	"uRuDILV602UqzZrd6nKywe0vPCn5mH/dUcm3KmD5FBVcXX36ispzlRnf1QTt2tz430/92RuNr3/kfaP1",
+	"0P5o9/qHOpqw3YO6VQ+Ufvx01VDllSZljxGnedkPPmGSQYe6BTFuhZngoX/xgGEf1r9S5cdjoxzHMocE",
+	"L5OgOYsE3iIBgekLmqf2JoWaNx0jZ3jnAfh/Tsq7DMEdnCykVP4dFEahIz13JRvE6ahup25DtG7D5WwQ",
+	"jMNLmMArb0gIO6K5otAZS2ihWCS8xvIx6m1Y4+w652hq9EyPqxx4sr28O6Fx58KQnEji9ChUY0s/gI17",
+	"QewjxPZaVHR0RIMbh2BJXJGtycMUewIPYCkMvdQ9A73zx+5ysjLj/4GCy0+5d3UaFyR216XGoX9ZGnwF",
+	"cb0ufWVVlia09ZUuVK+G7DRu8DOi45on6hc1ImsDmv5OpusbcDUrAzANGJDvKQRx8EakiqCe1iI8PCW9",
+	"Gor1gzCAS7y+UskwEr853+7lvbQ4ZXHAox1QZG67NK99zrUNhFqFKJtuV6kKE9KqVqR52+6wdUHUVUta",
+	"jW9+rv+SCu5RVcF9P2XYo+012KNmDfb46lbK+vYm5PUK2t+/ma1/Y/O2x8txd+wi9q/SHfZuojs89+9d",
+	"2RsdXP9EeWeUeWB8g1c0e6DDc/s32U9HtzXz8GRyk4fbnf++ZX3qbbNCrkurqvxZoNvcwDlaNZVuJyuV",
+	"hSHejfOl0EWzuJUyAhk4ThuqXXTZw+sK+42bCLvTSJpXEUbihC8Z0Tk9Z9mUxGXX7NzbiQ09K8JtXij6",
+	"VGxuopePU8saPSQx1dsnotYhg0noOhI2gU4by8HNWeWNQZXqjM1lzgiHHI5ak294Heioy0JjyQS7TLJC",
+	"8XOGXU0N/KB+s24ykiNvphlbS3eXr4MzxNNtDMe8xK6hqzdBWA/RW2XMXrEKHjhMYOAJJMbQ1CVXVPe9",
+	"Upd9i9raJof3l6lh3sWYbfMd0bd+VM6zU5bst4FrTQCq263tuuzoKsO0437Isk/ZrfwO2xZukQuvpN/d",
+	"3T04JBu30J2JvynluWtzVHfva0tW9Ne32reqBXfQBe4ijHdHex3dDKRLnTP8Y+Pdvvbu1SaT/J128q9T",
+	"K/auf6i85edblrl/Z1Xx6gYnxq24mrvp9upTQ1DvYPm92caXzrjJoYIVAIpQz20im60DwPHghals4gP2",
+	"JyQ9IzqXUulG28H+kNj6gtr9d00/hXcfpEsmc7msGHXy4/X1+y6tDOYKI0u2B2wVUYM0FxvXwUwP6B0v",
+	"pF16l0zC5XypWKpE0jfnSLgZo633uOxguFVFude70pUwD4Or31UI4LUNDqGQ9VpD9c5S4hvpIf3Nsukv",
+	"MP4mN2HMrVuQ/rAb71GGIb1vFWMtYWSLrr+GNMKpm+KoFBsLtLYyRhWYM9D3Zkie+tcRuxRgZyRm6PTv",
+	"9oN3XnB8CDUQHTcWt7OXu+aq2uwMI1Fb2iYJWN7B3CEAvczM6yWgS2s0cBISZN6U0EjU6h9cBmYjNWFT",
+	"yD/EhOBIxGa67gwAu4P/JlLzdxZP7rT/EE//tuLp31JSIN7eSlRgCcy1fkasgMHCmNJP5u743NA7m/Rk",
+	"lsIdIBCmrLnRuKoZ3c0yZFuDc0hiVxscQ0zWL9U+a1SydxSvb3FoPTu3LRe/GrOpuo9vYDhV//EtQPxv",
+	"mNHw7+U+6CwI66AwS0j36VMo2+betxJ3lEItH7QD7R3/9D4su8iGXg/ZPt5T0lTzQOPxne11+UiOUnB/",
+	"+1XZTp3yGujUylm6dDS/H1YXIdM0rXqd/g90AzSuo9nAY7xbZ24SFv8XqVqwKojLpOkfWtYfToA/nADX",
+	"SaKjNHUM22OsmxQ8rOS+YYFVWfHvqjoTKjAJiOiczuc8waR475pRw/9psnAVrWTJz7AIO6zq8Ei8P9pt",
+	"lSn692m2FLOqC9hXZEzVS66/jRVW+/tqYL8jRtYQsGrDtrmy6wYIDbllKKKLPAumwQ4ISDtXVy4pF2ch",
+	"el1cvCGHpdiL06AswYZELQ20o7boePE7kXQpc95MVplrz4SFfaFdgwGHa0/hVyrZjrrehBZIZq+NCmjY",
+	"trsBvunaqd1vWrt/GpsGWMWi8171cq7B3DHk8kWVigV1w7XX7DUqPEFrc8Nar6laCM6thClfcu30r7dN",
+	"3Dll47rZ+7j7tZx7XuZJ+RN7N0Q/9wa0Zp17WVbllFgmDnC2N3nV5vZua8QCcGy2W45svQTnA2i7Ua1D",
+	"racL19530DxZ594sx244XjtuYMd1IlKVh7jlhZuaaG5rSdl6m+8J3v4662Qt71roftmCqoGQAxzVelvV",
+	"V/26nfkjN7yqGtJ6D2ZvailPM1CDtr4NBhMtJXGDN7wQBg60lIPMKlfla70mT6eJ0/c2vPVpd8Ohrvd6",
+	"0w6SSo2seBx6N06XXEF2Re3+Uu/2W9egzxvX5nE4ZlCO8d5ju2N2Q3TskfU7v9HAVpDaKbvBufGi1691",
+	"O+v1VxZ/rVuFN1zmf3/X6lekUb9bftNL3uAwUg1rkwMOGbghDTnl2sN2Tm/kVKN/bF1O4Zf+kdh+XafQ",
+	"zKU2b02K4yjiRrWPwI4Y4IirT1f/PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -87,7 +87,7 @@ type ConfirmOrder struct {
 func (c OrderCommands) ConfirmOrder(ctx context.Context, cmd ConfirmOrder) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "ConfirmOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
-		Build: func(at time.Time) order.Command { return order.Confirm{At: at} }})
+		Build:     func(at time.Time) order.Command { return order.Confirm{At: at} }})
 }
 
 // CancelOrder ends a pending or confirmed order. Cancelling a cancelled order changes
@@ -101,7 +101,7 @@ type CancelOrder struct {
 func (c OrderCommands) CancelOrder(ctx context.Context, cmd CancelOrder) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "CancelOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
-		Build: func(at time.Time) order.Command { return order.Cancel{Reason: cmd.Reason, At: at} }})
+		Build:     func(at time.Time) order.Command { return order.Cancel{Reason: cmd.Reason, At: at} }})
 }
 
 // authorizeOrder lets the caller act on an order it may see; another customer's order

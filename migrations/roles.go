@@ -19,7 +19,7 @@ const NoAppRole = "none"
 func DefaultAppRole(database string) string { return database + "_app" }
 
 // GrantAppRole gives the application role exactly what the service needs, and no
-// more. `migrate up` runs it after the migrations, as the owner of the schema (the
+// more; an empty role means DefaultAppRole. `migrate up` runs it after the migrations, as the owner of the schema (the
 // role that ran them), every time: it is idempotent, and re-granting on every table
 // covers tables that later migrations added. It:
 //
@@ -38,15 +38,15 @@ func GrantAppRole(ctx context.Context, db *sql.DB, role string) error {
 	if role == NoAppRole {
 		return nil
 	}
-	if role == "" {
-		return errors.New("app role: no role name")
-	}
-	if err := createRole(ctx, db, role); err != nil {
-		return err
-	}
 	var database, schema string
 	if err := db.QueryRowContext(ctx, `SELECT current_database(), current_schema()`).Scan(&database, &schema); err != nil {
 		return fmt.Errorf("app role: %w", err)
+	}
+	if role == "" {
+		role = DefaultAppRole(database)
+	}
+	if err := createRole(ctx, db, role); err != nil {
+		return err
 	}
 	r, d, s := ident(role), ident(database), ident(schema)
 	statements := []string{

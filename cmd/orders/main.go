@@ -23,6 +23,7 @@ var usage = strings.ReplaceAll(`usage:
   NAME migrate up|down|status [flags] manage the database schema
   NAME verify [flags]                check the read model and the log's versions against the events
   NAME rebuild [flags]               recompute the read model from the events
+  NAME token --sub ID [--scope S] [--ttl D]  print an HS256 development token (needs AUTH_HS256_SECRET)
 
 Settings come from the environment and can be overridden by flags; run
 "NAME serve -h" for the list.
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runVerify(ctx, args[1:], getenv, stdout)
 	case "rebuild":
 		return runRebuild(ctx, args[1:], getenv, stdout)
+	case "token":
+		return runToken(args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

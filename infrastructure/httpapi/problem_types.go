@@ -25,6 +25,8 @@ var problemTypes = func() map[string]problemType {
 		{"validation_failed", "Invalid request", http.StatusBadRequest},
 		{"order_not_found", "Order not found", http.StatusNotFound},
 		{"not_found", "Not found", http.StatusNotFound},
+		{"unauthorized", "Unauthorized", http.StatusUnauthorized},
+		{"forbidden", "Forbidden", http.StatusForbidden},
 		{"method_not_allowed", "Method not allowed", http.StatusMethodNotAllowed},
 		{"order_already_placed", "Order already placed", http.StatusConflict},
 		{"order_not_pending", "Order is not pending", http.StatusConflict},

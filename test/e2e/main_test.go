@@ -456,7 +456,7 @@ func decode[T any](t testing.TB, where string, body []byte) T {
 // placeOrder places an order through the generated client and returns it.
 func placeOrder(t testing.TB, c *api.ClientWithResponses, customer string) api.Order {
 	t.Helper()
-	r, err := c.PlaceOrderWithResponse(context.Background(), nil, api.PlaceOrderRequest{CustomerId: customer, Currency: "EUR"})
+	r, err := c.PlaceOrderWithResponse(context.Background(), nil, api.PlaceOrderRequest{CustomerId: &customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
