@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +42,10 @@ func Token(sub, scope string) string {
 // does not choose a token itself.
 func StaffToken() string { return Token("harness-staff", StaffScope) }
 
+// ensured holds the servers (host:port) on which AppRole is known to exist, so that
+// a service restarted while its database is down needs no connection to get its URL.
+var ensured sync.Map
+
 // AppRoleURL makes sure the login role AppRole exists on the server of ownerURL and
 // returns ownerURL with AppRole's credentials. `migrate up` grants it its privileges
 // (APP_DB_ROLE=AppRole), database by database.
@@ -48,24 +54,51 @@ func AppRoleURL(ctx context.Context, ownerURL string) (string, error) {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", fmt.Errorf("app role: %q is not a postgres:// URL", ownerURL)
 	}
+	owner := *u
+	u.User = url.UserPassword(AppRole, appRolePassword)
+	if _, ok := ensured.Load(u.Host); ok {
+		return u.String(), nil
+	}
+	if err := ensureAppRole(ctx, owner.String()); err != nil {
+		return "", err
+	}
+	ensured.Store(u.Host, true)
+	return u.String(), nil
+}
+
+func ensureAppRole(ctx context.Context, ownerURL string) error {
 	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
-		return "", fmt.Errorf("app role: %w", err)
+		return fmt.Errorf("app role: %w", err)
 	}
 	defer conn.Close(ctx)
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, AppRole).Scan(&exists); err != nil {
-		return "", fmt.Errorf("app role: %w", err)
+		return fmt.Errorf("app role: %w", err)
 	}
 	if !exists {
 		_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{AppRole}.Sanitize()+" LOGIN PASSWORD '"+appRolePassword+"'")
 		var pgErr *pgconn.PgError
 		if err != nil && !(errors.As(err, &pgErr) && (pgErr.Code == "42710" || pgErr.Code == "23505")) { // created meanwhile
-			return "", fmt.Errorf("app role: %w", err)
+			return fmt.Errorf("app role: %w", err)
 		}
 	}
-	u.User = url.UserPassword(AppRole, appRolePassword)
-	return u.String(), nil
+	return nil
+}
+
+// Bearer is a RoundTripper that sends a staff token (StaffToken) with every request
+// that has no Authorization header, so that harness traffic that is not about
+// authorization runs with authentication on and is allowed everything.
+type Bearer struct{ Base http.RoundTripper }
+
+var staffToken = sync.OnceValue(StaffToken)
+
+func (b Bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+staffToken())
+	}
+	return b.Base.RoundTrip(req)
 }
 
 // ServiceEnv is what a harness adds to the service's environment: the two database
