@@ -59,25 +59,31 @@ func AppRoleURL(ctx context.Context, ownerURL string) (string, error) {
 	if _, ok := ensured.Load(u.Host); ok {
 		return u.String(), nil
 	}
-	if err := ensureAppRole(ctx, owner.String()); err != nil {
+	if err := EnsureLoginRole(ctx, owner.String(), AppRole, appRolePassword); err != nil {
 		return "", err
 	}
 	ensured.Store(u.Host, true)
 	return u.String(), nil
 }
 
-func ensureAppRole(ctx context.Context, ownerURL string) error {
+// EnsureLoginRole creates role with LOGIN and password on the server of ownerURL
+// unless it exists (for throwaway test and development servers only).
+func EnsureLoginRole(ctx context.Context, ownerURL, role, password string) error {
 	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
 		return fmt.Errorf("app role: %w", err)
 	}
 	defer conn.Close(ctx)
 	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, AppRole).Scan(&exists); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
 		return fmt.Errorf("app role: %w", err)
 	}
 	if !exists {
-		_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{AppRole}.Sanitize()+" LOGIN PASSWORD '"+appRolePassword+"'")
+		var create string // PostgreSQL quotes the literal itself
+		if err := conn.QueryRow(ctx, `SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)`, role, password).Scan(&create); err != nil {
+			return fmt.Errorf("app role: %w", err)
+		}
+		_, err := conn.Exec(ctx, create)
 		var pgErr *pgconn.PgError
 		if err != nil && !(errors.As(err, &pgErr) && (pgErr.Code == "42710" || pgErr.Code == "23505")) { // created meanwhile
 			return fmt.Errorf("app role: %w", err)
