@@ -23,6 +23,9 @@ import (
 // again: tokens with made-up kids must not turn the service into a JWKS hammer.
 const minRefreshInterval = 30 * time.Second
 
+// failedFetchRetry is how soon a failed fetch may be tried again.
+const failedFetchRetry = 5 * time.Second
+
 // jwks is a JSON Web Key Set fetched from a URL and cached by key id. A token whose
 // kid is not in the cache makes it fetch the set again, at most once per
 // minRefreshInterval (a key rotation is picked up at once; a flood of unknown kids
@@ -58,6 +61,10 @@ func (s *jwks) keyfunc(t *jwt.Token) (any, error) {
 		s.lastFetch = s.now()
 		keys, err := s.fetch()
 		if err != nil {
+			// An unreachable JWKS is asked again after failedFetchRetry, not after
+			// the full interval, so a blip at start does not refuse every token for
+			// half a minute.
+			s.lastFetch = s.now().Add(failedFetchRetry - minRefreshInterval)
 			return nil, err
 		}
 		s.keys = keys
