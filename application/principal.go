@@ -19,8 +19,13 @@ const (
 // Principal is who is calling: the authenticated subject (a customer id) and its
 // scopes. The transport authenticates the request and puts the principal into the
 // context (WithPrincipal); the use cases decide what it may do with RequireStaff,
-// CanSeeCustomer and CanReadAllEvents. A context without a principal may do nothing:
-// every check fails with ErrUnauthenticated or as not visible.
+// CanSeeCustomer and CanReadAllEvents.
+//
+// A context without a principal is a trusted in-process caller (a tool, a test of the
+// use cases) and is Unrestricted. Every transport must therefore put a principal into
+// the context of every request; the HTTP layer does (the verified one, or
+// Unrestricted under AUTH_MODE=none), and its own tests prove that a request without
+// a valid token never reaches a use case.
 type Principal struct {
 	Subject string
 	Scopes  []string
@@ -36,13 +41,14 @@ func (p Principal) IsStaff() bool { return p.Has(ScopeStaff) }
 func ParseScopes(s string) []string { return strings.Fields(s) }
 
 // Unrestricted is the principal of AUTH_MODE=none and of trusted in-process callers
-// (tools, tests of the use cases): staff with every scope and no subject of its own,
+// (a context without a principal): staff with every scope and no subject of its own,
 // so PlaceOrder needs an explicit customer.
 func Unrestricted() Principal {
 	return Principal{Scopes: []string{ScopeStaff, ScopeEventsRead}}
 }
 
-// ErrUnauthenticated answers a use case called without a principal (HTTP 401).
+// ErrUnauthenticated answers a customer principal without a subject (HTTP 401); a
+// verified token always has one.
 var ErrUnauthenticated = errors.New("no authenticated principal")
 
 // ErrForbidden answers a principal that may see the resource but not do this with it
@@ -62,17 +68,20 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// Caller returns the principal of ctx, or ErrUnauthenticated.
+// Caller returns the principal of ctx: Unrestricted for a trusted in-process caller
+// (no principal), ErrUnauthenticated for a customer without a subject.
 func Caller(ctx context.Context) (Principal, error) {
 	p, ok := PrincipalFrom(ctx)
 	if !ok {
+		return Unrestricted(), nil
+	}
+	if !p.IsStaff() && p.Subject == "" {
 		return Principal{}, ErrUnauthenticated
 	}
 	return p, nil
 }
 
-// RequireStaff returns nil for a staff principal, ErrUnauthenticated without one and
-// ErrForbidden for anyone else. Use it for operations only staff may run at all.
+// RequireStaff returns nil for a staff principal and ErrForbidden for anyone else. Use it for operations only staff may run at all.
 func RequireStaff(ctx context.Context) error {
 	p, err := Caller(ctx)
 	if err != nil {
@@ -89,15 +98,15 @@ func RequireStaff(ctx context.Context) error {
 // resource the caller may not see exactly like a missing one (not found), so that ids
 // of other customers' resources cannot be probed.
 func CanSeeCustomer(ctx context.Context, customerID string) bool {
-	p, ok := PrincipalFrom(ctx)
-	return ok && (p.IsStaff() || (p.Subject != "" && p.Subject == customerID))
+	p, err := Caller(ctx)
+	return err == nil && (p.IsStaff() || p.Subject == customerID)
 }
 
 // CanReadAllEvents reports whether the caller may read the event history of any
 // aggregate (staff, or the events:read scope).
 func CanReadAllEvents(ctx context.Context) bool {
-	p, ok := PrincipalFrom(ctx)
-	return ok && (p.IsStaff() || p.Has(ScopeEventsRead))
+	p, err := Caller(ctx)
+	return err == nil && (p.IsStaff() || p.Has(ScopeEventsRead))
 }
 
 // ownerFilter is the customer a list must be restricted to: "" for staff (no
@@ -111,9 +120,6 @@ func ownerFilter(ctx context.Context, requested string) (customer string, visibl
 	}
 	if p.IsStaff() {
 		return requested, true, nil
-	}
-	if p.Subject == "" {
-		return "", false, ErrUnauthenticated
 	}
 	if requested != "" && requested != p.Subject {
 		return "", false, nil

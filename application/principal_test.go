@@ -12,8 +12,11 @@ func TestPrincipalRules(t *testing.T) {
 	auditor := WithPrincipal(none, Principal{Subject: "audit", Scopes: ParseScopes(" events:read ")})
 	staff := WithPrincipal(none, Principal{Subject: "clerk", Scopes: ParseScopes("events:read orders:staff")})
 
-	if err := RequireStaff(none); !errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("RequireStaff without a principal: %v", err)
+	if err := RequireStaff(none); err != nil {
+		t.Errorf("RequireStaff for a trusted in-process caller: %v", err)
+	}
+	if err := RequireStaff(WithPrincipal(none, Principal{})); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("RequireStaff for a customer without a subject: %v", err)
 	}
 	if err := RequireStaff(alice); !errors.Is(err, ErrForbidden) {
 		t.Errorf("RequireStaff as a customer: %v", err)
@@ -25,7 +28,7 @@ func TestPrincipalRules(t *testing.T) {
 		ctx      context.Context
 		customer string
 		want     bool
-	}{{none, "", false}, {none, "alice", false}, {alice, "alice", true}, {alice, "bob", false}, {alice, "", false},
+	}{{none, "alice", true}, {WithPrincipal(none, Principal{}), "", false}, {alice, "alice", true}, {alice, "bob", false}, {alice, "", false},
 		{auditor, "alice", false}, {staff, "alice", true}, {WithPrincipal(none, Unrestricted()), "anyone", true}} {
 		if got := CanSeeCustomer(c.ctx, c.customer); got != c.want {
 			p, _ := PrincipalFrom(c.ctx)
@@ -46,7 +49,7 @@ func TestPrincipalRules(t *testing.T) {
 			t.Errorf("ownerFilter(%q) = %q %v %v", c.requested, customer, visible, err)
 		}
 	}
-	if _, _, err := ownerFilter(none, ""); !errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("ownerFilter without a principal: %v", err)
+	if _, _, err := ownerFilter(WithPrincipal(none, Principal{}), ""); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("ownerFilter for a customer without a subject: %v", err)
 	}
 }
