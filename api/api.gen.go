@@ -292,11 +292,13 @@ type PlaceOrderRequest struct {
 	Currency string `json:"currency"`
 
 	// CustomerId The customer placing the order (1-64 characters, not blank, no
-	// control characters).
+	// control characters). Optional: it defaults to the caller (the
+	// token's `sub`). A caller without the `orders:staff` scope may only
+	// name itself; another customer answers `403`.
 	//
 	//
 	// Example: cust-42
-	CustomerId string `json:"customer_id"`
+	CustomerId *string `json:"customer_id,omitempty"`
 
 	// Id Optional client-chosen order id, making creation safe to retry. If
 	// omitted the server generates one. The nil UUID
@@ -506,6 +508,9 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
 
+// Forbidden An RFC 9457 problem details document.
+type Forbidden = Problem
+
 // MethodNotAllowed An RFC 9457 problem details document.
 type MethodNotAllowed = Problem
 
@@ -527,6 +532,9 @@ type ServiceUnavailable = Problem
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
 
+// Unauthorized An RFC 9457 problem details document.
+type Unauthorized = Problem
+
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
 
@@ -539,6 +547,7 @@ type ListOrdersParams struct {
 	Status *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// CustomerId Only orders of this customer (text without control characters).
+	// Without `orders:staff`, only the caller's own id finds anything.
 	CustomerId *string `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
 	// Limit Maximum number of orders in the page.
@@ -999,7 +1008,10 @@ type ClientInterface interface {
 	// ListOrders List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -1293,7 +1305,10 @@ func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditor
 // ListOrders List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -2939,7 +2954,10 @@ type ClientWithResponsesInterface interface {
 	// ListOrdersWithResponse List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -3378,6 +3396,12 @@ type ListOrdersResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListOrders
+type ListOrdersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
 type ListOrdersResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -3397,6 +3421,8 @@ type ListOrdersResponse struct {
 	JSON200 *OrderPage
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -3405,6 +3431,8 @@ type ListOrdersResponse struct {
 	Headers200 *ListOrdersResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrdersResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOrdersResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -3419,6 +3447,11 @@ func (r ListOrdersResponse) GetJSON200() *OrderPage {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3474,6 +3507,18 @@ type PlaceOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse401Headers the declared response headers of an HTTP 401 response for PlaceOrder
+type PlaceOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// PlaceOrderResponse403Headers the declared response headers of an HTTP 403 response for PlaceOrder
+type PlaceOrderResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse409Headers the declared response headers of an HTTP 409 response for PlaceOrder
 type PlaceOrderResponse409Headers struct {
 	IdempotencyReplayed *string
@@ -3517,6 +3562,10 @@ type PlaceOrderResponse struct {
 	JSON201 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -3533,6 +3582,10 @@ type PlaceOrderResponse struct {
 	Headers201 *PlaceOrderResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PlaceOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PlaceOrderResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PlaceOrderResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -3555,6 +3608,16 @@ func (r PlaceOrderResponse) GetJSON201() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PlaceOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -3634,6 +3697,12 @@ type GetOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderResponse401Headers the declared response headers of an HTTP 401 response for GetOrder
+type GetOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
 type GetOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -3659,6 +3728,8 @@ type GetOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3671,6 +3742,8 @@ type GetOrderResponse struct {
 	Headers304 *GetOrderResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3687,6 +3760,11 @@ func (r GetOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3746,6 +3824,12 @@ type CancelOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelOrder
+type CancelOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // CancelOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelOrder
 type CancelOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -3802,6 +3886,8 @@ type CancelOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -3822,6 +3908,8 @@ type CancelOrderResponse struct {
 	Headers200 *CancelOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3848,6 +3936,11 @@ func (r CancelOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3932,6 +4025,12 @@ type ConfirmOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse401Headers the declared response headers of an HTTP 401 response for ConfirmOrder
+type ConfirmOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ConfirmOrderResponse404Headers the declared response headers of an HTTP 404 response for ConfirmOrder
 type ConfirmOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -3976,6 +4075,8 @@ type ConfirmOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -3992,6 +4093,8 @@ type ConfirmOrderResponse struct {
 	Headers200 *ConfirmOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ConfirmOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4014,6 +4117,11 @@ func (r ConfirmOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ConfirmOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4086,6 +4194,12 @@ type GetOrderEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderEventsResponse401Headers the declared response headers of an HTTP 401 response for GetOrderEvents
+type GetOrderEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for GetOrderEvents
 type GetOrderEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4111,6 +4225,8 @@ type GetOrderEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -4121,6 +4237,8 @@ type GetOrderEventsResponse struct {
 	Headers200 *GetOrderEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4137,6 +4255,11 @@ func (r GetOrderEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4196,6 +4319,12 @@ type AddOrderLineResponse400Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse401Headers the declared response headers of an HTTP 401 response for AddOrderLine
+type AddOrderLineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // AddOrderLineResponse404Headers the declared response headers of an HTTP 404 response for AddOrderLine
 type AddOrderLineResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4252,6 +4381,8 @@ type AddOrderLineResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4272,6 +4403,8 @@ type AddOrderLineResponse struct {
 	Headers200 *AddOrderLineResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddOrderLineResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *AddOrderLineResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4298,6 +4431,11 @@ func (r AddOrderLineResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r AddOrderLineResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddOrderLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5514,7 +5652,10 @@ func (c *ClientWithResponses) GetOpenAPISpecWithResponse(ctx context.Context, re
 // ListOrdersWithResponse List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -6101,6 +6242,13 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6145,6 +6293,23 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListOrdersResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6211,6 +6376,20 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -6305,6 +6484,40 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PlaceOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PlaceOrderResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers PlaceOrderResponse409Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6443,6 +6656,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6518,6 +6738,23 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6601,6 +6838,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -6702,6 +6946,23 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6878,6 +7139,13 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6964,6 +7232,23 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers ConfirmOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7106,6 +7391,13 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7157,6 +7449,23 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7240,6 +7549,13 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -7341,6 +7657,23 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddOrderLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers AddOrderLineResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9913,6 +10246,16 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 	Headers ConflictResponseHeaders
 }
 
+type ForbiddenResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type ForbiddenApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ForbiddenResponseHeaders
+}
+
 type MethodNotAllowedResponseHeaders struct {
 	Allow      string
 	XRequestID *string
@@ -9992,6 +10335,16 @@ type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ShipmentCreateConflictResponseHeaders
+}
+
+type UnauthorizedResponseHeaders struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+type UnauthorizedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnauthorizedResponseHeaders
 }
 
 type UnprocessableEntityResponseHeaders struct {
@@ -10220,6 +10573,26 @@ func (response ListOrders400ApplicationProblemPlusJSONResponse) VisitListOrdersR
 	return err
 }
 
+type ListOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders401ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOrders503ApplicationProblemPlusJSONResponse struct {
 	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
@@ -10323,6 +10696,48 @@ func (response PlaceOrder400ApplicationProblemPlusJSONResponse) VisitPlaceOrderR
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PlaceOrder401ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PlaceOrder403ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10534,6 +10949,26 @@ func (response GetOrder400ApplicationProblemPlusJSONResponse) VisitGetOrderRespo
 	return err
 }
 
+type GetOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder401ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOrder404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -10658,6 +11093,26 @@ func (response CancelOrder400ApplicationProblemPlusJSONResponse) VisitCancelOrde
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder401ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10900,6 +11355,26 @@ func (response ConfirmOrder400ApplicationProblemPlusJSONResponse) VisitConfirmOr
 	return err
 }
 
+type ConfirmOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder401ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmOrder404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -11087,6 +11562,26 @@ func (response GetOrderEvents400ApplicationProblemPlusJSONResponse) VisitGetOrde
 	return err
 }
 
+type GetOrderEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrderEvents401ApplicationProblemPlusJSONResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOrderEvents404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -11211,6 +11706,26 @@ func (response AddOrderLine400ApplicationProblemPlusJSONResponse) VisitAddOrderL
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddOrderLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddOrderLine401ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13383,183 +13898,202 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) erro
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pdts4uuCr4Gi6T6Q0KUuyncT2uaePO0tXqrPUZLnVfYu5JkxCFsoUoCIg26oaP8c80LzYHHxYCJKg",
-	"JC/ppG4lP2JbAkEs377+1sv4fMEZYVL0Dn/rzQjOSQm/HhcFv1S/5ERkJV1IylnvsPdhRtCcyBnPBZIz",
-	"ghZYzpBYLha8lGLYi3rkCs8XBekd9v7+/EOEvnt+/KwX9Uryy5KWJO8dynJJop7IZmSO1fQLLCUp1dT/",
-	"/dNx/F+f/tKPkP5l8PBPvagnVws1mZAlZWe96+uo9/wDPgsvjJc5KR8IdEFKQTlDWCCMhCw5O0OESSpX",
-	"SOKzCJHh2RClSW836aWof0nlTO0lYb8suSRiMETvCcsRlegUZ+eIMpS+nMavscxmKZIclUuGMMr4fI5Z",
-	"jvAZpkxIRK5wJotVwuSMuiUME1Y7E3jn2vMI7PeKCknZ2fsZXcwJk694hvWmm2fwlqFUmFEnRD0m0giu",
-	"6eO7V4hP4Vd7SMRMi+wT9dvbsR+LnQkh+V72aBzvjZ5k8f5kmsUH5PRJfDoeETKa7E5295/0/D1MeTnH",
-	"snfYW5Y0LsmUlIRlJHiZL3MyX3BJWLZ6RxYFXqkzae4rVYeUossZYQhOtyRiwZkgiGooFJKXJK8+5lOE",
-	"GSK4LCgpkTpsImTC7E0jgecEpd6743+QVYr65k4F4qxYDY4QPhWEScTljJSXVJDmdap11XZO2HLeO/xJ",
-	"f/EptOHu2/tQvydGLvVdRSjdgV/Ezm80v04b92S+2p9OssfZmMRPTsc43iNPSHyQ72bxBD+ajk4f53tk",
-	"PF4LeDe4tHdElqvjqSRlexfvScbVCWL1Nbqc0UwfubkENMcrdKr+lCUleW0v++uWN6eMztXhjtyKKJPk",
-	"jJSwpM3I0TheC97qdCtQDx3wjRHhXs74n+/0gb18Ft4KzfVOABtgZIQ0sDJELki5cthwCPvNCkqYfCAS",
-	"lv4zNnPHL5+liE4VpaNAKjEjSPJzwlB/HI8nT1A2wyXOJCmFeltBFK0WUcJyekalQIr+pfHJ8DAdRBWW",
-	"IK6mUWdMygtSojPCSIklyYfog/tUraTgZ6igjAh7KRZIMlyWK0RlE99G44MR3s/34kcK0h+fPsZBIPeg",
-	"Bl+9IuxMznqH48mTSEGR+ztq8h4c/zqKD06Gh/Gnv4RYz7V6osRzIg2PfMrLkhQAby8DZOuYqVvK7CB2",
-	"VrsuBNQIDk2gPrAknJVcCDggmgEjeikTBo9kCs1zxYuk5sA4xxLbcyMXCj71PRu2pB8RQ/RymjBNx6LQ",
-	"pSha16JrJfklfpyPswMywb2oR9VutGzQi3oMz9WYf8be9uOXz9aeu3/S/50ky9FoNIrh5/gF/Hj8Qv95",
-	"8OJTgO1HvavYTBHPiRD4TH05XwqpaMmipEzi04IgSa70ufKlRBlnsuSFB8NNjvMPsgrcmkGVOJtxQRha",
-	"MvrLkqBzskL96k3H75++fGkkCYw+fnz5bIDm+FxfMkmYvQaBpwRkBkUyDxFGJVkQhQt1MHBMSb1GPQeT",
-	"wCd2XAnsMcjvjurPw4xYIekUKIx0c2AmLhW4pXuTCbC7nKCUVgdyck5WJyVZCpKngxbynR5M9/D+JN7N",
-	"xnm8N31EYvzk9HF8QCb5OBtNd/GjvS5gabDaLliZ7O+vw9EkuZoosLl6/DyMoVHv5RTktPXyoZIglXBY",
-	"ErksGcnR6QphtCjJBeXLSrqIEB2SIVKEzohzCQuLlIdKmlTgu5vZkeoPkvTSLmkTWWEzYR88tJVKximX",
-	"TDTlSiRnWNp1RA7INR8VRwmjnngH5FxdN5AXJw+r7zUIqAHp3niSokr6zZYlAIsdbWjNouSnBZk/ECg1",
-	"I07MiNRCKjJfJCxVR5siff0RfK/WoNDCI2PDhCXsWKB3L56ig/F4hHIyBTZADY3Sz4OsgAvBFZKnD1PU",
-	"x2xll3eIGE/YogRxg6pLHiBeWrk8FkSRaoVnBRVS0cnqtgTqe5QyYXDctC4d28MAUKFAJA2xnQ+Gvj6w",
-	"FEQkzECE0qZwSYW6IcERRpcEn6tXon76444GAbNM9SFcKRXqiBS+2oNnin+juZqfiEN9T0N0jC5wsST1",
-	"h5i3LbjxokiYZibpbuqgxMCah/+jUdqlm4QR2Gy4G3Mf1XEVJYn89LCfJA//T//HncFfk95PQOAnY/1j",
-	"V9P7x88/PUx6fTM8so9tfGLwcGDG3pRbPIzUBcB9lmjOS1KDDLHMZoo06MPQFOUNZ6SDqrz1plGgYjl5",
-	"6t11+jBVXLgTvBJmrjpqIujuaA+94RK95jmdUpJXF4rRKc9XN71BtZH11zgeTfZCZPWtWndIxvlQkZy6",
-	"MN/bUiGBtS6wnFUrpfmWQvQSRrZXa5WBrgVbib615i0F/Ptf87V6WHMdkCz/hnMjo6u/lCRDGPyKF4uC",
-	"ahVnx1Dmv/wstL7j9qGeyNX8F7igOQw+mWJaEPXqnEhMCwUQDL62wsGhAcpshQBVACiRNsr8tnv9Jzip",
-	"suRK9P3pt96UkiLvHfbsQ72o18C15gS960/q6ITESudxmqsCRYnlUvQO90ZKuaMS7qKxvOrQ7L7FTrW9",
-	"2Gzv2j/0P5Vk2jvs/a+dysi1o78VOz/oOfTRtyHECkxUoDku1O2RXOEy1Ys6RKc4R9+/f/smQhjNqRCK",
-	"w1XfJwyOJ0JOX1BfGq5mZH1v4oqdDCK0ZOeMXzIzhQBqlXE2LWgGOkSlggxRqi8kRQoKBSI4m9klIHhc",
-	"UwjPrOcLYr7BJXRW5rGdkI1GaaieGrlpCk+bhRN/ajZ0J+gG+DlhXJ4sCMs15XfQ/QoEigwzsOUowo9z",
-	"pUFdzmhB6pKSeXrYC4HnVoaVHdBia5B8UEHyW/sixbKrpbbAGV4YMy5jO+i+wNlKlxaORKV1WI6kVk4O",
-	"Udo61DRhfZyr3xAGbV2pMximohYtMnVmRQF/5KQcRHaeGRYnjJ/A8aiJzFMwGUNkvpCr5iNuLlBQquHV",
-	"SxLWeAQXJcH56mRR4AyeU7cOh262SYXSxLVFdBAlzDwnucTFieT8pMDlGUkB19KMM0vUTuyBpVpk1JOe",
-	"k4VMWDbD7IyC0GdF58Lpbs7IYQV0VKo1LeWR1gRRgSUpB18rer4GC/8bLsELoJdwazTV7gIAKWym8/BU",
-	"vwrEnGP37S3RsIaA+xUCmneAxOze0UI/vU7APzvqvvAPvCQa/NDpUqKcE00NjOfEGnXUKvtgxZsqJYGt",
-	"zIcJ0woLkyXOvMdBt4Gh8AqlmcAhpvCN8KZVulXCnKOmCXfO27MOSvSgO4LWG/5+mc3e8aUkd4IqBU5T",
-	"vmQ1YHrDEV+QEuZAMyw06qujuQtxdwbgGnztVfClgNeupQVWCp70l/cBTbUdWgOwA4zWlr0rvtulyRew",
-	"hfth18F7A9JqcARLvQ2c5yURAvV5qbFX+mZikjtbBS+RpHMyGN4T8dhrcm+27oorxn1/F10pVg7b4XDg",
-	"LHKae59sdSpfH5P5Aa8KjvMPnL9S3PdOsLXQc1W83IcuX6BXajMiVxkhxoEt6K8EFXROZRh2fLAY71Zg",
-	"8c6fUHKO7Gtb0GHWFkvOYz3ovrWUDZv6Cq/eM9u90JrbndRcDe8ncyrmxrrRMFX2Dnd9zdeoWxVqKf0p",
-	"aKCxqLR75AyZl1ggEP60+/LeVIbxpIKu/zSv9XbU1n71mNiNuQ+w8iyb7nC0Ir/mdLRfzywsYRkuQeT1",
-	"LMO+UbnbjKytxwkzinJoHjViqKRFdxWeUbkO6zZOZB1gwpi6U+jL4oW+mLsgA2WSlAwXJ2Ab8Onge65k",
-	"QTg3dZSXYLJWbGJZIkFzcoSoFiFOCWGo4GdnJEdLpq7Cd1w+EMjf40ayuV+36ujVIbu6Fljb9cd6xH0A",
-	"9TFDS0auFiRT3BHmdc6v2mmlg3sUmt5rN+5Hhi8wLfBpcTcWt/TmaTC3HEt8ioXSEJaFlgwgxAJnM+Mz",
-	"pnMSJmAIYjlMtAZGc24jgTZcqccJzT5RfYGte/W/vi8GaDzlEAakkLHEJS1WaiXgDeZohlluzD2WWWrz",
-	"G3i83LlR4a8e/AMXpFRcm+RHSEOKNyCtebYS5h3ooH6iKfwRQ6xMioSOjRmipzAjX8qMz8mJsfilCZsT",
-	"zDS9c0sTki8WJDduAbg+sGBVAWiXgLGwEPURlZLk4H6iOtpmhi+IRmlLKg+NEaLmek5YKyAK7CElwbln",
-	"L5vSUsghSv/+/APaAbPLr6nzK6mTSliqZHz4Kv2cBg7vaDfN4AUs3ZFCW9fC05JgSe7FjNmI2Gsitz52",
-	"Y+IC8oxrIXs+ooY1Vc8UaZeP3LtaeGrniM2Qe8NV++oMM0OhMjjE/LAdteib28zWE1bf+xFKbbCXtX9T",
-	"WdkEFQw6GyVAcsLCpr3PCaN+ONpaOaQrxvOO4PqRLUqeESEU2XoOfs67CRfBWJE6yFKBGoQESBQQDqSG",
-	"G4tVKzxlswI28URk7x0Q9eKW0pYovNWck1VsRt4XYLfjSNV2LcLChnVETnvHCetr81ykTYS8BF3uq7UL",
-	"f7QWRJK/JjnFH+Co7yTUuAlP5mrGE7g9X2glRjmoKbvqgL0XqRdsob57JmFvJwhejMyLA3KLGxnDyBiG",
-	"fBYd3viI0ube0q9RjXcnoC3Ief6KMuJ5rXGuFXxc/FDyBSklJaJ3OMWFIC0BvXIs5bn2Lxnvk+YBavsL",
-	"b5Lfer8ssaNmDQvpcn5KSsSnaMmoFKifToajFCKisows1IVjgdKJlvUdSE6iyklPmdyd9KLeHF/pmOPx",
-	"SOkwLgR53A5BjnrifNkRbSB5do7OCVmo/ahFof44frTnBSZGWmYvMDtXv9rQRXAymSGtcLz3//gY/+3t",
-	"23/Eo9FYr9UGcTzaWxdEtzH8ctMIBD+PR0myHD96on5MzODJaHQMPyZP9I8D/eMF/NhXP3ZHo9Gnew4B",
-	"NdIEHJ/xlktMWTAANOqpCzhZlDQjJ5nNe6lf2g/qSwVAnBF9X5ShOWW8tCAFDw6aGRVWtKjB1fjg4KAO",
-	"WhAlWQMt+BdtCnGvokt+AmCLKiQI7KpKPuCnP5NMqq0/BQ/q7VD07UIPRJoyQ8i288kCpWojaUmwCIXi",
-	"/zhb1T3wlf+4v1wo/N8fjbxrO0ISn+poc0UnEnZaEnwurDPPhJ4H7luBRgtxni6F5HM1Xqtsaim0VBcM",
-	"9jwPkcBy0Y07oyf6x9/0j6f6x/P7A+puQDY7ljPM1NlEmn5OCSiKubac4TNiIlwBfNrQANK3lThvS7gt",
-	"/5IcJPNGZECQdmsBna6NJjPT3SqkbHOAmI9KbjUhjHlGxQLLbHa704HQCzBilh5Hq6LPBNgnFATy9imZ",
-	"B8OHZGfdkpEgn4/UjvTZd6++MY/tmYcscXZO2dkJ42sv5oFAdihiWiC581V9/2w03nukdv5o8mQ82R09",
-	"Hu19u7tt766B9Ra76lcaIgHPL5Q+TjXyty/cpN7ojEOTr0eZ54INkkAqybz+yzoV4j2ke8BCehUlx2WJ",
-	"V62N6QlDG3lBSZE/B6N6IOmliqU0BvKpiZLWcYStHZj4z2Bqmh+BiPrfv3/7BpmHV+GQSIaNl7qCdi+u",
-	"tEG/vUDTtmChY+O1awO0btrIaw2Hpm5iEnq31ZtD5/sdwYUMxIi/oheEEaFD7JaifZRWQa3SR/m5ekO1",
-	"aH6+cYVmktDC3i4IO/7h5TOeLedWSw8yMR213PKdmOfR7nCEcjMJ6oNLiDMyiFBOlDqfo2nJ5+hfx69f",
-	"BQCeTfmmF7cWzheE4QWtmQ56u8PRcLdXI227STIcJcnwp1F8EEwMgtEzccMFNAUFs5pIb8bOGTxxhfVd",
-	"2iCWpE4uclLSC3t8Sr/QNKUGt79VCHHYe/7xHbi4tRwLkhT8Fe8prRX+3FJUUmLjScaXCirG+k8d3l3p",
-	"1xOj2jYVzrYepVSd609RT4dhnoAINhlN9uPROB7vfxiPDndHh6PRf3k2mZ4XDgvBmGaq3YODJ+YVZnWT",
-	"qLdc5Fh2TDw2Ezt//+S6JVC5A2zey8v3b9HeZPy4ioAHl4+6pKJAeK5W0ChuoK+gBWa1OwnKB1b5uJxx",
-	"pA+qUoWaFNDeaOs19HNkYmwQm+vA0m110Qm9JnlMLwiM+QVIJWpEqsOB6wR/HFCS20YWA6ChvcNXUf3F",
-	"ckZW6JKUJvgbTITbMFzA31eUkTa7rYF3m/8Q//WXWJg7bqSZhJHC7V+BeSzpnIRuoeIWG3fwXg+9biBX",
-	"K2V/OVfXYlEe/b//q60eC20HuQAfTOEdcNYiTxpft7hAH6U3We7aMCT0SqW97gd20ZSItea8rtV4FKXz",
-	"LgsspCbJNYNPPfhk3f2Ob3S/joJtU+Gkz9yZuRxxzT0GRzp1Uh0kBM3c9HSacmXeYDmRL6IZoLQIWge4",
-	"GuWogUC1Wx+tavfSyV4BPQOCLFhCPP56B9vxRgPxnazAw3Xm3BZY3NJs2UbVDoPkZzE4wkX9EBTVj9EC",
-	"n+nlgqMmQoxcEiFNgEG3xtSBFIZcQOzzGbkZpQ9ReUau5Em2LEVIXXoKn1eVWq4kvLUqGFMitiwKxD0K",
-	"YpdVXTlZfX/58mdOX/98vHrzfnT5+v3o6s1//u+r18/4r6+f8cvXLzh99fT7hRrz5sd/rf61+v6gF/XU",
-	"zDqaqCa1dugF3fqgzyI6OOqUZKusIEZz8bHqEKU2Pwj1lWQM+iJg/wDyWFnCCAUjZVq54XV+jZfgc8rl",
-	"DE0pw4U10xoNqJIL3dPqd/toXT1q5VRVaPODoiqw03swcAKJQrgqzROw2t1NyKzxvJDE2SyXFdRe15hM",
-	"2kmZNxFa1QGYEheWLa+3aiUsZNZqGOQrQfebLWtLO2ToppyHpl6/xOoEka1PAlE3Snio1SbRhWK4Dh/r",
-	"LhQDkb6MFlDyJGH91Lqv4sB/9l868AoWOB2lAQW31FIqqPhpHB8cxy9wPP10i4OX3r7a1sKw3BOiql4I",
-	"b8uQAvUu9vYf21Bp50uzVpUAPYE4ieZcr3E2o4zEJcE5RCzaCdVwW3Gkncl55JWxUJiZa0UtvYrN8xDa",
-	"INJIZxIb+5lA/JKhVH2lQ7VTCKJo1Y8IpeMGFORGXH6oht3eeGLq1nUFnNd0j61EfRtQ0pZDZss5ZtVR",
-	"kqtFgVk9wYpn5s4bHFznBm0DuUinaWlONgydjM2tby7wBS9946yNS4ngLgmT5QotSNlI+95W/PFswgEZ",
-	"qAqnaZ/ax3cvkatghmhOmKTTlStyVZ0Y6i/FEhfFqhbFo9MVb13Jbsec5XoFuc3Jvvvw4QcrzSj4r61A",
-	"R0q2IMeEDLWPQMx4KaMm/IjlfI7LlRUOLWaqeUPA05UWXu1HmiCrm9xA/b0RSqt4Jl2mSEfqAobnWMyI",
-	"0AWLUl1KCsgAwiWBPFIdQ96iEk38X5fIHt2k9J1PeW1UFtyBp2cadPZgNESM3xGcK5E0AA3uqxuY5SGi",
-	"ry566o/uYJy3/vdN1mKvYOEae/HNXciKjmQE5cbR3TRlaP/wBpUj6plI3vWGFOf4hnh5/cQ9Gsbo5mov",
-	"qF87Oy8GJR/cqhLMRpvpJrX1gTAGUyydYAY2NqcBbOchtBVvJJmHKPk2IRfqnBbkM9mOt7Na2m14hstb",
-	"O9w3AHaHN30jpN/SZFiD/a2shqP7sxral9/dcDi+peHQwZ9HwjVg+yZAj4pstAHWID5Yl8vAszMI1vTq",
-	"371FcL19bt2JhWMZKnucSyK5g0nOzXE7q5xjin9Iw1yDCm5vm3PH7lnntDEOpRUdBCUuYWlOCnpBSpMd",
-	"U7PLnZIpLyva2WWaq+YEicxMdys7nR/iElKdNTHF7VK4+gsoiNqG0BxLfLNwBxfSg0zaPupPS0JihehH",
-	"KCdqC0KBj68Pa7B1+cyDhuf+1r70AGzA2oKM/KOuU2vrQptt1AH7AD8+3c0meTwmo2m8h/dP4yfZozx+",
-	"TJ5MD/DodJxN8m24ua0/fLOzhdutahdXBzswJousKihswliXQv9FcxEhWs/4acZHVA/riIhmEeN66tK2",
-	"BW1Dl7DggoaLjP+94Ke4QHZA7So6ILbiraO97UwZFgXWyyD6NZ/JSVmH+PYqbP0Cf/8PBGS1Iv1sU6wI",
-	"6N1BvbdCUK3ZaluXdjTp8l+R+fMVZeQ4z71Pnnr5gOYTR/MCurmb4M5uWp0MDHywjZW3cMY6KhBZBblx",
-	"ITXHqoXWOuREmjp6yNzmRdfXkYvcAoO0TnU1NS/far+bJHjea+U2mS+pgEJvar2x4Msys2HhNnd7iJ5D",
-	"tXodjA+5P85GLBLmyD2Gieh8vtQFuB1KYYbwQpHlGAr9edh1VK9N3Iq8Uouz+uDpyhTYhlLFTqeGPGo1",
-	"y1RJDTOq5l1BSfYqW7yvc6G9Fg07+uF0AFQMsxVaKEFDLyDDzGTn5wlrP/tXc3H/8UZ7y/6K5X9ok43C",
-	"RSHxfGFMNQMoo/zwocE1EZkKtOqdfCHpnApJM+TlvA4fPkTPcTYz29f5tK60tS4szJQQLohQJ8IZ0UZg",
-	"21DAVxSG6J2tWKprEutcA4SZqc/nqvjX+rDoGh8bq2LbFiwJC/Rg4X7/FdOQBZbQ0ZMFvnT1lY9qtZ7h",
-	"FOZcwYDSvP0S+lDy4mddNAIWqCtmg/QUqmqNfjTVef12MZUjxVYCtCUnCnXA4CCz1u051PnVeX+6yHRV",
-	"sRd23YIWl3qfsFC14Ho4ElQ5sIUfNOx4SYEAHBoVzf776Q9v339QUAyJc4CArWRXW61liI5tU4/Npe1R",
-	"qLK9LnLHS3pGGS68Hi9MSIJBrCFXJFvqTgqXNCNHkPSrq0OuL3wfuMrJJB0i2KE90RRVskyxSpjbdtCj",
-	"llLFRgSv/GlU1F1qgCfayKprNiuhRZ87mNyFOvLjwtRC0fbWtCt/NnVOIpGwvvUkDWxq8bzpEUoznuue",
-	"OSWxubLqc8zyCE15mTDPqTDFtFiWRERwxbaoLFQXZBjKb4JDiE+nJofFFpfV7lmB+qnz1aY7qXPjKtgp",
-	"oSwJM1ZkL4Wp/5FRcIFrW/SCUybFwDiQV5IIyxqsKduI3NIr/CGUOB45T1XCjG9Ky+VwBJG6lzVmbFs+",
-	"TdEb4+9JmD1rXegDNq+pJSjJuiZOmvNMVEbv1FwtuBgyzhSNVGS5wiuFvak2rrhC7N89P35mqh0AThht",
-	"DmiMSbuNGlW/BwrVTLFIXfexXU/SK/S+nxo7v7paUx3SViJ2OJY2K36mgyP1gClNAm9JmDfrnukcoGuj",
-	"uKJ+qT+nV+oxHQzRW1u3UPg4Uct/Lsl0KXShS4gxV6wzfar/ig1IIXzKLwgaQRn9hGWzJTtXDFydjMXt",
-	"0ciUaAGRwBVMNIxK4nNizlIXSdOgA0XT+uneeDcdaGrmrcxWj2+nZsMj+2nV/kbx5WOb9WPQ81dScjRV",
-	"kA/GN0hJHtRykg2iMmRkPpB+bM0itZxflgqGtABquJ0rpGED8E3x+T//+c/pwOMM6jyg0FPoIPS8flXp",
-	"57X2QbYMV7Nx0BFcnhlTmoxyU7c0UBOhmiWUvH6IoMWXNjQUNCNMEE/SVJplSYnE5crzyBkZ04/67o2H",
-	"o+GoljvgJwzoFICdGWRq/Kp+PyNBe4OB84k6OCxQoSQXLKxjLSMCJNtyyRhlZ0cV/mUzkp0bMwFhGSVg",
-	"MXTn/lLppWdEmlSRRtH3yWi0ppiCLaKwXdUB84auerTVHnBBL8g9Vr3a05sIPeI2u+OVt4f1TfGykJsf",
-	"q0opRD3jZvXzaxQpBm0Vnwmwia6EJPPeJzV8x8DDcIXnRefFvwMR1tRQtWkvLuUFC0huiYA7AaTDL1ig",
-	"y5JKqXh9v0Yf1LsULQGLKFwM0u87NVXtLN66+A+A/xa4mJW8X5DsZjBjN7sdzDTzhDqAp3kuv2vggXI1",
-	"aje2hm4n/JR2g0HIeQV1a0OhrKh/ukKpi25OIySVFnBaQp819R3N00GUML6woiea0kKSUqulqRYJrEhT",
-	"RSKlGrBKIpYFSLhKNskNsz8nK0HAtk11LMuh0kE11KWeCT3VhmMQa7Bu8QOfSp6wMyLrZvTIeSucvKJX",
-	"KoaNSRVhsRb3hIVN7kgb67Xcyxf4lyU5qrVF4CVS6q46COhOJIC3eB1sjNykMQtILwjrMPKBIm2LGT4l",
-	"8sh9iPhUaxklPZtJN8BwQwsKtrruDCSIpWmOVy5NITn9voQZ9kuuFiURQssbdeEO1uiJSa12HLbJVh3j",
-	"lbDqWJvfce6ntpurWDXDn6twhpDhHVqXAMuvepc4j9yWZMJPLbmO1q3JFai2AaT9DR3aBl0pUKF116Py",
-	"gv1s7hhFeo8VG0JH9VoXAUGVL9a/S9L2TE1G4ZMAKbZ2Bo4sqkf8YiPry9gErhMQ0+KPC5to0RAtGpkO",
-	"akBO+qdYkEd7y7JRxwYd29nUM0GEW9un6pbeuTAEgRuxq6dVs/xH1SMyvnnfKUeD/K5zjuZUh+VjQ+/6",
-	"+tNnFBKr9IxQ0dSNCRpfjunvj3Y3PxKov3ofwqaQyJUWs5KC+eCT9g0FxANwTQidOhD5fU8Uqhudv0qo",
-	"0PXxLHkbIt3LBpckYbqJDfgTLnGZm0YuNTOWNkHrHEuwSXxw7V+hHmg241z4LXCUAIL6toslGLyxbMf6",
-	"g9m7o58lWLV13zodxIGwqXZqk5xPSYaXgiTMzqu0RPVi28/OFsxTSinzKcCBx0Nd65ZGy5ch+sCRlVe0",
-	"2OV0U2NABiMi9MjNwUbdUlGhSRssiQq0NhAeJ0zSOYlhKWA4JqivTu/ise3n6FJEHgjoOky9bpOUeaUr",
-	"I7+/JHwFBvKQXLBwuSxtuSAEy9WQnUbTU0XmNzxR722ryRDg3994vtqCAhl6reMQAfiegvVU92SrEOpp",
-	"zbRKc9SvgdhAafe4WH6uFHjAbrjf8PJeGZgyMODhDggdN12aVzVvY93AVuZSV3MnK1yBy9wmFzW7iA9b",
-	"/emuW5xlvP29/lsqEoyqigT3U1ZgVE9AHq2vKTBq1hQYX99IRl7f1qOeHP7l69ZvW6r2vkrT3oLt740O",
-	"Nj/iajKrB8ZbyAnNPiTw3P7m54LFUNXDk8k2D7cL835RweaHZm5jSLypDCEgZGxhR6s6N7Td7y6/yIVJ",
-	"iIr7JexHkGwaTlDwKVuxpNakt69brQ4aXVTDjtFmG9WEfaBzgmSJL0hxiFLXmqL0dmLKUQtETVyNNiKY",
-	"2A7Pw1yLujlCKZbrJ8LGAqFzGWTCdMEMJWtUnTOqSAgIYzQhelQOht5ywUakXgfC4nwpdeYNucqKpaAX",
-	"5BDkH3V+kHlb17PQsTfTKVlx24fcnjNnBEIFleimXmLWECp4EaGas8hIRaY9NJicdDAFzcDVi8Hbriaq",
-	"elVjG72kxaYu2+jt5CGvqW9b59XgW78qa8pwAdTtwzWyOJbt0rIh5bOK0An0iXV1Qm+krK9buAEuBL7j",
-	"3d3dgyPUuYVwJGNXyFhoc1iG97Umquzzq7prGfIduPBd2ODuaC8Qdc5tMIiiH519yU3f6CaR/EI7uRVD",
-	"39v8iGs+90X5499Jlb3cofnfiALZjtrXnxpMdUcHT6t13nbGLiuEjnYUCHu2Bt4s0ADauueLMB5sXcsX",
-	"9RWbm3MhGyV6B0NkYimNbm8LMNWVe6+Hqw5EEq4rjQ6V8x2v9R61hl9Sod0epl565TaBeAXjdNAue2im",
-	"wrhZeoh/6OXcloVU7OOr0763I4r1etAB4liVFPDqPNus9WHv+osSbJ1GaAFKk0mjzt2Zon8l/Rb+HST1",
-	"FkrVZBsi2urw900fuwm/0bi5luW0GIfJif8cnENP3WQdjsTPtBZTECxATYCkuyF66rf7tmHBVvkyea9h",
-	"Q2+wgfgRRMsGOoJbDrF+rirBaZiw2tK6uJWrZB5gVl443GZuZWPJ1DkxDvzpEOGE1SJlbdhbw8fd5TuO",
-	"dBRmwlI1XdiVbHbwO+FwX5iV2Nv+xkp+D6zk90nVNYzdiKzrZJKNtjado6HTX5ytaGq87B2FyVGfFzn0",
-	"oQKfWc2UREVN8WymMpkMnCOU2vyiFByEfrrXWSMbLpAAt8ao8/zCVI/8bIShKu3eQRyq4u5rDvHLusJ/",
-	"Zyp0df8mmcq3CHvYYID+PvVqVzv4voWj4zxXghHUGei//8fHyJXSjbxCugPd16opPoEk4RuH63wHHedg",
-	"rvXz4qyY4tUNqsXmh2QfvwxYCOlwnldVVf+AqnCjfVkHPfC6lG3jT/03iTCwKvAj5Pk36eWbIvw/SxE+",
-	"znNLXD0i2CU46Y7EW2Z2uPxIm06WYaYjPZAs8XRKMx1h7PWJVrQaZzObSofm9KxUiDaIqgQglO6Pdlv5",
-	"UX5D5JbAUxUq+4xEpHrJ5nbasNo/apBfVRtubUpJ1W15fVZAR0EdnRhQ1Ty6eWaArapky5DoRAGTDtnK",
-	"AEgYFrUM4tTkBOjw/weiEdTrpQPUAv8TVo/8P66C69GNYusT1or1XR8t3xUs/95re705Xr5WjstV+GwX",
-	"XN4yYCnk/fTLXbV9oF1t6YKrbVdS+uwB/s0qbNsErjeW+S12/Vvs+ud16Neqma0NX19Tz+wPG8EuPIrp",
-	"eJv7rDuOXfcMFS0aikNO5EBou+ZNttJDrf6lgFAwqIo2RMfMr1EiEXicOSNehTPI2aa5X8SlVdTTq88A",
-	"ZV1aJRqG6DhhJlDdBq53KdL21SfkSrH11BazSBgx3fv9QosQ9O0HenubApbocobh6WZyfb+pvOv0+oEu",
-	"4e1bANy5N20ArSmqG/Kj1JtrvodA9azWWfZ3EKy+pbs82DB3rV/Ba2N7H8HXNyONnWJ+Rx3e308MsiP+",
-	"XzIW+XOYF+zGNKh9C2W+FYd7H+xD3cHpaorcXaKaPbTqjGs+SlgzoNm5jWuRfY6S74720iHygpMhpJMl",
-	"rF0Kyg9b5qWO0O2HQoC90F9THGRwpDh4IPYXbQ79TViInjTify0zcjzUY2kdJpHbs49tY3vdun+H4b2h",
-	"tf+xI3y35Xpfd5yvJ419C/X9kqG+7ia6NaQbUSVXr9y6JutM59ZRv7V5bxL4W/WTWBfsi2ysb8sOUhV/",
-	"VnzBVX/2KFNnCq/jAjaL1ytOfWSjupohXm5eE4tV1WBsRQ7XIoTd9roDgO/Aar7FAH8FJH1dJPA9kP1v",
-	"PtBvPtCvIxh4E1MK8BVDmD8TY3kHgWamnCCudxmoYafjD0P0TP8KlNtTHnyblsdbtuAiSpeocZDce0OI",
-	"M23LQQJRuyEmYt7w++EiXwO5dtfyjVx/C7j9nK58RaA8yvnAgd7qBkTUUJfPREW/wywPC+c6ZtD0uBqi",
-	"Z2YdmrLVSCcE33oRgVv4MTbFBNpd/5HFY3vim2qw6BsCRkJlqxfZvzdY8GZ02DHOb4T4m9z8P0xutth7",
-	"K8n5PvIuKiNLV+oFMpkX60zgX10mRPe2viVD3DkZIgSqt06HqJsdXbEz/eyyLHqHvR1gnuZNocKFlJ1F",
-	"WmeyulIJAZJnphDisBH4JgJuF7UOCCBseOV0u5opLwp+aeILaVmFp3hTV9janl0ra353mlB6CfivaozN",
-	"TG1Otz2vrqIemf0SIVwDE79ktOL4pJj6a9VhoupcG+0m4Ih1U/deK8DRq2C2NxpVde5fmt7eRsCpHCtV",
-	"94lqrnhqOYV7USOKpPaavUY5fZAh7bDWa6rOzlODQu4lG6d/s27i4JS6yQUsHOu2FLW596u5dfsKWHs1",
-	"svUSPR8s345qnVK9sGTtfQfNo7J5wm5sx3mZcbEZF7yZKoJzzQu7moWva73depufUr3+dcbuYUd2vGyG",
-	"Rcx4rEe13la1gty0M39kx6uqIa336Dp/kvOTAgSetW+DwUhyjuzgjhfCwFhyHhdGjHKvbbuyuwDf0uD1",
-	"qGXnC2NXI/isa3vuVW5Y93vMkCA0Oiq9FTz6o9dAZDWs6xg3IIHb3WY8qJ1mABU6jIfbvrn2xPqXe0ND",
-	"72+7wDauwZKdLRdhqU94IV57OLh1UFA6VvA03Kos9HZv2jir9J6K92mh8WROBbi2/VeOJ9UrbSNJb1yb",
-	"9+kxsRvjvcd0cQ0ThvFu9aJ3freftZTBTBmmCstKfzqZKwXqxDZodC/12JanbSEYjczo1ku9eWMYCeKE",
-	"/+ZGf9OTkixFHZgm3rm+rPdSRW50683evPE5WcVmZG3PlWBcvW5/5J2uEaFRfWhgl76IXdGlpcz4nJyY",
-	"blRdL3mrh6FqWJsY6SGxHdKQXwBRuqZX8osdEJRf9Jf+lZhOfyfQUa02b02606OQHdW+AjMi1iOuP13/",
-	"/wAAAP//",
+	"7H3pdtu4muCr4Gi6T6Q0JUuyncT26XOPb5Zbqco2cdLp7mLahEjIwg0FqggotqomzzEPNC82B98HgCAJ",
+	"LV5yK1U3+RHbEnZ8+Pblt05azBeFYELJzvFvnRmjGSvh19M8Ly71LxmTackXiheic9x5N2NkztSsyCRR",
+	"M0YWVM2IXC4WRankoBN12BWdL3LWOe787em7iPzw9PRJJ+qU7JclL1nWOVblkkUdmc7YnOrhF1QpVuqh",
+	"/+fn0/5/f/y3bkTwl979f+lEHbVa6MGkKrm46Hz5EnWevqMX4YUVZcbKe5J8ZqXkhSBUEkqkKgtxQZhQ",
+	"XK2IohcRYYOLAUnizn7cSUj3kquZ3kssflkWisnegJwxkRGuyISmnwgXJHk+7b+kKp0lRBWkXApCSVrM",
+	"51RkhF5QLqQi7IqmKl/FQs24W8IgFrUzgTk3nkdgv1dcKi4uzmZ8MWdCvShSiptunsFrQRJpWp0z3U0m",
+	"EVzT+7cvSDGFX+0hMTMssT3qt7dnP5Z7Y8ayg/TBqH8wfJT2D8fTtH/EJo/6k9GQseF4f7x/+Kjj72Fa",
+	"lHOqOsedZcn7JZuykomUBS/zecbmi0Ixka7eskVOV/pMmvtK9CEl5HLGBIHTLZlcFEIywhEKpSpKllUf",
+	"F1NCBWG0zDkriT5sJlUs7E0TSeeMJN7c/Z/YKiFdc6eSFCJf9U4InUgmFCnUjJWXXLLmdep11XbOxHLe",
+	"Of4Zv/gY2vD623tXvyfBLvGuIpLswS9y7zeefUka92S+OpyO04fpiPUfTUa0f8Aesf5Rtp/2x/TBdDh5",
+	"mB2w0Wgj4F3j0t4yVa5Op4qV7V2csbTQJ0j11+RyxlM8cnMJZE5XZKL/VCVnWW0vh5uWN+eCz/XhDt2K",
+	"uFDsgpWwpO2Po3G8Frz16VagHjrgaz+EOznjDx8+nC7VTKOtlCoW3s+E0ZKVJJ3RPGfigpHu22ePyYOH",
+	"h8PeMUn+Ct+adyMKoopPTJBLKomG6igWpgVhZVmU/x53uPhMc56dQ0ONG82LY17Xkk2XkmXNl7B5pF0p",
+	"AI7SXTdM7y9hivCfbxG4nj8JHxPP8NYBc0DLiODDFoR9ZuXKYY5j2G2acybUPRmL5D/7Zuz+8ycJ4VNN",
+	"FTiQFSrssXRH/dH4kb6FkqaKlVLPljO9KxnFIuMXXEmiaUXSPx8cJ72owiik0MNoeGTlZ1aSCyZYSRXL",
+	"BuSd+1SvJC8uSM4FkxaA7YNKaVmuCFfNGxmOjob0MDvoP9BY4eHkIQ0iBO+F0asXTFyoWed4NH4U6Rfn",
+	"/o6adJr2fx32j84Hx/2P/xa6lC+6R0nnTBl+4nFRliyHt/k8gOJPhb6l1DYSF7XrIoC54dAk6QL5pmlZ",
+	"SAkHxFMg2s9VLKBLqlFipum2Qm6FZlRRe27ss37LeM+GhGMXOSDPp7FAnB+FLkXThRYNKNkv/YfZKD1i",
+	"Y9qJOlzvBvmoTtQRdK7b/Gff237/+ZON5+6f9P/E8XI4HA778HP0DH48fIZ/Hj37GGCRos5V3wzRnzMp",
+	"6YX+cr6USuPdRcmFopOcEcWu8FyLpSJpIVRZ5B4MN6nzT2wVuDXzVPrprJBMkKXgvywZ+cRWpFvNdHr2",
+	"+Plzw3VR8v798yc9Mqef8JJZLOw1SDplwF9p8nJMKCnZgum3UAcDR8D1NLofDAKf2HYlsBJB3uCk3h9G",
+	"pPqRTgEbKzcGFfJSg1tyMB4Da5AxkvDqQM4/sdV5yTQyTHqtxzc5mh7Qw3F/Px1l/YPpA9anjyYP+0ds",
+	"nI3S4XSfPjhYBywNtmQdrIwPDze90Ti+GmuwuXr4NPxCo87zKfC0m3lpzW0TwPtqWQqWkcmKULIo2Wde",
+	"LCtOLCJ8wAZEIzrD+sYizH4fa85bg+9+alvqP1jcSdZx5sQy5rF45z1bTR01My6bPDhRM6rsOiIH5Mhz",
+	"yJNYcI8VBnSurxvQi5Md9PcIArpBcjAaJ6SSFNJlCcBiWxtcsyiLSc7m9yRJTItz0yKxkErMF7FI9NEm",
+	"BK8/gu/1GvSz8NDYIBaxOJVEE/aj0WhIMjYFMsANjsL+wFfRXBb6kSf3E9KlYmWXd0xEEYtFCawZ15fc",
+	"I0VpZZi+ZBpV63eWc6k0nqxuS5KuhyljAcfN65KEPQwAFQ5I0iDbeW/gy05LyWQsDERoyZOWXOobkgWh",
+	"5JLRT3pK0k0+7CEImGXqD+FKudRHpN+rPXih6TeZ6/GZPMZ7GpBT8pnmS1bvJLxtwY3neSyQmCT7iYMS",
+	"A2ve+x8Ok3VyXPgBmw2vf7kP6m+VxLH6eL8bx/f/T/fDXu8vcednQPDjEf7YR3z/8OnH+3Gna5pHttvW",
+	"Hr37PdP2utTifqQvAO6zJPOiZDXIkMt0plEDHgZilFeFYGuwymtvGA0qlpIn3l0n9xNNhdeCVyzMVUfN",
+	"B7o/PCCvCkVeFhmfcpZVF0rJpMhW171BvZHN1zgajg9CaPW1XneIx3lXoZy64NPZUXiDtS6omlUr5dmO",
+	"AscSWrZXawWndQu20k9rzTsKQ3e/5i+6M1Id4Cz/SjPDo+u/NCfDBPxKF4ucozi4ZzDzv/1domzo9qF7",
+	"ZHp8kDSg8fmU8pzpqTOmKM81QKAgYpmDYwOU6YrAUwGgJKjA+m3/y7/ASWkZRnaOf/6tM+UszzrHHdup",
+	"E3Uab605QOfLR310UlEtHzopX4OiomopO8cHQy0IcwV30VhedWh233Kv2l7fbO+Lf+j/UrJp57jzv/Yq",
+	"heAefiv33uAYePRtCLEME5dkTnN9eyzTb9kIb8dkQjPy49nrVxGhZM6l1BSu+j4WcDwRcfKC/tJQNcPr",
+	"ewNX5KQXkaX4JIpLYYaQgK3SQkxznoIMUYkgA5LghSREQ6EkjKYzuwQC3RFDeCpQnxHzlVOhszLd9kL6",
+	"LC2hemLktiE8aRZO/LHZ0K2gG+DnXBTqfMFEhpjfQfcLYChSKkDvpRE/zbQEdTnjOatzSqb3oBMCz52U",
+	"UHsgxdYg+aiC5Nd2Ik2yq6W2wBkm7ItC9W2juwJny11aOJKV1GEpkl45OyZJ61CTWHRppn8jFKR1Lc5Q",
+	"GIrbZ5HqM8tz+CNjZS+y48yoPBfFORyPHsj0gsEEYfOFWjW7uLFAQKmaV5PEotGF5iWj2ep8kdMU+ulb",
+	"h0M32+RSS+KoPe5FsTD9VKFofq6K4jyn5QVL4K0laSEsUju3B5Ygy4iDfmILFYt0RsUFB6bPss65k92c",
+	"ksMy6KTUa1qqE5QESU4VK3vf6vN8VpQTnmVM3Op9Tt0o3rt8ZzVvGuaWk7+zVMGhybRYMEmyAhnbPC8u",
+	"4eJOnABxSSWBQ0cV6xZKsl+9v2feOlqPrlrkXT02VKBxSRAPT5YKRMjtm2WxKBashOM9JhqYzTtBsJtq",
+	"ucFIdOlSqmJuAFwzhNAbwVoeS0Wn0wRnGWgOsnV+pHvaGOmedAgxFnpVycFwP4HVJwfDgyTSXDHqCjMO",
+	"Uh2+p0HvG4Xhl2DRe1UosPrhEm4MymgeBLRIzXAeTONUwKqfum9vSEpqQHxYAbGZw8ELy0LQjOsEGmJb",
+	"3RVYg1UUUShARVYwpGjGUmoVk3qVXdBEI8CuzIexQKFbqJKmXneQz6EpTKGlazjEBL6R3rCScBULZ5ht",
+	"wp2z7m6CEmx0S9B6VZwt09nbYqnYraBKg9O0WIoaML0qiMMCZEYlki99NLdhUJzBpwZfBxV8aeC1a2mB",
+	"lYYn/PIuoKm2Q2vEcIDR2rJ3xbe7NPUMtnA3LGfw3gCBmjdCFW6DZlnJpCTdosTXq3xTB8ucvq0oieJz",
+	"1hvcEfI4aHKgYtMVV8zn3V10pRxwrx0OB86iRkU2nUos4FiAOTOWqhbtOgb+MM89ilgnhrHoFmUEeKYy",
+	"mEQkwV+ONf+Y9MgFU9JTuMJUoI2Z6mXIYs4KwQjLJbPk8lvl4N7QVV7Q7F1RvNCs7a2AfoFjVYxyk5+z",
+	"0vKkyFaEXaWMGU8ayX9lJOdzrrZzbCOPY3vrD6iKgthpW2Br1tZXRdHHRnetAtiyqW/w6j2d+DNUi9xK",
+	"h4QP8XzO5dyoDht2gM7xvq9WMrqM6s0LOmdB7ad94/vXYPJvKI+PxhV0/YeZ1ttRW7WEbfquzV2AlWc2",
+	"cIeDWrINp4NGc7OwWKS0BHnSM7v4Fpv1Nho0zcTCaKFC4+gWdXnBs9jUYd06rG0CTGhTt7j+vu8CL+Y2",
+	"j4ELxUpB83NQvPl48KzQTCqcmz7KS7AHafq1LInkGTvRtEvzNhPGBMmLiwuWkaXQV+F7BdyTxN/jVrR5",
+	"WFeZ4uqIXV0LrO36+9jiLoD6VJClYFcLlmqyDeM6y3LttJLeHXJzZ+gj8V7Qz5TndJLfjsQtvXEaxC2j",
+	"ik6o1KLLMkeWBXy9aDozDhl8zsIIjIBTmXEbo2ReWJfELVfqUUKzT1JfYOte/a/vigAaNxTwR9SPsaQl",
+	"z1d6JeBqUZAZFZnRpVpiibptUEa4c+PSXz0Y3z6zUlNtlp0QhBSvQVIzG8fCO9Be/UQT+KMPTnsJkeik",
+	"NyCPYcRiqdJizs6NOj2JxZxRgfjOLU2qYrFgmeHy4PpAPVx5wl7Ci4WF6I+4UiwD2y5Ht78Z/czwSVtU",
+	"eWw0fDW/jli0PDOBn9V8p6eMnvJSqgFJ/vb0HdkDneaviTPa6pOKRaKFD/gq+Zq8p3e020bwPCdviaGt",
+	"3e5xyahid2IjaLgONx83HrvRHwN6pjXfYf+hhkVoT89vl0/cXK13asfomyZ39lbt1CkVBkOlcIjZcdt9",
+	"2tdlm63Hor73E5JYr1NrXOKqUrhrGHQGAIDkWIT15l8TRn2/2I18yDpn81uC63tBl2pWlPzXW7LYS3+g",
+	"GoRy6alKBIgg1HrIgp75mEgmMnJq+hvdsfFcRY8kdDQFf6Qd9OajCp7f15cVIjrV93ekGPL35tx6STf5",
+	"8OFD3/cdtntMUC+gPL17LJyV1plYIzKhWb4ikl8I/Re7WvBS/6Ify4op1NVHvo49FlzKJVpu6TLjTKQM",
+	"5nIKBrmcJLFYv7a1Pshtu09ziG2g2PSkvjUkL8oiZVJqAvwU3GFuxyYHXQpboN0giXDfQAKJbm6Uwi0v",
+	"xu1APPaEPW8OcI50S2nzxt5qPrFV37S8KxTdDs3Q27WkBzaMjpvtHceiixrwCLXwRQlaiW/WfPjeKulZ",
+	"9pJlnL6Do74VgnQDns/1iOdwe774xYyYW1Pb6AP2JtIT7KCIOvRRoJuYwMTETBxAhq5lH1r2oclX0UYZ",
+	"V4KkubfkW1RIuRNAI02WveCCec5NNENVFc3flJrWKc5k53hKc8laomblf5Bl6IZgnBSMMrYTdRbeIL91",
+	"fllSh80atGY5n2jkPiVLwZUk3WQ8GCagXU5TttAXTiVJxii1OpAcR5UvFxdqf9yJOnN6hWE8o6GWxl1U",
+	"z6gd1RN15KflGqc0VaSfyCfGFno/elGkO+o/OPD815FcTXIqPulfrYc7+CKYJi2v7bOf3vf/+vr1T/3h",
+	"cIRrtb5+Dw42+Vpv9dLf1oLAz9NhHC9HDx7pH2PTeDwcnsKP8SP8cYQ/nsGPQ/1jfzgcfrzjSAHDF8Px",
+	"GacqRbkIxglEHX0B54uSp+w8taGk9Ut7o7/UAFQIhvfFBZlzUZQWpKBjrxmkaJnkGlyNjo6O6qAFzvQ1",
+	"0IJ/0baoscoJ8WcAtqh6BIFdVfF8Bbgn6K0/Bkebmz3R1wtsSBAzQ2SPc90BTNV+pCWjMhTd9mG2qjtq",
+	"VW5G3eVCv//D4dC7thOi6ASDkjSeiMWkZPSTtPZyE6EUuG8NGq2H89i6WBjlg14KL/UFg2bae0igg1v/",
+	"doaP8Mdf8cdj/PH07oB6PSCbHasZFfpsIsSfUwYqjwx1wPSCmUAIAJ82NIAcaWWnmyJuS79UATJmw4Es",
+	"iLtR1OQbnY7NcDfyPN7uR+w/Jbea0It5wuWCqnR2s9MBDz1Qx5ceRauclCVo2jQEFu1TMh3Dh2RH3ZGQ",
+	"EJ+O1I70yQ8vvhOP3YmHKmn6iYuLc1FsvJh7ktimRCBDcuur+vHJcHTwQO/8wfjRaLw/fDg8+H53u95d",
+	"49Xb11W/0hAKePqZCfWC4+NvX7iJ0MQgfhMCz4Xn5RBEgVyxef2XTSLEGUQFwkI6FSanZUlXrY3hgKGN",
+	"POMsz56CeSgQG1m53BtTz9QE06C7eWsHJkwgGMHsO6qT7o9nr18R03kV9pwX1LjHVNDuhR808LcXj9Bm",
+	"LDCECo10IHXzRqqIcATDNiKBu61mDp3vD4zmKhBK9IJ/ZoJJ9MReyvZRWgG1yshQfNIzVIsuPm1doRkk",
+	"tLDXCyZO3zx/UqTLuZXSg0QMg1taVkDTn+wPhiQzg5AuGDcLwXoRyZgW5zMyLYs5+a/Tly8CAC+mxbaJ",
+	"WwsvFkzQBa+pDjr7g+Fgv1NDbftxPBjG8eDnYf8oGD8KrWfymgtoMgpmNRFuxo4ZPHH96tdJg1SxOrrI",
+	"WMk/2+PT8gXilBrc/lY9iOPO0/dvwVkD+VjgpOCv/oGWWuHPHVklzTaep8VSQ8UI/8QooEq+HhvRtilw",
+	"tuUoLep8+Rh10Fv/HFiw8XB82B+O+qPDd6Ph8f7weDj8b08n0/GiJsBn3wy1f3T0yExhVjeOOstFRtWa",
+	"gUdmYOe5Mv7SYqjcATbv5fnZa3IwHj2sAqXAeKkvKc8JnesVNPIF4RW0wKx2J0H+wPl3zwqCB1WJQk0M",
+	"aG+0NQ3/GgF7W9jmOrCs17pg3gcTY4wLArNUDlyJbpFg1Egd4Y8CQnJbyWIANLR3+CqqT6xmbEUuWWli",
+	"hEBFuAvBhff7ggvWJrc18G7TH+ZPf0mlueNGNGL4Ubj9azDvKz5noVuoqMXWHZxh0y+Nx9XKgrOc62ux",
+	"T578v/+LWo8F6kE+gzUx9w44baEnfK87XKD/pLdp7towJHGlyl73PbtozuRGdd661XgYZe1d5lQqRMk1",
+	"hU/djWrT/Y6udb8Og+2SNKwr3Jm5VCJIPXonGGGvDxLcv657Ok2+MmuQnMhn0QxQ2gdaB7ga5qiBQLVb",
+	"/1nV7mUteYXnGWBkQRPi0ddb6I63KohvpQUebFLntsDihmrL9lNdo5D8KgpHuKg3QVb9lCzoBS4XDDUR",
+	"EeySSWVcZdZLTGsehUEXEF5wwa6H6UNYXrArdZ4uSxkSlx7D51XysysFs1Y52EoilnlOCg+D2GVVV85W",
+	"P14+/3vBX/79dPXqbHj58mx49eo//vfVyyfFry+fFJcvnxX8xeMfF7rNqw//tfqv1Y9HnaijR0a/uBrX",
+	"ukYuWC8P+iRiDUWdsnSV5sxILv6rOiaJDSMlXc0Zg7wIr78H6Q5ELBgHJWVSOZRgGKYXBzop1IxMuaC5",
+	"VdMaCajiC11v/bvtWhePWqG31bN5o7EK7PQOFJyAogitst0FtHa3YzJrNC/EcTYzUAal1w0qk3bs/nWY",
+	"Vhu66JHlzVqtWITUWsQaE44h6pBN6TJXUp8wOC1juEcXnA1tRCn4ZPQG5LQZDQIe0IHwSHDiK0S+igW4",
+	"qXMlWT49aQdaeqlT9lupUyoe/LuabUcVaQiInPGonoHLiiuRzbAFrm2ar6ll18JUZwX6aK5PdQbu9ILn",
+	"kLQrFt3EWtb6gf/sv6Tnpdxx4lMDCm4oQFVQ8fOof3Taf0b70483OHjl7autyLQIJ4TiPc/4llYHcjQd",
+	"HD60EQjOsGdVPAHkBk4bzbFe0nTGBeuXjGbgCGwH1M1tlqx29oETL/WSRhMZSo3JVd/0Bz8LmUSY/cIo",
+	"8yQpLgVJ9FcYAZGAR0fr4YZSSASk9Ua4SyhH7cFobPLSrovjqAlCO8kd1rulzRTNlnMqqqNkV4ucinpA",
+	"ZZGaO2+wExgLuAusEgzLRLI6CJ2MzQfTXOCzovQ1xdZJJoK7ZEKVK7JgZSNVya68mKegDjBklW9P+9Te",
+	"v31OXIZSwjMmFJ+uXGLG6sRIdymXNM9XNZciDE++cabaPXOWm6X1Nln94d27N5a10vBfWwE6ILcgx/gv",
+	"tY9AzopSRU34kcv5nJYry6nal6nHDQHPulQm1X6U8fi6zg3U541IUjlXoSMrOsDDC8+onDGJTq0Jpj8E",
+	"NEBoySBuHEMzWlii+f43JV+JrpPa1se11kUM7sATes1z9mA0hIzfMppp/jgADe6ra9gIwL2wzgfjR7ew",
+	"FFhngG2qay8h8Qbl9fXt2RqPpIxkxure1KugsXqL/BN1jIP8Zq2Os8JDGAr2uEMtHd+eoYx0a2fnOcRk",
+	"vRtlL9uqwN0mQ9+TRntLlWPFQOHnxJHdzJU2S5ti8xAm38X/Q5/Tgn0lRfZuKlS7DU+LemPr/xbAXmPa",
+	"3wrpN9Rf1mB/JxXm8O5UmHby22sxRzfUYjr481A4Aravj/SwyFaFZA3ig7kkDTw77WRNyP/Dqyc3Kws3",
+	"nVjYsaJSDrrYrFvoB90YN1MROqL4T6klbGDB3RWF7tg9VSFqBklS4UEQ4mKRZCznn1lpgs5qSsIJmxZl",
+	"hTvX6QmrMYEjM8PdSGno+9uERGdEprSdvh2/gCTebQjNqKLX871w/kXEZMMg3WnJWF8/9BOSMb0FqcHH",
+	"l4cRbF2agF7DjeDGhv0AbMDagoT8PeZWt7UMzDbqgH1EH07203HWH7HhtH9ADyf9R+mDrP+QPZoe0eFk",
+	"lI6zXai5zZl/vbOF263y7VcH2zMqi7RKgm98apcS/+KZjAivhx81nTWqzuie0Uy8X4+j2jUJe+gSFoXk",
+	"4SIif8uLCc2JbVC7ijUQW9HW4cFuqgz7BDbzIDjNV7KY1iG+vQqbFsTf/z0JweIE+zbZioDcHZR7qweK",
+	"ki3qutDqhSkrI/PnCy7YaZZ5nzz2wmzNJw7nBWRzN8CtbcYYYw90sP0qb2AZdlggsgJy40JqVl4LrXXI",
+	"iRA7eo/5Y8gdS7J0WXK1OtMTIFbFuNLTJXre4V/P7A5+/PCu07bo/PjhnYkXrWL5QYVzsSxZhgUh3p6N",
+	"Dx/sPdX/o3hGyZunL8mUY6IDGosfP/x0Rt6/fQH06gdoaML85IzqcSRLS6Z6A5Kwq0VCTCoQfWonJBGT",
+	"aRLFIuFU6fvnUhr0TZeaJpaMpDOWfmKZcZ7RvIG6LLDITbXY3iAWYBqxxaXQOgJKSmPf4Ho6MIkkmNig",
+	"yLOmxQRpsJ8yC6ksXKS+AzzXChZmSi0wos069oFRAGP6Tebs12iWVYzOO63QN/MlJOJCMOzLYlmmNmrA",
+	"JqkYkKdQ8wZjNSA0THj5LB0BpjAQn8+XWMbDITkqCF1oQtmHdMEevjupVzhoOebpxVkJfbIyZTqg4IHT",
+	"ckDCCD3KVPNxM67HXUFhlyotRheTPnhFsfawc9KDG6diRRb6enEBKRUmDUkWi3bfv5in9O+v0Jj6F6r+",
+	"3USD8zmTis4XRnnWg2IM9+8b7Ccjk8dez1ksFJ9zqXhKvOD+wf375ClNZ2b7mDjAFcjA8gRCi0WSSX0i",
+	"hWAI8rYskS+6Dchbm/ccKxtgKAqhwmT5dbWAapXvMJnR1toatuhdLAJV7wq/4p0pgQdLWFMFD750VRpO",
+	"ahUj4BTmhYaBQkS1QjzwoP+O2XFggVh3A95SqDYG+WDjy70CfZUxy+YTtrl1cn3AYD+19oY5VAvAsFAs",
+	"VVHl/Yddt6DF5RiJRajmQN1bDdK52Aw3CDtezCgABz5Fs/9u8ub12TsNxRBXCQ+wFQtt01INyKkto7a9",
+	"QA4J1cfBNKNFyS+4oLlXVU9IxSgwmuyKpUusx3TJU3YCMeGYY3pz+ZzAVY7HyYD8xFaoea6h1uJSkO6C",
+	"lcY6bRMAa0yvT8TeQEIqbjRfxcIdU9AKmnDNCMiisoFyWTeDwrtCNTlWitBsJ97TmaGL1SVVySXYlZ6W",
+	"JHsz8E//VZMbLwWNRvx7xrV5sKLzPHHpKDSdrKVt6CY7pqPQpA1pB0kqAp1A3Stjy99MsDg0A6IVi65c",
+	"0JRVlV96a+lYl6ZenTRMJh4gbqTr0vMgPTCYG2DI61o9WWpOAGyVfqWd4chU2lmfyCIygCecWUwjTuhq",
+	"jB7XTzQBjhD2wCRjEneJrxcrQjpjqTmiQHJNmyqm8oA4SGJhsWLOPzG/CIJgkcncC0cfmAMTPFX5rS2m",
+	"nxYl8XNsNnwuSCOVgyQTlmtigA4hsUAY8XZgYYb9sqQ5vG0oc1c97OppgD1R6odxmpv8afikk3WZChJn",
+	"AZex6Fozec9yd/OmuTtJiwwLfpbMZiXQn1OBeUdi4VlMp5Tny5LBUVVVHiBVsqCQDx+s3cV0aqIFbbUH",
+	"9DaRpJs415NkL3FeKRoNl5DKTBgTmRcs2n0vODgboaFtUXChZM+46qwUk5bLsnY6o09QXrIwyYQWe60Z",
+	"PhbG8I5cKxxBpG9hg43O5oLVpNsYs2NhzxphBzaPjAdoADGPXpIVqawseom5WrCfpoXQT1hzOBX204Qw",
+	"Qc2xA7Ufnp4+MRmSgLwYVRW8G5PgIGqU4QF/I5P5GpNYt5Nje6B8aN+zvlqT6tqWBnHkKmmmL096J7qD",
+	"SWcGs1gUY54kHjrmU3MZihN/TC9vdQLuVQb5S59c1DJNYGVMYhJ3YAGu5DH+1TcgReik+MzI0Ag86Wwp",
+	"tEACJ2PJ5HBo0roBOnBUx/B8igIKgRkhsSqCDiRa7SYHo3106aqtzJZzaifBgC6HSVWPUrO4pza+0jzP",
+	"X1lZkKmGfLAsQPKHXi37g3moghiBFgQJm+dQL+eXpYYhlK4N4+iSb9lQJ1MN6l//9V+Tnsdk6fOA5JCh",
+	"g8Bx/TIvT2v1PG3qzmYlzxO4PNOmNLk7TEajQPaZapRQmpBjAvWJUb7LecqEZJ7Q9qYsFiVnipYrz93A",
+	"iGt+fE1nNBgOhrUoLT80C4OtLM+hf79gQWWqgfOxPjgqCeB9Kq3XQMokCInlUgguLk6q9wfisdGBMpFy",
+	"BuYQd+7Ps86xntIE5TWqMI2Hww1pa2y6mt3yu5gZ1iXXr/ZAc/6Z3WGmzAPcRKiL2+yeV28K1geultu7",
+	"VUlrKqVL5/jnj1HHeJT4cY0aMYNijl5IMP+spGLzzkfducZargWDtyAbmvTwNtzQhRpSCUGFEdAqgHv4",
+	"hUpyWXKlNFPcrWELYGN7pigtXBPB+SYmL659xc7VDV5DC3jMSs4WLL0eBNnN7gZBzfjMNaDUPJc/EShB",
+	"0jC9N1ssYC00lXa7QTh6AexpKKCAdCcrkrgYkyQiSgvbkxLYev0dz5JeFItiYSU2MuW5YiVqfxJkFyy7",
+	"U3lMJ22fZJRUg07JwKoHuXPXtza4CXVCEdV0iYzaqMnNN7te8M9MVtWYgJ/qugIw5nmUTC5zGF1/nxkG",
+	"RjPhDIyRXNiqNVTi20k8m2eClj4YmmIdUfhUFbG4YKpu94ycednxYHjCctAYVCNLayKNRdhGStC6irx8",
+	"saC/LNlJrfZaURJF5wt9gVACVRZlvUym4QURPwA5AdkcWt7T6HoxoxOmTtyHpJji1Zb8YqZcA0PhLQjb",
+	"8gcz4IqWpgJ3uTQJdXE+LdMILJKwKJk0klOdYYU1eqxfq+afTTdYx1saWhy59sta/9z2S8hXzeCZyv8s",
+	"ZCmF+ojAxlQFEp0LxY7Izg9M/BJtWpOrIGIF3e6WMtD6PD4Eq0RE+OhaahzwURWZfiYr0NitDwAI7b0e",
+	"DxcsvHnLYIE7zBkUOu6XmIaKVA44PjywtjvCeBg+CeDua2fgCITu4qe72pxILQAS8LjtG3S+ci08hCyj",
+	"KfWM2G5CJXtwsCwbmdRAeQKj6T7BR7uxoO4NXTLCEAS+I+uK7zYTUFXF7PvXL5Dr8JhfHtvhreqw/BfV",
+	"+fLl41dknqsAwVAC+q0hgr8f+3MwHG3v8r6RR/dwuL+9UyAB/h2wW3VD6c8fvzRYeamIS5hpOS/zwUd0",
+	"MgiwW2DjlhgQF/lFHzX6MPqVKkwQs75alDkgWMiTliwWWMETDNOXtMxMFcuaNh0tZ5g5APQ/4G8JinRQ",
+	"B6ezopB+/U/N0JGuLeEPdjqq2hFsYK1bU8wfjHFYtBu9AQk12eht6o4JS+lSslh4Rf0S5NswE41NA6uo",
+	"5jM9rHLk0XZXt7JR73JA3hXE8lHIxjo9gLF7ge0jwlzRVASy0UOFalgSl2RjDBXFekx9WApDLXVXn97n",
+	"h7aYvQt8vCfJ+7cv0G5icAkXXmrxyC+uD1+BXS/EryxchGabXwmBetXET2n6E1t1NOnY0uNx5ZfzPOsg",
+	"aoM3/dciW+2A1QwNQId2AL7HYMTBgtTVg3pcs/DwjHRrINbrRB0o+v6VErvg49f3G17eCwNTBga8twOM",
+	"zHWX5uWC3ZoNtxWPu66ybRWfmVUhs86X0gvArRfn/tKiVqPd7/UfkmdnWOXZuZtkOcN6Wo3h5kw5w2am",
+	"nNGXa/Hum+vB1VOe/P51hXYtJXBXpQP+UazEwS6sxDO/BO7B8Gh7D1eaQ3cY7TBFsxwd9DvcZT+BTOK6",
+	"83i8S+d2Vvtvmb1608wbEGKyKvUWsDo76Eqr+l5t3yUXLuu8/mRFg1FKbnmQgEOOZY780mFQ1jG5n2Bm",
+	"B+Ls32GvkpoJDVk1PmdElfQzy49J4gqYld5OjCVaEm7cRFHFYlwVPfecmhPpCUmo2jwQNfoZDM1TsTD+",
+	"dEoLEnbMyo0MvPKNxzkHl45avTWYDljW+VJhICm7SvOl5J8ZVuzQ5wdZLeoSJDn1RpqwVYGeLrFz7gHz",
+	"ujHp6EnMGkLJpKK6xd7wZni7qJBDfwaegp8Mzayvhd0uHAieIzJv6/TfN+PKphqoXpriemHwrV+VVfS4",
+	"eKD24RqJgKp22vaQWF05nFaUrZ2D+1pqiE0LN8BFwFtgf3//6ISs3ULYMX+dB3Roc1SF97XBSfrrC/Eb",
+	"2YJb8AK3Icb7w4NAEFVhPek0/gjF9QPKg0QpTDaR5O+0k38cW3GwvZMruPwt09y/sSqlxxqdxrWwGgA5",
+	"yIwNQr2H8UV6GzcdcZ1+BQMCJKGeFqVoJlQCPYRntTJ+EJh7n3Q16ZwXUjVS6vcGxIQbGK2FTZhYV1u4",
+	"2KnKt8y6tqIRyjffO39OnwZziYYmU9+kMrCB14sx86DjB5TxE4VZeogm4XJuSpYqkvTN6RV2Q7T1+g0B",
+	"hFvl2fHqMtjELoPOl9+VCGCkvQUoRL1GUL01lfhG6iN9s2j6BsLfeBfE3CpI/V1uvEMahu99IxlrESOT",
+	"iuZrUCMcukmOHNmYobSVMypBnIFY9wEx3eoewVZINOkmwmpxmzVqRuW5KM5R938CIRFuRK90TMuZOTRW",
+	"FVc8iEVtaesooKtmEiCAnqPmdgpovRz1OYkCaN4xobGohUNYh8yGp8I6D4AI/YNjkejhwg4BZgd/EKr5",
+	"O5Mne9vfydOfljz9KSkFwu21SAVGxGzVM2JADMbJOD3Z1PhOrCl4QrpFnkF9S7Ba1tRoXNaE7mZUsgnJ",
+	"OSGJDRVOwETrR25fNALbA7HsGxRaTz+brNRfDdlUJWPWIJyqaMyGQ/wDOjj8udQHwfiwwAszD+kudQqu",
+	"zsFdM3GnGYT2QRqi7tlP7yOX9j/ykv73sAZnk80DjsdXttfpIznNQP3tB2lbdspLK1iLbgnxaH6W0NBD",
+	"pllWZYD/J1QDNEqtrsExXkXVXazk/yBWC1YFdpks+85lfVcCfFcCbKNEp1lmEbaHWNcxeBjYvWO8lUsA",
+	"YIM8UyrQJ4iokk6nPEUf+YwqOqGSmZQbNJ3ZAFcy5xcYkx1VYXkkORzut6IWYWXJGsasyo36FRFTNcka",
+	"5GSPAdzaaLb6fTmw3xEiawBYJafdGOjlsuxtic5Zk9EPA3SqpIvXj9CxaR1tHjQM2DEhy62IllhQWUuY",
+	"kZgYFwxnuScbDuZeeEstkCUW9UiW0ypYhFwrViQWLb/zzdEf64I/ztxF7BL/UcsH6lKMt8tP7OjoFrJX",
+	"+/k221brdUV6g6ttp3L86gErzTSwuwRRNJb5PY7iexzF13XBqKVT3RhKsSGh6j8RqatHPkgPYzra5j5b",
+	"H/+AFdRlC4fSkIk+EBKBtMkmNqol4MZoT0jLOiCnwk/JpQjY8wvBvBSrkFeBZ37OslZWcS+9EGQxa2UY",
+	"GpDTWJgABxvwsE5Ut1OfsytN1hObuykW8IFf6NwGC/gBAt6mgCS6uH7o3UyA0W2qBzAFRg9riPg6Bnfu",
+	"TS1Da4jqhvzohuaa7yDAIa3V2f8DBDns6IxQ29YWZUSrqP9dOO1fDzWuZfrXFAL44/iuO+T/e/qwfw1d",
+	"hN0Ygtp33/QbUTh9iJAP0dqxm/oDn9LVBLnb+KF7z2qtJ/pJLJou6FU+Vt8X02Hy/eFBMiCeOzk44YpY",
+	"tDMf+o7mRYk+1d2Q07bnrG0S+PRONAUPeGuT7c7asQjhk4bHtiVGjoZ6JG2NguTm5GNXb2y37j+gQ3Zo",
+	"7f/cPtm7Ur1v2zPb48b+bM7Z37qhtO5I7W5ivYR0LazkCqZY42ed6NzYp7o27nXcqquCVptcqYn1pG7p",
+	"QarqE5ouuPITHmZaG/rtqICN/vaqY5xY/7ams5sb13ilVSmHW37ZNf9rt7317tW3IDXfPay/AZS+yc/6",
+	"DtD+H9nK+t1g+meQaKxb9DaiFKArBjF/JcLyFtzjTMpPWi9zVHudjj4MyBP8FTC3Jzz4Oi2PtuxARbQs",
+	"UaMgmTdDiDLtSkEC/sshImJm+ONQkW8BXbtr+Y6u/yDo+g+JORFBeZjzngO91TWQqMEuXwmL/kAhIV+A",
+	"OUevRFNkc0CemHUgZquhTnAZ9nwOd7BjbPM6tLv+Z2aP7Ylvy92DNwSEhKtWMdR/rDvi9fCwI5zfEfF3",
+	"vvlPxjfb13sjzvkuokUqJcu6gBFi4kU2qcC/ufiN9dv6vUM4/lBKxnC4RQhUbxxwUVc77uCFC/nxcOhl",
+	"mXeOO3tAW81CQvkwubiIUKSyolQJ/pMXJr/moOEXJwNWGb1M8C9sGO2weNu0yPPi0rgf8rLyXvGGrh5z",
+	"e3SU5fxabaH4FjBv1eieGdocfntcLIQQmf0yKV05Lz+zu2YIWD7114pepPpcGxVj4Ig1m9Y57rT8H73E",
+	"eAfDYVWq4rkpsmT4n8ruUhWQqcbqTy0hcRM1nExq0xw0KmIAi2mbtaaBkfqiUP2peWFukq3Dv9o0cHDI",
+	"pR8e4I86qkZ9X2/TGnhZDzFwY09dIjl/4P1q4Gdeg9aoUy8NnRsSy+rAOVMshFMb+7AaGwvmwFFXLVuT",
+	"4Hhw2rZV61Lr6VVr8x01b9bGf7u2a67XtOubdkFAqvxRN0xYF1g2w5Nt1JrND5XfPJ3R4tiWayabUdkX",
+	"RR9btWarKmtv25nfcs1UVZPWPJjtUhXFeQ7s28bZoDFRRUFs4zUTQsO+Kop+bphCN23bML/unVqKshkT",
+	"2PHCyKDhSrdue24q12z9PKZJEBodUdkJHv3WGyCyarbuGLc8Are77e+gdpqBp7BGFbrrzLUemyf3mobm",
+	"bxv0tq7Bop0dF2GxT3ghXm1XuHUQt9as4HG4zmhodm/YflpJcRWpRhb4fM4lGOr9KUfjakpbl9tr1ybV",
+	"2Kbv2njzmKL4YcQw8qjTW7++2EbMYIYMY4VlJQ2ez7U4eG7rXbtJD31a61oTaE1M6wDVdS370BK4H3/m",
+	"Rrn485ItZR2Yxt65NsopEte6NbM3bv8TW/VNyzpX4dj8arpDn/YbgYDUm4Z4C09gqPDSUqXFnJ2b+nfr",
+	"JnmNzUjVrI2MsEnfNmmwW/BQ1g2v2S3bIMhu4Zf+lZgyvedQw7E2bo0ZxVbEtmpfgWnRxxZfPn75/wEA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

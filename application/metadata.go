@@ -11,6 +11,9 @@ type Metadata struct {
 	CausationID string `json:"causation_id,omitempty"`
 	// IssuedBy says who or what issued the command, e.g. "http POST /orders".
 	IssuedBy string `json:"issued_by,omitempty"`
+	// Actor is the subject of the authenticated principal that issued the command
+	// (empty when authentication is off); set by the handler.
+	Actor string `json:"actor,omitempty"`
 	// Command is the name of the command that produced the events; set by the handler.
 	Command string `json:"command,omitempty"`
 }

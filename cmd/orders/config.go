@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/example/orders/infrastructure/auth"
 )
 
 // Config is every setting of the service, read from the environment and then from
@@ -24,6 +26,26 @@ type Config struct {
 	CommandAttempts      int
 	MigrateOnStart       bool
 	PprofAddr            string
+
+	// MigrateDatabaseURL connects `migrate` (and serve --migrate) as the owner of the
+	// schema; DatabaseURL, the service's own connection, should log in as AppDBRole
+	// (or a member of it). Empty: DatabaseURL.
+	MigrateDatabaseURL string
+	// AppDBRole is the role `migrate up` grants the service's privileges to:
+	// "<database>_app" when empty, "none" to skip (single-role setup).
+	AppDBRole string
+
+	// AuthMode is "" or "jwt" (tokens are checked; a key source is required) or
+	// "none" (no authentication: every caller may do everything).
+	AuthMode          string
+	AuthJWKSURL       string
+	AuthPublicKeyFile string
+	AuthHS256Secret   string
+	AuthIssuer        string
+	AuthAudience      string
+	AuthLeeway        time.Duration
+	// CORSAllowedOrigins is a comma-separated list; empty: no CORS.
+	CORSAllowedOrigins string
 }
 
 func defaultConfig() Config {
@@ -36,6 +58,7 @@ func defaultConfig() Config {
 		BodyLimit:            64 << 10,
 		IdempotencyRetention: 24 * time.Hour,
 		CommandAttempts:      10,
+		AuthLeeway:           30 * time.Second,
 	}
 }
 
@@ -52,6 +75,16 @@ var envNames = map[string]string{
 	"command-attempts":      "COMMAND_ATTEMPTS",
 	"migrate":               "MIGRATE_ON_START",
 	"pprof":                 "PPROF_ADDR",
+	"migrate-database-url":  "MIGRATE_DATABASE_URL",
+	"app-db-role":           "APP_DB_ROLE",
+	"auth-mode":             "AUTH_MODE",
+	"auth-jwks-url":         "AUTH_JWKS_URL",
+	"auth-public-key-file":  "AUTH_PUBLIC_KEY_FILE",
+	"auth-hs256-secret":     "AUTH_HS256_SECRET",
+	"auth-issuer":           "AUTH_ISSUER",
+	"auth-audience":         "AUTH_AUDIENCE",
+	"auth-leeway":           "AUTH_LEEWAY",
+	"cors-allowed-origins":  "CORS_ALLOWED_ORIGINS",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -71,6 +104,16 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
+	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")
+	fs.StringVar(&c.AppDBRole, "app-db-role", c.AppDBRole, `role that migrate grants the service's privileges to (default "<database>_app"; "none" skips)`)
+	fs.StringVar(&c.AuthMode, "auth-mode", c.AuthMode, `"jwt" (default: bearer tokens required) or "none" (no authentication; development only)`)
+	fs.StringVar(&c.AuthJWKSURL, "auth-jwks-url", c.AuthJWKSURL, "URL of the JWKS whose RS256/ES256 keys sign the tokens")
+	fs.StringVar(&c.AuthPublicKeyFile, "auth-public-key-file", c.AuthPublicKeyFile, "PEM file of the RSA or P-256 public key that signs the tokens")
+	fs.StringVar(&c.AuthHS256Secret, "auth-hs256-secret", c.AuthHS256Secret, "HS256 secret (at least 32 bytes) for development, tests and simple setups; prefer the env variable")
+	fs.StringVar(&c.AuthIssuer, "auth-issuer", c.AuthIssuer, "if set, tokens must have this iss")
+	fs.StringVar(&c.AuthAudience, "auth-audience", c.AuthAudience, "if set, tokens must have this aud")
+	fs.DurationVar(&c.AuthLeeway, "auth-leeway", c.AuthLeeway, "clock skew allowed on exp, nbf and iat")
+	fs.StringVar(&c.CORSAllowedOrigins, "cors-allowed-origins", c.CORSAllowedOrigins, "comma-separated origins browsers may call from (default none: no CORS)")
 
 	var problems []string
 	fs.VisitAll(func(f *flag.Flag) {
@@ -91,7 +134,75 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	if name == "serve" {
+		return c, c.validateAuth()
+	}
+	return c, nil
+}
+
+// validateAuth is serve's: it refuses to start with no authentication configured,
+// unless AUTH_MODE=none says so explicitly.
+func (c Config) validateAuth() error {
+	var problems []string
+	sources := 0
+	for _, s := range []string{c.AuthJWKSURL, c.AuthPublicKeyFile, c.AuthHS256Secret} {
+		if s != "" {
+			sources++
+		}
+	}
+	switch c.AuthMode {
+	case "none":
+		if sources > 0 {
+			problems = append(problems, "AUTH_MODE=none turns authentication off, but a key is configured too: drop one or the other")
+		}
+	case "", "jwt":
+		switch {
+		case sources == 0:
+			problems = append(problems, "no authentication configured: set AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE or AUTH_HS256_SECRET "+
+				"(`make run` sets a development secret), or AUTH_MODE=none to serve without authentication (development only)")
+		case sources > 1:
+			problems = append(problems, "set only one of AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE and AUTH_HS256_SECRET")
+		}
+		if c.AuthHS256Secret != "" && len(c.AuthHS256Secret) < auth.MinHS256SecretLength {
+			problems = append(problems, fmt.Sprintf("AUTH_HS256_SECRET must be at least %d bytes", auth.MinHS256SecretLength))
+		}
+	default:
+		problems = append(problems, "AUTH_MODE must be jwt or none, got "+strconv.Quote(c.AuthMode))
+	}
+	if c.AuthLeeway < 0 || c.AuthLeeway > 5*time.Minute {
+		problems = append(problems, "AUTH_LEEWAY must be between 0 and 5m")
+	}
+	for _, o := range c.corsOrigins() {
+		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) {
+			problems = append(problems, "CORS_ALLOWED_ORIGINS must list origins such as https://app.example.com, got "+strconv.Quote(o))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+// corsOrigins splits CORS_ALLOWED_ORIGINS.
+func (c Config) corsOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSAllowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// migrateURL is the owner's connection.
+func (c Config) migrateURL() string {
+	if c.MigrateDatabaseURL != "" {
+		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 func (c Config) validate() error {

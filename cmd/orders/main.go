@@ -24,6 +24,9 @@ var usage = strings.ReplaceAll(`usage:
   NAME verify [flags]                check every read model and the log's versions against the events
   NAME rebuild [READ_MODEL] [flags]  recompute the read models (or the one named, e.g. order_overview) from the events
   NAME healthcheck [--url URL]       GET /readyz (of LISTEN_ADDR); exit 0 on 2xx, else 1
+  NAME verify [flags]                check the read model and the log's versions against the events
+  NAME rebuild [flags]               recompute the read model from the events
+  NAME token --sub ID [--scope S] [--ttl D]  print an HS256 development token (needs AUTH_HS256_SECRET)
 
 Settings come from the environment and can be overridden by flags; run
 "NAME serve -h" for the list.
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRebuild(ctx, args[1:], getenv, stdout)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], getenv, stdout)
+	case "token":
+		return runToken(args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

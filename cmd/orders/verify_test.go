@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func orders(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	err := run(application.AsSystem(context.Background()), args, func(k string) string { return env[k] }, &out, &errOut)
 	if err != nil {
 		errOut.WriteString("orders: " + err.Error() + "\n")
 	}
@@ -37,7 +37,7 @@ func orders(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 func TestVerifyAndRebuildCommands(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -141,12 +141,12 @@ func TestVerifyExitsTwoWhenItCannotCheck(t *testing.T) {
 	}
 	// A database without the schema cannot be checked either.
 	url := pgtest.NewDatabase(t)
-	pool, err := pgxpool.New(context.Background(), url)
+	pool, err := pgxpool.New(application.AsSystem(context.Background()), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if _, err := pool.Exec(context.Background(), `DROP TABLE order_overview_lines, order_overview`); err != nil {
+	if _, err := pool.Exec(application.AsSystem(context.Background()), `DROP TABLE order_overview_lines, order_overview`); err != nil {
 		t.Fatal(err)
 	}
 	if out, errOut, code := orders(t, nil, "verify", "--database-url", url); code != 2 || !strings.Contains(errOut, "order_overview") {
@@ -185,7 +185,7 @@ func TestExitCodes(t *testing.T) {
 func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)

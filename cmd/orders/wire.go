@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/auth"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
@@ -50,7 +51,19 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 	// One line per further aggregate: its store, its queries and the ports it reads.
 	shipments := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments), shipmentstore.NewQueries(pool, shipments), orders, run)
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
+	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins()}
+	if cfg.AuthMode == "none" {
+		log.Warn("AUTH_MODE=none: authentication is OFF, every caller may read and change every order; never run like this outside development")
+	} else {
+		verifier, err := auth.NewVerifier(auth.Config{HS256Secret: []byte(cfg.AuthHS256Secret), PublicKeyFile: cfg.AuthPublicKeyFile,
+			JWKSURL: cfg.AuthJWKSURL, Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience, Leeway: cfg.AuthLeeway})
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		httpCfg.Auth = verifier
+	}
+	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpCfg, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err

@@ -86,6 +86,7 @@ func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
 			case err != nil:
 				return echo.NewHTTPError(http.StatusNotFound, "No operation has this path.")
 			}
+			c.Set(routeKey, route)
 			op := route.Operation
 			if hasQueryParameters(route) {
 				if _, err := url.ParseQuery(req.URL.RawQuery); err != nil {

@@ -53,7 +53,7 @@ func FuzzHTTPRequests(f *testing.F) {
 	}
 
 	id := uuid.Must(application.NewID())
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
 		f.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func buildRequest(method, target, headers string, body []byte, chunked bool) *ht
 		req.ContentLength = int64(len(body))
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	return req.WithContext(context.Background())
+	return req.WithContext(application.AsSystem(context.Background()))
 }
 
 // isToken: RFC 9110 token, what methods and header names are made of.

@@ -18,6 +18,11 @@ import (
 type Config struct {
 	BodyLimit      int64         // bytes; larger bodies get 413
 	RequestTimeout time.Duration // every request's context ends after this
+	// Auth checks bearer tokens; nil turns authentication off (AUTH_MODE=none):
+	// every caller is then application.Unrestricted.
+	Auth Authenticator
+	// CORSAllowedOrigins are the origins browsers may call from; none by default.
+	CORSAllowedOrigins []string
 }
 
 // Handlers implements api.StrictServerInterface over the application.
@@ -33,8 +38,8 @@ var _ api.StrictServerInterface = (*Handlers)(nil)
 var registerFormats sync.Once // kin-openapi keeps formats and body decoders in globals
 
 // New returns the HTTP handler of the service: the generated routes behind request
-// ids, logging, timeouts, the contract's HTTP rules (operationRules) and validation
-// against openapi.yaml.
+// ids, security headers, logging, CORS, timeouts, the contract's HTTP rules
+// (operationRules), authentication and validation against openapi.yaml.
 func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*echo.Echo, error) {
 	spec, err := api.SpecYAML()
 	if err != nil {
@@ -63,10 +68,13 @@ func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*e
 	e.Pre(headAsGet())
 	e.Use(
 		requestID(),
+		securityHeaders(),
 		accessLog(log),
 		recoverPanics(log),
+		cors(cfg.CORSAllowedOrigins),
 		timeout(cfg.RequestTimeout),
 		rules,
+		authenticate(cfg.Auth, log),
 		validateRequests(doc),
 	)
 	h := &Handlers{app: app, ready: ready, spec: spec, log: log}

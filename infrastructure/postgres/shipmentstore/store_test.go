@@ -45,7 +45,7 @@ func newFixture(t *testing.T) fixture {
 // confirmedOrder places an order with two lines and confirms it (unless confirm is false).
 func (f fixture) order(t *testing.T, confirm bool) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := uuid.Must(application.NewID())
 	must(f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "c", Currency: "EUR"}))(t)
 	must(f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 2, UnitPriceCents: 100}))(t)
@@ -69,14 +69,14 @@ func must[R any](r R, err error) func(t *testing.T) R {
 
 func (f fixture) get(t *testing.T, id uuid.UUID) application.ShipmentView {
 	t.Helper()
-	return must(f.app.Shipments.GetShipment.Handle(context.Background(), id))(t)
+	return must(f.app.Shipments.GetShipment.Handle(application.AsSystem(context.Background()), id))(t)
 }
 
 // Each command reads its own write: the read model, folded history and as-of agree.
 func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	s := f.app.Shipments
 	orderID := f.order(t, true)
 
@@ -123,7 +123,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 func TestCreateShipmentChecksTheOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	if _, err := f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v, want order_not_found", err)
 	}
@@ -140,7 +140,7 @@ func TestCreateShipmentChecksTheOrder(t *testing.T) {
 func TestProjectionIsIdempotentByVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	orderID := uuid.New()
 	id := shipment.ShipmentIDFor(orderID)
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
@@ -180,7 +180,7 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 func TestConcurrentDispatchesExactlyOneWins(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	orderID := f.order(t, true)
 	must(f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: orderID}))(t)
 	id := shipment.ShipmentIDFor(orderID)
@@ -216,7 +216,7 @@ func TestConcurrentDispatchesExactlyOneWins(t *testing.T) {
 func TestListShipmentsFiltersAndPages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	var ids []uuid.UUID
 	for range 5 {
 		o := f.order(t, true)
