@@ -24,6 +24,7 @@ type Config struct {
 	CommandAttempts      int
 	MigrateOnStart       bool
 	PprofAddr            string
+	MetricsAddr          string
 }
 
 func defaultConfig() Config {
@@ -52,6 +53,7 @@ var envNames = map[string]string{
 	"command-attempts":      "COMMAND_ATTEMPTS",
 	"migrate":               "MIGRATE_ON_START",
 	"pprof":                 "PPROF_ADDR",
+	"metrics-addr":          "METRICS_ADDR",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -70,6 +72,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.DurationVar(&c.IdempotencyRetention, "idempotency-retention", c.IdempotencyRetention, "how long Idempotency-Key responses are kept")
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address too (it is always on the main listener)")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 
 	var problems []string

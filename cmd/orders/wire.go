@@ -3,42 +3,93 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
+	"github.com/example/orders/infrastructure/metrics"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/tracing"
 )
 
 // service is everything serve runs, built by hand in one place.
 type service struct {
-	handler *echo.Echo
+	handler http.Handler // the API, and GET /metrics outside it
 	pool    *pgxpool.Pool
+	metrics *metrics.Metrics
 }
 
-// build is the composition root: it connects to the database and wires the
-// infrastructure into the application and the application into HTTP. The returned
-// cleanup closes what build opened.
+// build is the composition root: it sets up tracing from the OTEL_* environment,
+// connects to the database and wires the infrastructure into the application and the
+// application into HTTP. The returned cleanup flushes the traces and closes what build
+// opened.
 func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(), error) {
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns))
+	tr, shutdownTracing, err := tracing.Setup(ctx, os.Getenv)
 	if err != nil {
 		return nil, nil, err
 	}
+	svc, closePool, err := buildWith(ctx, cfg, log, tr)
+	if err != nil {
+		_ = shutdownTracing(context.Background())
+		return nil, nil, err
+	}
+	return svc, func() {
+		closePool()
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flushCtx); err != nil {
+			log.Warn("flush traces", "error", err.Error())
+		}
+	}, nil
+}
+
+// buildWith is build with the tracing given (tests give an in-memory exporter).
+func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tracing) (*service, func(), error) {
+	m := metrics.New()
+	acquires := &metrics.AcquireCounter{}
+	var pgTracer pgx.QueryTracer = acquires
+	if t := tr.PgxTracer(); t != nil {
+		pgTracer = multitracer.New(acquires, t)
+	}
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns), postgres.WithTracer(pgTracer))
+	if err != nil {
+		return nil, nil, err
+	}
+	m.ObservePool(pool, acquires)
 	codec := eventcodec.NewOrderRegistry()
 	store := orderstore.NewStore(pool, codec)
+	store.ObserveAppends(m)
 	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
+		Observer:             application.JoinObservers(tr.CommandObserver(), m),
 	})
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
+	api, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{
+		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()},
+	}, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	return &service{handler: handler, pool: pool}, pool.Close, nil
+	return &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m}, pool.Close, nil
+}
+
+// withMetrics serves GET /metrics (unauthenticated, for the scraper) beside the API
+// rather than through it: it is not part of the API's contract (openapi.yaml), so it
+// skips the contract's validation, and its own scrapes are not counted.
+func withMetrics(api http.Handler, metricsHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler)
+	mux.Handle("/", api)
+	return mux
 }

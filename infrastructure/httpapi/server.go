@@ -18,6 +18,9 @@ import (
 type Config struct {
 	BodyLimit      int64         // bytes; larger bodies get 413
 	RequestTimeout time.Duration // every request's context ends after this
+	// Observe runs first on every routed request, before request ids and logging:
+	// tracing and metrics middleware (tracing first, so that log lines carry the span).
+	Observe []echo.MiddlewareFunc
 }
 
 // Handlers implements api.StrictServerInterface over the application.
@@ -61,6 +64,7 @@ func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Pre(headAsGet())
+	e.Use(cfg.Observe...)
 	e.Use(
 		requestID(),
 		accessLog(log),
