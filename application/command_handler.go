@@ -47,6 +47,8 @@ type RunnerConfig struct {
 	Retry                RetryPolicy
 	Now                  func() time.Time
 	IdempotencyRetention time.Duration
+	// Observer, when set, is told of every attempt and command (metrics, traces).
+	Observer CommandObserver
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -106,17 +108,35 @@ func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (
 	// Idempotency keys are the caller's own: another principal reusing one gets its
 	// own execution, never the first caller's response.
 	scope := caller.Subject
+	obs := h.cfg.Observer
 	for attempt := 1; ; attempt++ {
-		res, err := h.attempt(ctx, c, md, scope, attempt > 1)
+		var res CommandResult[S]
+		var err error
+		if obs == nil {
+			res, err = h.attempt(ctx, c, md, scope, attempt > 1)
+		} else {
+			actx, done := obs.AttemptStarted(ctx, c.Name, h.resource, c.ID, attempt)
+			res, err = h.attempt(actx, c, md, scope, attempt > 1)
+			done(Outcome(res.Replayed, err))
+		}
 		var conflict *VersionConflictError
 		if !errors.As(err, &conflict) || c.Options.ExpectedVersions != nil {
+			if obs != nil {
+				obs.CommandFinished(c.Name, Outcome(res.Replayed, err), attempt)
+			}
 			return res, err
 		}
 		if attempt >= h.cfg.Retry.MaxAttempts {
 			conflict.Retried = true
+			if obs != nil {
+				obs.CommandFinished(c.Name, OutcomeConflict, attempt)
+			}
 			return res, fmt.Errorf("%s: gave up after %d attempts: %w", c.Name, attempt, err)
 		}
 		if err := h.cfg.Retry.backoff(ctx, attempt-1); err != nil {
+			if obs != nil {
+				obs.CommandFinished(c.Name, OutcomeError, attempt)
+			}
 			return CommandResult[S]{}, fmt.Errorf("%s: waiting to retry: %w", c.Name, err)
 		}
 	}

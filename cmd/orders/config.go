@@ -46,6 +46,7 @@ type Config struct {
 	AuthLeeway        time.Duration
 	// CORSAllowedOrigins is a comma-separated list; empty: no CORS.
 	CORSAllowedOrigins string
+	MetricsAddr          string
 }
 
 func defaultConfig() Config {
@@ -85,6 +86,7 @@ var envNames = map[string]string{
 	"auth-audience":         "AUTH_AUDIENCE",
 	"auth-leeway":           "AUTH_LEEWAY",
 	"cors-allowed-origins":  "CORS_ALLOWED_ORIGINS",
+	"metrics-addr":          "METRICS_ADDR",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -103,6 +105,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.DurationVar(&c.IdempotencyRetention, "idempotency-retention", c.IdempotencyRetention, "how long Idempotency-Key responses are kept")
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address too (it is always on the main listener)")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")
 	fs.StringVar(&c.AppDBRole, "app-db-role", c.AppDBRole, `role that migrate grants the service's privileges to (default "<database>_app"; "none" skips)`)

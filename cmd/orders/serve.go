@@ -45,6 +45,14 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("serve: metrics: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		go serveMetrics(ctx, mln, svc.metrics.Handler(), log)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

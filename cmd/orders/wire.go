@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
@@ -12,10 +16,12 @@ import (
 	"github.com/example/orders/infrastructure/auth"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
+	"github.com/example/orders/infrastructure/metrics"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/verify"
+	"github.com/example/orders/infrastructure/tracing"
 )
 
 // readModels are the inline read models `verify` checks and `rebuild` rebuilds, one
@@ -29,29 +35,63 @@ func readModels() []verify.ReadModel {
 
 // service is everything serve runs, built by hand in one place.
 type service struct {
-	handler *echo.Echo
+	handler http.Handler // the API, and GET /metrics outside it
 	pool    *pgxpool.Pool
+	metrics *metrics.Metrics
 }
 
-// build is the composition root: it connects to the database and wires the
-// infrastructure into the application and the application into HTTP. The returned
-// cleanup closes what build opened.
+// build is the composition root: it sets up tracing from the OTEL_* environment,
+// connects to the database and wires the infrastructure into the application and the
+// application into HTTP. The returned cleanup flushes the traces and closes what build
+// opened.
 func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(), error) {
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns))
+	tr, shutdownTracing, err := tracing.Setup(ctx, os.Getenv)
 	if err != nil {
 		return nil, nil, err
 	}
+	svc, closePool, err := buildWith(ctx, cfg, log, tr)
+	if err != nil {
+		_ = shutdownTracing(context.Background())
+		return nil, nil, err
+	}
+	return svc, func() {
+		closePool()
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flushCtx); err != nil {
+			log.Warn("flush traces", "error", err.Error())
+		}
+	}, nil
+}
+
+// buildWith is build with the tracing given (tests give an in-memory exporter).
+func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tracing) (*service, func(), error) {
+	m := metrics.New()
+	acquires := &metrics.AcquireCounter{}
+	var pgTracer pgx.QueryTracer = acquires
+	if t := tr.PgxTracer(); t != nil {
+		pgTracer = multitracer.New(acquires, t)
+	}
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns), postgres.WithTracer(pgTracer))
+	if err != nil {
+		return nil, nil, err
+	}
+	m.ObservePool(pool, acquires)
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
 	run := application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
+		Observer:             application.JoinObservers(tr.CommandObserver(), m),
 	}
-	app := application.NewApp(orderstore.NewStore(pool, codec), orders, run)
+	store := orderstore.NewStore(pool, codec)
+	store.ObserveAppends(m)
+	app := application.NewApp(store, orders, run)
 	// One line per further aggregate: its store, its queries and the ports it reads.
 	shipments := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments), shipmentstore.NewQueries(pool, shipments), orders, run)
-	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins()}
+	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments).ObserveAppends(m), shipmentstore.NewQueries(pool, shipments), orders, run)
+	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
+		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()}}
 	if cfg.AuthMode == "none" {
 		log.Warn("AUTH_MODE=none: authentication is OFF, every caller may read and change every order; never run like this outside development")
 	} else {
@@ -63,10 +103,20 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 		}
 		httpCfg.Auth = verifier
 	}
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpCfg, log)
+	api, err := httpapi.New(app, postgres.NewReadiness(pool), httpCfg, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	return &service{handler: handler, pool: pool}, pool.Close, nil
+	return &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m}, pool.Close, nil
+}
+
+// withMetrics serves GET /metrics (unauthenticated, for the scraper) beside the API
+// rather than through it: it is not part of the API's contract (openapi.yaml), so it
+// skips the contract's validation, and its own scrapes are not counted.
+func withMetrics(api http.Handler, metricsHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler)
+	mux.Handle("/", api)
+	return mux
 }

@@ -23,6 +23,9 @@ type Config struct {
 	Auth Authenticator
 	// CORSAllowedOrigins are the origins browsers may call from; none by default.
 	CORSAllowedOrigins []string
+	// Observe runs first on every routed request, before request ids and logging:
+	// tracing and metrics middleware (tracing first, so that log lines carry the span).
+	Observe []echo.MiddlewareFunc
 }
 
 // Handlers implements api.StrictServerInterface over the application.
@@ -66,6 +69,7 @@ func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Pre(headAsGet())
+	e.Use(cfg.Observe...)
 	e.Use(
 		requestID(),
 		securityHeaders(),

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -62,10 +63,17 @@ func run(ctx context.Context, cfg config) int {
 		return 2
 	}
 
+	interval := time.Second
+	if cfg.smoke {
+		interval = 200 * time.Millisecond
+	}
+	rep.Timeline = &timeline{}
+	stopScraping := scrapeMetrics(ctx, env.service.URL, interval, rep.Timeline)
 	for _, s := range scenarios {
 		if !cfg.wants(s.name) {
 			continue
 		}
+		rep.Timeline.mark(s.name)
 		if ctx.Err() != nil {
 			logf("interrupted")
 			return 2
@@ -77,6 +85,7 @@ func run(ctx context.Context, cfg config) int {
 		}
 		rep.noteMemory(s.name, env.service.memory())
 	}
+	stopScraping()
 	rep.finish(env)
 
 	printReport(os.Stdout, rep)

@@ -32,6 +32,8 @@ type report struct {
 	Passed      int          `json:"checks_passed"`
 	Failures    []failure    `json:"check_failures"`
 	Notes       []string     `json:"notes,omitempty"`
+	// Timeline is the service's /metrics over the run, for bench-service.png.
+	Timeline *timeline `json:"service_timeline,omitempty"`
 }
 
 type method struct {
