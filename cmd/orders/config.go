@@ -46,7 +46,7 @@ type Config struct {
 	AuthLeeway        time.Duration
 	// CORSAllowedOrigins is a comma-separated list; empty: no CORS.
 	CORSAllowedOrigins string
-	MetricsAddr          string
+	MetricsAddr        string
 }
 
 func defaultConfig() Config {
