@@ -112,6 +112,74 @@ type EventList struct {
 	Items []StoredEvent `json:"items"`
 }
 
+// FeedEvent An event of any stream, as in the history of an order
+// (`StoredEvent`), with the stream it belongs to.
+type FeedEvent struct {
+	// Data The event payload (free-form; depends on `type` and `schema_version`).
+	//
+	// Example: {"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}
+	Data map[string]interface{} `json:"data"`
+
+	// EventId Unique id of the event.
+	//
+	// Example: 9a7b3c2d-1e0f-4a5b-8c6d-7e8f9a0b1c2d
+	EventId openapi_types.UUID `json:"event_id"`
+
+	// Metadata Event metadata (free-form), e.g. correlation and causation ids, idempotency key.
+	//
+	// Example: {"correlation_id":"req-7d1c9e2a","idempotency_key":"0b9f4a52-3c1d-4f6e-a8b7-9e2d1c0f3a64"}
+	Metadata map[string]interface{} `json:"metadata"`
+
+	// Position Global position of the event in the event store.
+	//
+	// Example: 1043
+	Position int64 `json:"position"`
+
+	// RecordedAt When the event was recorded.
+	//
+	// Example: 2025-01-15T10:31:00Z
+	RecordedAt time.Time `json:"recorded_at"`
+
+	// SchemaVersion Version of the event's data schema.
+	//
+	// Example: 1
+	SchemaVersion int `json:"schema_version"`
+
+	// StreamId The id of the event's stream (for an order, its id).
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	StreamId string `json:"stream_id"`
+
+	// StreamType The type of the event's stream, e.g. `order` or `shipment`.
+	//
+	// Example: order
+	StreamType string `json:"stream_type"`
+
+	// Type The event type, e.g. `OrderPlaced`, `OrderLineAdded`, `OrderConfirmed`, `OrderCancelled`.
+	//
+	// Example: OrderLineAdded
+	Type string `json:"type"`
+
+	// Version The order's version after this event.
+	//
+	// Example: 2
+	Version int64 `json:"version"`
+}
+
+// FeedPage A page of the whole log, in global order.
+type FeedPage struct {
+	// AtHead True when nothing committed is left after `next_after` (for now).
+	//
+	// Example: false
+	AtHead bool        `json:"at_head"`
+	Items  []FeedEvent `json:"items"`
+
+	// NextAfter Pass as `after` to get the next page. Past every event of this page and every event the filters skipped; never past an event still to commit.
+	//
+	// Example: 1043
+	NextAfter int64 `json:"next_after"`
+}
+
 // FieldError A validation error for one field.
 type FieldError struct {
 	// Field The invalid field (JSON property, parameter or header name).
@@ -362,6 +430,15 @@ type StoredEvent struct {
 // CorrelationId defines model for CorrelationId.
 type CorrelationId = string
 
+// FeedAfter defines model for FeedAfter.
+type FeedAfter = int64
+
+// FeedStreamType defines model for FeedStreamType.
+type FeedStreamType = string
+
+// FeedTypes defines model for FeedTypes.
+type FeedTypes = []string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -403,6 +480,40 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details document.
 type UnsupportedMediaType = Problem
+
+// GetEventFeedParams defines parameters for GetEventFeed.
+type GetEventFeedParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+
+	// LastEventID The `id` of the last message received; wins over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
 
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
@@ -713,6 +824,60 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetEventFeed Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness probe
 	//
 	// Answers `200` as long as the process is running; does not check dependencies.
@@ -870,6 +1035,80 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetEventFeed Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *Client) GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventFeedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamEvents Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetHealth Liveness probe
@@ -1158,6 +1397,189 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetEventFeedRequest constructs an http.Request for the GetEventFeed method
+func NewGetEventFeedRequest(server string, params *GetEventFeedParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
@@ -1802,6 +2224,64 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetEventFeedWithResponse Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error)
+
+	// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
+
 	// GetHealthWithResponse Liveness probe
 	//
 	// Answers `200` as long as the process is running; does not check dependencies.
@@ -1973,6 +2453,186 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+}
+
+// GetEventFeedResponse200Headers the declared response headers of an HTTP 200 response for GetEventFeed
+type GetEventFeedResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetEventFeedResponse400Headers the declared response headers of an HTTP 400 response for GetEventFeed
+type GetEventFeedResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetEventFeedResponse503Headers the declared response headers of an HTTP 503 response for GetEventFeed
+type GetEventFeedResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetEventFeedResponseDefaultHeaders the declared response headers of an HTTP default response for GetEventFeed
+type GetEventFeedResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetEventFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeedPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventFeedResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetEventFeedResponse400Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetEventFeedResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetEventFeedResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventFeedResponse) GetJSON200() *FeedPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamEventsResponse200Headers the declared response headers of an HTTP 200 response for StreamEvents
+type StreamEventsResponse200Headers struct {
+	CacheControl *string
+	XRequestID   *string
+}
+
+// StreamEventsResponse400Headers the declared response headers of an HTTP 400 response for StreamEvents
+type StreamEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
+type StreamEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// StreamEventsResponseDefaultHeaders the declared response headers of an HTTP default response for StreamEvents
+type StreamEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StreamEventsResponse400Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *StreamEventsResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetHealthResponse200Headers the declared response headers of an HTTP 200 response for GetHealth
@@ -3224,6 +3884,76 @@ func (r GetReadinessResponse) ContentType() string {
 	return ""
 }
 
+// GetEventFeedWithResponse Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *ClientWithResponses) GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error) {
+	rsp, err := c.GetEventFeed(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventFeedResponse(rsp)
+}
+
+// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness probe
 //
 // Answers `200` as long as the process is running; does not check dependencies.
@@ -3472,6 +4202,228 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetReadinessResponse(rsp)
+}
+
+// ParseGetEventFeedResponse parses an HTTP response from a GetEventFeedWithResponse call
+func ParseGetEventFeedResponse(rsp *http.Response) (*GetEventFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeedPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventFeedResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetEventFeedResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetEventFeedResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetEventFeedResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers StreamEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers StreamEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -5163,6 +6115,12 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetEventFeed Read the whole event log, page by page
+	// (GET /events)
+	GetEventFeed(ctx echo.Context, params GetEventFeedParams) error
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	// (GET /events/stream)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -5198,6 +6156,94 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetEventFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEventFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEventFeedParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "stream_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stream_type", ctx.QueryParams(), &params.StreamType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stream_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEventFeed(ctx, params)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "stream_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stream_type", ctx.QueryParams(), &params.StreamType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stream_type: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
+	return err
 }
 
 // GetHealth converts echo context to params.
@@ -5627,6 +6673,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/orders/:id/confirm", wrapper.ConfirmOrder, options.OperationMiddlewares["confirmOrder"]...)
 	router.POST(options.BaseURL+"/orders/:id/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/orders/:id/events", wrapper.GetOrderEvents, options.OperationMiddlewares["getOrderEvents"]...)
+	router.GET(options.BaseURL+"/events", wrapper.GetEventFeed, options.OperationMiddlewares["getEventFeed"]...)
+	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPISpec, options.OperationMiddlewares["getOpenAPISpec"]...)
@@ -5741,6 +6789,233 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type GetEventFeedRequestObject struct {
+	Params GetEventFeedParams
+}
+
+type GetEventFeedResponseObject interface {
+	VisitGetEventFeedResponse(w http.ResponseWriter) error
+}
+
+type GetEventFeed200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetEventFeed200JSONResponse struct {
+	Body    FeedPage
+	Headers GetEventFeed200ResponseHeaders
+}
+
+func (response GetEventFeed200JSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed400ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed503ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeeddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetEventFeeddefaultApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200ResponseHeaders struct {
+	CacheControl *string
+	XRequestID   *string
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       StreamEvents200ResponseHeaders
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents400ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents503ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type GetHealthRequestObject struct {
@@ -7220,6 +8495,12 @@ func (response GetReadinessdefaultApplicationProblemPlusJSONResponse) VisitGetRe
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetEventFeed Read the whole event log, page by page
+	// (GET /events)
+	GetEventFeed(ctx context.Context, request GetEventFeedRequestObject) (GetEventFeedResponseObject, error)
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -7262,6 +8543,56 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetEventFeed operation middleware
+func (sh *strictHandler) GetEventFeed(ctx echo.Context, params GetEventFeedParams) error {
+	var request GetEventFeedRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEventFeed(ctx.Request().Context(), request.(GetEventFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEventFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEventFeedResponseObject); ok {
+		return validResponse.VisitGetEventFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetHealth operation middleware
@@ -7589,154 +8920,187 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdts4sij8Klj8ZlakDClLsp3E9tprlieXmXTn9uWye2Y3s02IhCy0KUBNgLbVffwc54HOi52FKoAE",
-	"L5Lt2Jl0n935EdsSCAJ1r0JV4dcglcuVFExoFRz+GiwYzVgBvx7nubwwv2RMpQVfaS5FcBh8XDCyZHoh",
-	"M0X0gpEV1QuiytVKFlqNgjBgl3S5yllwGPz9+ceQ/OP58bMgDAr2c8kLlgWHuihZGKh0wZbUTL+iWrPC",
-	"TP3fPx5H//X5L4OQ4C/Dh38KwkCvV2YypQsuToOrqzB4/pGe9i9MFhkrHihyzgrFpSBUEUqULqQ4JUxo",
-	"rtdE09OQsNHpiCRxsBsHCRlccL0we4nFz6XUTA1H5AMTGeGazGh6Rrggyct59JrqdJEQLUlRCkJJKpdL",
-	"KjJCTykXShN2SVOdr2OhF7xawigWDZjAO7fCo7vflxlbrqRmIl2/Z6ucrs1j7e0nZp6EXCyYILCAgqmV",
-	"FIoRjohSWhYsqz+Wc0IFYbTIOSuIWQ9TOhYOGETRJSOJ9+7oe7ZOyMBuWxEp8vXwiNCZYkITqResuOCK",
-	"tXds1hX4G2SiXAaHP+IXn/sQ/EqmFLfVh+RP71+ZxZs1CnaBOA9JsgO/qJ1feXaVNAnRfbU/n6aP0wmL",
-	"nswmNNpjT1h0kO2m0ZQ+mo9nj7M9Nplsxc1cFkuqg8OgLHhUsDkrmEhZL5G+Z7pYH881K7q7+MBSaSBI",
-	"zdfkYsFTBLlFAlnSNZmZP3XBWdbYy/625S254EsD3HG1Ii40O2UFLOmf73H+l8/6AcszhCsQD4wMCeJW",
-	"EHbOinVFPIew3DTnTOgHKhbJPyM7d/TyWUL43PAOB+ajghEtz5ggg0k0mT4h6YIWNNWsUOZtOTPcr8JY",
-	"ZPyUa0UMRyXRyegwGYY1URFppjFUyYpzVpBTJlhBNctG5GP1qVlJLk9JzgVTjkQcTFNaFGvCdZs8x5OD",
-	"Md3P9qJHhjAezx7TXprwgEwvXzFxqhfB4WT6JDRAr/4O29KMRr+Mo4OT0WH0+S99wuzKPFHQJdNW6j6V",
-	"RcFyoP6XPVx+LAyWUjdInDbQRYB5AWiKDEDI0bSQSgGAeAqi7aWOBTySGq7IjHTTKNNpRjV1cGPnRicg",
-	"nq2gw0fUiLycxwLZPuxDihENHTFQsJ+jx9kkPWBTGoQBN7tBbROEgaBLM+afkbf96OWzrXD3If3fcVyO",
-	"x+NxBD8nL+DH4xf458GLzz2KJAwuIztFtGRK0VPz5bJU2rDequBC01nOiGaXCFdZapJKoQuZezTcFtDf",
-	"s3UP1iyrROlCKiZIKfjPJSNnbE0G9ZuOPzx9+dLqJko+fXr5bEiW9AyRzGLh0KDonIEWMhLmkFBSsBUz",
-	"vNAkg0qGm9eY52AS+MSNK0Cb9KqHo+bzMCM1TDoHoaerOahQF4bckr3pFLRDxkjCa4CcnLH1ScFKxbJk",
-	"2GG+2cF8j+5Po910kkV780csok9mj6MDNs0m6Xi+Sx/tbSKWlmbaRCvT/f1tPBrHl1NDNpePn/dzaBi8",
-	"nIPm325xGJvEmBsF02UhWEZma0LJqmDnXJa1Mg4JH7ERMYLOGgix6DdSDo19Ysh3N3UjzR8sDpJN9gtx",
-	"5kssPnpsq41JUJRCtS0VohdUu3WEFZGj2lFHseAoCmCPIM4NukG8VBaW+R5JwAxI9ibThNT2VFoWQCxu",
-	"tJU1q0LOcrZ8oEhiR5zYEYmjVGK/iEViQJsQRH8I35s1GLbwxNgoFrE4VuT9i6fkYDIZk4zNQQ1wK6Pw",
-	"eVCtNFfSMHnyMCEDKtZueYdEyFisCtDO3CB5SGThLL1IMSOqDZ/lXGkjJ2tsKTLwJGUsANw++B4otyMk",
-	"FQ5C0grb5XDkW5ilYioWliKMfU4LrgyGlCSUXDB6Zl5JBskPO0gCdpnmQ0ApVwZEhl8d4IXR32Rp5mfq",
-	"EPE0IsfknOYlaz4kvG0BxvM8FqhMkt2kohJLax7/j8fJJmu3n4Hthjdz7qMmr5I41p8fDuL44f8a/LAz",
-	"/Gsc/AgCfjrBH7so7x8///wwDgZ2eOgeu/aJ4cOhHXtbbfEwNAgAfBZkKQvWoAxVpgsjGhAYKFHeSME2",
-	"SJW33jSGVJwmTzxcJw8To4U3klcsLKrDNoPujvfIG6nJa5nxOWdZjVBKZjJb3xaDZiPb0TgZT/f6xOpb",
-	"s+4+G+djLXKatm9wQ/sd1mr80nqlPLuhXV/CyB4zzUlwsNL+RjNr75q/jFXABPxKV6uco/OyY6XcX35S",
-	"6MlU+zBPZGb+c5rzDAafzCnPmXl1xjTluQGugK+doj20CE7XBMgOEEzQZf519+pPAKmikMaM/PHXYM5Z",
-	"ngWHgXsoCIMW3bYnCK4+G9ApTY1LUzlNBq2a6lIFh3tj41dwDbhoLa8Gmtu32qm3F9ntXflA/1PB5sFh",
-	"8P/t1CGIHfxW7bzDORD0XfJwxgdXZElzgz2WGb7guKhDMqMZ+e7D2zchoWTJlTLaov4+FgCekFS2t/nS",
-	"aghrN3sT16J5GJJSnAl5IewUCjg/lWKe8xTs8dqcH5EEEZIQQ4WKMJou3BIIPI7c5gVdfKPG9/X7YGUf",
-	"2+kLDxhvz3PJrpvC8wwB4k/thu5E3UA/J0LqkxUTGUrRirpfgXJOqYAwghGiNDPeyMWC56xpddinR0Ef",
-	"ed7Ip98Bj7BByQc1Jb91LzLqr15qh5zhhZGQOnKD7oucnaXm6EjVFryT7mbl7JAkHaAmsRjQzPxGKHi+",
-	"xjWgMBV3bJEamOU5/JGxYhi6eRZUnQh5AuAxE9mnYDJB2HKl1+1HqrnA2K+H1y+JResRmheMZuuTVU5T",
-	"eM5gHYBut8mV8WrZJVdaDcNY2Oe01DQ/0VKe5LQ4ZQnwWpJK4YTaiQNYguYXTnrGVjoW6YKKUw4GlDND",
-	"88oPqgIGztglhVlTqY/QqyI51awY/lbZ8zXEX99IDTFaXMIXsykGc4GkqJ3O41N8FZgMx9W3X8iGDQbc",
-	"rxnQvgOsz+odHfbDdQL/uVH3xX8Qw0byI7NSk0wylAY2ru0CJGaVA4iIzY3BLdb2w1ig8S90QVPvcfAT",
-	"YCi8wlj5AMQEvlHetMZPiUUVRm/TXRWL30YlOOiOpPVGfijTxXtZanYnqjLkNJelaBDTG0nkihUwB1lQ",
-	"haxvQHMX4a4WfLWEAwyfvvZq+jLE69bSIStDT/jlfVBTY4cumFoRRmfLHorvhjT9ArZwP+q6F28gWi2P",
-	"UI3boFlWMKXIQBbIvdoPubKs8vtlQTRfsuHonoTHXlt7i20orhX3/SG6dlIqbgfgACwynnmf3Agqvz0l",
-	"846uc0mzj1K+Mtr3TrS1wrlqXe5Tl2/QGxeUsMuUMXu8qPgvjOR8yXU/7fhkMdmtyeK9P6GWkrjXdqjD",
-	"ri3SUkY46L69lGs29RtEvRcCe4Ge253cXKT3kyVXSxspaIX9gsNd3/O17lbNWsZ/6g12OFbaPaqCghdU",
-	"ETD+8OTs3lyGybSmrv+0r/V21PV+cUxUjbkPsvKihBVw0JHfAh08I7MLi0VKCzB5vSirH6DdHJLFSGws",
-	"rKPcN48ZMTLWYoUKL0DbpHV3ir+NMGFM84Dl2/IFIuYuzMCFZoWg+QnEBnw5+EEaWxDgZkB5AeFfoybK",
-	"giiesSPC0YSYMSZILk9PWUZKYVDhHwI+UMTf47Vic78Z1cHVEbe6Dlm79Uc44j6I+liQUrDLFUuNdoR5",
-	"q4OkBrSS4T0aTR/wSPSToOeU53SW303Fld48LeWWUU1nVBkPoczRMoDTfZou7PkrX7J+AUYgjcAmClCy",
-	"lMbQvQFKPU1o90maC+zg1f/6vhSgPXWGDBTDjAUteL42K4GTVUkWVGQ23OOUJYbf4PSoghtX/uoh1n7O",
-	"CqO1WXZEkFK8AUnjlCgWHkCHTYgm8EcEaRoJUZiWMSJPYUZZ6lQu2YmN+CWxWDIqUN5VS1NarlYssyF2",
-	"QB9EsOr0oAvgWFiI+YhrzTI4yuGY6LGg5wxZ2onKQxuEaBzjxqKTiwPxkILRzIuXzXmh9Igkf3/+kexA",
-	"2OWXpDqjMZCKRWJsfPgq+ZoBDg+0183g5crcUUJ/EqtCpkwpQwfP4RDmbtK69yC7yeBckRZmAOeACWKG",
-	"2xBA5+z8eot26tkc3jvgSL5aSldEe6s5Y+vIjrwvru7mhJnt2iAfbhjTBbo7jsUA4x0hxlxkAcbxbzbQ",
-	"9smFZFj2mmWcfgRQ30lLVBOeLM2MJ4A93wpg1tpqeA8GwN6LzAtu4A95MTZvJwReTOyLexRBNTKCkREM",
-	"+SpOkQ26J+29Jb9Fv6iCAIbksuwVF8w7BqQZekw0f1fIFSs0Zyo4nNNcsY7FU0fqswwD9jacj2LcbH/l",
-	"TfJr8HNJK2nWCjmVyxkriJyTUnCtyCCZjsYJpGukKVsZhFNFkikaTxVJTsP61JMLvTsNwmBJLzF/cDI2",
-	"RmGVTjjpphOGgTor+89ulZbpGTljbGX2YxZFBpPo0Z6XNRWiEZRTcWZ+dXlVELW3Qzq5Qh++/xT97e3b",
-	"76PxeIJrdSfMj/a2Zfhcmxt23QgCP4/HcVxOHj0xP6Z28HQ8PoYf0yf44wB/vIAf++bH7ng8/nzP+WnW",
-	"gATw2eNHTbnozU4LA4OAk1XBU3aSujTvJtLemS8NAUnBEF/cuLZCFo6k4MGhSw1supnpukFXk4ODgyZp",
-	"QQpXg7TgX3hdump9XP8jEFtYM0HPrupEYjn7iaXabP0pHEl9GYu+XeFAgpIZ8kmrQy6QVF0mLRhVfVnL",
-	"PyzWzSPN+kBuUK4M/++Pxx7ajoimM0yFNXIiFrOC0TPlTkdsXmwPvg1pdBjnaam0XJrxaAObpfDCIBgC",
-	"JB4jgSu4mXfGT/DH3/DHU/zx/P6IejMh2x3rBRUGNiHKzzkDyzvDUAQ9ZTb9DsinQw3Pz5nQrzhSQlds",
-	"2YRXTIu3SeVceMHaXrnMNVs2f9mmGz9AkiUsJKiXSIuCrjskjxP2kfULzvLsObjfPammddaFdaXnNjcJ",
-	"Mw46O7CZIr0J4X6uAhl89+HtG2IfXvcnTwhq49k1+XkZKK20Gi8lpcsxmJGGQRAwJzFYWs/bn8TSl2nk",
-	"QxV3W7+5D77/YDTXPZlZr/g5E0zhYXypuqB0lldd4yDPzBvqRcuza1doJ+lb2NsVE8fvXj6Tabl05mev",
-	"RMP8pk6UxT5PdkdjktlJyACCR1KwYUgyZuzUjMwLuST/On79qofgxVxe9+LOwuWKCbriDZs42B2NR7tB",
-	"Q+DsxvFoHMejH8fRQW86LoxeqFsuoAVht5oQN+Pm7IW44fpNZg7VrCkuMlbwcwc+ozhRpjTo9teaIQ6D",
-	"55/eQzAcBfQJx4wtpaM9Y47Bnzc8GzPy8CSVpaGKCf6JiWC14Ti1NlvbkuoaCEaHX30OA0zYOAFFPh1P",
-	"96PxJJrsf5yMD3fHh+Pxf3nORuAlzkDahp1q9+DgiX2FXd00DMpVRvWGiSd24upkYHrVJsEagG28vPzw",
-	"luxNJ4/rXDkIDhkk5TmhS7OCVpEaoqBDZg2c9KHfDSAXC0kQULWOb0tAh9HOa/jXyH+8JpuxSSyb3Qks",
-	"o7Ep27ggyLLJwVowIxJMHGoK/EmP9df1HiyB9u0dvgqbL9YLtiYXrLBpYuD73kThAv8aP62rbhvk3dU/",
-	"zH/9BVUWx02EbGCKav+GzCPNl6wPC7W2uHYHH3DoVYu5OnVl5dKgxbE8+T//G835FRr456wAPqgBnHbE",
-	"E/LrDRDos/R1LmmXhhSuVDt0P3CL5kxt9VM3rcaTKBtxmVOlUSQ3PJnmMdU2/E5uhd9Kgt2kUnUgKphV",
-	"lVmoPYZHWLBgAAnHa7eFTtuuzFoqJ/RNNEuUjkGbBNeQHA0SqHfrs1UDLxvVK7BnjyELJr6nX+8QFLk2",
-	"8nGn8MZoW5yiQxZf6I93WXWDp/1VPGlA1LteU/2YrIznZZYLEciQCHbBlLZHEZs9pg1MYcUFZEmdsttJ",
-	"+j4pL9ilPknLQvW5S0/h87qc+FLDW+uq5oKIMs+J9CSIW1aNcrb+7uLlT5K//ul4/ebD+OL1h/Hlm//8",
-	"/y9fP5O/vH4mL16/kPzV0+9WZsybH/61/tf6u4MgDMzMeO7YsFo3+AWb/UFfRWzQqHOWrtOcWc/F56pD",
-	"krhMYjIwljH4i8D9Q6geEbFgHLzvpEoqTjAT10sFnkm9IHMuaO7iD9YDqu3C6mnzu3u06R51sq9rtnln",
-	"pArs9EtDri7yrK29RmhdP94l0zsamQ2d12dxttse9HqvW+Il3fKN2xitBgC2sNSp5e0h2lh0gzKdSFNt",
-	"6P4Rnb1hdLYPU1XosVk17HyC0FUFpwXDOE+jIhjLsyUeNG8uz4acIMFzKDSOxSBxcdmo5z/3Lxl6ZYKV",
-	"j9Kigi/0Umqq+HESHRxHL2g0//wFgNfevjpCdIPd0ydVvWSfTiAFqkz39h+7pKoqSOyiKj3yBA4A23O9",
-	"pumCCxYVjGaQ2+AmNMNdnW+35uPIKx41nJmho5ZcRvZ5OLNTSYg1RzZ+poi8ECQxX2FSVwKng52qzb7C",
-	"nR4HuZXB161jxDLTcGtqWsP3uJGp705Ku3bIolxSUYOSXa5yKpqp2DK1OG9pcMwivgnlEkzoRk026oOM",
-	"q8JrL/CFLPzgrDtwDQGXTOhiTVasaBWI3dT88WLCPTZQfU7chdqn9y9J1cqE8IwJzefrqrVEDTEyKFVJ",
-	"83zdOJ7GwoYvbreyY2G53UHuarJ/fPz4zlkzhv4bK8Dyrg7l2LPwLgjUQhY6bNOPKpdLWqydceg408zb",
-	"RzybCsjq/WibPXAbDDTfG5KkPqjH5gCY0wMcnlG1YArbBCTYwAHEAKEFg4oTzDbrSIk2/28reQtv0wPH",
-	"l7wu3QBw4PmZlp09Gu0Txu8ZzYxJ2kMN1Ve3CMtDqkrT9MSP7hCc9892+nQGBh5ot/MKfgH9N7prz6im",
-	"t4vzV2dZxGa2k8G8YCwyeDsiGTOYNCZAQxGgGKlSfoetkPUXB5F74ARr67VQP2FbFNeGyG6jyWsH9PFs",
-	"N51m0YSN59Ee3Z9FT9JHWfSYPZkf0PFskk6zm4RAXbub28EWsFu3yqkBO7S6Oq3719iDyVLhXzxTIeHN",
-	"HK72wUD9MB4FtHvmNJPRbto/pQ8JK6l4f4etv+dyRnPiBjRQsYFi64jEeO9mOtyxwPZ4Hb7mK0XnmhTf",
-	"XYVL8ff3/0BB4ifBZ9tR7x6F0yvwawZFkY5GHkZYsEI2tH++4oIdZ5n3ydPKA68+qZzwHqVUTXDn+CTm",
-	"y4JF0OXKL4hCVlIgdJqhhZBGRNFRa5NyQpSOHjN35fLVVVgdWYInhkXtti3EWww4aUaXQSdbzX7JFdRC",
-	"m/VGSpZF6sqoXXrziDyH5miYXgHZXJVzpGJRiXsKE/HlssR+TxVLUUHoyojlCGrhPe46arbC6Rw5msW5",
-	"Q8fZ2vZzgs441eEjpBqbWeZlnpMFN/OuoQNYnVA9wHRhr4HeDj6cDEGKUbEmK6q0PfNMqbAJ7JlxHNvP",
-	"/tUi7j/eYJjor1T/B9oqhheVpsuVtVGG0LXn4UPLayq0DU/MO+VK8yVXmqfEq/gePXxInhuXBre/gN5J",
-	"VScl7GMjjF+smDIQMaY12Eauf50fWh+R966pB7bAwewRQoUtYa+axjUaSWIZzLVNmFwPyVj0NJGUfgNJ",
-	"21ESlrChqSR8WbXzOWq0FgIoLKWhASnCRsc2qAr5CesqYIHYoAlaFPU1USI/2GYwfr/LOoLgiuVdVUZu",
-	"AAyRIefWLaGtDGZyYk+jukEM7LpDLVV2eiz6mtM0z+GgEMDVRiDteGmeQBzIinb/g+Td2w8fDRVDKiQw",
-	"YCd92RU0jcixa7l4fSc10tdIDevAZcFPuaC514FTKM0omDXskqUlNu674Ck7gjRubKCwvc9aDyqn02RE",
-	"YIcOogmpbZl8HYtq272hpIQbNaJkHUjiqhlLAj5B7wJbBBmjBeEOvqYyID/ObbkQOhrJpozopIqOqFgM",
-	"XAhl6JLFl+1QSGJcGyCBgrnsZ/M5FVlI5rKIhedNzynPy4KpEFDs+q5AAb6g0KECIiFyPrd5tq7/CsYl",
-	"FRkkVZAy2Umq+KWhnQIqd4R1n7yktMEnwSH2i07YSnKh1dBGTteaKacanA9nTW7t1cYoY46HVYgmFjYo",
-	"g3Y5gCA0eNniv7kKYyNvbKAjFg7WWAsDm0dpCac1WDaWZDJVtbeXWNSCb51KYWSkEcs1XxnuTfA4sur7",
-	"9Y/nx89s/w3gCeuUg4yxidRhq8nU0LCa7aeArRG6LRe8vmL7iXVwDWptAwXXrKfisaTdFCMZHpkHbPUO",
-	"vCUW3qx7tlEdlg9Vde+JP6fXDSEZjshbV9qvfJ5oZLQXbF4q7AUByVVGdSZP8a/IkhShM3nOyBi6tsUi",
-	"XZTizChwAxnH2+OxrWICk6DqKWAVlaZnzMIS64iRdKCueJDsTXaTIUozb2WuWVk32R4e2U/qbqtGLx8T",
-	"eyJt2fMXVkgyN5QPx9WQZD5sZJlbRhXE2nxg/biyPrOcn0tDQ2iAWm1HhY3auswz2+vsz3/+czL0NIOB",
-	"B9RC9gEC5/UbLz1vdKt1lartPrVHgDw7prA1Ara1R0+VSz1LXznCIYEGzBhLyXnKhGKepWk8y4IzTYu1",
-	"F4qyNqaf7hRMRuPRuJE052fKYe7bzgJSFH8xv5+y3niDpfOpARxVJDeWC1UuopQyBZZtUQrBxelRzX/p",
-	"gqVnNkzARMoZBFQquL80fukp0zZHstUXbToebymPcWUxN6sjsW/Y1LKl3gPN+Tm7x8LQPdxE3yPVZne8",
-	"DnCwvjktc339Y3VxTBjY+KKfWGpEMXir9FRBuGmtNFsGn83wHUsPozVd5hsR/x5MWNtmxOV7VrmeVEFW",
-	"ZwjaCSgdfqGKXBRca6PrBw35YN5lZAkkPgBiCL5vZgu/Hd9WBx9A/x1ysSv5sGLp7WjGbfZmNNNOkN1A",
-	"PG24/K6JBwoQzW5cm5mN9FO4DfZSzito7dKXw0EGszVJqrSeJCTaeAGzAtp6m+94lgzDWMiVMz3JnOea",
-	"FeiWJmgSOJOmPoJLkLAKpsocLFxjm2RW2Z+xtWKQbcHxEOfQ+KBIdYmX1JFgZQaYNRQ7ysKnWsbilOlm",
-	"YkdYJe5U9gquVI1akxrB4nJAYtGfBEIwfQTtXrmiP5fsqNE5UBbEuLsGENAMV4Fu8RqmWrsJOQtELxjr",
-	"MPKBEW2rBZ0xfVR9SOQcvYyCny50NcBqQ0cKrgHNAiyI0vZiL0pba43vi4VVv+xyVTCl0N5oGnewRs9M",
-	"6nSsdD2dmxxvjNVKtfkNzn/snhLm63beTx3H78sMge6eoPLr9p7VacINxYSfU3kVbltT1cPJZU4MrmkI",
-	"PtyU+9u37uZxdG/71DumT9xjDU4fqF5jWRepsxd9XLJurtR03A8JsGIbMKjEonnELx/bXpjYg05gTMc/",
-	"kJvfK0PQNLINu0GcDGZUsUd7ZdGqTCTHbjbzTC/DbW2L/IX5Yv0UBIltm1ootwu66isJotu3Oa5kkN/k",
-	"vJI5NbB8bgiurj5/RSOxzkvs6ytybWbit1P6++Pd6x/paVFyH8am0qQqFneWgv3gM54N9ZgHcDShMGcu",
-	"9FuDGla3Pn+dSYgdD5x4GxFs90oLFgvs8wrnCRe0yGyv00YYC0PQWFwAMYmP1W0j0DIjXUip/C6xxgAh",
-	"A3dpAgS8qe4muUHYe8P1CRDVxjbpEA4z5I4NQVx1z4yltFQsFm5e4yWaF7v26a4FgnFKhS8BDjwdWnU3",
-	"bXVFHZGPkjh7Bc2uyje1AWQIIsKVLBnEqDsuKvQEhyVxRbZmgNFYaL5kESwFAseMDAz0zh+76wOq3MgH",
-	"Cq7c4d7lBlyQxF3Sk4T+dQbwFQTI++yCVZXE2bUL+mi5HrLTumPDiPlrnmhepYJiCPjvbzJb30ACWXmN",
-	"2VtAfE8heoo9y2uGetoIrfKMDBokNjTePc3Lr1X7BdwN+O1f3itLU5YGPN4Bo+O2S/P6IFzbCaKTsrup",
-	"/7EzruDI3GXVtu94GnVauF91NMvk5nj9t5TijetSvPuppxs3K2/G24vpxu1iusnVrWzk7Z0vm1VR3761",
-	"m39t2LbHq3F37A7zBWp/b3xw/SNV93XzwOQGdkK7VSc8t3/9c73tbczD0+lNHu62Wvqmhs27dlJ/n3lT",
-	"B0LAyLhBHK1ubtg9fq8Sa70LByvtF4sfwLJpHYLCmbIzSxp3wgzwZo9h69KO/oPR9q0dsfjIl4zogp6z",
-	"/JAkVffGwtsJrpoqwm1eDQYRbG6Hd8LcyLo5IgnV2yeiNgKBSXw6FlgpamyNurlknQkBhTUzNpcFI1wP",
-	"R95yIUZkXgfG4rLUmHLKLtO8VPycHYL9Y+AHJSdNP4scezPN2Fq6a68cnKVg0DXNmG7mJXYNfZWeIWkc",
-	"FlmryN5GBCEnTKbgKRz10sxdtFhfjURd9hKaTZtio19mD3l3yHR9XiTfJqpcKKMqOewC19riVHebBfU5",
-	"n3WGTs9VKlXnl1s569sWbomLwNnx7u7uwRHZuIX+TMZNKWN9m6O6f19bssq+vqu7VSHfQQvfRQ3ujvd6",
-	"CjClSwYx8mPjNVj2mqK2kPxGO/kihb53/SNVf/Zvqh//zuqynQ2e/60kkLvA6epzS6nuYHUfXu77ZTNu",
-	"ikJgtqMi1Is1yHZlInjr3lmEPcHG7kxkYNTcUirdaro0HBGbS2l9e9d5oOnce9ecYCKSqhq3Yqqcf/Da",
-	"vMbF6kuu8NjDdsCrj00gX8EeOuCRPfQbFdIuvU9/4HK+VIXU6uM3533fTCg2O3z1CMe6ls7r3OXKtUbB",
-	"1TcV2Njq1xEUiknrzt1Zov9GOmj+O0TqFzhV05sI0U4T/D/8sdvoG+TNrSqnozhsMdjX0Bw4dVt1VCJ+",
-	"gV5MzqgCNwFK4EfkqX8jlksLds4XdsjZEOjtvWPrCLJley7Nchpi+1x1xf0oFo2lbdJW1TVgPcrKS4e7",
-	"Xlu5XDIDJyFBPx0SGotGpqxLe2udcW86Ow4xCzMWiZmu/yjZ7uB3ouG+sSpx2P5DlfweVMnvU6ojjd1K",
-	"rGMxybWxNqzRwPKXKlY0t6fsGzpykoHMM+gsDmdmjVASVw3Hs13KZCtwjkji6osSOCD0y71OW9VwPQVw",
-	"W4I6z89t26SvJhjqnqYbhEPd1XQLEL/tUfjvzIWu8W+LqfyIsMcNlujv06+umubdt3F0nGXKXR86+PD9",
-	"p7DqIRd6HeSG2Km8bT7hhedecLipd8gx3k7q18X5F47b2Rq5+X22j9//oo/paJbV7cT+B7rCrYb0G+SB",
-	"13f+Juep/yYTBlYF5whZ9of18ocj/P+WI3ycZf7dzNcYTnhpzw0rO6r6SFdOllKBmR5EF3Q+5ylmGHtX",
-	"KRlZTdOFK6UjS35aGEYbhnUBEEn2x7ud+ij/zqCOwVN36PiKQqR+yfU3TsFq/6cm+dVNUTaXlFR5Q6gh",
-	"yyIPDoMd0E92cF8OIBenIaku1zYEVMC77M0lkLZtT9AsWXcP+TCe4Jdi99lS3kzWlurOhEVCoV2D2a+r",
-	"z/UrIgjXiuVzb0ILBbPXVjUlbNtdXNmOWDQuoW1cm4c9m6xe770OspormjshuuXu3fu767b3Sua73ZO8",
-	"/e7w+77juwWlZt7k9kv9XRisGrsBXnZcZMf1YqZOyNrywk1NoLa1VOq8zY8Ybn+dDcZVvXr7X7agKhIy",
-	"wlGdt9WtOK/bmT9yw6vqIZ33tG7z3/42GLz93l58IQxs3N1bvdZrG3GSOqNnw1uf9rcw6HuvN22U1rbU",
-	"tttu7/MO2a13Kn+Fq5Cvv7rsa903dv0lfF/rnrwNl3re3/WaNWs075jc9JK3OIzUw7rsgEMiN6Ql+F17",
-	"s97pjeBv9T9rCn780kdJ+xbbe7pN9vPV/w0AAP//",
+	"7L3rchu5tSj8Kih+SQ3pdFMkJY0tqnalFI+dOPHts+w9yZ72VoPdIImoCXAaaEkcH1XttzhvsF/kvMl+",
+	"klNYC+hGX0hdnZmcjH+YIhuNy8K6Y62FL71ErtZSMKFVb/qlt2Q0ZTn8eZJl8tL8kTKV5HytuRS9ae/j",
+	"kpEV00uZKqKXjKypXhJVrNcy12rYC3rsiq7WGetNe3988TEgf3px8l0v6OXsx4LnLO1NdV6woKeSJVtR",
+	"0/2aas1y0/V//nAS/sfn3/UDgn8MnvymF/T0Zm06UzrnYtG7vg56Lz7SRffEZJ6y/BtFLliuuBSEKkKJ",
+	"0rkUC8KE5npDNF0EhA0XQxJHvf2oF5P+JddLs5ZI/FhIzdRgSE6ZSAnXZEaTc8IFiV/NwzdUJ8uYaEny",
+	"QhBKErlaUZESuqBcKE3YFU10tomEXvJyCsNI1GACY+6ER3u9r1K2WkvNRLL5wNYZ3ZjXmsuPTT8xuVwy",
+	"QWACOVNrKRQjHDdKaZmztPpZzgkVhNE84ywnZj5M6Ug4YBBFV4zE3tjhX9gmJn27bEWkyDaDY0JniglN",
+	"pF6y/JIr1lyxmVfPXyATxao3/QEffO7a4Ncyobisrk3+9OG1mbyZo2CXuOcBiffgD7X3hafXcR0R3aPD",
+	"+SR5moxZ+Gw2puEBe8bCo3Q/CSf02/lo9jQ9YOPxzr2Zy3xFdW/aK3Ie5mzOciYS1omkH5jONydzzfL2",
+	"Kk5ZIg0EqXlMLpc8QZDbTSAruiEz81XnnKW1tRzumt6KC74ywB2VM+JCswXLYUp//YD9v/quG7A8RbgC",
+	"8kDLgODeCsIuWL4pkWcK000yzoT+RkUi/mto+w5ffRcTPje0w4H4qGBEy3MmSH8cjifPSLKkOU00y5UZ",
+	"LWOG+lUQiZQvuFbEUFQcng2n8SCokIpI043BSpZfsJwsmGA51Swdko/lr2YmmVyQjAumHIo4mCY0zzeE",
+	"6yZ6jsZHI3qYHoTfGsR4OntKO3HCAzK9es3EQi970/HkWWCAXn4PmtyMhj+NwqOz4TT8/LsuZnZt3sjp",
+	"imnLdZ/LPGcZYP+rDio/EWaXEtdILGrbRYB4AWiK9IHJ0SSXSgGAeAKs7ZWOBLySGKpIDXfTyNNpSjV1",
+	"cGMXRibgPltGh6+oIXk1jwSSfdC1KYY1tNhAzn4Mn6bj5IhNaC/ocbMalDa9oCfoyrT5a+gtP3z13U64",
+	"+5D+zygqRqPRKITP8Uv4ePoSvx69/NwhSILeVWi7CFdMKbowD1eF0ob01jkXms4yRjS7QrjKQpNECp3L",
+	"zMNhIKyXjKVbSP2dyDYOlrA7lKyl4uapEUzcSAyyyBk1nEAvqWXe/XgUI2xTNqdFpoOKjdNcu03K5GJQ",
+	"Yw/j0cHEAvfHguWbCrbAa2oAtT0DtygZGxf624NecBMrMSs+1Tmjq4/wcNey5dyslNGVKtmL6dFJYeDN",
+	"DYYNv/W6F4J9ncGktuHHaLSLLmn40+cfLGXeHTWoXQ0sgvQzecnyMKGKlbyMICsLSCGM2ElkztSgBJsB",
+	"mLoRYnrJFIMhVIAEGCpmWIVmKZJ2JOJ3BkzPpZjzfMXS4HTJ1ysm9HdcrY2uwtJ4MCQvaLIk1eRh1kqu",
+	"WCToYpGzBdXMoZPlEgbnDAttkPAPvfp4vaDXHtEIdHa1zmTKetM5zRTr3kVYWW3/uGYrdbeNRAb72WO0",
+	"99hOgVBHwJjZkf4NGxmYKb7C6R7iBO23cTk2zXO6MU2V3gBKGwrr1ZW5v7BNB4e3YjVMllIxQQrBfywY",
+	"OWcb0q+40snp81evLAVR8unTq+8GZEXPUSCwSDiWreicgcZqtJEpoSRnawY4VBMZpb5nhjHvQSfwi2uX",
+	"g+bZqUoe199HNmcE+hwUJF32QYW6NKIpPphMQJNMGYl5BZCzc7Y5y1mhAHObgnp2ND+gh5NwPxmn4cH8",
+	"WxbSZ7On4RGbpONkNN+nwLg6BUtDi93GNyaHh7vQLYquJkbEXD190S3Ng96rOVgJu60TY78Y0yRnusgF",
+	"S8lsY8RCzi64LCrFPSB8yIbEKEXWmIhEt0EzNbaMEXX7iWtpvrCoF2+zdYgzdSLx0RPx2pgPeSFU06ox",
+	"skm7eQSlQEQVVR1HgiMLgTWC6me2G1SR0hozzxEFTIP4YDyJSWV7JUUOyOJaW71knctZxlbfKBLbFme2",
+	"RewwldgHkYgNaGOC2x/AczMHQxaeyjOMRCROFPnw8jk5Go9Hjt8RbvUZfB/UcJopadhE/CQmfSo2bnpT",
+	"ImQk1jlo8iDOB0Tmzir0eHXGFYjrarcU6XtaVSQA3D74vlFuRYgqHBQqy6RXg6FvjRaKqUhYjDC2PM25",
+	"MjukJKHkktFzMyTpx9/vIQrYaZofYUu5MiAy9OoAL4yuT1bAz9UU92lITsgFzQpWf0l4y4Idz7JIoOIZ",
+	"78clllhc8+h/NIq3WcbdBGwXvJ1yv63TKoki/flJP4qe/K/+93uD30e9H0AZnIzxYx91w6cvPj+Jen3b",
+	"PHCv3fjG4MnAtr2rvHkSmA2A/czJSuashhmqSJaGNSAwkKO8lYJt4SrvvG4MqjitP/b2On4SG419K3pF",
+	"wm510CTQ/dEBeSs1eSNTPucsrTaUkplMN3fdQbOQ3ds4Hk0OutgqKB5d9tDHiuXU7eTeLW19mOua6mU1",
+	"U57e0gdQQMsOk85xcFBn/kBTaxubb8aCYAL+pOt1xtHRsWe53O/+rtDrUa7DvGFUqd4FzXgKjc/mlGeg",
+	"fqVMU54Z4Ap47ATt1G5wskHFDzaYoHvty/71bwBSeS6NyfnDl96csyztTXvuJaP+1/G22UHv+rMBndJU",
+	"JJ6DxWyrprpQvemB0dw017AXjelVQHPrVnvV8kK7vGsf6L/J2bw37f1/e5W7cg+fqr332AeCvo0eTvng",
+	"iqxoZnaPpYYuOE5qSmY0JX8+ffc2IJSsuFJGWlTPIwHgCUhpp5uHVkJYG9vruGLNA6M2ngt5KWwXCig/",
+	"kWKe8QRs98r0H5IYNyQGFVQRZrR2OwUCryO1eQ5aX6nx/YJdsLKv7XW5Eq+Dnu++uakLz4sEEH9uF/Qg",
+	"7Ab8ORNSn62ZSJGLltj9GoRzQgW4HEFpT1OWksslz1hd67BvD3td6Hkr/98eeI9qmHxUYfI7N5ARf9VU",
+	"W+gMA4ZC6tA1eix0dpqawyNVafCOu5uZs6m1rH2gxpHo09T8RSh4yYxpQKEr7sgiMTDLMviSsnwQuH6W",
+	"VJ0JeQbgMR3Zt6AzQdhqrTfNV8q+QNmvmleDRKLxCs1yRtPN2TqjCbxndh2AbpfJFeEpYVdcaTUIImHf",
+	"01LT7ExLeZbRfMFioLU4kcIxtTMHsBjVL+z0nK11JJIlFQsOCpRTQ7PSDiqdi07ZJbmZU6GP0aoiGdUs",
+	"H/xSyfMNnNW8lRrOc3AK9yZTPPgBlKK2O49OcShQGU7Kp/ckwxoBHlYEaMcA7bMco0V+OE+gP9fqsegP",
+	"zrsQ/cis0CSVDLmBPQNzzlQzyz54z+dG4RYb+2MkUPkXOqeJ9zrYCdAUhjBaPgAxhifK69bYKZEoj9ya",
+	"eFee2+3CEmz0QNR6K0+LZPlBFpo9CKsMOs1lIWrI9FYSuWY59EGWVCHpG9A8hLkr67CqM/iDCr8M8rq5",
+	"tNDK4BM+fAxsqq3QeUZLxGgt2dvih22afglLeBxx3blvwFotjVCNy6BpmjOlSF/mSL3aP55haWn3y5xo",
+	"vmKD4SMxj4Om9Ba7trgS3I+30ZWRUlI7AAdgkfLU++VWUPnlCZn3dJNJmn6U8rWRvg/CrTX2VclyH7t8",
+	"hd6YoIRdJYzZUATFf2Ik4yuuu3HHR4vxfoUWH/wOtZTEDdvCDju3UEsZYqPHtlJuWNQvcOs9F9hLtNwe",
+	"ZOYivp+tuFpZT0HD7deb7vuWrzW3KtICF36Xs8OR0v5x6RS8pIqA8oen7I9mMownFXb9ux3WW1Hb+sU2",
+	"YdnmMdDK8xKWwEFDfgd08DzdTiwSCc1B5fW8rL6DdrtLFj2xkbCGclc/psXQaIvlVngO2jquu4ifXYgJ",
+	"beoHLD8vXeDGPIQYuNAsFzQ7A9+AzwdPpdEFAW4GlJfg/jViosiJ4ik7JhxViBljgmRysWApnmLVAga+",
+	"UcRf441s87Du1cHZETe7Flq7+YfY4jGQ+kSQQrCrNUuMdIR+y4OkGrTiwSMqTad4MPpJ0AvKMzrLHibi",
+	"Cq+fhnBLqaYzqoyFUGSoGUAkEE2WNlaDr1g3AyMQcmSDiihZSaPo3mJLPUlo10nqE2ztq//4sQSgO3vm",
+	"imhDjDnNebYxM4EoDEmWVKTW3eOEJbrf4PSohBtX/uzB137BciO1WXpMEFO8BnHtlCgSHkAHdYjG8CWE",
+	"OI+YKAzhGpLn0KMsdCJX7Mx6/OJIrBgVyO/KqSkt12uWWhc7bB94sKpQwkugWJiI+YlrzVI4yuEYFLak",
+	"FwxJ2rHKqXVC1I5xI9GK2wN/SM5o6vnL5jxXekjiP774SPbA7fJTXJ7RGEhFIjY6PjyKv6aDwwPtTT14",
+	"cXUP5NCfxDqXCVPK4MELOIR5GLfuPMiuEzhXpLEzsOewE8Q0ty6A1tn5zRrtxNM5vDHgSL6cSptFe7M5",
+	"Z5vQtnwsqm7Hj5rlWicfLthGRbVWHIk++jsC9LnIHJTjX6yj7ZNzybD0DUs5dYFRD5ASZYdnK9Oji3mq",
+	"tABmta2a9WAA7A1kBriFPeT52LyVEBiY2IE7BEHZMoSWITT5KkaRdbrHzbXFv0S7qIQAuuTS9DUXzDsG",
+	"pClaTDR7n8s1yzVnqoyXagYElZ76NEWHvXXnIxs3y197nXzp/VjQkps1XE7FasZyIuekEFwr0o8nw1EM",
+	"4RpJwtZmw6ki8SSuRxVO6gGC+5MehEBhgOB4ZIO07Nd2vGDQU+dF99mt0jI5J+eMrc16zKRIfxx+e+BF",
+	"WAaoBGVUnJs/XQwmeO1tk1as0OlfPoV/ePfuL+FoNMa5uhPmbw92RfjcGEd6UwsCnyejKCrG3z4zHxPb",
+	"eDIancDH5Bl+HOHHS/g4NB/7o9Ho8yPHsloFEsBnjx815aIzkjXomQ04W+c8YWeJSwmpb9p789AgkBQM",
+	"94sb01bI3KEUvDhwIYV1MzPZ1KNVj46OumJPfdSCfzfGo1bH9T8AsgUVEXSsqko6kLO/s0SbpT+HI6n7",
+	"kei7NTYkyJkhgLM85AJO1SbSnFHVleHw/XJTP9KsDuT6xdrQ/+Fo5G3bMdF0hmHzhk9EYpYzeq7c6YiN",
+	"oe/Yb4MaLcJ5XigtV6Y96sBmKjw3GwwOEo+QwBTcTjujZ/jxB/x4jh8vHg+ptyOyXTEGU9NZgPxzzkDz",
+	"TtEVQRfMht8B+rSw4cUFE/o1R0xos60qTtcdTwaGDipnbSdfLiNcyz92ycZTCLKEifSum3GlDZTHDrvQ",
+	"+iVzfRiUzrJ3cwj5uP3AXxqLsOHXPN2dQ2JhBKfREC3dx2OwElpaEZ4O7hWz04i4CWoh4Z2zgtjeznnV",
+	"o9Dh0NidEW2JSW9HJ9WYTz06vQRWe28+d7g2MBIZ0GpTTpAqFwu55ErLfOPjXST6sbdh8SDwTEGEPDcS",
+	"IJNioYiWhuAtWrynC9YVf7w2xGGBdbmUGaQZAH4vMjmj2Tb0pvrMKEMdO5AXDBPTnNuiNG4Ng8vYXDsb",
+	"W7ArfUbRxAaMEfKyjiSWAVtgzqTMGIUl3Y26Krq4bsdsV7PoEIBUKVCS7Cy1JAumbTbalQboDcl7qrTN",
+	"mSr31J7mLRiwIf+heXnOM2Be6pyv1yw9tmGYa6p0FaOuNM8yMyQCsJn6sX/3RI42F6ktPyh3tZO5cJal",
+	"L8C314FHVUiX9dPNbeAjhjO18MeGoXVyFT8QivT/fPruLbEvb7ojswS1h2UVAXvhbS0OUgqYtjjGcFf0",
+	"sAJpNeC+JULuJkaBq61G7oLvnxjNdEfY52t+wQRTGOlTqDYonVlXJVvKc8zMKLnZ+S1YGXTSNbF3ayZO",
+	"3r/6TibFysmWTnUJgydbfM6+T/aHI5LaTkgfCEQKNghIyowRnJJ5LlfkbydvXndIUzGXNw3cmrhcM0HX",
+	"vGZw9/aHo+F+r6bN7EfRcBRFwx9G4VFnrD+0Xqo7TqABYTebABfj+uyEOEifLTaUTeGppGvKcn7hwGdE",
+	"LSosNbz9UhHEtPfi0wc4aUPtD6Q7fAsPjK0HX28pnI2ydZbIwmDFGL9ilGlllU6sQdg009rWhzEQjKDE",
+	"aLAzYGyT0eQwHI3D8eHH8Wi6P5qORv/heTJ6XlQexITZrvaPjp7ZIezsJkGvWKdUb+l4bDsujx0n100U",
+	"rADY3JdXp+/IwWT8tArEBc+z2aQsI3RlZtDIlsctaKFZbU+6tt81MLKaIKAqA6LJAd2OtobhXyO4+oZQ",
+	"6TqybPdVYD6v1YFwQhDCl4EpYlrEGJXYyIXskIZt14RF0K61w6OgPrBesg25ZLmNQQXH2m30DaDf11yw",
+	"Ln3DQ++2/GH+8JdU2T2ub8gWoijXb9A81HzFutVnJy1uXMEpNr1uEFcrwb1YmW1xJE/+z/9GX8EavQdG",
+	"sTF0UAE4abEnpNdbbKBP0jf5u9o4pHCm2m33N27SnKmdTrBts/E4yta9zKx2KHTNTVI/A9+1v+M77W/J",
+	"wW5TMqMvSpiVKeIoPQbHmA1lAAln93eFTlPdTBsiJ/BVNIuUjkDrCFfjHDUUqFbrk1VtX7aKVyDPDkUW",
+	"/AeefH2Ax/VGt+qDfKfDXU7QFlrc09nXJtUtbryv4qaDjbrJcsXjjYAIdsmUtuec290xW4jCsgtrtN2N",
+	"02+1KpMiV13m0nP4vaprYi3JqrxKTkSRZUR6HMRNq9pytvnz5au/S/7m7yebt6ejyzeno6u3//7/X735",
+	"Tv705jt5+eal5K+f/3lt2rz9/m+bv23+fGQMviKzQQ01rXWLXbDd2eSLiC0Sdc6STZIxa7n4VDUlsUtT",
+	"IH2jGYO9CNQ/gNQ0EQnGwbUXlxkL6LHx8wxmUi/JnAuaOeemtYAqvTDxMtjLV+vmUSu1oyKb94arwErv",
+	"e57jjrW01dcIrQrZtNH0gUpmTeZ1aZzN+kud1usOZ2w7N+wuSqsBgM1ad2J59/lPJNoe35Ybu1J0fz36",
+	"ueXRT9dOleca9ZIEziYIXMmBJGfo56mVG8A6MdI6+rbWiYGAQ8EzqGIQiX7sDn3Cjv/cv3jg5SCXNkoD",
+	"C+5ppVRY8cM4PDoJX9Jw/vkegNfeulpMdIve08VVvUjCliMFUtgPDp+6iM3yBMp5VTr4CUQXNPt6Q5Ml",
+	"FyzMGU0hcMp1aJrXnOS1hLJjLzPdUGaKhlp8Fdr3ISBAxQEmNFr/mSLyUpDYPMKI0RhCD1op4V1ZgR0G",
+	"ciM8uJ0kjTnswc6415rtcStV34VhtPWQZbGiogIlu1pnVNTzPGRi97whwTFF4TaYSzBbBCXZsAsyLsW3",
+	"OcGXMvedsy6aI4C9ZELnG7JmeSP79Lbqj+cT7tCBqiCUNtQ+fXhFyppqhKdMaD7flDWuKoiRfqEKmmWb",
+	"WuwLZk3du+7bnoXlbgO5Lcn+9PHje6fNGPyvzQBzR1uYYwNt2iBQS5nroIk/qlitKB77eBUx4FCrC3m2",
+	"ZadW6+k+KNu9A/VxAxJXUUBYeQQDBoHCU6qWTGENkhirwwAbIDRnkM6GoawtLtGk/135tMFdivH5nNfF",
+	"MsEeeHamJWcPR7uY8QdGU6OSdmBD+egObnmIg6urnvjTA5zz/vltl8xAxwNtl4BzZ0wyZ+25p1TTu/n5",
+	"y4NyYtNmSH+eMxaafTsmKTM7aVSAmiBANlLmEwwaLut7O5E74ARz69RQP2HNpcZZdp3WjujT2X4yScMx",
+	"G83DA3o4C58l36bhU/ZsfkRHs3EySW/jAnV19+4GW9jdqmZfBdiBldVJVUjPRj0UCr/xVAWE1wNEmwcD",
+	"1ct4FNAs3lePdL1tcaauTXDF8Nqb8Ec8bC6r5flbsQVjbzoLbXNiRwK7/XU4zFfyztUxvj0Llz/UCF+A",
+	"fcd3m17vDoGzNTKiqn3mlDz0sGD6fWC/vuaCnaSp90tZBa76pTTCO4RS2cGD/ZMYKAAaQZsq7+GFLLlA",
+	"0KuVFDyr/IieR9Fhax1zAuSOHjG3+fL1dVAeWYIlhhUzbM2Zd+hw0oyueq1QWPuQqzIQIFSyyBNXo8Hl",
+	"TgzJCwgqwNgtCBUtjSMViZLdU+iIr1YFFpMrSYoKQteGLYeyrEaI1HVcr7PVOnI0k3OHjrONLRYHZbfK",
+	"w0fIY4BIhyLLXCgLlCKtsjX6mIvgVfLdw5fjAXAxKjYYEYETSKiw2TGpMRyb7/7ebty/vUU30e+p/jfU",
+	"VQwtKk1Xa6ujDKAk2JMnltZUYKspmTHlWvMVV5onxCsnMXzyBCsr4vKXUJitLNOGRbKEsYsVUwYiRrUG",
+	"3cgV0vVd60PywVUMwvpaGJpGqLD1McrqtbWK1phjd2OFN1fMOhId1aylX8nalraGKWypbg0Py1phx7W6",
+	"ZQCFlTQ4IEVQKx0LKWd/x6QtmCBWf4P6Z10V2sj3ttKUX3i78iC4Shwu5SszAAbPkDPrVlCzCsPEsWBa",
+	"VX0KVt3CljL1JRJdla/q53CQZeQSrxB3vBhyQA4kRbv+fvz+3elHg8UQZw0E2MqNcNmSQ3Liaj/fXKaR",
+	"dFVpxCITMucLLmjmlQIXSjMKag27YkmBFYQvecKOIUcEq7PsLuLYsZWTSTwksEIH0ZhUuky2iUS57E5X",
+	"UsyNGFGyciRxVfclAZ2gdYH1x4zSgnAHW1MZkJ9kNhcRDY14W7pFXHpHVCT6zoUycJkoq6YrJDamDaBA",
+	"zlxqhfmdijQgc5lHwrOm55RnRc5UAFvsijpBdQ9BofwNeELkfG6D+F1xJ/RLKtKPSydlvBeX/kuDOzmk",
+	"BQprPnkRr/1PgoPvF42wteRCq4H1nG40U040OBvOqtx+0Vdl1PGgdNFEwjplUC8HEEAR4h32mytfYPiN",
+	"dXREwsEaE+1g8cgt4bQGc1LjVCaqsvZiu7VgWydSGB5p2HJFV4Z6YzyOLIsK/unFyXe2uA/QhDXKgcfY",
+	"LI2gUcFuYEjNFmvBuivtei5e0cLD2Bq4ZmttdRZXCayksbhZcSceHJsXbGogjBIJr9cDWwUTcxPLohqx",
+	"36dXaiUeDMk7VzdE+TRRS5fJ2bxQWGgGgquM6Iyf47fQohShM3nByAhKQkYiWRbi3AhwAxlH26ORTZEE",
+	"laAsWGIFlabnzMISixQg6kDRgn58MN6PB8jNvJm5SojtTB545TCuyr4buXxC7Im0Jc+fWC7J3GA+HFdD",
+	"BsuglsJiCVUQq/OB9uNyhs10oBYxQQXUSjsqrNfWRZ7ZQoq//e1v44EnGQw8ING6CxDYr1/V7UWtbL5L",
+	"g28WzD+GzbNtcpuAZOsGdaTQVb105TpNCdwEgb6UjCdMKOZpmsayzDnTNN94riirY/rhTr3xcDQc1YLm",
+	"/Eg5jH2z6pn5c8F0l0/EKDLKryhvZM+FhT8EhrvTWqfgYfh+WZx6EIlG6HFQVU63YcMYizskHyWZS0N1",
+	"rjp6YNRFhd5pw2++UfUYYy+Q1z96Leso+lG6HMUq5N4y0HSdTiRFgkG9vIzAM69YpSGnQiG2Khu3GwlD",
+	"sO6gOiAzZsxz5ngiRv4uDCMCZddM68lS5vwnKZ5McTFLvliC19OZxzNmlo13SQjQ4wRgdzU6qMsYQeym",
+	"4ewJQxR+yyXLjOLLBFnKzBYisROAK1GAP8eO6YPfpop7j20ss70eZsFM77CwTMpzrAxMZobFMaP9lQES",
+	"iB/HlarlQqLZVZIVKSMrKjaBUYLNQszEyJxdshzUbUFi4D8xAS816cMGCCkYWg64bkvjVkwZ1j2NRA0h",
+	"YIMTeQHjms1H3dTM3FhOGtSUc8bWFtHQxolEITTPSGyjpSGlzpDhkJzU6osDrxCSNEqvG9RqFF+vF8v1",
+	"JUSrEmhM+pTkRcZQ7UP71bE0drXOmVJTG+KkQLNnCkNDPfn/jbXTjJ244Ar0a3uuWvK6V2lvaugcvE8v",
+	"GcPTsur6ii2JJVWTveqmhOugfQQFaV+kiRFlJehmuANUh+8qLg+Y0H3XAVaUv33uopnmLdaERf1v2di7",
+	"OOH6c6Na7GQ02pE07JKFb5ddWyZ5dNXRqKV5bEvweKTyGQe4qK5XysXveXVyr4Pe4Wj/5lc6ynLAQu1e",
+	"3/R6lX0c9OwZi3Xje7kvSLxWlCyYseXNZy/oabpQEMlvCOGz6cRKwz1khluF4kenoVr8NkIIrFHr6wjI",
+	"ulBLdNRAvCmya8gEoobvsiu9Z/1AMFJM+qdgGIenUFgHw/Xs1Q9OeIELwp5UT4F/x3EkeDol49HBfiSg",
+	"3ZTUvXtYWGNKvkSl7yuy7tXIz3WKetMIj2ujXvWEp/D74XyS/M9//Tc8KRs3xukF//Nf/31dTisSxiZ0",
+	"d544n6ebQkBi+CkG9xIwVhBCZq5GO2ORiMsEHxDykDFi1DaBcZ5GJEFYH1ynwl1qRzzFZGgwGHI9Y9YR",
+	"AuYLxGHV0phYphjWb4CiDVDNAy0KgLI1FkBxNgLKrKgvpJs8ZDPjnAdE4d0KzoBCxIB8T+tNKgU9BB+X",
+	"8shWLxEMFB0bZ2EFJxQBWskLZv0BZRdgVatixUAKgDD/WOWLAUjc5VTxa6p0CICEq52wpCVcWACFvwSD",
+	"UsaRiKHNKfgl40GAsKmpZ+433XmPzTASH8ycwCR2sgnC3ABupc614BdM1fQyXwszKk2lhvmXQxE4bSov",
+	"b4F95JqoZaEVSeWlCErFIxLopADHooKKcCqTl9nGGpc2rU5ZRW1WgIskLW1L0G0GQSQMVrhqPFa4ZXzO",
+	"sIRPCT6LenVAI/Ea1RcPI3EVCur2rrixciox6W7XoRpgcIxao2EY8eFo39msqDxoKc+MHnVmX7Lqm1/b",
+	"BnQWZ61Wuguo4ZXO5ysnmKFY42FdmgMOidzpgZrD1xTJQRe/BiR02GrAa2m8RMxjcsmFwth2Z4/UzkEM",
+	"09xWHL+2971ttyOOwqPPX8bB+Nn1XS8d0GVmLi0n7iJRnBlWXUw16F3fQi9pSaF6UtU/SrDcFNexW+pc",
+	"A5r6emL9nr6mUD12QgYut+sQMsPuGwG6orcxuxesLLQeqjv1oNxng3VxjexsJlN7bEKU0ZcEhmi35+p2",
+	"WhmmzdDX066e85wmSxY+x5jAjniB7NJIpljIEA6CAKl3XVb5L6MnvqwcDQ1N0eBCezu6NcYlpHj+tFVX",
+	"PHGMdmIZbSbFwiqGxNavApc82vvHlf8yWbLk3IZZMJFwBgEpLVvO5ph+RTPEjrCtnna1BprxC/bzmh0P",
+	"xIkyMXedy5lvI6iN0mxl99z604Ybuspu4TnjqsyXLXNlqYKs2AC8+6B+wh9Ukcuca81EJPo1/6oZKx5Y",
+	"hQgdBDjezFbldH7PMnC02/S3Mzlds+RuOOMWezucaSYYb0GeJlz+qZEHqsOZ1bga4FvxJ3cL7MSc11B3",
+	"uysHhvRnGxKXaVFxQDRnisxyuJ/VPONpDIrr2h3dWVsCj/VjPFJxR0JVCHOMiGWMigxsTWMip1bxPGcb",
+	"xSBbhWMQ7LR0ylpnLCbFxKifYIUEvO4LfjUmUKvEQlAmPpXnPdbqGTY6NYzF5dBEojuJhmD6DZ4byjX9",
+	"sWDHtWtdjDymq7UBBNxUpsA37+vAfd/1ZlgvHHZCy28Ma1sv6Yzp4/JHIudoleV8sdRlA2cDWlRw1cGX",
+	"cAJT2Et188IWwsTxIlH39VlXeu1w7GYnYqezL+NKl0cDDYW94/7KRt5UFQfZlVnTfbmnjca8JZvwc1Lb",
+	"irs/p7LAvss86d9ws+tgW+5017zr4fydd1s9MP3kEQskdYGq7Xz197LD+Tq5u+910nC93ux5baajGMJ0",
+	"9FM6CVo8BFUje5sisJP+jCr27UGRN8rGkRPXm3mnk+B23ll3z3y7bgyCxMBt99s1q21VV56G97nC1q7a",
+	"v4Gy5DkVsHxquJVNeH8lscrr3Oms3pbZ+a/oqH4NN0s65uw0BfvDZ4yt7VAPILRTYc5h4N/bZEjdxkxU",
+	"mZjo2XTsbUjwLi6as0jgJVzg6rikeWovoqqFAWEIHxZnKN2M1sRd0Q1JllIq/wov9JG6G20hYJDqdpIg",
+	"2L9b7raF00H0zEE4EdzYDNWaG8etkXD9Ouesu9vS1afV1OhFHgc48mRoefVU48oqOIV2+gqqXeXZvg3A",
+	"gyAscCinEOPXOuKHCxudB3xnBh2NhOYrFsJUIPCOkb6B3sVTd7drmVv6jSKfPrzGAC5L91yQ+LVEio0D",
+	"/65ZeAQBhl16wbpMgr2zI69xAfItHHT1O/GRDQH9/UGmm1twIMuvMfsNkO85RJ/hhZIVQT2vhabxlPRr",
+	"KDboBT24A/Ur1c4B6ob97Z7ea4tTFgc82gGl465T84rU3limt5XyvO1yOqdcQcqBy0ouIyu8HOf6/ZrX",
+	"Lckyvv2+/kNKGY2qUkaPU49oVK9cMtpdjGjULEY0vr6Tjrz7WqJ6VZmf/94Nx5Fuer1s94/3Ox6Mjm5+",
+	"pbwa07wwvoWe0LxHCd47vPm9ztrj5uXJ5DYvt+vg/6yKzftmUYQu9aZyhICScasINBcc3k5fKBOTyzQT",
+	"VUm/SHwPmk0jiBxi8p1aUruwu4/XLg8aNyp3B5Y3r1SOxEe+YkTn9IJlUxKXV+vk3kpw1lQRbvOS0Ilg",
+	"c2O8CP1a1tIxiane3RG1Hgg8d9SRwEpbRteobv6pMkngpGLG5jJnhOvB0Jsu+IjMcKAsrgqNKbsQzKX4",
+	"BZuC/mPgByU76nYWOfF6mrGNxGD36pZ4KRhcaWFUNzOInUNXpayA1IJtrVZkr4oHlxMmo/AEQuVp6sIO",
+	"qnvrqcv+QrVpm2/0fvqQd8F32+ZF9K1vlXNllCWb2sC1ujjV7UruXcZnleHUcc91q5LorYz1XRO3yEUg",
+	"9n5/f//omGxdQncm6LaUu67FUd29rh1ZeV/f1N0pkB8ghR8iBvdHBx0FrKRLpjH8Y9sl8sTeId9kkj/T",
+	"Su4l0A9ufqW8PPNnlY9/ZFXZky2W/504kLtd//pzQ6juYXUkjEO4X4/bvBCYLQqH6KWvQTYrO4G17p1F",
+	"2AwALJ1P+kbMraTSjYr4gyGxuajWtneVG+vGvXcHNSZyqTKuCyPR/YPX+h3bVl5yVZ3Ig3h3U4V8D3vo",
+	"gCkPcBmUkHbqXfIDp3NfEVKJj1+c9X07pli/fqGDOVa1iLxrFVy5m2Hv+mdl2HgPm0MoZJPWnHswR/+F",
+	"XG/0j2Cp9zCqJrdhoq0bSn+1x+4ib5A2d4qcluCwxXS+huTArpuio2TxS7RiMkaV9uJ97WvI3l1atTO+",
+	"smbGxVHtsBT9vEuqzoQ8Q2/2MWQblz16t7RYCbG7r6pi4TAStaltk1ZOLpIOYeWlE94srVwunoGTkCCf",
+	"poRGopZp7NIGG2fc286OA8xijURsuus+SrYr+CeRcD+zKHG7/aso+WcQJf+cXB1x7E5s/ZbZnn50fukr",
+	"mttT9i3XJZG+zFK49hHOzGquJK5qhmezFIwNvTwmsQsljuGA0E8dWTSqCXUUENrh1CkjOL8aY6gunNrC",
+	"HKrs2R1A/HmPwv/JTOhq/zvuVfKowSL9Y9rV5aUDj60cnaQp5ogIRvqnf/kUlDX4A68C/wCvkWyqT6BJ",
+	"+M7hutwhJym4a/26Qk5N8QoO1mobdOk+fv3QLqKjaVqVY/8XNIUbt4Vu4QfepaC3OU/9B6kwMCs4R0jT",
+	"X7WXXw3h/7cM4ZM0dczVY4LbFCe8Uf2WmR1l0QNXBgCKNbD8Ak4C53OeYISxd8+94dU0WbpSRGTFF7kh",
+	"tEFQFVDBDMBmfRn/QveWwlNVOP2KTKQaZFt6lAUDBCvRdPOvnI3Ob0gpKeOGUEIWedab9vZAPtnGXTGA",
+	"XCwCdCY4l3cOY9lrpSFs256gWbTuzoysl7Lr0qW8nqwu1d1TK+F+jlXrVbGCCO5CK54yn0q8niGnqt0v",
+	"Jh8Fdm0Gjq5ump9pQbhWLJt73VnoGhg2qlwBOO0V7S1PiH+l+mjkXchva2lbfaHrLvWqr3DumHM5UKU5",
+	"QW2o2jAHjSo+oIy5Zq1hqkrKcyttykFu7P7tro47u8TaWjBxeyFxrW/v0nmsmoUl/cuWrUGwP5i+a9WC",
+	"Uj0eszbeURNUzr1Wtt0CL9sutO06d6YK9Nox4Lbi3LtKXbdG8z2Ru4ezTr7yDqXuwZZUhUKG2Ko1WnVF",
+	"yk0r81tuGapq0hoHw+O0lGcZ6Bg7R4PGkJrvGm8ZEBqGWsows5pLOaxXzvMsccrUllGfd5eW7BrX6zZM",
+	"Kh2tYhposZ+tuIJTc3/I8aQa0hX+9dq1mQa2Ccs23ji26nY3RMf71UAf/OpsO0Fqu+wGZ1Hpemcro+xV",
+	"tyC7QT169zRDAq2JK8zeHNTrN4SWwIf9kRv1qM9yVqg6uk48uL6q174mZevWyF6/4TnbhLZlbc2VsK+G",
+	"Oxx50LVqAak37VilrzZUpFHoRK7Yma3HsG2Qd9iMVM3a5IBNQtfEG6RZFGLbKB+lhCJcpGrXGsaghmkT",
+	"ujYNAePK23cOYARMo/59XcDgQ3/rbQXYM6i0Weu3Jn6xFXGt2lttW4TY4vrz9f8NAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

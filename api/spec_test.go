@@ -56,8 +56,8 @@ func TestSpecOperations(t *testing.T) {
 			}
 		}
 	}
-	if len(seen) != 10 {
-		t.Errorf("got %d operations, want 10: %v", len(seen), seen)
+	if len(seen) != 12 {
+		t.Errorf("got %d operations, want 12: %v", len(seen), seen)
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -12,6 +14,7 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/verify"
 )
@@ -24,10 +27,22 @@ func readModels() []verify.ReadModel {
 	}
 }
 
+// eventTypes is every event type of every aggregate, from their codecs' registries:
+// what GET /events accepts in ?types=. An aggregate adds its registry's Names here.
+func eventTypes() []string {
+	names := eventcodec.NewOrderRegistry().Names()
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // service is everything serve runs, built by hand in one place.
 type service struct {
 	handler *echo.Echo
 	pool    *pgxpool.Pool
+	feed    *feed.Feed
+	// stopStreams ends every event stream; serve calls it before the HTTP server's
+	// graceful shutdown, which would otherwise wait for them.
+	stopStreams func()
 }
 
 // build is the composition root: it connects to the database and wires the
@@ -44,10 +59,18 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
 	})
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
+	events := feed.New(pool, cfg.SSEPoll, log)
+	shutdown := make(chan struct{})
+	handler, err := httpapi.New(app, postgres.NewReadiness(pool), events, httpapi.Config{
+		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		Feed: httpapi.FeedConfig{EventTypes: eventTypes(), Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
+			MaxStreams: cfg.SSEMaxStreams, MaxLifetime: cfg.SSEMaxLifetime, Shutdown: shutdown},
+	}, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	return &service{handler: handler, pool: pool}, pool.Close, nil
+	var once sync.Once
+	stop := func() { once.Do(func() { close(shutdown) }) }
+	return &service{handler: handler, pool: pool, feed: events, stopStreams: stop}, pool.Close, nil
 }

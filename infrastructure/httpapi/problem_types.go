@@ -38,6 +38,7 @@ var problemTypes = func() map[string]problemType {
 		{"idempotency_key_reused", "Idempotency key reused", http.StatusUnprocessableEntity},
 		{"unavailable", "Service unavailable", http.StatusServiceUnavailable},
 		{"outcome_unknown", "Outcome unknown", http.StatusServiceUnavailable},
+		{"too_many_streams", "Too many streams", http.StatusServiceUnavailable},
 		{"not_ready", "Not ready", http.StatusServiceUnavailable},
 		{"internal_error", "Internal error", http.StatusInternalServerError},
 	} {
