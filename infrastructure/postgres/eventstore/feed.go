@@ -43,14 +43,18 @@ type Horizon struct {
 
 type horizonSample struct{ xid, position int64 }
 
-const sampleHorizon = `SELECT pg_current_xact_id()::text::bigint, coalesce((SELECT max(global_position) FROM events), 0)`
+// sampleHorizon's transaction takes an id and writes nothing: its commit need not
+// wait for a WAL flush (synchronous_commit off for this transaction only).
+const sampleHorizon = `SELECT set_config('synchronous_commit', 'off', true), pg_current_xact_id()::text::bigint,
+	coalesce((SELECT max(global_position) FROM events), 0)`
 
 const readXmin = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
 
 // Safe returns the current horizon (0 when nothing is final yet).
 func (h *Horizon) Safe(ctx context.Context, db DBTX) (int64, error) {
 	var xid, pos, xmin int64
-	if err := db.QueryRow(ctx, sampleHorizon).Scan(&xid, &pos); err != nil {
+	var setting string
+	if err := db.QueryRow(ctx, sampleHorizon).Scan(&setting, &xid, &pos); err != nil {
 		return 0, fmt.Errorf("eventstore: horizon: %w", err)
 	}
 	h.add(0, horizonSample{xid: xid, position: pos})
@@ -70,8 +74,8 @@ func (h *Horizon) Safe(ctx context.Context, db DBTX) (int64, error) {
 		if err := db.QueryRow(ctx, readXmin).Scan(&xmin); err != nil {
 			return 0, fmt.Errorf("eventstore: horizon: %w", err)
 		}
-		if safe, done := h.add(xmin, horizonSample{}); done {
-			return safe, nil
+		if safe, _ := h.add(xmin, horizonSample{}); xmin > xid {
+			return safe, nil // this call's sample is final (and so in safe)
 		}
 	}
 	h.mu.Lock()
@@ -81,6 +85,7 @@ func (h *Horizon) Safe(ctx context.Context, db DBTX) (int64, error) {
 
 // add records a sample (unless zero) and promotes every pending sample that xmin
 // shows to be final. done reports whether no sample is pending any more.
+// (Concurrent callers each wait for their own sample only.)
 func (h *Horizon) add(xmin int64, s horizonSample) (safe int64, done bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
