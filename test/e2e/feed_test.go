@@ -575,3 +575,41 @@ func TestFeedTailAcrossARestart(t *testing.T) {
 		t.Fatalf("tail did not report its reconnection; stderr:\n%s", errOut.String())
 	}
 }
+
+// With polling effectively off, a NOTIFY on orders_events (what writers send after a
+// commit) wakes the stream; HEAD answers the headers at once.
+func TestEventStreamIsWokenByNotifications(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	s := startServerOn(t, db, map[string]string{"SSE_POLL": "1h"})
+	pool := dbPool(t, db)
+	head := do(t, http.MethodHead, s.URL+"/events/stream", "")
+	if head.Status != http.StatusOK || !strings.HasPrefix(head.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("HEAD /events/stream: %d %s", head.Status, head.Header.Get("Content-Type"))
+	}
+	stream := openStream(t, streamClient, s.URL+"/events/stream", 0)
+	time.Sleep(200 * time.Millisecond) // let the hub's first look (on subscribe) pass: the order must need the NOTIFY
+	placeOrders(t, s.URL, 1)
+	want := allPositions(t, pool)
+	select {
+	case m := <-stream.msgs:
+		t.Fatalf("event %d arrived without a notification (poll is 1h)", m.id)
+	case <-time.After(500 * time.Millisecond):
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if _, err := pool.Exec(context.Background(), `SELECT pg_notify('orders_events', '')`); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-stream.msgs:
+			if m.id != want[0] || m.event != "OrderPlaced" {
+				t.Fatalf("got %+v, want position %d", m, want[0])
+			}
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a notification did not wake the stream")
+		}
+	}
+}
