@@ -154,10 +154,16 @@ func (s *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 	_ = rc.SetReadDeadline(time.Time{})
 	cfg := h.feedCfg
 	buf := bufio.NewWriterSize(w, 32<<10)
-	flush := func() error {
+	// arm gives the client WriteTimeout to take what is written next; it is called
+	// before anything is written (a full buffer writes to the connection at once), so
+	// an old deadline never cuts off a stream that was merely idle.
+	arm := func() error {
 		if err := rc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)); err != nil && cfg.WriteTimeout > 0 {
 			return err
 		}
+		return nil
+	}
+	flush := func() error {
 		if err := buf.Flush(); err != nil {
 			return err
 		}
@@ -165,6 +171,9 @@ func (s *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 	}
 	log := func(reason string, after int64) {
 		h.log.InfoContext(ctx, "event stream ended", "reason", reason, "position", after)
+	}
+	if err := arm(); err != nil {
+		return nil
 	}
 	if err := writeSSE(buf, ": stream after "+strconv.FormatInt(s.q.After, 10)+"\n\n"); err != nil {
 		return nil
@@ -204,6 +213,10 @@ func (s *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 				case <-time.After(time.Second):
 				}
 				continue
+			}
+			if err := arm(); err != nil {
+				log("client too slow or gone", sent)
+				return nil
 			}
 			for _, e := range page.Events {
 				item, err := toFeedEvent(e)
@@ -255,6 +268,10 @@ func (s *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 			return nil
 		case <-changed:
 		case <-heartbeat.C:
+			if err := arm(); err != nil {
+				log("client too slow or gone", sent)
+				return nil
+			}
 			_ = writeSSE(buf, ": heartbeat\n\n")
 			if err := flush(); err != nil {
 				log("client too slow or gone", sent)

@@ -613,3 +613,25 @@ func TestEventStreamIsWokenByNotifications(t *testing.T) {
 		}
 	}
 }
+
+// A stream idle for longer than SSE_WRITE_TIMEOUT is not cut off by a stale deadline
+// when a large page finally comes.
+func TestIdleStreamTakesALargePage(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	s := startServerOn(t, db, map[string]string{"SSE_WRITE_TIMEOUT": "300ms", "SSE_HEARTBEAT": "1h", "SSE_POLL": "100ms"})
+	pool := dbPool(t, db)
+	stream := openStream(t, streamClient, s.URL+"/events/stream", 0)
+	time.Sleep(time.Second) // idle: the last write's deadline is long past
+	if _, err := pool.Exec(context.Background(), `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+		SELECT 'bulk', 'b' || g, 1, gen_random_uuid(), 'Bulk', 1, jsonb_build_object('n', g, 'pad', repeat('x', 2000))
+		FROM generate_series(1, 300) g`); err != nil {
+		t.Fatal(err)
+	}
+	want := allPositions(t, pool)
+	got, _, ended := stream.collectUntil(t, want[len(want)-1], 30*time.Second)
+	if ended {
+		t.Fatalf("the stream ended after %d events: %s", len(got), s.out.String())
+	}
+	checkSequence(t, got, want)
+}
