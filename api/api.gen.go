@@ -77,6 +77,30 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for ShipmentStatus.
+const (
+	ShipmentStatusCancelled  ShipmentStatus = "cancelled"
+	ShipmentStatusDelivered  ShipmentStatus = "delivered"
+	ShipmentStatusDispatched ShipmentStatus = "dispatched"
+	ShipmentStatusPending    ShipmentStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ShipmentStatus enum.
+func (e ShipmentStatus) Valid() bool {
+	switch e {
+	case ShipmentStatusCancelled:
+		return true
+	case ShipmentStatusDelivered:
+		return true
+	case ShipmentStatusDispatched:
+		return true
+	case ShipmentStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // AddLineRequest A line to add to a pending order.
 type AddLineRequest struct {
 	// Quantity Number of units (`2.0` is accepted as `2`).
@@ -105,6 +129,27 @@ type CancelRequest struct {
 	//
 	// Example: Customer changed their mind.
 	Reason *string `json:"reason,omitempty"`
+}
+
+// CreateShipmentRequest A request to ship a confirmed order.
+type CreateShipmentRequest struct {
+	// OrderId The order to ship.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+}
+
+// DispatchRequest The carrier a pending shipment is handed to.
+type DispatchRequest struct {
+	// Carrier The carrier (1-64 characters, not blank, no control characters).
+	//
+	// Example: DHL
+	Carrier string `json:"carrier"`
+
+	// TrackingNo The carrier's tracking number (1-64 characters, not blank, no control characters).
+	//
+	// Example: JD014600006281230704
+	TrackingNo string `json:"tracking_no"`
 }
 
 // EventList The events of an order, in version order.
@@ -384,6 +429,84 @@ type Readiness struct {
 // ReadinessStatus Example: ready
 type ReadinessStatus string
 
+// Shipment The state of a shipment, derived from its events.
+type Shipment struct {
+	// Carrier The carrier, once dispatched.
+	//
+	// Example: DHL
+	Carrier *string `json:"carrier,omitempty"`
+
+	// CreatedAt When the shipment was created.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The shipment id (derived from the order id).
+	//
+	// Example: 2eed4c61-408c-52fc-9eb8-b10ee0232358
+	Id openapi_types.UUID `json:"id"`
+
+	// Items The order's lines at creation, in order.
+	Items []ShipmentItem `json:"items"`
+
+	// OrderId The order shipped.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+
+	// Status The lifecycle status of a shipment: `pending`, then `dispatched` and
+	// `delivered`, or `cancelled` before dispatch.
+	//
+	//
+	// Example: pending
+	Status ShipmentStatus `json:"status"`
+
+	// TrackingNo The carrier's tracking number, once dispatched.
+	//
+	// Example: JD014600006281230704
+	TrackingNo *string `json:"tracking_no,omitempty"`
+
+	// UpdatedAt When the last event of the shipment was recorded.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Version The shipment's version (number of recorded events); also its ETag.
+	//
+	// Example: 1
+	Version int64 `json:"version"`
+}
+
+// ShipmentItem One shipped line of the order.
+type ShipmentItem struct {
+	// Quantity Number of units.
+	//
+	// Example: 2
+	Quantity int32 `json:"quantity"`
+
+	// Sku The stock keeping unit.
+	//
+	// Example: SKU-BOOK-001
+	Sku string `json:"sku"`
+}
+
+// ShipmentList A page of shipments, newest first.
+type ShipmentList struct {
+	// Items The shipments in this page.
+	Items []Shipment `json:"items"`
+
+	// NextCursor Cursor of the next page; absent or null on the last page.
+	//
+	// Example: eyJwIjoiMjAyNS0wMS0xNVQxMDozMDowMFoiLCJpIjoiNWYyYyJ9
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// ShipmentStatus The lifecycle status of a shipment: `pending`, then `dispatched` and
+// `delivered`, or `cancelled` before dispatch.
+//
+// Example: pending
+type ShipmentStatus string
+
 // StoredEvent An event as recorded in the event store.
 type StoredEvent struct {
 	// Data The event payload (free-form; depends on `type` and `schema_version`).
@@ -451,6 +574,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// ShipmentId defines model for ShipmentId.
+type ShipmentId = openapi_types.UUID
+
 // BadRequest An RFC 9457 problem details document.
 type BadRequest = Problem
 
@@ -474,6 +600,9 @@ type PreconditionFailed = Problem
 
 // ServiceUnavailable An RFC 9457 problem details document.
 type ServiceUnavailable = Problem
+
+// ShipmentCreateConflict An RFC 9457 problem details document.
+type ShipmentCreateConflict = Problem
 
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
@@ -645,6 +774,136 @@ type AddOrderLineParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 }
 
+// ListShipmentsParams defines parameters for ListShipments.
+type ListShipmentsParams struct {
+	// OrderId Only the shipment of this order.
+	OrderId *openapi_types.UUID `form:"order_id,omitempty" json:"order_id,omitempty"`
+
+	// Status Only shipments in this status.
+	Status *ShipmentStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Maximum number of shipments in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
+	// characters). A cursor the API did not hand out answers `400`.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateShipmentParams defines parameters for CreateShipment.
+type CreateShipmentParams struct {
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// GetShipmentParams defines parameters for GetShipment.
+type GetShipmentParams struct {
+	// Version Return the shipment as of this version (mutually exclusive with `at`).
+	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+
+	// At Return the shipment as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// matches, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// CancelShipmentParams defines parameters for CancelShipment.
+type CancelShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DeliverShipmentParams defines parameters for DeliverShipment.
+type DeliverShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DispatchShipmentParams defines parameters for DispatchShipment.
+type DispatchShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
 type PlaceOrderJSONRequestBody = PlaceOrderRequest
 
@@ -653,6 +912,15 @@ type CancelOrderJSONRequestBody = CancelRequest
 
 // AddOrderLineJSONRequestBody defines body for AddOrderLine for application/json ContentType.
 type AddOrderLineJSONRequestBody = AddLineRequest
+
+// CreateShipmentJSONRequestBody defines body for CreateShipment for application/json ContentType.
+type CreateShipmentJSONRequestBody = CreateShipmentRequest
+
+// CancelShipmentJSONRequestBody defines body for CancelShipment for application/json ContentType.
+type CancelShipmentJSONRequestBody = CancelRequest
+
+// DispatchShipmentJSONRequestBody defines body for DispatchShipment for application/json ContentType.
+type DispatchShipmentJSONRequestBody = DispatchRequest
 
 // Getter for additional properties for OpenAPIDocument. Returns the specified
 // element and whether it was found
@@ -1035,6 +1303,121 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListShipments List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipmentWithBody Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipment Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipment Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipmentWithBody Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipment Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeliverShipment Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipmentWithBody Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipment Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipmentEvents Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetEventFeed Read the whole event log, page by page
@@ -1389,6 +1772,221 @@ func (c *Client) AddOrderLine(ctx context.Context, id OrderId, params *AddOrderL
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListShipments List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListShipmentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipmentWithBody Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipment Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipment Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipmentWithBody Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipment Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeliverShipment Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *Client) DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeliverShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipmentWithBody Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipment Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipmentEvents Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentEventsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2180,6 +2778,523 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListShipmentsRequest constructs an http.Request for the ListShipments method
+func NewListShipmentsRequest(server string, params *ListShipmentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_id", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateShipmentRequest calls the generic CreateShipment builder with application/json body
+func NewCreateShipmentRequest(server string, params *CreateShipmentParams, body CreateShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateShipmentRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateShipmentRequestWithBody constructs an http.Request for the CreateShipment method, with any body, and a specified content type
+func NewCreateShipmentRequestWithBody(server string, params *CreateShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentRequest constructs an http.Request for the GetShipment method
+func NewGetShipmentRequest(server string, id ShipmentId, params *GetShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Version != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "version", *params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.At != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "at", *params.At, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelShipmentRequest calls the generic CancelShipment builder with application/json body
+func NewCancelShipmentRequest(server string, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCancelShipmentRequestWithBody constructs an http.Request for the CancelShipment method, with any body, and a specified content type
+func NewCancelShipmentRequestWithBody(server string, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeliverShipmentRequest constructs an http.Request for the DeliverShipment method
+func NewDeliverShipmentRequest(server string, id ShipmentId, params *DeliverShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/deliver", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDispatchShipmentRequest calls the generic DispatchShipment builder with application/json body
+func NewDispatchShipmentRequest(server string, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDispatchShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDispatchShipmentRequestWithBody constructs an http.Request for the DispatchShipment method, with any body, and a specified content type
+func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/dispatch", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentEventsRequest constructs an http.Request for the GetShipmentEvents method
+func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2453,6 +3568,129 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
+	// ListShipmentsWithResponse List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error)
+
+	// CreateShipmentWithBodyWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// CreateShipmentWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// GetShipmentWithResponse Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error)
+
+	// CancelShipmentWithBodyWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// CancelShipmentWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// DeliverShipmentWithResponse Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error)
+
+	// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// DispatchShipmentWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// GetShipmentEventsWithResponse Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
 }
 
 // GetEventFeedResponse200Headers the declared response headers of an HTTP 200 response for GetEventFeed
@@ -3884,6 +5122,1024 @@ func (r GetReadinessResponse) ContentType() string {
 	return ""
 }
 
+// ListShipmentsResponse200Headers the declared response headers of an HTTP 200 response for ListShipments
+type ListShipmentsResponse200Headers struct {
+	XRequestID *string
+}
+
+// ListShipmentsResponse400Headers the declared response headers of an HTTP 400 response for ListShipments
+type ListShipmentsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
+type ListShipmentsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ListShipmentsResponseDefaultHeaders the declared response headers of an HTTP default response for ListShipments
+type ListShipmentsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ListShipmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShipmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListShipmentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListShipmentsResponse400Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListShipmentsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListShipmentsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListShipmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListShipmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListShipmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListShipmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateShipmentResponse201Headers the declared response headers of an HTTP 201 response for CreateShipment
+type CreateShipmentResponse201Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse400Headers the declared response headers of an HTTP 400 response for CreateShipment
+type CreateShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
+type CreateShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse409Headers the declared response headers of an HTTP 409 response for CreateShipment
+type CreateShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse413Headers the declared response headers of an HTTP 413 response for CreateShipment
+type CreateShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse415Headers the declared response headers of an HTTP 415 response for CreateShipment
+type CreateShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse422Headers the declared response headers of an HTTP 422 response for CreateShipment
+type CreateShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse503Headers the declared response headers of an HTTP 503 response for CreateShipment
+type CreateShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CreateShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CreateShipment
+type CreateShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CreateShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ShipmentCreateConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateShipmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateShipmentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateShipmentResponseDefaultHeaders
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateShipmentResponse) GetJSON201() *Shipment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON409() *ShipmentCreateConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentResponse200Headers the declared response headers of an HTTP 200 response for GetShipment
+type GetShipmentResponse200Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse304Headers the declared response headers of an HTTP 304 response for GetShipment
+type GetShipmentResponse304Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse400Headers the declared response headers of an HTTP 400 response for GetShipment
+type GetShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
+type GetShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse503Headers the declared response headers of an HTTP 503 response for GetShipment
+type GetShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipment
+type GetShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetShipmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelShipmentResponse200Headers the declared response headers of an HTTP 200 response for CancelShipment
+type CancelShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
+type CancelShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse404Headers the declared response headers of an HTTP 404 response for CancelShipment
+type CancelShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse409Headers the declared response headers of an HTTP 409 response for CancelShipment
+type CancelShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse412Headers the declared response headers of an HTTP 412 response for CancelShipment
+type CancelShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse413Headers the declared response headers of an HTTP 413 response for CancelShipment
+type CancelShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse415Headers the declared response headers of an HTTP 415 response for CancelShipment
+type CancelShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse422Headers the declared response headers of an HTTP 422 response for CancelShipment
+type CancelShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse503Headers the declared response headers of an HTTP 503 response for CancelShipment
+type CancelShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CancelShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CancelShipment
+type CancelShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CancelShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CancelShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeliverShipmentResponse200Headers the declared response headers of an HTTP 200 response for DeliverShipment
+type DeliverShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse400Headers the declared response headers of an HTTP 400 response for DeliverShipment
+type DeliverShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
+type DeliverShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse409Headers the declared response headers of an HTTP 409 response for DeliverShipment
+type DeliverShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse412Headers the declared response headers of an HTTP 412 response for DeliverShipment
+type DeliverShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse422Headers the declared response headers of an HTTP 422 response for DeliverShipment
+type DeliverShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse503Headers the declared response headers of an HTTP 503 response for DeliverShipment
+type DeliverShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DeliverShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DeliverShipment
+type DeliverShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DeliverShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeliverShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeliverShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeliverShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeliverShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeliverShipmentResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DeliverShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeliverShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeliverShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeliverShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeliverShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeliverShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeliverShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeliverShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DispatchShipmentResponse200Headers the declared response headers of an HTTP 200 response for DispatchShipment
+type DispatchShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse400Headers the declared response headers of an HTTP 400 response for DispatchShipment
+type DispatchShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
+type DispatchShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse409Headers the declared response headers of an HTTP 409 response for DispatchShipment
+type DispatchShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse412Headers the declared response headers of an HTTP 412 response for DispatchShipment
+type DispatchShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse413Headers the declared response headers of an HTTP 413 response for DispatchShipment
+type DispatchShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse415Headers the declared response headers of an HTTP 415 response for DispatchShipment
+type DispatchShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse422Headers the declared response headers of an HTTP 422 response for DispatchShipment
+type DispatchShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse503Headers the declared response headers of an HTTP 503 response for DispatchShipment
+type DispatchShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DispatchShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DispatchShipment
+type DispatchShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DispatchShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DispatchShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DispatchShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DispatchShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DispatchShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DispatchShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DispatchShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DispatchShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DispatchShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DispatchShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DispatchShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DispatchShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DispatchShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DispatchShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DispatchShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DispatchShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentEventsResponse200Headers the declared response headers of an HTTP 200 response for GetShipmentEvents
+type GetShipmentEventsResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetShipmentEventsResponse400Headers the declared response headers of an HTTP 400 response for GetShipmentEvents
+type GetShipmentEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
+type GetShipmentEventsResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse503Headers the declared response headers of an HTTP 503 response for GetShipmentEvents
+type GetShipmentEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipmentEvents
+type GetShipmentEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentEventsResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentEventsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetEventFeedWithResponse Read the whole event log, page by page
 //
 // Returns the events of every stream (orders, and any other aggregate)
@@ -4202,6 +6458,189 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetReadinessResponse(rsp)
+}
+
+// ListShipmentsWithResponse List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error) {
+	rsp, err := c.ListShipments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListShipmentsResponse(rsp)
+}
+
+// CreateShipmentWithBodyWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipmentWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// CreateShipmentWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipment(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// GetShipmentWithResponse Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *ClientWithResponses) GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error) {
+	rsp, err := c.GetShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentResponse(rsp)
+}
+
+// CancelShipmentWithBodyWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// CancelShipmentWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// DeliverShipmentWithResponse Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *ClientWithResponses) DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error) {
+	rsp, err := c.DeliverShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeliverShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// GetShipmentEventsWithResponse Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
+	rsp, err := c.GetShipmentEvents(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentEventsResponse(rsp)
 }
 
 // ParseGetEventFeedResponse parses an HTTP response from a GetEventFeedWithResponse call
@@ -6113,6 +8552,1453 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 	return response, nil
 }
 
+// ParseListShipmentsResponse parses an HTTP response from a ListShipmentsWithResponse call
+func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListShipmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShipmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListShipmentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListShipmentsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListShipmentsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListShipmentsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateShipmentResponse parses an HTTP response from a CreateShipmentWithResponse call
+func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ShipmentCreateConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateShipmentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CreateShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentResponse parses an HTTP response from a GetShipmentWithResponse call
+func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetShipmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelShipmentResponse parses an HTTP response from a CancelShipmentWithResponse call
+func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CancelShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeliverShipmentResponse parses an HTTP response from a DeliverShipmentWithResponse call
+func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeliverShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeliverShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeliverShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeliverShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeliverShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeliverShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers DeliverShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeliverShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DeliverShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDispatchShipmentResponse parses an HTTP response from a DispatchShipmentWithResponse call
+func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DispatchShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DispatchShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DispatchShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DispatchShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DispatchShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DispatchShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers DispatchShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DispatchShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers DispatchShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DispatchShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DispatchShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentEventsResponse parses an HTTP response from a GetShipmentEventsWithResponse call
+func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentEventsResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetEventFeed Read the whole event log, page by page
@@ -6151,6 +10037,27 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx echo.Context, params ListShipmentsParams) error
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx echo.Context, params CreateShipmentParams) error
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx echo.Context, id ShipmentId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -6619,6 +10526,352 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	return err
 }
 
+// ListShipments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListShipments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListShipmentsParams
+	// ------------- Optional query parameter "order_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_id", ctx.QueryParams(), &params.OrderId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListShipments(ctx, params)
+	return err
+}
+
+// CreateShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateShipment(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateShipment(ctx, params)
+	return err
+}
+
+// GetShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetShipmentParams
+	// ------------- Optional query parameter "version" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "version", ctx.QueryParams(), &params.Version, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipment(ctx, id, params)
+	return err
+}
+
+// CancelShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelShipment(ctx, id, params)
+	return err
+}
+
+// DeliverShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DeliverShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeliverShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeliverShipment(ctx, id, params)
+	return err
+}
+
+// DispatchShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DispatchShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DispatchShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DispatchShipment(ctx, id, params)
+	return err
+}
+
+// GetShipmentEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipmentEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipmentEvents(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -6673,6 +10926,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/orders/:id/confirm", wrapper.ConfirmOrder, options.OperationMiddlewares["confirmOrder"]...)
 	router.POST(options.BaseURL+"/orders/:id/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/orders/:id/events", wrapper.GetOrderEvents, options.OperationMiddlewares["getOrderEvents"]...)
+	router.GET(options.BaseURL+"/shipments", wrapper.ListShipments, options.OperationMiddlewares["listShipments"]...)
+	router.POST(options.BaseURL+"/shipments", wrapper.CreateShipment, options.OperationMiddlewares["createShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id", wrapper.GetShipment, options.OperationMiddlewares["getShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/dispatch", wrapper.DispatchShipment, options.OperationMiddlewares["dispatchShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/deliver", wrapper.DeliverShipment, options.OperationMiddlewares["deliverShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/cancel", wrapper.CancelShipment, options.OperationMiddlewares["cancelShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id/events", wrapper.GetShipmentEvents, options.OperationMiddlewares["getShipmentEvents"]...)
 	router.GET(options.BaseURL+"/events", wrapper.GetEventFeed, options.OperationMiddlewares["getEventFeed"]...)
 	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
@@ -6769,6 +11029,17 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ServiceUnavailableResponseHeaders
+}
+
+type ShipmentCreateConflictResponseHeaders struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ShipmentCreateConflictResponseHeaders
 }
 
 type UnprocessableEntityResponseHeaders struct {
@@ -8493,6 +12764,1257 @@ func (response GetReadinessdefaultApplicationProblemPlusJSONResponse) VisitGetRe
 	return err
 }
 
+type ListShipmentsRequestObject struct {
+	Params ListShipmentsParams
+}
+
+type ListShipmentsResponseObject interface {
+	VisitListShipmentsResponse(w http.ResponseWriter) error
+}
+
+type ListShipments200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type ListShipments200JSONResponse struct {
+	Body    ShipmentList
+	Headers ListShipments200ResponseHeaders
+}
+
+func (response ListShipments200JSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments400ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments503ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipmentsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response ListShipmentsdefaultApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentRequestObject struct {
+	Params CreateShipmentParams
+	Body   *CreateShipmentJSONRequestBody
+}
+
+type CreateShipmentResponseObject interface {
+	VisitCreateShipmentResponse(w http.ResponseWriter) error
+}
+
+type CreateShipment201ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XRequestID          *string
+}
+
+type CreateShipment201JSONResponse struct {
+	Body    Shipment
+	Headers CreateShipment201ResponseHeaders
+}
+
+func (response CreateShipment201JSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment400ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment404ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment409ApplicationProblemPlusJSONResponse struct {
+	ShipmentCreateConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment409ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment413ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment415ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment422ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment503ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CreateShipmentdefaultApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params GetShipmentParams
+}
+
+type GetShipmentResponseObject interface {
+	VisitGetShipmentResponse(w http.ResponseWriter) error
+}
+
+type GetShipment200ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment200JSONResponse struct {
+	Body    Shipment
+	Headers GetShipment200ResponseHeaders
+}
+
+func (response GetShipment200JSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment304ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment304Response struct {
+	Headers GetShipment304ResponseHeaders
+}
+
+func (response GetShipment304Response) VisitGetShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment400ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment404ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment503ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params CancelShipmentParams
+	Body   *CancelShipmentJSONRequestBody
+}
+
+type CancelShipmentResponseObject interface {
+	VisitCancelShipmentResponse(w http.ResponseWriter) error
+}
+
+type CancelShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type CancelShipment200JSONResponse struct {
+	Body    Shipment
+	Headers CancelShipment200ResponseHeaders
+}
+
+func (response CancelShipment200JSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment400ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment404ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment409ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment412ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment413ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment415ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment422ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment503ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CancelShipmentdefaultApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DeliverShipmentParams
+}
+
+type DeliverShipmentResponseObject interface {
+	VisitDeliverShipmentResponse(w http.ResponseWriter) error
+}
+
+type DeliverShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type DeliverShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DeliverShipment200ResponseHeaders
+}
+
+func (response DeliverShipment200JSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment400ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment404ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment409ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment412ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment422ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment503ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DeliverShipmentdefaultApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DispatchShipmentParams
+	Body   *DispatchShipmentJSONRequestBody
+}
+
+type DispatchShipmentResponseObject interface {
+	VisitDispatchShipmentResponse(w http.ResponseWriter) error
+}
+
+type DispatchShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+type DispatchShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DispatchShipment200ResponseHeaders
+}
+
+func (response DispatchShipment200JSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment400ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment404ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment409ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment412ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment413ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment415ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment422ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment503ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DispatchShipmentdefaultApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsRequestObject struct {
+	Id ShipmentId `json:"id"`
+}
+
+type GetShipmentEventsResponseObject interface {
+	VisitGetShipmentEventsResponse(w http.ResponseWriter) error
+}
+
+type GetShipmentEvents200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEvents200JSONResponse struct {
+	Body    EventList
+	Headers GetShipmentEvents200ResponseHeaders
+}
+
+func (response GetShipmentEvents200JSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents400ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents404ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents503ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentEventsdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetEventFeed Read the whole event log, page by page
@@ -8531,6 +14053,27 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx context.Context, request ListShipmentsRequestObject) (ListShipmentsResponseObject, error)
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx context.Context, request CreateShipmentRequestObject) (CreateShipmentResponseObject, error)
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx context.Context, request GetShipmentRequestObject) (GetShipmentResponseObject, error)
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx context.Context, request CancelShipmentRequestObject) (CancelShipmentResponseObject, error)
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx context.Context, request DeliverShipmentRequestObject) (DeliverShipmentResponseObject, error)
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx context.Context, request DispatchShipmentRequestObject) (DispatchShipmentResponseObject, error)
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx context.Context, request GetShipmentEventsRequestObject) (GetShipmentEventsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -8915,192 +14458,471 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	return nil
 }
 
+// ListShipments operation middleware
+func (sh *strictHandler) ListShipments(ctx echo.Context, params ListShipmentsParams) error {
+	var request ListShipmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListShipments(ctx.Request().Context(), request.(ListShipmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListShipments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListShipmentsResponseObject); ok {
+		return validResponse.VisitListShipmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateShipment operation middleware
+func (sh *strictHandler) CreateShipment(ctx echo.Context, params CreateShipmentParams) error {
+	var request CreateShipmentRequestObject
+
+	request.Params = params
+
+	var body CreateShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateShipment(ctx.Request().Context(), request.(CreateShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateShipmentResponseObject); ok {
+		return validResponse.VisitCreateShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipment operation middleware
+func (sh *strictHandler) GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error {
+	var request GetShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipment(ctx.Request().Context(), request.(GetShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentResponseObject); ok {
+		return validResponse.VisitGetShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelShipment operation middleware
+func (sh *strictHandler) CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error {
+	var request CancelShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body CancelShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelShipment(ctx.Request().Context(), request.(CancelShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelShipmentResponseObject); ok {
+		return validResponse.VisitCancelShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeliverShipment operation middleware
+func (sh *strictHandler) DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error {
+	var request DeliverShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeliverShipment(ctx.Request().Context(), request.(DeliverShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeliverShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeliverShipmentResponseObject); ok {
+		return validResponse.VisitDeliverShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DispatchShipment operation middleware
+func (sh *strictHandler) DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error {
+	var request DispatchShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body DispatchShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DispatchShipment(ctx.Request().Context(), request.(DispatchShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DispatchShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DispatchShipmentResponseObject); ok {
+		return validResponse.VisitDispatchShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipmentEvents operation middleware
+func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) error {
+	var request GetShipmentEventsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipmentEvents(ctx.Request().Context(), request.(GetShipmentEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipmentEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentEventsResponseObject); ok {
+		return validResponse.VisitGetShipmentEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5tSj8Kih+SQ3pdFMkJY0tqnalFI+dOPHts+w9yZ72VoPdIImoCXAaaEkcH1XttzhvsF/kvMl+",
-	"klNYC+hGX0hdnZmcjH+YIhuNy8K6Y62FL71ErtZSMKFVb/qlt2Q0ZTn8eZJl8tL8kTKV5HytuRS9ae/j",
-	"kpEV00uZKqKXjKypXhJVrNcy12rYC3rsiq7WGetNe3988TEgf3px8l0v6OXsx4LnLO1NdV6woKeSJVtR",
-	"0/2aas1y0/V//nAS/sfn3/UDgn8MnvymF/T0Zm06UzrnYtG7vg56Lz7SRffEZJ6y/BtFLliuuBSEKkKJ",
-	"0rkUC8KE5npDNF0EhA0XQxJHvf2oF5P+JddLs5ZI/FhIzdRgSE6ZSAnXZEaTc8IFiV/NwzdUJ8uYaEny",
-	"QhBKErlaUZESuqBcKE3YFU10tomEXvJyCsNI1GACY+6ER3u9r1K2WkvNRLL5wNYZ3ZjXmsuPTT8xuVwy",
-	"QWACOVNrKRQjHDdKaZmztPpZzgkVhNE84ywnZj5M6Ug4YBBFV4zE3tjhX9gmJn27bEWkyDaDY0JniglN",
-	"pF6y/JIr1lyxmVfPXyATxao3/QEffO7a4Ncyobisrk3+9OG1mbyZo2CXuOcBiffgD7X3hafXcR0R3aPD",
-	"+SR5moxZ+Gw2puEBe8bCo3Q/CSf02/lo9jQ9YOPxzr2Zy3xFdW/aK3Ie5mzOciYS1omkH5jONydzzfL2",
-	"Kk5ZIg0EqXlMLpc8QZDbTSAruiEz81XnnKW1tRzumt6KC74ywB2VM+JCswXLYUp//YD9v/quG7A8RbgC",
-	"8kDLgODeCsIuWL4pkWcK000yzoT+RkUi/mto+w5ffRcTPje0w4H4qGBEy3MmSH8cjifPSLKkOU00y5UZ",
-	"LWOG+lUQiZQvuFbEUFQcng2n8SCokIpI043BSpZfsJwsmGA51Swdko/lr2YmmVyQjAumHIo4mCY0zzeE",
-	"6yZ6jsZHI3qYHoTfGsR4OntKO3HCAzK9es3EQi970/HkWWCAXn4PmtyMhj+NwqOz4TT8/LsuZnZt3sjp",
-	"imnLdZ/LPGcZYP+rDio/EWaXEtdILGrbRYB4AWiK9IHJ0SSXSgGAeAKs7ZWOBLySGKpIDXfTyNNpSjV1",
-	"cGMXRibgPltGh6+oIXk1jwSSfdC1KYY1tNhAzn4Mn6bj5IhNaC/ocbMalDa9oCfoyrT5a+gtP3z13U64",
-	"+5D+zygqRqPRKITP8Uv4ePoSvx69/NwhSILeVWi7CFdMKbowD1eF0ob01jkXms4yRjS7QrjKQpNECp3L",
-	"zMNhIKyXjKVbSP2dyDYOlrA7lKyl4uapEUzcSAyyyBk1nEAvqWXe/XgUI2xTNqdFpoOKjdNcu03K5GJQ",
-	"Yw/j0cHEAvfHguWbCrbAa2oAtT0DtygZGxf624NecBMrMSs+1Tmjq4/wcNey5dyslNGVKtmL6dFJYeDN",
-	"DYYNv/W6F4J9ncGktuHHaLSLLmn40+cfLGXeHTWoXQ0sgvQzecnyMKGKlbyMICsLSCGM2ElkztSgBJsB",
-	"mLoRYnrJFIMhVIAEGCpmWIVmKZJ2JOJ3BkzPpZjzfMXS4HTJ1ysm9HdcrY2uwtJ4MCQvaLIk1eRh1kqu",
-	"WCToYpGzBdXMoZPlEgbnDAttkPAPvfp4vaDXHtEIdHa1zmTKetM5zRTr3kVYWW3/uGYrdbeNRAb72WO0",
-	"99hOgVBHwJjZkf4NGxmYKb7C6R7iBO23cTk2zXO6MU2V3gBKGwrr1ZW5v7BNB4e3YjVMllIxQQrBfywY",
-	"OWcb0q+40snp81evLAVR8unTq+8GZEXPUSCwSDiWreicgcZqtJEpoSRnawY4VBMZpb5nhjHvQSfwi2uX",
-	"g+bZqUoe199HNmcE+hwUJF32QYW6NKIpPphMQJNMGYl5BZCzc7Y5y1mhAHObgnp2ND+gh5NwPxmn4cH8",
-	"WxbSZ7On4RGbpONkNN+nwLg6BUtDi93GNyaHh7vQLYquJkbEXD190S3Ng96rOVgJu60TY78Y0yRnusgF",
-	"S8lsY8RCzi64LCrFPSB8yIbEKEXWmIhEt0EzNbaMEXX7iWtpvrCoF2+zdYgzdSLx0RPx2pgPeSFU06ox",
-	"skm7eQSlQEQVVR1HgiMLgTWC6me2G1SR0hozzxEFTIP4YDyJSWV7JUUOyOJaW71knctZxlbfKBLbFme2",
-	"RewwldgHkYgNaGOC2x/AczMHQxaeyjOMRCROFPnw8jk5Go9Hjt8RbvUZfB/UcJopadhE/CQmfSo2bnpT",
-	"ImQk1jlo8iDOB0Tmzir0eHXGFYjrarcU6XtaVSQA3D74vlFuRYgqHBQqy6RXg6FvjRaKqUhYjDC2PM25",
-	"MjukJKHkktFzMyTpx9/vIQrYaZofYUu5MiAy9OoAL4yuT1bAz9UU92lITsgFzQpWf0l4y4Idz7JIoOIZ",
-	"78clllhc8+h/NIq3WcbdBGwXvJ1yv63TKoki/flJP4qe/K/+93uD30e9H0AZnIzxYx91w6cvPj+Jen3b",
-	"PHCv3fjG4MnAtr2rvHkSmA2A/czJSuashhmqSJaGNSAwkKO8lYJt4SrvvG4MqjitP/b2On4SG419K3pF",
-	"wm510CTQ/dEBeSs1eSNTPucsrTaUkplMN3fdQbOQ3ds4Hk0OutgqKB5d9tDHiuXU7eTeLW19mOua6mU1",
-	"U57e0gdQQMsOk85xcFBn/kBTaxubb8aCYAL+pOt1xtHRsWe53O/+rtDrUa7DvGFUqd4FzXgKjc/mlGeg",
-	"fqVMU54Z4Ap47ATt1G5wskHFDzaYoHvty/71bwBSeS6NyfnDl96csyztTXvuJaP+1/G22UHv+rMBndJU",
-	"JJ6DxWyrprpQvemB0dw017AXjelVQHPrVnvV8kK7vGsf6L/J2bw37f1/e5W7cg+fqr332AeCvo0eTvng",
-	"iqxoZnaPpYYuOE5qSmY0JX8+ffc2IJSsuFJGWlTPIwHgCUhpp5uHVkJYG9vruGLNA6M2ngt5KWwXCig/",
-	"kWKe8QRs98r0H5IYNyQGFVQRZrR2OwUCryO1eQ5aX6nx/YJdsLKv7XW5Eq+Dnu++uakLz4sEEH9uF/Qg",
-	"7Ab8ORNSn62ZSJGLltj9GoRzQgW4HEFpT1OWksslz1hd67BvD3td6Hkr/98eeI9qmHxUYfI7N5ARf9VU",
-	"W+gMA4ZC6tA1eix0dpqawyNVafCOu5uZs6m1rH2gxpHo09T8RSh4yYxpQKEr7sgiMTDLMviSsnwQuH6W",
-	"VJ0JeQbgMR3Zt6AzQdhqrTfNV8q+QNmvmleDRKLxCs1yRtPN2TqjCbxndh2AbpfJFeEpYVdcaTUIImHf",
-	"01LT7ExLeZbRfMFioLU4kcIxtTMHsBjVL+z0nK11JJIlFQsOCpRTQ7PSDiqdi07ZJbmZU6GP0aoiGdUs",
-	"H/xSyfMNnNW8lRrOc3AK9yZTPPgBlKK2O49OcShQGU7Kp/ckwxoBHlYEaMcA7bMco0V+OE+gP9fqsegP",
-	"zrsQ/cis0CSVDLmBPQNzzlQzyz54z+dG4RYb+2MkUPkXOqeJ9zrYCdAUhjBaPgAxhifK69bYKZEoj9ya",
-	"eFee2+3CEmz0QNR6K0+LZPlBFpo9CKsMOs1lIWrI9FYSuWY59EGWVCHpG9A8hLkr67CqM/iDCr8M8rq5",
-	"tNDK4BM+fAxsqq3QeUZLxGgt2dvih22afglLeBxx3blvwFotjVCNy6BpmjOlSF/mSL3aP55haWn3y5xo",
-	"vmKD4SMxj4Om9Ba7trgS3I+30ZWRUlI7AAdgkfLU++VWUPnlCZn3dJNJmn6U8rWRvg/CrTX2VclyH7t8",
-	"hd6YoIRdJYzZUATFf2Ik4yuuu3HHR4vxfoUWH/wOtZTEDdvCDju3UEsZYqPHtlJuWNQvcOs9F9hLtNwe",
-	"ZOYivp+tuFpZT0HD7deb7vuWrzW3KtICF36Xs8OR0v5x6RS8pIqA8oen7I9mMownFXb9ux3WW1Hb+sU2",
-	"YdnmMdDK8xKWwEFDfgd08DzdTiwSCc1B5fW8rL6DdrtLFj2xkbCGclc/psXQaIvlVngO2jquu4ifXYgJ",
-	"beoHLD8vXeDGPIQYuNAsFzQ7A9+AzwdPpdEFAW4GlJfg/jViosiJ4ik7JhxViBljgmRysWApnmLVAga+",
-	"UcRf441s87Du1cHZETe7Flq7+YfY4jGQ+kSQQrCrNUuMdIR+y4OkGrTiwSMqTad4MPpJ0AvKMzrLHibi",
-	"Cq+fhnBLqaYzqoyFUGSoGUAkEE2WNlaDr1g3AyMQcmSDiihZSaPo3mJLPUlo10nqE2ztq//4sQSgO3vm",
-	"imhDjDnNebYxM4EoDEmWVKTW3eOEJbrf4PSohBtX/uzB137BciO1WXpMEFO8BnHtlCgSHkAHdYjG8CWE",
-	"OI+YKAzhGpLn0KMsdCJX7Mx6/OJIrBgVyO/KqSkt12uWWhc7bB94sKpQwkugWJiI+YlrzVI4yuEYFLak",
-	"FwxJ2rHKqXVC1I5xI9GK2wN/SM5o6vnL5jxXekjiP774SPbA7fJTXJ7RGEhFIjY6PjyKv6aDwwPtTT14",
-	"cXUP5NCfxDqXCVPK4MELOIR5GLfuPMiuEzhXpLEzsOewE8Q0ty6A1tn5zRrtxNM5vDHgSL6cSptFe7M5",
-	"Z5vQtnwsqm7Hj5rlWicfLthGRbVWHIk++jsC9LnIHJTjX6yj7ZNzybD0DUs5dYFRD5ASZYdnK9Oji3mq",
-	"tABmta2a9WAA7A1kBriFPeT52LyVEBiY2IE7BEHZMoSWITT5KkaRdbrHzbXFv0S7qIQAuuTS9DUXzDsG",
-	"pClaTDR7n8s1yzVnqoyXagYElZ76NEWHvXXnIxs3y197nXzp/VjQkps1XE7FasZyIuekEFwr0o8nw1EM",
-	"4RpJwtZmw6ki8SSuRxVO6gGC+5MehEBhgOB4ZIO07Nd2vGDQU+dF99mt0jI5J+eMrc16zKRIfxx+e+BF",
-	"WAaoBGVUnJs/XQwmeO1tk1as0OlfPoV/ePfuL+FoNMa5uhPmbw92RfjcGEd6UwsCnyejKCrG3z4zHxPb",
-	"eDIancDH5Bl+HOHHS/g4NB/7o9Ho8yPHsloFEsBnjx815aIzkjXomQ04W+c8YWeJSwmpb9p789AgkBQM",
-	"94sb01bI3KEUvDhwIYV1MzPZ1KNVj46OumJPfdSCfzfGo1bH9T8AsgUVEXSsqko6kLO/s0SbpT+HI6n7",
-	"kei7NTYkyJkhgLM85AJO1SbSnFHVleHw/XJTP9KsDuT6xdrQ/+Fo5G3bMdF0hmHzhk9EYpYzeq7c6YiN",
-	"oe/Yb4MaLcJ5XigtV6Y96sBmKjw3GwwOEo+QwBTcTjujZ/jxB/x4jh8vHg+ptyOyXTEGU9NZgPxzzkDz",
-	"TtEVQRfMht8B+rSw4cUFE/o1R0xos60qTtcdTwaGDipnbSdfLiNcyz92ycZTCLKEifSum3GlDZTHDrvQ",
-	"+iVzfRiUzrJ3cwj5uP3AXxqLsOHXPN2dQ2JhBKfREC3dx2OwElpaEZ4O7hWz04i4CWoh4Z2zgtjeznnV",
-	"o9Dh0NidEW2JSW9HJ9WYTz06vQRWe28+d7g2MBIZ0GpTTpAqFwu55ErLfOPjXST6sbdh8SDwTEGEPDcS",
-	"IJNioYiWhuAtWrynC9YVf7w2xGGBdbmUGaQZAH4vMjmj2Tb0pvrMKEMdO5AXDBPTnNuiNG4Ng8vYXDsb",
-	"W7ArfUbRxAaMEfKyjiSWAVtgzqTMGIUl3Y26Krq4bsdsV7PoEIBUKVCS7Cy1JAumbTbalQboDcl7qrTN",
-	"mSr31J7mLRiwIf+heXnOM2Be6pyv1yw9tmGYa6p0FaOuNM8yMyQCsJn6sX/3RI42F6ktPyh3tZO5cJal",
-	"L8C314FHVUiX9dPNbeAjhjO18MeGoXVyFT8QivT/fPruLbEvb7ojswS1h2UVAXvhbS0OUgqYtjjGcFf0",
-	"sAJpNeC+JULuJkaBq61G7oLvnxjNdEfY52t+wQRTGOlTqDYonVlXJVvKc8zMKLnZ+S1YGXTSNbF3ayZO",
-	"3r/6TibFysmWTnUJgydbfM6+T/aHI5LaTkgfCEQKNghIyowRnJJ5LlfkbydvXndIUzGXNw3cmrhcM0HX",
-	"vGZw9/aHo+F+r6bN7EfRcBRFwx9G4VFnrD+0Xqo7TqABYTebABfj+uyEOEifLTaUTeGppGvKcn7hwGdE",
-	"LSosNbz9UhHEtPfi0wc4aUPtD6Q7fAsPjK0HX28pnI2ydZbIwmDFGL9ilGlllU6sQdg009rWhzEQjKDE",
-	"aLAzYGyT0eQwHI3D8eHH8Wi6P5qORv/heTJ6XlQexITZrvaPjp7ZIezsJkGvWKdUb+l4bDsujx0n100U",
-	"rADY3JdXp+/IwWT8tArEBc+z2aQsI3RlZtDIlsctaKFZbU+6tt81MLKaIKAqA6LJAd2OtobhXyO4+oZQ",
-	"6TqybPdVYD6v1YFwQhDCl4EpYlrEGJXYyIXskIZt14RF0K61w6OgPrBesg25ZLmNQQXH2m30DaDf11yw",
-	"Ln3DQ++2/GH+8JdU2T2ub8gWoijXb9A81HzFutVnJy1uXMEpNr1uEFcrwb1YmW1xJE/+z/9GX8EavQdG",
-	"sTF0UAE4abEnpNdbbKBP0jf5u9o4pHCm2m33N27SnKmdTrBts/E4yta9zKx2KHTNTVI/A9+1v+M77W/J",
-	"wW5TMqMvSpiVKeIoPQbHmA1lAAln93eFTlPdTBsiJ/BVNIuUjkDrCFfjHDUUqFbrk1VtX7aKVyDPDkUW",
-	"/AeefH2Ax/VGt+qDfKfDXU7QFlrc09nXJtUtbryv4qaDjbrJcsXjjYAIdsmUtuec290xW4jCsgtrtN2N",
-	"02+1KpMiV13m0nP4vaprYi3JqrxKTkSRZUR6HMRNq9pytvnz5au/S/7m7yebt6ejyzeno6u3//7/X735",
-	"Tv705jt5+eal5K+f/3lt2rz9/m+bv23+fGQMviKzQQ01rXWLXbDd2eSLiC0Sdc6STZIxa7n4VDUlsUtT",
-	"IH2jGYO9CNQ/gNQ0EQnGwbUXlxkL6LHx8wxmUi/JnAuaOeemtYAqvTDxMtjLV+vmUSu1oyKb94arwErv",
-	"e57jjrW01dcIrQrZtNH0gUpmTeZ1aZzN+kud1usOZ2w7N+wuSqsBgM1ad2J59/lPJNoe35Ybu1J0fz36",
-	"ueXRT9dOleca9ZIEziYIXMmBJGfo56mVG8A6MdI6+rbWiYGAQ8EzqGIQiX7sDn3Cjv/cv3jg5SCXNkoD",
-	"C+5ppVRY8cM4PDoJX9Jw/vkegNfeulpMdIve08VVvUjCliMFUtgPDp+6iM3yBMp5VTr4CUQXNPt6Q5Ml",
-	"FyzMGU0hcMp1aJrXnOS1hLJjLzPdUGaKhlp8Fdr3ISBAxQEmNFr/mSLyUpDYPMKI0RhCD1op4V1ZgR0G",
-	"ciM8uJ0kjTnswc6415rtcStV34VhtPWQZbGiogIlu1pnVNTzPGRi97whwTFF4TaYSzBbBCXZsAsyLsW3",
-	"OcGXMvedsy6aI4C9ZELnG7JmeSP79Lbqj+cT7tCBqiCUNtQ+fXhFyppqhKdMaD7flDWuKoiRfqEKmmWb",
-	"WuwLZk3du+7bnoXlbgO5Lcn+9PHje6fNGPyvzQBzR1uYYwNt2iBQS5nroIk/qlitKB77eBUx4FCrC3m2",
-	"ZadW6+k+KNu9A/VxAxJXUUBYeQQDBoHCU6qWTGENkhirwwAbIDRnkM6GoawtLtGk/135tMFdivH5nNfF",
-	"MsEeeHamJWcPR7uY8QdGU6OSdmBD+egObnmIg6urnvjTA5zz/vltl8xAxwNtl4BzZ0wyZ+25p1TTu/n5",
-	"y4NyYtNmSH+eMxaafTsmKTM7aVSAmiBANlLmEwwaLut7O5E74ARz69RQP2HNpcZZdp3WjujT2X4yScMx",
-	"G83DA3o4C58l36bhU/ZsfkRHs3EySW/jAnV19+4GW9jdqmZfBdiBldVJVUjPRj0UCr/xVAWE1wNEmwcD",
-	"1ct4FNAs3lePdL1tcaauTXDF8Nqb8Ec8bC6r5flbsQVjbzoLbXNiRwK7/XU4zFfyztUxvj0Llz/UCF+A",
-	"fcd3m17vDoGzNTKiqn3mlDz0sGD6fWC/vuaCnaSp90tZBa76pTTCO4RS2cGD/ZMYKAAaQZsq7+GFLLlA",
-	"0KuVFDyr/IieR9Fhax1zAuSOHjG3+fL1dVAeWYIlhhUzbM2Zd+hw0oyueq1QWPuQqzIQIFSyyBNXo8Hl",
-	"TgzJCwgqwNgtCBUtjSMViZLdU+iIr1YFFpMrSYoKQteGLYeyrEaI1HVcr7PVOnI0k3OHjrONLRYHZbfK",
-	"w0fIY4BIhyLLXCgLlCKtsjX6mIvgVfLdw5fjAXAxKjYYEYETSKiw2TGpMRyb7/7ebty/vUU30e+p/jfU",
-	"VQwtKk1Xa6ujDKAk2JMnltZUYKspmTHlWvMVV5onxCsnMXzyBCsr4vKXUJitLNOGRbKEsYsVUwYiRrUG",
-	"3cgV0vVd60PywVUMwvpaGJpGqLD1McrqtbWK1phjd2OFN1fMOhId1aylX8nalraGKWypbg0Py1phx7W6",
-	"ZQCFlTQ4IEVQKx0LKWd/x6QtmCBWf4P6Z10V2sj3ttKUX3i78iC4Shwu5SszAAbPkDPrVlCzCsPEsWBa",
-	"VX0KVt3CljL1JRJdla/q53CQZeQSrxB3vBhyQA4kRbv+fvz+3elHg8UQZw0E2MqNcNmSQ3Liaj/fXKaR",
-	"dFVpxCITMucLLmjmlQIXSjMKag27YkmBFYQvecKOIUcEq7PsLuLYsZWTSTwksEIH0ZhUuky2iUS57E5X",
-	"UsyNGFGyciRxVfclAZ2gdYH1x4zSgnAHW1MZkJ9kNhcRDY14W7pFXHpHVCT6zoUycJkoq6YrJDamDaBA",
-	"zlxqhfmdijQgc5lHwrOm55RnRc5UAFvsijpBdQ9BofwNeELkfG6D+F1xJ/RLKtKPSydlvBeX/kuDOzmk",
-	"BQprPnkRr/1PgoPvF42wteRCq4H1nG40U040OBvOqtx+0Vdl1PGgdNFEwjplUC8HEEAR4h32mytfYPiN",
-	"dXREwsEaE+1g8cgt4bQGc1LjVCaqsvZiu7VgWydSGB5p2HJFV4Z6YzyOLIsK/unFyXe2uA/QhDXKgcfY",
-	"LI2gUcFuYEjNFmvBuivtei5e0cLD2Bq4ZmttdRZXCayksbhZcSceHJsXbGogjBIJr9cDWwUTcxPLohqx",
-	"36dXaiUeDMk7VzdE+TRRS5fJ2bxQWGgGgquM6Iyf47fQohShM3nByAhKQkYiWRbi3AhwAxlH26ORTZEE",
-	"laAsWGIFlabnzMISixQg6kDRgn58MN6PB8jNvJm5SojtTB545TCuyr4buXxC7Im0Jc+fWC7J3GA+HFdD",
-	"BsuglsJiCVUQq/OB9uNyhs10oBYxQQXUSjsqrNfWRZ7ZQoq//e1v44EnGQw8ING6CxDYr1/V7UWtbL5L",
-	"g28WzD+GzbNtcpuAZOsGdaTQVb105TpNCdwEgb6UjCdMKOZpmsayzDnTNN94riirY/rhTr3xcDQc1YLm",
-	"/Eg5jH2z6pn5c8F0l0/EKDLKryhvZM+FhT8EhrvTWqfgYfh+WZx6EIlG6HFQVU63YcMYizskHyWZS0N1",
-	"rjp6YNRFhd5pw2++UfUYYy+Q1z96Leso+lG6HMUq5N4y0HSdTiRFgkG9vIzAM69YpSGnQiG2Khu3GwlD",
-	"sO6gOiAzZsxz5ngiRv4uDCMCZddM68lS5vwnKZ5McTFLvliC19OZxzNmlo13SQjQ4wRgdzU6qMsYQeym",
-	"4ewJQxR+yyXLjOLLBFnKzBYisROAK1GAP8eO6YPfpop7j20ss70eZsFM77CwTMpzrAxMZobFMaP9lQES",
-	"iB/HlarlQqLZVZIVKSMrKjaBUYLNQszEyJxdshzUbUFi4D8xAS816cMGCCkYWg64bkvjVkwZ1j2NRA0h",
-	"YIMTeQHjms1H3dTM3FhOGtSUc8bWFtHQxolEITTPSGyjpSGlzpDhkJzU6osDrxCSNEqvG9RqFF+vF8v1",
-	"JUSrEmhM+pTkRcZQ7UP71bE0drXOmVJTG+KkQLNnCkNDPfn/jbXTjJ244Ar0a3uuWvK6V2lvaugcvE8v",
-	"GcPTsur6ii2JJVWTveqmhOugfQQFaV+kiRFlJehmuANUh+8qLg+Y0H3XAVaUv33uopnmLdaERf1v2di7",
-	"OOH6c6Na7GQ02pE07JKFb5ddWyZ5dNXRqKV5bEvweKTyGQe4qK5XysXveXVyr4Pe4Wj/5lc6ynLAQu1e",
-	"3/R6lX0c9OwZi3Xje7kvSLxWlCyYseXNZy/oabpQEMlvCOGz6cRKwz1khluF4kenoVr8NkIIrFHr6wjI",
-	"ulBLdNRAvCmya8gEoobvsiu9Z/1AMFJM+qdgGIenUFgHw/Xs1Q9OeIELwp5UT4F/x3EkeDol49HBfiSg",
-	"3ZTUvXtYWGNKvkSl7yuy7tXIz3WKetMIj2ujXvWEp/D74XyS/M9//Tc8KRs3xukF//Nf/31dTisSxiZ0",
-	"d544n6ebQkBi+CkG9xIwVhBCZq5GO2ORiMsEHxDykDFi1DaBcZ5GJEFYH1ynwl1qRzzFZGgwGHI9Y9YR",
-	"AuYLxGHV0phYphjWb4CiDVDNAy0KgLI1FkBxNgLKrKgvpJs8ZDPjnAdE4d0KzoBCxIB8T+tNKgU9BB+X",
-	"8shWLxEMFB0bZ2EFJxQBWskLZv0BZRdgVatixUAKgDD/WOWLAUjc5VTxa6p0CICEq52wpCVcWACFvwSD",
-	"UsaRiKHNKfgl40GAsKmpZ+433XmPzTASH8ycwCR2sgnC3ABupc614BdM1fQyXwszKk2lhvmXQxE4bSov",
-	"b4F95JqoZaEVSeWlCErFIxLopADHooKKcCqTl9nGGpc2rU5ZRW1WgIskLW1L0G0GQSQMVrhqPFa4ZXzO",
-	"sIRPCT6LenVAI/Ea1RcPI3EVCur2rrixciox6W7XoRpgcIxao2EY8eFo39msqDxoKc+MHnVmX7Lqm1/b",
-	"BnQWZ61Wuguo4ZXO5ysnmKFY42FdmgMOidzpgZrD1xTJQRe/BiR02GrAa2m8RMxjcsmFwth2Z4/UzkEM",
-	"09xWHL+2971ttyOOwqPPX8bB+Nn1XS8d0GVmLi0n7iJRnBlWXUw16F3fQi9pSaF6UtU/SrDcFNexW+pc",
-	"A5r6emL9nr6mUD12QgYut+sQMsPuGwG6orcxuxesLLQeqjv1oNxng3VxjexsJlN7bEKU0ZcEhmi35+p2",
-	"WhmmzdDX066e85wmSxY+x5jAjniB7NJIpljIEA6CAKl3XVb5L6MnvqwcDQ1N0eBCezu6NcYlpHj+tFVX",
-	"PHGMdmIZbSbFwiqGxNavApc82vvHlf8yWbLk3IZZMJFwBgEpLVvO5ph+RTPEjrCtnna1BprxC/bzmh0P",
-	"xIkyMXedy5lvI6iN0mxl99z604Ybuspu4TnjqsyXLXNlqYKs2AC8+6B+wh9Ukcuca81EJPo1/6oZKx5Y",
-	"hQgdBDjezFbldH7PMnC02/S3Mzlds+RuOOMWezucaSYYb0GeJlz+qZEHqsOZ1bga4FvxJ3cL7MSc11B3",
-	"uysHhvRnGxKXaVFxQDRnisxyuJ/VPONpDIrr2h3dWVsCj/VjPFJxR0JVCHOMiGWMigxsTWMip1bxPGcb",
-	"xSBbhWMQ7LR0ylpnLCbFxKifYIUEvO4LfjUmUKvEQlAmPpXnPdbqGTY6NYzF5dBEojuJhmD6DZ4byjX9",
-	"sWDHtWtdjDymq7UBBNxUpsA37+vAfd/1ZlgvHHZCy28Ma1sv6Yzp4/JHIudoleV8sdRlA2cDWlRw1cGX",
-	"cAJT2Et188IWwsTxIlH39VlXeu1w7GYnYqezL+NKl0cDDYW94/7KRt5UFQfZlVnTfbmnjca8JZvwc1Lb",
-	"irs/p7LAvss86d9ws+tgW+5017zr4fydd1s9MP3kEQskdYGq7Xz197LD+Tq5u+910nC93ux5baajGMJ0",
-	"9FM6CVo8BFUje5sisJP+jCr27UGRN8rGkRPXm3mnk+B23ll3z3y7bgyCxMBt99s1q21VV56G97nC1q7a",
-	"v4Gy5DkVsHxquJVNeH8lscrr3Oms3pbZ+a/oqH4NN0s65uw0BfvDZ4yt7VAPILRTYc5h4N/bZEjdxkxU",
-	"mZjo2XTsbUjwLi6as0jgJVzg6rikeWovoqqFAWEIHxZnKN2M1sRd0Q1JllIq/wov9JG6G20hYJDqdpIg",
-	"2L9b7raF00H0zEE4EdzYDNWaG8etkXD9Ouesu9vS1afV1OhFHgc48mRoefVU48oqOIV2+gqqXeXZvg3A",
-	"gyAscCinEOPXOuKHCxudB3xnBh2NhOYrFsJUIPCOkb6B3sVTd7drmVv6jSKfPrzGAC5L91yQ+LVEio0D",
-	"/65ZeAQBhl16wbpMgr2zI69xAfItHHT1O/GRDQH9/UGmm1twIMuvMfsNkO85RJ/hhZIVQT2vhabxlPRr",
-	"KDboBT24A/Ur1c4B6ob97Z7ea4tTFgc82gGl465T84rU3limt5XyvO1yOqdcQcqBy0ouIyu8HOf6/ZrX",
-	"Lckyvv2+/kNKGY2qUkaPU49oVK9cMtpdjGjULEY0vr6Tjrz7WqJ6VZmf/94Nx5Fuer1s94/3Ox6Mjm5+",
-	"pbwa07wwvoWe0LxHCd47vPm9ztrj5uXJ5DYvt+vg/6yKzftmUYQu9aZyhICScasINBcc3k5fKBOTyzQT",
-	"VUm/SHwPmk0jiBxi8p1aUruwu4/XLg8aNyp3B5Y3r1SOxEe+YkTn9IJlUxKXV+vk3kpw1lQRbvOS0Ilg",
-	"c2O8CP1a1tIxiane3RG1Hgg8d9SRwEpbRteobv6pMkngpGLG5jJnhOvB0Jsu+IjMcKAsrgqNKbsQzKX4",
-	"BZuC/mPgByU76nYWOfF6mrGNxGD36pZ4KRhcaWFUNzOInUNXpayA1IJtrVZkr4oHlxMmo/AEQuVp6sIO",
-	"qnvrqcv+QrVpm2/0fvqQd8F32+ZF9K1vlXNllCWb2sC1ujjV7UruXcZnleHUcc91q5LorYz1XRO3yEUg",
-	"9n5/f//omGxdQncm6LaUu67FUd29rh1ZeV/f1N0pkB8ghR8iBvdHBx0FrKRLpjH8Y9sl8sTeId9kkj/T",
-	"Su4l0A9ufqW8PPNnlY9/ZFXZky2W/504kLtd//pzQ6juYXUkjEO4X4/bvBCYLQqH6KWvQTYrO4G17p1F",
-	"2AwALJ1P+kbMraTSjYr4gyGxuajWtneVG+vGvXcHNSZyqTKuCyPR/YPX+h3bVl5yVZ3Ig3h3U4V8D3vo",
-	"gCkPcBmUkHbqXfIDp3NfEVKJj1+c9X07pli/fqGDOVa1iLxrFVy5m2Hv+mdl2HgPm0MoZJPWnHswR/+F",
-	"XG/0j2Cp9zCqJrdhoq0bSn+1x+4ib5A2d4qcluCwxXS+huTArpuio2TxS7RiMkaV9uJ97WvI3l1atTO+",
-	"smbGxVHtsBT9vEuqzoQ8Q2/2MWQblz16t7RYCbG7r6pi4TAStaltk1ZOLpIOYeWlE94srVwunoGTkCCf",
-	"poRGopZp7NIGG2fc286OA8xijURsuus+SrYr+CeRcD+zKHG7/aso+WcQJf+cXB1x7E5s/ZbZnn50fukr",
-	"mttT9i3XJZG+zFK49hHOzGquJK5qhmezFIwNvTwmsQsljuGA0E8dWTSqCXUUENrh1CkjOL8aY6gunNrC",
-	"HKrs2R1A/HmPwv/JTOhq/zvuVfKowSL9Y9rV5aUDj60cnaQp5ogIRvqnf/kUlDX4A68C/wCvkWyqT6BJ",
-	"+M7hutwhJym4a/26Qk5N8QoO1mobdOk+fv3QLqKjaVqVY/8XNIUbt4Vu4QfepaC3OU/9B6kwMCs4R0jT",
-	"X7WXXw3h/7cM4ZM0dczVY4LbFCe8Uf2WmR1l0QNXBgCKNbD8Ak4C53OeYISxd8+94dU0WbpSRGTFF7kh",
-	"tEFQFVDBDMBmfRn/QveWwlNVOP2KTKQaZFt6lAUDBCvRdPOvnI3Ob0gpKeOGUEIWedab9vZAPtnGXTGA",
-	"XCwCdCY4l3cOY9lrpSFs256gWbTuzoysl7Lr0qW8nqwu1d1TK+F+jlXrVbGCCO5CK54yn0q8niGnqt0v",
-	"Jh8Fdm0Gjq5ump9pQbhWLJt73VnoGhg2qlwBOO0V7S1PiH+l+mjkXchva2lbfaHrLvWqr3DumHM5UKU5",
-	"QW2o2jAHjSo+oIy5Zq1hqkrKcyttykFu7P7tro47u8TaWjBxeyFxrW/v0nmsmoUl/cuWrUGwP5i+a9WC",
-	"Uj0eszbeURNUzr1Wtt0CL9sutO06d6YK9Nox4Lbi3LtKXbdG8z2Ru4ezTr7yDqXuwZZUhUKG2Ko1WnVF",
-	"yk0r81tuGapq0hoHw+O0lGcZ6Bg7R4PGkJrvGm8ZEBqGWsows5pLOaxXzvMsccrUllGfd5eW7BrX6zZM",
-	"Kh2tYhposZ+tuIJTc3/I8aQa0hX+9dq1mQa2Ccs23ji26nY3RMf71UAf/OpsO0Fqu+wGZ1Hpemcro+xV",
-	"tyC7QT169zRDAq2JK8zeHNTrN4SWwIf9kRv1qM9yVqg6uk48uL6q174mZevWyF6/4TnbhLZlbc2VsK+G",
-	"Oxx50LVqAak37VilrzZUpFHoRK7Yma3HsG2Qd9iMVM3a5IBNQtfEG6RZFGLbKB+lhCJcpGrXGsaghmkT",
-	"ujYNAePK23cOYARMo/59XcDgQ3/rbQXYM6i0Weu3Jn6xFXGt2lttW4TY4vrz9f8NAAD//w==",
+	"7H3pchs3uuiroHjPlElPkyYpybakOjWl8TJx4iXXy2Rm0j5qsBsUe9QEmAYomclV1XmL+wbnRe6bnCe5",
+	"he8D0OhucNHiiXPi/IgsEcTy4cO3L790UjFfCM64kp2jXzozRjNWwj9PikJc6n9kTKZlvlC54J2jzvsZ",
+	"I3OmZiKTRM0YWVA1I3K5WIhSyUEn6rBPdL4oWOeo85dn7yPyzbOTp52oU7KflnnJss6RKpcs6sh0xuZU",
+	"T7+gSrFST/0fP570//Hxj92I4D969/+tE3XUaqEnk6rM+Vnn6irqPHtPz8IbE2XGynuSXLBS5oITKgkl",
+	"UpWCnxHGVa5WRNGziLDB2YAkcWcv7iSke5mrmT5LzH9aCsVkb0DeMZ6RXJEJTc9JzknyYtp/RVU6S4gS",
+	"pFxyQkkq5nPKM0LPaM6lIuwTTVWxirma5W4Lg5jXYAJrboRH4LyfcqlyfvZuli/mjKuXIqV46CYM3nCS",
+	"SDPqlOmvySSCa/rw9iURU/inBRIz0xL7jfrtPbB/lg/GjGX76cNRf3/4OO0fjKdp/5BNHvcnoyFjw/He",
+	"eO/gccc/w1SUc6o6R51lmfdLNmUl4ykLXuaLjM0XQjGert6yRUFXGibNcyUaSAm5nDFOALolkwvBJSM5",
+	"YqFUomRZ9WcxJZQTRssiZyXRwGZSxdzeNJF0zkjird3/jq0S0jV3Kongxap3TOhEMq6IUDNWXuaSNa9T",
+	"76t2csaX887Rj/jBx9CB19/e+/o9cXaJdxWR5AH8Qz74Jc+uksY9mY8OpuP0UTpi/ceTEe3vs8esf5jt",
+	"pf0xfTgdTh5l+2w02oh417i0t0yVq5OpYmX7FO9YKjQEqf6YXM7yFEFuLoHM6YpM9K+qzFlWO8vBpu3N",
+	"c57PNXCHbkc5V+yMlbCl7Y+jAV6L3hq6FaqHAHzth3AnMP7bWwTYi6fho+QZngReA4yMCCIrJ+yClSv3",
+	"Go7gvGmRM67uyZgnf+ubufsvniYkn2pKlwOppJwRJc4ZJ91RfzR+TNIZLWmqWCn1agXTtFpGMc/ys1xJ",
+	"oulf0j8dHCW9qHolROhpNIxZecFKcsY4K6li2YC8d3/VOynEGSlyzqS9FIskKS3LFclV870NR4dDepDt",
+	"9x9qTH80eUSDSO5hDf30kvEzNescjcaPI41F7veoyXto/+dh//B0cNT/+McQ67nS3yjpnCnDI5+IsmQF",
+	"4NuLANk64fqWUjuIn9WuiwA1AqBJ0gWWRNNSSAkAylNgRC9UzOErqX7mmeZFCjkwzaiiFm7sQuMn3rNh",
+	"S/gVOSAvpjFHOhaFLkXTuhZdK9lP/UfZKD1kY9qJOrk+DcoGnajD6VyP+VvfO37/xdONcPch/R9xvBwO",
+	"h8M+/Bw9hx+PnuOvh88/Bth+1PnUN1P050xKeqY/nC+l0rRkUeZc0UnBiGKfEK5iqUgquCpF4eEwPKzn",
+	"jGVraNcbXqwsLOF2KFkImetPtRiRa/5OzkpGNWlTM2q4UTcZGjabsSldFiqq+BItlb2kQpz1aqRlNNwf",
+	"G+D+tGTlqoItEM8aQM3MQP4cFcm5erjfibbRRn3id6pkdP4ePtx0bDHVJ2V0Lh150TNamQmYTYNAwt86",
+	"4YPgXKewqXX4MRxuepe0//PHH83LvD5qUHMaOATpFuKSlf2USuZoGUFSFpEl13w0FSWTPQc2DTC5FWJq",
+	"xiSDJWSED7AvmSYVimX4tGOevNFgeiL4NC/nLIssw3qay4WWLFmW9AbkGU1npNo87FqKOYs5PTsr2RlV",
+	"zDEwpBIa5zQJbTzhHzv19ToVi6xW1BIK+7QoRMY6R1NaSBa+RThZ7f5yxebyeheJBPajR2hvcJ0coY6A",
+	"0bsj3S0XGektvsDtHuAGzW8jtzYtS7rSQ6VaAUrrF9apS6ffsVWAwhu22k9nQjJOljz/acnIOVuRbkWV",
+	"Tt49efHCvCBKPnx48bRH5vQcGQKLuSXZkk4Z6BdavDoilJRswQCHaizDCbB6Gf09mAT+YseVIEoHZePj",
+	"+veRzGmGPgVpRLk5KJeXmjUl++MxiMYZI0leAeT0nK1OS7aUgLlNRj05nO7Tg3F/Lx1l/f3pQ9anjyeP",
+	"+odsnI3S4XSPAuEKMpaGWL6ObowPDjahWxx/GmsW8+nRszA3jzovpqDTbdYltbapFcmSqWXJWUYmK80W",
+	"SnaRi2WliUQkH7AB0UKRUf1iHlY/j7TmqVndXmpH6l9Y3EnWaabEKqYxf++xeKX1oXLJZVMH1bxJ2X1E",
+	"jiGizC2PY557qiCIfvq6QRRxurP+HFFAD0j2R+OEVJpyuiwBWexoI5csSjEp2PyeJIkZcWpGJBZTifkg",
+	"5okGbULw+iP4XO9BPwtP5BnEPOYnkrx9/oQcjkZDS+9IbuQZ/D7oFbSQQpOJ5H5CupSv7PaOCBcxX5Sg",
+	"mgA77xFRWh3eo9VFLoFdV7clSdeTqmIO4M7rmrQFBqBKDgKVIdLz3sC3HSwlkzE3GJGK+YKWudQ3JAWh",
+	"5JLRc70k6SY/PEAUMNvUf4QrzaUGkX6vFvBcy/pkDvRcHuE9DcgJuaDFktW/xL1jwY0XRcxR8Ez2Eocl",
+	"Bte89z8cJuvsGOEHbA68/uU+rL9VEsfq4/1uHN//P90fHvT+FHd+BGFwPMIfeygbPnr28X7c6Zrhkf3a",
+	"1m/07vfM2Ovym/uRvgC4z5LMRclqmCGX6UyTBgQGUpTXgrM1VOWNN41GFSv1J95dJ/cTLbGvRa+Ym6uO",
+	"mg90b7hPXgtFXoksn+Ysqy6UkonIVte9QX2Qzdc4Go73Q2QVBI+QPvS+Ijl1xb+zo/EC9rqgalbtNM92",
+	"VLiXMLK9WysVrduw1f5be97RGHD3e77SX0auAyLYn2lm9Hn9m9Z6GId/0sWiyNEc8sBQ5j/+U6JtxJ1D",
+	"f0OLf50LWuQZDD6d0rwAkTFjiuaFRggOH1vh4MggZbpCYRWQkqAB95e9q38DSJWl0Gryj790pjkrss5R",
+	"x35Jqyz1t9acoHP1UYNOKspTz8qlUVFRtZSdo30tbapcwV00tlcBzZ5bPqiO1zfHu/KB/m8lm3aOOv/r",
+	"QWUQf4Cfygff4xwI+jaGWIEpl2ROC317LNNvOcdNHZEJzci37968jggl81xKzeGqz2MO4ImIsy3oDw1X",
+	"M3YBb+KKnfS0qHvOxSU3U0igVqng0yJPwd5QmSsGJMELSUBsloRpTcNsgcDXkUJ4LgBfEPONsyFYma89",
+	"CNlzr6KOb3LaNoVn+QKIPzEHuhV2A/6ccqFOF4xnSPkddr8EgSKlHOy+oGhkGcvI5SwvWF1SMt8edELo",
+	"uZMR9gFYvGqYfFhh8hu7kGbZ1VZb6AwL9rlQfTvortDZSpcWj2SldViOpHfOjow1wAdqEvMuzfS/CAXL",
+	"nlZnKEyV22eRapgVBfySsbIX2XlmVJ5ycQrg0ROZb8FknLD5Qq2aX3FzgYJSDa8WiXnjK7QoGc1Wp4uC",
+	"pvA9fesAdHPMXJI8Q++I7EUxN99TQtHiVAlxWtDyjCXw1pJUcEvUTi3AEhQZcdJztlAxT2eUn+Ug9FnR",
+	"uXC6mzOIWgGdlHpPS3WMmiApqGJl70t9nq/AG/haKPAY4hZu/EzRtQgoRc103jvFpUDMOXGf3vAZ1h7g",
+	"QfUAzRogMbs1Ws8P9wnvz466q/cHHlVEPzJZKpIJhtTAeFmtAVjvsgsW/6lWEvjK/DHmqLBwVdLU+zro",
+	"NjAUltCaCQAxgU+kN63WrWLunLpNvHOe4U1YgoNuiVqvxbtlOnsrlordCqs0Ok3FkteQ6bUgYsFKmIPM",
+	"qMSnr0FzG+LunEU1/Nqv8Esjr91LC600PuGHd4FNtRNaa65DjNaRvSu+3aWp53CEu2HXwXsD0mreCFV4",
+	"DJplJZOSdEWJr1f5LiWWOVuFKInK56w3uCPisd/k3nzTFVeM++4uulKs3GsH4AAssjzz/rITVL48JvM9",
+	"XRWCZu+FeKm5761wa4FzVbzcxy5foNdqM2GfUsZMsIvMf2akyOe5CuOOjxajvQot3voTKiGIXbaFHWZv",
+	"fSVEHwfdtZay5VBf4NV7ZrvnqLndSs1FfD+d53JurBsNU2XnaM/XfI26VT0tcDuEDDT2Ke0dO0PmJZUE",
+	"hD8MdbgzlWE0rrDrr2ZZ70Rt7RfH9N2Yu0Arz7LpgIOK/AboYAyA2VjMU1qCyOtZhn2j8nozMlqPY24U",
+	"5dA8esRAS4vuKjyjch3XbUzZJsSEMXWn0K/7LvBibvMYcq5YyWlxCrYBnw6+E1oWBLhpUF6CyVqziWVJ",
+	"ZJ6xY5KjCDFhjJNCnJ2xDD1vtSCHe5L4Z9xKNg/qVh3cHbG7a6G13X8fR9wFUp9wsuTs04KlmjvCvM75",
+	"VYNW0rtDoekdOnM/cHpB84JOituxuKU3T4O5ZVTRCZVaQ1gWKBlAOBZNZya+JJ+zMAEjEPdlIrsomQsb",
+	"NbjlSj1OaM5J6hts3av/8V0xQOsvzyVR+jGWtMyLld4JRI4IMqM8M+YeyyzR/AYeLwe3XPq7B//ABSs1",
+	"12bZMUFM8QYkNc9WzD2A9uoQTeCXPsSmJERiHN2APIEZxVKlYs5OjcUvifmcUY70zm1NKrFYsMy4BeD6",
+	"wIJVBatewouFjeg/5UqxDNxPOUbmzegFwydtSeWRMULUXM8xbwVPgj2kZDTz7GXTvJRqQJK/PHtPHoDZ",
+	"5efE+ZU0pGKeaBkfPko+p4HDA+22GbzgxltSaOtaeAIRQ3dixmxE9zYfN4LdmLiAPNNaeK//UMOaqmeK",
+	"tNsnbq3WO7Vz9M2QO3urdumUckOhUgBidtSOcPbNbeboMa+f/ZgkNjDU2r9zVdkENQ46GyVgcszDpr3P",
+	"iaN+6OpGOWRdPPgt0fUDX5QiZVJqsvUM/Jy3Ey6CsSJ1lM0laRASIFFAOIgebixWrfCU7QrY2BORvTUg",
+	"6sVtpS1ReLs5Z6u+GXlXiN2OOdfHtQ8WDmwCD1snjnkXzXMRmghFCbrcF2sX/mAtiCx7xbKc2tjDWwg1",
+	"bsLTuZ7RhhVWQiszykFN2dUA9hbSC+ygvnsmYe8kBBYmZuGA3OJG9mFkH4Z8Fh3e+IiS5tmSL1GNdxBA",
+	"C3KWvcw587zWNEMFnxbfl2LBSpUz6UISmzF3zrGUZehfMt4n5AH6+Atvkl86Py2po2YNC+lyPmElEVOy",
+	"5LmSpJuMB8MEIqLSlC30hVNJknFSD9wd12Nw98YdiDLEGNzR0MRBml/bIblRR54v10QbKJGek3PGFvo8",
+	"elOkO+o/3PeCmCOU2QvKz/U/bZgzOJnMkFY43rvvPvT//ObNd/3hcIR7tUEcD/c3BdFtDdXeNoLAz5Nh",
+	"HC9HDx/rH2MzeDwcnsCP8WP8cYg/nsOPA/1jbzgcfrzjcHEjTQD4jLdc0ZwHg8Wjjr6A00WZp+w0tTly",
+	"9Uv7Xn+oEUhwhveVczLPuSgtSsEXe83sKyta1APCDw8PQ+HdPmrBf1tDvqvokh8B2aLqEQROVSUqick/",
+	"War00Z+AB/VmT/TNAgcSpMwQI+18skCp2o+0ZFSG0nZ+mK3qHvjKf9xdLvT7PxgOvWs7JopOMDNF04mY",
+	"T0pGz6V15pk0lcB9a9RoPZwnS6nEXI9HlU1vJS/1BYM9z3tIYLlY/3aGj/HHn/HHE/zx7O6Qej0imxNj",
+	"vgKdREg/pwwUxQwtZ/SMmQhXQJ82NoD0bSXOmxJuy7+UAMm8ERkQpN0ooOcbo8nMdDcKKdseIOY/Jbeb",
+	"0IuxcfU3gw6EXoARs/Q4WhV9JsE+oTFQtKFkvhgGkp11R0ZCfD5SA+nTb15+ZR67Mw9V0vQ852enXGy8",
+	"mHuS2KGEo0By66v69ulwtP9Qn/zh+PFovDd8NNz/ene73l3j1dvXVb/SEAl4dqH18Rwff/vCq4whG3QU",
+	"aXGhcsEGSaDLtXH/2KRCvIN0D9hI56qZ4dI4GE4YOshzZufQVKwo3kwhkHP3hX9pHMIkgq0j5Dab1cAI",
+	"Yswgb6uLwS0OWkqSPOvdiNQ3SHtUS04L7gqyjIL7qufDQSiYJdVrsuM2M5ZGnpwDVvtuPgYcFpgTBWi1",
+	"chuk0mZlzHKpRLny8S7m3cS7sKQXeQZehHyu30sh+JnULCfmFi2+p2cslAm10DKEAdblTBSQ8Aj4fVaI",
+	"CS3WoTdVp1pnDNxAuWSY82+dEc5krdlhwabKWs45+6ROKRrOAWO4uKwjieG5BpgTIQpG4UjXe13Vu7hq",
+	"Z49VuwjoCVRK0CXNLpUgZ0yZRP9PCqA3IN9TqUz2trtTE6NzxkBa8z/UX57mBch48jxfLFh2bBJCFlSq",
+	"KltOqrwo9JIIwGYS6t71U0rbVKR2/MjdapC45KzInoHHLoBHVaC28b5NTQoGBim38McElwepih/eTLrf",
+	"vnvzmpgvr8Lx1pyaEJjqAXtB6y0K4nhMW2vBxBv0m8LTasB9Tdz7NkKBp61WDsH3G0YLFUhAeZlfMM4k",
+	"xu8uZRuU1vpV1bEQ55gj6qjZ+Q6kDCYJbezNgvGT7188FelybnlLUELGlIgWnTPfJ3uDIcnMJKQLD0Rw",
+	"1otIxlKhZeRpKebk7yevXga4KZ+KbQu3Ni4WjNNFXrNLdvYGw8FepyY37cXxYBjHgx+H/cNg1iGMnslr",
+	"bqCphZjdRHgYO2cQ4sB91piaTDJxxV0zVuYXFnya1aLAUsPbX6oHcdR59uEtxM+gkgzcHX7r74/17rLd",
+	"mbPWSU9TsdRYMcJfMXekMt6Njd2sac1qG2lGh4eHmlFijPcpELbxcHzQH476o4P3o+HR3vBoOPyHZ/Dt",
+	"eLH2EOltpto7PHxsljC7G0ed5SKjas3EIzOxCyYaX7W0NQfA5r28ePeG7I9Hj6r0GvAn60sqCkLnegeN",
+	"Kkt4BS00q91JUPmwlo3LmSAIqMrO0qSA9kZby+SfI81ri05eR5b1Jl2sLGJkINwQeAoLUHn0iARzDRpV",
+	"GQLcsG3BNQgaOjt8FNUXVjO2IpesNJkl4H/YRd6A9/sy5ywkb3jo3eY/zF/+kkpzx40ctvCjcOfXaN5X",
+	"+ZyFxWfLLbae4B0OvWo8rlbtoOVcX4t98uT//V80qS7QyHoBDt7CA3DaIk/4Xne4QP9Jb3MLtHFI4k6V",
+	"ve57dtM5kxt9Bet241GUtXdZGOmQq5o1uR7Ztul+R9e6X0fBdim11uUOZq5YDXKP3jHmZWtAQkTedaHT",
+	"FDezBsuJfBHNIKV9oHWEq1GOGgpUp/WfVe1e1rJXeJ4BQRbMrB5/vYVjaqv36VYupsEmX1ELLW7oE2k/",
+	"1TXejs/izYCL2qa5ohc4IpxdMqlM9NJ6c8yaR2HIhVHarkfp12qV6bKUIXXpCfy9KhlnNMmqcl1J+LIo",
+	"iPAoiN1WdeVs9e3li3+K/NU/T1av3w0vX70bfnr91//96dVT8fOrp+Ly1XORv3zy7UKPef3D31d/X317",
+	"qBW+ZWFCFWtS6xq9YL2xyWcRazjqlKWrtGBGc/Ff1RFJbPIh6WrJGPRFeP09SJLnMWc5eECSKsYHk/e8",
+	"7MGJUDMyzTktrA/IaECVXJh6tXTcV+vqUSths3o232uqAie9A+8JkChCqxqBAZfA7YTMGs8LSZzNup1B",
+	"7XWDPbad8X0doVUDwNTPsWx5s8k85iGbecPbVwm6Xw3lOzo5Qjfl3L/14khWJ4hs8SMI6YPaan7hI6xY",
+	"J4yhb23FOkgj4HkB9ZRi3k2sb7wf+J/9L+l51VCcjtLAghtqKRVW/DjqH570n9P+9OMNAK+8c7VdEWG5",
+	"J0RVvfyAliEFiunsHzyyeRjOUW+tKgF6AkFYzble0XSWc9YvGc0gHNpOqIfXjOS1NPFjr0aOfpkZKmrJ",
+	"p775PsRNySTCMgXGfiaJuOQk0R9hHkgCEVqt4jShXP+AgtxI+gkV090fjU1lv3XZLDXdYydR30arteWQ",
+	"2XJOeQVK9mlRUF7P3hSpufMGB8fEw10wl2AOKHKyQQgytnBHc4PPRekbZ23QWwR3ybgqV2TBykZNiV3F",
+	"H88mHJCBqli9NtQ+vH1BXClVkmeMq3y6ctU2K4iR7lIuaVGsaiGCmAt945K6DwwsNyvIbU72zfv331tp",
+	"RuN/bQcYht3CHBOP2AaBnIlSRU38kcv5nKLbx6vNBU6tEPKsqzlRnSfsKNt8A/V1I5JUwZJYAw3TAOCF",
+	"Z1TOmMRqaAnWqQMyQGjJIEkdE1RaVKL5/jdVyYiuU4PXp7w25BPuwNMzzXP2cDREjN8ymmmRNIAN7qNr",
+	"mOUhXLgueuKfbmGct8E926zFXuXkDfbi68enaDqSMpK56pSh4JMtKkfUMWkCmw0pLqoGknHwG3doGMu3",
+	"l5Ii3RrsvAC3pnN7xzJTW22m29TWe9IYTKlyghnY2JwGsFv4gS2npdg8RMl3iefScFqwz2Q73s1qaY/h",
+	"GS5vHM2zBbHXhOpsxfQbmgxruL+T1XB4d1ZDu/jtDYejGxoOHf55JNw6sCsToEdFttoAaxgfLPpn8NkZ",
+	"BGt69W/eIrjZPrcJYuFAqcoe5zLUbmGSc3PczCrnmOLv0jDXoIK72+Yc2D3rHBrjSFLRQVDiYp5krMgv",
+	"WGlS72p2uQmbirKinetMc9WcIJGZ6W5kp/PD2EKqMxJT2q7Jb0NtRMnaGJpRRa8X7uDiBYmpCUK605Kx",
+	"vn7oxyRj+ghSo4+vDyPaumIJvYbn/sa+9ABuwN6CjPwDFsFuhPTVEfuQPprspeOsP2LDaX+fHkz6j9OH",
+	"Wf8Rezw9pMPJKB1nu3Bz2wjherCF262aKFSA7RmTRVp1NjAx8kuJv+WZjEheTydsxkdUX8aIiGY3hXpe",
+	"5K7VskOXYLsTtC/hLxhz59oX+FexBmO3hYS1OYp9AptlEFzmMzkp6xjf3oUtjtKI4oR7x+82xYqA3r02",
+	"QLQqRm9tXehowtqCkfn1Zc7ZSZZ5f3niJRubvziaF9DN3QS3dtNivCTwwfarvIEz1lGBqFPr8XBayVKe",
+	"Y9Viax1zIqSO3mNu86Krq8hFboFBGvPoTUHdN+h3U4zOO63ESfNhLl08ZF+KZZnanBNbGGJAnkFsJWb6",
+	"QGKhsxHLmDtyT2GifD5fYnV/96QoJ3ShyXJfuPYQ+LqO64XPW5FXenNWH5ysTPV+qIPudGoo0gABn1pq",
+	"MBG90BumKkXRxUILXq+oB/jlpAdUjPIVBobiBlLKTemPLObt7/7JXNy/v0Zv2Z+o+nc02ei3KBWdL4yp",
+	"pgc12u/fN29NRqa8tV5TLFQ+z6XKU+Il1A/u38dWF3h8TNZ3dfOxajnXQrhkUkNEcIZGYNvZyFcUBuSt",
+	"LYeMBc8xkYlQbop/unZCtYZwWEBoa8l92wsu5oFmcMJvBGc6w8EW1jSHgw9d8fbjWiF5gMJcaBzQmrff",
+	"ywfq6fwTK9LABrEcP0hPoZL55AdT+tvvW1c5UmyZUVvPptAABgeZtW7PoYg4JhVjBfuqHDicuoUtrq5H",
+	"zEOlyOvhSFBCxVaVQdzxMo4BOfApmvN3k+/fvHuvsRiycuEBtjLpbSmoATmx3cW2980gobYZWEFTlPlZ",
+	"zmnhNZvjUjEKYg37xNIltnS6zFN2DBUFsPTs5q4agascj5MBgRNaiCakkmWKVczdsYMetSTXbESKyp+W",
+	"y7pLDd4JGlmxILwWWhDuYHKXGuQnhSm0hPbWZF1yfuKcRDLmXetJ6tm6BfOmRyhJRYbN+0pmE/H13ynP",
+	"IjIVZcw9p8KU5sWyZDKCK7YVq6F0KadQ2xccQmI6NQlytnI1umcl6SbOV5s8SJwbV+NOCTWPuLEie/mR",
+	"3Q88Bxc42qIXIudK9owDeaWYtKzBmrKNyO134ZFaHI+cpyrmxjeFcjmAALpCbTBj29qMmt4Yf0/MLayx",
+	"ihAcHqklKMlYcCvJRCoro3dirhZcDKngmkZqsly9K/16EzSuuC4P3zw7eWpKqcCbMNoc0BiT0x81Wgr0",
+	"9FMzlWixqGy7WK3XReIgMXZ+fbWm9Kwtc+7eWNIsJ5z0jvUXTN0jWCXm3qz7pi0JFl5yFUMTf06vjmzS",
+	"G5A3tiiq9N9ErbhCyaZLiVV0IcZcs87kCf7WNyhF6ERcMDKEHh0xT2dLfq4ZuIaMfdvDoan/BCKBq8Zq",
+	"GJWi58zAEiswIupARcZusj/aS3pIzbyd2dYU7boP8JWDpOrDp/nyiU0pNM/zZ1YKMtWYD8Y3qHfQqxU8",
+	"MA+VEyPzgfRjC6Lp7UBzKIICqOF2rkqPDcA3nS3+8Ic/JD2PM2h4QBW5ECBwXr9k/bNaH0Nb46/ZwfAY",
+	"Ls+MKU25ClMUOVBwpZolVBnjiECvUTQ0FHnKuGSepKk1yzJnipYrzyNnZEw/6rszGgwHw1rugJ8wgCkA",
+	"RjzT/zxjKuQa0oKM9Fv8ad5zYeAP+XE2aM0KeJjs7bqF9WLeyMCKqlZ2JnsKU5IG5L0gU6FfnW1XF2lx",
+	"UaKTXtObe7KeauXlM/mGLtckwk9WypGtQmExBpKulYnAOg5ijktE0F8xQkNJuURslSZ9Keb6wdp4vYhM",
+	"mFbPmaWJmAB1pgkRCLt6W/dnosx/Fvz+ER5mlp/NwPlr1eMJ08fGbqUc5DgO2F2tDuIyJlLZbVh9Qj8K",
+	"f+SMFVrwZZzMRGGqrJoNQEdhoM+JJfpgt6nS/xKT0mW6K58xPTscrBDiHFs1kYkmcUxLf84qjPhxXIla",
+	"NjOMfUqLZcbInPJVpIVgfRC9MTJll6wEcZuTBOhPQsAYSLpwAVxwhpoDntu8ccOmNOk+inkNIeCCU3EB",
+	"6+rLR9lU71xrTgrElHPGFgbRUMeJ+ZKrvCCJSRqDAiz6GQ7ISa3hG9AKLkijF55GrUY3vHr3Ip9DtNqc",
+	"JKRLSbksGIp9qL9aksY+LUom5ZGJ9JYg2TNZee3MuveMnqb1xLNcgnxtwsscrXuRdY70Owfr03PGMGio",
+	"6ie6Jr+2GvKgal15FbUjcaBICGlihGvN1TQuQ7u+ULc/wIRw80ls8bd7pRu9zR3OhF0WdxzsdbK8+tho",
+	"hTMeDjeUmLKlpXarxeRyXUNFQmvZruvyXO+oNug+Hir0FXf4B14ToKuoczDc2/6VQM1ROKi5621fr2pV",
+	"RR0TamKiGbwUYHy8hpWcMa3L65+dqKPomYSERv0QPupJDDd8gMRwLVN8byVUg9+aCYE2amwdEVks5QwN",
+	"NZB2g+QaEqKpprvsk3pg7ECwUkK670Ax7r+DqsHofDS9OC3zAhOECdg7AvqdJDHPsyMyGu7vxRzGHZG6",
+	"dQ+rhh6RX2Jn+4qNeTX2U77jzlGMnsm4U32SZ/D3g+k4/e///C/4xA1urNOJ/vs//+vKbSvmWie0TWit",
+	"zdNuISIJ/CkB8xIQVmBCeq9aOmMxT1yeMzB5SJzVYhvHdBfNksCZCf1tc5vhmhxh6SxQGEo1YcYQAuoL",
+	"eL1q2dyskAyr/UGJPyhVihoFQNkoCyA4awalT9Tlwm4e6mDgnntEYrNLq0AhYkB1IGNNcowecrAcPzKl",
+	"WTkDQceEmxrGCRWO5+KCGXuAmwK0armcM+ACwMzfV2nzABLb/jx5SaXqAyCh1zb264AOklDVnDPo0xTz",
+	"BMa8A7tk0osQNjXxzP5NBRsLD2L+Vu8JVGLLm8CpCHBzMtdZfsFkTS7zpTAt0lRimN+tm4C3yXXThXvM",
+	"FZGzpZIkE5c8coJHzNFIAYZFCeXuZSEui5VRLk11AWkEtckSTCSZ0y1BtulFMddYYUsNG+ZW5FOG9Ykd",
+	"+Azq1QGNj1eLvhiThaeQ0JRonmstp2KTtt0xVQCDY5QaNcFIDoZ7VmdF4UEJcarlqFPzJSO++YV7QWax",
+	"2molu4AYXsl8vnCChRpqNCwkOeCSSJ1uKTl8TpYcheg1IKHFVg1e88YdYh6Ty5xLTPGz+kjND6KJ5rpu",
+	"hbW7rwkufqT+sH/48ZdRNHp8dd0ukMoVKKFu4zYg16phVafwXudqB7mkxYXqueX/KsayLaJqM9e5AjT1",
+	"5cRaNmeLqR5bJqO5BAkwmUG43WEoZAWLnICWhdoDGMyR8ojSN3cD6coVkrOJyIzbhEgtL3HMVGvv1d60",
+	"1ESboa2nXWv1CU1nrP8EUyMC8QLFpeZMCRd9cAQBUlfwasdl/G7kxOeVoaEhKWpcaF9HWGKcQaWLn9fK",
+	"iieW0I4NoS0EPzOCITHVjsEkj/r+cWW/TGcsPTdhFoynOYOIq5YuZ0ptfEY1xKywrllYdQZa5Bfs11U7",
+	"bokTrj7JohQTX0eQK6nY3Ny5sacNVnRe7GA5y6UrG+JKhlAJxUEisO6D+An/oJJclrlSjMe8W7Ov6rWS",
+	"nhGI0ECA601MyxFr93T5M2HV3+zk3YKl18MZe9jdcKZZZ2UN8jTh8ptGHqglrk9jG5ytxZ/SHjCIOS+h",
+	"qVgoFZh0JyuSuOzwJCIqZ5JMSnHOuBbqtZQDguvCuu6MLoFu/QRdKtYlVGVyJYhYWqkoQNfUKnJmBM9z",
+	"tpIMYgNzzAU6ckZZY4zFEMQE5RMsFIX91+GvWgVqVZqKXLSn8/cYrWfQmFQTFhuxGPNwyCLBYEf0G4oF",
+	"/WnJjms9azU/pvOFBgS0jpdgm/dl4K5vetOkF5ydMPKeJm2LGZ0wdez+SMQUtbIyP5spN8DqgAYVbOuz",
+	"GXhglgrljnJpunzgejGv2/qMKb3mHNtuRAwa+4pcKucaaAjszTDhYtVMH6/SQUKBiyHLnYto3pFM+KU5",
+	"2oK7vyfXPdAm4Ha1AOt0tq31KL2iQIF917Mag83Gb5mFe4fldEOgahtf/bsMGF/H17e9jhum1+2W12ZW",
+	"rn6Y9v04I0GLhqBoxC5ysTR157oTKtnD/WXZKDJOTuxs+jvBB1d7Qc08rRtGN4cxCMKw1yDPuFmb+aT/",
+	"D9r/edg/PO1fEzcmrKJBGGeExN3RnApY/mvYSSe8uZBYlbfYaKxeV+Di92io1nyeuL4PVlIwf/iIsbUB",
+	"8QBCOyWWXoj8ptT6qZuYiaogBVo2LXkbEGw0TksWc+wwDqaOS1pmpst2LQwIQ/iwRpUzMxoVd05XJJ0J",
+	"If3+5GgjpZA63sOAQaratRJA/60FCB2BQXLB0JdvLHOYBAOKcip41nC3xtzOa42zytQ8tN1MFNVykUcB",
+	"Dj0e6vpqN/pxgxfayisodjnfvgnAgyAsMChnEOPXcvEPyIspsRbwjYUEaMxVPmd92AoE3jHS1dC7eKQZ",
+	"OpQYsCU27kny4e1LDOAy7z7nXl8hLE7r9y6EAMOQXLBwtUCubcjzzvodW+1ioHtShaO/yIzLDN7fn0W2",
+	"2oECGXqNeZyAfE8g+uwFhP5XD+pJLTQtz0i3hmK9TtS5oMXyc5UQhNcN9xve3kuDUwYHvLcDQsd1t+a1",
+	"NNna1KVV+WVd530rXEHKgS3O4iIrvFIvVQi2KpfsqsVZRrvf67+kouOwquh4N2UZh/UCbsPNNRmHzZqM",
+	"o6trycibey7Xi+v9+k1Fd+0jdld9w27A9veHh9u/4hrm6S+MdpATmk2i4XsH278X7FSlvzwe7/Lldte0",
+	"X1Ww+b5ZGyok3lSGEBAydopAs8Hh7fQFV5/FpZnIivvF/AeQbBpB5BCTb8USv2MvNC1P7idYvcvIDxA+",
+	"FgosrwWkopCUzxlRJb1gxRFJXN/g0juJ6RUoSW7yktCIYHJjvAj9WtbSMUmo2jwRNRYI9DuqmGPBUS1r",
+	"VG2Nq0wS8FSYFMdc9QbedsFGpJcDYXG+VFi5BIK5ZH7BjkD+0fCDymV1PYuceDNN2EpgsHvs4vsFZ5Bq",
+	"qUU3vYjZQ6hgaERqwbZGKsLbRZMTJqPkKYTK08yGHdjjAkAQjig2rbON3kwemmqkemV6WofRt35V1pTh",
+	"EtDbwDWyOFXtvl8h5bPKcKp4yvqC6jsp65s2bpCLQOz93t7e4TFZe4RwJui6lLvQ4agKn2tDVt7nV3U3",
+	"MuRbcOHbsMG94X4ga1/YZBpNP0KFpIDkQTE8JptE8lc6yY0Y+v72r7wW6rlY8uzX5Y9/YVX1tzWa/7Uo",
+	"ECAkaFYNpvoAk88xDuFmM66zQmC2KDjRna1BNAtcgrbu+SJMBgA2WiNdzebmQqpG/7TegJhcVKPb2wLW",
+	"deXeJdbHJpFLurgujET3Ha8u/crnl7msPPLA3u1WId/DOB0w5QE6XXNhth7iH7idm7KQin18cdr3bkSx",
+	"3qwvQByrkoxeEz5b9W/QufpVCTaWYbIIhWTSqHO3puhfSDPcfwVJvYFSNd6FiIL1D2KMnoOv66s+di1+",
+	"g29zI8tpMQ5TU/BzcA6cusk6HImfoRZTMCqVF+9rvobk3aZVW+WraGZcHNacpWjnnVF5ysUpWrOPIdvY",
+	"zej19DQcYvNcVYGYQcxrW1vHrVybyQCz8tIJt3Mrm4un4cQF8KcjQmNeyzS2aYMNH/c633GEWawxT/R0",
+	"YVeyOcFvhMP9yqzE3vZXVvJbYCW/TaqOOHYtsr5jtqcfne9sRVPjZV/TNZJ0RZExqWIOPrOaKSmXNcWz",
+	"WQrGhF4ek8SGEifgIPRTR84a1YQCBYQ2GHVcBOdnIwxV3801xKHKnt0AxF/XFf4bU6Gr+w+0l/Reg0H6",
+	"u9SrXe+luxaOTrIMc0Q4I913332IXCuiyGtE1IPaQC3xCSQJ3zhc5zvkJANzrV9XyIopXt3lWm2DkOzj",
+	"l1EPPTqaZVVXmt+hKnySZfroW1ytcMX6KrJsF3/qv0iEgV2BHyHLvkovXxXh/1mK8EmWWeLqEcF1ghMo",
+	"brtmdriiB7YMABRrYOUFeAKn0zzFCOOMKjqhkpmKbjSd2VJEZJ6flfqh9aKqgApmADbry8DOkjUCT1Xo",
+	"/TMSkWqRdelRBgwQrESz1e85Gz3fnlLiigRvyQpYU5AYEwOqmtHXzwywValdORBIFDDlpFoZADF3Oe+m",
+	"XpjJCcDwf1elxQb1eukAtcD/mNcj/0+q4Hpyrdh6rMhyjWj5dcHy79xF7BIvXytn7jqktBtW7RiwFPJ+",
+	"+uXC2z7QcFXaNZH07UrUnz3Av1nFfpfA9cY2v8auf41d/7wO/Vo1+I3h6xvqwf9uI9ilRzEdb3N/Wx/H",
+	"/gS4lWzRUBpyIgdC25E32UqZtf4hEkLBoJAUFEPwarwqAh5nwZlXIR5q3uWZXwS31RTFq28JJaNaJS4H",
+	"5CTmJlDdBq6vU6Tt0qfsk2briS0GGnP4g17Ba1QBQd9+oLd3KGCJLmcYvt0sTthtKu9YnrCHLdB8C0Ba",
+	"ZffXt96aorohP0q9uec7CFRHSLomCF9+sPqO7vLasbaYCsxNC4DvXQVfX480rhXz1/Qx+u3EIDvi/2vG",
+	"In8O84I9GKLa11DmG3E4DUQosG29t02Lgc/paorcbaKavWe1Nq75OObNgGbnNq5F9jlKvjfcTwbEC06G",
+	"kE4e83YpbT9sWZQYodsNhQB7ob+muGrvWHPwQOwv2R76G/MQPWnE/1pm5Hiox9LWmERuzj52je11+/4N",
+	"hveG9v77jvDdlet92XG+njT2NdT31wz1dTexXkO6FlVy/d6sa7LOdG4c9Vub9zqBv1U/zk3BvsTG+rbs",
+	"IFXzLM0XXPcsjzKtTeF1XMBm8XrNvY5tVFczxMvNa2Kxqh4WrcjhWoSwO976AOBbsJqvMcBfAEnfFAl8",
+	"B2T/qw/0qw/0ywgG3saUAnzFEObPxFjeQqCZKaJL610aa6/T8YcBeYr/BMrtKQ++TcvjLTtwEa1L1DhI",
+	"5q0Q4ky7cpBA1G6IiZgVfjtc5Esg1+5avpLrrwG3n9OVrwmURznvOdRbXYOIGurymajoNxTLZLeFc4wZ",
+	"ND3CB+Sp2QdSthrphOBbLyJwBz/GtphAe+rfs3hsIb6tBgveEPajUa1e7v/aYMHr0WHHOL8S4q9y8/8w",
+	"udm+3htJzneRd1EZWdalXhCTebHJBP7FZUKsP9bXZIhbJ0OEUPXG6RB1s6MrdobfXZZF56jzAJinWSlU",
+	"uDDnZxHqTFZXKiFA8swUQhw0At9kwO2i9wEBhA2vHLb7rdp6qRnLyyo8xZu6eq3hZhH17r6h9BLwX9UY",
+	"m5naQDc8b6sjkX7bqeByOYcSt0sl84z5YcTezFB0vj0vVmePDByZlK6xrF+KWksSrJj6MMDwU31fjTag",
+	"cHVavuscdVqBk15ltP3hsOo/+AJ7qFo9t3LYVF1Bq7n6U8uB3EKN6JTaMvuNNocgm9phrWVgpj4Xqj81",
+	"T9MtsnX615smDk6JzUdh4xTbhdbmPqjmxraisPdqZGsRnA+2b0e1oFQvWFlb77AJKpt/7MaugZcZ1zfj",
+	"gjdTRYZuWLCuOmy+IDuotZqfqr15OWNPsSPXLDajss9FH0e1VnPm3q0n80euWaoa0loH6wcqIU4LEKQ2",
+	"rgaDoXeRHbxmQRjYV0L0CyOeuWXbLvJ1iG9p++anZecLv65GUNu647ml3LD165ghQWx01H8nfPRHb8DI",
+	"atg6MG55BO50299BDZqBp7DGKLnryrVvbF7cGxpav+1a27oHS3Z23ISlPuGNeG374dZB8VmzgyfhFvKh",
+	"1b1p+2mlT1W8D4XR03kuwWXuLzkaV0v+1Qit3rg278MxfTfGW2eB+lWYMIz2qoXe+l2YN1IGM2WYKiwr",
+	"vex0rhUzaNRUW9RjW54WR2A0MaNbi3rz9mEkiBP+ynmlkZ+es9VpyZayjkxjD66e/g4t7d3o1srevP1z",
+	"tuqbkbUzVwJ3tdzB0IOuEc1JfWjglL7oXtGlpUrFnJ2avmvrFnmDw0g1rE2McEjfDvEWaTZ/W7fKeyGg",
+	"2S6pxrWW0aihx/TtmIacBA9y3QJaTrIDgnISfuhfPVes5LQ4hY76tXlrUiSOInZU+6rNiD6OuPp49f8D",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -16,6 +16,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/verify"
 )
 
@@ -24,13 +25,14 @@ import (
 func readModels() []verify.ReadModel {
 	return []verify.ReadModel{
 		orderstore.ReadModel(eventcodec.NewOrderRegistry()),
+		shipmentstore.ReadModel(eventcodec.NewShipmentRegistry()),
 	}
 }
 
 // eventTypes is every event type of every aggregate, from their codecs' registries:
 // what GET /events accepts in ?types=. An aggregate adds its registry's Names here.
 func eventTypes() []string {
-	names := eventcodec.NewOrderRegistry().Names()
+	names := append(eventcodec.NewOrderRegistry().Names(), eventcodec.NewShipmentRegistry().Names()...)
 	slices.Sort(names)
 	return slices.Compact(names)
 }
@@ -54,11 +56,15 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 		return nil, nil, err
 	}
 	codec := eventcodec.NewOrderRegistry()
-	store := orderstore.NewStore(pool, codec)
-	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{
+	orders := orderstore.NewQueries(pool, codec)
+	run := application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
-	})
+	}
+	app := application.NewApp(orderstore.NewStore(pool, codec), orders, run)
+	// One line per further aggregate: its store, its queries and the ports it reads.
+	shipments := eventcodec.NewShipmentRegistry()
+	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments), shipmentstore.NewQueries(pool, shipments), orders, run)
 	events := feed.New(pool, cfg.SSEPoll, log)
 	shutdown := make(chan struct{})
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), events, httpapi.Config{

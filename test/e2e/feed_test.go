@@ -210,7 +210,7 @@ func TestFeedFiltersAndBadRequests(t *testing.T) {
 			t.Fatalf("item without its stream: %+v", e)
 		}
 	}
-	confirmed := feedPage(t, base+"/events?types=OrderConfirmed,OrderCancelled")
+	confirmed := feedPage(t, base+"/events?types=OrderConfirmed,ShipmentDispatched")
 	if len(confirmed.Items) != 1 || confirmed.Items[0].Type != "OrderConfirmed" || confirmed.Items[0].StreamId != placed.Id.String() {
 		t.Fatalf("types filter: %+v", confirmed.Items)
 	}
