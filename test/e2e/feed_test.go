@@ -635,3 +635,15 @@ func TestIdleStreamTakesALargePage(t *testing.T) {
 	}
 	checkSequence(t, got, want)
 }
+
+// A stream ends after SSE_MAX_LIFETIME; the client reconnects.
+func TestEventStreamEndsAfterItsLifetime(t *testing.T) {
+	t.Parallel()
+	base := startServer(t, map[string]string{"SSE_MAX_LIFETIME": "500ms"})
+	stream := openStream(t, streamClient, base+"/events/stream", 0)
+	select {
+	case <-stream.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stream outlived SSE_MAX_LIFETIME")
+	}
+}
