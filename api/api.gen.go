@@ -157,6 +157,74 @@ type EventList struct {
 	Items []StoredEvent `json:"items"`
 }
 
+// FeedEvent An event of any stream, as in the history of an order
+// (`StoredEvent`), with the stream it belongs to.
+type FeedEvent struct {
+	// Data The event payload (free-form; depends on `type` and `schema_version`).
+	//
+	// Example: {"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}
+	Data map[string]interface{} `json:"data"`
+
+	// EventId Unique id of the event.
+	//
+	// Example: 9a7b3c2d-1e0f-4a5b-8c6d-7e8f9a0b1c2d
+	EventId openapi_types.UUID `json:"event_id"`
+
+	// Metadata Event metadata (free-form), e.g. correlation and causation ids, idempotency key.
+	//
+	// Example: {"correlation_id":"req-7d1c9e2a","idempotency_key":"0b9f4a52-3c1d-4f6e-a8b7-9e2d1c0f3a64"}
+	Metadata map[string]interface{} `json:"metadata"`
+
+	// Position Global position of the event in the event store.
+	//
+	// Example: 1043
+	Position int64 `json:"position"`
+
+	// RecordedAt When the event was recorded.
+	//
+	// Example: 2025-01-15T10:31:00Z
+	RecordedAt time.Time `json:"recorded_at"`
+
+	// SchemaVersion Version of the event's data schema.
+	//
+	// Example: 1
+	SchemaVersion int `json:"schema_version"`
+
+	// StreamId The id of the event's stream (for an order, its id).
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	StreamId string `json:"stream_id"`
+
+	// StreamType The type of the event's stream, e.g. `order` or `shipment`.
+	//
+	// Example: order
+	StreamType string `json:"stream_type"`
+
+	// Type The event type, e.g. `OrderPlaced`, `OrderLineAdded`, `OrderConfirmed`, `OrderCancelled`.
+	//
+	// Example: OrderLineAdded
+	Type string `json:"type"`
+
+	// Version The order's version after this event.
+	//
+	// Example: 2
+	Version int64 `json:"version"`
+}
+
+// FeedPage A page of the whole log, in global order.
+type FeedPage struct {
+	// AtHead True when nothing committed is left after `next_after` (for now).
+	//
+	// Example: false
+	AtHead bool        `json:"at_head"`
+	Items  []FeedEvent `json:"items"`
+
+	// NextAfter Pass as `after` to get the next page. Past every event of this page and every event the filters skipped; never past an event still to commit.
+	//
+	// Example: 1043
+	NextAfter int64 `json:"next_after"`
+}
+
 // FieldError A validation error for one field.
 type FieldError struct {
 	// Field The invalid field (JSON property, parameter or header name).
@@ -487,6 +555,15 @@ type StoredEvent struct {
 // CorrelationId defines model for CorrelationId.
 type CorrelationId = string
 
+// FeedAfter defines model for FeedAfter.
+type FeedAfter = int64
+
+// FeedStreamType defines model for FeedStreamType.
+type FeedStreamType = string
+
+// FeedTypes defines model for FeedTypes.
+type FeedTypes = []string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -540,6 +617,40 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details document.
 type UnsupportedMediaType = Problem
+
+// GetEventFeedParams defines parameters for GetEventFeed.
+type GetEventFeedParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+
+	// LastEventID The `id` of the last message received; wins over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
 
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
@@ -990,6 +1101,61 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetEventFeed Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. Needs a token with the
+	// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness probe
 	//
 	// Answers `200` as long as the process is running; does not check dependencies.
@@ -1265,6 +1431,81 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetEventFeed Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. Needs a token with the
+// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *Client) GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventFeedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamEvents Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetHealth Liveness probe
@@ -1771,6 +2012,189 @@ func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditor
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetEventFeedRequest constructs an http.Request for the GetEventFeed method
+func NewGetEventFeedRequest(server string, params *GetEventFeedParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
@@ -2932,6 +3356,65 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetEventFeedWithResponse Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. Needs a token with the
+	// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error)
+
+	// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
+
 	// GetHealthWithResponse Liveness probe
 	//
 	// Answers `200` as long as the process is running; does not check dependencies.
@@ -3229,6 +3712,246 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
+}
+
+// GetEventFeedResponse200Headers the declared response headers of an HTTP 200 response for GetEventFeed
+type GetEventFeedResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetEventFeedResponse400Headers the declared response headers of an HTTP 400 response for GetEventFeed
+type GetEventFeedResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetEventFeedResponse401Headers the declared response headers of an HTTP 401 response for GetEventFeed
+type GetEventFeedResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// GetEventFeedResponse403Headers the declared response headers of an HTTP 403 response for GetEventFeed
+type GetEventFeedResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetEventFeedResponse503Headers the declared response headers of an HTTP 503 response for GetEventFeed
+type GetEventFeedResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetEventFeedResponseDefaultHeaders the declared response headers of an HTTP default response for GetEventFeed
+type GetEventFeedResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetEventFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeedPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventFeedResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetEventFeedResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetEventFeedResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetEventFeedResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetEventFeedResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetEventFeedResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventFeedResponse) GetJSON200() *FeedPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamEventsResponse200Headers the declared response headers of an HTTP 200 response for StreamEvents
+type StreamEventsResponse200Headers struct {
+	CacheControl *string
+	XRequestID   *string
+}
+
+// StreamEventsResponse400Headers the declared response headers of an HTTP 400 response for StreamEvents
+type StreamEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// StreamEventsResponse401Headers the declared response headers of an HTTP 401 response for StreamEvents
+type StreamEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// StreamEventsResponse403Headers the declared response headers of an HTTP 403 response for StreamEvents
+type StreamEventsResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
+type StreamEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// StreamEventsResponseDefaultHeaders the declared response headers of an HTTP default response for StreamEvents
+type StreamEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StreamEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StreamEventsResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *StreamEventsResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetHealthResponse200Headers the declared response headers of an HTTP 200 response for GetHealth
@@ -5618,6 +6341,77 @@ func (r GetShipmentEventsResponse) ContentType() string {
 	return ""
 }
 
+// GetEventFeedWithResponse Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. Needs a token with the
+// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *ClientWithResponses) GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error) {
+	rsp, err := c.GetEventFeed(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventFeedResponse(rsp)
+}
+
+// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness probe
 //
 // Answers `200` as long as the process is running; does not check dependencies.
@@ -6052,6 +6846,324 @@ func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetShipmentEventsResponse(rsp)
+}
+
+// ParseGetEventFeedResponse parses an HTTP response from a GetEventFeedWithResponse call
+func ParseGetEventFeedResponse(rsp *http.Response) (*GetEventFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeedPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventFeedResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetEventFeedResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetEventFeedResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetEventFeedResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetEventFeedResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetEventFeedResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers StreamEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StreamEventsResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers StreamEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -9382,6 +10494,12 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetEventFeed Read the whole event log, page by page
+	// (GET /events)
+	GetEventFeed(ctx echo.Context, params GetEventFeedParams) error
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	// (GET /events/stream)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -9438,6 +10556,94 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetEventFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEventFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEventFeedParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "stream_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stream_type", ctx.QueryParams(), &params.StreamType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stream_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEventFeed(ctx, params)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "stream_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stream_type", ctx.QueryParams(), &params.StreamType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stream_type: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
+	return err
 }
 
 // GetHealth converts echo context to params.
@@ -10220,6 +11426,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/shipments/:id/deliver", wrapper.DeliverShipment, options.OperationMiddlewares["deliverShipment"]...)
 	router.POST(options.BaseURL+"/shipments/:id/cancel", wrapper.CancelShipment, options.OperationMiddlewares["cancelShipment"]...)
 	router.GET(options.BaseURL+"/shipments/:id/events", wrapper.GetShipmentEvents, options.OperationMiddlewares["getShipmentEvents"]...)
+	router.GET(options.BaseURL+"/events", wrapper.GetEventFeed, options.OperationMiddlewares["getEventFeed"]...)
+	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPISpec, options.OperationMiddlewares["getOpenAPISpec"]...)
@@ -10365,6 +11573,317 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type GetEventFeedRequestObject struct {
+	Params GetEventFeedParams
+}
+
+type GetEventFeedResponseObject interface {
+	VisitGetEventFeedResponse(w http.ResponseWriter) error
+}
+
+type GetEventFeed200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetEventFeed200JSONResponse struct {
+	Body    FeedPage
+	Headers GetEventFeed200ResponseHeaders
+}
+
+func (response GetEventFeed200JSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed400ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed401ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed403ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed503ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeeddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetEventFeeddefaultApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200ResponseHeaders struct {
+	CacheControl *string
+	XRequestID   *string
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       StreamEvents200ResponseHeaders
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents400ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents401ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents403ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents503ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type GetHealthRequestObject struct {
@@ -13257,6 +14776,12 @@ func (response GetShipmentEventsdefaultApplicationProblemPlusJSONResponse) Visit
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetEventFeed Read the whole event log, page by page
+	// (GET /events)
+	GetEventFeed(ctx context.Context, request GetEventFeedRequestObject) (GetEventFeedResponseObject, error)
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -13320,6 +14845,56 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetEventFeed operation middleware
+func (sh *strictHandler) GetEventFeed(ctx echo.Context, params GetEventFeedParams) error {
+	var request GetEventFeedRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEventFeed(ctx.Request().Context(), request.(GetEventFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEventFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEventFeedResponseObject); ok {
+		return validResponse.VisitGetEventFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetHealth operation middleware
@@ -13898,202 +15473,234 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) erro
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pdtu4muCr4Gi6T6Q0JUuyncT26XOPb5Zbqco2cdLp7mLahEjIwg0FqggotqomzzEPNC82B98HgCAJ",
-	"LV5yK1U3+RHbEnZ8+Pblt05azBeFYELJzvFvnRmjGSvh19M8Ly71LxmTackXiheic9x5N2NkztSsyCRR",
-	"M0YWVM2IXC4WRankoBN12BWdL3LWOe787em7iPzw9PRJJ+qU7JclL1nWOVblkkUdmc7YnOrhF1QpVuqh",
-	"/+fn0/5/f/y3bkTwl979f+lEHbVa6MGkKrm46Hz5EnWevqMX4YUVZcbKe5J8ZqXkhSBUEkqkKgtxQZhQ",
-	"XK2IohcRYYOLAUnizn7cSUj3kquZ3kssflkWisnegJwxkRGuyISmnwgXJHk+7b+kKp0lRBWkXApCSVrM",
-	"51RkhF5QLqQi7IqmKl/FQs24W8IgFrUzgTk3nkdgv1dcKi4uzmZ8MWdCvShSiptunsFrQRJpWp0z3U0m",
-	"EVzT+7cvSDGFX+0hMTMssT3qt7dnP5Z7Y8ayg/TBqH8wfJT2D8fTtH/EJo/6k9GQseF4f7x/+Kjj72Fa",
-	"lHOqOsedZcn7JZuykomUBS/zecbmi0Ixka7eskVOV/pMmvtK9CEl5HLGBIHTLZlcFEIywhEKpSpKllUf",
-	"F1NCBWG0zDkriT5sJlUs7E0TSeeMJN7c/Z/YKiFdc6eSFCJf9U4InUgmFCnUjJWXXLLmdep11XbOxHLe",
-	"Of4Zv/gY2vD623tXvyfBLvGuIpLswS9y7zeefUka92S+OpyO04fpiPUfTUa0f8Aesf5Rtp/2x/TBdDh5",
-	"mB2w0Wgj4F3j0t4yVa5Op4qV7V2csbTQJ0j11+RyxlM8cnMJZE5XZKL/VCVnWW0vh5uWN+eCz/XhDt2K",
-	"uFDsgpWwpO2Po3G8Frz16VagHjrgaz+EOznjDx8+nC7VTKOtlCoW3s+E0ZKVJJ3RPGfigpHu22ePyYOH",
-	"h8PeMUn+Ct+adyMKoopPTJBLKomG6igWpgVhZVmU/x53uPhMc56dQ0ONG82LY17Xkk2XkmXNl7B5pF0p",
-	"AI7SXTdM7y9hivCfbxG4nj8JHxPP8NYBc0DLiODDFoR9ZuXKYY5j2G2acybUPRmL5D/7Zuz+8ycJ4VNN",
-	"FTiQFSrssXRH/dH4kb6FkqaKlVLPljO9KxnFIuMXXEmiaUXSPx8cJ72owiik0MNoeGTlZ1aSCyZYSRXL",
-	"BuSd+1SvJC8uSM4FkxaA7YNKaVmuCFfNGxmOjob0MDvoP9BY4eHkIQ0iBO+F0asXTFyoWed4NH4U6Rfn",
-	"/o6adJr2fx32j84Hx/2P/xa6lC+6R0nnTBl+4nFRliyHt/k8gOJPhb6l1DYSF7XrIoC54dAk6QL5pmlZ",
-	"SAkHxFMg2s9VLKBLqlFipum2Qm6FZlRRe27ss37LeM+GhGMXOSDPp7FAnB+FLkXThRYNKNkv/YfZKD1i",
-	"Y9qJOlzvBvmoTtQRdK7b/Gff237/+ZON5+6f9P/E8XI4HA778HP0DH48fIZ/Hj37GGCRos5V3wzRnzMp",
-	"6YX+cr6USuPdRcmFopOcEcWu8FyLpSJpIVRZ5B4MN6nzT2wVuDXzVPrprJBMkKXgvywZ+cRWpFvNdHr2",
-	"+Plzw3VR8v798yc9Mqef8JJZLOw1SDplwF9p8nJMKCnZgum3UAcDR8D1NLofDAKf2HYlsBJB3uCk3h9G",
-	"pPqRTgEbKzcGFfJSg1tyMB4Da5AxkvDqQM4/sdV5yTQyTHqtxzc5mh7Qw3F/Px1l/YPpA9anjyYP+0ds",
-	"nI3S4XSfPjhYBywNtmQdrIwPDze90Ti+GmuwuXr4NPxCo87zKfC0m3lpzW0TwPtqWQqWkcmKULIo2Wde",
-	"LCtOLCJ8wAZEIzrD+sYizH4fa85bg+9+alvqP1jcSdZx5sQy5rF45z1bTR01My6bPDhRM6rsOiIH5Mhz",
-	"yJNYcI8VBnSurxvQi5Md9PcIArpBcjAaJ6SSFNJlCcBiWxtcsyiLSc7m9yRJTItz0yKxkErMF7FI9NEm",
-	"BK8/gu/1GvSz8NDYIBaxOJVEE/aj0WhIMjYFMsANjsL+wFfRXBb6kSf3E9KlYmWXd0xEEYtFCawZ15fc",
-	"I0VpZZi+ZBpV63eWc6k0nqxuS5KuhyljAcfN65KEPQwAFQ5I0iDbeW/gy05LyWQsDERoyZOWXOobkgWh",
-	"5JLRT3pK0k0+7CEImGXqD+FKudRHpN+rPXih6TeZ6/GZPMZ7GpBT8pnmS1bvJLxtwY3neSyQmCT7iYMS",
-	"A2ve+x8Ok3VyXPgBmw2vf7kP6m+VxLH6eL8bx/f/T/fDXu8vcednQPDjEf7YR3z/8OnH+3Gna5pHttvW",
-	"Hr37PdP2utTifqQvAO6zJPOiZDXIkMt0plEDHgZilFeFYGuwymtvGA0qlpIn3l0n9xNNhdeCVyzMVUfN",
-	"B7o/PCCvCkVeFhmfcpZVF0rJpMhW171BvZHN1zgajg9CaPW1XneIx3lXoZy64NPZUXiDtS6omlUr5dmO",
-	"AscSWrZXawWndQu20k9rzTsKQ3e/5i+6M1Id4Cz/SjPDo+u/NCfDBPxKF4ucozi4ZzDzv/1domzo9qF7",
-	"ZHp8kDSg8fmU8pzpqTOmKM81QKAgYpmDYwOU6YrAUwGgJKjA+m3/y7/ASWkZRnaOf/6tM+UszzrHHdup",
-	"E3Uab605QOfLR310UlEtHzopX4OiomopO8cHQy0IcwV30VhedWh233Kv2l7fbO+Lf+j/UrJp57jzv/Yq",
-	"heAefiv33uAYePRtCLEME5dkTnN9eyzTb9kIb8dkQjPy49nrVxGhZM6l1BSu+j4WcDwRcfKC/tJQNcPr",
-	"ewNX5KQXkaX4JIpLYYaQgK3SQkxznoIMUYkgA5LghSREQ6EkjKYzuwQC3RFDeCpQnxHzlVOhszLd9kL6",
-	"LC2hemLktiE8aRZO/LHZ0K2gG+DnXBTqfMFEhpjfQfcLYChSKkDvpRE/zbQEdTnjOatzSqb3oBMCz52U",
-	"UHsgxdYg+aiC5Nd2Ik2yq6W2wBkm7ItC9W2juwJny11aOJKV1GEpkl45OyZJ61CTWHRppn8jFKR1Lc5Q",
-	"GIrbZ5HqM8tz+CNjZS+y48yoPBfFORyPHsj0gsEEYfOFWjW7uLFAQKmaV5PEotGF5iWj2ep8kdMU+ulb",
-	"h0M32+RSS+KoPe5FsTD9VKFofq6K4jyn5QVL4K0laSEsUju3B5Ygy4iDfmILFYt0RsUFB6bPss65k92c",
-	"ksMy6KTUa1qqE5QESU4VK3vf6vN8VpQTnmVM3Op9Tt0o3rt8ZzVvGuaWk7+zVMGhybRYMEmyAhnbPC8u",
-	"4eJOnABxSSWBQ0cV6xZKsl+9v2feOlqPrlrkXT02VKBxSRAPT5YKRMjtm2WxKBashOM9JhqYzTtBsJtq",
-	"ucFIdOlSqmJuAFwzhNAbwVoeS0Wn0wRnGWgOsnV+pHvaGOmedAgxFnpVycFwP4HVJwfDgyTSXDHqCjMO",
-	"Uh2+p0HvG4Xhl2DRe1UosPrhEm4MymgeBLRIzXAeTONUwKqfum9vSEpqQHxYAbGZw8ELy0LQjOsEGmJb",
-	"3RVYg1UUUShARVYwpGjGUmoVk3qVXdBEI8CuzIexQKFbqJKmXneQz6EpTKGlazjEBL6R3rCScBULZ5ht",
-	"wp2z7m6CEmx0S9B6VZwt09nbYqnYraBKg9O0WIoaML0qiMMCZEYlki99NLdhUJzBpwZfBxV8aeC1a2mB",
-	"lYYn/PIuoKm2Q2vEcIDR2rJ3xbe7NPUMtnA3LGfw3gCBmjdCFW6DZlnJpCTdosTXq3xTB8ucvq0oieJz",
-	"1hvcEfI4aHKgYtMVV8zn3V10pRxwrx0OB86iRkU2nUos4FiAOTOWqhbtOgb+MM89ilgnhrHoFmUEeKYy",
-	"mEQkwV+ONf+Y9MgFU9JTuMJUoI2Z6mXIYs4KwQjLJbPk8lvl4N7QVV7Q7F1RvNCs7a2AfoFjVYxyk5+z",
-	"0vKkyFaEXaWMGU8ayX9lJOdzrrZzbCOPY3vrD6iKgthpW2Br1tZXRdHHRnetAtiyqW/w6j2d+DNUi9xK",
-	"h4QP8XzO5dyoDht2gM7xvq9WMrqM6s0LOmdB7ad94/vXYPJvKI+PxhV0/YeZ1ttRW7WEbfquzV2AlWc2",
-	"cIeDWrINp4NGc7OwWKS0BHnSM7v4Fpv1Nho0zcTCaKFC4+gWdXnBs9jUYd06rG0CTGhTt7j+vu8CL+Y2",
-	"j4ELxUpB83NQvPl48KzQTCqcmz7KS7AHafq1LInkGTvRtEvzNhPGBMmLiwuWkaXQV+F7BdyTxN/jVrR5",
-	"WFeZ4uqIXV0LrO36+9jiLoD6VJClYFcLlmqyDeM6y3LttJLeHXJzZ+gj8V7Qz5TndJLfjsQtvXEaxC2j",
-	"ik6o1KLLMkeWBXy9aDozDhl8zsIIjIBTmXEbo2ReWJfELVfqUUKzT1JfYOte/a/vigAaNxTwR9SPsaQl",
-	"z1d6JeBqUZAZFZnRpVpiibptUEa4c+PSXz0Y3z6zUlNtlp0QhBSvQVIzG8fCO9Be/UQT+KMPTnsJkeik",
-	"NyCPYcRiqdJizs6NOj2JxZxRgfjOLU2qYrFgmeHy4PpAPVx5wl7Ci4WF6I+4UiwD2y5Ht78Z/czwSVtU",
-	"eWw0fDW/jli0PDOBn9V8p6eMnvJSqgFJ/vb0HdkDneaviTPa6pOKRaKFD/gq+Zq8p3e020bwPCdviaGt",
-	"3e5xyahid2IjaLgONx83HrvRHwN6pjXfYf+hhkVoT89vl0/cXK13asfomyZ39lbt1CkVBkOlcIjZcdt9",
-	"2tdlm63Hor73E5JYr1NrXOKqUrhrGHQGAIDkWIT15l8TRn2/2I18yDpn81uC63tBl2pWlPzXW7LYS3+g",
-	"GoRy6alKBIgg1HrIgp75mEgmMnJq+hvdsfFcRY8kdDQFf6Qd9OajCp7f15cVIjrV93ekGPL35tx6STf5",
-	"8OFD3/cdtntMUC+gPL17LJyV1plYIzKhWb4ikl8I/Re7WvBS/6Ify4op1NVHvo49FlzKJVpu6TLjTKQM",
-	"5nIKBrmcJLFYv7a1Pshtu09ziG2g2PSkvjUkL8oiZVJqAvwU3GFuxyYHXQpboN0giXDfQAKJbm6Uwi0v",
-	"xu1APPaEPW8OcI50S2nzxt5qPrFV37S8KxTdDs3Q27WkBzaMjpvtHceiixrwCLXwRQlaiW/WfPjeKulZ",
-	"9pJlnL6Do74VgnQDns/1iOdwe774xYyYW1Pb6AP2JtIT7KCIOvRRoJuYwMTETBxAhq5lH1r2oclX0UYZ",
-	"V4KkubfkW1RIuRNAI02WveCCec5NNENVFc3flJrWKc5k53hKc8laomblf5Bl6IZgnBSMMrYTdRbeIL91",
-	"fllSh80atGY5n2jkPiVLwZUk3WQ8GCagXU5TttAXTiVJxii1OpAcR5UvFxdqf9yJOnN6hWE8o6GWxl1U",
-	"z6gd1RN15KflGqc0VaSfyCfGFno/elGkO+o/OPD815FcTXIqPulfrYc7+CKYJi2v7bOf3vf/+vr1T/3h",
-	"cIRrtb5+Dw42+Vpv9dLf1oLAz9NhHC9HDx7pH2PTeDwcnsKP8SP8cYQ/nsGPQ/1jfzgcfrzjSAHDF8Px",
-	"GacqRbkIxglEHX0B54uSp+w8taGk9Ut7o7/UAFQIhvfFBZlzUZQWpKBjrxmkaJnkGlyNjo6O6qAFzvQ1",
-	"0IJ/0baoscoJ8WcAtqh6BIFdVfF8Bbgn6K0/Bkebmz3R1wtsSBAzQ2SPc90BTNV+pCWjMhTd9mG2qjtq",
-	"VW5G3eVCv//D4dC7thOi6ASDkjSeiMWkZPSTtPZyE6EUuG8NGq2H89i6WBjlg14KL/UFg2bae0igg1v/",
-	"doaP8Mdf8cdj/PH07oB6PSCbHasZFfpsIsSfUwYqjwx1wPSCmUAIAJ82NIAcaWWnmyJuS79UATJmw4Es",
-	"iLtR1OQbnY7NcDfyPN7uR+w/Jbea0It5wuWCqnR2s9MBDz1Qx5ceRauclCVo2jQEFu1TMh3Dh2RH3ZGQ",
-	"EJ+O1I70yQ8vvhOP3YmHKmn6iYuLc1FsvJh7ktimRCBDcuur+vHJcHTwQO/8wfjRaLw/fDg8+H53u95d",
-	"49Xb11W/0hAKePqZCfWC4+NvX7iJ0MQgfhMCz4Xn5RBEgVyxef2XTSLEGUQFwkI6FSanZUlXrY3hgKGN",
-	"POMsz56CeSgQG1m53BtTz9QE06C7eWsHJkwgGMHsO6qT7o9nr18R03kV9pwX1LjHVNDuhR808LcXj9Bm",
-	"LDCECo10IHXzRqqIcATDNiKBu61mDp3vD4zmKhBK9IJ/ZoJJ9MReyvZRWgG1yshQfNIzVIsuPm1doRkk",
-	"tLDXCyZO3zx/UqTLuZXSg0QMg1taVkDTn+wPhiQzg5AuGDcLwXoRyZgW5zMyLYs5+a/Tly8CAC+mxbaJ",
-	"WwsvFkzQBa+pDjr7g+Fgv1NDbftxPBjG8eDnYf8oGD8KrWfymgtoMgpmNRFuxo4ZPHH96tdJg1SxOrrI",
-	"WMk/2+PT8gXilBrc/lY9iOPO0/dvwVkD+VjgpOCv/oGWWuHPHVklzTaep8VSQ8UI/8QooEq+HhvRtilw",
-	"tuUoLep8+Rh10Fv/HFiw8XB82B+O+qPDd6Ph8f7weDj8b08n0/GiJsBn3wy1f3T0yExhVjeOOstFRtWa",
-	"gUdmYOe5Mv7SYqjcATbv5fnZa3IwHj2sAqXAeKkvKc8JnesVNPIF4RW0wKx2J0H+wPl3zwqCB1WJQk0M",
-	"aG+0NQ3/GgF7W9jmOrCs17pg3gcTY4wLArNUDlyJbpFg1Egd4Y8CQnJbyWIANLR3+CqqT6xmbEUuWWli",
-	"hEBFuAvBhff7ggvWJrc18G7TH+ZPf0mlueNGNGL4Ubj9azDvKz5noVuoqMXWHZxh0y+Nx9XKgrOc62ux",
-	"T578v/+LWo8F6kE+gzUx9w44baEnfK87XKD/pLdp7towJHGlyl73PbtozuRGdd661XgYZe1d5lQqRMk1",
-	"hU/djWrT/Y6udb8Og+2SNKwr3Jm5VCJIPXonGGGvDxLcv657Ok2+MmuQnMhn0QxQ2gdaB7ga5qiBQLVb",
-	"/1nV7mUteYXnGWBkQRPi0ddb6I63KohvpQUebFLntsDihmrL9lNdo5D8KgpHuKg3QVb9lCzoBS4XDDUR",
-	"EeySSWVcZdZLTGsehUEXEF5wwa6H6UNYXrArdZ4uSxkSlx7D51XysysFs1Y52EoilnlOCg+D2GVVV85W",
-	"P14+/3vBX/79dPXqbHj58mx49eo//vfVyyfFry+fFJcvnxX8xeMfF7rNqw//tfqv1Y9HnaijR0a/uBrX",
-	"ukYuWC8P+iRiDUWdsnSV5sxILv6rOiaJDSMlXc0Zg7wIr78H6Q5ELBgHJWVSOZRgGKYXBzop1IxMuaC5",
-	"VdMaCajiC11v/bvtWhePWqG31bN5o7EK7PQOFJyAogitst0FtHa3YzJrNC/EcTYzUAal1w0qk3bs/nWY",
-	"Vhu66JHlzVqtWITUWsQaE44h6pBN6TJXUp8wOC1juEcXnA1tRCn4ZPQG5LQZDQIe0IHwSHDiK0S+igW4",
-	"qXMlWT49aQdaeqlT9lupUyoe/LuabUcVaQiInPGonoHLiiuRzbAFrm2ar6ll18JUZwX6aK5PdQbu9ILn",
-	"kLQrFt3EWtb6gf/sv6Tnpdxx4lMDCm4oQFVQ8fOof3Taf0b70483OHjl7autyLQIJ4TiPc/4llYHcjQd",
-	"HD60EQjOsGdVPAHkBk4bzbFe0nTGBeuXjGbgCGwH1M1tlqx29oETL/WSRhMZSo3JVd/0Bz8LmUSY/cIo",
-	"8yQpLgVJ9FcYAZGAR0fr4YZSSASk9Ua4SyhH7cFobPLSrovjqAlCO8kd1rulzRTNlnMqqqNkV4ucinpA",
-	"ZZGaO2+wExgLuAusEgzLRLI6CJ2MzQfTXOCzovQ1xdZJJoK7ZEKVK7JgZSNVya68mKegDjBklW9P+9Te",
-	"v31OXIZSwjMmFJ+uXGLG6sRIdymXNM9XNZciDE++cabaPXOWm6X1Nln94d27N5a10vBfWwE6ILcgx/gv",
-	"tY9AzopSRU34kcv5nJYry6nal6nHDQHPulQm1X6U8fi6zg3U541IUjlXoSMrOsDDC8+onDGJTq0Jpj8E",
-	"NEBoySBuHEMzWlii+f43JV+JrpPa1se11kUM7sATes1z9mA0hIzfMppp/jgADe6ra9gIwL2wzgfjR7ew",
-	"FFhngG2qay8h8Qbl9fXt2RqPpIxkxure1KugsXqL/BN1jIP8Zq2Os8JDGAr2uEMtHd+eoYx0a2fnOcRk",
-	"vRtlL9uqwN0mQ9+TRntLlWPFQOHnxJHdzJU2S5ti8xAm38X/Q5/Tgn0lRfZuKlS7DU+LemPr/xbAXmPa",
-	"3wrpN9Rf1mB/JxXm8O5UmHby22sxRzfUYjr481A4Aravj/SwyFaFZA3ig7kkDTw77WRNyP/Dqyc3Kws3",
-	"nVjYsaJSDrrYrFvoB90YN1MROqL4T6klbGDB3RWF7tg9VSFqBklS4UEQ4mKRZCznn1lpgs5qSsIJmxZl",
-	"hTvX6QmrMYEjM8PdSGno+9uERGdEprSdvh2/gCTebQjNqKLX871w/kXEZMMg3WnJWF8/9BOSMb0FqcHH",
-	"l4cRbF2agF7DjeDGhv0AbMDagoT8PeZWt7UMzDbqgH1EH07203HWH7HhtH9ADyf9R+mDrP+QPZoe0eFk",
-	"lI6zXai5zZl/vbOF263y7VcH2zMqi7RKgm98apcS/+KZjAivhx81nTWqzuie0Uy8X4+j2jUJe+gSFoXk",
-	"4SIif8uLCc2JbVC7ijUQW9HW4cFuqgz7BDbzIDjNV7KY1iG+vQqbFsTf/z0JweIE+zbZioDcHZR7qweK",
-	"ki3qutDqhSkrI/PnCy7YaZZ5nzz2wmzNJw7nBWRzN8CtbcYYYw90sP0qb2AZdlggsgJy40JqVl4LrXXI",
-	"iRA7eo/5Y8gdS7J0WXK1OtMTIFbFuNLTJXre4V/P7A5+/PCu07bo/PjhnYkXrWL5QYVzsSxZhgUh3p6N",
-	"Dx/sPdX/o3hGyZunL8mUY6IDGosfP/x0Rt6/fQH06gdoaML85IzqcSRLS6Z6A5Kwq0VCTCoQfWonJBGT",
-	"aRLFIuFU6fvnUhr0TZeaJpaMpDOWfmKZcZ7RvIG6LLDITbXY3iAWYBqxxaXQOgJKSmPf4Ho6MIkkmNig",
-	"yLOmxQRpsJ8yC6ksXKS+AzzXChZmSi0wos069oFRAGP6Tebs12iWVYzOO63QN/MlJOJCMOzLYlmmNmrA",
-	"JqkYkKdQ8wZjNSA0THj5LB0BpjAQn8+XWMbDITkqCF1oQtmHdMEevjupVzhoOebpxVkJfbIyZTqg4IHT",
-	"ckDCCD3KVPNxM67HXUFhlyotRheTPnhFsfawc9KDG6diRRb6enEBKRUmDUkWi3bfv5in9O+v0Jj6F6r+",
-	"3USD8zmTis4XRnnWg2IM9+8b7Ccjk8dez1ksFJ9zqXhKvOD+wf375ClNZ2b7mDjAFcjA8gRCi0WSSX0i",
-	"hWAI8rYskS+6Dchbm/ccKxtgKAqhwmT5dbWAapXvMJnR1toatuhdLAJV7wq/4p0pgQdLWFMFD750VRpO",
-	"ahUj4BTmhYaBQkS1QjzwoP+O2XFggVh3A95SqDYG+WDjy70CfZUxy+YTtrl1cn3AYD+19oY5VAvAsFAs",
-	"VVHl/Yddt6DF5RiJRajmQN1bDdK52Aw3CDtezCgABz5Fs/9u8ub12TsNxRBXCQ+wFQtt01INyKkto7a9",
-	"QA4J1cfBNKNFyS+4oLlXVU9IxSgwmuyKpUusx3TJU3YCMeGYY3pz+ZzAVY7HyYD8xFaoea6h1uJSkO6C",
-	"lcY6bRMAa0yvT8TeQEIqbjRfxcIdU9AKmnDNCMiisoFyWTeDwrtCNTlWitBsJ97TmaGL1SVVySXYlZ6W",
-	"JHsz8E//VZMbLwWNRvx7xrV5sKLzPHHpKDSdrKVt6CY7pqPQpA1pB0kqAp1A3Stjy99MsDg0A6IVi65c",
-	"0JRVlV96a+lYl6ZenTRMJh4gbqTr0vMgPTCYG2DI61o9WWpOAGyVfqWd4chU2lmfyCIygCecWUwjTuhq",
-	"jB7XTzQBjhD2wCRjEneJrxcrQjpjqTmiQHJNmyqm8oA4SGJhsWLOPzG/CIJgkcncC0cfmAMTPFX5rS2m",
-	"nxYl8XNsNnwuSCOVgyQTlmtigA4hsUAY8XZgYYb9sqQ5vG0oc1c97OppgD1R6odxmpv8afikk3WZChJn",
-	"AZex6Fozec9yd/OmuTtJiwwLfpbMZiXQn1OBeUdi4VlMp5Tny5LBUVVVHiBVsqCQDx+s3cV0aqIFbbUH",
-	"9DaRpJs415NkL3FeKRoNl5DKTBgTmRcs2n0vODgboaFtUXChZM+46qwUk5bLsnY6o09QXrIwyYQWe60Z",
-	"PhbG8I5cKxxBpG9hg43O5oLVpNsYs2NhzxphBzaPjAdoADGPXpIVqawseom5WrCfpoXQT1hzOBX204Qw",
-	"Qc2xA7Ufnp4+MRmSgLwYVRW8G5PgIGqU4QF/I5P5GpNYt5Nje6B8aN+zvlqT6tqWBnHkKmmmL096J7qD",
-	"SWcGs1gUY54kHjrmU3MZihN/TC9vdQLuVQb5S59c1DJNYGVMYhJ3YAGu5DH+1TcgReik+MzI0Ag86Wwp",
-	"tEACJ2PJ5HBo0roBOnBUx/B8igIKgRkhsSqCDiRa7SYHo3106aqtzJZzaifBgC6HSVWPUrO4pza+0jzP",
-	"X1lZkKmGfLAsQPKHXi37g3moghiBFgQJm+dQL+eXpYYhlK4N4+iSb9lQJ1MN6l//9V+Tnsdk6fOA5JCh",
-	"g8Bx/TIvT2v1PG3qzmYlzxO4PNOmNLk7TEajQPaZapRQmpBjAvWJUb7LecqEZJ7Q9qYsFiVnipYrz93A",
-	"iGt+fE1nNBgOhrUoLT80C4OtLM+hf79gQWWqgfOxPjgqCeB9Kq3XQMokCInlUgguLk6q9wfisdGBMpFy",
-	"BuYQd+7Ps86xntIE5TWqMI2Hww1pa2y6mt3yu5gZ1iXXr/ZAc/6Z3WGmzAPcRKiL2+yeV28K1geultu7",
-	"VUlrKqVL5/jnj1HHeJT4cY0aMYNijl5IMP+spGLzzkfducZargWDtyAbmvTwNtzQhRpSCUGFEdAqgHv4",
-	"hUpyWXKlNFPcrWELYGN7pigtXBPB+SYmL659xc7VDV5DC3jMSs4WLL0eBNnN7gZBzfjMNaDUPJc/EShB",
-	"0jC9N1ssYC00lXa7QTh6AexpKKCAdCcrkrgYkyQiSgvbkxLYev0dz5JeFItiYSU2MuW5YiVqfxJkFyy7",
-	"U3lMJ22fZJRUg07JwKoHuXPXtza4CXVCEdV0iYzaqMnNN7te8M9MVtWYgJ/qugIw5nmUTC5zGF1/nxkG",
-	"RjPhDIyRXNiqNVTi20k8m2eClj4YmmIdUfhUFbG4YKpu94ycednxYHjCctAYVCNLayKNRdhGStC6irx8",
-	"saC/LNlJrfZaURJF5wt9gVACVRZlvUym4QURPwA5AdkcWt7T6HoxoxOmTtyHpJji1Zb8YqZcA0PhLQjb",
-	"8gcz4IqWpgJ3uTQJdXE+LdMILJKwKJk0klOdYYU1eqxfq+afTTdYx1saWhy59sta/9z2S8hXzeCZyv8s",
-	"ZCmF+ojAxlQFEp0LxY7Izg9M/BJtWpOrIGIF3e6WMtD6PD4Eq0RE+OhaahzwURWZfiYr0NitDwAI7b0e",
-	"DxcsvHnLYIE7zBkUOu6XmIaKVA44PjywtjvCeBg+CeDua2fgCITu4qe72pxILQAS8LjtG3S+ci08hCyj",
-	"KfWM2G5CJXtwsCwbmdRAeQKj6T7BR7uxoO4NXTLCEAS+I+uK7zYTUFXF7PvXL5Dr8JhfHtvhreqw/BfV",
-	"+fLl41dknqsAwVAC+q0hgr8f+3MwHG3v8r6RR/dwuL+9UyAB/h2wW3VD6c8fvzRYeamIS5hpOS/zwUd0",
-	"MgiwW2DjlhgQF/lFHzX6MPqVKkwQs75alDkgWMiTliwWWMETDNOXtMxMFcuaNh0tZ5g5APQ/4G8JinRQ",
-	"B6ezopB+/U/N0JGuLeEPdjqq2hFsYK1bU8wfjHFYtBu9AQk12eht6o4JS+lSslh4Rf0S5NswE41NA6uo",
-	"5jM9rHLk0XZXt7JR73JA3hXE8lHIxjo9gLF7ge0jwlzRVASy0UOFalgSl2RjDBXFekx9WApDLXVXn97n",
-	"h7aYvQt8vCfJ+7cv0G5icAkXXmrxyC+uD1+BXS/EryxchGabXwmBetXET2n6E1t1NOnY0uNx5ZfzPOsg",
-	"aoM3/dciW+2A1QwNQId2AL7HYMTBgtTVg3pcs/DwjHRrINbrRB0o+v6VErvg49f3G17eCwNTBga8twOM",
-	"zHWX5uWC3ZoNtxWPu66ybRWfmVUhs86X0gvArRfn/tKiVqPd7/UfkmdnWOXZuZtkOcN6Wo3h5kw5w2am",
-	"nNGXa/Hum+vB1VOe/P51hXYtJXBXpQP+UazEwS6sxDO/BO7B8Gh7D1eaQ3cY7TBFsxwd9DvcZT+BTOK6",
-	"83i8S+d2Vvtvmb1608wbEGKyKvUWsDo76Eqr+l5t3yUXLuu8/mRFg1FKbnmQgEOOZY780mFQ1jG5n2Bm",
-	"B+Ls32GvkpoJDVk1PmdElfQzy49J4gqYld5OjCVaEm7cRFHFYlwVPfecmhPpCUmo2jwQNfoZDM1TsTD+",
-	"dEoLEnbMyo0MvPKNxzkHl45avTWYDljW+VJhICm7SvOl5J8ZVuzQ5wdZLeoSJDn1RpqwVYGeLrFz7gHz",
-	"ujHp6EnMGkLJpKK6xd7wZni7qJBDfwaegp8Mzayvhd0uHAieIzJv6/TfN+PKphqoXpriemHwrV+VVfS4",
-	"eKD24RqJgKp22vaQWF05nFaUrZ2D+1pqiE0LN8BFwFtgf3//6ISs3ULYMX+dB3Roc1SF97XBSfrrC/Eb",
-	"2YJb8AK3Icb7w4NAEFVhPek0/gjF9QPKg0QpTDaR5O+0k38cW3GwvZMruPwt09y/sSqlxxqdxrWwGgA5",
-	"yIwNQr2H8UV6GzcdcZ1+BQMCJKGeFqVoJlQCPYRntTJ+EJh7n3Q16ZwXUjVS6vcGxIQbGK2FTZhYV1u4",
-	"2KnKt8y6tqIRyjffO39OnwZziYYmU9+kMrCB14sx86DjB5TxE4VZeogm4XJuSpYqkvTN6RV2Q7T1+g0B",
-	"hFvl2fHqMtjELoPOl9+VCGCkvQUoRL1GUL01lfhG6iN9s2j6BsLfeBfE3CpI/V1uvEMahu99IxlrESOT",
-	"iuZrUCMcukmOHNmYobSVMypBnIFY9wEx3eoewVZINOkmwmpxmzVqRuW5KM5R938CIRFuRK90TMuZOTRW",
-	"FVc8iEVtaesooKtmEiCAnqPmdgpovRz1OYkCaN4xobGohUNYh8yGp8I6D4AI/YNjkejhwg4BZgd/EKr5",
-	"O5Mne9vfydOfljz9KSkFwu21SAVGxGzVM2JADMbJOD3Z1PhOrCl4QrpFnkF9S7Ba1tRoXNaE7mZUsgnJ",
-	"OSGJDRVOwETrR25fNALbA7HsGxRaTz+brNRfDdlUJWPWIJyqaMyGQ/wDOjj8udQHwfiwwAszD+kudQqu",
-	"zsFdM3GnGYT2QRqi7tlP7yOX9j/ykv73sAZnk80DjsdXttfpIznNQP3tB2lbdspLK1iLbgnxaH6W0NBD",
-	"pllWZYD/J1QDNEqtrsExXkXVXazk/yBWC1YFdpks+85lfVcCfFcCbKNEp1lmEbaHWNcxeBjYvWO8lUsA",
-	"YIM8UyrQJ4iokk6nPEUf+YwqOqGSmZQbNJ3ZAFcy5xcYkx1VYXkkORzut6IWYWXJGsasyo36FRFTNcka",
-	"5GSPAdzaaLb6fTmw3xEiawBYJafdGOjlsuxtic5Zk9EPA3SqpIvXj9CxaR1tHjQM2DEhy62IllhQWUuY",
-	"kZgYFwxnuScbDuZeeEstkCUW9UiW0ypYhFwrViQWLb/zzdEf64I/ztxF7BL/UcsH6lKMt8tP7OjoFrJX",
-	"+/k221brdUV6g6ttp3L86gErzTSwuwRRNJb5PY7iexzF13XBqKVT3RhKsSGh6j8RqatHPkgPYzra5j5b",
-	"H/+AFdRlC4fSkIk+EBKBtMkmNqol4MZoT0jLOiCnwk/JpQjY8wvBvBSrkFeBZ37OslZWcS+9EGQxa2UY",
-	"GpDTWJgABxvwsE5Ut1OfsytN1hObuykW8IFf6NwGC/gBAt6mgCS6uH7o3UyA0W2qBzAFRg9riPg6Bnfu",
-	"TS1Da4jqhvzohuaa7yDAIa3V2f8DBDns6IxQ29YWZUSrqP9dOO1fDzWuZfrXFAL44/iuO+T/e/qwfw1d",
-	"hN0Ygtp33/QbUTh9iJAP0dqxm/oDn9LVBLnb+KF7z2qtJ/pJLJou6FU+Vt8X02Hy/eFBMiCeOzk44YpY",
-	"tDMf+o7mRYk+1d2Q07bnrG0S+PRONAUPeGuT7c7asQjhk4bHtiVGjoZ6JG2NguTm5GNXb2y37j+gQ3Zo",
-	"7f/cPtm7Ur1v2zPb48b+bM7Z37qhtO5I7W5ivYR0LazkCqZY42ed6NzYp7o27nXcqquCVptcqYn1pG7p",
-	"QarqE5ouuPITHmZaG/rtqICN/vaqY5xY/7ams5sb13ilVSmHW37ZNf9rt7317tW3IDXfPay/AZS+yc/6",
-	"DtD+H9nK+t1g+meQaKxb9DaiFKArBjF/JcLyFtzjTMpPWi9zVHudjj4MyBP8FTC3Jzz4Oi2PtuxARbQs",
-	"UaMgmTdDiDLtSkEC/sshImJm+ONQkW8BXbtr+Y6u/yDo+g+JORFBeZjzngO91TWQqMEuXwmL/kAhIV+A",
-	"OUevRFNkc0CemHUgZquhTnAZ9nwOd7BjbPM6tLv+Z2aP7Ylvy92DNwSEhKtWMdR/rDvi9fCwI5zfEfF3",
-	"vvlPxjfb13sjzvkuokUqJcu6gBFi4kU2qcC/ufiN9dv6vUM4/lBKxnC4RQhUbxxwUVc77uCFC/nxcOhl",
-	"mXeOO3tAW81CQvkwubiIUKSyolQJ/pMXJr/moOEXJwNWGb1M8C9sGO2weNu0yPPi0rgf8rLyXvGGrh5z",
-	"e3SU5fxabaH4FjBv1eieGdocfntcLIQQmf0yKV05Lz+zu2YIWD7114pepPpcGxVj4Ig1m9Y57rT8H73E",
-	"eAfDYVWq4rkpsmT4n8ruUhWQqcbqTy0hcRM1nExq0xw0KmIAi2mbtaaBkfqiUP2peWFukq3Dv9o0cHDI",
-	"pR8e4I86qkZ9X2/TGnhZDzFwY09dIjl/4P1q4Gdeg9aoUy8NnRsSy+rAOVMshFMb+7AaGwvmwFFXLVuT",
-	"4Hhw2rZV61Lr6VVr8x01b9bGf7u2a67XtOubdkFAqvxRN0xYF1g2w5Nt1JrND5XfPJ3R4tiWayabUdkX",
-	"RR9btWarKmtv25nfcs1UVZPWPJjtUhXFeQ7s28bZoDFRRUFs4zUTQsO+Kop+bphCN23bML/unVqKshkT",
-	"2PHCyKDhSrdue24q12z9PKZJEBodUdkJHv3WGyCyarbuGLc8Are77e+gdpqBp7BGFbrrzLUemyf3mobm",
-	"bxv0tq7Bop0dF2GxT3ghXm1XuHUQt9as4HG4zmhodm/YflpJcRWpRhb4fM4lGOr9KUfjakpbl9tr1ybV",
-	"2Kbv2njzmKL4YcQw8qjTW7++2EbMYIYMY4VlJQ2ez7U4eG7rXbtJD31a61oTaE1M6wDVdS370BK4H3/m",
-	"Rrn485ItZR2Yxt65NsopEte6NbM3bv8TW/VNyzpX4dj8arpDn/YbgYDUm4Z4C09gqPDSUqXFnJ2b+nfr",
-	"JnmNzUjVrI2MsEnfNmmwW/BQ1g2v2S3bIMhu4Zf+lZgyvedQw7E2bo0ZxVbEtmpfgWnRxxZfPn75/wEA",
-	"AP//",
+	"7H3rcts4muiroHR2K1KWkiXZTmK5tqY8uUynO53kxMlmd5pZEyIhi2MKUBOQHXUfV+1bnDfYFzlvsk9y",
+	"Ct8HgOBNki+ZTvckP2JbAkHgw4fvfvm1E4vFUnDGlexMfu3MGU1YDr+eZJm40r8kTMZ5ulSp4J1J5/2c",
+	"kQVTc5FIouaMLKmaE7laLkWu5KATdNhnulhmrDPp/OX5+4B89/zkWSfo5OznVZqzpDNR+YoFHRnP2YLq",
+	"6ZdUKZbrqf/zp5P+Xz/9Szcg+Evv4T91go5aL/VkUuUpP+9cXwed5+/pefPCRJ6w/IEklyyXqeCESkKJ",
+	"VLng54Rxlao1UfQ8IGxwPiBR2NkPOxHpXqVqrvcS8p9XQjHZG5BTxhOSKjKl8QVJOYlezvo/UhXPI6IE",
+	"yVecUBKLxYLyhNBzmnKpCPtMY5WtQ67mqVvCIOQlmMA7N8KjYb+fU6lSfn46T5cLxtUrEVPcdBUGbziJ",
+	"pBl1xvRjMgrgmD68e0XEDH61QGJmWmKfKJ/env1Y7o0ZSw7iR6P+wfBJ3D8cz+L+EZs+6U9HQ8aG4/3x",
+	"/uGTjr+HmcgXVHUmnVWe9nM2YznjMWs8zJcJWyyFYjxev2PLjK41TKr7ijSQInI1Z5wAdHMml4JLRlLE",
+	"QqlEzpLiYzEjlBNG8yxlOdHAZlKF3J40kXTBSOS9u/8DW0eka85UEsGzde+Y0KlkXBGh5iy/SiWrHqde",
+	"V2nnjK8WnclP+MWnpg23n9778jlxdoVnFZBoD36Re7+myXVUOSfz1eFsHD+OR6z/ZDqi/QP2hPWPkv24",
+	"P6aPZsPp4+SAjUYbEe8Gh/aOqXx9MlMsr+/ilMVCQ5Dqr8nVPI0R5OYQyIKuyVT/qfKUJaW9HG5a3iLl",
+	"6UIDd+hWlHLFzlkOS9p+OSrgteitoVugehOAb3wR7gXGHz9+PFmpuSZbMVWseT9TRnOWk3hOs4zxc0a6",
+	"7148JY8eHw57ExL9Gb4194YLosQF4+SKSqKxOgi5GUFYnov8X8NOyi9pliZnMFDTRnPjmPdozmYryZLq",
+	"Tdg8064cAGfptk3T+1MzR/j3d4hcL581gylN8NSBcsDIgODF5oRdsnztKMcEdhtnKePqgQx59O99M3f/",
+	"5bOIpDPNFVJgK5RbsHRH/dH4iT6FnMaK5VK/LWN6VzIIeZKep0oSzSui/tlgEvWCgqIQoafR+MjyS5aT",
+	"c8ZZThVLBuS9+1SvJBPnJEs5kxaB7YWKaZ6vSaqqJzIcHQ3pYXLQf6SpwuPpY9pIELwbRj+/YvxczTuT",
+	"0fhJoG+c+zuo8mna/2XYPzobTPqf/qXpUK71EzldMGXkiaciz1kGd/NlA4k/4fqUYjuIn5eOiwDlBqBJ",
+	"0gX2TeNcSAkASmNg2i9VyOGRWJPERPNthdIKTaiiFm7sUt9lPGfDwvEROSAvZyFHmh80HYrmCzUekLOf",
+	"+4+TUXzExrQTdFK9G5SjOkGH04Ue8+99b/v9l882wt2H9H+G4Wo4HA778HP0An48foF/Hr341CAiBZ3P",
+	"fTNFf8GkpOf6y8VKKk13l3nKFZ1mjCj2GeEqVorEgqtcZB4Ow8V6wVjSQuff8GxtYQmnQ8lSyFR/q0Wu",
+	"VMtC5DxnVLMBNaeGc3ejoRFJEjajq0wFBQ+nubKHlInzXokMj4YHYwPcn1csXxewBUZTAqiZGViFo7gp",
+	"V48OOsE2PqJ3fKpyRhfv4ctN2xYzvVNGF9KRFz2jlS+BMVeYCXzWad4IznUGi2rDj+Fw072k/V8+/WRu",
+	"5s1Rg5rdwCZINxNXLO/HVDJHywiSsoCsuJY5YpEz2XNg0wCTWyGm5kwyeIUM8AL2JdOkQrEEr3bIozca",
+	"TE8Fn6X5giWBZe7PUrnUUjhLot6APKfxnBSLh1VLsWAhp+fnOTunijlmj1RC45wmoZUr/FOn/L5OIU4U",
+	"b9TSHPu8zETCOpMZzSRrPkXYWen8UsUW8mYHiQT2k0dob3GcHKGOgNGrI90tBxnoJb7E5R7iAs1fI/du",
+	"mud0rYdKtQaU1jesU5bkf2DrBgpv2Go/ngvJOFnx9OcVIxdsTboFVTo5ffrypblBlHz48PJZjyzoBTIE",
+	"FnJLsiWdMdDFtCg6IZTkbMkAh0oswwn7+jX6OZgEPrHjclA7GvWI4/LzSOY0Q5+B5KbcHJTLK82aooPx",
+	"GNSIhJEoLQBydsHWZznTglPUqzHq6dHsgB6O+/vxKOkfzB6xPn0yfdw/YuNkFA9n+xQIVyNjqagwbXRj",
+	"fHi4Cd3C8PNYs5jPj583c/Og83IG+u9mvVtr5gRkRLXKOUvIdK3ZQs4uU7EqtLaApAM2IFooMmpyyJtV",
+	"9YnW0jWr24/tSP0HCztRmxZPrBIf8vcei9eStFbcZVVf17xJ2XUEjiGifiKPQ556ajOIfvq4QRRxdgb9",
+	"PaKAHhAdjMYRKawK8SoHZLGjjVyyzMU0Y4sHkkRmxJkZEVlMJeaLkEcatBHB4w/ge70GfS08kWcQ8pCf",
+	"SKKVgKPRaGjpHUmNPIPPgw5GMyk0mYgeRqRL+doub0K4CPkyBzUO2HmPiNzaOzxanaUS2HVxWpJ0Pakq",
+	"5ADutGx1sMAAVElBoDJEetEb+HaWlWQy5AYjYrFY0jyV+oSkIJRcMXqhX0m60cc9RAGzTP0hHGkqNYj0",
+	"fbWA51rWJwug53KC5zQgJ+SSZitWfoh724ITz7KQo+AZ7UcOSwyuefd/OIzabD7NF9hsuP3mPirfVRKG",
+	"6tPDbhg+/D/dj3u9P4Wdn0AYHI/wxz7Kho+ff3oYdrpmeGAf2/pE72HPjL0pv3kY6AOA88zJQuSshBly",
+	"Fc81aUBgIEV5LThroSpvvGk0qlipP/LOOnoYaYm9Fb1Cbo46qF7Q/eEBeS0U+VEk6SxlSXGglExFsr7p",
+	"CeqNbD7G0XB80ERWQfBo0ofeFySnbCTp7GjogbUuqZoXK02THY0TKxhZX62VitoWbC0ltTXvaDi5/zVf",
+	"64eR64AI9meaGH1e/6W1HsbhV7pcZimajvYMZf6Xv0m0I7l96Ce0+NcBqwQMPpvRNAORMWGKpplGCDRa",
+	"WOFgYpAyXqOwCkhJ0Nj96/71PwGk8lxoNfmnXzuzlGVJZ9KxD2mVpXzXqhN0rj9p0ElFeexZBDUqKqpW",
+	"sjM50NKmShWcRWV5BdDsvuVesb2+2d61D/R/ytmsM+n8r73CebCH38q9tzgHgr6OIVZgSiVZ0EyfHkv0",
+	"XTaGngmZ0oR8f/rmdUAoWaRSag5XfB9yAE9AnG1Bf2m4mrELeBMX7KSnRd0LLq64mUICtYoFn2VpDPaG",
+	"wlwxIBEeSARisyRMaxpmCQQeRwrhuUt8Qcw3ZDfByjy212T7vg46vslp2xSe5Qsg/tRs6E7YDfhzxoU6",
+	"WzKeIOV32P0KBIqYcrCRg6KRJCwhV/M0Y2VJyTw96DSh504G6z2weJUw+ajA5Df2RZplF0utoTO8sM+F",
+	"6ttB94XOVrq0eCQLrcNyJL1yNjHWAB+oUci7NNG/EQqWPa3OUJgqtdci1jDLMvgjYXkvsPPMqTzj4gzA",
+	"oycyT8FknLDFUq2rj7i5QEEphhcvCXnlEZrljCbrs2VGY3hOnzoA3WwzlSRN0JMke0HIzXNKKJqdKSHO",
+	"MpqfswjuWhQLbonamQVYhCIjTnrBlirk8Zzy8xSEPis6Z053cwZRK6CTXK9ppY5REyQZVSzvfa3X84XI",
+	"p2mSMH6n+zlzs3j38r210mucW03/xmIFQJOxWDJJEoGCbZaJKzi4Y6dAXFFJAOjojtnCSfaL+/fCW0ft",
+	"0hWLvK/Lhsb2VBKkw9OVAhVy+2ZZyMWS5QDeCdHIbO4Jot1M6w1Go4tXUomFQXAtEMLTiNZyIhWdzSJ8",
+	"y0BLkDX4ke5JZaYH0hHEkOtVRQfD/QhWHx0MD6JAS8XoV0hS0OrwPg16XykO/wje/9dCQYQALuHWqIyh",
+	"BEAWqZnOw2l8FYjqJ+7bW7KSEhIfFkhs3uHwhSVN2IzrBB5iR90XWkMEBZJQwIpEMORoJqrCOjH0Krvg",
+	"tUKEXZsPQ45KN1c5jb3HQT+HofAKrV0DECP4RnrTSpKqkLsgjireuUiQTViCg+6IWq/F6SqevxMrxe6E",
+	"VRqdZmLFS8j0WhBHBcicSmRfGjR3EVCcc7iEXwcFfmnktWupoZXGJ/zyPrCptEPrkXCIUduyd8R3OzT1",
+	"ArZwPyJn47kBATV3hCrcBk2SnElJuiLH26t8tyhLnL1N5ESlC9Yb3BPxOKhKoHzTERfC5/0ddGEccLcd",
+	"gAOwKHGRTVAJOYAFhDPj1a7xrgnIh1nmccQyMwx5V+QB0JnCuRqQCH+ZaPkx6pFzpqRncIVXgTVmppch",
+	"xYIJzgjLJLPs8muV4N7SdSZo8l6IV1q0vRPSL3GuQlCuynNWW56KZE3Y55gxE3Un018YydJFqrZLbCNP",
+	"YnvnT6iEIPa1NbQ1a+srIfo46L5NAFs29RUevWcTf4FmkTvZkPAini1SuTCmw4ofoDPZ981KxpZR3Hnw",
+	"6TVZP+0d37+BkH9LfXw0LrDr38xrvR3VTUs4pu/G3AdaeW4DBxy0km2ADgbYmIWFPKY56JOe28X32LT7",
+	"aNA1E3JjhWqaR48o6wuex6aM6za4dRNiwpiyx/W3vRd4MHe5DClXLOc0OwPDm08HT4UWUgFuGpRX4A/S",
+	"/GuVE5km7FjzLi3bTBnjJBPn5yxBt3YpguiBJP4et5LNw7LJFFdH7OpqaG3X38cR94HUJ5ysOPu8ZLFm",
+	"2zCv8yyXoBX17lGaO8VIiQ+cXtI0o9Psbixu5c1TYW4JVXRKpVZdVhmKLBAXSuO5Cd5KF6yZgBEIQDUh",
+	"ppQshA1f3nKkHic0+yTlBdbO1f/6vhigDUZJJVH6MuY0T7O1XgmEZQkypzwxtlTLLNG2DcYIB7dU+qsH",
+	"59slyzXXZskxQUzxBkQlt3HIPYD2yhCN4I8+BH5FRGJA74A8hRnFSsViwc6MOT0K+YJRjvTOLU0qsVyy",
+	"xEh5cHxgHi6i5q/gxsJC9EepUiwB326KIcJzesnwSltSOTEWvlJcR8hrUdwgz2q50zNGz9JcqgGJ/vL8",
+	"PdkDm+YvkXPaakiFPNLKB3wVfUnZ0wPtthm8KOs7Umjrt3sK4Xj34iOopBlULzeC3diPgTzTUp6Bf1Gb",
+	"VWjPzm+XT9y7avfUztE3Q+7trtpXx5QbChUDEJNJPdXCt2WbrYe8vPdjEtkIdetcSlVhcNc46BwAgMkh",
+	"b7abf0kc9WPoN8ohbYkpd0TXD5yu1Fzk6S93FLFX/kQlDE2lZyrhoIJQG00PduYJkYwn5MQ8b2zHJsod",
+	"I5IwKB3ikXawm48KfP5QXlYT0ym+vyfDkL83lwJAutHHjx/7fp6B3WOEdgHl2d1D7ry0zsUakClNsjWR",
+	"6TnXf7HPyzTXv+jLsmYKbfWBb2MPeSrlCj23dJWkjMcM3uUMDHI1jULevrbWfIW636c6xTZUrGZd3BmT",
+	"l7mImZSaAT+HcJi7icmNIYU11K6wRDhvYIFEDzdG4VoU43YkHnvKnvcOCI50S6nLxt5qLti6b0beF4mu",
+	"p3Hp7VrWAxs28em1HYe8ixbwAK3wIgerxFfrPvxgjfQs+ZElKbUh6ncgkG7Cs4We0UafF+oXM2puyWyj",
+	"Aey9SL9gB0PUoU8C3YsJvJiYFzcQQzeyDyP7MOSLWKNMKEFU3Vv0NRqkHATQSZMkr1LOvOAmmqCpimZv",
+	"c83rVMqki1yvhma7+IMkwTAEE6RgjLGdoLP0Jvm18/OKOmpW4TWrxVQT9xlZ8VRJ0o3Gg2EE1uU4Zkt9",
+	"4FSSaByV8zvG5VSN/XEHgtExVWM0NOHy5s965kbQkRerlqA0JeILcsHYUu9HL4p0R/1HB16uC7KraUb5",
+	"hf7VZsNALIIZUovaPv3hQ//Pb9780B8OR7hWG+v36GBTrPXWjJ5tIwj8PBmG4Wr06In+MTaDx8PhCfwY",
+	"P8EfR/jjBfw41D/2h8Php3vOKjJyMYDPBFUpmvLGnKKgow/gbJmnMTuLbdp5+dDe6i81AgnO8LxSThYp",
+	"F7lFKXiwV01otkJyOW/o6OioKQvIRy34tzUzqAhC/AmQLSguQcOuitxfAeEJeutPIdDmdlf0zRIHEqTM",
+	"kErjQneAUtUvac6obMqE/ThflwO1ijCj7mqp7//hcOgd2zFRdIoJjJpOhHyaM3ohrb/cZDM2nLdGjdrF",
+	"eWpDLIzxQS8lzfUBg2Xau0hgg2u/O8Mn+OPP+OMp/nh+f0jdjshmx5jWRqcB0s8ZA5NHgjZges5MIgSg",
+	"Tx0bQI+0utNtCbflX0qAjlkJIGuk3ahqphuDjs10t4o83h5H7F8lt5qmG2PTr24HHYjQA3N87nG0IkhZ",
+	"gqVNY6CoQ8k82AwkO+uOjIT4fKQE0mffvfrGPHZnHiqn8UXKz8+42HgwDySxQwlHgeTOR/X9s+Ho4JHe",
+	"+aPxk9F4f/h4ePDt7HY9u8qtt7erfKRNJOD5JePqVYqXv37gRWKpjecLtLhQRDk0kkCXkul+2aRCnEJW",
+	"ICykc11NhKxsDCds2sgLZufQVCzL3swg3n/3F/9a2YTJF24j5LbogYERhCJDem8XjTEOWkqSNOnditRX",
+	"SHtQymFuXBUkozauq5w2DRHDllS3JFFvZiyVdGoHrPrZfGpwvWHqLKDV2i2QSpu8N0+lEvnax7uQdyPv",
+	"wKJe4LkqEPKpvi+Z4OdSs5yQW7R4S89ZU8LsUssQBlhXc5FBXjzg93kmpjRrQ2+qzrTO2HAC+YrZciDo",
+	"VnPOF80OMzZT1gfE2Wd1RtEFBBjDxVUZSQzPNcCcCpExClu62e0q7sV1Pcm4WEWDnkClBF3SrFIJcs6U",
+	"qZ3zWQH0BuQtlcoU+XBnasLgzhlIa/6X+uFZmoGMJy/S5ZIlxyZvcEmlKpKqpUqzTL8SAVitVbB/88oD",
+	"dSpS2n7gTrWRuKQsS56D77kBj4p8HuNHnplMPcxlqeGPyUFqpCp+Fgzpfn/65jUxD6+b03I4NbF3xQX2",
+	"cptqFMTxmLrWgvmZGAEAV6sC95b0qG2EAndbvLkJvt8xmqmGPMVX6SXjTGKax0rWQWmtX0VpKHGBpQQc",
+	"NbvYgZTBJE0Le7Nk/OTty2ciXi0sb2mUkDFzrkbnzPNkfzAkiZmEdOGCCM56AUlYLLSMPMvFgvzHyY+v",
+	"Grgpn4ltL64tXCwZp8u0ZJfs7A+Gg/1OSW7aD8PBMAwHPw37R43J6TB6Lm+4gKoWYlYT4GbsnI0QB+7T",
+	"YmoyNScK7pqwPL204NOsFgWWEt7+WlyISef5h3cQCYZKMnB3+Kt/MNarS3ZnzlonPYvFSmPFCP/EFMPC",
+	"eDc2drOqNatupBkdHR1pRompQGdA2MbD8WF/OOqPDt+PhpP94WQ4/Ktn8O14KVmQEGSm2j86emJeYVY3",
+	"DjqrZUJVy8QjM7ELixtf17Q1B8Dqubw8fUMOxqPHRRYmREboQ8oyQhd6BZXChXgENTQrnUmj8uGSR+aC",
+	"IKAKO0uVAtoTrb0m/RLZwFt08jKytJt0sQCVkYFwQeDzzkDl0SMiTEmrFO9p4IZ1C65B0Ka9w1dB+cVq",
+	"ztbkiuUmARH8D7vIG3B/X6WcNckbHnrX+Q/zX39FpTnjSqpz86Vw+9do3lfpgjWLz5ZbbN3BKQ69rlyu",
+	"Wjm+1UIfi73y5P/9XzSpLtHIegmhCpkH4LhGnvC+7nCA/pXe5hao45DElSp73A/solMmN/oK2lbjUZTW",
+	"s8yMdMhVyZpcjtHcdL6jG52vo2C7VC/tcgczV9MMuUfvGMt3aEBCbOlNoVMVN5MKywl8Ec0gpb2gZYQr",
+	"UY4SChS79a9V6Vxa2StczwZBFsysHn+9g2Nqq/fpTi6mwSZfUQ0tbukTqV/VFm/HF/FmwEFt01zRCxwQ",
+	"zq6YVCYOr90c03IpDLkwStvNKH2rVhmvctmkLj2Fz4sqrEaTLIrB5oSvsowIj4LYZRVHztbfX738m0h/",
+	"/NvJ+vXp8OrH0+Hn1//2vz//+Ez88uMzcfXjC5G+evr9Uo95/fE/1v+x/v5IK3yrzATdlqTWFr2g3djk",
+	"s4gWjjpj8TrOmNFc/Fs1IZHNUSddLRmDvgi3vwe1VHjIWQoekKiIVsMcby/JfCrUnMxSTjPrAzIaUCEX",
+	"xl7JNfdoWT2q5fUX1+atpiqw03vwngCJIrQou9vgEribkFnieU0SZ7UUdqP2usEeWy8MchOh1eZFe2x5",
+	"s8k85E02c2I9lRNIacZSjFJDGDIiMJesC5HMNl0dAr56A3JSTTWD9IqG3GuIEBY8W4cccmBSJVk2O65n",
+	"cXt1mfZrdZkKGfybDX9H/0sTEjnPdLm8n1VXAlu+D+JmoTqoX7oPa64KY4NsrbkKuTo8zaAiYMi7kXXb",
+	"9xv+s/+inlfPy6lPFSy4pQJVYMVPo/7RSf8F7c8+3QLwyttX3UtiCU4TiffSbmpWHSgAd3D42KY3uagB",
+	"a+JpIG4QEVad60caz1PO+jmjCWQZ2An18JLFvlTa5Nir66bJRIJaY/S5b56HIC4ZBVhaxxjzJBFXnET6",
+	"K0yviiBcrHZxm+rTNGjrlVy6pmL5B6OxqUbbliRWUoR20jts6FxdKJqvFpQXoGSflxnl5WxtEZszr4gT",
+	"mGi8C64SzPlGtjpogowtNlVd4AuR+5ZiG4EXwFkyrvI1WbK8UgdpV1nMM1A3CGRF4GAdah/evSSuVDpJ",
+	"E8ZVOlu7CtEFxEh3JVc0y9aleEWsfXDrkvl7BpabtfU6W/3u/fu3VrTS+F9aAWY31DDHBEfWQSDnIldB",
+	"FX/karGg6IPy6kmCh60JedrqJBX7afbabT6B8nsDEhWRmxglj9k1cMMTKudMYsR8hLVVgQwQmjMoSoF5",
+	"XzUqUb3/myo7BTepse/TWht/CmfgKb3mOns42kSM3zGaaPm4ARvcVzfwEUDsclkOxo/u4CmwkUbbTNde",
+	"Z4QNxuubB8toOhIzkriKyk2RMFv0n6Bjsm82W3VciA/kuOET92ilS7eXPyTdEuy8aLuqp33H0ohbDbjb",
+	"dOgH0lhvqXKiGBj8nDqyWyyELQGp2KKJku8SXKbhtGRfyJC9mwnVbsOzot46tGgLYrfEDW3F9FvaL0u4",
+	"v5MJc3h/Jkz78rtbMUe3tGI6/PNIuPWmF/ZIj4psNUiWML6xUK3BZ2edLCn5v3vz5GZj4SaINUdtFcZB",
+	"l/h5B/ugm+N2JkLHFP8hrYQVKri7odCB3TMVomWQRAUdBCUu5FHCsvSS5SajtWQknLKZyAva2WYnLOYE",
+	"icxMdyujoR9T16Q6IzGl9T4yNu5H5KyOoQlV9GaxFy54kZhSO6Q7yxnr64t+TBKmtyA1+vj6MKKtq0HS",
+	"q4QR3Nqx34AbsLZGRv4BGzdU4gvLiH1EH0/343HSH7HhrH9AD6f9J/GjpP+YPZkd0eF0FI+TXbi5bd5z",
+	"M9jC6RaNfwrA9ozJIi668ZiA/ZXEv9JEBiQt5zZWgzWKhzE8o9oBqJykuWuHh6ZDsB116ofwFwwAdC13",
+	"/KNowdht8Wl1jmKvwGYZBF/zhTymZYyvr8LWHKqElMK547NVsaJB726NVi0aqFhbF3q9sB5uYP58lXJ2",
+	"kiTeJ0+9HH7ziaN5Dbq5m+DOPmMM3gQ+WL+Vt/AMOyoQdEp9ic4KWcrz8lpsLWNOgNTRu8yfmsKxJItX",
+	"earWp/oFSFUxaf1khZF3+NcLu4PvP77v1D063398b5LRi+hbMOGcr3KWYLeZd6fjw0d7z/X/qJ5R8vb5",
+	"j2SWYhUVGvLvP/5wSj68ewX86jsYaHKI5ZzqeSSLc6Z6AxKxz8uImDpDGmrHJOLTWRSEPEqp0uefSmnI",
+	"N11pnpgzEs9ZfMESEzyjZQN1JTAwt1hsbxBycI3YDlnoHQEjpfFvpPp14BKJsGqKyJKqxwR5sF+PD7ks",
+	"HCRE7gJcC1yYK7XEdFkb2AdOASwYYsryv0G3rGJ00anl1ZovocofomFfilUe25QkWwFnQJ5D6C0mgkHe",
+	"KfeK5ToGTGGidLFYYY8gR+QoJ3SpGWVfuCZTSO+Oy+1TaoF5enFWQ5+uTQ8g6KbirBxQjQbigbUcZwK+",
+	"ocNcUXOnixVlvO6ce/hw1IMTp3yNccO4gJhyU+MoCXn92T+Zq/Svr9GZ+ieq/tWUmkgXTCq6WBrjWQ86",
+	"vTx8aKifDEyTDP1OsVTpIpUqjYlXOWTw8CE2zMLtY1US130He59wrRZJJjVEBGeI8rY/oq+6Dcg721QB",
+	"26Zgnhuh3JQQd00JSy14sVLa1sY9tvtuyBva7wq/9a7pxQtLaGnHC1+6FjDHpXY0AIWF0DggeFDqCAgX",
+	"+m9YegsWiE194C41Nd4hH23xCq9TcOHMssXKbeGuTAMY/KfW37CAViSYc459cIqmIrDrGra4AkYhb2po",
+	"Uo5Wg1pRtnwW4o6XkA7IgVfR7L8bvX1z+l5jMSRtwwWsFVqwNe8G5MT2c93efYs0Nd/CGsYiT89TTjOv",
+	"vS+XilEQNNlnFq+wMeRVGrNjKDiBBew39+ZqOMrxOBqQH9gaLc8l0iquOOkuWW6807a6uKb0GiL2BCJS",
+	"SKPZOuQOTI1e0CjVgoAUhQ80lWU3KNwrNJNjGxotduI5nRq+WBxSUbmGfdavJdHeHOLTf9HsxqtvpQn/",
+	"ngltHqzpIotcrRvNJ0s1YbrRjrVuNGtD3kGigkFH0IDT+PI3M6wUhgHTCnlXLmnMirZSvVY+1qWx17AV",
+	"OxU0MDfSdbW/kB94qTr+o8WVpQYC4Kv023gNR6aNV3uVHJPjo9mTcYtpwgmPGqfHzavYQCCEBZhkTOIu",
+	"8fZia2rnLDUgaqjca+tQFREQB1HILVXM0gvmd1jhLDBlwQH0De/A6nFF8XxL6WciJ34B30rMBanUiZEm",
+	"A8oEhIQcccTbgcUZ9vOKZnC3od9ucbGLqwH+RKkvxklmijPilY7ayqBEzgMuQ961bvKele4WVXd3FIsE",
+	"O4/nzJY80Z9TjkWNQu55TGc0zVY5A1AVLWSgDjun0GwDvN1iNjOpyLaVDEabSNKNXOhJtBe5qBRNhnOo",
+	"k8iNi8zLRO9+4CkEG6GjbSlSrmTPhOqsFZNWyrJ+OmNP8NtiSsa12mvd8CE3jneUWgEE0KZ1g4/OFprW",
+	"rNs4s0NuYY24A5tHwQMsgFikM0pELAuPXmSOFvynseD6CmsJp6B+mhFGaDl2qPbd85NnpvwasBdjqoJ7",
+	"Y6qnBJUeXxBvZMrqY4X8euV9D5UP7X3WR2vq6Nu+Q45dRdXeCFHvWD9gaiXCWyyJMVcSgY7FGl3588if",
+	"0yuKH0F4lSH+0mcXpTI22KKbmKpA2N0veop/9Q1KEToVl4wMjcITz1dcKyQAGcsmh0NTMxLIgeM6RuZT",
+	"FEgIvBGqNiPqQBXnbnQw2seQrtLKbK+4eoUdeOQwKhpjaxH3xCZvm+v5C8sFmWnMB88CVJbplUrLmIvK",
+	"iVFoQZGwRVT1cqBbK0Ht2giOrrKfTXUyreb++Z//Oep5QpaGB1SebQIEzuv3kHpeaixu6wJXW4ofw+GZ",
+	"MbkpDGTKpTWUtipmaapBNCEqX9l4mSyNGZfMU9re5mKZp0zRfO2FGxh1zc+v6YwGw8GwlKXlp2ZhspXR",
+	"dPSv50w1+b21TiD9ntuOBdtMZJ+1aCxFFuDa9/ZCXsl1DYre0iZPFZM/B+S1EWxMhTvXfbMsHGD4YFfz",
+	"LC1V9I6Jz3UkJJAeDPcH5L0gM2H7x2Da7ZJKiXNq8vVAlnNkvURU3yngmsD5WaYpCrxQ25SBDmr5MngS",
+	"QQFxGWT6ESPO55RLRH5p8k5Dru+/DbQOyJTFVN99Q2Ixc/Vc0zVQQ/WyHoKQJ/jDCW5mnp7PIVDGmhI1",
+	"g74iV/M0nhMOGhaHy1K8HRRZzIC1y7Cavr5j/sg50+LEknEQLBAbzAKIVu+A3EeWh4CNu8jbjkwuLsaZ",
+	"QDqv8R5lQlxgK1Yy1RSTab3MedDwyI8LJcim9LLPcbZKGFlQvg60eqo3AhLPjF2B0D/X1w7IWUTAcUK6",
+	"cABccIY6Pe7bkAzD9TQnmIS8hBAKrTmX8F59+Kg16pWzhFAFCsEFY0uDaGh9CPmKqzQjkcn2RVk6X+mt",
+	"lxo6A+nhglR6XWvUqnS7Lncn9RlOrY2hlrJJvsoYKmRo67MUkn1e5kzKiUnRkaBzM1lEOJj3PjAWlJDn",
+	"7DyVoPmaCHBHOl8mnYkmG2Cpf8EYhlRa4tlaGKEYsle0pr8O6lGLUN2JVDHCtd6tOuKgHXdTN2/AhObm",
+	"8tjCe/cSZXqZO+wJu6jvONjrVH/9qdLqcjwcbqgNaGsC7lZEzxUpaKpTXipT0Fag4J7Kkx/gppoecZvf",
+	"85p8wiOj7Y98qJRcPRjub3/ohd/i7HCXJxqqqwM8DUpte7yoZRh0TPSfCTDzSkQgjTAc65yR6Rp+doKO",
+	"oucSEt71ffukJzE8fA9pbisrf2/lanONNK8Dc5QxdgZkuZJztNRCWiZyBSiYQTV5Z5/VnjEEw5si0j0F",
+	"y1j/FPojYDyIaelveSSo0iZqegJsIopCniYTMhoe7Iccxk1I2eGC9dEn5NfQuSNC4/EK/ZIgYWcSYrBI",
+	"2Cm+SRP4/HA2jv/nv/4bvnGDK+/pBP/zX/997ZYV8ihNnOHDuqHsEmxDnAiUaqDfwOv0WrVMqeUUVwcD",
+	"ZAkorKCFTY7pkJrzQXyJVDQHMxgK6RMsrQhqTq6mzFhCQemCQIRStQ9Q0KEaLJSAhaLsqAcBlI2KA+K+",
+	"5oN6R10u7OKhThKuuUck9sy3ah8iBlSPM+ZkJ09Ajq5je6YIPWcgT5mYf8OfoZfDQlwyYxB0U4CZTK4W",
+	"DJgNyAzvi7IqABJpBcJXVKo+AFLL16ZlGjSih/4tnEG715BHMOYUHBNRLzDGC1+otJ8pU8OF5sojc4OQ",
+	"v9NrAkXeskDw5QDcnGh3nl4yWRL/fGFPS06FtId5DsZoDAEA1G4SzjFVRM5XSpJEXPHAyTchR6sjeBYk",
+	"NPaRmbjK1kYlNtVnpJEHpyswpSROIwYRqheEXGOFbapgeGiWzhh2YnDgM6hXBjReXi2wY5gs7kJCb9NF",
+	"qnWzghvjgkB+0zA4RuFUE4zocLhvNW2UUZQQZ1pcOzMPGSnRb1EAopHVsQsRCZSHQrT0ZSAs5FOiYU0C",
+	"Cr4SqdMdBZQvyfmDJnoNSGixVYPX3HGHmMfkKuUSU8CtFlVyTWui2db0vHT2JfnIT5ca9o8+/ToKRk+u",
+	"b9pMXrkCVtQt3OZIWOWROvrQ61zvIP7UuFC59sjfi7FsC3LdzHWuC98tbcj2rzHVY8tkwIjawGQGzV3T",
+	"m6IIsQgWKHOopICNHymPqRXvk65UITmbisT4TYnUYhnHTOb6Wu1JS020GVqo6rW4n9J4zvpPMT+tIYQr",
+	"u9KcKeKiD55gQOoCXvVQuW/i6P2Koy8Ks0lFINUoVz/1ZsHUOLRaRdITS8/Hhp6DUwHlT2KK7oPrD60X",
+	"x4VxF2IvTIAd43HKINa2ppmaik9fUKkyb2hrC1vsgWbpJfttlajb4YTxXHYmP33yMcQVzVrmYuorJnIt",
+	"FVsYDPD9ljsYGVPpalm5OlZUQsWqABwhIPPCL1SSqzxVivGQd0umaPCR9owUhsYPfN/UdHSzJmKXR9ls",
+	"1jArOV2y+GYYZDe7GwZVi3+1oFIVLn8gVIJ2F3pvts1tKzbldruNePQKfJ9N1SpId7omkStgEgVEpUyS",
+	"aQ52Zv1dmkQgOy9tOIBRZzC0KEJflPWlFen4UT3hHbWexox38AM3un7ds6XJCyNdKu0j1s5edRVXH0WN",
+	"hXLCFkuF1gOtBprW5eZ6aH0sg9n194mR2S/YWjKIdE+57bduzObGXI4B9RGKdliDUUJ3RfhUa4+1Io6B",
+	"y11wDj6jMA4qk2piaePvQ94cgE8wdB8dxWJJf16xY9B3TEsbEGXoYqkPMOQ4c0V96PrGUc1OIPADRj7Q",
+	"5Ho5p1Omjt2HRMzwaPP0fK7cAKs+GxS2jXvn4HJbYUdesMaS4n0hL1tjzZmWvKHbzbyN5liNLc4XVNF1",
+	"qkkv2bpamaVIbmwKw2+yrbr8nB2JnV/1qq7z+Gtyva9tFEVXy/5O3W0qWxHyj439jQO8dLUYIUiABgWd",
+	"o2G/vbpE097LxZYKANxfJYp7rHbfBO66id3HhwYT+/jmFvZxxcC+3b5erUyhL7e9g85GU6NDKDKyy1Ss",
+	"TFnY7pRK9uhglVd6gEBkDsymn2m8tKVbWEWKW+b7NGMQJCa1IM+42jrhpP9X2v9l2D86698QN6asoGMY",
+	"54mMzdGtAlj+jdpJJb+98FxUn9rokmirP/U7c0f83bW5QtwqR+H/9Om6IspLRVyrJyt5mQ8+YQZLg7gF",
+	"CRQSqy0FRswwgarcBu8UNajQWG1J5oC8Qq9mzkIOpR/RZnlF80Qa06Qfqolh2ViW0lmOjdViQdckngsh",
+	"vT7axuxNoSRLD4PAqaqXRwKTRimIcwI25iXDoBJjbMVUU7B9xIInFUd9yIuIOnyxMmWObQMzRbWc6VGV",
+	"I4+3h9wUXzGjz1BOjSB+wcpRKMa6IBMTVA2BtQF2OaS8oY/qgLycEevU2Figh4ZcpQvWh6UwDIHsauhd",
+	"PtaMFUr32KpaDyT58O4VBuUaWpJyrykm1qP3G29D0HiTvLJ05b9ubJv19voDW+9ic31aJH29TIyzFe70",
+	"n0Wy3oGqGR6A1RIA+Z5ChPBLSLArLtTTUvhwmpBuCcV6naBzSbPVl6oajJdfn2/z8l4ZnDI44N0dEGRu",
+	"ujSvi9nWPm61Ym8t2q5X/Csp6rG5mByvuluR6KTyFbuucavR7uf6dyniPCyKON9PJeZhuWbrcHMZ5mG1",
+	"DPPo+kaye9uBNdXT/e074u/aBPe+mt5+vabkg+HR9idcU2n9wGiHV7zFrOf3Qryi+TnD5w532U9DD0z9",
+	"8Hi8y8P1fqxfs3j1tlqUsknIKsxbIOrsFJBp047qiXGuFptLKZUFD0YtuZaeBNleVjiyU+tnINIyehhh",
+	"2VDikiuaU5ZK8dkoqqULRlROL1k2IZFNezeig/RkNipJanKQ0cRi8mC93K9ShvIxiajaPBE19hl0aKuQ",
+	"m2RNpRUJO2eRowguMFPOIIV8IbdczP1UEYqsi5XCKmUQjCjTS4a9pjX8oGRqWYMkJ95MU7YWmEYVuswx",
+	"yN0w8cL6JWYNTZXKg3I6iJHN8HTRIIfJMmkMSVg0sfEsdrsAEIQjCm9t9u/bSWUzjVSAUw1ObUTf8lFZ",
+	"Q48rNlMHrtEIqKo3HG1Sq4ts5oKztXdy2ckMsWnhBrkIpKLs7+8fHZPWLTRXfWhLr2/aHFXN+9qQgf/l",
+	"lfiNYsEdZIG7MOP94UFDhR5h0zQ1/WgqGgkkD6rwMlklkr/RTv5+YsXB9odeC/VCrPjXbdL4CyvqxbbY",
+	"NG5E1QDJQWesMOo9LF6DQTO3m7HNvoLVJiDiw1lRRLVaN9ghPK+VSbLBrrGkq1nnQkhVaQbbGxBTy8JY",
+	"LWw3jrLZwhXmKRIXbRAiOqF8971LFvZ5cCqL8BEQGexSIaXKuHkwq4hRLiFVAZbexJNwObdlSwVL+urs",
+	"CrsR2nLn4QaCWxRx9joK26rBg871b8oEsIyjRSgkvUZRvTOX+Eo6+3+1ZPoWyt94F8IMxlCIonsBLslv",
+	"euN98jC87xvZWI0ZmTrHX4Ib4dRVduTYxhy1rYxRqbyAd/NYOd3cKolZNbPpqOTyRqv4nMozLs7Q9n8M",
+	"9TbcjF7T81qmfNNcRdG6QchLS2vjgK4PdwMD9LKAt3NAm0Kr4cQF8LwJoSEv1dqw2b6VSIW2CIAAk89D",
+	"HunpmgMCzA5+J1zzN2ZP9rS/sac/LHv6Q3IKxNsbsYodE7/9lBdnJ5uZ2ImWVt2kK7KESRVy8FqWzGip",
+	"LCnd1ZJ3JtD4mEQ2Pj8CF62fj3VeqZrYUChxg0HLxSt/MWJTNDtvIThFIv0GIP4u8y3/SOaDxuJDDTfM",
+	"XKT7tCm4Jpr3LcSdJAkmc3FGuqc/fAhcT8nA6yjZgyp+NTEPJB7f2F7mj+QkAfO3XwHQilNez4pS6ZQm",
+	"Gc1vQdN0kWmSFO0F/wHNACdJore+xYEOR6yPIkl28ZL/nUQtWBX4ZZLkm5T1zQjwzQiwjROdJIkl2B5h",
+	"bRPwsGrgjvlWrrCKLTUCBWFYfgne2tksjTFGPqGKTqlkpp4rjee2ehpZpOdY8C8oaj5h+m+1JBasLGoR",
+	"zIrGO1+QMBUvacuNNGCAsDaarH9bCew3xMhP1cIU6fZEL9fCYUt2Tku7CEzQKTp63DxDx/YMcQWIIGHH",
+	"1MOrZbSE3JW/MLVATY4LprO4ulA2wNxLbyklsoS8nMlyUiSLkBvlimANqBtkf7Qlf5y6g9gl/6PUbMb1",
+	"r6v3Nt0x0K3JX+03c6l7rZt7BrRkhtT7hHzxhJVqj6Fdkigqy/yWR/Etj+LLhmCUevVsTKXY0K3nH4jV",
+	"lTMfpEcxHW9zn7XnPzwFbiVrNJQ2uegbUiKQN9mq2aXubpjtCaXroC6KV+9dEfDnC868/j1QtDNN/IL4",
+	"tZZ1Xu1qKFJXK189ICchNwkONuGhTVW3rz5jnzVbj2xh8JDDB/oNXhsxSBbwEwS8TQFLdHn98HS1umq3",
+	"ah7A+qo9bFDr2xjiotBHeem1KYoT8rMbqmu+hwQHhKRrUfX1JznsGIxQ2tYWY4Q5aQHwva+g/ZuRxlah",
+	"v6XL5O8ndt0R/98yhv1L2CLsxhDVvsWm34rDaSBCsw3rx67aD3xOV1Lk7hKH7l2r1kj045BXQ9CLZj9+",
+	"LKaj5PvDg2hAvHByCMLlIa+31fADzUWOMdXdpqBtL1jbVIfuHWsO3hCtTbYHa4e8iZ5UIrYtM3I81GNp",
+	"LQaS27OPXaOx3bp/hwHZTWv/x47J3pXrfd2R2Z409kcLzv7aHaXlQGp3Eu0a0o2okuvGa52fZaZz65jq",
+	"0rw3CasuuqVvCqUmNpK6ZgcpWptqvuB6m3qUqTX123EBm/3ttV49tvFt1WA3N6+JSiv6WdXiskvx1257",
+	"7eHVd2A13yKsvwKSvinO+h7I/u/Zy/rNYfpH0GhsWPQ2ptTAVwxh/kKM5R2Ex5l62rTcQ7t0Ox1/GJBn",
+	"+CtQbk958G1aHm/ZgYtoXaLEQRLvDU2caVcO0hC/3MREzBt+P1zkayDX7li+kevfCbn+XVJOJFAe5Xzg",
+	"UG99AyJqqMsXoqLfUayYXxfOMSoRm2flA/LMrAMpW4l0QsiwF3O4gx9jW9Sh3fU/snhsIb6tdg+eEHbA",
+	"UpKonMYX+hTQQ/73DUe8GR12jPMbIf4mN//B5GZ7e28lOd9HtkhhZGlLGCEmX2STCfyry99o39ZvncLx",
+	"uzIyNqdbNKHqrRMuymbHHaJwoT4eTr3Ks86kswe81SykqR5mys8DVKmsKpVD/OS5qa85qMTFyQavjF4m",
+	"xBdWnHbQCtfrM6jmLM2L6BVv6uIyN7eVcVezNb8F3FslvmemNsBvnrfWu0xf/VhwuVpAReeVkmnC/Jhj",
+	"b2boG1GfFxssBAaOTErXg96vGK8FDZbNfBhgdKo+r0qbYzg6Lf51Jp1aXKVXcO9gOCz6q740ncGNXFX4",
+	"c4qux8Vc/ZllUO5FleCV0msOKm1cQXS1w2qvgZn6XKj+zNxc95Kt07/eNHHjlCs/7cCfdVTM+qE8pjbx",
+	"qpy64OaeuQJ1/sT7xcQvvAG1WWdeeTs3JfaCBjhT7N5cmvuwmBu7PAOoi5G1l+B8AG07qnao5bKtpfcd",
+	"VU/W5pW7sS3Ha8b1zbhGRCriXDe8sKwIbcYnO6j2Nj8Ff/PrjHXIjmx52ZzKPhd9HFV7mzNeb92ZP7Ll",
+	"VcWQ2nuwiqYS4iwDsXDj22AwNGWzg1teCAP7Soh+ZoRN99q6w7/tnlpOtZkS2PmaiUElRK9te+5Vblj7",
+	"e8yQRmx0zGonfPRHb8DIYlgbGLdcAre77fegBM2Gq9BiYt31zaUnNr/cG9r0/rqjcOsaLNnZcRGW+jQv",
+	"JBbcVsmFUwc1rmUFT4UrcYi+fROj1vB2b9p+XGiHBatG0fpskUoIAPBfORoXr/w3I4J74+qsGsf03Rjv",
+	"PUvUFpsJw8jjTu/8pvgbKYOZspkqrAot82yh1UzoQFd66aHPa91oAqOJGd3Add3IPowE6cd/c1rYF84u",
+	"2PosZytZRqaxB1fPGkEu2Jq40bU3e/P2L9i6b0aWpQqnPhSvO/R5v1E0SHlok2zhKSIFXVqpWCzYmWko",
+	"2faSNziMFMPqxAiH9O0Q7yXVrpZtb3kvBDQrJ8W42ms0augxfTumItbBhWx7gRbr7IBGsQ6/9I+eK5Zz",
+	"mp2xPMfECTdvSejFUcSOqh+1GdHHEdefrv9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

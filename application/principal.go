@@ -137,3 +137,16 @@ func ownerFilter(ctx context.Context, requested string) (customer string, visibl
 	}
 	return p.Subject, true, nil
 }
+
+// AuthorizeEventFeed lets the caller read the whole event log (the feed and its
+// stream): staff, or the events:read scope. Everyone else is ErrForbidden; the feed's
+// existence is no secret, so 403 rather than not-found.
+func AuthorizeEventFeed(ctx context.Context) error {
+	if _, err := Caller(ctx); err != nil {
+		return err
+	}
+	if !CanReadAllEvents(ctx) {
+		return ErrForbidden
+	}
+	return nil
+}

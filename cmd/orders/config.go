@@ -47,6 +47,11 @@ type Config struct {
 	// CORSAllowedOrigins is a comma-separated list; empty: no CORS.
 	CORSAllowedOrigins string
 	MetricsAddr        string
+	SSEMaxStreams      int
+	SSEHeartbeat       time.Duration
+	SSEPoll            time.Duration
+	SSEWriteTimeout    time.Duration
+	SSEMaxLifetime     time.Duration
 }
 
 func defaultConfig() Config {
@@ -60,6 +65,11 @@ func defaultConfig() Config {
 		IdempotencyRetention: 24 * time.Hour,
 		CommandAttempts:      10,
 		AuthLeeway:           30 * time.Second,
+		SSEMaxStreams:        100,
+		SSEHeartbeat:         15 * time.Second,
+		SSEPoll:              time.Second,
+		SSEWriteTimeout:      10 * time.Second,
+		SSEMaxLifetime:       time.Hour,
 	}
 }
 
@@ -87,6 +97,11 @@ var envNames = map[string]string{
 	"auth-leeway":           "AUTH_LEEWAY",
 	"cors-allowed-origins":  "CORS_ALLOWED_ORIGINS",
 	"metrics-addr":          "METRICS_ADDR",
+	"sse-max-streams":       "SSE_MAX_STREAMS",
+	"sse-heartbeat":         "SSE_HEARTBEAT",
+	"sse-poll":              "SSE_POLL",
+	"sse-write-timeout":     "SSE_WRITE_TIMEOUT",
+	"sse-max-lifetime":      "SSE_MAX_LIFETIME",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -117,6 +132,11 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.StringVar(&c.AuthAudience, "auth-audience", c.AuthAudience, "if set, tokens must have this aud")
 	fs.DurationVar(&c.AuthLeeway, "auth-leeway", c.AuthLeeway, "clock skew allowed on exp, nbf and iat")
 	fs.StringVar(&c.CORSAllowedOrigins, "cors-allowed-origins", c.CORSAllowedOrigins, "comma-separated origins browsers may call from (default none: no CORS)")
+	fs.IntVar(&c.SSEMaxStreams, "sse-max-streams", c.SSEMaxStreams, "event streams (GET /events/stream) this process serves at once; past it 503")
+	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", c.SSEHeartbeat, "a comment on an idle event stream this often")
+	fs.DurationVar(&c.SSEPoll, "sse-poll", c.SSEPoll, "how often event streams look for new events when no notification wakes them")
+	fs.DurationVar(&c.SSEWriteTimeout, "sse-write-timeout", c.SSEWriteTimeout, "an event stream whose client does not take a page within this is ended (it resumes with Last-Event-ID)")
+	fs.DurationVar(&c.SSEMaxLifetime, "sse-max-lifetime", c.SSEMaxLifetime, "an event stream is ended after this (the client reconnects); 0 for no limit")
 
 	var problems []string
 	fs.VisitAll(func(f *flag.Flag) {
@@ -223,6 +243,11 @@ func (c Config) validate() error {
 	check(c.BodyLimit >= 1024, "BODY_LIMIT_BYTES must be at least 1024")
 	check(c.IdempotencyRetention >= time.Minute, "IDEMPOTENCY_RETENTION must be at least 1m")
 	check(c.CommandAttempts >= 1 && c.CommandAttempts <= 100, "COMMAND_ATTEMPTS must be between 1 and 100")
+	check(c.SSEMaxStreams >= 1 && c.SSEMaxStreams <= 100000, "SSE_MAX_STREAMS must be between 1 and 100000")
+	check(c.SSEHeartbeat >= 10*time.Millisecond, "SSE_HEARTBEAT must be at least 10ms")
+	check(c.SSEPoll >= 10*time.Millisecond, "SSE_POLL must be at least 10ms")
+	check(c.SSEWriteTimeout >= 10*time.Millisecond, "SSE_WRITE_TIMEOUT must be at least 10ms")
+	check(c.SSEMaxLifetime >= 0, "SSE_MAX_LIFETIME must not be negative")
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:

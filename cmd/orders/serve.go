@@ -42,6 +42,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("serving", "addr", ln.Addr().String())
 
 	go expireIdempotencyKeys(ctx, svc, log)
+	go svc.feed.Run(ctx)
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}
@@ -64,6 +65,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	svc.stopStreams() // event streams end now; Shutdown then waits only for ordinary requests
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +20,7 @@ import (
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/metrics"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/verify"
@@ -33,11 +36,23 @@ func readModels() []verify.ReadModel {
 	}
 }
 
+// eventTypes is every event type of every aggregate, from their codecs' registries:
+// what GET /events accepts in ?types=. An aggregate adds its registry's Names here.
+func eventTypes() []string {
+	names := append(eventcodec.NewOrderRegistry().Names(), eventcodec.NewShipmentRegistry().Names()...)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // service is everything serve runs, built by hand in one place.
 type service struct {
 	handler http.Handler // the API, and GET /metrics outside it
 	pool    *pgxpool.Pool
 	metrics *metrics.Metrics
+	feed    *feed.Feed
+	// stopStreams ends every event stream; serve calls it before the HTTP server's
+	// graceful shutdown, which would otherwise wait for them.
+	stopStreams func()
 }
 
 // build is the composition root: it sets up tracing from the OTEL_* environment,
@@ -90,8 +105,12 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	// One line per further aggregate: its store, its queries and the ports it reads.
 	shipments := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments).ObserveAppends(m), shipmentstore.NewQueries(pool, shipments), orders, run)
+	events := feed.New(pool, cfg.SSEPoll, log)
+	shutdown := make(chan struct{})
 	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
-		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()}}
+		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()},
+		Feed: httpapi.FeedConfig{EventTypes: eventTypes(), Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
+			MaxStreams: cfg.SSEMaxStreams, MaxLifetime: cfg.SSEMaxLifetime, Shutdown: shutdown}}
 	if cfg.AuthMode == "none" {
 		log.Warn("AUTH_MODE=none: authentication is OFF, every caller may read and change every order; never run like this outside development")
 	} else {
@@ -103,12 +122,14 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		}
 		httpCfg.Auth = verifier
 	}
-	api, err := httpapi.New(app, postgres.NewReadiness(pool), httpCfg, log)
+	api, err := httpapi.New(app, postgres.NewReadiness(pool), events, httpCfg, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	return &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m}, pool.Close, nil
+	var once sync.Once
+	stop := func() { once.Do(func() { close(shutdown) }) }
+	return &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m, feed: events, stopStreams: stop}, pool.Close, nil
 }
 
 // withMetrics serves GET /metrics (unauthenticated, for the scraper) beside the API

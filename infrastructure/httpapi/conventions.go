@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,7 +36,7 @@ func headAsGet() echo.MiddlewareFunc {
 				return next(c)
 			}
 			c.Set(originalMethodKey, http.MethodHead)
-			get := req.Clone(req.Context())
+			get := req.Clone(context.WithValue(req.Context(), headRequestKey{}, true))
 			get.Method = http.MethodGet
 			c.SetRequest(get)
 			return next(c)

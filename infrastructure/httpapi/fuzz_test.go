@@ -20,6 +20,7 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/test/pgtest"
@@ -47,7 +48,10 @@ func FuzzHTTPRequests(f *testing.F) {
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, scodec), shipmentstore.NewQueries(pool, scodec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	logs := &testsupport.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second}, logger)
+	closed := make(chan struct{}) // a stream ends after its first flush: the fuzzer needs answers
+	close(closed)
+	handler, err := httpapi.New(app, postgres.NewReadiness(pool), feed.New(pool, 0, logger), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second,
+		Feed: httpapi.FeedConfig{EventTypes: append(eventcodec.NewOrderRegistry().Names(), scodec.Names()...), Heartbeat: time.Second, WriteTimeout: time.Second, MaxStreams: 4, Shutdown: closed}}, logger)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func newSecured(t *testing.T, origins []string) (http.Handler, *bytes.Buffer) {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := New(application.App{}, alwaysReady{}, Config{BodyLimit: 4096, RequestTimeout: time.Second, Auth: stubAuth{}, CORSAllowedOrigins: origins}, log)
+	h, err := New(application.App{}, alwaysReady{}, nil, Config{BodyLimit: 4096, RequestTimeout: time.Second, Auth: stubAuth{}, CORSAllowedOrigins: origins}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

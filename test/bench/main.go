@@ -123,6 +123,7 @@ var scenarios = []scenario{
 	{"place", "place order over HTTP vs the naive SQL path and the floor (interleaved)", runPlace},
 	{"addline", "add line to existing orders vs its raw SQL equivalent (interleaved)", runAddLine},
 	{"reads", "GET one order and list a page", runReads},
+	{"feed", "one SSE client following the log while 8 clients place orders; GET /events page latency", runFeed},
 	{"contention", "32 clients adding lines to 4 hot orders; nothing lost or duplicated", runContention},
 	{"streams", "add-line latency against stream length", runStreams},
 }

@@ -27,6 +27,7 @@ type report struct {
 	// StreamRatio is p50 add-line latency at the longest stream over the shortest.
 	StreamRatio float64      `json:"stream_p50_ratio,omitempty"`
 	Reads       []readRow    `json:"reads,omitempty"`
+	Feed        *feedResult  `json:"feed,omitempty"`
 	Memory      memoryReport `json:"service_memory"`
 	Targets     []target     `json:"targets"`
 	Passed      int          `json:"checks_passed"`

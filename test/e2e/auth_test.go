@@ -293,3 +293,18 @@ func TestAppRolePrivileges(t *testing.T) {
 		}
 	}
 }
+
+// The event feed is everyone's events: only staff and the events:read scope read it.
+func TestEventFeedNeedsTheEventsReadScope(t *testing.T) {
+	t.Parallel()
+	base := startServer(t, nil)
+	for _, path := range []string{"/events", "/events/stream"} {
+		r := do(t, http.MethodGet, base+path, "", as("alice", "")...)
+		checkProblem(t, "a customer reads "+path, r, http.StatusForbidden, "forbidden")
+		r = do(t, http.MethodGet, base+path, "", noAuth...)
+		checkProblem(t, "nobody reads "+path, r, http.StatusUnauthorized, "unauthorized")
+	}
+	if r := do(t, http.MethodGet, base+"/events?limit=1", "", as("reporting", "events:read")...); r.Status != http.StatusOK {
+		t.Fatalf("events:read reads the feed: %d %s", r.Status, r.Body)
+	}
+}

@@ -104,6 +104,8 @@ type server struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	err  error         // cmd.Wait's result, after done
+
+	stopped bool // the test stopped it already (stop checked it then)
 }
 
 // startServer starts the service on a fresh database and returns its base URL.
@@ -150,6 +152,9 @@ func launch(dbURL string, env map[string]string, args []string, waitPath string)
 		return nil, false, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if a := env["LISTEN_ADDR"]; a != "" { // a restart on the same address
+		addr = a
+	}
 	// Authentication on, the service connected as the application role, migrations
 	// as the owner: as in production.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -229,6 +234,10 @@ func serverEnv(vars map[string]string) []string {
 // is killed and the test fails.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	select {
 	case <-s.done:
 		t.Errorf("server %s had exited before the test ended: %v", s.URL, s.err)
