@@ -443,6 +443,11 @@ type Shipment struct {
 	// Example: 2025-01-15T10:30:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// CustomerId The order's customer, to whom the shipment belongs.
+	//
+	// Example: cust-42
+	CustomerId string `json:"customer_id"`
+
 	// Id The shipment id (derived from the order id).
 	//
 	// Example: 2eed4c61-408c-52fc-9eb8-b10ee0232358
@@ -1323,7 +1328,9 @@ type ClientInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Corresponds with GET /shipments (the `ListShipments` operationId).
 	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1338,6 +1345,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1354,6 +1365,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1366,7 +1381,9 @@ type ClientInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1427,7 +1444,10 @@ type ClientInterface interface {
 
 	// GetShipmentEvents Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1805,7 +1825,9 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Corresponds with GET /shipments (the `ListShipments` operationId).
 func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1830,6 +1852,10 @@ func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams,
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1856,6 +1882,10 @@ func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipm
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1878,7 +1908,9 @@ func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParam
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1999,7 +2031,10 @@ func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *Di
 
 // GetShipmentEvents Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3596,7 +3631,9 @@ type ClientWithResponsesInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3613,6 +3650,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3629,6 +3670,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3641,7 +3686,9 @@ type ClientWithResponsesInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3706,7 +3753,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetShipmentEventsWithResponse Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5334,6 +5384,12 @@ type ListShipmentsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListShipmentsResponse401Headers the declared response headers of an HTTP 401 response for ListShipments
+type ListShipmentsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
 type ListShipmentsResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -5353,6 +5409,8 @@ type ListShipmentsResponse struct {
 	JSON200 *ShipmentList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -5361,6 +5419,8 @@ type ListShipmentsResponse struct {
 	Headers200 *ListShipmentsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListShipmentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListShipmentsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListShipmentsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -5375,6 +5435,11 @@ func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -5430,6 +5495,18 @@ type CreateShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CreateShipmentResponse401Headers the declared response headers of an HTTP 401 response for CreateShipment
+type CreateShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CreateShipmentResponse403Headers the declared response headers of an HTTP 403 response for CreateShipment
+type CreateShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
 type CreateShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5480,6 +5557,10 @@ type CreateShipmentResponse struct {
 	JSON201 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5498,6 +5579,10 @@ type CreateShipmentResponse struct {
 	Headers201 *CreateShipmentResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CreateShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5522,6 +5607,16 @@ func (r CreateShipmentResponse) GetJSON201() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5606,6 +5701,12 @@ type GetShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentResponse401Headers the declared response headers of an HTTP 401 response for GetShipment
+type GetShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
 type GetShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5631,6 +5732,8 @@ type GetShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -5643,6 +5746,8 @@ type GetShipmentResponse struct {
 	Headers304 *GetShipmentResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5659,6 +5764,11 @@ func (r GetShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5714,6 +5824,18 @@ type CancelShipmentResponse200Headers struct {
 
 // CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
 type CancelShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse401Headers the declared response headers of an HTTP 401 response for CancelShipment
+type CancelShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CancelShipmentResponse403Headers the declared response headers of an HTTP 403 response for CancelShipment
+type CancelShipmentResponse403Headers struct {
 	IdempotencyReplayed *string
 	XRequestID          *string
 }
@@ -5774,6 +5896,10 @@ type CancelShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5794,6 +5920,10 @@ type CancelShipmentResponse struct {
 	Headers200 *CancelShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5820,6 +5950,16 @@ func (r CancelShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5904,6 +6044,18 @@ type DeliverShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DeliverShipmentResponse401Headers the declared response headers of an HTTP 401 response for DeliverShipment
+type DeliverShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DeliverShipmentResponse403Headers the declared response headers of an HTTP 403 response for DeliverShipment
+type DeliverShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
 type DeliverShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5948,6 +6100,10 @@ type DeliverShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5964,6 +6120,10 @@ type DeliverShipmentResponse struct {
 	Headers200 *DeliverShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeliverShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeliverShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeliverShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DeliverShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5986,6 +6146,16 @@ func (r DeliverShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -6060,6 +6230,18 @@ type DispatchShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DispatchShipmentResponse401Headers the declared response headers of an HTTP 401 response for DispatchShipment
+type DispatchShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DispatchShipmentResponse403Headers the declared response headers of an HTTP 403 response for DispatchShipment
+type DispatchShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
 type DispatchShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -6116,6 +6298,10 @@ type DispatchShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -6136,6 +6322,10 @@ type DispatchShipmentResponse struct {
 	Headers200 *DispatchShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DispatchShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DispatchShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DispatchShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DispatchShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -6162,6 +6352,16 @@ func (r DispatchShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -6244,6 +6444,12 @@ type GetShipmentEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentEventsResponse401Headers the declared response headers of an HTTP 401 response for GetShipmentEvents
+type GetShipmentEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
 type GetShipmentEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -6269,6 +6475,8 @@ type GetShipmentEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -6279,6 +6487,8 @@ type GetShipmentEventsResponse struct {
 	Headers200 *GetShipmentEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6295,6 +6505,11 @@ func (r GetShipmentEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -6671,7 +6886,9 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6694,6 +6911,10 @@ func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, par
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6716,6 +6937,10 @@ func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Con
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6734,7 +6959,9 @@ func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, pa
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6835,7 +7062,10 @@ func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, 
 
 // GetShipmentEventsWithResponse Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9073,6 +9303,13 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9117,6 +9354,23 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListShipmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListShipmentsResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9183,6 +9437,20 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -9284,6 +9552,40 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CreateShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9446,6 +9748,13 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9521,6 +9830,23 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9604,6 +9930,20 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -9705,6 +10045,40 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9881,6 +10255,20 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9967,6 +10355,40 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeliverShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeliverShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeliverShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10109,6 +10531,20 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10209,6 +10645,40 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DispatchShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DispatchShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DispatchShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10385,6 +10855,13 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10436,6 +10913,23 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -13577,6 +14071,26 @@ func (response ListShipments400ApplicationProblemPlusJSONResponse) VisitListShip
 	return err
 }
 
+type ListShipments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments401ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListShipments503ApplicationProblemPlusJSONResponse struct {
 	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
@@ -13680,6 +14194,48 @@ func (response CreateShipment400ApplicationProblemPlusJSONResponse) VisitCreateS
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment401ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment403ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13916,6 +14472,26 @@ func (response GetShipment400ApplicationProblemPlusJSONResponse) VisitGetShipmen
 	return err
 }
 
+type GetShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment401ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetShipment404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -14040,6 +14616,48 @@ func (response CancelShipment400ApplicationProblemPlusJSONResponse) VisitCancelS
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment401ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment403ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14282,6 +14900,48 @@ func (response DeliverShipment400ApplicationProblemPlusJSONResponse) VisitDelive
 	return err
 }
 
+type DeliverShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment401ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment403ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeliverShipment404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -14473,6 +15133,48 @@ func (response DispatchShipment400ApplicationProblemPlusJSONResponse) VisitDispa
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment401ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment403ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14704,6 +15406,26 @@ func (response GetShipmentEvents400ApplicationProblemPlusJSONResponse) VisitGetS
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents401ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15473,234 +16195,239 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) erro
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts4muiroHR2K1KWkiXZTmK5tqY8uUynO53kxMlmd5pZEyIhi2MKUBOQHXUfV+1bnDfYFzlvsk9y",
-	"Ct8HgOBNki+ZTvckP2JbAkHgw4fvfvm1E4vFUnDGlexMfu3MGU1YDr+eZJm40r8kTMZ5ulSp4J1J5/2c",
-	"kQVTc5FIouaMLKmaE7laLkWu5KATdNhnulhmrDPp/OX5+4B89/zkWSfo5OznVZqzpDNR+YoFHRnP2YLq",
-	"6ZdUKZbrqf/zp5P+Xz/9Szcg+Evv4T91go5aL/VkUuUpP+9cXwed5+/pefPCRJ6w/IEklyyXqeCESkKJ",
-	"VLng54Rxlao1UfQ8IGxwPiBR2NkPOxHpXqVqrvcS8p9XQjHZG5BTxhOSKjKl8QVJOYlezvo/UhXPI6IE",
-	"yVecUBKLxYLyhNBzmnKpCPtMY5WtQ67mqVvCIOQlmMA7N8KjYb+fU6lSfn46T5cLxtUrEVPcdBUGbziJ",
-	"pBl1xvRjMgrgmD68e0XEDH61QGJmWmKfKJ/env1Y7o0ZSw7iR6P+wfBJ3D8cz+L+EZs+6U9HQ8aG4/3x",
-	"/uGTjr+HmcgXVHUmnVWe9nM2YznjMWs8zJcJWyyFYjxev2PLjK41TKr7ijSQInI1Z5wAdHMml4JLRlLE",
-	"QqlEzpLiYzEjlBNG8yxlOdHAZlKF3J40kXTBSOS9u/8DW0eka85UEsGzde+Y0KlkXBGh5iy/SiWrHqde",
-	"V2nnjK8WnclP+MWnpg23n9778jlxdoVnFZBoD36Re7+myXVUOSfz1eFsHD+OR6z/ZDqi/QP2hPWPkv24",
-	"P6aPZsPp4+SAjUYbEe8Gh/aOqXx9MlMsr+/ilMVCQ5Dqr8nVPI0R5OYQyIKuyVT/qfKUJaW9HG5a3iLl",
-	"6UIDd+hWlHLFzlkOS9p+OSrgteitoVugehOAb3wR7gXGHz9+PFmpuSZbMVWseT9TRnOWk3hOs4zxc0a6",
-	"7148JY8eHw57ExL9Gb4194YLosQF4+SKSqKxOgi5GUFYnov8X8NOyi9pliZnMFDTRnPjmPdozmYryZLq",
-	"Tdg8064cAGfptk3T+1MzR/j3d4hcL581gylN8NSBcsDIgODF5oRdsnztKMcEdhtnKePqgQx59O99M3f/",
-	"5bOIpDPNFVJgK5RbsHRH/dH4iT6FnMaK5VK/LWN6VzIIeZKep0oSzSui/tlgEvWCgqIQoafR+MjyS5aT",
-	"c8ZZThVLBuS9+1SvJBPnJEs5kxaB7YWKaZ6vSaqqJzIcHQ3pYXLQf6SpwuPpY9pIELwbRj+/YvxczTuT",
-	"0fhJoG+c+zuo8mna/2XYPzobTPqf/qXpUK71EzldMGXkiaciz1kGd/NlA4k/4fqUYjuIn5eOiwDlBqBJ",
-	"0gX2TeNcSAkASmNg2i9VyOGRWJPERPNthdIKTaiiFm7sUt9lPGfDwvEROSAvZyFHmh80HYrmCzUekLOf",
-	"+4+TUXzExrQTdFK9G5SjOkGH04Ue8+99b/v9l882wt2H9H+G4Wo4HA778HP0An48foF/Hr341CAiBZ3P",
-	"fTNFf8GkpOf6y8VKKk13l3nKFZ1mjCj2GeEqVorEgqtcZB4Ow8V6wVjSQuff8GxtYQmnQ8lSyFR/q0Wu",
-	"VMtC5DxnVLMBNaeGc3ejoRFJEjajq0wFBQ+nubKHlInzXokMj4YHYwPcn1csXxewBUZTAqiZGViFo7gp",
-	"V48OOsE2PqJ3fKpyRhfv4ctN2xYzvVNGF9KRFz2jlS+BMVeYCXzWad4IznUGi2rDj+Fw072k/V8+/WRu",
-	"5s1Rg5rdwCZINxNXLO/HVDJHywiSsoCsuJY5YpEz2XNg0wCTWyGm5kwyeIUM8AL2JdOkQrEEr3bIozca",
-	"TE8Fn6X5giWBZe7PUrnUUjhLot6APKfxnBSLh1VLsWAhp+fnOTunijlmj1RC45wmoZUr/FOn/L5OIU4U",
-	"b9TSHPu8zETCOpMZzSRrPkXYWen8UsUW8mYHiQT2k0dob3GcHKGOgNGrI90tBxnoJb7E5R7iAs1fI/du",
-	"mud0rYdKtQaU1jesU5bkf2DrBgpv2Go/ngvJOFnx9OcVIxdsTboFVTo5ffrypblBlHz48PJZjyzoBTIE",
-	"FnJLsiWdMdDFtCg6IZTkbMkAh0oswwn7+jX6OZgEPrHjclA7GvWI4/LzSOY0Q5+B5KbcHJTLK82aooPx",
-	"GNSIhJEoLQBydsHWZznTglPUqzHq6dHsgB6O+/vxKOkfzB6xPn0yfdw/YuNkFA9n+xQIVyNjqagwbXRj",
-	"fHi4Cd3C8PNYs5jPj583c/Og83IG+u9mvVtr5gRkRLXKOUvIdK3ZQs4uU7EqtLaApAM2IFooMmpyyJtV",
-	"9YnW0jWr24/tSP0HCztRmxZPrBIf8vcei9eStFbcZVVf17xJ2XUEjiGifiKPQ556ajOIfvq4QRRxdgb9",
-	"PaKAHhAdjMYRKawK8SoHZLGjjVyyzMU0Y4sHkkRmxJkZEVlMJeaLkEcatBHB4w/ge70GfS08kWcQ8pCf",
-	"SKKVgKPRaGjpHUmNPIPPgw5GMyk0mYgeRqRL+doub0K4CPkyBzUO2HmPiNzaOzxanaUS2HVxWpJ0Pakq",
-	"5ADutGx1sMAAVElBoDJEetEb+HaWlWQy5AYjYrFY0jyV+oSkIJRcMXqhX0m60cc9RAGzTP0hHGkqNYj0",
-	"fbWA51rWJwug53KC5zQgJ+SSZitWfoh724ITz7KQo+AZ7UcOSwyuefd/OIzabD7NF9hsuP3mPirfVRKG",
-	"6tPDbhg+/D/dj3u9P4Wdn0AYHI/wxz7Kho+ff3oYdrpmeGAf2/pE72HPjL0pv3kY6AOA88zJQuSshBly",
-	"Fc81aUBgIEV5LThroSpvvGk0qlipP/LOOnoYaYm9Fb1Cbo46qF7Q/eEBeS0U+VEk6SxlSXGglExFsr7p",
-	"CeqNbD7G0XB80ERWQfBo0ofeFySnbCTp7GjogbUuqZoXK02THY0TKxhZX62VitoWbC0ltTXvaDi5/zVf",
-	"64eR64AI9meaGH1e/6W1HsbhV7pcZimajvYMZf6Xv0m0I7l96Ce0+NcBqwQMPpvRNAORMWGKpplGCDRa",
-	"WOFgYpAyXqOwCkhJ0Nj96/71PwGk8lxoNfmnXzuzlGVJZ9KxD2mVpXzXqhN0rj9p0ElFeexZBDUqKqpW",
-	"sjM50NKmShWcRWV5BdDsvuVesb2+2d61D/R/ytmsM+n8r73CebCH38q9tzgHgr6OIVZgSiVZ0EyfHkv0",
-	"XTaGngmZ0oR8f/rmdUAoWaRSag5XfB9yAE9AnG1Bf2m4mrELeBMX7KSnRd0LLq64mUICtYoFn2VpDPaG",
-	"wlwxIBEeSARisyRMaxpmCQQeRwrhuUt8Qcw3ZDfByjy212T7vg46vslp2xSe5Qsg/tRs6E7YDfhzxoU6",
-	"WzKeIOV32P0KBIqYcrCRg6KRJCwhV/M0Y2VJyTw96DSh504G6z2weJUw+ajA5Df2RZplF0utoTO8sM+F",
-	"6ttB94XOVrq0eCQLrcNyJL1yNjHWAB+oUci7NNG/EQqWPa3OUJgqtdci1jDLMvgjYXkvsPPMqTzj4gzA",
-	"oycyT8FknLDFUq2rj7i5QEEphhcvCXnlEZrljCbrs2VGY3hOnzoA3WwzlSRN0JMke0HIzXNKKJqdKSHO",
-	"MpqfswjuWhQLbonamQVYhCIjTnrBlirk8Zzy8xSEPis6Z053cwZRK6CTXK9ppY5REyQZVSzvfa3X84XI",
-	"p2mSMH6n+zlzs3j38r210mucW03/xmIFQJOxWDJJEoGCbZaJKzi4Y6dAXFFJAOjojtnCSfaL+/fCW0ft",
-	"0hWLvK/Lhsb2VBKkw9OVAhVy+2ZZyMWS5QDeCdHIbO4Jot1M6w1Go4tXUomFQXAtEMLTiNZyIhWdzSJ8",
-	"y0BLkDX4ke5JZaYH0hHEkOtVRQfD/QhWHx0MD6JAS8XoV0hS0OrwPg16XykO/wje/9dCQYQALuHWqIyh",
-	"BEAWqZnOw2l8FYjqJ+7bW7KSEhIfFkhs3uHwhSVN2IzrBB5iR90XWkMEBZJQwIpEMORoJqrCOjH0Krvg",
-	"tUKEXZsPQ45KN1c5jb3HQT+HofAKrV0DECP4RnrTSpKqkLsgjireuUiQTViCg+6IWq/F6SqevxMrxe6E",
-	"VRqdZmLFS8j0WhBHBcicSmRfGjR3EVCcc7iEXwcFfmnktWupoZXGJ/zyPrCptEPrkXCIUduyd8R3OzT1",
-	"ArZwPyJn47kBATV3hCrcBk2SnElJuiLH26t8tyhLnL1N5ESlC9Yb3BPxOKhKoHzTERfC5/0ddGEccLcd",
-	"gAOwKHGRTVAJOYAFhDPj1a7xrgnIh1nmccQyMwx5V+QB0JnCuRqQCH+ZaPkx6pFzpqRncIVXgTVmppch",
-	"xYIJzgjLJLPs8muV4N7SdSZo8l6IV1q0vRPSL3GuQlCuynNWW56KZE3Y55gxE3Un018YydJFqrZLbCNP",
-	"YnvnT6iEIPa1NbQ1a+srIfo46L5NAFs29RUevWcTf4FmkTvZkPAini1SuTCmw4ofoDPZ981KxpZR3Hnw",
-	"6TVZP+0d37+BkH9LfXw0LrDr38xrvR3VTUs4pu/G3AdaeW4DBxy0km2ADgbYmIWFPKY56JOe28X32LT7",
-	"aNA1E3JjhWqaR48o6wuex6aM6za4dRNiwpiyx/W3vRd4MHe5DClXLOc0OwPDm08HT4UWUgFuGpRX4A/S",
-	"/GuVE5km7FjzLi3bTBnjJBPn5yxBt3YpguiBJP4et5LNw7LJFFdH7OpqaG3X38cR94HUJ5ysOPu8ZLFm",
-	"2zCv8yyXoBX17lGaO8VIiQ+cXtI0o9Psbixu5c1TYW4JVXRKpVZdVhmKLBAXSuO5Cd5KF6yZgBEIQDUh",
-	"ppQshA1f3nKkHic0+yTlBdbO1f/6vhigDUZJJVH6MuY0T7O1XgmEZQkypzwxtlTLLNG2DcYIB7dU+qsH",
-	"59slyzXXZskxQUzxBkQlt3HIPYD2yhCN4I8+BH5FRGJA74A8hRnFSsViwc6MOT0K+YJRjvTOLU0qsVyy",
-	"xEh5cHxgHi6i5q/gxsJC9EepUiwB326KIcJzesnwSltSOTEWvlJcR8hrUdwgz2q50zNGz9JcqgGJ/vL8",
-	"PdkDm+YvkXPaakiFPNLKB3wVfUnZ0wPtthm8KOs7Umjrt3sK4Xj34iOopBlULzeC3diPgTzTUp6Bf1Gb",
-	"VWjPzm+XT9y7avfUztE3Q+7trtpXx5QbChUDEJNJPdXCt2WbrYe8vPdjEtkIdetcSlVhcNc46BwAgMkh",
-	"b7abf0kc9WPoN8ohbYkpd0TXD5yu1Fzk6S93FLFX/kQlDE2lZyrhoIJQG00PduYJkYwn5MQ8b2zHJsod",
-	"I5IwKB3ikXawm48KfP5QXlYT0ym+vyfDkL83lwJAutHHjx/7fp6B3WOEdgHl2d1D7ry0zsUakClNsjWR",
-	"6TnXf7HPyzTXv+jLsmYKbfWBb2MPeSrlCj23dJWkjMcM3uUMDHI1jULevrbWfIW636c6xTZUrGZd3BmT",
-	"l7mImZSaAT+HcJi7icmNIYU11K6wRDhvYIFEDzdG4VoU43YkHnvKnvcOCI50S6nLxt5qLti6b0beF4mu",
-	"p3Hp7VrWAxs28em1HYe8ixbwAK3wIgerxFfrPvxgjfQs+ZElKbUh6ncgkG7Cs4We0UafF+oXM2puyWyj",
-	"Aey9SL9gB0PUoU8C3YsJvJiYFzcQQzeyDyP7MOSLWKNMKEFU3Vv0NRqkHATQSZMkr1LOvOAmmqCpimZv",
-	"c83rVMqki1yvhma7+IMkwTAEE6RgjLGdoLP0Jvm18/OKOmpW4TWrxVQT9xlZ8VRJ0o3Gg2EE1uU4Zkt9",
-	"4FSSaByV8zvG5VSN/XEHgtExVWM0NOHy5s965kbQkRerlqA0JeILcsHYUu9HL4p0R/1HB16uC7KraUb5",
-	"hf7VZsNALIIZUovaPv3hQ//Pb9780B8OR7hWG+v36GBTrPXWjJ5tIwj8PBmG4Wr06In+MTaDx8PhCfwY",
-	"P8EfR/jjBfw41D/2h8Php3vOKjJyMYDPBFUpmvLGnKKgow/gbJmnMTuLbdp5+dDe6i81AgnO8LxSThYp",
-	"F7lFKXiwV01otkJyOW/o6OioKQvIRy34tzUzqAhC/AmQLSguQcOuitxfAeEJeutPIdDmdlf0zRIHEqTM",
-	"kErjQneAUtUvac6obMqE/ThflwO1ijCj7mqp7//hcOgd2zFRdIoJjJpOhHyaM3ohrb/cZDM2nLdGjdrF",
-	"eWpDLIzxQS8lzfUBg2Xau0hgg2u/O8Mn+OPP+OMp/nh+f0jdjshmx5jWRqcB0s8ZA5NHgjZges5MIgSg",
-	"Tx0bQI+0utNtCbflX0qAjlkJIGuk3ahqphuDjs10t4o83h5H7F8lt5qmG2PTr24HHYjQA3N87nG0IkhZ",
-	"gqVNY6CoQ8k82AwkO+uOjIT4fKQE0mffvfrGPHZnHiqn8UXKz8+42HgwDySxQwlHgeTOR/X9s+Ho4JHe",
-	"+aPxk9F4f/h4ePDt7HY9u8qtt7erfKRNJOD5JePqVYqXv37gRWKpjecLtLhQRDk0kkCXkul+2aRCnEJW",
-	"ICykc11NhKxsDCds2sgLZufQVCzL3swg3n/3F/9a2YTJF24j5LbogYERhCJDem8XjTEOWkqSNOnditRX",
-	"SHtQymFuXBUkozauq5w2DRHDllS3JFFvZiyVdGoHrPrZfGpwvWHqLKDV2i2QSpu8N0+lEvnax7uQdyPv",
-	"wKJe4LkqEPKpvi+Z4OdSs5yQW7R4S89ZU8LsUssQBlhXc5FBXjzg93kmpjRrQ2+qzrTO2HAC+YrZciDo",
-	"VnPOF80OMzZT1gfE2Wd1RtEFBBjDxVUZSQzPNcCcCpExClu62e0q7sV1Pcm4WEWDnkClBF3SrFIJcs6U",
-	"qZ3zWQH0BuQtlcoU+XBnasLgzhlIa/6X+uFZmoGMJy/S5ZIlxyZvcEmlKpKqpUqzTL8SAVitVbB/88oD",
-	"dSpS2n7gTrWRuKQsS56D77kBj4p8HuNHnplMPcxlqeGPyUFqpCp+Fgzpfn/65jUxD6+b03I4NbF3xQX2",
-	"cptqFMTxmLrWgvmZGAEAV6sC95b0qG2EAndbvLkJvt8xmqmGPMVX6SXjTGKax0rWQWmtX0VpKHGBpQQc",
-	"NbvYgZTBJE0Le7Nk/OTty2ciXi0sb2mUkDFzrkbnzPNkfzAkiZmEdOGCCM56AUlYLLSMPMvFgvzHyY+v",
-	"Grgpn4ltL64tXCwZp8u0ZJfs7A+Gg/1OSW7aD8PBMAwHPw37R43J6TB6Lm+4gKoWYlYT4GbsnI0QB+7T",
-	"YmoyNScK7pqwPL204NOsFgWWEt7+WlyISef5h3cQCYZKMnB3+Kt/MNarS3ZnzlonPYvFSmPFCP/EFMPC",
-	"eDc2drOqNatupBkdHR1pRompQGdA2MbD8WF/OOqPDt+PhpP94WQ4/Ktn8O14KVmQEGSm2j86emJeYVY3",
-	"DjqrZUJVy8QjM7ELixtf17Q1B8Dqubw8fUMOxqPHRRYmREboQ8oyQhd6BZXChXgENTQrnUmj8uGSR+aC",
-	"IKAKO0uVAtoTrb0m/RLZwFt08jKytJt0sQCVkYFwQeDzzkDl0SMiTEmrFO9p4IZ1C65B0Ka9w1dB+cVq",
-	"ztbkiuUmARH8D7vIG3B/X6WcNckbHnrX+Q/zX39FpTnjSqpz86Vw+9do3lfpgjWLz5ZbbN3BKQ69rlyu",
-	"Wjm+1UIfi73y5P/9XzSpLtHIegmhCpkH4LhGnvC+7nCA/pXe5hao45DElSp73A/solMmN/oK2lbjUZTW",
-	"s8yMdMhVyZpcjtHcdL6jG52vo2C7VC/tcgczV9MMuUfvGMt3aEBCbOlNoVMVN5MKywl8Ec0gpb2gZYQr",
-	"UY4SChS79a9V6Vxa2StczwZBFsysHn+9g2Nqq/fpTi6mwSZfUQ0tbukTqV/VFm/HF/FmwEFt01zRCxwQ",
-	"zq6YVCYOr90c03IpDLkwStvNKH2rVhmvctmkLj2Fz4sqrEaTLIrB5oSvsowIj4LYZRVHztbfX738m0h/",
-	"/NvJ+vXp8OrH0+Hn1//2vz//+Ez88uMzcfXjC5G+evr9Uo95/fE/1v+x/v5IK3yrzATdlqTWFr2g3djk",
-	"s4gWjjpj8TrOmNFc/Fs1IZHNUSddLRmDvgi3vwe1VHjIWQoekKiIVsMcby/JfCrUnMxSTjPrAzIaUCEX",
-	"xl7JNfdoWT2q5fUX1+atpiqw03vwngCJIrQou9vgEribkFnieU0SZ7UUdqP2usEeWy8MchOh1eZFe2x5",
-	"s8k85E02c2I9lRNIacZSjFJDGDIiMJesC5HMNl0dAr56A3JSTTWD9IqG3GuIEBY8W4cccmBSJVk2O65n",
-	"cXt1mfZrdZkKGfybDX9H/0sTEjnPdLm8n1VXAlu+D+JmoTqoX7oPa64KY4NsrbkKuTo8zaAiYMi7kXXb",
-	"9xv+s/+inlfPy6lPFSy4pQJVYMVPo/7RSf8F7c8+3QLwyttX3UtiCU4TiffSbmpWHSgAd3D42KY3uagB",
-	"a+JpIG4QEVad60caz1PO+jmjCWQZ2An18JLFvlTa5Nir66bJRIJaY/S5b56HIC4ZBVhaxxjzJBFXnET6",
-	"K0yviiBcrHZxm+rTNGjrlVy6pmL5B6OxqUbbliRWUoR20jts6FxdKJqvFpQXoGSflxnl5WxtEZszr4gT",
-	"mGi8C64SzPlGtjpogowtNlVd4AuR+5ZiG4EXwFkyrvI1WbK8UgdpV1nMM1A3CGRF4GAdah/evSSuVDpJ",
-	"E8ZVOlu7CtEFxEh3JVc0y9aleEWsfXDrkvl7BpabtfU6W/3u/fu3VrTS+F9aAWY31DDHBEfWQSDnIldB",
-	"FX/karGg6IPy6kmCh60JedrqJBX7afbabT6B8nsDEhWRmxglj9k1cMMTKudMYsR8hLVVgQwQmjMoSoF5",
-	"XzUqUb3/myo7BTepse/TWht/CmfgKb3mOns42kSM3zGaaPm4ARvcVzfwEUDsclkOxo/u4CmwkUbbTNde",
-	"Z4QNxuubB8toOhIzkriKyk2RMFv0n6Bjsm82W3VciA/kuOET92ilS7eXPyTdEuy8aLuqp33H0ohbDbjb",
-	"dOgH0lhvqXKiGBj8nDqyWyyELQGp2KKJku8SXKbhtGRfyJC9mwnVbsOzot46tGgLYrfEDW3F9FvaL0u4",
-	"v5MJc3h/Jkz78rtbMUe3tGI6/PNIuPWmF/ZIj4psNUiWML6xUK3BZ2edLCn5v3vz5GZj4SaINUdtFcZB",
-	"l/h5B/ugm+N2JkLHFP8hrYQVKri7odCB3TMVomWQRAUdBCUu5FHCsvSS5SajtWQknLKZyAva2WYnLOYE",
-	"icxMdyujoR9T16Q6IzGl9T4yNu5H5KyOoQlV9GaxFy54kZhSO6Q7yxnr64t+TBKmtyA1+vj6MKKtq0HS",
-	"q4QR3Nqx34AbsLZGRv4BGzdU4gvLiH1EH0/343HSH7HhrH9AD6f9J/GjpP+YPZkd0eF0FI+TXbi5bd5z",
-	"M9jC6RaNfwrA9ozJIi668ZiA/ZXEv9JEBiQt5zZWgzWKhzE8o9oBqJykuWuHh6ZDsB116ofwFwwAdC13",
-	"/KNowdht8Wl1jmKvwGYZBF/zhTymZYyvr8LWHKqElMK547NVsaJB726NVi0aqFhbF3q9sB5uYP58lXJ2",
-	"kiTeJ0+9HH7ziaN5Dbq5m+DOPmMM3gQ+WL+Vt/AMOyoQdEp9ic4KWcrz8lpsLWNOgNTRu8yfmsKxJItX",
-	"earWp/oFSFUxaf1khZF3+NcLu4PvP77v1D063398b5LRi+hbMOGcr3KWYLeZd6fjw0d7z/X/qJ5R8vb5",
-	"j2SWYhUVGvLvP/5wSj68ewX86jsYaHKI5ZzqeSSLc6Z6AxKxz8uImDpDGmrHJOLTWRSEPEqp0uefSmnI",
-	"N11pnpgzEs9ZfMESEzyjZQN1JTAwt1hsbxBycI3YDlnoHQEjpfFvpPp14BKJsGqKyJKqxwR5sF+PD7ks",
-	"HCRE7gJcC1yYK7XEdFkb2AdOASwYYsryv0G3rGJ00anl1ZovocofomFfilUe25QkWwFnQJ5D6C0mgkHe",
-	"KfeK5ToGTGGidLFYYY8gR+QoJ3SpGWVfuCZTSO+Oy+1TaoF5enFWQ5+uTQ8g6KbirBxQjQbigbUcZwK+",
-	"ocNcUXOnixVlvO6ce/hw1IMTp3yNccO4gJhyU+MoCXn92T+Zq/Svr9GZ+ieq/tWUmkgXTCq6WBrjWQ86",
-	"vTx8aKifDEyTDP1OsVTpIpUqjYlXOWTw8CE2zMLtY1US130He59wrRZJJjVEBGeI8rY/oq+6Dcg721QB",
-	"26Zgnhuh3JQQd00JSy14sVLa1sY9tvtuyBva7wq/9a7pxQtLaGnHC1+6FjDHpXY0AIWF0DggeFDqCAgX",
-	"+m9YegsWiE194C41Nd4hH23xCq9TcOHMssXKbeGuTAMY/KfW37CAViSYc459cIqmIrDrGra4AkYhb2po",
-	"Uo5Wg1pRtnwW4o6XkA7IgVfR7L8bvX1z+l5jMSRtwwWsFVqwNe8G5MT2c93efYs0Nd/CGsYiT89TTjOv",
-	"vS+XilEQNNlnFq+wMeRVGrNjKDiBBew39+ZqOMrxOBqQH9gaLc8l0iquOOkuWW6807a6uKb0GiL2BCJS",
-	"SKPZOuQOTI1e0CjVgoAUhQ80lWU3KNwrNJNjGxotduI5nRq+WBxSUbmGfdavJdHeHOLTf9HsxqtvpQn/",
-	"ngltHqzpIotcrRvNJ0s1YbrRjrVuNGtD3kGigkFH0IDT+PI3M6wUhgHTCnlXLmnMirZSvVY+1qWx17AV",
-	"OxU0MDfSdbW/kB94qTr+o8WVpQYC4Kv023gNR6aNV3uVHJPjo9mTcYtpwgmPGqfHzavYQCCEBZhkTOIu",
-	"8fZia2rnLDUgaqjca+tQFREQB1HILVXM0gvmd1jhLDBlwQH0De/A6nFF8XxL6WciJ34B30rMBanUiZEm",
-	"A8oEhIQcccTbgcUZ9vOKZnC3od9ucbGLqwH+RKkvxklmijPilY7ayqBEzgMuQ961bvKele4WVXd3FIsE",
-	"O4/nzJY80Z9TjkWNQu55TGc0zVY5A1AVLWSgDjun0GwDvN1iNjOpyLaVDEabSNKNXOhJtBe5qBRNhnOo",
-	"k8iNi8zLRO9+4CkEG6GjbSlSrmTPhOqsFZNWyrJ+OmNP8NtiSsa12mvd8CE3jneUWgEE0KZ1g4/OFprW",
-	"rNs4s0NuYY24A5tHwQMsgFikM0pELAuPXmSOFvynseD6CmsJp6B+mhFGaDl2qPbd85NnpvwasBdjqoJ7",
-	"Y6qnBJUeXxBvZMrqY4X8euV9D5UP7X3WR2vq6Nu+Q45dRdXeCFHvWD9gaiXCWyyJMVcSgY7FGl3588if",
-	"0yuKH0F4lSH+0mcXpTI22KKbmKpA2N0veop/9Q1KEToVl4wMjcITz1dcKyQAGcsmh0NTMxLIgeM6RuZT",
-	"FEgIvBGqNiPqQBXnbnQw2seQrtLKbK+4eoUdeOQwKhpjaxH3xCZvm+v5C8sFmWnMB88CVJbplUrLmIvK",
-	"iVFoQZGwRVT1cqBbK0Ht2giOrrKfTXUyreb++Z//Oep5QpaGB1SebQIEzuv3kHpeaixu6wJXW4ofw+GZ",
-	"MbkpDGTKpTWUtipmaapBNCEqX9l4mSyNGZfMU9re5mKZp0zRfO2FGxh1zc+v6YwGw8GwlKXlp2ZhspXR",
-	"dPSv50w1+b21TiD9ntuOBdtMZJ+1aCxFFuDa9/ZCXsl1DYre0iZPFZM/B+S1EWxMhTvXfbMsHGD4YFfz",
-	"LC1V9I6Jz3UkJJAeDPcH5L0gM2H7x2Da7ZJKiXNq8vVAlnNkvURU3yngmsD5WaYpCrxQ25SBDmr5MngS",
-	"QQFxGWT6ESPO55RLRH5p8k5Dru+/DbQOyJTFVN99Q2Ixc/Vc0zVQQ/WyHoKQJ/jDCW5mnp7PIVDGmhI1",
-	"g74iV/M0nhMOGhaHy1K8HRRZzIC1y7Cavr5j/sg50+LEknEQLBAbzAKIVu+A3EeWh4CNu8jbjkwuLsaZ",
-	"QDqv8R5lQlxgK1Yy1RSTab3MedDwyI8LJcim9LLPcbZKGFlQvg60eqo3AhLPjF2B0D/X1w7IWUTAcUK6",
-	"cABccIY6Pe7bkAzD9TQnmIS8hBAKrTmX8F59+Kg16pWzhFAFCsEFY0uDaGh9CPmKqzQjkcn2RVk6X+mt",
-	"lxo6A+nhglR6XWvUqnS7Lncn9RlOrY2hlrJJvsoYKmRo67MUkn1e5kzKiUnRkaBzM1lEOJj3PjAWlJDn",
-	"7DyVoPmaCHBHOl8mnYkmG2Cpf8EYhlRa4tlaGKEYsle0pr8O6lGLUN2JVDHCtd6tOuKgHXdTN2/AhObm",
-	"8tjCe/cSZXqZO+wJu6jvONjrVH/9qdLqcjwcbqgNaGsC7lZEzxUpaKpTXipT0Fag4J7Kkx/gppoecZvf",
-	"85p8wiOj7Y98qJRcPRjub3/ohd/i7HCXJxqqqwM8DUpte7yoZRh0TPSfCTDzSkQgjTAc65yR6Rp+doKO",
-	"oucSEt71ffukJzE8fA9pbisrf2/lanONNK8Dc5QxdgZkuZJztNRCWiZyBSiYQTV5Z5/VnjEEw5si0j0F",
-	"y1j/FPojYDyIaelveSSo0iZqegJsIopCniYTMhoe7Iccxk1I2eGC9dEn5NfQuSNC4/EK/ZIgYWcSYrBI",
-	"2Cm+SRP4/HA2jv/nv/4bvnGDK+/pBP/zX/997ZYV8ihNnOHDuqHsEmxDnAiUaqDfwOv0WrVMqeUUVwcD",
-	"ZAkorKCFTY7pkJrzQXyJVDQHMxgK6RMsrQhqTq6mzFhCQemCQIRStQ9Q0KEaLJSAhaLsqAcBlI2KA+K+",
-	"5oN6R10u7OKhThKuuUck9sy3ah8iBlSPM+ZkJ09Ajq5je6YIPWcgT5mYf8OfoZfDQlwyYxB0U4CZTK4W",
-	"DJgNyAzvi7IqABJpBcJXVKo+AFLL16ZlGjSih/4tnEG715BHMOYUHBNRLzDGC1+otJ8pU8OF5sojc4OQ",
-	"v9NrAkXeskDw5QDcnGh3nl4yWRL/fGFPS06FtId5DsZoDAEA1G4SzjFVRM5XSpJEXPHAyTchR6sjeBYk",
-	"NPaRmbjK1kYlNtVnpJEHpyswpSROIwYRqheEXGOFbapgeGiWzhh2YnDgM6hXBjReXi2wY5gs7kJCb9NF",
-	"qnWzghvjgkB+0zA4RuFUE4zocLhvNW2UUZQQZ1pcOzMPGSnRb1EAopHVsQsRCZSHQrT0ZSAs5FOiYU0C",
-	"Cr4SqdMdBZQvyfmDJnoNSGixVYPX3HGHmMfkKuUSU8CtFlVyTWui2db0vHT2JfnIT5ca9o8+/ToKRk+u",
-	"b9pMXrkCVtQt3OZIWOWROvrQ61zvIP7UuFC59sjfi7FsC3LdzHWuC98tbcj2rzHVY8tkwIjawGQGzV3T",
-	"m6IIsQgWKHOopICNHymPqRXvk65UITmbisT4TYnUYhnHTOb6Wu1JS020GVqo6rW4n9J4zvpPMT+tIYQr",
-	"u9KcKeKiD55gQOoCXvVQuW/i6P2Koy8Ks0lFINUoVz/1ZsHUOLRaRdITS8/Hhp6DUwHlT2KK7oPrD60X",
-	"x4VxF2IvTIAd43HKINa2ppmaik9fUKkyb2hrC1vsgWbpJfttlajb4YTxXHYmP33yMcQVzVrmYuorJnIt",
-	"FVsYDPD9ljsYGVPpalm5OlZUQsWqABwhIPPCL1SSqzxVivGQd0umaPCR9owUhsYPfN/UdHSzJmKXR9ls",
-	"1jArOV2y+GYYZDe7GwZVi3+1oFIVLn8gVIJ2F3pvts1tKzbldruNePQKfJ9N1SpId7omkStgEgVEpUyS",
-	"aQ52Zv1dmkQgOy9tOIBRZzC0KEJflPWlFen4UT3hHbWexox38AM3un7ds6XJCyNdKu0j1s5edRVXH0WN",
-	"hXLCFkuF1gOtBprW5eZ6aH0sg9n194mR2S/YWjKIdE+57bduzObGXI4B9RGKdliDUUJ3RfhUa4+1Io6B",
-	"y11wDj6jMA4qk2piaePvQ94cgE8wdB8dxWJJf16xY9B3TEsbEGXoYqkPMOQ4c0V96PrGUc1OIPADRj7Q",
-	"5Ho5p1Omjt2HRMzwaPP0fK7cAKs+GxS2jXvn4HJbYUdesMaS4n0hL1tjzZmWvKHbzbyN5liNLc4XVNF1",
-	"qkkv2bpamaVIbmwKw2+yrbr8nB2JnV/1qq7z+Gtyva9tFEVXy/5O3W0qWxHyj439jQO8dLUYIUiABgWd",
-	"o2G/vbpE097LxZYKANxfJYp7rHbfBO66id3HhwYT+/jmFvZxxcC+3b5erUyhL7e9g85GU6NDKDKyy1Ss",
-	"TFnY7pRK9uhglVd6gEBkDsymn2m8tKVbWEWKW+b7NGMQJCa1IM+42jrhpP9X2v9l2D86698QN6asoGMY",
-	"54mMzdGtAlj+jdpJJb+98FxUn9rokmirP/U7c0f83bW5QtwqR+H/9Om6IspLRVyrJyt5mQ8+YQZLg7gF",
-	"CRQSqy0FRswwgarcBu8UNajQWG1J5oC8Qq9mzkIOpR/RZnlF80Qa06Qfqolh2ViW0lmOjdViQdckngsh",
-	"vT7axuxNoSRLD4PAqaqXRwKTRimIcwI25iXDoBJjbMVUU7B9xIInFUd9yIuIOnyxMmWObQMzRbWc6VGV",
-	"I4+3h9wUXzGjz1BOjSB+wcpRKMa6IBMTVA2BtQF2OaS8oY/qgLycEevU2Figh4ZcpQvWh6UwDIHsauhd",
-	"PtaMFUr32KpaDyT58O4VBuUaWpJyrykm1qP3G29D0HiTvLJ05b9ubJv19voDW+9ic31aJH29TIyzFe70",
-	"n0Wy3oGqGR6A1RIA+Z5ChPBLSLArLtTTUvhwmpBuCcV6naBzSbPVl6oajJdfn2/z8l4ZnDI44N0dEGRu",
-	"ujSvi9nWPm61Ym8t2q5X/Csp6rG5mByvuluR6KTyFbuucavR7uf6dyniPCyKON9PJeZhuWbrcHMZ5mG1",
-	"DPPo+kaye9uBNdXT/e074u/aBPe+mt5+vabkg+HR9idcU2n9wGiHV7zFrOf3Qryi+TnD5w532U9DD0z9",
-	"8Hi8y8P1fqxfs3j1tlqUsknIKsxbIOrsFJBp047qiXGuFptLKZUFD0YtuZaeBNleVjiyU+tnINIyehhh",
-	"2VDikiuaU5ZK8dkoqqULRlROL1k2IZFNezeig/RkNipJanKQ0cRi8mC93K9ShvIxiajaPBE19hl0aKuQ",
-	"m2RNpRUJO2eRowguMFPOIIV8IbdczP1UEYqsi5XCKmUQjCjTS4a9pjX8oGRqWYMkJ95MU7YWmEYVuswx",
-	"yN0w8cL6JWYNTZXKg3I6iJHN8HTRIIfJMmkMSVg0sfEsdrsAEIQjCm9t9u/bSWUzjVSAUw1ObUTf8lFZ",
-	"Q48rNlMHrtEIqKo3HG1Sq4ts5oKztXdy2ckMsWnhBrkIpKLs7+8fHZPWLTRXfWhLr2/aHFXN+9qQgf/l",
-	"lfiNYsEdZIG7MOP94UFDhR5h0zQ1/WgqGgkkD6rwMlklkr/RTv5+YsXB9odeC/VCrPjXbdL4CyvqxbbY",
-	"NG5E1QDJQWesMOo9LF6DQTO3m7HNvoLVJiDiw1lRRLVaN9ghPK+VSbLBrrGkq1nnQkhVaQbbGxBTy8JY",
-	"LWw3jrLZwhXmKRIXbRAiOqF8971LFvZ5cCqL8BEQGexSIaXKuHkwq4hRLiFVAZbexJNwObdlSwVL+urs",
-	"CrsR2nLn4QaCWxRx9joK26rBg871b8oEsIyjRSgkvUZRvTOX+Eo6+3+1ZPoWyt94F8IMxlCIonsBLslv",
-	"euN98jC87xvZWI0ZmTrHX4Ib4dRVduTYxhy1rYxRqbyAd/NYOd3cKolZNbPpqOTyRqv4nMozLs7Q9n8M",
-	"9TbcjF7T81qmfNNcRdG6QchLS2vjgK4PdwMD9LKAt3NAm0Kr4cQF8LwJoSEv1dqw2b6VSIW2CIAAk89D",
-	"HunpmgMCzA5+J1zzN2ZP9rS/sac/LHv6Q3IKxNsbsYodE7/9lBdnJ5uZ2ImWVt2kK7KESRVy8FqWzGip",
-	"LCnd1ZJ3JtD4mEQ2Pj8CF62fj3VeqZrYUChxg0HLxSt/MWJTNDtvIThFIv0GIP4u8y3/SOaDxuJDDTfM",
-	"XKT7tCm4Jpr3LcSdJAkmc3FGuqc/fAhcT8nA6yjZgyp+NTEPJB7f2F7mj+QkAfO3XwHQilNez4pS6ZQm",
-	"Gc1vQdN0kWmSFO0F/wHNACdJore+xYEOR6yPIkl28ZL/nUQtWBX4ZZLkm5T1zQjwzQiwjROdJIkl2B5h",
-	"bRPwsGrgjvlWrrCKLTUCBWFYfgne2tksjTFGPqGKTqlkpp4rjee2ehpZpOdY8C8oaj5h+m+1JBasLGoR",
-	"zIrGO1+QMBUvacuNNGCAsDaarH9bCew3xMhP1cIU6fZEL9fCYUt2Tku7CEzQKTp63DxDx/YMcQWIIGHH",
-	"1MOrZbSE3JW/MLVATY4LprO4ulA2wNxLbyklsoS8nMlyUiSLkBvlimANqBtkf7Qlf5y6g9gl/6PUbMb1",
-	"r6v3Nt0x0K3JX+03c6l7rZt7BrRkhtT7hHzxhJVqj6Fdkigqy/yWR/Etj+LLhmCUevVsTKXY0K3nH4jV",
-	"lTMfpEcxHW9zn7XnPzwFbiVrNJQ2uegbUiKQN9mq2aXubpjtCaXroC6KV+9dEfDnC868/j1QtDNN/IL4",
-	"tZZ1Xu1qKFJXK189ICchNwkONuGhTVW3rz5jnzVbj2xh8JDDB/oNXhsxSBbwEwS8TQFLdHn98HS1umq3",
-	"ah7A+qo9bFDr2xjiotBHeem1KYoT8rMbqmu+hwQHhKRrUfX1JznsGIxQ2tYWY4Q5aQHwva+g/ZuRxlah",
-	"v6XL5O8ndt0R/98yhv1L2CLsxhDVvsWm34rDaSBCsw3rx67aD3xOV1Lk7hKH7l2r1kj045BXQ9CLZj9+",
-	"LKaj5PvDg2hAvHByCMLlIa+31fADzUWOMdXdpqBtL1jbVIfuHWsO3hCtTbYHa4e8iZ5UIrYtM3I81GNp",
-	"LQaS27OPXaOx3bp/hwHZTWv/x47J3pXrfd2R2Z409kcLzv7aHaXlQGp3Eu0a0o2okuvGa52fZaZz65jq",
-	"0rw3CasuuqVvCqUmNpK6ZgcpWptqvuB6m3qUqTX123EBm/3ttV49tvFt1WA3N6+JSiv6WdXiskvx1257",
-	"7eHVd2A13yKsvwKSvinO+h7I/u/Zy/rNYfpH0GhsWPQ2ptTAVwxh/kKM5R2Ex5l62rTcQ7t0Ox1/GJBn",
-	"+CtQbk958G1aHm/ZgYtoXaLEQRLvDU2caVcO0hC/3MREzBt+P1zkayDX7li+kevfCbn+XVJOJFAe5Xzg",
-	"UG99AyJqqMsXoqLfUayYXxfOMSoRm2flA/LMrAMpW4l0QsiwF3O4gx9jW9Sh3fU/snhsIb6tdg+eEHbA",
-	"UpKonMYX+hTQQ/73DUe8GR12jPMbIf4mN//B5GZ7e28lOd9HtkhhZGlLGCEmX2STCfyry99o39ZvncLx",
-	"uzIyNqdbNKHqrRMuymbHHaJwoT4eTr3Ks86kswe81SykqR5mys8DVKmsKpVD/OS5qa85qMTFyQavjF4m",
-	"xBdWnHbQCtfrM6jmLM2L6BVv6uIyN7eVcVezNb8F3FslvmemNsBvnrfWu0xf/VhwuVpAReeVkmnC/Jhj",
-	"b2boG1GfFxssBAaOTErXg96vGK8FDZbNfBhgdKo+r0qbYzg6Lf51Jp1aXKVXcO9gOCz6q740ncGNXFX4",
-	"c4qux8Vc/ZllUO5FleCV0msOKm1cQXS1w2qvgZn6XKj+zNxc95Kt07/eNHHjlCs/7cCfdVTM+qE8pjbx",
-	"qpy64OaeuQJ1/sT7xcQvvAG1WWdeeTs3JfaCBjhT7N5cmvuwmBu7PAOoi5G1l+B8AG07qnao5bKtpfcd",
-	"VU/W5pW7sS3Ha8b1zbhGRCriXDe8sKwIbcYnO6j2Nj8Ff/PrjHXIjmx52ZzKPhd9HFV7mzNeb92ZP7Ll",
-	"VcWQ2nuwiqYS4iwDsXDj22AwNGWzg1teCAP7Soh+ZoRN99q6w7/tnlpOtZkS2PmaiUElRK9te+5Vblj7",
-	"e8yQRmx0zGonfPRHb8DIYlgbGLdcAre77fegBM2Gq9BiYt31zaUnNr/cG9r0/rqjcOsaLNnZcRGW+jQv",
-	"JBbcVsmFUwc1rmUFT4UrcYi+fROj1vB2b9p+XGiHBatG0fpskUoIAPBfORoXr/w3I4J74+qsGsf03Rjv",
-	"PUvUFpsJw8jjTu/8pvgbKYOZspkqrAot82yh1UzoQFd66aHPa91oAqOJGd3Add3IPowE6cd/c1rYF84u",
-	"2PosZytZRqaxB1fPGkEu2Jq40bU3e/P2L9i6b0aWpQqnPhSvO/R5v1E0SHlok2zhKSIFXVqpWCzYmWko",
-	"2faSNziMFMPqxAiH9O0Q7yXVrpZtb3kvBDQrJ8W42ms0augxfTumItbBhWx7gRbr7IBGsQ6/9I+eK5Zz",
-	"mp2xPMfECTdvSejFUcSOqh+1GdHHEdefrv9/AAAA//8=",
+	"7H3rkhM5muirKHx2A5tNG9tVBZQrNiZquEzTTQOHgmV3OtlKOVMu55CW3CmZwt2HiH2L8wb7IudN9klO",
+	"6PskpTJTvtSFbnqG/tFAlVKXT5++++XXTioWS8EZV7Iz+bUzZzRjJfz1tCjEpf5LxmRa5kuVC96ZdN7M",
+	"GVkwNReZJGrOyJKqOZGr5VKUSg46UYd9ootlwTqTzl+evInId09OH3eiTsl+XuUlyzoTVa5Y1JHpnC2o",
+	"nn5JlWKlnvo/fzrt//X9v3Qjgn/p3f2nTtRR66WeTKoy5xedz5+jzpM39CK8MVFmrLwjyUdWylxwQiWh",
+	"RKpS8AvCuMrVmih6ERE2uBiQJO4cxJ2EdC9zNddnifnPK6GY7A3IGeMZyRWZ0vQDyTlJns36P1KVzhOi",
+	"BClXnFCSisWC8ozQC5pzqQj7RFNVrGOu5rnbwiDmNZjAmlvhETjvp1yqnF+czfPlgnH1XKQUD92EwUtO",
+	"EmlGnTP9mUwiuKa3r58TMYO/WiAxMy2xX9Rv7579sbw3Ziw7TO+P+ofDh2n/aDxL+8ds+rA/HQ0ZG44P",
+	"xgdHDzv+GWaiXFDVmXRWZd4v2YyVjKcseJnPMrZYCsV4un7NlgVda5g0z5VoICXkcs44AeiWTC4Fl4zk",
+	"iIVSiZJl1Y/FjFBOGC2LnJVEA5tJFXN700TSBSOJt3b/B7ZOSNfcqSSCF+veCaFTybgiQs1ZeZlL1rxO",
+	"va/ayRlfLTqTn/AX70MH3nx7b+r3xNkl3lVEknvwF3nv1zz7nDTuyfzqaDZOH6Qj1n84HdH+IXvI+sfZ",
+	"Qdof0/uz4fRBdshGo62Id4VLe81UuT6dKVa2T3HGUqEhSPWvyeU8TxHk5hLIgq7JVP9TlTnLamc52ra9",
+	"Rc7zhQbu0O0o54pdsBK2tPtxNMBr0VtDt0L1EICv/BBuBcbv3r07Xam5JlspVSx8nimjJStJOqdFwfgF",
+	"I93XTx+R+w+Ohr0JSf4MvzXvhguixAfGySWVRGN1FHMzgrCyFOW/xp2cf6RFnp3DQE0bzYtj3qclm60k",
+	"y5ovYftM+3IAnKW7aZren8Ic4d9fI3I9exwGU57hrQPlgJERwYfNCfvIyrWjHBM4bVrkjKs7MubJv/fN",
+	"3P1njxOSzzRXyIGtUG7B0h31R+OH+hZKmipWSr1awfSpZBTzLL/IlSSaVyT988Ek6UUVRSFCT6PxkZUf",
+	"WUkuGGclVSwbkDfup3onhbggRc6ZtAhsH1RKy3JNctW8keHoeEiPssP+fU0VHkwf0CBB8F4Y/fSc8Qs1",
+	"70xG44eRfnHu31GTT9P+L8P+8flg0n//L6FL+ay/KOmCKSNPPBJlyQp4m88CJP6U61tK7SB+UbsuApQb",
+	"gCZJF9g3TUshJQAoT4FpP1Mxh09STRIzzbcVSis0o4pauLGP+i3jPRsWjp/IAXk2iznS/Ch0KZovtHhA",
+	"yX7uP8hG6TEb007UyfVpUI7qRB1OF3rMv/e94/efPd4Kdx/S/xnHq+FwOOzDn6On8MeDp/jP46fvAyJS",
+	"1PnUN1P0F0xKeqF/uVhJpenussy5otOCEcU+IVzFSpFUcFWKwsNheFhPGcs20PmXvFhbWMLtULIUMte/",
+	"1SJXrmUhclEyqtmAmlPDubvJ0IgkGZvRVaGiiofTUtlLKsRFr0aGR8PDsQHuzytWrivYAqOpAdTMDKzC",
+	"Udycq/uHnWgXH9EnPlMlo4s38MttxxYzfVJGF9KRFz2jlS+BMTeYCfysEz4IznUOm9qEH8PhtndJ+7+8",
+	"/8m8zKujBjWngUOQbiEuWdlPqWSOlhEkZRFZcS1zpKJksufApgEmd0JMzZlksISM8AH2JdOkQrEMn3bM",
+	"k5caTI8En+XlgmWRZe6Pc7nUUjjLkt6APKHpnFSbh11LsWAxpxcXJbugijlmj1RC45wmoY0n/FOnvl6n",
+	"EieqFbU0xz4tC5GxzmRGC8nCtwgnq91frthCXu0ikcC+9wjtNa6TI9QRMHp3pLvjIiO9xWe43SPcoPnX",
+	"yK1Ny5Ku9VCp1oDS+oV16pL8D2wdoPCGrfbTuZCMkxXPf14x8oGtSbeiSqdnj549My+Ikrdvnz3ukQX9",
+	"gAyBxdySbElnDHQxLYpOCCUlWzLAoRrLcMK+XkZ/B5PAT+y4EtSOoB5xUv8eyZxm6DOQ3JSbg3J5qVlT",
+	"cjgegxqRMZLkFUDOP7D1ecm04JT0Wox6ejw7pEfj/kE6yvqHs/usTx9OH/SP2TgbpcPZAQXCFWQsDRVm",
+	"E90YHx1tQ7c4/jTWLObTgydhbh51ns1A/92ud2vNnICMqFYlZxmZrjVbKNnHXKwqrS0i+YANiBaKjJoc",
+	"87CqPtFaumZ1B6kdqf/B4k6ySYsnVomP+RuPxWtJWivusqmva96k7D4ixxBRP5EnMc89tRlEP33dIIo4",
+	"O4P+PaKAHpAcjsYJqawK6aoEZLGjjVyyLMW0YIs7kiRmxLkZkVhMJeYXMU80aBOC1x/B7/Ue9LPwRJ5B",
+	"zGN+KolWAo5Ho6GldyQ38gx+DzoYLaTQZCK5m5Au5Wu7vQnhIubLEtQ4YOc9Ikpr7/BodZFLYNfVbUnS",
+	"9aSqmAO487rVwQIDUCUHgcoQ6UVv4NtZVpLJmBuMSMViSctc6huSglByyegHvSTpJu/uIQqYbeofwpXm",
+	"UoNIv1cLeK5lfbIAei4neE8Dcko+0mLF6h9x71hw40URcxQ8k4PEYYnBNe/9D4fJJptP+AGbA29+uffr",
+	"b5XEsXp/txvHd/9P99293p/izk8gDI5H+McByoYPnry/G3e6ZnhkP9v5Re9uz4y9Kr+5G+kLgPssyUKU",
+	"rIYZcpXONWlAYCBFeSE420BVXnrTaFSxUn/i3XVyN9ES+0b0irm56qj5QA+Gh+SFUORHkeWznGXVhVIy",
+	"Fdn6qjeoD7L9GkfD8WGIrILgEdKH3lQkp24k6exp6IG9LqmaVzvNsz2NEysY2d6tlYo2bdhaSlp73tNw",
+	"cvt7/qw/Rq4DItifaWb0ef0vrfUwDn+ly2WRo+nonqHM//I3iXYkdw79hRb/OmCVgMHnM5oXIDJmTNG8",
+	"0AiBRgsrHEwMUqZrFFYBKQkau389+PxPAKmyFFpN/unXzixnRdaZdOxHWmWpv7XmBJ3P7zXopKI89SyC",
+	"GhUVVSvZmRxqaVPlCu6isb0KaPbc8l51vL453mcf6P9Uslln0vlf9yrnwT38rbz3CudA0LcxxApMuSQL",
+	"WujbY5l+y8bQMyFTmpHvz16+iAgli1xKzeGq38ccwBMRZ1vQvzRczdgFvIkrdtLTou4HLi65mUICtUoF",
+	"nxV5CvaGylwxIAleSAJisyRMaxpmCwQ+RwrhuUt8Qcw3ZIdgZT67F7J9f446vslp1xSe5Qsg/sgc6EbY",
+	"DfhzzoU6XzKeIeV32P0cBIqUcrCRg6KRZSwjl/O8YHVJyXw96ITQcy+D9T2weNUw+bjC5Jd2Ic2yq622",
+	"0BkW7HOh+nbQbaGzlS4tHslK67AcSe+cTYw1wAdqEvMuzfTfCAXLnlZnKEyV22eRapgVBfwjY2UvsvPM",
+	"qTzn4hzAoycyX8FknLDFUq2bn7i5QEGphleLxLzxCS1KRrP1+bKgKXynbx2Abo6ZS5Jn6EmSvSjm5jsl",
+	"FC3OlRDnBS0vWAJvLUkFt0Tt3AIsQZERJ/3Alirm6ZzyixyEPis6F053cwZRK6CTUu9ppU5QEyQFVazs",
+	"fa3P86kop3mWMX6j9zlzs3jv8o210mucW03/xlIFQJOpWDJJMoGCbVGIS7i4E6dAXFJJAOjojtnBSQ6q",
+	"9/fU20fr0VWbvK3Hhsb2XBKkw9OVAhVy92FZzMWSlQDeCdHIbN4Jot1M6w1Go0tXUomFVrHgh2sn0jjL",
+	"Q6UianREhJcTqehsluD6Ay1btiAb8+5pY5E70uxAlJ7ohOQsORweJHDG5HB4mERadgbvQ8yzHJQ/fHaD",
+	"3leK6j9CkMALoSCQALdwbYzHiAOgntRM56E+LgUS/an77TU5Tg3XjypcN2s4tGJZCOlxn8Bq7Kjbwn4I",
+	"tEBKC2iRCYaYYoIvrK9D77ILzq2ZQWH8YcxRN+eqpKn3OajxMBSW0Eo4ADGB30hvWgnY52I9mnjnAka2",
+	"YQkOuiFqvRBnq3T+WqwUuxFWaXSaiRWvIdMLQRyxIHMqkctp0NxEjnE+5Bp+HVb4pZHX7qWFVhqf8Je3",
+	"gU21E1rHhUOM1pG9K77ZpamncITbkUyD9wbE1LwRqvAYNMtKJiXpihJfr/K9pyxzZjlREpUvWG9wS8Tj",
+	"sCmo8m1XXMmot3fRlQ3BvXYADsCixkW2QSXmABbgiMb53eJjExAji8JIhpo71jljzLuijIDOVD7YiCT4",
+	"l4kWM5MeuWBKenZZWAqMNjO9DSkWTHBGWCGZZZ1fq6D3iq4LQbM3QjzXEvCNkH6Jc1XydFPss0r1VGRr",
+	"wj6ljJngPJn/wkiRL3K1W7AbeYLda39CJQSxy7bQ1uytr4To46DbthTsONRXePWe6fwpWk9uZGrCh3i+",
+	"yOXCWBgb7oLO5MC3PhmTR/XmwfUXMpLaN35wBV3gmmr7aFxh17+ZZb0TtS1QOKbvxtwGWnneBQccNKZt",
+	"gQ7G4ZiNxTylJaidnnfGd+xsduWgByfmxlgVmkePqCsPnmOnjus2BnYbYsKYumP2930XeDE3eQw5V6zk",
+	"tDgH+5xPB8+EFlIBbhqUl+A20vxrVRKZZ+xE8y4t20wZ46QQFxcsQ+93LdDojiT+GXeSzaO6ZRV3R+zu",
+	"Wmht99/HEbeB1KecrDj7tGSpZtswr3NA16CV9G5RmjvDgIq3nH6keUGnxc1Y3Mqbp8HcMqrolEqtuqwK",
+	"FFkgfJSmcxPjlS9YmIARiFM1kaiULISNct5xpR4nNOck9Q227tX/9W0xQBuzkkui9GMsaZkXa70TiN4S",
+	"ZE55ZkyullmiCRwsHg5uufR3Dz66j6zUXJtlJwQxxRuQ1LzLMfcA2qtDNIF/9CE+LCES434H5BHMKFYq",
+	"FQt2bqzuScwXjHKkd25rUonlkmVGyoPrAytyFVx/CS8WNqJ/lCvFMnAB5xhJPKcfGT5pSyonxhBYC/+I",
+	"eSvYG+RZLXd6NutZXko1IMlfnrwh98D0+UvifLsaUjFPtPIBv0q+pOzpgXbXDF4w9g0ptHXvPYKovVtx",
+	"JTSyEZqPG8FuzMxAnmktHcF/qGEV2nMH2O0Tt1brndo5+mbIrb1Vu3RKuaFQKQAxm7QzMnyTtzl6zOtn",
+	"PyGJDWS3PqhcVXZ5jYPOTwCYHPOwef1L4qgfar9VDtmUv3JDdH3L6UrNRZn/ckMRe+VPVMPQXHqmEg4q",
+	"CLVB92COnhDJeEZOzffGxGyC4TFwCWPXIWxpD/P6qMLnt/VthZhO9ftbMgz5Z3OZAqSbvHv3ru+nI9gz",
+	"JmgXUJ55PubOmes8sRGZ0qxYE5lfcP0v9mmZl/ov+rGsmUKTfuSb4mOeS7lC4zhdZTnjKYO1nIFBrqZJ",
+	"zDfvbWNaQ9s91JxiFyo2kzNujMnLUqRMSs2An0DUzM3E5GDkYQu1GywR7htYINHDjVG4Fey4G4nHnrLn",
+	"rQExlG4rbdnY280Htu6bkbdFotvZXvq4lvXAgU0Ye+vEMe+iBTxCK7wowSrx1XoZ31ojPct+ZFlObST7",
+	"DQikm/B8oWe0QeqV+sWMmlsz22gAewvpBfYwRB35JNAtTGBhYhYOEEM3sg8j+zDki1ijrIuuebbkazRI",
+	"OQigkybLnueceTFQNENTFS1elZrXqZxJF+DejOB2YQpZhtEKJpbBGGM7UWfpTfJr5+cVddSswWtWi6km",
+	"7jOy4rmSpJuMB8MErMtpypb6wqkkyTipp4GM6xkdB+MOxKxjRsdoaKLqzT/bCR5RR35YbYhdUyL9QD4w",
+	"ttTn0Zsi3VH//qGXEoPsalpQ/kH/1SbNQMiCGdIK7j774W3/zy9f/tAfDke4VxsSeP9wW0j2zsSfXSMI",
+	"/Hk6jOPV6P5D/cfYDB4Ph6fwx/gh/nGMfzyFP470HwfD4fD9LScfGbkYwGdirxTNeTD1KOroCzhflnnK",
+	"zlObnV6/tFf6lxqBBGd4Xzkni5yL0qIUfNhr5j1bIbmeXnR8fBxKFvJRC/7bmUBUxSr+BMgWVY8gcKoq",
+	"RVhAFIM++iOIx7neE325xIEEKTNk3LgIH6BU7UdaMipDCbPv5ut6PFcVjdRdLfX7PxoOvWs7IYpOMc9R",
+	"04mYT0tGP0jrLzdJj4H71qjRejiPjHPJGh/0VvJSXzBYpr2HBDa4zW9n+BD/+DP+8Qj/eHJ7SL0Zkc2J",
+	"MfuNTiOknzMGJo8MbcD0gpl8CUCfNjaAHml1p+sSbsu/lAAdsxFnFqTdqGrmW2OTzXTXClDeHW7sPyW3",
+	"m9CLsVla14MOBPKBOb70OJofkDOnPNMYKNpQMh+GgWRn3ZOREJ+P1ED6+Lvn35jH/sxDlTT9kPOLcy62",
+	"XswdSexQwlEgufFVff94ODq8r09+f/xwND4YPhgefru7fe+u8ert66pfaYgEPPnIuHqe4+NvX3iVf2rD",
+	"/iItLlRRDkES6DI33V+2qRBnkDwIG+l8buZLNg6GE4YO8pTZOTQVK4qXM0gL2H/hXxuHMGnFmwi5rY1g",
+	"YAQRy5AF3EVjjIOWkiTPetci9Q3SHtVSnYO7gpzV4L7q2dUQWGxJ9YZc6+2MpZF17YDVvpv3AdcbZtgC",
+	"Wq3dBqm0OX7zXCpRrn28i3k38S4s6UWeqwIhn+v3Ugh+ITXLiblFi1f0goXyapdahjDAupyLAtLnAb8v",
+	"CjGlxSb0pupc64yBGyhXzFYNQbeac75odliwmbI+IM4+qXOKLiDAGC4u60hieK4B5lSIglE40tVeV/Uu",
+	"PrdzkatdBPQEKiXokmaXSpALpkyJnU8KoDcgr6hUphaIu1MTBnfBQFrzf6k/nuUFyHjyQ75csuzEpBcu",
+	"qVRV7rVUeVHoJRGAzZIGB1cvUNCmIrXjR+5Wg8QlZ0X2BHzPATyq0n6MH3lmEvow5aWFPyZVKUhV/GQZ",
+	"0v3+7OULYj5eh7N3ODWxd9UD9lKgWhTE8Zi21oJpnBgBAE+rAfcNWVS7CAWetlo5BN/vGC1UIJ3xef6R",
+	"cSYxG2Ql26C01q+qgpT4gBUHHDX7sAcpg0lCG3u5ZPz01bPHIl0tLG8JSsiYYNeic+Z7cjAYksxMQrrw",
+	"QARnvYhkLBVaRp6VYkH+4/TH5wFuymdi18KtjYsl43SZ1+ySnYPBcHDQqclNB3E8GMbx4Kdh/ziYww6j",
+	"5/KKG2hqIWY3ER7GzhmEOHCfDaYmU5qi4q4ZK/OPFnya1aLAUsPbX6sHMek8efsaIsFQSQbuDv/qH471",
+	"7rL9mbPWSc9TsdJYMcJ/YiZiZbwbG7tZ05rVNtKMjo+PNaPEjKFzIGzj4fioPxz1R0dvRsPJwXAyHP7V",
+	"M/h2vMwtyBsyUx0cHz80S5jdjaPOaplRtWHikZnYhcWNP7e0NQfA5r08O3tJDsejB1WyJkRG6EsqCkIX",
+	"egeN+oZ4BS00q91JUPmwlo3LuSAIqMrO0qSA9kZby+RfIml4h05eR5bNJl2sU2VkINwQ+LwLUHn0iAQz",
+	"1xo1fgLcsG3BNQgaOjv8KqovrOZsTS5ZafIUwf+wj7wB7/d5zllI3vDQu81/mL/8JZXmjhsZ0eFH4c6v",
+	"0byv8gULi8+WW+w8wRkO/dx4XK2qfauFvhb75Mn/+79oUl2ikfUjhCoUHoDTFnnC97rHBfpPepdboI1D",
+	"Eneq7HXfsZvOmdzqK9i0G4+ibLzLwkiHXNWsyfUYzW33O7rS/ToKtk+R0y53MHOlz5B79E6wyocGJMSW",
+	"XhU6TXEza7CcyBfRDFLaB1pHuBrlqKFAdVr/WdXuZSN7hecZEGTBzOrx1xs4pnZ6n27kYhps8xW10OKa",
+	"PpH2U93g7fgi3gy4qF2aK3qBI8LZJZPKxOFtNsdseBSGXBil7WqUfqNWma5KGVKXHsHPq2KtRpOsasaW",
+	"hK+KggiPgthtVVfO1t9fPvubyH/82+n6xdnw8sez4acX//a/P/34WPzy42Nx+eNTkT9/9P1Sj3nx7j/W",
+	"/7H+/lgrfKvCBN3WpNYNesFmY5PPIjZw1BlL12nBjObiv6oJSWwqO+lqyRj0RXj9PSi5wmPOcvCAJFW0",
+	"GqaCe7noU6HmZJZzWlgfkNGAKrkw9SqzuU/r6lEr/b96Nq80VYGT3oL3BEgUoVV13oBL4GZCZo3nhSTO",
+	"ZsXsoPa6xR7brh9yFaHVpk97bHm7yTzmIZs5sZ7KCcmVrQUpNYQhIwJzyboQyWyz2iHgqzcgp81Us02J",
+	"2BAhLHixjjnkwORKsmJ20spf88s3HbTKN1Uy+Dcb/p7+lxASOc90vQqgVVciW+UP4mahiKhf4Q9Lswpj",
+	"g9xYmhVydXheQOHAmHcT67bvB/5n/0t6Xtkvpz41sOCaClSFFT+N+sen/ae0P3t/DcAr71xtL4klOCES",
+	"76XdtKw6UCfu8OiBTW9yUQPWxBMgbhAR1pzrR5rOc876JaMZZBnYCfXwmsW+VgHlxCv/pslEhlpj8qlv",
+	"vocgLplEWIHHGPMkEZecJPpXmF6VQLhY6+GGytgEtPVGLl2opv7haGyK1m5KEqspQnvpHTZ0ri0UzVcL",
+	"yitQsk/LgvJ6trZIzZ03xAlMNN4HVwnmfCNbHYQgY2tSNTf4VJS+pdhG4EVwl4yrck2WrGyUS9pXFvMM",
+	"1AGBrAocbEPt7etnxFVUJ3nGuMpna1dIuoIY6a7kihbFuhaviLUPrl1Z/56B5XZtvc1Wv3vz5pUVrTT+",
+	"13aA2Q0tzDHBkW0QyLkoVdTEH7laLCj6oLyyk+BhCyHPpnJK1XnCXrvtN1BfNyJJFbmJUfKYXQMvPKNy",
+	"ziRGzCdYghXIAKElg6IUmPfVohLN97+tAFR0lVL8Pq218adwB57Sa56zh6MhYvya0UzLxwFscL+6go8A",
+	"YpfrcjD+6AaeAhtptMt07TVQ2GK8vnqwjKYjKSOZK7wcioTZof9EHZN9s92q40J8IMcNv7hFK91Ombpi",
+	"JrbokBLkci4W9d0ZX/CNLcNedUbSrd2ZF+XX9PDvWblxp+F4l+5+RxqrMVVOBARDo1OD9ovBsBUqFVuE",
+	"OMg+QW0aTkv2hQzo+5lu7TE86+21Q5p2PKgN8Uo7X9g17aa1N7eX6XR4e6ZTu/jNraeja1pPHf41DamO",
+	"kViffmUV9WjZTrNoDf+DVXUNdjsbac3U8Ic3km43WW6DWDh2rDJRuvTTG1gp3RzXM1Q61vwPaats0MT9",
+	"zZUO7J7BEu2TJKmoIqiSMU8yVuQfWWnyamumyimbibKipJusldWcIBea6a5luvQj+0IKPJJW2m56Y6OP",
+	"RMnaGJpRRa8WAeJCKIkp+EO6s5Kxvn7oJyRj+ghSo4+vlSPaukoovUYww7XDCwK4AXsLsvW32GWiEeVY",
+	"R+xj+mB6kI6z/ogNZ/1DejTtP0zvZ/0H7OHsmA6no3Sc7cPbbaehq8EWbrfqUlQBtmcMJ2nVOsikDawk",
+	"/ivPZETyeoZlM2Sk+hiDRJrtiuqpovu2owhdgm3/076Ev2AYousP5F/FBozdFSXX5ij2CWyXSHCZL+S3",
+	"rWN8exe28lEjsBXuHb9tChkB7X9jzGzV7cVa3ND3hsV7I/PP5zlnp1nm/eSRV0nA/MTRvICFwE1wY881",
+	"hpACH2y/ymv4px0ViDq1JkrnlSzl+ZotttYxJ0Lq6D3m96GgMMnSVZmr9ZleAKkqps6frjD+D//11J7g",
+	"+3dvOm2/0vfv3piU+CoGGAxJF6uSZdga5/XZ+Oj+vSf6/6isUfLqyY9klmMtFxrz79/9cEbevn4O/Oo7",
+	"GGgymeWc6nkkS0umegOSsE/LhJhqRxpqJyTh01kSxTzJqdL3n0tpyDddaZ5YMpLOWfqBZSaER8sG6lJg",
+	"eHC12d4g5uCgse280Efjabck18uBYybB2i2iyJp+G+TBflVA5LJwkRA/DHCtcGGu1BKTdm14IbgmsGyJ",
+	"6SHwEp3DitFFp5Xda34JtQYRDftSrMrUJkbZOjwD8gQCgDEdDbJfnbdAxtwxYAoT5YvFChsaOSJHOaFL",
+	"zSj7wnXEQnp3Uu/10goP1Juz+vp0bRoWQesXZ2uBmjgQlazlOBN2Du3wqso/Xaxr47USvYcfJz24ccrX",
+	"GL2MG0gpN5WWspi3v/2TeUr/+gJdun+i6l9NwYt8waSii6Ux4fWgLc3du4b6ych09NBriqXKF7lUeUq8",
+	"+iWDu3exuxceH2ujuFZB2KiFa7VIMqkhIjhDlLfNHH1FbkBe2w4Q2OMFs+0I5abeueugWOsXjPXadnYZ",
+	"sq2CYx7oFSz8PsGmcTBsYUPvYPil61dzUuudA1BYCI0Dgke19oXwoP+GBcBgg9iBCN5SqEsQeWdLaHht",
+	"jSuXmq2sbsuHFRrA4MW1Xo8F9E3BzHds2lN1QIFTt7DFlVGKeaj7Sj1mDipWVXWzNe54afGAHPgUzfm7",
+	"yauXZ280FkPqODzAVrkHW3lvQE5t89ndrcJIqFMYVlIWZX6Rc1p4vYi5VIyCoMk+sXSFXSwv85SdQNkL",
+	"rLa/vZFY4CrH42RAfmBrtH/XSKu45KS7ZKXxkdtS6JrSa4jYG0hIJY0W65g7MAV9sUmuBQEpKk9sLuvO",
+	"WHhXaKzHnjla7MR7OjN8sbqkqn4O+6SXJcm9OUTJ/6LZjVdlSxP+eybAerCmiyJxFXc0n6xVpukme1bc",
+	"0awNeQdJKgadQLdQE1GwnWHlMAyYVsy7cklTVvXA6m3kY12aet1lsa1CgLmRrqtAhvzASxjyP62eLDUQ",
+	"AI+p33NsODI9xzbX6jGZRpo9GeecJpzwqXG9XL2WDoRjWIBJxiSeEl8v9tF2LlsDokD9YFsNq4rDOExi",
+	"bqlikX9gfjsYziJTnBxAH1gDa9hVlf4tpZ+JkvhlhBuRH+TMGWhmwjYPMDRgVbCJCSaBOzYOg8iZAyJi",
+	"dP2qcQe0NSNdrOWP5XTsmXsnmgA4yGk0kPZU0MmAmeKgHkbAQVXNjiRm+uQxbx49AGJnea1BeUAaFXpk",
+	"zNHhUI/F8W7NvhP284oWQM+gIXJFzCpyAJ5cqYnBaWHKYiIZSzYVoElc7IGMedcGKPSsRLtoBhokqciw",
+	"NXzJbLEZ/XPo1ABloz1f9YzmxapkAKOqxw9UwOcUuqFAnIGYzUwSuO31g3E+knQTF/ST3EtcPJBmPSVU",
+	"qOTGOenVAOi+5TmEeaGLcylyrmTPBEmtFZNWsrQeUmND8fuWSsY1etgAiJibkAeU1AEE0Ed3i3fUlvjW",
+	"4ooJI4i5hTUiDRwehS2wemJ51CQTqax8qYm5WvBcp4JrsqWluoria+afoO3codp3T04fm8J38JyMeQ5o",
+	"halbEzWasEGkl2logL0J2j0PPFQ+sjRMX63pYGAbQzkWnTS7UiT6HXLbGwpWsWTVPBAEOpbJdIXnE39O",
+	"rx1BAoFthuFJn0XWCghhD3Vi6jFh+8XkEf6rb1CK0Kn4yMjQKHnpfMW1EgaQsaLBcGiqdQJlcJzWyLmK",
+	"AtmEFaFeNqIO1M/uJoejAwymq+3MNvNr1zaCT46SqnO5FutPbdq8eZ6/sFKQmcZ88K1ATZ9eraiPeaic",
+	"GCUelCdbvlZvB9rpErQoGGHZ1VS0SWamF+A///M/Jz1PsNTwgJq/IUDgvH6Trye1zu+2InOz5/sJXJ4Z",
+	"U5qSTKZQXaCoWDVLqPrThKhyZSOVijxlXDJPUX1VimWZM0XLtRfoYVRUP7OpMxoMB8NafpyfFIdpbka7",
+	"03+9YCoUcaD1IOk3RXdih80Br/OUtSlo4vor92LeyDKOqubfJkMY024H5IUR5kxtQdcetS4QYeBmV/Np",
+	"zWV7J8TnOhJSdw+HBwPyRvg8GhKel1RKnFOTrzuynp3spQD7jhDXpc/P781RyIeqsgz0biuLgC8VlC6X",
+	"u6c/MSpMSblE5Jcm4zfm+v3bEPeITFlK9ds3JBZzhi80XQPVW2/rLgi2gt+d4GHm+cUcQpSs+VTz50ty",
+	"Oc/TOeGgVXJ4LNXqoLxj7rHdhrVu6Dfmj5wzLUItGQdhysgcuAGiVVog94nlIWDXrzLmE5MFjRE+kEht",
+	"PGaFEB+wVy6ZaorJtC7qvIZ45SeV4meTqdmntFhljCwoX0daJdcHASlvxi5B0ZnrZwfkLCHgLCJduAAu",
+	"OEM7Bp7bkAzD9TQnmMS8hhAKLVgfYV19+agp652zjFAFStAHxpYG0dDiEvMVV3lBEpNnjfpDudJHr3Xc",
+	"BtLDBWk0I9eo1WhHXm8f6zOcVp9JrVmALIpKKNo3LYVkn5Ylk3JikqMk2BmYrGI8zLp3jNUo5iW7yCVo",
+	"+yb23pHOZ1lnoskGeCeeMobBrJZ4bixJUQ2BhH1blrgdLwp1tUgTI1xv5KbzEfqlh9qtAyaEu/9jj/X9",
+	"i8Ppbe5xJmxzv+fgM3grUIDx8/tGL9LxcLilKqOtxrhf+UJXHiJUIb5WIGJTaYhbKgx/iIcKfeIOf8/r",
+	"wgqfjHZ/8rZR7PZweLD7o6d+D7qjfb4I1LUHeBqU2vV5VUUy6pi4SxPa5xXnQBphONYFI9M1/NmJOope",
+	"SCg1oN/bez2J4eH3kOZuZOVvrFxtnpHmdWCCMwbeiCxXco7WaUiIRa4ApUqoJu/sk7pnjN+wUkK6Z2AN",
+	"7J9BZwqMiBmgVdbySDAfmHj1CbCJJIl5nk3IaHh4EHMYNyF1JxNWpp+QX2PngomNly/2i7HEnUmM4TJx",
+	"p/pNnsHPj2bj9H/+67/hN25wY51O9D//9d+f3bZinuSZM/ZY15vdgm1FlIAhAeg38Dq9Vy1TajnFVSAB",
+	"WQJKWmhhk2MiquZ8EFMjFS3B9IdC+gSLWoKaU6opM9ZfULog+KJWZwWMElCHF6wFUA4f9SCAslFxQNzX",
+	"fFCfqMuF3TxUqMI994ikayv/VgIe1O0zJnQnT0B2tGN7pvw/ZyBPmWwLw5+hi8ZCfGTGCOqmANOgXC0Y",
+	"MBuQGd5UBW0AJNIKhM+pVH0ApJavTbO66Rrk7FRwzqAfb8wTGHMGzpikFxmDjS9U2p8pUz2Hlsojc4OY",
+	"v9Z7AkXeskDwXwHcnGh3kX9ksib++cKelpwqaQ8zTIyhHIIeqD0k3GOuiJyvlCSZuOSRk29ijpZWtPNA",
+	"SyVZiMtibVRiU/dHGnlwugJTSuY0YhChelHMNVbYdhaGhxb5jGEPDAc+g3p1QOPj1QI7BijjKSQ0n13k",
+	"WjeruDFuCOQ3DYMTFE41wUiOhgdW00YZRQlxrsW1c/ORkRL95hAgGlkduxKRQHmoREtfBsISSjUaFhJQ",
+	"cEmkTjcUUL4k549C9BqQ0GKrBq954w4xT8hlziUm31stquaO10RzU1f62t3X5CM/UW3YP37/6ygaPfx8",
+	"1W7/ypUOo27jNjvFKo/U0Yde5/Me4k+LC9WrvvxWjGVXmO92rvO58lfTQJ2FFlM9sUwGjKgBJjMIt7UP",
+	"RU5i+TFQ5lBJAfstUh5Tpd8nXblCcjYVmfEVE6nFMo455O292puWmmgztFC1q6A/oumc9R9hZmAgbK24",
+	"1Jwp4aIP3m9A6gpe7fDAb+Lo7YqjTyuzSUMg1SjXvvWwYGqceBtF0lNLz8eGnoNPAeVPYtodgLsTrRcn",
+	"lXEX4k1MUCHjac4gvrilmZpaW19QqTIrbGrIW52BFvlH9vsqUdfDCeOt7Ux+eu9jiCtXtizF1FdM5Foq",
+	"tjAY4Ptq9zAy5tJVEXMVxKiEWmEROEJA5oW/UEkuy1wpxmPerZmiwS/cM1IYGj9wvalxl1kTsctgDZs1",
+	"zE7Oliy9GgbZw+6HQc2yaxtQqQmXvyNUgkYj+my2wfBGbCrtcYN49Bw8o6E6IaQ7XZPElY5JIqJyJsm0",
+	"BDuz/l2eJSA7L20IhFFnMJwqQV+U9aVVWRlJu9QAaj3BWgPgsA26u923tckrI10u7SebfLfNT1FjoZyw",
+	"xVKh9UCrgaZrvHkeWh8rYHb9+8zI7B/YWjKI7s+5bYhvzObGXI5JBAmKdlj9UkJfS/ip1h5b5TMjl6/h",
+	"HHxGYRw0JtXE0uYcxDycdEAwXQEdxWJJf16xE9B3TDMhEGXoYqkvMOY4c0N96PrGUc1OINgFRt7R5Ho5",
+	"p1OmTtwPiZjh1Zb5xVy5AVZ9NihsWybPweW2wl7IYI0l1Xoxr1tjzZ3WvKG7zbxBc6zGFucLaug6zUSf",
+	"Yt2siVOllYZSD0K2VZeTtCex8+uNtXUef0+u67iNf+hq2d+pu6GCITF/F+wsHVVhEbW4KEg9BwWdo2F/",
+	"c12P0Nkb2VkOALdXA+QW+wyEwN02sfv4EDCxj69uYR83DOy77evNmiD6cds36Gw0LTqEIiP7mIuVKcjb",
+	"nVLJ7h+uykb3FYhGgtn0N8FHW3uFTaS4Zo5TGIMgGWsD8oybTStO+3+l/V+G/ePz/hVxY8oqOoaxrcjY",
+	"HN2qgOW/qL1U8usLz1Xdr60uiU2Vv/5g7ojfXJurxK165sFP7z83RHmpiGuyZSUv84P3mLUTELcgaURi",
+	"navIiBkmOJfb4J2q+lc9tG1AnqNXs2Qxh6KbaLO8pGUmjWnSD0/FUHQsCOosx8ZqsaBrks6FkF4Hc2P2",
+	"plAMp4eB71S1C1OBSaMWuDoBG/OSYVCJMbZiHB/YPlLBs4ajPuZVFCEurEyBads6TlEtZ3pU5djj7TE3",
+	"ZW/M6HOUUxOIX7ByFIqxLsjEBJJDMHGE/SUpD3SwHZBnM2KdGltLI9GYq3zB+rAVhmGfXQ29jw80Y4Wi",
+	"Sbae2R1J3r5+joHIhpbk3GtHip0A/JbnECgfkleWrvDalW2z3ll/YOt9bK6PqkS3Z5lxtsKb/rPI1ntQ",
+	"NcMDsE4FIN8jiIp+BkmF1YN6VAuZzjPSraFYrxN1PtJi9aXqNePj1/cb3t5zg1MGB7y3A4LMVbfm9Y/b",
+	"2UGvVWZvg7brlV3Lqkp4LibHq6tXJXepcsU+t7jVaP97/U3KZw+r8tm3UwN7WK+WO9xeAHvYLIA9+nwl",
+	"2X3ThYUqGXv8Wb//nT2A9ZjP0e/Rfvi22g1/vabkw+Hx7i9cO2/9wWiPJV5hpvcbIZ7T8oLhd0f7nCfQ",
+	"fVR/PB7v83G7E+7XLF69apYDDQlZlXkLRJ29AjJtqlU7GdBVwXNptLLiwaglt1KyIMPNCkd2av0NRFom",
+	"dxMs2EpcQkk4TasWn42iWr5gRJX0IysmJLGp/kZ0kJ7MRiXJTd41mlhM7q+X71bLyj4hCVXbJ6LGPoMO",
+	"bRVzk6CqtCJh56zyMsEFZko45JAj5baL+a4qQZF1sVJYHw6CEWX+kWGXbw0/KFZb1yDJqTfTlK0Fpo7F",
+	"LlsO8lVMvLBexOwhVCM+aiRnoGyGt4sGOUwHyVNIPKOZjWexxwWAIBxReNtk/76eVDbTSAU4FXBqI/rW",
+	"r8oaely5nTZwjUZAVbvVa0itrjK4K862uYfOXmaIbRs3yEUgFeXg4OD4hGw8QrjSxaaSAqHDURU+15aq",
+	"A19eid8qFtxAFrgJMz4YHgaqEgmbmqrpR6hcJ5A8qH/MZJNI/k4n+e3EisPdH70Q6qlY8a/bpPEXVlXq",
+	"3WDTuBJVAyQHnbHBqO9hFh8GzVxvxk32FaywAREfzooimnXSwQ7hea1Mkg326yVdzToXQqpGG97egJj6",
+	"HcZqYfug1M0WrhhRlaxpgxDRCeW7712CtM+Dc1mFj4DIYLcKKVXGzYNZRYxyCakKsPUQT8LtXJctVSzp",
+	"q7Mr7Edo6z2fAwS3Kp/t9XK29ZoHnc+/KxPAApoWoZD0GkX1xlziq2ii/xWT6Wsof+N9CDMYQyGK7im4",
+	"JL/pjbfJw/C9b2VjLWZkKkx/CW6EUzfZkWMbc9S2Ckal8gLezWf1FHurJBbNzKbjmssbreJzKs+5OEfb",
+	"/wnUGHEzeu3mW9UBQnNVhfoGMa9tbRMHdB3QAwzQywLezQFtCq2GExfA8yaExrxWX8Rm+zYiFTZFAESY",
+	"fB7zRE8XDggwJ/iDcM3fmT3Z2/7Gnv5u2dPfJadAvL0Sq9gz8dtPeXF2spmJndjQJJ10RZExqWIOXsua",
+	"GS2XNaW7WebPBBqfkMTG5yfgovXzsS4alSIDxSG3GLRcvPIXIzZVm/kNBKdKpN8CxD9kvuXfk/kgWHAp",
+	"8MLMQ7pNm4JrX3rbQtxplmEyF2eke/bD28h184y8Xp49qFzYEvNA4vGN7XX+SE4zMH/7VQ+tOOV1C6mV",
+	"TgnJaH7zn9BDpllWNXb8BzQDnGaZPvoOBzpcsb6KLNvHS/4biVqwK/DLZNk3KeubEeCbEWAXJzrNMkuw",
+	"PcK6ScDDSol75lu5wiq21AgUhGHlR/DWzmZ5ijHyGVV0SiUzNWxpOrfV08giv8Aih1FV8wnTf5slsWBn",
+	"yQbBrGp59AUJU7XIptxIAwYIa6PZ+veVwH5HjHzfLEyR7070cuUGd2TnbGiRgQk6VReTq2fo2K4prgAR",
+	"JOyYenitjJaYu/IXpv6pyXHBdBZXF8oGmHvpLbVElpjXM1lOq2QRcqVcEawBdYXsj1pRTawJiZUnQ8Uf",
+	"vVwj0sXSlJBWRIuiNyFUQisgrFcG77iqOqkh4YMW91dLK9qUhuIKZe6ViVJr/ON6GLb72+4ZchfynHuN",
+	"dQL+83DHhg05Ku0uLV88dabZ72mfdI7GNr9ldHzL6PiywSC1Tklbkzq29Er6ltexZ5Y+JG5Ij8w61ux+",
+	"tjl94xEwW9kivDQUYRDI6EDWagud19rzYbIqVN6Dsi5eiX5FIBxBcOa1XIKao3nm9zBo9Rz0yo1Djb1W",
+	"xfEBOY25yc+w+RqbLA126XP2SXPOxNZyjzn8QK/g9YGDXAc/v8E7FHB0V5YAvm4Wh+02rRtYHraHnY19",
+	"E0la1Smpb701RXVDfnJGc89Xz894E2gqaYs8N1tRkm4t47g3IC+90tfdegpmb0stbGxYBM5Oh7gnMad+",
+	"ZWqsCForxW2hMrNxzknPxk3afE6rsgRDHHFDrmHa159+smeYSO1YO8xEBokFAP620imuxio2qmMbOq/+",
+	"cbIKHDP8B8gu+BLGKAs/xOhvyQnXkhE0EKHDjA1kaBqQfFmhpsnfJBHBe70bUxFOYt7MQag6XPnBuI7q",
+	"H0AzAi+fAKKweczbvWT8TANRYlB9NxS170Xrm/LgvRMtAwXC9cnuaP2Yh8hWI2TfMi4nhXhCAUgx9WYZ",
+	"G1s67GiY4e2lvvzmnhkb7HPX55H7JgNUO/3j5QOE9v6PnRKwL2v/uhMDPGn6W27AH8C5Xw/+d9e3WS2+",
+	"EilzXbOtw77OJ6+dB1Cb9yqpAHb97eH/xEb/tyxmVQtizcpcD+JgD6BGuQLHuGzFAq9F8omNyWwGaLp5",
+	"TSRl1XeulUtQyxlwx9ucEnAD/vQtK+Ar4APbcgNugVf8w0UGfB3q27dYgt+a8dmMgV28L8C+DP3/Qvzr",
+	"NUSOmlLztN5Sv0YEHBsakMf4V2AQnirj20s9FrYHs9JaVo1RZd4KIQa4L6MKhPaHeJVZ4Y/DrL4GruCu",
+	"5RtX+MYV/qhx/F4wjaaDHoG+4zB8fQVabYjYFyLW31HsWdFWNTAuGNvXlQPy2OwDCWiNQkPQvhf1u4cr",
+	"blfcrz31P7KwbyG+q3oW3hD2oFOSqJKmEOKDkSG/bUDw1ci948/f6P03ev9NC7gOk7FE4lp6wG2khVWW",
+	"qd2ZYc3O4I121jvcHjEH50h371bWvRPsGVoFfIRai0rGbI9Tx6d3uEa+urSyzZfwLbPsSxufw6ljodd4",
+	"7eSxujl6j4wCqPWJU6/KojPp3AMpxWwkVNs35xcR6sBW9y0hFvzCPL5BI7JWBlx8epsQK93wP2MD+6pn",
+	"qpqzvKxeujd1Ra/CLbIc9dmYqwee2poEYaY2wA/P2+rDqKlbKrhcLaA6/UrJPGN+/oQ3M/TAac+LzWIi",
+	"A0cmpSVDte4XmsaxYubDACPt9X01WrbD1WlBujPptGLEveKhh8Nh1Sv6Gfa7t3aLyjlYdXCv5urPLA92",
+	"CzUi2WrLHDZaUoMSYIe1loGZ+lyo/sy8XLfIzulfbJs4OOXKpyr+rKNq1rf1Ma2JV3XK5OZ2QWi1iQ+q",
+	"iZ96A1qzzjw5zE2Jfe0BzhQ70dfmPqrmxo71AOpqZGsRnA+gbUe1LrVegrq23nHzZm2NDDd2w/WacX0z",
+	"LohIVaT8lgXrKuV2fLKDWqv55US2L2fMeXbkhsXmVPa56OOo1mrOqbHzZP7IDUtVQ1rrYEVgJcR5AZLv",
+	"1tVgMDSYtIM3LAgD+0qIfmHkabdsO3Zl0zu1nGo7JbDzhYlBI1530/HcUm7Y5nXMkCA2Oma1Fz76o7dg",
+	"ZDVsExh3PAJ3ut3voAbNwFPYYBPfd+XaF9sX94aG1m87kHfuwZKdPTdhqU94I6ngtuI33Dpoqht28Ei4",
+	"cq0YKGKiOgOre9P200oBrlg1yuPni1xCNIm/5GhcLflvRm73xrVZNY7puzHeOktUiMOEYeRxJyOgo899",
+	"K2UwU4apwqpSpM8XWpOGbpq1RY98XutGExhNzOgA13Uj+zASpB9/5byy1Jx/YOvzkq1kHZnGHlw9uw75",
+	"wNbEjW6t7M3b/8DWfTOyLlU49aFa7sjn/UbRIPWhIdnCU0QqurRSqViwc9Mcd9MiL3EYqYa1iREO6dsh",
+	"3iLNDr2bVnkjBNHjSDWutYxGDT2mb8c0xDp4kJsW0GKdHRAU6/CX/tVzxUpOi3NWlph65eatCb04ithR",
+	"7as2I/o44vP7z/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -26,14 +26,15 @@ func TestObserverSeesAttemptsAndOutcomes(t *testing.T) {
 	obs := &recordingObserver{}
 	h := NewCommandHandler("counter", s, counter, RunnerConfig{Retry: RetryPolicy{MaxAttempts: 3}, Observer: JoinObservers(nil, obs)})
 
+	ctx := AsSystem(context.Background()) // access fails closed: a command needs a principal
 	s.loseRaces = 1
-	if _, err := h.Handle(context.Background(), add(id, 5, CommandOptions[int]{})); err != nil {
+	if _, err := h.Handle(ctx, add(id, 5, CommandOptions[int]{})); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = h.Handle(context.Background(), add(id, 200, CommandOptions[int]{}))                           // rejected
-	_, _ = h.Handle(context.Background(), add(id, 1, CommandOptions[int]{ExpectedVersions: []int64{9}})) // If-Match
+	_, _ = h.Handle(ctx, add(id, 200, CommandOptions[int]{}))                           // rejected
+	_, _ = h.Handle(ctx, add(id, 1, CommandOptions[int]{ExpectedVersions: []int64{9}})) // If-Match
 	s.loseRaces = 100
-	_, _ = h.Handle(context.Background(), add(id, 1, CommandOptions[int]{})) // gives up
+	_, _ = h.Handle(ctx, add(id, 1, CommandOptions[int]{})) // gives up
 
 	want := []string{
 		"start Add counter 1", "attempt conflict", "start Add counter 2", "attempt ok", "finished Add ok 2",

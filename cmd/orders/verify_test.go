@@ -222,10 +222,10 @@ func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 
 	orphan := uuid.New()
 	for _, sql := range []string{
-		`UPDATE shipment_overview SET status = 'delivered', carrier = 'UPS' WHERE id = '` + ids[0].String() + `'`,
+		`UPDATE shipment_overview SET status = 'delivered', carrier = 'UPS', customer_id = 'mallory' WHERE id = '` + ids[0].String() + `'`,
 		`DELETE FROM shipment_overview WHERE id = '` + ids[1].String() + `'`,
-		`INSERT INTO shipment_overview (id, order_id, status, items, version, created_at, updated_at)
-		 VALUES ('` + orphan.String() + `', gen_random_uuid(), 'pending', '[]', 1, now(), now())`,
+		`INSERT INTO shipment_overview (id, order_id, customer_id, status, items, version, created_at, updated_at)
+		 VALUES ('` + orphan.String() + `', gen_random_uuid(), 'cli', 'pending', '[]', 1, now(), now())`,
 	} {
 		if _, err := pool.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
@@ -235,6 +235,7 @@ func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("%s: status: expected dispatched, found delivered", ids[0]),
 		fmt.Sprintf("%s: carrier: expected \"DHL\", found \"UPS\"", ids[0]),
+		fmt.Sprintf("%s: customer_id: expected \"cli\", found \"mallory\"", ids[0]),
 		fmt.Sprintf("%s: shipment_overview: expected a row at version 1, found no row", ids[1]),
 		fmt.Sprintf("%s: shipment_overview: expected no row (the shipment has no events), found a row at version 1", orphan),
 	} {

@@ -437,6 +437,11 @@ type Shipment struct {
 	// Example: 2025-01-15T10:30:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// CustomerId The order's customer, to whom the shipment belongs.
+	//
+	// Example: cust-42
+	CustomerId string `json:"customer_id"`
+
 	// Id The shipment id (derived from the order id).
 	//
 	// Example: 2eed4c61-408c-52fc-9eb8-b10ee0232358
@@ -1311,7 +1316,9 @@ type ClientInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Corresponds with GET /shipments (the `ListShipments` operationId).
 	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1326,6 +1333,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1342,6 +1353,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1354,7 +1369,9 @@ type ClientInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1415,7 +1432,10 @@ type ClientInterface interface {
 
 	// GetShipmentEvents Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1793,7 +1813,9 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Corresponds with GET /shipments (the `ListShipments` operationId).
 func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1818,6 +1840,10 @@ func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams,
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1844,6 +1870,10 @@ func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipm
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1866,7 +1896,9 @@ func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParam
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1987,7 +2019,10 @@ func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *Di
 
 // GetShipmentEvents Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3584,7 +3619,9 @@ type ClientWithResponsesInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3601,6 +3638,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3617,6 +3658,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3629,7 +3674,9 @@ type ClientWithResponsesInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3694,7 +3741,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetShipmentEventsWithResponse Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5322,6 +5372,12 @@ type ListShipmentsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListShipmentsResponse401Headers the declared response headers of an HTTP 401 response for ListShipments
+type ListShipmentsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
 type ListShipmentsResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -5341,6 +5397,8 @@ type ListShipmentsResponse struct {
 	JSON200 *ShipmentList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -5349,6 +5407,8 @@ type ListShipmentsResponse struct {
 	Headers200 *ListShipmentsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListShipmentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListShipmentsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListShipmentsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -5363,6 +5423,11 @@ func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -5418,6 +5483,18 @@ type CreateShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CreateShipmentResponse401Headers the declared response headers of an HTTP 401 response for CreateShipment
+type CreateShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CreateShipmentResponse403Headers the declared response headers of an HTTP 403 response for CreateShipment
+type CreateShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
 type CreateShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5468,6 +5545,10 @@ type CreateShipmentResponse struct {
 	JSON201 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5486,6 +5567,10 @@ type CreateShipmentResponse struct {
 	Headers201 *CreateShipmentResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CreateShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5510,6 +5595,16 @@ func (r CreateShipmentResponse) GetJSON201() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5594,6 +5689,12 @@ type GetShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentResponse401Headers the declared response headers of an HTTP 401 response for GetShipment
+type GetShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
 type GetShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5619,6 +5720,8 @@ type GetShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -5631,6 +5734,8 @@ type GetShipmentResponse struct {
 	Headers304 *GetShipmentResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5647,6 +5752,11 @@ func (r GetShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5702,6 +5812,18 @@ type CancelShipmentResponse200Headers struct {
 
 // CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
 type CancelShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse401Headers the declared response headers of an HTTP 401 response for CancelShipment
+type CancelShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CancelShipmentResponse403Headers the declared response headers of an HTTP 403 response for CancelShipment
+type CancelShipmentResponse403Headers struct {
 	IdempotencyReplayed *string
 	XRequestID          *string
 }
@@ -5762,6 +5884,10 @@ type CancelShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5782,6 +5908,10 @@ type CancelShipmentResponse struct {
 	Headers200 *CancelShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5808,6 +5938,16 @@ func (r CancelShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5892,6 +6032,18 @@ type DeliverShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DeliverShipmentResponse401Headers the declared response headers of an HTTP 401 response for DeliverShipment
+type DeliverShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DeliverShipmentResponse403Headers the declared response headers of an HTTP 403 response for DeliverShipment
+type DeliverShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
 type DeliverShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5936,6 +6088,10 @@ type DeliverShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5952,6 +6108,10 @@ type DeliverShipmentResponse struct {
 	Headers200 *DeliverShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeliverShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeliverShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeliverShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DeliverShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5974,6 +6134,16 @@ func (r DeliverShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -6048,6 +6218,18 @@ type DispatchShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DispatchShipmentResponse401Headers the declared response headers of an HTTP 401 response for DispatchShipment
+type DispatchShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DispatchShipmentResponse403Headers the declared response headers of an HTTP 403 response for DispatchShipment
+type DispatchShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
 type DispatchShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -6104,6 +6286,10 @@ type DispatchShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -6124,6 +6310,10 @@ type DispatchShipmentResponse struct {
 	Headers200 *DispatchShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DispatchShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DispatchShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DispatchShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DispatchShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -6150,6 +6340,16 @@ func (r DispatchShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -6232,6 +6432,12 @@ type GetShipmentEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentEventsResponse401Headers the declared response headers of an HTTP 401 response for GetShipmentEvents
+type GetShipmentEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
 type GetShipmentEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -6257,6 +6463,8 @@ type GetShipmentEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -6267,6 +6475,8 @@ type GetShipmentEventsResponse struct {
 	Headers200 *GetShipmentEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6283,6 +6493,11 @@ func (r GetShipmentEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -6659,7 +6874,9 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6682,6 +6899,10 @@ func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, par
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6704,6 +6925,10 @@ func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Con
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6722,7 +6947,9 @@ func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, pa
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6823,7 +7050,10 @@ func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, 
 
 // GetShipmentEventsWithResponse Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9061,6 +9291,13 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9105,6 +9342,23 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListShipmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListShipmentsResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9171,6 +9425,20 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -9272,6 +9540,40 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CreateShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9434,6 +9736,13 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9509,6 +9818,23 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9592,6 +9918,20 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -9693,6 +10033,40 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9869,6 +10243,20 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9955,6 +10343,40 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeliverShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeliverShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeliverShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10097,6 +10519,20 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10197,6 +10633,40 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DispatchShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DispatchShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DispatchShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10373,6 +10843,13 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10424,6 +10901,23 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
