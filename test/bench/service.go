@@ -31,17 +31,22 @@ type service struct {
 
 // buildService builds ./cmd/orders into dir and returns the binary's path.
 func buildService(ctx context.Context, root, dir string) (string, error) {
+	return buildBinary(ctx, root, dir, "./cmd/orders", "orders")
+}
+
+// buildBinary builds the main package pkg into dir/name and returns the binary's path.
+func buildBinary(ctx context.Context, root, dir, pkg, name string) (string, error) {
 	goBin := "go"
 	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
 		if p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go"); fileExists(p) {
 			goBin = p
 		}
 	}
-	bin := filepath.Join(dir, "orders")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/orders")
+	bin := filepath.Join(dir, name)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/orders: %v\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin, nil
 }
@@ -49,9 +54,18 @@ func buildService(ctx context.Context, root, dir string) (string, error) {
 // startService runs `bin serve --migrate` against dbURL on a free loopback port and
 // waits until GET /readyz answers 200.
 func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, error) {
+	return startProcess(ctx, bin, []string{"serve", "--migrate"}, dbURL, maxConns, pprofAddr, tee)
+}
+
+// startCRUD runs the CRUD baseline server (test/bench/crudserver) the same way.
+func startCRUD(ctx context.Context, bin, dbURL string, maxConns int) (*service, error) {
+	return startProcess(ctx, bin, nil, dbURL, maxConns, "", false)
+}
+
+func startProcess(ctx context.Context, bin string, args []string, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, error) {
 	var last error
 	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken before we bind it
-		s, retry, err := launch(ctx, bin, dbURL, maxConns, pprofAddr, tee)
+		s, retry, err := launch(ctx, bin, args, dbURL, maxConns, pprofAddr, tee)
 		if err == nil {
 			return s, nil
 		}
@@ -63,13 +77,13 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 	return nil, last
 }
 
-func launch(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, bool, error) {
+func launch(ctx context.Context, bin string, args []string, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, bool, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, false, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(bin, "serve", "--migrate")
+	cmd := exec.Command(bin, args...)
 	vars := map[string]string{
 		"DATABASE_URL": dbURL,
 		"LISTEN_ADDR":  addr,
