@@ -120,6 +120,7 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 	var res CommandResult[S]
 	var cmdErr error
 	err := h.store.WithinTx(ctx, func(ctx context.Context, tx StreamTx[S, E]) error {
+		res, cmdErr = CommandResult[S]{}, nil // a Transactor may run this more than once
 		idem := c.Options.Idempotency
 		if idem != nil {
 			rec, err := tx.ClaimIdempotencyKey(ctx, idem.Key, idem.Fingerprint, h.cfg.IdempotencyRetention)
