@@ -374,6 +374,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// Prefer defines model for Prefer.
+type Prefer = string
+
 // BadRequest An RFC 9457 problem details document.
 type BadRequest = Problem
 
@@ -432,6 +435,14 @@ type PlaceOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // GetOrderParams defines parameters for GetOrder.
@@ -474,6 +485,14 @@ type CancelOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
@@ -503,6 +522,14 @@ type ConfirmOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // AddOrderLineParams defines parameters for AddOrderLine.
@@ -532,6 +559,14 @@ type AddOrderLineParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
@@ -1365,6 +1400,17 @@ func NewPlaceOrderRequestWithBody(server string, params *PlaceOrderParams, conte
 			req.Header.Set("X-Correlation-ID", headerParam1)
 		}
 
+		if params.Prefer != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -1537,6 +1583,17 @@ func NewCancelOrderRequestWithBody(server string, id OrderId, params *CancelOrde
 			req.Header.Set("X-Correlation-ID", headerParam2)
 		}
 
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
+		}
+
 	}
 
 	return req, nil
@@ -1606,6 +1663,17 @@ func NewConfirmOrderRequest(server string, id OrderId, params *ConfirmOrderParam
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -1724,6 +1792,17 @@ func NewAddOrderLineRequestWithBody(server string, id OrderId, params *AddOrderL
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -2230,6 +2309,15 @@ type PlaceOrderResponse201Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse204Headers the declared response headers of an HTTP 204 response for PlaceOrder
+type PlaceOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse400Headers the declared response headers of an HTTP 400 response for PlaceOrder
 type PlaceOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -2293,6 +2381,8 @@ type PlaceOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *PlaceOrderResponse201Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PlaceOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2502,6 +2592,15 @@ type CancelOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse204Headers the declared response headers of an HTTP 204 response for CancelOrder
+type CancelOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CancelOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelOrder
 type CancelOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -2582,6 +2681,8 @@ type CancelOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CancelOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
@@ -2688,6 +2789,15 @@ type ConfirmOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse204Headers the declared response headers of an HTTP 204 response for ConfirmOrder
+type ConfirmOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // ConfirmOrderResponse400Headers the declared response headers of an HTTP 400 response for ConfirmOrder
 type ConfirmOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -2752,6 +2862,8 @@ type ConfirmOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ConfirmOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ConfirmOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
@@ -2952,6 +3064,15 @@ type AddOrderLineResponse200Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse204Headers the declared response headers of an HTTP 204 response for AddOrderLine
+type AddOrderLineResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // AddOrderLineResponse400Headers the declared response headers of an HTTP 400 response for AddOrderLine
 type AddOrderLineResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -3032,6 +3153,8 @@ type AddOrderLineResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AddOrderLineResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *AddOrderLineResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
@@ -3766,6 +3889,9 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3849,6 +3975,44 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 204:
+		var headers PlaceOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers PlaceOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4156,6 +4320,9 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4246,6 +4413,44 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers CancelOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CancelOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4432,6 +4637,9 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4508,6 +4716,44 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers ConfirmOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers ConfirmOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4795,6 +5041,9 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4885,6 +5134,44 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers AddOrderLineResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers AddOrderLineResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -5295,6 +5582,21 @@ func (w *ServerInterfaceWrapper) PlaceOrder(ctx echo.Context) error {
 
 		params.XCorrelationID = &XCorrelationID
 	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PlaceOrder(ctx, params)
@@ -5410,6 +5712,21 @@ func (w *ServerInterfaceWrapper) CancelOrder(ctx echo.Context) error {
 
 		params.XCorrelationID = &XCorrelationID
 	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CancelOrder(ctx, id, params)
@@ -5475,6 +5792,21 @@ func (w *ServerInterfaceWrapper) ConfirmOrder(ctx echo.Context) error {
 		}
 
 		params.XCorrelationID = &XCorrelationID
+	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -5557,6 +5889,21 @@ func (w *ServerInterfaceWrapper) AddOrderLine(ctx echo.Context) error {
 		}
 
 		params.XCorrelationID = &XCorrelationID
+	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -5641,6 +5988,17 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers BadRequestResponseHeaders
+}
+
+type CommandMinimalResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+type CommandMinimalResponse struct {
+	Headers CommandMinimalResponseHeaders
 }
 
 type ConflictResponseHeaders struct {
@@ -6034,6 +6392,22 @@ func (response PlaceOrder201JSONResponse) VisitPlaceOrderResponse(w http.Respons
 	return err
 }
 
+type PlaceOrder204Response = CommandMinimalResponse
+
+func (response PlaceOrder204Response) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
 type PlaceOrder400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -6369,6 +6743,22 @@ func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.Respo
 	return err
 }
 
+type CancelOrder204Response = CommandMinimalResponse
+
+func (response CancelOrder204Response) VisitCancelOrderResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
 type CancelOrder400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -6605,6 +6995,22 @@ func (response ConfirmOrder200JSONResponse) VisitConfirmOrderResponse(w http.Res
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type ConfirmOrder204Response = CommandMinimalResponse
+
+func (response ConfirmOrder204Response) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
 }
 
 type ConfirmOrder400ApplicationProblemPlusJSONResponse struct {
@@ -6920,6 +7326,22 @@ func (response AddOrderLine200JSONResponse) VisitAddOrderLineResponse(w http.Res
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type AddOrderLine204Response = CommandMinimalResponse
+
+func (response AddOrderLine204Response) VisitAddOrderLineResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
 }
 
 type AddOrderLine400ApplicationProblemPlusJSONResponse struct {
@@ -7589,154 +8011,159 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdts4sij8Klj8ZlakDClLsp3E9tprlieXmXTn9uWye2Y3s02IhCy0KUBNgLbVffwc54HOi52FKoAE",
-	"L5Lt2Jl0n935EdsSCAJ1r0JV4dcglcuVFExoFRz+GiwYzVgBvx7nubwwv2RMpQVfaS5FcBh8XDCyZHoh",
-	"M0X0gpEV1QuiytVKFlqNgjBgl3S5yllwGPz9+ceQ/OP58bMgDAr2c8kLlgWHuihZGKh0wZbUTL+iWrPC",
-	"TP3fPx5H//X5L4OQ4C/Dh38KwkCvV2YypQsuToOrqzB4/pGe9i9MFhkrHihyzgrFpSBUEUqULqQ4JUxo",
-	"rtdE09OQsNHpiCRxsBsHCRlccL0we4nFz6XUTA1H5AMTGeGazGh6Rrggyct59JrqdJEQLUlRCkJJKpdL",
-	"KjJCTykXShN2SVOdr2OhF7xawigWDZjAO7fCo7vflxlbrqRmIl2/Z6ucrs1j7e0nZp6EXCyYILCAgqmV",
-	"FIoRjohSWhYsqz+Wc0IFYbTIOSuIWQ9TOhYOGETRJSOJ9+7oe7ZOyMBuWxEp8vXwiNCZYkITqResuOCK",
-	"tXds1hX4G2SiXAaHP+IXn/sQ/EqmFLfVh+RP71+ZxZs1CnaBOA9JsgO/qJ1feXaVNAnRfbU/n6aP0wmL",
-	"nswmNNpjT1h0kO2m0ZQ+mo9nj7M9Nplsxc1cFkuqg8OgLHhUsDkrmEhZL5G+Z7pYH881K7q7+MBSaSBI",
-	"zdfkYsFTBLlFAlnSNZmZP3XBWdbYy/625S254EsD3HG1Ii40O2UFLOmf73H+l8/6AcszhCsQD4wMCeJW",
-	"EHbOinVFPIew3DTnTOgHKhbJPyM7d/TyWUL43PAOB+ajghEtz5ggg0k0mT4h6YIWNNWsUOZtOTPcr8JY",
-	"ZPyUa0UMRyXRyegwGYY1URFppjFUyYpzVpBTJlhBNctG5GP1qVlJLk9JzgVTjkQcTFNaFGvCdZs8x5OD",
-	"Md3P9qJHhjAezx7TXprwgEwvXzFxqhfB4WT6JDRAr/4O29KMRr+Mo4OT0WH0+S99wuzKPFHQJdNW6j6V",
-	"RcFyoP6XPVx+LAyWUjdInDbQRYB5AWiKDEDI0bSQSgGAeAqi7aWOBTySGq7IjHTTKNNpRjV1cGPnRicg",
-	"nq2gw0fUiLycxwLZPuxDihENHTFQsJ+jx9kkPWBTGoQBN7tBbROEgaBLM+afkbf96OWzrXD3If3fcVyO",
-	"x+NxBD8nL+DH4xf458GLzz2KJAwuIztFtGRK0VPz5bJU2rDequBC01nOiGaXCFdZapJKoQuZezTcFtDf",
-	"s3UP1iyrROlCKiZIKfjPJSNnbE0G9ZuOPzx9+dLqJko+fXr5bEiW9AyRzGLh0KDonIEWMhLmkFBSsBUz",
-	"vNAkg0qGm9eY52AS+MSNK0Cb9KqHo+bzMCM1TDoHoaerOahQF4bckr3pFLRDxkjCa4CcnLH1ScFKxbJk",
-	"2GG+2cF8j+5Po910kkV780csok9mj6MDNs0m6Xi+Sx/tbSKWlmbaRCvT/f1tPBrHl1NDNpePn/dzaBi8",
-	"nIPm325xGJvEmBsF02UhWEZma0LJqmDnXJa1Mg4JH7ERMYLOGgix6DdSDo19Ysh3N3UjzR8sDpJN9gtx",
-	"5kssPnpsq41JUJRCtS0VohdUu3WEFZGj2lFHseAoCmCPIM4NukG8VBaW+R5JwAxI9ibThNT2VFoWQCxu",
-	"tJU1q0LOcrZ8oEhiR5zYEYmjVGK/iEViQJsQRH8I35s1GLbwxNgoFrE4VuT9i6fkYDIZk4zNQQ1wK6Pw",
-	"eVCtNFfSMHnyMCEDKtZueYdEyFisCtDO3CB5SGThLL1IMSOqDZ/lXGkjJ2tsKTLwJGUsANw++B4otyMk",
-	"FQ5C0grb5XDkW5ilYioWliKMfU4LrgyGlCSUXDB6Zl5JBskPO0gCdpnmQ0ApVwZEhl8d4IXR32Rp5mfq",
-	"EPE0IsfknOYlaz4kvG0BxvM8FqhMkt2kohJLax7/j8fJJmu3n4Hthjdz7qMmr5I41p8fDuL44f8a/LAz",
-	"/Gsc/AgCfjrBH7so7x8///wwDgZ2eOgeu/aJ4cOhHXtbbfEwNAgAfBZkKQvWoAxVpgsjGhAYKFHeSME2",
-	"SJW33jSGVJwmTzxcJw8To4U3klcsLKrDNoPujvfIG6nJa5nxOWdZjVBKZjJb3xaDZiPb0TgZT/f6xOpb",
-	"s+4+G+djLXKatm9wQ/sd1mr80nqlPLuhXV/CyB4zzUlwsNL+RjNr75q/jFXABPxKV6uco/OyY6XcX35S",
-	"6MlU+zBPZGb+c5rzDAafzCnPmXl1xjTluQGugK+doj20CE7XBMgOEEzQZf519+pPAKmikMaM/PHXYM5Z",
-	"ngWHgXsoCIMW3bYnCK4+G9ApTY1LUzlNBq2a6lIFh3tj41dwDbhoLa8Gmtu32qm3F9ntXflA/1PB5sFh",
-	"8P/t1CGIHfxW7bzDORD0XfJwxgdXZElzgz2WGb7guKhDMqMZ+e7D2zchoWTJlTLaov4+FgCekFS2t/nS",
-	"aghrN3sT16J5GJJSnAl5IewUCjg/lWKe8xTs8dqcH5EEEZIQQ4WKMJou3BIIPI7c5gVdfKPG9/X7YGUf",
-	"2+kLDxhvz3PJrpvC8wwB4k/thu5E3UA/J0LqkxUTGUrRirpfgXJOqYAwghGiNDPeyMWC56xpddinR0Ef",
-	"ed7Ip98Bj7BByQc1Jb91LzLqr15qh5zhhZGQOnKD7oucnaXm6EjVFryT7mbl7JAkHaAmsRjQzPxGKHi+",
-	"xjWgMBV3bJEamOU5/JGxYhi6eRZUnQh5AuAxE9mnYDJB2HKl1+1HqrnA2K+H1y+JResRmheMZuuTVU5T",
-	"eM5gHYBut8mV8WrZJVdaDcNY2Oe01DQ/0VKe5LQ4ZQnwWpJK4YTaiQNYguYXTnrGVjoW6YKKUw4GlDND",
-	"88oPqgIGztglhVlTqY/QqyI51awY/lbZ8zXEX99IDTFaXMIXsykGc4GkqJ3O41N8FZgMx9W3X8iGDQbc",
-	"rxnQvgOsz+odHfbDdQL/uVH3xX8Qw0byI7NSk0wylAY2ru0CJGaVA4iIzY3BLdb2w1ig8S90QVPvcfAT",
-	"YCi8wlj5AMQEvlHetMZPiUUVRm/TXRWL30YlOOiOpPVGfijTxXtZanYnqjLkNJelaBDTG0nkihUwB1lQ",
-	"haxvQHMX4a4WfLWEAwyfvvZq+jLE69bSIStDT/jlfVBTY4cumFoRRmfLHorvhjT9ArZwP+q6F28gWi2P",
-	"UI3boFlWMKXIQBbIvdoPubKs8vtlQTRfsuHonoTHXlt7i20orhX3/SG6dlIqbgfgACwynnmf3Agqvz0l",
-	"846uc0mzj1K+Mtr3TrS1wrlqXe5Tl2/QGxeUsMuUMXu8qPgvjOR8yXU/7fhkMdmtyeK9P6GWkrjXdqjD",
-	"ri3SUkY46L69lGs29RtEvRcCe4Ge253cXKT3kyVXSxspaIX9gsNd3/O17lbNWsZ/6g12OFbaPaqCghdU",
-	"ETD+8OTs3lyGybSmrv+0r/V21PV+cUxUjbkPsvKihBVw0JHfAh08I7MLi0VKCzB5vSirH6DdHJLFSGws",
-	"rKPcN48ZMTLWYoUKL0DbpHV3ir+NMGFM84Dl2/IFIuYuzMCFZoWg+QnEBnw5+EEaWxDgZkB5AeFfoybK",
-	"giiesSPC0YSYMSZILk9PWUZKYVDhHwI+UMTf47Vic78Z1cHVEbe6Dlm79Uc44j6I+liQUrDLFUuNdoR5",
-	"q4OkBrSS4T0aTR/wSPSToOeU53SW303Fld48LeWWUU1nVBkPoczRMoDTfZou7PkrX7J+AUYgjcAmClCy",
-	"lMbQvQFKPU1o90maC+zg1f/6vhSgPXWGDBTDjAUteL42K4GTVUkWVGQ23OOUJYbf4PSoghtX/uoh1n7O",
-	"CqO1WXZEkFK8AUnjlCgWHkCHTYgm8EcEaRoJUZiWMSJPYUZZ6lQu2YmN+CWxWDIqUN5VS1NarlYssyF2",
-	"QB9EsOr0oAvgWFiI+YhrzTI4yuGY6LGg5wxZ2onKQxuEaBzjxqKTiwPxkILRzIuXzXmh9Igkf3/+kexA",
-	"2OWXpDqjMZCKRWJsfPgq+ZoBDg+0183g5crcUUJ/EqtCpkwpQwfP4RDmbtK69yC7yeBckRZmAOeACWKG",
-	"2xBA5+z8eot26tkc3jvgSL5aSldEe6s5Y+vIjrwvru7mhJnt2iAfbhjTBbo7jsUA4x0hxlxkAcbxbzbQ",
-	"9smFZFj2mmWcfgRQ30lLVBOeLM2MJ4A93wpg1tpqeA8GwN6LzAtu4A95MTZvJwReTOyLexRBNTKCkREM",
-	"+SpOkQ26J+29Jb9Fv6iCAIbksuwVF8w7BqQZekw0f1fIFSs0Zyo4nNNcsY7FU0fqswwD9jacj2LcbH/l",
-	"TfJr8HNJK2nWCjmVyxkriJyTUnCtyCCZjsYJpGukKVsZhFNFkikaTxVJTsP61JMLvTsNwmBJLzF/cDI2",
-	"RmGVTjjpphOGgTor+89ulZbpGTljbGX2YxZFBpPo0Z6XNRWiEZRTcWZ+dXlVELW3Qzq5Qh++/xT97e3b",
-	"76PxeIJrdSfMj/a2Zfhcmxt23QgCP4/HcVxOHj0xP6Z28HQ8PoYf0yf44wB/vIAf++bH7ng8/nzP+WnW",
-	"gATw2eNHTbnozU4LA4OAk1XBU3aSujTvJtLemS8NAUnBEF/cuLZCFo6k4MGhSw1supnpukFXk4ODgyZp",
-	"QQpXg7TgX3hdump9XP8jEFtYM0HPrupEYjn7iaXabP0pHEl9GYu+XeFAgpIZ8kmrQy6QVF0mLRhVfVnL",
-	"PyzWzSPN+kBuUK4M/++Pxx7ajoimM0yFNXIiFrOC0TPlTkdsXmwPvg1pdBjnaam0XJrxaAObpfDCIBgC",
-	"JB4jgSu4mXfGT/DH3/DHU/zx/P6IejMh2x3rBRUGNiHKzzkDyzvDUAQ9ZTb9DsinQw3Pz5nQrzhSQlds",
-	"2YRXTIu3SeVceMHaXrnMNVs2f9mmGz9AkiUsJKiXSIuCrjskjxP2kfULzvLsObjfPammddaFdaXnNjcJ",
-	"Mw46O7CZIr0J4X6uAhl89+HtG2IfXvcnTwhq49k1+XkZKK20Gi8lpcsxmJGGQRAwJzFYWs/bn8TSl2nk",
-	"QxV3W7+5D77/YDTXPZlZr/g5E0zhYXypuqB0lldd4yDPzBvqRcuza1doJ+lb2NsVE8fvXj6Tabl05mev",
-	"RMP8pk6UxT5PdkdjktlJyACCR1KwYUgyZuzUjMwLuST/On79qofgxVxe9+LOwuWKCbriDZs42B2NR7tB",
-	"Q+DsxvFoHMejH8fRQW86LoxeqFsuoAVht5oQN+Pm7IW44fpNZg7VrCkuMlbwcwc+ozhRpjTo9teaIQ6D",
-	"55/eQzAcBfQJx4wtpaM9Y47Bnzc8GzPy8CSVpaGKCf6JiWC14Ti1NlvbkuoaCEaHX30OA0zYOAFFPh1P",
-	"96PxJJrsf5yMD3fHh+Pxf3nORuAlzkDahp1q9+DgiX2FXd00DMpVRvWGiSd24upkYHrVJsEagG28vPzw",
-	"luxNJ4/rXDkIDhkk5TmhS7OCVpEaoqBDZg2c9KHfDSAXC0kQULWOb0tAh9HOa/jXyH+8JpuxSSyb3Qks",
-	"o7Ep27ggyLLJwVowIxJMHGoK/EmP9df1HiyB9u0dvgqbL9YLtiYXrLBpYuD73kThAv8aP62rbhvk3dU/",
-	"zH/9BVUWx02EbGCKav+GzCPNl6wPC7W2uHYHH3DoVYu5OnVl5dKgxbE8+T//G835FRr456wAPqgBnHbE",
-	"E/LrDRDos/R1LmmXhhSuVDt0P3CL5kxt9VM3rcaTKBtxmVOlUSQ3PJnmMdU2/E5uhd9Kgt2kUnUgKphV",
-	"lVmoPYZHWLBgAAnHa7eFTtuuzFoqJ/RNNEuUjkGbBNeQHA0SqHfrs1UDLxvVK7BnjyELJr6nX+8QFLk2",
-	"8nGn8MZoW5yiQxZf6I93WXWDp/1VPGlA1LteU/2YrIznZZYLEciQCHbBlLZHEZs9pg1MYcUFZEmdsttJ",
-	"+j4pL9ilPknLQvW5S0/h87qc+FLDW+uq5oKIMs+J9CSIW1aNcrb+7uLlT5K//ul4/ebD+OL1h/Hlm//8",
-	"/y9fP5O/vH4mL16/kPzV0+9WZsybH/61/tf6u4MgDMzMeO7YsFo3+AWb/UFfRWzQqHOWrtOcWc/F56pD",
-	"krhMYjIwljH4i8D9Q6geEbFgHLzvpEoqTjAT10sFnkm9IHMuaO7iD9YDqu3C6mnzu3u06R51sq9rtnln",
-	"pArs9EtDri7yrK29RmhdP94l0zsamQ2d12dxttse9HqvW+Il3fKN2xitBgC2sNSp5e0h2lh0gzKdSFNt",
-	"6P4Rnb1hdLYPU1XosVk17HyC0FUFpwXDOE+jIhjLsyUeNG8uz4acIMFzKDSOxSBxcdmo5z/3Lxl6ZYKV",
-	"j9Kigi/0Umqq+HESHRxHL2g0//wFgNfevjpCdIPd0ydVvWSfTiAFqkz39h+7pKoqSOyiKj3yBA4A23O9",
-	"pumCCxYVjGaQ2+AmNMNdnW+35uPIKx41nJmho5ZcRvZ5OLNTSYg1RzZ+poi8ECQxX2FSVwKng52qzb7C",
-	"nR4HuZXB161jxDLTcGtqWsP3uJGp705Ku3bIolxSUYOSXa5yKpqp2DK1OG9pcMwivgnlEkzoRk026oOM",
-	"q8JrL/CFLPzgrDtwDQGXTOhiTVasaBWI3dT88WLCPTZQfU7chdqn9y9J1cqE8IwJzefrqrVEDTEyKFVJ",
-	"83zdOJ7GwoYvbreyY2G53UHuarJ/fPz4zlkzhv4bK8Dyrg7l2LPwLgjUQhY6bNOPKpdLWqydceg408zb",
-	"RzybCsjq/WibPXAbDDTfG5KkPqjH5gCY0wMcnlG1YArbBCTYwAHEAKEFg4oTzDbrSIk2/28reQtv0wPH",
-	"l7wu3QBw4PmZlp09Gu0Txu8ZzYxJ2kMN1Ve3CMtDqkrT9MSP7hCc9892+nQGBh5ot/MKfgH9N7prz6im",
-	"t4vzV2dZxGa2k8G8YCwyeDsiGTOYNCZAQxGgGKlSfoetkPUXB5F74ARr67VQP2FbFNeGyG6jyWsH9PFs",
-	"N51m0YSN59Ee3Z9FT9JHWfSYPZkf0PFskk6zm4RAXbub28EWsFu3yqkBO7S6Oq3719iDyVLhXzxTIeHN",
-	"HK72wUD9MB4FtHvmNJPRbto/pQ8JK6l4f4etv+dyRnPiBjRQsYFi64jEeO9mOtyxwPZ4Hb7mK0XnmhTf",
-	"XYVL8ff3/0BB4ifBZ9tR7x6F0yvwawZFkY5GHkZYsEI2tH++4oIdZ5n3ydPKA68+qZzwHqVUTXDn+CTm",
-	"y4JF0OXKL4hCVlIgdJqhhZBGRNFRa5NyQpSOHjN35fLVVVgdWYInhkXtti3EWww4aUaXQSdbzX7JFdRC",
-	"m/VGSpZF6sqoXXrziDyH5miYXgHZXJVzpGJRiXsKE/HlssR+TxVLUUHoyojlCGrhPe46arbC6Rw5msW5",
-	"Q8fZ2vZzgs441eEjpBqbWeZlnpMFN/OuoQNYnVA9wHRhr4HeDj6cDEGKUbEmK6q0PfNMqbAJ7JlxHNvP",
-	"/tUi7j/eYJjor1T/B9oqhheVpsuVtVGG0LXn4UPLayq0DU/MO+VK8yVXmqfEq/gePXxInhuXBre/gN5J",
-	"VScl7GMjjF+smDIQMaY12Eauf50fWh+R966pB7bAwewRQoUtYa+axjUaSWIZzLVNmFwPyVj0NJGUfgNJ",
-	"21ESlrChqSR8WbXzOWq0FgIoLKWhASnCRsc2qAr5CesqYIHYoAlaFPU1USI/2GYwfr/LOoLgiuVdVUZu",
-	"AAyRIefWLaGtDGZyYk+jukEM7LpDLVV2eiz6mtM0z+GgEMDVRiDteGmeQBzIinb/g+Td2w8fDRVDKiQw",
-	"YCd92RU0jcixa7l4fSc10tdIDevAZcFPuaC514FTKM0omDXskqUlNu674Ck7gjRubKCwvc9aDyqn02RE",
-	"YIcOogmpbZl8HYtq272hpIQbNaJkHUjiqhlLAj5B7wJbBBmjBeEOvqYyID/ObbkQOhrJpozopIqOqFgM",
-	"XAhl6JLFl+1QSGJcGyCBgrnsZ/M5FVlI5rKIhedNzynPy4KpEFDs+q5AAb6g0KECIiFyPrd5tq7/CsYl",
-	"FRkkVZAy2Umq+KWhnQIqd4R1n7yktMEnwSH2i07YSnKh1dBGTteaKacanA9nTW7t1cYoY46HVYgmFjYo",
-	"g3Y5gCA0eNniv7kKYyNvbKAjFg7WWAsDm0dpCac1WDaWZDJVtbeXWNSCb51KYWSkEcs1XxnuTfA4sur7",
-	"9Y/nx89s/w3gCeuUg4yxidRhq8nU0LCa7aeArRG6LRe8vmL7iXVwDWptAwXXrKfisaTdFCMZHpkHbPUO",
-	"vCUW3qx7tlEdlg9Vde+JP6fXDSEZjshbV9qvfJ5oZLQXbF4q7AUByVVGdSZP8a/IkhShM3nOyBi6tsUi",
-	"XZTizChwAxnH2+OxrWICk6DqKWAVlaZnzMIS64iRdKCueJDsTXaTIUozb2WuWVk32R4e2U/qbqtGLx8T",
-	"eyJt2fMXVkgyN5QPx9WQZD5sZJlbRhXE2nxg/biyPrOcn0tDQ2iAWm1HhY3auswz2+vsz3/+czL0NIOB",
-	"B9RC9gEC5/UbLz1vdKt1lartPrVHgDw7prA1Ara1R0+VSz1LXznCIYEGzBhLyXnKhGKepWk8y4IzTYu1",
-	"F4qyNqaf7hRMRuPRuJE052fKYe7bzgJSFH8xv5+y3niDpfOpARxVJDeWC1UuopQyBZZtUQrBxelRzX/p",
-	"gqVnNkzARMoZBFQquL80fukp0zZHstUXbToebymPcWUxN6sjsW/Y1LKl3gPN+Tm7x8LQPdxE3yPVZne8",
-	"DnCwvjktc339Y3VxTBjY+KKfWGpEMXir9FRBuGmtNFsGn83wHUsPozVd5hsR/x5MWNtmxOV7VrmeVEFW",
-	"ZwjaCSgdfqGKXBRca6PrBw35YN5lZAkkPgBiCL5vZgu/Hd9WBx9A/x1ysSv5sGLp7WjGbfZmNNNOkN1A",
-	"PG24/K6JBwoQzW5cm5mN9FO4DfZSzito7dKXw0EGszVJqrSeJCTaeAGzAtp6m+94lgzDWMiVMz3JnOea",
-	"FeiWJmgSOJOmPoJLkLAKpsocLFxjm2RW2Z+xtWKQbcHxEOfQ+KBIdYmX1JFgZQaYNRQ7ysKnWsbilOlm",
-	"YkdYJe5U9gquVI1akxrB4nJAYtGfBEIwfQTtXrmiP5fsqNE5UBbEuLsGENAMV4Fu8RqmWrsJOQtELxjr",
-	"MPKBEW2rBZ0xfVR9SOQcvYyCny50NcBqQ0cKrgHNAiyI0vZiL0pba43vi4VVv+xyVTCl0N5oGnewRs9M",
-	"6nSsdD2dmxxvjNVKtfkNzn/snhLm63beTx3H78sMge6eoPLr9p7VacINxYSfU3kVbltT1cPJZU4MrmkI",
-	"PtyU+9u37uZxdG/71DumT9xjDU4fqF5jWRepsxd9XLJurtR03A8JsGIbMKjEonnELx/bXpjYg05gTMc/",
-	"kJvfK0PQNLINu0GcDGZUsUd7ZdGqTCTHbjbzTC/DbW2L/IX5Yv0UBIltm1ootwu66isJotu3Oa5kkN/k",
-	"vJI5NbB8bgiurj5/RSOxzkvs6ytybWbit1P6++Pd6x/paVFyH8am0qQqFneWgv3gM54N9ZgHcDShMGcu",
-	"9FuDGla3Pn+dSYgdD5x4GxFs90oLFgvs8wrnCRe0yGyv00YYC0PQWFwAMYmP1W0j0DIjXUip/C6xxgAh",
-	"A3dpAgS8qe4muUHYe8P1CRDVxjbpEA4z5I4NQVx1z4yltFQsFm5e4yWaF7v26a4FgnFKhS8BDjwdWnU3",
-	"bXVFHZGPkjh7Bc2uyje1AWQIIsKVLBnEqDsuKvQEhyVxRbZmgNFYaL5kESwFAseMDAz0zh+76wOq3MgH",
-	"Cq7c4d7lBlyQxF3Sk4T+dQbwFQTI++yCVZXE2bUL+mi5HrLTumPDiPlrnmhepYJiCPjvbzJb30ACWXmN",
-	"2VtAfE8heoo9y2uGetoIrfKMDBokNjTePc3Lr1X7BdwN+O1f3itLU5YGPN4Bo+O2S/P6IFzbCaKTsrup",
-	"/7EzruDI3GXVtu94GnVauF91NMvk5nj9t5TijetSvPuppxs3K2/G24vpxu1iusnVrWzk7Z0vm1VR3761",
-	"m39t2LbHq3F37A7zBWp/b3xw/SNV93XzwOQGdkK7VSc8t3/9c73tbczD0+lNHu62Wvqmhs27dlJ/n3lT",
-	"B0LAyLhBHK1ubtg9fq8Sa70LByvtF4sfwLJpHYLCmbIzSxp3wgzwZo9h69KO/oPR9q0dsfjIl4zogp6z",
-	"/JAkVffGwtsJrpoqwm1eDQYRbG6Hd8LcyLo5IgnV2yeiNgKBSXw6FlgpamyNurlknQkBhTUzNpcFI1wP",
-	"R95yIUZkXgfG4rLUmHLKLtO8VPycHYL9Y+AHJSdNP4scezPN2Fq6a68cnKVg0DXNmG7mJXYNfZWeIWkc",
-	"FlmryN5GBCEnTKbgKRz10sxdtFhfjURd9hKaTZtio19mD3l3yHR9XiTfJqpcKKMqOewC19riVHebBfU5",
-	"n3WGTs9VKlXnl1s569sWbomLwNnx7u7uwRHZuIX+TMZNKWN9m6O6f19bssq+vqu7VSHfQQvfRQ3ujvd6",
-	"CjClSwYx8mPjNVj2mqK2kPxGO/kihb53/SNVf/Zvqh//zuqynQ2e/60kkLvA6epzS6nuYHUfXu77ZTNu",
-	"ikJgtqMi1Is1yHZlInjr3lmEPcHG7kxkYNTcUirdaro0HBGbS2l9e9d5oOnce9ecYCKSqhq3Yqqcf/Da",
-	"vMbF6kuu8NjDdsCrj00gX8EeOuCRPfQbFdIuvU9/4HK+VIXU6uM3533fTCg2O3z1CMe6ls7r3OXKtUbB",
-	"1TcV2Njq1xEUiknrzt1Zov9GOmj+O0TqFzhV05sI0U4T/D/8sdvoG+TNrSqnozhsMdjX0Bw4dVt1VCJ+",
-	"gV5MzqgCNwFK4EfkqX8jlksLds4XdsjZEOjtvWPrCLJley7Nchpi+1x1xf0oFo2lbdJW1TVgPcrKS4e7",
-	"Xlu5XDIDJyFBPx0SGotGpqxLe2udcW86Ow4xCzMWiZmu/yjZ7uB3ouG+sSpx2P5DlfweVMnvU6ojjd1K",
-	"rGMxybWxNqzRwPKXKlY0t6fsGzpykoHMM+gsDmdmjVASVw3Hs13KZCtwjkji6osSOCD0y71OW9VwPQVw",
-	"W4I6z89t26SvJhjqnqYbhEPd1XQLEL/tUfjvzIWu8W+LqfyIsMcNlujv06+umubdt3F0nGXKXR86+PD9",
-	"p7DqIRd6HeSG2Km8bT7hhedecLipd8gx3k7q18X5F47b2Rq5+X22j9//oo/paJbV7cT+B7rCrYb0G+SB",
-	"13f+Juep/yYTBlYF5whZ9of18ocj/P+WI3ycZf7dzNcYTnhpzw0rO6r6SFdOllKBmR5EF3Q+5ylmGHtX",
-	"KRlZTdOFK6UjS35aGEYbhnUBEEn2x7ud+ij/zqCOwVN36PiKQqR+yfU3TsFq/6cm+dVNUTaXlFR5Q6gh",
-	"yyIPDoMd0E92cF8OIBenIaku1zYEVMC77M0lkLZtT9AsWXcP+TCe4Jdi99lS3kzWlurOhEVCoV2D2a+r",
-	"z/UrIgjXiuVzb0ILBbPXVjUlbNtdXNmOWDQuoW1cm4c9m6xe770OspormjshuuXu3fu767b3Sua73ZO8",
-	"/e7w+77juwWlZt7k9kv9XRisGrsBXnZcZMf1YqZOyNrywk1NoLa1VOq8zY8Ybn+dDcZVvXr7X7agKhIy",
-	"wlGdt9WtOK/bmT9yw6vqIZ33tG7z3/42GLz93l58IQxs3N1bvdZrG3GSOqNnw1uf9rcw6HuvN22U1rbU",
-	"tttu7/MO2a13Kn+Fq5Cvv7rsa903dv0lfF/rnrwNl3re3/WaNWs075jc9JK3OIzUw7rsgEMiN6Ql+F17",
-	"s97pjeBv9T9rCn780kdJ+xbbe7pN9vPV/w0AAP//",
+	"7H1rd+O4seBfwdEmZ6QOJUuy3d22T06O04/EmX5tP+4kd9jXhEjIwpgCNQRoWzPr37E/aP/YnqoCSPAh",
+	"2W67MzP3Tn9o2xIIAvWuQlXh516cLVeZEsro3uHPvYXgicjx1+M0zS7hl0ToOJcrIzPVO+x9XAi2FGaR",
+	"JZqZhWArbhZMF6tVlhs96gU9ccWXq1T0Dnt/e/ExYH9/cfy8F/Ry8WMhc5H0Dk1eiKCn44VYcph+xY0R",
+	"OUz9X98fD//z85/6AaNfBo/+0At6Zr2CybTJpTrrXV8HvRcf+Vn3wrI8Efk3ml2IXMtMMa4ZZ9rkmTpj",
+	"Qhlp1szws4CJ0dmIRWFvN+xFrH8pzQL2Eqofi8wIPRixD0IlTBo24/E5k4pFJ/Pha27iRcRMxvJCMc7i",
+	"bLnkKmH8jEulDRNXPDbpOlRmIcsljEJVgwm+cys82vs9ScRylRmh4vV7sUr5Gh5rbj+CeSJ2uRCK4QJy",
+	"oVeZ0oJJQpQ2WS6S6uNszrhiguepFDmD9QhtQuWAwTRfChZ57x5+K9YR69tta5apdD04YnymhTIsMwuR",
+	"X0otmjuGdfX8DQpVLHuH39MXn7sQ/CqLOW2rC8mf3r+CxRuH74BFO/iL3vlZJtdRnQjdV/vzafwknojh",
+	"09mED/fEUzE8SHbj4ZQ/no9nT5I9MZlsxcs8y5fc9A57RS6HuZiLXKhYdBLou/Lr49UqlV3ogo2symEE",
+	"cJFfiJwtMpUVgKn++5fP2JPp3nhQ31EuTJGrPy+lkkuebl2zA3XjkU6gvxcmXx/Pjcjbq/0g4gxQzuFr",
+	"drmQMdGIpRq25Gs2gz9NLkVSW+7+tvXhgmCJ43JFUhlxJnJc0j/f0/wnz7sBKBMiBKR2HBkwIkbFxIXI",
+	"1yW1H+Jy41QKZb7RoYr+ObRzD0+eR0zOgdklSguuBDPZuVCsPxlOpk9ZvOA5j43INbwtFSCudBCqRJ5J",
+	"oxmIgGh4OjqMBkHFBSxTNayeCSVybkQyYh/LT2ElaXbGUqmEdjTtYBrzPF8zaZr8NJ4cjPl+sjd8DNT8",
+	"ZPaEdxKyB2R+9UqoM7PoHU6mTwMAevl30BS/fPjTeHhwOjocfv5Tl/S9hidyvhTGqolnWZ6LFNn1pIPO",
+	"jxVgKXaD1FkNXQylDQJNsz5KZR7nmdYIIBmjLD4xocJHYmDlBMSxISXEE264g5u4ACVGeLaSmR7RI3Yy",
+	"DxXJqaALKSDLWnIrFz8OnyST+EBMeS/oSdgNqcde0FN8CWP+OfS2Pzx5vhXuPqT/KwyL8Xg8HuLPyUv8",
+	"8eQl/Xnw8nOH5gt6V0M7xXAptOZn8OWy0AZYb5VLZfgsFcyIK4JrVhgWZ8rkWerRcFOjfCvWHVizrDKM",
+	"F5kWihVK/lgIdi7WrF+96fjDs5MTq0w5+/Tp5PmALfk5IVmEyqFB87lAtQkS5pBxlouVAF6ok0GpdOA1",
+	"8BxOgp+4cTmqv059dlR/HmfkwKRzlLGmnIMrfQnkFu1Np6jOEsEiWQHk9FysT3NRaJFEgxbzzQ7me3x/",
+	"OtyNJ8lwb/5YDPnT2ZPhgZgmk3g83+WP9zYRS0OVbqKV6f7+Nh4Nw6spkM3VkxfdHBr0TuZoqmw3kcCI",
+	"AvuIVINI2GzNOKikC5kVlfUQMDkSIwaCzlo0oeq2qg7BoALy3Y3dSPhDhL1ok8HFnL0Vqo8e2xqwYfJC",
+	"6aZpxcyCG7eOoCRyUjv6KFTSMwtQnAO6UbyUJiF8TyQAA6K9yTRilQEYFzkSixttZc0qz2apWH6jWWRH",
+	"nNoRkaNUZr8IVQSgjRihP8DvYQ3AFp4YG4UqVMeagZI/mEzGLBFzVAPSyih6HlUrT3UGTB49ilifq7Vb",
+	"3iFTWahWOWpnCUgesCx3pulQCxDVwGep1AbkZIUtzfqepAwVgtsH3zfa7YhIRaKQtMJ2ORj5JnGhhQ6V",
+	"pQhwKHguNWBIZ4yzS8HP4ZWsH323QyRglwkfIkqlBhABvzrAK9DfbAnzC31IeBqxY3bB00LUH1LethDj",
+	"aRoqUibRblRSiaU1j//H42iTed7NwHbDmzn3cZ1XWRiaz4/6Yfjo//S/2xn8Jex9jwJ+OqEfuyTvn7z4",
+	"/Cjs9e3wwD124xODRwM79q7a4lEACEB85myZ5aJGGbqIFyAaCBgkUd5kSmyQKm+9aYBUnCaPPFxHjyLQ",
+	"whvJK1QW1UGTQXfHe+xNZtjrLJFzKZIKoZzNsmR9VwzCRrajcTKe7nWJ1bew7pNki1hlsm779m7pdOBa",
+	"wZGuViqTWzojBY7c5IO0F1v5Jtr3MFhU9xEixvW59rzcOWBxisgI1bNMGaFMBIa2LuJYaA2yCBES1JBs",
+	"hSEayc6ti1Aohiqq1jK0jtIhayxjxL6z6JaG9bMcsR8qt9pcrHIBdh1NPGhQD/w1L9KUljNib0EVoMQs",
+	"YcBzweSZAlsC5AtZGNY5Lq2ClvUQqksQQTi/zHX1/VlmAgbfofwCtWl3GbXty4Yb10mxFo13ItVroBxS",
+	"32ii/5Un1tmBv2LCHfzKAeiEkx2r4v70gya/u1woPJHA/Bc8lQkOPp1zmQqgu0QYLlPgLIVfOzgcWu6O",
+	"1wxlDnI3owDPz7vXf0A2yfMMfIjvf+7NpUiT3mHPPdQLeg2h1Zygd/0ZIKYNBye8dPMBUIabQvcO98bg",
+	"VEqDwG4sr+IYt2+9U21vaLd37UP9D7mY9w57/2unCpjt0Ld65x3NQaBvywZHG1KzJU+BdUUCQlHSog7Z",
+	"jCfsHx/evgkYZ0upNZgK1fehQvAErHS84EtrHlinyZu40suDgBXqXGWXyk6hUezHmZqnMkZnrPLlRiwi",
+	"hEQMSE8zweOFWwLDx4mCvRChb9H6kakuWNnHdrqCWeDqe/74TVN4YQGE+DMSUa8tJ3XK59IXAWklwI10",
+	"dlvJ2fpcWDFHTHcYqoYwKmXcUU3GecaiJ+6k0aHiSZILrfGrUvy14OgCmts2jWPqrtt9Ye6H2bY9Xo6r",
+	"hbaGXmxr29PtYNi90U30ey9hhrg7VZk5XQmVkMVUCrNXaIjHXGGMEwwmngDJXC5kKuoehn161OuSRrcK",
+	"Ou5g9KcmuA4qwfXWvQhM3WqpLemFLxyqzAzdoIeSXo5znNjQlbfuGABWLg5Z1AJqFKo+T+A3xjHKxUyG",
+	"NoWaSycFY4BZmuIficgHgZtnwfWpyk4RPDCRfQonU0wsV2bdfKScCx37anj1klA1HuFpLniyPl2lPMbn",
+	"AOsIdLtNqZlMmLiS2uhBECr7nMkMT09Nlp2mPD8TEYrWKM6U02GnDmARuVo06blYmVDFC67OJDpLzuVM",
+	"y5hHGRx0ji3LYU2FOaIICku5Efng1yqNX+Ph0JvM4AESLeGL2ZROmpCkuJ3O41N6FboHx+W3X8iGNQbc",
+	"rxjQvgM9zfIdLfajdSL/uVEPxX94wEbkx2aFYUkmSBrYQzcXDIVV9jH6DTqMq7X9MFTk6CuT89h7HGMC",
+	"OBRfAS4AAjHCb7Q3rWbShKo842vSXXlQuI1KaNA9SetN9qGIF++zwoh7URWQ0zwrVI2Y3mQsW4kc52AL",
+	"ron1ATT3Ee56IVdLPF316Wuvoi8gXreWFlkBPdGXD0FNtR26g5OSMFpb9lB8P6SZl7iFh1HXnXhD0Wp5",
+	"BN0yqZkzvcBpRO41vrknktJsy3Jm5FIMRg8kPPaa2lttQ3GluB8O0VVAouR2BA7CIpGJ98mtoPLrUzLv",
+	"+DrNePIxy16B9r0Xba1orkqX+9Tl+29g+TNxBf6DPYKQPwmWyqU03bTjk8VktyKL9/6EJsuYe22LOuza",
+	"hibLhjTooZ3SGzb1K0S9F+5+SY76vaIaRO+nS6mXNirYCPH3Dnf9QIf1rivWAne5M7DpWGn3qDwAuOSa",
+	"ofFHp+QP5jJMphV1/Yd9rbejdrCDxgzLMQ9BVt6JQAkcittsgQ6dh9uFhSrmOZq83olKzb/eePxCnneo",
+	"bFykax4YMQJrsUSFdxjzq/DI78cXhJj7MINURuSKp6cYCvLl4IcMbEGEG4DyEo96QE0UOdMyEUdMkgkx",
+	"E0KxNDs7EwkrFKDCP/D/RjN/jzeKzf16EI9Wx9zqWmTt1j+kEQ9B1MeKFUpcrUQM2hHnLQ+Na9CKBg9o",
+	"NH2g9IdPil9wmfJZej8VV3jzNJRbwg2fcQ0eQpGSZYCZPDxe2FwLuRTdAoxhypBNCuJsmYGhewuUeprQ",
+	"7pPVF9jCq//1QylAm2GCxwTAjDnPZbqGlWAWRcYWXCU23OOUJUVb8aS4hJvU/urxXO1C5KC1RXLEiFK8",
+	"AVHtRDhUHkAHdYhG+McQU7IipikFa8Se4YxZYeJsKU5tgDcK1VJwRfKuXJo22WqFoU59KXJEH0awqlOd",
+	"S+RYXAh8JI0RCR7bSkrqWvALQSztROWhDULUUjZC1UoUxHhILnjixcvwqGTEor+9+Mh2MOzyU1SexwKk",
+	"QhWBjY9fRV8zwOGB9qYZvLy4e0roT2qVZ7HQGujgBR643k9adyat1BlcatbADOKcDq1guA0BtPJkbrZo",
+	"p57N4b0D02/KpbRFtLeac7Ee2pEPxdXthFXYrg3y0YYpNai941D1Kd4RUMwly9E4/tUG2j65kIxIXotE",
+	"8o8I6ntpiXLC0yXMeIrY860A0Tg0Qe8BAOy9CF5wC3/Ii7F5O2H4YmZf3KEIypFDHDnEIV/FKbJB96i5",
+	"t+jX6BeVEKCQXJK8kkp4p748IY+Jp+/ybCVyI4XuHc55qkXL4qki9UlCAXsbzrfH6L2gt/Im+bn3Y8FL",
+	"adYIORXLmchZNmeFkkazfjQdjSNMzYpjsQKEc82iaVTPcZ4GVYaDVGZ32gt6S35FucKTMRiFZerwpJ06",
+	"HPT0edF9DqhNFp+zcyFWsB9YFOtPho/3vAzJgIyglKtz+NXlUGLU3g5p5QV++PbT8K9v3347HI8ntFZ3",
+	"RP94b1s23415oDeNYPjzeByGxeTxU/gxtYOn4/Ex/pg+pR8H9OMl/tiHH7vj8fjzA+eiWgMSwWdPmw2X",
+	"qjMTNegBAk5XuYzFaexqUJr5KmCkZXPMVkJ8SXBtVZY7ksIHB7WSgNLNjNc1upocHBzUSQvTNWukhf+C",
+	"m1LTq9Sc75HYgooJOnZVJdxnsx9EbGDrz/BI6stY9O2KBjKSzJg7Xh5yoaRqM2kuuO4qqfhusa4faVYH",
+	"cv1iBfy/Px57aDtihs8o7R3kRKhmueDn2p2O2Bz4DnwDabQY51mhTbaE8WQDw1JkDgjGAInHSOgKbuad",
+	"8VP68Vf68Yx+vHg4ot5MyHbHZsEVwCYg+TkXNskAQxH8TNjUJiSfFjW8uBDKvJJECW2xZZPbKS3JVr1I",
+	"5QVrO+WyNGJZ/2WbbvyACdW4kF61RJ7nfN0ieZqwi6xfSpEmL9D97kgrr5JsrCs9t3mIlGDS2oFNDOos",
+	"/vBTU1j/Hx/evmH24XV3roziNp5dkZ+XcNTIovIykNocQ9mnFARBc5KCpdW83TlLXXl6PlRpt9Wbu+D7",
+	"d8FT05GF+UpeCCU0HcYXug1KZ3lVVUHZObyhWnR2fuMK7SRdC3u7Eur43cnzLC6WzvzslGiUy9iKstjn",
+	"2e5ozBI7Cetj8ChTYhCwRICdmrB5ni3Zv45fv+ogeDXPbnpxa+HZSii+kjWbuLc7Go92ezWBsxuGo3EY",
+	"jr4fDw86U+9x9ELfcQENCLvVBLQZN2cnxIHrN5k53Ii6uEhELi8c+EBxkkyp0e3PFUMc9l58eo/BcBLQ",
+	"p5IS9LQZ7oE5hn/e8mwM5OFpnBVAFRP6k/L+KsNxam22piXVNhBAh19/DnqUsHGKinw6nu4Px5PhZP/j",
+	"ZHy4Oz4cj//TczZ6XuIMpm3YqXYPDp7aV9jVTYNesUq42TDxxE5cngxMr5skWAGwiZeTD2/Z3nTypEqN",
+	"xOAQIClNGV/CChoVtISCFpnVcNKZ7ea06uUiYwSoSsc3JaDDaOs18mvkOt+QuVwnls3uBJXM2fIMWhBm",
+	"2aRoLcCIiBKH6gJ/0mH9tb0HS6Bde8evgvqLzUKs2aXIbZoY+r63UbjIv+CntdVtjbzb+kf4r7/k2uK4",
+	"jpANTFHuH8h8aORSdGGh0hY37uADDb1uMFerhrRYAlocy7P/93/JnF+RgX8hcuSDCsBxSzwRv94CgT5L",
+	"3+SStmlI00qNQ/c3btFS6K1+6qbVeBJlIy5Trg2J5JonUz+m2obfyZ3wW0qw25TR91UJs7IKk7TH4IiK",
+	"kwCQeLx2V+g07cqkoXIC30SzROkYtE5wNclRI4Fqtz5b1fCyUb0ie3YYsmjie/r1HkGRGyMf9wpvjLbF",
+	"KVpk8YX+eJtVN3jaX8WTRkS96zTVj9kKPC9YLkYgA6bEpdDGHkVs9pg2MIUVF5gldSbuJum7pLwSV+Y0",
+	"LnLd5S49w8+dOICh+Naq5ULOFBa3eBLELatCuVj/4/Lkh0y+/uF4/ebD+PL1h/HVm//431evn2c/vX6e",
+	"Xb5+mclXz/6xgjFvvvvX+l/rfxz0gh7MTOeONat1g1+w2R/0VcQGjToX8TpOhfVcfK46ZJHLJGZ9sIzR",
+	"X0TuH2CdkQqVkOh9R2VScUSZuF4q8CwzCzaXiqcu/mA9oMouLJ+G392jdfeolX1dsc07kCq40y8NubrI",
+	"s7H2GuNAqZtkyz2NzJrO67I4mz1ZOr3XLfGSdrXOXYxWAIAtIndqeXuINlTtoEwr0lQZur9HZ28Zne3C",
+	"VBl6rHcIcD5B4DoAxLmgOE+t+p9aMWR00Ly5FQPmBCmZYlOBUPUjF5cddvzn/kUDryS49FEaVPCFXkpF",
+	"Fd9PhgfHw5d8OP/8BYA33r5aQnSD3dMlVb1kn1YgBSvK9/afuKSqMkjsoiod8gQPAJtzvebxQioxzAVP",
+	"MLfBTQjDXU1/u+bjyCsUB85MyFGLrob2eTyz01FAJWY2fqZZdqlYBF/ZclE8HWyVTXYV7nQ4yI0MvnbN",
+	"MpWUB1tT02q+x61MfXdS2rZDFsWSqwqU4mqVclVPxc5ii/OGBqcs4ttQLqOEbtJkoy7IuKLL5gJfZrkf",
+	"nHUHrgHiUiiTr9lK5I16wNuaP15MuMMGqs6J21D79P6EVV2SZCKUkfN12UamghjrF7rgabquHU9TYcMX",
+	"94PasbDc7iC3NdnfP35856wZoP/aCqi8q0U59iy8DQK9yHITNOlHF8slz9fOOHScCfN2Ec+mArJqP8Zm",
+	"D9wFA/X3BiyqDuqpEQjl9CCHJ1wvhKaWIBHVT6IYwALsVGLueZeUaPL/tpK34C5NunzJ69INEAeen2nZ",
+	"2aPRLmH8XvAETNIOaii/ukNYHlNV6qYnfXSP4Lx/ttOlMyjwwNtdlugL7LXTXnvCDb9bnL88y2I2s531",
+	"57kQQ8DbEUsEYBJMgJoiIDFSpvwOGiHrLw4id8AJ19ZpoX6iFkiu5ZjdRp3XDviT2W48TYYTMZ4P9/j+",
+	"bPg0fpwMn4in8wM+nk3iaXKbEKhrbXU32CJ2q7ZYFWAHVlfHVa8qezBZaPpLJjpgsp7D1TwYqB6mo4Bm",
+	"f6x6MtpteyV1IWGVadnd/u9vaTbjKXMDaqjYQLFVRGK8dzsd7lhge7yOXvOVonN1im+vwqX4+/v/RmPi",
+	"J6Nnm1HvDoXTKfArBiWRTkYeRVioQjawf76SShwniffJs9IDLz8pnfAOpVROcO/4JOXLokXQ5soviEKW",
+	"UiBwmqGBkFpE0VFrnXICko4eM7fl8vV1UB5ZoidGRe229cdbCjgZwZe9Vraa/VJqrIWG9Q51VuSxK6N2",
+	"6c0j9gIbIVJ6BWZzlc6RDlUp7jlOJJfLgnq7lSzFFeMrEMtDrIX3uOuo3vaqdeQIi3OHjrO17ayCXbDK",
+	"w0dMNS6btCwkzLvGbn9VQnWf0oW9Dp879HA0QCnG1ZqtuDb2zDPmyiawJ+A4Np/9i0Xcn99QmOgv3PyZ",
+	"bBXgRW34cmVtlAF26Hr0yPKaDmxzI3hntjJyKbWRMfMqvkePHrEX4NLQ9hfYJ63smkY9qxT4xVpogAiY",
+	"1mgbuV6Vfmh9xN67Hi7U7oqyRxhXtoS9bBBZ63JLZTA3NlxzDW5D1dHhNvO729p2t7iEDR1v8cuydddR",
+	"rY0YQmGZAQ1kKqh1Z8SqkB+orgIXSM3YsDVQV8O0shOQ34y3iiC4YnlXlZECgDEy5Ny6JbaQokxO6l9W",
+	"NYPCXbeoJar6/XQ1oqqfw2EhgKuNINrx0jyROIgV7f770bu3Hz4CFWMqJDJgK33ZFTRRbyJsr3pz10TW",
+	"1TSR6sCzXJ5JxVOvPbDSRnA0a8SViAtq0nkpY3GEadzUQGF7T8UOVE6n0YjhDh1EI1bZMuk6VOW2O0NJ",
+	"kQQ1orMqkCR1PZaEfELeBbUDA6OF4I6+pgaQH6e2XIgcjWhTRnRURkd0qPouhDJwyeLLZigkAtcGSSAX",
+	"LvsZPucqCdg8y0PledNzLtMiFzpAFLs2O1iArzh2qMBISDaf2zxb126H4pKa9aMySBntRGX8Emgnx8od",
+	"Zd0nLymt/0lJjP2SE7bKpDJ6YCOnayO0Uw3Oh7Mmt/FqYzSY40EZogmVDcqQXY4gCAAvW/w3V2EM8sYG",
+	"OkLlYE21MLh5kpZ4WkNlY1GSxbry9iKLWvSt40yBjASxXPEVcG9Ex5Flj7+/vzh+bvtvIE9YpxxljE2k",
+	"DhoN5QbAarafArVGaLdc8HoI7kfWwQXU2gYKrjdTyWNRsylGNDiCB2z1Dr4lVN6se7YpJZUPlXXvkT+n",
+	"1w0hGozYW1far32eqGW052JeaOoFgclVoDoj28ttaEmK8Vl2IdgYOzSGKl4U6hwUOEDG8fZ4bKuY0CQo",
+	"ewpYRWX4ubCwpDpiIh2sK+5He5PdaEDSzFuZa0zYTrbHR/ajqrMy6OVjZk+kLXv+JPKMzYHy8bgak8wH",
+	"tSxzy6iKWZsPrR9X1gfL+bEAGiID1Go7rmzU1mWe2b6Gf/zjH6OBpxkAHlgL2QUImtfvs/Wi1pnaVao2",
+	"e1IfIfLsmNzWCNjWHh1VLtUsXeUIhwy7w1MsJZWxUFp4liZ4lrkUhudrLxRlbUw/3ak3GY1H41rSnJ8p",
+	"R7lvOwtMUfwJfj8TnfEGS+dTABzXLAXLhWsXUYqxY5YGu0NJdXZU8V+8EPG5DRMIFUuBAZUS7ifgl54J",
+	"Y3MkG23wpuPxlvIYVxZzuzoS+4ZNLVuqPfBUXogHLAzdo010PVJudsdr+Ifrm/MiNTc/VhXHBD0bX/QT",
+	"S0EUo7fKzzSGm9baiGXvMwzfsfQwWvNluhHx79GEtW1GXL5nmevJNWZ1BqidkNLxF67ZZS6NAV3fr8kH",
+	"eBfIEkx8QMQwet/MFn47vi0PPpD+W+RiV/JhJeK70Yzb7O1oppkgu4F4mnD5TRMPFiDCblybmY30k7sN",
+	"dlLOK2zt0pXDwfqzNYvKtJ4oYAa8gFmOLfzhO5lEgyBU2cqZnmwuUyNycksjMgmcSVMdwUVEWLnQRYoW",
+	"LtgmiVX252KtBWZbSDrEOQQflKgu8pI6IqrMQLOGU/do/NRkoToTpp7YEZSJO6W9QivVo8akIFhcDkio",
+	"upNAGKWPkN2brfiPhTiqNYrMcgbuLgACG19r1C1ec2RrNxFnoehFYx1HfgOibbXgM2GOyg9ZNicvI5dn",
+	"C1MOsNrQkYJrQLNAC6Kw9y7kha21pveFyqpfcbXKhdZkb9SNO1yjZya1GpS6/u11jgdjtVRt/mUG37dP",
+	"CdN1M++niuN3ZYZgD1dU+VUL1/I04ZZiws+pvA62rans4eQyJ/o3NP8fbMr97Vp3/Ti6s//sPdMnHrAG",
+	"pwtUr6msi1XZiz4uRTtXajruhgRasTUYlGIRHvHLx7YXJnagExnT8Q/m5nfKEDKNbHN+FCf9Gdfi8V6R",
+	"NyoT2bGbDZ7pZLitLdC/MF+sm4IwsW1Tu/RmQVd1/cjw7i3NSxnkX2hQypwKWD439K6vP39FI7HKS+zq",
+	"K3JjZuIvp/T3x7s3P9LRouQhjE1tWFks7iwF+8FnOhvqMA/waEJTzlzgtwYFVrc+f5VJSB0PnHgbMWr3",
+	"ynOB/XpFQucJlzxPbK/TWhiLQtBUXIAxiY/lzULYMiNeZJn2u8SCAcL67oIUDHhz005yw7D3hqtSMKpN",
+	"VyJgOAzInRqCuOqemYh5oUWo3LzgJcKL3VUJrgUCOKXKlwAHng4tu5s2uqKO2MeMOXvFNTy3vqkNIGMQ",
+	"Ea9fSjBG3XJRsf8/LklqtjUDjIfKyKUY4lIwcCxYH6B38cRdFVLmRn6j8T4w6V1kUuu1HPhXl1Qdmrvs",
+	"glWZxNm2C7pouRqy07hPB8T8DU/Ur026xQO2ETwJLOTUv2bJ+hayykp2yvNCMn2GcVa6yaBivWe1IKxM",
+	"WL9GjINe0MPLN75SlRjKAaSE7uW9stRnqcXjMjRP7ro0r2PCjT0jWsm9mzolOzMMD9dd/m2Zvu1l89Yv",
+	"drhu6aDJ7fH6bynaG1dFew9TeTeu1+iMt5fdjZtld5PrO1nT23tk1uunfptt2e9jIEzHezer60aP/S+z",
+	"K/bGB7d5k23vDg9MbmGINHuB4nP7Nz/X2T8HHp5Ob/Nwu5fTL2o5vWtWDXTZT1WkBa2YWwTqqu6J7fP9",
+	"MnPXu261VK+h+g5Np8YpKx5aO7undsFUn64JGjRuAOo+eW1eARSqj3IpmMn5hUgPWVS2h8y9ndCquWbS",
+	"Ju5QlMImj3hH2LW0niMWcbN9Im5DHJQlaEJFpahgzFTdK6tUC6zcmYl5lgsmzWDkLReDUPA6tEaXhaGc",
+	"VnEVp4WWF+IQDSyAH9a01B05duzNNBPrzN2h5+CcKYFt2cA2hJfYNXSVkgasdhplzS57vQXGtChbQ8Z4",
+	"lswTd91Odc8ad+lRZJdtCr5+mcHlXUjVdqqJfOuocrGSsqaxDVxr7HPT7kbU5d1WKUAd9zKVrWXuFA3Y",
+	"tnBLXHRp0+7u7sER27iF7lTJTTlpXZvjpntfW9LWvr4vvVWP30N530d77pL2bHZad9kmID823qln7zxr",
+	"CslfaCdfpNBvYTqUDeB/Uf34N1HVBW0ILdxJArnb4K4/N5TqDpUP0tXmXzbjpjAHpVNqxr1gRtYsfcRw",
+	"gHfYYY/Iqf0T64OaW2baNLo6DUbMJmva4IFrbVCPHnj3qFCmky47w1Iunn+yW78nxupLqelcxbbYq85l",
+	"MCHCnmpQTgA2NFWZXXqX/qDlfKkKqdTHb9i9v534rDcb6xCjVVmf10TMVY6Nete/qGinrsOO9EigWn/x",
+	"3rL/V9LM89/phN1RZn+B1za9jZRutfH/3eG7i0Ijlt6q01qayZazfQ3VRFM3dVOpQxbkJqWCa/RDsIh/",
+	"xJ75d3q5xGbn3VGPnw2h6s5bwo4w37fj2i+ngrbPVfUMGOEdp951YxvUYXmRWYc29BL6blaHLhsO4GQv",
+	"GTxkPFS1XF+XuNc4pd90+h1QHmmoIpiu+zDc7uC/nQr9hXWVo4vfddV/Y13121QbRJp30htUb3NjtJDK",
+	"WKhCqIx2zW0iwoampayfpQk2X8djxVowTOrOa1ZdwM4WKR2xyJVgRXiG6lfEnTUKBjtqBLeEpV5c2M5S",
+	"X02eVG1fN8iUqvHrFiD+stkCv7EgQIV/W2/mx7Q9brBE/5CRgbKv4ENbX8dJot0Nq/0P334KyjZ7gddk",
+	"b0DN3Jv2GZoqfni7rq7YMV3g6pcOOjvI6ylQK1/oMq78FiFdTMeTpOq49rszv0VoNLr7b5AcXhP/2xw5",
+	"/5tsJFwVnpkkye/m0e+u/O+uPIlv/37sGywzujjpltU1ZY2qK+mLuaIcGmZyPp/LmLK8veusQBnweOHK",
+	"GdlSnuXAn4OgKsJi0f54t1Wj5t/b1LKoqi4pX1H2VC+5+dYvXO3/1ETLqjHN5rKeMiOLVHCRp73D3g6q",
+	"NTu4Kw9TqrOAlRecAwHl+C57ewymzttDRkvW7XNQioj45fBdxpo3kzXW2jNRoVZg1wD7dTXSflUKk0aL",
+	"dO5NaKEAe21UtOK23eWhzZhL7SLg2tWF1DfLmgOdV3KWcw3nTohuuf/44e4b7rwW+353VW+/v/2h71lv",
+	"QKmeu1p730ETVC6QV47dAC87bmjHdWKmSnXb8sJNjbi2tbVqvc2PeW5/nQ0nlv2Su1+24HqosiGNar2t",
+	"aod60878kRteVQ1pvYcSBP1bmLe8DQdvvzuZXogDa/cnl6/1Wnecxs7o2fDWZ91tJLre6007jCtbatuN",
+	"ww95j+/We62/wnXUN18f97XufLv5IsSvdVfhhotVH+6K04o16vd8bnrJWxrGqmFtdqAhQzekIfhdi7nO",
+	"6UHwN3rQ1QU/femjpHmT8APd6Pv5+v8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,6 +25,29 @@ type commandRequest struct {
 	body           any // the decoded body, fingerprinted in canonical form
 	successStatus  int
 	location       bool // the success response carries Location (a created resource)
+	prefer         *string
+}
+
+// minimal reports whether the request prefers return=minimal (RFC 7240): a 204 with
+// ETag, Location and Preference-Applied, and no body.
+func (r commandRequest) minimal() bool {
+	return r.prefer != nil && prefersMinimal(*r.prefer)
+}
+
+// prefersMinimal parses a Prefer header value: comma-separated preferences, each a
+// token with an optional =value and ;parameters; return=minimal is the one it looks for.
+func prefersMinimal(header string) bool {
+	for len(header) > 0 {
+		var pref string
+		pref, header, _ = strings.Cut(header, ",")
+		pref, _, _ = strings.Cut(pref, ";")
+		name, value, _ := strings.Cut(pref, "=")
+		if strings.EqualFold(strings.TrimSpace(name), "return") &&
+			strings.EqualFold(strings.Trim(strings.TrimSpace(value), `"`), "minimal") {
+			return true
+		}
+	}
+	return false
 }
 
 // presenter turns an aggregate's state into its JSON representation and its address
@@ -118,6 +143,11 @@ func renderer[S any](r commandRequest, present presenter[S]) func(application.Ve
 // renderSuccess is the response to a command that succeeded: the representation, its
 // version as ETag, and Location for a created resource.
 func renderSuccess[S any](r commandRequest, present presenter[S], v application.Versioned[S]) (application.StoredResponse, error) {
+	if r.minimal() {
+		_, location := present(v) // the representation is not encoded: that is the saving
+		return application.StoredResponse{Status: http.StatusNoContent,
+			Headers: map[string]string{"ETag": etag(v.Version), "Location": location, "Preference-Applied": "return=minimal"}}, nil
+	}
 	representation, location := present(v)
 	body, err := json.Marshal(representation)
 	if err != nil {

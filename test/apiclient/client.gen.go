@@ -368,6 +368,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// Prefer defines model for Prefer.
+type Prefer = string
+
 // BadRequest An RFC 9457 problem details document.
 type BadRequest = Problem
 
@@ -420,6 +423,14 @@ type PlaceOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // GetOrderParams defines parameters for GetOrder.
@@ -462,6 +473,14 @@ type CancelOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
@@ -491,6 +510,14 @@ type ConfirmOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // AddOrderLineParams defines parameters for AddOrderLine.
@@ -520,6 +547,14 @@ type AddOrderLineParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
@@ -1353,6 +1388,17 @@ func NewPlaceOrderRequestWithBody(server string, params *PlaceOrderParams, conte
 			req.Header.Set("X-Correlation-ID", headerParam1)
 		}
 
+		if params.Prefer != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -1525,6 +1571,17 @@ func NewCancelOrderRequestWithBody(server string, id OrderId, params *CancelOrde
 			req.Header.Set("X-Correlation-ID", headerParam2)
 		}
 
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
+		}
+
 	}
 
 	return req, nil
@@ -1594,6 +1651,17 @@ func NewConfirmOrderRequest(server string, id OrderId, params *ConfirmOrderParam
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -1712,6 +1780,17 @@ func NewAddOrderLineRequestWithBody(server string, id OrderId, params *AddOrderL
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -2218,6 +2297,15 @@ type PlaceOrderResponse201Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse204Headers the declared response headers of an HTTP 204 response for PlaceOrder
+type PlaceOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse400Headers the declared response headers of an HTTP 400 response for PlaceOrder
 type PlaceOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -2281,6 +2369,8 @@ type PlaceOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *PlaceOrderResponse201Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PlaceOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2490,6 +2580,15 @@ type CancelOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse204Headers the declared response headers of an HTTP 204 response for CancelOrder
+type CancelOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CancelOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelOrder
 type CancelOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -2570,6 +2669,8 @@ type CancelOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CancelOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
@@ -2676,6 +2777,15 @@ type ConfirmOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse204Headers the declared response headers of an HTTP 204 response for ConfirmOrder
+type ConfirmOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // ConfirmOrderResponse400Headers the declared response headers of an HTTP 400 response for ConfirmOrder
 type ConfirmOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -2740,6 +2850,8 @@ type ConfirmOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ConfirmOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ConfirmOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
@@ -2940,6 +3052,15 @@ type AddOrderLineResponse200Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse204Headers the declared response headers of an HTTP 204 response for AddOrderLine
+type AddOrderLineResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // AddOrderLineResponse400Headers the declared response headers of an HTTP 400 response for AddOrderLine
 type AddOrderLineResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -3020,6 +3141,8 @@ type AddOrderLineResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AddOrderLineResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *AddOrderLineResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
@@ -3754,6 +3877,9 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3837,6 +3963,44 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 204:
+		var headers PlaceOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers PlaceOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4144,6 +4308,9 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4234,6 +4401,44 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers CancelOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CancelOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4420,6 +4625,9 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4496,6 +4704,44 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers ConfirmOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers ConfirmOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -4783,6 +5029,9 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4873,6 +5122,44 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers AddOrderLineResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers AddOrderLineResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
