@@ -46,8 +46,12 @@ type Config[S, E any] struct {
 	Fold       func(state S, events ...E) S
 	Project    Projection[E] // nil: no inline read model
 	// CachedStates is how many folded states the Store keeps; 0 disables the cache, so
-	// that every command folds the whole stream.
+	// that every command folds the whole stream (from its snapshot, if any).
 	CachedStates int
+	// Snapshots, when set, persists folded states (table snapshots), so that the first
+	// command on a long stream that is not cached folds only the events after the
+	// snapshot. nil: no snapshots.
+	Snapshots *Snapshots[S]
 }
 
 // DefaultCachedStates is a sensible CachedStates for a service.
@@ -55,9 +59,10 @@ const DefaultCachedStates = 10_000
 
 // Store implements application.Transactor for one aggregate type on a connection pool.
 type Store[S, E any] struct {
-	pool  *pgxpool.Pool
-	cfg   Config[S, E]
-	cache *stateCache[S]
+	pool      *pgxpool.Pool
+	cfg       Config[S, E]
+	cache     *stateCache[S]
+	snapshots chan struct{} // slots for snapshot writers in flight
 }
 
 // New returns a Store writing through pool.
@@ -65,6 +70,12 @@ func New[S, E any](pool *pgxpool.Pool, cfg Config[S, E]) *Store[S, E] {
 	s := &Store[S, E]{pool: pool, cfg: cfg}
 	if cfg.CachedStates > 0 {
 		s.cache = newStateCache[S](cfg.CachedStates)
+	}
+	if cfg.Snapshots != nil {
+		if cfg.Snapshots.Every <= 0 {
+			cfg.Snapshots.Every = DefaultSnapshotEvery
+		}
+		s.snapshots = make(chan struct{}, 2)
 	}
 	return s
 }
@@ -119,6 +130,9 @@ func (s *Store[S, E]) WithinTx(ctx context.Context, fn func(context.Context, app
 		}
 		for id, view := range t.written {
 			s.cache.put(id, view)
+			if from := t.loaded0[id]; s.cfg.Snapshots != nil && view.Version/s.cfg.Snapshots.Every > from/s.cfg.Snapshots.Every {
+				s.snapshot(id, view)
+			}
 		}
 		return nil
 	}
@@ -151,6 +165,7 @@ type streamTx[S, E any] struct {
 	store   *Store[S, E]
 	verify  bool                                   // Load reads the stream; no guarded appends
 	loaded  map[uuid.UUID]application.Versioned[S] // as read by Load
+	loaded0 map[uuid.UUID]int64                    // the version Load found
 	written map[uuid.UUID]application.Versioned[S] // after this transaction's appends
 	// unverified are the streams Load answered without reading; true once a guarded
 	// append on that state is queued.
@@ -191,7 +206,20 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 		}
 		t.unverified[id] = false
 		t.loaded[id] = view
+		if t.loaded0 == nil {
+			t.loaded0 = map[uuid.UUID]int64{}
+		}
+		t.loaded0[id] = view.Version
 		return view, nil
+	}
+	if !ok && t.store.cfg.Snapshots != nil {
+		snap, found, err := t.store.readSnapshot(ctx, t.Tx, id)
+		if err != nil {
+			return application.Versioned[S]{}, err
+		}
+		if found {
+			view = snap
+		}
 	}
 	recorded, err := t.store.read(ctx, t.Tx, id, eventstore.StreamRange{From: view.Version + 1})
 	if err != nil {
@@ -206,7 +234,14 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 			events[i] = r.Event
 		}
 		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version}
+		if sn := t.store.cfg.Snapshots; sn != nil && int64(n) >= sn.Every {
+			t.store.snapshot(id, view) // a committed state: safe to keep whatever this transaction does
+		}
 	}
+	if t.loaded0 == nil {
+		t.loaded0 = map[uuid.UUID]int64{}
+	}
+	t.loaded0[id] = view.Version
 	t.loaded[id] = view
 	return view, nil
 }
