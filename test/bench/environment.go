@@ -25,6 +25,7 @@ type environment struct {
 	crudHTTP   *httpClient // a client of crud
 	postmaster int         // 0 when PostgreSQL's processes are not visible here
 	placed     []string
+	serviceBin string   // the service's binary, to restart it
 	pprofAddr  string   // the service's profiler listener, with -cpuprofile
 	profiles   []string // CPU profiles written
 }
@@ -113,6 +114,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 		}
 		env.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
+	env.serviceBin = bin
 	if env.service, err = startService(ctx, bin, db.URL, cfg.maxConns, env.pprofAddr, cfg.serverLogTee); err != nil {
 		return env, cleanup, err
 	}
@@ -158,6 +160,23 @@ func (env *environment) cpuNow() cpuTimes {
 	}
 	t.busy, t.steal, t.total, _ = machineCPU()
 	return t
+}
+
+// restartService stops the service and starts it again on the same database: its
+// in-memory caches are empty afterwards.
+func (env *environment) restartService(ctx context.Context) error {
+	log := env.service.out.String()
+	if err := env.service.stop(); err != nil {
+		return fmt.Errorf("stopping the service: %w", err)
+	}
+	s, err := startService(ctx, env.serviceBin, env.db.URL, env.cfg.maxConns, env.pprofAddr, env.cfg.serverLogTee)
+	if err != nil {
+		return err
+	}
+	s.out.Write([]byte(log))
+	env.service = s
+	env.http = newHTTPClient(s.URL, env.cfg.maxConcurrency())
+	return nil
 }
 
 // remember keeps order ids for the read scenario.
