@@ -75,7 +75,7 @@ func New[S, E any](pool *pgxpool.Pool, cfg Config[S, E]) *Store[S, E] {
 		if cfg.Snapshots.Every <= 0 {
 			cfg.Snapshots.Every = DefaultSnapshotEvery
 		}
-		s.snapshots = make(chan struct{}, 2)
+		s.snapshots = make(chan struct{}, 4)
 	}
 	return s
 }

@@ -235,6 +235,21 @@ const (
 		     WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, correlation_id, causation_id, recorded_at, ord)`
 )
 
+// insertOneGuarded is insertGuarded for the common case of one event, with scalar
+// parameters: encoding eight one-element arrays costs the client more CPU than the
+// statement costs the server.
+const insertOneGuarded = `
+		INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version,
+		                    payload, metadata, correlation_id, causation_id, recorded_at)
+		SELECT $1, $2, head.version, $4::uuid, $5::text, $6::int, $7::jsonb, $8::jsonb,
+		       NULLIF($9::text, ''), NULLIF($10::text, ''), COALESCE($11::timestamptz, now())
+		FROM checked AS head`
+
+var guardedOneSQL = map[expectation]string{
+	expectNoStream: "WITH head AS (" + headNoStream + ")" + guardHead + insertOneGuarded,
+	expectExact:    "WITH head AS (" + headExact + ")" + guardHead + insertOneGuarded,
+}
+
 var guardedSQL = map[expectation]string{
 	expectNoStream: "WITH head AS (" + headNoStream + ")" + guardHead + insertGuarded,
 	expectExact:    "WITH head AS (" + headExact + ")" + guardHead + insertGuarded,
@@ -273,8 +288,19 @@ func GuardedAppend(stream StreamID, expected ExpectedVersion, events []EventData
 		return "", nil, nil, fmt.Errorf("eventstore: append to %s: %w", stream, err)
 	}
 	n := int64(len(events))
-	args = []any{stream.Type, stream.ID, n,
-		cols.ids, cols.types, cols.schemaVersions, cols.payloads, cols.metadata, cols.correlations, cols.causations, cols.recordedAt}
+	sql = guardedSQL[expected.kind]
+	if n == 1 {
+		sql = guardedOneSQL[expected.kind]
+		var at any // NULL: now()
+		if cols.recordedAt[0].Valid {
+			at = cols.recordedAt[0].Time
+		}
+		args = []any{stream.Type, stream.ID, n, cols.ids[0].String(), cols.types[0], cols.schemaVersions[0], cols.payloads[0], cols.metadata[0],
+			cols.correlations[0], cols.causations[0], at}
+	} else {
+		args = []any{stream.Type, stream.ID, n,
+			cols.ids, cols.types, cols.schemaVersions, cols.payloads, cols.metadata, cols.correlations, cols.causations, cols.recordedAt}
+	}
 	if expected.kind == expectExact {
 		args = append(args, expected.version)
 	}
@@ -284,5 +310,5 @@ func GuardedAppend(stream StreamID, expected ExpectedVersion, events []EventData
 		recorded[i].EventID = cols.ids[i]
 		recorded[i].SchemaVersion = int(cols.schemaVersions[i])
 	}
-	return guardedSQL[expected.kind], args, recorded, nil
+	return sql, args, recorded, nil
 }
