@@ -183,6 +183,13 @@ func (t *streamTx[S, E]) guessed() bool {
 	return false
 }
 
+// StateAfterAppend is the state after this transaction's appends to the stream, as
+// folded for the cache, so the command runner need not fold again.
+func (t *streamTx[S, E]) StateAfterAppend(id uuid.UUID) (application.Versioned[S], bool) {
+	v, ok := t.written[id]
+	return v, ok
+}
+
 func (t *streamTx[S, E]) Lock(ctx context.Context, id uuid.UUID) error {
 	t.verify = true
 	s := t.store.Stream(id)

@@ -156,8 +156,16 @@ func TestUnverifiedStatesFallBack(t *testing.T) {
 	if _, err := a.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id, Options: application.OrderOptions{ExpectedVersions: []int64{4}}}); !errors.As(err, &conflict) || conflict.Actual != 5 {
 		t.Fatalf("confirm with If-Match 4 at version 5: %v, want a version conflict at 5", err)
 	}
-	var events int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE stream_id = $1`, id.String()).Scan(&events); err != nil || events != 5 {
-		t.Fatalf("%d events (%v), want 5", events, err)
+	// The failed one-round-trip batches left nothing behind: events, head and read
+	// model agree (3 lines, version 5).
+	var events, head, overview, lines int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE stream_id = $1),
+			(SELECT version FROM aggregate_heads WHERE stream_id = $1),
+			(SELECT version FROM order_overview WHERE id = $2),
+			(SELECT count(*) FROM order_overview_lines WHERE order_id = $2)`, id.String(), id).Scan(&events, &head, &overview, &lines); err != nil {
+		t.Fatal(err)
+	}
+	if events != 5 || head != 5 || overview != 5 || lines != 3 {
+		t.Fatalf("%d events, head %d, read model at %d with %d lines; want 5, 5, 5, 3", events, head, overview, lines)
 	}
 }
