@@ -119,6 +119,9 @@ func (s *Store[S, E]) WithinTx(ctx context.Context, fn func(context.Context, app
 		if err := t.commit(ctx); err != nil {
 			t.rollback(ctx)
 			if eventstore.IsVersionMismatch(err) && !verify {
+				for id := range t.unverified {
+					s.cache.missed(id)
+				}
 				continue
 			}
 			var pgErr *pgconn.PgError
@@ -198,16 +201,17 @@ func (t *streamTx[S, E]) Lock(ctx context.Context, id uuid.UUID) error {
 }
 
 func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Versioned[S], error) {
-	view, ok := t.store.cache.get(id)
+	view, ok, hot := t.store.cache.get(id)
 	if !ok {
 		view = application.Versioned[S]{State: t.store.cfg.Initial}
 	}
 	if t.loaded == nil {
 		t.loaded = map[uuid.UUID]application.Versioned[S]{}
 	}
-	if !t.verify {
-		// No read: a cached state is usually current, and a stream with no cached state
-		// is usually new (a server-chosen id). A guarded append checks it.
+	if !t.verify && !hot {
+		// No read: a cached state is usually current (unless it was found stale a moment
+		// ago: a contended stream), and a stream with no cached state is usually new (a
+		// server-chosen id). A guarded append checks it.
 		if t.unverified == nil {
 			t.unverified = map[uuid.UUID]bool{}
 		}
