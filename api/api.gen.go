@@ -581,6 +581,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// Prefer defines model for Prefer.
+type Prefer = string
+
 // ShipmentId defines model for ShipmentId.
 type ShipmentId = openapi_types.UUID
 
@@ -686,6 +689,14 @@ type PlaceOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // GetOrderParams defines parameters for GetOrder.
@@ -728,6 +739,14 @@ type CancelOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
@@ -757,6 +776,14 @@ type ConfirmOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // AddOrderLineParams defines parameters for AddOrderLine.
@@ -786,6 +813,14 @@ type AddOrderLineParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // ListShipmentsParams defines parameters for ListShipments.
@@ -816,6 +851,14 @@ type CreateShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // GetShipmentParams defines parameters for GetShipment.
@@ -858,6 +901,14 @@ type CancelShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // DeliverShipmentParams defines parameters for DeliverShipment.
@@ -887,6 +938,14 @@ type DeliverShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // DispatchShipmentParams defines parameters for DispatchShipment.
@@ -916,6 +975,14 @@ type DispatchShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
@@ -2437,6 +2504,17 @@ func NewPlaceOrderRequestWithBody(server string, params *PlaceOrderParams, conte
 			req.Header.Set("X-Correlation-ID", headerParam1)
 		}
 
+		if params.Prefer != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -2609,6 +2687,17 @@ func NewCancelOrderRequestWithBody(server string, id OrderId, params *CancelOrde
 			req.Header.Set("X-Correlation-ID", headerParam2)
 		}
 
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
+		}
+
 	}
 
 	return req, nil
@@ -2678,6 +2767,17 @@ func NewConfirmOrderRequest(server string, id OrderId, params *ConfirmOrderParam
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -2796,6 +2896,17 @@ func NewAddOrderLineRequestWithBody(server string, id OrderId, params *AddOrderL
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -2981,6 +3092,17 @@ func NewCreateShipmentRequestWithBody(server string, params *CreateShipmentParam
 			req.Header.Set("X-Correlation-ID", headerParam1)
 		}
 
+		if params.Prefer != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -3153,6 +3275,17 @@ func NewCancelShipmentRequestWithBody(server string, id ShipmentId, params *Canc
 			req.Header.Set("X-Correlation-ID", headerParam2)
 		}
 
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
+		}
+
 	}
 
 	return req, nil
@@ -3222,6 +3355,17 @@ func NewDeliverShipmentRequest(server string, id ShipmentId, params *DeliverShip
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -3306,6 +3450,17 @@ func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *Di
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -4274,6 +4429,15 @@ type PlaceOrderResponse201Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse204Headers the declared response headers of an HTTP 204 response for PlaceOrder
+type PlaceOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse400Headers the declared response headers of an HTTP 400 response for PlaceOrder
 type PlaceOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -4353,6 +4517,8 @@ type PlaceOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *PlaceOrderResponse201Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PlaceOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4591,6 +4757,15 @@ type CancelOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse204Headers the declared response headers of an HTTP 204 response for CancelOrder
+type CancelOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CancelOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelOrder
 type CancelOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -4679,6 +4854,8 @@ type CancelOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CancelOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4792,6 +4969,15 @@ type ConfirmOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse204Headers the declared response headers of an HTTP 204 response for ConfirmOrder
+type ConfirmOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // ConfirmOrderResponse400Headers the declared response headers of an HTTP 400 response for ConfirmOrder
 type ConfirmOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -4864,6 +5050,8 @@ type ConfirmOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ConfirmOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ConfirmOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5086,6 +5274,15 @@ type AddOrderLineResponse200Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse204Headers the declared response headers of an HTTP 204 response for AddOrderLine
+type AddOrderLineResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // AddOrderLineResponse400Headers the declared response headers of an HTTP 400 response for AddOrderLine
 type AddOrderLineResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -5174,6 +5371,8 @@ type AddOrderLineResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AddOrderLineResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *AddOrderLineResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5489,6 +5688,15 @@ type CreateShipmentResponse201Headers struct {
 	XRequestID          *string
 }
 
+// CreateShipmentResponse204Headers the declared response headers of an HTTP 204 response for CreateShipment
+type CreateShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CreateShipmentResponse400Headers the declared response headers of an HTTP 400 response for CreateShipment
 type CreateShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -5577,6 +5785,8 @@ type CreateShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateShipmentResponse201Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CreateShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CreateShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5822,6 +6032,15 @@ type CancelShipmentResponse200Headers struct {
 	XRequestID          *string
 }
 
+// CancelShipmentResponse204Headers the declared response headers of an HTTP 204 response for CancelShipment
+type CancelShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
 type CancelShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -5918,6 +6137,8 @@ type CancelShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelShipmentResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CancelShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6038,6 +6259,15 @@ type DeliverShipmentResponse200Headers struct {
 	XRequestID          *string
 }
 
+// DeliverShipmentResponse204Headers the declared response headers of an HTTP 204 response for DeliverShipment
+type DeliverShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // DeliverShipmentResponse400Headers the declared response headers of an HTTP 400 response for DeliverShipment
 type DeliverShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -6118,6 +6348,8 @@ type DeliverShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DeliverShipmentResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeliverShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeliverShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6224,6 +6456,15 @@ type DispatchShipmentResponse200Headers struct {
 	XRequestID          *string
 }
 
+// DispatchShipmentResponse204Headers the declared response headers of an HTTP 204 response for DispatchShipment
+type DispatchShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // DispatchShipmentResponse400Headers the declared response headers of an HTTP 400 response for DispatchShipment
 type DispatchShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -6320,6 +6561,8 @@ type DispatchShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DispatchShipmentResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DispatchShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DispatchShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7712,6 +7955,9 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7809,6 +8055,44 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 204:
+		var headers PlaceOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers PlaceOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8174,6 +8458,9 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8271,6 +8558,44 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers CancelOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CancelOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8474,6 +8799,9 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8557,6 +8885,44 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers ConfirmOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers ConfirmOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8885,6 +9251,9 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8982,6 +9351,44 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers AddOrderLineResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers AddOrderLineResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9431,6 +9838,9 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 		}
 		response.JSON201 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9535,6 +9945,44 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 204:
+		var headers CreateShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CreateShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9924,6 +10372,9 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10028,6 +10479,44 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers CancelShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CancelShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10248,6 +10737,9 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10338,6 +10830,44 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers DeliverShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers DeliverShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10524,6 +11054,9 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10628,6 +11161,44 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers DispatchShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers DispatchShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -11235,6 +11806,21 @@ func (w *ServerInterfaceWrapper) PlaceOrder(ctx echo.Context) error {
 
 		params.XCorrelationID = &XCorrelationID
 	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PlaceOrder(ctx, params)
@@ -11350,6 +11936,21 @@ func (w *ServerInterfaceWrapper) CancelOrder(ctx echo.Context) error {
 
 		params.XCorrelationID = &XCorrelationID
 	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CancelOrder(ctx, id, params)
@@ -11415,6 +12016,21 @@ func (w *ServerInterfaceWrapper) ConfirmOrder(ctx echo.Context) error {
 		}
 
 		params.XCorrelationID = &XCorrelationID
+	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -11497,6 +12113,21 @@ func (w *ServerInterfaceWrapper) AddOrderLine(ctx echo.Context) error {
 		}
 
 		params.XCorrelationID = &XCorrelationID
+	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -11589,6 +12220,21 @@ func (w *ServerInterfaceWrapper) CreateShipment(ctx echo.Context) error {
 		}
 
 		params.XCorrelationID = &XCorrelationID
+	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -11705,6 +12351,21 @@ func (w *ServerInterfaceWrapper) CancelShipment(ctx echo.Context) error {
 
 		params.XCorrelationID = &XCorrelationID
 	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CancelShipment(ctx, id, params)
@@ -11771,6 +12432,21 @@ func (w *ServerInterfaceWrapper) DeliverShipment(ctx echo.Context) error {
 
 		params.XCorrelationID = &XCorrelationID
 	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeliverShipment(ctx, id, params)
@@ -11836,6 +12512,21 @@ func (w *ServerInterfaceWrapper) DispatchShipment(ctx echo.Context) error {
 		}
 
 		params.XCorrelationID = &XCorrelationID
+	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -11936,6 +12627,17 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers BadRequestResponseHeaders
+}
+
+type CommandMinimalResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+type CommandMinimalResponse struct {
+	Headers CommandMinimalResponseHeaders
 }
 
 type ConflictResponseHeaders struct {
@@ -12691,6 +13393,22 @@ func (response PlaceOrder201JSONResponse) VisitPlaceOrderResponse(w http.Respons
 	return err
 }
 
+type PlaceOrder204Response = CommandMinimalResponse
+
+func (response PlaceOrder204Response) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
 type PlaceOrder400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -13088,6 +13806,22 @@ func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.Respo
 	return err
 }
 
+type CancelOrder204Response = CommandMinimalResponse
+
+func (response CancelOrder204Response) VisitCancelOrderResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
 type CancelOrder400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -13344,6 +14078,22 @@ func (response ConfirmOrder200JSONResponse) VisitConfirmOrderResponse(w http.Res
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type ConfirmOrder204Response = CommandMinimalResponse
+
+func (response ConfirmOrder204Response) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
 }
 
 type ConfirmOrder400ApplicationProblemPlusJSONResponse struct {
@@ -13699,6 +14449,22 @@ func (response AddOrderLine200JSONResponse) VisitAddOrderLineResponse(w http.Res
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type AddOrderLine204Response = CommandMinimalResponse
+
+func (response AddOrderLine204Response) VisitAddOrderLineResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
 }
 
 type AddOrderLine400ApplicationProblemPlusJSONResponse struct {
@@ -14176,6 +14942,22 @@ func (response CreateShipment201JSONResponse) VisitCreateShipmentResponse(w http
 	return err
 }
 
+type CreateShipment204Response = CommandMinimalResponse
+
+func (response CreateShipment204Response) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
 type CreateShipment400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -14598,6 +15380,22 @@ func (response CancelShipment200JSONResponse) VisitCancelShipmentResponse(w http
 	return err
 }
 
+type CancelShipment204Response = CommandMinimalResponse
+
+func (response CancelShipment204Response) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
 type CancelShipment400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -14878,6 +15676,22 @@ func (response DeliverShipment200JSONResponse) VisitDeliverShipmentResponse(w ht
 	return err
 }
 
+type DeliverShipment204Response = CommandMinimalResponse
+
+func (response DeliverShipment204Response) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
 type DeliverShipment400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -15113,6 +15927,22 @@ func (response DispatchShipment200JSONResponse) VisitDispatchShipmentResponse(w 
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type DispatchShipment204Response = CommandMinimalResponse
+
+func (response DispatchShipment204Response) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Preference-Applied", fmt.Sprint(response.Headers.PreferenceApplied))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
 }
 
 type DispatchShipment400ApplicationProblemPlusJSONResponse struct {
@@ -16195,239 +17025,244 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) erro
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rkhM5muirKHx2A5tNG9tVBZQrNiZquEzTTQOHgmV3OtlKOVMu55CW3CmZwt2HiH2L8wb7IudN9klO",
-	"6PskpTJTvtSFbnqG/tFAlVKXT5++++XXTioWS8EZV7Iz+bUzZzRjJfz1tCjEpf5LxmRa5kuVC96ZdN7M",
-	"GVkwNReZJGrOyJKqOZGr5VKUSg46UYd9ootlwTqTzl+evInId09OH3eiTsl+XuUlyzoTVa5Y1JHpnC2o",
-	"nn5JlWKlnvo/fzrt//X9v3Qjgn/p3f2nTtRR66WeTKoy5xedz5+jzpM39CK8MVFmrLwjyUdWylxwQiWh",
-	"RKpS8AvCuMrVmih6ERE2uBiQJO4cxJ2EdC9zNddnifnPK6GY7A3IGeMZyRWZ0vQDyTlJns36P1KVzhOi",
-	"BClXnFCSisWC8ozQC5pzqQj7RFNVrGOu5rnbwiDmNZjAmlvhETjvp1yqnF+czfPlgnH1XKQUD92EwUtO",
-	"EmlGnTP9mUwiuKa3r58TMYO/WiAxMy2xX9Rv7579sbw3Ziw7TO+P+ofDh2n/aDxL+8ds+rA/HQ0ZG44P",
-	"xgdHDzv+GWaiXFDVmXRWZd4v2YyVjKcseJnPMrZYCsV4un7NlgVda5g0z5VoICXkcs44AeiWTC4Fl4zk",
-	"iIVSiZJl1Y/FjFBOGC2LnJVEA5tJFXN700TSBSOJt3b/B7ZOSNfcqSSCF+veCaFTybgiQs1ZeZlL1rxO",
-	"va/ayRlfLTqTn/AX70MH3nx7b+r3xNkl3lVEknvwF3nv1zz7nDTuyfzqaDZOH6Qj1n84HdH+IXvI+sfZ",
-	"Qdof0/uz4fRBdshGo62Id4VLe81UuT6dKVa2T3HGUqEhSPWvyeU8TxHk5hLIgq7JVP9TlTnLamc52ra9",
-	"Rc7zhQbu0O0o54pdsBK2tPtxNMBr0VtDt0L1EICv/BBuBcbv3r07Xam5JlspVSx8nimjJStJOqdFwfgF",
-	"I93XTx+R+w+Ohr0JSf4MvzXvhguixAfGySWVRGN1FHMzgrCyFOW/xp2cf6RFnp3DQE0bzYtj3qclm60k",
-	"y5ovYftM+3IAnKW7aZren8Ic4d9fI3I9exwGU57hrQPlgJERwYfNCfvIyrWjHBM4bVrkjKs7MubJv/fN",
-	"3P1njxOSzzRXyIGtUG7B0h31R+OH+hZKmipWSr1awfSpZBTzLL/IlSSaVyT988Ek6UUVRSFCT6PxkZUf",
-	"WUkuGGclVSwbkDfup3onhbggRc6ZtAhsH1RKy3JNctW8keHoeEiPssP+fU0VHkwf0CBB8F4Y/fSc8Qs1",
-	"70xG44eRfnHu31GTT9P+L8P+8flg0n//L6FL+ay/KOmCKSNPPBJlyQp4m88CJP6U61tK7SB+UbsuApQb",
-	"gCZJF9g3TUshJQAoT4FpP1Mxh09STRIzzbcVSis0o4pauLGP+i3jPRsWjp/IAXk2iznS/Ch0KZovtHhA",
-	"yX7uP8hG6TEb007UyfVpUI7qRB1OF3rMv/e94/efPd4Kdx/S/xnHq+FwOOzDn6On8MeDp/jP46fvAyJS",
-	"1PnUN1P0F0xKeqF/uVhJpenussy5otOCEcU+IVzFSpFUcFWKwsNheFhPGcs20PmXvFhbWMLtULIUMte/",
-	"1SJXrmUhclEyqtmAmlPDubvJ0IgkGZvRVaGiiofTUtlLKsRFr0aGR8PDsQHuzytWrivYAqOpAdTMDKzC",
-	"Udycq/uHnWgXH9EnPlMlo4s38MttxxYzfVJGF9KRFz2jlS+BMTeYCfysEz4IznUOm9qEH8PhtndJ+7+8",
-	"/8m8zKujBjWngUOQbiEuWdlPqWSOlhEkZRFZcS1zpKJksufApgEmd0JMzZlksISM8AH2JdOkQrEMn3bM",
-	"k5caTI8En+XlgmWRZe6Pc7nUUjjLkt6APKHpnFSbh11LsWAxpxcXJbugijlmj1RC45wmoY0n/FOnvl6n",
-	"EieqFbU0xz4tC5GxzmRGC8nCtwgnq91frthCXu0ikcC+9wjtNa6TI9QRMHp3pLvjIiO9xWe43SPcoPnX",
-	"yK1Ny5Ku9VCp1oDS+oV16pL8D2wdoPCGrfbTuZCMkxXPf14x8oGtSbeiSqdnj549My+Ikrdvnz3ukQX9",
-	"gAyBxdySbElnDHQxLYpOCCUlWzLAoRrLcMK+XkZ/B5PAT+y4EtSOoB5xUv8eyZxm6DOQ3JSbg3J5qVlT",
-	"cjgegxqRMZLkFUDOP7D1ecm04JT0Wox6ejw7pEfj/kE6yvqHs/usTx9OH/SP2TgbpcPZAQXCFWQsDRVm",
-	"E90YHx1tQ7c4/jTWLObTgydhbh51ns1A/92ud2vNnICMqFYlZxmZrjVbKNnHXKwqrS0i+YANiBaKjJoc",
-	"87CqPtFaumZ1B6kdqf/B4k6ySYsnVomP+RuPxWtJWivusqmva96k7D4ixxBRP5EnMc89tRlEP33dIIo4",
-	"O4P+PaKAHpAcjsYJqawK6aoEZLGjjVyyLMW0YIs7kiRmxLkZkVhMJeYXMU80aBOC1x/B7/Ue9LPwRJ5B",
-	"zGN+KolWAo5Ho6GldyQ38gx+DzoYLaTQZCK5m5Au5Wu7vQnhIubLEtQ4YOc9Ikpr7/BodZFLYNfVbUnS",
-	"9aSqmAO487rVwQIDUCUHgcoQ6UVv4NtZVpLJmBuMSMViSctc6huSglByyegHvSTpJu/uIQqYbeofwpXm",
-	"UoNIv1cLeK5lfbIAei4neE8Dcko+0mLF6h9x71hw40URcxQ8k4PEYYnBNe/9D4fJJptP+AGbA29+uffr",
-	"b5XEsXp/txvHd/9P99293p/izk8gDI5H+McByoYPnry/G3e6ZnhkP9v5Re9uz4y9Kr+5G+kLgPssyUKU",
-	"rIYZcpXONWlAYCBFeSE420BVXnrTaFSxUn/i3XVyN9ES+0b0irm56qj5QA+Gh+SFUORHkeWznGXVhVIy",
-	"Fdn6qjeoD7L9GkfD8WGIrILgEdKH3lQkp24k6exp6IG9LqmaVzvNsz2NEysY2d6tlYo2bdhaSlp73tNw",
-	"cvt7/qw/Rq4DItifaWb0ef0vrfUwDn+ly2WRo+nonqHM//I3iXYkdw79hRb/OmCVgMHnM5oXIDJmTNG8",
-	"0AiBRgsrHEwMUqZrFFYBKQkau389+PxPAKmyFFpN/unXzixnRdaZdOxHWmWpv7XmBJ3P7zXopKI89SyC",
-	"GhUVVSvZmRxqaVPlCu6isb0KaPbc8l51vL453mcf6P9Uslln0vlf9yrnwT38rbz3CudA0LcxxApMuSQL",
-	"WujbY5l+y8bQMyFTmpHvz16+iAgli1xKzeGq38ccwBMRZ1vQvzRczdgFvIkrdtLTou4HLi65mUICtUoF",
-	"nxV5CvaGylwxIAleSAJisyRMaxpmCwQ+RwrhuUt8Qcw3ZIdgZT67F7J9f446vslp1xSe5Qsg/sgc6EbY",
-	"DfhzzoU6XzKeIeV32P0cBIqUcrCRg6KRZSwjl/O8YHVJyXw96ITQcy+D9T2weNUw+bjC5Jd2Ic2yq622",
-	"0BkW7HOh+nbQbaGzlS4tHslK67AcSe+cTYw1wAdqEvMuzfTfCAXLnlZnKEyV22eRapgVBfwjY2UvsvPM",
-	"qTzn4hzAoycyX8FknLDFUq2bn7i5QEGphleLxLzxCS1KRrP1+bKgKXynbx2Abo6ZS5Jn6EmSvSjm5jsl",
-	"FC3OlRDnBS0vWAJvLUkFt0Tt3AIsQZERJ/3Alirm6ZzyixyEPis6F053cwZRK6CTUu9ppU5QEyQFVazs",
-	"fa3P86kop3mWMX6j9zlzs3jv8o210mucW03/xlIFQJOpWDJJMoGCbVGIS7i4E6dAXFJJAOjojtnBSQ6q",
-	"9/fU20fr0VWbvK3Hhsb2XBKkw9OVAhVy92FZzMWSlQDeCdHIbN4Jot1M6w1Go0tXUomFVrHgh2sn0jjL",
-	"Q6UianREhJcTqehsluD6Ay1btiAb8+5pY5E70uxAlJ7ohOQsORweJHDG5HB4mERadgbvQ8yzHJQ/fHaD",
-	"3leK6j9CkMALoSCQALdwbYzHiAOgntRM56E+LgUS/an77TU5Tg3XjypcN2s4tGJZCOlxn8Bq7Kjbwn4I",
-	"tEBKC2iRCYaYYoIvrK9D77ILzq2ZQWH8YcxRN+eqpKn3OajxMBSW0Eo4ADGB30hvWgnY52I9mnjnAka2",
-	"YQkOuiFqvRBnq3T+WqwUuxFWaXSaiRWvIdMLQRyxIHMqkctp0NxEjnE+5Bp+HVb4pZHX7qWFVhqf8Je3",
-	"gU21E1rHhUOM1pG9K77ZpamncITbkUyD9wbE1LwRqvAYNMtKJiXpihJfr/K9pyxzZjlREpUvWG9wS8Tj",
-	"sCmo8m1XXMmot3fRlQ3BvXYADsCixkW2QSXmABbgiMb53eJjExAji8JIhpo71jljzLuijIDOVD7YiCT4",
-	"l4kWM5MeuWBKenZZWAqMNjO9DSkWTHBGWCGZZZ1fq6D3iq4LQbM3QjzXEvCNkH6Jc1XydFPss0r1VGRr",
-	"wj6ljJngPJn/wkiRL3K1W7AbeYLda39CJQSxy7bQ1uytr4To46DbthTsONRXePWe6fwpWk9uZGrCh3i+",
-	"yOXCWBgb7oLO5MC3PhmTR/XmwfUXMpLaN35wBV3gmmr7aFxh17+ZZb0TtS1QOKbvxtwGWnneBQccNKZt",
-	"gQ7G4ZiNxTylJaidnnfGd+xsduWgByfmxlgVmkePqCsPnmOnjus2BnYbYsKYumP2930XeDE3eQw5V6zk",
-	"tDgH+5xPB8+EFlIBbhqUl+A20vxrVRKZZ+xE8y4t20wZ46QQFxcsQ+93LdDojiT+GXeSzaO6ZRV3R+zu",
-	"Wmht99/HEbeB1KecrDj7tGSpZtswr3NA16CV9G5RmjvDgIq3nH6keUGnxc1Y3Mqbp8HcMqrolEqtuqwK",
-	"FFkgfJSmcxPjlS9YmIARiFM1kaiULISNct5xpR4nNOck9Q227tX/9W0xQBuzkkui9GMsaZkXa70TiN4S",
-	"ZE55ZkyullmiCRwsHg5uufR3Dz66j6zUXJtlJwQxxRuQ1LzLMfcA2qtDNIF/9CE+LCES434H5BHMKFYq",
-	"FQt2bqzuScwXjHKkd25rUonlkmVGyoPrAytyFVx/CS8WNqJ/lCvFMnAB5xhJPKcfGT5pSyonxhBYC/+I",
-	"eSvYG+RZLXd6NutZXko1IMlfnrwh98D0+UvifLsaUjFPtPIBv0q+pOzpgXbXDF4w9g0ptHXvPYKovVtx",
-	"JTSyEZqPG8FuzMxAnmktHcF/qGEV2nMH2O0Tt1brndo5+mbIrb1Vu3RKuaFQKQAxm7QzMnyTtzl6zOtn",
-	"PyGJDWS3PqhcVXZ5jYPOTwCYHPOwef1L4qgfar9VDtmUv3JDdH3L6UrNRZn/ckMRe+VPVMPQXHqmEg4q",
-	"CLVB92COnhDJeEZOzffGxGyC4TFwCWPXIWxpD/P6qMLnt/VthZhO9ftbMgz5Z3OZAqSbvHv3ru+nI9gz",
-	"JmgXUJ55PubOmes8sRGZ0qxYE5lfcP0v9mmZl/ov+rGsmUKTfuSb4mOeS7lC4zhdZTnjKYO1nIFBrqZJ",
-	"zDfvbWNaQ9s91JxiFyo2kzNujMnLUqRMSs2An0DUzM3E5GDkYQu1GywR7htYINHDjVG4Fey4G4nHnrLn",
-	"rQExlG4rbdnY280Htu6bkbdFotvZXvq4lvXAgU0Ye+vEMe+iBTxCK7wowSrx1XoZ31ojPct+ZFlObST7",
-	"DQikm/B8oWe0QeqV+sWMmlsz22gAewvpBfYwRB35JNAtTGBhYhYOEEM3sg8j+zDki1ijrIuuebbkazRI",
-	"OQigkybLnueceTFQNENTFS1elZrXqZxJF+DejOB2YQpZhtEKJpbBGGM7UWfpTfJr5+cVddSswWtWi6km",
-	"7jOy4rmSpJuMB8MErMtpypb6wqkkyTipp4GM6xkdB+MOxKxjRsdoaKLqzT/bCR5RR35YbYhdUyL9QD4w",
-	"ttTn0Zsi3VH//qGXEoPsalpQ/kH/1SbNQMiCGdIK7j774W3/zy9f/tAfDke4VxsSeP9wW0j2zsSfXSMI",
-	"/Hk6jOPV6P5D/cfYDB4Ph6fwx/gh/nGMfzyFP470HwfD4fD9LScfGbkYwGdirxTNeTD1KOroCzhflnnK",
-	"zlObnV6/tFf6lxqBBGd4Xzkni5yL0qIUfNhr5j1bIbmeXnR8fBxKFvJRC/7bmUBUxSr+BMgWVY8gcKoq",
-	"RVhAFIM++iOIx7neE325xIEEKTNk3LgIH6BU7UdaMipDCbPv5ut6PFcVjdRdLfX7PxoOvWs7IYpOMc9R",
-	"04mYT0tGP0jrLzdJj4H71qjRejiPjHPJGh/0VvJSXzBYpr2HBDa4zW9n+BD/+DP+8Qj/eHJ7SL0Zkc2J",
-	"MfuNTiOknzMGJo8MbcD0gpl8CUCfNjaAHml1p+sSbsu/lAAdsxFnFqTdqGrmW2OTzXTXClDeHW7sPyW3",
-	"m9CLsVla14MOBPKBOb70OJofkDOnPNMYKNpQMh+GgWRn3ZOREJ+P1ED6+Lvn35jH/sxDlTT9kPOLcy62",
-	"XswdSexQwlEgufFVff94ODq8r09+f/xwND4YPhgefru7fe+u8ert66pfaYgEPPnIuHqe4+NvX3iVf2rD",
-	"/iItLlRRDkES6DI33V+2qRBnkDwIG+l8buZLNg6GE4YO8pTZOTQVK4qXM0gL2H/hXxuHMGnFmwi5rY1g",
-	"YAQRy5AF3EVjjIOWkiTPetci9Q3SHtVSnYO7gpzV4L7q2dUQWGxJ9YZc6+2MpZF17YDVvpv3AdcbZtgC",
-	"Wq3dBqm0OX7zXCpRrn28i3k38S4s6UWeqwIhn+v3Ugh+ITXLiblFi1f0goXyapdahjDAupyLAtLnAb8v",
-	"CjGlxSb0pupc64yBGyhXzFYNQbeac75odliwmbI+IM4+qXOKLiDAGC4u60hieK4B5lSIglE40tVeV/Uu",
-	"PrdzkatdBPQEKiXokmaXSpALpkyJnU8KoDcgr6hUphaIu1MTBnfBQFrzf6k/nuUFyHjyQ75csuzEpBcu",
-	"qVRV7rVUeVHoJRGAzZIGB1cvUNCmIrXjR+5Wg8QlZ0X2BHzPATyq0n6MH3lmEvow5aWFPyZVKUhV/GQZ",
-	"0v3+7OULYj5eh7N3ODWxd9UD9lKgWhTE8Zi21oJpnBgBAE+rAfcNWVS7CAWetlo5BN/vGC1UIJ3xef6R",
-	"cSYxG2Ql26C01q+qgpT4gBUHHDX7sAcpg0lCG3u5ZPz01bPHIl0tLG8JSsiYYNeic+Z7cjAYksxMQrrw",
-	"QARnvYhkLBVaRp6VYkH+4/TH5wFuymdi18KtjYsl43SZ1+ySnYPBcHDQqclNB3E8GMbx4Kdh/ziYww6j",
-	"5/KKG2hqIWY3ER7GzhmEOHCfDaYmU5qi4q4ZK/OPFnya1aLAUsPbX6sHMek8efsaIsFQSQbuDv/qH471",
-	"7rL9mbPWSc9TsdJYMcJ/YiZiZbwbG7tZ05rVNtKMjo+PNaPEjKFzIGzj4fioPxz1R0dvRsPJwXAyHP7V",
-	"M/h2vMwtyBsyUx0cHz80S5jdjaPOaplRtWHikZnYhcWNP7e0NQfA5r08O3tJDsejB1WyJkRG6EsqCkIX",
-	"egeN+oZ4BS00q91JUPmwlo3LuSAIqMrO0qSA9kZby+RfIml4h05eR5bNJl2sU2VkINwQ+LwLUHn0iAQz",
-	"1xo1fgLcsG3BNQgaOjv8KqovrOZsTS5ZafIUwf+wj7wB7/d5zllI3vDQu81/mL/8JZXmjhsZ0eFH4c6v",
-	"0byv8gULi8+WW+w8wRkO/dx4XK2qfauFvhb75Mn/+79oUl2ikfUjhCoUHoDTFnnC97rHBfpPepdboI1D",
-	"Eneq7HXfsZvOmdzqK9i0G4+ibLzLwkiHXNWsyfUYzW33O7rS/ToKtk+R0y53MHOlz5B79E6wyocGJMSW",
-	"XhU6TXEza7CcyBfRDFLaB1pHuBrlqKFAdVr/WdXuZSN7hecZEGTBzOrx1xs4pnZ6n27kYhps8xW10OKa",
-	"PpH2U93g7fgi3gy4qF2aK3qBI8LZJZPKxOFtNsdseBSGXBil7WqUfqNWma5KGVKXHsHPq2KtRpOsasaW",
-	"hK+KggiPgthtVVfO1t9fPvubyH/82+n6xdnw8sez4acX//a/P/34WPzy42Nx+eNTkT9/9P1Sj3nx7j/W",
-	"/7H+/lgrfKvCBN3WpNYNesFmY5PPIjZw1BlL12nBjObiv6oJSWwqO+lqyRj0RXj9PSi5wmPOcvCAJFW0",
-	"GqaCe7noU6HmZJZzWlgfkNGAKrkw9SqzuU/r6lEr/b96Nq80VYGT3oL3BEgUoVV13oBL4GZCZo3nhSTO",
-	"ZsXsoPa6xR7brh9yFaHVpk97bHm7yTzmIZs5sZ7KCcmVrQUpNYQhIwJzyboQyWyz2iHgqzcgp81Us02J",
-	"2BAhLHixjjnkwORKsmJ20spf88s3HbTKN1Uy+Dcb/p7+lxASOc90vQqgVVciW+UP4mahiKhf4Q9Lswpj",
-	"g9xYmhVydXheQOHAmHcT67bvB/5n/0t6Xtkvpz41sOCaClSFFT+N+sen/ae0P3t/DcAr71xtL4klOCES",
-	"76XdtKw6UCfu8OiBTW9yUQPWxBMgbhAR1pzrR5rOc876JaMZZBnYCfXwmsW+VgHlxCv/pslEhlpj8qlv",
-	"vocgLplEWIHHGPMkEZecJPpXmF6VQLhY6+GGytgEtPVGLl2opv7haGyK1m5KEqspQnvpHTZ0ri0UzVcL",
-	"yitQsk/LgvJ6trZIzZ03xAlMNN4HVwnmfCNbHYQgY2tSNTf4VJS+pdhG4EVwl4yrck2WrGyUS9pXFvMM",
-	"1AGBrAocbEPt7etnxFVUJ3nGuMpna1dIuoIY6a7kihbFuhaviLUPrl1Z/56B5XZtvc1Wv3vz5pUVrTT+",
-	"13aA2Q0tzDHBkW0QyLkoVdTEH7laLCj6oLyyk+BhCyHPpnJK1XnCXrvtN1BfNyJJFbmJUfKYXQMvPKNy",
-	"ziRGzCdYghXIAKElg6IUmPfVohLN97+tAFR0lVL8Pq218adwB57Sa56zh6MhYvya0UzLxwFscL+6go8A",
-	"YpfrcjD+6AaeAhtptMt07TVQ2GK8vnqwjKYjKSOZK7wcioTZof9EHZN9s92q40J8IMcNv7hFK91Ombpi",
-	"JrbokBLkci4W9d0ZX/CNLcNedUbSrd2ZF+XX9PDvWblxp+F4l+5+RxqrMVVOBARDo1OD9ovBsBUqFVuE",
-	"OMg+QW0aTkv2hQzo+5lu7TE86+21Q5p2PKgN8Uo7X9g17aa1N7eX6XR4e6ZTu/jNraeja1pPHf41DamO",
-	"kViffmUV9WjZTrNoDf+DVXUNdjsbac3U8Ic3km43WW6DWDh2rDJRuvTTG1gp3RzXM1Q61vwPaats0MT9",
-	"zZUO7J7BEu2TJKmoIqiSMU8yVuQfWWnyamumyimbibKipJusldWcIBea6a5luvQj+0IKPJJW2m56Y6OP",
-	"RMnaGJpRRa8WAeJCKIkp+EO6s5Kxvn7oJyRj+ghSo4+vlSPaukoovUYww7XDCwK4AXsLsvW32GWiEeVY",
-	"R+xj+mB6kI6z/ogNZ/1DejTtP0zvZ/0H7OHsmA6no3Sc7cPbbaehq8EWbrfqUlQBtmcMJ2nVOsikDawk",
-	"/ivPZETyeoZlM2Sk+hiDRJrtiuqpovu2owhdgm3/076Ev2AYousP5F/FBozdFSXX5ij2CWyXSHCZL+S3",
-	"rWN8exe28lEjsBXuHb9tChkB7X9jzGzV7cVa3ND3hsV7I/PP5zlnp1nm/eSRV0nA/MTRvICFwE1wY881",
-	"hpACH2y/ymv4px0ViDq1JkrnlSzl+ZotttYxJ0Lq6D3m96GgMMnSVZmr9ZleAKkqps6frjD+D//11J7g",
-	"+3dvOm2/0vfv3piU+CoGGAxJF6uSZdga5/XZ+Oj+vSf6/6isUfLqyY9klmMtFxrz79/9cEbevn4O/Oo7",
-	"GGgymeWc6nkkS0umegOSsE/LhJhqRxpqJyTh01kSxTzJqdL3n0tpyDddaZ5YMpLOWfqBZSaER8sG6lJg",
-	"eHC12d4g5uCgse280Efjabck18uBYybB2i2iyJp+G+TBflVA5LJwkRA/DHCtcGGu1BKTdm14IbgmsGyJ",
-	"6SHwEp3DitFFp5Xda34JtQYRDftSrMrUJkbZOjwD8gQCgDEdDbJfnbdAxtwxYAoT5YvFChsaOSJHOaFL",
-	"zSj7wnXEQnp3Uu/10goP1Juz+vp0bRoWQesXZ2uBmjgQlazlOBN2Du3wqso/Xaxr47USvYcfJz24ccrX",
-	"GL2MG0gpN5WWspi3v/2TeUr/+gJdun+i6l9NwYt8waSii6Ux4fWgLc3du4b6ych09NBriqXKF7lUeUq8",
-	"+iWDu3exuxceH2ujuFZB2KiFa7VIMqkhIjhDlLfNHH1FbkBe2w4Q2OMFs+0I5abeueugWOsXjPXadnYZ",
-	"sq2CYx7oFSz8PsGmcTBsYUPvYPil61dzUuudA1BYCI0Dgke19oXwoP+GBcBgg9iBCN5SqEsQeWdLaHht",
-	"jSuXmq2sbsuHFRrA4MW1Xo8F9E3BzHds2lN1QIFTt7DFlVGKeaj7Sj1mDipWVXWzNe54afGAHPgUzfm7",
-	"yauXZ280FkPqODzAVrkHW3lvQE5t89ndrcJIqFMYVlIWZX6Rc1p4vYi5VIyCoMk+sXSFXSwv85SdQNkL",
-	"rLa/vZFY4CrH42RAfmBrtH/XSKu45KS7ZKXxkdtS6JrSa4jYG0hIJY0W65g7MAV9sUmuBQEpKk9sLuvO",
-	"WHhXaKzHnjla7MR7OjN8sbqkqn4O+6SXJcm9OUTJ/6LZjVdlSxP+eybAerCmiyJxFXc0n6xVpukme1bc",
-	"0awNeQdJKgadQLdQE1GwnWHlMAyYVsy7cklTVvXA6m3kY12aet1lsa1CgLmRrqtAhvzASxjyP62eLDUQ",
-	"AI+p33NsODI9xzbX6jGZRpo9GeecJpzwqXG9XL2WDoRjWIBJxiSeEl8v9tF2LlsDokD9YFsNq4rDOExi",
-	"bqlikX9gfjsYziJTnBxAH1gDa9hVlf4tpZ+JkvhlhBuRH+TMGWhmwjYPMDRgVbCJCSaBOzYOg8iZAyJi",
-	"dP2qcQe0NSNdrOWP5XTsmXsnmgA4yGk0kPZU0MmAmeKgHkbAQVXNjiRm+uQxbx49AGJnea1BeUAaFXpk",
-	"zNHhUI/F8W7NvhP284oWQM+gIXJFzCpyAJ5cqYnBaWHKYiIZSzYVoElc7IGMedcGKPSsRLtoBhokqciw",
-	"NXzJbLEZ/XPo1ABloz1f9YzmxapkAKOqxw9UwOcUuqFAnIGYzUwSuO31g3E+knQTF/ST3EtcPJBmPSVU",
-	"qOTGOenVAOi+5TmEeaGLcylyrmTPBEmtFZNWsrQeUmND8fuWSsY1etgAiJibkAeU1AEE0Ed3i3fUlvjW",
-	"4ooJI4i5hTUiDRwehS2wemJ51CQTqax8qYm5WvBcp4JrsqWluoria+afoO3codp3T04fm8J38JyMeQ5o",
-	"halbEzWasEGkl2logL0J2j0PPFQ+sjRMX63pYGAbQzkWnTS7UiT6HXLbGwpWsWTVPBAEOpbJdIXnE39O",
-	"rx1BAoFthuFJn0XWCghhD3Vi6jFh+8XkEf6rb1CK0Kn4yMjQKHnpfMW1EgaQsaLBcGiqdQJlcJzWyLmK",
-	"AtmEFaFeNqIO1M/uJoejAwymq+3MNvNr1zaCT46SqnO5FutPbdq8eZ6/sFKQmcZ88K1ATZ9eraiPeaic",
-	"GCUelCdbvlZvB9rpErQoGGHZ1VS0SWamF+A///M/Jz1PsNTwgJq/IUDgvH6Trye1zu+2InOz5/sJXJ4Z",
-	"U5qSTKZQXaCoWDVLqPrThKhyZSOVijxlXDJPUX1VimWZM0XLtRfoYVRUP7OpMxoMB8NafpyfFIdpbka7",
-	"03+9YCoUcaD1IOk3RXdih80Br/OUtSlo4vor92LeyDKOqubfJkMY024H5IUR5kxtQdcetS4QYeBmV/Np",
-	"zWV7J8TnOhJSdw+HBwPyRvg8GhKel1RKnFOTrzuynp3spQD7jhDXpc/P781RyIeqsgz0biuLgC8VlC6X",
-	"u6c/MSpMSblE5Jcm4zfm+v3bEPeITFlK9ds3JBZzhi80XQPVW2/rLgi2gt+d4GHm+cUcQpSs+VTz50ty",
-	"Oc/TOeGgVXJ4LNXqoLxj7rHdhrVu6Dfmj5wzLUItGQdhysgcuAGiVVog94nlIWDXrzLmE5MFjRE+kEht",
-	"PGaFEB+wVy6ZaorJtC7qvIZ45SeV4meTqdmntFhljCwoX0daJdcHASlvxi5B0ZnrZwfkLCHgLCJduAAu",
-	"OEM7Bp7bkAzD9TQnmMS8hhAKLVgfYV19+agp652zjFAFStAHxpYG0dDiEvMVV3lBEpNnjfpDudJHr3Xc",
-	"BtLDBWk0I9eo1WhHXm8f6zOcVp9JrVmALIpKKNo3LYVkn5Ylk3JikqMk2BmYrGI8zLp3jNUo5iW7yCVo",
-	"+yb23pHOZ1lnoskGeCeeMobBrJZ4bixJUQ2BhH1blrgdLwp1tUgTI1xv5KbzEfqlh9qtAyaEu/9jj/X9",
-	"i8Ppbe5xJmxzv+fgM3grUIDx8/tGL9LxcLilKqOtxrhf+UJXHiJUIb5WIGJTaYhbKgx/iIcKfeIOf8/r",
-	"wgqfjHZ/8rZR7PZweLD7o6d+D7qjfb4I1LUHeBqU2vV5VUUy6pi4SxPa5xXnQBphONYFI9M1/NmJOope",
-	"SCg1oN/bez2J4eH3kOZuZOVvrFxtnpHmdWCCMwbeiCxXco7WaUiIRa4ApUqoJu/sk7pnjN+wUkK6Z2AN",
-	"7J9BZwqMiBmgVdbySDAfmHj1CbCJJIl5nk3IaHh4EHMYNyF1JxNWpp+QX2PngomNly/2i7HEnUmM4TJx",
-	"p/pNnsHPj2bj9H/+67/hN25wY51O9D//9d+f3bZinuSZM/ZY15vdgm1FlIAhAeg38Dq9Vy1TajnFVSAB",
-	"WQJKWmhhk2MiquZ8EFMjFS3B9IdC+gSLWoKaU6opM9ZfULog+KJWZwWMElCHF6wFUA4f9SCAslFxQNzX",
-	"fFCfqMuF3TxUqMI994ikayv/VgIe1O0zJnQnT0B2tGN7pvw/ZyBPmWwLw5+hi8ZCfGTGCOqmANOgXC0Y",
-	"MBuQGd5UBW0AJNIKhM+pVH0ApJavTbO66Rrk7FRwzqAfb8wTGHMGzpikFxmDjS9U2p8pUz2Hlsojc4OY",
-	"v9Z7AkXeskDwXwHcnGh3kX9ksib++cKelpwqaQ8zTIyhHIIeqD0k3GOuiJyvlCSZuOSRk29ijpZWtPNA",
-	"SyVZiMtibVRiU/dHGnlwugJTSuY0YhChelHMNVbYdhaGhxb5jGEPDAc+g3p1QOPj1QI7BijjKSQ0n13k",
-	"WjeruDFuCOQ3DYMTFE41wUiOhgdW00YZRQlxrsW1c/ORkRL95hAgGlkduxKRQHmoREtfBsISSjUaFhJQ",
-	"cEmkTjcUUL4k549C9BqQ0GKrBq954w4xT8hlziUm31stquaO10RzU1f62t3X5CM/UW3YP37/6ygaPfx8",
-	"1W7/ypUOo27jNjvFKo/U0Yde5/Me4k+LC9WrvvxWjGVXmO92rvO58lfTQJ2FFlM9sUwGjKgBJjMIt7UP",
-	"RU5i+TFQ5lBJAfstUh5Tpd8nXblCcjYVmfEVE6nFMo455O292puWmmgztFC1q6A/oumc9R9hZmAgbK24",
-	"1Jwp4aIP3m9A6gpe7fDAb+Lo7YqjTyuzSUMg1SjXvvWwYGqceBtF0lNLz8eGnoNPAeVPYtodgLsTrRcn",
-	"lXEX4k1MUCHjac4gvrilmZpaW19QqTIrbGrIW52BFvlH9vsqUdfDCeOt7Ux+eu9jiCtXtizF1FdM5Foq",
-	"tjAY4Ptq9zAy5tJVEXMVxKiEWmEROEJA5oW/UEkuy1wpxmPerZmiwS/cM1IYGj9wvalxl1kTsctgDZs1",
-	"zE7Oliy9GgbZw+6HQc2yaxtQqQmXvyNUgkYj+my2wfBGbCrtcYN49Bw8o6E6IaQ7XZPElY5JIqJyJsm0",
-	"BDuz/l2eJSA7L20IhFFnMJwqQV+U9aVVWRlJu9QAaj3BWgPgsA26u923tckrI10u7SebfLfNT1FjoZyw",
-	"xVKh9UCrgaZrvHkeWh8rYHb9+8zI7B/YWjKI7s+5bYhvzObGXI5JBAmKdlj9UkJfS/ip1h5b5TMjl6/h",
-	"HHxGYRw0JtXE0uYcxDycdEAwXQEdxWJJf16xE9B3TDMhEGXoYqkvMOY4c0N96PrGUc1OINgFRt7R5Ho5",
-	"p1OmTtwPiZjh1Zb5xVy5AVZ9NihsWybPweW2wl7IYI0l1Xoxr1tjzZ3WvKG7zbxBc6zGFucLaug6zUSf",
-	"Yt2siVOllYZSD0K2VZeTtCex8+uNtXUef0+u67iNf+hq2d+pu6GCITF/F+wsHVVhEbW4KEg9BwWdo2F/",
-	"c12P0Nkb2VkOALdXA+QW+wyEwN02sfv4EDCxj69uYR83DOy77evNmiD6cds36Gw0LTqEIiP7mIuVKcjb",
-	"nVLJ7h+uykb3FYhGgtn0N8FHW3uFTaS4Zo5TGIMgGWsD8oybTStO+3+l/V+G/ePz/hVxY8oqOoaxrcjY",
-	"HN2qgOW/qL1U8usLz1Xdr60uiU2Vv/5g7ojfXJurxK165sFP7z83RHmpiGuyZSUv84P3mLUTELcgaURi",
-	"navIiBkmOJfb4J2q+lc9tG1AnqNXs2Qxh6KbaLO8pGUmjWnSD0/FUHQsCOosx8ZqsaBrks6FkF4Hc2P2",
-	"plAMp4eB71S1C1OBSaMWuDoBG/OSYVCJMbZiHB/YPlLBs4ajPuZVFCEurEyBads6TlEtZ3pU5djj7TE3",
-	"ZW/M6HOUUxOIX7ByFIqxLsjEBJJDMHGE/SUpD3SwHZBnM2KdGltLI9GYq3zB+rAVhmGfXQ29jw80Y4Wi",
-	"Sbae2R1J3r5+joHIhpbk3GtHip0A/JbnECgfkleWrvDalW2z3ll/YOt9bK6PqkS3Z5lxtsKb/rPI1ntQ",
-	"NcMDsE4FIN8jiIp+BkmF1YN6VAuZzjPSraFYrxN1PtJi9aXqNePj1/cb3t5zg1MGB7y3A4LMVbfm9Y/b",
-	"2UGvVWZvg7brlV3Lqkp4LibHq6tXJXepcsU+t7jVaP97/U3KZw+r8tm3UwN7WK+WO9xeAHvYLIA9+nwl",
-	"2X3ThYUqGXv8Wb//nT2A9ZjP0e/Rfvi22g1/vabkw+Hx7i9cO2/9wWiPJV5hpvcbIZ7T8oLhd0f7nCfQ",
-	"fVR/PB7v83G7E+7XLF69apYDDQlZlXkLRJ29AjJtqlU7GdBVwXNptLLiwaglt1KyIMPNCkd2av0NRFom",
-	"dxMs2EpcQkk4TasWn42iWr5gRJX0IysmJLGp/kZ0kJ7MRiXJTd41mlhM7q+X71bLyj4hCVXbJ6LGPoMO",
-	"bRVzk6CqtCJh56zyMsEFZko45JAj5baL+a4qQZF1sVJYHw6CEWX+kWGXbw0/KFZb1yDJqTfTlK0Fpo7F",
-	"LlsO8lVMvLBexOwhVCM+aiRnoGyGt4sGOUwHyVNIPKOZjWexxwWAIBxReNtk/76eVDbTSAU4FXBqI/rW",
-	"r8oaely5nTZwjUZAVbvVa0itrjK4K862uYfOXmaIbRs3yEUgFeXg4OD4hGw8QrjSxaaSAqHDURU+15aq",
-	"A19eid8qFtxAFrgJMz4YHgaqEgmbmqrpR6hcJ5A8qH/MZJNI/k4n+e3EisPdH70Q6qlY8a/bpPEXVlXq",
-	"3WDTuBJVAyQHnbHBqO9hFh8GzVxvxk32FaywAREfzooimnXSwQ7hea1Mkg326yVdzToXQqpGG97egJj6",
-	"HcZqYfug1M0WrhhRlaxpgxDRCeW7712CtM+Dc1mFj4DIYLcKKVXGzYNZRYxyCakKsPUQT8LtXJctVSzp",
-	"q7Mr7Edo6z2fAwS3Kp/t9XK29ZoHnc+/KxPAApoWoZD0GkX1xlziq2ii/xWT6Wsof+N9CDMYQyGK7im4",
-	"JL/pjbfJw/C9b2VjLWZkKkx/CW6EUzfZkWMbc9S2Ckal8gLezWf1FHurJBbNzKbjmssbreJzKs+5OEfb",
-	"/wnUGHEzeu3mW9UBQnNVhfoGMa9tbRMHdB3QAwzQywLezQFtCq2GExfA8yaExrxWX8Rm+zYiFTZFAESY",
-	"fB7zRE8XDggwJ/iDcM3fmT3Z2/7Gnv5u2dPfJadAvL0Sq9gz8dtPeXF2spmJndjQJJ10RZExqWIOXsua",
-	"GS2XNaW7WebPBBqfkMTG5yfgovXzsS4alSIDxSG3GLRcvPIXIzZVm/kNBKdKpN8CxD9kvuXfk/kgWHAp",
-	"8MLMQ7pNm4JrX3rbQtxplmEyF2eke/bD28h184y8Xp49qFzYEvNA4vGN7XX+SE4zMH/7VQ+tOOV1C6mV",
-	"TgnJaH7zn9BDpllWNXb8BzQDnGaZPvoOBzpcsb6KLNvHS/4biVqwK/DLZNk3KeubEeCbEWAXJzrNMkuw",
-	"PcK6ScDDSol75lu5wiq21AgUhGHlR/DWzmZ5ijHyGVV0SiUzNWxpOrfV08giv8Aih1FV8wnTf5slsWBn",
-	"yQbBrGp59AUJU7XIptxIAwYIa6PZ+veVwH5HjHzfLEyR7070cuUGd2TnbGiRgQk6VReTq2fo2K4prgAR",
-	"JOyYenitjJaYu/IXpv6pyXHBdBZXF8oGmHvpLbVElpjXM1lOq2QRcqVcEawBdYXsj1pRTawJiZUnQ8Uf",
-	"vVwj0sXSlJBWRIuiNyFUQisgrFcG77iqOqkh4YMW91dLK9qUhuIKZe6ViVJr/ON6GLb72+4ZchfynHuN",
-	"dQL+83DHhg05Ku0uLV88dabZ72mfdI7GNr9ldHzL6PiywSC1Tklbkzq29Er6ltexZ5Y+JG5Ij8w61ux+",
-	"tjl94xEwW9kivDQUYRDI6EDWagud19rzYbIqVN6Dsi5eiX5FIBxBcOa1XIKao3nm9zBo9Rz0yo1Djb1W",
-	"xfEBOY25yc+w+RqbLA126XP2SXPOxNZyjzn8QK/g9YGDXAc/v8E7FHB0V5YAvm4Wh+02rRtYHraHnY19",
-	"E0la1Smpb701RXVDfnJGc89Xz894E2gqaYs8N1tRkm4t47g3IC+90tfdegpmb0stbGxYBM5Oh7gnMad+",
-	"ZWqsCForxW2hMrNxzknPxk3afE6rsgRDHHFDrmHa159+smeYSO1YO8xEBokFAP620imuxio2qmMbOq/+",
-	"cbIKHDP8B8gu+BLGKAs/xOhvyQnXkhE0EKHDjA1kaBqQfFmhpsnfJBHBe70bUxFOYt7MQag6XPnBuI7q",
-	"H0AzAi+fAKKweczbvWT8TANRYlB9NxS170Xrm/LgvRMtAwXC9cnuaP2Yh8hWI2TfMi4nhXhCAUgx9WYZ",
-	"G1s67GiY4e2lvvzmnhkb7HPX55H7JgNUO/3j5QOE9v6PnRKwL2v/uhMDPGn6W27AH8C5Xw/+d9e3WS2+",
-	"EilzXbOtw77OJ6+dB1Cb9yqpAHb97eH/xEb/tyxmVQtizcpcD+JgD6BGuQLHuGzFAq9F8omNyWwGaLp5",
-	"TSRl1XeulUtQyxlwx9ucEnAD/vQtK+Ar4APbcgNugVf8w0UGfB3q27dYgt+a8dmMgV28L8C+DP3/Qvzr",
-	"NUSOmlLztN5Sv0YEHBsakMf4V2AQnirj20s9FrYHs9JaVo1RZd4KIQa4L6MKhPaHeJVZ4Y/DrL4GruCu",
-	"5RtX+MYV/qhx/F4wjaaDHoG+4zB8fQVabYjYFyLW31HsWdFWNTAuGNvXlQPy2OwDCWiNQkPQvhf1u4cr",
-	"blfcrz31P7KwbyG+q3oW3hD2oFOSqJKmEOKDkSG/bUDw1ci948/f6P03ev9NC7gOk7FE4lp6wG2khVWW",
-	"qd2ZYc3O4I121jvcHjEH50h371bWvRPsGVoFfIRai0rGbI9Tx6d3uEa+urSyzZfwLbPsSxufw6ljodd4",
-	"7eSxujl6j4wCqPWJU6/KojPp3AMpxWwkVNs35xcR6sBW9y0hFvzCPL5BI7JWBlx8epsQK93wP2MD+6pn",
-	"qpqzvKxeujd1Ra/CLbIc9dmYqwee2poEYaY2wA/P2+rDqKlbKrhcLaA6/UrJPGN+/oQ3M/TAac+LzWIi",
-	"A0cmpSVDte4XmsaxYubDACPt9X01WrbD1WlBujPptGLEveKhh8Nh1Sv6Gfa7t3aLyjlYdXCv5urPLA92",
-	"CzUi2WrLHDZaUoMSYIe1loGZ+lyo/sy8XLfIzulfbJs4OOXKpyr+rKNq1rf1Ma2JV3XK5OZ2QWi1iQ+q",
-	"iZ96A1qzzjw5zE2Jfe0BzhQ70dfmPqrmxo71AOpqZGsRnA+gbUe1LrVegrq23nHzZm2NDDd2w/WacX0z",
-	"LohIVaT8lgXrKuV2fLKDWqv55US2L2fMeXbkhsXmVPa56OOo1mrOqbHzZP7IDUtVQ1rrYEVgJcR5AZLv",
-	"1tVgMDSYtIM3LAgD+0qIfmHkabdsO3Zl0zu1nGo7JbDzhYlBI1530/HcUm7Y5nXMkCA2Oma1Fz76o7dg",
-	"ZDVsExh3PAJ3ut3voAbNwFPYYBPfd+XaF9sX94aG1m87kHfuwZKdPTdhqU94I6ngtuI33Dpoqht28Ei4",
-	"cq0YKGKiOgOre9P200oBrlg1yuPni1xCNIm/5GhcLflvRm73xrVZNY7puzHeOktUiMOEYeRxJyOgo899",
-	"K2UwU4apwqpSpM8XWpOGbpq1RY98XutGExhNzOgA13Uj+zASpB9/5byy1Jx/YOvzkq1kHZnGHlw9uw75",
-	"wNbEjW6t7M3b/8DWfTOyLlU49aFa7sjn/UbRIPWhIdnCU0QqurRSqViwc9Mcd9MiL3EYqYa1iREO6dsh",
-	"3iLNDr2bVnkjBNHjSDWutYxGDT2mb8c0xDp4kJsW0GKdHRAU6/CX/tVzxUpOi3NWlph65eatCb04ithR",
-	"7as2I/o44vP7z/8/AAD//w==",
+	"7H3rcts4muiroHR2q6UsJUuyncRyTU15cplOd24nTja728yaEAlZHFOAmoDsqPukat/ivMG+yHmTfZJT",
+	"+D4ABG+SfEl3esb5EdsSCAIfPnz3y6+dWCyWgjOuZGfya2fOaMJy+PUky8SV/iVhMs7TpUoF70w67+eM",
+	"LJiai0QSNWdkSdWcyNVyKXIlB52gwz7TxTJjnUnnr8/eB+T7ZydPO0EnZz+v0pwlnYnKVyzoyHjOFlRP",
+	"v6RKsVxP/Z8/nfT/49O/dAOCv/Qe/FMn6Kj1Uk8mVZ7y886XL0Hn2Xt63rwwkScs/06SS5bLVHBCJaFE",
+	"qlzwc8K4StWaKHoeEDY4H5Ao7OyHnYh0r1I113sJ+c8roZjsDcgp4wlJFZnS+IKknEQvZv1XVMXziChB",
+	"8hUnlMRisaA8IfScplwqwj7TWGXrkKt56pYwCHkJJvDOjfBo2O/nVKqUn5/O0+WCcfVSxBQ3XYXBG04i",
+	"aUadMf2YjAI4pg/vXhIxg18tkJiZltgnyqe3Zz+We2PGkoP44ah/MHwc9w/Hs7h/xKaP+9PRkLHheH+8",
+	"f/i44+9hJvIFVZ1JZ5Wn/ZzNWM54zBoP80XCFkuhGI/X79gyo2sNk+q+Ig2kiFzNGScA3ZzJpeCSkRSx",
+	"UCqRs6T4WMwI5YTRPEtZTjSwmVQhtydNJF0wEnnv7v/I1hHpmjOVRPBs3TsmdCoZV0SoOcuvUsmqx6nX",
+	"Vdo546tFZ/ITfvGpacPtp/e+4ZwCEu3BL3Lv1zT5ElXOyHx1OBvHj+IR6z+ejmj/gD1m/aNkP+6P6cPZ",
+	"cPooOWCj0Uaku8aBvXVfnyyXWdp0XHojSzcMAc7yS5aTueBipU+q++75E/JofDDslXeUM7XK+Z8WKU8X",
+	"NNu4ZgvqyiONQH/HVL4+mSmW11d7ymKhj5zqr8nVPI0RRwzWkAVdk6n+U+UpS0rLPdy0PliQXuLQrSjl",
+	"ip2zHJa0/TZX8MHeR40Sxd1swopr39w7QYyPHz+erNRc09mYKta8nymjOctJPKdZxvg5Q0R4+Ohw2JuQ",
+	"6C/wrbnoXBAlLhgnV1QSfQ2DkJsRhOW5yP8UdlJ+SbM0OYOBmpgbEsG8R3M2W0mWVK/u5pl2ZVk4S7dt",
+	"mt6fm1nYv71D5HrxtBlMaYKnDqQORgYEKREn7JLla0fqJrDbOEsZV9/JkEf/1jdz9188jUg602wsBT5I",
+	"uQVLd9QfjR/rU8hprFgu9dsypnclg5An6XmqJNHMLeqfDSZRLyhIIBG8dKXPGWc5VSwZkPfuU72STJyT",
+	"LOVMWgS2Fyqmeb4mqaqeyHB0NKSHyUH/oSZlj6aPaCMV824Y/fyS8XM170xG48eBvnHu76AqWND+L8P+",
+	"0dlg0v/0L02H8kU/kdMFU0YAeiLynGVwN180ELkTrk8ptoP4eem4CLAaAJokXZA3aJwLKQFAaQxSxgsV",
+	"cngk1nQ80YKGQvGKJlRRCzd2qe8ynrOROfAROSAvZiFHJhU0HYpmZDWmlbOf+4+SUXzExrQTdFK9GxT8",
+	"OkGH04Ue8299b/v9F083wt2H9H+G4Wo4HA778HP0HH48eo5/Hj3/1CDTBZ3PfTNFf8GkpOf6y8VKKk13",
+	"l3nKFZ1mjCj2GeEqVorEgqtcZB4Ow8V6zljSQuff8GxtYQmnQ8lSyFR/q2XEVAtv5DxnVLMBNadG1OhG",
+	"QyNDJWxGV5kKCqGD5soeUibOy6xsNDwYG+D+vGL5uoAtMJoSQM3MwCocxU25enjQCbbxEb3jU5UzungP",
+	"X27atpjpnTK6kI686BmtQAzSRIWZwGed5o3gXGewqDb8GA433Uva/+XTT+ZmXh81qNkNbIJ0M3HF8n5M",
+	"JXO0jCApC8iKa0EpFjmTPQc2DTC5FWJqziSDV8gAL2BfMk0qlJZjNORCHr3RYHoi+CzNFywJLHN/msql",
+	"VhtYEvUG5BmN56RYPKxaigULOT0/z9k5Vcwxe6QSGuc0Ca1c4Z865fd1CnGieKOWhNjnZSYS1pnMaCZZ",
+	"8ynCzkrnlyq2kNc7SCSwnzxCe4Pj5Ah1BIxeHeluOchAL/EFLvcQF2j+Grl30zynaz1UqjWgtL5hnbLq",
+	"8SNbN1B4w1b78VxIxsmKpz+vGLlga9ItqNLJ6ZMXL8wNouTDhxdPe2RBL5AhsJBbki3pjIHyqEXRCaEk",
+	"Z0sGOFRiGU470a/Rz8Ek8Ikdl4Oe1Kj4HJefRzKnGfoMJDfl5qBcXmnWFB2Mx6D3JIxEaQGQswu2PsuZ",
+	"FpyiXo1RT49mB/Rw3N+PR0n/YPaQ9enj6aP+ERsno3g426dAuBoZS0XnaqMb48PDTegWhp/HmsV8fvSs",
+	"mZsHnRczUNg3GwqevafnBGRErUOwhEzXmi3k7DIVq0LNDEg6YAOihSKj14e82bYwIVHY0axuP7Yj9R8s",
+	"7ERtZgdirQ4hf++xeC1Jk3zFZdXAoHmTsusIHENE/UQehzz19EcQ/fRxgyjiDCP6e0QBPSA6GI0jUphB",
+	"4lUOyGJHG7lkmYtpxhbfSRKZEWdmRGQxlZgvQh5p0EYEjz+A7/Ua9LXwRJ5ByEN+IolWAo5Go6GldyQ1",
+	"8gw+DzoYzaTQZCJ6EJEu5Wu7vAnhIuTLHNQ4YOc9InJroPFodZZKYNfFaUnS9aSqkAO407KZxAIDUCUF",
+	"gcoQ6UVv4BuGVpLJkBuMiMViSfNU6hOSglByxeiFfiXpRh/3EAXMMvWHcKSp1CDS99UCnmtZnyyAnssJ",
+	"ntOAnJBLmq1Y+SHubQtOPMtCjoJntB85LDG45t3/4TBqM1I1X2Cz4fab+7B8V0kYqk8PumH44P90P+71",
+	"/hx2fgJhcDzCH/soGz569ulB2Oma4YF9bOsTvQc9M/a6/OZBoA8AzjMnC5GzEmbIVTzXpAGBgRTlteCs",
+	"haq88abRqGKl/sg76+hBpCX2VvQKuTnqoHpB94cH5LVQ5JVI0lnKkuJAKZmKZH3dE9Qb2XyMo+H4oIms",
+	"guDxItlAVklaNpJ0drROwVqXVM2LlabJjsaJFYxsM1bVF1sYsaRviiJR2ZgUESovpGfrnelTHMNhhPyJ",
+	"4IpxFWmlXK7imEmpaREcSFA6ZEMMQaG29p4IiGLIo2ItfWNRm5DKMgbkoznuVJGuyOH0Q25Xm7NlzrQO",
+	"iBP3Ktij/5qtsgyXMyBvNCsAiulgQHNG0nOuZQlNX1DCMFZUJxXUpIeQX2kSBPOnuSy+PxcqIPo7oF+a",
+	"bZpdRnVdtGLva8RYc4zXRFUrErdhqzWT1RB2R6vZ3SPsF/0wihwgf/+FJsaYo/+KEd/0r1QjCuLRnmHL",
+	"//I3iUZEtw/9hJb9O2CSgsFnM5pmoC8kTNE009QALVb27CaGIsVr1FSAIhF0zfy6/+WfAFJ5LnLZmfz0",
+	"a2eWsizpTDr2Ia2vlgltdYLOl08adFJRHns2bH24iqqV7EwOtKqhUgVnUVleATS7b7lXbK9vtvfFB/o/",
+	"5WzWmXT+117h6trDb+XeW5wDQV/HEIvPqSQLmunTY4km5MbKNyFTmpAfTt+8Dggli1RKLd4U34ccwBMQ",
+	"Z1jSXxqRxhiFvIkLWaKn9ZwLLq64mUICq4oFn2VpDMamwlY1IBEeSAQ6kyRMq5lmCQQex1vnOfd8Kdx3",
+	"uzTByjy21+Sp+RJ0fHvjtik8sydA/AmS1Vfm9jfeUqc/aQrLEpY4WdNRI3nBDGlGQjEJeYWAOrp8XKLL",
+	"noDrkehUyZDTJMmZlPCVI9k1OFpX5KZNw5iyunlbmPs+g02Pu3Elv03fc9xserru6bn1cSP+3oqYwdmd",
+	"caHOlownKOU5YvYSlIeYcnDggVEh0ShzNU8zVtaKzNODThM12smjtgfW7RLhOioI1xv7Ii2eF0utUS94",
+	"YZ8L1beD7op62ZtjyYYsLAz2AuiVs4mx/PlAjULepYn+jVCw4hMlQA4yFicgRxpmWQZ/JCzvBXaeOZVn",
+	"XJwBePRE5imYjBO2WKp19RE3FxgjiuHFS0JeeYRmOaPJ+myZ0Rie06cOQDfbTCVJE3Rzy14QcvOcEopm",
+	"Z0qIs4zm5ywC0hrFglsedmYBFqF6iJNesKUKeTyn/DwFBc+qyZmz0zjnh1XGSa7XtFLHaPUhGVUs732r",
+	"1Pi5yKdpkjB+q/s5c7N49/K99chpnFtN/8ZiBUCTsVgySRKBSmyWiSs4uGNnLLiikgDQ0fW6RXDYL+7f",
+	"c28dtUtXLPKuLhs61lJJkO1OQVbfZbMs5GLJcgDvhGhkNvcE0U6zNWu9iVdSiQXLAWMpXzsJ1lkZC3OQ",
+	"RkdEeDmRis5mEb5/oPXIGmRD3j2pvOQ7aVYgck9SRnIWHQz3I9hjdDA80JqMRE9jyJMUDD147Qa9bxTV",
+	"X0EE02uhIMoJl3BjjMdwKKCe1EznoT6+CrT3E/ftDTlOCdcPC1w373BoxZImpMd1Aquxo+4K+yEKDCkt",
+	"oEUiGGKKiQyzfk29yi44smcGhfHDkKMdjqucxt7jYLKDofAKraEDECP4RnrTSsA+F4hWxTsXzbYJS3DQ",
+	"LVHrtThdxfN3YqXYrbBKo9NMrHgJmV4L4ogFmVOJXE6D5jZyjIsXKeHXQYFfGnntWmpopfEJv7wLbCrt",
+	"0DopHWLUtuwd8e0OTT2HLdyNZNp4bkBMzR0Bq0kqidUyuiLH26t8zYYlTkMROVHpgvUGd0Q8DqqCKt90",
+	"xIWMencHXdgL3W0H4AAsSlxkE1RCDmABjmgCXWp8bAJiZJYZyVBzxzJnDHlX5AHQmSLeIiAR/jLRYmbU",
+	"I+dMSc8HA68CE9tML0OKBROcEZZJZlnntyrovaXrTNDkvRAvtQR8K6Rf4lyFPF0V+6yWrrVvwj5rHd64",
+	"LtNfGMnSRaq2C3YjT7B750+ohCD2tTW0NWvrKyH6OOiuDUNbNvUNHr3nJnuOxrJbWRbxIp4tUrkw3oSK",
+	"a7Az2feNjcbCVdx5cPM3OUTsHd+/hi5wQ7V9NC6w61/Na70d1Q2OOKbvxtwFWnmeRAcctJ1ugA7G3JmF",
+	"hTymOaidnie2ZONqddui9SvkxjbZNI8eUVYePCfuN2EVu929wIO5zWVIuWI5p9kZmGN9OngqtJAKcNOg",
+	"vAIXseZfq5zINGHHmndp2WbKGCeZOD9nCUa6lIIKv5PE3+NWsnlYNqTj6ohdXQ2t7fr7OOIukPqEkxVn",
+	"n5cs1mwb5nXBJiVoRb07lOZOMXjqA6eXNM3oNLsdi1t581SYW0IVnVKpVZdVhiILhIrTeG7iOdMFayZg",
+	"BGLSTdQ5JQthUzC2HKnHCc0+SXmBtXP1v74rBmjj01JJlL6MOc3TbK1XApGagswpT4zJ1TJL9HiAxcPB",
+	"LZX+6sEff8lyzbVZckwQU7wBUSmSJOQeQHtliEbwRx9iQSMiMcZ/QJ7AjGKlYrFgZ8bJEoV8wShHeueW",
+	"JpVYLsHdoKU8OD6wIhfe4Cu4sbAQ/VGqFEsg3CPFrIE5vWR4pS2pnBhDYCnUK+S1TBSQZ7Xc6dmswcU6",
+	"INFfn70ne2D6/CVycRwaUiGPtPIBX0VfU/b0QLttBi/x4pYU2npzn0CE7p24EiqpUtXLjWA3ZmYgz7SU",
+	"K+Vf1GYV2nMH2OUT967aPbVz9M2QO7ur9tUx5YZCxQDEZFJPF/NN3mbrIS/v/djziBmXY6oKu7zGQecn",
+	"AEwOebN5/Wvi6K4ustbkului6wdOV2ou8vSXW4rYK3+iEoam0jOVcFBBqE2wAXP0hEjGE3JinjcmZpP4",
+	"gkGKmKcCIYo7mNdHBT5/KC+riekU39+RYcjfm8sKIt3o48ePfT/1yO4xQruA8szzIXe+e+d4D8iUJtma",
+	"yPSc67/Y52Wa61/0ZVkzhSb9wDfFhzyVcoXGcbpKUsZjBu9yBga5mkYhb19bawpT3T1UnWIbKlYTsW6N",
+	"yctcxExKzYCfQYTc7cTkxijjGmpXWCKcN0YZ6eHGKFwLbN6OxGNP2fPeAfHSbil12dhbzQVb983IuyLR",
+	"9VRUvV3LemDDJmWltuOQd9ECHqAVXuRglfhmvYwfrJGeJa9YklKbtXILAukmPFvoGW1CSqF+sUrECJht",
+	"NIC9F+kX7GCIOvRJoHsxgRcT8+IGYuhG9mFkH4Z8FWuUddFV9xZ9iwYpBwF00iTJy5QzL+SNJmiqotnb",
+	"XPM6lTLpklmq2RouTCFJMFrBxDIYY2wn6Cy9SX7t/LyijppVeM1qMdXEfUZWPFWSdKPxYBiBdTmO2VIf",
+	"OJUkGkfllK9xOXtrf9yB/BTM3hoNTQaN+bOezBV05MWqJVRRifiCXDC21PvRiyLdUf/hgZf+huxqmlF+",
+	"oX+1CXIQsmCG1BI5Tn/80P/Lmzc/9ofDEa7VxlQ+PNiUfrE1yW/bCAI/T4ZhuBo9fKx/jM3g8XB4Aj/G",
+	"j/HHEf54Dj8O9Y/94XD46Y4TDY1cDOAzoXaKprwxzTDo6AM4W+ZpzM5iWzqjGmCstWMxg/ByOK+Uk0XK",
+	"RW5RCh7sVYsyWCG5nEp4dHTUlBjooxb825osWISm/gTIFhSXoGFXRSq9gCgGvfUnEI9zsyv6ZokDCVJm",
+	"yK5zET5AqeqXNGdUNiXHf5yvy/FcRTRSd7XU9/9wOPSO7ZgoOsWcZk0nQj7NGb2Q1l9uEpwbzlujRu3i",
+	"PDHOJWt80EtJc33AYJn2LhLY4NrvzvAx/vgL/niCP57dHVK3I7LZMWa60mmA9HPGTIQl2IDpOTOx6IA+",
+	"dWwAPdLqTjcl3JZ/KQE6ZiXOrJF2o6qZbsxDMNPdKBlhe2qBf5XcappujM3IvBl0IJAPzPG5x9H8gJw5",
+	"5YnGQFGHknmwJbDWzLojIyE+HymB9On3L++Zx+7MQ+U0vkj5+RkXGw/mO0nsUMJRILn1Uf3wdDg6eKh3",
+	"/nD8eDTeHz4aHtyf3a5nV7n19naVj7SJBDy7ZFy9TPHy1w+8yDW3YX+BFheKKIdGEuiytN0vm1SIU0gU",
+	"hoV0vlRzoysbwwmbNvKc2Tk0FcuyNzPIAtn9xb9WNmFKCLQRclsHxcAIIpYh47+LxhgHLSVJmvRuROor",
+	"pD0olTVoXBXkpzeuq1xJAQKLLaluqauwmbFUKiw4YNXP5lOD6w2z6QGt1m6BVNp83nkqlcjXPt6FvBt5",
+	"Bxb1As9VgZBP9X3JBD+XmuWE3KLFW3rOmnLol1qGMMC6mosMSmUAfp9nYkqzNvSm6kzrjA0nkK+YrRCE",
+	"bjXnfNHsMGMzZX1AnH1WZxRdQIAxXFyVkcTwXAPMqRAZo7Cl692u4l58qdcdKFbRoCdQKUGXNKtUgpwz",
+	"DHfSjwH0BuQtlcrU/XFnasLgzhlIa/6XmI+XgYwnL9LlkiXHJpV4SaUq6ixIlWaZfiUCsFq+ZP/6xUjq",
+	"VKS0/cCdaiNxSVmWPAPfcwMeFVlexo88M8m7mOFUwx+TmdZIVfzcKNL94fTNa2IeXjcna3FqYu+KC+xl",
+	"vNUoiOMxda0FU7YxAgCuVgXuLUlz2wgF7rZ4cxN8v2c0Uw2pyy/TS8aZxGyQlayD0lq/ippr4gKrizhq",
+	"drEDKYNJmhb2Zsn4ydsXT0W8Wlje0ighYz5ljc6Z58n+YEgSMwnpwgURnPUCkrBYaBl5losF+feTVy8b",
+	"uCmfiW0vri1cLBmny7Rkl+zsD4aD/U5JbtoPw8EwDAc/DftHjfUqYPRcXnMBVS3ErCbAzdg5GyEO3KfF",
+	"1GTK0BTcNWF5emnBp1ktCiwlvP21uBCTzrMP7yASDJVk4O7wV/9grFeX7M6ctU56FouVxooR/omJp4Xx",
+	"bmzsZlVrVt1IMzo6OtKMEjOGzoCwjYfjw/5w1B8dvh8NJ/vDyXD4H57Bt+NlbkHekJlq/+josXmFWd04",
+	"6KyWCVUtE4/MxC4sbvylpq05AFbP5cXpG3IwHj0qcnMhMkIfUpYRutArqBRfxSOooVnpTBqVD2vZuJoL",
+	"goAq7CxVCmhPtPaa9GsUCNiik5eRpd2kizXpjAyECwKfdwYqjx4RYeZapZ5XAzesW3ANgjbtHb4Kyi9W",
+	"c7YmVyw3eYrgf9hF3oD7+zLlrEne8NC7zn+Y//orKs0ZVxLgmy+F279G875KF6xZfLbcYusOTnHol8rl",
+	"qlXoXC30sdgrT/7f/0WT6hKNrJcQqpB5AI5r5Anv6w4H6F/pbW6BOg5JXKmyx/2dXXTK5EZfQdtqPIrS",
+	"epaZkQ65KlmTyzGam853dK3zdRRslwrMXe5g5socIvfoHWNFHw1IiC29LnSq4mZSYTmBL6IZpLQXtIxw",
+	"JcpRQoFit/61Kp1LK3uF69kgyIKZ1eOvt3BMbfU+3crFNNjkK6qhxQ19IvWr2uLt+CreDDiobZoreoED",
+	"wtkVk8rE4bWbY1ouhSEXRmm7HqVv1SrjVS6b1KUn8LklB06TLApa54RDRRiPgthlFUfO1j9cvfibSF/9",
+	"7WT9+nR49ep0+Pn1v/7vz6+eil9ePRVXr56L9OWTH5Z6zOuP/77+9/UPR1rhW2Um6LYktbboBe3GJp9F",
+	"tHDUGYvXccaM5uLfqgmJbCo76WrJGPRFuP09KM7DQ85S8IBERbQapoJ7uehToeZklnKaWR+Q0YAKuTD2",
+	"qjC6R8vqUS39v7g2bzVVgZ3egfcESBShGlPbaMsthcwSz2uSOKvl/Bu11w322Hq5mOsIrTZ92mPLm03m",
+	"IW+ymRPrqZyQVNm6r1JDGDIiMJesC5HMNqsdAr56A3JSTTVrS8SGCGHBs3XIIQcmVZJls+Na/ppfqm2/",
+	"Vj+pkMHvbfg7+l+akMh5pssVP626EtiKnhA3CwWD/WqeWIZZGBtkaxlmyNXhaQZFQkPejazbvt/wn/0X",
+	"9bwSf059qmDBDRWoAit+GvWPTvrPaX/26QaAV96+6l4SS3CaSLyXdlOz6kBNyIPDRza9yUUNWBNPA3GD",
+	"iLDqXK9oPE856+eMJpBlYCfUw0sW+1IFlGOv1KMmEwlqjdHnvnkegrhkFGDBJWPMk0RccRLpr0zBNwgX",
+	"q13cpjI2Ddp6JZeuqeHHwWgcBRuTxEqK0E56hw2dqwtF89WC8gKU7PMyo7ycrS1ic+YVcQITjXfBVYI5",
+	"38hWB02QsSXIqgt8LnLfUmwj8AI4S8ZVviZLlleqY+0qi3kG6gaBrAgcrEPtw7sXpGiIkSaMq3S2dkXj",
+	"C4iR7kquaJatS/GKWPvgxq0/9gwsN2vrdbb6/fv3b61opfG/tALMbqhhjgmOrINAzkWugir+yNViQdEH",
+	"5ZWYBQ9bE/K0lVMq9tPstdt8AuX3BiQqIjcxSh6za+CGJ1TOmcSI+QiriQEZgBKKWQrp6U1Uonr/NxWA",
+	"Cq7TdsOntTb+FM7AU3rNdfZwtIkYv2M00fJxAza4r67hI4DY5bIcjB/dwlNgI422ma69ZikbjNfXD5bR",
+	"dCRmJHFF1psiYbboP0HHZN9stuq4EB/IccMn7tBKt1WmLpiJLTqkBLmai0V5dcYXfGvLsFeMk3RLZ+ZF",
+	"+VU9/DsW6txqON6mu38njdWYKicCgqHRqUG7xWDYgqSKLZo4yC5BbRpOS/aVDOi7mW7tNjzr7Y1DmrZc",
+	"qJZ4pa037IZ209Kd28l0Orw706l9+e2tp6MbWk8d/lUNqY6RWJ9+YRX1aNlWs2gJ/xsraBvsdjbSkqnh",
+	"D28k3Wyy3ASx5tixwkTp0k9vYaV0c9zMUOlY8z+krbJCE3c3VzqwewZLtE+SqKCKkakVnrAsvWS5yast",
+	"mSqnbCbygpK2WSuLOUEuNNPdyHTpR/Y1KfBIWmm9wZWNPhI5q2NoQhW9XgSIC6EkpuAP6c5yxvr6oh+T",
+	"hOktSI0+vlaOaOsqofQqwQw3Di9owA1YWyNb/4AdZSpRjmXEPqKPpvvxOOmP2HDWP6CH0/7j+GHSf8Qe",
+	"z47ocDqKx8kuvN12FbsebOF0i45kBWB7xnASF23CTNrASuJfaSIDkpYzLKshI8XDGCRSbU1WThXdtfVM",
+	"0yHYVl/1Q/grhiG6XmD+UbRg7LYouTpHsVdgs0SCr/lKftsyxtdXYSsfVQJb4dzx2aqQ0aD9t8bMFp2d",
+	"rMUNfW9YvDcwf75MOTtJEu+TJ14lAfOJo3kNFgI3wa091xhCCnywfitv4J92VCDolBqmnRWylOdrttha",
+	"xpwAqaN3mT81BYVJFq/yVK1P9QuQqmLq/MkK4//wr+d2Bz98fN+p+5V++PjepMQXMcBgSDqHDq7QBuvd",
+	"6fjw4d4z/T8qa5S8ffaKzFKs5UJD/sPHH0/Jh3cvgV99DwNNJrOcUz2PZHHOVG9AIvZ5GRFT7UhD7ZhE",
+	"fDqLgpBHKVX6/FMpDfmmK80Tc0biOYsvWGJCeLRsoK4EhgcXi+0NQg4OGtsOA300nnZLUv06cMxEWLtF",
+	"ZEnVb4M82K8KiFwWDhLihwGuBS7MlVpi0q4NLwTXBJYtMS0j3qBzWDG66NSye82XUGsQ0bAvxSqPbWKU",
+	"rcMzIM8gABjT0SD71XkLZMgdA6YwUbpYrLB5mSNylBO61IyyL1z3O6R3x+W+TrXwQL04q69P16Z1CLR5",
+	"crYWqInjupCYsHNofVlU/uliXRuv1/EePhz14MQpX2P0Mi4gptxUWkpCXn/2z+Yq/ek1unT/TNWfTMGL",
+	"dMGkooulMeH1oAXVgweG+snAdO/R7xRLlS5SqdKYePVLBg8eYCc/3D7WRnFtwbApE9dqkWRSQ0Rwhihv",
+	"G7f6ityAvLMNP7CfE2bbEcpNvXPXLbXUzBzrtW3tKGb7mIe8oZG58JuYm67msISWxubwpetNdVzqkwVQ",
+	"WAiNA4IHpValcKH/hgXAYIHYbQzuUlNHMNfqxu+5XrjUbGV1Wz4s0wAGL671eiygRxJmvmODrqLbEey6",
+	"hi1R0dCmqdNSOWYOKlYVdbM17nhp8YAceBXN/rvR2zen7zUWQ+o4XMBauQdbeQ+b70Cj6e1tAUlTV0Cs",
+	"pCzy9DzlNPMapXOpGAVBk31m8Qo71l6lMTuGshdYbX9z08CGoxyPowH5ka3R/l0ireKKk+6S5cZHbkuh",
+	"a0qvIWJPICKFNJqtQ+7A1OiLjVItCEhReGJTWXbGwr1CYz32x9JiJ57TqeGLxSEV9XPYZ/1aEu3NIUr+",
+	"F81uvCpbmvDvmQDrwZousshV3NF8slSZphvtWHFHszbkHSQqGHQEnYFNRMFmhgWdlZBphbwrlzRmRb+7",
+	"Xisf69LY6ySNbRUamBvpugpkyA+8hCH/0eLKUgMB8Jj6/QWHI9NfsL1Wj8k00uzJOOc04YRHjevl+rV0",
+	"IBzDAkwyJnGXeHuxyb9z2RoQNdQPttWwijiMgyjklipm6QXzu/9wFpji5AD6hndgDbui0r+l9DORE7+M",
+	"cCXyg5w6A81M2OYBhgasMjYxwSRwxsZhEDhzQECMrl807oAWhqSLtfyxnI7dc+9YEwAHOY0G0u4KOhkw",
+	"UxzUwwjYqCrZkcQMe+lUt94AYmd5LUF5QCoVemTI0eFQjsXxTs3eE/bzimZAz6D5eUHMCnIAnlypicFJ",
+	"ZspiIhmL2grQRC72QIa8awMUelaiXVQDDaJYJAw4SM5ssRn9OXRqgLLRnq96RtNslTOAUdHSCSrgcwrd",
+	"UCDOQMxmJgnctnbCOB9JupEL+on2IhcPpFlPDhUquXFOejUAuh94CmFe6OJcipQr2TNBUmvFpJUsrYfU",
+	"2FD8HsWScY0eNgAi5CbkASV1AAH0zN7gHbUlvrW4YsIIQm5hjUgDm0dhC6yeWB41SkQsC19qZI4WPNex",
+	"4JpsaamuoPia+UdoO3eo9v2zk6em8B1cJ2OeA1ph6tYElYaLEOllGhpgb4J6zwMPlQ8tDdNHazoY2D5g",
+	"jkVH1a4Ukb6H3LYCg7dYsmouCAIdy2S6wvORP6fXjiCCwDbD8KTPIksFhHI2W0lsxgB5VFryjkyvw75B",
+	"KUKn4pKRoVHy4vmKayUMIGNFg+HQVOsEyuA4rZFzFQWyCW+EetmIOlA/uxsdjPYxmK60Mtu4s17bCB45",
+	"jLCkxVUqmRbrT2zavLmev7BckJnGfPCtQE2fXqmoj7monBglHpQnW75WLwdaZxO0KBhh2dVUtElmpu/n",
+	"P//zP0c9T7DU8ICav02AwHn9nm7PjLJgztFUZA555Bdbio7h8MyY3JRkMoXqGoqKFbM0VX+aEJWvbKRS",
+	"lsaMS+Ypqm9zscxTpmi+9gI9jIrqZzZ1RoPhYFjKj/OT4jDNzWh3+tdzppoiDrQeJL2C/IXYYXPAyzxl",
+	"bQqauF7qvZBXsoyDotG/yRDGtNsBeW2EOVNb0LVCLgtEGLjZ1Xxac9neMfG5joTU3YPh/oC8Fz6PhoTn",
+	"JZUS59Tk6ztZzk72UoB9R4hryujn96Yo5ENVWQZ6t5VFwJcKSpfL3dOPGBUmp1wi8kuT8Rtyff9tiHtA",
+	"piym+u4bEos5w+earoHqrZf1AARbwR9McDPz9HwOIUrWfKr58xW5mqfxnHDQKjlcluLtoLxj7rFdhrVu",
+	"6Dvmj5wzLUItGQdhysgcuACiVVog95HlIWDXLzLmI5MFjRE+kEhtPGaZEBfYF5tMNcVkWhd1XkM88uNC",
+	"8bPJ1OxznK0SRhaUrwOtkuuNgJQ3Y1eg6Mz1tQNyFhFwFpEuHAAXnKEdA/dtSIbhepoTTEJeQgiFFqxL",
+	"eK8+fNSU9cpZQqgCJeiCsaVBNLS4hHzFVZqRyORZo/6Qr/TWS931gfRwUVyWgu1atm5bcZdaRfsMp9ZW",
+	"VGsWIIuiEor2TUsh2edlDh1yMTlKgp2BySLGw7z3O2M1CnnOzlMJ2r6JvXek80XSmWiyAd6J54xhMKsl",
+	"nq0lKYohkLBvyxLX40WhrhapYoTrg151Po6GQ9MNFuh40Q4WMKHUttbEkptnrlEcTi9zhz2911ehs+Pg",
+	"U7grUIDxy6dK69nxcLihKqOtxrhb+UJXHqKpQnypQERbaYg7Kgx/gJtqesRtfs9ruguPjLY/8qFS7PZg",
+	"uL/9oed+D7rDXZ5oqGsP8DQote3xoopk0DFxlya0zyvOgTTCcKxzRqZr+NkJOoqeSyg1oO/bJz2J4eF7",
+	"SHNbWfl7K1eba6R5HZjgjIE3IMuVnKN1GhJikStAqRKqyTv7rPaM8RveFJHuKVgD+6fQmQIjYgZolbU8",
+	"EswHJl59AmwiikKeJhMyGh7shxzGTUjZyYSV6Sfk19C5YELj5Qv9YixhZxJiuEzYKb5JE/j8cDaO/+e/",
+	"/hu+cYMr7+kE//Nf//3FLSvkUZo4Y491vdkl2FZEERgSgH4Dr9Nr1TKlllNcBRKQJaCkhRY2OSaias4H",
+	"MTVS0RxMfyikT7CoJag5uZoyY/0FpQuCL0p1VsAoAXV4wVoA5fBRDwIoGxUHxH3NB/WOulzYxUOFKlxz",
+	"j0i6tvJvIeBB3T5jQnfyBGRHO7Znyv9zBvKUybYw/Bm6aCzEJTNGUDcFmAblasGA2YDM8L4oaAMgkVYg",
+	"fEml6gMgtXxtmtVN1yBnx4JzBu2XQx7BmFNwxkS9wBhsfKHSfqZM9RyaK4/MDUL+Tq8JFHnLAsF/BXBz",
+	"ot15eslkSfzzhT0tORXSHmaYGEM5BD1Qu0k4x1QROV8pSRJxxQMn34QcLa1o54GWSjITV9naqMSm7o80",
+	"8uB0BaaUxGnEIEL1gpBrrLDtLAwPzdIZwx4YDnwG9cqAxsurBXYMUMZdSGg+u0i1blZwY1wQyG8aBsco",
+	"nGqCER0O962mjTKKEuJMi2tn5iEjJfrNIUA0sjp2ISKB8lCIlr4MhCWUSjSsSUDBVyJ1uqWA8jU5f9BE",
+	"rwEJLbZq8Jo77hDzmFylXGLyvdWiSu54TTTb+vmXzr4kH/mJasP+0adfR8Ho8fUyCE1CEgbVULdwm51i",
+	"lUfq6EOv82UH8afGhcpVX34rxrItzHcz1/lS+KtpQ52FGlM9tkwGjKgNTKYhOaelCYUpPwbKHCopYL9F",
+	"ymOq9PukK1VIzqYiMb5iIrVYxjGHvL5We9JSE22GFqp6FfQnNJ6z/hPMDGwIW8uuNGeKuOiD9xuQuoBX",
+	"PTzwXhy9W3H0eWE2qQikGuXqp94smBonXqtIemLp+djQc/ApoPxJTLsDcHei9eK4MO5CvIkJKmQ8ThnE",
+	"F9c0U1Nr6ysqVeYNbQ15iz3QLL1kv68SdTOcMN7azuSnTz6GuHJly1xMfcVErqViC4MBvq92ByNjKl0V",
+	"MVdBjEqoFRaAIwRkXviFSnKVp0oxHvJuyRQNfuGekcLQ+IHvmxp3mTURuwzWZrOGWcnpksXXwyC72d0w",
+	"qFp2rQWVqnD5O0IlaDSi92YbDLdiU26324hHL8Ez2lQnhHSnaxK50jFRQFTKJJnmYGfW36VJBLLz0oZA",
+	"GHUGw6ki9EVZX1qRlRHVSw2g1tNYawActo3ubvdsafLCSJdK+0ib77b6KGoslBO2WCq0Hmg10HSNN9dD",
+	"62MZzK6/T4zMfsHWkkF0f8ptQ3xjNjfmckwiiFC0w+qXEvpawqdae6yVzwxcvoZz8BmFcVCZVBNLm3MQ",
+	"8uakA4LpCugoFkv684odg75jmgmBKEMXS32AIceZK+pD1zeOanYCwS4w8jtNrpdzOmXq2H1IxAyPNk/P",
+	"58oNsOqzQWHbMnkOLrcV9kIGaywp3hfysjXWnGnJG7rdzNtojtXY4nxBFV2nmuiTras1cYq00qbUgybb",
+	"qstJ2pHY+fXG6jqPvybXddzGP3S17O/U3aaCISH/2NhZOijCIkpxUZB6Dgo6R8N+e12Ppr1XsrMcAO6u",
+	"Bsgd9hloAnfdxO7jQ4OJfXx9C/u4YmDfbl+v1gTRl9veQWejqdEhFBnZZSpWpiBvd0ole3iwyivdVyAa",
+	"CWbTzzRe2tItrCLFDXOcmjEIkrFakGdcbVpx0v8P2v9l2D86618TN6asoGMY24qMzdGtAlj+jdpJJb+5",
+	"8FzU/drokmir/PUHc0f85tpcIW6VMw9++vSlIspLRVyTLSt5mQ8+YdZOg7gFSSMS61wFRswwwbncBu8U",
+	"1b/KoW0D8hK9mjkLORTdRJvlFc0TaUyTfngqhqJjQVBnOTZWiwVdk3guhPQ6mBuzN4ViOD0MfKeqXpgK",
+	"TBqlwNUJ2JiXDINKjLEV4/jA9hELnlQc9SEvogjxxcoUmLat4xTVcqZHVY483h5yU/bGjD5DOTWC+AUr",
+	"R6EY64JMTCA5BBMH2F+S8oYOtgPyYkasU2NjaSQacpUuWB+WwjDss6uhd/lIM1YommTrmX0nyYd3LzEQ",
+	"2dCSlHvtSLETgN/yHALlm+SVpSu8dm3brLfXH9l6F5vrkyLR7UWyywNvoeiHccvC7f+LSNY70D/DLbCi",
+	"BaDpE4iffgHph8XVe1IKrk4T0i0hY68TdC5ptvpalZ2RTGhMaF7eS4N9Blu8WwYiz3WX5nWa29prr1aQ",
+	"r0Uv9gq0JUXNPBe941XgK9LAVL5iX2p8bbT7uf4mhbaHRaHtu6mWPSzX1R1uLpU9rJbKHn25lpTfdmBN",
+	"NY89Tq4pxdZuwXrMl+D3aFR8V42Jx8OD7dz8CSavvNICM80637St+mB4tMuGTL9w/cBoh1e8xVTy90K8",
+	"pPk5w+cOd9lPQ3tT/fB4vMvD9Va737L89rZab7RJiivsZyBL7RTxaXO56tmGrsyey9OVBZNHNbyW8wUp",
+	"dFb6slPrZyCUM3oQYUVY4jJWmvPASgHgKAumC0ZUTi9ZNiGRrSVgZBPpCYVUktQkdqMNxyQXewl1pbTv",
+	"YxJRtXkiagxA6DFXITcZsEprKnbOIvETfGymRkQKSVhuuZhQqyKUiRcrhQXoINpRppcM24hr+EE13LKK",
+	"Sk68maZsLTA3LXTpeJAQYwKS9UvMGpqK0AeV7A8U/vB00eKH+SZpDJltNLEBM3a7ABCEI0qHbQb2m4l9",
+	"M41UgFMNXnNE3/JRWUuSq+dTB65ROaiq95Jt0tuLFPGCIbY36dnJzrFp4Qa5COS67O/vHx2T1i00l9Jo",
+	"q1nQtDmqmve1oazB17cSbJQmbiFC3IaH7yMPrzbIt7mvmn401QMFkgcFlpmsEsnfaSe/nVixg9TzWqjn",
+	"YsW/bZvJX1lRCrjFaHItqgZIrpXSTxVGvYdpghiVc7MZ2ww4WMIDQkqcmUZUC7GDocNzi5ksHmwITLqa",
+	"dS6EVJU+v70BMQVCjFnENlop20VctaMiG9RGOaKXy48PcBnYPg9OZRGfAiKDXSrkbBk/EqYtMcol5ELA",
+	"0pt4Ei7npmypYEl/YMPFbiS53H66gTQXlby9ttK2dPSg8+V3ZRdYy9OiHhJpownfmp98E/38/wDq5TX5",
+	"wA20y/EulB/MuRAH+BycqveK6V0ySSQTG/lkjduZGtlfg93h1FV+5/jSHNW5jFGpvJB981i5SIDVQrNq",
+	"btZRyWmPdv05lWdcnKH34hiqpLgZvYb5tfoGTXMVpQYHIS8trY3Fuh7uDRzWy2PezmJtErCGExfAVCeE",
+	"hrxUIcXmK1diLdpiGAJMnw95pKdrDmkwO/i7Y8u/M/+zeHHP/+75X5n//V2yIkT3a/GiHXPj/awgZ+mb",
+	"mfCSlj7ypCuyhEkVcnDslgyBqSyZDaqVEE0s9jGJbApDBF5sP2XtvFJMs6F+5gaTnAvp/mo0qujE30Kn",
+	"iloDG4D4h0xJ/XsygDTWpGq4YeYi3aVVxHV4vWsp8SRJMN+NM9I9/fFD4BqeBl670x4Ud6zJkSBS+e6C",
+	"MlslJwkY8P3CkFZe8xqqlKrLNAmBfn+kpotMk6TofXlvyNhAiE6SRANpS4wBIIM+tCTZJZDgN5LlYFXg",
+	"g0qSezHuXoy7N2N8JVZ3kiSWI3iUu02CxGqVO+a8ueI2ttwLFOVh+SU4tGezNMY8hYQqOqWSmTrCNJ7b",
+	"CnZkkZ5jocmgqLuFKdjVsmSwsqhF8ivaTn1Fela8pC0/1YABQgtpsv59RbzfESM/VYuDpNuT7VzJxy0Z",
+	"Ui1tSjBJqugkc/0sKdu5xhWBgqQpU5OwllUUcleCxNSgNXlGmFLkanPZIH8vxaiUTBTycjbRSZGwQ66V",
+	"r4N1uK6RgVMqbIp1ObH6Z1MBTi/fi3SxPCikdtEs600IldCOCWvGwT0uKn9qSPigxfWVUrvaUoFcsdKd",
+	"soFKzZdcH8l6j+Edgxmbggu85kYNIQbNXTNa8oTqnXK+evpStefWLik1lWXeZ9XcZ9V83XiZUreqjYk1",
+	"G/pV3efW7FgpAZJnpEdmHWt2n7Wn0DwBZitrhJc2BWE0ZNUga7XF5kstEjFhGKofQmkdr02CIhCxITjz",
+	"2l5B3dc08ftI1Po+eiXfoc5hrer7gJyE3OTI2JyZNlOGffUZ+6w5Z2Tr6YccPtBv8HrxQb6Jn2PibQo4",
+	"uisNAU9XC/R2q+YTLNHbw+7Svg0mLmrFlJdem6I4IT9Bprrm6+fIvG9o7GkLbVfbgZJuKeu7NyBvvPLj",
+	"3XIabG9DPXJsGgXuWoe4xyGnfnVwrMpaKoduoTKzoeBRz4aW2pxaq7I0RoHiglzTur+nFKAdI2lKANhi",
+	"hzLoLuCI7iql5XpMpVVxa+mT+8fJ7HBs8z7Doy3D42tYuyzY8SLcJ4jcSAjRQIQ2QjbWo2qh8oWRkqng",
+	"Nskg3qVvTQc5Dnk1D6RoY+YHRDu2sg8dJ7ycDoiE5yGvNwzysz1EjokN3abMCS9jwtSA7x1rIashZYJs",
+	"z5gIeRO1q6RNWM7oxBxP6gAxqdwRpbVvx5auKN5ayq9vb4zSYgC8ORPeNSGjWOkfLyejae3/2GkZu0oE",
+	"33Zyhieu3+dn/AHCE8oJGO742vXua5Ey1xrdhhyU+eSNczFK814nHcO+f3MKBrEZGDWTXNFnWrMy12i6",
+	"sdFTpSaFY1y2LIXXB/vYhq1WY1jdvCbYtGguWMvnKOVtuO21p2Xcgj/dZ2Z8E5kZ19Mhm/Mz7oCr3Mc2",
+	"/JH0w/toiN+as9qsjW3MtYE/GgbzlRjkOwiuNQ0LKIk8hlSmHY7PDchT/BU4kKcr+RZfj0fuwA21Glfi",
+	"hIn3hiYOuysnbEivaGKG5g1/j9zwW2A77gDv2c492/kHy6Xw4o00ofU4wHfuYqyvwQwMlfxK3OB7iq1V",
+	"6soSxmZjl8V8QJ6adSCFLrEASJzwIq938FZui722u75XV3ahzfZsthV5w7PEpopKEpXTGOKlMMzmtw3K",
+	"vh4/caLCPUO5Zyj3esxvyMUsbbmRJnMXuX+F8W57+l+1Q36lrfsWz1DIwX/U3bmle+8Ye+cWQTdNLXYl",
+	"Y7bXrxMEtniPvrncwfZDuE8f/Nr2+eb8wKbbeOMMwbLFfoesDqhki1Ov8qwz6eyBcGMW0lTjOuXnAWrx",
+	"VnvPIR7/3Fy+QSW6WTZ4QfUyIV694qKH9vZe72A1Z2le3HRv6oJeNbeKc9SnNSETnNklwcNMbYDfPG+t",
+	"H6mmbrHgcrWALg0rJdOE+Tks3szQC6o+LzZNCgwcmZSWDJW6wGgax7KZDwPMdtDn9bm/RLTrQ29AODot",
+	"qXcmnVqcvlca92A4LHqmv+Aw1FpeCv/pnplb7hVz9WeWB7sXVaIJS685qLRmBy3DDqu9Bmbqc6H6M3Nz",
+	"3Uu2Tv9608SNU658quLPOipm/VAeU5t4VaZMbm4XCFiaeL+Y+Lk3oDbrzJPD3JQLpuYiAThTfU8qiz4s",
+	"5n4FIwHUxcjaS3A+gLYdVTvUcin20vuOqidrK624sS3Ha8b1zbhGRCqyFTa8sKyzbsYnO6j2Nr8ozebX",
+	"GYOkHdnysjmVfS76OKr2NufN2bozf2TLq4ohtfdgvWslxFkGku/Gt8FgaLRqB7e8EAb2lRD9zMjT7rX1",
+	"8J62e2o51WZKYOdrJgaVmOm27blXuWHt7zFDGrHRMaud8NEfvQEji2FtYNxyCdzutt+DEjQbrkKLVX/X",
+	"N5ee2Pxyb2jT++s+9q1rsGRnx0VY6tO8kFhwW88eTh001ZYVPBGuqjDG0ph42Ya3e9P240IBLlg1yuNn",
+	"i1RCwI3/ytG4eOW/GrndG1dn1Tim78Z471miQtxMGEYedzICOoYlbKQMZspmqrAqFOmzhdakoats6aWH",
+	"Pq91owmMJmZ0A9d1I/swEqQf/81pYeA5u2Drs5ytZBmZxh5cPXMQuWBr4kbX3uzN279g674ZWZYqnPpQ",
+	"vO7Q5/1G0SDloU2yhaeIFHRppWKxYGemSXTbS97gMFIMqxMjHNK3Q7yXVDtVt73lvRBEjyPFuNprNGro",
+	"MX07piLWwYVse4EW6+yARrEOv/SPniuWc5qdsTzH9Dc3b0noxVHEjqoftRnRxxFfPn35/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -153,6 +153,7 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 	var res CommandResult[S]
 	var cmdErr error
 	err := h.store.WithinTx(ctx, func(ctx context.Context, tx StreamTx[S, E]) error {
+		res, cmdErr = CommandResult[S]{}, nil // a Transactor may run this more than once
 		idem := c.Options.Idempotency
 		var key IdempotencyKey
 		if idem != nil {
@@ -200,6 +201,12 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 	return res, nil
 }
 
+// stateAfterAppend is what a StreamTx may offer: the state after its last Append to a
+// stream, folded from the state Load returned with the appended events.
+type stateAfterAppend[S any] interface {
+	StateAfterAppend(id uuid.UUID) (Versioned[S], bool)
+}
+
 func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx StreamTx[S, E], c Command[C, S], md Metadata, at time.Time) (Versioned[S], error) {
 	current, err := tx.Load(ctx, c.ID)
 	if err != nil {
@@ -224,6 +231,13 @@ func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx Stream
 	recorded, err := tx.Append(ctx, c.ID, current.Version, events, md, at)
 	if err != nil {
 		return current, err
+	}
+	// A store that folded the events already (for its cache) hands its result over: a
+	// fold can cost O(state), e.g. copying an order's lines.
+	if w, ok := tx.(stateAfterAppend[S]); ok {
+		if v, ok := w.StateAfterAppend(c.ID); ok {
+			return v, nil
+		}
 	}
 	return Versioned[S]{State: h.decider.Fold(current.State, events...), Version: recorded[len(recorded)-1].Version}, nil
 }

@@ -12,7 +12,9 @@ import (
 // and commits if fn returns nil. Everything a command writes (events, inline read
 // models, idempotency record) goes through the StreamTx it is given, so it all commits
 // or rolls back together. Implementations wrap errors caused by an unreachable database
-// with ErrUnavailable, and an unanswered COMMIT with ErrOutcomeUnknown.
+// with ErrUnavailable, and an unanswered COMMIT with ErrOutcomeUnknown. fn may run more
+// than once (an implementation may first try it on a state it did not read, and run it
+// again on the stored one), so it must not keep anything from an earlier run.
 type Transactor[S, E any] interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context, tx StreamTx[S, E]) error) error
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -30,6 +32,7 @@ type commandRequest struct {
 	// the command runs (a derived id): a conflict saying that it already exists
 	// (kit.ConflictError.Exists) answers 409 with this Location.
 	existing string
+	prefer   *string
 }
 
 // existingAt is a command's error with the address of the resource it found already
@@ -48,6 +51,28 @@ func locate(r commandRequest, err error) error {
 		return &existingAt{error: err, location: r.existing}
 	}
 	return err
+}
+
+// minimal reports whether the request prefers return=minimal (RFC 7240): a 204 with
+// ETag, Location and Preference-Applied, and no body.
+func (r commandRequest) minimal() bool {
+	return r.prefer != nil && prefersMinimal(*r.prefer)
+}
+
+// prefersMinimal parses a Prefer header value: comma-separated preferences, each a
+// token with an optional =value and ;parameters; return=minimal is the one it looks for.
+func prefersMinimal(header string) bool {
+	for len(header) > 0 {
+		var pref string
+		pref, header, _ = strings.Cut(header, ",")
+		pref, _, _ = strings.Cut(pref, ";")
+		name, value, _ := strings.Cut(pref, "=")
+		if strings.EqualFold(strings.TrimSpace(name), "return") &&
+			strings.EqualFold(strings.Trim(strings.TrimSpace(value), `"`), "minimal") {
+			return true
+		}
+	}
+	return false
 }
 
 // presenter turns an aggregate's state into its JSON representation and its address
@@ -144,6 +169,11 @@ func renderer[S any](r commandRequest, present presenter[S]) func(application.Ve
 // renderSuccess is the response to a command that succeeded: the representation, its
 // version as ETag, and Location for a created resource.
 func renderSuccess[S any](r commandRequest, present presenter[S], v application.Versioned[S]) (application.StoredResponse, error) {
+	if r.minimal() {
+		_, location := present(v) // the representation is not encoded: that is the saving
+		return application.StoredResponse{Status: http.StatusNoContent,
+			Headers: map[string]string{"ETag": etag(v.Version), "Location": location, "Preference-Applied": "return=minimal"}}, nil
+	}
 	representation, location := present(v)
 	body, err := json.Marshal(representation)
 	if err != nil {

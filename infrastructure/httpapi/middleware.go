@@ -66,6 +66,9 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			req, res := c.Request(), c.Response()
+			if !log.Enabled(req.Context(), slog.LevelInfo) {
+				return nil // building the line's attributes is most of its cost
+			}
 			log.InfoContext(req.Context(), "request", "method", clientMethod(c), "path", req.URL.Path, "route", c.Path(),
 				"status", res.Status, "bytes", res.Size, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 			return nil

@@ -26,7 +26,7 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 		id = newID
 	}
 	req := commandRequest{operation: "placeOrder", path: "/orders", idempotencyKey: r.Params.IdempotencyKey,
-		correlationID: r.Params.XCorrelationID, body: body, successStatus: http.StatusCreated, location: true}
+		correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer, body: body, successStatus: http.StatusCreated, location: true}
 	customer := "" // the caller's own
 	if body.CustomerId != nil {
 		customer = *body.CustomerId
@@ -39,7 +39,7 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 func (h *Handlers) AddOrderLine(ctx context.Context, r api.AddOrderLineRequestObject) (api.AddOrderLineResponseObject, error) {
 	body := *r.Body
 	req := commandRequest{operation: "addOrderLine", path: "/orders/" + r.Id.String() + "/lines",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
+		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
 		body: body, successStatus: http.StatusOK}
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
 		return h.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: r.Id, SKU: body.Sku,
@@ -49,7 +49,7 @@ func (h *Handlers) AddOrderLine(ctx context.Context, r api.AddOrderLineRequestOb
 
 func (h *Handlers) ConfirmOrder(ctx context.Context, r api.ConfirmOrderRequestObject) (api.ConfirmOrderResponseObject, error) {
 	req := commandRequest{operation: "confirmOrder", path: "/orders/" + r.Id.String() + "/confirm",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
+		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
 		successStatus: http.StatusOK}
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
 		return h.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: r.Id, Options: opts})
@@ -62,7 +62,7 @@ func (h *Handlers) CancelOrder(ctx context.Context, r api.CancelOrderRequestObje
 		reason = *r.Body.Reason
 	}
 	req := commandRequest{operation: "cancelOrder", path: "/orders/" + r.Id.String() + "/cancel",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
+		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
 		body: api.CancelRequest{Reason: &reason}, successStatus: http.StatusOK}
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
 		return h.app.Orders.CancelOrder(ctx, application.CancelOrder{OrderID: r.Id, Reason: reason, Options: opts})

@@ -21,7 +21,7 @@ func shipmentPath(id uuid.UUID) string { return "/shipments/" + id.String() }
 func (h *Handlers) CreateShipment(ctx context.Context, r api.CreateShipmentRequestObject) (api.CreateShipmentResponseObject, error) {
 	body := *r.Body
 	req := commandRequest{operation: "createShipment", path: "/shipments", idempotencyKey: r.Params.IdempotencyKey,
-		correlationID: r.Params.XCorrelationID, body: body, successStatus: http.StatusCreated, location: true,
+		correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer, body: body, successStatus: http.StatusCreated, location: true,
 		existing: shipmentPath(shipment.ShipmentIDFor(body.OrderId))}
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: body.OrderId, Options: opts})
@@ -31,7 +31,7 @@ func (h *Handlers) CreateShipment(ctx context.Context, r api.CreateShipmentReque
 func (h *Handlers) DispatchShipment(ctx context.Context, r api.DispatchShipmentRequestObject) (api.DispatchShipmentResponseObject, error) {
 	body := *r.Body
 	req := commandRequest{operation: "dispatchShipment", path: shipmentPath(r.Id) + "/dispatch",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
+		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
 		body: body, successStatus: http.StatusOK}
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.DispatchShipment(ctx, application.DispatchShipment{ShipmentID: r.Id, Carrier: body.Carrier, TrackingNo: body.TrackingNo, Options: opts})
@@ -40,7 +40,7 @@ func (h *Handlers) DispatchShipment(ctx context.Context, r api.DispatchShipmentR
 
 func (h *Handlers) DeliverShipment(ctx context.Context, r api.DeliverShipmentRequestObject) (api.DeliverShipmentResponseObject, error) {
 	req := commandRequest{operation: "deliverShipment", path: shipmentPath(r.Id) + "/deliver",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
+		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
 		successStatus: http.StatusOK}
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.DeliverShipment(ctx, application.DeliverShipment{ShipmentID: r.Id, Options: opts})
@@ -53,7 +53,7 @@ func (h *Handlers) CancelShipment(ctx context.Context, r api.CancelShipmentReque
 		reason = *r.Body.Reason
 	}
 	req := commandRequest{operation: "cancelShipment", path: shipmentPath(r.Id) + "/cancel",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID,
+		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
 		body: api.CancelRequest{Reason: &reason}, successStatus: http.StatusOK}
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.CancelShipment(ctx, application.CancelShipment{ShipmentID: r.Id, Reason: reason, Options: opts})

@@ -575,6 +575,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// Prefer defines model for Prefer.
+type Prefer = string
+
 // ShipmentId defines model for ShipmentId.
 type ShipmentId = openapi_types.UUID
 
@@ -674,6 +677,14 @@ type PlaceOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // GetOrderParams defines parameters for GetOrder.
@@ -716,6 +727,14 @@ type CancelOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
@@ -745,6 +764,14 @@ type ConfirmOrderParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // AddOrderLineParams defines parameters for AddOrderLine.
@@ -774,6 +801,14 @@ type AddOrderLineParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // ListShipmentsParams defines parameters for ListShipments.
@@ -804,6 +839,14 @@ type CreateShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // GetShipmentParams defines parameters for GetShipment.
@@ -846,6 +889,14 @@ type CancelShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // DeliverShipmentParams defines parameters for DeliverShipment.
@@ -875,6 +926,14 @@ type DeliverShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // DispatchShipmentParams defines parameters for DispatchShipment.
@@ -904,6 +963,14 @@ type DispatchShipmentParams struct {
 	// is recorded in the metadata of the events the command records. If
 	// absent, the server generates one.
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+
+	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
+	// Content` on success: no body, the order's `ETag` and `Location`, and
+	// `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full order. Other
+	// preferences are ignored. A replay of an idempotent request answers
+	// what the first request got, whatever its `Prefer`.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 }
 
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
@@ -2425,6 +2492,17 @@ func NewPlaceOrderRequestWithBody(server string, params *PlaceOrderParams, conte
 			req.Header.Set("X-Correlation-ID", headerParam1)
 		}
 
+		if params.Prefer != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -2597,6 +2675,17 @@ func NewCancelOrderRequestWithBody(server string, id OrderId, params *CancelOrde
 			req.Header.Set("X-Correlation-ID", headerParam2)
 		}
 
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
+		}
+
 	}
 
 	return req, nil
@@ -2666,6 +2755,17 @@ func NewConfirmOrderRequest(server string, id OrderId, params *ConfirmOrderParam
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -2784,6 +2884,17 @@ func NewAddOrderLineRequestWithBody(server string, id OrderId, params *AddOrderL
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -2969,6 +3080,17 @@ func NewCreateShipmentRequestWithBody(server string, params *CreateShipmentParam
 			req.Header.Set("X-Correlation-ID", headerParam1)
 		}
 
+		if params.Prefer != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -3141,6 +3263,17 @@ func NewCancelShipmentRequestWithBody(server string, id ShipmentId, params *Canc
 			req.Header.Set("X-Correlation-ID", headerParam2)
 		}
 
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
+		}
+
 	}
 
 	return req, nil
@@ -3210,6 +3343,17 @@ func NewDeliverShipmentRequest(server string, id ShipmentId, params *DeliverShip
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -3294,6 +3438,17 @@ func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *Di
 			}
 
 			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+		if params.Prefer != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Prefer", headerParam3)
 		}
 
 	}
@@ -4262,6 +4417,15 @@ type PlaceOrderResponse201Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse204Headers the declared response headers of an HTTP 204 response for PlaceOrder
+type PlaceOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse400Headers the declared response headers of an HTTP 400 response for PlaceOrder
 type PlaceOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -4341,6 +4505,8 @@ type PlaceOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *PlaceOrderResponse201Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PlaceOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4579,6 +4745,15 @@ type CancelOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse204Headers the declared response headers of an HTTP 204 response for CancelOrder
+type CancelOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CancelOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelOrder
 type CancelOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -4667,6 +4842,8 @@ type CancelOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CancelOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4780,6 +4957,15 @@ type ConfirmOrderResponse200Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse204Headers the declared response headers of an HTTP 204 response for ConfirmOrder
+type ConfirmOrderResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // ConfirmOrderResponse400Headers the declared response headers of an HTTP 400 response for ConfirmOrder
 type ConfirmOrderResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -4852,6 +5038,8 @@ type ConfirmOrderResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ConfirmOrderResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ConfirmOrderResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5074,6 +5262,15 @@ type AddOrderLineResponse200Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse204Headers the declared response headers of an HTTP 204 response for AddOrderLine
+type AddOrderLineResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // AddOrderLineResponse400Headers the declared response headers of an HTTP 400 response for AddOrderLine
 type AddOrderLineResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -5162,6 +5359,8 @@ type AddOrderLineResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AddOrderLineResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *AddOrderLineResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5477,6 +5676,15 @@ type CreateShipmentResponse201Headers struct {
 	XRequestID          *string
 }
 
+// CreateShipmentResponse204Headers the declared response headers of an HTTP 204 response for CreateShipment
+type CreateShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CreateShipmentResponse400Headers the declared response headers of an HTTP 400 response for CreateShipment
 type CreateShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -5565,6 +5773,8 @@ type CreateShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateShipmentResponse201Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CreateShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CreateShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5810,6 +6020,15 @@ type CancelShipmentResponse200Headers struct {
 	XRequestID          *string
 }
 
+// CancelShipmentResponse204Headers the declared response headers of an HTTP 204 response for CancelShipment
+type CancelShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
 type CancelShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -5906,6 +6125,8 @@ type CancelShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelShipmentResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *CancelShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6026,6 +6247,15 @@ type DeliverShipmentResponse200Headers struct {
 	XRequestID          *string
 }
 
+// DeliverShipmentResponse204Headers the declared response headers of an HTTP 204 response for DeliverShipment
+type DeliverShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // DeliverShipmentResponse400Headers the declared response headers of an HTTP 400 response for DeliverShipment
 type DeliverShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -6106,6 +6336,8 @@ type DeliverShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DeliverShipmentResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeliverShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeliverShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6212,6 +6444,15 @@ type DispatchShipmentResponse200Headers struct {
 	XRequestID          *string
 }
 
+// DispatchShipmentResponse204Headers the declared response headers of an HTTP 204 response for DispatchShipment
+type DispatchShipmentResponse204Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	PreferenceApplied   string
+	XRequestID          *string
+}
+
 // DispatchShipmentResponse400Headers the declared response headers of an HTTP 400 response for DispatchShipment
 type DispatchShipmentResponse400Headers struct {
 	IdempotencyReplayed *string
@@ -6308,6 +6549,8 @@ type DispatchShipmentResponse struct {
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DispatchShipmentResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DispatchShipmentResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DispatchShipmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7700,6 +7943,9 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7797,6 +8043,44 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 204:
+		var headers PlaceOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers PlaceOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8162,6 +8446,9 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8259,6 +8546,44 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers CancelOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CancelOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8462,6 +8787,9 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8545,6 +8873,44 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers ConfirmOrderResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers ConfirmOrderResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8873,6 +9239,9 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8970,6 +9339,44 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers AddOrderLineResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers AddOrderLineResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9419,6 +9826,9 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 		}
 		response.JSON201 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9523,6 +9933,44 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 204:
+		var headers CreateShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CreateShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9912,6 +10360,9 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10016,6 +10467,44 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers CancelShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers CancelShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10236,6 +10725,9 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10326,6 +10818,44 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers DeliverShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers DeliverShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -10512,6 +11042,9 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10616,6 +11149,44 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers DispatchShipmentResponse204Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers DispatchShipmentResponse400Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {

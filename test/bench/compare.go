@@ -32,6 +32,7 @@ func compareWith(w io.Writer, path string, now *report) error {
 		for _, q := range then.Place {
 			if q.Concurrency == p.Concurrency {
 				row(fmt.Sprintf("place order ops/s, %d workers", p.Concurrency), q.HTTP.RPS, p.HTTP.RPS, "%.0f")
+				row(fmt.Sprintf("place order / CRUD, %d workers", p.Concurrency), q.VsCRUD, p.VsCRUD, "%.2fx")
 				row(fmt.Sprintf("place order / naive, %d workers", p.Concurrency), q.VsNaive, p.VsNaive, "%.2fx")
 				row(fmt.Sprintf("place order / floor, %d workers", p.Concurrency), q.VsFloor, p.VsFloor, "%.2fx")
 				row(fmt.Sprintf("place order p99 ms, %d workers", p.Concurrency), q.HTTP.P99, p.HTTP.P99, "%.2f")
@@ -42,6 +43,7 @@ func compareWith(w io.Writer, path string, now *report) error {
 		for _, q := range then.AddLine {
 			if q.Concurrency == a.Concurrency {
 				row(fmt.Sprintf("add line ops/s, %d workers", a.Concurrency), q.HTTP.RPS, a.HTTP.RPS, "%.0f")
+				row(fmt.Sprintf("add line / CRUD, %d workers", a.Concurrency), q.VsCRUD, a.VsCRUD, "%.2fx")
 				row(fmt.Sprintf("add line / naive, %d workers", a.Concurrency), q.VsRaw, a.VsRaw, "%.2fx")
 			}
 		}

@@ -21,8 +21,11 @@ type environment struct {
 	pool       *pgxpool.Pool
 	service    *service
 	http       *httpClient
-	postmaster int // 0 when PostgreSQL's processes are not visible here
+	crud       *service    // the CRUD baseline server (test/bench/crudserver)
+	crudHTTP   *httpClient // a client of crud
+	postmaster int         // 0 when PostgreSQL's processes are not visible here
 	placed     []string
+	serviceBin string   // the service's binary, to restart it
 	pprofAddr  string   // the service's profiler listener, with -cpuprofile
 	profiles   []string // CPU profiles written
 }
@@ -33,6 +36,11 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 	env := &environment{cfg: cfg}
 	var tmp string
 	cleanup := func() {
+		if env.crud != nil {
+			if err := env.crud.stop(); err != nil {
+				logf("stopping the CRUD server: %v", err)
+			}
+		}
 		if env.service != nil {
 			if err := env.service.stop(); err != nil {
 				logf("stopping the service: %v", err)
@@ -106,6 +114,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 		}
 		env.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
+	env.serviceBin = bin
 	if env.service, err = startService(ctx, bin, db.URL, cfg.maxConns, env.pprofAddr, cfg.serverLogTee); err != nil {
 		return env, cleanup, err
 	}
@@ -114,6 +123,16 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 	logf("service: pid %d on %s (serve --migrate, DB_MAX_CONNS=%d, LOG_LEVEL=warn), built from %s",
 		env.service.pid, env.service.URL, cfg.maxConns, rep.Service.Commit)
 	env.http = newHTTPClient(env.service.URL, cfg.maxConcurrency())
+
+	crudBin, err := buildBinary(ctx, cfg.root, tmp, "./test/bench/crudserver", "crudserver")
+	if err != nil {
+		return env, cleanup, err
+	}
+	if env.crud, err = startCRUD(ctx, crudBin, db.URL, cfg.maxConns); err != nil {
+		return env, cleanup, fmt.Errorf("CRUD server: %w", err)
+	}
+	logf("CRUD baseline server: pid %d on %s (echo + pgx, one INSERT per place, one UPDATE+INSERT transaction per add line)", env.crud.pid, env.crud.URL)
+	env.crudHTTP = newHTTPClient(env.crud.URL, cfg.maxConcurrency())
 	return env, cleanup, nil
 }
 
@@ -131,6 +150,9 @@ func printPG(info pgInfo) {
 func (env *environment) cpuNow() cpuTimes {
 	var t cpuTimes
 	t.service, _ = processCPU(env.service.pid, false)
+	if env.crud != nil {
+		t.crud, _ = processCPU(env.crud.pid, false)
+	}
 	t.svcReads, t.svcWrites = syscalls(env.service.pid)
 	t.harness, _ = processCPU(os.Getpid(), false)
 	if env.postmaster > 0 {
@@ -138,6 +160,23 @@ func (env *environment) cpuNow() cpuTimes {
 	}
 	t.busy, t.steal, t.total, _ = machineCPU()
 	return t
+}
+
+// restartService stops the service and starts it again on the same database: its
+// in-memory caches are empty afterwards.
+func (env *environment) restartService(ctx context.Context) error {
+	log := env.service.out.String()
+	if err := env.service.stop(); err != nil {
+		return fmt.Errorf("stopping the service: %w", err)
+	}
+	s, err := startService(ctx, env.serviceBin, env.db.URL, env.cfg.maxConns, env.pprofAddr, env.cfg.serverLogTee)
+	if err != nil {
+		return err
+	}
+	s.out.Write([]byte(log))
+	env.service = s
+	env.http = newHTTPClient(s.URL, env.cfg.maxConcurrency())
+	return nil
 }
 
 // remember keeps order ids for the read scenario.

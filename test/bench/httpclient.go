@@ -40,6 +40,11 @@ type answer struct {
 }
 
 func (c *httpClient) do(ctx context.Context, method, path string, body []byte) (answer, error) {
+	return c.doWith(ctx, method, path, body, nil)
+}
+
+// doWith is do with extra request headers.
+func (c *httpClient) doWith(ctx context.Context, method, path string, body []byte, headers map[string]string) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -50,6 +55,9 @@ func (c *httpClient) do(ctx context.Context, method, path string, body []byte) (
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -128,6 +136,19 @@ func (c *httpClient) placeOrder(ctx context.Context, customer string) (string, o
 // addLine adds one line over HTTP.
 func (c *httpClient) addLine(ctx context.Context, id, sku string, qty int, price int64) (answer, error) {
 	return c.do(ctx, http.MethodPost, "/orders/"+id+"/lines", lineBody(sku, qty, price))
+}
+
+// preferMinimal asks a command for 204 without a body (RFC 7240).
+var preferMinimal = map[string]string{"Prefer": "return=minimal"}
+
+// addLineMinimal adds one line with Prefer: return=minimal; the answer is 204.
+func (c *httpClient) addLineMinimal(ctx context.Context, id, sku string, qty int, price int64) outcome {
+	a, err := c.doWith(ctx, http.MethodPost, "/orders/"+id+"/lines", lineBody(sku, qty, price), preferMinimal)
+	o := expect(a, err, http.StatusNoContent)
+	if o.err == nil && (a.etag == "" || len(a.body) != 0) {
+		o.err = fmt.Errorf("204 with ETag %q and %d bytes of body", a.etag, len(a.body))
+	}
+	return o
 }
 
 // getOrder reads an order (path may carry a query) and decodes it.

@@ -188,6 +188,7 @@ func syscalls(pid int) (reads, writes float64) {
 // cpuTimes is a reading of the CPU counters the benchmark follows.
 type cpuTimes struct {
 	service, postgres, harness float64
+	crud                       float64
 	busy, steal, total         float64
 	pgKnown                    bool
 	svcReads, svcWrites        float64
@@ -196,13 +197,14 @@ type cpuTimes struct {
 // cpuShare is the CPU spent between two readings.
 type cpuShare struct {
 	service, postgres, harness, busy, steal, total float64
+	crud                                           float64
 	pgKnown                                        bool
 	svcReads, svcWrites                            float64
 }
 
 func (a cpuTimes) since(b cpuTimes) cpuShare {
 	return cpuShare{
-		service: a.service - b.service, postgres: a.postgres - b.postgres, harness: a.harness - b.harness,
+		service: a.service - b.service, crud: a.crud - b.crud, postgres: a.postgres - b.postgres, harness: a.harness - b.harness,
 		busy: a.busy - b.busy, steal: a.steal - b.steal, total: a.total - b.total,
 		pgKnown:  a.pgKnown && b.pgKnown,
 		svcReads: a.svcReads - b.svcReads, svcWrites: a.svcWrites - b.svcWrites,
@@ -214,6 +216,7 @@ func (a cpuTimes) since(b cpuTimes) cpuShare {
 // e.g. in a container, plus whatever else runs there).
 type cpuPerOp struct {
 	Service  float64  `json:"service"`
+	CRUD     float64  `json:"crud_server"`
 	Postgres *float64 `json:"postgres,omitempty"`
 	Harness  float64  `json:"harness"`
 	Other    float64  `json:"other"`
@@ -229,10 +232,10 @@ func (s cpuShare) perOp(n int) cpuPerOp {
 		return cpuPerOp{}
 	}
 	per := func(x float64) float64 { return x * 1000 / float64(n) }
-	c := cpuPerOp{Service: per(s.service), Harness: per(s.harness),
+	c := cpuPerOp{Service: per(s.service), CRUD: per(s.crud), Harness: per(s.harness),
 		BusyPct: 100 * s.busy / s.total, StealPct: 100 * s.steal / s.total,
 		SvcReads: s.svcReads / float64(n), SvcWrites: s.svcWrites / float64(n)}
-	other := s.busy - s.service - s.harness
+	other := s.busy - s.service - s.crud - s.harness
 	if s.pgKnown {
 		pg := per(s.postgres)
 		c.Postgres = &pg
@@ -252,6 +255,7 @@ func medianCPU(cs []cpuPerOp) cpuPerOp {
 	}
 	m := cpuPerOp{
 		Service:   pick(func(c cpuPerOp) float64 { return c.Service }),
+		CRUD:      pick(func(c cpuPerOp) float64 { return c.CRUD }),
 		Harness:   pick(func(c cpuPerOp) float64 { return c.Harness }),
 		Other:     pick(func(c cpuPerOp) float64 { return c.Other }),
 		BusyPct:   pick(func(c cpuPerOp) float64 { return c.BusyPct }),

@@ -16,6 +16,8 @@ type addLineRow struct {
 	HTTP        result  `json:"http"`
 	Raw         result  `json:"naive_sql"`
 	VsRaw       float64 `json:"http_rps_over_naive_rps"`
+	CRUD        result  `json:"crud"`
+	VsCRUD      float64 `json:"http_rps_over_crud_rps"`
 }
 
 // The orders of the add-line scenario start with prefilledLines lines (created in bulk
@@ -92,7 +94,7 @@ func (w *poolWorker) order(p *orderPool) (int, error) {
 // seen so far, and at least 6,000 operations per second; should a faster run still
 // drain the pool, workers keep adding to their current orders and the report says how
 // many lines that was.
-func (p *orderPool) topUp(ctx context.Context, env *environment, raw *rawWriter, conc int, last *sample) error {
+func (p *orderPool) topUp(ctx context.Context, env *environment, create func(ctx context.Context, n int) ([]string, error), conc int, last *sample) error {
 	ops := float64(env.cfg.count(conc))
 	if !env.cfg.smoke {
 		if last != nil && last.elapsed > 0 {
@@ -104,12 +106,11 @@ func (p *orderPool) topUp(ctx context.Context, env *environment, raw *rawWriter,
 	if need <= 0 {
 		return nil
 	}
-	ids, err := raw.createOrders(ctx, need, prefilledLines, "bench-addline")
+	ids, err := create(ctx, need)
 	if err != nil {
 		return err
 	}
 	p.add(ids)
-	env.remember(ids...)
 	return nil
 }
 
@@ -118,7 +119,7 @@ func (p *orderPool) topUp(ctx context.Context, env *environment, raw *rawWriter,
 // event, update the read model), interleaved.
 func runAddLine(ctx context.Context, env *environment, rep *report) error {
 	workers := env.cfg.maxConcurrency()
-	pools := map[string]*orderPool{"http": {}, "naive": {}}
+	pools := map[string]*orderPool{"http": {}, "naive": {}, "crud": {}}
 	states := map[string][]poolWorker{}
 	for name := range pools {
 		states[name] = make([]poolWorker, workers)
@@ -135,14 +136,30 @@ func runAddLine(ctx context.Context, env *environment, rep *report) error {
 			a, err := env.http.addLine(ctx, id, sku, qty, price)
 			return expect(a, err, http.StatusOK)
 		},
+		"crud": func(ctx context.Context, id, sku string, qty int, price int64) outcome {
+			a, err := env.crudHTTP.addLine(ctx, id, sku, qty, price)
+			return expect(a, err, http.StatusOK)
+		},
+	}
+	creators := map[string]func(ctx context.Context, n int) ([]string, error){
+		"crud": func(ctx context.Context, n int) ([]string, error) {
+			return createCRUDOrders(ctx, env, n, prefilledLines)
+		},
+	}
+	for _, name := range []string{"naive", "http"} {
+		creators[name] = func(ctx context.Context, n int) ([]string, error) {
+			ids, err := raw.createOrders(ctx, n, prefilledLines, "bench-addline")
+			env.remember(ids...)
+			return ids, err
+		}
 	}
 	var cs []contender
-	for _, name := range []string{"naive", "http"} {
-		p, add := pools[name], adders[name]
+	for _, name := range []string{"naive", "crud", "http"} {
+		p, add, create := pools[name], adders[name], creators[name]
 		cs = append(cs, contender{
 			name: name,
 			prepare: func(ctx context.Context, conc int, last *sample) error {
-				return p.topUp(ctx, env, raw, conc, last)
+				return p.topUp(ctx, env, create, conc, last)
 			},
 			newOp: func(_, i int) func(context.Context) outcome {
 				w := &states[name][i]
@@ -173,10 +190,12 @@ func runAddLine(ctx context.Context, env *environment, rep *report) error {
 			Concurrency: conc,
 			HTTP:        summarize("add line (HTTP)", conc, runs["http"][conc]),
 			Raw:         summarize("add line (naive SQL)", conc, runs["naive"][conc]),
+			CRUD:        summarize("add line (CRUD server)", conc, runs["crud"][conc]),
 		}
 		row.VsRaw = ratio(row.HTTP.RPS, row.Raw.RPS)
+		row.VsCRUD = ratio(row.HTTP.RPS, row.CRUD.RPS)
 		rep.AddLine = append(rep.AddLine, row)
-		for _, r := range []result{row.HTTP, row.Raw} {
+		for _, r := range []result{row.HTTP, row.Raw, row.CRUD} {
 			rep.check("addline", r.Errors == 0 && r.Ops > 0, errorsOf(r))
 		}
 	}
@@ -196,6 +215,72 @@ func runAddLine(ctx context.Context, env *environment, rep *report) error {
 		} else {
 			rep.check("addline", true, "")
 		}
+	}
+	if err := checkCRUDPool(ctx, env, pools["crud"]); err != nil {
+		rep.check("addline", false, "crud: "+err.Error())
+	} else {
+		rep.check("addline", true, "")
+	}
+	return nil
+}
+
+// createCRUDOrders inserts n orders of the CRUD baseline, each with lines lines, in bulk
+// (unmeasured), and returns their ids.
+func createCRUDOrders(ctx context.Context, env *environment, n, lines int) ([]string, error) {
+	ids := make([]uuid.UUID, n)
+	out := make([]string, n)
+	for i := range ids {
+		ids[i] = uuid.Must(uuid.NewV7())
+		out[i] = ids[i].String()
+	}
+	_, err := env.pool.Exec(ctx, `
+		WITH o AS (
+			INSERT INTO crud_orders (id, customer_id, status, currency, total_cents, line_count, unit_count, version, placed_at, updated_at)
+			SELECT id, 'bench-crud-addline', 'pending', 'EUR', $2::int * 1000, $2, $2, 1 + $2, now(), now() FROM unnest($1::uuid[]) AS id
+			RETURNING id)
+		INSERT INTO crud_order_lines (order_id, line_no, sku, quantity, unit_price_cents)
+		SELECT o.id, l, 'prefill-' || l, 1, 1000 FROM o, generate_series(1, $2) AS l`, ids, lines)
+	if err != nil {
+		return nil, fmt.Errorf("create CRUD orders: %w", err)
+	}
+	return out, nil
+}
+
+// checkCRUDPool checks that every acknowledged line of the CRUD baseline is stored,
+// once: the same check as the service's, so both sides did the same work.
+func checkCRUDPool(ctx context.Context, env *environment, p *orderPool) error {
+	ids, want := p.ids[:p.next], map[string]int64{}
+	for k, id := range ids {
+		want[id] = int64(prefilledLines + p.acked[k])
+	}
+	rows, err := env.pool.Query(ctx, `SELECT o.id::text, o.line_count, o.version,
+			(SELECT count(*) FROM crud_order_lines l WHERE l.order_id = o.id)
+		FROM crud_orders o WHERE o.id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var bad []string
+	seen := 0
+	for rows.Next() {
+		var id string
+		var lineCount, version, lines int64
+		if err := rows.Scan(&id, &lineCount, &version, &lines); err != nil {
+			return err
+		}
+		seen++
+		if w := want[id]; lineCount != w || lines != w || version != w+1 {
+			bad = append(bad, fmt.Sprintf("order %s: %d lines (%d rows), version %d; want %d lines", id, lineCount, lines, version, w))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if seen != len(ids) {
+		bad = append(bad, fmt.Sprintf("%d of %d orders found", seen, len(ids)))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d order(s) disagree with the acknowledged lines: %v", len(bad), firstN(bad, 3))
 	}
 	return nil
 }

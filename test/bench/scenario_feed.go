@@ -42,7 +42,8 @@ func runFeed(ctx context.Context, env *environment, rep *report) error {
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{}).Do(req)
+	// The harness's transport sends its staff token; no timeout, the stream is long.
+	resp, err := (&http.Client{Transport: env.http.hc.Transport}).Do(req)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ type placeRow struct {
 	HTTP        result  `json:"http"`
 	Naive       result  `json:"naive_sql"`
 	Floor       result  `json:"floor_sql"`
+	CRUD        result  `json:"crud"`
+	VsCRUD      float64 `json:"http_rps_over_crud_rps"`
 	VsNaive     float64 `json:"http_rps_over_naive_rps"`
 	VsFloor     float64 `json:"http_rps_over_floor_rps"`
 }
@@ -31,6 +33,13 @@ func runPlace(ctx context.Context, env *environment, rep *report) error {
 		{name: "naive", newOp: func(_, i int) func(context.Context) outcome {
 			customer := fmt.Sprintf("bench-naive-%d", i)
 			return func(ctx context.Context) outcome { return sqlOutcome(raw.placeNaive(ctx, customer)) }
+		}},
+		{name: "crud", newOp: func(_, i int) func(context.Context) outcome {
+			customer := fmt.Sprintf("bench-crud-%d", i)
+			return func(ctx context.Context) outcome {
+				_, o := env.crudHTTP.placeOrder(ctx, customer)
+				return o
+			}
 		}},
 		{name: "http", newOp: func(_, i int) func(context.Context) outcome {
 			customer := fmt.Sprintf("bench-place-%d", i)
@@ -58,11 +67,13 @@ func runPlace(ctx context.Context, env *environment, rep *report) error {
 			HTTP:        summarize("place order (HTTP)", conc, runs["http"][conc]),
 			Naive:       summarize("place order (naive SQL)", conc, runs["naive"][conc]),
 			Floor:       summarize("floor (BEGIN; INSERT; COMMIT)", conc, runs["floor"][conc]),
+			CRUD:        summarize("place order (CRUD server)", conc, runs["crud"][conc]),
 		}
+		row.VsCRUD = ratio(row.HTTP.RPS, row.CRUD.RPS)
 		row.VsNaive = ratio(row.HTTP.RPS, row.Naive.RPS)
 		row.VsFloor = ratio(row.HTTP.RPS, row.Floor.RPS)
 		rep.Place = append(rep.Place, row)
-		for _, r := range []result{row.HTTP, row.Naive, row.Floor} {
+		for _, r := range []result{row.HTTP, row.Naive, row.Floor, row.CRUD} {
 			rep.check("place", r.Errors == 0 && r.Ops > 0, errorsOf(r))
 		}
 	}

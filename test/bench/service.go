@@ -31,17 +31,22 @@ type service struct {
 
 // buildService builds ./cmd/orders into dir and returns the binary's path.
 func buildService(ctx context.Context, root, dir string) (string, error) {
+	return buildBinary(ctx, root, dir, "./cmd/orders", "orders")
+}
+
+// buildBinary builds the main package pkg into dir/name and returns the binary's path.
+func buildBinary(ctx context.Context, root, dir, pkg, name string) (string, error) {
 	goBin := "go"
 	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
 		if p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go"); fileExists(p) {
 			goBin = p
 		}
 	}
-	bin := filepath.Join(dir, "orders")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/orders")
+	bin := filepath.Join(dir, name)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/orders: %v\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin, nil
 }
@@ -49,9 +54,27 @@ func buildService(ctx context.Context, root, dir string) (string, error) {
 // startService runs `bin serve --migrate` against dbURL on a free loopback port and
 // waits until GET /readyz answers 200.
 func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, error) {
+	// As in production: authentication on (the client sends a staff token), the
+	// service as the application role, migrations as the owner. A server where the
+	// role cannot be created (BENCH_DATABASE_URL of a user without CREATEROLE) runs
+	// single-role.
+	env, err := testsupport.ServiceEnv(ctx, dbURL)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v; the service connects as the owner (APP_DB_ROLE=none)\n", err)
+		env = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret}
+	}
+	return startProcess(ctx, bin, []string{"serve", "--migrate"}, env, maxConns, pprofAddr, tee)
+}
+
+// startCRUD runs the CRUD baseline server (test/bench/crudserver) the same way.
+func startCRUD(ctx context.Context, bin, dbURL string, maxConns int) (*service, error) {
+	return startProcess(ctx, bin, nil, map[string]string{"DATABASE_URL": dbURL}, maxConns, "", false)
+}
+
+func startProcess(ctx context.Context, bin string, args []string, env map[string]string, maxConns int, pprofAddr string, tee bool) (*service, error) {
 	var last error
 	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken before we bind it
-		s, retry, err := launch(ctx, bin, dbURL, maxConns, pprofAddr, tee)
+		s, retry, err := launch(ctx, bin, args, env, maxConns, pprofAddr, tee)
 		if err == nil {
 			return s, nil
 		}
@@ -63,21 +86,16 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 	return nil, last
 }
 
-func launch(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, bool, error) {
+func launch(ctx context.Context, bin string, args []string, env map[string]string, maxConns int, pprofAddr string, tee bool) (*service, bool, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, false, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(bin, "serve", "--migrate")
-	// As in production: authentication on (the client sends a staff token), the
-	// service as the application role, migrations as the owner. A server where the
-	// role cannot be created (BENCH_DATABASE_URL of a user without CREATEROLE) runs
-	// single-role.
-	vars, err := testsupport.ServiceEnv(ctx, dbURL)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v; the service connects as the owner (APP_DB_ROLE=none)\n", err)
-		vars = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret}
+	cmd := exec.Command(bin, args...)
+	vars := map[string]string{}
+	for k, v := range env {
+		vars[k] = v
 	}
 	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "warn", "DB_MAX_CONNS": strconv.Itoa(maxConns)} {
 		vars[k] = v

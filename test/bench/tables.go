@@ -33,22 +33,24 @@ func tables(r *report) []table {
 	if len(r.Place) > 0 {
 		t := table{title: "Place order (POST /orders) vs the raw-SQL limits, " + median,
 			header: []string{"workers", "HTTP ops/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-				"naive SQL ops/s", "p50 ms", "p99 ms", "floor ops/s", "p50 ms", "p99 ms", "HTTP/naive", "HTTP/floor"}}
+				"CRUD ops/s", "p50 ms", "p99 ms", "naive SQL ops/s", "p50 ms", "p99 ms", "floor ops/s", "p50 ms", "p99 ms", "HTTP/CRUD", "HTTP/naive", "HTTP/floor"}}
 		for _, p := range r.Place {
 			t.rows = append(t.rows, []string{fmt.Sprint(p.Concurrency), rps(p.HTTP), f2(p.HTTP.P50), f2(p.HTTP.P95), f2(p.HTTP.P99),
-				fmt.Sprint(p.HTTP.Errors + p.Naive.Errors + p.Floor.Errors), rps(p.Naive), f2(p.Naive.P50), f2(p.Naive.P99),
-				rps(p.Floor), f2(p.Floor.P50), f2(p.Floor.P99), f2(p.VsNaive) + "x", f2(p.VsFloor) + "x"})
-			t.notes = append(t.notes, fmt.Sprintf("answers at concurrency %d: HTTP %s; naive %s; floor %s", p.Concurrency,
-				statuses(p.HTTP.Status), statuses(p.Naive.Status), statuses(p.Floor.Status)))
+				fmt.Sprint(p.HTTP.Errors + p.Naive.Errors + p.Floor.Errors + p.CRUD.Errors), rps(p.CRUD), f2(p.CRUD.P50), f2(p.CRUD.P99),
+				rps(p.Naive), f2(p.Naive.P50), f2(p.Naive.P99),
+				rps(p.Floor), f2(p.Floor.P50), f2(p.Floor.P99), f2(p.VsCRUD) + "x", f2(p.VsNaive) + "x", f2(p.VsFloor) + "x"})
+			t.notes = append(t.notes, fmt.Sprintf("answers at concurrency %d: HTTP %s; CRUD %s; naive %s; floor %s", p.Concurrency,
+				statuses(p.HTTP.Status), statuses(p.CRUD.Status), statuses(p.Naive.Status), statuses(p.Floor.Status)))
 		}
 		ts = append(ts, t)
 	}
 	if len(r.AddLine) > 0 {
 		t := table{title: fmt.Sprintf("Add line (POST /orders/{id}/lines) to existing orders vs raw SQL, %s (every worker its own orders, at most %d lines each)", median, linesPerOrder),
-			header: []string{"workers", "HTTP ops/s", "p50 ms", "p95 ms", "p99 ms", "errors", "naive SQL ops/s", "p50 ms", "p99 ms", "HTTP/naive"}}
+			header: []string{"workers", "HTTP ops/s", "p50 ms", "p95 ms", "p99 ms", "errors", "CRUD ops/s", "p50 ms", "p99 ms", "naive SQL ops/s", "p50 ms", "p99 ms", "HTTP/CRUD", "HTTP/naive"}}
 		for _, a := range r.AddLine {
 			t.rows = append(t.rows, []string{fmt.Sprint(a.Concurrency), rps(a.HTTP), f2(a.HTTP.P50), f2(a.HTTP.P95), f2(a.HTTP.P99),
-				fmt.Sprint(a.HTTP.Errors + a.Raw.Errors), rps(a.Raw), f2(a.Raw.P50), f2(a.Raw.P99), f2(a.VsRaw) + "x"})
+				fmt.Sprint(a.HTTP.Errors + a.Raw.Errors + a.CRUD.Errors), rps(a.CRUD), f2(a.CRUD.P50), f2(a.CRUD.P99),
+				rps(a.Raw), f2(a.Raw.P50), f2(a.Raw.P99), f2(a.VsCRUD) + "x", f2(a.VsRaw) + "x"})
 		}
 		t.notes = append(t.notes, r.AddLineStreams...)
 		ts = append(ts, t)
@@ -78,15 +80,18 @@ func tables(r *report) []table {
 		ts = append(ts, t)
 	}
 	if len(r.Streams) > 0 {
-		t := table{title: "Add-line latency against stream length (1 worker)",
-			header: []string{"events in stream", "orders", "samples", "add line p50 ms", "p95 ms", "p99 ms", "first command (cold cache) p50 ms", "GET order p50 ms", "response KiB"}}
+		t := table{title: "Add-line latency (Prefer: return=minimal) against stream length (1 worker)",
+			header: []string{"events in stream", "orders", "samples", "add line p50 ms", "p95 ms", "p99 ms", "first command after raw fill p50 ms",
+				"first command after restart p50 ms", "orders with snapshot", "GET order p50 ms", "GET response KiB"}}
 		for _, s := range r.Streams {
 			t.rows = append(t.rows, []string{thousands(s.Length), fmt.Sprint(s.Orders), fmt.Sprint(s.AddLine.Ops), f2(s.AddLine.P50), f2(s.AddLine.P95),
-				f2(s.AddLine.P99), f2(s.ColdP50), f2(s.Get.P50), fmt.Sprintf("%.1f", s.RespKiB)})
+				f2(s.AddLine.P99), f2(s.ColdP50), f2(s.RestartP50), fmt.Sprint(s.Snapshots), f2(s.Get.P50), fmt.Sprintf("%.1f", s.RespKiB)})
 		}
 		a, b := r.Streams[0], r.Streams[len(r.Streams)-1]
 		t.notes = append(t.notes, fmt.Sprintf("p50 at %s events / p50 at %s events = %.2fx", thousands(b.Length), thousands(a.Length), r.StreamRatio),
-			"each length has enough orders that none grows by more than a tenth while measured; the response carries every line of the order")
+			"each length has enough orders that none grows by more than a tenth while measured; add line answers 204 (return=minimal), the GET carries every line of the order",
+			"first command after raw fill: the service's cache is behind by the filled events and there is no snapshot yet, so it folds them all; "+
+				"first command after restart: nothing cached in memory, the state comes from the snapshot its warm-up command wrote")
 		ts = append(ts, t)
 	}
 	if len(r.Reads) > 0 {
@@ -139,24 +144,26 @@ func tables(r *report) []table {
 
 // cpuTable says where the CPU time of the comparison runs went, per operation.
 func cpuTable(r *report) table {
-	t := table{title: "CPU per operation (ms; from /proc: the service process, PostgreSQL's processes, this harness, everything else)",
-		header: []string{"operation", "workers", "service", "PostgreSQL", "harness", "other", "machine busy %", "steal %", "service read/write syscalls per op"}}
+	t := table{title: "CPU per operation (ms; from /proc: the service process or the CRUD server, PostgreSQL's processes, this harness, everything else)",
+		header: []string{"operation", "workers", "service or CRUD server", "PostgreSQL", "harness", "other", "machine busy %", "steal %", "service read/write syscalls per op"}}
 	add := func(x result) {
 		pg := "n/a"
 		if x.CPU.Postgres != nil {
 			pg = fmt.Sprintf("%.3f", *x.CPU.Postgres)
 		}
-		t.rows = append(t.rows, []string{x.Name, fmt.Sprint(x.Concurrency), fmt.Sprintf("%.3f", x.CPU.Service), pg,
+		t.rows = append(t.rows, []string{x.Name, fmt.Sprint(x.Concurrency), fmt.Sprintf("%.3f", x.CPU.Service+x.CPU.CRUD), pg,
 			fmt.Sprintf("%.3f", x.CPU.Harness), fmt.Sprintf("%.3f", x.CPU.Other), fmt.Sprintf("%.0f", x.CPU.BusyPct), fmt.Sprintf("%.1f", x.CPU.StealPct),
 			fmt.Sprintf("%.1f / %.1f", x.CPU.SvcReads, x.CPU.SvcWrites)})
 	}
 	for _, p := range r.Place {
 		add(p.HTTP)
+		add(p.CRUD)
 		add(p.Naive)
 		add(p.Floor)
 	}
 	for _, a := range r.AddLine {
 		add(a.HTTP)
+		add(a.CRUD)
 		add(a.Raw)
 	}
 	return t

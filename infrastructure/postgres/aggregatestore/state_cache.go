@@ -3,6 +3,7 @@ package aggregatestore
 import (
 	"container/list"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -26,27 +27,47 @@ type stateCache[S any] struct {
 }
 
 type cacheEntry[S any] struct {
-	id   uuid.UUID
-	view application.Versioned[S]
+	id     uuid.UUID
+	view   application.Versioned[S]
+	missed time.Time // when a command last found this state stale
 }
+
+// hotFor is how long a stream whose cached state was found stale is read before every
+// command instead of being trusted: under contention the unread attempt mostly fails,
+// and each failure is a wasted batch.
+const hotFor = 2 * time.Second
 
 func newStateCache[S any](max int) *stateCache[S] {
 	return &stateCache[S]{max: max, order: list.New(), byID: map[uuid.UUID]*list.Element{}}
 }
 
-// get returns the cached state, or ok=false; a nil cache caches nothing.
-func (c *stateCache[S]) get(id uuid.UUID) (application.Versioned[S], bool) {
+// get returns the cached state, or ok=false; a nil cache caches nothing. hot says the
+// state was found stale within hotFor.
+func (c *stateCache[S]) get(id uuid.UUID) (view application.Versioned[S], ok, hot bool) {
 	if c == nil {
-		return application.Versioned[S]{}, false
+		return application.Versioned[S]{}, false, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byID[id]
 	if !ok {
-		return application.Versioned[S]{}, false
+		return application.Versioned[S]{}, false, false
 	}
 	c.order.MoveToFront(el)
-	return el.Value.(*cacheEntry[S]).view, true
+	e := el.Value.(*cacheEntry[S])
+	return e.view, true, !e.missed.IsZero() && time.Since(e.missed) < hotFor
+}
+
+// missed records that a command found the cached state of id stale.
+func (c *stateCache[S]) missed(id uuid.UUID) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byID[id]; ok {
+		el.Value.(*cacheEntry[S]).missed = time.Now()
+	}
 }
 
 // put stores view unless a newer version is already cached (another command on the

@@ -26,7 +26,9 @@ type Codec[E any] interface {
 // Projection brings an inline read model up to date with events just appended to one
 // stream, in the appending transaction: it queues its statements on q, so they travel
 // with COMMIT and a failure there rolls the events back too. Its statements must be
-// idempotent by version (applying an event twice changes nothing).
+// idempotent by version (applying an event twice changes nothing). The events' Position
+// may be 0: an append sent in the same batch as the projection's statements has not
+// told its global positions yet.
 type Projection[E any] func(q Queue, id uuid.UUID, events []application.RecordedEvent[E]) error
 
 // Queue takes statements to run later in the same transaction, without waiting for
@@ -44,8 +46,12 @@ type Config[S, E any] struct {
 	Fold       func(state S, events ...E) S
 	Project    Projection[E] // nil: no inline read model
 	// CachedStates is how many folded states the Store keeps; 0 disables the cache, so
-	// that every command folds the whole stream.
+	// that every command folds the whole stream (from its snapshot, if any).
 	CachedStates int
+	// Snapshots, when set, persists folded states (table snapshots), so that the first
+	// command on a long stream that is not cached folds only the events after the
+	// snapshot. nil: no snapshots.
+	Snapshots *Snapshots[S]
 }
 
 // DefaultCachedStates is a sensible CachedStates for a service.
@@ -53,9 +59,10 @@ const DefaultCachedStates = 10_000
 
 // Store implements application.Transactor for one aggregate type on a connection pool.
 type Store[S, E any] struct {
-	pool  *pgxpool.Pool
-	cfg   Config[S, E]
-	cache *stateCache[S]
+	pool      *pgxpool.Pool
+	cfg       Config[S, E]
+	cache     *stateCache[S]
+	snapshots chan struct{} // slots for snapshot writers in flight
 	// appends, when set, is told of every append statement (metrics); see observe.go.
 	appends AppendObserver
 }
@@ -65,6 +72,12 @@ func New[S, E any](pool *pgxpool.Pool, cfg Config[S, E]) *Store[S, E] {
 	s := &Store[S, E]{pool: pool, cfg: cfg}
 	if cfg.CachedStates > 0 {
 		s.cache = newStateCache[S](cfg.CachedStates)
+	}
+	if cfg.Snapshots != nil {
+		if cfg.Snapshots.Every <= 0 {
+			cfg.Snapshots.Every = DefaultSnapshotEvery
+		}
+		s.snapshots = make(chan struct{}, 4)
 	}
 	return s
 }
@@ -76,30 +89,63 @@ func (s *Store[S, E]) Stream(id uuid.UUID) eventstore.StreamID {
 
 // WithinTx runs fn in a READ COMMITTED transaction. That level is enough: the append's
 // version check on the head row is what serialises writers to one stream.
+//
+// In the common case the whole transaction is one round trip. Load answers from the
+// state cache, or takes a stream it has no state for to be new, without reading
+// (unverified); an Append on such a state is queued, guarded, with the read-model
+// writes, the idempotency response and COMMIT, all sent in one batch. If the stream was
+// not where the unverified state said, the guarded append aborts the transaction inside
+// that batch; and if fn decided anything else on an unverified state (a rejection, a
+// failed If-Match, nothing to append), nothing of it is trusted. Either way fn runs
+// once more, reading what it loads first (the read-then-append path), so every answer
+// is one that the stream as stored gives. fn must therefore be safe to run twice.
 func (s *Store[S, E]) WithinTx(ctx context.Context, fn func(context.Context, application.StreamTx[S, E]) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return postgres.Classify(err)
 	}
 	defer conn.Release()
-	t := &streamTx[S, E]{Tx: &Tx{conn: conn.Conn()}, store: s}
-	if err := fn(ctx, t); err != nil {
-		t.rollback(ctx)
-		return postgres.Classify(err)
-	}
-	if err := t.commit(ctx); err != nil {
-		t.rollback(ctx)
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) {
-			// The COMMIT left but no answer came back: it may have committed.
-			return fmt.Errorf("%w: %w", application.ErrOutcomeUnknown, postgres.Classify(err))
+	for verify := false; ; verify = true {
+		t := &streamTx[S, E]{Tx: &Tx{conn: conn.Conn()}, store: s, verify: verify}
+		if err := fn(ctx, t); err != nil {
+			t.rollback(ctx)
+			if t.guessed() && ctx.Err() == nil {
+				continue
+			}
+			return postgres.Classify(err)
 		}
-		return postgres.Classify(err)
+		if t.guessed() {
+			t.rollback(ctx)
+			continue
+		}
+		start := time.Now()
+		err := t.commit(ctx)
+		if o := s.appends; o != nil && t.guardedEvents > 0 {
+			o.Appended(s.cfg.StreamType, t.guardedEvents, time.Since(start), err)
+		}
+		if err != nil {
+			t.rollback(ctx)
+			if eventstore.IsVersionMismatch(err) && !verify {
+				for id := range t.unverified {
+					s.cache.missed(id)
+				}
+				continue
+			}
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) {
+				// The COMMIT left but no answer came back: it may have committed.
+				return fmt.Errorf("%w: %w", application.ErrOutcomeUnknown, postgres.Classify(err))
+			}
+			return postgres.Classify(err)
+		}
+		for id, view := range t.written {
+			s.cache.put(id, view)
+			if from := t.loaded0[id]; s.cfg.Snapshots != nil && view.Version/s.cfg.Snapshots.Every > from/s.cfg.Snapshots.Every {
+				s.snapshot(id, view)
+			}
+		}
+		return nil
 	}
-	for id, view := range t.written {
-		s.cache.put(id, view)
-	}
-	return nil
 }
 
 // History returns a stream's events in version order, decoded, within r.
@@ -127,20 +173,73 @@ func (s *Store[S, E]) read(ctx context.Context, db eventstore.DBTX, id uuid.UUID
 type streamTx[S, E any] struct {
 	*Tx
 	store   *Store[S, E]
+	verify  bool                                   // Load reads the stream; no guarded appends
 	loaded  map[uuid.UUID]application.Versioned[S] // as read by Load
+	loaded0 map[uuid.UUID]int64                    // the version Load found
 	written map[uuid.UUID]application.Versioned[S] // after this transaction's appends
+	// unverified are the streams Load answered without reading; true once a guarded
+	// append on that state is queued.
+	unverified map[uuid.UUID]bool
+	// guardedEvents counts the events of the guarded appends queued for the commit.
+	guardedEvents int
+}
+
+// guessed reports whether fn's outcome rests on a state that was not read and that no
+// guarded append will check: then it must be decided again on the stored stream.
+func (t *streamTx[S, E]) guessed() bool {
+	for _, appended := range t.unverified {
+		if !appended {
+			return true
+		}
+	}
+	return false
+}
+
+// StateAfterAppend is the state after this transaction's appends to the stream, as
+// folded for the cache, so the command runner need not fold again.
+func (t *streamTx[S, E]) StateAfterAppend(id uuid.UUID) (application.Versioned[S], bool) {
+	v, ok := t.written[id]
+	return v, ok
 }
 
 func (t *streamTx[S, E]) Lock(ctx context.Context, id uuid.UUID) error {
+	t.verify = true
 	s := t.store.Stream(id)
 	_, err := t.Exec(ctx, `SELECT 1 FROM aggregate_heads WHERE stream_type = $1 AND stream_id = $2 FOR UPDATE`, s.Type, s.ID)
 	return postgres.Classify(err)
 }
 
 func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Versioned[S], error) {
-	view, ok := t.store.cache.get(id)
+	view, ok, hot := t.store.cache.get(id)
 	if !ok {
 		view = application.Versioned[S]{State: t.store.cfg.Initial}
+	}
+	if t.loaded == nil {
+		t.loaded = map[uuid.UUID]application.Versioned[S]{}
+	}
+	if !t.verify && !hot {
+		// No read: a cached state is usually current (unless it was found stale a moment
+		// ago: a contended stream), and a stream with no cached state is usually new (a
+		// server-chosen id). A guarded append checks it.
+		if t.unverified == nil {
+			t.unverified = map[uuid.UUID]bool{}
+		}
+		t.unverified[id] = false
+		t.loaded[id] = view
+		if t.loaded0 == nil {
+			t.loaded0 = map[uuid.UUID]int64{}
+		}
+		t.loaded0[id] = view.Version
+		return view, nil
+	}
+	if !ok && t.store.cfg.Snapshots != nil {
+		snap, found, err := t.store.readSnapshot(ctx, t.Tx, id)
+		if err != nil {
+			return application.Versioned[S]{}, err
+		}
+		if found {
+			view = snap
+		}
 	}
 	recorded, err := t.store.read(ctx, t.Tx, id, eventstore.StreamRange{From: view.Version + 1})
 	if err != nil {
@@ -155,10 +254,14 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 			events[i] = r.Event
 		}
 		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version}
+		if sn := t.store.cfg.Snapshots; sn != nil && int64(n) >= sn.Every {
+			t.store.snapshot(id, view) // a committed state: safe to keep whatever this transaction does
+		}
 	}
-	if t.loaded == nil {
-		t.loaded = map[uuid.UUID]application.Versioned[S]{}
+	if t.loaded0 == nil {
+		t.loaded0 = map[uuid.UUID]int64{}
 	}
+	t.loaded0[id] = view.Version
 	t.loaded[id] = view
 	return view, nil
 }
@@ -180,10 +283,25 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 			CorrelationID: md.CorrelationID, CausationID: md.CausationID, RecordedAt: at,
 		}
 	}
-	start := time.Now()
-	stored, err := eventstore.Append(ctx, t.Tx, t.store.Stream(id), eventstore.Exact(expectedVersion), data)
-	if o := t.store.appends; o != nil {
-		o.Appended(cfg.StreamType, len(events), time.Since(start), err)
+	var stored []eventstore.RecordedEvent
+	if _, guarded := t.unverified[id]; guarded {
+		sql, args, recorded, gerr := eventstore.GuardedAppend(t.store.Stream(id), eventstore.Exact(expectedVersion), data)
+		if gerr != nil {
+			return nil, gerr
+		}
+		t.Defer(sql, args...)
+		t.unverified[id] = true
+		t.guardedEvents += len(events) // observed with the commit that runs them
+		stored, err = recorded, nil
+		for i := range stored {
+			stored[i].RecordedAt = at
+		}
+	} else {
+		start := time.Now()
+		stored, err = eventstore.Append(ctx, t.Tx, t.store.Stream(id), eventstore.Exact(expectedVersion), data)
+		if o := t.store.appends; o != nil {
+			o.Appended(cfg.StreamType, len(events), time.Since(start), err)
+		}
 	}
 	var conflict *eventstore.ConcurrencyError
 	if errors.As(err, &conflict) {

@@ -215,3 +215,100 @@ func columnsOf(events []EventData) (columns, error) {
 	}
 	return c, nil
 }
+
+// The guarded append: the same statement, but a head that did not move calls
+// eventstore_version_mismatch (migration 00007), which raises SQLSTATE ES409 and so
+// aborts the whole transaction. It returns nothing: it is sent in a batch whose results
+// nobody waits for.
+const (
+	guardHead = `, checked AS (
+			SELECT version FROM head
+			UNION ALL
+			SELECT eventstore_version_mismatch($1, $2) WHERE NOT EXISTS (SELECT 1 FROM head))`
+	insertGuarded = `
+		INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version,
+		                    payload, metadata, correlation_id, causation_id, recorded_at)
+		SELECT $1, $2, head.version - $3 + e.ord, e.event_id, e.event_type, e.schema_version,
+		       e.payload, e.metadata, NULLIF(e.correlation_id, ''), NULLIF(e.causation_id, ''),
+		       COALESCE(e.recorded_at, now())
+		FROM checked AS head, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::timestamptz[])
+		     WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, correlation_id, causation_id, recorded_at, ord)`
+)
+
+// insertOneGuarded is insertGuarded for the common case of one event, with scalar
+// parameters: encoding eight one-element arrays costs the client more CPU than the
+// statement costs the server.
+const insertOneGuarded = `
+		INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version,
+		                    payload, metadata, correlation_id, causation_id, recorded_at)
+		SELECT $1, $2, head.version, $4::uuid, $5::text, $6::int, $7::jsonb, $8::jsonb,
+		       NULLIF($9::text, ''), NULLIF($10::text, ''), COALESCE($11::timestamptz, now())
+		FROM checked AS head`
+
+var guardedOneSQL = map[expectation]string{
+	expectNoStream: "WITH head AS (" + headNoStream + ")" + guardHead + insertOneGuarded,
+	expectExact:    "WITH head AS (" + headExact + ")" + guardHead + insertOneGuarded,
+}
+
+var guardedSQL = map[expectation]string{
+	expectNoStream: "WITH head AS (" + headNoStream + ")" + guardHead + insertGuarded,
+	expectExact:    "WITH head AS (" + headExact + ")" + guardHead + insertGuarded,
+}
+
+// VersionMismatchCode is the SQLSTATE a guarded append raises when the stream is not at
+// the expected version.
+const VersionMismatchCode = "ES409"
+
+// IsVersionMismatch reports whether err is a guarded append's failed expectation.
+func IsVersionMismatch(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == VersionMismatchCode
+}
+
+// GuardedAppend is Append for a caller that will not wait for the result: it returns
+// the statement and its arguments, to be queued in a batch (typically with the rest of
+// the transaction and its COMMIT), and the events as they will be stored, with their
+// versions counted from expected and their ids set; their global positions are unknown
+// (0). If the stream is not at expected when the statement runs, it raises SQLSTATE
+// VersionMismatchCode, which aborts the transaction. Only exact expectations (NoStream
+// or Exact) can be guarded.
+func GuardedAppend(stream StreamID, expected ExpectedVersion, events []EventData) (sql string, args []any, recorded []RecordedEvent, err error) {
+	if len(events) == 0 {
+		return "", nil, nil, ErrNoEvents
+	}
+	if stream.Type == "" || stream.ID == "" {
+		return "", nil, nil, fmt.Errorf("eventstore: append: stream type and id must be set, got %q", stream)
+	}
+	from, ok := expected.Version()
+	if !ok {
+		return "", nil, nil, fmt.Errorf("eventstore: guarded append to %s: needs an exact expected version, got %s", stream, expected)
+	}
+	cols, err := columnsOf(events)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("eventstore: append to %s: %w", stream, err)
+	}
+	n := int64(len(events))
+	sql = guardedSQL[expected.kind]
+	if n == 1 {
+		sql = guardedOneSQL[expected.kind]
+		var at any // NULL: now()
+		if cols.recordedAt[0].Valid {
+			at = cols.recordedAt[0].Time
+		}
+		args = []any{stream.Type, stream.ID, n, cols.ids[0].String(), cols.types[0], cols.schemaVersions[0], cols.payloads[0], cols.metadata[0],
+			cols.correlations[0], cols.causations[0], at}
+	} else {
+		args = []any{stream.Type, stream.ID, n,
+			cols.ids, cols.types, cols.schemaVersions, cols.payloads, cols.metadata, cols.correlations, cols.causations, cols.recordedAt}
+	}
+	if expected.kind == expectExact {
+		args = append(args, expected.version)
+	}
+	recorded = make([]RecordedEvent, n)
+	for i, e := range events {
+		recorded[i] = RecordedEvent{Stream: stream, Version: from + int64(i) + 1, EventData: e}
+		recorded[i].EventID = cols.ids[i]
+		recorded[i].SchemaVersion = int(cols.schemaVersions[i])
+	}
+	return sql, args, recorded, nil
+}

@@ -25,10 +25,25 @@ func NewStore(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Stor
 }
 
 // NewStoreWithCache is NewStore with the number of cached order states; 0 disables the
-// cache, so that every command folds the whole stream.
+// cache, so that every command folds the stream (from its snapshot, if any).
 func NewStoreWithCache(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event], cachedOrders int) *Store {
-	return aggregatestore.New(pool, aggregatestore.Config[order.State, order.Event]{
+	return NewStoreWithSnapshots(pool, codec, cachedOrders, aggregatestore.DefaultSnapshotEvery)
+}
+
+// NewStoreWithSnapshots is NewStoreWithCache with a snapshot taken every snapshotEvery
+// events; 0 takes no snapshots.
+func NewStoreWithSnapshots(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event], cachedOrders int, snapshotEvery int64) *Store {
+	cfg := aggregatestore.Config[order.State, order.Event]{
 		StreamType: StreamType, Codec: codec, Initial: order.Decider.Initial, Fold: order.Decider.Fold,
 		Project: project, CachedStates: cachedOrders,
-	})
+	}
+	if snapshotEvery > 0 {
+		cfg.Snapshots = aggregatestore.JSONSnapshots[order.State](StateSchemaVersion)
+		cfg.Snapshots.Every = snapshotEvery
+	}
+	return aggregatestore.New(pool, cfg)
 }
+
+// StateSchemaVersion numbers the shape and meaning of order.State in snapshots. Bump it
+// whenever order.State or the order's Evolve changes: older snapshots are then ignored.
+const StateSchemaVersion = 1

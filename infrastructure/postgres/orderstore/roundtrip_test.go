@@ -1,0 +1,171 @@
+package orderstore_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/test/pgtest"
+)
+
+// roundTrips counts what a connection sends and waits for: each statement on its own
+// and each batch (however many statements it holds) is one round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (c *roundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *roundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// during returns how many round trips f took.
+func (c *roundTrips) during(f func()) int64 {
+	before := c.n.Load()
+	f()
+	return c.n.Load() - before
+}
+
+// countedApp is the application on a pool of one connection whose round trips are
+// counted (one connection, so that statements are prepared once, by the warm-up).
+func countedApp(t *testing.T, pool *pgxpool.Pool, cached int) application.App {
+	codec := eventcodec.NewOrderRegistry()
+	return application.NewApp(orderstore.NewStoreWithCache(pool, codec, cached), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+}
+
+// TestOneRoundTripPerCommand pins the common case of issue 14: placing an order with a
+// server-chosen id, and a command on an order whose state is cached, are one round trip
+// each (BEGIN, the guarded append, the read-model writes and COMMIT in one batch). A
+// regression here fails make test.
+func TestOneRoundTripPerCommand(t *testing.T) {
+	rt := &roundTrips{}
+	pool := pgtest.NewPool(t, pgtest.MaxConns(1), pgtest.WithPoolConfig(func(c *pgxpool.Config) { c.ConnConfig.Tracer = rt }))
+	app := countedApp(t, pool, 100)
+	ctx := application.AsSystem(context.Background())
+	place := func() uuid.UUID {
+		id := uuid.Must(application.NewID())
+		if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "rt", Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	addLine := func(id uuid.UUID) application.OrderResult {
+		res, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "rt", Quantity: 1, UnitPriceCents: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// Warm-up: pgx prepares each statement the first time a connection sees it.
+	warm := place()
+	addLine(warm)
+	addLine(warm)
+	if _, err := app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: warm}); err != nil {
+		t.Fatal(err)
+	}
+
+	var id uuid.UUID
+	if n := rt.during(func() { id = place() }); n != 1 {
+		t.Errorf("placing an order took %d round trips, want 1", n)
+	}
+	for i := range 3 {
+		var res application.OrderResult
+		if n := rt.during(func() { res = addLine(id) }); n != 1 {
+			t.Errorf("adding line %d to a cached order took %d round trips, want 1", i+1, n)
+		}
+		if res.View.Version != int64(i+2) {
+			t.Errorf("after line %d: version %d, want %d", i+1, res.View.Version, i+2)
+		}
+	}
+	if n := rt.during(func() {
+		if _, err := app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Errorf("confirming a cached order took %d round trips, want 1", n)
+	}
+}
+
+// TestUnverifiedStatesFallBack checks the answers when the state a command starts from
+// without reading is wrong: a client-chosen id that exists, a cached state that another
+// replica moved past, an order this process has never seen. Each falls back to reading
+// the stream and answers as if it had read it in the first place.
+func TestUnverifiedStatesFallBack(t *testing.T) {
+	pool := pgtest.NewPool(t, pgtest.MaxConns(4))
+	ctx := application.AsSystem(context.Background())
+	a, b := countedApp(t, pool, 100), countedApp(t, pool, 100) // two replicas
+	id := uuid.Must(application.NewID())
+	if _, err := a.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "x", Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same client-chosen id again, on either replica: the order exists.
+	for name, app := range map[string]application.App{"same replica": a, "other replica": b} {
+		_, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "y", Currency: "USD"})
+		if !errors.Is(err, order.ErrAlreadyPlaced) {
+			t.Errorf("%s: placing an existing id: %v, want order_already_placed", name, err)
+		}
+	}
+	// b has never seen the order (nothing cached): it reads it.
+	add := func(app application.App, want int64) {
+		t.Helper()
+		res, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "s", Quantity: 2, UnitPriceCents: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.View.Version != want {
+			t.Fatalf("version %d, want %d", res.View.Version, want)
+		}
+	}
+	add(b, 2)
+	// a's cached state (version 1) is stale now: its guarded append fails and it reads.
+	add(a, 3)
+	add(b, 4) // and b's (version 2)
+	// A rejection decided on a stale cache is decided again: a confirms from its cached
+	// version 3 while b cancels the order.
+	if _, err := b.Orders.CancelOrder(ctx, application.CancelOrder{OrderID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "s", Quantity: 1, UnitPriceCents: 1}); !errors.Is(err, order.ErrNotPending) && !errors.Is(err, order.ErrCancelled) {
+		t.Fatalf("adding to a cancelled order through a stale cache: %v", err)
+	}
+	// If-Match against a stale cache: the stored version decides.
+	if _, err := a.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id, Options: application.OrderOptions{ExpectedVersions: []int64{5}}}); !errors.Is(err, order.ErrCancelled) {
+		t.Fatalf("confirm with If-Match 5 on a cancelled order at version 5: %v, want order_cancelled", err)
+	}
+	var conflict *application.VersionConflictError
+	if _, err := a.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id, Options: application.OrderOptions{ExpectedVersions: []int64{4}}}); !errors.As(err, &conflict) || conflict.Actual != 5 {
+		t.Fatalf("confirm with If-Match 4 at version 5: %v, want a version conflict at 5", err)
+	}
+	// The failed one-round-trip batches left nothing behind: events, head and read
+	// model agree (3 lines, version 5).
+	var events, head, overview, lines int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE stream_id = $1),
+			(SELECT version FROM aggregate_heads WHERE stream_id = $1),
+			(SELECT version FROM order_overview WHERE id = $2),
+			(SELECT count(*) FROM order_overview_lines WHERE order_id = $2)`, id.String(), id).Scan(&events, &head, &overview, &lines); err != nil {
+		t.Fatal(err)
+	}
+	if events != 5 || head != 5 || overview != 5 || lines != 3 {
+		t.Fatalf("%d events, head %d, read model at %d with %d lines; want 5, 5, 5, 3", events, head, overview, lines)
+	}
+}

@@ -1,0 +1,119 @@
+package orderstore_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/test/pgtest"
+)
+
+// Snapshots are a cache: a store that starts cold answers every command the same with
+// the snapshots, without them (all deleted), and with snapshots of another state schema
+// version (ignored), and the snapshots are written as streams grow.
+func TestSnapshotsChangeNoAnswer(t *testing.T) {
+	pool := pgtest.NewPool(t, pgtest.MaxConns(8))
+	ctx := application.AsSystem(context.Background())
+	codec := eventcodec.NewOrderRegistry()
+	// Cold stores: no state cache, a snapshot every 5 events.
+	cold := func() application.App {
+		return application.NewApp(orderstore.NewStoreWithSnapshots(pool, codec, 0, 5), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	}
+	app := cold()
+	ids := make([]uuid.UUID, 3)
+	for i := range ids {
+		ids[i] = uuid.Must(application.NewID())
+		if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: ids[i], CustomerID: "snap", Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+		for l := range 12 + i {
+			if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: ids[i], SKU: sku(l), Quantity: 1 + l%3, UnitPriceCents: int64(100 + l)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	count := func() (n int) {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM snapshots WHERE stream_type = 'order'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// The answer of a cold store to each of a few commands, on a copy of the database
+	// state: each command runs in a transaction that is rolled back by an If-Match that
+	// never holds, so states do not move between the variants.
+	answers := func() []any {
+		var out []any
+		a := cold()
+		for _, id := range ids {
+			res, err := a.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "probe", Quantity: 1, UnitPriceCents: 1,
+				Options: application.OrderOptions{ExpectedVersions: []int64{999}}})
+			out = append(out, res.View, err.Error())
+			v, err := a.Queries.GetOrder.Handle(ctx, id)
+			out = append(out, v, err)
+		}
+		// And a command that writes, on a fresh order each time.
+		return out
+	}
+	// Writes are in the background and skipped when enough are in flight; a cold load
+	// that folds Every events or more takes one too, so probing brings them all.
+	deadline := time.Now().Add(20 * time.Second)
+	for count() < len(ids) && time.Now().Before(deadline) {
+		answers()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := count(); n != len(ids) {
+		t.Fatalf("%d snapshots, want one per order (%d)", n, len(ids))
+	}
+	with := answers()
+	if _, err := pool.Exec(ctx, `UPDATE snapshots SET state_schema_version = 999, state = '{"Status":"garbage"}'`); err != nil {
+		t.Fatal(err)
+	}
+	otherSchema := answers()
+	if _, err := pool.Exec(ctx, `DELETE FROM snapshots`); err != nil {
+		t.Fatal(err)
+	}
+	without := answers()
+	if !reflect.DeepEqual(with, without) || !reflect.DeepEqual(with, otherSchema) {
+		t.Fatalf("answers differ:\nwith snapshots    %v\nwithout           %v\nother schema      %v", with, without, otherSchema)
+	}
+
+	// Commands that write: the same results from a snapshot and from the whole stream.
+	for _, id := range ids[:1] {
+		before := cold()
+		r1, err := before.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "x", Quantity: 2, UnitPriceCents: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The cold load after deleting snapshots folded all 14 events and took a snapshot.
+		deadline := time.Now().Add(10 * time.Second)
+		for count() == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		fromSnap := cold()
+		r2, err := fromSnap.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "y", Quantity: 2, UnitPriceCents: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r2.View.Version != r1.View.Version+1 || len(r2.View.State.Lines) != len(r1.View.State.Lines)+1 ||
+			r2.View.State.TotalCents != r1.View.State.TotalCents+14 {
+			t.Fatalf("from a snapshot: %+v after %+v", r2.View, r1.View)
+		}
+		folded := cold()
+		if _, err := pool.Exec(ctx, `DELETE FROM snapshots`); err != nil {
+			t.Fatal(err)
+		}
+		got, err := folded.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: r2.View.Version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.State, r2.View.State) {
+			t.Fatalf("state from the snapshot path\n%+v\nfolded from the events\n%+v", r2.View.State, got.State)
+		}
+	}
+}
