@@ -41,7 +41,7 @@ func buildService(ctx context.Context, root, dir string) (string, error) {
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/orders")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/orders: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/orders: %w\n%s", err, out)
 	}
 	return bin, nil
 }
@@ -108,18 +108,18 @@ func launch(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr stri
 		case <-s.done:
 			out := s.out.String()
 			return nil, strings.Contains(out, "address already in use"),
-				fmt.Errorf("the service exited before it was ready (%v):\n%s", s.err, out)
+				fmt.Errorf("the service exited before it was ready (%w):\n%s", s.err, out)
 		default:
 		}
 		if resp, err := probe.Get(s.URL + "/readyz"); err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return s, false, nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.stop()
+			_ = s.stop()
 			return nil, false, fmt.Errorf("GET /readyz not 200 within 60s:\n%s", s.out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -134,7 +134,7 @@ func (s *service) stop() error {
 	}
 	select {
 	case <-s.done:
-		return fmt.Errorf("the service had exited: %v", s.err)
+		return fmt.Errorf("the service had exited: %w", s.err)
 	default:
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
@@ -191,7 +191,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
