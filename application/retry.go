@@ -29,7 +29,7 @@ func (p RetryPolicy) backoff(ctx context.Context, retry int) error {
 	if ceiling <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(rand.N(ceiling))
+	t := time.NewTimer(rand.N(ceiling)) //nolint:gosec // jitter, not security
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

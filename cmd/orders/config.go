@@ -74,7 +74,7 @@ func defaultConfig() Config {
 }
 
 // env names, in one place so that the help text and the parser agree.
-var envNames = map[string]string{
+var envNames = map[string]string{ //nolint:gosec // G101: names of environment variables, not credentials
 	"database-url":          "DATABASE_URL",
 	"listen":                "LISTEN_ADDR",
 	"log-level":             "LOG_LEVEL",
@@ -199,7 +199,7 @@ func (c Config) validateAuth() error {
 		problems = append(problems, "AUTH_LEEWAY must be between 0 and 5m")
 	}
 	for _, o := range c.corsOrigins() {
-		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) {
+		if o == "*" || !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
 			problems = append(problems, "CORS_ALLOWED_ORIGINS must list origins such as https://app.example.com, got "+strconv.Quote(o))
 		}
 	}

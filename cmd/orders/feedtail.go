@@ -80,8 +80,8 @@ func (t *tailer) run(ctx context.Context) error {
 		if errors.As(err, &permanent) {
 			return err
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		fmt.Fprintf(t.log, "feed tail: %v; reconnecting after %d in %v\n", err, t.pos, wait.Round(time.Millisecond))
+		wait := backoff/2 + rand.N(backoff/2+1) //nolint:gosec // jitter, not security
+		_, _ = fmt.Fprintf(t.log, "feed tail: %v; reconnecting after %d in %v\n", err, t.pos, wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -122,7 +122,7 @@ func (t *tailer) follow(ctx context.Context) (got bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		msg := fmt.Sprintf("GET %s: %s: %s", u, resp.Status, strings.TrimSpace(string(body)))
@@ -144,7 +144,7 @@ func (t *tailer) follow(ctx context.Context) (got bool, err error) {
 					return got, fmt.Errorf("bad id %q", id)
 				}
 				if data != "" {
-					fmt.Fprintf(t.out, "%d %s %s\n", p, event, data)
+					_, _ = fmt.Fprintf(t.out, "%d %s %s\n", p, event, data)
 					if err := t.out.Flush(); err != nil {
 						return got, &permanentError{"write output: " + err.Error()}
 					}
@@ -190,7 +190,7 @@ func (t *tailer) save(p int64) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // gone after the rename
+	defer func() { _ = os.Remove(f.Name()) }() // gone after the rename
 	if _, err := f.WriteString(strconv.FormatInt(p, 10) + "\n"); err != nil {
 		_ = f.Close()
 		return err

@@ -42,12 +42,12 @@ func runHealthcheck(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("healthcheck: GET %s: %s", *url, resp.Status)
 	}
-	fmt.Fprintf(stdout, "healthcheck: GET %s: %s\n", *url, resp.Status)
+	_, _ = fmt.Fprintf(stdout, "healthcheck: GET %s: %s\n", *url, resp.Status)
 	return nil
 }
 

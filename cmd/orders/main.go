@@ -43,7 +43,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
 	}
 	switch args[0] {
@@ -81,9 +81,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "token":
 		return runToken(args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		_, _ = fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
+	_, _ = fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
 }

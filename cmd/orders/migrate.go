@@ -24,7 +24,7 @@ func runMigrate(ctx context.Context, cfg Config, action string, out io.Writer, l
 	}
 	defer pool.Close()
 	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	p, err := migrations.NewProvider(db)
 	if err != nil {
 		return err
@@ -42,13 +42,13 @@ func runMigrate(ctx context.Context, cfg Config, action string, out io.Writer, l
 			return fmt.Errorf("migrate up: %w", err)
 		}
 		v, _ := p.GetDBVersion(ctx)
-		fmt.Fprintf(out, "database at version %d (%d applied now)\n", v, len(results))
+		_, _ = fmt.Fprintf(out, "database at version %d (%d applied now)\n", v, len(results))
 	case "down":
 		r, err := p.Down(ctx)
 		if err != nil {
 			return fmt.Errorf("migrate down: %w", err)
 		}
-		fmt.Fprintf(out, "reverted %s\n", r.Source.Path)
+		_, _ = fmt.Fprintf(out, "reverted %s\n", r.Source.Path)
 	case "status":
 		statuses, err := p.Status(ctx)
 		if err != nil {
@@ -59,7 +59,7 @@ func runMigrate(ctx context.Context, cfg Config, action string, out io.Writer, l
 			if !s.AppliedAt.IsZero() {
 				applied = "applied " + s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
 			}
-			fmt.Fprintf(out, "%5d  %-40s %s\n", s.Source.Version, s.Source.Path, applied)
+			_, _ = fmt.Fprintf(out, "%5d  %-40s %s\n", s.Source.Version, s.Source.Path, applied)
 		}
 	default:
 		return fmt.Errorf("migrate: unknown action %q; use up, down or status", action)

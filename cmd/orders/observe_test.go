@@ -67,7 +67,7 @@ func (o observed) do(t *testing.T, method, path, body string, header ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
 }
@@ -183,7 +183,7 @@ func TestOneCommandIsOneTrace(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, kv := range attempt.Attributes {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	if attrs["aggregate"] != "order" || attrs["id"] != id || attrs["attempt"] != "1" || attrs["outcome"] != "ok" {
 		t.Errorf("attempt span attributes %v", attrs)

@@ -63,7 +63,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout) // ctx is done: the grace period is a new deadline
 	defer cancel()
 	svc.stopStreams() // event streams end now; Shutdown then waits only for ordinary requests
 	if err := srv.Shutdown(shutdownCtx); err != nil {

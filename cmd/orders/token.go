@@ -39,6 +39,6 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
-	fmt.Fprintln(stdout, tok)
+	_, _ = fmt.Fprintln(stdout, tok)
 	return nil
 }

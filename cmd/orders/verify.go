@@ -57,12 +57,12 @@ func runVerify(ctx context.Context, args []string, getenv func(string) string, o
 	}
 	defer pool.Close()
 	w := bufio.NewWriter(out)
-	sum, err := verify.Verify(ctx, pool, readModels(), func(d verify.Difference) { fmt.Fprintln(w, d) })
+	sum, err := verify.Verify(ctx, pool, readModels(), func(d verify.Difference) { _, _ = fmt.Fprintln(w, d) })
 	if err != nil {
 		_ = w.Flush()
 		return failed(err)
 	}
-	fmt.Fprintln(w, sum)
+	_, _ = fmt.Fprintln(w, sum)
 	if err := w.Flush(); err != nil {
 		return failed(fmt.Errorf("verify: write the report: %w", err))
 	}

@@ -66,12 +66,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 	}
 	svc, closePool, err := buildWith(ctx, cfg, log, tr)
 	if err != nil {
-		_ = shutdownTracing(context.Background())
+		_ = shutdownTracing(context.WithoutCancel(ctx)) // also when ctx has ended
 		return nil, nil, err
 	}
 	return svc, func() {
 		closePool()
-		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// The cleanup runs after ctx is cancelled (shutdown): keep its values, not its end.
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := shutdownTracing(flushCtx); err != nil {
 			log.Warn("flush traces", "error", err.Error())
@@ -87,7 +88,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	if t := tr.PgxTracer(); t != nil {
 		pgTracer = multitracer.New(acquires, t)
 	}
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns), postgres.WithTracer(pgTracer))
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns), postgres.WithTracer(pgTracer)) //nolint:gosec // Config.validate keeps it within 1..1000
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,7 +109,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	events := feed.New(pool, cfg.SSEPoll, log)
 	shutdown := make(chan struct{})
 	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
-		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()},
+		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()}, //nolint:contextcheck // middleware: each request brings its own context
 		Feed: httpapi.FeedConfig{EventTypes: eventTypes(), Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
 			MaxStreams: cfg.SSEMaxStreams, MaxLifetime: cfg.SSEMaxLifetime, Shutdown: shutdown}}
 	if cfg.AuthMode == "none" {
@@ -122,7 +123,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		}
 		httpCfg.Auth = verifier
 	}
-	api, err := httpapi.New(app, postgres.NewReadiness(pool), events, httpCfg, log)
+	api, err := httpapi.New(app, postgres.NewReadiness(pool), events, httpCfg, log) //nolint:contextcheck // handlers: each request brings its own context
 	if err != nil {
 		pool.Close()
 		return nil, nil, err

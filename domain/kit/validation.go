@@ -38,7 +38,7 @@ func (v *Validation) text(field, s string, maxChars int, freeText bool) {
 		v.Add(field, "must not be blank")
 	case utf8.RuneCountInString(s) > maxChars:
 		v.Add(field, fmt.Sprintf("must be at most %d characters", maxChars))
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && !(freeText && (r == '\n' || r == '\t' || r == '\r')) }) >= 0:
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && (!freeText || r != '\n' && r != '\t' && r != '\r') }) >= 0:
 		v.Add(field, "must not contain control characters")
 	}
 }

@@ -403,7 +403,7 @@ func TestConflictErrorsAreDistinct(t *testing.T) {
 			t.Errorf("%v is also ErrNotFound", a)
 		}
 		for b := range conflictCodes {
-			if a != b && errors.Is(a, b) {
+			if a != b && errors.Is(a, b) { //nolint:errorlint // a and b are sentinels: != compares identities
 				t.Errorf("errors.Is(%q, %q) = true", codeA, conflictCodes[b])
 			}
 		}

@@ -300,7 +300,7 @@ func TestEvolveFromSharedBaseConcurrently(t *testing.T) {
 	results := make([]order.State, 16)
 	for i := range results {
 		wg.Go(func() {
-			e := order.OrderLineAdded{SKU: string(rune('a' + i)), Quantity: i + 1, UnitPriceCents: 1, AddedAt: at(i)}
+			e := order.OrderLineAdded{SKU: string(rune('a' + i)), Quantity: i + 1, UnitPriceCents: 1, AddedAt: at(i)} //nolint:gosec // i < 16
 			if i%2 == 0 {
 				results[i] = order.Evolve(base, e)
 			} else {

@@ -144,7 +144,7 @@ func textIsInvalid(s string, maxChars int, freeText bool) bool {
 		return true
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) && !(freeText && (r == '\n' || r == '\t' || r == '\r')) {
+		if unicode.IsControl(r) && (!freeText || r != '\n' && r != '\t' && r != '\r') {
 			return true
 		}
 	}
@@ -153,7 +153,7 @@ func textIsInvalid(s string, maxChars int, freeText bool) bool {
 
 // expect returns what Decide should do: the events, or the error (errors.Is), or the
 // invalid fields in order. No events, no error and no fields is a no-op.
-func expect(s order.State, c order.Command) (events []order.Event, err error, fields []string) {
+func expect(s order.State, c order.Command) (events []order.Event, fields []string, err error) {
 	switch c := c.(type) {
 	case order.PlaceOrder:
 		if c.OrderID == uuid.Nil {
@@ -167,9 +167,9 @@ func expect(s order.State, c order.Command) (events []order.Event, err error, fi
 		}
 		switch {
 		case fields != nil:
-			return nil, nil, fields
+			return nil, fields, nil
 		case s.Status != order.StatusNone:
-			return nil, order.ErrAlreadyPlaced, nil
+			return nil, nil, order.ErrAlreadyPlaced
 		}
 		return []order.Event{order.OrderPlaced{OrderID: c.OrderID, CustomerID: c.CustomerID, Currency: c.Currency, PlacedAt: c.At}}, nil, nil
 	case order.AddLine:
@@ -184,32 +184,32 @@ func expect(s order.State, c order.Command) (events []order.Event, err error, fi
 		}
 		switch {
 		case fields != nil:
-			return nil, nil, fields
+			return nil, fields, nil
 		case s.Status == order.StatusNone:
-			return nil, order.ErrNotFound, nil
+			return nil, nil, order.ErrNotFound
 		case s.Status != order.StatusPending:
-			return nil, order.ErrNotPending, nil
+			return nil, nil, order.ErrNotPending
 		}
 		// Generated totals stay far below the overflow limits.
 		return []order.Event{order.OrderLineAdded{SKU: c.SKU, Quantity: c.Quantity, UnitPriceCents: c.UnitPriceCents, AddedAt: c.At}}, nil, nil
 	case order.Confirm:
 		switch {
 		case s.Status == order.StatusNone:
-			return nil, order.ErrNotFound, nil
+			return nil, nil, order.ErrNotFound
 		case s.Status == order.StatusConfirmed:
 			return nil, nil, nil
 		case s.Status == order.StatusCancelled:
-			return nil, order.ErrCancelled, nil
+			return nil, nil, order.ErrCancelled
 		case len(s.Lines) == 0:
-			return nil, order.ErrNoLines, nil
+			return nil, nil, order.ErrNoLines
 		}
 		return []order.Event{order.OrderConfirmed{ConfirmedAt: c.At}}, nil, nil
 	case order.Cancel:
 		switch {
 		case textIsInvalid(c.Reason, 500, true):
-			return nil, nil, []string{"reason"}
+			return nil, []string{"reason"}, nil
 		case s.Status == order.StatusNone:
-			return nil, order.ErrNotFound, nil
+			return nil, nil, order.ErrNotFound
 		case s.Status == order.StatusCancelled:
 			return nil, nil, nil
 		}
@@ -341,7 +341,7 @@ func TestPropertyDecideAndFoldKeepInvariants(t *testing.T) {
 			}
 
 			// The reference model.
-			wantEvents, wantErr, wantFields := expect(prev, cmd)
+			wantEvents, wantFields, wantErr := expect(prev, cmd)
 			switch {
 			case wantFields != nil:
 				var ve *order.ValidationError

@@ -104,7 +104,7 @@ func (s *jwks) fetch() (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch JWKS: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetch JWKS: status %d", resp.StatusCode)
 	}

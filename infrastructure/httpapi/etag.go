@@ -17,8 +17,8 @@ type entityTag struct {
 }
 
 // parseETags reads `*` or a comma-separated list of entity tags (RFC 9110 §8.8.3).
-// any reports `*`; ok is false when the value is not of that form.
-func parseETags(v string) (tags []entityTag, any, ok bool) {
+// wildcard reports `*`; ok is false when the value is not of that form.
+func parseETags(v string) (tags []entityTag, wildcard, ok bool) {
 	v = strings.Trim(v, " \t")
 	if v == "*" {
 		return nil, true, true
@@ -62,12 +62,12 @@ func parseIfMatch(header *string) ([]int64, error) {
 	if header == nil {
 		return nil, nil
 	}
-	tags, any, ok := parseETags(*header)
+	tags, wildcard, ok := parseETags(*header)
 	if !ok {
 		return nil, badRequest(`If-Match must be * or one or more entity tags, such as "3".`,
 			api.FieldError{Field: "If-Match", Message: `must be *, or one or more entity tags such as "3"`})
 	}
-	if any {
+	if wildcard {
 		return nil, nil
 	}
 	versions := []int64{}

@@ -234,13 +234,13 @@ func (s *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(buf, "id: %d\nevent: %s\ndata: %s\n\n", e.Position, e.Type, data)
+				_, _ = fmt.Fprintf(buf, "id: %d\nevent: %s\ndata: %s\n\n", e.Position, e.Type, data)
 				sent = e.Position
 			}
 			q.After = page.NextAfter
 			if q.After > sent && page.AtHead {
 				// Filtered-out events: move the client's resume position past them.
-				fmt.Fprintf(buf, "id: %d\n\n", q.After)
+				_, _ = fmt.Fprintf(buf, "id: %d\n\n", q.After)
 				sent = q.After
 			}
 			if buf.Buffered() > 0 {

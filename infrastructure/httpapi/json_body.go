@@ -56,7 +56,7 @@ func hasLoneSurrogate(raw []byte) bool {
 			return 0, false
 		}
 		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 32)
-		return rune(v), err == nil
+		return rune(v), err == nil //nolint:gosec // four hex digits: at most 0xFFFF
 	}
 	for i := 0; i < len(raw); i++ {
 		if raw[i] == '\\' && i+1 < len(raw) && raw[i+1] != 'u' {

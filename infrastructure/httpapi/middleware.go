@@ -45,12 +45,12 @@ func requestID() echo.MiddlewareFunc {
 	}
 }
 
-func saneToken(s string, max int) bool {
-	if s == "" || len(s) > max {
+func saneToken(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && !strings.ContainsRune("-_.:", r) {
 			return false
 		}
 	}
@@ -82,7 +82,7 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					if r == http.ErrAbortHandler {
+					if e, ok := r.(error); ok && errors.Is(e, http.ErrAbortHandler) {
 						panic(r)
 					}
 					log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -145,7 +145,7 @@ func fieldErrors(err error) []api.FieldError {
 	var out []api.FieldError
 	var walk func(err error, field string)
 	walk = func(err error, field string) {
-		switch e := err.(type) {
+		switch e := err.(type) { //nolint:errorlint // deliberately no errors.As: see above
 		case openapi3.MultiError:
 			for _, inner := range e {
 				walk(inner, field)

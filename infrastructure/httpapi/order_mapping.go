@@ -8,7 +8,7 @@ import (
 func toAPIOrder(v application.OrderView) api.Order {
 	lines := make([]api.OrderLine, len(v.State.Lines))
 	for i, l := range v.State.Lines {
-		lines[i] = api.OrderLine{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPriceCents: l.UnitPriceCents}
+		lines[i] = api.OrderLine{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPriceCents: l.UnitPriceCents} //nolint:gosec // the domain bounds a quantity by order.MaxQuantity
 	}
 	return api.Order{
 		Id: v.State.ID, CustomerId: v.State.CustomerID, Currency: v.State.Currency, Status: api.OrderStatus(v.State.Status),

@@ -23,7 +23,7 @@ var problemTypes = loadProblemTypes()
 // loadProblemTypes reads x-problem-types from the embedded spec. A spec without a
 // readable catalogue is a build mistake, found when the program starts.
 func loadProblemTypes() map[string]problemType {
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		panic(fmt.Sprintf("httpapi: load the embedded spec: %v", err))
 	}

@@ -54,7 +54,7 @@ func New(app application.App, ready Readiness, events EventFeed, cfg Config, log
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: read embedded spec: %w", err)
 	}
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: load embedded spec: %w", err)
 	}

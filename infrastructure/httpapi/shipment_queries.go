@@ -12,7 +12,7 @@ import (
 func toAPIShipment(v application.ShipmentView) api.Shipment {
 	items := make([]api.ShipmentItem, len(v.State.Items))
 	for i, it := range v.State.Items {
-		items[i] = api.ShipmentItem{Sku: it.SKU, Quantity: int32(it.Quantity)}
+		items[i] = api.ShipmentItem{Sku: it.SKU, Quantity: int32(it.Quantity)} //nolint:gosec // the domain bounds a quantity by shipment.MaxQuantity
 	}
 	out := api.Shipment{Id: v.State.ID, OrderId: v.State.OrderID, CustomerId: v.State.CustomerID, Status: api.ShipmentStatus(v.State.Status), Items: items,
 		Version: v.Version, CreatedAt: v.State.CreatedAt, UpdatedAt: v.State.UpdatedAt}

@@ -28,7 +28,7 @@ func (r *Readiness) Ready(ctx context.Context) error {
 		return nil
 	}
 	db := stdlib.OpenDBFromPool(r.pool)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	pending, err := migrations.Pending(ctx, db)
 	if err != nil {
 		return err

@@ -86,7 +86,7 @@ func (t *Tracing) PgxTracer() pgx.QueryTracer {
 	if !t.Enabled {
 		return nil
 	}
-	return otelpgx.NewTracer(otelpgx.WithTracerProvider(t.Provider), otelpgx.WithTrimSQLInSpanName())
+	return otelpgx.NewTracer(otelpgx.WithTracerProvider(t.Provider)) // span names are the SQL's first word, otelpgx's default
 }
 
 // Traceparent returns the W3C traceparent of the span in ctx, or "" when there is none.

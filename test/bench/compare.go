@@ -57,6 +57,6 @@ func compareWith(w io.Writer, path string, now *report) error {
 		row("add-line p50, longest / shortest stream", then.StreamRatio, now.StreamRatio, "%.2fx")
 	}
 	row("service peak RSS MiB", then.Memory.PeakMiB, now.Memory.PeakMiB, "%.1f")
-	fmt.Fprintln(w, t.text())
+	_, _ = fmt.Fprintln(w, t.text())
 	return nil
 }

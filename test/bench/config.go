@@ -59,7 +59,7 @@ func parseFlags(args []string) (config, error) {
 	var conc, lengths, only string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./test/bench [flags]\n\n"+
+		_, _ = fmt.Fprintf(fs.Output(), "usage: go run ./test/bench [flags]\n\n"+
 			"Benchmarks the order service against raw SQL on a durable PostgreSQL that it starts\n"+
 			"(or BENCH_DATABASE_URL). See docs/benchmarks.md.\n\nflags:\n")
 		fs.PrintDefaults()

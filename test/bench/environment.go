@@ -45,7 +45,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 			if err := env.service.stop(); err != nil {
 				logf("stopping the service: %v", err)
 			}
-			if err := os.WriteFile(serverLogPath(cfg), []byte(env.service.out.String()), 0o644); err == nil {
+			if err := os.WriteFile(serverLogPath(cfg), []byte(env.service.out.String()), 0o600); err == nil {
 				logf("service log: %s", serverLogPath(cfg))
 			}
 		}
@@ -53,7 +53,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 			env.pool.Close()
 		}
 		if env.db != nil {
-			stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute) // ctx may be cancelled (Ctrl-C) by now
 			if err := env.db.Stop(stopCtx); err != nil {
 				logf("stopping PostgreSQL: %v", err)
 			} else if env.db.How != "BENCH_DATABASE_URL" {
@@ -66,7 +66,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 		}
 	}
 
-	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.outDir, 0o750); err != nil {
 		return env, cleanup, err
 	}
 	begin := time.Now()
@@ -81,7 +81,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 	if err != nil {
 		return env, cleanup, err
 	}
-	pcfg.MaxConns = int32(cfg.maxConcurrency() + 4)
+	pcfg.MaxConns = int32(cfg.maxConcurrency() + 4) //nolint:gosec // a few hundred at most
 	if env.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		return env, cleanup, err
 	}
@@ -173,7 +173,7 @@ func (env *environment) restartService(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.out.Write([]byte(log))
+	_, _ = s.out.Write([]byte(log))
 	env.service = s
 	env.http = newHTTPClient(s.URL, env.cfg.maxConcurrency())
 	return nil

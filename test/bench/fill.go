@@ -106,7 +106,7 @@ func (w *rawWriter) createOrders(ctx context.Context, n, lines int, customer str
 		var skus []string
 		add := func(stream string, v int64, e event) {
 			streams, versions, eventIDs = append(streams, stream), append(versions, v), append(eventIDs, uuid.Must(uuid.NewV7()))
-			types, schemas = append(types, e.name), append(schemas, int32(e.schemaVersion))
+			types, schemas = append(types, e.name), append(schemas, int32(e.schemaVersion)) //nolint:gosec // schema versions are small numbers set in code
 			payloads, metadata, corr = append(payloads, string(e.payload)), append(metadata, string(e.metadata)), append(corr, e.correlation)
 		}
 		for i := range ids {

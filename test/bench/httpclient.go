@@ -63,7 +63,7 @@ func (c *httpClient) doWith(ctx context.Context, method, path string, body []byt
 	if err != nil {
 		return answer{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return answer{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
@@ -128,7 +128,7 @@ func (c *httpClient) placeOrder(ctx context.Context, customer string) (string, o
 	}
 	var ord orderJSON
 	if err := json.Unmarshal(a.body, &ord); err != nil || ord.ID == "" || ord.Version != 1 {
-		o.err = fmt.Errorf("201 without an order at version 1 (%v): %s", err, truncate(a.body, 200))
+		o.err = fmt.Errorf("201 without an order at version 1 (%w): %s", err, truncate(a.body, 200))
 	}
 	return ord.ID, o
 }

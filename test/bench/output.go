@@ -12,17 +12,17 @@ import (
 
 // printReport writes the tables to w.
 func printReport(w io.Writer, r *report) {
-	fmt.Fprintf(w, "\n%s\n\n", environmentLines(r, "", "\n"))
+	_, _ = fmt.Fprintf(w, "\n%s\n\n", environmentLines(r, "", "\n"))
 	for _, t := range tables(r) {
-		fmt.Fprintln(w, t.text())
+		_, _ = fmt.Fprintln(w, t.text())
 	}
 	if len(r.Failures) == 0 {
-		fmt.Fprintf(w, "Correctness: all %d checks passed.\n", r.Passed)
+		_, _ = fmt.Fprintf(w, "Correctness: all %d checks passed.\n", r.Passed)
 		return
 	}
-	fmt.Fprintf(w, "Correctness: %d passed, %d FAILED:\n", r.Passed, len(r.Failures))
+	_, _ = fmt.Fprintf(w, "Correctness: %d passed, %d FAILED:\n", r.Passed, len(r.Failures))
 	for _, f := range r.Failures {
-		fmt.Fprintf(w, "  [%s] %s\n", f.Scenario, f.Detail)
+		_, _ = fmt.Fprintf(w, "  [%s] %s\n", f.Scenario, f.Detail)
 	}
 }
 
@@ -126,10 +126,10 @@ func writeOutputs(cfg config, r *report) error {
 		}
 	}
 	for path, data := range files {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return err
 		}
 		logf("wrote %s", path)
@@ -181,7 +181,7 @@ func updateDoc(path, md string) error {
 		return fmt.Errorf("%s: markers %q and %q not found", path, docBegin, docEnd)
 	}
 	s = s[:i+len(docBegin)] + "\n\n" + md + "\n" + s[j:]
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		return err
 	}
 	logf("updated %s (%s)", path, time.Now().Format(time.DateOnly))

@@ -131,7 +131,7 @@ func bucketQuantile(q float64, les, cum []float64, total float64) float64 {
 		}
 		lo, below := 0.0, 0.0
 		if i > 0 {
-			lo, below = les[i-1], cum[i-1]
+			lo, below = les[i-1], cum[i-1] //nolint:gosec // les and cum have the same length
 		}
 		if c == below {
 			return les[i]
@@ -180,12 +180,12 @@ func serviceChart(tl *timeline, subtitle string) ([]byte, error) {
 			maxMS = math.Max(maxMS, s.p99)
 		}
 	}
-	axis := func(p panel, max float64, label string) func(float64) int {
-		step := niceStep(max / 4)
+	axis := func(p panel, hi float64, label string) func(float64) int {
+		step := niceStep(hi / 4)
 		if step <= 0 {
 			step = 1
 		}
-		top := step * math.Ceil(max/step)
+		top := step * math.Ceil(hi/step)
 		y := func(v float64) int { return p.bottom - int(float64(p.bottom-p.top-16)*v/top) }
 		for v := 0.0; v <= top+step/2; v += step {
 			r.line(left, y(v), w-right, y(v), cGrid, 1)

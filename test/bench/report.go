@@ -9,7 +9,6 @@ import (
 
 // report is everything a run found; it is printed, and written as JSON and markdown.
 type report struct {
-	cfg      config
 	started  time.Time
 	Mode     string       `json:"mode"`
 	Started  string       `json:"started"`

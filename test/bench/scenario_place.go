@@ -82,7 +82,7 @@ func runPlace(ctx context.Context, env *environment, rep *report) error {
 	// The placed orders must be readable, at version 1, from the read model.
 	var bad []string
 	for range min(20, len(placed)) {
-		id := placed[rand.IntN(len(placed))]
+		id := placed[rand.IntN(len(placed))] //nolint:gosec // load pattern, not security
 		ord, err := env.http.getOrder(ctx, "/orders/"+id)
 		if err != nil || ord.ID != id || ord.Version != 1 || ord.Status != "pending" {
 			bad = append(bad, fmt.Sprintf("%s: %+v %v", id, ord, err))

@@ -38,7 +38,7 @@ func runReads(ctx context.Context, env *environment, rep *report) error {
 
 	get := func(int) func(context.Context) outcome {
 		return func(ctx context.Context) outcome {
-			a, err := env.http.do(ctx, http.MethodGet, "/orders/"+ids[rand.IntN(len(ids))], nil)
+			a, err := env.http.do(ctx, http.MethodGet, "/orders/"+ids[rand.IntN(len(ids))], nil) //nolint:gosec // load pattern, not security
 			return expect(a, err, http.StatusOK)
 		}
 	}

@@ -64,7 +64,7 @@ func scrapeMetrics(ctx context.Context, base string, interval time.Duration, tl 
 		}
 	}()
 	return func() {
-		tl.scrape(context.Background(), client, base+"/metrics") // the end of the last scenario
+		tl.scrape(context.WithoutCancel(ctx), client, base+"/metrics") // the end of the last scenario; ctx may be cancelled by now
 		cancel()
 		<-done
 	}
@@ -89,7 +89,7 @@ func (tl *timeline) scrape(ctx context.Context, client *http.Client, url string)
 	if err != nil {
 		return
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return
 	}

@@ -46,7 +46,7 @@ func buildBinary(ctx context.Context, root, dir, pkg, name string) (string, erro
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 	}
 	return bin, nil
 }
@@ -126,18 +126,18 @@ func launch(ctx context.Context, bin string, args []string, env map[string]strin
 		case <-s.done:
 			out := s.out.String()
 			return nil, strings.Contains(out, "address already in use"),
-				fmt.Errorf("the service exited before it was ready (%v):\n%s", s.err, out)
+				fmt.Errorf("the service exited before it was ready (%w):\n%s", s.err, out)
 		default:
 		}
 		if resp, err := probe.Get(s.URL + "/readyz"); err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return s, false, nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.stop()
+			_ = s.stop()
 			return nil, false, fmt.Errorf("GET /readyz not 200 within 60s:\n%s", s.out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -152,7 +152,7 @@ func (s *service) stop() error {
 	}
 	select {
 	case <-s.done:
-		return fmt.Errorf("the service had exited: %v", s.err)
+		return fmt.Errorf("the service had exited: %w", s.err)
 	default:
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
@@ -209,7 +209,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 

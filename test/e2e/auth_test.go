@@ -258,7 +258,7 @@ func TestAppRolePrivileges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	for _, stmt := range []string{
 		"UPDATE events SET payload = '{}'",
 		"DELETE FROM events",
@@ -283,7 +283,7 @@ func TestAppRolePrivileges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer owner.Close(ctx)
+	defer func() { _ = owner.Close(ctx) }()
 	if _, err := owner.Exec(ctx, "CREATE TABLE later_read_model (id int PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func TestFeedPagesEveryEventOnceWhileWritersRunAndATransactionCommitsLate(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Rollback(ctx)
+	defer func() { _ = held.Rollback(ctx) }()
 	heldEvents, err := es.Append(ctx, held, es.StreamID{Type: "order", ID: "held-open"}, es.NoStream(),
 		[]es.EventData{{Type: "OrderPlaced", SchemaVersion: 2, Payload: json.RawMessage(`{"held":true}`)}})
 	if err != nil {
@@ -268,11 +268,11 @@ func openStream(t testing.TB, client *http.Client, url string, lastID int64) *ss
 	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
 	s := &sseStream{resp: resp, msgs: make(chan sseMsg, 1<<16), comments: make(chan string, 1024), done: make(chan error, 1)}
-	t.Cleanup(func() { resp.Body.Close() })
+	t.Cleanup(func() { _ = resp.Body.Close() })
 	go func() {
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -324,7 +324,7 @@ func (s *sseStream) collectUntil(t testing.TB, lastWanted int64, timeout time.Du
 			if last >= lastWanted {
 				return events, last, false
 			}
-		case <-s.done:
+		case <-s.done: //nolint:errcheck // the read ended; ended=true says so, and why does not matter here
 			for {
 				select {
 				case m := <-s.msgs:
@@ -363,7 +363,7 @@ func TestEventStreamResumesAcrossARestart(t *testing.T) {
 	placeOrders(t, s1.URL, 5)
 	stream := openStream(t, streamClient, s1.URL+"/events/stream", 0)
 	want := allPositions(t, pool)
-	got, last, ended := stream.collectUntil(t, want[len(want)-1], 20*time.Second)
+	got, _, ended := stream.collectUntil(t, want[len(want)-1], 20*time.Second)
 	if ended {
 		t.Fatal("stream ended early")
 	}
@@ -438,7 +438,7 @@ func TestSlowStreamClientIsCutOffAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(s.out.String(), "client too slow or gone"); {
 		if time.Now().After(deadline) {
 			t.Fatal("the server did not cut off a client that stopped reading")
@@ -473,7 +473,7 @@ func TestSlowStreamClientIsCutOffAndResumes(t *testing.T) {
 		resumed := openStream(t, streamClient, s.URL+"/events/stream", last)
 		more, at, ended := resumed.collectUntil(t, want[len(want)-1], 60*time.Second)
 		got, last = append(got, more...), max(last, at)
-		resumed.resp.Body.Close()
+		_ = resumed.resp.Body.Close()
 		if ended {
 			t.Logf("resumed stream ended at %d; resuming again", at)
 		}
@@ -493,7 +493,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
 	}
-	a.resp.Body.Close()
+	_ = a.resp.Body.Close()
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		req, _ := http.NewRequest(http.MethodGet, base+"/events/stream", nil)
 		req.Header.Set("Authorization", "Bearer "+staffToken)
@@ -501,7 +501,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			break
 		}
@@ -645,7 +645,7 @@ func TestEventStreamEndsAfterItsLifetime(t *testing.T) {
 	base := startServer(t, map[string]string{"SSE_MAX_LIFETIME": "500ms"})
 	stream := openStream(t, streamClient, base+"/events/stream", 0)
 	select {
-	case <-stream.done:
+	case <-stream.done: //nolint:errcheck // ended, as it should; how it ended does not matter
 	case <-time.After(20 * time.Second):
 		t.Fatal("the stream outlived SSE_MAX_LIFETIME")
 	}

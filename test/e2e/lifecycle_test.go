@@ -91,7 +91,7 @@ func TestOrderLifecycle(t *testing.T) {
 			t.Errorf("line %d: body %s", i+1, r.Body)
 		}
 		requestIDs = append(requestIDs, r.HTTPResponse.Header.Get("X-Request-ID"))
-		o, lastBody = *r.JSON200, r.Body
+		o = *r.JSON200
 	}
 	if want := []api.OrderLine{{Sku: "SKU-BOOK-001", Quantity: 2, UnitPriceCents: 1999}, {Sku: "SKU-PEN-002", Quantity: 3, UnitPriceCents: 250}}; !equalLines(o.Lines, want) {
 		t.Errorf("lines %+v, want %+v", o.Lines, want)

@@ -67,7 +67,7 @@ func buildBinary(root string) (string, error) {
 	}
 	sum := sha256.Sum256([]byte(root))
 	dir := filepath.Join(os.TempDir(), "orders-e2e-"+hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // a build cache shared by test processes, nothing secret
 		return "", err
 	}
 	tmp, err := os.CreateTemp(dir, "orders-*.tmp")
@@ -75,11 +75,11 @@ func buildBinary(root string) (string, error) {
 		return "", err
 	}
 	_ = tmp.Close()
-	defer os.Remove(tmp.Name()) // gone after the rename; removes the leftover on failure
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone after the rename; removes the leftover on failure
 	cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "./cmd/orders")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/orders: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/orders: %w\n%s", err, out)
 	}
 	final := filepath.Join(dir, "orders")
 	if err := os.Rename(tmp.Name(), final); err != nil {
@@ -189,7 +189,7 @@ func launch(dbURL string, env map[string]string, args []string, waitPath string)
 		case <-s.done:
 			out := s.out.String()
 			return nil, strings.Contains(out, "address already in use"),
-				fmt.Errorf("server exited before it was ready (%v); output:\n%s", s.err, out)
+				fmt.Errorf("server exited before it was ready (%w); output:\n%s", s.err, out)
 		default:
 		}
 		resp, err := probe.Get(s.URL + waitPath)
@@ -268,7 +268,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -364,7 +364,7 @@ func tryDo(method, url, body string, headers ...string) (*response, error) {
 		return nil, fmt.Errorf("do: odd header list %q", headers)
 	}
 	for i := 0; i < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
+		req.Header.Set(headers[i], headers[i+1]) //nolint:gosec // even length checked above
 	}
 	return trySend(req)
 }
@@ -383,7 +383,7 @@ func trySend(req *http.Request) (*response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read body: %w", req.Method, req.URL, err)

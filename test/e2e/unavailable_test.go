@@ -103,7 +103,7 @@ func adminExec(t *testing.T, dbURL, sql string) {
 	if err != nil {
 		t.Fatalf("connect to the maintenance database: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

@@ -45,7 +45,7 @@ func ensureTemplate(ctx context.Context, admin *pgxpool.Pool, serverURL string) 
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(templateLockKey)); err != nil {
 		return "", fmt.Errorf("lock for the template: %w", err)
 	}
-	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(templateLockKey)) //nolint:errcheck // the session ends soon anyway
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(templateLockKey)) //nolint:errcheck // the session ends soon anyway
 
 	var comment *string
 	err = conn.QueryRow(ctx, "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", name).Scan(&comment)
@@ -91,7 +91,7 @@ func migrate(ctx context.Context, serverURL, name string) error {
 		return err
 	}
 	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := migrations.Up(ctx, db); err != nil {
 		return fmt.Errorf("migrate template %s: %w", name, err)
 	}
@@ -109,7 +109,7 @@ func templateName(serverURL string) (string, error) {
 		return "", err
 	}
 	db := stdlib.OpenDB(*cfg) // not connected: goose only lists its sources
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	p, err := migrations.NewProvider(db)
 	if err != nil {
 		return "", err
@@ -117,7 +117,7 @@ func templateName(serverURL string) (string, error) {
 	dir := migrationsDir()
 	h := sha256.New()
 	for _, s := range p.ListSources() {
-		fmt.Fprintf(h, "%d %s %s\n", s.Version, s.Type, filepath.Base(s.Path))
+		_, _ = fmt.Fprintf(h, "%d %s %s\n", s.Version, s.Type, filepath.Base(s.Path))
 		if dir != "" {
 			if b, err := os.ReadFile(filepath.Join(dir, filepath.Base(s.Path))); err == nil {
 				h.Write(b)
@@ -161,7 +161,7 @@ func isOurModule(goMod string) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "module ") {

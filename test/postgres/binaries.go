@@ -36,8 +36,8 @@ func findBinaries(dir string) (binaries, error) {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
 		// Resolve symlinks (/usr/local/bin/pg_ctl -> /usr/lib/postgresql/15/bin/pg_ctl)
 		// so that initdb and postgres are taken from the same installation.
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
+		if resolved, err := filepath.EvalSymlinks(p); err == nil {
+			p = resolved
 		}
 		if b, err := binariesIn(filepath.Dir(p)); err == nil {
 			return b, nil

@@ -116,7 +116,7 @@ func probeContainer(ctx context.Context, opts ContainerOptions) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.ensureImages(ctx, opts.Image, opts.Log)
 }
 

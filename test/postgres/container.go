@@ -102,14 +102,14 @@ func StartContainer(ctx context.Context, opts ContainerOptions) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	if err := d.ensureImages(ctx, opts.Image, opts.Log); err != nil {
 		return nil, err
 	}
 
 	ctr, err := runContainer(ctx, opts, logger, opts.HostPort)
 	if err != nil && opts.HostPort != 0 && portConflict(err) {
-		fmt.Fprintf(opts.Log, "host port %d is taken; letting Docker choose one\n", opts.HostPort)
+		_, _ = fmt.Fprintf(opts.Log, "host port %d is taken; letting Docker choose one\n", opts.HostPort)
 		ctr, err = runContainer(ctx, opts, logger, 0)
 	}
 	if err != nil {
@@ -128,7 +128,7 @@ func StartContainer(ctx context.Context, opts ContainerOptions) (*Server, error)
 		url, err = d.containerURL(ctx, ctr.GetContainerID(), opts.Database)
 	}
 	if err != nil {
-		_ = stopContainer(context.Background(), ctr, opts.Name)
+		_ = stopContainer(context.WithoutCancel(ctx), ctr, opts.Name) // cleanup, also when ctx ran out
 		return nil, fmt.Errorf("container %s: %w", opts.Image, err)
 	}
 	how := "container " + opts.Image
@@ -200,9 +200,9 @@ func runContainer(ctx context.Context, opts ContainerOptions, logger *stdlog.Log
 			if opts.Name == "" || portConflict(err) {
 				// An anonymous container is useless now; a named one that cannot bind
 				// its port must be recreated (a DataVolume keeps the data).
-				_ = ctr.Terminate(context.Background())
+				_ = ctr.Terminate(context.WithoutCancel(ctx)) // cleanup, also when ctx ran out
 			} else {
-				_ = ctr.Stop(context.Background(), nil)
+				_ = ctr.Stop(context.WithoutCancel(ctx), nil) // cleanup, also when ctx ran out
 			}
 		}
 		return nil, fmt.Errorf("container %s: %w%s", opts.Image, err, ryukHint(err))
@@ -239,7 +239,7 @@ func AttachContainer(ctx context.Context, name, database string) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	info, err := d.inspect(ctx, name)
 	if err != nil {
 		return nil, err
@@ -263,7 +263,7 @@ func AttachContainer(ctx context.Context, name, database string) (*Server, error
 			if err != nil {
 				return err
 			}
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			return d.stop(ctx, name)
 		},
 	}, nil
@@ -277,7 +277,7 @@ func StopContainer(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	info, err := d.inspect(ctx, name)
 	if err != nil {
 		return err

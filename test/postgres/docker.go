@@ -19,7 +19,7 @@ import (
 
 var (
 	// ErrDockerUnreachable means that no Docker engine answered.
-	ErrDockerUnreachable = errors.New("Docker is not reachable")
+	ErrDockerUnreachable = errors.New("Docker is not reachable") //nolint:staticcheck // "Docker" is a proper noun
 	// ErrImageUnavailable means that the image is not present and could not be pulled.
 	ErrImageUnavailable = errors.New("image not available")
 )
@@ -44,16 +44,16 @@ func connectDocker(ctx context.Context, logger *stdlog.Logger) (*dockerConn, err
 	}()
 	select {
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w (no answer: %v)", ErrDockerUnreachable, ctx.Err())
+		return nil, fmt.Errorf("%w (no answer: %w)", ErrDockerUnreachable, ctx.Err())
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("%w (%v)", ErrDockerUnreachable, r.err)
+			return nil, fmt.Errorf("%w (%w)", ErrDockerUnreachable, r.err)
 		}
 		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := r.p.Health(hctx); err != nil {
-			r.p.Close()
-			return nil, fmt.Errorf("%w (%v)", ErrDockerUnreachable, err)
+			_ = r.p.Close()
+			return nil, fmt.Errorf("%w (%w)", ErrDockerUnreachable, err)
 		}
 		return &dockerConn{r.p}, nil
 	}
@@ -72,7 +72,7 @@ func (d *dockerConn) ensureImages(ctx context.Context, image string, log io.Writ
 		return err
 	}
 	if !cfg.RyukDisabled {
-		return d.ensureImage(ctx, testcontainers.ReaperDefaultImage, log,
+		return d.ensureImage(ctx, testcontainers.ReaperDefaultImage, log, //nolint:staticcheck // the replacement is internal to testcontainers; this is still the image it runs
 			"set TESTCONTAINERS_RYUK_DISABLED=true to do without testcontainers' reaper (and stop containers yourself)")
 	}
 	return nil
@@ -86,11 +86,11 @@ func (d *dockerConn) ensureImage(ctx context.Context, image string, log io.Write
 	if !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", image, err)
 	}
-	fmt.Fprintf(log, "pulling %s\n", image)
+	_, _ = fmt.Fprintf(log, "pulling %s\n", image)
 	resp, err := d.Client().ImagePull(ctx, image, client.ImagePullOptions{})
 	if err == nil {
 		err = resp.Wait(ctx)
-		resp.Close()
+		_ = resp.Close()
 	}
 	if err != nil {
 		return &wrapped{
@@ -123,7 +123,7 @@ func (d *dockerConn) reachableHost(ctx context.Context, port string) (string, er
 	for _, h := range candidates {
 		dialer := net.Dialer{Timeout: time.Second}
 		if c, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(h, port)); err == nil {
-			c.Close()
+			_ = c.Close()
 			return h, nil
 		}
 	}

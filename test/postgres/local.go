@@ -88,7 +88,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (*Server, error) {
 	}
 	s := c.server(bins, run, port, opts, "local PostgreSQL %s in %s")
 	if err := ensureDatabase(ctx, c.url(port, "postgres"), opts.Database); err != nil {
-		_ = s.Stop(context.Background())
+		_ = s.Stop(context.WithoutCancel(ctx)) // cleanup, also when ctx ran out
 		return nil, err
 	}
 	return s, nil
@@ -182,7 +182,7 @@ func prepareCluster(opts LocalOptions, run runner) (*cluster, error) {
 		}
 		c.dataDir, c.parent = abs, filepath.Dir(abs)
 		if _, err := os.Stat(c.parent); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(c.parent, 0o755); err != nil {
+			if err := os.MkdirAll(c.parent, 0o755); err != nil { //nolint:gosec // the postgres server user must get through
 				return nil, err
 			}
 			c.createdParent = true
@@ -243,7 +243,7 @@ func (c *cluster) initdb(ctx context.Context, bins binaries, run runner, ephemer
 	if err := run.own(c.dataDir); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "initdb %s (PostgreSQL %s)\n", c.dataDir, bins.version)
+	_, _ = fmt.Fprintf(log, "initdb %s (PostgreSQL %s)\n", c.dataDir, bins.version)
 	var out []byte
 	var err error
 	// C.UTF-8 matches the container image; old systems lack it, and C works everywhere.
@@ -278,11 +278,11 @@ func (c *cluster) start(ctx context.Context, bins binaries, run runner, opts Loc
 	// pg_ctl -l appends to the log as the server user; create it ourselves so that a
 	// parent directory we may not give away (the caller's) does not matter.
 	logFile := c.logFile()
-	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644) //nolint:gosec // our own log path; handed to the server user below
 	if err != nil {
 		return 0, err
 	}
-	f.Close()
+	_ = f.Close()
 	if err := run.own(logFile); err != nil {
 		return 0, err
 	}
@@ -303,7 +303,7 @@ func (c *cluster) start(ctx context.Context, bins binaries, run runner, opts Loc
 		if opts.Ephemeral {
 			o += " " + strings.Join(ephemeralSettings, " ")
 		}
-		fmt.Fprintf(opts.Log, "pg_ctl start -D %s (port %d, log %s)\n", c.dataDir, port, logFile)
+		_, _ = fmt.Fprintf(opts.Log, "pg_ctl start -D %s (port %d, log %s)\n", c.dataDir, port, logFile)
 		timeout := 60
 		if d, ok := ctx.Deadline(); ok {
 			timeout = max(1, int(time.Until(d).Seconds()))

@@ -25,7 +25,7 @@ func selectOne(t *testing.T, url string) {
 	if err != nil {
 		t.Fatalf("connect %s: %v", url, err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("select 1: %d, %v", one, err)
@@ -70,7 +70,7 @@ func TestLocalDurableRemoveOnStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Stop(ctx)
+	defer func() { _ = s.Stop(ctx) }()
 	conn, err := pgx.Connect(ctx, s.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestLocalDurableRemoveOnStop(t *testing.T) {
 			t.Errorf("%s = %q (%v), want on", setting, v, err)
 		}
 	}
-	conn.Close(ctx)
+	_ = conn.Close(ctx)
 	dataDir := s.How[strings.LastIndex(s.How, " ")+1:]
 	if strings.HasPrefix(dataDir, "/dev/shm/") {
 		t.Errorf("durable server's data in tmpfs: %s", dataDir)
@@ -101,8 +101,8 @@ func TestLocalPersistentReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil { //nolint:gosec // the postgres server user must get through
 		t.Fatal(err)
 	}
 	dataDir := filepath.Join(base, "sub", "pgdata")
@@ -143,7 +143,7 @@ func TestContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("container start took %v: %s", time.Since(begin).Round(time.Millisecond), s.How)
-	defer s.Stop(ctx)
+	defer func() { _ = s.Stop(ctx) }()
 	selectOne(t, s.URL)
 	begin = time.Now()
 	if err := s.Stop(ctx); err != nil {
@@ -192,7 +192,7 @@ func TestStartNothingAvailable(t *testing.T) {
 		if err == nil {
 			t.Fatal("Start succeeded with neither Docker nor binaries")
 		}
-		os.Stderr.WriteString("START-ERROR: " + err.Error() + "\n")
+		_, _ = os.Stderr.WriteString("START-ERROR: " + err.Error() + "\n")
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStartNothingAvailable$", "-test.count=1")
@@ -274,7 +274,7 @@ func exec1(t *testing.T, url, sql string) {
 	if err != nil {
 		t.Fatalf("connect %s: %v", url, err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

@@ -19,7 +19,7 @@ func waitReady(ctx context.Context, url string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("server not ready: %w (last error: %v)", ctx.Err(), last)
+			return fmt.Errorf("server not ready: %w (last error: %w)", ctx.Err(), last)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -32,7 +32,7 @@ func ping(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }() // also after the timeout
 	var one int
 	return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
 }
@@ -47,7 +47,7 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 	if err != nil {
 		return fmt.Errorf("connect to create database %s: %w", name, err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 		return fmt.Errorf("look for database %s: %w", name, err)

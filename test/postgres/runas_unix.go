@@ -26,7 +26,7 @@ func newRunner() (runner, error) {
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return runner{}, fmt.Errorf("running as root, which initdb refuses, and there is no postgres OS user to run PostgreSQL as (%v); create one (useradd --system postgres) or run as a normal user", err)
+		return runner{}, fmt.Errorf("running as root, which initdb refuses, and there is no postgres OS user to run PostgreSQL as (%w); create one (useradd --system postgres) or run as a normal user", err)
 	}
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)

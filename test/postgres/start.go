@@ -82,14 +82,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if prefer == ProviderContainer {
 			return nil, fmt.Errorf("no PostgreSQL container (POSTGRES_PROVIDER=container): %w", cerr)
 		}
-		fmt.Fprintf(log, "no container (%v); trying local PostgreSQL binaries\n", cerr)
+		_, _ = fmt.Fprintf(log, "no container (%v); trying local PostgreSQL binaries\n", cerr)
 		if plan, err = Choose(ctx, Options{Prefer: ProviderLocal, Local: opts.Local}); err != nil {
 			return nil, noServerError(opts.URLEnv, copts.Image, cerr, errors.Unwrap(err))
 		}
 		plan.Image, plan.NoContainer = copts.withDefaults().Image, WhyNoContainer(cerr)
 	}
 	if plan.NoContainer != "" {
-		fmt.Fprintf(log, "no container (%s); using local PostgreSQL binaries\n", plan.NoContainer)
+		_, _ = fmt.Fprintf(log, "no container (%s); using local PostgreSQL binaries\n", plan.NoContainer)
 	}
 	s, err := StartLocal(ctx, lopts)
 	if err != nil {

@@ -17,12 +17,12 @@ func fastTempDir() string {
 		return ""
 	}
 	// Docker gives containers a 64 MB /dev/shm; a cluster needs more than that.
-	if st.Bavail*uint64(st.Bsize) < 1<<30 {
+	if st.Bavail*uint64(st.Bsize) < 1<<30 { //nolint:gosec // a block size is positive
 		return ""
 	}
 	if f, err := os.CreateTemp(dir, "pg-probe-"); err == nil {
-		f.Close()
-		os.Remove(f.Name())
+		_ = f.Close()
+		_ = os.Remove(f.Name())
 		return dir
 	}
 	return ""

@@ -97,7 +97,7 @@ func checkStore(t *testing.T, dbURL string) *snapshot {
 	if err != nil {
 		t.Fatalf("check: connect: %v", err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 
 	snap := &snapshot{streams: map[string][]*storedEvent{}, byCorr: map[string][]*storedEvent{},
 		skus: map[string]int{}, orders: map[uuid.UUID][]*storedEvent{}}
@@ -245,7 +245,7 @@ func foldAt(evs []*storedEvent, n int64) api.Order {
 func toAPI(s order.State, version int64) api.Order {
 	lines := make([]api.OrderLine, len(s.Lines))
 	for i, l := range s.Lines {
-		lines[i] = api.OrderLine{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPriceCents: l.UnitPriceCents}
+		lines[i] = api.OrderLine{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPriceCents: l.UnitPriceCents} //nolint:gosec // the domain bounds a quantity by order.MaxQuantity
 	}
 	return api.Order{Id: s.ID, CustomerId: s.CustomerID, Currency: s.Currency, Status: api.OrderStatus(s.Status), Lines: lines,
 		TotalCents: s.TotalCents, LineCount: int64(len(s.Lines)), UnitCount: int64(s.UnitCount), Version: version, PlacedAt: s.PlacedAt, UpdatedAt: s.UpdatedAt}

@@ -81,7 +81,7 @@ func sendWith(ctx context.Context, client *http.Client, method, url string, body
 	if err != nil {
 		return &response{Err: err, Took: time.Since(begin)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b, Err: err, Took: time.Since(begin), Close: resp.Close}
 	if err != nil {
@@ -123,7 +123,7 @@ func problemOf(r *response) (api.Problem, error) {
 	}
 	var raw map[string]any
 	if err := json.Unmarshal(r.Body, &raw); err != nil {
-		return p, fmt.Errorf("body is not a JSON object: %v", err)
+		return p, fmt.Errorf("body is not a JSON object: %w", err)
 	}
 	for _, f := range []string{"type", "title", "detail"} {
 		if s, ok := raw[f].(string); !ok || s == "" {

@@ -85,7 +85,7 @@ func checkAckedBefore(t *testing.T, dbURL string, l *load, before time.Time) {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	var found int
 	if err := conn.QueryRow(ctx, `SELECT count(DISTINCT correlation_id) FROM events e
 		JOIN order_overview o ON o.id::text = e.stream_id AND o.version >= e.stream_version

@@ -122,7 +122,7 @@ func sendBody(t *testing.T, url string, body []byte, chunked bool) *response {
 	if err != nil {
 		return &response{Err: err, Took: time.Since(begin)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b, Err: err, Took: time.Since(begin), Close: resp.Close}
 }
@@ -136,7 +136,7 @@ func rawStatus(addr, head string, body []byte, within time.Duration) (int, time.
 	if err != nil {
 		return 0, 0, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(within))
 	if _, err := io.WriteString(conn, head); err != nil {
 		return 0, time.Since(begin), err
@@ -154,7 +154,7 @@ func rawStatus(addr, head string, body []byte, within time.Duration) (int, time.
 	if err != nil {
 		return 0, time.Since(begin), err
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode, time.Since(begin), nil
 }
 
@@ -247,7 +247,7 @@ func (sc *slowClient) run(addr string, steps []step) {
 		sc.err = err
 		return
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	// Give up well after the bound: a server that never closes fails the check.
 	_ = conn.SetReadDeadline(begin.Add(sc.bound + 10*time.Second))
 	done := make(chan struct{})
@@ -282,6 +282,7 @@ func (s *slowClients) check(t *testing.T) {
 			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(c.got)), nil)
 			if expect(t, err == nil, "slow client that %s: the server sent something that is not HTTP: %q", c.name, c.got) {
 				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close() // reads from memory
 				r := &response{Status: resp.StatusCode, Header: resp.Header, Body: body, Close: resp.Close}
 				expect(t, resp.StatusCode >= 400, "slow client that %s: answered %s", c.name, r)
 				if !fromNetHTTP(r) {

@@ -44,7 +44,7 @@ func startLocalPG(t *testing.T) *localPG {
 	// The server runs as the postgres user when we are root: it must get through the
 	// test's temporary directories, which are private (0700).
 	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(d, 0o755); err != nil {
+		if err := os.Chmod(d, 0o755); err != nil { //nolint:gosec // the postgres server user must get through
 			t.Fatal(err)
 		}
 	}
@@ -213,8 +213,8 @@ func childrenOf(pid int) []int {
 // findPgCtl finds pg_ctl in PATH or in the highest /usr/lib/postgresql/*/bin.
 func findPgCtl() (string, error) {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			return real, nil
+		if resolved, err := filepath.EvalSymlinks(p); err == nil {
+			return resolved, nil
 		}
 		return p, nil
 	}

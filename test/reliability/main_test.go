@@ -60,7 +60,7 @@ func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 func runMain(m *testing.M) int {
 	flag.Parse()
 	soak = os.Getenv("SOAK") != "" && os.Getenv("SOAK") != "0"
-	seed = rand.Uint64() >> 1
+	seed = rand.Uint64() >> 1 //nolint:gosec // a test seed, not security
 	if s := os.Getenv("SOAK_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 63)
 		if err != nil {
@@ -88,7 +88,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 2
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	if binPath, err = buildBinary(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 2
@@ -141,7 +141,7 @@ func newRand(name string) *rand.Rand {
 	for i := 0; i < len(name); i++ {
 		h = (h ^ uint64(name[i])) * 1099511628211
 	}
-	return rand.New(rand.NewPCG(seed, h))
+	return rand.New(rand.NewPCG(seed, h)) //nolint:gosec // reproducible test input, not security
 }
 
 // buildBinary builds ./cmd/orders into dir.
@@ -154,7 +154,7 @@ func buildBinary(dir string) (string, error) {
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/orders")
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/orders: %v\n%s", err, b)
+		return "", fmt.Errorf("go build ./cmd/orders: %w\n%s", err, b)
 	}
 	return out, nil
 }
@@ -244,14 +244,14 @@ type counters struct {
 
 func (c *counters) print(w io.Writer) {
 	faults := c.kills.Load() + c.dbStops.Load() + c.dbFreezes.Load()
-	fmt.Fprintf(w, "\n==== reliability summary (%s, seed %d) ====\n", mode(), seed)
-	fmt.Fprintf(w, "requests:        %d (commands: %d acknowledged, %d rejected, %d without a definite answer, of which %d took effect)\n",
+	_, _ = fmt.Fprintf(w, "\n==== reliability summary (%s, seed %d) ====\n", mode(), seed)
+	_, _ = fmt.Fprintf(w, "requests:        %d (commands: %d acknowledged, %d rejected, %d without a definite answer, of which %d took effect)\n",
 		c.requests.Load(), c.acknowledged.Load(), c.rejected.Load(), c.unknown.Load(), c.unknownLate.Load())
-	fmt.Fprintf(w, "faults injected: %d (%d replicas killed with SIGKILL, %d database stops, %d database freezes)\n",
+	_, _ = fmt.Fprintf(w, "faults injected: %d (%d replicas killed with SIGKILL, %d database stops, %d database freezes)\n",
 		faults, c.kills.Load(), c.dbStops.Load(), c.dbFreezes.Load())
-	fmt.Fprintf(w, "hostile inputs:  %d\n", c.inputs.Load())
-	fmt.Fprintf(w, "checks run:      %d (%d `orders verify` runs)\n", c.checks.Load(), c.verifyRuns.Load())
-	fmt.Fprintf(w, "differences:     %d in the data (log, read model, acknowledged commands, verify); %d failed checks in all\n",
+	_, _ = fmt.Fprintf(w, "hostile inputs:  %d\n", c.inputs.Load())
+	_, _ = fmt.Fprintf(w, "checks run:      %d (%d `orders verify` runs)\n", c.checks.Load(), c.verifyRuns.Load())
+	_, _ = fmt.Fprintf(w, "differences:     %d in the data (log, read model, acknowledged commands, verify); %d failed checks in all\n",
 		c.dataDifferences.Load(), c.differences.Load())
 }
 

@@ -131,7 +131,7 @@ func startServices(t *testing.T, n int, dbURL string, env map[string]string) []*
 func (s *service) start(within time.Duration) error {
 	s.mu.Lock()
 	s.gen++
-	fmt.Fprintf(s.out, "---- %s generation %d (%s) ----\n", s.name, s.gen, time.Now().Format(time.RFC3339Nano))
+	_, _ = fmt.Fprintf(s.out, "---- %s generation %d (%s) ----\n", s.name, s.gen, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(binPath, "serve", "--migrate")
 	cmd.Env = serviceEnv(s.dbURL, s.addr, s.env)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
@@ -210,7 +210,7 @@ func (s *service) kill(t testing.TB) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%s: still running 10s after SIGKILL", s.name)
 	}
-	fmt.Fprintf(s.out, "---- %s killed with SIGKILL (%s) ----\n", s.name, time.Now().Format(time.RFC3339Nano))
+	_, _ = fmt.Fprintf(s.out, "---- %s killed with SIGKILL (%s) ----\n", s.name, time.Now().Format(time.RFC3339Nano))
 	stats.kills.Add(1)
 }
 
@@ -275,7 +275,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -287,7 +287,7 @@ type tailBuffer struct {
 	dropped int64
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+func newTailBuffer(capacity int) *tailBuffer { return &tailBuffer{max: capacity} }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
@@ -342,7 +342,7 @@ func newEmptyDatabase(t *testing.T) string {
 			t.Errorf("drop database %s: %v", name, err)
 			return
 		}
-		defer conn.Close(ctx)
+		defer func() { _ = conn.Close(ctx) }()
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
@@ -368,7 +368,7 @@ func adminExec(t testing.TB, dbURL, sql string) {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

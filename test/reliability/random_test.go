@@ -111,7 +111,7 @@ func (rq randomReq) send(base string) (*response, bool) {
 		}
 		return &response{Err: err, Took: time.Since(begin)}, true
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b, Err: err, Took: time.Since(begin), Close: resp.Close}, true
 }
@@ -234,9 +234,9 @@ func junkPath(rng *rand.Rand) string {
 		case 1:
 			b.WriteString("/")
 		case 2:
-			b.WriteString(string(rune(0x80 + rng.IntN(0x2000))))
+			b.WriteString(string(rune(0x80 + rng.IntN(0x2000)))) //nolint:gosec // below 0x2080
 		default:
-			b.WriteByte(byte('a' + rng.IntN(26)))
+			b.WriteByte(byte('a' + rng.IntN(26))) //nolint:gosec // at most 'z'
 		}
 	}
 	return b.String()
@@ -255,7 +255,7 @@ func randomBody(rng *rand.Rand, id string) []byte {
 	case 2: // random bytes
 		b := make([]byte, rng.IntN(200))
 		for i := range b {
-			b[i] = byte(rng.IntN(256))
+			b[i] = byte(rng.IntN(256)) //nolint:gosec // IntN(256) fits a byte
 		}
 		return b
 	}
@@ -264,7 +264,7 @@ func randomBody(rng *rand.Rand, id string) []byte {
 		p := rng.IntN(len(b))
 		switch rng.IntN(4) {
 		case 0:
-			b[p] = byte(rng.IntN(256))
+			b[p] = byte(rng.IntN(256)) //nolint:gosec // IntN(256) fits a byte
 		case 1:
 			b = append(b[:p], b[p+1:]...)
 		case 2:

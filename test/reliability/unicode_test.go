@@ -66,9 +66,9 @@ var invalidText = []text{
 	{name: "DEL", value: "a\x7fb"},
 }
 
-// fieldCases are the values for a field of at most max characters; freeText fields
+// fieldCases are the values for a field of at most maxChars characters; freeText fields
 // (reason) may be blank and hold tabs and newlines.
-func fieldCases(max int, freeText bool) []struct {
+func fieldCases(maxChars int, freeText bool) []struct {
 	text
 	verdict
 } {
@@ -88,9 +88,9 @@ func fieldCases(max int, freeText bool) []struct {
 	for _, x := range invalidText {
 		add(x, mustReject)
 	}
-	add(text{name: "max length in 4-byte characters", value: strings.Repeat("😀", max)}, mustAccept)
-	add(text{name: "max length in combining marks", value: "a" + strings.Repeat("\u0301", max-1)}, mustAccept)
-	add(text{name: "one character too long", value: strings.Repeat("😀", max+1)}, mustReject)
+	add(text{name: "max length in 4-byte characters", value: strings.Repeat("😀", maxChars)}, mustAccept)
+	add(text{name: "max length in combining marks", value: "a" + strings.Repeat("\u0301", maxChars-1)}, mustAccept)
+	add(text{name: "one character too long", value: strings.Repeat("😀", maxChars+1)}, mustReject)
 	add(text{name: "ideographic space only", value: "\u3000"}, map[bool]verdict{false: mustReject, true: mustAccept}[freeText])
 	add(text{name: "blank", value: "   "}, map[bool]verdict{false: mustReject, true: mustAccept}[freeText])
 	add(text{name: "tab and newline", value: "a\tb\nc\r\n"}, map[bool]verdict{false: mustReject, true: mustAccept}[freeText])
@@ -263,10 +263,10 @@ func testOddUnicode(t *testing.T, svc *service) {
 func accepted(t *testing.T, where string, r *response, v verdict, success int) bool {
 	t.Helper()
 	code := checkAnswer(t, where, r)
-	switch {
-	case r.Status == success:
+	switch r.Status {
+	case success:
 		return expect(t, v != mustReject, "%s: accepted (%d), want 400: %s", where, r.Status, r)
-	case r.Status == http.StatusBadRequest:
+	case http.StatusBadRequest:
 		expect(t, v != mustAccept, "%s: rejected, want it accepted: %s", where, r)
 		expect(t, code == "validation_failed", "%s: code %q, want validation_failed", where, code)
 	default:

@@ -118,7 +118,7 @@ func run(newModule, newName string, dry bool) error {
 		if dry {
 			continue
 		}
-		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+		if err := os.WriteFile(f, []byte(out), 0o600); err != nil {
 			return err
 		}
 		if strings.HasSuffix(f, ".go") {
@@ -148,7 +148,7 @@ func run(newModule, newName string, dry bool) error {
 	// A changed import path can move an import within its block.
 	if len(changedGo) > 0 {
 		if out, err := exec.Command("gofmt", append([]string{"-w"}, changedGo...)...).CombinedOutput(); err != nil {
-			return fmt.Errorf("gofmt: %v\n%s", err, out)
+			return fmt.Errorf("gofmt: %w\n%s", err, out)
 		}
 	}
 	fmt.Println("rename: go generate ./api/... (the API title is in the embedded spec)")
@@ -208,25 +208,25 @@ func (r renamer) rewrite(file, s string) string {
 	return s
 }
 
-// replaceToken replaces old by new where old is not part of a longer word or path
+// replaceToken replaces from by to where from is not part of a longer word or path
 // element: neither preceded by a letter, digit or '_' nor followed by one, nor by '.',
 // '-' or '_' (example.com/a must not match example.com/a-x).
-func replaceToken(s, old, new string) string {
+func replaceToken(s, from, to string) string {
 	var b strings.Builder
 	for {
-		i := strings.Index(s, old)
+		i := strings.Index(s, from)
 		if i < 0 {
 			b.WriteString(s)
 			return b.String()
 		}
-		end := i + len(old)
+		end := i + len(from)
 		before := i == 0 || !isWordByte(s[i-1])
-		after := end == len(s) || !(isWordByte(s[end]) || s[end] == '.' && end+1 < len(s) && isWordByte(s[end+1]) || s[end] == '-')
+		after := end == len(s) || !isWordByte(s[end]) && (s[end] != '.' || end+1 >= len(s) || !isWordByte(s[end+1])) && s[end] != '-'
 		b.WriteString(s[:i])
 		if before && after {
-			b.WriteString(new)
+			b.WriteString(to)
 		} else {
-			b.WriteString(old)
+			b.WriteString(from)
 		}
 		s = s[end:]
 	}
@@ -236,12 +236,12 @@ func isWordByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// replaceLine replaces the first line equal to old.
-func replaceLine(s, old, new string) string {
+// replaceLine replaces the first line equal to from.
+func replaceLine(s, from, to string) string {
 	lines := strings.SplitAfter(s, "\n")
 	for i, l := range lines {
-		if strings.TrimRight(l, "\r\n") == old {
-			lines[i] = new + l[len(old):]
+		if strings.TrimRight(l, "\r\n") == from {
+			lines[i] = to + l[len(from):]
 			break
 		}
 	}

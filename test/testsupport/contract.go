@@ -92,7 +92,7 @@ func ProblemTypes(doc *openapi3.T) (map[string]ProblemType, error) {
 	}
 	var list []ProblemType
 	if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
-		return nil, fmt.Errorf("openapi.yaml: x-problem-types missing or malformed: %v", err)
+		return nil, fmt.Errorf("openapi.yaml: x-problem-types missing or malformed: %w", err)
 	}
 	out := map[string]ProblemType{}
 	for _, p := range list {
@@ -160,7 +160,7 @@ func (c *Contract) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	// The route as the contract sees it; HEAD is the GET it stands for.
-	probe := req.Clone(context.Background())
+	probe := req.Clone(req.Context())
 	if probe.Method == http.MethodHead {
 		probe.Method = http.MethodGet
 	}
@@ -230,7 +230,7 @@ func (c *Contract) checkResponse(req *http.Request, mark string, valid bool, rou
 			name, want = "MethodNotAllowed", http.StatusMethodNotAllowed
 		}
 		if resp.StatusCode != want {
-			return fmt.Errorf("a request outside the contract (%v) must get %d (%s)", routeErr, want, name)
+			return fmt.Errorf("a request outside the contract (%w) must get %d (%s)", routeErr, want, name)
 		}
 		if err := c.checkComponentResponse(name, resp, body, head); err != nil {
 			return err
@@ -239,7 +239,7 @@ func (c *Contract) checkResponse(req *http.Request, mark string, valid bool, rou
 	}
 
 	op := route.Operation
-	if op.Responses.Status(resp.StatusCode) == nil && !(resp.StatusCode == http.StatusInternalServerError && op.Responses.Default() != nil) {
+	if op.Responses.Status(resp.StatusCode) == nil && (resp.StatusCode != http.StatusInternalServerError || op.Responses.Default() == nil) {
 		return fmt.Errorf("status %d is not declared by %s", resp.StatusCode, op.OperationID)
 	}
 	if valid && mark != ExpectRule {

@@ -73,7 +73,7 @@ func EnsureLoginRole(ctx context.Context, ownerURL, role, password string) error
 	if err != nil {
 		return fmt.Errorf("app role: %w", err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
 		return fmt.Errorf("app role: %w", err)
@@ -85,7 +85,7 @@ func EnsureLoginRole(ctx context.Context, ownerURL, role, password string) error
 		}
 		_, err := conn.Exec(ctx, create)
 		var pgErr *pgconn.PgError
-		if err != nil && !(errors.As(err, &pgErr) && (pgErr.Code == "42710" || pgErr.Code == "23505")) { // created meanwhile
+		if err != nil && (!errors.As(err, &pgErr) || pgErr.Code != "42710" && pgErr.Code != "23505") { // created meanwhile
 			return fmt.Errorf("app role: %w", err)
 		}
 	}

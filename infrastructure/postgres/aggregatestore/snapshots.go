@@ -84,7 +84,7 @@ func (s *Store[S, E]) readSnapshot(ctx context.Context, db eventstore.DBTX, id u
 
 // snapshot writes view in the background, unless enough writers are already busy (the
 // next crossing of Every, or the next cold load, will take it).
-func (s *Store[S, E]) snapshot(id uuid.UUID, view application.Versioned[S]) {
+func (s *Store[S, E]) snapshot(ctx context.Context, id uuid.UUID, view application.Versioned[S]) {
 	select {
 	case s.snapshots <- struct{}{}:
 	default:
@@ -97,7 +97,8 @@ func (s *Store[S, E]) snapshot(id uuid.UUID, view application.Versioned[S]) {
 		if err != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Written after the command, in the background: it outlives the request.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		st := s.Stream(id)
 		_, _ = s.pool.Exec(ctx, writeSnapshot, st.Type, st.ID, view.Version, sn.SchemaVersion, state)

@@ -37,8 +37,8 @@ type cacheEntry[S any] struct {
 // and each failure is a wasted batch.
 const hotFor = 2 * time.Second
 
-func newStateCache[S any](max int) *stateCache[S] {
-	return &stateCache[S]{max: max, order: list.New(), byID: map[uuid.UUID]*list.Element{}}
+func newStateCache[S any](capacity int) *stateCache[S] {
+	return &stateCache[S]{max: capacity, order: list.New(), byID: map[uuid.UUID]*list.Element{}}
 }
 
 // get returns the cached state, or ok=false; a nil cache caches nothing. hot says the

@@ -141,7 +141,7 @@ func (s *Store[S, E]) WithinTx(ctx context.Context, fn func(context.Context, app
 		for id, view := range t.written {
 			s.cache.put(id, view)
 			if from := t.loaded0[id]; s.cfg.Snapshots != nil && view.Version/s.cfg.Snapshots.Every > from/s.cfg.Snapshots.Every {
-				s.snapshot(id, view)
+				s.snapshot(ctx, id, view)
 			}
 		}
 		return nil
@@ -255,7 +255,7 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 		}
 		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version}
 		if sn := t.store.cfg.Snapshots; sn != nil && int64(n) >= sn.Every {
-			t.store.snapshot(id, view) // a committed state: safe to keep whatever this transaction does
+			t.store.snapshot(ctx, id, view) // a committed state: safe to keep whatever this transaction does
 		}
 	}
 	if t.loaded0 == nil {

@@ -37,7 +37,7 @@ func (t *Tx) batch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) 
 	br := t.conn.SendBatch(ctx, b)
 	if !t.begun {
 		if _, err := br.Exec(); err != nil {
-			br.Close()
+			_ = br.Close() // the error above is the one to report
 			return nil, err
 		}
 		t.begun = true
@@ -57,7 +57,7 @@ func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 	}
 	rows, err := br.Query()
 	if err != nil {
-		br.Close()
+		_ = br.Close() // the error above is the one to report
 		return nil, err
 	}
 	return &batchRows{Rows: rows, br: br}, nil

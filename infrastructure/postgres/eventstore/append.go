@@ -203,7 +203,7 @@ func columnsOf(events []EventData) (columns, error) {
 			c.ids[i] = id
 		}
 		c.types[i] = e.Type
-		c.schemaVersions[i] = int32(max(e.SchemaVersion, 1))
+		c.schemaVersions[i] = int32(max(e.SchemaVersion, 1)) //nolint:gosec // schema versions are small numbers set in code
 		c.payloads[i] = string(e.Payload)
 		c.metadata[i] = "{}"
 		if len(e.Metadata) > 0 {

@@ -38,9 +38,10 @@ func appendTx(ctx context.Context, pool *pgxpool.Pool, s es.StreamID, ev es.Expe
 	return out, err
 }
 
+//nolint:contextcheck // uses the test's context, t.Context
 func mustAppend(t *testing.T, pool *pgxpool.Pool, s es.StreamID, ev es.ExpectedVersion, events ...es.EventData) []es.RecordedEvent {
 	t.Helper()
-	out, err := appendTx(context.Background(), pool, s, ev, events...)
+	out, err := appendTx(t.Context(), pool, s, ev, events...)
 	if err != nil {
 		t.Fatalf("append to %s with %s: %v", s, ev, err)
 	}
@@ -55,9 +56,10 @@ func versionsOf(events []es.RecordedEvent) []int64 {
 	return v
 }
 
+//nolint:contextcheck // uses the test's context, t.Context
 func assertNoGaps(t *testing.T, pool *pgxpool.Pool, s es.StreamID, want int64) {
 	t.Helper()
-	events, err := es.ReadStream(context.Background(), pool, s, es.StreamRange{})
+	events, err := es.ReadStream(t.Context(), pool, s, es.StreamRange{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func TestAppendAndReadBack(t *testing.T) {
 	if got := versionsOf(out); fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("versions %v, want [1 2 3]", got)
 	}
-	if !(out[0].Position < out[1].Position && out[1].Position < out[2].Position) {
+	if out[0].Position >= out[1].Position || out[1].Position >= out[2].Position {
 		t.Fatalf("positions not increasing: %d %d %d", out[0].Position, out[1].Position, out[2].Position)
 	}
 	for _, e := range out {
@@ -346,7 +348,7 @@ func TestRollbackLeavesNothingBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }()
 	if _, err := es.Append(ctx, tx, s, es.NoStream(), []es.EventData{event("A", 1), event("A", 2)}); err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +512,7 @@ func TestReadAllDoesNotPassAnOpenTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer slow.Rollback(ctx)
+	defer func() { _ = slow.Rollback(ctx) }()
 	slowEvents, err := es.Append(ctx, slow, newStream(), es.NoStream(), []es.EventData{event("Slow", 1)})
 	if err != nil {
 		t.Fatal(err)

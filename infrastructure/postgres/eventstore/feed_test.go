@@ -20,7 +20,7 @@ func TestFeedDoesNotPassALowerPositionOfAnOpenTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer early.Rollback(ctx)
+	defer func() { _ = early.Rollback(ctx) }()
 	if _, err := early.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // takes its xid now
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestFeedDoesNotPassALowerPositionOfAnOpenTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer late.Rollback(ctx)
+	defer func() { _ = late.Rollback(ctx) }()
 	lateEvents, err := es.Append(ctx, late, newStream(), es.NoStream(), []es.EventData{event("Late", 1)})
 	if err != nil {
 		t.Fatal(err)

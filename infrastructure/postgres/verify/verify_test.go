@@ -182,12 +182,14 @@ func (f fixture) count(t testing.TB, sql string) int64 {
 // error fails the test and ends that goroutine only (FailNow must not be called there).
 type inGoroutine struct{ testing.TB }
 
+//nolint:staticcheck // QF1008: through g.TB, so that Helper marks this method and not a promoted wrapper
 func (g inGoroutine) Fatalf(format string, args ...any) {
 	g.TB.Helper()
 	g.TB.Errorf(format, args...)
 	runtime.Goexit()
 }
 
+//nolint:staticcheck // QF1008: as Fatalf
 func (g inGoroutine) Fatal(args ...any) {
 	g.TB.Helper()
 	g.TB.Error(args...)

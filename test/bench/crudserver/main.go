@@ -74,7 +74,7 @@ func bad(c echo.Context, status int, title string) error {
 
 func main() {
 	url, addr := os.Getenv("DATABASE_URL"), os.Getenv("LISTEN_ADDR")
-	maxConns, _ := strconv.Atoi(os.Getenv("DB_MAX_CONNS"))
+	maxConns, _ := strconv.ParseInt(os.Getenv("DB_MAX_CONNS"), 10, 32)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	pcfg, err := pgxpool.ParseConfig(url)
@@ -173,7 +173,7 @@ func main() {
 	srv := &http.Server{Addr: addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shut)
 	}()
