@@ -190,6 +190,11 @@ func (r renamer) rewrite(file, s string) string {
 		s = regexp.MustCompile(`\b`+regexp.QuoteMeta(r.oldName)+` (serve|migrate|verify|rebuild|help)\b`).
 			ReplaceAllString(s, r.newName+" $1")
 	}
+	// Metric names (<name>_http_requests_total) and role names (<name>_app) where the
+	// dashboard, its test, the smoke test and the operations docs name them.
+	if f := filepath.ToSlash(file); strings.HasPrefix(f, "deploy/") || strings.HasPrefix(f, "docs/") {
+		s = regexp.MustCompile(`\b`+regexp.QuoteMeta(r.oldName)+`_([a-z])`).ReplaceAllString(s, r.newName+"_$1")
+	}
 	// main's error prefix, and the tests that expect it.
 	if strings.HasPrefix(filepath.ToSlash(file), "cmd/"+r.oldName+"/") {
 		s = strings.ReplaceAll(s, `"`+r.oldName+`: `, `"`+r.newName+`: `)
