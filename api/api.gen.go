@@ -107,6 +107,24 @@ type CancelRequest struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// CustomerSummary A customer's orders at a glance.
+type CustomerSummary struct {
+	// ConfirmedTotals The totals of the confirmed orders in cents, per currency (ISO 4217 code).
+	//
+	// Example: {"EUR":2500}
+	ConfirmedTotals map[string]int64 `json:"confirmed_totals"`
+
+	// CustomerId Example: cust-42
+	CustomerId      string `json:"customer_id"`
+	OrdersCancelled int64  `json:"orders_cancelled"`
+
+	// OrdersConfirmed Orders confirmed and not cancelled since.
+	OrdersConfirmed int64 `json:"orders_confirmed"`
+
+	// OrdersPlaced Every order the customer placed.
+	OrdersPlaced int64 `json:"orders_placed"`
+}
+
 // EventList The events of an order, in version order.
 type EventList struct {
 	Items []StoredEvent `json:"items"`
@@ -403,6 +421,15 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details document.
 type UnsupportedMediaType = Problem
+
+// GetCustomerSummaryParams defines parameters for GetCustomerSummary.
+type GetCustomerSummaryParams struct {
+	// MinPosition Wait until the read model reflects at least this event-log position.
+	MinPosition *int64 `form:"min_position,omitempty" json:"min_position,omitempty"`
+
+	// Wait How long to wait for `min_position`, e.g. `500ms` or `5s`; default `2s`, at most `10s`.
+	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
+}
 
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
@@ -713,6 +740,22 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+	//
+	// Per customer: orders placed, confirmed (and not cancelled since),
+	// cancelled, and the confirmed totals per currency. This read model is
+	// updated asynchronously, shortly after each command commits; the
+	// response's `X-Read-Model-Position` is the event-log position it
+	// reflects. A customer without orders has zeros.
+	//
+	// To read your own writes, pass the `X-Event-Position` of your last
+	// command as `min_position`: the server waits (up to `wait`, default
+	// `2s`, at most `10s`) until the read model has passed it, and answers
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	//
+	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+	GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness probe
 	//
 	// Answers `200` as long as the process is running; does not check dependencies.
@@ -870,6 +913,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+//
+// Per customer: orders placed, confirmed (and not cancelled since),
+// cancelled, and the confirmed totals per currency. This read model is
+// updated asynchronously, shortly after each command commits; the
+// response's `X-Read-Model-Position` is the event-log position it
+// reflects. A customer without orders has zeros.
+//
+// To read your own writes, pass the `X-Event-Position` of your last
+// command as `min_position`: the server waits (up to `wait`, default
+// `2s`, at most `10s`) until the read model has passed it, and answers
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+//
+// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+func (c *Client) GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerSummaryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetHealth Liveness probe
@@ -1158,6 +1227,79 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetCustomerSummaryRequest constructs an http.Request for the GetCustomerSummary method
+func NewGetCustomerSummaryRequest(server string, id string, params *GetCustomerSummaryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/customers/%s/summary", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_position", *params.MinPosition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
@@ -1802,6 +1944,24 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
+	//
+	// Per customer: orders placed, confirmed (and not cancelled since),
+	// cancelled, and the confirmed totals per currency. This read model is
+	// updated asynchronously, shortly after each command commits; the
+	// response's `X-Read-Model-Position` is the event-log position it
+	// reflects. A customer without orders has zeros.
+	//
+	// To read your own writes, pass the `X-Event-Position` of your last
+	// command as `min_position`: the server waits (up to `wait`, default
+	// `2s`, at most `10s`) until the read model has passed it, and answers
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+	GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error)
+
 	// GetHealthWithResponse Liveness probe
 	//
 	// Answers `200` as long as the process is running; does not check dependencies.
@@ -1973,6 +2133,100 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+}
+
+// GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
+type GetCustomerSummaryResponse200Headers struct {
+	XReadModelPosition string
+	XRequestID         *string
+}
+
+// GetCustomerSummaryResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerSummary
+type GetCustomerSummaryResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponse503Headers the declared response headers of an HTTP 503 response for GetCustomerSummary
+type GetCustomerSummaryResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponseDefaultHeaders the declared response headers of an HTTP default response for GetCustomerSummary
+type GetCustomerSummaryResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetCustomerSummaryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerSummary
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerSummaryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerSummaryResponse400Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCustomerSummaryResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetCustomerSummaryResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerSummaryResponse) GetJSON200() *CustomerSummary {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerSummaryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerSummaryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerSummaryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetHealthResponse200Headers the declared response headers of an HTTP 200 response for GetHealth
@@ -2227,6 +2481,7 @@ type PlaceOrderResponse201Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -2499,6 +2754,7 @@ func (r GetOrderResponse) ContentType() string {
 type CancelOrderResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -2685,6 +2941,7 @@ func (r CancelOrderResponse) ContentType() string {
 type ConfirmOrderResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -2949,6 +3206,7 @@ func (r GetOrderEventsResponse) ContentType() string {
 type AddOrderLineResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -3224,6 +3482,30 @@ func (r GetReadinessResponse) ContentType() string {
 	return ""
 }
 
+// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
+//
+// Per customer: orders placed, confirmed (and not cancelled since),
+// cancelled, and the confirmed totals per currency. This read model is
+// updated asynchronously, shortly after each command commits; the
+// response's `X-Read-Model-Position` is the event-log position it
+// reflects. A customer without orders has zeros.
+//
+// To read your own writes, pass the `X-Event-Position` of your last
+// command as `min_position`: the server waits (up to `wait`, default
+// `2s`, at most `10s`) until the read model has passed it, and answers
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+func (c *ClientWithResponses) GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error) {
+	rsp, err := c.GetCustomerSummary(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerSummaryResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness probe
 //
 // Answers `200` as long as the process is running; does not check dependencies.
@@ -3472,6 +3754,124 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetReadinessResponse(rsp)
+}
+
+// ParseGetCustomerSummaryResponse parses an HTTP response from a GetCustomerSummaryWithResponse call
+func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerSummaryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerSummary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerSummaryResponse200Headers
+		if values := rsp.Header.Values("X-Read-Model-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Read-Model-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XReadModelPosition = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerSummaryResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCustomerSummaryResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetCustomerSummaryResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -3840,6 +4240,13 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 				return nil, err
 			}
 			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -4238,6 +4645,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4499,6 +4913,13 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 				return nil, err
 			}
 			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -4877,6 +5298,13 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -5163,6 +5591,9 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+	// (GET /customers/{id}/summary)
+	GetCustomerSummary(ctx echo.Context, id string, params GetCustomerSummaryParams) error
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -5198,6 +5629,38 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetCustomerSummary converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCustomerSummary(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCustomerSummaryParams
+	// ------------- Optional query parameter "min_position" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_position", ctx.QueryParams(), &params.MinPosition, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter min_position: %s", err))
+	}
+
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", ctx.QueryParams(), &params.Wait, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wait: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCustomerSummary(ctx, id, params)
+	return err
 }
 
 // GetHealth converts echo context to params.
@@ -5627,6 +6090,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/orders/:id/confirm", wrapper.ConfirmOrder, options.OperationMiddlewares["confirmOrder"]...)
 	router.POST(options.BaseURL+"/orders/:id/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/orders/:id/events", wrapper.GetOrderEvents, options.OperationMiddlewares["getOrderEvents"]...)
+	router.GET(options.BaseURL+"/customers/:id/summary", wrapper.GetCustomerSummary, options.OperationMiddlewares["getCustomerSummary"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPISpec, options.OperationMiddlewares["getOpenAPISpec"]...)
@@ -5741,6 +6205,107 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type GetCustomerSummaryRequestObject struct {
+	Id     string `json:"id"`
+	Params GetCustomerSummaryParams
+}
+
+type GetCustomerSummaryResponseObject interface {
+	VisitGetCustomerSummaryResponse(w http.ResponseWriter) error
+}
+
+type GetCustomerSummary200ResponseHeaders struct {
+	XReadModelPosition string
+	XRequestID         *string
+}
+
+type GetCustomerSummary200JSONResponse struct {
+	Body    CustomerSummary
+	Headers GetCustomerSummary200ResponseHeaders
+}
+
+func (response GetCustomerSummary200JSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Read-Model-Position", fmt.Sprint(response.Headers.XReadModelPosition))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummary400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary400ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummary503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary503ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummarydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetCustomerSummarydefaultApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type GetHealthRequestObject struct {
@@ -6006,6 +6571,7 @@ type PlaceOrder201ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6026,6 +6592,7 @@ func (response PlaceOrder201JSONResponse) VisitPlaceOrderResponse(w http.Respons
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -6342,6 +6909,7 @@ type CancelOrderResponseObject interface {
 type CancelOrder200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6361,6 +6929,7 @@ func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.Respo
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -6580,6 +7149,7 @@ type ConfirmOrderResponseObject interface {
 type ConfirmOrder200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6599,6 +7169,7 @@ func (response ConfirmOrder200JSONResponse) VisitConfirmOrderResponse(w http.Res
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -6895,6 +7466,7 @@ type AddOrderLineResponseObject interface {
 type AddOrderLine200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6914,6 +7486,7 @@ func (response AddOrderLine200JSONResponse) VisitAddOrderLineResponse(w http.Res
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -7220,6 +7793,9 @@ func (response GetReadinessdefaultApplicationProblemPlusJSONResponse) VisitGetRe
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+	// (GET /customers/{id}/summary)
+	GetCustomerSummary(ctx context.Context, request GetCustomerSummaryRequestObject) (GetCustomerSummaryResponseObject, error)
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -7262,6 +7838,32 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetCustomerSummary operation middleware
+func (sh *strictHandler) GetCustomerSummary(ctx echo.Context, id string, params GetCustomerSummaryParams) error {
+	var request GetCustomerSummaryRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCustomerSummary(ctx.Request().Context(), request.(GetCustomerSummaryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCustomerSummary")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCustomerSummaryResponseObject); ok {
+		return validResponse.VisitGetCustomerSummaryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetHealth operation middleware
@@ -7589,154 +8191,168 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdts4sij8Klj8ZlakDClLsp3E9tprlieXmXTn9uWye2Y3s02IhCy0KUBNgLbVffwc54HOi52FKoAE",
-	"L5Lt2Jl0n935EdsSCAJ1r0JV4dcglcuVFExoFRz+GiwYzVgBvx7nubwwv2RMpQVfaS5FcBh8XDCyZHoh",
-	"M0X0gpEV1QuiytVKFlqNgjBgl3S5yllwGPz9+ceQ/OP58bMgDAr2c8kLlgWHuihZGKh0wZbUTL+iWrPC",
-	"TP3fPx5H//X5L4OQ4C/Dh38KwkCvV2YypQsuToOrqzB4/pGe9i9MFhkrHihyzgrFpSBUEUqULqQ4JUxo",
-	"rtdE09OQsNHpiCRxsBsHCRlccL0we4nFz6XUTA1H5AMTGeGazGh6Rrggyct59JrqdJEQLUlRCkJJKpdL",
-	"KjJCTykXShN2SVOdr2OhF7xawigWDZjAO7fCo7vflxlbrqRmIl2/Z6ucrs1j7e0nZp6EXCyYILCAgqmV",
-	"FIoRjohSWhYsqz+Wc0IFYbTIOSuIWQ9TOhYOGETRJSOJ9+7oe7ZOyMBuWxEp8vXwiNCZYkITqResuOCK",
-	"tXds1hX4G2SiXAaHP+IXn/sQ/EqmFLfVh+RP71+ZxZs1CnaBOA9JsgO/qJ1feXaVNAnRfbU/n6aP0wmL",
-	"nswmNNpjT1h0kO2m0ZQ+mo9nj7M9Nplsxc1cFkuqg8OgLHhUsDkrmEhZL5G+Z7pYH881K7q7+MBSaSBI",
-	"zdfkYsFTBLlFAlnSNZmZP3XBWdbYy/625S254EsD3HG1Ii40O2UFLOmf73H+l8/6AcszhCsQD4wMCeJW",
-	"EHbOinVFPIew3DTnTOgHKhbJPyM7d/TyWUL43PAOB+ajghEtz5ggg0k0mT4h6YIWNNWsUOZtOTPcr8JY",
-	"ZPyUa0UMRyXRyegwGYY1URFppjFUyYpzVpBTJlhBNctG5GP1qVlJLk9JzgVTjkQcTFNaFGvCdZs8x5OD",
-	"Md3P9qJHhjAezx7TXprwgEwvXzFxqhfB4WT6JDRAr/4O29KMRr+Mo4OT0WH0+S99wuzKPFHQJdNW6j6V",
-	"RcFyoP6XPVx+LAyWUjdInDbQRYB5AWiKDEDI0bSQSgGAeAqi7aWOBTySGq7IjHTTKNNpRjV1cGPnRicg",
-	"nq2gw0fUiLycxwLZPuxDihENHTFQsJ+jx9kkPWBTGoQBN7tBbROEgaBLM+afkbf96OWzrXD3If3fcVyO",
-	"x+NxBD8nL+DH4xf458GLzz2KJAwuIztFtGRK0VPz5bJU2rDequBC01nOiGaXCFdZapJKoQuZezTcFtDf",
-	"s3UP1iyrROlCKiZIKfjPJSNnbE0G9ZuOPzx9+dLqJko+fXr5bEiW9AyRzGLh0KDonIEWMhLmkFBSsBUz",
-	"vNAkg0qGm9eY52AS+MSNK0Cb9KqHo+bzMCM1TDoHoaerOahQF4bckr3pFLRDxkjCa4CcnLH1ScFKxbJk",
-	"2GG+2cF8j+5Po910kkV780csok9mj6MDNs0m6Xi+Sx/tbSKWlmbaRCvT/f1tPBrHl1NDNpePn/dzaBi8",
-	"nIPm325xGJvEmBsF02UhWEZma0LJqmDnXJa1Mg4JH7ERMYLOGgix6DdSDo19Ysh3N3UjzR8sDpJN9gtx",
-	"5kssPnpsq41JUJRCtS0VohdUu3WEFZGj2lFHseAoCmCPIM4NukG8VBaW+R5JwAxI9ibThNT2VFoWQCxu",
-	"tJU1q0LOcrZ8oEhiR5zYEYmjVGK/iEViQJsQRH8I35s1GLbwxNgoFrE4VuT9i6fkYDIZk4zNQQ1wK6Pw",
-	"eVCtNFfSMHnyMCEDKtZueYdEyFisCtDO3CB5SGThLL1IMSOqDZ/lXGkjJ2tsKTLwJGUsANw++B4otyMk",
-	"FQ5C0grb5XDkW5ilYioWliKMfU4LrgyGlCSUXDB6Zl5JBskPO0gCdpnmQ0ApVwZEhl8d4IXR32Rp5mfq",
-	"EPE0IsfknOYlaz4kvG0BxvM8FqhMkt2kohJLax7/j8fJJmu3n4Hthjdz7qMmr5I41p8fDuL44f8a/LAz",
-	"/Gsc/AgCfjrBH7so7x8///wwDgZ2eOgeu/aJ4cOhHXtbbfEwNAgAfBZkKQvWoAxVpgsjGhAYKFHeSME2",
-	"SJW33jSGVJwmTzxcJw8To4U3klcsLKrDNoPujvfIG6nJa5nxOWdZjVBKZjJb3xaDZiPb0TgZT/f6xOpb",
-	"s+4+G+djLXKatm9wQ/sd1mr80nqlPLuhXV/CyB4zzUlwsNL+RjNr75q/jFXABPxKV6uco/OyY6XcX35S",
-	"6MlU+zBPZGb+c5rzDAafzCnPmXl1xjTluQGugK+doj20CE7XBMgOEEzQZf519+pPAKmikMaM/PHXYM5Z",
-	"ngWHgXsoCIMW3bYnCK4+G9ApTY1LUzlNBq2a6lIFh3tj41dwDbhoLa8Gmtu32qm3F9ntXflA/1PB5sFh",
-	"8P/t1CGIHfxW7bzDORD0XfJwxgdXZElzgz2WGb7guKhDMqMZ+e7D2zchoWTJlTLaov4+FgCekFS2t/nS",
-	"aghrN3sT16J5GJJSnAl5IewUCjg/lWKe8xTs8dqcH5EEEZIQQ4WKMJou3BIIPI7c5gVdfKPG9/X7YGUf",
-	"2+kLDxhvz3PJrpvC8wwB4k/thu5E3UA/J0LqkxUTGUrRirpfgXJOqYAwghGiNDPeyMWC56xpddinR0Ef",
-	"ed7Ip98Bj7BByQc1Jb91LzLqr15qh5zhhZGQOnKD7oucnaXm6EjVFryT7mbl7JAkHaAmsRjQzPxGKHi+",
-	"xjWgMBV3bJEamOU5/JGxYhi6eRZUnQh5AuAxE9mnYDJB2HKl1+1HqrnA2K+H1y+JResRmheMZuuTVU5T",
-	"eM5gHYBut8mV8WrZJVdaDcNY2Oe01DQ/0VKe5LQ4ZQnwWpJK4YTaiQNYguYXTnrGVjoW6YKKUw4GlDND",
-	"88oPqgIGztglhVlTqY/QqyI51awY/lbZ8zXEX99IDTFaXMIXsykGc4GkqJ3O41N8FZgMx9W3X8iGDQbc",
-	"rxnQvgOsz+odHfbDdQL/uVH3xX8Qw0byI7NSk0wylAY2ru0CJGaVA4iIzY3BLdb2w1ig8S90QVPvcfAT",
-	"YCi8wlj5AMQEvlHetMZPiUUVRm/TXRWL30YlOOiOpPVGfijTxXtZanYnqjLkNJelaBDTG0nkihUwB1lQ",
-	"haxvQHMX4a4WfLWEAwyfvvZq+jLE69bSIStDT/jlfVBTY4cumFoRRmfLHorvhjT9ArZwP+q6F28gWi2P",
-	"UI3boFlWMKXIQBbIvdoPubKs8vtlQTRfsuHonoTHXlt7i20orhX3/SG6dlIqbgfgACwynnmf3Agqvz0l",
-	"846uc0mzj1K+Mtr3TrS1wrlqXe5Tl2/QGxeUsMuUMXu8qPgvjOR8yXU/7fhkMdmtyeK9P6GWkrjXdqjD",
-	"ri3SUkY46L69lGs29RtEvRcCe4Ge253cXKT3kyVXSxspaIX9gsNd3/O17lbNWsZ/6g12OFbaPaqCghdU",
-	"ETD+8OTs3lyGybSmrv+0r/V21PV+cUxUjbkPsvKihBVw0JHfAh08I7MLi0VKCzB5vSirH6DdHJLFSGws",
-	"rKPcN48ZMTLWYoUKL0DbpHV3ir+NMGFM84Dl2/IFIuYuzMCFZoWg+QnEBnw5+EEaWxDgZkB5AeFfoybK",
-	"giiesSPC0YSYMSZILk9PWUZKYVDhHwI+UMTf47Vic78Z1cHVEbe6Dlm79Uc44j6I+liQUrDLFUuNdoR5",
-	"q4OkBrSS4T0aTR/wSPSToOeU53SW303Fld48LeWWUU1nVBkPoczRMoDTfZou7PkrX7J+AUYgjcAmClCy",
-	"lMbQvQFKPU1o90maC+zg1f/6vhSgPXWGDBTDjAUteL42K4GTVUkWVGQ23OOUJYbf4PSoghtX/uoh1n7O",
-	"CqO1WXZEkFK8AUnjlCgWHkCHTYgm8EcEaRoJUZiWMSJPYUZZ6lQu2YmN+CWxWDIqUN5VS1NarlYssyF2",
-	"QB9EsOr0oAvgWFiI+YhrzTI4yuGY6LGg5wxZ2onKQxuEaBzjxqKTiwPxkILRzIuXzXmh9Igkf3/+kexA",
-	"2OWXpDqjMZCKRWJsfPgq+ZoBDg+0183g5crcUUJ/EqtCpkwpQwfP4RDmbtK69yC7yeBckRZmAOeACWKG",
-	"2xBA5+z8eot26tkc3jvgSL5aSldEe6s5Y+vIjrwvru7mhJnt2iAfbhjTBbo7jsUA4x0hxlxkAcbxbzbQ",
-	"9smFZFj2mmWcfgRQ30lLVBOeLM2MJ4A93wpg1tpqeA8GwN6LzAtu4A95MTZvJwReTOyLexRBNTKCkREM",
-	"+SpOkQ26J+29Jb9Fv6iCAIbksuwVF8w7BqQZekw0f1fIFSs0Zyo4nNNcsY7FU0fqswwD9jacj2LcbH/l",
-	"TfJr8HNJK2nWCjmVyxkriJyTUnCtyCCZjsYJpGukKVsZhFNFkikaTxVJTsP61JMLvTsNwmBJLzF/cDI2",
-	"RmGVTjjpphOGgTor+89ulZbpGTljbGX2YxZFBpPo0Z6XNRWiEZRTcWZ+dXlVELW3Qzq5Qh++/xT97e3b",
-	"76PxeIJrdSfMj/a2Zfhcmxt23QgCP4/HcVxOHj0xP6Z28HQ8PoYf0yf44wB/vIAf++bH7ng8/nzP+WnW",
-	"gATw2eNHTbnozU4LA4OAk1XBU3aSujTvJtLemS8NAUnBEF/cuLZCFo6k4MGhSw1supnpukFXk4ODgyZp",
-	"QQpXg7TgX3hdump9XP8jEFtYM0HPrupEYjn7iaXabP0pHEl9GYu+XeFAgpIZ8kmrQy6QVF0mLRhVfVnL",
-	"PyzWzSPN+kBuUK4M/++Pxx7ajoimM0yFNXIiFrOC0TPlTkdsXmwPvg1pdBjnaam0XJrxaAObpfDCIBgC",
-	"JB4jgSu4mXfGT/DH3/DHU/zx/P6IejMh2x3rBRUGNiHKzzkDyzvDUAQ9ZTb9DsinQw3Pz5nQrzhSQlds",
-	"2YRXTIu3SeVceMHaXrnMNVs2f9mmGz9AkiUsJKiXSIuCrjskjxP2kfULzvLsObjfPammddaFdaXnNjcJ",
-	"Mw46O7CZIr0J4X6uAhl89+HtG2IfXvcnTwhq49k1+XkZKK20Gi8lpcsxmJGGQRAwJzFYWs/bn8TSl2nk",
-	"QxV3W7+5D77/YDTXPZlZr/g5E0zhYXypuqB0lldd4yDPzBvqRcuza1doJ+lb2NsVE8fvXj6Tabl05mev",
-	"RMP8pk6UxT5PdkdjktlJyACCR1KwYUgyZuzUjMwLuST/On79qofgxVxe9+LOwuWKCbriDZs42B2NR7tB",
-	"Q+DsxvFoHMejH8fRQW86LoxeqFsuoAVht5oQN+Pm7IW44fpNZg7VrCkuMlbwcwc+ozhRpjTo9teaIQ6D",
-	"55/eQzAcBfQJx4wtpaM9Y47Bnzc8GzPy8CSVpaGKCf6JiWC14Ti1NlvbkuoaCEaHX30OA0zYOAFFPh1P",
-	"96PxJJrsf5yMD3fHh+Pxf3nORuAlzkDahp1q9+DgiX2FXd00DMpVRvWGiSd24upkYHrVJsEagG28vPzw",
-	"luxNJ4/rXDkIDhkk5TmhS7OCVpEaoqBDZg2c9KHfDSAXC0kQULWOb0tAh9HOa/jXyH+8JpuxSSyb3Qks",
-	"o7Ep27ggyLLJwVowIxJMHGoK/EmP9df1HiyB9u0dvgqbL9YLtiYXrLBpYuD73kThAv8aP62rbhvk3dU/",
-	"zH/9BVUWx02EbGCKav+GzCPNl6wPC7W2uHYHH3DoVYu5OnVl5dKgxbE8+T//G835FRr456wAPqgBnHbE",
-	"E/LrDRDos/R1LmmXhhSuVDt0P3CL5kxt9VM3rcaTKBtxmVOlUSQ3PJnmMdU2/E5uhd9Kgt2kUnUgKphV",
-	"lVmoPYZHWLBgAAnHa7eFTtuuzFoqJ/RNNEuUjkGbBNeQHA0SqHfrs1UDLxvVK7BnjyELJr6nX+8QFLk2",
-	"8nGn8MZoW5yiQxZf6I93WXWDp/1VPGlA1LteU/2YrIznZZYLEciQCHbBlLZHEZs9pg1MYcUFZEmdsttJ",
-	"+j4pL9ilPknLQvW5S0/h87qc+FLDW+uq5oKIMs+J9CSIW1aNcrb+7uLlT5K//ul4/ebD+OL1h/Hlm//8",
-	"/y9fP5O/vH4mL16/kPzV0+9WZsybH/61/tf6u4MgDMzMeO7YsFo3+AWb/UFfRWzQqHOWrtOcWc/F56pD",
-	"krhMYjIwljH4i8D9Q6geEbFgHLzvpEoqTjAT10sFnkm9IHMuaO7iD9YDqu3C6mnzu3u06R51sq9rtnln",
-	"pArs9EtDri7yrK29RmhdP94l0zsamQ2d12dxttse9HqvW+Il3fKN2xitBgC2sNSp5e0h2lh0gzKdSFNt",
-	"6P4Rnb1hdLYPU1XosVk17HyC0FUFpwXDOE+jIhjLsyUeNG8uz4acIMFzKDSOxSBxcdmo5z/3Lxl6ZYKV",
-	"j9Kigi/0Umqq+HESHRxHL2g0//wFgNfevjpCdIPd0ydVvWSfTiAFqkz39h+7pKoqSOyiKj3yBA4A23O9",
-	"pumCCxYVjGaQ2+AmNMNdnW+35uPIKx41nJmho5ZcRvZ5OLNTSYg1RzZ+poi8ECQxX2FSVwKng52qzb7C",
-	"nR4HuZXB161jxDLTcGtqWsP3uJGp705Ku3bIolxSUYOSXa5yKpqp2DK1OG9pcMwivgnlEkzoRk026oOM",
-	"q8JrL/CFLPzgrDtwDQGXTOhiTVasaBWI3dT88WLCPTZQfU7chdqn9y9J1cqE8IwJzefrqrVEDTEyKFVJ",
-	"83zdOJ7GwoYvbreyY2G53UHuarJ/fPz4zlkzhv4bK8Dyrg7l2LPwLgjUQhY6bNOPKpdLWqydceg408zb",
-	"RzybCsjq/WibPXAbDDTfG5KkPqjH5gCY0wMcnlG1YArbBCTYwAHEAKEFg4oTzDbrSIk2/28reQtv0wPH",
-	"l7wu3QBw4PmZlp09Gu0Txu8ZzYxJ2kMN1Ve3CMtDqkrT9MSP7hCc9892+nQGBh5ot/MKfgH9N7prz6im",
-	"t4vzV2dZxGa2k8G8YCwyeDsiGTOYNCZAQxGgGKlSfoetkPUXB5F74ARr67VQP2FbFNeGyG6jyWsH9PFs",
-	"N51m0YSN59Ee3Z9FT9JHWfSYPZkf0PFskk6zm4RAXbub28EWsFu3yqkBO7S6Oq3719iDyVLhXzxTIeHN",
-	"HK72wUD9MB4FtHvmNJPRbto/pQ8JK6l4f4etv+dyRnPiBjRQsYFi64jEeO9mOtyxwPZ4Hb7mK0XnmhTf",
-	"XYVL8ff3/0BB4ifBZ9tR7x6F0yvwawZFkY5GHkZYsEI2tH++4oIdZ5n3ydPKA68+qZzwHqVUTXDn+CTm",
-	"y4JF0OXKL4hCVlIgdJqhhZBGRNFRa5NyQpSOHjN35fLVVVgdWYInhkXtti3EWww4aUaXQSdbzX7JFdRC",
-	"m/VGSpZF6sqoXXrziDyH5miYXgHZXJVzpGJRiXsKE/HlssR+TxVLUUHoyojlCGrhPe46arbC6Rw5msW5",
-	"Q8fZ2vZzgs441eEjpBqbWeZlnpMFN/OuoQNYnVA9wHRhr4HeDj6cDEGKUbEmK6q0PfNMqbAJ7JlxHNvP",
-	"/tUi7j/eYJjor1T/B9oqhheVpsuVtVGG0LXn4UPLayq0DU/MO+VK8yVXmqfEq/gePXxInhuXBre/gN5J",
-	"VScl7GMjjF+smDIQMaY12Eauf50fWh+R966pB7bAwewRQoUtYa+axjUaSWIZzLVNmFwPyVj0NJGUfgNJ",
-	"21ESlrChqSR8WbXzOWq0FgIoLKWhASnCRsc2qAr5CesqYIHYoAlaFPU1USI/2GYwfr/LOoLgiuVdVUZu",
-	"AAyRIefWLaGtDGZyYk+jukEM7LpDLVV2eiz6mtM0z+GgEMDVRiDteGmeQBzIinb/g+Td2w8fDRVDKiQw",
-	"YCd92RU0jcixa7l4fSc10tdIDevAZcFPuaC514FTKM0omDXskqUlNu674Ck7gjRubKCwvc9aDyqn02RE",
-	"YIcOogmpbZl8HYtq272hpIQbNaJkHUjiqhlLAj5B7wJbBBmjBeEOvqYyID/ObbkQOhrJpozopIqOqFgM",
-	"XAhl6JLFl+1QSGJcGyCBgrnsZ/M5FVlI5rKIhedNzynPy4KpEFDs+q5AAb6g0KECIiFyPrd5tq7/CsYl",
-	"FRkkVZAy2Umq+KWhnQIqd4R1n7yktMEnwSH2i07YSnKh1dBGTteaKacanA9nTW7t1cYoY46HVYgmFjYo",
-	"g3Y5gCA0eNniv7kKYyNvbKAjFg7WWAsDm0dpCac1WDaWZDJVtbeXWNSCb51KYWSkEcs1XxnuTfA4sur7",
-	"9Y/nx89s/w3gCeuUg4yxidRhq8nU0LCa7aeArRG6LRe8vmL7iXVwDWptAwXXrKfisaTdFCMZHpkHbPUO",
-	"vCUW3qx7tlEdlg9Vde+JP6fXDSEZjshbV9qvfJ5oZLQXbF4q7AUByVVGdSZP8a/IkhShM3nOyBi6tsUi",
-	"XZTizChwAxnH2+OxrWICk6DqKWAVlaZnzMIS64iRdKCueJDsTXaTIUozb2WuWVk32R4e2U/qbqtGLx8T",
-	"eyJt2fMXVkgyN5QPx9WQZD5sZJlbRhXE2nxg/biyPrOcn0tDQ2iAWm1HhY3auswz2+vsz3/+czL0NIOB",
-	"B9RC9gEC5/UbLz1vdKt1lartPrVHgDw7prA1Ara1R0+VSz1LXznCIYEGzBhLyXnKhGKepWk8y4IzTYu1",
-	"F4qyNqaf7hRMRuPRuJE052fKYe7bzgJSFH8xv5+y3niDpfOpARxVJDeWC1UuopQyBZZtUQrBxelRzX/p",
-	"gqVnNkzARMoZBFQquL80fukp0zZHstUXbToebymPcWUxN6sjsW/Y1LKl3gPN+Tm7x8LQPdxE3yPVZne8",
-	"DnCwvjktc339Y3VxTBjY+KKfWGpEMXir9FRBuGmtNFsGn83wHUsPozVd5hsR/x5MWNtmxOV7VrmeVEFW",
-	"ZwjaCSgdfqGKXBRca6PrBw35YN5lZAkkPgBiCL5vZgu/Hd9WBx9A/x1ysSv5sGLp7WjGbfZmNNNOkN1A",
-	"PG24/K6JBwoQzW5cm5mN9FO4DfZSzito7dKXw0EGszVJqrSeJCTaeAGzAtp6m+94lgzDWMiVMz3JnOea",
-	"FeiWJmgSOJOmPoJLkLAKpsocLFxjm2RW2Z+xtWKQbcHxEOfQ+KBIdYmX1JFgZQaYNRQ7ysKnWsbilOlm",
-	"YkdYJe5U9gquVI1akxrB4nJAYtGfBEIwfQTtXrmiP5fsqNE5UBbEuLsGENAMV4Fu8RqmWrsJOQtELxjr",
-	"MPKBEW2rBZ0xfVR9SOQcvYyCny50NcBqQ0cKrgHNAiyI0vZiL0pba43vi4VVv+xyVTCl0N5oGnewRs9M",
-	"6nSsdD2dmxxvjNVKtfkNzn/snhLm63beTx3H78sMge6eoPLr9p7VacINxYSfU3kVbltT1cPJZU4MrmkI",
-	"PtyU+9u37uZxdG/71DumT9xjDU4fqF5jWRepsxd9XLJurtR03A8JsGIbMKjEonnELx/bXpjYg05gTMc/",
-	"kJvfK0PQNLINu0GcDGZUsUd7ZdGqTCTHbjbzTC/DbW2L/IX5Yv0UBIltm1ootwu66isJotu3Oa5kkN/k",
-	"vJI5NbB8bgiurj5/RSOxzkvs6ytybWbit1P6++Pd6x/paVFyH8am0qQqFneWgv3gM54N9ZgHcDShMGcu",
-	"9FuDGla3Pn+dSYgdD5x4GxFs90oLFgvs8wrnCRe0yGyv00YYC0PQWFwAMYmP1W0j0DIjXUip/C6xxgAh",
-	"A3dpAgS8qe4muUHYe8P1CRDVxjbpEA4z5I4NQVx1z4yltFQsFm5e4yWaF7v26a4FgnFKhS8BDjwdWnU3",
-	"bXVFHZGPkjh7Bc2uyje1AWQIIsKVLBnEqDsuKvQEhyVxRbZmgNFYaL5kESwFAseMDAz0zh+76wOq3MgH",
-	"Cq7c4d7lBlyQxF3Sk4T+dQbwFQTI++yCVZXE2bUL+mi5HrLTumPDiPlrnmhepYJiCPjvbzJb30ACWXmN",
-	"2VtAfE8heoo9y2uGetoIrfKMDBokNjTePc3Lr1X7BdwN+O1f3itLU5YGPN4Bo+O2S/P6IFzbCaKTsrup",
-	"/7EzruDI3GXVtu94GnVauF91NMvk5nj9t5TijetSvPuppxs3K2/G24vpxu1iusnVrWzk7Z0vm1VR3761",
-	"m39t2LbHq3F37A7zBWp/b3xw/SNV93XzwOQGdkK7VSc8t3/9c73tbczD0+lNHu62Wvqmhs27dlJ/n3lT",
-	"B0LAyLhBHK1ubtg9fq8Sa70LByvtF4sfwLJpHYLCmbIzSxp3wgzwZo9h69KO/oPR9q0dsfjIl4zogp6z",
-	"/JAkVffGwtsJrpoqwm1eDQYRbG6Hd8LcyLo5IgnV2yeiNgKBSXw6FlgpamyNurlknQkBhTUzNpcFI1wP",
-	"R95yIUZkXgfG4rLUmHLKLtO8VPycHYL9Y+AHJSdNP4scezPN2Fq6a68cnKVg0DXNmG7mJXYNfZWeIWkc",
-	"FlmryN5GBCEnTKbgKRz10sxdtFhfjURd9hKaTZtio19mD3l3yHR9XiTfJqpcKKMqOewC19riVHebBfU5",
-	"n3WGTs9VKlXnl1s569sWbomLwNnx7u7uwRHZuIX+TMZNKWN9m6O6f19bssq+vqu7VSHfQQvfRQ3ujvd6",
-	"CjClSwYx8mPjNVj2mqK2kPxGO/kihb53/SNVf/Zvqh//zuqynQ2e/60kkLvA6epzS6nuYHUfXu77ZTNu",
-	"ikJgtqMi1Is1yHZlInjr3lmEPcHG7kxkYNTcUirdaro0HBGbS2l9e9d5oOnce9ecYCKSqhq3Yqqcf/Da",
-	"vMbF6kuu8NjDdsCrj00gX8EeOuCRPfQbFdIuvU9/4HK+VIXU6uM3533fTCg2O3z1CMe6ls7r3OXKtUbB",
-	"1TcV2Njq1xEUiknrzt1Zov9GOmj+O0TqFzhV05sI0U4T/D/8sdvoG+TNrSqnozhsMdjX0Bw4dVt1VCJ+",
-	"gV5MzqgCNwFK4EfkqX8jlksLds4XdsjZEOjtvWPrCLJley7Nchpi+1x1xf0oFo2lbdJW1TVgPcrKS4e7",
-	"Xlu5XDIDJyFBPx0SGotGpqxLe2udcW86Ow4xCzMWiZmu/yjZ7uB3ouG+sSpx2P5DlfweVMnvU6ojjd1K",
-	"rGMxybWxNqzRwPKXKlY0t6fsGzpykoHMM+gsDmdmjVASVw3Hs13KZCtwjkji6osSOCD0y71OW9VwPQVw",
-	"W4I6z89t26SvJhjqnqYbhEPd1XQLEL/tUfjvzIWu8W+LqfyIsMcNlujv06+umubdt3F0nGXKXR86+PD9",
-	"p7DqIRd6HeSG2Km8bT7hhedecLipd8gx3k7q18X5F47b2Rq5+X22j9//oo/paJbV7cT+B7rCrYb0G+SB",
-	"13f+Juep/yYTBlYF5whZ9of18ocj/P+WI3ycZf7dzNcYTnhpzw0rO6r6SFdOllKBmR5EF3Q+5ylmGHtX",
-	"KRlZTdOFK6UjS35aGEYbhnUBEEn2x7ud+ij/zqCOwVN36PiKQqR+yfU3TsFq/6cm+dVNUTaXlFR5Q6gh",
-	"yyIPDoMd0E92cF8OIBenIaku1zYEVMC77M0lkLZtT9AsWXcP+TCe4Jdi99lS3kzWlurOhEVCoV2D2a+r",
-	"z/UrIgjXiuVzb0ILBbPXVjUlbNtdXNmOWDQuoW1cm4c9m6xe770OspormjshuuXu3fu767b3Sua73ZO8",
-	"/e7w+77juwWlZt7k9kv9XRisGrsBXnZcZMf1YqZOyNrywk1NoLa1VOq8zY8Ybn+dDcZVvXr7X7agKhIy",
-	"wlGdt9WtOK/bmT9yw6vqIZ33tG7z3/42GLz93l58IQxs3N1bvdZrG3GSOqNnw1uf9rcw6HuvN22U1rbU",
-	"tttu7/MO2a13Kn+Fq5Cvv7rsa903dv0lfF/rnrwNl3re3/WaNWs075jc9JK3OIzUw7rsgEMiN6Ql+F17",
-	"s97pjeBv9T9rCn780kdJ+xbbe7pN9vPV/w0AAP//",
+	"7L37cts4sjD+Kij9ditSlpQl2U5iu05teTPJbmZy++VyZvYMc0yIhCyMKUBDQLY1s36O74G+F/sK3QAJ",
+	"kpBsx85mpnbyR2SJIC6NvqO78Wsvk4ulFExo1Tv8tTdnNGcl/HlcFPLC/JEzlZV8qbkUvcPehzkjC6bn",
+	"MldEzxlZUj0narVcylKrYS/qsUu6WBasd9j7+7MPEfnHs+NvelGvZD+veMny3qEuVyzqqWzOFtR0v6Ra",
+	"s9J0/b8/Hsf/8+kv/YjgH4OHf+pFPb1ems6ULrk47V1dRb1nH+hpeGKyzFn5QJFzViouBaGKUKJ0KcUp",
+	"YUJzvSaankaEDU+HJE16u0kvJf0LrudmLYn4eSU1U4Mhec9ETrgmU5qdES5I+mIWv6I6m6dES1KuBKEk",
+	"k4sFFTmhp5QLpQm7pJku1onQc15NYZiIBkxgzK3w6K73Rc4WS6mZyNbv2LKga/Nae/mp6SclF3MmCEyg",
+	"ZGophWKE40YpLUuW1z/LGaGCMFoWnJXEzIcpnQgHDKLogpHUGzv+jq1T0rfLVkSKYj04InSqmNBE6jkr",
+	"L7hi7RWbefX8BTKxWvQOf8QHn0Ib/FJmFJcV2uSP716ayZs5CnaBex6RdAf+UDu/8vwqbSKie7Q/m2SP",
+	"szGLn0zHNN5jT1h8kO9m8YQ+mo2mj/M9Nh5v3ZuZLBdU9w57q5LHJZuxkomMBZH0HdPl+nimWdldxXuW",
+	"SQNBah6TiznPEOR2E8iCrsnUfNUlZ3ljLfvbprfggi8McEfVjLjQ7JSVMKUfnp0zod9KxTcD97SQU1oQ",
+	"ZlrGhTwlS9vcgdyRWEENyptmdhkG6RJhsWNI3lKlDAVRRdIFFyeuHyAgakhzLbJ5KYVcGVylOVnInBWk",
+	"b2gzEenfn30gO9lKablwu7qjVosFLdfpAIjQvLOWq5LIC0EuSq47qDee7O7dmPeM4oNPfwkznB/eMZq/",
+	"MtPbDrwA1IAUN621ZLOCZW22eY+zBnR68U14tjzHPQVeAS0jgqQszErKdcUrDmHns4IzoR+oRKQ/xLbv",
+	"+MU3KeEzs9EceC0VjGh5xgTpj+Px5AnJ5rSkmWalMqMVzExdRYnI+SnXihgGmsYnw8N0ENU8hEjTjWFC",
+	"rDxnJTllgpVUs3xIPlS/mpkYWBdcMOXQ05FQRstyTbhuo8RofDCi+/le/MjwgcfTxzTIAjyaopcvmTjV",
+	"897hePIkMjRWfY/awovGv4zig5PhYRzelCvzRkkXTFsh+1SWJSuA2b0IMPVjYXYpc43EaWO7CPBqAJpC",
+	"uiE0K6VSACCegSR7oRMBr2SGcnMjzDSKcJpTTR3cAHVRUDi5hq+oIXkxSwRy+Si0KUYSdEivZD/Hj/Nx",
+	"dsAmtBf1uFkNKhe9qCfowrT5IfaWH7/4ZivcfUj/b5KsRqPRKIbP8XP4ePwcvx48/xTQG6LeZWy7iBdM",
+	"KXpqHi5WShtOuyy50HRaMKLZJcJVrjTJpNClLDwcbsvj79g6sGuWVOJsLhUTZCX4zytGztia9OuRjt8/",
+	"ffHCqiKUfPz44psBWdAz3GRWcVKi6Iwhv9Pl+pBQUrIlM7TQRINKZJthzHvQCfzi2pWgPAS1gaPm+9Aj",
+	"NUQ6Axmnqz6oUBcG3dK9yQSUgZyRlNcAOTlj65OSrRTL00GH+KYHsz26P4l3s3Ee780esZg+mT6OD9gk",
+	"H2ej2S59tLcJWVqKyCZcmezvb6PRJLmcGLS5fPxsE9t8MQNFb7uCaVRQI9pKplelYDmZrgkly5Kdc+Tx",
+	"CNaI8CEbEsPorD6YiLBOemjUUYO+u5lrab6wpJduUleJ01YT8cEjW200wHIlVFsxJXpOtZtHVCE5ahnq",
+	"KBHck/DAzs12A3upFGrzHFHANEj3xpOU1OpztioBWVxry2uWpZwWbPFAkdS2OLEtUoepxD5IRGpAmxLc",
+	"/giemzkYsvDY2DARiThW5N3zp+RgPB6RnM1ADHDLo/B90KRooaQh8vRhSvpUrN30DomQiViWoIyBtB4Q",
+	"WTrFPlbMsGpDZwVX2vDJercU6XucMhEAbt5UkBwwAFU4MEnLbBeDoW9QrBRTibAYYcwxWnJldkhJQskF",
+	"o2dmSNJPv99BFLDTND/ClnJlQGTo1QFeGPlNFqZ/pg5xn4bkmJzTYsWaLwlvWbDjRZEIFCbpblphicU1",
+	"j/5Ho3STcRMmYLvgzZT7qEmrJEn0p4f9JHn4r/73O4O/Jr0fgcFPxvixi/z+8bNPD5Ne3zaP3GvXvjF4",
+	"OLBtbystHkZmA2A/S7KQJWtghlplc8MaEBjIUV5LwTZwlTdeNwZVnCRPvb1OH6ZGCm9Er0TYrY7aBLo7",
+	"2iOvpSavZM5nnOX1hlIylfn6tjtoFrJ9G8ejyV6Irb4x8w7pOB9qltM0dXo3NNdgrkuq5/VMeX5DM24F",
+	"LQNqmuPgoKX9jeZW3zXfjFbABPxJl8uCo626Y7ncX35SaB5U6zBv5Kb/c1rwHBqfzCgvmBk6Z5rywgBX",
+	"wGMnaA/tBmdrAmgHG0zQQ/Lr7tWfAFJlKY0a+eOvvRlnRd477LmXelGvhbftDnpXnwzolKbGgq1sZLOt",
+	"muqV6h3ujYwZyTXsRWt6NdDcutVOvbzYLu/KB/qfSjbrHfb+v53a47SDT9XOW+wDQd9FD6d8cEUWtDC7",
+	"x3JDFxwndUimNCffvn/zOiKULLhSRlrUzxMB4IlIpXubh1ZCWL3Z67hmzYOIrMSZkBfCdqGA8jMpZgXP",
+	"QB+v1fkhSXFDUmKwUBFGs7mbAoHXkdo8H5uv1PiunRCs7Gs7IW+QsfY8k+y6LjzLECD+1C7oTtgN+HMi",
+	"pD5ZMpEjF62w+yUI54wK8BoZJkpzY41czHnBmlqHfXvYC6HnjVw4O2ARNjD5oMbkN24gI/7qqXbQGQaM",
+	"hdSxa3Rf6Ow0NYdHqtbgHXc3M2eHJO0ANU1En+bmL0LB8gV3CnTFHVlkBmZFAV9yVg4i18+cqhMhTwA8",
+	"piP7FnQmCFss9br9StUXKPt183qQRLReoUXJaL4+WRY0g/fMrgPQ7TK5MlYtu+RKq0GUCPuelpoWJ1rK",
+	"k4KWpywFWkszKRxTO3EAS1H9wk7P2FInIptTccpBgXJqaFHZQZXDwCm7pDRzWukjtKpIQTUrB79V8nwF",
+	"7vbXUoNLHqfw2WSKvntAKWq78+gUhwKV4bh6+plk2CDA/ZoA7RigfVZjdMgP5wn051rdF/3BkQWiH5mu",
+	"NMklQ25gjzGcg8TMsg8esZlRuMXa/pgIVP6FLmnmvQ52AjSFIYyWD0BM4YnyujV2SiKqU5M23lVHL9uw",
+	"BBvdEbVey/erbP5OrjS7E1YZdJrJlWgg02tJ5JKV0AeZU4Wkb0BzF+au5ny5gPMqH7/2avwyyOvm0kEr",
+	"g0/48D6wqbFC50ytEKOzZG+L77Zp+jks4X7EdXDfgLVaGqHaurHzvGRKkb4skXq173JleWX3y5JovmCD",
+	"4T0xj7229BbbtrgW3Pe30bWRUlE7AAdgkfPc++VGUPntCZm3dF1Imn+Q8qWRvnfCrSX2VctyH7t8hd6Y",
+	"oIRdZozZ02TFf2Gk4Auuw7jjo8V4t0aLd36HWkrihu1gh51brKWMsdF9WynXLOo3uPWeC+w5Wm53MnMR",
+	"308WXC2sp6Dl9usd7vqWrzW3atIy9lPQ2eFIafeocgpeUEVA+cOD0nszGcaTGrv+2w7rrahr/WKbuGpz",
+	"H2jleQkr4KAhvwU6eEZmJ5aIjJag8npeVt9Bu9kli57YRFhDOdSPaTE02mK1FZ6DtonrLmhjG2JCm+YB",
+	"y9elC9yYuxADF5qVghYn4Bvw+eB7aXRBgJsB5QW4f42YWJVE8ZwdEY4qxJQxQQp5espyshK5PWp37OaB",
+	"Iv4ar2Wb+02vDs6OuNl10NrNP8YW94HUx4KsBLtcssxIR+i3OkhqQCsd3KPS9B6PRD8Kek55QafF3UTc",
+	"yuunJdxyqumUKmMhrArUDCCYg2Zze/7KFyzMwAhEjdiACkoW0ii6N9hSTxLadZLmBDv76j++LwFoT50h",
+	"4MgQY0lLXqzNTOBkVZI5Fbl19zhhie43OD2q4MaVP3vwtZ+z0khtlh8RxBSvQdo4JUqEB9BBE6IpfIkh",
+	"KiclCqNwhuQp9ChXOpMLdmI9fmkiFowK5HfV1JSWyyXLrYsdtg88WHU02AVQLEzE/MS1Zjkc5XCM65nT",
+	"c4Yk7VjloXVCNI5xE9EJvQJ/CESP1M6PGS+VHhKMlgG3yy9pdUZjIJWI1Oj48Cj9kg4OD7TX9eCFRt2R",
+	"Q38Uy1JmTCmDB8/gEOZu3Dp4kN0kcK5Ia2dgz2EniGluXQCds/PrNdqJp3N4Y8CRfDWVLov2ZnPG1rFt",
+	"eV9U3Q0BNMu1Tj5cMIYLdFeciD76OyL0ucgSlOPfrKPto3PJsPwVyzn9AKC+k5SoOjxZmB5PYPd8LYBZ",
+	"bathPRgAewOZAW5gD3k+Nm8lBAYmduCAIKhaxtAyhiZfxCiyTve0vbb0t2gXVRBAl1yev+SCeceANEeL",
+	"iRZvS7lkpeZM9Q5ntFCso/HUnvo8R4e9decjGzfLX3qd/Nr7eUUrbtZyOa0WU1YSOSMrwbUi/XQyHKUQ",
+	"rpFlbGk2nCqSTlB5qlByEtWnnlzo3Ukv6i3oJYaLjkdGKayiR8fd6NGop85W4bNbpWV2Rs4YW5r1mEmR",
+	"/jh+tOdFTUWoBBVUnJk/XVwVeO1tk06s0PvvPsZ/e/Pmu3g0GuNc3Qnzo71tET7XxoZd14LA5/EoSVbj",
+	"R0/Mx8Q2noxGx/AxeYIfB/jxHD72zcfuaDT6dM/xaVaBBPDZ40dNuQhGp0U9swEny5Jn7CRzUf3NTXtr",
+	"HhoEkoLhfnFj2gpZOpSCFwftiF93DNPAq/HBwUETtSCEq4Fa8C+6Ljq5Pq7/EZAtqokgsKo6blxOf2KZ",
+	"Nkt/CkdSn0eib5bYkCBnhnjS6pALOFWXSEtGVSgU+Pv5unmkWR/I9VdLQ//7o5G3bUdE0ymGwho+kYhp",
+	"yeiZcqcjNi42sN8GNTqE89TGTDsd2EyFl2aDwUHiERKYgptpZ/QEP/6GH0/x49n9IfVmRLYr1nMqDGwi",
+	"5J8zBpp3jq4Iesps+B2gTxcbLBzeY9D4rVm2iz1/oHAjMR6OnBZmM7vIUJ3A4jmm2jzer11y6bLbLp/F",
+	"bh1R+ge+MDkDR0MZEVmavXfBI/0X79+Qvcn4MVgDTZnwa+/Zx3e9w8n+aBQCoAPACc8b2g08iPcm3cCZ",
+	"CE8VVH1qHFztNkZQd+EWGAiZwhXXILDmn0dnittN+rzB8ei6O/IzCItHukY/mKU1fOHWA7bYng/x9lwC",
+	"gAmAO+riYYhTQiLIS45cckMeg7IZQja/hgvvICOos3DNFs0/tumN7yEAGSbSq7GPliVdd+CCHYYW8pyz",
+	"In8GrqlAGHYdkWTdTDMbt4fROJ0V2CiqYLKEH8dD+t++f/Oa2JfX4cAiQRctevOjszqUU/HHrjTBaE10",
+	"EIKphQcJdb/hAK9QFJ4PVVxtPXIIvv9gtNCBqMWX/JwJpjBQZaW6oHRWSZ3uJc/MCPWk5dm1M7SdhCb2",
+	"ZsnE8dsX38hstXCmWZDbYuxfxwNp3ye7wxHJbSekD45VKdggIjkzDDMns1IuyD+PX70MILyYyesG7kxc",
+	"LpmgS97kqLvD0XC31xDGu0kyHCXJcGOGD7Seq1tOoAVhN5sIF+P6DELcUP0mE4Bq1mQXOSv5uQOfUSqR",
+	"p7TkT0UQhyCKWjLHEzTw9YbnxkZXOMnkymDFGL9ikGRtVE2sPdO2MrrKs9Fvrz5FPeTCJ8DZJ6PJfjwa",
+	"x+P9D+PR4e7ocDT6H88Q73lBZRDSZLvaPTh4Yoews5tEvdUyp3pDx2PbcXVqNrnqaB0VANv7Ust9pwqA",
+	"49RsUlEQujAzaCWe4RZ00KylBwTi2ZwUvJhLKwlr/bfNATeqDvxLxAZfE+nbRJbNpjammNl0BpwQRKAV",
+	"oEmbFikG1TUZ/ji6iapnETS0dngUNQfWc7YmF6y0IZTgF7qJwAX6fckF64rbBnp35Q/zh7+gytN26g3Z",
+	"QBTV+g2ax5ovWGgXamlx7QreY9OrFnF1UmxXC7MtjuTJ//0/aOou0fg9ZyXQQQ3grMOekF5vsIE+SV/n",
+	"runikMKZarfdD9ykOVNbfTibZuNxlI176WXv+lZ+8wh32/6Ob7W/FQe7SdJ+X1Qwq7IWUXoMjjCZxwAS",
+	"jp5vC522Xpm3RE7kq2gWKR2BNhGuwTkaKFCv1ierxr5sFK9AngFFFsxfT77ewWF4rVfwTq6/4TYfXgct",
+	"PtNX1SXVDV6oL+Jlgo16G1TVj8mSnuJ0wTCLiGAXTGl7TLfZYtpAFJZdQAThKbsdpw9xecEu9Um2KlXI",
+	"XHoKv9eVFS41jFoXeCiJWBUFkR4HcdOqt5ytv7148ZPkr346Xr9+P7p49X50+fq////LV9/IX159Iy9e",
+	"PZf85dNvl6bN6+//uf7n+tuDXtQzPeOZfENr3WAXbLYHfRGxQaLOWLbOCmYtF5+qDknqouxJ32jGYC8C",
+	"9Q8gs0okgnHwTKWVmZ1ilLoXJj+Vek5mXNDC+easBVTrhb4NXxvvDfOok5lQk81bw1VgpZ97HOFOZbTV",
+	"1witS2kEXFt3UzIbMi+kcbYrwASt1y2+xG5q022UVgMAm3TtxPL244tEdB2WHS9srej+cXJxw5OL0E5V",
+	"bvlmRr2zCSKXMZ+VDP08jWx5LF0gMQhjc+kCiJcTvIAk/ET0U3dmEQf+c//SgZdCW9koLSz4TCulxoof",
+	"x/HBcfycxrNPnwF47a3rGmdjReMhruoFwnUcKZCBvbf/2AUcVgcozqsScpXnAeH5imZzLlhcMppD3I/r",
+	"0DR3OfDdfKgjL7HaUGaOhlp6Gdv34TxbpRHm41n/mYKiMal5hAGPKZycdzKaQ0ltAQO5Fd3azfHFFOxo",
+	"a9hmw/aIbnZIgFEEXT1kvlpQUYOSXS4LKpppCjKze96S4BhhfxPMJdxzwg9DkHEZqu0JPpel75x1wQgR",
+	"7CUTulzDKUYzefKm6o/nEw7oQHUMRRdqH9+9IFVVJ8JzJjSfrauyKzXESH+lVrQo1o3QDUz6+ezKUzsW",
+	"ltsN5K4k+8eHD2+dNmPwvzEDTH3sYI6NE+mCQM1lqaM2/tjCS045dJRp+g0hz6bkyno92kbW3GYHmuNG",
+	"JK2DWLBwBsa7AYXnVM2ZwhIaKRY3ATZAaMkgGwsjMTtcok3/29JBo9uUA/M5rwvFgT3w7ExLzh6Ohpjx",
+	"O0Zzo5IGsKF6dAu3PIRxNVVP/OkOznn/bCckM2zZsG5VInwAtWm6c8+pprfz81dnWcRmfZD+rGQsNvt2",
+	"RHJmdtKoAA1BgGykCodvH5l+thM5ACeYW1BD/Yglg1yJLruMJq0d0MfT3WySx2M2msV7dH8aP8ke5fFj",
+	"9mR2QEfTcTbJb+ICdaWgbgdb2N26jFQN2IGV1Vld28ke2q8UfuO5ighvxje2Dwbql/EooF1PqhmoedPa",
+	"QqFNWG4s6fZ3rIXXroCHGBXG2NojMdq7mQx3JLDdX4fDfCHvXBPju7Nw6S/++h8oCIom+G7b6x0QOEGG",
+	"XxMosnRU8tDDgtnjkf36kgt2nOfeL08rC7z6pTLCA0Kp6uDO/sm63GGAKj/DC1lxgchJhtaGNDyKDlub",
+	"mBMhd/SIucuXr66i6sgSLDEs+GBLptigCs3ooht/Yh9yBXUCoMqhkqsyc+EnLvR/SDBCAkOPbKVHFwaV",
+	"iIrdU+iILxYrrIVWkRQVhC4NW46hToRHXUfNMlGdI0czOXfoOF3bWmdQNao6fIQwfNPLbFUUZM5Nv2uo",
+	"jlcnG/QxlN6rJbqDL6cD4GJUrMmSKm3PPDMqbHJHbgzH9rt/tRv3X6/RTfRXqv8LdRVDi0rTxdLqKAOo",
+	"aPXwoaU1FdliQGZMudR8wZXmGfGqIQwfPiTPjEmDy59DXbGqyhjWeBLGLlZMGYgY1Rp0I1fb0XetD8k7",
+	"V/AGy0NhZBWhwpZ3qAoqNmrqYorYtQXKXDndRATq6Uq/lq4trgtT2FBfFx5Wpa6OGmW3AAoLaXBAiqhR",
+	"zRAypn7CnCOYIBYvg/JdoQJj5HtbKMkv/Vt7EFwhCZexVBgAg2fImXULKLmEUc5Y76sungSr7mBLlbmR",
+	"iFDhpuY5HCTJuLwhxB0vBBqQA0nRrr+fvn3z/oPBYggTBgLshPa7ZL8hOXbVZ6+vMkhCRQaxRoIs+SkX",
+	"tPCKEQulGQW1hl2ybIVFLS94xo4gxQGLi2yvQRjYyskkHRJYoYNoSmpdplgnolp20JWUciNGlKwdSVw1",
+	"fUlAJ2hdYPkso7Qg3MHWVAbkx4VNpUNDI92ULZBW3hGViL5zoQxcIsWi7QpJjWkDKFAylxlgfqcij8hM",
+	"lonwrOkZ5cWqZCqCLXY1iaA4haBQvQU8IXI2szHorjYR+iUV6aeVkzLdSSv/pcGdErLahDWfvIDN/kfB",
+	"wfeLRthScqHVwHpO15opJxqcDWdVbu3ljSmjjkeViyYR1imDejmAIDL7ssV+c9n3ht9YR0ciHKwxTwwW",
+	"j9wSTmswpTLNZaZqay+1Wwu2dSaF4ZGGLdd0Zag3xePIqibeP54df2Nr0wBNWKMceIxNMohaBdgGhtRs",
+	"rREsG9ItR+LV3NtPrYFrttYWF3GFrCoaS9sFY9LBkXnBZrbBKInwet2zRRwxta6qCZH6fXqVQtLBkLxx",
+	"ZS+UTxONbI+SzVYK66RAcJURnelT/BZblCJ0Ks8ZGUFFw0Rk85U4MwLcQMbR9mhkM/xAJajqbVhBpekZ",
+	"s7DEHHtEHci576d74910gNzMm5kr5NdNRIFX9tO6ErGRy8fEnkhb8vyFlZLMDObDcTUkYAwaGRiWUAWx",
+	"Oh9oPy7l1Uzn55XBIVRArbSjwnptXeSZrQP45z//OR14ksHAA/KEQ4DAfv2iZM8alZxdFne7hvMRbJ5t",
+	"U9r8GVv2JpABVvcSStU5JFCLHn0pBc+YUMzTNI1lWXKmabn2XFFWx/TDnXrj4Wg4agTN+ZFyGPu2oUa4",
+	"eXTKAibVW4iOxlcO3TErntNHXkhxf0NM8SBKRPVTVJcvrV60Ydp+EPaQfMCE7arwt0EHGw/QKA5erCP0",
+	"wBUuZRW4VV0wbLHgWh2hr9vt1wNFYDNpHkON8vhtVWrdlv4P1CU3ylhVfpwcezFclpgtZAyjNPiugCF+",
+	"CJZdV5FRiXGo9IcYPAPeJOQM2xdU6bqscacu/KGvXl1QSETBbInUfEsjkrMZXRU6EelEGZZgdCylSToe",
+	"Ge18JTQvrD+2ArSZvpmbEReW/9eUtD/arUoYm3dO4J2TKZtzYdQB5D9+zvDA1jo33Qppi4tXhPgi7x0a",
+	"pGtnHjSLfv/YMfIp1+HZuw0ySy2YsTpqq7OxnU37e7K7Z6tiAjuoy2L68O4FC2J2gtbHIfO1vYJ/yAtS",
+	"GHtAS9g5YBzN3XU2wv5otFBoDO2r9MjtKQlsacvDoXrhRZkBexvK4/chelb9azxS/4I/fx1He1cL88PI",
+	"TGQQipL+1Kr+ORmNtiSBuuTPm2VLtlFjU4XAOvfE8rNAJYQOvd8gv7F9jcEdE2b3EDShVyoQ7njVU6+i",
+	"3v5o9/pXAsUaAE6AK9e/XuekRr1KHvT+zoyK0k7rqc42+htuaRgYFKGnyj8zVb1PV9dQdSPGgBtRocgp",
+	"P2cCDTkXdYBsdlOQ7O1L2/oFlW3SnRdu0EH1q6hnNrfQ8182SsxjpyhOjOZBFZI6Ve5IJmMKXEPlSggu",
+	"To9qBTabs+zM+tmZyDiDhXb4pU0y+IJkZ0fYVA+wXgMt+Dm7x6ojn0Egd8TyKjPD2DLMw121Vpotep9M",
+	"8x2rUA3XdFFs3Ph34AOyNexcwkSVLEEVpEVEYN4Bx4c/qAKlQBtjud9QsM1YRhmHyEHYGILjTW1VIaf4",
+	"VpEDYfFqZ/J+ybLb4Yxb7M1wpp1hsgF52nD5XSMP6KlmNa6G4Ub8Kd0Cg5jzEuoGhoIgSX+6JmkVF5tG",
+	"RHOmyLSEO2PMM56nRsmWS+e7ITNeaFaiXzdFm9r5BOoYlhQRq2TKqBM2ZDK31vIZWysG4YocoyAOPY3V",
+	"i4pMMe0X/AIUryuAX7VMxCnTzcjIqIp8rQx+nKkatjo1jMUFUSYiHEVJMP4SHUdySX9esaNGWWpZEk0X",
+	"SwMIuGlBgXHmVeO3jgekLGC94O2Clg8Ma1vO6ZTpo+pHImfopiv56VxXDaw56VDBVTecgwm+shf9lCtb",
+	"yAfHA6MIayAuS6aUVbUb3hGYo+dn6JRDdxeGNCm+4EpXtuFWkfsG/APNwNn6IDwUWhnSJ6vj+BuyCT8p",
+	"oasa+3OqCoQ6taB/zW0zg616QWvezXiuoEZwx/jDe0zwDoHqFdYMIHX4v7+XrBtsPBmFIQFuoAYMKrZo",
+	"XvFrE9zW0nkDhOnoB5LbgjwEVSN7Gwywk/6UKvZob1W2yl6A7Q29mXeCBLf1zo3PDLgOYxBEhm9TJ8P3",
+	"XcW3v0Oj4kH+DToVz6mB5VPDF7bN6sD+UNG6a0P7v57Q/3om1Uu4GccxZ6cp2B8+YXBFyAdnxL/CoPPI",
+	"rztvSN06zetQfCyn5djbkOBdArRkicBLBMBTdkHL3BbSb5wDoVcQs/PQh1VdZQf12LK5lMq/gsAoIKTv",
+	"buSCE2Oqu1HicG684W4uOBbGO3jgPMmgO1abc+mxU5bRlWKJcP1SgQO7u3lcfS1NjV7kcYADT4ZWpfNb",
+	"JfeH5IMkTl9Btaty7toTWDiFg/v+cjjk7fh44cIZmBJXZGsINU2E5gsWw1Tg5JWRvoHe+WN3N1WVXPBA",
+	"wfWd3Ls5iwuSugs/08i/KwsewQlzSC9YVlkQXb0ghMt1k53WBW6GzV/zRvOePmRDQH9/k/n6BhzI8msM",
+	"fwbkewrHj3ghTk1QTxtnkzwn/QaKDXpRD+5w+kLJ00DdsL/h6b20OGVxwKMdUDpuOzWvyNa1ZcY6OS/X",
+	"uM4w5sylpbTvix12nChXHckyvvm+/lty2Ud1Lvv9JKSPmqmro+3Z6KN2Nvr46lY68vay6s204q9fN9i/",
+	"gnjb61U78KQ2jz6uFf3N+3j//b7YvdHB9a9UlwOZF8Y30DTaleThvf3r3wtWXzQvTyY3eblbCfSrqkZv",
+	"23l1IQWpdqWAmnIDT1xde7sbAVfltnjXn1fyMxHfg27UikOCsC6n2DSuLOzjxXOD1p1y4dik9qVyifjA",
+	"F4zokp6z4pCkVXHx0lsJzprCNdEQ2opuCBte6QV5NQJfj0hK9faOqPVhYBy9TgQWazDaSl37vA5GhNzW",
+	"KZvJkhGuB0NvuuBlMsOBurlYacz6YJdZsVL8nB2CBmXgB1mfTUuNHHs9TdlaultZHZylYFDU1yh/ZhA7",
+	"h1CxhYg04jWsXmUvywSnFcYz8gyirWjuzn7rmzupCyBGxWuTd/XzNCrvisOu1Yzo29wq5wypsv67wLXa",
+	"PNXdWpYh87UOkr23g81tE7fIRSB8a3d39+CIbFxCOJlgU9R2aHFUh9e1JbD7yxvLW0X6HeT4XcTg7mgv",
+	"UANBunhMwz823tJqb9FsM8mvtJLPEuh7179SXR/09U9jxWbReFsO5O4XxTNN3/bHcB2MDPi8Hjf5MTDh",
+	"QBHqeStkuzgA2PveaYYNIsPioaRvxBzEPDRrgg6GxKYzWO+AK/7TdA94t/BhLLCq7hXwYl3s0W3zlkEr",
+	"L7nCgxNboLk+eIGQQXtsgVFzUA5fSDv1kPzA6XyuCKnFx2/Ofr9hdEejAG2AOdbp7F5hWZcxPexdfVWG",
+	"jTdROIRCNumC1O7K0e+1ovfvzsq6JVP+DLNschM23Lnl6Q+L7jYSC6l7q9DqiB6b0f0lZA923RY+lZCY",
+	"Uy9sUAosLjYkT/0rX11ujzPfsMzdBmdz8BLZI0h5CdwK62TM9r7qsjnDRDSmtkneVXG2AXHnxbRfL+9c",
+	"QDiGcoKEOyQ0EY10Fxe73jpn33R+HWEqRSJS0134ONuu4HciI7+yMHK7/Ycw+s8QRr9PuYBYeivBgDml",
+	"1/r7MFUTs2Arf9XMxgpsKMxN+rLI4fIdOPlruLO4ahi/7YxmmylwRNIqbhuOOf2s79NWUnwgD36LY+nZ",
+	"ua2e+MVYS13afAN7qYubbwHi1z3Q/52Z8fX+25xq3yvtUYNF+vu07avaufetXh3nuXI37Pfff/cxqkrJ",
+	"Rl4h2QFe5tNWwEAX8R3UTclFjvECfz893ik6Xt2cRopeSHvyy2CFiI7meV1V9D/QHG/d2bSBH3hXM93k",
+	"VPjfpATBrOAsI8//0H/+MMb/MMabcuc4zx179tjoJtULb8a8YYZLVWjB5aVnVGDEC9Elnc14hpHW3n2l",
+	"htvTbO5y8smCn5aGVAdRnUlMMN+wlWjtX8zZUZnqUl9fkA3Vg1x/rSvM9j812LGurrY5taaKn0IZuyqL",
+	"3mFvByScbRyKheTiNEKHhnPclzCWnx5mzwEtWnePKtGn4dd0CWljXk9WG+v2dBzOg1OETiFM3eXADbux",
+	"56HuMPcqsksy4HNJ036iCeFasWLm9WmBakDXqvIAUHSXzbedMP6NmM2rrrGWpFU0gle4V33FM8eTq4Fq",
+	"lQtqIzSG2WtlsYMW55p1hqkrCc6skKkGubb719s6DnaJtSVg4vY+uUbf3p2hWDUCS9pWLTuDYH8wfdeq",
+	"A6VmOGpjvIM2qJxnr2q7AV62XWzbBXemjnPbMuCm4pTbSj12RvOdoNuHs/7F6g6B8GBzqmIhY2zVGc2/",
+	"32v7yvyWG4aqm3TGwehALeVJAarF1tGgMdFSEtd4w4DQMNZSxoVVWKphvXJWcK8Z6FAbRn0aLq0UGtfr",
+	"Ns5q1axmGmjqnyy4giP/xi263h3MrvCd167LNLBNXLXxxrFVJ8MQHXuXtr/zq5NsBantMgzOjdcNf6k7",
+	"gq+/OPtL3W294SL++7sSvyaN5r3wmwZ5g81I3axLDtgkdk1ajN+VXQ12bxh/qy5rk/HjQ6/LTkWLTV2/",
+	"qwtOVA07Q5jeYmgU20b+7tsiaCdQbKoxTkMCYyviWnV327aIscXVp6v/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

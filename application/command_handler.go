@@ -185,5 +185,6 @@ func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx Stream
 	if err != nil {
 		return current, err
 	}
-	return Versioned[S]{State: h.decider.Fold(current.State, events...), Version: recorded[len(recorded)-1].Version}, nil
+	last := recorded[len(recorded)-1]
+	return Versioned[S]{State: h.decider.Fold(current.State, events...), Version: last.Version, Position: last.Position}, nil
 }

@@ -24,6 +24,8 @@ type Config struct {
 	CommandAttempts      int
 	MigrateOnStart       bool
 	PprofAddr            string
+	RunConsumers         bool   // run the asynchronous consumers (read models, process managers) in this process
+	NotifyMode           string // after-commit (default) or in-transaction (for the benchmark only)
 }
 
 func defaultConfig() Config {
@@ -36,6 +38,8 @@ func defaultConfig() Config {
 		BodyLimit:            64 << 10,
 		IdempotencyRetention: 24 * time.Hour,
 		CommandAttempts:      10,
+		RunConsumers:         true,
+		NotifyMode:           "after-commit",
 	}
 }
 
@@ -52,6 +56,8 @@ var envNames = map[string]string{
 	"command-attempts":      "COMMAND_ATTEMPTS",
 	"migrate":               "MIGRATE_ON_START",
 	"pprof":                 "PPROF_ADDR",
+	"consumers":             "RUN_CONSUMERS",
+	"notify-mode":           "NOTIFY_MODE",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -70,6 +76,8 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.DurationVar(&c.IdempotencyRetention, "idempotency-retention", c.IdempotencyRetention, "how long Idempotency-Key responses are kept")
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
+	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (customer_summary, fulfilment); one instance of each is active across replicas")
+	fs.StringVar(&c.NotifyMode, "notify-mode", c.NotifyMode, "where commands NOTIFY consumers: after-commit, or in-transaction (slower; for the benchmark)")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 
 	var problems []string
@@ -109,6 +117,7 @@ func (c Config) validate() error {
 	check(c.BodyLimit >= 1024, "BODY_LIMIT_BYTES must be at least 1024")
 	check(c.IdempotencyRetention >= time.Minute, "IDEMPOTENCY_RETENTION must be at least 1m")
 	check(c.CommandAttempts >= 1 && c.CommandAttempts <= 100, "COMMAND_ATTEMPTS must be between 1 and 100")
+	check(c.NotifyMode == "after-commit" || c.NotifyMode == "in-transaction", "NOTIFY_MODE must be after-commit or in-transaction, got "+strconv.Quote(c.NotifyMode))
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:

@@ -12,13 +12,21 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
+	"github.com/example/orders/infrastructure/servicename"
 )
+
+// eventsChannel is the NOTIFY channel commands wake the consumers on.
+const eventsChannel = servicename.Name + "_events"
 
 // service is everything serve runs, built by hand in one place.
 type service struct {
-	handler *echo.Echo
-	pool    *pgxpool.Pool
+	handler   *echo.Echo
+	pool      *pgxpool.Pool
+	notifier  *subscription.Notifier
+	consumers *subscription.Runtime // nil when this instance runs none
 }
 
 // build is the composition root: it connects to the database and wires the
@@ -30,15 +38,28 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 		return nil, nil, err
 	}
 	codec := eventcodec.NewOrderRegistry()
-	store := orderstore.NewStore(pool, codec)
+	notifier := subscription.NewNotifier(pool, eventsChannel)
+	mode := subscription.AfterCommit
+	if cfg.NotifyMode == "in-transaction" {
+		mode = subscription.InTransaction
+	}
+	// Consumers hear of a command by a NOTIFY sent after its commit (coalesced, outside
+	// the append transaction); they also poll, so a lost NOTIFY only costs latency.
+	store := subscription.Notifying(orderstore.NewStore(pool, codec), notifier, mode)
 	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
 	})
+	app.Queries.CustomerSummary = application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	return &service{handler: handler, pool: pool}, pool.Close, nil
+	svc := &service{handler: handler, pool: pool, notifier: notifier}
+	if cfg.RunConsumers {
+		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: eventsChannel, Log: log},
+			customersummary.Consumer(codec))
+	}
+	return svc, pool.Close, nil
 }

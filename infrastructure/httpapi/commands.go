@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 
@@ -123,7 +124,7 @@ func renderSuccess[S any](r commandRequest, present presenter[S], v application.
 	if err != nil {
 		return application.StoredResponse{}, err
 	}
-	headers := map[string]string{"ETag": etag(v.Version)}
+	headers := map[string]string{"ETag": etag(v.Version), eventPositionHeader: strconv.FormatInt(v.Position, 10)}
 	if r.location {
 		headers["Location"] = location
 	}

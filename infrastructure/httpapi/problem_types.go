@@ -39,6 +39,7 @@ var problemTypes = func() map[string]problemType {
 		{"unavailable", "Service unavailable", http.StatusServiceUnavailable},
 		{"outcome_unknown", "Outcome unknown", http.StatusServiceUnavailable},
 		{"not_ready", "Not ready", http.StatusServiceUnavailable},
+		{"read_model_behind", "Read model behind", http.StatusServiceUnavailable},
 		{"internal_error", "Internal error", http.StatusInternalServerError},
 	} {
 		m[p.code] = problemType{Code: p.code, Type: "/problems/" + strings.ReplaceAll(p.code, "_", "-"), Title: p.title, Status: p.status}

@@ -152,7 +152,7 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 		for i, r := range recorded {
 			events[i] = r.Event
 		}
-		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version}
+		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version, Position: recorded[n-1].Position}
 	}
 	if t.loaded == nil {
 		t.loaded = map[uuid.UUID]application.Versioned[S]{}
@@ -194,7 +194,7 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 		if t.written == nil {
 			t.written = map[uuid.UUID]application.Versioned[S]{}
 		}
-		t.written[id] = application.Versioned[S]{State: cfg.Fold(before.State, events...), Version: stored[len(stored)-1].Version}
+		t.written[id] = application.Versioned[S]{State: cfg.Fold(before.State, events...), Version: stored[len(stored)-1].Version, Position: stored[len(stored)-1].Position}
 		t.loaded[id] = t.written[id]
 	}
 	if cfg.Project != nil {
