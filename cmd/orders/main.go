@@ -23,6 +23,7 @@ var usage = strings.ReplaceAll(`usage:
   NAME migrate up|down|status [flags] manage the database schema
   NAME verify [flags]                check the read model and the log's versions against the events
   NAME rebuild [flags]               recompute the read model from the events
+  NAME consumers status|reset|skip   the asynchronous consumers: lag, errors; move a checkpoint
   NAME healthcheck [--url URL]       GET /readyz (of LISTEN_ADDR); exit 0 on 2xx, else 1
 
 Settings come from the environment and can be overridden by flags; run
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runVerify(ctx, args[1:], getenv, stdout)
 	case "rebuild":
 		return runRebuild(ctx, args[1:], getenv, stdout)
+	case "consumers":
+		return runConsumers(ctx, args[1:], getenv, stdout)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":

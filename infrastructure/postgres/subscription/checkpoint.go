@@ -86,6 +86,7 @@ type Status struct {
 	ErrorPosition int64
 	Attempts      int
 	Stopped       bool
+	Held          bool // some session holds the consumer's lock now (Owner is working on it)
 }
 
 // Healthy is false when the consumer is stopped or its last attempt failed.
@@ -97,7 +98,10 @@ func Statuses(ctx context.Context, db eventstore.DBTX) ([]Status, error) {
 			greatest(coalesce((SELECT max(global_position) FROM events), 0) - c.position, 0),
 			coalesce(extract(epoch FROM now() - (SELECT e.recorded_at FROM events e
 				WHERE e.global_position > c.position ORDER BY e.global_position LIMIT 1)), 0)::float8,
-			c.updated_at, coalesce(c.owner, ''), coalesce(c.error, ''), coalesce(c.error_position, 0), c.attempts, c.stopped
+			c.updated_at, coalesce(c.owner, ''), coalesce(c.error, ''), coalesce(c.error_position, 0), c.attempts, c.stopped,
+			EXISTS (SELECT 1 FROM pg_locks l, LATERAL (SELECT hashtextextended('consumer:' || c.name, 0) AS k) h
+				WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				  AND l.classid = ((h.k >> 32) & 4294967295)::bigint::text::oid AND l.objid = (h.k & 4294967295)::bigint::text::oid AND l.objsubid = 1)
 		FROM consumer_checkpoints c ORDER BY c.name`)
 	if err != nil {
 		return nil, fmt.Errorf("subscription: status: %w", err)
@@ -107,7 +111,7 @@ func Statuses(ctx context.Context, db eventstore.DBTX) ([]Status, error) {
 	for rows.Next() {
 		var s Status
 		if err := rows.Scan(&s.Name, &s.Position, &s.LagEvents, &s.LagSeconds, &s.UpdatedAt, &s.Owner, &s.Error,
-			&s.ErrorPosition, &s.Attempts, &s.Stopped); err != nil {
+			&s.ErrorPosition, &s.Attempts, &s.Stopped, &s.Held); err != nil {
 			return nil, fmt.Errorf("subscription: status: %w", err)
 		}
 		s.LagSeconds = max(s.LagSeconds, 0)
