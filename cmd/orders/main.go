@@ -21,8 +21,8 @@ import (
 var usage = strings.ReplaceAll(`usage:
   NAME serve [flags]                 run the HTTP API
   NAME migrate up|down|status [flags] manage the database schema
-  NAME verify [flags]                check the read model and the log's versions against the events
-  NAME rebuild [flags]               recompute the read model from the events
+  NAME verify [flags]                check every read model and the log's versions against the events
+  NAME rebuild [READ_MODEL] [flags]  recompute the read models (or the one named, e.g. order_overview) from the events
   NAME consumers status|reset|skip   the asynchronous consumers: lag, errors; move a checkpoint
   NAME healthcheck [--url URL]       GET /readyz (of LISTEN_ADDR); exit 0 on 2xx, else 1
 

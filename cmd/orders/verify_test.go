@@ -10,10 +10,12 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/test/pgtest"
 )
@@ -93,6 +95,33 @@ func TestVerifyAndRebuildCommands(t *testing.T) {
 	}
 	if out, _, code := orders(t, nil, "verify", "--database-url", url); out != clean || code != 0 {
 		t.Fatalf("verify after rebuild: exit %d, stdout %q", code, out)
+	}
+
+	// One read model by name; an unknown name is a usage error listing the known ones.
+	out, errOut, code = orders(t, nil, "rebuild", "order_overview", "--database-url", url)
+	if code != 0 || errOut != "" || !strings.HasPrefix(out, "rebuild: 3 order streams, 6 events; wrote 3 order_overview") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("rebuild order_overview: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	out, errOut, code = orders(t, nil, "rebuild", "shipment_overview", "--database-url", url)
+	if code != 2 || out != "" || errOut != "orders: rebuild: no read model \"shipment_overview\"; known: order_overview\n" {
+		t.Fatalf("rebuild of an unknown read model: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	// A stream type without a registered read model cannot be checked: a difference.
+	shipment := eventstore.StreamID{Type: "shipment", ID: uuid.NewString()}
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := eventstore.Append(ctx, tx, shipment, eventstore.NoStream(), []eventstore.EventData{{Type: "ShipmentCreated", SchemaVersion: 1, Payload: []byte(`{}`)}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = orders(t, nil, "verify", "--database-url", url)
+	want = []string{
+		`stream type "shipment": no read-model checker registered (1 stream)` + "\n",
+		"verify: 4 streams, 7 events, 3 read-model rows checked, 1 differences\n",
+	}
+	if out != strings.Join(want, "") || code != 1 || errOut != "orders: verify: 1 differences\n" {
+		t.Fatalf("verify with an unregistered stream type: exit %d, stdout\n%s\nwant\n%s\nstderr %q", code, out, strings.Join(want, ""), errOut)
 	}
 }
 

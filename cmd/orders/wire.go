@@ -15,8 +15,17 @@ import (
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
+	"github.com/example/orders/infrastructure/postgres/verify"
 	"github.com/example/orders/infrastructure/servicename"
 )
+
+// readModels are the inline read models `verify` checks and `rebuild` rebuilds, one
+// line each: an aggregate's store package says how (orderstore.ReadModel).
+func readModels() []verify.ReadModel {
+	return []verify.ReadModel{
+		orderstore.ReadModel(eventcodec.NewOrderRegistry()),
+	}
+}
 
 // eventsChannel is the NOTIFY channel commands wake the consumers on.
 const eventsChannel = servicename.Name + "_events"

@@ -1,5 +1,6 @@
 // Package orderstore is what orders bring to the PostgreSQL plumbing: the stream type,
-// the order_overview inline projection and its queries. The write path itself is the
+// the order_overview inline projection and its queries, and its registration with
+// `orders verify` and `orders rebuild` (ReadModel). The write path itself is the
 // generic aggregatestore.
 package orderstore
 

@@ -1,17 +1,46 @@
 // Package verify holds the operators' consistency tools for the event log and the
-// order_overview read model:
+// inline read models that register themselves with it:
 //
-//   - Verify folds every order's stream and compares the result with its
-//     order_overview and order_overview_lines rows, and checks the log's own
-//     bookkeeping (versions 1..n without gaps, aggregate_heads at n). It reports each
-//     difference and changes nothing.
-//   - Rebuild recomputes order_overview and order_overview_lines from the events in one
-//     transaction.
+//   - Verify folds every stream with its aggregate's domain fold and compares the result
+//     with the rows its read model holds, lists root rows whose stream has no events,
+//     and checks the log's own bookkeeping for every stream type (versions 1..n without
+//     gaps, aggregate_heads at n). A stream type in the log without a registered read
+//     model is a difference too. It reports each difference and changes nothing.
+//   - Rebuild recomputes one read model by replaying the aggregate's own inline
+//     projection (the aggregatestore.Projection its Store runs) over every stream, in
+//     one transaction: a rebuild writes exactly what the commands write, and Verify,
+//     whose expected rows come from the domain fold, checks both independently.
 //
 // Both read the log in keyset pages ordered by (stream_type, stream_id,
 // stream_version) and handle one stream at a time, so their memory grows with the page
 // size and the largest single stream, never with the number of streams or events.
-// Expected rows are built from order.Fold, the same fold the command side decides on,
-// plus the events' versions; the inline projection (orderstore/projection.go) must
-// agree with it, and Verify is how that is checked.
+//
+// # Registering a read model
+//
+// A read model is a ReadModel, made by For from a Definition in the aggregate's store
+// package, next to its projection (orderstore.ReadModel is the example):
+//
+//	func ReadModel(codec *eventcodec.Registry[order.Event]) verify.ReadModel {
+//		return verify.For(verify.Definition[order.Event, overview]{
+//			Name: "order_overview", StreamType: StreamType,
+//			Tables: []string{"order_overview_lines", "order_overview"}, // children first
+//			Codec: codec, Project: project,
+//			Expect: expectOverview,   // events -> rows, by the domain fold
+//			Load: loadOverview,       // rows of a batch of streams, queued on a pgx.Batch
+//			Compare: compareOverview, // want vs found, reported with verify.Diff
+//			CheckEvent: checkOrderEvent, // optional
+//		})
+//	}
+//
+// and the composition root adds one line to its list (cmd/orders readModels). What a
+// read model must respect:
+//
+//   - Its last table is the root: one row per stream, keyed by the stream id (uuid
+//     column "id") with the stream version it is at ("version"; other names in
+//     IDColumn, VersionColumn). Orphans are found and counted there.
+//   - Rebuild locks only the root table (EXCLUSIVE), so every projection statement
+//     that writes a child table must write the root table in the same statement.
+//   - The projection's statements are idempotent by version (they are, for the
+//     Store's sake already).
+//   - One read model per stream type.
 package verify

@@ -5,22 +5,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/example/orders/domain/order"
-	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
 )
 
 // DB is what Verify and Rebuild need: a *pgxpool.Pool or a *pgx.Conn.
 type DB interface {
 	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
-
-// Codec decodes stored order events; eventcodec.NewOrderRegistry() is the one to use.
-type Codec = *eventcodec.Registry[order.Event]
 
 // DefaultPageSize is how many events (and read-model rows) one page holds by default.
 const DefaultPageSize = 2000
@@ -60,23 +53,22 @@ func optionsOf(opts []Option) options {
 
 // rawEvent is one row of the log as the scan reads it.
 type rawEvent struct {
-	stream  eventstore.StreamID
-	version int64
-	typ     string
-	schema  int32
-	payload []byte
+	stream eventstore.StreamID
+	StoredEvent
 }
 
 // The log in stream order, a keyset page at a time; the UNIQUE (stream_type, stream_id,
 // stream_version) index serves both the order and the row comparison. Versions are
 // positive (CHECK), so empty strings and version 0 make a key below every row.
 const (
-	selectPage = `SELECT stream_type, stream_id, stream_version, event_type, schema_version, payload
+	selectPage = `SELECT stream_type, stream_id, stream_version, event_type, schema_version, payload,
+		  event_id, global_position, recorded_at, metadata
 		FROM events
 		WHERE (stream_type, stream_id, stream_version) > ($1, $2, $3)
 		ORDER BY stream_type, stream_id, stream_version
 		LIMIT $4`
-	selectTypePage = `SELECT stream_type, stream_id, stream_version, event_type, schema_version, payload
+	selectTypePage = `SELECT stream_type, stream_id, stream_version, event_type, schema_version, payload,
+		  event_id, global_position, recorded_at, metadata
 		FROM events
 		WHERE stream_type = $1 AND (stream_type, stream_id, stream_version) > ($1, $2, $3)
 		ORDER BY stream_type, stream_id, stream_version
@@ -85,18 +77,19 @@ const (
 
 // readStreams reads the log (only streams of streamType, if it is not empty) and hands
 // every stream to flush once all of its events have been read, in batches of at most
-// pageSize streams. Only the stream being read and the batch are held in memory; the
-// connection is idle while flush runs, so flush may use tx.
-func readStreams(ctx context.Context, tx pgx.Tx, codec Codec, o options, streamType string, flush func(context.Context, []*stream) error) (streams, events int64, err error) {
+// pageSize streams. A stream whose type has a read model (modelOf) is read by it as
+// well. Only the stream being read and the batch are held in memory; the connection
+// is idle while flush runs, so flush may use tx.
+func readStreams(ctx context.Context, tx pgx.Tx, o options, streamType string, modelOf func(string) ReadModel, flush func(context.Context, []*stream) error) (streams, events int64, err error) {
 	var after rawEvent
 	var cur *stream
 	var done []*stream
 	for {
 		var rows pgx.Rows
 		if streamType == "" {
-			rows, err = tx.Query(ctx, selectPage, after.stream.Type, after.stream.ID, after.version, o.pageSize)
+			rows, err = tx.Query(ctx, selectPage, after.stream.Type, after.stream.ID, after.Version, o.pageSize)
 		} else {
-			rows, err = tx.Query(ctx, selectTypePage, streamType, after.stream.ID, after.version, o.pageSize)
+			rows, err = tx.Query(ctx, selectTypePage, streamType, after.stream.ID, after.Version, o.pageSize)
 		}
 		if err != nil {
 			return streams, events, fmt.Errorf("read events: %w", err)
@@ -104,22 +97,25 @@ func readStreams(ctx context.Context, tx pgx.Tx, codec Codec, o options, streamT
 		n := 0
 		for rows.Next() {
 			var e rawEvent
-			if err := rows.Scan(&e.stream.Type, &e.stream.ID, &e.version, &e.typ, &e.schema, &e.payload); err != nil {
+			var schema int32
+			if err := rows.Scan(&e.stream.Type, &e.stream.ID, &e.Version, &e.Type, &schema, &e.Payload,
+				&e.EventID, &e.Position, &e.RecordedAt, &e.Metadata); err != nil {
 				rows.Close()
 				return streams, events, fmt.Errorf("read events: %w", err)
 			}
+			e.SchemaVersion = int(schema)
 			n++
 			events++
 			if cur != nil && cur.id != e.stream {
-				done = append(done, cur.finish())
+				done = append(done, cur)
 				cur = nil
 			}
 			if cur == nil {
 				streams++
-				cur = newStream(e.stream)
+				cur = newStream(e.stream, modelOf(e.stream.Type))
 			}
-			cur.add(e, codec)
-			after = rawEvent{stream: e.stream, version: e.version}
+			cur.add(e.StoredEvent)
+			after = rawEvent{stream: e.stream, StoredEvent: StoredEvent{Version: e.Version}}
 		}
 		if err := rows.Err(); err != nil {
 			return streams, events, fmt.Errorf("read events: %w", err)
@@ -127,7 +123,7 @@ func readStreams(ctx context.Context, tx pgx.Tx, codec Codec, o options, streamT
 		o.observe("events", n)
 		last := n < o.pageSize
 		if last && cur != nil {
-			done = append(done, cur.finish())
+			done = append(done, cur)
 			cur = nil
 		}
 		if len(done) > 0 {
@@ -144,7 +140,7 @@ func readStreams(ctx context.Context, tx pgx.Tx, codec Codec, o options, streamT
 }
 
 // stream is one stream as read: its version bookkeeping, the problems found in the log
-// itself and, for an order, what the read model should hold for it.
+// itself and, when its type has a read model, that read model's reading of it.
 type stream struct {
 	id     eventstore.StreamID
 	events int64 // events read
@@ -153,135 +149,33 @@ type stream struct {
 
 	versionReported bool
 
-	// Orders only.
-	isOrder      bool
-	orderID      uuid.UUID
-	validID      bool        // the stream id is a UUID in canonical form
-	undecodable  *Difference // the first event that could not be decoded: no fold is made
-	decoded      []order.Event
-	lineVersions []int64 // version of each OrderLineAdded, in order
-
-	// After finish, when comparable: the order_overview row and the lines the events
-	// make (row is nil when they make no order).
-	comparable bool
-	row        *overviewRow
-	lines      []lineRow
-	foldErr    error
+	model ReadModel // nil: no read model registered for the stream type
+	rm    Stream
 }
 
-func newStream(id eventstore.StreamID) *stream {
-	s := &stream{id: id, isOrder: id.Type == orderstore.StreamType}
-	if s.isOrder {
-		u, err := uuid.Parse(id.ID)
-		s.orderID, s.validID = u, err == nil && u.String() == id.ID
-		if !s.validID {
-			s.diff("stream_id", "a UUID in canonical form (the order id)", fmt.Sprintf("%q", id.ID))
-		}
+func newStream(id eventstore.StreamID, model ReadModel) *stream {
+	s := &stream{id: id, model: model}
+	if model != nil {
+		s.rm = model.Open(id, s.diff())
 	}
 	return s
 }
 
-func (s *stream) diff(field, expected, found string) {
-	s.log = append(s.log, Difference{Stream: s.id, Field: field, Expected: expected, Found: found})
+// diff reports on the stream's log.
+func (s *stream) diff() Diff {
+	return Diff{stream: s.id, report: func(d Difference) { s.log = append(s.log, d) }}
 }
 
-func (s *stream) add(e rawEvent, codec Codec) {
+func (s *stream) add(e StoredEvent) {
 	s.events++
 	// Versions must run 1, 2, 3, ...: the first one that does not is reported (after
 	// a gap every later version is off by as much, which says nothing new).
-	if e.version != s.events && !s.versionReported {
+	if e.Version != s.events && !s.versionReported {
 		s.versionReported = true
-		s.diff("stream_version", fmt.Sprint(s.events), fmt.Sprint(e.version))
+		s.diff().Report("stream_version", fmt.Sprint(s.events), fmt.Sprint(e.Version))
 	}
-	s.last = e.version
-	if !s.isOrder {
-		return
-	}
-	ev, err := codec.Decode(e.typ, int(e.schema), e.payload)
-	if err != nil {
-		s.decoded = nil // no fold will be made
-		s.diff(fmt.Sprintf("event[%d]", e.version), "an event this code can decode",
-			fmt.Sprintf("%s v%d (%v)", e.typ, e.schema, err))
-		if s.undecodable == nil {
-			d := s.log[len(s.log)-1]
-			s.undecodable = &d
-		}
-		return
-	}
-	placed, isPlaced := ev.(order.OrderPlaced)
-	switch {
-	case s.events == 1 && !isPlaced:
-		s.diff(fmt.Sprintf("event[%d].type", e.version), "OrderPlaced", e.typ)
-	case s.events > 1 && isPlaced:
-		s.diff(fmt.Sprintf("event[%d].type", e.version), "anything but OrderPlaced (the order is placed by its first event)", e.typ)
-	}
-	if isPlaced && s.validID && placed.OrderID != s.orderID {
-		s.diff(fmt.Sprintf("event[%d].order_id", e.version), s.orderID.String(), placed.OrderID.String())
-	}
-	if _, ok := ev.(order.OrderLineAdded); ok {
-		s.lineVersions = append(s.lineVersions, e.version)
-	}
-	if s.undecodable == nil {
-		s.decoded = append(s.decoded, ev)
+	s.last = e.Version
+	if s.rm != nil {
+		s.rm.Add(e)
 	}
 }
-
-// finish folds an order stream into the rows it should have in the read model, and
-// drops the decoded events.
-func (s *stream) finish() *stream {
-	if s.isOrder && s.validID && s.undecodable == nil {
-		s.comparable = true
-		s.row, s.lines, s.foldErr = rowsOf(s.orderID, order.Fold(order.Initial(), s.decoded...), s.last, s.lineVersions)
-	}
-	s.decoded, s.lineVersions = nil, nil
-	return s
-}
-
-// overviewRow is an order_overview row.
-type overviewRow struct {
-	ID         uuid.UUID
-	CustomerID string
-	Status     string
-	Currency   string
-	TotalCents int64
-	UnitCount  int64
-	Version    int64
-	PlacedAt   time.Time
-	UpdatedAt  time.Time
-}
-
-// lineRow is an order_overview_lines row.
-type lineRow struct {
-	LineNo         int64
-	SKU            string
-	Quantity       int64
-	UnitPriceCents int64
-}
-
-// rowsOf is what the inline projection writes for an order whose folded state is st,
-// whose last event has version version and whose OrderLineAdded events have
-// lineVersions: the state's fields, the version of the last event, and each line
-// numbered by the version of the event that added it. PostgreSQL keeps microseconds,
-// so times are truncated as the projection's writes are. An order that was never
-// placed has no row.
-func rowsOf(id uuid.UUID, st order.State, version int64, lineVersions []int64) (*overviewRow, []lineRow, error) {
-	if !st.Exists() {
-		return nil, nil, nil
-	}
-	if len(st.Lines) != len(lineVersions) {
-		return nil, nil, fmt.Errorf("order %s: the fold made %d lines from %d OrderLineAdded events", id, len(st.Lines), len(lineVersions))
-	}
-	row := &overviewRow{
-		ID: id, CustomerID: st.CustomerID, Status: string(st.Status), Currency: st.Currency,
-		TotalCents: st.TotalCents, UnitCount: int64(st.UnitCount), Version: version,
-		PlacedAt: dbTime(st.PlacedAt), UpdatedAt: dbTime(st.UpdatedAt),
-	}
-	lines := make([]lineRow, len(st.Lines))
-	for i, l := range st.Lines {
-		lines[i] = lineRow{LineNo: lineVersions[i], SKU: l.SKU, Quantity: int64(l.Quantity), UnitPriceCents: l.UnitPriceCents}
-	}
-	return row, lines, nil
-}
-
-// dbTime is t as a timestamptz column gives it back: microseconds, UTC.
-func dbTime(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }

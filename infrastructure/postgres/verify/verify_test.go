@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	es "github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
@@ -30,9 +31,10 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // fixture is the application wired to a fresh database, as the service wires it.
 type fixture struct {
-	pool  *pgxpool.Pool
-	codec verify.Codec
-	app   application.App
+	pool   *pgxpool.Pool
+	codec  *eventcodec.Registry[order.Event]
+	models []verify.ReadModel // as the composition root lists them: orders only
+	app    application.App
 }
 
 func newFixture(t *testing.T) fixture {
@@ -42,7 +44,7 @@ func newFixture(t *testing.T) fixture {
 	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{
 		Retry: application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond},
 	})
-	return fixture{pool: pool, codec: codec, app: app}
+	return fixture{pool: pool, codec: codec, models: []verify.ReadModel{orderstore.ReadModel(codec)}, app: app}
 }
 
 func (f fixture) place(t testing.TB, customer string) uuid.UUID {
@@ -116,8 +118,13 @@ func (f fixture) appendRaw(t testing.TB, stream es.StreamID, expected es.Expecte
 
 func (f fixture) verify(t testing.TB, opts ...verify.Option) ([]verify.Difference, verify.Summary) {
 	t.Helper()
+	return f.verifyWith(t, f.models, opts...)
+}
+
+func (f fixture) verifyWith(t testing.TB, models []verify.ReadModel, opts ...verify.Option) ([]verify.Difference, verify.Summary) {
+	t.Helper()
 	var diffs []verify.Difference
-	sum, err := verify.Verify(context.Background(), f.pool, f.codec, func(d verify.Difference) { diffs = append(diffs, d) }, opts...)
+	sum, err := verify.Verify(context.Background(), f.pool, models, func(d verify.Difference) { diffs = append(diffs, d) }, opts...)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -138,7 +145,7 @@ func (f fixture) mustVerify(t testing.TB, opts ...verify.Option) verify.Summary 
 
 func (f fixture) rebuild(t testing.TB, opts ...verify.Option) verify.RebuildSummary {
 	t.Helper()
-	sum, err := verify.Rebuild(context.Background(), f.pool, f.codec, opts...)
+	sum, err := verify.Rebuild(context.Background(), f.pool, f.models[0], opts...)
 	if err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
@@ -223,19 +230,24 @@ func TestVerifyPassesOnWhatTheApplicationWrote(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		f.order(t, i)
 	}
-	// A stream of another type counts for the log checks only.
+	// A stream of a type no read model is registered for passes the log checks, and
+	// its type is reported once: its streams cannot be checked.
 	f.appendRaw(t, es.StreamID{Type: "customer", ID: "c-1"}, es.NoStream(), "CustomerRegistered", 1, `{}`)
 	f.appendRaw(t, es.StreamID{Type: "customer", ID: "c-1"}, es.Exact(1), "CustomerRenamed", 1, `{}`)
 
-	sum := f.mustVerify(t)
+	diffs, sum := f.verify(t)
+	wantExactly(t, diffs, []verify.Difference{{Stream: es.StreamID{Type: "customer"}, Found: "no read-model checker registered (1 stream)"}})
+	if got := diffs[0].String(); got != `stream type "customer": no read-model checker registered (1 stream)` {
+		t.Fatalf("difference reads %q", got)
+	}
 	events := f.count(t, `SELECT count(*) FROM events`)
-	if sum.Streams != 31 || sum.Events != events || sum.Rows != 30 || sum.Heads != 31 || sum.Differences != 0 {
+	if sum.Streams != 31 || sum.Events != events || sum.Rows != 30 || sum.Heads != 31 || sum.Differences != 1 {
 		t.Fatalf("summary %+v, want 31 streams, %d events, 30 rows, 31 heads", sum, events)
 	}
-	if sum.Lines != f.count(t, `SELECT count(*) FROM order_overview_lines`) || sum.Lines == 0 {
-		t.Fatalf("%d lines compared", sum.Lines)
+	if lines := f.count(t, `SELECT count(*) FROM order_overview_lines`); sum.Compared != 30+lines || lines == 0 {
+		t.Fatalf("%d rows compared, want 30 + %d", sum.Compared, lines)
 	}
-	want := fmt.Sprintf("verify: 31 streams, %d events, 30 read-model rows checked, 0 differences", events)
+	want := fmt.Sprintf("verify: 31 streams, %d events, 30 read-model rows checked, 1 differences", events)
 	if sum.String() != want {
 		t.Fatalf("summary line %q, want %q", sum.String(), want)
 	}
@@ -305,7 +317,7 @@ func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
 		t.Fatalf("%d rows checked, want 15", sum.Rows)
 	}
 	for _, d := range diffs {
-		if id, ok := d.OrderID(); !ok || id.String() != d.Stream.ID {
+		if id, ok := d.AggregateID(); !ok || id.String() != d.Stream.ID {
 			t.Fatalf("%v: OrderID() = %v, %v", d, id, ok)
 		}
 	}
@@ -314,7 +326,7 @@ func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
 	}
 
 	rs := f.rebuild(t)
-	if rs.Streams != 15 || rs.Rows != 15 || rs.DeletedRows != 15 || rs.Skipped != 0 {
+	if ov := rs.Table("order_overview"); rs.Streams != 15 || ov.Rows != 15 || ov.Deleted != 15 || rs.Skipped != 0 {
 		t.Fatalf("rebuild summary %+v", rs)
 	}
 	f.mustVerify(t)
@@ -364,6 +376,7 @@ func TestVerifyReportsLogBookkeeping(t *testing.T) {
 		diff(noHead, "aggregate_heads.version", "1", "no head"),
 		diff(headOnly, "aggregate_heads.version", "no head (the stream has no events)", "3"),
 		{Stream: other, Field: "aggregate_heads.version", Expected: "1", Found: "no head"},
+		{Stream: es.StreamID{Type: "audit"}, Found: "no read-model checker registered (1 stream)"},
 	})
 	for _, d := range diffs {
 		if d.Stream == other && d.String() != "stream audit/a-1: aggregate_heads.version: expected 1, found no head" {
@@ -421,7 +434,7 @@ func TestUndecodableAndMalformedStreams(t *testing.T) {
 	}
 
 	before := f.readModel(t)
-	_, err := verify.Rebuild(context.Background(), f.pool, f.codec)
+	_, err := verify.Rebuild(context.Background(), f.pool, f.models[0])
 	if !errors.Is(err, verify.ErrUndecodable) || !strings.Contains(err.Error(), teleported.String()) && !strings.Contains(err.Error(), future.String()) {
 		t.Fatalf("rebuild over an undecodable event: %v", err)
 	}
@@ -444,7 +457,7 @@ func TestRebuildWritesRowsTheProjectionMissed(t *testing.T) {
 	wantExactly(t, diffs, []verify.Difference{diff(id, "order_overview", "a row at version 2", "no row")})
 
 	rs := f.rebuild(t)
-	if rs.Rows != 1 || rs.Lines != 1 || rs.Events != 2 {
+	if rs.Table("order_overview").Rows != 1 || rs.Table("order_overview_lines").Rows != 1 || rs.Events != 2 {
 		t.Fatalf("rebuild summary %+v", rs)
 	}
 	f.mustVerify(t)
@@ -502,7 +515,7 @@ func TestPagingIsBoundedAndChangesNothing(t *testing.T) {
 	}
 
 	rs := f.rebuild(t, verify.PageSize(7))
-	if rs.Rows != 51 {
+	if rs.Table("order_overview").Rows != 51 {
 		t.Fatalf("rebuild summary %+v", rs)
 	}
 	f.exec(t, `UPDATE aggregate_heads SET version = 2 WHERE stream_id = $1`, ids[41].String()) // rebuild leaves the log alone
@@ -618,7 +631,7 @@ func TestThousandOrders(t *testing.T) {
 	start := time.Now()
 	sum := f.mustVerify(t)
 	took := time.Since(start)
-	t.Logf("verify: %d streams, %d events, %d rows, %d lines in %v", sum.Streams, sum.Events, sum.Rows, sum.Lines, took)
+	t.Logf("verify: %d streams, %d events, %d rows, %d rows compared in %v", sum.Streams, sum.Events, sum.Rows, sum.Compared, took)
 	if sum.Streams != orders || sum.Rows != orders {
 		t.Fatalf("summary %+v", sum)
 	}
@@ -649,7 +662,7 @@ func TestRebuildGivesUpWaitingForTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = verify.Rebuild(ctx, f.pool, f.codec, verify.LockTimeout(200*time.Millisecond))
+	_, err = verify.Rebuild(ctx, f.pool, f.models[0], verify.LockTimeout(200*time.Millisecond))
 	if err == nil || !strings.Contains(err.Error(), "lock timeout") {
 		t.Fatalf("rebuild while a writer holds the table: %v", err)
 	}
@@ -660,7 +673,7 @@ func TestRebuildGivesUpWaitingForTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.mustVerify(t)
-	if rs := f.rebuild(t, verify.LockTimeout(0)); rs.Rows != 1 {
+	if rs := f.rebuild(t, verify.LockTimeout(0)); rs.Table("order_overview").Rows != 1 {
 		t.Fatalf("rebuild summary %+v", rs)
 	}
 }
