@@ -77,6 +77,30 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for ShipmentStatus.
+const (
+	ShipmentStatusCancelled  ShipmentStatus = "cancelled"
+	ShipmentStatusDelivered  ShipmentStatus = "delivered"
+	ShipmentStatusDispatched ShipmentStatus = "dispatched"
+	ShipmentStatusPending    ShipmentStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ShipmentStatus enum.
+func (e ShipmentStatus) Valid() bool {
+	switch e {
+	case ShipmentStatusCancelled:
+		return true
+	case ShipmentStatusDelivered:
+		return true
+	case ShipmentStatusDispatched:
+		return true
+	case ShipmentStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // AddLineRequest A line to add to a pending order.
 type AddLineRequest struct {
 	// Quantity Number of units (`2.0` is accepted as `2`).
@@ -107,6 +131,14 @@ type CancelRequest struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// CreateShipmentRequest A request to ship a confirmed order.
+type CreateShipmentRequest struct {
+	// OrderId The order to ship.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+}
+
 // CustomerSummary A customer's orders at a glance.
 type CustomerSummary struct {
 	// ConfirmedTotals The totals of the confirmed orders in cents, per currency (ISO 4217 code).
@@ -123,6 +155,19 @@ type CustomerSummary struct {
 
 	// OrdersPlaced Every order the customer placed.
 	OrdersPlaced int64 `json:"orders_placed"`
+}
+
+// DispatchRequest The carrier a pending shipment is handed to.
+type DispatchRequest struct {
+	// Carrier The carrier (1-64 characters, not blank, no control characters).
+	//
+	// Example: DHL
+	Carrier string `json:"carrier"`
+
+	// TrackingNo The carrier's tracking number (1-64 characters, not blank, no control characters).
+	//
+	// Example: JD014600006281230704
+	TrackingNo string `json:"tracking_no"`
 }
 
 // EventList The events of an order, in version order.
@@ -334,6 +379,84 @@ type Readiness struct {
 // ReadinessStatus Example: ready
 type ReadinessStatus string
 
+// Shipment The state of a shipment, derived from its events.
+type Shipment struct {
+	// Carrier The carrier, once dispatched.
+	//
+	// Example: DHL
+	Carrier *string `json:"carrier,omitempty"`
+
+	// CreatedAt When the shipment was created.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The shipment id (derived from the order id).
+	//
+	// Example: 2eed4c61-408c-52fc-9eb8-b10ee0232358
+	Id openapi_types.UUID `json:"id"`
+
+	// Items The order's lines at creation, in order.
+	Items []ShipmentItem `json:"items"`
+
+	// OrderId The order shipped.
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	OrderId openapi_types.UUID `json:"order_id"`
+
+	// Status The lifecycle status of a shipment: `pending`, then `dispatched` and
+	// `delivered`, or `cancelled` before dispatch.
+	//
+	//
+	// Example: pending
+	Status ShipmentStatus `json:"status"`
+
+	// TrackingNo The carrier's tracking number, once dispatched.
+	//
+	// Example: JD014600006281230704
+	TrackingNo *string `json:"tracking_no,omitempty"`
+
+	// UpdatedAt When the last event of the shipment was recorded.
+	//
+	// Example: 2025-01-15T10:30:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Version The shipment's version (number of recorded events); also its ETag.
+	//
+	// Example: 1
+	Version int64 `json:"version"`
+}
+
+// ShipmentItem One shipped line of the order.
+type ShipmentItem struct {
+	// Quantity Number of units.
+	//
+	// Example: 2
+	Quantity int32 `json:"quantity"`
+
+	// Sku The stock keeping unit.
+	//
+	// Example: SKU-BOOK-001
+	Sku string `json:"sku"`
+}
+
+// ShipmentList A page of shipments, newest first.
+type ShipmentList struct {
+	// Items The shipments in this page.
+	Items []Shipment `json:"items"`
+
+	// NextCursor Cursor of the next page; absent or null on the last page.
+	//
+	// Example: eyJwIjoiMjAyNS0wMS0xNVQxMDozMDowMFoiLCJpIjoiNWYyYyJ9
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// ShipmentStatus The lifecycle status of a shipment: `pending`, then `dispatched` and
+// `delivered`, or `cancelled` before dispatch.
+//
+// Example: pending
+type ShipmentStatus string
+
 // StoredEvent An event as recorded in the event store.
 type StoredEvent struct {
 	// Data The event payload (free-form; depends on `type` and `schema_version`).
@@ -392,6 +515,9 @@ type IfNoneMatch = string
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// ShipmentId defines model for ShipmentId.
+type ShipmentId = openapi_types.UUID
+
 // BadRequest An RFC 9457 problem details document.
 type BadRequest = Problem
 
@@ -415,6 +541,9 @@ type PreconditionFailed = Problem
 
 // ServiceUnavailable An RFC 9457 problem details document.
 type ServiceUnavailable = Problem
+
+// ShipmentCreateConflict An RFC 9457 problem details document.
+type ShipmentCreateConflict = Problem
 
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
@@ -561,6 +690,136 @@ type AddOrderLineParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 }
 
+// ListShipmentsParams defines parameters for ListShipments.
+type ListShipmentsParams struct {
+	// OrderId Only the shipment of this order.
+	OrderId *openapi_types.UUID `form:"order_id,omitempty" json:"order_id,omitempty"`
+
+	// Status Only shipments in this status.
+	Status *ShipmentStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Maximum number of shipments in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
+	// characters). A cursor the API did not hand out answers `400`.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateShipmentParams defines parameters for CreateShipment.
+type CreateShipmentParams struct {
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// GetShipmentParams defines parameters for GetShipment.
+type GetShipmentParams struct {
+	// Version Return the shipment as of this version (mutually exclusive with `at`).
+	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+
+	// At Return the shipment as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// matches, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// CancelShipmentParams defines parameters for CancelShipment.
+type CancelShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DeliverShipmentParams defines parameters for DeliverShipment.
+type DeliverShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
+// DispatchShipmentParams defines parameters for DispatchShipment.
+type DispatchShipmentParams struct {
+	// IfMatch The order's ETag as returned by a previous response, i.e. its version
+	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
+	// The command then runs against exactly that version, without retries;
+	// if the order is at another version the answer is `412` with the
+	// current version in the problem's `current_version` and the current
+	// `ETag` header, and nothing is recorded.
+	//
+	// As RFC 9110 defines it, the header may also be `*` (any version: no
+	// precondition) or a comma-separated list of entity tags (the command
+	// runs if the order's current ETag is one of them). `If-Match` uses
+	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
+	// version never matches: `412`. A value that is not an entity tag at all
+	// (e.g. `3` without quotes) answers `400`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A client-chosen unique key (printable ASCII, e.g. a UUID) making the
+	// command safe to retry: a repeated request with the same key and the
+	// same request replays the stored response; the same key with a
+	// different request answers `422` (code `idempotency_key_reused`).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
+
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
 type PlaceOrderJSONRequestBody = PlaceOrderRequest
 
@@ -569,6 +828,15 @@ type CancelOrderJSONRequestBody = CancelRequest
 
 // AddOrderLineJSONRequestBody defines body for AddOrderLine for application/json ContentType.
 type AddOrderLineJSONRequestBody = AddLineRequest
+
+// CreateShipmentJSONRequestBody defines body for CreateShipment for application/json ContentType.
+type CreateShipmentJSONRequestBody = CreateShipmentRequest
+
+// CancelShipmentJSONRequestBody defines body for CancelShipment for application/json ContentType.
+type CancelShipmentJSONRequestBody = CancelRequest
+
+// DispatchShipmentJSONRequestBody defines body for DispatchShipment for application/json ContentType.
+type DispatchShipmentJSONRequestBody = DispatchRequest
 
 // Getter for additional properties for OpenAPIDocument. Returns the specified
 // element and whether it was found
@@ -913,6 +1181,121 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListShipments List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipmentWithBody Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShipment Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipment Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipmentWithBody Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelShipment Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeliverShipment Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipmentWithBody Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DispatchShipment Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetShipmentEvents Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetCustomerSummary Get a customer's order summary (asynchronous read model)
@@ -1219,6 +1602,221 @@ func (c *Client) AddOrderLine(ctx context.Context, id OrderId, params *AddOrderL
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListShipments List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListShipmentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipmentWithBody Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShipment Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShipmentRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipment Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipmentWithBody Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipmentWithBody(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelShipment Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *Client) CancelShipment(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeliverShipment Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *Client) DeliverShipment(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeliverShipmentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipmentWithBody Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipmentWithBody(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DispatchShipment Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDispatchShipmentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetShipmentEvents Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentEventsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1900,6 +2498,523 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListShipmentsRequest constructs an http.Request for the ListShipments method
+func NewListShipmentsRequest(server string, params *ListShipmentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_id", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateShipmentRequest calls the generic CreateShipment builder with application/json body
+func NewCreateShipmentRequest(server string, params *CreateShipmentParams, body CreateShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateShipmentRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateShipmentRequestWithBody constructs an http.Request for the CreateShipment method, with any body, and a specified content type
+func NewCreateShipmentRequestWithBody(server string, params *CreateShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentRequest constructs an http.Request for the GetShipment method
+func NewGetShipmentRequest(server string, id ShipmentId, params *GetShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Version != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "version", *params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.At != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "at", *params.At, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelShipmentRequest calls the generic CancelShipment builder with application/json body
+func NewCancelShipmentRequest(server string, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCancelShipmentRequestWithBody constructs an http.Request for the CancelShipment method, with any body, and a specified content type
+func NewCancelShipmentRequestWithBody(server string, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeliverShipmentRequest constructs an http.Request for the DeliverShipment method
+func NewDeliverShipmentRequest(server string, id ShipmentId, params *DeliverShipmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/deliver", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDispatchShipmentRequest calls the generic DispatchShipment builder with application/json body
+func NewDispatchShipmentRequest(server string, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDispatchShipmentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDispatchShipmentRequestWithBody constructs an http.Request for the DispatchShipment method, with any body, and a specified content type
+func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/dispatch", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+		if params.XCorrelationID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetShipmentEventsRequest constructs an http.Request for the GetShipmentEvents method
+func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shipments/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2133,6 +3248,129 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
+	// ListShipmentsWithResponse List shipments
+	//
+	// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+	// optionally filtered by `order_id` and `status`, with keyset pagination
+	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+	// same filters. A cursor of the right alphabet that this API did not hand
+	// out answers `400` with code `validation_failed`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments (the `ListShipments` operationId).
+	ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error)
+
+	// CreateShipmentWithBodyWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// CreateShipmentWithResponse Ship a confirmed order
+	//
+	// Creates the shipment of a `confirmed` order, in status `pending`, with
+	// the order's lines as its items. An order has at most one shipment: its
+	// id is derived from the order id, so creating it is safe to retry. A
+	// second create answers `409` with code `shipment_exists` and the
+	// existing shipment's URL in `Location`. An order that does not exist
+	// answers `404` (code `order_not_found`); one that is not confirmed
+	// answers `409` (code `order_not_confirmed`).
+	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments (the `CreateShipment` operationId).
+	CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error)
+
+	// GetShipmentWithResponse Get a shipment
+	//
+	// Returns the current state of a shipment with its version as `ETag`;
+	// `If-None-Match` with the current ETag answers `304`. Time travel as on
+	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+	// `400`); a `version` beyond the current one, or an `at` before the
+	// shipment was created, answers `404` (code `shipment_not_found`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+	GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error)
+
+	// CancelShipmentWithBodyWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// CancelShipmentWithResponse Cancel a shipment
+	//
+	// Cancels a `pending` shipment, optionally with a reason (at most 500
+	// characters). A dispatched or delivered shipment answers `409` with code
+	// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+	// nothing and answers `200`. The body is optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+	CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error)
+
+	// DeliverShipmentWithResponse Record a shipment's delivery
+	//
+	// Records that a `dispatched` shipment was delivered. Delivering a
+	// shipment that is not dispatched answers `409` with code
+	// `shipment_not_dispatched`; delivering a delivered shipment changes
+	// nothing and answers `200`. The request has no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+	DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error)
+
+	// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// DispatchShipmentWithResponse Dispatch a shipment
+	//
+	// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+	// is not pending answers `409` with code `shipment_not_pending`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+	DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error)
+
+	// GetShipmentEventsWithResponse Get the event history of a shipment
+	//
+	// Returns every event recorded for the shipment, in version order (oldest first).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
 }
 
 // GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
@@ -3482,6 +4720,1028 @@ func (r GetReadinessResponse) ContentType() string {
 	return ""
 }
 
+// ListShipmentsResponse200Headers the declared response headers of an HTTP 200 response for ListShipments
+type ListShipmentsResponse200Headers struct {
+	XRequestID *string
+}
+
+// ListShipmentsResponse400Headers the declared response headers of an HTTP 400 response for ListShipments
+type ListShipmentsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
+type ListShipmentsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ListShipmentsResponseDefaultHeaders the declared response headers of an HTTP default response for ListShipments
+type ListShipmentsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ListShipmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShipmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListShipmentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListShipmentsResponse400Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListShipmentsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListShipmentsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListShipmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListShipmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListShipmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListShipmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateShipmentResponse201Headers the declared response headers of an HTTP 201 response for CreateShipment
+type CreateShipmentResponse201Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse400Headers the declared response headers of an HTTP 400 response for CreateShipment
+type CreateShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
+type CreateShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse409Headers the declared response headers of an HTTP 409 response for CreateShipment
+type CreateShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse413Headers the declared response headers of an HTTP 413 response for CreateShipment
+type CreateShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse415Headers the declared response headers of an HTTP 415 response for CreateShipment
+type CreateShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse422Headers the declared response headers of an HTTP 422 response for CreateShipment
+type CreateShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CreateShipmentResponse503Headers the declared response headers of an HTTP 503 response for CreateShipment
+type CreateShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CreateShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CreateShipment
+type CreateShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CreateShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ShipmentCreateConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateShipmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateShipmentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateShipmentResponseDefaultHeaders
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateShipmentResponse) GetJSON201() *Shipment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON409() *ShipmentCreateConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentResponse200Headers the declared response headers of an HTTP 200 response for GetShipment
+type GetShipmentResponse200Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse304Headers the declared response headers of an HTTP 304 response for GetShipment
+type GetShipmentResponse304Headers struct {
+	ETag       string
+	XRequestID *string
+}
+
+// GetShipmentResponse400Headers the declared response headers of an HTTP 400 response for GetShipment
+type GetShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
+type GetShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentResponse503Headers the declared response headers of an HTTP 503 response for GetShipment
+type GetShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipment
+type GetShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetShipmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelShipmentResponse200Headers the declared response headers of an HTTP 200 response for CancelShipment
+type CancelShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse400Headers the declared response headers of an HTTP 400 response for CancelShipment
+type CancelShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse404Headers the declared response headers of an HTTP 404 response for CancelShipment
+type CancelShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse409Headers the declared response headers of an HTTP 409 response for CancelShipment
+type CancelShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse412Headers the declared response headers of an HTTP 412 response for CancelShipment
+type CancelShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse413Headers the declared response headers of an HTTP 413 response for CancelShipment
+type CancelShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse415Headers the declared response headers of an HTTP 415 response for CancelShipment
+type CancelShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse422Headers the declared response headers of an HTTP 422 response for CancelShipment
+type CancelShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// CancelShipmentResponse503Headers the declared response headers of an HTTP 503 response for CancelShipment
+type CancelShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// CancelShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for CancelShipment
+type CancelShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type CancelShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CancelShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeliverShipmentResponse200Headers the declared response headers of an HTTP 200 response for DeliverShipment
+type DeliverShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse400Headers the declared response headers of an HTTP 400 response for DeliverShipment
+type DeliverShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
+type DeliverShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse409Headers the declared response headers of an HTTP 409 response for DeliverShipment
+type DeliverShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse412Headers the declared response headers of an HTTP 412 response for DeliverShipment
+type DeliverShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse422Headers the declared response headers of an HTTP 422 response for DeliverShipment
+type DeliverShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DeliverShipmentResponse503Headers the declared response headers of an HTTP 503 response for DeliverShipment
+type DeliverShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DeliverShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DeliverShipment
+type DeliverShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DeliverShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeliverShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeliverShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeliverShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeliverShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeliverShipmentResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DeliverShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeliverShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeliverShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeliverShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeliverShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeliverShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeliverShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeliverShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DispatchShipmentResponse200Headers the declared response headers of an HTTP 200 response for DispatchShipment
+type DispatchShipmentResponse200Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse400Headers the declared response headers of an HTTP 400 response for DispatchShipment
+type DispatchShipmentResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
+type DispatchShipmentResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse409Headers the declared response headers of an HTTP 409 response for DispatchShipment
+type DispatchShipmentResponse409Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse412Headers the declared response headers of an HTTP 412 response for DispatchShipment
+type DispatchShipmentResponse412Headers struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse413Headers the declared response headers of an HTTP 413 response for DispatchShipment
+type DispatchShipmentResponse413Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse415Headers the declared response headers of an HTTP 415 response for DispatchShipment
+type DispatchShipmentResponse415Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse422Headers the declared response headers of an HTTP 422 response for DispatchShipment
+type DispatchShipmentResponse422Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// DispatchShipmentResponse503Headers the declared response headers of an HTTP 503 response for DispatchShipment
+type DispatchShipmentResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// DispatchShipmentResponseDefaultHeaders the declared response headers of an HTTP default response for DispatchShipment
+type DispatchShipmentResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type DispatchShipmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Shipment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DispatchShipmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DispatchShipmentResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DispatchShipmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DispatchShipmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DispatchShipmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DispatchShipmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DispatchShipmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DispatchShipmentResponse422Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DispatchShipmentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DispatchShipmentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DispatchShipmentResponse) GetJSON200() *Shipment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DispatchShipmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DispatchShipmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DispatchShipmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DispatchShipmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetShipmentEventsResponse200Headers the declared response headers of an HTTP 200 response for GetShipmentEvents
+type GetShipmentEventsResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetShipmentEventsResponse400Headers the declared response headers of an HTTP 400 response for GetShipmentEvents
+type GetShipmentEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
+type GetShipmentEventsResponse404Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponse503Headers the declared response headers of an HTTP 503 response for GetShipmentEvents
+type GetShipmentEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetShipmentEventsResponseDefaultHeaders the declared response headers of an HTTP default response for GetShipmentEvents
+type GetShipmentEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetShipmentEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetShipmentEventsResponse404Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetShipmentEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetShipmentEventsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetShipmentEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetShipmentEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetShipmentEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetShipmentEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetShipmentEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 //
 // Per customer: orders placed, confirmed (and not cancelled since),
@@ -3754,6 +6014,189 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetReadinessResponse(rsp)
+}
+
+// ListShipmentsWithResponse List shipments
+//
+// Lists shipments, newest first (by `created_at`, ties broken by `id`),
+// optionally filtered by `order_id` and `status`, with keyset pagination
+// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
+// same filters. A cursor of the right alphabet that this API did not hand
+// out answers `400` with code `validation_failed`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments (the `ListShipments` operationId).
+func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*ListShipmentsResponse, error) {
+	rsp, err := c.ListShipments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListShipmentsResponse(rsp)
+}
+
+// CreateShipmentWithBodyWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Context, params *CreateShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipmentWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// CreateShipmentWithResponse Ship a confirmed order
+//
+// Creates the shipment of a `confirmed` order, in status `pending`, with
+// the order's lines as its items. An order has at most one shipment: its
+// id is derived from the order id, so creating it is safe to retry. A
+// second create answers `409` with code `shipment_exists` and the
+// existing shipment's URL in `Location`. An order that does not exist
+// answers `404` (code `order_not_found`); one that is not confirmed
+// answers `409` (code `order_not_confirmed`).
+// The new shipment's URL is returned in `Location`, its version in `ETag`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments (the `CreateShipment` operationId).
+func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, params *CreateShipmentParams, body CreateShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShipmentResponse, error) {
+	rsp, err := c.CreateShipment(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShipmentResponse(rsp)
+}
+
+// GetShipmentWithResponse Get a shipment
+//
+// Returns the current state of a shipment with its version as `ETag`;
+// `If-None-Match` with the current ETag answers `304`. Time travel as on
+// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
+// `400`); a `version` beyond the current one, or an `at` before the
+// shipment was created, answers `404` (code `shipment_not_found`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
+func (c *ClientWithResponses) GetShipmentWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*GetShipmentResponse, error) {
+	rsp, err := c.GetShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentResponse(rsp)
+}
+
+// CancelShipmentWithBodyWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// CancelShipmentWithResponse Cancel a shipment
+//
+// Cancels a `pending` shipment, optionally with a reason (at most 500
+// characters). A dispatched or delivered shipment answers `409` with code
+// `shipment_already_dispatched`; cancelling a cancelled shipment changes
+// nothing and answers `200`. The body is optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/cancel (the `CancelShipment` operationId).
+func (c *ClientWithResponses) CancelShipmentWithResponse(ctx context.Context, id ShipmentId, params *CancelShipmentParams, body CancelShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelShipmentResponse, error) {
+	rsp, err := c.CancelShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelShipmentResponse(rsp)
+}
+
+// DeliverShipmentWithResponse Record a shipment's delivery
+//
+// Records that a `dispatched` shipment was delivered. Delivering a
+// shipment that is not dispatched answers `409` with code
+// `shipment_not_dispatched`; delivering a delivered shipment changes
+// nothing and answers `200`. The request has no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/deliver (the `DeliverShipment` operationId).
+func (c *ClientWithResponses) DeliverShipmentWithResponse(ctx context.Context, id ShipmentId, params *DeliverShipmentParams, reqEditors ...RequestEditorFn) (*DeliverShipmentResponse, error) {
+	rsp, err := c.DeliverShipment(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeliverShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithBodyWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithBodyWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipmentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// DispatchShipmentWithResponse Dispatch a shipment
+//
+// Hands a `pending` shipment to a carrier. Dispatching a shipment that
+// is not pending answers `409` with code `shipment_not_pending`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shipments/{id}/dispatch (the `DispatchShipment` operationId).
+func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, id ShipmentId, params *DispatchShipmentParams, body DispatchShipmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DispatchShipmentResponse, error) {
+	rsp, err := c.DispatchShipment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDispatchShipmentResponse(rsp)
+}
+
+// GetShipmentEventsWithResponse Get the event history of a shipment
+//
+// Returns every event recorded for the shipment, in version order (oldest first).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
+func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
+	rsp, err := c.GetShipmentEvents(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetShipmentEventsResponse(rsp)
 }
 
 // ParseGetCustomerSummaryResponse parses an HTTP response from a GetCustomerSummaryWithResponse call
@@ -5589,6 +8032,1481 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 	return response, nil
 }
 
+// ParseListShipmentsResponse parses an HTTP response from a ListShipmentsWithResponse call
+func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListShipmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShipmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListShipmentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListShipmentsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListShipmentsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListShipmentsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateShipmentResponse parses an HTTP response from a CreateShipmentWithResponse call
+func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ShipmentCreateConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateShipmentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CreateShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentResponse parses an HTTP response from a GetShipmentWithResponse call
+func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetShipmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelShipmentResponse parses an HTTP response from a CancelShipmentWithResponse call
+func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers CancelShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeliverShipmentResponse parses an HTTP response from a DeliverShipmentWithResponse call
+func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeliverShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeliverShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeliverShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeliverShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeliverShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeliverShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers DeliverShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeliverShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DeliverShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDispatchShipmentResponse parses an HTTP response from a DispatchShipmentWithResponse call
+func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DispatchShipmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Shipment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DispatchShipmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DispatchShipmentResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DispatchShipmentResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DispatchShipmentResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DispatchShipmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers DispatchShipmentResponse413Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DispatchShipmentResponse415Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers DispatchShipmentResponse422Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 503:
+		var headers DispatchShipmentResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DispatchShipmentResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetShipmentEventsResponse parses an HTTP response from a GetShipmentEventsWithResponse call
+func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetShipmentEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetShipmentEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetShipmentEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetShipmentEventsResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetShipmentEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetShipmentEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
@@ -5624,6 +9542,27 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx echo.Context, params ListShipmentsParams) error
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx echo.Context, params CreateShipmentParams) error
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx echo.Context, id ShipmentId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -6036,6 +9975,352 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	return err
 }
 
+// ListShipments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListShipments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListShipmentsParams
+	// ------------- Optional query parameter "order_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_id", ctx.QueryParams(), &params.OrderId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListShipments(ctx, params)
+	return err
+}
+
+// CreateShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateShipment(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateShipment(ctx, params)
+	return err
+}
+
+// GetShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetShipmentParams
+	// ------------- Optional query parameter "version" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "version", ctx.QueryParams(), &params.Version, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipment(ctx, id, params)
+	return err
+}
+
+// CancelShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelShipment(ctx, id, params)
+	return err
+}
+
+// DeliverShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DeliverShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeliverShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeliverShipment(ctx, id, params)
+	return err
+}
+
+// DispatchShipment converts echo context to params.
+func (w *ServerInterfaceWrapper) DispatchShipment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DispatchShipmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DispatchShipment(ctx, id, params)
+	return err
+}
+
+// GetShipmentEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) GetShipmentEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ShipmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetShipmentEvents(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -6090,6 +10375,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/orders/:id/confirm", wrapper.ConfirmOrder, options.OperationMiddlewares["confirmOrder"]...)
 	router.POST(options.BaseURL+"/orders/:id/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/orders/:id/events", wrapper.GetOrderEvents, options.OperationMiddlewares["getOrderEvents"]...)
+	router.GET(options.BaseURL+"/shipments", wrapper.ListShipments, options.OperationMiddlewares["listShipments"]...)
+	router.POST(options.BaseURL+"/shipments", wrapper.CreateShipment, options.OperationMiddlewares["createShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id", wrapper.GetShipment, options.OperationMiddlewares["getShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/dispatch", wrapper.DispatchShipment, options.OperationMiddlewares["dispatchShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/deliver", wrapper.DeliverShipment, options.OperationMiddlewares["deliverShipment"]...)
+	router.POST(options.BaseURL+"/shipments/:id/cancel", wrapper.CancelShipment, options.OperationMiddlewares["cancelShipment"]...)
+	router.GET(options.BaseURL+"/shipments/:id/events", wrapper.GetShipmentEvents, options.OperationMiddlewares["getShipmentEvents"]...)
 	router.GET(options.BaseURL+"/customers/:id/summary", wrapper.GetCustomerSummary, options.OperationMiddlewares["getCustomerSummary"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
@@ -6185,6 +10477,17 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ServiceUnavailableResponseHeaders
+}
+
+type ShipmentCreateConflictResponseHeaders struct {
+	IdempotencyReplayed *string
+	Location            *string
+	XRequestID          *string
+}
+type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ShipmentCreateConflictResponseHeaders
 }
 
 type UnprocessableEntityResponseHeaders struct {
@@ -7791,6 +12094,1265 @@ func (response GetReadinessdefaultApplicationProblemPlusJSONResponse) VisitGetRe
 	return err
 }
 
+type ListShipmentsRequestObject struct {
+	Params ListShipmentsParams
+}
+
+type ListShipmentsResponseObject interface {
+	VisitListShipmentsResponse(w http.ResponseWriter) error
+}
+
+type ListShipments200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type ListShipments200JSONResponse struct {
+	Body    ShipmentList
+	Headers ListShipments200ResponseHeaders
+}
+
+func (response ListShipments200JSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments400ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipments503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments503ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShipmentsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response ListShipmentsdefaultApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentRequestObject struct {
+	Params CreateShipmentParams
+	Body   *CreateShipmentJSONRequestBody
+}
+
+type CreateShipmentResponseObject interface {
+	VisitCreateShipmentResponse(w http.ResponseWriter) error
+}
+
+type CreateShipment201ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+type CreateShipment201JSONResponse struct {
+	Body    Shipment
+	Headers CreateShipment201ResponseHeaders
+}
+
+func (response CreateShipment201JSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment400ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment404ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment409ApplicationProblemPlusJSONResponse struct {
+	ShipmentCreateConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment409ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment413ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment415ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment422ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment503ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CreateShipmentdefaultApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params GetShipmentParams
+}
+
+type GetShipmentResponseObject interface {
+	VisitGetShipmentResponse(w http.ResponseWriter) error
+}
+
+type GetShipment200ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment200JSONResponse struct {
+	Body    Shipment
+	Headers GetShipment200ResponseHeaders
+}
+
+func (response GetShipment200JSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment304ResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+
+type GetShipment304Response struct {
+	Headers GetShipment304ResponseHeaders
+}
+
+func (response GetShipment304Response) VisitGetShipmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment400ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment404ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment503ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params CancelShipmentParams
+	Body   *CancelShipmentJSONRequestBody
+}
+
+type CancelShipmentResponseObject interface {
+	VisitCancelShipmentResponse(w http.ResponseWriter) error
+}
+
+type CancelShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+type CancelShipment200JSONResponse struct {
+	Body    Shipment
+	Headers CancelShipment200ResponseHeaders
+}
+
+func (response CancelShipment200JSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment400ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment404ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment409ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment412ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment413ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment415ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment422ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment503ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response CancelShipmentdefaultApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DeliverShipmentParams
+}
+
+type DeliverShipmentResponseObject interface {
+	VisitDeliverShipmentResponse(w http.ResponseWriter) error
+}
+
+type DeliverShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+type DeliverShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DeliverShipment200ResponseHeaders
+}
+
+func (response DeliverShipment200JSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment400ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment404ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment409ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment412ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment422ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment503ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DeliverShipmentdefaultApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentRequestObject struct {
+	Id     ShipmentId `json:"id"`
+	Params DispatchShipmentParams
+	Body   *DispatchShipmentJSONRequestBody
+}
+
+type DispatchShipmentResponseObject interface {
+	VisitDispatchShipmentResponse(w http.ResponseWriter) error
+}
+
+type DispatchShipment200ResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+
+type DispatchShipment200JSONResponse struct {
+	Body    Shipment
+	Headers DispatchShipment200ResponseHeaders
+}
+
+func (response DispatchShipment200JSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment400ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment404ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment409ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment412ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment413ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment415ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment422ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment503ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipmentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response DispatchShipmentdefaultApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsRequestObject struct {
+	Id ShipmentId `json:"id"`
+}
+
+type GetShipmentEventsResponseObject interface {
+	VisitGetShipmentEventsResponse(w http.ResponseWriter) error
+}
+
+type GetShipmentEvents200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetShipmentEvents200JSONResponse struct {
+	Body    EventList
+	Headers GetShipmentEvents200ResponseHeaders
+}
+
+func (response GetShipmentEvents200JSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents400ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents404ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents503ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetShipmentEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetShipmentEventsdefaultApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
@@ -7826,6 +13388,27 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListShipments List shipments
+	// (GET /shipments)
+	ListShipments(ctx context.Context, request ListShipmentsRequestObject) (ListShipmentsResponseObject, error)
+	// CreateShipment Ship a confirmed order
+	// (POST /shipments)
+	CreateShipment(ctx context.Context, request CreateShipmentRequestObject) (CreateShipmentResponseObject, error)
+	// GetShipment Get a shipment
+	// (GET /shipments/{id})
+	GetShipment(ctx context.Context, request GetShipmentRequestObject) (GetShipmentResponseObject, error)
+	// CancelShipment Cancel a shipment
+	// (POST /shipments/{id}/cancel)
+	CancelShipment(ctx context.Context, request CancelShipmentRequestObject) (CancelShipmentResponseObject, error)
+	// DeliverShipment Record a shipment's delivery
+	// (POST /shipments/{id}/deliver)
+	DeliverShipment(ctx context.Context, request DeliverShipmentRequestObject) (DeliverShipmentResponseObject, error)
+	// DispatchShipment Dispatch a shipment
+	// (POST /shipments/{id}/dispatch)
+	DispatchShipment(ctx context.Context, request DispatchShipmentRequestObject) (DispatchShipmentResponseObject, error)
+	// GetShipmentEvents Get the event history of a shipment
+	// (GET /shipments/{id}/events)
+	GetShipmentEvents(ctx context.Context, request GetShipmentEventsRequestObject) (GetShipmentEventsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -8186,173 +13769,452 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	return nil
 }
 
+// ListShipments operation middleware
+func (sh *strictHandler) ListShipments(ctx echo.Context, params ListShipmentsParams) error {
+	var request ListShipmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListShipments(ctx.Request().Context(), request.(ListShipmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListShipments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListShipmentsResponseObject); ok {
+		return validResponse.VisitListShipmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateShipment operation middleware
+func (sh *strictHandler) CreateShipment(ctx echo.Context, params CreateShipmentParams) error {
+	var request CreateShipmentRequestObject
+
+	request.Params = params
+
+	var body CreateShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateShipment(ctx.Request().Context(), request.(CreateShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateShipmentResponseObject); ok {
+		return validResponse.VisitCreateShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipment operation middleware
+func (sh *strictHandler) GetShipment(ctx echo.Context, id ShipmentId, params GetShipmentParams) error {
+	var request GetShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipment(ctx.Request().Context(), request.(GetShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentResponseObject); ok {
+		return validResponse.VisitGetShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelShipment operation middleware
+func (sh *strictHandler) CancelShipment(ctx echo.Context, id ShipmentId, params CancelShipmentParams) error {
+	var request CancelShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body CancelShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelShipment(ctx.Request().Context(), request.(CancelShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelShipmentResponseObject); ok {
+		return validResponse.VisitCancelShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeliverShipment operation middleware
+func (sh *strictHandler) DeliverShipment(ctx echo.Context, id ShipmentId, params DeliverShipmentParams) error {
+	var request DeliverShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeliverShipment(ctx.Request().Context(), request.(DeliverShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeliverShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeliverShipmentResponseObject); ok {
+		return validResponse.VisitDeliverShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DispatchShipment operation middleware
+func (sh *strictHandler) DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error {
+	var request DispatchShipmentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body DispatchShipmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DispatchShipment(ctx.Request().Context(), request.(DispatchShipmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DispatchShipment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DispatchShipmentResponseObject); ok {
+		return validResponse.VisitDispatchShipmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetShipmentEvents operation middleware
+func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) error {
+	var request GetShipmentEventsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetShipmentEvents(ctx.Request().Context(), request.(GetShipmentEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetShipmentEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetShipmentEventsResponseObject); ok {
+		return validResponse.VisitGetShipmentEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4sjD+Kij9ditSlpQl2U5iu05teTPJbmZy++VyZvYMc0yIhCyMKUBDQLY1s36O74G+F/sK3QAJ",
-	"kpBsx85mpnbyR2SJIC6NvqO78Wsvk4ulFExo1Tv8tTdnNGcl/HlcFPLC/JEzlZV8qbkUvcPehzkjC6bn",
-	"MldEzxlZUj0narVcylKrYS/qsUu6WBasd9j7+7MPEfnHs+NvelGvZD+veMny3qEuVyzqqWzOFtR0v6Ra",
-	"s9J0/b8/Hsf/8+kv/YjgH4OHf+pFPb1ems6ULrk47V1dRb1nH+hpeGKyzFn5QJFzViouBaGKUKJ0KcUp",
-	"YUJzvSaankaEDU+HJE16u0kvJf0LrudmLYn4eSU1U4Mhec9ETrgmU5qdES5I+mIWv6I6m6dES1KuBKEk",
-	"k4sFFTmhp5QLpQm7pJku1onQc15NYZiIBkxgzK3w6K73Rc4WS6mZyNbv2LKga/Nae/mp6SclF3MmCEyg",
-	"ZGophWKE40YpLUuW1z/LGaGCMFoWnJXEzIcpnQgHDKLogpHUGzv+jq1T0rfLVkSKYj04InSqmNBE6jkr",
-	"L7hi7RWbefX8BTKxWvQOf8QHn0Ib/FJmFJcV2uSP716ayZs5CnaBex6RdAf+UDu/8vwqbSKie7Q/m2SP",
-	"szGLn0zHNN5jT1h8kO9m8YQ+mo2mj/M9Nh5v3ZuZLBdU9w57q5LHJZuxkomMBZH0HdPl+nimWdldxXuW",
-	"SQNBah6TiznPEOR2E8iCrsnUfNUlZ3ljLfvbprfggi8McEfVjLjQ7JSVMKUfnp0zod9KxTcD97SQU1oQ",
-	"ZlrGhTwlS9vcgdyRWEENyptmdhkG6RJhsWNI3lKlDAVRRdIFFyeuHyAgakhzLbJ5KYVcGVylOVnInBWk",
-	"b2gzEenfn30gO9lKablwu7qjVosFLdfpAIjQvLOWq5LIC0EuSq47qDee7O7dmPeM4oNPfwkznB/eMZq/",
-	"MtPbDrwA1IAUN621ZLOCZW22eY+zBnR68U14tjzHPQVeAS0jgqQszErKdcUrDmHns4IzoR+oRKQ/xLbv",
-	"+MU3KeEzs9EceC0VjGh5xgTpj+Px5AnJ5rSkmWalMqMVzExdRYnI+SnXihgGmsYnw8N0ENU8hEjTjWFC",
-	"rDxnJTllgpVUs3xIPlS/mpkYWBdcMOXQ05FQRstyTbhuo8RofDCi+/le/MjwgcfTxzTIAjyaopcvmTjV",
-	"897hePIkMjRWfY/awovGv4zig5PhYRzelCvzRkkXTFsh+1SWJSuA2b0IMPVjYXYpc43EaWO7CPBqAJpC",
-	"uiE0K6VSACCegSR7oRMBr2SGcnMjzDSKcJpTTR3cAHVRUDi5hq+oIXkxSwRy+Si0KUYSdEivZD/Hj/Nx",
-	"dsAmtBf1uFkNKhe9qCfowrT5IfaWH7/4ZivcfUj/b5KsRqPRKIbP8XP4ePwcvx48/xTQG6LeZWy7iBdM",
-	"KXpqHi5WShtOuyy50HRaMKLZJcJVrjTJpNClLDwcbsvj79g6sGuWVOJsLhUTZCX4zytGztia9OuRjt8/",
-	"ffHCqiKUfPz44psBWdAz3GRWcVKi6Iwhv9Pl+pBQUrIlM7TQRINKZJthzHvQCfzi2pWgPAS1gaPm+9Aj",
-	"NUQ6Axmnqz6oUBcG3dK9yQSUgZyRlNcAOTlj65OSrRTL00GH+KYHsz26P4l3s3Ee780esZg+mT6OD9gk",
-	"H2ej2S59tLcJWVqKyCZcmezvb6PRJLmcGLS5fPxsE9t8MQNFb7uCaVRQI9pKplelYDmZrgkly5Kdc+Tx",
-	"CNaI8CEbEsPorD6YiLBOemjUUYO+u5lrab6wpJduUleJ01YT8cEjW200wHIlVFsxJXpOtZtHVCE5ahnq",
-	"KBHck/DAzs12A3upFGrzHFHANEj3xpOU1OpztioBWVxry2uWpZwWbPFAkdS2OLEtUoepxD5IRGpAmxLc",
-	"/giemzkYsvDY2DARiThW5N3zp+RgPB6RnM1ADHDLo/B90KRooaQh8vRhSvpUrN30DomQiViWoIyBtB4Q",
-	"WTrFPlbMsGpDZwVX2vDJercU6XucMhEAbt5UkBwwAFU4MEnLbBeDoW9QrBRTibAYYcwxWnJldkhJQskF",
-	"o2dmSNJPv99BFLDTND/ClnJlQGTo1QFeGPlNFqZ/pg5xn4bkmJzTYsWaLwlvWbDjRZEIFCbpblphicU1",
-	"j/5Ho3STcRMmYLvgzZT7qEmrJEn0p4f9JHn4r/73O4O/Jr0fgcFPxvixi/z+8bNPD5Ne3zaP3GvXvjF4",
-	"OLBtbystHkZmA2A/S7KQJWtghlplc8MaEBjIUV5LwTZwlTdeNwZVnCRPvb1OH6ZGCm9Er0TYrY7aBLo7",
-	"2iOvpSavZM5nnOX1hlIylfn6tjtoFrJ9G8ejyV6Irb4x8w7pOB9qltM0dXo3NNdgrkuq5/VMeX5DM24F",
-	"LQNqmuPgoKX9jeZW3zXfjFbABPxJl8uCo626Y7ncX35SaB5U6zBv5Kb/c1rwHBqfzCgvmBk6Z5rywgBX",
-	"wGMnaA/tBmdrAmgHG0zQQ/Lr7tWfAFJlKY0a+eOvvRlnRd477LmXelGvhbftDnpXnwzolKbGgq1sZLOt",
-	"muqV6h3ujYwZyTXsRWt6NdDcutVOvbzYLu/KB/qfSjbrHfb+v53a47SDT9XOW+wDQd9FD6d8cEUWtDC7",
-	"x3JDFxwndUimNCffvn/zOiKULLhSRlrUzxMB4IlIpXubh1ZCWL3Z67hmzYOIrMSZkBfCdqGA8jMpZgXP",
-	"QB+v1fkhSXFDUmKwUBFGs7mbAoHXkdo8H5uv1PiunRCs7Gs7IW+QsfY8k+y6LjzLECD+1C7oTtgN+HMi",
-	"pD5ZMpEjF62w+yUI54wK8BoZJkpzY41czHnBmlqHfXvYC6HnjVw4O2ARNjD5oMbkN24gI/7qqXbQGQaM",
-	"hdSxa3Rf6Ow0NYdHqtbgHXc3M2eHJO0ANU1En+bmL0LB8gV3CnTFHVlkBmZFAV9yVg4i18+cqhMhTwA8",
-	"piP7FnQmCFss9br9StUXKPt183qQRLReoUXJaL4+WRY0g/fMrgPQ7TK5MlYtu+RKq0GUCPuelpoWJ1rK",
-	"k4KWpywFWkszKRxTO3EAS1H9wk7P2FInIptTccpBgXJqaFHZQZXDwCm7pDRzWukjtKpIQTUrB79V8nwF",
-	"7vbXUoNLHqfw2WSKvntAKWq78+gUhwKV4bh6+plk2CDA/ZoA7RigfVZjdMgP5wn051rdF/3BkQWiH5mu",
-	"NMklQ25gjzGcg8TMsg8esZlRuMXa/pgIVP6FLmnmvQ52AjSFIYyWD0BM4YnyujV2SiKqU5M23lVHL9uw",
-	"BBvdEbVey/erbP5OrjS7E1YZdJrJlWgg02tJ5JKV0AeZU4Wkb0BzF+au5ny5gPMqH7/2avwyyOvm0kEr",
-	"g0/48D6wqbFC50ytEKOzZG+L77Zp+jks4X7EdXDfgLVaGqHaurHzvGRKkb4skXq173JleWX3y5JovmCD",
-	"4T0xj7229BbbtrgW3Pe30bWRUlE7AAdgkfPc++VGUPntCZm3dF1Imn+Q8qWRvnfCrSX2VctyH7t8hd6Y",
-	"oIRdZozZ02TFf2Gk4Auuw7jjo8V4t0aLd36HWkrihu1gh51brKWMsdF9WynXLOo3uPWeC+w5Wm53MnMR",
-	"308WXC2sp6Dl9usd7vqWrzW3atIy9lPQ2eFIafeocgpeUEVA+cOD0nszGcaTGrv+2w7rrahr/WKbuGpz",
-	"H2jleQkr4KAhvwU6eEZmJ5aIjJag8npeVt9Bu9kli57YRFhDOdSPaTE02mK1FZ6DtonrLmhjG2JCm+YB",
-	"y9elC9yYuxADF5qVghYn4Bvw+eB7aXRBgJsB5QW4f42YWJVE8ZwdEY4qxJQxQQp5espyshK5PWp37OaB",
-	"Iv4ar2Wb+02vDs6OuNl10NrNP8YW94HUx4KsBLtcssxIR+i3OkhqQCsd3KPS9B6PRD8Kek55QafF3UTc",
-	"yuunJdxyqumUKmMhrArUDCCYg2Zze/7KFyzMwAhEjdiACkoW0ii6N9hSTxLadZLmBDv76j++LwFoT50h",
-	"4MgQY0lLXqzNTOBkVZI5Fbl19zhhie43OD2q4MaVP3vwtZ+z0khtlh8RxBSvQdo4JUqEB9BBE6IpfIkh",
-	"KiclCqNwhuQp9ChXOpMLdmI9fmkiFowK5HfV1JSWyyXLrYsdtg88WHU02AVQLEzE/MS1Zjkc5XCM65nT",
-	"c4Yk7VjloXVCNI5xE9EJvQJ/CESP1M6PGS+VHhKMlgG3yy9pdUZjIJWI1Oj48Cj9kg4OD7TX9eCFRt2R",
-	"Q38Uy1JmTCmDB8/gEOZu3Dp4kN0kcK5Ia2dgz2EniGluXQCds/PrNdqJp3N4Y8CRfDWVLov2ZnPG1rFt",
-	"eV9U3Q0BNMu1Tj5cMIYLdFeciD76OyL0ucgSlOPfrKPto3PJsPwVyzn9AKC+k5SoOjxZmB5PYPd8LYBZ",
-	"bathPRgAewOZAW5gD3k+Nm8lBAYmduCAIKhaxtAyhiZfxCiyTve0vbb0t2gXVRBAl1yev+SCeceANEeL",
-	"iRZvS7lkpeZM9Q5ntFCso/HUnvo8R4e9decjGzfLX3qd/Nr7eUUrbtZyOa0WU1YSOSMrwbUi/XQyHKUQ",
-	"rpFlbGk2nCqSTlB5qlByEtWnnlzo3Ukv6i3oJYaLjkdGKayiR8fd6NGop85W4bNbpWV2Rs4YW5r1mEmR",
-	"/jh+tOdFTUWoBBVUnJk/XVwVeO1tk06s0PvvPsZ/e/Pmu3g0GuNc3Qnzo71tET7XxoZd14LA5/EoSVbj",
-	"R0/Mx8Q2noxGx/AxeYIfB/jxHD72zcfuaDT6dM/xaVaBBPDZ40dNuQhGp0U9swEny5Jn7CRzUf3NTXtr",
-	"HhoEkoLhfnFj2gpZOpSCFwftiF93DNPAq/HBwUETtSCEq4Fa8C+6Ljq5Pq7/EZAtqokgsKo6blxOf2KZ",
-	"Nkt/CkdSn0eib5bYkCBnhnjS6pALOFWXSEtGVSgU+Pv5unmkWR/I9VdLQ//7o5G3bUdE0ymGwho+kYhp",
-	"yeiZcqcjNi42sN8GNTqE89TGTDsd2EyFl2aDwUHiERKYgptpZ/QEP/6GH0/x49n9IfVmRLYr1nMqDGwi",
-	"5J8zBpp3jq4Iesps+B2gTxcbLBzeY9D4rVm2iz1/oHAjMR6OnBZmM7vIUJ3A4jmm2jzer11y6bLbLp/F",
-	"bh1R+ge+MDkDR0MZEVmavXfBI/0X79+Qvcn4MVgDTZnwa+/Zx3e9w8n+aBQCoAPACc8b2g08iPcm3cCZ",
-	"CE8VVH1qHFztNkZQd+EWGAiZwhXXILDmn0dnittN+rzB8ei6O/IzCItHukY/mKU1fOHWA7bYng/x9lwC",
-	"gAmAO+riYYhTQiLIS45cckMeg7IZQja/hgvvICOos3DNFs0/tumN7yEAGSbSq7GPliVdd+CCHYYW8pyz",
-	"In8GrqlAGHYdkWTdTDMbt4fROJ0V2CiqYLKEH8dD+t++f/Oa2JfX4cAiQRctevOjszqUU/HHrjTBaE10",
-	"EIKphQcJdb/hAK9QFJ4PVVxtPXIIvv9gtNCBqMWX/JwJpjBQZaW6oHRWSZ3uJc/MCPWk5dm1M7SdhCb2",
-	"ZsnE8dsX38hstXCmWZDbYuxfxwNp3ye7wxHJbSekD45VKdggIjkzDDMns1IuyD+PX70MILyYyesG7kxc",
-	"LpmgS97kqLvD0XC31xDGu0kyHCXJcGOGD7Seq1tOoAVhN5sIF+P6DELcUP0mE4Bq1mQXOSv5uQOfUSqR",
-	"p7TkT0UQhyCKWjLHEzTw9YbnxkZXOMnkymDFGL9ikGRtVE2sPdO2MrrKs9Fvrz5FPeTCJ8DZJ6PJfjwa",
-	"x+P9D+PR4e7ocDT6H88Q73lBZRDSZLvaPTh4Yoews5tEvdUyp3pDx2PbcXVqNrnqaB0VANv7Ust9pwqA",
-	"49RsUlEQujAzaCWe4RZ00KylBwTi2ZwUvJhLKwlr/bfNATeqDvxLxAZfE+nbRJbNpjammNl0BpwQRKAV",
-	"oEmbFikG1TUZ/ji6iapnETS0dngUNQfWc7YmF6y0IZTgF7qJwAX6fckF64rbBnp35Q/zh7+gytN26g3Z",
-	"QBTV+g2ax5ovWGgXamlx7QreY9OrFnF1UmxXC7MtjuTJ//0/aOou0fg9ZyXQQQ3grMOekF5vsIE+SV/n",
-	"runikMKZarfdD9ykOVNbfTibZuNxlI176WXv+lZ+8wh32/6Ob7W/FQe7SdJ+X1Qwq7IWUXoMjjCZxwAS",
-	"jp5vC522Xpm3RE7kq2gWKR2BNhGuwTkaKFCv1ierxr5sFK9AngFFFsxfT77ewWF4rVfwTq6/4TYfXgct",
-	"PtNX1SXVDV6oL+Jlgo16G1TVj8mSnuJ0wTCLiGAXTGl7TLfZYtpAFJZdQAThKbsdpw9xecEu9Um2KlXI",
-	"XHoKv9eVFS41jFoXeCiJWBUFkR4HcdOqt5ytv7148ZPkr346Xr9+P7p49X50+fq////LV9/IX159Iy9e",
-	"PZf85dNvl6bN6+//uf7n+tuDXtQzPeOZfENr3WAXbLYHfRGxQaLOWLbOCmYtF5+qDknqouxJ32jGYC8C",
-	"9Q8gs0okgnHwTKWVmZ1ilLoXJj+Vek5mXNDC+easBVTrhb4NXxvvDfOok5lQk81bw1VgpZ97HOFOZbTV",
-	"1witS2kEXFt3UzIbMi+kcbYrwASt1y2+xG5q022UVgMAm3TtxPL244tEdB2WHS9srej+cXJxw5OL0E5V",
-	"bvlmRr2zCSKXMZ+VDP08jWx5LF0gMQhjc+kCiJcTvIAk/ET0U3dmEQf+c//SgZdCW9koLSz4TCulxoof",
-	"x/HBcfycxrNPnwF47a3rGmdjReMhruoFwnUcKZCBvbf/2AUcVgcozqsScpXnAeH5imZzLlhcMppD3I/r",
-	"0DR3OfDdfKgjL7HaUGaOhlp6Gdv34TxbpRHm41n/mYKiMal5hAGPKZycdzKaQ0ltAQO5Fd3azfHFFOxo",
-	"a9hmw/aIbnZIgFEEXT1kvlpQUYOSXS4LKpppCjKze96S4BhhfxPMJdxzwg9DkHEZqu0JPpel75x1wQgR",
-	"7CUTulzDKUYzefKm6o/nEw7oQHUMRRdqH9+9IFVVJ8JzJjSfrauyKzXESH+lVrQo1o3QDUz6+ezKUzsW",
-	"ltsN5K4k+8eHD2+dNmPwvzEDTH3sYI6NE+mCQM1lqaM2/tjCS045dJRp+g0hz6bkyno92kbW3GYHmuNG",
-	"JK2DWLBwBsa7AYXnVM2ZwhIaKRY3ATZAaMkgGwsjMTtcok3/29JBo9uUA/M5rwvFgT3w7ExLzh6Ohpjx",
-	"O0Zzo5IGsKF6dAu3PIRxNVVP/OkOznn/bCckM2zZsG5VInwAtWm6c8+pprfz81dnWcRmfZD+rGQsNvt2",
-	"RHJmdtKoAA1BgGykCodvH5l+thM5ACeYW1BD/Yglg1yJLruMJq0d0MfT3WySx2M2msV7dH8aP8ke5fFj",
-	"9mR2QEfTcTbJb+ICdaWgbgdb2N26jFQN2IGV1Vld28ke2q8UfuO5ighvxje2Dwbql/EooF1PqhmoedPa",
-	"QqFNWG4s6fZ3rIXXroCHGBXG2NojMdq7mQx3JLDdX4fDfCHvXBPju7Nw6S/++h8oCIom+G7b6x0QOEGG",
-	"XxMosnRU8tDDgtnjkf36kgt2nOfeL08rC7z6pTLCA0Kp6uDO/sm63GGAKj/DC1lxgchJhtaGNDyKDlub",
-	"mBMhd/SIucuXr66i6sgSLDEs+GBLptigCs3ooht/Yh9yBXUCoMqhkqsyc+EnLvR/SDBCAkOPbKVHFwaV",
-	"iIrdU+iILxYrrIVWkRQVhC4NW46hToRHXUfNMlGdI0czOXfoOF3bWmdQNao6fIQwfNPLbFUUZM5Nv2uo",
-	"jlcnG/QxlN6rJbqDL6cD4GJUrMmSKm3PPDMqbHJHbgzH9rt/tRv3X6/RTfRXqv8LdRVDi0rTxdLqKAOo",
-	"aPXwoaU1FdliQGZMudR8wZXmGfGqIQwfPiTPjEmDy59DXbGqyhjWeBLGLlZMGYgY1Rp0I1fb0XetD8k7",
-	"V/AGy0NhZBWhwpZ3qAoqNmrqYorYtQXKXDndRATq6Uq/lq4trgtT2FBfFx5Wpa6OGmW3AAoLaXBAiqhR",
-	"zRAypn7CnCOYIBYvg/JdoQJj5HtbKMkv/Vt7EFwhCZexVBgAg2fImXULKLmEUc5Y76sungSr7mBLlbmR",
-	"iFDhpuY5HCTJuLwhxB0vBBqQA0nRrr+fvn3z/oPBYggTBgLshPa7ZL8hOXbVZ6+vMkhCRQaxRoIs+SkX",
-	"tPCKEQulGQW1hl2ybIVFLS94xo4gxQGLi2yvQRjYyskkHRJYoYNoSmpdplgnolp20JWUciNGlKwdSVw1",
-	"fUlAJ2hdYPkso7Qg3MHWVAbkx4VNpUNDI92ULZBW3hGViL5zoQxcIsWi7QpJjWkDKFAylxlgfqcij8hM",
-	"lonwrOkZ5cWqZCqCLXY1iaA4haBQvQU8IXI2szHorjYR+iUV6aeVkzLdSSv/pcGdErLahDWfvIDN/kfB",
-	"wfeLRthScqHVwHpO15opJxqcDWdVbu3ljSmjjkeViyYR1imDejmAIDL7ssV+c9n3ht9YR0ciHKwxTwwW",
-	"j9wSTmswpTLNZaZqay+1Wwu2dSaF4ZGGLdd0Zag3xePIqibeP54df2Nr0wBNWKMceIxNMohaBdgGhtRs",
-	"rREsG9ItR+LV3NtPrYFrttYWF3GFrCoaS9sFY9LBkXnBZrbBKInwet2zRRwxta6qCZH6fXqVQtLBkLxx",
-	"ZS+UTxONbI+SzVYK66RAcJURnelT/BZblCJ0Ks8ZGUFFw0Rk85U4MwLcQMbR9mhkM/xAJajqbVhBpekZ",
-	"s7DEHHtEHci576d74910gNzMm5kr5NdNRIFX9tO6ErGRy8fEnkhb8vyFlZLMDObDcTUkYAwaGRiWUAWx",
-	"Oh9oPy7l1Uzn55XBIVRArbSjwnptXeSZrQP45z//OR14ksHAA/KEQ4DAfv2iZM8alZxdFne7hvMRbJ5t",
-	"U9r8GVv2JpABVvcSStU5JFCLHn0pBc+YUMzTNI1lWXKmabn2XFFWx/TDnXrj4Wg4agTN+ZFyGPu2oUa4",
-	"eXTKAibVW4iOxlcO3TErntNHXkhxf0NM8SBKRPVTVJcvrV60Ydp+EPaQfMCE7arwt0EHGw/QKA5erCP0",
-	"wBUuZRW4VV0wbLHgWh2hr9vt1wNFYDNpHkON8vhtVWrdlv4P1CU3ylhVfpwcezFclpgtZAyjNPiugCF+",
-	"CJZdV5FRiXGo9IcYPAPeJOQM2xdU6bqscacu/KGvXl1QSETBbInUfEsjkrMZXRU6EelEGZZgdCylSToe",
-	"Ge18JTQvrD+2ArSZvpmbEReW/9eUtD/arUoYm3dO4J2TKZtzYdQB5D9+zvDA1jo33Qppi4tXhPgi7x0a",
-	"pGtnHjSLfv/YMfIp1+HZuw0ySy2YsTpqq7OxnU37e7K7Z6tiAjuoy2L68O4FC2J2gtbHIfO1vYJ/yAtS",
-	"GHtAS9g5YBzN3XU2wv5otFBoDO2r9MjtKQlsacvDoXrhRZkBexvK4/chelb9azxS/4I/fx1He1cL88PI",
-	"TGQQipL+1Kr+ORmNtiSBuuTPm2VLtlFjU4XAOvfE8rNAJYQOvd8gv7F9jcEdE2b3EDShVyoQ7njVU6+i",
-	"3v5o9/pXAsUaAE6AK9e/XuekRr1KHvT+zoyK0k7rqc42+htuaRgYFKGnyj8zVb1PV9dQdSPGgBtRocgp",
-	"P2cCDTkXdYBsdlOQ7O1L2/oFlW3SnRdu0EH1q6hnNrfQ8182SsxjpyhOjOZBFZI6Ve5IJmMKXEPlSggu",
-	"To9qBTabs+zM+tmZyDiDhXb4pU0y+IJkZ0fYVA+wXgMt+Dm7x6ojn0Egd8TyKjPD2DLMw121Vpotep9M",
-	"8x2rUA3XdFFs3Ph34AOyNexcwkSVLEEVpEVEYN4Bx4c/qAKlQBtjud9QsM1YRhmHyEHYGILjTW1VIaf4",
-	"VpEDYfFqZ/J+ybLb4Yxb7M1wpp1hsgF52nD5XSMP6KlmNa6G4Ub8Kd0Cg5jzEuoGhoIgSX+6JmkVF5tG",
-	"RHOmyLSEO2PMM56nRsmWS+e7ITNeaFaiXzdFm9r5BOoYlhQRq2TKqBM2ZDK31vIZWysG4YocoyAOPY3V",
-	"i4pMMe0X/AIUryuAX7VMxCnTzcjIqIp8rQx+nKkatjo1jMUFUSYiHEVJMP4SHUdySX9esaNGWWpZEk0X",
-	"SwMIuGlBgXHmVeO3jgekLGC94O2Clg8Ma1vO6ZTpo+pHImfopiv56VxXDaw56VDBVTecgwm+shf9lCtb",
-	"yAfHA6MIayAuS6aUVbUb3hGYo+dn6JRDdxeGNCm+4EpXtuFWkfsG/APNwNn6IDwUWhnSJ6vj+BuyCT8p",
-	"oasa+3OqCoQ6taB/zW0zg616QWvezXiuoEZwx/jDe0zwDoHqFdYMIHX4v7+XrBtsPBmFIQFuoAYMKrZo",
-	"XvFrE9zW0nkDhOnoB5LbgjwEVSN7Gwywk/6UKvZob1W2yl6A7Q29mXeCBLf1zo3PDLgOYxBEhm9TJ8P3",
-	"XcW3v0Oj4kH+DToVz6mB5VPDF7bN6sD+UNG6a0P7v57Q/3om1Uu4GccxZ6cp2B8+YXBFyAdnxL/CoPPI",
-	"rztvSN06zetQfCyn5djbkOBdArRkicBLBMBTdkHL3BbSb5wDoVcQs/PQh1VdZQf12LK5lMq/gsAoIKTv",
-	"buSCE2Oqu1HicG684W4uOBbGO3jgPMmgO1abc+mxU5bRlWKJcP1SgQO7u3lcfS1NjV7kcYADT4ZWpfNb",
-	"JfeH5IMkTl9Btaty7toTWDiFg/v+cjjk7fh44cIZmBJXZGsINU2E5gsWw1Tg5JWRvoHe+WN3N1WVXPBA",
-	"wfWd3Ls5iwuSugs/08i/KwsewQlzSC9YVlkQXb0ghMt1k53WBW6GzV/zRvOePmRDQH9/k/n6BhzI8msM",
-	"fwbkewrHj3ghTk1QTxtnkzwn/QaKDXpRD+5w+kLJ00DdsL/h6b20OGVxwKMdUDpuOzWvyNa1ZcY6OS/X",
-	"uM4w5sylpbTvix12nChXHckyvvm+/lty2Ud1Lvv9JKSPmqmro+3Z6KN2Nvr46lY68vay6s204q9fN9i/",
-	"gnjb61U78KQ2jz6uFf3N+3j//b7YvdHB9a9UlwOZF8Y30DTaleThvf3r3wtWXzQvTyY3eblbCfSrqkZv",
-	"23l1IQWpdqWAmnIDT1xde7sbAVfltnjXn1fyMxHfg27UikOCsC6n2DSuLOzjxXOD1p1y4dik9qVyifjA",
-	"F4zokp6z4pCkVXHx0lsJzprCNdEQ2opuCBte6QV5NQJfj0hK9faOqPVhYBy9TgQWazDaSl37vA5GhNzW",
-	"KZvJkhGuB0NvuuBlMsOBurlYacz6YJdZsVL8nB2CBmXgB1mfTUuNHHs9TdlaultZHZylYFDU1yh/ZhA7",
-	"h1CxhYg04jWsXmUvywSnFcYz8gyirWjuzn7rmzupCyBGxWuTd/XzNCrvisOu1Yzo29wq5wypsv67wLXa",
-	"PNXdWpYh87UOkr23g81tE7fIRSB8a3d39+CIbFxCOJlgU9R2aHFUh9e1JbD7yxvLW0X6HeT4XcTg7mgv",
-	"UANBunhMwz823tJqb9FsM8mvtJLPEuh7179SXR/09U9jxWbReFsO5O4XxTNN3/bHcB2MDPi8Hjf5MTDh",
-	"QBHqeStkuzgA2PveaYYNIsPioaRvxBzEPDRrgg6GxKYzWO+AK/7TdA94t/BhLLCq7hXwYl3s0W3zlkEr",
-	"L7nCgxNboLk+eIGQQXtsgVFzUA5fSDv1kPzA6XyuCKnFx2/Ofr9hdEejAG2AOdbp7F5hWZcxPexdfVWG",
-	"jTdROIRCNumC1O7K0e+1ovfvzsq6JVP+DLNschM23Lnl6Q+L7jYSC6l7q9DqiB6b0f0lZA923RY+lZCY",
-	"Uy9sUAosLjYkT/0rX11ujzPfsMzdBmdz8BLZI0h5CdwK62TM9r7qsjnDRDSmtkneVXG2AXHnxbRfL+9c",
-	"QDiGcoKEOyQ0EY10Fxe73jpn33R+HWEqRSJS0134ONuu4HciI7+yMHK7/Ycw+s8QRr9PuYBYeivBgDml",
-	"1/r7MFUTs2Arf9XMxgpsKMxN+rLI4fIdOPlruLO4ahi/7YxmmylwRNIqbhuOOf2s79NWUnwgD36LY+nZ",
-	"ua2e+MVYS13afAN7qYubbwHi1z3Q/52Z8fX+25xq3yvtUYNF+vu07avaufetXh3nuXI37Pfff/cxqkrJ",
-	"Rl4h2QFe5tNWwEAX8R3UTclFjvECfz893ik6Xt2cRopeSHvyy2CFiI7meV1V9D/QHG/d2bSBH3hXM93k",
-	"VPjfpATBrOAsI8//0H/+MMb/MMabcuc4zx179tjoJtULb8a8YYZLVWjB5aVnVGDEC9Elnc14hpHW3n2l",
-	"htvTbO5y8smCn5aGVAdRnUlMMN+wlWjtX8zZUZnqUl9fkA3Vg1x/rSvM9j812LGurrY5taaKn0IZuyqL",
-	"3mFvByScbRyKheTiNEKHhnPclzCWnx5mzwEtWnePKtGn4dd0CWljXk9WG+v2dBzOg1OETiFM3eXADbux",
-	"56HuMPcqsksy4HNJ036iCeFasWLm9WmBakDXqvIAUHSXzbedMP6NmM2rrrGWpFU0gle4V33FM8eTq4Fq",
-	"lQtqIzSG2WtlsYMW55p1hqkrCc6skKkGubb719s6DnaJtSVg4vY+uUbf3p2hWDUCS9pWLTuDYH8wfdeq",
-	"A6VmOGpjvIM2qJxnr2q7AV62XWzbBXemjnPbMuCm4pTbSj12RvOdoNuHs/7F6g6B8GBzqmIhY2zVGc2/",
-	"32v7yvyWG4aqm3TGwehALeVJAarF1tGgMdFSEtd4w4DQMNZSxoVVWKphvXJWcK8Z6FAbRn0aLq0UGtfr",
-	"Ns5q1axmGmjqnyy4giP/xi263h3MrvCd167LNLBNXLXxxrFVJ8MQHXuXtr/zq5NsBantMgzOjdcNf6k7",
-	"gq+/OPtL3W294SL++7sSvyaN5r3wmwZ5g81I3axLDtgkdk1ajN+VXQ12bxh/qy5rk/HjQ6/LTkWLTV2/",
-	"qwtOVA07Q5jeYmgU20b+7tsiaCdQbKoxTkMCYyviWnV327aIscXVp6v/FwAA//8=",
+	"7H3pdts4uuCr4Ghun0hpUpZkO4ntc08fd5auVGebLLe6bzHXhEnIYpkCVQQUR1Xt55gHmhebg+8DQJAE",
+	"JXlJJ5lyfsS2BIJYvn39vZcU80XBGZeid/h7b8Zoykr49TjPiwv1S8pEUmYLmRW8d9h7P2NkzuSsSAWR",
+	"M0YWVM6IWC4WRSnFsBf02Gc6X+Ssd9j729P3Afnh6fGTXtAr2a/LrGRp71CWSxb0RDJjc6qmX1ApWamm",
+	"/p+fj8P//vjnfkDwl8H9/+gFPblaqMmELDN+1ru8DHpP39Mz/8KKMmXlPUE+sVJkBSdUEEqELAt+RhiX",
+	"mVwRSc8CwoZnQxJHvd2oF5P+RSZnai8R/3VZSCYGQ/KO8ZRkkpzS5JxknMTPp+FLKpNZTGRByiUnlCTF",
+	"fE55SugZzbiQhH2micxXEZezzC5hGPHamcA7156HZ7+fMyEzfvZuli3mjMsXRUJx080zeM1JLPSoE6Ye",
+	"E3EA1/Th7QtSTOFXc0hMT0vME/Xb2zEfi50JY+le8mAc7o0eJeH+ZJqEB+z0UXg6HjE2muxOdvcf9dw9",
+	"TItyTmXvsLcss7BkU1YynjDvZT5P2XxRSMaT1Vu2yOlKnUlzX7E6pJhczBgncLolE4uCC0YyhEIhi5Kl",
+	"1cfFlFBOGC3zjJVEHTYTMuLmpomgc0Zi593h39kqJn19p4IUPF8Njgg9FYxLUsgZKy8ywZrXqdZV2znj",
+	"y3nv8Gf84qNvw923975+T5xd4F0FJN6BX8TO71l6GTfuSX+1P50kD5MxCx+djmm4xx6x8CDdTcIJfTAd",
+	"nT5M99h4vBbwrnBpb5ksV8dTycr2Lt6xpFAnSNXX5GKWJXjk+hLInK7IqfpTlhlLa3vZX7e8ecazuTrc",
+	"kV1RxiU7YyUsaTNyNI7XgLc63QrUfQd8ZUS4lTP+x9NPjMs3hci6t3OWF6c0J0yNDPPijCz08Cau51QR",
+	"KDVM34vCoohrcB+SN1QIRe+oIPE84ydmHiB3VBHSFU9mZcGLpUI+mpJ5kbKc9BUljXj8t6fvyU6yFLKY",
+	"GzDdEcv5nJareAAkUz2zKpYlKS44uSgz2cKl8WR3b2tOMQoPPv7Zzx7+8ZbR9KVa3vrD85wa0JauvZZs",
+	"mrOkyeRucdWAH8+f+FebpXinQPxgZECQNnG1k3Jlid8h3HySZ4zLeyLi8T9CPXf4/ElMsqm66Aw4I+WM",
+	"yOKccdIfh+PJI5LMaEkTyUqh3pYztXQRRDzNzjIpiGJ3cXgyPIwHQUUUSaGmUSjFyk+sJGeMs5JKlg7J",
+	"e/upWok66zzjTBjwNDQhoWW5IplsgsRofDCi++le+EARtoenD6mXpjlEgn5+wfiZnPUOx5NHgSIa9u+g",
+	"KWrQ8LdReHAyPAz9l3KpnijpnEktEj0uypLlQF6ee7jUMVe3lJhB/Kx2XQSYDxyaQLwhNCkLIeCAsgTk",
+	"jucy4vBIojA3VaKHRIGLplRSc24Ausj5jBSCj4gheT6NOLKtwHcpirW1UK9kv4YP03FywCa0F/QytRsU",
+	"BXtBj9O5GvOP0Nl++PzJ2nN3T/p/omg5Go1GIfwcP4MfD5/hnwfPPnqkvKD3OdRThHMmBD1TX86XQirW",
+	"sSgzLulpzohkn/Fci6UkScFlWeQODDcFjL+zlefWNKqEyawQjJMlz35dMnLOVqRfven43ePnz7XgSMmH",
+	"D8+fDMicnuMlM0tJiaBThvROlqtDQknJFkzhQh0MrAyiXqOeg0ngEzOuBGnIK94c1Z+HGalC0ikwFGnn",
+	"oFxcKHCL9yYTkG5SRuKsOpCTc7Y6KdlSsDQetJDv9GC6R/cn4W4yTsO96QMW0kenD8MDNknHyWi6Sx/s",
+	"dQFLQ7LqgpXJ/v46HI2izxMFNp8fPu0im8+nIJavVweUwqBYW8nksuQsJacrQsmiZJ8ypPF4rAHJhmxI",
+	"FKHT0nvE/RrEoVIeFPjuJmak+oNFvbhLuSBGt4j4ewdtpRJpyyUXTTWCyBmVZh2BBXIUm8RRxDOHwwM5",
+	"V9cN5MWqP+p7BAE1IN4bT2JSKTvJsgRgMaM1rVmUxWnO5vcEifWIEz0iNpBK9BcRj9XRxgSvP4Dv1RoU",
+	"WjhkbBjxiB8L8vbZY3IwHo9IyqbABjJNo/B5EA1pLgqF5PH9mPQpX5nlHRJeRHxRgnQJ3HpAitKoYaFg",
+	"ilQrPMszIRWdrG5LkL5DKSMOx53VBSRzGAAqGRBJTWzng6Gr/i0FExHXEKGUZ1pmQt2QKAglF4yeq1eS",
+	"fvzTDoKAXqb6EK40E+qIFL6ag+eKf5O5mp+JQ7ynITkmn2i+ZPWHuLMtuPE8jzgyk3g3tlCiYc3B/9Eo",
+	"7lJF/QisN9yNuQ/quEqiSH6834+i+//q/7Qz+EvU+xkI/GSMP3aR3j98+vF+1Ovr4YF5bOMTg/sDPfaq",
+	"3OJ+oC4A7rMk86JkNcgQy2SmSAMeBlKUVwVnHVTltTONAhXDyWPnruP7seLCneAVcX3VQRNBd0d75FUh",
+	"ycsizaYZS6sLpeS0SFdXvUG1kfXXOB5N9nxk9bVat0/GeV+RnLru1ttS/4S1LqicVSvN0i11piWMbK/W",
+	"6H5dCzYKXGvNW+pzt7/mS/Uwch2QLP9KUy2jq7+UJMM4/EoXizxDjXZHU+Y//yJQpbH7UE+kav5PNM9S",
+	"GHwypVnO1KtTJmmWK4Dg8LURDg41UCYrAqgCQEnQBvf77uV/wEmVZaFE359/700zlqe9w555qBf0GrjW",
+	"nKB3+VEdnZBUqbjWUKFAUVK5FL3DvZHS5TMJd9FYXnVoZt9ip9peqLd36R76f5Rs2jvs/a+dyqa5g9+K",
+	"nTc4Bx59G0KMwJQJMqe5uj2WKlzOcFGH5JSm5Md3r18FhJJ5JoTicNX3EYfjCYjVF9SXmqtpWd+ZuGIn",
+	"g4As+TkvLrieQgC1Sgo+zbMEdIhKBRmSGC8kJgoKBWE0mZklEHgcKYRjxXUFMde+5jsr/diOzySnNFRH",
+	"jdw0haPNwok/1hu6EXQD/JzwQp4sGE+R8lvofgECRUI5mO4U4aep0qAuZlnO6pKSfnrY84HnVna0HdBi",
+	"a5B8UEHya/MixbKrpbbAGV4Y8kKGZtBtgbORLg0ciUrrMBxJrZwdkrh1qHHE+zRVvxEK2jqYgGCqzKBF",
+	"os4sz+GPlJWDwMwzo+KEFydwPGoi/RRMxgmbL+Sq+YidCxSUanj1kog3HqF5yWi6OlnkNIHn1K3Doett",
+	"ZkJp4mgAHwQR18/JQtL8RBbFSU7LMxYDrsVJwQ1ROzEHFqPIiJOes4WMeDKj/CwDoc+IzrnV3ayRwwjo",
+	"pFRrWsoj1ARJTiUrB98qer4Eh86rQoLTB5dwbTRF7xCAFNXTOXiKrwIx59h+e000rCHgfoWA+h0gMdt3",
+	"tNAP1wn4Z0bdFv6BUwzBj5wuJUkLhtRAO8qMUUetsg9WvKlSEvhKfxhxVFi4LGniPA66DQyFVyjNBA4x",
+	"hm+EM63SrSJu/XJNuLPOvXVQgoNuCFqvinfLZPa2WEp2I6hS4DQtlrwGTK8KUixYCXOQGRWI+upobkLc",
+	"rb2/Bl97FXwp4DVraYGVgif88jagqbZDYwC2gNHasnPFN7s0+Qy2cDvs2ntvQFo1jlCpTe9pWjIhSL8o",
+	"EXulayZmqbVVFCWR2ZwNhrdEPPaa3Juvu+KKcd/eRVeKlcV2OBw4izRLnU+2OpVvj8m8oau8oOn7onih",
+	"uO+NYGuBc1W83IUuV6BXajNhnxPGdLyCyH5jJM/mmfTDjgsW490KLN66E8qiIOa1LejQawtlUYQ46La1",
+	"lA2b+gav3jHbPUPN7UZqLsL7yTwTc23daJgqe4e7ruar1a0KtZT+5DXQGFTaPbKGzAsqCAh/6K2+NZVh",
+	"PKmg67/0a50dtbVfHBPaMbcBVo5l0x4OKvJrTgf9enphEU9oCSKvYxl2jcrdZmS0HkdcK8q+edSIoZIW",
+	"7VU4RuU6rJuwoHWACWPqTqGvixd4MTdBhoxLVnKan4BtwKWD7wolC8K5qaO8AJO1YhPLkogsZUckQxHi",
+	"lDFO8uLsjKVkyVMdHmDIzT1B3D1uJJv7dasOro6Y1bXA2qw/xBG3AdTHnCw5+7xgieKOMK91ftVOKx7c",
+	"otD0Dt24Hzj9RLOcnuY3Y3FLZ54Gc0uppKdUKA1hmaNkABE1NJlpn3E2Z34CRiB0RweBUDIvTODXhit1",
+	"OKHeJ6kvsHWv7te3xQC1pxyivhQylrTM8pVaCXiDCzKjPNXmHsMs0fwGHi97bplwVw/+gU+sVFybpUcE",
+	"IcUZENc8WxF3DnRQP9EY/gghNComAkOhhuQxzFgsZVLM2Ym2+MURnzPKkd7ZpQlZLBYs1W4BuD6wYFXx",
+	"hheAsbAQ9VEmJUvB/ZRhcNWMfmKI0oZUHmojRM31HPFW/BvYQyDipTJ+TLNSyCHBCB8wu/wWW7+SOqmI",
+	"x0rGh6/iL2ngcI520wxOfNoNKbRxLTwuGZXsVsyYjQDNJnLjsWsTF5BnWovQdBHVr6k6pkizfGLf1cJT",
+	"M0eoh9warppXJ5RrCpXAIaaH7SBV19ymtx7x+t6PSGxi+4z9O5OVTVDBoLVRAiRH3G/a+5Iw6kYfrpVD",
+	"ukJ6bwiuH/iiLBImhCJbT8HPeTPhwhsrUgfZTJAGIQESBYSDqOHaYtUKT9msgE0cEdl5B0S92KW0JQpn",
+	"NedsFeqRtwXY7bBhtV2DsLBhjMhp7zjifTTPBWgiLErQ5b5Zu/AHY0Fk6UuWZvQ9HPWNhBo74clczXgC",
+	"t+cKrUwrBzVlVx2w8yL1gi3Ud8ck7OyEwIuJfrFHbrEjQxgZwpAvosNrH1Hc3Fv8Larx9gTQgpymLzLO",
+	"HK81TVHBp/mbsliwUmZM9A6nNBesJaBXjqU0Rf+S9j4hD1DbXziT/N77dUktNWtYSJfzU1aSYkqWPJOC",
+	"9OPJcBRDRFSSsIW6cCpIPEFZ34LkJKic9BmXu5Ne0JvTzxhiPh4pHcZGnI/bEedBT5wvO6INZJGck3PG",
+	"Fmo/alGkPw4f7DmBiQHK7Dnl5+pXE7oITiY9pBWO9+7vH8K/vn7993A0GuNaTRDHg711QXQbwy83jSDw",
+	"83gURcvxg0fqx0QPnoxGx/Bj8gh/HOCPZ/BjX/3YHY1GH285BFRLE3B82lsuaca9AaBBT13AyaLMEnaS",
+	"mDSn+qW9UV8qACo4w/vKOJlnvCgNSMGDg2ZQvREtanA1Pjg4qIMWREnWQAv+BZsyGqrokp8B2IIKCTy7",
+	"qnJNitNfWCLV1h+DB/V6KPp6gQMJUmYI2bY+WaBUbSQtGRW+aPufZqu6B77yH/eXC4X/+6ORc21HRNJT",
+	"jDZXdCLipyWj58I483Touee+FWi0EOexTkswKptaSlaqCwZ7noNIYLnoxp3RI/zxV/zxGH88vT2g7gZk",
+	"vWM5o1ydTYD0c8pAUUzRckbPmI5wBfBpQwNI30bivC7hNvxLFiCZNyIDvLQbBfRsbTSZnu5aIWWbA8Rc",
+	"VLKr8WKMhpV3mLty5dMxKTD3BO4Lw3LJWa4Avn0y9ugwNEF0v+/3Nklps6T24eK0hnA1bkooOgfUIyAL",
+	"hR8mHqz//N1rsjcZPwQFv843f+89/fC2dzjZH418QGYOQF93dZfqi3Bv0r6eAG9EVIEg3t2uI5bVFGaD",
+	"nshN3HF1BNqi49AikelLut7LMRql/eankJ2jwRxM25oe4QNXfmEDnt0Tb67FczCe4w7acOjDjSeZWFCZ",
+	"zK5HOSAsCQz8pSPtVZGZAmx3ijoXHjzBB/0ExMy6pZBFXBmrRm6e/PDiTrDaXrCSJU3OM352wou1F3NP",
+	"EDOUcBTWb3xVPz4ZjfceqJ0/mDwaT3ZHD0d7d3e37d01KYjGrvqV+kgApKS+yBD5OzIqhU6+1qnLGXfC",
+	"E7ziQSbZvP7LOvX6HaRCwUJ6FQOiZUlXrY3hhL6NPMtYnj4Fh5MnIayKM9bOo6nOIMAY29YOdGy0N23T",
+	"jc4l/R/fvX5F9MMrf7gwp/MGy3VjrlvM04JBW+jGvBF0+4FFKmuk+PvDtjcJULjb6s2+8/2B0Vx68ide",
+	"ZJ8YZwLDT5eifZTGeFNl0hfn6g3VoovzjSvUk/gW9nrB+PGb50+KZDk3FiwvE8OI/pZfUT9PdocjkupJ",
+	"SB/cpQVng4CkTMlMKZmWxZz88/jlCw/A82mx6cWthRcLxukiqwtVu8PRcLdXI227UTQcRdGwM9cYRs/E",
+	"FRfQFKL1agLcjJnTe+IK67ssJVSyOrlIWZl9MsendG+kKQ0R1CLEIUijDbHTkTXhzy3VCKVSnSTFUkHF",
+	"GP/E1IfK9jTRZp+mMaZtYxgfHBxcfgx6KIidgHA3GU32w9E4HO+/H48Od0eHo9F/O/bKnhMqDoHKeqrd",
+	"g4NH+hV6dZOgt1ykVHZMPNYT21iYyWVLoLIH2LyXSvQ32gC4Q9Ul5Tmhc7WCRgo8XkELzBqqgEc+MILw",
+	"xazQwnBlJmhSwE7tIfsSWUobVMo6sHRbJDHZXSdW4oLA0ZWDVKJGxBgqXyf442AbbU8DqG/v8FVQf7Gc",
+	"sRW5YKVOjADz+TYMF/D3RcZZm93WwLvNf5j7+gsqHIXHScHyI4XdvwLzUGZz5ruFilts3ME7HHrZQK5W",
+	"9ZLlXF2LQXnyf/8PWgQXaCP8BP7J3DngpEWeEF+3uEAXpTdZtdswJHCl0lz3PbPojIm1pu6u1TgUpfMu",
+	"nToirjG0Hpi17n7HV7pfS8G2KfbU5/bMbP0E5B6DI0wrVgcJAWVXPZ2mXJk2WE7gimgaKA2C1gGuRjlq",
+	"IFDt1kWr2r10sldAT48gC1ZCh7/ewK+y0XlyIw/JcJ2rowUW1zTpt1G1w1j/RYzxcFFvvKL6MVnQM1wu",
+	"2GYCwtkFE1IH33RrTB1IockF5AWcsatReh+V5+yzPEmWpfCpS4/h86po1WcJb61qZ5WEL/OcFA4FMcuq",
+	"rpytfrx4/kuRvfzlePXq3eji5bvR51f/9b8/v3xS/PbySXHx8lmRvXj840KNefXTP1f/XP140At6amaM",
+	"tKtJrR16Qbc+6LKIDo46ZckqyZnWXFysOiSxyZ0jfSUZg74I2D+AHG8ecZaBAT+uQlQw98xJfjst5IxM",
+	"M05z48LQGlAlF7pmvMp+V1OPWvmGFdq8UVQFdnoLxn8gUYRWVco8VrubCZk1nueTOJuVA73a6xqTSTth",
+	"+SpCqzoAXf7FsOX1Vq2I+8xaDWdVJeje2bK2tEP6bsp6L+u1fYxOEJjaPRCRpoSHWt0eLKJUYGhldxEl",
+	"iILnWQ7lgCLej41rN/T8Z/7FA6eYh9VRGlBwTS2lgoqfx+HBcfiMhtOP1zh46exrg7/B4riPqjrh7S1D",
+	"CtSC2dt/aNIIrJ/ZWFV83rLUwzxf0mSWcRaWjKYQzWsmVMNNNZ52lvORU+JFYWaKilr8OdTPQ9iPiAPM",
+	"stf2MwHl62L1FaYxxBBg1Kqt4ktV9yjIjZwVXznPvfFEl/DsSsao6R7Bdn5CDLZqyyGz5Zzy6ijZ50VO",
+	"eT35sEj0nTc4OObNbQO5JHP8cEPfyZi6E80FPitK1zhrYrYCuEvGZbkCR2a9JMK24o9jE/bIQFWoWfvU",
+	"Prx9TmwxR5KljMtsurIF4KoTI/2lWNI8X9Ui3DCV99pFPXf0Wa5XkNuc7If3798YaUbBf20FGEXcghwd",
+	"Ttc+AjErShk04UeXgDTCocFMNa8PeLpKJlT7kToA8So3UH9vQOIq1g9LeGEUO2B4SsWMCSzmFWOZNSAD",
+	"hJYMcqwxv6JFJZr4v67IQ3CVKqAu5TURi3AHjp6p0dmBUR8xfstoqkRSDzTYr65glodo17roiR/dwDhv",
+	"YlM2WYud2q1r7MVXdyErOpIwkmpHd9OUgf7hDSpH0NNR7usNKdbxDbkk+MQtGsayzZWQSL92dk58Vjq4",
+	"VpWkjTbTTWrrPaENplRawQxsbFYD2M5DaKpBSTb3UfJtwpHUOS3YF7Idb2e1NNtwDJfXdrhvAOwOb/pG",
+	"SL+mybAG+1tZDUe3ZzU0L7+54XB8TcOhhT+HhCNguyZAh4pstAHWIN5bs07DszUI1vTq794iuN4+t+7E",
+	"/LEMlT3OJljdwCRn57ieVc4yxT+kYa5BBbe3zdljd6xzaIwjcUUHQYmLeJyyPPvESp05VrPLnbJpUVa0",
+	"s8s0V80JEpme7lp2OjfExac66zru7TLR+AUUC25DaEolvVq4gw3pIbqkBelPS8ZChehHJGVqC0KBj6sP",
+	"I9jaXP9m8Oi1feke2IC1eRn5B6zhbGqm623UAfuAPjzdTSZpOGajabhH90/DR8mDNHzIHk0P6Oh0nEzS",
+	"bbi5qc19tbOF263qelcHO9Ami6Qqtq1DvJcC/8pSEZCsng3XjI+oHsaIiGaB73pa37bFnn2XsOissf83",
+	"bE7QbEmAEOWH2Iq3jva2M2UYFFgvg+BrvpCTsg7x7VWY2h7u/u8JyPgm+GxTrPDo3V69t0JQ1GzR1oWO",
+	"JiyNF+g/X2ScHaep88ljJ1dWf2Jpnkc3txPc2E1b9Z/wYOU1nLGWCgRGQW5cSM2xaqC1DjkBUkcHmdu8",
+	"6PIysJFbYJDGNHBdD1aHl0tG5+1IfP1lJqAIIrSdEMWyTEwgvqlrMCQYK46JKrr1hkmaibgl9xQmyubz",
+	"JRantyhFOaELRZZDKILpYNdRvW53K/JKLc7og6crXXweynhbnRpqDKhZpkpqmGVq3hW0K6gqKfSxToDT",
+	"rWYHH44HQMUoX5GFEjRwAQnlunJFGvH2s3/RF/efr9Bb9hcq/xNNNgoXhaTzhTbVDKDE+P37GtdEoKsz",
+	"q3cWC5nNMyGzhDj54MP798lTmsz09jHX3JZ9x6LbXAnhggl1IgVnaAQ2zTZcRWFI3ppqvlivG/NwCOW6",
+	"dqXtcFFrSYX1bzZWjDfdqCLuaUdVuK2odG8qWEJHeyr40tYeP6rVQYdTmBcKBpTm7baXgHIwv2BBFVgg",
+	"VpMH6clX8Z38pCtXu52zKkeKqZJpyrHk6oDBQWas23OogY05sViAvapmDbtuQYstSxFxXyXtejgSVAAx",
+	"RVEQdpyEWQAOREW9/3785vW79wqKIakUELCVCG4qGQ3JselvtLntA/F1fcACkEWZnWWc5k67Ky4koyDW",
+	"sM8sWWKXkYssYUeQEI+VU9c3hfBc5WQSDwns0JxoTCpZJl9F3G7b61GLM8VGRFH50zJRd6kBnqCRFeuZ",
+	"K6EFzx1M7kId+XGu6wShvTXuyi2PrZNIRLxvPEkDk3Y/b3qE4qRIsX1YyUweufqc8jQg06KMuONUmNIs",
+	"X5ZMBHDFpuAyVN7kFErTgkOomE51DospvIzuWUH6sfXVxjuxdeMq2CmhZA/XVmQnva//gWfgAkdb9KLI",
+	"uBQD7UBeSSYMazCmbC1yS6cojlDieGA9VRHXvimUy+EIAnUva8zYprSgojfa3xNxc9ZYBAc2j9QSlGSs",
+	"FxWnRSIqo3esrxZcDEnBFY1UZLnCK4W9MRpXbJOCH54eP9GVQAAntDYHNEanpAeNivgDhWq6kCrWRG3X",
+	"WnWaIOzH2s6vrlZXTjVVui2Oxc1quPHgSD2gy/bAWyLuzLqnu2pg3SBb8DJ253TKoMaDIXltanoKFydq",
+	"tQFKNl0KLAILMeaKdcaP8a9QgxShp8UnRkbQYiLiyWzJzxUDVydjcHs00uWLQCSwxUQ1o5L0nOmzxAKC",
+	"CDpQULAf74134wFSM2dlprNCu2wBPLIfV62hFF8+Nlk/Gj1/Y2VBpgrywfgG6fqDWr6+RlROtMwH0o+p",
+	"56WW8+tSwRAKoJrb2SIzJgBfN2b405/+FA8czqDOA4qg+Q4C53Urrj+ttdYyJeqaTbWO4PL0mFJXW9A1",
+	"fT31QqpZfIUdDgl0O0RDQ54ljAvmSJpKsywzJmm5cjxyWsZ0o7574+FoOKrlDrgJA5gC0NG0TX11xjwq",
+	"1RvIE8VHDk20GYYrBk5yZb8ju3IQRNx+FFT9ZOyDOmHVTUcdkvdYjc52YlPgoE2itW5t+SpAR2Ru6nEB",
+	"taqqoc/nmRRH6PI393VPELhMmobQNC58Y3vf6eaSnkZxShiz/eDIsRPKrpFZn4wilAreBRDE994+eCJQ",
+	"IjG+Kv5HCJYBZxHFFMfnVMiqz1SrUd+hK15dUChbgLn1sforDkjKpnSZy4jHE6FIgpKxhCTxeKSk8yWX",
+	"Wa7d0vag1fLV2hS70PS/wqT90a7tKaWeOYFnTk7ZLONKHED64xZEG+jmc2paXuhubxYRn6e9QwV0zRzs",
+	"ehe2n1tKPs2kf/XmgtRWc6a0jkrrrF1nXf+e7O7plh9ADqqeH+55+9udttJ3xz71tbmDH4oLkit9QBZw",
+	"c0A46rdrdIT90WguUBnaF/GRuVPiudKGhUP0/JtSL+x19CvsQxKR+Nd4JP4Fv/4+DvYu5+qDkVrIwJcs",
+	"9rHR2mQyGq0pGWRKBW1XW6cJGl3tD6osfE3PPGUeW/i+RTWcZl/JG5ZX2sOj8T1ij3DHaQ1zGfT2R7ub",
+	"H/FUooRzAljZ/HhVwSjoWX7Q+xtTIkqzwIEN8eh3tM0cKBChZ8INHRO9j5cbsLoWapkpViHIWfaJcVTk",
+	"TPAlktmuXKGr9+1xO1zpEi1O1GUL1C+DnrrcXM5+6+SYx0ZQnCjJgwpEdSpMZErCBJiGyiXnGT87qgTY",
+	"ZMaSc21nZzzJGGy0RS91ruUXRDv9hq5mB9UeaJ59YrdYUvUaCHJDKLcJqkqXYQ7sipWQbN77qIbvaIFq",
+	"uKLzvPPi34INSBfoN3mjNmeUCsgODUC9A4oPv1ABQoFUynK/JmCrdylhHFyKcDEE33eqSyYbwdcGUPrZ",
+	"q17JuwVLrgYzZrPbwUwz0bYDeJrn8l0DD8ipajemQUMn/JRmg17IeQFNEXy5IKR/uiKxTQ+KAyIzJshp",
+	"CU181XdZGishu1gY2w2ZZrlkJdp1Y9SpjU2gCuWNEbBKJpQ4oX3UqdaWz9lKMHAOZxgMeuhIrI4POkbP",
+	"K9gFKPaPhE9lEfEzJut+6MC6+63CjysVw8akirAYl3XE/T5rgt5uNBwVC/rrkh3Vem4VJZF0vlAHAa0v",
+	"BShnTntEbXhAzALSC9YuGHlPkbbFjJ4yeWQ/JMUUzXRldjaTdoBWJw0omNYNM1DBl7rzcrnUVYrxfaAU",
+	"YYOHRcmE0KJ2zToCa3TsDK1eb6aDax3j80xIqxuuZbmvwT5Qzx+q4gF9nmufPGlDWrYkE25uZls0dtdk",
+	"u58YsaC/of3vYK1c0Fh3PazdKxHcMA3jFsuB+Y7qJVaYI1Uwk3uXrB3aMRn5TwLMQLUzsGRRPeJWsruq",
+	"pvMaENPgj407bNEQFI10e14gJ/1TKtiDvWXZKJIIujfMpp7xItzaJqjXDG/xQxDE4awTJ/0NyMOrNzW1",
+	"NMhtaWxpTnVYLjZ8Yd2sym/0VeTfmOH49Zj+11OpXkCrYkOcjaSgP/iIwRU+G5xi/wJz7wK3qZ5CdW00",
+	"rzISsfiyIW9Dgo0Sackijh0SwVJ2QctUdwms+YHQKohFCtCGpRQzcAFBsflkVhTC7a+oBBDSNy3SwWNM",
+	"ZTtZDvzGHc3SwS2MTZExCpJQXUrfVAk5ZQldChZxMy/l+GLTLNlUY5ZUyUUOBThweKjtC9joJzgk7wti",
+	"5BUUu6xxV3tgwQsXgMsFnLwtGy90AIYlZYKszSSjEZfZnIWwFPC8MtJXp/fpoWkWbnMs7wny4e0L9OBp",
+	"vM+4Uxc9cJuXw1fgYfbJBQubDNqWC3ywXA3ZaXTUV2R+wxOPq3ik52kPyRDg31+LdLUFBdL0GgP5Afge",
+	"g/sRG/5WCPW45pvMUtKvgdigF/SgqfYXqiED2A3361/eCw1TGgYc3AGh46pLc0oybyxK3Ur93WA6w5gz",
+	"k51rY0idXN+6EeWyxVnG29/rv6Wkz6gq6XM7dXlG9Qoeo/VFeUbNojzjyyvJyOt7xtWrq3z9pkjb9kGo",
+	"9z2ouz42sn4Y/hVtsXujg82P2JYh6oHxFpJGs00ePLe/+TlvrX718GSyzcPtvhFfVTR60ywv4BOQKlMK",
+	"iClbWOKqxmLtCDib4msjFUXFPyP+E8hGjTgkCOsygo3bswzaNsb340Gjyb8/NqnZ5T/i77M5I7Kkn1h+",
+	"SGLbOa10dqK7pQiS6dBWNEPo8EonyKsW+HpEYirXT0S1DQPTCWXEsWaVklaqxm5VMCJkEugo+UwOhs5y",
+	"wcqkXgfi5nwpMfmVfU7ypcg+sUOQoNT5QfGLuqZGjp2ZTtmqQGdxZEPECs4gWl8Jf+oleg2+mlMBqcVr",
+	"aLkKbxeNVhjPmCUQbUVT4/s124UDwXNEwavLuno9iWqqgOql7urnB9/6VRljiM1hah+uluapbHc+8Kmv",
+	"VZDsrTk21y1cAxeB8K3d3d2DI9K5BX8yQVfUtm9zVPr3tSaw+8sry2tZ+g34+E3Y4O5oz5P4VZh4TEU/",
+	"fLUIgORBPRUmmkTyK+3kWgx9b/Mjtjfy1/fG8m7WeFUKBAAJulmDqe5guA5GBlxvxi47BiYcCEIda0XR",
+	"rJEE+r7jzdBBZNhqgvQVm4OYh3oHicGQ6HQGbR0wNRDr5gEbiqTb+6PjdYbPpBXPmFjbe5NfZgIdJ7qd",
+	"T+V4gZBB7bbAqDno9ccLvXQf/8DlXJeFVOzjm9Pft4zuqLUr8RDHqqqP04bEFI4Z9i6/KsHGTH4DUEgm",
+	"TZDaTSn6rfZ/+u60rCsS5WuoZZNtyHCrhfWdRncVjoXYvZZptViPLmzzJXgPTt1kPpZJzKgTNlhwrLE6",
+	"JPoxZBAmt8eob7p4hd/YbGpQzag44cUJWtSPIOXFzuhEy2oes36uKkt5GPHa0rr4nY2z9bA7J6Z9M78z",
+	"AeEYygkc7pDQiNfSXUzsesPP3uW/DjCVIuKxms7vztY7+E545FdmRua275jRH4MZfZ98AaH0SowBc0o3",
+	"2vswVROzYK29aqpjBTr6k5B+kafQqhU8fzVzViZqym8zo1lnChyR2MZtg5vTzfo+ayTFe/Lg1xiWnn7S",
+	"RaS/GGmpOrx0kJeqx8uaQ/y6Dv3vTI2v7l/nVLtWaQcbNNDfpm5vWwjctnh1nKZKtIJyQ/13f/8Q2Ir6",
+	"gVNPf4CtX5sCGMgiroG6zrnIcQomYzc93gg6TvnAWoqeT3pyq4H6kI6maVVc/Q+ojjc6/HbQA6eR7zZe",
+	"4X+TEASrAl9Gmt7JP3fK+J0yXuc7x2lqyLNDRrtEL1Aet81wsYUWTF56QjlGvBBZ0uk0SzDSOqWSnlLB",
+	"dGkTmsxMTj6ZZ2elQtVBUGUSE8w3bCRaw8riDpGpqnj6BclQ9ZIOUmSOQaewrv6owY5Vkdm1qTW2Wt6G",
+	"7IiOynyYIFEVT7x6hoQpz2jqmWHChE5nbWVCRJyKWimSWOdGYBrEPdEIbnbSImoJEBGvZ0AcV0kG5Eo5",
+	"BhFvxTyvzxroShp4Zy9im7yBWl1PWyq83blhy8Atnw/XrZvZ9uR29X72rrZdkvGLJzo0y7luE8DfWOZd",
+	"DP9dDP+XDUuolUVdG8a/pjDqHzaSXzgU0/I2+1l3PD825hctGkp9rnBPiD/yJlMyqlZIW0BAG5RXHZJj",
+	"7hY707UCCs6cUqlQ/CVL3WpwrergTqEnqA/XqvU0JMcR1wH7JoC/SxU3rz5hnxVbj01JkIjDB26PcBP8",
+	"7ga8O5sClmhzp+HpZpWeflP9xzo9A+wF4toQ7Lk3rQitKaobcqP1m2u+hYB9PElbDfjbD9rf0ulf29YG",
+	"Y4O+6QLO97aC0K9GGjvF/I6C/t9PLLYl/t93TPaXMFCYo0FgvQvpvhaPVIcItSqND7ppc3B5ZU0VvEl0",
+	"t4OYnfHdRxFvBnZb53ctwtHygt3RXjwkTpA2hLbyiLerUrrh20WJkcp9Xyi0EwKt65QNjpQM4ImBJptD",
+	"oCPuo0iNOGjDziwXdphih1Hl+gxo2xhnu+7vMMzZt/Y/dqTztnzz2453duS5u5Dnr1qASlT0p0PHuhJV",
+	"sq1TjHu0znSuHf1cm/cqAdBVa6t1Qc/ExDy3LClVHwrFF2wjCocydSZDWy5g8qGdPhlHJjatGahm59UR",
+	"ZVU56FYEdS1S2m6vOxD6BqzmLhb6GyDp6yKib4Hs3/lh7/yw/78ERW9iax7OpEn7F2JNbyFcTtdGpvWW",
+	"STX8thxmSJ7gr0D7HfXDtas53GkLPqS0kRoPSp03+HjbtjzIE73sY0P6Dd8PH/oWCL69ljuCfxd4/C3T",
+	"XiRxDu29Z4F3dQUyrOnTF6LDP1Ce+hUEjJ3ULT+H5IleB9LGGvGFIGQnMnILb8ym2Eiz6z+yiG5OfFNF",
+	"HbwhYEWZbLVm/fcGTV6NklvWe0fK72T3O9m9wT8M/l9Ler+NDJbKVNSVxEJ0Dss6Q/43l1PSva27tJIb",
+	"p5X4QPXaiSV146ktfofPLsu8d9jbAfar3+QrZJnxswD1NqOvlRAo6tb2dwMAhcd5pNYBgZQN3yL2/5sW",
+	"eV5c6DjLrKzCdJypK2xtz44Ko9vuz5eoA164GmvUU+vTbc977G+YIAg9hXrGplnCsF2k2DcdFukP9PEx",
+	"IWx3HbciuRJBWD51t47Rt+qaGu3A4MaUYNg77LXiRp0CeXujUdWH6Dn2UjMqduVtqrqDVXOFU8N47Isa",
+	"wTm11+w12h2BUGuGtV4DM4W8kOFUY6R9ycbpX62b2DslNiGDhVNsG1abe7+aG9uLwdqrka2X4HywfDOq",
+	"dUr1uqW19x00j8qkgNuxHeelx4V6nPdmqsDYNS+s6xzrL8gMar3NzZZf/zptyjEjO142oyLkRYijWm+r",
+	"WnVv2pk7suNV1ZDWe7CMpCyKkxzkp7Vvg8FEFgUxgzteCANDWRRhrqUy+9q2f78L8A1JX49aZj4/djVi",
+	"+rq2Z19lh3W/Rw/xQqMl+lvBozt6DURWw7qOcQMS2N1txoPaaXpQocMeuu2ba0+sf7kz1Pf+tl9w4xoM",
+	"2dlyEYb6+BfitO+FWwd9p2MFj/2tZH1vd6YNk0qNqngfyqAn80yAv9995XhSvdI0+nbGtXkfjgntGOc9",
+	"usu+nzCMd6sXvXW7Ma6lDHpKP1VYVurYyVzpYyemgbZ9qcO2HOWNwGiiR7de6swbwkgQJ9w3N/rPn5Rs",
+	"KerANHHO9Xm91z2xo1tvduYNz9kq1CNre67k7Op1+yPndLVETupDPbt0JfaKLi1lUszZie4W2vWS1ziM",
+	"VMPaxAiHhGZIQ34BROmaXskvZoBXfsEvnSlbHfy6pn5bNdizA1uvULOFMCjUg9zb102fT6C5bu09NUES",
+	"RxEzqn3bekSIIy4/Xv6/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -3,8 +3,9 @@ package application
 // App groups the use cases, for the composition root to build once and hand to the
 // transport. It is a plain struct, not a registry: each caller names what it uses.
 type App struct {
-	Orders  OrderCommands
-	Queries Queries
+	Orders    OrderCommands
+	Queries   Queries
+	Shipments *Shipments // set by the composition root: application.NewShipments
 }
 
 // Queries read orders.

@@ -2,7 +2,6 @@ package application
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -17,12 +16,5 @@ func NewOrderHistoryHandler(q OrderQueries) *OrderHistoryHandler {
 }
 
 func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent[order.Event], error) {
-	events, err := h.queries.OrderEvents(ctx, id, 0, nil)
-	if err != nil {
-		return nil, fmt.Errorf("order history %s: %w", id, err)
-	}
-	if len(events) == 0 {
-		return nil, fmt.Errorf("order history %s: %w", id, order.ErrNotFound)
-	}
-	return events, nil
+	return history(ctx, h.queries.OrderEvents, order.Resource, id, order.ErrNotFound)
 }

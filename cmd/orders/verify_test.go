@@ -17,6 +17,7 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/test/pgtest"
 )
 
@@ -102,22 +103,22 @@ func TestVerifyAndRebuildCommands(t *testing.T) {
 	if code != 0 || errOut != "" || !strings.HasPrefix(out, "rebuild: 3 order streams, 6 events; wrote 3 order_overview") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("rebuild order_overview: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	out, errOut, code = orders(t, nil, "rebuild", "shipment_overview", "--database-url", url)
-	if code != 2 || out != "" || errOut != "orders: rebuild: no read model \"shipment_overview\"; known: order_overview\n" {
+	out, errOut, code = orders(t, nil, "rebuild", "invoice_overview", "--database-url", url)
+	if code != 2 || out != "" || errOut != "orders: rebuild: no read model \"invoice_overview\"; known: order_overview, shipment_overview\n" {
 		t.Fatalf("rebuild of an unknown read model: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 
 	// A stream type without a registered read model cannot be checked: a difference.
-	shipment := eventstore.StreamID{Type: "shipment", ID: uuid.NewString()}
+	invoice := eventstore.StreamID{Type: "invoice", ID: uuid.NewString()}
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := eventstore.Append(ctx, tx, shipment, eventstore.NoStream(), []eventstore.EventData{{Type: "ShipmentCreated", SchemaVersion: 1, Payload: []byte(`{}`)}})
+		_, err := eventstore.Append(ctx, tx, invoice, eventstore.NoStream(), []eventstore.EventData{{Type: "InvoiceIssued", SchemaVersion: 1, Payload: []byte(`{}`)}})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code = orders(t, nil, "verify", "--database-url", url)
 	want = []string{
-		`stream type "shipment": no read-model checker registered (1 stream)` + "\n",
+		`stream type "invoice": no read-model checker registered (1 stream)` + "\n",
 		"verify: 4 streams, 7 events, 3 read-model rows checked, 1 differences\n",
 	}
 	if out != strings.Join(want, "") || code != 1 || errOut != "orders: verify: 1 differences\n" {
@@ -175,5 +176,81 @@ func TestExitCodes(t *testing.T) {
 	out, _, code := orders(t, nil, "help")
 	if code != 0 || !strings.Contains(out, "orders verify") || !strings.Contains(out, "orders rebuild") {
 		t.Fatalf("help: exit %d, %q", code, out)
+	}
+}
+
+// Shipments register their read model like orders do: a corrupted, a missing and an
+// orphan shipment_overview row are differences, and rebuilding that read model by name
+// repairs them.
+func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	codec, shipments := eventcodec.NewOrderRegistry(), eventcodec.NewShipmentRegistry()
+	orderQueries := orderstore.NewQueries(pool, codec)
+	app := application.NewApp(orderstore.NewStore(pool, codec), orderQueries, application.RunnerConfig{})
+	ship := application.NewShipments(shipmentstore.NewStore(pool, shipments), shipmentstore.NewQueries(pool, shipments), orderQueries, application.RunnerConfig{})
+	var ids []uuid.UUID
+	for i := 0; i < 3; i++ {
+		id := uuid.Must(application.NewID())
+		if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "cli", Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "apple", Quantity: 3, UnitPriceCents: 250}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := ship.CreateShipment(ctx, application.CreateShipment{OrderID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.View.State.ID)
+	}
+	if _, err := ship.DispatchShipment(ctx, application.DispatchShipment{ShipmentID: ids[0], Carrier: "DHL", TrackingNo: "T-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := orders(t, nil, "verify", "--database-url", url); code != 0 {
+		t.Fatalf("verify of a clean database: exit %d\n%s", code, out)
+	}
+
+	orphan := uuid.New()
+	for _, sql := range []string{
+		`UPDATE shipment_overview SET status = 'delivered', carrier = 'UPS' WHERE id = '` + ids[0].String() + `'`,
+		`DELETE FROM shipment_overview WHERE id = '` + ids[1].String() + `'`,
+		`INSERT INTO shipment_overview (id, order_id, status, items, version, created_at, updated_at)
+		 VALUES ('` + orphan.String() + `', gen_random_uuid(), 'pending', '[]', 1, now(), now())`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, code := orders(t, nil, "verify", "--database-url", url)
+	for _, want := range []string{
+		fmt.Sprintf("%s: status: expected dispatched, found delivered", ids[0]),
+		fmt.Sprintf("%s: carrier: expected \"DHL\", found \"UPS\"", ids[0]),
+		fmt.Sprintf("%s: shipment_overview: expected a row at version 1, found no row", ids[1]),
+		fmt.Sprintf("%s: shipment_overview: expected no row (the shipment has no events), found a row at version 1", orphan),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify does not report %q", want)
+		}
+	}
+	if code != 1 || !strings.Contains(errOut, "differences") {
+		t.Fatalf("verify of damaged shipments: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+
+	out, errOut, code = orders(t, nil, "rebuild", "shipment_overview", "--database-url", url)
+	if code != 0 || errOut != "" || strings.Count(out, "\n") != 1 {
+		t.Fatalf("rebuild shipment_overview: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if out, _, code := orders(t, nil, "verify", "--database-url", url); code != 0 {
+		t.Fatalf("verify after rebuild: exit %d\n%s", code, out)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/postgres/verify"
 	"github.com/example/orders/infrastructure/servicename"
@@ -24,6 +25,7 @@ import (
 func readModels() []verify.ReadModel {
 	return []verify.ReadModel{
 		orderstore.ReadModel(eventcodec.NewOrderRegistry()),
+		shipmentstore.ReadModel(eventcodec.NewShipmentRegistry()),
 	}
 }
 
@@ -52,13 +54,18 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 	if cfg.NotifyMode == "in-transaction" {
 		mode = subscription.InTransaction
 	}
-	// Consumers hear of a command by a NOTIFY sent after its commit (coalesced, outside
-	// the append transaction); they also poll, so a lost NOTIFY only costs latency.
-	store := subscription.Notifying(orderstore.NewStore(pool, codec), notifier, mode)
-	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{
+	orders := orderstore.NewQueries(pool, codec)
+	run := application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
-	})
+	}
+	// Consumers hear of a command by a NOTIFY sent after its commit (coalesced, outside
+	// the append transaction); they also poll, so a lost NOTIFY only costs latency.
+	app := application.NewApp(subscription.Notifying(orderstore.NewStore(pool, codec), notifier, mode), orders, run)
+	// One line per further aggregate: its store, its queries and the ports it reads.
+	shipments := eventcodec.NewShipmentRegistry()
+	app.Shipments = application.NewShipments(subscription.Notifying(shipmentstore.NewStore(pool, shipments), notifier, mode),
+		shipmentstore.NewQueries(pool, shipments), orders, run)
 	app.Queries.CustomerSummary = application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
 	if err != nil {

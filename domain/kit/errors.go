@@ -35,6 +35,9 @@ type ConflictError struct {
 	Resource string
 	Code     string
 	Message  string
+	// Exists marks the conflict of creating a resource that already exists, so that a
+	// transport can point at it (HTTP answers 409 with its Location when it knows it).
+	Exists bool
 }
 
 func (e *ConflictError) Error() string { return e.Message }

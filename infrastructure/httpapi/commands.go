@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
+	"github.com/example/orders/domain/kit"
 )
 
 // commandRequest is what every command endpoint shares, whatever the aggregate:
@@ -24,6 +26,28 @@ type commandRequest struct {
 	body           any // the decoded body, fingerprinted in canonical form
 	successStatus  int
 	location       bool // the success response carries Location (a created resource)
+	// existing is the address of the resource a create makes, when it is known before
+	// the command runs (a derived id): a conflict saying that it already exists
+	// (kit.ConflictError.Exists) answers 409 with this Location.
+	existing string
+}
+
+// existingAt is a command's error with the address of the resource it found already
+// there; problemFor sends it as Location.
+type existingAt struct {
+	error
+	location string
+}
+
+func (e *existingAt) Unwrap() error { return e.error }
+
+// locate adds the request's existing address to a conflict of an existing resource.
+func locate(r commandRequest, err error) error {
+	var conflict *kit.ConflictError
+	if r.existing != "" && errors.As(err, &conflict) && conflict.Exists {
+		return &existingAt{error: err, location: r.existing}
+	}
+	return err
 }
 
 // presenter turns an aggregate's state into its JSON representation and its address
@@ -45,7 +69,7 @@ func runCommand[S any](ctx context.Context, r commandRequest, present presenter[
 		return storedResponse{resp: *res.Response, replayed: res.Replayed}, nil
 	}
 	if err != nil {
-		return storedResponse{}, err
+		return storedResponse{}, locate(r, err)
 	}
 	resp, err := renderSuccess(r, present, res.View)
 	return storedResponse{resp: resp}, err
@@ -102,7 +126,7 @@ func fingerprint(r commandRequest) (string, error) {
 func renderer[S any](r commandRequest, present presenter[S]) func(application.Versioned[S], error) (application.StoredResponse, bool) {
 	return func(v application.Versioned[S], err error) (application.StoredResponse, bool) {
 		if err != nil {
-			p := problemFor(err, r.path)
+			p := problemFor(locate(r, err), r.path)
 			resp, encErr := encodeProblem(p)
 			code := ""
 			if p.body.Code != nil {

@@ -25,3 +25,15 @@ func toAPIEvent[E any](e application.RecordedEvent[E]) (api.StoredEvent, error) 
 	}
 	return out, nil
 }
+
+// toAPIEvents is a stream's history as the API shows it.
+func toAPIEvents[E any](events []application.RecordedEvent[E]) (api.EventList, error) {
+	out := api.EventList{Items: make([]api.StoredEvent, len(events))}
+	for i, e := range events {
+		var err error
+		if out.Items[i], err = toAPIEvent(e); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

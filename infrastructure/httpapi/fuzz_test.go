@@ -21,6 +21,7 @@ import (
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
 )
@@ -42,6 +43,8 @@ func FuzzHTTPRequests(f *testing.F) {
 	codec := eventcodec.NewOrderRegistry()
 	store := orderstore.NewStore(pool, codec)
 	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	scodec := eventcodec.NewShipmentRegistry()
+	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, scodec), shipmentstore.NewQueries(pool, scodec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	logs := &testsupport.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second}, logger)

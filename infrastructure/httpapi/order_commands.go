@@ -64,3 +64,9 @@ func (h *Handlers) CancelOrder(ctx context.Context, r api.CancelOrderRequestObje
 		return h.app.Orders.CancelOrder(ctx, application.CancelOrder{OrderID: r.Id, Reason: reason, Options: opts})
 	})
 }
+
+// A stored response answers every order command.
+func (s storedResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error   { return s.write(w) }
+func (s storedResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error { return s.write(w) }
+func (s storedResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error { return s.write(w) }
+func (s storedResponse) VisitCancelOrderResponse(w http.ResponseWriter) error  { return s.write(w) }

@@ -1,51 +1,46 @@
 package httpapi
 
 import (
-	"net/http"
-	"strings"
+	"encoding/json"
+	"fmt"
+
+	"github.com/example/orders/api"
 )
 
 // problemType is one entry of the problem-type catalogue: a code, its type URI and
-// title, always sent together. The contract lists the same entries in openapi.yaml
-// (x-problem-types) and docs/problems/<code>.md explains each; TestProblemCatalogue
-// keeps the three in agreement.
+// title, always sent together. The catalogue is openapi.yaml's x-problem-types, read
+// from the embedded spec, so a new aggregate registers its codes once, in the contract;
+// docs/problems/<code>.md explains each (TestProblemCatalogue checks both).
 type problemType struct {
-	Code   string
-	Type   string
-	Title  string
-	Status int
+	Code   string `json:"code"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
 }
 
-var problemTypes = func() map[string]problemType {
-	m := map[string]problemType{}
-	for _, p := range []struct {
-		code, title string
-		status      int
-	}{
-		{"validation_failed", "Invalid request", http.StatusBadRequest},
-		{"order_not_found", "Order not found", http.StatusNotFound},
-		{"not_found", "Not found", http.StatusNotFound},
-		{"method_not_allowed", "Method not allowed", http.StatusMethodNotAllowed},
-		{"order_already_placed", "Order already placed", http.StatusConflict},
-		{"order_not_pending", "Order is not pending", http.StatusConflict},
-		{"order_has_no_lines", "Order has no lines", http.StatusConflict},
-		{"order_cancelled", "Order is cancelled", http.StatusConflict},
-		{"order_total_too_large", "Order total too large", http.StatusConflict},
-		{"concurrency_conflict", "Concurrent modification", http.StatusConflict},
-		{"version_mismatch", "Version mismatch", http.StatusPreconditionFailed},
-		{"payload_too_large", "Request body too large", http.StatusRequestEntityTooLarge},
-		{"unsupported_media_type", "Unsupported media type", http.StatusUnsupportedMediaType},
-		{"idempotency_key_reused", "Idempotency key reused", http.StatusUnprocessableEntity},
-		{"unavailable", "Service unavailable", http.StatusServiceUnavailable},
-		{"outcome_unknown", "Outcome unknown", http.StatusServiceUnavailable},
-		{"not_ready", "Not ready", http.StatusServiceUnavailable},
-		{"read_model_behind", "Read model behind", http.StatusServiceUnavailable},
-		{"internal_error", "Internal error", http.StatusInternalServerError},
-	} {
-		m[p.code] = problemType{Code: p.code, Type: "/problems/" + strings.ReplaceAll(p.code, "_", "-"), Title: p.title, Status: p.status}
+var problemTypes = loadProblemTypes()
+
+// loadProblemTypes reads x-problem-types from the embedded spec. A spec without a
+// readable catalogue is a build mistake, found when the program starts.
+func loadProblemTypes() map[string]problemType {
+	doc, err := api.GetSwagger()
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: load the embedded spec: %v", err))
+	}
+	raw, err := json.Marshal(doc.Extensions["x-problem-types"])
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: x-problem-types: %v", err))
+	}
+	var list []problemType
+	if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
+		panic(fmt.Sprintf("httpapi: openapi.yaml has no readable x-problem-types: %v", err))
+	}
+	m := make(map[string]problemType, len(list))
+	for _, p := range list {
+		m[p.Code] = p
 	}
 	return m
-}()
+}
 
 // problemTypeOf returns the type URI and title of a code. A code missing from the
 // catalogue (a bug TestProblemCatalogue and the contract checks exist to catch) gets

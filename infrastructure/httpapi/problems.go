@@ -40,6 +40,11 @@ func problemFor(err error, instance string) problem {
 		return p
 	}
 
+	var existing *existingAt
+	if errors.As(err, &existing) {
+		p.header.Set("Location", existing.location)
+	}
+
 	var invalid *kit.ValidationError
 	var badRequest *requestError
 	var notFound *kit.NotFoundError

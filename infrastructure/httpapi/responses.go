@@ -7,7 +7,8 @@ import (
 )
 
 // storedResponse sends a response kept for an idempotency key exactly as it was first
-// rendered. It satisfies the generated response interface of every command.
+// rendered. Each aggregate's command file declares its Visit<Op>Response methods, so
+// that it satisfies the generated response interface of every command.
 type storedResponse struct {
 	resp     application.StoredResponse
 	replayed bool
@@ -27,8 +28,3 @@ func (s storedResponse) write(w http.ResponseWriter) error {
 	_, err := w.Write(s.resp.Body)
 	return err
 }
-
-func (s storedResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error   { return s.write(w) }
-func (s storedResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error { return s.write(w) }
-func (s storedResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error { return s.write(w) }
-func (s storedResponse) VisitCancelOrderResponse(w http.ResponseWriter) error  { return s.write(w) }

@@ -47,7 +47,7 @@ func TestGeneratedClient(t *testing.T) {
 		etag = r.HTTPResponse.Header.Get("ETag")
 	}
 	conf, err := c.ConfirmOrderWithResponse(ctx, id, &apiclient.ConfirmOrderParams{IfMatch: &etag})
-	if err != nil || conf.JSON200 == nil || conf.JSON200.Status != apiclient.Confirmed {
+	if err != nil || conf.JSON200 == nil || conf.JSON200.Status != apiclient.OrderStatusConfirmed {
 		t.Fatalf("confirm: %v %d %s", err, conf.StatusCode(), conf.Body)
 	}
 	got, err := c.GetOrderWithResponse(ctx, id, nil)

@@ -64,7 +64,7 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 		where = append(where, "o.customer_id = "+arg(l.CustomerID))
 	}
 	if l.After != nil {
-		where = append(where, fmt.Sprintf("(o.placed_at, o.id) < (%s, %s)", arg(l.After.PlacedAt), arg(l.After.ID)))
+		where = append(where, fmt.Sprintf("(o.placed_at, o.id) < (%s, %s)", arg(l.After.At), arg(l.After.ID)))
 	}
 	sql := selectOverview
 	if len(where) > 0 {
@@ -83,7 +83,7 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 	if len(views) > l.Limit {
 		page.Items = views[:l.Limit]
 		last := page.Items[l.Limit-1]
-		page.Next = &application.PageKey{PlacedAt: last.State.PlacedAt, ID: last.State.ID}
+		page.Next = &application.PageKey{At: last.State.PlacedAt, ID: last.State.ID}
 	}
 	return page, nil
 }

@@ -1,0 +1,112 @@
+package shipment
+
+import (
+	"fmt"
+
+	"github.com/example/orders/domain/kit"
+)
+
+// Limits of the rules below, exported for the API contract and tests.
+const (
+	MaxCarrierLength    = 64
+	MaxTrackingNoLength = 64
+	MaxSKULength        = 64
+	MinQuantity         = 1
+	MaxQuantity         = 1000
+	MaxReasonLength     = 500
+)
+
+// Decider is the shipment aggregate as a value, for the generic command handler.
+var Decider = kit.Decider[Command, Event, State]{Decide: Decide, Evolve: Evolve, Initial: Initial()}
+
+// Decide turns a command into events or a typed error. No events and no error means
+// the command is already satisfied (delivering a delivered shipment, cancelling a
+// cancelled one).
+func Decide(s State, c Command) ([]Event, error) {
+	switch c := c.(type) {
+	case CreateShipment:
+		return create(s, c)
+	case Dispatch:
+		return dispatch(s, c)
+	case Deliver:
+		return deliver(s, c)
+	case Cancel:
+		return cancel(s, c)
+	default:
+		return nil, fmt.Errorf("shipment: unknown command %T", c)
+	}
+}
+
+func create(s State, c CreateShipment) ([]Event, error) {
+	var v kit.Validation
+	v.ID("order_id", c.OrderID)
+	if c.ShipmentID != ShipmentIDFor(c.OrderID) {
+		v.Add("id", "must be the shipment id derived from order_id")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if s.Exists() {
+		return nil, ErrExists
+	}
+	if !c.OrderConfirmed {
+		return nil, ErrOrderNotConfirmed
+	}
+	if len(c.Items) == 0 {
+		v.Add("items", "must not be empty")
+	}
+	for i, it := range c.Items {
+		v.Text(fmt.Sprintf("items[%d].sku", i), it.SKU, MaxSKULength)
+		v.Range(fmt.Sprintf("items[%d].quantity", i), int64(it.Quantity), MinQuantity, MaxQuantity)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	items := append([]Item(nil), c.Items...) // the event never shares the caller's array
+	return []Event{ShipmentCreated{ShipmentID: c.ShipmentID, OrderID: c.OrderID, Items: items, CreatedAt: c.At}}, nil
+}
+
+func dispatch(s State, c Dispatch) ([]Event, error) {
+	var v kit.Validation
+	v.Text("carrier", c.Carrier, MaxCarrierLength)
+	v.Text("tracking_no", c.TrackingNo, MaxTrackingNoLength)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	switch s.Status {
+	case StatusNone:
+		return nil, ErrNotFound
+	case StatusPending:
+		return []Event{ShipmentDispatched{Carrier: c.Carrier, TrackingNo: c.TrackingNo, DispatchedAt: c.At}}, nil
+	}
+	return nil, ErrNotPending
+}
+
+func deliver(s State, c Deliver) ([]Event, error) {
+	switch s.Status {
+	case StatusNone:
+		return nil, ErrNotFound
+	case StatusDelivered:
+		return nil, nil
+	case StatusDispatched:
+		return []Event{ShipmentDelivered{DeliveredAt: c.At}}, nil
+	}
+	return nil, ErrNotDispatched
+}
+
+func cancel(s State, c Cancel) ([]Event, error) {
+	var v kit.Validation
+	v.FreeText("reason", c.Reason, MaxReasonLength)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	switch s.Status {
+	case StatusNone:
+		return nil, ErrNotFound
+	case StatusCancelled:
+		return nil, nil
+	case StatusPending:
+		return []Event{ShipmentCancelled{Reason: c.Reason, CancelledAt: c.At}}, nil
+	}
+	return nil, ErrAlreadyDispatched
+}

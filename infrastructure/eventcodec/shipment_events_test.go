@@ -1,0 +1,58 @@
+package eventcodec_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/shipment"
+	"github.com/example/orders/infrastructure/eventcodec"
+)
+
+func TestEveryShipmentEventRoundTrips(t *testing.T) {
+	r := eventcodec.NewShipmentRegistry()
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8000, time.UTC)
+	orderID := uuid.New()
+	for _, e := range []shipment.Event{
+		shipment.ShipmentCreated{ShipmentID: shipment.ShipmentIDFor(orderID), OrderID: orderID,
+			Items: []shipment.Item{{SKU: "sku-1", Quantity: 3}, {SKU: "ß-2", Quantity: 1}}, CreatedAt: at},
+		shipment.ShipmentDispatched{Carrier: "DHL", TrackingNo: "JD014600", DispatchedAt: at},
+		shipment.ShipmentDelivered{DeliveredAt: at},
+		shipment.ShipmentCancelled{Reason: "out of stock ✓", CancelledAt: at},
+	} {
+		name, version, payload, err := r.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != reflect.TypeOf(e).Name() || version != 1 {
+			t.Errorf("%T stored as %q v%d, want its type name at version 1", e, name, version)
+		}
+		back, err := r.Decode(name, version, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, e) {
+			t.Errorf("round trip of %T: got %+v, want %+v", e, back, e)
+		}
+	}
+	if _, err := r.Decode("OrderPlaced", 1, []byte(`{}`)); !errors.Is(err, eventcodec.ErrUnknownEvent) {
+		t.Errorf("an order event decoded as a shipment event: %v", err)
+	}
+}
+
+func TestShipmentCreatedWireShape(t *testing.T) {
+	r := eventcodec.NewShipmentRegistry()
+	id := uuid.MustParse("0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60")
+	_, _, payload, err := r.Encode(shipment.ShipmentCreated{ShipmentID: id, OrderID: id,
+		Items: []shipment.Item{{SKU: "a", Quantity: 2}}, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"shipment_id":"0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60","order_id":"0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60","items":[{"sku":"a","quantity":2}],"created_at":"2026-01-02T03:04:05Z"}`
+	if string(payload) != want {
+		t.Errorf("payload %s, want %s", payload, want)
+	}
+}

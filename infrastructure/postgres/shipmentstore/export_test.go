@@ -1,0 +1,4 @@
+package shipmentstore
+
+// Project is the shipment_overview projection, for tests that apply it more than once.
+var Project = project
