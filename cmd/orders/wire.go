@@ -13,6 +13,7 @@ import (
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
+	"github.com/example/orders/infrastructure/postgres/fulfilment"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -75,7 +76,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(),
 	svc := &service{handler: handler, pool: pool, notifier: notifier}
 	if cfg.RunConsumers {
 		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: eventsChannel, Log: log},
-			customersummary.Consumer(codec))
+			customersummary.Consumer(codec),
+			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), codec))
 	}
 	return svc, pool.Close, nil
 }
