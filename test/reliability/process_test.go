@@ -49,13 +49,16 @@ func serviceEnv(dbURL, addr string, extra map[string]string) []string {
 		"SHUTDOWN_TIMEOUT": "10s",
 		"DB_MAX_CONNS":     "8",
 		"REQUEST_TIMEOUT":  "5s",
+		// The asynchronous consumers (customer_summary, fulfilment) are off unless a test
+		// turns them on (consumers_test.go): the other checks fold order streams only.
+		"RUN_CONSUMERS": "false",
 	}
 	for k, v := range extra {
 		vars[k] = v
 	}
 	own := map[string]bool{}
 	for _, k := range []string{"DATABASE_URL", "LISTEN_ADDR", "LOG_LEVEL", "DB_MAX_CONNS", "REQUEST_TIMEOUT",
-		"SHUTDOWN_TIMEOUT", "BODY_LIMIT_BYTES", "IDEMPOTENCY_RETENTION", "COMMAND_ATTEMPTS", "MIGRATE_ON_START"} {
+		"SHUTDOWN_TIMEOUT", "BODY_LIMIT_BYTES", "IDEMPOTENCY_RETENTION", "COMMAND_ATTEMPTS", "MIGRATE_ON_START", "RUN_CONSUMERS"} {
 		own[k] = true
 	}
 	var env []string

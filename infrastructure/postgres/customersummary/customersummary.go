@@ -150,10 +150,11 @@ func (r *Reader) active(ctx context.Context) (int, error) {
 	return v, postgres.Classify(err)
 }
 
-// Position is the log position the active version reflects (0 before it exists).
+// Position is the log position the active version reflects: every event at or below it
+// (subscription.WatermarkSQL); 0 before it exists.
 func (r *Reader) Position(ctx context.Context) (int64, error) {
 	var pos int64
-	err := r.db.QueryRow(ctx, `SELECT coalesce((SELECT c.position FROM read_model_versions v
+	err := r.db.QueryRow(ctx, `SELECT coalesce((SELECT `+subscription.WatermarkSQL+` FROM read_model_versions v
 		JOIN consumer_checkpoints c ON c.name = v.name || '_v' || v.active WHERE v.name = $1), 0)`, Name).Scan(&pos)
 	return pos, postgres.Classify(err)
 }
@@ -166,7 +167,7 @@ func (r *Reader) CustomerSummary(ctx context.Context, customerID string) (applic
 	if err != nil || v == 0 {
 		return sum, 0, err
 	}
-	rows, err := r.db.Query(ctx, `SELECT c.position, s.currency, s.placed, s.confirmed, s.cancelled, s.confirmed_total
+	rows, err := r.db.Query(ctx, `SELECT `+subscription.WatermarkSQL+`, s.currency, s.placed, s.confirmed, s.cancelled, s.confirmed_total
 		FROM consumer_checkpoints c LEFT JOIN (
 			SELECT currency, count(*) AS placed,
 				count(*) FILTER (WHERE status = 'confirmed') AS confirmed,

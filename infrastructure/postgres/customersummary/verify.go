@@ -36,9 +36,13 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, codec *eventcodec.Registry[
 	if err != nil {
 		return 0, err
 	}
+	// Exactly the events the consumer has handled: up to its cursor in the order it
+	// reads (some above the watermark pos may be among them).
 	want := map[string]*orderRow{}
-	rows, err := tx.Query(ctx, `SELECT stream_id, event_type, schema_version, payload FROM events
-		WHERE stream_type = $1 AND global_position <= $2 ORDER BY global_position`, orderStream, pos)
+	rows, err := tx.Query(ctx, `SELECT e.stream_id, e.event_type, e.schema_version, e.payload
+		FROM events e JOIN consumer_checkpoints c ON c.name = $2
+		WHERE e.stream_type = $1 AND (e.transaction_id, e.global_position) <= (c.transaction_id, c.position)
+		ORDER BY e.global_position`, orderStream, ConsumerName(v))
 	if err != nil {
 		return 0, err
 	}

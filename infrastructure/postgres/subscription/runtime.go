@@ -214,7 +214,7 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 			r.wait(ctx, c)
 			continue
 		}
-		events, err := eventstore.ReadAll(ctx, conn, cp.Position+1, r.opts.BatchSize)
+		events, xids, err := readAfter(ctx, conn, cp.cursor, r.opts.BatchSize)
 		if err != nil {
 			return err
 		}
@@ -231,9 +231,9 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 		var failed *eventstore.RecordedEvent
 		var cause error
 		if c.Project != nil {
-			done, failed, cause = r.project(ctx, c, conn, events)
+			done, failed, cause = r.project(ctx, c, conn, events, xids)
 		} else {
-			done, failed, cause = r.react(ctx, c, conn, events)
+			done, failed, cause = r.react(ctx, c, conn, events, xids)
 		}
 		if done > 0 {
 			c.pos.Store(done)
@@ -262,29 +262,30 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 // project applies events in one transaction with the checkpoint. When an event
 // fails, the events before it are applied (and checkpointed) on their own, and the
 // failing one is returned.
-func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64) (int64, *eventstore.RecordedEvent, error) {
 	q := &stmtQueue{}
 	for i := range events {
 		q.cur = i
 		if err := c.Project(events[i], q); err != nil {
-			return r.projectPrefix(ctx, c, conn, events, i, err)
+			return r.projectPrefix(ctx, c, conn, events, xids, i, err)
 		}
 	}
-	last := events[len(events)-1].Position
+	n := len(events) - 1
+	last := cursor{TransactionID: xids[n], Position: events[n].Position}
 	failedAt, err := r.applyTx(ctx, c, conn, q, last)
 	if err == nil {
-		return last, nil, nil
+		return last.Position, nil, nil
 	}
 	if failedAt < 0 {
 		return 0, nil, err
 	}
-	return r.projectPrefix(ctx, c, conn, events, failedAt, err)
+	return r.projectPrefix(ctx, c, conn, events, xids, failedAt, err)
 }
 
-func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, failedAt int, cause error) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64, failedAt int, cause error) (int64, *eventstore.RecordedEvent, error) {
 	var done int64
 	if failedAt > 0 {
-		d, failed, err := r.project(ctx, c, conn, events[:failedAt])
+		d, failed, err := r.project(ctx, c, conn, events[:failedAt], xids[:failedAt])
 		if err != nil {
 			return d, failed, err
 		}
@@ -295,13 +296,13 @@ func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn,
 
 // applyTx runs the queued statements and the checkpoint's move in one transaction.
 // On failure it returns the index of the event whose statement failed, or -1.
-func (r *Runtime) applyTx(ctx context.Context, c *running, conn *pgx.Conn, q *stmtQueue, position int64) (int, error) {
+func (r *Runtime) applyTx(ctx context.Context, c *running, conn *pgx.Conn, q *stmtQueue, to cursor) (int, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return -1, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	q.batch.Queue(advanceSQL, c.Name, r.opts.Owner, position)
+	q.batch.Queue(advanceSQL, c.Name, r.opts.Owner, to.Position, fmt.Sprint(to.TransactionID))
 	br := tx.SendBatch(ctx, &q.batch)
 	for i := range q.batch.Len() {
 		tag, err := br.Exec()
@@ -335,7 +336,7 @@ func (q *stmtQueue) Queue(sql string, args ...any) {
 }
 
 // react handles events one by one, moving the checkpoint after each.
-func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64) (int64, *eventstore.RecordedEvent, error) {
 	var done int64
 	for i := range events {
 		if ctx.Err() != nil {
@@ -344,7 +345,7 @@ func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events 
 		if err := c.React(ctx, events[i]); err != nil {
 			return done, &events[i], err
 		}
-		if err := advance(ctx, conn, c.Name, r.opts.Owner, events[i].Position); err != nil {
+		if err := advance(ctx, conn, c.Name, r.opts.Owner, cursor{TransactionID: xids[i], Position: events[i].Position}); err != nil {
 			return done, nil, err
 		}
 		done = events[i].Position

@@ -168,3 +168,45 @@ func TestConnectionLossResumes(t *testing.T) {
 		}
 	}
 }
+
+// A transaction that took its id early (a first write before its events, as an
+// idempotency key is) and its position late is read after a transaction with a later id
+// and a lower position that is still open; in position order below xmin the consumer
+// would read the first and pass the second's position for good.
+func TestTransactionOrderBeatsPositionOrder(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE early (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	early, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Rollback(ctx)
+	if _, err := early.Exec(ctx, `INSERT INTO early VALUES (1)`); err != nil { // takes its transaction id now
+		t.Fatal(err)
+	}
+	late, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback(ctx)
+	low := appendEvents(t, ctx, late, "Late", 1)[0]    // later id, lower position, stays open
+	high := appendEvents(t, ctx, early, "Early", 1)[0] // earlier id, higher position
+	if err := early.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the consumer reads meanwhile; not an assertion of timing
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "both events applied", func() bool {
+		n, _ := countSeen(t, pool, "proj")
+		return n == 2
+	})
+	if s := status(t, pool, "proj"); s.Watermark < high.Position || low.Position > high.Position {
+		t.Fatalf("status %+v after positions %d and %d", s, low.Position, high.Position)
+	}
+}
