@@ -116,6 +116,7 @@ var scenarios = []scenario{
 	{"reads", "GET one order and list a page", runReads},
 	{"contention", "32 clients adding lines to 4 hot orders; nothing lost or duplicated", runContention},
 	{"streams", "add-line latency against stream length", runStreams},
+	{"consumers", "async consumers: lag under load, NOTIFY after commit vs in the transaction, catch-up vs a raw loop", runConsumers},
 }
 
 func logf(format string, args ...any) {
