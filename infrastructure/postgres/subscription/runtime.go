@@ -381,3 +381,23 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// Stats returns name, position, lag in events and seconds (and the rest of Status) of
+// this runtime's consumers, read from db, for metrics such as
+// orders_consumer_position/lag_events/lag_seconds{consumer}. Lag is the same whichever
+// replica asks, so every replica may export it.
+func (r *Runtime) Stats(ctx context.Context, db eventstore.DBTX) ([]Status, error) {
+	all, err := Statuses(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	var out []Status
+	for _, s := range all {
+		for _, c := range r.consumers {
+			if c.Name == s.Name {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
