@@ -29,7 +29,7 @@ var consumerNames = []string{customersummary.ConsumerName(customersummary.Versio
 // shipment and customer_summary equals the fold of the log.
 func TestConsumerOwnerKilled(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
-	svcs := startServices(t, 2, dbURL, map[string]string{"RUN_CONSUMERS": "true"})
+	svcs := startServices(t, pick(2, 3), dbURL, map[string]string{"RUN_CONSUMERS": "true"})
 	pool := consumerPool(t, dbURL)
 	w := startWriters(t, svcs, pick(4, 8))
 	defer w.stop()
