@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
@@ -309,37 +310,27 @@ func measureCatchUp(ctx context.Context, env *environment, pool *pgxpool.Pool, r
 	}
 	res.CatchUpEvents = total
 
-	rawEPS, err := rawCatchUp(ctx, pool, total)
-	if err != nil {
-		return fmt.Errorf("raw: %w", err)
+	// The two alternate (raw, projection, raw, projection): on a shared machine the
+	// load changes by the minute, and each gets the better of its runs.
+	rounds := 2
+	if env.cfg.smoke {
+		rounds = 1
 	}
-	res.CatchUpRawEPS = rawEPS
-
 	codec := eventcodec.NewOrderRegistry()
-	c := customersummary.ConsumerVersion(1, codec)
-	c.CaughtUp = nil
-	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{BatchSize: 500, PollInterval: 50 * time.Millisecond}, c)
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	begin := time.Now()
-	go func() { defer close(done); rt.Run(rctx) }()
-	defer func() { stop(); <-done }()
-	var last int64
-	if err := pool.QueryRow(ctx, `SELECT max(global_position) FROM events`).Scan(&last); err != nil {
-		return err
-	}
-	for {
-		var pos int64
-		err := pool.QueryRow(ctx, `SELECT position FROM consumer_checkpoints WHERE name = $1`, c.Name).Scan(&pos)
-		if err == nil && pos >= last {
-			break
+	var rawBest, projBest float64
+	for round := range rounds {
+		rawEPS, err := rawCatchUp(ctx, pool, total, round)
+		if err != nil {
+			return fmt.Errorf("raw: %w", err)
 		}
-		if time.Since(begin) > 10*time.Minute || ctx.Err() != nil {
-			return fmt.Errorf("projection not caught up: at %d of %d", pos, last)
+		projEPS, err := projectionCatchUp(ctx, pool, codec, total, round+1)
+		if err != nil {
+			return err
 		}
-		time.Sleep(20 * time.Millisecond)
+		logf("consumers: catch-up round %d: raw loop %.0f events/s, projection %.0f events/s", round+1, rawEPS, projEPS)
+		rawBest, projBest = max(rawBest, rawEPS), max(projBest, projEPS)
 	}
-	res.CatchUpEPS = float64(total) / time.Since(begin).Seconds()
+	res.CatchUpRawEPS, res.CatchUpEPS = rawBest, projBest
 	res.CatchUpVsRaw = ratio(res.CatchUpEPS, res.CatchUpRawEPS)
 	var diffs int
 	if _, err := customersummary.Verify(ctx, pool, codec, func(string) { diffs++ }); err != nil || diffs > 0 {
@@ -348,13 +339,43 @@ func measureCatchUp(ctx context.Context, env *environment, pool *pgxpool.Pool, r
 	return nil
 }
 
+// projectionCatchUp runs version v of the customer_summary projection from position 0
+// until it has handled every event, and returns events per second.
+func projectionCatchUp(ctx context.Context, pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event], total, v int) (float64, error) {
+	c := customersummary.ConsumerVersion(v, codec)
+	c.CaughtUp = nil // no blue/green switch here
+	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{BatchSize: 500, PollInterval: 50 * time.Millisecond}, c)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	begin := time.Now()
+	go func() { defer close(done); rt.Run(rctx) }()
+	defer func() { stop(); <-done }()
+	var last int64
+	if err := pool.QueryRow(ctx, `SELECT max(global_position) FROM events`).Scan(&last); err != nil {
+		return 0, err
+	}
+	for {
+		var pos int64
+		err := pool.QueryRow(ctx, `SELECT position FROM consumer_checkpoints WHERE name = $1`, c.Name).Scan(&pos)
+		if err == nil && pos >= last {
+			break
+		}
+		if time.Since(begin) > 10*time.Minute || ctx.Err() != nil {
+			return 0, fmt.Errorf("projection not caught up: at %d of %d", pos, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return float64(total) / time.Since(begin).Seconds(), nil
+}
+
 // rawCatchUp is the baseline: the projection's statements from a bare loop over the
 // log by position, 500 events per transaction, with a position row moved per batch.
-func rawCatchUp(ctx context.Context, pool *pgxpool.Pool, total int) (float64, error) {
-	if _, err := pool.Exec(ctx, `CREATE TABLE raw_summary (order_id uuid PRIMARY KEY, customer_id text NOT NULL,
+func rawCatchUp(ctx context.Context, pool *pgxpool.Pool, total, round int) (float64, error) {
+	table, position := pgx.Identifier{fmt.Sprintf("raw_summary_%d", round)}.Sanitize(), pgx.Identifier{fmt.Sprintf("raw_position_%d", round)}.Sanitize()
+	if _, err := pool.Exec(ctx, `CREATE TABLE `+table+` (order_id uuid PRIMARY KEY, customer_id text NOT NULL,
 		currency text NOT NULL, total_cents bigint NOT NULL DEFAULT 0, status text NOT NULL, last_position bigint NOT NULL);
-		CREATE INDEX ON raw_summary (customer_id);
-		CREATE TABLE raw_position (position bigint NOT NULL); INSERT INTO raw_position VALUES (0)`); err != nil {
+		CREATE INDEX ON `+table+` (customer_id);
+		CREATE TABLE `+position+` (position bigint NOT NULL); INSERT INTO `+position+` VALUES (0)`); err != nil {
 		return 0, err
 	}
 	begin := time.Now()
@@ -386,11 +407,11 @@ func rawCatchUp(ctx context.Context, pool *pgxpool.Pool, total int) (float64, er
 			}
 			switch typ {
 			case "OrderPlaced":
-				b.Queue(`INSERT INTO raw_summary (order_id, customer_id, currency, status, last_position) VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT DO NOTHING`, id, p.CustomerID, p.Currency, pos)
+				b.Queue(`INSERT INTO `+table+` (order_id, customer_id, currency, status, last_position) VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT DO NOTHING`, id, p.CustomerID, p.Currency, pos)
 			case "OrderLineAdded":
-				b.Queue(`UPDATE raw_summary SET total_cents = total_cents + $2, last_position = $3 WHERE order_id = $1 AND last_position < $3`, id, p.Quantity*p.UnitPriceCents, pos)
+				b.Queue(`UPDATE `+table+` SET total_cents = total_cents + $2, last_position = $3 WHERE order_id = $1 AND last_position < $3`, id, p.Quantity*p.UnitPriceCents, pos)
 			case "OrderConfirmed":
-				b.Queue(`UPDATE raw_summary SET status = 'confirmed', last_position = $2 WHERE order_id = $1 AND last_position < $2`, id, pos)
+				b.Queue(`UPDATE `+table+` SET status = 'confirmed', last_position = $2 WHERE order_id = $1 AND last_position < $2`, id, pos)
 			}
 			from, n = pos, n+1
 		}
@@ -400,7 +421,7 @@ func rawCatchUp(ctx context.Context, pool *pgxpool.Pool, total int) (float64, er
 		if n == 0 {
 			break
 		}
-		b.Queue(`UPDATE raw_position SET position = $1`, from)
+		b.Queue(`UPDATE `+position+` SET position = $1`, from)
 		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, &b).Close() }); err != nil {
 			return 0, err
 		}
