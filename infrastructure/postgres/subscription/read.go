@@ -30,11 +30,11 @@ type cursor struct {
 func readAfter(ctx context.Context, db eventstore.DBTX, c cursor, limit int) ([]eventstore.RecordedEvent, []uint64, error) {
 	rows, err := db.Query(ctx, `SELECT stream_type, stream_id, stream_version, global_position, event_id, event_type,
 			schema_version, payload, metadata, coalesce(correlation_id, ''), coalesce(causation_id, ''), recorded_at,
-			transaction_id::text::bigint
+			transaction_id::text::bigint AS xid
 		FROM events
 		WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
 		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-		ORDER BY transaction_id, global_position
+		ORDER BY events.transaction_id, events.global_position -- the index's order, not the bigint above
 		LIMIT $3`, fmt.Sprint(c.TransactionID), c.Position, limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("subscription: read after %+v: %w", c, err)
