@@ -175,6 +175,74 @@ type EventList struct {
 	Items []StoredEvent `json:"items"`
 }
 
+// FeedEvent An event of any stream, as in the history of an order
+// (`StoredEvent`), with the stream it belongs to.
+type FeedEvent struct {
+	// Data The event payload (free-form; depends on `type` and `schema_version`).
+	//
+	// Example: {"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}
+	Data map[string]interface{} `json:"data"`
+
+	// EventId Unique id of the event.
+	//
+	// Example: 9a7b3c2d-1e0f-4a5b-8c6d-7e8f9a0b1c2d
+	EventId openapi_types.UUID `json:"event_id"`
+
+	// Metadata Event metadata (free-form), e.g. correlation and causation ids, idempotency key.
+	//
+	// Example: {"correlation_id":"req-7d1c9e2a","idempotency_key":"0b9f4a52-3c1d-4f6e-a8b7-9e2d1c0f3a64"}
+	Metadata map[string]interface{} `json:"metadata"`
+
+	// Position Global position of the event in the event store.
+	//
+	// Example: 1043
+	Position int64 `json:"position"`
+
+	// RecordedAt When the event was recorded.
+	//
+	// Example: 2025-01-15T10:31:00Z
+	RecordedAt time.Time `json:"recorded_at"`
+
+	// SchemaVersion Version of the event's data schema.
+	//
+	// Example: 1
+	SchemaVersion int `json:"schema_version"`
+
+	// StreamId The id of the event's stream (for an order, its id).
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	StreamId string `json:"stream_id"`
+
+	// StreamType The type of the event's stream, e.g. `order` or `shipment`.
+	//
+	// Example: order
+	StreamType string `json:"stream_type"`
+
+	// Type The event type, e.g. `OrderPlaced`, `OrderLineAdded`, `OrderConfirmed`, `OrderCancelled`.
+	//
+	// Example: OrderLineAdded
+	Type string `json:"type"`
+
+	// Version The order's version after this event.
+	//
+	// Example: 2
+	Version int64 `json:"version"`
+}
+
+// FeedPage A page of the whole log, in global order.
+type FeedPage struct {
+	// AtHead True when nothing committed is left after `next_after` (for now).
+	//
+	// Example: false
+	AtHead bool        `json:"at_head"`
+	Items  []FeedEvent `json:"items"`
+
+	// NextAfter Pass as `after` to get the next page. Past every event of this page and every event the filters skipped; never past an event still to commit.
+	//
+	// Example: 1043
+	NextAfter int64 `json:"next_after"`
+}
+
 // FieldError A validation error for one field.
 type FieldError struct {
 	// Field The invalid field (JSON property, parameter or header name).
@@ -310,11 +378,13 @@ type PlaceOrderRequest struct {
 	Currency string `json:"currency"`
 
 	// CustomerId The customer placing the order (1-64 characters, not blank, no
-	// control characters).
+	// control characters). Optional: it defaults to the caller (the
+	// token's `sub`). A caller without the `orders:staff` scope may only
+	// name itself; another customer answers `403`.
 	//
 	//
 	// Example: cust-42
-	CustomerId string `json:"customer_id"`
+	CustomerId *string `json:"customer_id,omitempty"`
 
 	// Id Optional client-chosen order id, making creation safe to retry. If
 	// omitted the server generates one. The nil UUID
@@ -390,6 +460,11 @@ type Shipment struct {
 	//
 	// Example: 2025-01-15T10:30:00Z
 	CreatedAt time.Time `json:"created_at"`
+
+	// CustomerId The order's customer, to whom the shipment belongs.
+	//
+	// Example: cust-42
+	CustomerId string `json:"customer_id"`
 
 	// Id The shipment id (derived from the order id).
 	//
@@ -503,6 +578,15 @@ type StoredEvent struct {
 // CorrelationId defines model for CorrelationId.
 type CorrelationId = string
 
+// FeedAfter defines model for FeedAfter.
+type FeedAfter = int64
+
+// FeedStreamType defines model for FeedStreamType.
+type FeedStreamType = string
+
+// FeedTypes defines model for FeedTypes.
+type FeedTypes = []string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -523,6 +607,9 @@ type BadRequest = Problem
 
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
+
+// Forbidden An RFC 9457 problem details document.
+type Forbidden = Problem
 
 // MethodNotAllowed An RFC 9457 problem details document.
 type MethodNotAllowed = Problem
@@ -545,6 +632,9 @@ type ServiceUnavailable = Problem
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
 
+// Unauthorized An RFC 9457 problem details document.
+type Unauthorized = Problem
+
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
 
@@ -560,12 +650,47 @@ type GetCustomerSummaryParams struct {
 	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
 }
 
+// GetEventFeedParams defines parameters for GetEventFeed.
+type GetEventFeedParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+
+	// LastEventID The `id` of the last message received; wins over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
 	// Status Only orders in this status.
 	Status *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// CustomerId Only orders of this customer (text without control characters).
+	// Without `orders:staff`, only the caller's own id finds anything.
 	CustomerId *string `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
 	// Limit Maximum number of orders in the page.
@@ -1014,7 +1139,8 @@ type ClientInterface interface {
 	// cancelled, and the confirmed totals per currency. This read model is
 	// updated asynchronously, shortly after each command commits; the
 	// response's `X-Read-Model-Position` is the event-log position it
-	// reflects. A customer without orders has zeros.
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
 	//
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
@@ -1023,6 +1149,61 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 	GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEventFeed Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. Needs a token with the
+	// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness probe
 	//
@@ -1042,7 +1223,10 @@ type ClientInterface interface {
 	// ListOrders List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -1188,7 +1372,9 @@ type ClientInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Corresponds with GET /shipments (the `ListShipments` operationId).
 	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1203,6 +1389,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1219,6 +1409,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1231,7 +1425,9 @@ type ClientInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1292,7 +1488,10 @@ type ClientInterface interface {
 
 	// GetShipmentEvents Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1304,7 +1503,8 @@ type ClientInterface interface {
 // cancelled, and the confirmed totals per currency. This read model is
 // updated asynchronously, shortly after each command commits; the
 // response's `X-Read-Model-Position` is the event-log position it
-// reflects. A customer without orders has zeros.
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
 //
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
@@ -1314,6 +1514,81 @@ type ClientInterface interface {
 // Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 func (c *Client) GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCustomerSummaryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEventFeed Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. Needs a token with the
+// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *Client) GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventFeedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamEvents Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1362,7 +1637,10 @@ func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditor
 // ListOrders List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -1618,7 +1896,9 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Corresponds with GET /shipments (the `ListShipments` operationId).
 func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1643,6 +1923,10 @@ func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams,
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1669,6 +1953,10 @@ func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipm
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1691,7 +1979,9 @@ func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParam
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1812,7 +2102,10 @@ func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *Di
 
 // GetShipmentEvents Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1895,6 +2188,189 @@ func NewGetCustomerSummaryRequest(server string, id string, params *GetCustomerS
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEventFeedRequest constructs an http.Request for the GetEventFeed method
+func NewGetEventFeedRequest(server string, params *GetEventFeedParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -3065,7 +3541,8 @@ type ClientWithResponsesInterface interface {
 	// cancelled, and the confirmed totals per currency. This read model is
 	// updated asynchronously, shortly after each command commits; the
 	// response's `X-Read-Model-Position` is the event-log position it
-	// reflects. A customer without orders has zeros.
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
 	//
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
@@ -3076,6 +3553,65 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 	GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error)
+
+	// GetEventFeedWithResponse Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. Needs a token with the
+	// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error)
+
+	// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
 
 	// GetHealthWithResponse Liveness probe
 	//
@@ -3099,7 +3635,10 @@ type ClientWithResponsesInterface interface {
 	// ListOrdersWithResponse List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -3255,7 +3794,9 @@ type ClientWithResponsesInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3272,6 +3813,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3288,6 +3833,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3300,7 +3849,9 @@ type ClientWithResponsesInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3365,7 +3916,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetShipmentEventsWithResponse Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3381,6 +3935,18 @@ type GetCustomerSummaryResponse200Headers struct {
 
 // GetCustomerSummaryResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerSummary
 type GetCustomerSummaryResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponse401Headers the declared response headers of an HTTP 401 response for GetCustomerSummary
+type GetCustomerSummaryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// GetCustomerSummaryResponse403Headers the declared response headers of an HTTP 403 response for GetCustomerSummary
+type GetCustomerSummaryResponse403Headers struct {
 	IdempotencyReplayed *string
 	XRequestID          *string
 }
@@ -3404,6 +3970,10 @@ type GetCustomerSummaryResponse struct {
 	JSON200 *CustomerSummary
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -3412,6 +3982,10 @@ type GetCustomerSummaryResponse struct {
 	Headers200 *GetCustomerSummaryResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetCustomerSummaryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerSummaryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCustomerSummaryResponse403Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetCustomerSummaryResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -3426,6 +4000,16 @@ func (r GetCustomerSummaryResponse) GetJSON200() *CustomerSummary {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetCustomerSummaryResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3461,6 +4045,246 @@ func (r GetCustomerSummaryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCustomerSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEventFeedResponse200Headers the declared response headers of an HTTP 200 response for GetEventFeed
+type GetEventFeedResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetEventFeedResponse400Headers the declared response headers of an HTTP 400 response for GetEventFeed
+type GetEventFeedResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetEventFeedResponse401Headers the declared response headers of an HTTP 401 response for GetEventFeed
+type GetEventFeedResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// GetEventFeedResponse403Headers the declared response headers of an HTTP 403 response for GetEventFeed
+type GetEventFeedResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetEventFeedResponse503Headers the declared response headers of an HTTP 503 response for GetEventFeed
+type GetEventFeedResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetEventFeedResponseDefaultHeaders the declared response headers of an HTTP default response for GetEventFeed
+type GetEventFeedResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetEventFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeedPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventFeedResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetEventFeedResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetEventFeedResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetEventFeedResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetEventFeedResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetEventFeedResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventFeedResponse) GetJSON200() *FeedPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamEventsResponse200Headers the declared response headers of an HTTP 200 response for StreamEvents
+type StreamEventsResponse200Headers struct {
+	CacheControl *string
+	XRequestID   *string
+}
+
+// StreamEventsResponse400Headers the declared response headers of an HTTP 400 response for StreamEvents
+type StreamEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// StreamEventsResponse401Headers the declared response headers of an HTTP 401 response for StreamEvents
+type StreamEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// StreamEventsResponse403Headers the declared response headers of an HTTP 403 response for StreamEvents
+type StreamEventsResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
+type StreamEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// StreamEventsResponseDefaultHeaders the declared response headers of an HTTP default response for StreamEvents
+type StreamEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StreamEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StreamEventsResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *StreamEventsResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3632,6 +4456,12 @@ type ListOrdersResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListOrders
+type ListOrdersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
 type ListOrdersResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -3651,6 +4481,8 @@ type ListOrdersResponse struct {
 	JSON200 *OrderPage
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -3659,6 +4491,8 @@ type ListOrdersResponse struct {
 	Headers200 *ListOrdersResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrdersResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOrdersResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -3673,6 +4507,11 @@ func (r ListOrdersResponse) GetJSON200() *OrderPage {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3729,6 +4568,18 @@ type PlaceOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse401Headers the declared response headers of an HTTP 401 response for PlaceOrder
+type PlaceOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// PlaceOrderResponse403Headers the declared response headers of an HTTP 403 response for PlaceOrder
+type PlaceOrderResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse409Headers the declared response headers of an HTTP 409 response for PlaceOrder
 type PlaceOrderResponse409Headers struct {
 	IdempotencyReplayed *string
@@ -3772,6 +4623,10 @@ type PlaceOrderResponse struct {
 	JSON201 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -3788,6 +4643,10 @@ type PlaceOrderResponse struct {
 	Headers201 *PlaceOrderResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PlaceOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PlaceOrderResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PlaceOrderResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -3810,6 +4669,16 @@ func (r PlaceOrderResponse) GetJSON201() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PlaceOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -3889,6 +4758,12 @@ type GetOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderResponse401Headers the declared response headers of an HTTP 401 response for GetOrder
+type GetOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
 type GetOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -3914,6 +4789,8 @@ type GetOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3926,6 +4803,8 @@ type GetOrderResponse struct {
 	Headers304 *GetOrderResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3942,6 +4821,11 @@ func (r GetOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4002,6 +4886,12 @@ type CancelOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelOrder
+type CancelOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // CancelOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelOrder
 type CancelOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4058,6 +4948,8 @@ type CancelOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4078,6 +4970,8 @@ type CancelOrderResponse struct {
 	Headers200 *CancelOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4104,6 +4998,11 @@ func (r CancelOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4189,6 +5088,12 @@ type ConfirmOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse401Headers the declared response headers of an HTTP 401 response for ConfirmOrder
+type ConfirmOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ConfirmOrderResponse404Headers the declared response headers of an HTTP 404 response for ConfirmOrder
 type ConfirmOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4233,6 +5138,8 @@ type ConfirmOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4249,6 +5156,8 @@ type ConfirmOrderResponse struct {
 	Headers200 *ConfirmOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ConfirmOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4271,6 +5180,11 @@ func (r ConfirmOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ConfirmOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4343,6 +5257,12 @@ type GetOrderEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderEventsResponse401Headers the declared response headers of an HTTP 401 response for GetOrderEvents
+type GetOrderEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for GetOrderEvents
 type GetOrderEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4368,6 +5288,8 @@ type GetOrderEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -4378,6 +5300,8 @@ type GetOrderEventsResponse struct {
 	Headers200 *GetOrderEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4394,6 +5318,11 @@ func (r GetOrderEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4454,6 +5383,12 @@ type AddOrderLineResponse400Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse401Headers the declared response headers of an HTTP 401 response for AddOrderLine
+type AddOrderLineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // AddOrderLineResponse404Headers the declared response headers of an HTTP 404 response for AddOrderLine
 type AddOrderLineResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4510,6 +5445,8 @@ type AddOrderLineResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4530,6 +5467,8 @@ type AddOrderLineResponse struct {
 	Headers200 *AddOrderLineResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddOrderLineResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *AddOrderLineResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4556,6 +5495,11 @@ func (r AddOrderLineResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r AddOrderLineResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddOrderLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4731,6 +5675,12 @@ type ListShipmentsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListShipmentsResponse401Headers the declared response headers of an HTTP 401 response for ListShipments
+type ListShipmentsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
 type ListShipmentsResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -4750,6 +5700,8 @@ type ListShipmentsResponse struct {
 	JSON200 *ShipmentList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -4758,6 +5710,8 @@ type ListShipmentsResponse struct {
 	Headers200 *ListShipmentsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListShipmentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListShipmentsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListShipmentsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -4772,6 +5726,11 @@ func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4828,6 +5787,18 @@ type CreateShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CreateShipmentResponse401Headers the declared response headers of an HTTP 401 response for CreateShipment
+type CreateShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CreateShipmentResponse403Headers the declared response headers of an HTTP 403 response for CreateShipment
+type CreateShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
 type CreateShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4878,6 +5849,10 @@ type CreateShipmentResponse struct {
 	JSON201 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4896,6 +5871,10 @@ type CreateShipmentResponse struct {
 	Headers201 *CreateShipmentResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CreateShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4920,6 +5899,16 @@ func (r CreateShipmentResponse) GetJSON201() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5004,6 +5993,12 @@ type GetShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentResponse401Headers the declared response headers of an HTTP 401 response for GetShipment
+type GetShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
 type GetShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5029,6 +6024,8 @@ type GetShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -5041,6 +6038,8 @@ type GetShipmentResponse struct {
 	Headers304 *GetShipmentResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5057,6 +6056,11 @@ func (r GetShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5117,6 +6121,18 @@ type CancelShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CancelShipmentResponse401Headers the declared response headers of an HTTP 401 response for CancelShipment
+type CancelShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CancelShipmentResponse403Headers the declared response headers of an HTTP 403 response for CancelShipment
+type CancelShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // CancelShipmentResponse404Headers the declared response headers of an HTTP 404 response for CancelShipment
 type CancelShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5173,6 +6189,10 @@ type CancelShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5193,6 +6213,10 @@ type CancelShipmentResponse struct {
 	Headers200 *CancelShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5219,6 +6243,16 @@ func (r CancelShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5304,6 +6338,18 @@ type DeliverShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DeliverShipmentResponse401Headers the declared response headers of an HTTP 401 response for DeliverShipment
+type DeliverShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DeliverShipmentResponse403Headers the declared response headers of an HTTP 403 response for DeliverShipment
+type DeliverShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
 type DeliverShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5348,6 +6394,10 @@ type DeliverShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5364,6 +6414,10 @@ type DeliverShipmentResponse struct {
 	Headers200 *DeliverShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeliverShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeliverShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeliverShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DeliverShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5386,6 +6440,16 @@ func (r DeliverShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5461,6 +6525,18 @@ type DispatchShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DispatchShipmentResponse401Headers the declared response headers of an HTTP 401 response for DispatchShipment
+type DispatchShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DispatchShipmentResponse403Headers the declared response headers of an HTTP 403 response for DispatchShipment
+type DispatchShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
 type DispatchShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5517,6 +6593,10 @@ type DispatchShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5537,6 +6617,10 @@ type DispatchShipmentResponse struct {
 	Headers200 *DispatchShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DispatchShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DispatchShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DispatchShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DispatchShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5563,6 +6647,16 @@ func (r DispatchShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5645,6 +6739,12 @@ type GetShipmentEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentEventsResponse401Headers the declared response headers of an HTTP 401 response for GetShipmentEvents
+type GetShipmentEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
 type GetShipmentEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5670,6 +6770,8 @@ type GetShipmentEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -5680,6 +6782,8 @@ type GetShipmentEventsResponse struct {
 	Headers200 *GetShipmentEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5696,6 +6800,11 @@ func (r GetShipmentEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5748,7 +6857,8 @@ func (r GetShipmentEventsResponse) ContentType() string {
 // cancelled, and the confirmed totals per currency. This read model is
 // updated asynchronously, shortly after each command commits; the
 // response's `X-Read-Model-Position` is the event-log position it
-// reflects. A customer without orders has zeros.
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
 //
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
@@ -5764,6 +6874,77 @@ func (c *ClientWithResponses) GetCustomerSummaryWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetCustomerSummaryResponse(rsp)
+}
+
+// GetEventFeedWithResponse Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. Needs a token with the
+// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *ClientWithResponses) GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error) {
+	rsp, err := c.GetEventFeed(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventFeedResponse(rsp)
+}
+
+// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness probe
@@ -5800,7 +6981,10 @@ func (c *ClientWithResponses) GetOpenAPISpecWithResponse(ctx context.Context, re
 // ListOrdersWithResponse List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -6022,7 +7206,9 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6045,6 +7231,10 @@ func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, par
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6067,6 +7257,10 @@ func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Con
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6085,7 +7279,9 @@ func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, pa
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6186,7 +7382,10 @@ func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, 
 
 // GetShipmentEventsWithResponse Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6226,6 +7425,20 @@ func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
@@ -6278,6 +7491,40 @@ func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryRes
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerSummaryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCustomerSummaryResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetCustomerSummaryResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6304,6 +7551,324 @@ func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryRes
 		response.Headers503 = &headers
 	case true:
 		var headers GetCustomerSummaryResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEventFeedResponse parses an HTTP response from a GetEventFeedWithResponse call
+func ParseGetEventFeedResponse(rsp *http.Response) (*GetEventFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeedPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventFeedResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetEventFeedResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetEventFeedResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetEventFeedResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetEventFeedResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetEventFeedResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers StreamEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StreamEventsResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers StreamEventsResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -6505,6 +8070,13 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6549,6 +8121,23 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListOrdersResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6615,6 +8204,20 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -6716,6 +8319,40 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PlaceOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PlaceOrderResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers PlaceOrderResponse409Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6854,6 +8491,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6929,6 +8573,23 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7012,6 +8673,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -7120,6 +8788,23 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7296,6 +8981,13 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7389,6 +9081,23 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers ConfirmOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7531,6 +9240,13 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7582,6 +9298,23 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7665,6 +9398,13 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -7773,6 +9513,23 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddOrderLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers AddOrderLineResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8060,6 +9817,13 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8104,6 +9868,23 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListShipmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListShipmentsResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8170,6 +9951,20 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -8278,6 +10073,40 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CreateShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8440,6 +10269,13 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8515,6 +10351,23 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8598,6 +10451,20 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -8706,6 +10573,40 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8882,6 +10783,20 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8975,6 +10890,40 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeliverShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeliverShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeliverShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9117,6 +11066,20 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9224,6 +11187,40 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DispatchShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DispatchShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DispatchShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9400,6 +11397,13 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9451,6 +11455,23 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9512,6 +11533,12 @@ type ServerInterface interface {
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	// (GET /customers/{id}/summary)
 	GetCustomerSummary(ctx echo.Context, id string, params GetCustomerSummaryParams) error
+	// GetEventFeed Read the whole event log, page by page
+	// (GET /events)
+	GetEventFeed(ctx echo.Context, params GetEventFeedParams) error
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	// (GET /events/stream)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -9599,6 +11626,94 @@ func (w *ServerInterfaceWrapper) GetCustomerSummary(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCustomerSummary(ctx, id, params)
+	return err
+}
+
+// GetEventFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEventFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEventFeedParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "stream_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stream_type", ctx.QueryParams(), &params.StreamType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stream_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEventFeed(ctx, params)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "stream_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stream_type", ctx.QueryParams(), &params.StreamType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stream_type: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
 	return err
 }
 
@@ -10382,6 +12497,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/shipments/:id/deliver", wrapper.DeliverShipment, options.OperationMiddlewares["deliverShipment"]...)
 	router.POST(options.BaseURL+"/shipments/:id/cancel", wrapper.CancelShipment, options.OperationMiddlewares["cancelShipment"]...)
 	router.GET(options.BaseURL+"/shipments/:id/events", wrapper.GetShipmentEvents, options.OperationMiddlewares["getShipmentEvents"]...)
+	router.GET(options.BaseURL+"/events", wrapper.GetEventFeed, options.OperationMiddlewares["getEventFeed"]...)
+	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/customers/:id/summary", wrapper.GetCustomerSummary, options.OperationMiddlewares["getCustomerSummary"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
@@ -10407,6 +12524,16 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ConflictResponseHeaders
+}
+
+type ForbiddenResponseHeaders struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+type ForbiddenApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ForbiddenResponseHeaders
 }
 
 type MethodNotAllowedResponseHeaders struct {
@@ -10490,6 +12617,16 @@ type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
 	Headers ShipmentCreateConflictResponseHeaders
 }
 
+type UnauthorizedResponseHeaders struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+type UnauthorizedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnauthorizedResponseHeaders
+}
+
 type UnprocessableEntityResponseHeaders struct {
 	IdempotencyReplayed *string
 	XRequestID          *string
@@ -10567,6 +12704,48 @@ func (response GetCustomerSummary400ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetCustomerSummary401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary401ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummary403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary403ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCustomerSummary503ApplicationProblemPlusJSONResponse struct {
 	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
@@ -10597,6 +12776,317 @@ type GetCustomerSummarydefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetCustomerSummarydefaultApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeedRequestObject struct {
+	Params GetEventFeedParams
+}
+
+type GetEventFeedResponseObject interface {
+	VisitGetEventFeedResponse(w http.ResponseWriter) error
+}
+
+type GetEventFeed200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type GetEventFeed200JSONResponse struct {
+	Body    FeedPage
+	Headers GetEventFeed200ResponseHeaders
+}
+
+func (response GetEventFeed200JSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed400ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed401ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed403ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeed503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEventFeed503ApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventFeeddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetEventFeeddefaultApplicationProblemPlusJSONResponse) VisitGetEventFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200ResponseHeaders struct {
+	CacheControl *string
+	XRequestID   *string
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       StreamEvents200ResponseHeaders
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents400ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents401ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents403ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents503ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10817,6 +13307,26 @@ func (response ListOrders400ApplicationProblemPlusJSONResponse) VisitListOrdersR
 	return err
 }
 
+type ListOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders401ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOrders503ApplicationProblemPlusJSONResponse struct {
 	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
@@ -10922,6 +13432,48 @@ func (response PlaceOrder400ApplicationProblemPlusJSONResponse) VisitPlaceOrderR
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PlaceOrder401ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PlaceOrder403ApplicationProblemPlusJSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11133,6 +13685,26 @@ func (response GetOrder400ApplicationProblemPlusJSONResponse) VisitGetOrderRespo
 	return err
 }
 
+type GetOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder401ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOrder404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -11259,6 +13831,26 @@ func (response CancelOrder400ApplicationProblemPlusJSONResponse) VisitCancelOrde
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder401ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11503,6 +14095,26 @@ func (response ConfirmOrder400ApplicationProblemPlusJSONResponse) VisitConfirmOr
 	return err
 }
 
+type ConfirmOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder401ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmOrder404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -11690,6 +14302,26 @@ func (response GetOrderEvents400ApplicationProblemPlusJSONResponse) VisitGetOrde
 	return err
 }
 
+type GetOrderEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrderEvents401ApplicationProblemPlusJSONResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOrderEvents404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -11816,6 +14448,26 @@ func (response AddOrderLine400ApplicationProblemPlusJSONResponse) VisitAddOrderL
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddOrderLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddOrderLine401ApplicationProblemPlusJSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12148,6 +14800,26 @@ func (response ListShipments400ApplicationProblemPlusJSONResponse) VisitListShip
 	return err
 }
 
+type ListShipments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListShipments401ApplicationProblemPlusJSONResponse) VisitListShipmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListShipments503ApplicationProblemPlusJSONResponse struct {
 	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
@@ -12253,6 +14925,48 @@ func (response CreateShipment400ApplicationProblemPlusJSONResponse) VisitCreateS
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment401ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShipment403ApplicationProblemPlusJSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12489,6 +15203,26 @@ func (response GetShipment400ApplicationProblemPlusJSONResponse) VisitGetShipmen
 	return err
 }
 
+type GetShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipment401ApplicationProblemPlusJSONResponse) VisitGetShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetShipment404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -12615,6 +15349,48 @@ func (response CancelShipment400ApplicationProblemPlusJSONResponse) VisitCancelS
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment401ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelShipment403ApplicationProblemPlusJSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12859,6 +15635,48 @@ func (response DeliverShipment400ApplicationProblemPlusJSONResponse) VisitDelive
 	return err
 }
 
+type DeliverShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment401ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverShipment403ApplicationProblemPlusJSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeliverShipment404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -13052,6 +15870,48 @@ func (response DispatchShipment400ApplicationProblemPlusJSONResponse) VisitDispa
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment401ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DispatchShipment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DispatchShipment403ApplicationProblemPlusJSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13287,6 +16147,26 @@ func (response GetShipmentEvents400ApplicationProblemPlusJSONResponse) VisitGetS
 	return err
 }
 
+type GetShipmentEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetShipmentEvents401ApplicationProblemPlusJSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetShipmentEvents404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -13358,6 +16238,12 @@ type StrictServerInterface interface {
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	// (GET /customers/{id}/summary)
 	GetCustomerSummary(ctx context.Context, request GetCustomerSummaryRequestObject) (GetCustomerSummaryResponseObject, error)
+	// GetEventFeed Read the whole event log, page by page
+	// (GET /events)
+	GetEventFeed(ctx context.Context, request GetEventFeedRequestObject) (GetEventFeedResponseObject, error)
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -13443,6 +16329,56 @@ func (sh *strictHandler) GetCustomerSummary(ctx echo.Context, id string, params 
 		return err
 	} else if validResponse, ok := response.(GetCustomerSummaryResponseObject); ok {
 		return validResponse.VisitGetCustomerSummaryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEventFeed operation middleware
+func (sh *strictHandler) GetEventFeed(ctx echo.Context, params GetEventFeedParams) error {
+	var request GetEventFeedRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEventFeed(ctx.Request().Context(), request.(GetEventFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEventFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEventFeedResponseObject); ok {
+		return validResponse.VisitGetEventFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14025,196 +16961,253 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) erro
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pdts4uuCr4Ghun0hpUpZkO4ntc08fd5auVGebLLe6bzHXhEnIYpkCVQQUR1Xt55gHmhebg+8DQJAE",
-	"JXlJJ5lyfsS2BIJYvn39vZcU80XBGZeid/h7b8Zoykr49TjPiwv1S8pEUmYLmRW8d9h7P2NkzuSsSAWR",
-	"M0YWVM6IWC4WRSnFsBf02Gc6X+Ssd9j729P3Afnh6fGTXtAr2a/LrGRp71CWSxb0RDJjc6qmX1ApWamm",
-	"/p+fj8P//vjnfkDwl8H9/+gFPblaqMmELDN+1ru8DHpP39Mz/8KKMmXlPUE+sVJkBSdUEEqELAt+RhiX",
-	"mVwRSc8CwoZnQxJHvd2oF5P+RSZnai8R/3VZSCYGQ/KO8ZRkkpzS5JxknMTPp+FLKpNZTGRByiUnlCTF",
-	"fE55SugZzbiQhH2micxXEZezzC5hGPHamcA7156HZ7+fMyEzfvZuli3mjMsXRUJx080zeM1JLPSoE6Ye",
-	"E3EA1/Th7QtSTOFXc0hMT0vME/Xb2zEfi50JY+le8mAc7o0eJeH+ZJqEB+z0UXg6HjE2muxOdvcf9dw9",
-	"TItyTmXvsLcss7BkU1YynjDvZT5P2XxRSMaT1Vu2yOlKnUlzX7E6pJhczBgncLolE4uCC0YyhEIhi5Kl",
-	"1cfFlFBOGC3zjJVEHTYTMuLmpomgc0Zi593h39kqJn19p4IUPF8Njgg9FYxLUsgZKy8ywZrXqdZV2znj",
-	"y3nv8Gf84qNvw923975+T5xd4F0FJN6BX8TO71l6GTfuSX+1P50kD5MxCx+djmm4xx6x8CDdTcIJfTAd",
-	"nT5M99h4vBbwrnBpb5ksV8dTycr2Lt6xpFAnSNXX5GKWJXjk+hLInK7IqfpTlhlLa3vZX7e8ecazuTrc",
-	"kV1RxiU7YyUsaTNyNI7XgLc63QrUfQd8ZUS4lTP+x9NPjMs3hci6t3OWF6c0J0yNDPPijCz08Cau51QR",
-	"KDVM34vCoohrcB+SN1QIRe+oIPE84ydmHiB3VBHSFU9mZcGLpUI+mpJ5kbKc9BUljXj8t6fvyU6yFLKY",
-	"GzDdEcv5nJareAAkUz2zKpYlKS44uSgz2cKl8WR3b2tOMQoPPv7Zzx7+8ZbR9KVa3vrD85wa0JauvZZs",
-	"mrOkyeRucdWAH8+f+FebpXinQPxgZECQNnG1k3Jlid8h3HySZ4zLeyLi8T9CPXf4/ElMsqm66Aw4I+WM",
-	"yOKccdIfh+PJI5LMaEkTyUqh3pYztXQRRDzNzjIpiGJ3cXgyPIwHQUUUSaGmUSjFyk+sJGeMs5JKlg7J",
-	"e/upWok66zzjTBjwNDQhoWW5IplsgsRofDCi++le+EARtoenD6mXpjlEgn5+wfiZnPUOx5NHgSIa9u+g",
-	"KWrQ8LdReHAyPAz9l3KpnijpnEktEj0uypLlQF6ee7jUMVe3lJhB/Kx2XQSYDxyaQLwhNCkLIeCAsgTk",
-	"jucy4vBIojA3VaKHRIGLplRSc24Ausj5jBSCj4gheT6NOLKtwHcpirW1UK9kv4YP03FywCa0F/QytRsU",
-	"BXtBj9O5GvOP0Nl++PzJ2nN3T/p/omg5Go1GIfwcP4MfD5/hnwfPPnqkvKD3OdRThHMmBD1TX86XQirW",
-	"sSgzLulpzohkn/Fci6UkScFlWeQODDcFjL+zlefWNKqEyawQjJMlz35dMnLOVqRfven43ePnz7XgSMmH",
-	"D8+fDMicnuMlM0tJiaBThvROlqtDQknJFkzhQh0MrAyiXqOeg0ngEzOuBGnIK94c1Z+HGalC0ikwFGnn",
-	"oFxcKHCL9yYTkG5SRuKsOpCTc7Y6KdlSsDQetJDv9GC6R/cn4W4yTsO96QMW0kenD8MDNknHyWi6Sx/s",
-	"dQFLQ7LqgpXJ/v46HI2izxMFNp8fPu0im8+nIJavVweUwqBYW8nksuQsJacrQsmiZJ8ypPF4rAHJhmxI",
-	"FKHT0nvE/RrEoVIeFPjuJmak+oNFvbhLuSBGt4j4ewdtpRJpyyUXTTWCyBmVZh2BBXIUm8RRxDOHwwM5",
-	"V9cN5MWqP+p7BAE1IN4bT2JSKTvJsgRgMaM1rVmUxWnO5vcEifWIEz0iNpBK9BcRj9XRxgSvP4Dv1RoU",
-	"WjhkbBjxiB8L8vbZY3IwHo9IyqbABjJNo/B5EA1pLgqF5PH9mPQpX5nlHRJeRHxRgnQJ3HpAitKoYaFg",
-	"ilQrPMszIRWdrG5LkL5DKSMOx53VBSRzGAAqGRBJTWzng6Gr/i0FExHXEKGUZ1pmQt2QKAglF4yeq1eS",
-	"fvzTDoKAXqb6EK40E+qIFL6ag+eKf5O5mp+JQ7ynITkmn2i+ZPWHuLMtuPE8jzgyk3g3tlCiYc3B/9Eo",
-	"7lJF/QisN9yNuQ/quEqiSH6834+i+//q/7Qz+EvU+xkI/GSMP3aR3j98+vF+1Ovr4YF5bOMTg/sDPfaq",
-	"3OJ+oC4A7rMk86JkNcgQy2SmSAMeBlKUVwVnHVTltTONAhXDyWPnruP7seLCneAVcX3VQRNBd0d75FUh",
-	"ycsizaYZS6sLpeS0SFdXvUG1kfXXOB5N9nxk9bVat0/GeV+RnLru1ttS/4S1LqicVSvN0i11piWMbK/W",
-	"6H5dCzYKXGvNW+pzt7/mS/Uwch2QLP9KUy2jq7+UJMM4/EoXizxDjXZHU+Y//yJQpbH7UE+kav5PNM9S",
-	"GHwypVnO1KtTJmmWK4Dg8LURDg41UCYrAqgCQEnQBvf77uV/wEmVZaFE359/700zlqe9w555qBf0GrjW",
-	"nKB3+VEdnZBUqbjWUKFAUVK5FL3DvZHS5TMJd9FYXnVoZt9ip9peqLd36R76f5Rs2jvs/a+dyqa5g9+K",
-	"nTc4Bx59G0KMwJQJMqe5uj2WKlzOcFGH5JSm5Md3r18FhJJ5JoTicNX3EYfjCYjVF9SXmqtpWd+ZuGIn",
-	"g4As+TkvLrieQgC1Sgo+zbMEdIhKBRmSGC8kJgoKBWE0mZklEHgcKYRjxXUFMde+5jsr/diOzySnNFRH",
-	"jdw0haPNwok/1hu6EXQD/JzwQp4sGE+R8lvofgECRUI5mO4U4aep0qAuZlnO6pKSfnrY84HnVna0HdBi",
-	"a5B8UEHya/MixbKrpbbAGV4Y8kKGZtBtgbORLg0ciUrrMBxJrZwdkrh1qHHE+zRVvxEK2jqYgGCqzKBF",
-	"os4sz+GPlJWDwMwzo+KEFydwPGoi/RRMxgmbL+Sq+YidCxSUanj1kog3HqF5yWi6OlnkNIHn1K3Doett",
-	"ZkJp4mgAHwQR18/JQtL8RBbFSU7LMxYDrsVJwQ1ROzEHFqPIiJOes4WMeDKj/CwDoc+IzrnV3ayRwwjo",
-	"pFRrWsoj1ARJTiUrB98qer4Eh86rQoLTB5dwbTRF7xCAFNXTOXiKrwIx59h+e000rCHgfoWA+h0gMdt3",
-	"tNAP1wn4Z0bdFv6BUwzBj5wuJUkLhtRAO8qMUUetsg9WvKlSEvhKfxhxVFi4LGniPA66DQyFVyjNBA4x",
-	"hm+EM63SrSJu/XJNuLPOvXVQgoNuCFqvinfLZPa2WEp2I6hS4DQtlrwGTK8KUixYCXOQGRWI+upobkLc",
-	"rb2/Bl97FXwp4DVraYGVgif88jagqbZDYwC2gNHasnPFN7s0+Qy2cDvs2ntvQFo1jlCpTe9pWjIhSL8o",
-	"EXulayZmqbVVFCWR2ZwNhrdEPPaa3Juvu+KKcd/eRVeKlcV2OBw4izRLnU+2OpVvj8m8oau8oOn7onih",
-	"uO+NYGuBc1W83IUuV6BXajNhnxPGdLyCyH5jJM/mmfTDjgsW490KLN66E8qiIOa1LejQawtlUYQ46La1",
-	"lA2b+gav3jHbPUPN7UZqLsL7yTwTc23daJgqe4e7ruar1a0KtZT+5DXQGFTaPbKGzAsqCAh/6K2+NZVh",
-	"PKmg67/0a50dtbVfHBPaMbcBVo5l0x4OKvJrTgf9enphEU9oCSKvYxl2jcrdZmS0HkdcK8q+edSIoZIW",
-	"7VU4RuU6rJuwoHWACWPqTqGvixd4MTdBhoxLVnKan4BtwKWD7wolC8K5qaO8AJO1YhPLkogsZUckQxHi",
-	"lDFO8uLsjKVkyVMdHmDIzT1B3D1uJJv7dasOro6Y1bXA2qw/xBG3AdTHnCw5+7xgieKOMK91ftVOKx7c",
-	"otD0Dt24Hzj9RLOcnuY3Y3FLZ54Gc0uppKdUKA1hmaNkABE1NJlpn3E2Z34CRiB0RweBUDIvTODXhit1",
-	"OKHeJ6kvsHWv7te3xQC1pxyivhQylrTM8pVaCXiDCzKjPNXmHsMs0fwGHi97bplwVw/+gU+sVFybpUcE",
-	"IcUZENc8WxF3DnRQP9EY/gghNComAkOhhuQxzFgsZVLM2Ym2+MURnzPKkd7ZpQlZLBYs1W4BuD6wYFXx",
-	"hheAsbAQ9VEmJUvB/ZRhcNWMfmKI0oZUHmojRM31HPFW/BvYQyDipTJ+TLNSyCHBCB8wu/wWW7+SOqmI",
-	"x0rGh6/iL2ngcI520wxOfNoNKbRxLTwuGZXsVsyYjQDNJnLjsWsTF5BnWovQdBHVr6k6pkizfGLf1cJT",
-	"M0eoh9warppXJ5RrCpXAIaaH7SBV19ymtx7x+t6PSGxi+4z9O5OVTVDBoLVRAiRH3G/a+5Iw6kYfrpVD",
-	"ukJ6bwiuH/iiLBImhCJbT8HPeTPhwhsrUgfZTJAGIQESBYSDqOHaYtUKT9msgE0cEdl5B0S92KW0JQpn",
-	"NedsFeqRtwXY7bBhtV2DsLBhjMhp7zjifTTPBWgiLErQ5b5Zu/AHY0Fk6UuWZvQ9HPWNhBo74clczXgC",
-	"t+cKrUwrBzVlVx2w8yL1gi3Ud8ck7OyEwIuJfrFHbrEjQxgZwpAvosNrH1Hc3Fv8Larx9gTQgpymLzLO",
-	"HK81TVHBp/mbsliwUmZM9A6nNBesJaBXjqU0Rf+S9j4hD1DbXziT/N77dUktNWtYSJfzU1aSYkqWPJOC",
-	"9OPJcBRDRFSSsIW6cCpIPEFZ34LkJKic9BmXu5Ne0JvTzxhiPh4pHcZGnI/bEedBT5wvO6INZJGck3PG",
-	"Fmo/alGkPw4f7DmBiQHK7Dnl5+pXE7oITiY9pBWO9+7vH8K/vn7993A0GuNaTRDHg711QXQbwy83jSDw",
-	"83gURcvxg0fqx0QPnoxGx/Bj8gh/HOCPZ/BjX/3YHY1GH285BFRLE3B82lsuaca9AaBBT13AyaLMEnaS",
-	"mDSn+qW9UV8qACo4w/vKOJlnvCgNSMGDg2ZQvREtanA1Pjg4qIMWREnWQAv+BZsyGqrokp8B2IIKCTy7",
-	"qnJNitNfWCLV1h+DB/V6KPp6gQMJUmYI2bY+WaBUbSQtGRW+aPufZqu6B77yH/eXC4X/+6ORc21HRNJT",
-	"jDZXdCLipyWj58I483Touee+FWi0EOexTkswKptaSlaqCwZ7noNIYLnoxp3RI/zxV/zxGH88vT2g7gZk",
-	"vWM5o1ydTYD0c8pAUUzRckbPmI5wBfBpQwNI30bivC7hNvxLFiCZNyIDvLQbBfRsbTSZnu5aIWWbA8Rc",
-	"VLKr8WKMhpV3mLty5dMxKTD3BO4Lw3LJWa4Avn0y9ugwNEF0v+/3Nklps6T24eK0hnA1bkooOgfUIyAL",
-	"hR8mHqz//N1rsjcZPwQFv843f+89/fC2dzjZH418QGYOQF93dZfqi3Bv0r6eAG9EVIEg3t2uI5bVFGaD",
-	"nshN3HF1BNqi49AikelLut7LMRql/eankJ2jwRxM25oe4QNXfmEDnt0Tb67FczCe4w7acOjDjSeZWFCZ",
-	"zK5HOSAsCQz8pSPtVZGZAmx3ijoXHjzBB/0ExMy6pZBFXBmrRm6e/PDiTrDaXrCSJU3OM352wou1F3NP",
-	"EDOUcBTWb3xVPz4ZjfceqJ0/mDwaT3ZHD0d7d3e37d01KYjGrvqV+kgApKS+yBD5OzIqhU6+1qnLGXfC",
-	"E7ziQSbZvP7LOvX6HaRCwUJ6FQOiZUlXrY3hhL6NPMtYnj4Fh5MnIayKM9bOo6nOIMAY29YOdGy0N23T",
-	"jc4l/R/fvX5F9MMrf7gwp/MGy3VjrlvM04JBW+jGvBF0+4FFKmuk+PvDtjcJULjb6s2+8/2B0Vx68ide",
-	"ZJ8YZwLDT5eifZTGeFNl0hfn6g3VoovzjSvUk/gW9nrB+PGb50+KZDk3FiwvE8OI/pZfUT9PdocjkupJ",
-	"SB/cpQVng4CkTMlMKZmWxZz88/jlCw/A82mx6cWthRcLxukiqwtVu8PRcLdXI227UTQcRdGwM9cYRs/E",
-	"FRfQFKL1agLcjJnTe+IK67ssJVSyOrlIWZl9MsendG+kKQ0R1CLEIUijDbHTkTXhzy3VCKVSnSTFUkHF",
-	"GP/E1IfK9jTRZp+mMaZtYxgfHBxcfgx6KIidgHA3GU32w9E4HO+/H48Od0eHo9F/O/bKnhMqDoHKeqrd",
-	"g4NH+hV6dZOgt1ykVHZMPNYT21iYyWVLoLIH2LyXSvQ32gC4Q9Ul5Tmhc7WCRgo8XkELzBqqgEc+MILw",
-	"xazQwnBlJmhSwE7tIfsSWUobVMo6sHRbJDHZXSdW4oLA0ZWDVKJGxBgqXyf442AbbU8DqG/v8FVQf7Gc",
-	"sRW5YKVOjADz+TYMF/D3RcZZm93WwLvNf5j7+gsqHIXHScHyI4XdvwLzUGZz5ruFilts3ME7HHrZQK5W",
-	"9ZLlXF2LQXnyf/8PWgQXaCP8BP7J3DngpEWeEF+3uEAXpTdZtdswJHCl0lz3PbPojIm1pu6u1TgUpfMu",
-	"nToirjG0Hpi17n7HV7pfS8G2KfbU5/bMbP0E5B6DI0wrVgcJAWVXPZ2mXJk2WE7gimgaKA2C1gGuRjlq",
-	"IFDt1kWr2r10sldAT48gC1ZCh7/ewK+y0XlyIw/JcJ2rowUW1zTpt1G1w1j/RYzxcFFvvKL6MVnQM1wu",
-	"2GYCwtkFE1IH33RrTB1IockF5AWcsatReh+V5+yzPEmWpfCpS4/h86po1WcJb61qZ5WEL/OcFA4FMcuq",
-	"rpytfrx4/kuRvfzlePXq3eji5bvR51f/9b8/v3xS/PbySXHx8lmRvXj840KNefXTP1f/XP140At6amaM",
-	"tKtJrR16Qbc+6LKIDo46ZckqyZnWXFysOiSxyZ0jfSUZg74I2D+AHG8ecZaBAT+uQlQw98xJfjst5IxM",
-	"M05z48LQGlAlF7pmvMp+V1OPWvmGFdq8UVQFdnoLxn8gUYRWVco8VrubCZk1nueTOJuVA73a6xqTSTth",
-	"+SpCqzoAXf7FsOX1Vq2I+8xaDWdVJeje2bK2tEP6bsp6L+u1fYxOEJjaPRCRpoSHWt0eLKJUYGhldxEl",
-	"iILnWQ7lgCLej41rN/T8Z/7FA6eYh9VRGlBwTS2lgoqfx+HBcfiMhtOP1zh46exrg7/B4riPqjrh7S1D",
-	"CtSC2dt/aNIIrJ/ZWFV83rLUwzxf0mSWcRaWjKYQzWsmVMNNNZ52lvORU+JFYWaKilr8OdTPQ9iPiAPM",
-	"stf2MwHl62L1FaYxxBBg1Kqt4ktV9yjIjZwVXznPvfFEl/DsSsao6R7Bdn5CDLZqyyGz5Zzy6ijZ50VO",
-	"eT35sEj0nTc4OObNbQO5JHP8cEPfyZi6E80FPitK1zhrYrYCuEvGZbkCR2a9JMK24o9jE/bIQFWoWfvU",
-	"Prx9TmwxR5KljMtsurIF4KoTI/2lWNI8X9Ui3DCV99pFPXf0Wa5XkNuc7If3798YaUbBf20FGEXcghwd",
-	"Ttc+AjErShk04UeXgDTCocFMNa8PeLpKJlT7kToA8So3UH9vQOIq1g9LeGEUO2B4SsWMCSzmFWOZNSAD",
-	"hJYMcqwxv6JFJZr4v67IQ3CVKqAu5TURi3AHjp6p0dmBUR8xfstoqkRSDzTYr65glodo17roiR/dwDhv",
-	"YlM2WYud2q1r7MVXdyErOpIwkmpHd9OUgf7hDSpH0NNR7usNKdbxDbkk+MQtGsayzZWQSL92dk58Vjq4",
-	"VpWkjTbTTWrrPaENplRawQxsbFYD2M5DaKpBSTb3UfJtwpHUOS3YF7Idb2e1NNtwDJfXdrhvAOwOb/pG",
-	"SL+mybAG+1tZDUe3ZzU0L7+54XB8TcOhhT+HhCNguyZAh4pstAHWIN5bs07DszUI1vTq794iuN4+t+7E",
-	"/LEMlT3OJljdwCRn57ieVc4yxT+kYa5BBbe3zdljd6xzaIwjcUUHQYmLeJyyPPvESp05VrPLnbJpUVa0",
-	"s8s0V80JEpme7lp2OjfExac66zru7TLR+AUUC25DaEolvVq4gw3pIbqkBelPS8ZChehHJGVqC0KBj6sP",
-	"I9jaXP9m8Oi1feke2IC1eRn5B6zhbGqm623UAfuAPjzdTSZpOGajabhH90/DR8mDNHzIHk0P6Oh0nEzS",
-	"bbi5qc19tbOF263qelcHO9Ami6Qqtq1DvJcC/8pSEZCsng3XjI+oHsaIiGaB73pa37bFnn2XsOissf83",
-	"bE7QbEmAEOWH2Iq3jva2M2UYFFgvg+BrvpCTsg7x7VWY2h7u/u8JyPgm+GxTrPDo3V69t0JQ1GzR1oWO",
-	"JiyNF+g/X2ScHaep88ljJ1dWf2Jpnkc3txPc2E1b9Z/wYOU1nLGWCgRGQW5cSM2xaqC1DjkBUkcHmdu8",
-	"6PIysJFbYJDGNHBdD1aHl0tG5+1IfP1lJqAIIrSdEMWyTEwgvqlrMCQYK46JKrr1hkmaibgl9xQmyubz",
-	"JRantyhFOaELRZZDKILpYNdRvW53K/JKLc7og6crXXweynhbnRpqDKhZpkpqmGVq3hW0K6gqKfSxToDT",
-	"rWYHH44HQMUoX5GFEjRwAQnlunJFGvH2s3/RF/efr9Bb9hcq/xNNNgoXhaTzhTbVDKDE+P37GtdEoKsz",
-	"q3cWC5nNMyGzhDj54MP798lTmsz09jHX3JZ9x6LbXAnhggl1IgVnaAQ2zTZcRWFI3ppqvlivG/NwCOW6",
-	"dqXtcFFrSYX1bzZWjDfdqCLuaUdVuK2odG8qWEJHeyr40tYeP6rVQYdTmBcKBpTm7baXgHIwv2BBFVgg",
-	"VpMH6clX8Z38pCtXu52zKkeKqZJpyrHk6oDBQWas23OogY05sViAvapmDbtuQYstSxFxXyXtejgSVAAx",
-	"RVEQdpyEWQAOREW9/3785vW79wqKIakUELCVCG4qGQ3JselvtLntA/F1fcACkEWZnWWc5k67Ky4koyDW",
-	"sM8sWWKXkYssYUeQEI+VU9c3hfBc5WQSDwns0JxoTCpZJl9F3G7b61GLM8VGRFH50zJRd6kBnqCRFeuZ",
-	"K6EFzx1M7kId+XGu6wShvTXuyi2PrZNIRLxvPEkDk3Y/b3qE4qRIsX1YyUweufqc8jQg06KMuONUmNIs",
-	"X5ZMBHDFpuAyVN7kFErTgkOomE51DospvIzuWUH6sfXVxjuxdeMq2CmhZA/XVmQnva//gWfgAkdb9KLI",
-	"uBQD7UBeSSYMazCmbC1yS6cojlDieGA9VRHXvimUy+EIAnUva8zYprSgojfa3xNxc9ZYBAc2j9QSlGSs",
-	"FxWnRSIqo3esrxZcDEnBFY1UZLnCK4W9MRpXbJOCH54eP9GVQAAntDYHNEanpAeNivgDhWq6kCrWRG3X",
-	"WnWaIOzH2s6vrlZXTjVVui2Oxc1quPHgSD2gy/bAWyLuzLqnu2pg3SBb8DJ253TKoMaDIXltanoKFydq",
-	"tQFKNl0KLAILMeaKdcaP8a9QgxShp8UnRkbQYiLiyWzJzxUDVydjcHs00uWLQCSwxUQ1o5L0nOmzxAKC",
-	"CDpQULAf74134wFSM2dlprNCu2wBPLIfV62hFF8+Nlk/Gj1/Y2VBpgrywfgG6fqDWr6+RlROtMwH0o+p",
-	"56WW8+tSwRAKoJrb2SIzJgBfN2b405/+FA8czqDOA4qg+Q4C53Urrj+ttdYyJeqaTbWO4PL0mFJXW9A1",
-	"fT31QqpZfIUdDgl0O0RDQ54ljAvmSJpKsywzJmm5cjxyWsZ0o7574+FoOKrlDrgJA5gC0NG0TX11xjwq",
-	"1RvIE8VHDk20GYYrBk5yZb8ju3IQRNx+FFT9ZOyDOmHVTUcdkvdYjc52YlPgoE2itW5t+SpAR2Ru6nEB",
-	"taqqoc/nmRRH6PI393VPELhMmobQNC58Y3vf6eaSnkZxShiz/eDIsRPKrpFZn4wilAreBRDE994+eCJQ",
-	"IjG+Kv5HCJYBZxHFFMfnVMiqz1SrUd+hK15dUChbgLn1sforDkjKpnSZy4jHE6FIgpKxhCTxeKSk8yWX",
-	"Wa7d0vag1fLV2hS70PS/wqT90a7tKaWeOYFnTk7ZLONKHED64xZEG+jmc2paXuhubxYRn6e9QwV0zRzs",
-	"ehe2n1tKPs2kf/XmgtRWc6a0jkrrrF1nXf+e7O7plh9ADqqeH+55+9udttJ3xz71tbmDH4oLkit9QBZw",
-	"c0A46rdrdIT90WguUBnaF/GRuVPiudKGhUP0/JtSL+x19CvsQxKR+Nd4JP4Fv/4+DvYu5+qDkVrIwJcs",
-	"9rHR2mQyGq0pGWRKBW1XW6cJGl3tD6osfE3PPGUeW/i+RTWcZl/JG5ZX2sOj8T1ij3DHaQ1zGfT2R7ub",
-	"H/FUooRzAljZ/HhVwSjoWX7Q+xtTIkqzwIEN8eh3tM0cKBChZ8INHRO9j5cbsLoWapkpViHIWfaJcVTk",
-	"TPAlktmuXKGr9+1xO1zpEi1O1GUL1C+DnrrcXM5+6+SYx0ZQnCjJgwpEdSpMZErCBJiGyiXnGT87qgTY",
-	"ZMaSc21nZzzJGGy0RS91ruUXRDv9hq5mB9UeaJ59YrdYUvUaCHJDKLcJqkqXYQ7sipWQbN77qIbvaIFq",
-	"uKLzvPPi34INSBfoN3mjNmeUCsgODUC9A4oPv1ABQoFUynK/JmCrdylhHFyKcDEE33eqSyYbwdcGUPrZ",
-	"q17JuwVLrgYzZrPbwUwz0bYDeJrn8l0DD8ipajemQUMn/JRmg17IeQFNEXy5IKR/uiKxTQ+KAyIzJshp",
-	"CU181XdZGishu1gY2w2ZZrlkJdp1Y9SpjU2gCuWNEbBKJpQ4oX3UqdaWz9lKMHAOZxgMeuhIrI4POkbP",
-	"K9gFKPaPhE9lEfEzJut+6MC6+63CjysVw8akirAYl3XE/T5rgt5uNBwVC/rrkh3Vem4VJZF0vlAHAa0v",
-	"BShnTntEbXhAzALSC9YuGHlPkbbFjJ4yeWQ/JMUUzXRldjaTdoBWJw0omNYNM1DBl7rzcrnUVYrxfaAU",
-	"YYOHRcmE0KJ2zToCa3TsDK1eb6aDax3j80xIqxuuZbmvwT5Qzx+q4gF9nmufPGlDWrYkE25uZls0dtdk",
-	"u58YsaC/of3vYK1c0Fh3PazdKxHcMA3jFsuB+Y7qJVaYI1Uwk3uXrB3aMRn5TwLMQLUzsGRRPeJWsruq",
-	"pvMaENPgj407bNEQFI10e14gJ/1TKtiDvWXZKJIIujfMpp7xItzaJqjXDG/xQxDE4awTJ/0NyMOrNzW1",
-	"NMhtaWxpTnVYLjZ8Yd2sym/0VeTfmOH49Zj+11OpXkCrYkOcjaSgP/iIwRU+G5xi/wJz7wK3qZ5CdW00",
-	"rzISsfiyIW9Dgo0Sackijh0SwVJ2QctUdwms+YHQKohFCtCGpRQzcAFBsflkVhTC7a+oBBDSNy3SwWNM",
-	"ZTtZDvzGHc3SwS2MTZExCpJQXUrfVAk5ZQldChZxMy/l+GLTLNlUY5ZUyUUOBThweKjtC9joJzgk7wti",
-	"5BUUu6xxV3tgwQsXgMsFnLwtGy90AIYlZYKszSSjEZfZnIWwFPC8MtJXp/fpoWkWbnMs7wny4e0L9OBp",
-	"vM+4Uxc9cJuXw1fgYfbJBQubDNqWC3ywXA3ZaXTUV2R+wxOPq3ik52kPyRDg31+LdLUFBdL0GgP5Afge",
-	"g/sRG/5WCPW45pvMUtKvgdigF/SgqfYXqiED2A3361/eCw1TGgYc3AGh46pLc0oybyxK3Ur93WA6w5gz",
-	"k51rY0idXN+6EeWyxVnG29/rv6Wkz6gq6XM7dXlG9Qoeo/VFeUbNojzjyyvJyOt7xtWrq3z9pkjb9kGo",
-	"9z2ouz42sn4Y/hVtsXujg82P2JYh6oHxFpJGs00ePLe/+TlvrX718GSyzcPtvhFfVTR60ywv4BOQKlMK",
-	"iClbWOKqxmLtCDib4msjFUXFPyP+E8hGjTgkCOsygo3bswzaNsb340Gjyb8/NqnZ5T/i77M5I7Kkn1h+",
-	"SGLbOa10dqK7pQiS6dBWNEPo8EonyKsW+HpEYirXT0S1DQPTCWXEsWaVklaqxm5VMCJkEugo+UwOhs5y",
-	"wcqkXgfi5nwpMfmVfU7ypcg+sUOQoNT5QfGLuqZGjp2ZTtmqQGdxZEPECs4gWl8Jf+oleg2+mlMBqcVr",
-	"aLkKbxeNVhjPmCUQbUVT4/s124UDwXNEwavLuno9iWqqgOql7urnB9/6VRljiM1hah+uluapbHc+8Kmv",
-	"VZDsrTk21y1cAxeB8K3d3d2DI9K5BX8yQVfUtm9zVPr3tSaw+8sry2tZ+g34+E3Y4O5oz5P4VZh4TEU/",
-	"fLUIgORBPRUmmkTyK+3kWgx9b/Mjtjfy1/fG8m7WeFUKBAAJulmDqe5guA5GBlxvxi47BiYcCEIda0XR",
-	"rJEE+r7jzdBBZNhqgvQVm4OYh3oHicGQ6HQGbR0wNRDr5gEbiqTb+6PjdYbPpBXPmFjbe5NfZgIdJ7qd",
-	"T+V4gZBB7bbAqDno9ccLvXQf/8DlXJeFVOzjm9Pft4zuqLUr8RDHqqqP04bEFI4Z9i6/KsHGTH4DUEgm",
-	"TZDaTSn6rfZ/+u60rCsS5WuoZZNtyHCrhfWdRncVjoXYvZZptViPLmzzJXgPTt1kPpZJzKgTNlhwrLE6",
-	"JPoxZBAmt8eob7p4hd/YbGpQzag44cUJWtSPIOXFzuhEy2oes36uKkt5GPHa0rr4nY2z9bA7J6Z9M78z",
-	"AeEYygkc7pDQiNfSXUzsesPP3uW/DjCVIuKxms7vztY7+E545FdmRua275jRH4MZfZ98AaH0SowBc0o3",
-	"2vswVROzYK29aqpjBTr6k5B+kafQqhU8fzVzViZqym8zo1lnChyR2MZtg5vTzfo+ayTFe/Lg1xiWnn7S",
-	"RaS/GGmpOrx0kJeqx8uaQ/y6Dv3vTI2v7l/nVLtWaQcbNNDfpm5vWwjctnh1nKZKtIJyQ/13f/8Q2Ir6",
-	"gVNPf4CtX5sCGMgiroG6zrnIcQomYzc93gg6TvnAWoqeT3pyq4H6kI6maVVc/Q+ojjc6/HbQA6eR7zZe",
-	"4X+TEASrAl9Gmt7JP3fK+J0yXuc7x2lqyLNDRrtEL1Aet81wsYUWTF56QjlGvBBZ0uk0SzDSOqWSnlLB",
-	"dGkTmsxMTj6ZZ2elQtVBUGUSE8w3bCRaw8riDpGpqnj6BclQ9ZIOUmSOQaewrv6owY5Vkdm1qTW2Wt6G",
-	"7IiOynyYIFEVT7x6hoQpz2jqmWHChE5nbWVCRJyKWimSWOdGYBrEPdEIbnbSImoJEBGvZ0AcV0kG5Eo5",
-	"BhFvxTyvzxroShp4Zy9im7yBWl1PWyq83blhy8Atnw/XrZvZ9uR29X72rrZdkvGLJzo0y7luE8DfWOZd",
-	"DP9dDP+XDUuolUVdG8a/pjDqHzaSXzgU0/I2+1l3PD825hctGkp9rnBPiD/yJlMyqlZIW0BAG5RXHZJj",
-	"7hY707UCCs6cUqlQ/CVL3WpwrergTqEnqA/XqvU0JMcR1wH7JoC/SxU3rz5hnxVbj01JkIjDB26PcBP8",
-	"7ga8O5sClmhzp+HpZpWeflP9xzo9A+wF4toQ7Lk3rQitKaobcqP1m2u+hYB9PElbDfjbD9rf0ulf29YG",
-	"Y4O+6QLO97aC0K9GGjvF/I6C/t9PLLYl/t93TPaXMFCYo0FgvQvpvhaPVIcItSqND7ppc3B5ZU0VvEl0",
-	"t4OYnfHdRxFvBnZb53ctwtHygt3RXjwkTpA2hLbyiLerUrrh20WJkcp9Xyi0EwKt65QNjpQM4ImBJptD",
-	"oCPuo0iNOGjDziwXdphih1Hl+gxo2xhnu+7vMMzZt/Y/dqTztnzz2453duS5u5Dnr1qASlT0p0PHuhJV",
-	"sq1TjHu0znSuHf1cm/cqAdBVa6t1Qc/ExDy3LClVHwrFF2wjCocydSZDWy5g8qGdPhlHJjatGahm59UR",
-	"ZVU56FYEdS1S2m6vOxD6BqzmLhb6GyDp6yKib4Hs3/lh7/yw/78ERW9iax7OpEn7F2JNbyFcTtdGpvWW",
-	"STX8thxmSJ7gr0D7HfXDtas53GkLPqS0kRoPSp03+HjbtjzIE73sY0P6Dd8PH/oWCL69ljuCfxd4/C3T",
-	"XiRxDu29Z4F3dQUyrOnTF6LDP1Ce+hUEjJ3ULT+H5IleB9LGGvGFIGQnMnILb8ym2Eiz6z+yiG5OfFNF",
-	"HbwhYEWZbLVm/fcGTV6NklvWe0fK72T3O9m9wT8M/l9Ler+NDJbKVNSVxEJ0Dss6Q/43l1PSva27tJIb",
-	"p5X4QPXaiSV146ktfofPLsu8d9jbAfar3+QrZJnxswD1NqOvlRAo6tb2dwMAhcd5pNYBgZQN3yL2/5sW",
-	"eV5c6DjLrKzCdJypK2xtz44Ko9vuz5eoA164GmvUU+vTbc977G+YIAg9hXrGplnCsF2k2DcdFukP9PEx",
-	"IWx3HbciuRJBWD51t47Rt+qaGu3A4MaUYNg77LXiRp0CeXujUdWH6Dn2UjMqduVtqrqDVXOFU8N47Isa",
-	"wTm11+w12h2BUGuGtV4DM4W8kOFUY6R9ycbpX62b2DslNiGDhVNsG1abe7+aG9uLwdqrka2X4HywfDOq",
-	"dUr1uqW19x00j8qkgNuxHeelx4V6nPdmqsDYNS+s6xzrL8gMar3NzZZf/zptyjEjO142oyLkRYijWm+r",
-	"WnVv2pk7suNV1ZDWe7CMpCyKkxzkp7Vvg8FEFgUxgzteCANDWRRhrqUy+9q2f78L8A1JX49aZj4/djVi",
-	"+rq2Z19lh3W/Rw/xQqMl+lvBozt6DURWw7qOcQMS2N1txoPaaXpQocMeuu2ba0+sf7kz1Pf+tl9w4xoM",
-	"2dlyEYb6+BfitO+FWwd9p2MFj/2tZH1vd6YNk0qNqngfyqAn80yAv9995XhSvdI0+nbGtXkfjgntGOc9",
-	"usu+nzCMd6sXvXW7Ma6lDHpKP1VYVurYyVzpYyemgbZ9qcO2HOWNwGiiR7de6swbwkgQJ9w3N/rPn5Rs",
-	"KerANHHO9Xm91z2xo1tvduYNz9kq1CNre67k7Op1+yPndLVETupDPbt0JfaKLi1lUszZie4W2vWS1ziM",
-	"VMPaxAiHhGZIQ34BROmaXskvZoBXfsEvnSlbHfy6pn5bNdizA1uvULOFMCjUg9zb102fT6C5bu09NUES",
-	"RxEzqn3bekSIIy4/Xv6/AAAA//8=",
+	"7L1rchs5ljC6FQTvTBTpISmSkmyLiokOtR9drrLLvpY97vkq/SnBTFDMdhJgJUDLrBpHfLu4O5iN3J3M",
+	"Sr7AOQASmYkkqYe7XN2uH2VbQuJxcHDej986iViuBGdcyc70t86C0ZQV8NezPBdX+i8pk0mRrVQmeGfa",
+	"ebNgZMnUQqSSqAUjK6oWRK5XK1EoOez0O+wTXa5y1pl2/vLkTZ98/+TscaffKdgv66xgaWeqijXrd2Sy",
+	"YEuqp19RpVihp/7fP58N/tf7f+v2Cf6ld+9fOv2O2qz0ZFIVGb/sfP7c7zx5Qy/DGxNFyorvJPnICpkJ",
+	"TqgklEhVCH5JGFeZ2hBFL/uEDS+HJI46h1EnJt2rTC30WSL+y1ooJntDcs54SjJFZjT5QDJO4mfzwQuq",
+	"kkVMlCDFmhNKErFcUp4SekkzLhVhn2ii8k3E1SJzWxhGvAITWHMrPALn/ZRJlfHL80W2WjKunouE4qHr",
+	"MHjJSSzNqAumP5NxH67p7evnRMzhrxZIzExL7BfV2zuwP5YHE8bSo+T+eHA0epgMjifzZHDCZg8Hs/GI",
+	"sdHkcHJ4/LDjn2EuiiVVnWlnXWSDgs1ZwXjCgpf5LGXLlVCMJ5vXbJXTjYZJ/VyxBlJMrhaME4BuweRK",
+	"cMlIhlgolShYWv5YzAnlhNEiz1hBNLCZVBG3N00kXTISe2sPfmSbmHTNnUoieL7pnRI6k4wrItSCFVeZ",
+	"ZPXr1PuqnJzx9bIz/Rl/8T504Pbbe1O9J86u8K76JD6Av8iD37L0c1y7J/Or4/kkeZCM2eDhbEwHR+wh",
+	"G5ykh8lgQu/PR7MH6REbj7ci3jUu7TVTxeZsrljRPMU5S4SGINW/JleLLEGQm0sgS7ohM/1PVWQsrZzl",
+	"eNv2lhnPlhq4I7ejjCt2yQrY0u7HUQOvRW8N3RLVQwC+9kO4Exi/e/fubK0WmmwlVLHweWaMFqwgyYLm",
+	"OeOXjHRfP31E7j84HvWmJP4z/Na8Gy6IEh8YJ1dUEo3V/YibEYQVhSj+Pepk/CPNs/QCBmraaF4c8z4t",
+	"2HwtWVp/Cdtn2pcD4Czdtml6fwpzhL8++ci4eiVk1n71l7mY0ZwwPXKQi0uyMsPrdDGnmpjrYQaHNcWJ",
+	"uCENQ/KKSql5A5UkXmb8ws4DrIFqprPhyaIQXKw1tGhKliJlOelqrhPx+C9P3pCDZC2VWNonfSDXyyUt",
+	"NnEP2Iv+ZiPWBRFXnFwVmWrQnfHk8GhvrjoanLz/txbAvWY0faG3tx14AagBHW47a8HmOUvqAsEd7hpo",
+	"ybPH4d1mKd4pMAoY2SdIx7k+SbFxjGIKN5/kGePqOxnx+K8DM/fg2eOYZHN90RlIEZTbV9AdD8aTh/rR",
+	"FTRRrJB6tZzprct+xNPsMlOSaNEgHlwMp3GvXzIQIvQ0mvyw4iMryCXjrKCKpUPyxv1U70TDOs84kxY9",
+	"Lf1MaFFsSKbqKDEan4zocXo0uK+ZwIPZAxqk/x5BpZ+eM36pFp3pePKwrwms+3e/LpbRwa+jwcnFcDoI",
+	"X8pn/UVBl0wZ8fGRKAqWAyl+FuDoZ1zfUmIH8cvKdRFg1AA0ie+G0KQQUgKAsgRktGcq4vBJol9uqsU0",
+	"hcIpTamiFm6AuiglWIkNP5FD8mwecWTx/dClaDGg8fQK9svgQTpOTtiEdvqdTJ8GxeZOv8PpUo/568A7",
+	"/uDZ461w9yH9v6NoPRqNRgP4c/wU/njwFP958vR9QCLudz4NzBSDJZOSXupfLtdSaTa7KjKu6CxnRLFP",
+	"CFexViQRXBUi93AYHtZTxtIWtv6S5xsLS7gdWpICvRMt+pLLglGkmNQQiG48MhJoyuZ0nat+KbLRQtlL",
+	"ysVlr0IrxqOjiQHuL2tWbErYAk2uANTMDJKBY7AZV/c1sdkhNugTn6uC0eUb+OW2Y4u5PimjS+nIi57R",
+	"qhPAP2qyA/ysEz4IznUBm2rDj9Fo27ukg1/f/2xe5vVRg5rTwCFINxdXrBgkVDJHywiSsj5Zcy1iJqJg",
+	"sufApgEmd0JMLZhksITs4wMcSKZJhWKpY4kvNZgeCT7PiiVL+1aWe5zJlVa6WBr3huQJTRak3DzsWool",
+	"izi9vCzYJVXMyXZIJTTOaRJae8I/d6rrdUrpsVxRC+/s0yoXKetM5zSXLHyLcLLK/WWKLeX1LhIJ7HuP",
+	"0N7gOrkRWgAweneku+Mi+3qLz3C7x7hB86+xW5sWBd3ooVJtAKX1C+tUFbcf2SZA4Q1bHSQLIRkna579",
+	"smbkA9uQbkmVzs4fPXtmXhAlb98+e9wjS/oBGQJzUheRdM5QNlLFZkooKdiKAQ5VWIbT7fQy+juYBH5i",
+	"xxWgZQbVxtPq90jmNEOfg6Cu3ByUyyvNmuKjyQS0xpSROCsBcvGBbS4KpuXkuNdg1LOT+RE9ngwOk3E6",
+	"OJrfZwP6cPZgcMIm6TgZzQ8pEK4gY6lprG10Y3J8vA3doujTRLOYTw+etIlYz+Zg7thuZnnyhl4SUAnU",
+	"uuAsJbONZgsF+5ihPIhg7ZNsyIZEC0XGKhLxsGVmSuKoo1ndYWJH6n+wqBO3GW2ItdlE/I3H4rXiRIo1",
+	"l3XzjOZNyu6j7xgiqqPyNOKZpw2A6KevG0QRZ1bSv0cU0APio/EkJqURKVkXgCx2tJFLVoWY5Wz5nSSx",
+	"GXFhRsQWU4n5RcRjDdqY4PX34fd6D/pZeCLPMOIRP5NE63wn4/HI0juSGXkGvweVm+ZSaDIR34tJl/KN",
+	"3d6UcBHxVQFaO7DzHhGFNW95tDrPJLDr8rYk6XpSVcQB3FlVmbLAAFTJQKAyRHrZG/pmtbVkMuIGIxKx",
+	"XNEik/qGpCCUXDH6QS9JuvG7A0QBs039Q7jSTGoQ6fdqAc+1rE+WQM/lFO9pSM7IR5qvWfUj7h0LbjzP",
+	"I46CZ3wYOywxuOa9/9EobjPxhR+wOXD7y71ffaskitT7e90ouvdf3XcHvT9FnZ9BGJyM8Y9DlA0fPHl/",
+	"L+p0zfC+/WznF717PTP2uvzmXl9fANxnQZaiYBXMkOtkoUkDAgMpyk+Csxaq8tKbRqOKlfpj767je7GW",
+	"2FvRK+Lmqvv1B3o4OiI/CUVeiDSbZywtL5SSmUg3171BfZDt1zgeTY5CZBUEj5A+9KYkOVWbWGdPux7s",
+	"dUXVotxplu5pi1rDyOZurVTUtmFrGGvseU872d3v+bP+GLkOiGB/pqnR5/W/tNbDOPyVrlZ5hpbCA0OZ",
+	"/+1vEs0f7hz6Cy3+dcAIBYMv5jTLQWRMmaJZrhECbVRWOJgapEw2KKwCUhL0bfx2+PlfAFJFIbSa/PNv",
+	"nXnG8rQz7diPtMpSfWv1CTqf32vQSUV54hmANSoqqtayMz3S0qbKFNxFbXsl0Oy55UF5vIE53mcf6P9S",
+	"sHln2vl/Dkpf0QH+Vh68wjkQ9E0MsQJTJsmS5vr2WKrfsrHrTcmMpuSH85c/9Qkly0xKzeHK30ccwNMn",
+	"zragf2m4mrELeBOX7KSnRd0PXFxxM4UEapUIPs+zBOwNpbliSGK8kBjEZkmY1jTMFgh8jhTC8475gpjv",
+	"twjBynx2EHJ1fO53fJPTrik8yxdA/JE50K2wG/Dnggt1sWI8RcrvsPs5CBQJ5eASAUUjTVlKrhZZzqqS",
+	"kvl62Amh517+iQOweFUw+aTE5Jd2Ic2yy6020BkWHHChBnbQXaGzlS4tHslS67AcSe+cTY01wAdqHPEu",
+	"TfXfCAXLHpiLYarMPotEwyzP4R8pK3p9O8+CygsuLgA8eiLzFUzGCVuu1Kb+iZsLFJRyeLlIxGuf0Lxg",
+	"NN1crHKawHf61gHo5piZJFmKjkPZ60fcfKeEovmFEuIip8Uli+GtxYnglqhdWIDFKDLipB/YSkU8WVB+",
+	"mYHQZ0Xn3OluziBqBXRS6D2t1SlqgiSnihW9r/V5PhXFLEtTxm/1PuduFu9dvrFOGY1z69nfWKIAaDIR",
+	"KyZJKlCwzXNxBRd36hSIKyoJAB29bzs4yWH5/p56+2g8unKTd/XY0NieSYJ0eLZWoELuPiyLuFixAsA7",
+	"JRqZzTtBtJtrvcFodNYNAxirtSIr0jjLQ6kianREhJdTqeh8HuP6Qy1bNiAb8e5ZbZHvpNmBKDzRCclZ",
+	"fDQ6jOGM8dHoKO5r2Rm8DxFPM1D+8NkNe18pqr+AmJCfhIK4EdzCjTEeA0yAelIznYf6uBRI9Gfutzfk",
+	"OBVcPy5x3azh0IqlIaTHfQKrsaPuCvshrgYpLaBFKhhiiom1sb4OvcsuOLfmBoXxhxFH3Zyrgibe56DG",
+	"w1BYQivhAMQYfiO9aSVgnwvtqeOdiw/ahiU46Jao9ZM4XyeL12Kt2K2wSqPTXKx5BZl+EsQRC7KgErmc",
+	"Bs1t5BgXMlDBr6MSvzTy2r000ErjE/7yLrCpckLruHCI0Tiyd8W3uzT1FI5wN5Jp8N6AmJo3QpXxSKdp",
+	"waQkXVHg61W+95SlziwnCqKyJesN74h4HNUFVb7tiksZ9e4uurQhuNcOwAFYVLjINqhEHMACHNE4vxt8",
+	"bApiZJ4byVBzxypnjHhXFH2gM6UPtk9i/MtUi5lxj1wyJT27LCwFRpu53oYUSyY4IyyXzLLOr1XQe0U3",
+	"uaDpGyGeawn4Vki/wrlKebou9lmleibSDWGfEsZMLKbMfmUkz5aZ2i3YjT3B7rU/oRKC2GUbaGv2NlBC",
+	"DHDQXVsKdhzqK7x6z3T+FK0ntzI14UO8WGZyaSyMNXdBZ3roW5+MyaN88+D6CxlJ7Rs/vIYucEO1fTwp",
+	"ses/zLLeiZoWKBwzcGPuAq0874IDDhrTtkAH43DMxiKe0ALUTs874zt22l056MGJuDFWhebRI6rKg+fY",
+	"qeK6DXnehpgwpuqY/X3fBV7MbR5DxhUrOM0vwD7n08FzoYVUgJsG5RW4jTT/WhdEZik71bxLyzYzxjjJ",
+	"xeUlS9H7XQk0+k4S/4w7yeZx1bKKuyN2dw20tvsf4Ii7QOozTtacfVqxRLNtmNc5oCvQint3KM2dY0DF",
+	"W04/0iyns/x2LG7tzVNjbilVdEalVl3WOYosEC1Mk4WJ8cqWLEzACIQlm6BNSpbCBrXvuFKPE5pzkuoG",
+	"G/fq//quGKCNWckkUfoxFrTI8o3eCURvCbKgPDUmV8ss0QQOFg8Ht0z6uwcf3UdWaK7N0lOCmOINiCve",
+	"5Yh7AO1VIRrDPwYQHxYTiWHeQ/IIZhRrlYgluzBW9zjiS0Y50ju3NanEasVSI+XB9YEVucyluIIXCxvR",
+	"P8qUYim4gDMMHF/QjwyftCWVU2MIrIR/RLwR2w/yLESolgbIeVZINSQYkQumz19j59vVkIp4rJUP+FX8",
+	"JWVPD7S7ZvBi729Joa177xFE7d2JK6GWfFJ/3Ah2Y2YG8kwr2Sf+Qw2r0J47wG6fuLUa79TOMTBD7uyt",
+	"2qUTyg2FSgCI6bSZgOObvM3RI149+ymJbd6C9UFlqrTLaxx0fgLA5IiHzetfEkf9zIqtckhbutIt0fUt",
+	"p2u1EEX26y1F7LU/UQVDM+mZSjioINTmWIA5ekok4yk5M98bE7PJfcDAJUxVgLClPczr4xKf31a3FWI6",
+	"5e/vyDDkn80lhpBu/O7du4GffWLPGKNdQHnm+Yg7Z67zxPbJjKb5hsjskut/sU+rrNB/0Y9lwxSa9Pu+",
+	"KT7imZRrNI7TdZoxnjBYyxkY5HoWR7x9b61ZLE33UH2KXahYz8W5NSavCpEwKTUDfgJRM7cTk4ORhw3U",
+	"rrFEuG9ggUQPN0bhRrDjbiSeeMqetwbEULqtNGVjbzcf2GZgRt4ViW4m9+njWtYDBzZh7I0TR7yLFvA+",
+	"WuFFAVaJr9bL+NYa6Vn6gqUZtZHstyCQbsKLpZ7RBqmX6hczam7FbKMB7C2kF9jDEHXsk0C3MIGFiVk4",
+	"QAzdyAGMHMCQL2KNsi66+tnir9Eg5SCATpo0fZ5x5sVA0RRNVTR/VWhepzImXYB7PYLbhSmkKUYrmFgG",
+	"Y4zt9Dsrb5LfOr+sqaNmNV6zXs40cZ+TNc+UJN14MhzFYF1OErbSF04liSdxNQ1kUs3oOJx0IGYdMzrG",
+	"IxNVb/7ZTPDod+SHdUvsmhLJB/KBsZU+j94U6Y4H94+8lBhkV7Oc8g/6rzZpBkIWzJBGcPf5j28Hf375",
+	"8sfBaDTGvdqQwPtH20Kydyb+7BpB4M+zURStx/cf6j8mZvBkNDqDPyYP8Y8T/OMp/HGs/zgcjUbv7zj5",
+	"yMjFAD4Te6VoxoOpR/2OvoCLVZEl7CKxxQiql/ZK/1IjkOAM7yvjZJlxUViUgg979XROKyRX04tOTk5C",
+	"yUI+asF/OxOIyljFnwHZ+uUjCJyqzAgXEMWgj/4I4nFu9kRfrnAgQcoMGTcuwgcoVfORFozKUJ7nu8Wm",
+	"Gs9VRiN11yv9/o9HI+/aTomiM8xz1HQi4rOC0Q/S+stN0mPgvjVqNB7OI+NcssYHvZWs0BcMlmnvIYEN",
+	"rv3tjB7iH3/GPx7hH0/uDqnbEdmcGLPf6KyP9HPOwOSRog2YXjKTLwHo08QG0COt7nRTwm35lxKgY9bi",
+	"zIK0G1XNbGtsspnuRgHKu8ON/afkdhN8MQZXzjFr+trQqQfkYJIHucw1wjch40CHgW6yfb3fmiSlyZJC",
+	"kU56Wku4ajclNZ1L0H+6Ai+siS7uPjt/SY4m4wdgqqryzd86T96+7kwnx6NRCMksAMx1l3epfzE4mjSv",
+	"p483IsuwwuBptxHLcgqXeNfMA8ATlyAwtkmPFsnMXNLNFsfYxubKTyAv3KA5OGkMPcIPrr1gDZ99iNf3",
+	"EgBMANz9Jh6G3obNYLwZ5YAgV3BVFZ605werLShPNXUWgXeCH4YJiJ11TyGL+DJWhdw8/v75N8Fqf8FK",
+	"FTT5kPHLCy62Xsx3ktihhKOwfuur+uHxaHx0X5/8/uTheHI4ejA6+nZ3+95dnYKY11W90hAJgGIozzN8",
+	"/C21PKQpkWQKDGXciwAKigcuq9n9ZZt6fQ6JtbCRzud6LnHtYDhh6CBPmZ1DU7E8fzmHlJn9F/6tdgiT",
+	"ct8m5Ni6IQZGEM0PGfJdNFQ6aClJsrR3IzGowVf9MgDBXUE+d3Bf1coDEHRvSXVLHYLtQletIoEDVvNu",
+	"3gfc0ph9Dmi1cRuk0ua/LjKphGaxJd5FvBt7Fxb3+p4bDyGf6feSC34pNcuJuEWLV/SShXLOV1q+NsC6",
+	"WogcSksAfpv6Py3oTdXFgtEQXhRrZgsoocvZOSY1O8zZ3JYJijn7pC4oukcBY7i4qiKJ4bkGmDMhckbh",
+	"SNd7XeW7+NzM0y93EdChqZRgZzG7VIJcMmWqjX1SAD0ocKRMnRx3pyZE9JKBROb/Un88z3LQf+SHbLVi",
+	"6alJvV1Rqcq6BFJlea6XRADWy30c3k7AQsBVjt93txokLhnL0ycQlxHAozIlzsRYzE2yK6aDNfDHpPEF",
+	"qYqfSEa6P5y//ImYjzfhzDZOlzV53k8PbFAQx2OaGj2mOGN0DDytGtxbMgx3EQo8bblyCL7fM5qrQKrv",
+	"8+wj40xiptRaNkFpLcNlMT3xAatxOGr2YQ9SBpOENvZyxfjZq2ePRbJeWt4SlJAx+bRB58z35HA4IqmZ",
+	"hHThgQjOen2SMq2QpWReiCX5z7MXzwPclM/FroUbGxcrxukqq2psh8PR8LBTkZsOo2g4iqJhawktGL2Q",
+	"19xAXUM3u+njYeycQYgD92kxw5qyLSV3TVmRfbTg06wWBZaafusexBRU3ZpO6ymy8M89mXOecXaRiLXG",
+	"ijH+E7N0S8P2xNiU65bepgFzfHJyohklankXQNgmo8nxYDQejI/fjEfTw9F0NPpfnjOk42U1Qk6dmerw",
+	"5OShWcLsbtLvrFcpVS0Tj83ELmR08rmhrTkA1u+ltCtYUwNEDelLynNCl3oHtcpueAUNNKvZGQLKh9Wy",
+	"rxbCaNqlDbJOAVtNE9mXSKjfYa+qIku7uwNruBkZCDcE8SA5qDx6RIxZnbX6V/19TEkGQUNnh1/1qwur",
+	"BduQK1aYHF7wze0jb8D7fZ5xFpI3PPRu8h/mL39FpWdN8aoFhB+FO79G84HKliwsPltusfME5zj0c+1x",
+	"NQqYrpf6WuyTJ////4fuhhU6ID5CGE/uAThpkCd8r3tcoP+kd7nMmjgkcafKXvd3dtMZk1v9aG278ShK",
+	"61165TF9T0s1fnnb/Y6vdb+Ogu1T77nLHcxcWUDkHr1TrICjAQlx19eFTl3cTGssp++LaAYp7QOtIlyF",
+	"clRQoDyt/6wq99LKXuF5BgRZcEF4/PUWTtudntlbuV+H2/yoDbS4ob+w+VRbPIFfxNMHF7VLc0XDb59w",
+	"dsWkMjGq7eaYlkdhyIVR2q5H6Vu1ymRdyJC69Ah+XtatNppkWT67IHyd50R4FMRuq7xytvnh6tnfRPbi",
+	"b2ebn85HVy/OR59++o//99OLx+LXF4/F1YunInv+6IeVHvPTu//c/OfmhxOt8K1zE5BekVpb9IJ2Y5PP",
+	"Ilo46pwlmyRnRnPxX9WUxLbMA+lqyRj0RXj9PShHxCPOMvAOxmUkJ5ZJ8Oo0zIRakHnGaW79o0YDKuVC",
+	"30dQOgcq6lGjNEb5bF5pqgInvQPPIpAoQstC5QGXwO2EzArPC0mc9eYBQe11iz22WVvnOkKrLS3gseXt",
+	"JvOIh2zmxHrxpyRTtk6q1BAGRxTmWXYhyt9WfIBgyN6QnNXTMNuKFED0vOD5JuKQH5YpyfL5aSO30y9t",
+	"dtgobVbK4N9s+Hv6X0JI5KI2qhUyrbrStxUwIaYcCuz61S+xbLEwNsjWssWQx8azHIpqRrwb25CWQeB/",
+	"9r+455XEc+pTDQtuqECVWPHzeHByNnhKB/P3NwC88s4V8LMaghMi8V5KWsOqAzUUj44f2NQ/F1FjTTyh",
+	"uIA0wMlf0GSRcTYoGE0hA8dOqIdXLPaV6kCnXmlETSZS1BrjTwPzPQQ4yriP1amMMU9CifhY/wpTD2MI",
+	"pWw83FCJp4C2XsszDbUXORpPTEHntgTKiiLU3y8iAsNKm0LRYr2kvAQl+7TKKa9WMhCJufOaOIFJ+Pvg",
+	"Ksm8iINhCDK2Xlt9g09F4VuKbXRqH+6ScVVsIGSjWkpsX1nMM1AHBLIyqLYJtbevnxHXXIJkKeMqm29c",
+	"kfUSYqS7lmua55tKLC/WBblxk5EDA8vt2nqTrX7/5s0rK1pp/K/sADN/GphjAoebIJALUah+HX9MmwUr",
+	"qdqXqecNIU9bqbHyPGGv3fYbqK7bJ3EZ1YwZJJh5Bi88pXLBJGaTxFieGMgAoQWDgi2YE9mgEvX3v604",
+	"Wv86XUl8Wmtjs+EOPKXXPGcPR0PE+DWjqZaPA9jgfnUNHwHE9VflYPzRLTwFNgpvl+na6yWzxXh9/WAZ",
+	"TUcSRlJXlDwUCbND/+l3TGbadquOC/GB/E/84g6tdDtl6pKZ2IJcSpCrhVhWd2d8wbe2DHuVS0m3cmde",
+	"BGzdw79nVdOdhuNduvt30liNqXIiIBganRq0XwyGrd6q2DLEQfYJ+NRwWrEvZEDfz3Rrj+FZb28c0rTj",
+	"QbXEK+18YTe0m1be3F6m09HdmU7t4re3no5vaD11+Fc3pDpGYn36pVXUo2U7zaIV/A9WnDbY7WykFVPD",
+	"H95Iut1kuQ1i4dix0kTpUrNvYaV0c9zMUOlY8z+lrbJGE/c3VzqwewZLtE+SuKSKoEpGPE5Znn1khck5",
+	"r5gqZ2wuipKStlkryzlBLjTT3ch06Uf2hRR407Gt2RDKRh+JIhDbn1JFrxcB4kIoiSmGRbrzgrGBfuin",
+	"JGX6CFKjj6+VI9q6KkH1YP0bhxcEcAP2FmTrb7EDSy3KsYrYJ/TB7DCZpIMxG80HR/R4NniY3E8HD9jD",
+	"+QkdzcbJJN2Ht9suXNeDLdxu2cGrBGzPGE6Ssq2WSalZS/xXlso+yarZx/WQkfJjDBKpt/KqplHv26ol",
+	"dAmr1m56f8EwxHrzQcSoMMbuipJrchT7BLZLJLjMF/LbVjG+uQtbFawW2Ar3jt/WhYyA9t8aM1t2QrIW",
+	"N/S9YWHrvvnn84yzszT1fvLIq7JhfuJoXsBC4Ca4tee67DQZeJU38E87KtDvVBqMXZSylOdrtthaxZw+",
+	"UkfvMb8PBYVJlqyLTG3O9QJIVbGsxNka4//wX0/tCX5496bT9Cv98O6NKRdRxgCDIelyXbAU20a9Pp8c",
+	"3z94ov+Pyholr568IPMM6xzRiP/w7sdz8vb1c+BX38NAk+UvF1TPI1lSMNUbkph9WsXEVALTUDslMZ/N",
+	"437E44wqff+ZlIZ807XmiQUjyYIlH1hqQni0bKCuBIYHl5vtDSMODhrb6g59NJ52SzK9HDhmYqxrJPK0",
+	"7rdBHuxXzEQuCxcJ8cMA1xIXFkqtMKHdhheCawJL+pj+GibBSjG6bOaimV9CHU7T8lOKdZHYVDRbo2pI",
+	"MFsKUzVN21ObNhpxx4ApTJQtl2ts9uWIHOWErjSjHAjXLQ7p3Wm1D1IjPFBvzurrs41p5gVtkZytBepF",
+	"QVSyluNM2Dm0iiyrYnWx5pPXVfkAP457cOOUbzB6GTeQUG6qkKURb377J/OU/v0ndOn+iap/N8VgsiWT",
+	"ii5XxoTXg5ZN9+4Z6if7ptuNXlOsVLbMpMoS4tX2Gd67h53v8PhYN8i10cImRlyrRZJJDRHBGaK8bXTq",
+	"K3JD8tp2R8H+R5iJSig3vQBcd9FK63SsZbizA5ftmh7xQNt04bdMNz3UYQstbdThl66X02mlrxRAYSk0",
+	"Dgjer7T2hAf9NyyOBxvE7lzwlkIdtMg7W17G6/BeutRs1wFbWi/XAAYvrvV6LKGnEFaFwIZWZXcgOHUD",
+	"W1yJsYiHOhNVY+agmltZU17jjlcyApADn6I5fzd+9fL8jcZiKKsAD7BRCsVWpRySM9uHe3cbPRLqoodV",
+	"xkWRXWac5l5bdi4VoyBosk8sWWOH16ssYadQEgY7UWxvshe4yskkHpIf2Qbt3xXSKq446a5YYXzktk2A",
+	"pvQaIvYGYlJKo/km4g5MQV9snGlBQIrSE5vJqjMW3hUa67GflBY78Z7ODV8sL6msLcU+6WVJfLCAKPlf",
+	"NbvxKtBpwn9gAqyHG7rMY1eNSvPJStWmbrxnNSrN2pB3kLhk0DF00jURBdsZVgbDgGlFvCtXNGFlf7he",
+	"Kx/r0sTrvIwtRwLMjXRddT7kB17CkP9p+WSpgQB4TP1+fKOx6cfXXsfKZBpp9mScc5pwwqfG9XL9OlMQ",
+	"jmEBJhmTeEp8vRL751iXrQFRoLa2rRRXxmEcxRG3VDHPPjC/VRJnfVO4H0AfWAPrO5ZdMCyln4uC+CW2",
+	"a5Ef5NwZaObCNtYwNGCds6kJJoE7Ng6DvjMH9InR9cumNtDyj3SxzwWWmrJn7p1qAuAgp9FA2lNBlw9m",
+	"Cud6GAEHVRU7kpjrk0e8fvQAiJ3ltQLlIalVr5IRR4dDNRbHuzX7Ttgva5oDPYNm4SUxK8kBeHKlJgZn",
+	"uSkZi2QsbivOFLvYAxnxrg1Q6FmJdlkPNIgTkTLgIAWzhZj0z6GLCZRU93zVc5rl64IBjMr+V9AdglPo",
+	"FARxBmI+N0ngtg8WxvlI0o1d0E98ELt4IM16Cqjeyo1z0quP0X3LMwjzQhfnSmRcyZ4JktooJq1kaT2k",
+	"xobi9/SVjGv0sAEQETchDyipAwigx/QW76gtf6/FFRNGEHELa0QaODwKW2D1xNLBcSoSWfpSY3O14LlO",
+	"BNdkS0t1JcXXzD9G27lDte+fnD02RSHhORnzHNAKU9OpX2tQCJFeptkH9u1o9gPxUPnY0jB9taa7h22a",
+	"5lh0XO/YEut3yG3fNFjFklXzQBDoWELWNWWI/Tm9Vh0xBLYZhid9FlkprlWw+VpioxLIo9KSd/wI/zUw",
+	"KEXoTHxkZGSUvGSx5loJA8hY0WA0MpVsgTI4TmvkXEWBbMKKUEseUQdqy3fjo/EhBtNVdmYbXTbrfsEn",
+	"x3HZ1V+L9Wc2bd48z19ZIchcYz74VqDeVa9S8Mo8VE6MEg/Kky3trLcDraYJWhSMsOzqjdokM9Mn81//",
+	"9V/jnidYanhAPewQIHBevwHeE6MsmHs01cojHvuFyOJTuDwzpjDlykwRx0DBvXKWUGW0KVHF2kYq5VnC",
+	"uGSeovqqEKsiY4oWGy/Qw6iofmZTZzwcDUeV/Dg/KQ7T3A4s8TfKniwrx1yygI3slccvpjaiGkPy+151",
+	"km5LeZJeP+LuR/2yva/70FR88eu5DMkbLExOU61UsBzQwfi4CJUbniwKwcVa5ps+xrfktjQzUKuyOd1y",
+	"mSl5inKRva/vJIHLpOnghZ598MoYfZzQhwp/Li5L46TW5Qo2z1miZEW6sY/ZQEYTSo3vckjOQSDQsiCc",
+	"BCS3krlDszIAfd8TAKpii5ERKo8r4m8ETrgR6wKGXRWZ0uxrRSXuP/7rAOzH3snEHMfnVJYdvSABepnx",
+	"C3vMeOqrfFcUiolhxatY/yvu26DciMcTqemM1vukIvF4JOMeWXOV5SaEyt2ehonem+ZBykoi9nke6xOa",
+	"su36mwv45mLGFhlPrXBaKbjdw3ZgMC0XCp+Ne93P0s5UY3K9MpJ+AvaVQyJjzRRMMxXevb11fdScgaHL",
+	"2SYrOFK10k4Oj8Jt8n14d4IdXRs53+OQkbN+gu/FFbESmr4roEbV27V2i+PRaCnRQHMs41N7pyRwpTU7",
+	"uOyED6UXrBzGC3zuQvat/K/xSP4X/PW3cf/o81L/YKQ30gtlWb+vta+djEZbCnnaAp77Vbyso0Zbi8vG",
+	"Sw20EWgQkT1qVNIUPnFf3LLo6RGCJvSJA+GB1/4XPhnv/uRtrcry0ehw90dP/eaHx/t8EWioANcBKLn7",
+	"87J8aWl/h/ftW95/fq8RyrG6zl+Y8oiu0zRtUGTX5zEeLehpRKWX0i9jJTvvP++gLZVMiSyFUiCX2UfG",
+	"0cRlFVLkIG0BXdfvEO33UjflG73MhMaD+9zvGMtvqyzwGmykHo+UpUnC1oep6psbUwiQXl4W7JIq1ot4",
+	"rQJJH8S6pGThpiTHkPxkDD2mJrcxx9WNJZjU0dU6vGa4vVPia6QSynocjQ6H5I3w9XcohmI5ZsS1aqMF",
+	"A79yiVcexA+ScN2t/dofGRoAoRsDA5u8tVNAnBUYZF1eP3N3rwrKJQrG0ogrEQdxYm4Hz1hCtV5g1C+s",
+	"J3KpdZ4VMiNG7sErFfzeFA+zyC4XEL5spRetu1+Rq0WWLAgHizMHQbpcHQz7WJfEbsN6PrS4449csDwl",
+	"kNm1ELlpTWU2QGY0+QBCSmz1S/D5l9V0YlMhBaN/ociKiabJhfhgyg/OtDbF0oiXYVh45aelUdgWWmGf",
+	"knydMrKkfNPXYoE+CFiA5uwKjKALLZKDqhMTCCQhXbgALjhDHwee26gTRiPW1HYa8QpCKPRufYR19eWj",
+	"FV3vXAumCgykHxhbGURDb0zEUa6ITQ0WFDOLtT469/yzqJZwUT6WUiW3Kn/K5hgPWSqjo4oy2ujPHpMu",
+	"BTsVGqiRPFjtiX1aFUzKqUmcluCDYLKM/zTrfmfkHS0DX2YSPAG9FsELJM+njKVNkStEycshUMzHtvNo",
+	"5pJAPVpSxwgbKNAITBprkhcSVQATKrKK4zXwzTWKKutt7nGmN/opdPYcfA5vBQqXf1EhyJWOCnVWqhSP",
+	"aisbdUcNlb6JL058cfLJa2v/x8JdSCMMx7pkZLaBPz1pZK7f2/vPJQ8/QJrbysrfWJubeUaa14F7zjh/",
+	"+2S1lgv0XEOxDOQKILtQTd7ZJ3VgHOOwUky656A2Ds6hoxtGyw7RY2t5JLgWTC7bFNhEHEc8S6dkPDo6",
+	"jDiMm5JqAAp2dJqS3yIXnhGZCKDIL9QWdaYRhtJGnfI3WQo/P55Pkv/5P/8Nv3GDa+t0+v/zf/77s9tW",
+	"xOMsrdoEvpOOp9oWnjFo60C/gdfpvcb6nBGPXXUykCWg3JXgAIM848D5IN5WKlqAWxB13SkWgwcTaKFm",
+	"zHiGwSALgZmVGmzgsID+FeBJgDZSaCMFKBvzJ5gVNB/UJ+pyYTcP1Stxzz0i6cbaxkoBD7R/41538gRU",
+	"TnFsz5Sm5cxq+R5/hu5zS/GRGQepmwLchnK9ZMBs0LBRFrsDkEgrED6nUhmLxrPHsWnyPNuADS4RnLNE",
+	"QaOsGMacQ6BG3OsbZ44vVNqfKVNZjxbKI3PDiL/WewIjv2WBENsCcHOinRbeZUX884U9LTmV0h5mnxqL",
+	"CgREUntIuMdMEblYK0lSccX7Tr6JOHph0QcErUhlLq7yjTGXm5qA0siDszW4WVJnjgIRqtePuMYK2wbO",
+	"8NA8mzPsHefAZ1CvCmh8vFpgx+QlPIU+APBQlnrcGDcE8puGwSkKp5pggIXHoCHKKEqICy2uXZiPjJTo",
+	"23hANLL291JEAuWhFC19GQjLK1ZoWEhAwSWROt1SQPmSnL8foteAhBZbNXjNG3eIeUquMi6xMI/Voirq",
+	"pCaaVpdEflzKRZW7b7PlWPvN+OH1qguYZGUMuKVu4zZz1SqP1NGH3l42oAYXqlaE+3sxll0pQNu5zueI",
+	"18TRSg2mBlM9tUwGHKwBJhNI3G1p3mZKk4IyVxo/DeUx3a180pUpJGczkZo4MiK1WMaxvkxzr/ampSba",
+	"DL1Xze5Bj2iyYINHWDUgENKeX2nOFHMxgMg4QOoSXs3UgW/i6N2Ko09Ls0lNINUo17z1sGBqAnxaRdIz",
+	"S88nhp6DNRvlT2LahEEoFFovTkvHL8SimoQDxpOMgRWtoZmaOpxfUKkyK7Q8N+8MNM8+st9XibqthbVi",
+	"UHWlTFeFmPmKidxIxZYGA/w4rj2MjJl0FUZddVEqoY5oH4IkQOaFv1AJXjDFeMS7FTc1xIz1jBSGxg9c",
+	"b2ZCaaz72FW3CJs1zE7OVyy5HgbZw+6HQfWSrC2oVIfLPxAqge9Xnw2qyNBEtWJTYY8bxKPnEDUVqiFG",
+	"urMNiV1ZubhPVMYkmRVgZ9a/y9IYZOeVDY806gyGWscYp2LjbMqMzbhZhgi1nmAdIgjmCobCuW8rk5dG",
+	"ukzaT9riuuqfosZCOWHLlULrgVYDFYa4meeh9bEcZte/T43M/oFtJIPMv4ybuMrS0ewlGMYo2mFlbAn9",
+	"4OGnWntslNbuu1xOF/xjFMZhbVJNLG0+YsTDCYkEUxkxiEys6C9rdgr6jmnCCaIMXa70BUYcZ66pD13f",
+	"OKrZCQTCwsjvNLleLeiMqVP3QyLmeLVFdrlQboBVnw0KpxkGRSwgHGetUGQr1qZ5Na4HARKeNdbcaSVS",
+	"areZN2iO1dji4kS2+qheQqxQtV5eWXIilJYYsq26fOU9iZ1fi7Sp8/h7spqC86N1tezv1N1QMbGIu4j2",
+	"yvPrlyGTlZhpKEsDCjpHw357za/Q2WuZ2yE33C3rg91hf64QuJsmdh8fAib2yfUt7JOagf26QQ4v4XHb",
+	"N+hsNA06hCIj+5iJtSnW351Rye4frYta10KI5YHZ9DfBR1t5hXWkuGH+cxiDIFF7mw+3VuWPDn4dDU4u",
+	"BtfEjRkr6RjmvSBjc3SrBJb/or5wWEZZE3SrS6KtKugfzB3x1cZGaLmJuOa0VvIyP3iPGb2hOEEtTkms",
+	"gdk3YoZJ3OE2sLesDFoNex+S5+jVLFjEoSA32iyvaJFKY5r0U1cwchGLhTvLsbFaLOmGJAshJPNyh9Ds",
+	"TaFQXg+T4qhqFq0Ek0YlqWUKNuYVw4BTY2zFGH+wfSSCpzVHfcTLDANcWJnmE7blsqJazvSoyonH2yNu",
+	"SuKZ0aY1WgzxC1aOQjHWBaCaJDNINOpjX3bKa8GmP7JNPCTP5sQ6NbaWTaQRV9mSDWArDFNCuhp6Hx9o",
+	"xgoFFW2t0+8kefv6OSYpGVqSca+NP3YJsum9+leQRBeSV1auKOu1bbPeWX9km31sro/KJPhnqXG2wpv+",
+	"s0g3e1A1wwOwhhUg3yPImHoGBQfKB/Wokk6VpaRbQbFep9/5SPP1l+rlgI9f3294e88NThkc8N4OCDLX",
+	"3ZrXd3ln5+lGCd4dkXhY6MBWyXUxOV7N3Wo01OcGtxrvf69/l9Yao7K1xt30xxhVK+mPtjfHGNWbY4w/",
+	"X0t2b7uwUJcDjz/r97+LL8OYz/27bCVuKdKuz904MCVXI6l3ihMw/B8/tPNodLL7i0eCz/MM64AcjfdY",
+	"4hXWkXkjxHNaXDL87nif8wT6/uuPJ5N9PjaGWS1fPcHqM1+zgPaqXmw8JKaVBjIQlvYK6bSJ3M1SA67G",
+	"rivSIUsujnp2I+Eb8ueteGWn1t9ArGZ8L8Zy8MSlq4aTwCvZXyjsZUtGVEE/snxKYltIyAgf0pP6qCSZ",
+	"qeqCRhpTWcTLpq/UfDklMVXbJ6LGwoMucRVxU/5CaVXEzllWfQAnmikQlUEGttsuVtNQMQq9y7XC6rMQ",
+	"ziizj2wKcpyGH5TCr+qg5MybacY2AtNqIpeLD9mwJhtJL2L2EOpA06+lfqJ0h7eLJj1MNs0SSGunqY2I",
+	"sccFgCAcUfxrs6DfTK6ba6QCnAq4xRF9q1dlTUWumF8TuEanoCpuNIcJKeZlfZg7y9bYtnGDXAQSXQ8P",
+	"D09OSesRwnW02goWhQ5HVfhcW2oafXkzwFbB4hbSxG2Y8eHoKFDzUNjCF5p+hIqBA8mD7gpM1onk73SS",
+	"v59YcbT7o5+EeirWPP36E0Z4O7u9LlUDJAets8aoDzBZEsNubjZjm4UG63dBzIizw4h6FxawZHh+L5PC",
+	"WzAqNSnVrBOSw45Ho2rnDlMdzNg9bJe1quHDJYKWpSBsGKOXFGgCAFz5FZ8HZ7IMQAGRwW4VEraNowhz",
+	"lhnlEpIdYOshnoTbuSlbKlnSV2eZ2DMNDo6/RfUum3PgvWG5BNMNYtj5/LsyASzPbREKSa9NEb4tl7hD",
+	"nfOfRX+8JqG/gfo42Ye0g0EWQPcU3KLfNM+75IJIMbYywgY7Mx0wvgQ/w6nrDM0xngX1crbLoHvzWbUE",
+	"kFUz83p21UnF7Y6W+QWVF1xcoP/hFGqguRm9+geN6kWhucpCwsOIV7bWxkNd5YQAC/WqlOzmobbEB+bR",
+	"A9ecEhrxSv0zW42kFi3RFoXQx+I4EY/1dOGgBHOCPwjf/Z0ZnL3tbwzuG4NrZXD/kLwGMf9azGbP9HU/",
+	"ccfZ6uYmAsSoQBl39iPTz1DkKZMq4uB7rZjyMllR/OuFjE249CmJXSEOcDT7WWWXtVrYgfLXW4xqLur6",
+	"i5ErWAGaIbSQrLIcwBYg/iGzRv+RTBjBkpKBF2Ye0l3aNVyD9rsWA8/SFFPSOCPd8x/f9l2/8r7XrbwH",
+	"tZkbgiLITL7Bv8phyVkKJni/rrMVyLx+aJXicCEpz29vGHrINE3L1tX/hKaIszTVR98RBgBXrK8iTffx",
+	"9f+dhDXYFfiG0vSbnPZNTvtmiPjyvOwsTS3J90hzm4iI1aT3zDtzBWZsyRUojMOKj+Bzns+zBHMFUqro",
+	"jEpm6vzTZGErzJJldomFoPtl6T5Mg66XDYWdxS2iXdkW8guStnKRthxRAwZTkHHz+8pwvyNGvq8X6Mh2",
+	"J7y5ksw7spRa2ohholLZ6e36mUq2s5wrxASJS6aqYiOzJ+KuDIipEW9yfTCtx9XHsoH2XppPJaEn4tWM",
+	"nrMyaYZcK2cGa2FdIwumUpoT62Zjde5QgWwv54p0sXw3pFfRPO9NCZXQLhFrusI7rhTvrIAW91dJr2pL",
+	"x3HFxPfKyKk0R3R9nq1Uce1GlCH/v9d8MBAFEO5q1ZKr0+xk98VTiOo9MfdJa6lt81tmy7fMli8b0lLp",
+	"Jrk1uWVLP8lv+S17ViuABBbpkVnHmt3P2tNYHgGzlQ3CS0NxEoHMFmStthlMpYUxJu1CBUIob+O1MTIV",
+	"dwVnXltKqMuepX6fp0ZfZq8lC9QabHRlGZKziJs8FZu30marsEtfsE+ac8a2WnfE4Qd6Ba9XLuR8+Hke",
+	"3qGAo7vyDPB1vYB+t24fwRL6vVOAgm9kScp6LdWtN6Yob8hPUqnv+fp5Km8CjbdtI4x6u27SrWRe94bk",
+	"pdcepFtNRe1t6ReCTR3B4eoQ9zTilbK1WBm10q7EQmVuo7Xjno3+tHmtVmUJBmrihlxT2a8/DWfPYJfK",
+	"sXYYmgwSCwD8XaWVXI9VtKpjLd3p/zjZFY4Zfsuy2CPL4kuYs+wN4Jv4lqRxIylDAxH6+NlwjLoJypc2",
+	"KraA2yRkeO+/NSXjNOL1XIyyj6gflOz4xiG0fPLyKiAanUe82bHPz7gQBSYXdEPZC17WgmnC0jvVUlQg",
+	"bYHszlqIeIjw1VIXLOtzcownVoAcVG1J1to4a0dbMm8v1eXbO5O1WPhuzmX3TYood/rHy4sI7f2fOzVi",
+	"X+Hg606Q8OTxbzkSf4AAg1rXDFkSrRbF+lqkzOK0Cxqo8skb50NU5r1OSoRdf3saBLFZEA2bm9XksOyU",
+	"0eZYGuy0WCv84BiXrf1QzhWf2sjSepipm9fEg5bdfRs5FZXcCXe89tSIW/Cnb9kRXwEf2JYjcQe84lt0",
+	"wh9UAfwWz/D3Zp02c2IX9wwwQMNBvhAHfA3xr6bsPyWxx3GqZMQxsiF5jH8FFuMpQ77N1mOCe7A7radV",
+	"WF3qrRBiofuyukCKQ4jbmRX+OOzua+Ar7lq+8ZVvfOWfN5/BCwnSlNQj8d+5N7K5BrU3ZPALkfvvKXYg",
+	"aao7GB+NjYqLIXls9oEkuELjIXnBi37ew6G4K/7ZnvqfWeGwEN9VCw1vCDsKKklUQRMIVML4lr9vYPT1",
+	"GIbj8N84xjeO8U0T+X3YlCUzN9JF7iLBrrSv7c6x84I5wWUDjTnLzKUdzpuIg4un23ThkLAHp3eKPWTL",
+	"wJdQq1nJmO156zj9DgfPV5eg134J33L0vrQJPZyEF3qNN07DqxrV98isgNqvOPW6yDvTzgHIOWYjoVrP",
+	"Gb/sox5u9e8CYuL9PtZ+hLEMOCr1NiFmvOZFlzBf2UNXLVhWlC/dm7qkV+GWaY76tGY9gr+5IoOYqQ3w",
+	"w/M2+nJq6pYILtdL6FawVjJLmZ9H4s0MPZGa856Fm45LQmfQ4sA2HB82ew6Etom9iPrmWpiUlqpVmqto",
+	"ksnyuQ9STGDQ1/9psEIsHkDLPcAELdl3pp1G6L1Xm/ZoNOp3VKbA3fqMw1Briik9pgdmbnlQzjWYW5bu",
+	"FqoFCFaWOSqXgRQ90ErssMYyMNOACzWYG0LgFtk5/U/bJg5OufaJlD/ruJz1bXVMY+J1ldC5uV1sX2Xi",
+	"w3Lip96AxqxzT6xzUy6ZWogU4Ez1s6tt+ric+wWMBFCXIxuL4HwAbTuqcanVCueV9U7qN2vLn7ixLddr",
+	"xg3MuCAilQkIWxas6rjb8ckOaqzmV4rZvpyxUNqRLYstqBxwMcBRjdWcp2fnyfyRLUuVQxrrYMFpJcRF",
+	"DoL01tVgMPQvtYNbFoSBAyXEIDfiuVu2GdDT9k4t49tOCex8YWJQC4NuO55byg1rX8cMCWKj43174aM/",
+	"egtGlsPawLjjEbjT7X4HFWgGnkKLmX/flStfbF/cGxpav+lV37kHS3b23ISlPuGNJILbgvJw66D4tuzg",
+	"kXC1fDF6xgTLBlb3ph0kpT5dsmoU7y+WmYQQG3/J8aRc8j+MGuCNa7JqHDNwY7x1VqhfhwnD2ONORt7H",
+	"QIStlMFMGaYK61Ivv1hqxRyatVYWPfZ5rRtNYDQxowNc140cwEiQfvyVs9J0dPGBbS4KtpZVZJp4cPUM",
+	"TeQD2xA3urGyN+/gA9sMzMiqVOG0kXK5Y5/3G72FVIeGZAtPrynp0lolYskuTO/ltkVe4jBSDmsSIxwy",
+	"sEO8ReoNoNtWeSME0eNIOa6xjEYNPWZgx9TEOniQbQtosc4OCIp1+EtvSv2DC5DLL2ZskVU4UWXq106A",
+	"J25gYwk92wAGDcwgH8u4YgWn+QUrCkyec+tU5GscReyoJlaZEQMc8fn95/8bAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -47,6 +47,8 @@ type RunnerConfig struct {
 	Retry                RetryPolicy
 	Now                  func() time.Time
 	IdempotencyRetention time.Duration
+	// Observer, when set, is told of every attempt and command (metrics, traces).
+	Observer CommandObserver
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -86,24 +88,55 @@ type Command[C, S any] struct {
 	ID      uuid.UUID
 	Options CommandOptions[S]
 	Build   func(at time.Time) C
+	// Authorize, when set, runs in the transaction right after the stream is loaded,
+	// before anything else looks at it (If-Match included), and may refuse the caller:
+	// return the aggregate's not-found error for a stream the caller may not see, or
+	// ErrForbidden for one it may see but not change. See principal.go.
+	Authorize func(ctx context.Context, current Versioned[S]) error
 }
 
 // Handle retries the whole cycle after losing a race, with jittered backoff, unless the
 // caller named the version: then the conflict is the answer.
 func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (CommandResult[S], error) {
+	caller, err := Caller(ctx)
+	if err != nil {
+		return CommandResult[S]{}, fmt.Errorf("%s: %w", c.Name, err)
+	}
 	md := MetadataFrom(ctx)
 	md.Command = c.Name
+	md.Actor = caller.Subject
+	// Idempotency keys are the caller's own: another principal reusing one gets its
+	// own execution, never the first caller's response.
+	scope := caller.Subject
+	obs := h.cfg.Observer
 	for attempt := 1; ; attempt++ {
-		res, err := h.attempt(ctx, c, md, attempt > 1)
+		var res CommandResult[S]
+		var err error
+		if obs == nil {
+			res, err = h.attempt(ctx, c, md, scope, attempt > 1)
+		} else {
+			actx, done := obs.AttemptStarted(ctx, c.Name, h.resource, c.ID, attempt)
+			res, err = h.attempt(actx, c, md, scope, attempt > 1)
+			done(Outcome(res.Replayed, err))
+		}
 		var conflict *VersionConflictError
 		if !errors.As(err, &conflict) || c.Options.ExpectedVersions != nil {
+			if obs != nil {
+				obs.CommandFinished(c.Name, Outcome(res.Replayed, err), attempt)
+			}
 			return res, err
 		}
 		if attempt >= h.cfg.Retry.MaxAttempts {
 			conflict.Retried = true
+			if obs != nil {
+				obs.CommandFinished(c.Name, OutcomeConflict, attempt)
+			}
 			return res, fmt.Errorf("%s: gave up after %d attempts: %w", c.Name, attempt, err)
 		}
 		if err := h.cfg.Retry.backoff(ctx, attempt-1); err != nil {
+			if obs != nil {
+				obs.CommandFinished(c.Name, OutcomeError, attempt)
+			}
 			return CommandResult[S]{}, fmt.Errorf("%s: waiting to retry: %w", c.Name, err)
 		}
 	}
@@ -113,7 +146,7 @@ func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (
 // inline projections), store the response, commit. The first attempt is optimistic; a
 // retry locks the stream before reading it, so under contention a command loses at
 // most one race instead of retrying until it runs out of attempts.
-func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], md Metadata, lock bool) (CommandResult[S], error) {
+func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], md Metadata, scope string, lock bool) (CommandResult[S], error) {
 	// PostgreSQL keeps microseconds; events carry the same time as the read model so
 	// that folding the events gives exactly what the read model shows.
 	at := h.cfg.Now().UTC().Truncate(time.Microsecond)
@@ -121,8 +154,10 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 	var cmdErr error
 	err := h.store.WithinTx(ctx, func(ctx context.Context, tx StreamTx[S, E]) error {
 		idem := c.Options.Idempotency
+		var key IdempotencyKey
 		if idem != nil {
-			rec, err := tx.ClaimIdempotencyKey(ctx, idem.Key, idem.Fingerprint, h.cfg.IdempotencyRetention)
+			key = IdempotencyKey{Scope: scope, Key: idem.Key}
+			rec, err := tx.ClaimIdempotencyKey(ctx, key, idem.Fingerprint, h.cfg.IdempotencyRetention)
 			if err != nil {
 				return err
 			}
@@ -150,7 +185,7 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 		}
 		// A rejected command is answered the same way on every repeat, so its response
 		// is committed too; there are no events to go with it.
-		if saveErr := tx.SaveIdempotentResponse(ctx, idem.Key, response); saveErr != nil {
+		if saveErr := tx.SaveIdempotentResponse(ctx, key, response); saveErr != nil {
 			return errors.Join(err, saveErr)
 		}
 		res.Response, cmdErr = &response, err
@@ -169,6 +204,11 @@ func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx Stream
 	current, err := tx.Load(ctx, c.ID)
 	if err != nil {
 		return Versioned[S]{}, err
+	}
+	if c.Authorize != nil {
+		if err := c.Authorize(ctx, current); err != nil {
+			return Versioned[S]{}, err
+		}
 	}
 	if want := c.Options.ExpectedVersions; want != nil && !slices.Contains(want, current.Version) {
 		conflict := &VersionConflictError{Resource: h.resource, ID: c.ID, Actual: current.Version}

@@ -35,25 +35,25 @@ var counter = kit.Decider[int, int, int]{
 type memStore struct {
 	mu        sync.Mutex
 	streams   map[uuid.UUID][]int
-	keys      map[string]IdempotencyRecord
+	keys      map[IdempotencyKey]IdempotencyRecord
 	loseRaces int      // this many appends find that another writer came first
 	calls     []string // "load", "lock", "append", "commit", "rollback", in order
 }
 
 func newMemStore() *memStore {
-	return &memStore{streams: map[uuid.UUID][]int{}, keys: map[string]IdempotencyRecord{}}
+	return &memStore{streams: map[uuid.UUID][]int{}, keys: map[IdempotencyKey]IdempotencyRecord{}}
 }
 
 type memTx struct {
 	s        *memStore
 	appended map[uuid.UUID][]int
-	saved    map[string]IdempotencyRecord
+	saved    map[IdempotencyKey]IdempotencyRecord
 }
 
 func (s *memStore) WithinTx(ctx context.Context, fn func(context.Context, StreamTx[int, int]) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &memTx{s: s, appended: map[uuid.UUID][]int{}, saved: map[string]IdempotencyRecord{}}
+	tx := &memTx{s: s, appended: map[uuid.UUID][]int{}, saved: map[IdempotencyKey]IdempotencyRecord{}}
 	if err := fn(ctx, tx); err != nil {
 		s.calls = append(s.calls, "rollback")
 		return err
@@ -97,7 +97,7 @@ func (t *memTx) Append(_ context.Context, id uuid.UUID, expected int64, events [
 	return out, nil
 }
 
-func (t *memTx) ClaimIdempotencyKey(_ context.Context, key, fingerprint string, _ time.Duration) (IdempotencyRecord, error) {
+func (t *memTx) ClaimIdempotencyKey(_ context.Context, key IdempotencyKey, fingerprint string, _ time.Duration) (IdempotencyRecord, error) {
 	if rec, ok := t.s.keys[key]; ok {
 		return rec, nil
 	}
@@ -105,7 +105,7 @@ func (t *memTx) ClaimIdempotencyKey(_ context.Context, key, fingerprint string, 
 	return IdempotencyRecord{Claimed: true}, nil
 }
 
-func (t *memTx) SaveIdempotentResponse(_ context.Context, key string, r StoredResponse) error {
+func (t *memTx) SaveIdempotentResponse(_ context.Context, key IdempotencyKey, r StoredResponse) error {
 	rec := t.saved[key]
 	rec.Response = r
 	t.saved[key] = rec
@@ -123,11 +123,11 @@ func add(id uuid.UUID, n int, opts CommandOptions[int]) Command[int, int] {
 func TestIfMatchMismatchIsAnsweredAtOnce(t *testing.T) {
 	s, id := newMemStore(), uuid.New()
 	h := newCounterHandler(s, 5)
-	if _, err := h.Handle(context.Background(), add(id, 3, CommandOptions[int]{})); err != nil {
+	if _, err := h.Handle(AsSystem(context.Background()), add(id, 3, CommandOptions[int]{})); err != nil {
 		t.Fatal(err)
 	}
 	s.calls = nil
-	_, err := h.Handle(context.Background(), add(id, 1, CommandOptions[int]{ExpectedVersions: []int64{4, 7}}))
+	_, err := h.Handle(AsSystem(context.Background()), add(id, 1, CommandOptions[int]{ExpectedVersions: []int64{4, 7}}))
 	var conflict *VersionConflictError
 	if !errors.As(err, &conflict) || conflict.Retried || conflict.Actual != 1 || conflict.Resource != "counter" {
 		t.Fatalf("err = %v (%+v), want a version conflict at version 1, not retried", err, conflict)
@@ -135,7 +135,7 @@ func TestIfMatchMismatchIsAnsweredAtOnce(t *testing.T) {
 	if want := []string{"load", "rollback"}; !slices.Equal(s.calls, want) {
 		t.Fatalf("calls %v, want %v: one attempt, no append", s.calls, want)
 	}
-	res, err := h.Handle(context.Background(), add(id, 1, CommandOptions[int]{ExpectedVersions: []int64{4, 1}}))
+	res, err := h.Handle(AsSystem(context.Background()), add(id, 1, CommandOptions[int]{ExpectedVersions: []int64{4, 1}}))
 	if err != nil || res.View.Version != 2 || res.View.State != 4 {
 		t.Fatalf("a list that names the current version: %+v %v", res, err)
 	}
@@ -145,7 +145,7 @@ func TestLostRaceIsRetriedAndTheRetryLocksFirst(t *testing.T) {
 	s, id := newMemStore(), uuid.New()
 	s.loseRaces = 1
 	h := newCounterHandler(s, 5)
-	res, err := h.Handle(context.Background(), add(id, 5, CommandOptions[int]{}))
+	res, err := h.Handle(AsSystem(context.Background()), add(id, 5, CommandOptions[int]{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	s, id := newMemStore(), uuid.New()
 	s.loseRaces = 100
 	h := newCounterHandler(s, 3)
-	_, err := h.Handle(context.Background(), add(id, 1, CommandOptions[int]{}))
+	_, err := h.Handle(AsSystem(context.Background()), add(id, 1, CommandOptions[int]{}))
 	var conflict *VersionConflictError
 	if !errors.As(err, &conflict) || !conflict.Retried {
 		t.Fatalf("err = %v, want a retried version conflict", err)
@@ -182,18 +182,18 @@ func TestIdempotentRepeatReplaysTheStoredResponse(t *testing.T) {
 				return StoredResponse{Status: 200, Body: []byte{byte(v.State)}}, true
 			}}}
 	}
-	first, err := h.Handle(context.Background(), add(id, 7, opts("a")))
+	first, err := h.Handle(AsSystem(context.Background()), add(id, 7, opts("a")))
 	if err != nil || first.Replayed || first.Response == nil || first.Response.Body[0] != 7 {
 		t.Fatalf("first: %+v %v", first, err)
 	}
-	again, err := h.Handle(context.Background(), add(id, 7, opts("a")))
+	again, err := h.Handle(AsSystem(context.Background()), add(id, 7, opts("a")))
 	if err != nil || !again.Replayed || again.Response.Body[0] != 7 || renders != 1 {
 		t.Fatalf("repeat: %+v %v (%d renders)", again, err, renders)
 	}
 	if got := s.streams[id]; !slices.Equal(got, []int{7}) {
 		t.Fatalf("the repeat appended again: %v", got)
 	}
-	if _, err := h.Handle(context.Background(), add(id, 8, opts("b"))); !errors.Is(err, ErrIdempotencyKeyReused) {
+	if _, err := h.Handle(AsSystem(context.Background()), add(id, 8, opts("b"))); !errors.Is(err, ErrIdempotencyKeyReused) {
 		t.Fatalf("another request under the same key: %v", err)
 	}
 }
@@ -208,14 +208,14 @@ func TestRejectedCommandIsStoredForRepeats(t *testing.T) {
 			}
 			return StoredResponse{Status: 200}, true
 		}}}
-	res, err := h.Handle(context.Background(), add(id, 500, opts))
+	res, err := h.Handle(AsSystem(context.Background()), add(id, 500, opts))
 	if !errors.Is(err, errTooBig) || res.Response == nil || res.Response.Status != 409 {
 		t.Fatalf("rejection: %+v %v", res, err)
 	}
-	if s.keys["k2"].Response.Status != 409 || len(s.streams[id]) != 0 {
-		t.Fatalf("want the 409 committed and no events: %+v %v", s.keys["k2"], s.streams[id])
+	if s.keys[IdempotencyKey{Scope: "system", Key: "k2"}].Response.Status != 409 || len(s.streams[id]) != 0 {
+		t.Fatalf("want the 409 committed and no events: %+v %v", s.keys[IdempotencyKey{Scope: "system", Key: "k2"}], s.streams[id])
 	}
-	again, err := h.Handle(context.Background(), add(id, 500, opts))
+	again, err := h.Handle(AsSystem(context.Background()), add(id, 500, opts))
 	if err != nil || !again.Replayed || again.Response.Status != 409 {
 		t.Fatalf("repeat of a rejection: %+v %v", again, err)
 	}
@@ -226,10 +226,10 @@ func TestOutcomeNotWorthKeepingRollsBack(t *testing.T) {
 	h := newCounterHandler(s, 5)
 	opts := CommandOptions[int]{Idempotency: &Idempotency[int]{Key: "k3", Fingerprint: "f",
 		Render: func(_ Versioned[int], err error) (StoredResponse, bool) { return StoredResponse{}, err == nil }}}
-	if _, err := h.Handle(context.Background(), add(id, 500, opts)); !errors.Is(err, errTooBig) {
+	if _, err := h.Handle(AsSystem(context.Background()), add(id, 500, opts)); !errors.Is(err, errTooBig) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, kept := s.keys["k3"]; kept {
+	if _, kept := s.keys[IdempotencyKey{Scope: "system", Key: "k3"}]; kept {
 		t.Fatal("a response the renderer did not keep was stored")
 	}
 }
@@ -237,7 +237,7 @@ func TestOutcomeNotWorthKeepingRollsBack(t *testing.T) {
 func TestNoEventsMeansNoAppend(t *testing.T) {
 	s, id := newMemStore(), uuid.New()
 	h := newCounterHandler(s, 5)
-	res, err := h.Handle(context.Background(), add(id, 0, CommandOptions[int]{}))
+	res, err := h.Handle(AsSystem(context.Background()), add(id, 0, CommandOptions[int]{}))
 	if err != nil || res.View.Version != 0 || countOf(s.calls, "append") != 0 {
 		t.Fatalf("a command already satisfied: %+v %v %v", res, err, s.calls)
 	}

@@ -54,6 +54,12 @@ func NewGetCustomerSummaryHandler(r CustomerSummaries) *GetCustomerSummaryHandle
 // Handle returns the summary and the position it reflects. With minPosition > 0 it
 // waits up to wait for the read model to reach it, else returns a *BehindError.
 func (h *GetCustomerSummaryHandler) Handle(ctx context.Context, customerID string, minPosition int64, wait time.Duration) (CustomerSummary, int64, error) {
+	if _, err := Caller(ctx); err != nil {
+		return CustomerSummary{}, 0, err
+	}
+	if !CanSeeCustomer(ctx, customerID) { // staff, or the customer itself
+		return CustomerSummary{}, 0, ErrForbidden
+	}
 	if minPosition > 0 {
 		if err := WaitForPosition(ctx, h.r.Position, minPosition, wait, h.poll); err != nil {
 			return CustomerSummary{}, 0, err

@@ -54,7 +54,7 @@ func NewFulfilment(shipments ShipmentCommander, log *slog.Logger) *Fulfilment {
 // it, and stops at it if it keeps failing); outcomes that retrying cannot change are
 // logged and return nil.
 func (f *Fulfilment) Handle(ctx context.Context, m OrderEventMessage) error {
-	ctx = WithMetadata(ctx, Metadata{CorrelationID: m.CorrelationID, CausationID: m.EventID.String(), IssuedBy: "process fulfilment"})
+	ctx = WithMetadata(AsSystem(ctx), Metadata{CorrelationID: m.CorrelationID, CausationID: m.EventID.String(), IssuedBy: "process fulfilment"})
 	shipmentID := shipment.ShipmentIDFor(m.OrderID)
 	switch m.Event.(type) {
 	case order.OrderConfirmed:

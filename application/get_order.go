@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/order"
 )
 
 // GetOrderHandler answers an order by id from the read model, which the command that
@@ -17,6 +19,9 @@ func (h *GetOrderHandler) Handle(ctx context.Context, id uuid.UUID) (OrderView, 
 	v, err := h.queries.OrderByID(ctx, id)
 	if err != nil {
 		return OrderView{}, fmt.Errorf("get order %s: %w", id, err)
+	}
+	if !CanSeeCustomer(ctx, v.State.CustomerID) {
+		return OrderView{}, fmt.Errorf("get order %s: not the caller's: %w", id, order.ErrNotFound)
 	}
 	return v, nil
 }

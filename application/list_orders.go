@@ -45,6 +45,16 @@ func (h *ListOrdersHandler) Handle(ctx context.Context, q ListOrders) (OrderPage
 	if len(invalid) > 0 {
 		return OrderPage{}, fmt.Errorf("list orders: %w", &order.ValidationError{Fields: invalid})
 	}
+	// A customer lists its own orders only: no customer_id filter means its own, and
+	// another customer's id gives an empty page (as a filter that matches nothing).
+	customer, visible, err := ownerFilter(ctx, q.CustomerID)
+	if err != nil {
+		return OrderPage{}, fmt.Errorf("list orders: %w", err)
+	}
+	if !visible {
+		return OrderPage{Items: []OrderView{}}, nil
+	}
+	q.CustomerID = customer
 	page, err := h.queries.ListOrders(ctx, q)
 	if err != nil {
 		return OrderPage{}, fmt.Errorf("list orders: %w", err)

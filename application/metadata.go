@@ -11,8 +11,16 @@ type Metadata struct {
 	CausationID string `json:"causation_id,omitempty"`
 	// IssuedBy says who or what issued the command, e.g. "http POST /orders".
 	IssuedBy string `json:"issued_by,omitempty"`
+	// Actor is the subject of the authenticated principal that issued the command
+	// (empty when authentication is off); set by the handler.
+	Actor string `json:"actor,omitempty"`
 	// Command is the name of the command that produced the events; set by the handler.
 	Command string `json:"command,omitempty"`
+	// Traceparent is the W3C trace context (traceparent header) of the span that issued
+	// the command, set at the edge. An asynchronous consumer of the events continues
+	// the trace from it: as the parent of its own span when it handles one event, or
+	// as a span link when it handles a batch of events from several traces.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 type metadataKey struct{}

@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,5 +25,9 @@ type OrderAsOfHandler struct{ queries OrderQueries }
 func NewOrderAsOfHandler(q OrderQueries) *OrderAsOfHandler { return &OrderAsOfHandler{queries: q} }
 
 func (h *OrderAsOfHandler) Handle(ctx context.Context, q OrderAsOf) (OrderView, error) {
-	return asOf(ctx, h.queries.OrderEvents, order.Decider, order.Resource, order.ErrNotFound, q.OrderID, q.Version, q.At)
+	v, err := asOf(ctx, h.queries.OrderEvents, order.Decider, order.Resource, order.ErrNotFound, q.OrderID, q.Version, q.At)
+	if err == nil && !CanSeeCustomer(ctx, v.State.CustomerID) {
+		return OrderView{}, fmt.Errorf("order %s as of: not the caller's: %w", q.OrderID, order.ErrNotFound)
+	}
+	return v, err
 }

@@ -42,7 +42,18 @@ type PlaceOrder struct {
 	Options    OrderOptions
 }
 
+// A customer places orders only for itself: an empty CustomerID becomes the caller's
+// subject, another customer's id is ErrForbidden. Staff place for anyone.
 func (c OrderCommands) PlaceOrder(ctx context.Context, cmd PlaceOrder) (OrderResult, error) {
+	caller, err := Caller(ctx)
+	if err != nil {
+		return OrderResult{}, fmt.Errorf("PlaceOrder: %w", err)
+	}
+	if cmd.CustomerID == "" {
+		cmd.CustomerID = caller.Subject // empty for the unrestricted principal: the domain refuses it
+	} else if !CanSeeCustomer(ctx, cmd.CustomerID) {
+		return OrderResult{}, fmt.Errorf("PlaceOrder for customer %q: %w", cmd.CustomerID, ErrForbidden)
+	}
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "PlaceOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Build: func(at time.Time) order.Command {
 			return order.PlaceOrder{OrderID: cmd.OrderID, CustomerID: cmd.CustomerID, Currency: cmd.Currency, At: at}
@@ -60,6 +71,7 @@ type AddOrderLine struct {
 
 func (c OrderCommands) AddOrderLine(ctx context.Context, cmd AddOrderLine) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "AddOrderLine", ID: cmd.OrderID, Options: cmd.Options,
+		Authorize: authorizeOrder,
 		Build: func(at time.Time) order.Command {
 			return order.AddLine{SKU: cmd.SKU, Quantity: cmd.Quantity, UnitPriceCents: cmd.UnitPriceCents, At: at}
 		}})
@@ -74,7 +86,8 @@ type ConfirmOrder struct {
 
 func (c OrderCommands) ConfirmOrder(ctx context.Context, cmd ConfirmOrder) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "ConfirmOrder", ID: cmd.OrderID, Options: cmd.Options,
-		Build: func(at time.Time) order.Command { return order.Confirm{At: at} }})
+		Authorize: authorizeOrder,
+		Build:     func(at time.Time) order.Command { return order.Confirm{At: at} }})
 }
 
 // CancelOrder ends a pending or confirmed order. Cancelling a cancelled order changes
@@ -87,7 +100,20 @@ type CancelOrder struct {
 
 func (c OrderCommands) CancelOrder(ctx context.Context, cmd CancelOrder) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "CancelOrder", ID: cmd.OrderID, Options: cmd.Options,
-		Build: func(at time.Time) order.Command { return order.Cancel{Reason: cmd.Reason, At: at} }})
+		Authorize: authorizeOrder,
+		Build:     func(at time.Time) order.Command { return order.Cancel{Reason: cmd.Reason, At: at} }})
+}
+
+// authorizeOrder lets the caller act on an order it may see; another customer's order
+// is answered as if it did not exist. An order not placed yet has no owner: the
+// decider answers it (not found). PlaceOrder has no check here: placing an id that is
+// taken answers order_already_placed whoever owns it, which tells a caller who knows
+// the id only that it is taken, nothing of the order.
+func authorizeOrder(ctx context.Context, current OrderView) error {
+	if current.Version > 0 && !CanSeeCustomer(ctx, current.State.CustomerID) {
+		return order.ErrNotFound
+	}
+	return nil
 }
 
 // NewID returns a new time-ordered (UUIDv7) aggregate id, for callers that let the

@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -16,5 +17,13 @@ func NewOrderHistoryHandler(q OrderQueries) *OrderHistoryHandler {
 }
 
 func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent[order.Event], error) {
-	return history(ctx, h.queries.OrderEvents, order.Resource, id, order.ErrNotFound)
+	events, err := history(ctx, h.queries.OrderEvents, order.Resource, id, order.ErrNotFound)
+	if err != nil {
+		return nil, err
+	}
+	// The first event (OrderPlaced) names the owner.
+	if !CanReadAllEvents(ctx) && !CanSeeCustomer(ctx, order.Fold(order.Initial(), events[0].Event).CustomerID) {
+		return nil, fmt.Errorf("order history %s: not the caller's: %w", id, order.ErrNotFound)
+	}
+	return events, nil
 }

@@ -39,9 +39,16 @@ type IdempotencyStore interface {
 	// ClaimIdempotencyKey records key for this transaction, or returns the record that a
 	// committed transaction left for it. A concurrent claimer of the same key waits until
 	// the first one's transaction ends.
-	ClaimIdempotencyKey(ctx context.Context, key, fingerprint string, keepFor time.Duration) (IdempotencyRecord, error)
+	ClaimIdempotencyKey(ctx context.Context, key IdempotencyKey, fingerprint string, keepFor time.Duration) (IdempotencyRecord, error)
 	// SaveIdempotentResponse stores the response for a key claimed in this transaction.
-	SaveIdempotentResponse(ctx context.Context, key string, response StoredResponse) error
+	SaveIdempotentResponse(ctx context.Context, key IdempotencyKey, response StoredResponse) error
+}
+
+// IdempotencyKey is a client's Idempotency-Key within the scope of the principal that
+// sent it (its subject): two principals' equal keys are different keys.
+type IdempotencyKey struct {
+	Scope string
+	Key   string
 }
 
 // Versioned is an aggregate's state as of a version of its stream.

@@ -47,20 +47,31 @@ func NewShipments(store ShipmentStore, q ShipmentQueries, orders OrderQueries, c
 	}
 }
 
+// handle runs a shipment command. Only staff run shipment commands (ErrForbidden for a
+// customer); the check comes before anything is read, so that a customer learns nothing
+// of a shipment, not even whether it exists.
 func (s *Shipments) handle(ctx context.Context, name string, id uuid.UUID, opts ShipmentOptions, build func(at time.Time) shipment.Command) (ShipmentResult, error) {
+	if err := RequireStaff(ctx); err != nil {
+		return ShipmentResult{}, fmt.Errorf("%s: %w", name, err)
+	}
 	return s.handler.Handle(ctx, Command[shipment.Command, shipment.State]{Name: name, ID: id, Options: opts, Build: build})
 }
 
 // CreateShipment ships a confirmed order's lines. The shipment's id is derived from
 // the order's (shipment.ShipmentIDFor), so an order has at most one shipment: a second
 // create answers shipment.ErrExists. The order is read from its read model before the
-// command's transaction; an unknown order is order.ErrNotFound.
+// command's transaction; an unknown order is order.ErrNotFound. The shipment belongs to
+// the order's customer (shipment.State.CustomerID). Only staff create shipments.
 type CreateShipment struct {
 	OrderID uuid.UUID
 	Options ShipmentOptions
 }
 
 func (s *Shipments) CreateShipment(ctx context.Context, cmd CreateShipment) (ShipmentResult, error) {
+	// Before the order is read: a customer may not probe which orders exist.
+	if err := RequireStaff(ctx); err != nil {
+		return ShipmentResult{}, fmt.Errorf("CreateShipment: %w", err)
+	}
 	o, err := s.orders.OrderByID(ctx, cmd.OrderID)
 	if err != nil {
 		return ShipmentResult{}, fmt.Errorf("create shipment for order %s: %w", cmd.OrderID, err)
@@ -71,7 +82,7 @@ func (s *Shipments) CreateShipment(ctx context.Context, cmd CreateShipment) (Shi
 	}
 	id := shipment.ShipmentIDFor(cmd.OrderID)
 	return s.handle(ctx, "CreateShipment", id, cmd.Options, func(at time.Time) shipment.Command {
-		return shipment.CreateShipment{ShipmentID: id, OrderID: cmd.OrderID, Items: items,
+		return shipment.CreateShipment{ShipmentID: id, OrderID: cmd.OrderID, CustomerID: o.State.CustomerID, Items: items,
 			OrderConfirmed: o.State.Status == order.StatusConfirmed, At: at}
 	})
 }

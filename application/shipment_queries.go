@@ -12,7 +12,10 @@ import (
 )
 
 // ShipmentQueries is the read side of shipments: the shipment_overview read model, and
-// the event log for history and time travel.
+// the event log for history and time travel. The port answers what it is asked; the
+// handlers below restrict it to what the caller may see: a customer sees the shipments
+// of its own orders (shipment.State.CustomerID), another customer's shipment answers
+// shipment.ErrNotFound like a missing one, and lists are narrowed to the caller.
 type ShipmentQueries interface {
 	// ShipmentByID returns shipment.ErrNotFound for an unknown id.
 	ShipmentByID(ctx context.Context, id uuid.UUID) (ShipmentView, error)
@@ -29,6 +32,9 @@ func (h *GetShipmentHandler) Handle(ctx context.Context, id uuid.UUID) (Shipment
 	if err != nil {
 		return ShipmentView{}, fmt.Errorf("get shipment %s: %w", id, err)
 	}
+	if !CanSeeCustomer(ctx, v.State.CustomerID) {
+		return ShipmentView{}, fmt.Errorf("get shipment %s: not the caller's: %w", id, shipment.ErrNotFound)
+	}
 	return v, nil
 }
 
@@ -38,8 +44,11 @@ func (h *GetShipmentHandler) Handle(ctx context.Context, id uuid.UUID) (Shipment
 type ListShipments struct {
 	OrderID *uuid.UUID
 	Status  shipment.Status
-	Limit   int
-	Cursor  string
+	// CustomerID restricts the list to the shipments of this customer's orders ("" for
+	// all). The handler sets it to the caller's subject for a customer; staff may set it.
+	CustomerID string
+	Limit      int
+	Cursor     string
 	// After is Cursor decoded; the handler sets it for the ShipmentQueries port.
 	After *PageKey
 }
@@ -62,6 +71,17 @@ func (h *ListShipmentsHandler) Handle(ctx context.Context, q ListShipments) (Shi
 	if len(invalid) > 0 {
 		return ShipmentPage{}, fmt.Errorf("list shipments: %w", &kit.ValidationError{Fields: invalid})
 	}
+	// A customer lists the shipments of its own orders only: asking for another
+	// customer's gives an empty page, and so does another customer's order_id (the
+	// customer filter matches none of its shipments).
+	customer, visible, err := ownerFilter(ctx, q.CustomerID)
+	if err != nil {
+		return ShipmentPage{}, fmt.Errorf("list shipments: %w", err)
+	}
+	if !visible {
+		return ShipmentPage{Items: []ShipmentView{}}, nil
+	}
+	q.CustomerID = customer
 	page, err := h.queries.ListShipments(ctx, q)
 	if err != nil {
 		return ShipmentPage{}, fmt.Errorf("list shipments: %w", err)
@@ -73,7 +93,15 @@ func (h *ListShipmentsHandler) Handle(ctx context.Context, q ListShipments) (Shi
 type ShipmentHistoryHandler struct{ queries ShipmentQueries }
 
 func (h *ShipmentHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent[shipment.Event], error) {
-	return history(ctx, h.queries.ShipmentEvents, shipment.Resource, id, shipment.ErrNotFound)
+	events, err := history(ctx, h.queries.ShipmentEvents, shipment.Resource, id, shipment.ErrNotFound)
+	if err != nil {
+		return nil, err
+	}
+	// The first event (ShipmentCreated) names the owner.
+	if !CanReadAllEvents(ctx) && !CanSeeCustomer(ctx, shipment.Evolve(shipment.Initial(), events[0].Event).CustomerID) {
+		return nil, fmt.Errorf("shipment history %s: not the caller's: %w", id, shipment.ErrNotFound)
+	}
+	return events, nil
 }
 
 // ShipmentAsOf asks for a shipment at a version or a time (exactly one of them).
@@ -87,5 +115,9 @@ type ShipmentAsOf struct {
 type ShipmentAsOfHandler struct{ queries ShipmentQueries }
 
 func (h *ShipmentAsOfHandler) Handle(ctx context.Context, q ShipmentAsOf) (ShipmentView, error) {
-	return asOf(ctx, h.queries.ShipmentEvents, shipment.Decider, shipment.Resource, shipment.ErrNotFound, q.ShipmentID, q.Version, q.At)
+	v, err := asOf(ctx, h.queries.ShipmentEvents, shipment.Decider, shipment.Resource, shipment.ErrNotFound, q.ShipmentID, q.Version, q.At)
+	if err == nil && !CanSeeCustomer(ctx, v.State.CustomerID) {
+		return ShipmentView{}, fmt.Errorf("shipment %s as of: not the caller's: %w", q.ShipmentID, shipment.ErrNotFound)
+	}
+	return v, err
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/example/orders/infrastructure/auth"
 )
 
 // Config is every setting of the service, read from the environment and then from
@@ -26,6 +28,32 @@ type Config struct {
 	PprofAddr            string
 	RunConsumers         bool   // run the asynchronous consumers (read models, process managers) in this process
 	NotifyMode           string // after-commit (default) or in-transaction (for the benchmark only)
+
+	// MigrateDatabaseURL connects `migrate` (and serve --migrate) as the owner of the
+	// schema; DatabaseURL, the service's own connection, should log in as AppDBRole
+	// (or a member of it). Empty: DatabaseURL.
+	MigrateDatabaseURL string
+	// AppDBRole is the role `migrate up` grants the service's privileges to:
+	// "<database>_app" when empty, "none" to skip (single-role setup).
+	AppDBRole string
+
+	// AuthMode is "" or "jwt" (tokens are checked; a key source is required) or
+	// "none" (no authentication: every caller may do everything).
+	AuthMode          string
+	AuthJWKSURL       string
+	AuthPublicKeyFile string
+	AuthHS256Secret   string
+	AuthIssuer        string
+	AuthAudience      string
+	AuthLeeway        time.Duration
+	// CORSAllowedOrigins is a comma-separated list; empty: no CORS.
+	CORSAllowedOrigins string
+	MetricsAddr        string
+	SSEMaxStreams      int
+	SSEHeartbeat       time.Duration
+	SSEPoll            time.Duration
+	SSEWriteTimeout    time.Duration
+	SSEMaxLifetime     time.Duration
 }
 
 func defaultConfig() Config {
@@ -40,6 +68,12 @@ func defaultConfig() Config {
 		CommandAttempts:      10,
 		RunConsumers:         true,
 		NotifyMode:           "after-commit",
+		AuthLeeway:           30 * time.Second,
+		SSEMaxStreams:        100,
+		SSEHeartbeat:         15 * time.Second,
+		SSEPoll:              time.Second,
+		SSEWriteTimeout:      10 * time.Second,
+		SSEMaxLifetime:       time.Hour,
 	}
 }
 
@@ -58,6 +92,22 @@ var envNames = map[string]string{
 	"pprof":                 "PPROF_ADDR",
 	"consumers":             "RUN_CONSUMERS",
 	"notify-mode":           "NOTIFY_MODE",
+	"migrate-database-url":  "MIGRATE_DATABASE_URL",
+	"app-db-role":           "APP_DB_ROLE",
+	"auth-mode":             "AUTH_MODE",
+	"auth-jwks-url":         "AUTH_JWKS_URL",
+	"auth-public-key-file":  "AUTH_PUBLIC_KEY_FILE",
+	"auth-hs256-secret":     "AUTH_HS256_SECRET",
+	"auth-issuer":           "AUTH_ISSUER",
+	"auth-audience":         "AUTH_AUDIENCE",
+	"auth-leeway":           "AUTH_LEEWAY",
+	"cors-allowed-origins":  "CORS_ALLOWED_ORIGINS",
+	"metrics-addr":          "METRICS_ADDR",
+	"sse-max-streams":       "SSE_MAX_STREAMS",
+	"sse-heartbeat":         "SSE_HEARTBEAT",
+	"sse-poll":              "SSE_POLL",
+	"sse-write-timeout":     "SSE_WRITE_TIMEOUT",
+	"sse-max-lifetime":      "SSE_MAX_LIFETIME",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -76,9 +126,25 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.DurationVar(&c.IdempotencyRetention, "idempotency-retention", c.IdempotencyRetention, "how long Idempotency-Key responses are kept")
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address too (it is always on the main listener)")
 	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (customer_summary, fulfilment); one instance of each is active across replicas")
 	fs.StringVar(&c.NotifyMode, "notify-mode", c.NotifyMode, "where commands NOTIFY consumers: after-commit, or in-transaction (slower; for the benchmark)")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
+	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")
+	fs.StringVar(&c.AppDBRole, "app-db-role", c.AppDBRole, `role that migrate grants the service's privileges to (default "<database>_app"; "none" skips)`)
+	fs.StringVar(&c.AuthMode, "auth-mode", c.AuthMode, `"jwt" (default: bearer tokens required) or "none" (no authentication; development only)`)
+	fs.StringVar(&c.AuthJWKSURL, "auth-jwks-url", c.AuthJWKSURL, "URL of the JWKS whose RS256/ES256 keys sign the tokens")
+	fs.StringVar(&c.AuthPublicKeyFile, "auth-public-key-file", c.AuthPublicKeyFile, "PEM file of the RSA or P-256 public key that signs the tokens")
+	fs.StringVar(&c.AuthHS256Secret, "auth-hs256-secret", c.AuthHS256Secret, "HS256 secret (at least 32 bytes) for development, tests and simple setups; prefer the env variable")
+	fs.StringVar(&c.AuthIssuer, "auth-issuer", c.AuthIssuer, "if set, tokens must have this iss")
+	fs.StringVar(&c.AuthAudience, "auth-audience", c.AuthAudience, "if set, tokens must have this aud")
+	fs.DurationVar(&c.AuthLeeway, "auth-leeway", c.AuthLeeway, "clock skew allowed on exp, nbf and iat")
+	fs.StringVar(&c.CORSAllowedOrigins, "cors-allowed-origins", c.CORSAllowedOrigins, "comma-separated origins browsers may call from (default none: no CORS)")
+	fs.IntVar(&c.SSEMaxStreams, "sse-max-streams", c.SSEMaxStreams, "event streams (GET /events/stream) this process serves at once; past it 503")
+	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", c.SSEHeartbeat, "a comment on an idle event stream this often")
+	fs.DurationVar(&c.SSEPoll, "sse-poll", c.SSEPoll, "how often event streams look for new events when no notification wakes them")
+	fs.DurationVar(&c.SSEWriteTimeout, "sse-write-timeout", c.SSEWriteTimeout, "an event stream whose client does not take a page within this is ended (it resumes with Last-Event-ID)")
+	fs.DurationVar(&c.SSEMaxLifetime, "sse-max-lifetime", c.SSEMaxLifetime, "an event stream is ended after this (the client reconnects); 0 for no limit")
 
 	var problems []string
 	fs.VisitAll(func(f *flag.Flag) {
@@ -99,7 +165,75 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	if name == "serve" {
+		return c, c.validateAuth()
+	}
+	return c, nil
+}
+
+// validateAuth is serve's: it refuses to start with no authentication configured,
+// unless AUTH_MODE=none says so explicitly.
+func (c Config) validateAuth() error {
+	var problems []string
+	sources := 0
+	for _, s := range []string{c.AuthJWKSURL, c.AuthPublicKeyFile, c.AuthHS256Secret} {
+		if s != "" {
+			sources++
+		}
+	}
+	switch c.AuthMode {
+	case "none":
+		if sources > 0 {
+			problems = append(problems, "AUTH_MODE=none turns authentication off, but a key is configured too: drop one or the other")
+		}
+	case "", "jwt":
+		switch {
+		case sources == 0:
+			problems = append(problems, "no authentication configured: set AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE or AUTH_HS256_SECRET "+
+				"(`make run` sets a development secret), or AUTH_MODE=none to serve without authentication (development only)")
+		case sources > 1:
+			problems = append(problems, "set only one of AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE and AUTH_HS256_SECRET")
+		}
+		if c.AuthHS256Secret != "" && len(c.AuthHS256Secret) < auth.MinHS256SecretLength {
+			problems = append(problems, fmt.Sprintf("AUTH_HS256_SECRET must be at least %d bytes", auth.MinHS256SecretLength))
+		}
+	default:
+		problems = append(problems, "AUTH_MODE must be jwt or none, got "+strconv.Quote(c.AuthMode))
+	}
+	if c.AuthLeeway < 0 || c.AuthLeeway > 5*time.Minute {
+		problems = append(problems, "AUTH_LEEWAY must be between 0 and 5m")
+	}
+	for _, o := range c.corsOrigins() {
+		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) {
+			problems = append(problems, "CORS_ALLOWED_ORIGINS must list origins such as https://app.example.com, got "+strconv.Quote(o))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+// corsOrigins splits CORS_ALLOWED_ORIGINS.
+func (c Config) corsOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSAllowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// migrateURL is the owner's connection.
+func (c Config) migrateURL() string {
+	if c.MigrateDatabaseURL != "" {
+		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 func (c Config) validate() error {
@@ -117,6 +251,11 @@ func (c Config) validate() error {
 	check(c.BodyLimit >= 1024, "BODY_LIMIT_BYTES must be at least 1024")
 	check(c.IdempotencyRetention >= time.Minute, "IDEMPOTENCY_RETENTION must be at least 1m")
 	check(c.CommandAttempts >= 1 && c.CommandAttempts <= 100, "COMMAND_ATTEMPTS must be between 1 and 100")
+	check(c.SSEMaxStreams >= 1 && c.SSEMaxStreams <= 100000, "SSE_MAX_STREAMS must be between 1 and 100000")
+	check(c.SSEHeartbeat >= 10*time.Millisecond, "SSE_HEARTBEAT must be at least 10ms")
+	check(c.SSEPoll >= 10*time.Millisecond, "SSE_POLL must be at least 10ms")
+	check(c.SSEWriteTimeout >= 10*time.Millisecond, "SSE_WRITE_TIMEOUT must be at least 10ms")
+	check(c.SSEMaxLifetime >= 0, "SSE_MAX_LIFETIME must not be negative")
 	check(c.NotifyMode == "after-commit" || c.NotifyMode == "in-transaction", "NOTIFY_MODE must be after-commit or in-transaction, got "+strconv.Quote(c.NotifyMode))
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

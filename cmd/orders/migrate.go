@@ -12,11 +12,13 @@ import (
 	"github.com/example/orders/migrations"
 )
 
-// runMigrate applies (up), reverts the last (down) or lists (status) migrations.
+// runMigrate applies (up), reverts the last (down) or lists (status) migrations, as
+// the schema's owner (MIGRATE_DATABASE_URL, or DATABASE_URL). up then grants the
+// application role its privileges (migrations.GrantAppRole).
 // goose holds a PostgreSQL session lock meanwhile, so replicas running it at once are
 // safe: one applies, the others wait and find nothing left to do.
 func runMigrate(ctx context.Context, cfg Config, action string, out io.Writer, log *slog.Logger) error {
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, 2)
+	pool, err := postgres.Connect(ctx, cfg.migrateURL(), 2)
 	if err != nil {
 		return err
 	}
@@ -34,6 +36,9 @@ func runMigrate(ctx context.Context, cfg Config, action string, out io.Writer, l
 			log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration.String())
 		}
 		if err != nil {
+			return fmt.Errorf("migrate up: %w", err)
+		}
+		if err := migrations.GrantAppRole(ctx, db, cfg.AppDBRole); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
 		}
 		v, _ := p.GetDBVersion(ctx)

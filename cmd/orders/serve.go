@@ -43,6 +43,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("serving", "addr", ln.Addr().String())
 
 	go expireIdempotencyKeys(ctx, svc, log)
+	go svc.feed.Run(ctx)
 	// The consumers and the notifier stop with ctx (SIGTERM): a consumer finishes or
 	// rolls back the batch in hand; they are waited for before the pool closes.
 	var background sync.WaitGroup
@@ -53,6 +54,14 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("serve: metrics: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		go serveMetrics(ctx, mln, svc.metrics.Handler(), log)
 	}
 
 	served := make(chan error, 1)
@@ -65,6 +74,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	svc.stopStreams() // event streams end now; Shutdown then waits only for ordinary requests
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func orders(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	err := run(application.AsSystem(context.Background()), args, func(k string) string { return env[k] }, &out, &errOut)
 	if err != nil {
 		errOut.WriteString("orders: " + err.Error() + "\n")
 	}
@@ -37,7 +37,7 @@ func orders(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 func TestVerifyAndRebuildCommands(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -141,12 +141,12 @@ func TestVerifyExitsTwoWhenItCannotCheck(t *testing.T) {
 	}
 	// A database without the schema cannot be checked either.
 	url := pgtest.NewDatabase(t)
-	pool, err := pgxpool.New(context.Background(), url)
+	pool, err := pgxpool.New(application.AsSystem(context.Background()), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if _, err := pool.Exec(context.Background(), `DROP TABLE order_overview_lines, order_overview`); err != nil {
+	if _, err := pool.Exec(application.AsSystem(context.Background()), `DROP TABLE order_overview_lines, order_overview`); err != nil {
 		t.Fatal(err)
 	}
 	if out, errOut, code := orders(t, nil, "verify", "--database-url", url); code != 2 || !strings.Contains(errOut, "order_overview") {
@@ -185,7 +185,7 @@ func TestExitCodes(t *testing.T) {
 func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -222,10 +222,10 @@ func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 
 	orphan := uuid.New()
 	for _, sql := range []string{
-		`UPDATE shipment_overview SET status = 'delivered', carrier = 'UPS' WHERE id = '` + ids[0].String() + `'`,
+		`UPDATE shipment_overview SET status = 'delivered', carrier = 'UPS', customer_id = 'mallory' WHERE id = '` + ids[0].String() + `'`,
 		`DELETE FROM shipment_overview WHERE id = '` + ids[1].String() + `'`,
-		`INSERT INTO shipment_overview (id, order_id, status, items, version, created_at, updated_at)
-		 VALUES ('` + orphan.String() + `', gen_random_uuid(), 'pending', '[]', 1, now(), now())`,
+		`INSERT INTO shipment_overview (id, order_id, customer_id, status, items, version, created_at, updated_at)
+		 VALUES ('` + orphan.String() + `', gen_random_uuid(), 'cli', 'pending', '[]', 1, now(), now())`,
 	} {
 		if _, err := pool.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
@@ -235,6 +235,7 @@ func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("%s: status: expected dispatched, found delivered", ids[0]),
 		fmt.Sprintf("%s: carrier: expected \"DHL\", found \"UPS\"", ids[0]),
+		fmt.Sprintf("%s: customer_id: expected \"cli\", found \"mallory\"", ids[0]),
 		fmt.Sprintf("%s: shipment_overview: expected a row at version 1, found no row", ids[1]),
 		fmt.Sprintf("%s: shipment_overview: expected no row (the shipment has no events), found a row at version 1", orphan),
 	} {

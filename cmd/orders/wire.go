@@ -3,22 +3,31 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/auth"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
+	"github.com/example/orders/infrastructure/metrics"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
+	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/fulfilment"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/postgres/verify"
-	"github.com/example/orders/infrastructure/servicename"
+	"github.com/example/orders/infrastructure/tracing"
 )
 
 // readModels are the inline read models `verify` checks and `rebuild` rebuilds, one
@@ -30,54 +39,127 @@ func readModels() []verify.ReadModel {
 	}
 }
 
-// eventsChannel is the NOTIFY channel commands wake the consumers on.
-const eventsChannel = servicename.Name + "_events"
+// eventTypes is every event type of every aggregate, from their codecs' registries:
+// what GET /events accepts in ?types=. An aggregate adds its registry's Names here.
+func eventTypes() []string {
+	names := append(eventcodec.NewOrderRegistry().Names(), eventcodec.NewShipmentRegistry().Names()...)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
 
 // service is everything serve runs, built by hand in one place.
 type service struct {
-	handler   *echo.Echo
-	pool      *pgxpool.Pool
-	notifier  *subscription.Notifier
-	consumers *subscription.Runtime // nil when this instance runs none
+	handler http.Handler // the API, and GET /metrics outside it
+	pool    *pgxpool.Pool
+	metrics *metrics.Metrics
+	feed    *feed.Feed
+	// stopStreams ends every event stream; serve calls it before the HTTP server's
+	// graceful shutdown, which would otherwise wait for them.
+	stopStreams func()
+	notifier    *subscription.Notifier
+	consumers   *subscription.Runtime // nil when this instance runs none
 }
 
-// build is the composition root: it connects to the database and wires the
-// infrastructure into the application and the application into HTTP. The returned
-// cleanup closes what build opened.
+// build is the composition root: it sets up tracing from the OTEL_* environment,
+// connects to the database and wires the infrastructure into the application and the
+// application into HTTP. The returned cleanup flushes the traces and closes what build
+// opened.
 func build(ctx context.Context, cfg Config, log *slog.Logger) (*service, func(), error) {
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns))
+	tr, shutdownTracing, err := tracing.Setup(ctx, os.Getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	codec := eventcodec.NewOrderRegistry()
-	notifier := subscription.NewNotifier(pool, eventsChannel)
-	mode := subscription.AfterCommit
-	if cfg.NotifyMode == "in-transaction" {
-		mode = subscription.InTransaction
+	svc, closePool, err := buildWith(ctx, cfg, log, tr)
+	if err != nil {
+		_ = shutdownTracing(context.Background())
+		return nil, nil, err
 	}
+	return svc, func() {
+		closePool()
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flushCtx); err != nil {
+			log.Warn("flush traces", "error", err.Error())
+		}
+	}, nil
+}
+
+// buildWith is build with the tracing given (tests give an in-memory exporter).
+func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tracing) (*service, func(), error) {
+	m := metrics.New()
+	acquires := &metrics.AcquireCounter{}
+	var pgTracer pgx.QueryTracer = acquires
+	if t := tr.PgxTracer(); t != nil {
+		pgTracer = multitracer.New(acquires, t)
+	}
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns), postgres.WithTracer(pgTracer))
+	if err != nil {
+		return nil, nil, err
+	}
+	m.ObservePool(pool, acquires)
+	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
 	run := application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
+		Observer:             application.JoinObservers(tr.CommandObserver(), m),
 	}
-	// Consumers hear of a command by a NOTIFY sent after its commit (coalesced, outside
-	// the append transaction); they also poll, so a lost NOTIFY only costs latency.
-	app := application.NewApp(subscription.Notifying(orderstore.NewStore(pool, codec), notifier, mode), orders, run)
+	// Consumers (and the feed) hear of a command by a NOTIFY on feed.Channel sent after
+	// its commit, coalesced, outside the append transaction; they also poll, so a lost
+	// NOTIFY only costs latency.
+	notifier := subscription.NewNotifier(pool, feed.Channel)
+	mode := subscription.AfterCommit
+	if cfg.NotifyMode == "in-transaction" {
+		mode = subscription.InTransaction
+	}
+	store := orderstore.NewStore(pool, codec)
+	store.ObserveAppends(m)
+	app := application.NewApp(subscription.Notifying(store, notifier, mode), orders, run)
 	// One line per further aggregate: its store, its queries and the ports it reads.
 	shipments := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(subscription.Notifying(shipmentstore.NewStore(pool, shipments), notifier, mode),
+	app.Shipments = application.NewShipments(subscription.Notifying(shipmentstore.NewStore(pool, shipments).ObserveAppends(m), notifier, mode),
 		shipmentstore.NewQueries(pool, shipments), orders, run)
 	app.Queries.CustomerSummary = application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout}, log)
+	events := feed.New(pool, cfg.SSEPoll, log)
+	shutdown := make(chan struct{})
+	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
+		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()},
+		Feed: httpapi.FeedConfig{EventTypes: eventTypes(), Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
+			MaxStreams: cfg.SSEMaxStreams, MaxLifetime: cfg.SSEMaxLifetime, Shutdown: shutdown}}
+	if cfg.AuthMode == "none" {
+		log.Warn("AUTH_MODE=none: authentication is OFF, every caller may read and change every order; never run like this outside development")
+	} else {
+		verifier, err := auth.NewVerifier(auth.Config{HS256Secret: []byte(cfg.AuthHS256Secret), PublicKeyFile: cfg.AuthPublicKeyFile,
+			JWKSURL: cfg.AuthJWKSURL, Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience, Leeway: cfg.AuthLeeway})
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		httpCfg.Auth = verifier
+	}
+	api, err := httpapi.New(app, postgres.NewReadiness(pool), events, httpCfg, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	svc := &service{handler: handler, pool: pool, notifier: notifier}
+	var once sync.Once
+	stop := func() { once.Do(func() { close(shutdown) }) }
+	svc := &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m, feed: events, stopStreams: stop, notifier: notifier}
 	if cfg.RunConsumers {
-		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: eventsChannel, Log: log},
+		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log},
 			customersummary.Consumer(codec),
 			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), codec))
+		m.ObserveConsumers(newConsumerStats(pool, svc.consumers))
 	}
 	return svc, pool.Close, nil
+}
+
+// withMetrics serves GET /metrics (unauthenticated, for the scraper) beside the API
+// rather than through it: it is not part of the API's contract (openapi.yaml), so it
+// skips the contract's validation, and its own scrapes are not counted.
+func withMetrics(api http.Handler, metricsHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler)
+	mux.Handle("/", api)
+	return mux
 }

@@ -20,7 +20,7 @@ const (
 	summary   = "summary"   // name (quantiles), name_sum, name_count
 )
 
-// exported is what the service exports (or will: keep it in step with the metrics code).
+// exported is what the service exports (infrastructure/metrics: keep them in step).
 // The dashboard may use these and nothing else.
 var exported = map[string]string{
 	"orders_http_requests_total":                counter, // method, route, status

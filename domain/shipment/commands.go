@@ -13,10 +13,13 @@ type Command interface{ isCommand() }
 // CreateShipment ships a confirmed order's lines. ShipmentID must be
 // ShipmentIDFor(OrderID), so that an order has at most one shipment. OrderConfirmed is
 // the order's status as the caller read it: the decider, not the caller, decides what
-// an unconfirmed order means, after whether the shipment already exists.
+// an unconfirmed order means, after whether the shipment already exists. CustomerID is
+// the order's customer, copied into the shipment so that its reads can be restricted to
+// that customer without reading the order.
 type CreateShipment struct {
 	ShipmentID     uuid.UUID
 	OrderID        uuid.UUID
+	CustomerID     string
 	Items          []Item
 	OrderConfirmed bool
 	At             time.Time

@@ -14,6 +14,8 @@ const (
 	MinQuantity         = 1
 	MaxQuantity         = 1000
 	MaxReasonLength     = 500
+	// MaxCustomerIDLength is the order's limit (order.MaxCustomerIDLength).
+	MaxCustomerIDLength = 64
 )
 
 // Decider is the shipment aggregate as a value, for the generic command handler.
@@ -40,6 +42,7 @@ func Decide(s State, c Command) ([]Event, error) {
 func create(s State, c CreateShipment) ([]Event, error) {
 	var v kit.Validation
 	v.ID("order_id", c.OrderID)
+	v.Text("customer_id", c.CustomerID, MaxCustomerIDLength)
 	if c.ShipmentID != ShipmentIDFor(c.OrderID) {
 		v.Add("id", "must be the shipment id derived from order_id")
 	}
@@ -63,7 +66,7 @@ func create(s State, c CreateShipment) ([]Event, error) {
 		return nil, err
 	}
 	items := append([]Item(nil), c.Items...) // the event never shares the caller's array
-	return []Event{ShipmentCreated{ShipmentID: c.ShipmentID, OrderID: c.OrderID, Items: items, CreatedAt: c.At}}, nil
+	return []Event{ShipmentCreated{ShipmentID: c.ShipmentID, OrderID: c.OrderID, CustomerID: c.CustomerID, Items: items, CreatedAt: c.At}}, nil
 }
 
 func dispatch(s State, c Dispatch) ([]Event, error) {

@@ -18,6 +18,7 @@ func at(minutes int) time.Time { return t0.Add(time.Duration(minutes) * time.Min
 var (
 	orderID    = uuid.MustParse("0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60")
 	shipmentID = shipment.ShipmentIDFor(orderID)
+	customerID = "alice"
 	items      = []shipment.Item{{SKU: "SKU-1", Quantity: 2}, {SKU: "SKU-2", Quantity: 1}}
 )
 
@@ -27,7 +28,7 @@ type (
 )
 
 func created() shipment.Event {
-	return shipment.ShipmentCreated{ShipmentID: shipmentID, OrderID: orderID, Items: items, CreatedAt: at(0)}
+	return shipment.ShipmentCreated{ShipmentID: shipmentID, OrderID: orderID, CustomerID: customerID, Items: items, CreatedAt: at(0)}
 }
 func dispatched() shipment.Event {
 	return shipment.ShipmentDispatched{Carrier: "DHL", TrackingNo: "JD0001", DispatchedAt: at(1)}
@@ -47,7 +48,7 @@ var (
 )
 
 func create() shipment.CreateShipment {
-	return shipment.CreateShipment{ShipmentID: shipmentID, OrderID: orderID, Items: items, OrderConfirmed: true, At: at(10)}
+	return shipment.CreateShipment{ShipmentID: shipmentID, OrderID: orderID, CustomerID: customerID, Items: items, OrderConfirmed: true, At: at(10)}
 }
 
 func createWith(f func(*shipment.CreateShipment)) shipment.CreateShipment {
@@ -58,8 +59,13 @@ func createWith(f func(*shipment.CreateShipment)) shipment.CreateShipment {
 
 func TestCreateShipment(t *testing.T) {
 	kittest.Run(t, shipment.Decider, []Case{
-		{Name: "creates a pending shipment of the order's items", Given: none, When: create(),
-			Then: evs{shipment.ShipmentCreated{ShipmentID: shipmentID, OrderID: orderID, Items: items, CreatedAt: at(10)}}},
+		{Name: "creates a pending shipment of the order's items, for the order's customer", Given: none, When: create(),
+			Then: evs{shipment.ShipmentCreated{ShipmentID: shipmentID, OrderID: orderID, CustomerID: customerID, Items: items, CreatedAt: at(10)}}},
+		{Name: "a shipment without a customer is rejected", Given: none,
+			When: createWith(func(c *shipment.CreateShipment) { c.CustomerID = " " }), WantFields: []string{"customer_id"}},
+		{Name: "a customer id longer than the order's limit is rejected", Given: none,
+			When:       createWith(func(c *shipment.CreateShipment) { c.CustomerID = strings.Repeat("c", shipment.MaxCustomerIDLength+1) }),
+			WantFields: []string{"customer_id"}},
 		{Name: "an existing shipment is not created again", Given: pending, When: create(), WantErr: shipment.ErrExists},
 		{Name: "exists wins over a dispatched shipment too", Given: dispatchedYet, When: create(), WantErr: shipment.ErrExists},
 		{Name: "exists is answered before the order's status", Given: cancelledYet,
@@ -150,3 +156,11 @@ func TestShipmentIDForIsStableAndPerOrder(t *testing.T) {
 }
 
 const pinnedID = "2eed4c61-408c-52fc-9eb8-b10ee0232358"
+
+// The shipment keeps its order's customer: the reads are restricted by it.
+func TestEvolveKeepsTheCustomer(t *testing.T) {
+	st := shipment.Decider.Fold(shipment.Decider.Initial, deliveredYet...)
+	if st.CustomerID != customerID || st.OrderID != orderID {
+		t.Fatalf("state %+v, want customer %q of order %s", st, customerID, orderID)
+	}
+}

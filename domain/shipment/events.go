@@ -13,6 +13,8 @@ type Event interface{ isEvent() }
 type ShipmentCreated struct {
 	ShipmentID uuid.UUID `json:"shipment_id"`
 	OrderID    uuid.UUID `json:"order_id"`
+	// CustomerID is the order's customer: who may see the shipment besides staff.
+	CustomerID string    `json:"customer_id"`
 	Items      []Item    `json:"items"`
 	CreatedAt  time.Time `json:"created_at"`
 }

@@ -6,7 +6,7 @@ import "slices"
 func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case ShipmentCreated:
-		s.ID, s.OrderID, s.Status = e.ShipmentID, e.OrderID, StatusPending
+		s.ID, s.OrderID, s.CustomerID, s.Status = e.ShipmentID, e.OrderID, e.CustomerID, StatusPending
 		s.Items = slices.Clone(e.Items) // the state never shares the event's array
 		s.CreatedAt, s.UpdatedAt = e.CreatedAt, e.CreatedAt
 	case ShipmentDispatched:

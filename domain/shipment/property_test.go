@@ -29,7 +29,7 @@ func drawCommand(t *rapid.T, when time.Time) shipment.Command {
 		for i := range its {
 			its[i] = shipment.Item{SKU: text.Draw(t, "sku"), Quantity: rapid.IntRange(0, 3).Draw(t, "qty")}
 		}
-		return shipment.CreateShipment{ShipmentID: shipmentID, OrderID: orderID, Items: its,
+		return shipment.CreateShipment{ShipmentID: shipmentID, OrderID: orderID, CustomerID: customerID, Items: its,
 			OrderConfirmed: rapid.Bool().Draw(t, "confirmed"), At: when}
 	case 1:
 		return shipment.Dispatch{Carrier: text.Draw(t, "carrier"), TrackingNo: text.Draw(t, "tracking"), At: when}

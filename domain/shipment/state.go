@@ -29,6 +29,7 @@ type Item struct {
 type State struct {
 	ID         uuid.UUID
 	OrderID    uuid.UUID
+	CustomerID string // the order's customer
 	Status     Status
 	Items      []Item
 	Carrier    string

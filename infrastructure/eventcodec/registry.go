@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 )
 
 // ErrUnknownEvent is returned for an event type the registry was not told about, in
@@ -118,4 +119,14 @@ func (r *Registry[E]) Decode(name string, version int, payload []byte) (E, error
 		return none, fmt.Errorf("eventcodec: decode %s v%d: %w", name, version, err)
 	}
 	return event, nil
+}
+
+// Names returns the stored names of the registry's events, sorted.
+func (r *Registry[E]) Names() []string {
+	names := make([]string, 0, len(r.byName))
+	for name := range r.byName {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }

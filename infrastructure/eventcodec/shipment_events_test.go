@@ -17,7 +17,7 @@ func TestEveryShipmentEventRoundTrips(t *testing.T) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 8000, time.UTC)
 	orderID := uuid.New()
 	for _, e := range []shipment.Event{
-		shipment.ShipmentCreated{ShipmentID: shipment.ShipmentIDFor(orderID), OrderID: orderID,
+		shipment.ShipmentCreated{ShipmentID: shipment.ShipmentIDFor(orderID), OrderID: orderID, CustomerID: "cust-ß ✓",
 			Items: []shipment.Item{{SKU: "sku-1", Quantity: 3}, {SKU: "ß-2", Quantity: 1}}, CreatedAt: at},
 		shipment.ShipmentDispatched{Carrier: "DHL", TrackingNo: "JD014600", DispatchedAt: at},
 		shipment.ShipmentDelivered{DeliveredAt: at},
@@ -46,12 +46,12 @@ func TestEveryShipmentEventRoundTrips(t *testing.T) {
 func TestShipmentCreatedWireShape(t *testing.T) {
 	r := eventcodec.NewShipmentRegistry()
 	id := uuid.MustParse("0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60")
-	_, _, payload, err := r.Encode(shipment.ShipmentCreated{ShipmentID: id, OrderID: id,
+	_, _, payload, err := r.Encode(shipment.ShipmentCreated{ShipmentID: id, OrderID: id, CustomerID: "cust-42",
 		Items: []shipment.Item{{SKU: "a", Quantity: 2}}, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"shipment_id":"0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60","order_id":"0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60","items":[{"sku":"a","quantity":2}],"created_at":"2026-01-02T03:04:05Z"}`
+	want := `{"shipment_id":"0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60","order_id":"0b9f6a4e-2c1d-4e8a-9f3b-5d7c1a2e4f60","customer_id":"cust-42","items":[{"sku":"a","quantity":2}],"created_at":"2026-01-02T03:04:05Z"}`
 	if string(payload) != want {
 		t.Errorf("payload %s, want %s", payload, want)
 	}

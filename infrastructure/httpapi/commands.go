@@ -13,6 +13,7 @@ import (
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/kit"
+	"github.com/example/orders/infrastructure/tracing"
 )
 
 // commandRequest is what every command endpoint shares, whatever the aggregate:
@@ -90,7 +91,8 @@ func prepare[S any](ctx context.Context, r commandRequest, present presenter[S])
 		opts.Idempotency = &application.Idempotency[S]{Key: *r.idempotencyKey, Fingerprint: fp, Render: renderer(r, present)}
 	}
 	requestID := requestIDFrom(ctx)
-	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation}
+	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation,
+		Traceparent: tracing.Traceparent(ctx)}
 	if r.correlationID != nil && *r.correlationID != "" {
 		if !printableText(*r.correlationID) {
 			return ctx, opts, badRequest("X-Correlation-ID must be printable UTF-8 text.",

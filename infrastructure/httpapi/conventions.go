@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,7 +36,7 @@ func headAsGet() echo.MiddlewareFunc {
 				return next(c)
 			}
 			c.Set(originalMethodKey, http.MethodHead)
-			get := req.Clone(req.Context())
+			get := req.Clone(context.WithValue(req.Context(), headRequestKey{}, true))
 			get.Method = http.MethodGet
 			c.SetRequest(get)
 			return next(c)
@@ -86,6 +87,7 @@ func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
 			case err != nil:
 				return echo.NewHTTPError(http.StatusNotFound, "No operation has this path.")
 			}
+			c.Set(routeKey, route)
 			op := route.Operation
 			if hasQueryParameters(route) {
 				if _, err := url.ParseQuery(req.URL.RawQuery); err != nil {

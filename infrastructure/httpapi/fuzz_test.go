@@ -20,6 +20,7 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/test/pgtest"
@@ -47,13 +48,16 @@ func FuzzHTTPRequests(f *testing.F) {
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, scodec), shipmentstore.NewQueries(pool, scodec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	logs := &testsupport.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second}, logger)
+	closed := make(chan struct{}) // a stream ends after its first flush: the fuzzer needs answers
+	close(closed)
+	handler, err := httpapi.New(app, postgres.NewReadiness(pool), feed.New(pool, 0, logger), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second,
+		Feed: httpapi.FeedConfig{EventTypes: append(eventcodec.NewOrderRegistry().Names(), scodec.Names()...), Heartbeat: time.Second, WriteTimeout: time.Second, MaxStreams: 4, Shutdown: closed}}, logger)
 	if err != nil {
 		f.Fatal(err)
 	}
 
 	id := uuid.Must(application.NewID())
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
 		f.Fatal(err)
 	}
@@ -148,7 +152,7 @@ func buildRequest(method, target, headers string, body []byte, chunked bool) *ht
 		req.ContentLength = int64(len(body))
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	return req.WithContext(context.Background())
+	return req.WithContext(application.AsSystem(context.Background()))
 }
 
 // isToken: RFC 9110 token, what methods and header names are made of.

@@ -92,10 +92,12 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 }
 
 // timeout bounds every request; the database calls and retry waits inherit the deadline.
+// The event stream is exempt: it lives until the client, the server or its own
+// lifetime (FeedConfig.MaxLifetime) ends it.
 func timeout(d time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if d <= 0 {
+			if d <= 0 || c.Path() == streamRoute {
 				return next(c)
 			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)

@@ -27,8 +27,12 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 	}
 	req := commandRequest{operation: "placeOrder", path: "/orders", idempotencyKey: r.Params.IdempotencyKey,
 		correlationID: r.Params.XCorrelationID, body: body, successStatus: http.StatusCreated, location: true}
+	customer := "" // the caller's own
+	if body.CustomerId != nil {
+		customer = *body.CustomerId
+	}
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
-		return h.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: body.CustomerId, Currency: body.Currency, Options: opts})
+		return h.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: customer, Currency: body.Currency, Options: opts})
 	})
 }
 

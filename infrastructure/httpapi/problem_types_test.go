@@ -42,6 +42,7 @@ func TestProblemCatalogue(t *testing.T) {
 		&application.VersionConflictError{Expected: 1, Actual: 2},
 		&application.VersionConflictError{Expected: 1, Actual: 2, Retried: true},
 		application.ErrIdempotencyKeyReused,
+		application.ErrUnauthenticated, application.ErrForbidden, &authError{}, &authError{invalidToken: true},
 		application.ErrOutcomeUnknown,
 		application.ErrUnavailable,
 		echo.NewHTTPError(http.StatusNotFound),

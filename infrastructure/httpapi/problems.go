@@ -53,7 +53,20 @@ func problemFor(err error, instance string) problem {
 	var tooLarge *http.MaxBytesError
 	var httpErr *echo.HTTPError
 	var typeErr *json.UnmarshalTypeError
+	var unauthenticated *authError
 	switch {
+	case errors.As(err, &unauthenticated):
+		p.header.Set(echo.HeaderWWWAuthenticate, unauthenticated.challenge())
+		detail := "This operation needs a bearer token: send Authorization: Bearer <token>."
+		if unauthenticated.invalidToken {
+			detail = "The bearer token is invalid, expired or not for this service."
+		}
+		return set(http.StatusUnauthorized, "unauthorized", "Unauthorized", detail)
+	case errors.Is(err, application.ErrUnauthenticated):
+		p.header.Set(echo.HeaderWWWAuthenticate, "Bearer")
+		return set(http.StatusUnauthorized, "unauthorized", "Unauthorized", "This operation needs a bearer token: send Authorization: Bearer <token>.")
+	case errors.Is(err, application.ErrForbidden):
+		return set(http.StatusForbidden, "forbidden", "Forbidden", "The token's subject and scopes do not allow this; nothing was changed.")
 	case errors.As(err, &invalid):
 		fields := make([]api.FieldError, len(invalid.Fields))
 		for i, f := range invalid.Fields {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -17,7 +18,16 @@ import (
 // Config holds the transport's limits.
 type Config struct {
 	BodyLimit      int64         // bytes; larger bodies get 413
-	RequestTimeout time.Duration // every request's context ends after this
+	RequestTimeout time.Duration // every request's context ends after this (except a stream's)
+	// Auth checks bearer tokens; nil turns authentication off (AUTH_MODE=none):
+	// every caller is then application.Unrestricted.
+	Auth Authenticator
+	// CORSAllowedOrigins are the origins browsers may call from; none by default.
+	CORSAllowedOrigins []string
+	// Observe runs first on every routed request, before request ids and logging:
+	// tracing and metrics middleware (tracing first, so that log lines carry the span).
+	Observe []echo.MiddlewareFunc
+	Feed    FeedConfig
 }
 
 // Handlers implements api.StrictServerInterface over the application.
@@ -26,6 +36,10 @@ type Handlers struct {
 	ready Readiness
 	spec  []byte
 	log   *slog.Logger
+
+	feed    EventFeed
+	feedCfg FeedConfig
+	streams atomic.Int64 // open event streams
 }
 
 var _ api.StrictServerInterface = (*Handlers)(nil)
@@ -33,9 +47,9 @@ var _ api.StrictServerInterface = (*Handlers)(nil)
 var registerFormats sync.Once // kin-openapi keeps formats and body decoders in globals
 
 // New returns the HTTP handler of the service: the generated routes behind request
-// ids, logging, timeouts, the contract's HTTP rules (operationRules) and validation
-// against openapi.yaml.
-func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*echo.Echo, error) {
+// ids, security headers, logging, CORS, timeouts, the contract's HTTP rules
+// (operationRules), authentication and validation against openapi.yaml.
+func New(app application.App, ready Readiness, events EventFeed, cfg Config, log *slog.Logger) (*echo.Echo, error) {
 	spec, err := api.SpecYAML()
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: read embedded spec: %w", err)
@@ -61,15 +75,19 @@ func New(app application.App, ready Readiness, cfg Config, log *slog.Logger) (*e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Pre(headAsGet())
+	e.Use(cfg.Observe...)
 	e.Use(
 		requestID(),
+		securityHeaders(),
 		accessLog(log),
 		recoverPanics(log),
+		cors(cfg.CORSAllowedOrigins),
 		timeout(cfg.RequestTimeout),
 		rules,
+		authenticate(cfg.Auth, log),
 		validateRequests(doc),
 	)
-	h := &Handlers{app: app, ready: ready, spec: spec, log: log}
+	h := &Handlers{app: app, ready: ready, spec: spec, log: log, feed: events, feedCfg: cfg.Feed}
 	api.RegisterHandlers(e, api.NewStrictHandler(h, nil))
 	headRoutes(e)
 	return e, nil

@@ -14,7 +14,7 @@ func toAPIShipment(v application.ShipmentView) api.Shipment {
 	for i, it := range v.State.Items {
 		items[i] = api.ShipmentItem{Sku: it.SKU, Quantity: int32(it.Quantity)}
 	}
-	out := api.Shipment{Id: v.State.ID, OrderId: v.State.OrderID, Status: api.ShipmentStatus(v.State.Status), Items: items,
+	out := api.Shipment{Id: v.State.ID, OrderId: v.State.OrderID, CustomerId: v.State.CustomerID, Status: api.ShipmentStatus(v.State.Status), Items: items,
 		Version: v.Version, CreatedAt: v.State.CreatedAt, UpdatedAt: v.State.UpdatedAt}
 	if v.State.Carrier != "" {
 		out.Carrier, out.TrackingNo = &v.State.Carrier, &v.State.TrackingNo

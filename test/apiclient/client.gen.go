@@ -169,6 +169,74 @@ type EventList struct {
 	Items []StoredEvent `json:"items"`
 }
 
+// FeedEvent An event of any stream, as in the history of an order
+// (`StoredEvent`), with the stream it belongs to.
+type FeedEvent struct {
+	// Data The event payload (free-form; depends on `type` and `schema_version`).
+	//
+	// Example: {"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}
+	Data map[string]interface{} `json:"data"`
+
+	// EventId Unique id of the event.
+	//
+	// Example: 9a7b3c2d-1e0f-4a5b-8c6d-7e8f9a0b1c2d
+	EventId openapi_types.UUID `json:"event_id"`
+
+	// Metadata Event metadata (free-form), e.g. correlation and causation ids, idempotency key.
+	//
+	// Example: {"correlation_id":"req-7d1c9e2a","idempotency_key":"0b9f4a52-3c1d-4f6e-a8b7-9e2d1c0f3a64"}
+	Metadata map[string]interface{} `json:"metadata"`
+
+	// Position Global position of the event in the event store.
+	//
+	// Example: 1043
+	Position int64 `json:"position"`
+
+	// RecordedAt When the event was recorded.
+	//
+	// Example: 2025-01-15T10:31:00Z
+	RecordedAt time.Time `json:"recorded_at"`
+
+	// SchemaVersion Version of the event's data schema.
+	//
+	// Example: 1
+	SchemaVersion int `json:"schema_version"`
+
+	// StreamId The id of the event's stream (for an order, its id).
+	//
+	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
+	StreamId string `json:"stream_id"`
+
+	// StreamType The type of the event's stream, e.g. `order` or `shipment`.
+	//
+	// Example: order
+	StreamType string `json:"stream_type"`
+
+	// Type The event type, e.g. `OrderPlaced`, `OrderLineAdded`, `OrderConfirmed`, `OrderCancelled`.
+	//
+	// Example: OrderLineAdded
+	Type string `json:"type"`
+
+	// Version The order's version after this event.
+	//
+	// Example: 2
+	Version int64 `json:"version"`
+}
+
+// FeedPage A page of the whole log, in global order.
+type FeedPage struct {
+	// AtHead True when nothing committed is left after `next_after` (for now).
+	//
+	// Example: false
+	AtHead bool        `json:"at_head"`
+	Items  []FeedEvent `json:"items"`
+
+	// NextAfter Pass as `after` to get the next page. Past every event of this page and every event the filters skipped; never past an event still to commit.
+	//
+	// Example: 1043
+	NextAfter int64 `json:"next_after"`
+}
+
 // FieldError A validation error for one field.
 type FieldError struct {
 	// Field The invalid field (JSON property, parameter or header name).
@@ -304,11 +372,13 @@ type PlaceOrderRequest struct {
 	Currency string `json:"currency"`
 
 	// CustomerId The customer placing the order (1-64 characters, not blank, no
-	// control characters).
+	// control characters). Optional: it defaults to the caller (the
+	// token's `sub`). A caller without the `orders:staff` scope may only
+	// name itself; another customer answers `403`.
 	//
 	//
 	// Example: cust-42
-	CustomerId string `json:"customer_id"`
+	CustomerId *string `json:"customer_id,omitempty"`
 
 	// Id Optional client-chosen order id, making creation safe to retry. If
 	// omitted the server generates one. The nil UUID
@@ -384,6 +454,11 @@ type Shipment struct {
 	//
 	// Example: 2025-01-15T10:30:00Z
 	CreatedAt time.Time `json:"created_at"`
+
+	// CustomerId The order's customer, to whom the shipment belongs.
+	//
+	// Example: cust-42
+	CustomerId string `json:"customer_id"`
 
 	// Id The shipment id (derived from the order id).
 	//
@@ -497,6 +572,15 @@ type StoredEvent struct {
 // CorrelationId defines model for CorrelationId.
 type CorrelationId = string
 
+// FeedAfter defines model for FeedAfter.
+type FeedAfter = int64
+
+// FeedStreamType defines model for FeedStreamType.
+type FeedStreamType = string
+
+// FeedTypes defines model for FeedTypes.
+type FeedTypes = []string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -518,6 +602,9 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
 
+// Forbidden An RFC 9457 problem details document.
+type Forbidden = Problem
+
 // NotFound An RFC 9457 problem details document.
 type NotFound = Problem
 
@@ -532,6 +619,9 @@ type ServiceUnavailable = Problem
 
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
+
+// Unauthorized An RFC 9457 problem details document.
+type Unauthorized = Problem
 
 // UnprocessableEntity An RFC 9457 problem details document.
 type UnprocessableEntity = Problem
@@ -548,12 +638,47 @@ type GetCustomerSummaryParams struct {
 	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
 }
 
+// GetEventFeedParams defines parameters for GetEventFeed.
+type GetEventFeedParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After Only events with a position strictly greater than this (`0`, the default, is the start of the log).
+	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only events of these types, comma-separated (e.g.
+	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// aggregate of the service defines.
+	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// StreamType Only events of streams of this type, e.g. `order`.
+	StreamType *FeedStreamType `form:"stream_type,omitempty" json:"stream_type,omitempty"`
+
+	// LastEventID The `id` of the last message received; wins over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
 	// Status Only orders in this status.
 	Status *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// CustomerId Only orders of this customer (text without control characters).
+	// Without `orders:staff`, only the caller's own id finds anything.
 	CustomerId *string `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
 	// Limit Maximum number of orders in the page.
@@ -1002,7 +1127,8 @@ type ClientInterface interface {
 	// cancelled, and the confirmed totals per currency. This read model is
 	// updated asynchronously, shortly after each command commits; the
 	// response's `X-Read-Model-Position` is the event-log position it
-	// reflects. A customer without orders has zeros.
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
 	//
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
@@ -1011,6 +1137,61 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 	GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEventFeed Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. Needs a token with the
+	// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamEvents Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness probe
 	//
@@ -1030,7 +1211,10 @@ type ClientInterface interface {
 	// ListOrders List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -1176,7 +1360,9 @@ type ClientInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Corresponds with GET /shipments (the `ListShipments` operationId).
 	ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1191,6 +1377,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1207,6 +1397,10 @@ type ClientInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1219,7 +1413,9 @@ type ClientInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 	GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1280,7 +1476,10 @@ type ClientInterface interface {
 
 	// GetShipmentEvents Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1292,7 +1491,8 @@ type ClientInterface interface {
 // cancelled, and the confirmed totals per currency. This read model is
 // updated asynchronously, shortly after each command commits; the
 // response's `X-Read-Model-Position` is the event-log position it
-// reflects. A customer without orders has zeros.
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
 //
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
@@ -1302,6 +1502,81 @@ type ClientInterface interface {
 // Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 func (c *Client) GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCustomerSummaryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEventFeed Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. Needs a token with the
+// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *Client) GetEventFeed(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventFeedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamEvents Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1350,7 +1625,10 @@ func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditor
 // ListOrders List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -1606,7 +1884,9 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Corresponds with GET /shipments (the `ListShipments` operationId).
 func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1631,6 +1911,10 @@ func (c *Client) ListShipments(ctx context.Context, params *ListShipmentsParams,
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1657,6 +1941,10 @@ func (c *Client) CreateShipmentWithBody(ctx context.Context, params *CreateShipm
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1679,7 +1967,9 @@ func (c *Client) CreateShipment(ctx context.Context, params *CreateShipmentParam
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Corresponds with GET /shipments/{id} (the `GetShipment` operationId).
 func (c *Client) GetShipment(ctx context.Context, id ShipmentId, params *GetShipmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1800,7 +2090,10 @@ func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *Di
 
 // GetShipmentEvents Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1883,6 +2176,189 @@ func NewGetCustomerSummaryRequest(server string, id string, params *GetCustomerS
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEventFeedRequest constructs an http.Request for the GetEventFeed method
+func NewGetEventFeedRequest(server string, params *GetEventFeedParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StreamType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream_type", *params.StreamType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -3053,7 +3529,8 @@ type ClientWithResponsesInterface interface {
 	// cancelled, and the confirmed totals per currency. This read model is
 	// updated asynchronously, shortly after each command commits; the
 	// response's `X-Read-Model-Position` is the event-log position it
-	// reflects. A customer without orders has zeros.
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
 	//
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
@@ -3064,6 +3541,65 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 	GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error)
+
+	// GetEventFeedWithResponse Read the whole event log, page by page
+	//
+	// Returns the events of every stream (orders, and any other aggregate)
+	// in global order, strictly after `after`. Needs a token with the
+	// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+	// page's `next_after` as `after` of the next request: every event is
+	// then received exactly once and in order, even when transactions commit
+	// out of order, because a page never goes past the *horizon*: the
+	// highest position below which no running transaction can still commit
+	// an event. A transaction held open holds the horizon back.
+	//
+	// `types` and `stream_type` filter the page. A page looks at a bounded
+	// number of events; when the filters exclude many, it can hold fewer
+	// than `limit` items (even none) and still not be at the head:
+	// `next_after` then covers everything looked at, so keep following it
+	// until `at_head` is true. An event type that no aggregate of this
+	// service defines answers `400` with code `validation_failed` (a rule
+	// the schema cannot express: the list comes from the service's event
+	// registries).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `GetEventFeed` operationId).
+	GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error)
+
+	// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+	//
+	// The same events as `GET /events`, pushed as they commit, as a
+	// `text/event-stream` (Server-Sent Events). Each event is one message:
+	//
+	// ```
+	// id: 1043
+	// event: OrderConfirmed
+	// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+	//
+	// ```
+	//
+	// `id` is the event's position, `event` its type and `data` one
+	// `FeedEvent` as JSON on one line. A line starting with `:` is a
+	// heartbeat comment, sent when nothing else was for a while. A message
+	// with only an `id` (no `event`, no `data`) says that the events up to
+	// that position were looked at and none passed the filters; it moves
+	// the position to resume from.
+	//
+	// The stream starts after `Last-Event-ID` (sent by a reconnecting
+	// `EventSource`), else after `after`, else at the start of the log.
+	// Resuming from the last `id` received gives every event exactly once
+	// and in order. The server ends a stream when it shuts down, when the
+	// client reads too slowly (the stream is never buffered without bound),
+	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+	// instance serves a limited number of streams at once; past it, `503`
+	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// in `types` answers `400` as in `GET /events`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
 
 	// GetHealthWithResponse Liveness probe
 	//
@@ -3087,7 +3623,10 @@ type ClientWithResponsesInterface interface {
 	// ListOrdersWithResponse List orders
 	//
 	// Lists orders, newest first (by `placed_at`, ties broken by `id`),
-	// optionally filtered by `status` and `customer_id`. The result is paged
+	// optionally filtered by `status` and `customer_id`. A caller without
+	// the `orders:staff` scope sees only its own orders: without
+	// `customer_id` the list is its own, and another customer's
+	// `customer_id` gives an empty page (not `403`). The result is paged
 	// with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 	// get the next page, keeping the same filters. `next_cursor` is absent or
 	// null on the last page. Cursors are opaque; a malformed or tampered
@@ -3243,7 +3782,9 @@ type ClientWithResponsesInterface interface {
 	// optionally filtered by `order_id` and `status`, with keyset pagination
 	// as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 	// same filters. A cursor of the right alphabet that this API did not hand
-	// out answers `400` with code `validation_failed`.
+	// out answers `400` with code `validation_failed`. A customer lists only
+	// the shipments of its own orders (staff list all): asking for another
+	// customer's `order_id` answers an empty page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3260,6 +3801,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3276,6 +3821,10 @@ type ClientWithResponsesInterface interface {
 	// answers `404` (code `order_not_found`); one that is not confirmed
 	// answers `409` (code `order_not_confirmed`).
 	// The new shipment's URL is returned in `Location`, its version in `ETag`.
+	// The shipment belongs to the order's customer (`customer_id`). Only
+	// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+	// a customer's token answers `403` (code `forbidden`) before anything is
+	// read.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3288,7 +3837,9 @@ type ClientWithResponsesInterface interface {
 	// `If-None-Match` with the current ETag answers `304`. Time travel as on
 	// `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 	// `400`); a `version` beyond the current one, or an `at` before the
-	// shipment was created, answers `404` (code `shipment_not_found`).
+	// shipment was created, answers `404` (code `shipment_not_found`). A
+	// customer sees only the shipments of its own orders: another customer's
+	// shipment answers `404` exactly like a missing one.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3353,7 +3904,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetShipmentEventsWithResponse Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest first).
+	// Returns every event recorded for the shipment, in version order (oldest
+	// first). A customer sees the history of the shipments of its own orders
+	// only (another customer's shipment answers `404`); staff and the
+	// `events:read` scope see every shipment's.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3369,6 +3923,18 @@ type GetCustomerSummaryResponse200Headers struct {
 
 // GetCustomerSummaryResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerSummary
 type GetCustomerSummaryResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponse401Headers the declared response headers of an HTTP 401 response for GetCustomerSummary
+type GetCustomerSummaryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// GetCustomerSummaryResponse403Headers the declared response headers of an HTTP 403 response for GetCustomerSummary
+type GetCustomerSummaryResponse403Headers struct {
 	IdempotencyReplayed *string
 	XRequestID          *string
 }
@@ -3392,6 +3958,10 @@ type GetCustomerSummaryResponse struct {
 	JSON200 *CustomerSummary
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -3400,6 +3970,10 @@ type GetCustomerSummaryResponse struct {
 	Headers200 *GetCustomerSummaryResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetCustomerSummaryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerSummaryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCustomerSummaryResponse403Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetCustomerSummaryResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -3414,6 +3988,16 @@ func (r GetCustomerSummaryResponse) GetJSON200() *CustomerSummary {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetCustomerSummaryResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3449,6 +4033,246 @@ func (r GetCustomerSummaryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCustomerSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEventFeedResponse200Headers the declared response headers of an HTTP 200 response for GetEventFeed
+type GetEventFeedResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetEventFeedResponse400Headers the declared response headers of an HTTP 400 response for GetEventFeed
+type GetEventFeedResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetEventFeedResponse401Headers the declared response headers of an HTTP 401 response for GetEventFeed
+type GetEventFeedResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// GetEventFeedResponse403Headers the declared response headers of an HTTP 403 response for GetEventFeed
+type GetEventFeedResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetEventFeedResponse503Headers the declared response headers of an HTTP 503 response for GetEventFeed
+type GetEventFeedResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetEventFeedResponseDefaultHeaders the declared response headers of an HTTP default response for GetEventFeed
+type GetEventFeedResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetEventFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeedPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventFeedResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetEventFeedResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetEventFeedResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetEventFeedResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetEventFeedResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetEventFeedResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventFeedResponse) GetJSON200() *FeedPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetEventFeedResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamEventsResponse200Headers the declared response headers of an HTTP 200 response for StreamEvents
+type StreamEventsResponse200Headers struct {
+	CacheControl *string
+	XRequestID   *string
+}
+
+// StreamEventsResponse400Headers the declared response headers of an HTTP 400 response for StreamEvents
+type StreamEventsResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// StreamEventsResponse401Headers the declared response headers of an HTTP 401 response for StreamEvents
+type StreamEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// StreamEventsResponse403Headers the declared response headers of an HTTP 403 response for StreamEvents
+type StreamEventsResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
+type StreamEventsResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// StreamEventsResponseDefaultHeaders the declared response headers of an HTTP default response for StreamEvents
+type StreamEventsResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StreamEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StreamEventsResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *StreamEventsResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3620,6 +4444,12 @@ type ListOrdersResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListOrders
+type ListOrdersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
 type ListOrdersResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -3639,6 +4469,8 @@ type ListOrdersResponse struct {
 	JSON200 *OrderPage
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -3647,6 +4479,8 @@ type ListOrdersResponse struct {
 	Headers200 *ListOrdersResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrdersResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOrdersResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -3661,6 +4495,11 @@ func (r ListOrdersResponse) GetJSON200() *OrderPage {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3717,6 +4556,18 @@ type PlaceOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// PlaceOrderResponse401Headers the declared response headers of an HTTP 401 response for PlaceOrder
+type PlaceOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// PlaceOrderResponse403Headers the declared response headers of an HTTP 403 response for PlaceOrder
+type PlaceOrderResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // PlaceOrderResponse409Headers the declared response headers of an HTTP 409 response for PlaceOrder
 type PlaceOrderResponse409Headers struct {
 	IdempotencyReplayed *string
@@ -3760,6 +4611,10 @@ type PlaceOrderResponse struct {
 	JSON201 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -3776,6 +4631,10 @@ type PlaceOrderResponse struct {
 	Headers201 *PlaceOrderResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PlaceOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PlaceOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PlaceOrderResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PlaceOrderResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -3798,6 +4657,16 @@ func (r PlaceOrderResponse) GetJSON201() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PlaceOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PlaceOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -3877,6 +4746,12 @@ type GetOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderResponse401Headers the declared response headers of an HTTP 401 response for GetOrder
+type GetOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
 type GetOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -3902,6 +4777,8 @@ type GetOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3914,6 +4791,8 @@ type GetOrderResponse struct {
 	Headers304 *GetOrderResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3930,6 +4809,11 @@ func (r GetOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3990,6 +4874,12 @@ type CancelOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CancelOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelOrder
+type CancelOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // CancelOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelOrder
 type CancelOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4046,6 +4936,8 @@ type CancelOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4066,6 +4958,8 @@ type CancelOrderResponse struct {
 	Headers200 *CancelOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4092,6 +4986,11 @@ func (r CancelOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4177,6 +5076,12 @@ type ConfirmOrderResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ConfirmOrderResponse401Headers the declared response headers of an HTTP 401 response for ConfirmOrder
+type ConfirmOrderResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ConfirmOrderResponse404Headers the declared response headers of an HTTP 404 response for ConfirmOrder
 type ConfirmOrderResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4221,6 +5126,8 @@ type ConfirmOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4237,6 +5144,8 @@ type ConfirmOrderResponse struct {
 	Headers200 *ConfirmOrderResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ConfirmOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmOrderResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ConfirmOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4259,6 +5168,11 @@ func (r ConfirmOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ConfirmOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4331,6 +5245,12 @@ type GetOrderEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetOrderEventsResponse401Headers the declared response headers of an HTTP 401 response for GetOrderEvents
+type GetOrderEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for GetOrderEvents
 type GetOrderEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4356,6 +5276,8 @@ type GetOrderEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -4366,6 +5288,8 @@ type GetOrderEventsResponse struct {
 	Headers200 *GetOrderEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4382,6 +5306,11 @@ func (r GetOrderEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetOrderEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4442,6 +5371,12 @@ type AddOrderLineResponse400Headers struct {
 	XRequestID          *string
 }
 
+// AddOrderLineResponse401Headers the declared response headers of an HTTP 401 response for AddOrderLine
+type AddOrderLineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // AddOrderLineResponse404Headers the declared response headers of an HTTP 404 response for AddOrderLine
 type AddOrderLineResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4498,6 +5433,8 @@ type AddOrderLineResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4518,6 +5455,8 @@ type AddOrderLineResponse struct {
 	Headers200 *AddOrderLineResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AddOrderLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddOrderLineResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *AddOrderLineResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4544,6 +5483,11 @@ func (r AddOrderLineResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r AddOrderLineResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddOrderLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4719,6 +5663,12 @@ type ListShipmentsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// ListShipmentsResponse401Headers the declared response headers of an HTTP 401 response for ListShipments
+type ListShipmentsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // ListShipmentsResponse503Headers the declared response headers of an HTTP 503 response for ListShipments
 type ListShipmentsResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -4738,6 +5688,8 @@ type ListShipmentsResponse struct {
 	JSON200 *ShipmentList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -4746,6 +5698,8 @@ type ListShipmentsResponse struct {
 	Headers200 *ListShipmentsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListShipmentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListShipmentsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListShipmentsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -4760,6 +5714,11 @@ func (r ListShipmentsResponse) GetJSON200() *ShipmentList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListShipmentsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListShipmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4816,6 +5775,18 @@ type CreateShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CreateShipmentResponse401Headers the declared response headers of an HTTP 401 response for CreateShipment
+type CreateShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CreateShipmentResponse403Headers the declared response headers of an HTTP 403 response for CreateShipment
+type CreateShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // CreateShipmentResponse404Headers the declared response headers of an HTTP 404 response for CreateShipment
 type CreateShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -4866,6 +5837,10 @@ type CreateShipmentResponse struct {
 	JSON201 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4884,6 +5859,10 @@ type CreateShipmentResponse struct {
 	Headers201 *CreateShipmentResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CreateShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4908,6 +5887,16 @@ func (r CreateShipmentResponse) GetJSON201() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CreateShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4992,6 +5981,12 @@ type GetShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentResponse401Headers the declared response headers of an HTTP 401 response for GetShipment
+type GetShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentResponse404Headers the declared response headers of an HTTP 404 response for GetShipment
 type GetShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5017,6 +6012,8 @@ type GetShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -5029,6 +6026,8 @@ type GetShipmentResponse struct {
 	Headers304 *GetShipmentResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5045,6 +6044,11 @@ func (r GetShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5105,6 +6109,18 @@ type CancelShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// CancelShipmentResponse401Headers the declared response headers of an HTTP 401 response for CancelShipment
+type CancelShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// CancelShipmentResponse403Headers the declared response headers of an HTTP 403 response for CancelShipment
+type CancelShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // CancelShipmentResponse404Headers the declared response headers of an HTTP 404 response for CancelShipment
 type CancelShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5161,6 +6177,10 @@ type CancelShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5181,6 +6201,10 @@ type CancelShipmentResponse struct {
 	Headers200 *CancelShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5207,6 +6231,16 @@ func (r CancelShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5292,6 +6326,18 @@ type DeliverShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DeliverShipmentResponse401Headers the declared response headers of an HTTP 401 response for DeliverShipment
+type DeliverShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DeliverShipmentResponse403Headers the declared response headers of an HTTP 403 response for DeliverShipment
+type DeliverShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DeliverShipmentResponse404Headers the declared response headers of an HTTP 404 response for DeliverShipment
 type DeliverShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5336,6 +6382,10 @@ type DeliverShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5352,6 +6402,10 @@ type DeliverShipmentResponse struct {
 	Headers200 *DeliverShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeliverShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeliverShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeliverShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DeliverShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5374,6 +6428,16 @@ func (r DeliverShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DeliverShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeliverShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5449,6 +6513,18 @@ type DispatchShipmentResponse400Headers struct {
 	XRequestID          *string
 }
 
+// DispatchShipmentResponse401Headers the declared response headers of an HTTP 401 response for DispatchShipment
+type DispatchShipmentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// DispatchShipmentResponse403Headers the declared response headers of an HTTP 403 response for DispatchShipment
+type DispatchShipmentResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
 // DispatchShipmentResponse404Headers the declared response headers of an HTTP 404 response for DispatchShipment
 type DispatchShipmentResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5505,6 +6581,10 @@ type DispatchShipmentResponse struct {
 	JSON200 *Shipment
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -5525,6 +6605,10 @@ type DispatchShipmentResponse struct {
 	Headers200 *DispatchShipmentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DispatchShipmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DispatchShipmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DispatchShipmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DispatchShipmentResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5551,6 +6635,16 @@ func (r DispatchShipmentResponse) GetJSON200() *Shipment {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r DispatchShipmentResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DispatchShipmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5633,6 +6727,12 @@ type GetShipmentEventsResponse400Headers struct {
 	XRequestID          *string
 }
 
+// GetShipmentEventsResponse401Headers the declared response headers of an HTTP 401 response for GetShipmentEvents
+type GetShipmentEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
 // GetShipmentEventsResponse404Headers the declared response headers of an HTTP 404 response for GetShipmentEvents
 type GetShipmentEventsResponse404Headers struct {
 	IdempotencyReplayed *string
@@ -5658,6 +6758,8 @@ type GetShipmentEventsResponse struct {
 	JSON200 *EventList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -5668,6 +6770,8 @@ type GetShipmentEventsResponse struct {
 	Headers200 *GetShipmentEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetShipmentEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetShipmentEventsResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetShipmentEventsResponse404Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5684,6 +6788,11 @@ func (r GetShipmentEventsResponse) GetJSON200() *EventList {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetShipmentEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetShipmentEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5736,7 +6845,8 @@ func (r GetShipmentEventsResponse) ContentType() string {
 // cancelled, and the confirmed totals per currency. This read model is
 // updated asynchronously, shortly after each command commits; the
 // response's `X-Read-Model-Position` is the event-log position it
-// reflects. A customer without orders has zeros.
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
 //
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
@@ -5752,6 +6862,77 @@ func (c *ClientWithResponses) GetCustomerSummaryWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetCustomerSummaryResponse(rsp)
+}
+
+// GetEventFeedWithResponse Read the whole event log, page by page
+//
+// Returns the events of every stream (orders, and any other aggregate)
+// in global order, strictly after `after`. Needs a token with the
+// `events:read` scope (or staff); other callers get 403. To follow the log, pass the
+// page's `next_after` as `after` of the next request: every event is
+// then received exactly once and in order, even when transactions commit
+// out of order, because a page never goes past the *horizon*: the
+// highest position below which no running transaction can still commit
+// an event. A transaction held open holds the horizon back.
+//
+// `types` and `stream_type` filter the page. A page looks at a bounded
+// number of events; when the filters exclude many, it can hold fewer
+// than `limit` items (even none) and still not be at the head:
+// `next_after` then covers everything looked at, so keep following it
+// until `at_head` is true. An event type that no aggregate of this
+// service defines answers `400` with code `validation_failed` (a rule
+// the schema cannot express: the list comes from the service's event
+// registries).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `GetEventFeed` operationId).
+func (c *ClientWithResponses) GetEventFeedWithResponse(ctx context.Context, params *GetEventFeedParams, reqEditors ...RequestEditorFn) (*GetEventFeedResponse, error) {
+	rsp, err := c.GetEventFeed(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventFeedResponse(rsp)
+}
+
+// StreamEventsWithResponse Follow the whole event log as Server-Sent Events
+//
+// The same events as `GET /events`, pushed as they commit, as a
+// `text/event-stream` (Server-Sent Events). Each event is one message:
+//
+// ```
+// id: 1043
+// event: OrderConfirmed
+// data: {"position":1043,"stream_type":"order","stream_id":"5f2c…","type":"OrderConfirmed",…}
+//
+// ```
+//
+// `id` is the event's position, `event` its type and `data` one
+// `FeedEvent` as JSON on one line. A line starting with `:` is a
+// heartbeat comment, sent when nothing else was for a while. A message
+// with only an `id` (no `event`, no `data`) says that the events up to
+// that position were looked at and none passed the filters; it moves
+// the position to resume from.
+//
+// The stream starts after `Last-Event-ID` (sent by a reconnecting
+// `EventSource`), else after `after`, else at the start of the log.
+// Resuming from the last `id` received gives every event exactly once
+// and in order. The server ends a stream when it shuts down, when the
+// client reads too slowly (the stream is never buffered without bound),
+// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
+// instance serves a limited number of streams at once; past it, `503`
+// with code `too_many_streams` and `Retry-After`. An unknown event type
+// in `types` answers `400` as in `GET /events`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness probe
@@ -5788,7 +6969,10 @@ func (c *ClientWithResponses) GetOpenAPISpecWithResponse(ctx context.Context, re
 // ListOrdersWithResponse List orders
 //
 // Lists orders, newest first (by `placed_at`, ties broken by `id`),
-// optionally filtered by `status` and `customer_id`. The result is paged
+// optionally filtered by `status` and `customer_id`. A caller without
+// the `orders:staff` scope sees only its own orders: without
+// `customer_id` the list is its own, and another customer's
+// `customer_id` gives an empty page (not `403`). The result is paged
 // with keyset pagination: pass the `next_cursor` of a page as `cursor` to
 // get the next page, keeping the same filters. `next_cursor` is absent or
 // null on the last page. Cursors are opaque; a malformed or tampered
@@ -6010,7 +7194,9 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 // optionally filtered by `order_id` and `status`, with keyset pagination
 // as `GET /orders`: pass a page's `next_cursor` as `cursor`, keeping the
 // same filters. A cursor of the right alphabet that this API did not hand
-// out answers `400` with code `validation_failed`.
+// out answers `400` with code `validation_failed`. A customer lists only
+// the shipments of its own orders (staff list all): asking for another
+// customer's `order_id` answers an empty page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6033,6 +7219,10 @@ func (c *ClientWithResponses) ListShipmentsWithResponse(ctx context.Context, par
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6055,6 +7245,10 @@ func (c *ClientWithResponses) CreateShipmentWithBodyWithResponse(ctx context.Con
 // answers `404` (code `order_not_found`); one that is not confirmed
 // answers `409` (code `order_not_confirmed`).
 // The new shipment's URL is returned in `Location`, its version in `ETag`.
+// The shipment belongs to the order's customer (`customer_id`). Only
+// staff (`orders:staff`) create, dispatch, deliver and cancel shipments;
+// a customer's token answers `403` (code `forbidden`) before anything is
+// read.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6073,7 +7267,9 @@ func (c *ClientWithResponses) CreateShipmentWithResponse(ctx context.Context, pa
 // `If-None-Match` with the current ETag answers `304`. Time travel as on
 // `GET /orders/{id}`: `version` or `at` (mutually exclusive: both answer
 // `400`); a `version` beyond the current one, or an `at` before the
-// shipment was created, answers `404` (code `shipment_not_found`).
+// shipment was created, answers `404` (code `shipment_not_found`). A
+// customer sees only the shipments of its own orders: another customer's
+// shipment answers `404` exactly like a missing one.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6174,7 +7370,10 @@ func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, 
 
 // GetShipmentEventsWithResponse Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest first).
+// Returns every event recorded for the shipment, in version order (oldest
+// first). A customer sees the history of the shipments of its own orders
+// only (another customer's shipment answers `404`); staff and the
+// `events:read` scope see every shipment's.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6214,6 +7413,20 @@ func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
@@ -6266,6 +7479,40 @@ func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryRes
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerSummaryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCustomerSummaryResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetCustomerSummaryResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6292,6 +7539,324 @@ func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryRes
 		response.Headers503 = &headers
 	case true:
 		var headers GetCustomerSummaryResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEventFeedResponse parses an HTTP response from a GetEventFeedWithResponse call
+func ParseGetEventFeedResponse(rsp *http.Response) (*GetEventFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeedPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventFeedResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetEventFeedResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetEventFeedResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetEventFeedResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetEventFeedResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetEventFeedResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers StreamEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StreamEventsResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamEventsResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers StreamEventsResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -6493,6 +8058,13 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6537,6 +8109,23 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListOrdersResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6603,6 +8192,20 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -6704,6 +8307,40 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PlaceOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PlaceOrderResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers PlaceOrderResponse409Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -6842,6 +8479,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6917,6 +8561,23 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7000,6 +8661,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -7108,6 +8776,23 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7284,6 +8969,13 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7377,6 +9069,23 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers ConfirmOrderResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7519,6 +9228,13 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7570,6 +9286,23 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -7653,6 +9386,13 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -7761,6 +9501,23 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddOrderLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers AddOrderLineResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8048,6 +9805,13 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8092,6 +9856,23 @@ func ParseListShipmentsResponse(rsp *http.Response) (*ListShipmentsResponse, err
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListShipmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListShipmentsResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8158,6 +9939,20 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -8266,6 +10061,40 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CreateShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8428,6 +10257,13 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8503,6 +10339,23 @@ func ParseGetShipmentResponse(rsp *http.Response) (*GetShipmentResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8586,6 +10439,20 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -8694,6 +10561,40 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -8870,6 +10771,20 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8963,6 +10878,40 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeliverShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeliverShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeliverShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9105,6 +11054,20 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9212,6 +11175,40 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DispatchShipmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DispatchShipmentResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DispatchShipmentResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -9388,6 +11385,13 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9439,6 +11443,23 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetShipmentEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetShipmentEventsResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {

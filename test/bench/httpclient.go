@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/example/orders/test/testsupport"
 )
 
 // httpClient is the one client every worker shares: keep-alive connections, at least
@@ -25,7 +27,9 @@ func newHTTPClient(base string, workers int) *httpClient {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &httpClient{base: base, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	// One staff token for every request (testsupport.Bearer): each request pays the
+	// token check, as in production, and the numbers stay comparable across runs.
+	return &httpClient{base: base, hc: &http.Client{Transport: testsupport.Bearer{Base: tr}, Timeout: 30 * time.Second}}
 }
 
 // answer is a response read to the end.

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -62,10 +63,17 @@ func run(ctx context.Context, cfg config) int {
 		return 2
 	}
 
+	interval := time.Second
+	if cfg.smoke {
+		interval = 200 * time.Millisecond
+	}
+	rep.Timeline = &timeline{}
+	stopScraping := scrapeMetrics(ctx, env.service.URL, interval, rep.Timeline)
 	for _, s := range scenarios {
 		if !cfg.wants(s.name) {
 			continue
 		}
+		rep.Timeline.mark(s.name)
 		if ctx.Err() != nil {
 			logf("interrupted")
 			return 2
@@ -77,6 +85,7 @@ func run(ctx context.Context, cfg config) int {
 		}
 		rep.noteMemory(s.name, env.service.memory())
 	}
+	stopScraping()
 	rep.finish(env)
 
 	printReport(os.Stdout, rep)
@@ -114,6 +123,7 @@ var scenarios = []scenario{
 	{"place", "place order over HTTP vs the naive SQL path and the floor (interleaved)", runPlace},
 	{"addline", "add line to existing orders vs its raw SQL equivalent (interleaved)", runAddLine},
 	{"reads", "GET one order and list a page", runReads},
+	{"feed", "one SSE client following the log while 8 clients place orders; GET /events page latency", runFeed},
 	{"contention", "32 clients adding lines to 4 hot orders; nothing lost or duplicated", runContention},
 	{"streams", "add-line latency against stream length", runStreams},
 	{"consumers", "async consumers: lag under load, NOTIFY after commit vs in the transaction, catch-up vs a raw loop", runConsumers},

@@ -111,6 +111,20 @@ func writeOutputs(cfg config, r *report) error {
 			files[filepath.Join(cfg.chartsDir, "bench-stream-length.svg")] = []byte(streamChart(r))
 		}
 	}
+	// The service's own view of the run; in smoke mode next to the JSON, not in docs/.
+	if r.Timeline != nil {
+		dir := cfg.chartsDir
+		if cfg.smoke {
+			dir = cfg.outDir
+		}
+		chart, err := serviceChart(r.Timeline, fmt.Sprintf("%s run, %s; scraped every %gs", r.Mode, r.Started, r.Timeline.Interval))
+		if err != nil {
+			return err
+		}
+		if chart != nil {
+			files[filepath.Join(dir, "bench-service.png")] = chart
+		}
+	}
 	for path, data := range files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err

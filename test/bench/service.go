@@ -70,11 +70,17 @@ func launch(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr stri
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "serve", "--migrate")
-	vars := map[string]string{
-		"DATABASE_URL": dbURL,
-		"LISTEN_ADDR":  addr,
-		"LOG_LEVEL":    "warn",
-		"DB_MAX_CONNS": strconv.Itoa(maxConns),
+	// As in production: authentication on (the client sends a staff token), the
+	// service as the application role, migrations as the owner. A server where the
+	// role cannot be created (BENCH_DATABASE_URL of a user without CREATEROLE) runs
+	// single-role.
+	vars, err := testsupport.ServiceEnv(ctx, dbURL)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v; the service connects as the owner (APP_DB_ROLE=none)\n", err)
+		vars = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret}
+	}
+	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "warn", "DB_MAX_CONNS": strconv.Itoa(maxConns)} {
+		vars[k] = v
 	}
 	if pprofAddr != "" {
 		vars["PPROF_ADDR"] = pprofAddr
@@ -165,7 +171,9 @@ func (s *service) memory() memory {
 func serviceEnv(vars map[string]string) []string {
 	own := map[string]bool{"DATABASE_URL": true, "LISTEN_ADDR": true, "LOG_LEVEL": true, "DB_MAX_CONNS": true,
 		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
-		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "PPROF_ADDR": true}
+		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "PPROF_ADDR": true, "MIGRATE_DATABASE_URL": true, "APP_DB_ROLE": true,
+		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true,
+		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true}
 	var out []string
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); !own[k] {

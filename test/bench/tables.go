@@ -97,6 +97,20 @@ func tables(r *report) []table {
 		}
 		ts = append(ts, t)
 	}
+	if f := r.Feed; f != nil {
+		t := table{title: "Event feed", header: []string{"measure", "value"}}
+		t.rows = append(t.rows,
+			[]string{fmt.Sprintf("events written by %d clients placing orders, per s", f.Writers), f0(f.WrittenPerS)},
+			[]string{"events delivered to one SSE client, per s", f0(f.DeliveredPerS)},
+			[]string{"delivered / written", fmt.Sprintf("%d / %d", f.Delivered, f.Placed)},
+			[]string{"lag p50 / p99 ms (recorded_at to arrival)", f2(f.LagP50) + " / " + f2(f.LagP99)},
+			[]string{"caught up after the load, ms", f0(f.CatchUpMs)})
+		for _, p := range f.Page {
+			t.rows = append(t.rows, []string{fmt.Sprintf("GET /events?limit=100, %d workers: req/s, p50, p99 ms", p.Concurrency),
+				f0(p.RPS) + ", " + f2(p.P50) + ", " + f2(p.P99)})
+		}
+		ts = append(ts, t)
+	}
 	// /proc counts CPU in 10 ms ticks: smoke runs are too short for this table.
 	if cpu := cpuTable(r); len(cpu.rows) > 0 && r.Mode != "smoke" {
 		ts = append(ts, cpu)

@@ -3,6 +3,7 @@
 //	go run ./test/devdb up     # start (or find) it; print its URL on stdout
 //	go run ./test/devdb url    # print the URL of the running one, or fail
 //	go run ./test/devdb down   # stop it; the data stays for the next up
+//	go run ./test/devdb app-url # the URL of the application role (<name>_app), created if missing
 //
 // Only the URL goes to stdout (DATABASE_URL=$(go run ./test/devdb up)); what was
 // chosen and why goes to stderr.
@@ -53,8 +54,8 @@ func main() {
 	if len(os.Args) > 1 {
 		cmd = os.Args[1]
 	}
-	if len(os.Args) > 2 || (cmd != "up" && cmd != "down" && cmd != "url") {
-		fmt.Fprintln(os.Stderr, "usage: go run ./test/devdb [up|down|url]")
+	if len(os.Args) > 2 || (cmd != "up" && cmd != "down" && cmd != "url" && cmd != "app-url") {
+		fmt.Fprintln(os.Stderr, "usage: go run ./test/devdb [up|down|url|app-url]")
 		os.Exit(2)
 	}
 	// The reaper would remove the container as soon as this process exits.
@@ -90,6 +91,8 @@ func main() {
 		err = d.down(ctx)
 	case "url":
 		err = d.url(ctx)
+	case "app-url":
+		err = d.appURL(ctx)
 	}
 	if err != nil {
 		fail(err)
@@ -218,6 +221,27 @@ func (d devdb) url(ctx context.Context) error {
 		return fmt.Errorf("no development database is running (start it with: go run ./test/devdb up): %w", err)
 	}
 	d.report(s, "running:")
+	return nil
+}
+
+// appURL prints the URL of the application role that the service logs in as: the
+// role `migrate up` grants its privileges to (APP_DB_ROLE, default <database>_app),
+// created here with LOGIN and a development password (its name) if missing.
+func (d devdb) appURL(ctx context.Context) error {
+	s, err := d.running(ctx)
+	if err != nil {
+		return fmt.Errorf("no development database is running (start it with: go run ./test/devdb up): %w", err)
+	}
+	role := database + "_app"
+	if err := testsupport.EnsureLoginRole(ctx, s.URL, role, role); err != nil {
+		return err
+	}
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return err
+	}
+	u.User = url.UserPassword(role, role)
+	fmt.Println(u.String())
 	return nil
 }
 

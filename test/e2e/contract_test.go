@@ -31,7 +31,7 @@ func TestGeneratedClient(t *testing.T) {
 
 	var placed []apiclient.Order
 	for i := 0; i < 3; i++ {
-		r, err := c.PlaceOrderWithResponse(ctx, nil, apiclient.PlaceOrderRequest{CustomerId: customer, Currency: "EUR"})
+		r, err := c.PlaceOrderWithResponse(ctx, nil, apiclient.PlaceOrderRequest{CustomerId: &customer, Currency: "EUR"})
 		if err != nil || r.JSON201 == nil {
 			t.Fatalf("place: %v %d %s", err, r.StatusCode(), r.Body)
 		}

@@ -15,7 +15,7 @@ import (
 // has not reached answers 503 read_model_behind with Retry-After.
 func TestCustomerSummaryReadYourWrites(t *testing.T) {
 	t.Parallel()
-	base := startServer(t, nil)
+	base := startServer(t, map[string]string{"RUN_CONSUMERS": "true"})
 	customer := "cust-" + uuid.NewString()[:8]
 	position := func(r *response) string {
 		t.Helper()

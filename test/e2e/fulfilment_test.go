@@ -17,7 +17,7 @@ import (
 // the OrderConfirmed event, correlated with the order's requests.
 func TestFulfilmentCreatesTheShipment(t *testing.T) {
 	t.Parallel()
-	base := startServer(t, nil)
+	base := startServer(t, map[string]string{"RUN_CONSUMERS": "true"})
 	placed := do(t, http.MethodPost, base+"/orders", `{"customer_id":"ful","currency":"EUR"}`, "X-Correlation-ID", "checkout-77")
 	if placed.Status != http.StatusCreated {
 		t.Fatalf("place: %s", placed)

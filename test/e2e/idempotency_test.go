@@ -134,7 +134,7 @@ func TestIdempotentPlaceWithoutID(t *testing.T) {
 	c := newClient(t, base)
 	customer := uniqueCustomer("idem-place")
 	key := "e2e-" + uuid.NewString()
-	body := api.PlaceOrderRequest{CustomerId: customer, Currency: "EUR"}
+	body := api.PlaceOrderRequest{CustomerId: &customer, Currency: "EUR"}
 
 	var got []*api.PlaceOrderResponse
 	for range 2 {

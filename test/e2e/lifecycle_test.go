@@ -32,7 +32,7 @@ func TestOrderLifecycle(t *testing.T) {
 	// 1. Place.
 	begin := time.Now().UTC().Add(-time.Second)
 	placed, err := c.PlaceOrderWithResponse(ctx, &api.PlaceOrderParams{XCorrelationID: &correlation},
-		api.PlaceOrderRequest{CustomerId: customer, Currency: "EUR"}, withHeader("X-Request-ID", "e2e-req-place"))
+		api.PlaceOrderRequest{CustomerId: &customer, Currency: "EUR"}, withHeader("X-Request-ID", "e2e-req-place"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestClientChosenID(t *testing.T) {
 	id := uuid.New()
 	customer := uniqueCustomer("chosen")
 
-	r, err := c.PlaceOrderWithResponse(context.Background(), nil, api.PlaceOrderRequest{Id: &id, CustomerId: customer, Currency: "USD"})
+	r, err := c.PlaceOrderWithResponse(context.Background(), nil, api.PlaceOrderRequest{Id: &id, CustomerId: &customer, Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}

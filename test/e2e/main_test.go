@@ -104,6 +104,8 @@ type server struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	err  error         // cmd.Wait's result, after done
+
+	stopped bool // the test stopped it already (stop checked it then)
 }
 
 // startServer starts the service on a fresh database and returns its base URL.
@@ -150,12 +152,21 @@ func launch(dbURL string, env map[string]string, args []string, waitPath string)
 		return nil, false, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	vars := map[string]string{
-		"DATABASE_URL":     dbURL,
-		"LISTEN_ADDR":      addr,
-		"LOG_LEVEL":        "info",
-		"SHUTDOWN_TIMEOUT": "10s",
-		"DB_MAX_CONNS":     "10",
+	if a := env["LISTEN_ADDR"]; a != "" { // a restart on the same address
+		addr = a
+	}
+	// Authentication on, the service connected as the application role, migrations
+	// as the owner: as in production.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	vars, err := testsupport.ServiceEnv(ctx, dbURL)
+	if err != nil {
+		return nil, false, err
+	}
+	// The asynchronous consumers are off unless a test turns them on (RUN_CONSUMERS=true):
+	// fulfilment would add shipments to the streams other tests count.
+	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "10s", "DB_MAX_CONNS": "10", "RUN_CONSUMERS": "false"} {
+		vars[k] = v
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -205,7 +216,9 @@ func launch(dbURL string, env map[string]string, args []string, waitPath string)
 func serverEnv(vars map[string]string) []string {
 	own := map[string]bool{"DATABASE_URL": true, "LISTEN_ADDR": true, "LOG_LEVEL": true, "DB_MAX_CONNS": true,
 		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
-		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true}
+		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "MIGRATE_DATABASE_URL": true, "APP_DB_ROLE": true,
+		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true,
+		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true}
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -223,6 +236,10 @@ func serverEnv(vars map[string]string) []string {
 // is killed and the test fails.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	select {
 	case <-s.done:
 		t.Errorf("server %s had exited before the test ended: %v", s.URL, s.err)
@@ -262,8 +279,36 @@ func freePort() (int, error) {
 // ---------------------------------------------------------------------------
 
 // httpClient checks every request and response against openapi.yaml
-// (testsupport.Contract): the generated client and the plain helpers share it.
-var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: testsupport.MustContract(nil)}
+// (testsupport.Contract): the generated client and the plain helpers share it. A
+// request without Authorization is sent with a staff token (bearer), so tests that
+// are not about authorization act as staff; noAuth sends none.
+var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: bearer{testsupport.MustContract(nil)}}
+
+// noAuthHeader marks a request to be sent without a token; bearer removes it.
+const noAuthHeader = "X-Test-No-Auth"
+
+var noAuth = []string{noAuthHeader, "1"}
+
+// staffToken is the default token of every request.
+var staffToken = testsupport.StaffToken()
+
+type bearer struct{ base http.RoundTripper }
+
+func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get(noAuthHeader) != "" {
+		req = req.Clone(req.Context())
+		req.Header.Del(noAuthHeader)
+	} else if req.Header.Get("Authorization") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+staffToken)
+	}
+	return b.base.RoundTrip(req)
+}
+
+// as is the header pair that sends a token of sub with scope.
+func as(sub, scope string) []string {
+	return []string{"Authorization", "Bearer " + testsupport.Token(sub, scope)}
+}
 
 // invalid and rule mark a request for the contract check (see testsupport.Contract):
 // pass them as a header pair to do, or as a request editor to the generated client.
@@ -456,7 +501,7 @@ func decode[T any](t testing.TB, where string, body []byte) T {
 // placeOrder places an order through the generated client and returns it.
 func placeOrder(t testing.TB, c *api.ClientWithResponses, customer string) api.Order {
 	t.Helper()
-	r, err := c.PlaceOrderWithResponse(context.Background(), nil, api.PlaceOrderRequest{CustomerId: customer, Currency: "EUR"})
+	r, err := c.PlaceOrderWithResponse(context.Background(), nil, api.PlaceOrderRequest{CustomerId: &customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}

@@ -46,7 +46,7 @@ func TestShipmentLifecycle(t *testing.T) {
 	if r.Header.Get("Location") != location || r.Header.Get("ETag") != `"1"` {
 		t.Errorf("create: Location %q ETag %q", r.Header.Get("Location"), r.Header.Get("ETag"))
 	}
-	if s.OrderId != o.Id || s.Status != api.ShipmentStatusPending || s.Version != 1 || len(s.Items) != 2 ||
+	if s.OrderId != o.Id || s.CustomerId != o.CustomerId || s.Status != api.ShipmentStatusPending || s.Version != 1 || len(s.Items) != 2 ||
 		s.Items[0] != (api.ShipmentItem{Sku: "SKU-BOOK-001", Quantity: 2}) || s.Carrier != nil {
 		t.Errorf("create: %s", r.Body)
 	}
@@ -185,4 +185,123 @@ func TestShipmentCancelAndList(t *testing.T) {
 	}
 	checkProblem(t, "bad cursor", do(t, http.MethodGet, base+"/shipments?cursor=abc", "", rule...), http.StatusBadRequest, "validation_failed")
 	checkProblem(t, "bad status", do(t, http.MethodGet, base+"/shipments?status=lost", "", invalid...), http.StatusBadRequest, "validation_failed")
+}
+
+// TestShipmentAuthorization: only staff create, dispatch, deliver and cancel shipments
+// (403 for a customer, even on its own order's shipment); a customer reads, lists and
+// sees the history of the shipments of its own orders only: another customer's
+// shipment answers 404 like a missing one, and lists are narrowed to the caller.
+func TestShipmentAuthorization(t *testing.T) {
+	t.Parallel()
+	base := startServer(t, nil)
+	alice, bob := uniqueCustomer("alice"), uniqueCustomer("bob")
+	asAlice, asBob := as(alice, ""), as(bob, "")
+
+	// Alice's order, placed and confirmed by her.
+	placed := do(t, http.MethodPost, base+"/orders", `{"currency":"EUR"}`, asAlice...)
+	if placed.Status != http.StatusCreated {
+		t.Fatalf("alice places: %s", placed)
+	}
+	o := decode[api.Order](t, "place", placed.Body)
+	orderURL := base + "/orders/" + o.Id.String()
+	if r := do(t, http.MethodPost, orderURL+"/lines", `{"sku":"SKU-1","quantity":2,"unit_price_cents":100}`, asAlice...); r.Status != http.StatusOK {
+		t.Fatalf("alice adds a line: %s", r)
+	}
+	if r := do(t, http.MethodPost, orderURL+"/confirm", "", asAlice...); r.Status != http.StatusOK {
+		t.Fatalf("alice confirms: %s", r)
+	}
+	createBody := `{"order_id":"` + o.Id.String() + `"}`
+
+	// Alice may not ship her own order; the refusal comes before the order is read, so
+	// an unknown order is 403 as well, not order_not_found.
+	checkProblem(t, "alice creates", do(t, http.MethodPost, base+"/shipments", createBody, asAlice...), http.StatusForbidden, "forbidden")
+	checkProblem(t, "alice creates for an unknown order",
+		do(t, http.MethodPost, base+"/shipments", `{"order_id":"`+uuid.NewString()+`"}`, asAlice...), http.StatusForbidden, "forbidden")
+
+	// Staff ship it; the shipment is alice's.
+	s := shipmentOf(t, "staff creates", do(t, http.MethodPost, base+"/shipments", createBody), http.StatusCreated)
+	if s.CustomerId != alice || s.OrderId != o.Id {
+		t.Fatalf("shipment of alice's order: customer %q order %s", s.CustomerId, s.OrderId)
+	}
+	shipURL := base + "/shipments/" + s.Id.String()
+
+	// Alice reads, lists and sees the history of her shipment.
+	if got := shipmentOf(t, "alice gets", do(t, http.MethodGet, shipURL, "", asAlice...), http.StatusOK); got.Id != s.Id || got.CustomerId != alice {
+		t.Errorf("alice gets her shipment: %+v", got)
+	}
+	shipmentOf(t, "alice as of 1", do(t, http.MethodGet, shipURL+"?version=1", "", asAlice...), http.StatusOK)
+	if h := do(t, http.MethodGet, shipURL+"/events", "", asAlice...); h.Status != http.StatusOK || len(decode[api.EventList](t, "history", h.Body).Items) != 1 {
+		t.Errorf("alice's history: %s", h)
+	}
+	list := func(query string, headers []string) []uuid.UUID {
+		t.Helper()
+		r := do(t, http.MethodGet, base+"/shipments"+query, "", headers...)
+		if r.Status != http.StatusOK {
+			t.Fatalf("list %q: %s", query, r)
+		}
+		ids := []uuid.UUID{}
+		for _, s := range decode[api.ShipmentList](t, "list", r.Body).Items {
+			ids = append(ids, s.Id)
+		}
+		return ids
+	}
+	if got := list("", asAlice); len(got) != 1 || got[0] != s.Id {
+		t.Errorf("alice lists: %v, want [%s]", got, s.Id)
+	}
+	if got := list("?order_id="+o.Id.String(), asAlice); len(got) != 1 || got[0] != s.Id {
+		t.Errorf("alice lists by her order: %v", got)
+	}
+
+	// Bob: 404 exactly like a missing shipment, and empty lists.
+	for name, url := range map[string]string{"get": shipURL, "as of": shipURL + "?version=1", "history": shipURL + "/events"} {
+		checkProblem(t, "bob "+name, do(t, http.MethodGet, url, "", asBob...), http.StatusNotFound, "shipment_not_found")
+	}
+	if r := do(t, http.MethodHead, shipURL, "", asBob...); r.Status != http.StatusNotFound {
+		t.Errorf("bob HEAD alice's shipment: %s", r)
+	}
+	if got := list("", asBob); len(got) != 0 {
+		t.Errorf("bob lists: %v, want none", got)
+	}
+	if got := list("?order_id="+o.Id.String(), asBob); len(got) != 0 {
+		t.Errorf("bob lists by alice's order: %v, want none", got)
+	}
+	if r := do(t, http.MethodGet, shipURL, "", noAuth...); r.Status != http.StatusUnauthorized {
+		t.Errorf("no token: %s", r)
+	}
+
+	// Alice's commands on her shipment: 403, and nothing changes.
+	for name, req := range map[string][2]string{
+		"create":   {base + "/shipments", createBody},
+		"dispatch": {shipURL + "/dispatch", `{"carrier":"DHL","tracking_no":"JD1"}`},
+		"deliver":  {shipURL + "/deliver", ""},
+		"cancel":   {shipURL + "/cancel", `{"reason":"changed my mind"}`},
+	} {
+		checkProblem(t, "alice "+name, do(t, http.MethodPost, req[0], req[1], asAlice...), http.StatusForbidden, "forbidden")
+	}
+	checkProblem(t, "bob dispatches", do(t, http.MethodPost, shipURL+"/dispatch", `{"carrier":"DHL","tracking_no":"JD1"}`, asBob...),
+		http.StatusForbidden, "forbidden")
+	if got := shipmentOf(t, "after the refusals", do(t, http.MethodGet, shipURL, ""), http.StatusOK); got.Version != 1 {
+		t.Fatalf("refused commands changed the shipment: version %d", got.Version)
+	}
+
+	// Staff do everything: dispatch, deliver, list all, read any history, cancel.
+	shipmentOf(t, "staff dispatch", do(t, http.MethodPost, shipURL+"/dispatch", `{"carrier":"DHL","tracking_no":"JD1"}`), http.StatusOK)
+	if got := shipmentOf(t, "staff deliver", do(t, http.MethodPost, shipURL+"/deliver", ""), http.StatusOK); got.Status != api.ShipmentStatusDelivered {
+		t.Errorf("staff deliver: %+v", got)
+	}
+	if h := decode[api.EventList](t, "staff history", do(t, http.MethodGet, shipURL+"/events", "").Body); len(h.Items) != 3 {
+		t.Errorf("staff history: %d events, want 3", len(h.Items))
+	}
+	c := newClient(t, base)
+	other := confirmedOrder(t, c)
+	os := shipmentOf(t, "staff creates another", createShipment(t, base, other.Id), http.StatusCreated)
+	if got := shipmentOf(t, "staff cancel", do(t, http.MethodPost, base+"/shipments/"+os.Id.String()+"/cancel", ""), http.StatusOK); got.Status != api.ShipmentStatusCancelled {
+		t.Errorf("staff cancel: %+v", got)
+	}
+	if got := list("", nil); len(got) != 2 {
+		t.Errorf("staff lists %v, want both shipments", got)
+	}
+	if got := list("", asAlice); len(got) != 1 || got[0] != s.Id {
+		t.Errorf("alice lists after staff shipped another customer's order: %v", got)
+	}
 }

@@ -19,13 +19,15 @@ import (
 
 // httpClient is shared by all clients of a test run; keep-alive connections to a
 // killed replica fail and count as a lost answer, as they would behind a balancer.
+// Authentication is on: a request without a token is sent with a staff token
+// (testsupport.Bearer).
 var httpClient = &http.Client{
-	Transport: &http.Transport{
+	Transport: testsupport.Bearer{Base: &http.Transport{
 		MaxIdleConns:        512,
 		MaxIdleConnsPerHost: 128,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
-	},
+	}},
 	Timeout: 30 * time.Second,
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // service is one `orders serve` process. It keeps its address across restarts, so
@@ -42,23 +43,27 @@ type service struct {
 
 // serviceEnv is what every service gets unless a test says otherwise.
 func serviceEnv(dbURL, addr string, extra map[string]string) []string {
-	vars := map[string]string{
-		"DATABASE_URL":     dbURL,
-		"LISTEN_ADDR":      addr,
-		"LOG_LEVEL":        "info",
-		"SHUTDOWN_TIMEOUT": "10s",
-		"DB_MAX_CONNS":     "8",
-		"REQUEST_TIMEOUT":  "5s",
-		// The asynchronous consumers (customer_summary, fulfilment) are off unless a test
-		// turns them on (consumers_test.go): the other checks fold order streams only.
-		"RUN_CONSUMERS": "false",
+	// Authentication on, the service as the application role, migrations as the owner.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	vars, err := testsupport.ServiceEnv(ctx, dbURL)
+	if err != nil {
+		panic(fmt.Sprintf("reliability: %v", err))
+	}
+	// The asynchronous consumers (customer_summary, fulfilment) are off unless a test
+	// turns them on (consumers_test.go): the other checks fold order streams only.
+	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "10s",
+		"DB_MAX_CONNS": "8", "REQUEST_TIMEOUT": "5s", "RUN_CONSUMERS": "false"} {
+		vars[k] = v
 	}
 	for k, v := range extra {
 		vars[k] = v
 	}
 	own := map[string]bool{}
 	for _, k := range []string{"DATABASE_URL", "LISTEN_ADDR", "LOG_LEVEL", "DB_MAX_CONNS", "REQUEST_TIMEOUT",
-		"SHUTDOWN_TIMEOUT", "BODY_LIMIT_BYTES", "IDEMPOTENCY_RETENTION", "COMMAND_ATTEMPTS", "MIGRATE_ON_START", "RUN_CONSUMERS"} {
+		"SHUTDOWN_TIMEOUT", "BODY_LIMIT_BYTES", "IDEMPOTENCY_RETENTION", "COMMAND_ATTEMPTS", "MIGRATE_ON_START",
+		"MIGRATE_DATABASE_URL", "APP_DB_ROLE", "AUTH_MODE", "AUTH_JWKS_URL", "AUTH_PUBLIC_KEY_FILE", "AUTH_HS256_SECRET",
+		"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_LEEWAY", "CORS_ALLOWED_ORIGINS", "RUN_CONSUMERS"} {
 		own[k] = true
 	}
 	var env []string

@@ -192,6 +192,20 @@ func (c *Contract) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" {
+		// A stream does not end: its status and headers are checked now, and its
+		// messages as the caller reads them (the first sseCheckedBytes).
+		if err := c.checkResponse(req, mark, valid, route, routeErr, input, resp, nil); err != nil {
+			_ = resp.Body.Close()
+			return nil, fmt.Errorf("contract: %s %s answered %d: %w", req.Method, req.URL.RequestURI(), resp.StatusCode, err)
+		}
+		var item *openapi3.Schema
+		if ref := c.doc.Components.Schemas["FeedEvent"]; ref != nil {
+			item = ref.Value
+		}
+		resp.Body = &sseChecker{ReadCloser: resp.Body, where: req.Method + " " + req.URL.RequestURI(), item: item}
+		return resp, nil
+	}
 	body, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -235,8 +249,9 @@ func (c *Contract) checkResponse(req *http.Request, mark string, valid bool, rou
 				"write the rule in %s's description and mark the request %s=%s", op.OperationID, ContractHeader, ExpectRule)
 		}
 	}
+	stream := body == nil && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: input, Status: resp.StatusCode, Header: resp.Header,
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: head}}
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: head || stream}}
 	out.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
 		return fmt.Errorf("response does not match %s's declaration: %w", op.OperationID, err)
@@ -336,4 +351,84 @@ func truncate(b []byte) string {
 		return string(b[:2000]) + "…"
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// sseCheckedBytes is how much of an event stream the contract check reads: enough for
+// many messages, bounded so that a long stream costs nothing more.
+const sseCheckedBytes = 1 << 20
+
+// sseChecker passes an event stream through and checks the first sseCheckedBytes as
+// Server-Sent Events: every line is a comment (":"), or a field id (digits), event,
+// data (one JSON object) or retry; a read after a malformed line fails.
+type sseChecker struct {
+	io.ReadCloser
+	where   string
+	item    *openapi3.Schema // what data must be
+	seen    int
+	partial []byte
+	err     error
+}
+
+func (s *sseChecker) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.ReadCloser.Read(p)
+	if s.seen < sseCheckedBytes {
+		s.seen += n
+		s.partial = append(s.partial, p[:n]...)
+		for {
+			i := bytes.IndexByte(s.partial, '\n')
+			if i < 0 {
+				break
+			}
+			line := string(s.partial[:i])
+			s.partial = s.partial[i+1:]
+			if lerr := checkSSELine(line, s.item); lerr != nil {
+				s.err = fmt.Errorf("contract: %s: event stream: %w: %q", s.where, lerr, truncate([]byte(line)))
+				return n, nil
+			}
+		}
+		if s.seen >= sseCheckedBytes {
+			s.partial = nil
+		}
+	}
+	return n, err
+}
+
+func checkSSELine(line string, item *openapi3.Schema) error {
+	if line == "" || strings.HasPrefix(line, ":") {
+		return nil
+	}
+	field, value, _ := strings.Cut(line, ":")
+	value = strings.TrimPrefix(value, " ")
+	switch field {
+	case "id":
+		for _, r := range value {
+			if r < '0' || r > '9' {
+				return errors.New("id is not a position")
+			}
+		}
+		if value == "" {
+			return errors.New("empty id")
+		}
+	case "event":
+		if value == "" {
+			return errors.New("empty event type")
+		}
+	case "data":
+		var v map[string]any
+		if err := json.Unmarshal([]byte(value), &v); err != nil {
+			return fmt.Errorf("data is not one JSON object: %w", err)
+		}
+		if item != nil {
+			if err := item.VisitJSON(v); err != nil {
+				return fmt.Errorf("data is not a FeedEvent: %w", err)
+			}
+		}
+	case "retry":
+	default:
+		return fmt.Errorf("unknown field %q", field)
+	}
+	return nil
 }

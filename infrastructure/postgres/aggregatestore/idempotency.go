@@ -18,21 +18,22 @@ const (
 	// Claim a key: a new key is inserted and stays locked by this transaction until it
 	// commits; a concurrent claimer of the same key waits on that lock. An expired record
 	// is taken over as if new. A live record is left alone and returns no row.
-	claimKey = `INSERT INTO idempotency_keys AS k (key, fingerprint, expires_at)
-		VALUES ($1, $2, now() + make_interval(secs => $3))
-		ON CONFLICT (key) DO UPDATE
+	claimKey = `INSERT INTO idempotency_keys AS k (scope, key, fingerprint, expires_at)
+		VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+		ON CONFLICT (scope, key) DO UPDATE
 		SET fingerprint = EXCLUDED.fingerprint, status = NULL, content_type = NULL, headers = NULL,
 		    body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
 		WHERE k.expires_at <= now()
 		RETURNING key`
 	readKey = `SELECT fingerprint, coalesce(status, 0), coalesce(content_type, ''), coalesce(headers, '{}'), coalesce(body, '')
-		FROM idempotency_keys WHERE key = $1`
-	saveResponse = `UPDATE idempotency_keys SET status = $2, content_type = $3, headers = $4, body = $5 WHERE key = $1`
+		FROM idempotency_keys WHERE scope = $1 AND key = $2`
+	saveResponse = `UPDATE idempotency_keys SET status = $3, content_type = $4, headers = $5, body = $6 WHERE scope = $1 AND key = $2`
 )
 
-func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint string, keepFor time.Duration) (application.IdempotencyRecord, error) {
+// ClaimIdempotencyKey claims key within its scope (the principal's subject).
+func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key application.IdempotencyKey, fingerprint string, keepFor time.Duration) (application.IdempotencyRecord, error) {
 	var claimed string
-	err := t.QueryRow(ctx, claimKey, key, fingerprint, keepFor.Seconds()).Scan(&claimed)
+	err := t.QueryRow(ctx, claimKey, key.Scope, key.Key, fingerprint, keepFor.Seconds()).Scan(&claimed)
 	if err == nil {
 		return application.IdempotencyRecord{Claimed: true}, nil
 	}
@@ -41,7 +42,7 @@ func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint string, k
 	}
 	var rec application.IdempotencyRecord
 	var headers []byte
-	err = t.QueryRow(ctx, readKey, key).Scan(&rec.Fingerprint, &rec.Response.Status, &rec.Response.ContentType, &headers, &rec.Response.Body)
+	err = t.QueryRow(ctx, readKey, key.Scope, key.Key).Scan(&rec.Fingerprint, &rec.Response.Status, &rec.Response.ContentType, &headers, &rec.Response.Body)
 	if err != nil {
 		return application.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("read idempotency key: %w", err))
 	}
@@ -51,12 +52,12 @@ func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key, fingerprint string, k
 	return rec, nil
 }
 
-func (t *Tx) SaveIdempotentResponse(_ context.Context, key string, r application.StoredResponse) error {
+func (t *Tx) SaveIdempotentResponse(_ context.Context, key application.IdempotencyKey, r application.StoredResponse) error {
 	headers, err := json.Marshal(r.Headers)
 	if err != nil {
 		return fmt.Errorf("save idempotent response: %w", err)
 	}
-	t.Defer(saveResponse, key, r.Status, r.ContentType, headers, r.Body)
+	t.Defer(saveResponse, key.Scope, key.Key, r.Status, r.ContentType, headers, r.Body)
 	return nil
 }
 

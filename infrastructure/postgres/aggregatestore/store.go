@@ -56,6 +56,8 @@ type Store[S, E any] struct {
 	pool  *pgxpool.Pool
 	cfg   Config[S, E]
 	cache *stateCache[S]
+	// appends, when set, is told of every append statement (metrics); see observe.go.
+	appends AppendObserver
 }
 
 // New returns a Store writing through pool.
@@ -178,7 +180,11 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 			CorrelationID: md.CorrelationID, CausationID: md.CausationID, RecordedAt: at,
 		}
 	}
+	start := time.Now()
 	stored, err := eventstore.Append(ctx, t.Tx, t.store.Stream(id), eventstore.Exact(expectedVersion), data)
+	if o := t.store.appends; o != nil {
+		o.Appended(cfg.StreamType, len(events), time.Since(start), err)
+	}
 	var conflict *eventstore.ConcurrencyError
 	if errors.As(err, &conflict) {
 		return nil, &application.VersionConflictError{Resource: cfg.StreamType, ID: id, Expected: expectedVersion, Actual: conflict.Actual}

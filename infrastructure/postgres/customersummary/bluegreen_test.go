@@ -20,7 +20,7 @@ import (
 // are dropped DropAfter later.
 func TestBlueGreenRebuild(t *testing.T) {
 	pool := pgtest.NewPool(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	reader := customersummary.NewReader(pool)

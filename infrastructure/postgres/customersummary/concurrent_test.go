@@ -19,7 +19,7 @@ import (
 // Many concurrent writers while the projection runs: it equals the fold at the end.
 func TestConcurrentWritersWhileProjecting(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 5 * time.Millisecond, BatchSize: 7}, customersummary.Consumer(codec))

@@ -64,6 +64,17 @@ func consumerFor(v int, codec *eventcodec.Registry[order.Event]) subscription.Co
 	return subscription.Consumer{
 		Name: ConsumerName(v),
 		Setup: func(ctx context.Context, conn *pgx.Conn) error {
+			// A migration creates the table (the service's role runs no DDL); a
+			// connection that may (tests, tools, a single-role setup) creates a missing
+			// version itself.
+			var exists bool
+			if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, Table(v)).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				_, err := conn.Exec(ctx, `INSERT INTO read_model_versions (name, active) VALUES ($1, $2) ON CONFLICT DO NOTHING`, Name, v)
+				return err
+			}
 			_, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
 				order_id      uuid   PRIMARY KEY,
 				customer_id   text   NOT NULL,
@@ -121,11 +132,15 @@ func switchTo(ctx context.Context, conn *pgx.Conn, v int) error {
 		return nil
 	}
 	for old := v - 1; old >= 1; old-- {
-		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, Table(old)).Scan(&exists); err != nil {
+		// Only the table's owner may drop it; the service's least-privilege role is not,
+		// and leaves the drop to a migration (docs/architecture.md).
+		var exists, mayDrop bool
+		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
+				coalesce((SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c WHERE c.oid = to_regclass($1)), false)`,
+			Table(old)).Scan(&exists, &mayDrop); err != nil {
 			return err
 		}
-		if !exists {
+		if !exists || !mayDrop {
 			break
 		}
 		if _, err := conn.Exec(ctx, `DROP TABLE `+pgx.Identifier{Table(old)}.Sanitize()); err != nil {

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // already applied after a reset, and verify reports a tampered row.
 func TestCustomerSummaryMatchesTheLog(t *testing.T) {
 	pool := pgtest.NewPool(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	reader := customersummary.NewReader(pool)

@@ -22,7 +22,7 @@ import (
 
 func TestConcurrentWithBothConsumers(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
 	app := application.NewApp(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})

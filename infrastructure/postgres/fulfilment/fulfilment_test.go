@@ -45,7 +45,7 @@ func newFixture(t *testing.T) fixture {
 
 func (f fixture) confirmedOrder(t *testing.T, correlation string) uuid.UUID {
 	t.Helper()
-	ctx := application.WithMetadata(context.Background(), application.Metadata{CorrelationID: correlation, CausationID: correlation})
+	ctx := application.WithMetadata(application.AsSystem(context.Background()), application.Metadata{CorrelationID: correlation, CausationID: correlation})
 	id := uuid.New()
 	if _, err := f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "c", Currency: "EUR"}); err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func (f fixture) caughtUp(t *testing.T) {
 
 func (f fixture) shipmentEvents(t *testing.T, orderID uuid.UUID) []application.RecordedEvent[shipment.Event] {
 	t.Helper()
-	h, err := f.app.Shipments.ShipmentHistory.Handle(context.Background(), shipment.ShipmentIDFor(orderID))
+	h, err := f.app.Shipments.ShipmentHistory.Handle(application.AsSystem(context.Background()), shipment.ShipmentIDFor(orderID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func (f fixture) shipmentEvents(t *testing.T, orderID uuid.UUID) []application.R
 // nothing twice.
 func TestFulfilment(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	a := f.confirmedOrder(t, "corr-a")
 	b := f.confirmedOrder(t, "corr-b")
 	f.caughtUp(t)

@@ -17,7 +17,7 @@ import (
 func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	other := application.NewApp(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})
 	uncached := application.NewApp(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})
@@ -47,7 +47,7 @@ func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 func TestRolledBackStateIsNotCached(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "rollback").State.ID
 	boom := context.Canceled
 	_ = f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {

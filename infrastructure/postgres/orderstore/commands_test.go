@@ -19,7 +19,7 @@ import (
 func TestLifeCycleReadsItsOwnWrites(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	placed := f.place(t, "alice")
 	id := placed.State.ID
 
@@ -70,7 +70,7 @@ func TestLifeCycleReadsItsOwnWrites(t *testing.T) {
 func TestNoOpCommandAppendsNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "bob").State.ID
 	f.addLine(t, id, "a", 1, 1)
 	first, err := f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
@@ -89,7 +89,7 @@ func TestNoOpCommandAppendsNothing(t *testing.T) {
 func TestRejectedCommandsWriteNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "carol").State.ID
 	_, err := f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
 	if !errors.Is(err, order.ErrNoLines) {
@@ -119,7 +119,7 @@ func TestRejectedCommandsWriteNothing(t *testing.T) {
 func TestExpectedVersionIsCheckedAndNeverRetried(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "dave").State.ID
 	f.addLine(t, id, "a", 1, 1) // now at version 2
 
@@ -146,7 +146,7 @@ func TestConcurrentCommandsOnOneOrderAllLand(t *testing.T) {
 	f := newFixture(t, func(c *application.RunnerConfig) {
 		c.Retry = application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
 	})
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "erin").State.ID
 	const clients = 24
 	var wg sync.WaitGroup
@@ -186,7 +186,7 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 	f := newFixture(t, func(c *application.RunnerConfig) {
 		c.Retry = application.RetryPolicy{MaxAttempts: 1}
 	})
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "frank").State.ID
 	const clients = 16
 	var wg sync.WaitGroup
@@ -223,7 +223,7 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.WithMetadata(context.Background(), application.Metadata{
+	ctx := application.WithMetadata(application.AsSystem(context.Background()), application.Metadata{
 		CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite",
 	})
 	res, err := f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "gina", Currency: "USD"})
@@ -247,7 +247,7 @@ func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
 		if err := json.Unmarshal(meta, &md); err != nil {
 			t.Fatal(err)
 		}
-		want := application.Metadata{CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite", Command: "PlaceOrder"}
+		want := application.Metadata{CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite", Actor: "system", Command: "PlaceOrder"}
 		if corr != "corr-42" || cause != "req-7" || md != want {
 			t.Fatalf("columns %q %q, metadata %+v", corr, cause, md)
 		}
@@ -261,7 +261,7 @@ func TestEventsCarryTheCommandTime(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "hank").State.ID
 	f.addLine(t, id, "a", 1, 1)
 	v := f.get(t, id)
@@ -284,7 +284,7 @@ func TestSecondAttemptAlwaysWins(t *testing.T) {
 	f := newFixture(t, func(c *application.RunnerConfig) {
 		c.Retry = application.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
 	})
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "two-attempts").State.ID
 	const clients = 16
 	var wg sync.WaitGroup

@@ -32,7 +32,7 @@ func render(calls *atomic.Int32) func(application.OrderView, error) (application
 func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "nora").State.ID
 	var calls atomic.Int32
 	cmd := func(key, fingerprint string) (application.OrderResult, error) {
@@ -64,7 +64,7 @@ func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 func TestIdempotencyKeyRemembersARejection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "omar").State.ID // no lines: confirm is rejected
 	var calls atomic.Int32
 	confirm := func() (application.OrderResult, error) {
@@ -85,7 +85,7 @@ func TestIdempotencyKeyRemembersARejection(t *testing.T) {
 func TestConcurrentRepeatsRunOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "pia").State.ID
 	var calls atomic.Int32
 	const n = 20
@@ -121,7 +121,7 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 func TestExpiredIdempotencyKeysAreForgotten(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(c *application.RunnerConfig) { c.IdempotencyRetention = time.Millisecond })
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	var calls atomic.Int32
 	place := func() (application.OrderResult, error) {
 		return f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "quinn", Currency: "EUR",

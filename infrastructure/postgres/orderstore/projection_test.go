@@ -18,7 +18,7 @@ import (
 func TestProjectionIsIdempotentByVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := uuid.New()
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	events := []order.Event{
@@ -57,7 +57,7 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := uuid.New()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	boom := context.Canceled // any error from fn rolls back
@@ -83,7 +83,7 @@ func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 func TestFailingProjectionRollsBackTheEvents(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := uuid.New()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	// The decider would never emit this; order_overview's CHECK on currency refuses it.

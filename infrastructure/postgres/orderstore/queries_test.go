@@ -17,7 +17,7 @@ func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	var all []uuid.UUID // oldest first
 	for i := 0; i < 25; i++ {
 		customer := "even"
@@ -82,7 +82,7 @@ func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 func TestListOrdersIsStableUnderConcurrentInserts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	for i := 0; i < 12; i++ {
 		f.place(t, "paging")
 	}
@@ -122,7 +122,7 @@ func TestListOrdersRejectsBadInput(t *testing.T) {
 	for _, q := range []application.ListOrders{
 		{Limit: 101}, {Limit: -1}, {Status: "shipped"}, {Cursor: "not-a-cursor"}, {Cursor: "MTIz"},
 	} {
-		_, err := f.app.Queries.ListOrders.Handle(context.Background(), q)
+		_, err := f.app.Queries.ListOrders.Handle(application.AsSystem(context.Background()), q)
 		var invalid *order.ValidationError
 		if !errors.As(err, &invalid) {
 			t.Errorf("%+v: want a validation error, got %v", q, err)
@@ -134,7 +134,7 @@ func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "ivy").State.ID // v1 at +1s
 	f.addLine(t, id, "a", 2, 100)    // v2 at +2s
 	f.addLine(t, id, "b", 1, 50)     // v3 at +3s
@@ -170,7 +170,7 @@ func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 func TestOrderHistory(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "jack").State.ID
 	f.addLine(t, id, "a", 1, 1)
 	history, err := f.app.Queries.OrderHistory.Handle(ctx, id)

@@ -19,7 +19,7 @@ import (
 func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := uuid.New()
 	v1 := json.RawMessage(`{"order_id":"` + id.String() + `","customer_id":"legacy","placed_at":"2019-05-01T10:00:00Z"}`)
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
@@ -51,7 +51,7 @@ func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 func TestUnknownStoredEventFailsLoudly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "mia").State.ID
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
 		_, err := es.Append(ctx, tx, es.StreamID{Type: "order", ID: id.String()}, es.Exact(1),

@@ -15,8 +15,8 @@ import (
 // is below the event's version, so applying an event twice changes nothing; it runs in
 // the appending transaction, so the row is never behind a committed event.
 const (
-	projectCreated = `INSERT INTO shipment_overview (id, order_id, status, items, version, created_at, updated_at)
-		SELECT $1, $2, 'pending', $3::jsonb, $4, $5, $5
+	projectCreated = `INSERT INTO shipment_overview (id, order_id, customer_id, status, items, version, created_at, updated_at)
+		SELECT $1, $2, $6, 'pending', $3::jsonb, $4, $5, $5
 		WHERE NOT EXISTS (SELECT 1 FROM shipment_overview WHERE id = $1)`
 	projectDispatched = `UPDATE shipment_overview SET status = 'dispatched', carrier = $2, tracking_no = $3, version = $4, updated_at = $5
 		WHERE id = $1 AND version < $4`
@@ -32,7 +32,7 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []application.Recorde
 			if err != nil {
 				return fmt.Errorf("project shipment %s: items: %w", id, err)
 			}
-			tx.Defer(projectCreated, id, e.OrderID, string(items), r.Version, e.CreatedAt)
+			tx.Defer(projectCreated, id, e.OrderID, string(items), r.Version, e.CreatedAt, e.CustomerID)
 		case shipment.ShipmentDispatched:
 			tx.Defer(projectDispatched, id, e.Carrier, e.TrackingNo, r.Version, e.DispatchedAt)
 		case shipment.ShipmentDelivered:

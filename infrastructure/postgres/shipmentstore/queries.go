@@ -29,7 +29,7 @@ func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[shipment.Event]) 
 	return &Queries{pool: pool, events: newStore(pool, codec, 0)}
 }
 
-const selectOverview = `SELECT s.id, s.order_id, s.status, coalesce(s.carrier, ''), coalesce(s.tracking_no, ''), s.items,
+const selectOverview = `SELECT s.id, s.order_id, s.customer_id, s.status, coalesce(s.carrier, ''), coalesce(s.tracking_no, ''), s.items,
 	s.version, s.created_at, s.updated_at FROM shipment_overview s `
 
 func (q *Queries) ShipmentByID(ctx context.Context, id uuid.UUID) (application.ShipmentView, error) {
@@ -49,6 +49,9 @@ func (q *Queries) ListShipments(ctx context.Context, l application.ListShipments
 	var where []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if l.CustomerID != "" {
+		where = append(where, "s.customer_id = "+arg(l.CustomerID))
+	}
 	if l.OrderID != nil {
 		where = append(where, "s.order_id = "+arg(*l.OrderID))
 	}
@@ -99,7 +102,7 @@ func scanOverviews(rows pgx.Rows) ([]application.ShipmentView, error) {
 		var v application.ShipmentView
 		var status string
 		var items []byte
-		if err := rows.Scan(&v.State.ID, &v.State.OrderID, &status, &v.State.Carrier, &v.State.TrackingNo, &items,
+		if err := rows.Scan(&v.State.ID, &v.State.OrderID, &v.State.CustomerID, &status, &v.State.Carrier, &v.State.TrackingNo, &items,
 			&v.Version, &v.State.CreatedAt, &v.State.UpdatedAt); err != nil {
 			return nil, err
 		}

@@ -26,6 +26,7 @@ func ReadModel(codec *eventcodec.Registry[shipment.Event]) verify.ReadModel {
 
 type overviewRow struct {
 	OrderID    uuid.UUID
+	CustomerID string
 	Status     string
 	Carrier    string
 	TrackingNo string
@@ -47,19 +48,19 @@ func expectOverview(_ uuid.UUID, events []application.RecordedEvent[shipment.Eve
 		return nil, nil
 	}
 	return &overviewRow{
-		OrderID: st.OrderID, Status: string(st.Status), Carrier: st.Carrier, TrackingNo: st.TrackingNo,
+		OrderID: st.OrderID, CustomerID: st.CustomerID, Status: string(st.Status), Carrier: st.Carrier, TrackingNo: st.TrackingNo,
 		Items: st.Items, Version: events[len(events)-1].Version,
 		CreatedAt: verify.DBTime(st.CreatedAt), UpdatedAt: verify.DBTime(st.UpdatedAt),
 	}, nil
 }
 
 func loadOverview(b *pgx.Batch, ids []uuid.UUID, found func(uuid.UUID) **overviewRow) {
-	b.Queue(`SELECT id, order_id, status, coalesce(carrier, ''), coalesce(tracking_no, ''), items, version, created_at, updated_at
+	b.Queue(`SELECT id, order_id, customer_id, status, coalesce(carrier, ''), coalesce(tracking_no, ''), items, version, created_at, updated_at
 		FROM shipment_overview WHERE id = ANY($1::uuid[])`, ids).Query(func(r pgx.Rows) error {
 		var id uuid.UUID
 		var row overviewRow
 		var items []byte
-		_, err := pgx.ForEachRow(r, []any{&id, &row.OrderID, &row.Status, &row.Carrier, &row.TrackingNo, &items,
+		_, err := pgx.ForEachRow(r, []any{&id, &row.OrderID, &row.CustomerID, &row.Status, &row.Carrier, &row.TrackingNo, &items,
 			&row.Version, &row.CreatedAt, &row.UpdatedAt}, func() error {
 			row := row
 			if err := json.Unmarshal(items, &row.Items); err != nil {
@@ -84,6 +85,7 @@ func compareOverview(want, found *overviewRow, d verify.Diff) {
 		return
 	}
 	d.Word("order_id", want.OrderID.String(), found.OrderID.String())
+	d.Text("customer_id", want.CustomerID, found.CustomerID)
 	d.Word("status", want.Status, found.Status)
 	d.Text("carrier", want.Carrier, found.Carrier)
 	d.Text("tracking_no", want.TrackingNo, found.TrackingNo)

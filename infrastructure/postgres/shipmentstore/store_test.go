@@ -42,12 +42,16 @@ func newFixture(t *testing.T) fixture {
 	return fixture{pool: pool, store: store, app: app}
 }
 
-// confirmedOrder places an order with two lines and confirms it (unless confirm is false).
-func (f fixture) order(t *testing.T, confirm bool) uuid.UUID {
+// order places an order of customer "c" with two lines and confirms it (unless confirm
+// is false).
+func (f fixture) order(t *testing.T, confirm bool) uuid.UUID { return f.orderOf(t, "c", confirm) }
+
+// orderOf is order for the given customer.
+func (f fixture) orderOf(t *testing.T, customer string, confirm bool) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	id := uuid.Must(application.NewID())
-	must(f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "c", Currency: "EUR"}))(t)
+	must(f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: customer, Currency: "EUR"}))(t)
 	must(f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 2, UnitPriceCents: 100}))(t)
 	must(f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1, UnitPriceCents: 50}))(t)
 	if confirm {
@@ -69,14 +73,14 @@ func must[R any](r R, err error) func(t *testing.T) R {
 
 func (f fixture) get(t *testing.T, id uuid.UUID) application.ShipmentView {
 	t.Helper()
-	return must(f.app.Shipments.GetShipment.Handle(context.Background(), id))(t)
+	return must(f.app.Shipments.GetShipment.Handle(application.AsSystem(context.Background()), id))(t)
 }
 
 // Each command reads its own write: the read model, folded history and as-of agree.
 func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	s := f.app.Shipments
 	orderID := f.order(t, true)
 
@@ -84,6 +88,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 	id := shipment.ShipmentIDFor(orderID)
 	want := []shipment.Item{{SKU: "a", Quantity: 2}, {SKU: "b", Quantity: 1}}
 	if created.View.Version != 1 || created.View.State.ID != id || created.View.State.Status != shipment.StatusPending ||
+		created.View.State.CustomerID != "c" ||
 		!reflect.DeepEqual(created.View.State.Items, want) {
 		t.Fatalf("created %+v", created.View)
 	}
@@ -123,7 +128,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 func TestCreateShipmentChecksTheOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	if _, err := f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v, want order_not_found", err)
 	}
@@ -140,12 +145,12 @@ func TestCreateShipmentChecksTheOrder(t *testing.T) {
 func TestProjectionIsIdempotentByVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	orderID := uuid.New()
 	id := shipment.ShipmentIDFor(orderID)
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	events := []shipment.Event{
-		shipment.ShipmentCreated{ShipmentID: id, OrderID: orderID, Items: []shipment.Item{{SKU: "a", Quantity: 1}}, CreatedAt: at},
+		shipment.ShipmentCreated{ShipmentID: id, OrderID: orderID, CustomerID: "c", Items: []shipment.Item{{SKU: "a", Quantity: 1}}, CreatedAt: at},
 		shipment.ShipmentDispatched{Carrier: "UPS", TrackingNo: "1Z", DispatchedAt: at.Add(time.Minute)},
 		shipment.ShipmentDelivered{DeliveredAt: at.Add(time.Hour)},
 	}
@@ -180,7 +185,7 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 func TestConcurrentDispatchesExactlyOneWins(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	orderID := f.order(t, true)
 	must(f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: orderID}))(t)
 	id := shipment.ShipmentIDFor(orderID)
@@ -216,7 +221,7 @@ func TestConcurrentDispatchesExactlyOneWins(t *testing.T) {
 func TestListShipmentsFiltersAndPages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	var ids []uuid.UUID
 	for range 5 {
 		o := f.order(t, true)
@@ -254,3 +259,126 @@ func TestListShipmentsFiltersAndPages(t *testing.T) {
 	}
 }
 func ptr[T any](v T) *T { return &v }
+
+// The shipment rules of issue 12: only staff run shipment commands (a customer is
+// forbidden before anything is read); a customer sees the shipments of its own orders
+// only, another customer's answering not-found like a missing one; lists are narrowed
+// to the caller; a context without a principal may do nothing.
+func TestShipmentAccessRules(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	staff := application.AsSystem(context.Background())
+	s := f.app.Shipments
+	aliceOrder, bobOrder := f.orderOf(t, "alice", true), f.orderOf(t, "bob", true)
+	aliceShip := must(s.CreateShipment(staff, application.CreateShipment{OrderID: aliceOrder}))(t).View.State.ID
+	bobShip := must(s.CreateShipment(staff, application.CreateShipment{OrderID: bobOrder}))(t).View.State.ID
+	alice := application.WithPrincipal(context.Background(), application.Principal{Subject: "alice"})
+
+	// Commands: 403 for a customer, even on its own shipment, and before the order is
+	// read (an unknown order is forbidden too, not order_not_found).
+	for name, run := range map[string]func() error{
+		"create own": func() error {
+			_, err := s.CreateShipment(alice, application.CreateShipment{OrderID: aliceOrder})
+			return err
+		},
+		"create unknown": func() error {
+			_, err := s.CreateShipment(alice, application.CreateShipment{OrderID: uuid.New()})
+			return err
+		},
+		"dispatch own": func() error {
+			_, err := s.DispatchShipment(alice, application.DispatchShipment{ShipmentID: aliceShip, Carrier: "DHL", TrackingNo: "1"})
+			return err
+		},
+		"dispatch unknown": func() error {
+			_, err := s.DispatchShipment(alice, application.DispatchShipment{ShipmentID: uuid.New(), Carrier: "DHL", TrackingNo: "1"})
+			return err
+		},
+		"deliver own": func() error {
+			_, err := s.DeliverShipment(alice, application.DeliverShipment{ShipmentID: aliceShip})
+			return err
+		},
+		"cancel own": func() error {
+			_, err := s.CancelShipment(alice, application.CancelShipment{ShipmentID: aliceShip})
+			return err
+		},
+		"cancel bob's": func() error {
+			_, err := s.CancelShipment(alice, application.CancelShipment{ShipmentID: bobShip})
+			return err
+		},
+	} {
+		if err := run(); !errors.Is(err, application.ErrForbidden) {
+			t.Errorf("alice %s: %v, want forbidden", name, err)
+		}
+	}
+	if _, err := s.CreateShipment(context.Background(), application.CreateShipment{OrderID: aliceOrder}); !errors.Is(err, application.ErrUnauthenticated) {
+		t.Errorf("create without a principal: %v, want unauthenticated", err)
+	}
+	if got := f.get(t, aliceShip); got.Version != 1 || got.State.Status != shipment.StatusPending {
+		t.Fatalf("alice's attempts changed her shipment: %+v", got)
+	}
+
+	// Reads of her own shipment.
+	if v := must(s.GetShipment.Handle(alice, aliceShip))(t); v.State.CustomerID != "alice" || v.State.OrderID != aliceOrder {
+		t.Errorf("alice gets her shipment: %+v", v)
+	}
+	if v := must(s.ShipmentAsOf.Handle(alice, application.ShipmentAsOf{ShipmentID: aliceShip, Version: 1}))(t); v.State.CustomerID != "alice" {
+		t.Errorf("alice's shipment as of 1: %+v", v)
+	}
+	if h := must(s.ShipmentHistory.Handle(alice, aliceShip))(t); len(h) != 1 {
+		t.Errorf("alice's history: %+v", h)
+	}
+
+	// Bob's shipment is not found for alice, like a missing one.
+	for name, run := range map[string]func() error{
+		"get": func() error { _, err := s.GetShipment.Handle(alice, bobShip); return err },
+		"as of": func() error {
+			_, err := s.ShipmentAsOf.Handle(alice, application.ShipmentAsOf{ShipmentID: bobShip, Version: 1})
+			return err
+		},
+		"history": func() error { _, err := s.ShipmentHistory.Handle(alice, bobShip); return err },
+		"get without a principal": func() error {
+			_, err := s.GetShipment.Handle(context.Background(), bobShip)
+			return err
+		},
+	} {
+		if err := run(); !errors.Is(err, shipment.ErrNotFound) {
+			t.Errorf("alice %s bob's shipment: %v, want shipment_not_found", name, err)
+		}
+	}
+	// events:read reads every history.
+	reader := application.WithPrincipal(context.Background(), application.Principal{Subject: "alice", Scopes: []string{application.ScopeEventsRead}})
+	if h := must(s.ShipmentHistory.Handle(reader, bobShip))(t); len(h) != 1 {
+		t.Errorf("events:read history of bob's shipment: %+v", h)
+	}
+
+	// Lists are narrowed to the caller.
+	ids := func(ctx context.Context, q application.ListShipments) []uuid.UUID {
+		t.Helper()
+		out := []uuid.UUID{}
+		for _, v := range must(s.ListShipments.Handle(ctx, q))(t).Items {
+			out = append(out, v.State.ID)
+		}
+		return out
+	}
+	for name, c := range map[string]struct {
+		ctx  context.Context
+		q    application.ListShipments
+		want []uuid.UUID
+	}{
+		"alice, all":                  {alice, application.ListShipments{}, []uuid.UUID{aliceShip}},
+		"alice, her order":            {alice, application.ListShipments{OrderID: &aliceOrder}, []uuid.UUID{aliceShip}},
+		"alice, bob's order":          {alice, application.ListShipments{OrderID: &bobOrder}, []uuid.UUID{}},
+		"alice, bob's customer id":    {alice, application.ListShipments{CustomerID: "bob"}, []uuid.UUID{}},
+		"alice, pending":              {alice, application.ListShipments{Status: shipment.StatusPending}, []uuid.UUID{aliceShip}},
+		"staff, all":                  {staff, application.ListShipments{}, []uuid.UUID{bobShip, aliceShip}},
+		"staff, bob's customer id":    {staff, application.ListShipments{CustomerID: "bob"}, []uuid.UUID{bobShip}},
+		"staff, bob's order of alice": {staff, application.ListShipments{OrderID: &bobOrder, CustomerID: "alice"}, []uuid.UUID{}},
+	} {
+		if got := ids(c.ctx, c.q); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %v, want %v", name, got, c.want)
+		}
+	}
+	if _, err := s.ListShipments.Handle(context.Background(), application.ListShipments{}); !errors.Is(err, application.ErrUnauthenticated) {
+		t.Errorf("list without a principal: %v, want unauthenticated", err)
+	}
+}

@@ -49,7 +49,7 @@ func newFixture(t *testing.T) fixture {
 
 func (f fixture) place(t testing.TB, customer string) uuid.UUID {
 	t.Helper()
-	res, err := f.app.Orders.PlaceOrder(context.Background(), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
+	res, err := f.app.Orders.PlaceOrder(application.AsSystem(context.Background()), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
@@ -58,21 +58,21 @@ func (f fixture) place(t testing.TB, customer string) uuid.UUID {
 
 func (f fixture) addLine(t testing.TB, id uuid.UUID, sku string, qty int, price int64) {
 	t.Helper()
-	if _, err := f.app.Orders.AddOrderLine(context.Background(), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price}); err != nil {
+	if _, err := f.app.Orders.AddOrderLine(application.AsSystem(context.Background()), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price}); err != nil {
 		t.Fatalf("add line: %v", err)
 	}
 }
 
 func (f fixture) confirm(t testing.TB, id uuid.UUID) {
 	t.Helper()
-	if _, err := f.app.Orders.ConfirmOrder(context.Background(), application.ConfirmOrder{OrderID: id}); err != nil {
+	if _, err := f.app.Orders.ConfirmOrder(application.AsSystem(context.Background()), application.ConfirmOrder{OrderID: id}); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 }
 
 func (f fixture) cancel(t testing.TB, id uuid.UUID) {
 	t.Helper()
-	if _, err := f.app.Orders.CancelOrder(context.Background(), application.CancelOrder{OrderID: id, Reason: "test"}); err != nil {
+	if _, err := f.app.Orders.CancelOrder(application.AsSystem(context.Background()), application.CancelOrder{OrderID: id, Reason: "test"}); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
 }
@@ -96,7 +96,7 @@ func (f fixture) order(t testing.TB, i int) uuid.UUID {
 
 func (f fixture) exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
-	tag, err := f.pool.Exec(context.Background(), sql, args...)
+	tag, err := f.pool.Exec(application.AsSystem(context.Background()), sql, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -107,8 +107,8 @@ func (f fixture) exec(t testing.TB, sql string, args ...any) {
 
 func (f fixture) appendRaw(t testing.TB, stream es.StreamID, expected es.ExpectedVersion, typ string, schema int, payload string) {
 	t.Helper()
-	err := pgx.BeginFunc(context.Background(), f.pool, func(tx pgx.Tx) error {
-		_, err := es.Append(context.Background(), tx, stream, expected, []es.EventData{{Type: typ, SchemaVersion: schema, Payload: json.RawMessage(payload)}})
+	err := pgx.BeginFunc(application.AsSystem(context.Background()), f.pool, func(tx pgx.Tx) error {
+		_, err := es.Append(application.AsSystem(context.Background()), tx, stream, expected, []es.EventData{{Type: typ, SchemaVersion: schema, Payload: json.RawMessage(payload)}})
 		return err
 	})
 	if err != nil {
@@ -124,7 +124,7 @@ func (f fixture) verify(t testing.TB, opts ...verify.Option) ([]verify.Differenc
 func (f fixture) verifyWith(t testing.TB, models []verify.ReadModel, opts ...verify.Option) ([]verify.Difference, verify.Summary) {
 	t.Helper()
 	var diffs []verify.Difference
-	sum, err := verify.Verify(context.Background(), f.pool, models, func(d verify.Difference) { diffs = append(diffs, d) }, opts...)
+	sum, err := verify.Verify(application.AsSystem(context.Background()), f.pool, models, func(d verify.Difference) { diffs = append(diffs, d) }, opts...)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -145,7 +145,7 @@ func (f fixture) mustVerify(t testing.TB, opts ...verify.Option) verify.Summary 
 
 func (f fixture) rebuild(t testing.TB, opts ...verify.Option) verify.RebuildSummary {
 	t.Helper()
-	sum, err := verify.Rebuild(context.Background(), f.pool, f.models[0], opts...)
+	sum, err := verify.Rebuild(application.AsSystem(context.Background()), f.pool, f.models[0], opts...)
 	if err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
@@ -155,7 +155,7 @@ func (f fixture) rebuild(t testing.TB, opts ...verify.Option) verify.RebuildSumm
 // readModel is both read-model tables as text, in key order.
 func (f fixture) readModel(t testing.TB) []string {
 	t.Helper()
-	rows, err := f.pool.Query(context.Background(), `
+	rows, err := f.pool.Query(application.AsSystem(context.Background()), `
 		SELECT to_jsonb(o)::text FROM (SELECT * FROM order_overview ORDER BY id) o
 		UNION ALL
 		SELECT to_jsonb(l)::text FROM (SELECT * FROM order_overview_lines ORDER BY order_id, line_no) l`)
@@ -172,7 +172,7 @@ func (f fixture) readModel(t testing.TB) []string {
 func (f fixture) count(t testing.TB, sql string) int64 {
 	t.Helper()
 	var n int64
-	if err := f.pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+	if err := f.pool.QueryRow(application.AsSystem(context.Background()), sql).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -289,7 +289,7 @@ func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
 	f.exec(t, `UPDATE order_overview_lines SET sku = 'x', quantity = 9, unit_price_cents = 1 WHERE order_id = $1 AND line_no = 2`, fields)
 	f.exec(t, `INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents) VALUES ($1, 9, 'extra', 1, 1)`, fields)
 	var placedAt time.Time
-	if err := f.pool.QueryRow(context.Background(), `UPDATE order_overview SET placed_at = placed_at - interval '1 hour' WHERE id = $1 RETURNING placed_at`, total).Scan(&placedAt); err != nil {
+	if err := f.pool.QueryRow(application.AsSystem(context.Background()), `UPDATE order_overview SET placed_at = placed_at - interval '1 hour' WHERE id = $1 RETURNING placed_at`, total).Scan(&placedAt); err != nil {
 		t.Fatal(err)
 	}
 	wasPlaced := placedAt.Add(time.Hour).UTC().Format(time.RFC3339Nano)
@@ -361,7 +361,7 @@ func TestVerifyReportsLogBookkeeping(t *testing.T) {
 		VALUES ($1, $2, 1, gen_random_uuid(), 'Audited', 1, '{}')`, other.Type, other.ID)
 
 	var updatedAt time.Time
-	if err := f.pool.QueryRow(context.Background(), `SELECT updated_at FROM order_overview WHERE id = $1`, gap).Scan(&updatedAt); err != nil {
+	if err := f.pool.QueryRow(application.AsSystem(context.Background()), `SELECT updated_at FROM order_overview WHERE id = $1`, gap).Scan(&updatedAt); err != nil {
 		t.Fatal(err)
 	}
 	diffs, _ := f.verify(t)
@@ -434,7 +434,7 @@ func TestUndecodableAndMalformedStreams(t *testing.T) {
 	}
 
 	before := f.readModel(t)
-	_, err := verify.Rebuild(context.Background(), f.pool, f.models[0])
+	_, err := verify.Rebuild(application.AsSystem(context.Background()), f.pool, f.models[0])
 	if !errors.Is(err, verify.ErrUndecodable) || !strings.Contains(err.Error(), teleported.String()) && !strings.Contains(err.Error(), future.String()) {
 		t.Fatalf("rebuild over an undecodable event: %v", err)
 	}
@@ -461,7 +461,7 @@ func TestRebuildWritesRowsTheProjectionMissed(t *testing.T) {
 		t.Fatalf("rebuild summary %+v", rs)
 	}
 	f.mustVerify(t)
-	v, err := f.app.Queries.GetOrder.Handle(context.Background(), id)
+	v, err := f.app.Queries.GetOrder.Handle(application.AsSystem(context.Background()), id)
 	if err != nil || v.State.Currency != "EUR" || v.State.TotalCents != 20 || v.Version != 2 || v.State.PlacedAt.Year() != 2019 || len(v.State.Lines) != 1 {
 		t.Fatalf("rebuilt row %+v (%v)", v, err)
 	}
@@ -652,7 +652,7 @@ func TestRebuildGivesUpWaitingForTheLock(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := f.place(t, "slow")
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	tx, err := f.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

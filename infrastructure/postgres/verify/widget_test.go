@@ -153,7 +153,7 @@ func (f fixture) widget(t testing.TB, name string, bumps ...int64) uuid.UUID {
 
 func (f fixture) widgetRows(t testing.TB) []string {
 	t.Helper()
-	rows, err := f.pool.Query(context.Background(), `SELECT to_jsonb(w)::text FROM (SELECT * FROM widget_overview ORDER BY id) w`)
+	rows, err := f.pool.Query(application.AsSystem(context.Background()), `SELECT to_jsonb(w)::text FROM (SELECT * FROM widget_overview ORDER BY id) w`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func widgetDiff(id uuid.UUID, field, expected, found string) verify.Difference {
 func TestASecondRegisteredReadModelIsVerifiedAndRebuilt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := application.AsSystem(context.Background())
 	if _, err := f.pool.Exec(ctx, widgetTable); err != nil {
 		t.Fatal(err)
 	}

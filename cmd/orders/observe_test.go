@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/example/orders/infrastructure/logging"
+	"github.com/example/orders/infrastructure/tracing"
+	"github.com/example/orders/test/pgtest"
+)
+
+// observed is the service as build wires it, on a fresh database, with the tracing
+// given, served by httptest.
+type observed struct {
+	srv  *httptest.Server
+	svc  *service
+	logs *syncBuffer
+}
+
+func newObserved(t *testing.T, tr *tracing.Tracing) observed {
+	t.Helper()
+	cfg := defaultConfig()
+	cfg.DatabaseURL = pgtest.NewDatabase(t)
+	cfg.MaxConns = 4
+	cfg.AuthMode = "none" // what is observed here does not depend on who calls
+	logs := &syncBuffer{}
+	log, err := logging.New(logs, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, cleanup, err := buildWith(context.Background(), cfg, log, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	srv := httptest.NewServer(svc.handler)
+	t.Cleanup(srv.Close)
+	return observed{srv: srv, svc: svc, logs: logs}
+}
+
+func (o observed) do(t *testing.T, method, path, body string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, o.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestMetricsAfterCommands(t *testing.T) {
+	t.Parallel()
+	o := newObserved(t, tracing.Disabled())
+	id := uuid.Must(uuid.NewV7()).String()
+	if code, body := o.do(t, "POST", "/orders", `{"id":"`+id+`","customer_id":"m","currency":"EUR"}`); code != 201 {
+		t.Fatalf("place: %d %s", code, body)
+	}
+	if code, body := o.do(t, "POST", "/orders/"+id+"/lines", `{"sku":"apple","quantity":2,"unit_price_cents":150}`); code != 200 {
+		t.Fatalf("add line: %d %s", code, body)
+	}
+	if code, body := o.do(t, "POST", "/orders/"+id+"/confirm", ``, "If-Match", `"1"`); code != 412 && code != 409 {
+		t.Fatalf("confirm with a stale If-Match: %d %s", code, body)
+	}
+	if code, _ := o.do(t, "POST", "/orders/"+id+"/cancel", ``); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	if code, _ := o.do(t, "POST", "/orders/"+id+"/confirm", ``); code != 409 {
+		t.Fatalf("confirm a cancelled order: %d", code)
+	}
+	o.do(t, "GET", "/orders/"+id, ``)
+	o.do(t, "GET", "/no/such/path/"+id, ``)
+
+	code, text := o.do(t, "GET", "/metrics", ``)
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, text)
+	}
+	for _, want := range []string{
+		`orders_http_requests_total{method="POST",route="/orders",status="201"} 1`,
+		`orders_http_requests_total{method="POST",route="/orders/:id/lines",status="200"} 1`,
+		`orders_http_requests_total{method="GET",route="/orders/:id",status="200"} 1`,
+		`orders_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`orders_http_request_duration_seconds_count{method="POST",route="/orders"} 1`,
+		`orders_commands_total{command="PlaceOrder",outcome="ok"} 1`,
+		`orders_commands_total{command="AddOrderLine",outcome="ok"} 1`,
+		`orders_commands_total{command="ConfirmOrder",outcome="conflict"} 1`,
+		`orders_commands_total{command="ConfirmOrder",outcome="rejected"} 1`,
+		`orders_commands_total{command="CancelOrder",outcome="ok"} 1`,
+		`orders_command_attempts_count{command="PlaceOrder"} 1`,
+		`orders_events_appended_total{stream_type="order"} 3`,
+		`orders_eventstore_append_duration_seconds_count 3`,
+		`orders_db_pool_acquired_conns 0`,
+		`orders_db_pool_waiting_acquires 0`,
+		`go_goroutines `,
+		`process_resident_memory_bytes `,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, re := range []string{`(?m)^orders_db_pool_total_conns [1-9]`, `(?m)^orders_db_pool_idle_conns [1-9]`} {
+		if !regexp.MustCompile(re).MatchString(text) {
+			t.Errorf("/metrics does not match %s", re)
+		}
+	}
+	if strings.Contains(text, id) {
+		t.Error("an order id is in a label")
+	}
+	// Consumer metrics exist only once a consumer runtime is registered.
+	if strings.Contains(text, "orders_consumer_") {
+		t.Error("consumer metrics without consumers")
+	}
+	if code, _ := o.do(t, "POST", "/metrics", ``); code == http.StatusOK {
+		t.Error("POST /metrics answered 200")
+	}
+}
+
+func TestOneCommandIsOneTrace(t *testing.T) {
+	t.Parallel()
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	o := newObserved(t, tracing.With(tp))
+
+	// The client's trace continues: its traceparent is the parent of the HTTP span.
+	parent := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	id := uuid.Must(uuid.NewV7()).String()
+	if code, body := o.do(t, "POST", "/orders", `{"id":"`+id+`","customer_id":"t","currency":"EUR"}`, "traceparent", parent); code != 201 {
+		t.Fatalf("place: %d %s", code, body)
+	}
+	wantTrace := "4bf92f3577b34da6a3ce929d0e0e4736"
+
+	var httpSpan, attempt *tracetest.SpanStub
+	var sql int
+	spans := exp.GetSpans()
+	for i := range spans {
+		s := &spans[i]
+		if s.SpanContext.TraceID().String() != wantTrace {
+			continue
+		}
+		switch {
+		case s.Name == "POST /orders" && s.SpanKind == trace.SpanKindServer:
+			httpSpan = s
+		case s.Name == "PlaceOrder":
+			attempt = s
+		case s.InstrumentationScope.Name == "github.com/exaring/otelpgx":
+			sql++
+		}
+	}
+	if httpSpan == nil || attempt == nil || sql == 0 {
+		for _, s := range spans {
+			t.Logf("span %q trace %s scope %s", s.Name, s.SpanContext.TraceID(), s.InstrumentationScope.Name)
+		}
+		t.Fatalf("want the HTTP span, the attempt span and SQL spans in trace %s; SQL spans: %d", wantTrace, sql)
+	}
+	if httpSpan.Parent.SpanID().String() != "00f067aa0ba902b7" {
+		t.Errorf("HTTP span's parent %s, want the client's span", httpSpan.Parent.SpanID())
+	}
+	if attempt.Parent.SpanID() != httpSpan.SpanContext.SpanID() {
+		t.Error("the attempt span is not a child of the HTTP span")
+	}
+	attrs := map[string]string{}
+	for _, kv := range attempt.Attributes {
+		attrs[string(kv.Key)] = kv.Value.Emit()
+	}
+	if attrs["aggregate"] != "order" || attrs["id"] != id || attrs["attempt"] != "1" || attrs["outcome"] != "ok" {
+		t.Errorf("attempt span attributes %v", attrs)
+	}
+
+	// The event's metadata carries the trace, from the HTTP span.
+	var raw []byte
+	if err := o.svc.pool.QueryRow(context.Background(), `SELECT metadata FROM events WHERE stream_id = $1`, id).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var md struct{ Traceparent string }
+	if err := json.Unmarshal(raw, &md); err != nil {
+		t.Fatal(err)
+	}
+	want := "00-" + wantTrace + "-" + httpSpan.SpanContext.SpanID().String() + "-01"
+	if md.Traceparent != want {
+		t.Errorf("event metadata traceparent %q, want %q", md.Traceparent, want)
+	}
+
+	// Log lines of the request carry the trace.
+	if !strings.Contains(o.logs.String(), `"trace_id":"`+wantTrace+`"`) {
+		t.Errorf("no log line carries the trace id: %s", o.logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,187 @@
+// Package feed serves the whole event log to consumers outside the service: pages
+// that never pass an event still to commit (eventstore.ReadFeed), and a per-process
+// hub that tells every open stream when the log's horizon moves, woken by PostgreSQL
+// notifications on <service>_events when a writer sends them and by polling otherwise.
+package feed
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/servicename"
+)
+
+// Channel is the NOTIFY channel writers use after a commit (payload empty or the
+// highest committed position); the feed only needs to be woken by it.
+const Channel = servicename.Name + "_events"
+
+// Query is a page request; see eventstore.FeedQuery.
+type Query = eventstore.FeedQuery
+
+// Page is one page of the log; see eventstore.FeedPage.
+type Page = eventstore.FeedPage
+
+// Feed reads the log and follows its horizon for one process.
+type Feed struct {
+	pool    *pgxpool.Pool
+	horizon eventstore.Horizon
+	poll    time.Duration
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	head    int64         // the horizon the hub last saw
+	changed chan struct{} // closed (and replaced) when head moves
+	users   int           // open streams; the hub polls only when there are some
+	wake    chan struct{}
+}
+
+// New returns a feed over pool that polls the horizon every poll (1s if zero) while
+// streams are open. Run must be running for streams to advance.
+func New(pool *pgxpool.Pool, poll time.Duration, log *slog.Logger) *Feed {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	return &Feed{pool: pool, poll: poll, log: log, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+// Page reads one page, with a fresh horizon.
+func (f *Feed) Page(ctx context.Context, q Query) (Page, error) {
+	p, err := eventstore.ReadFeed(ctx, f.pool, &f.horizon, q)
+	if err != nil {
+		return p, postgres.Classify(err)
+	}
+	return p, nil
+}
+
+// PageUpTo reads one page up to a horizon the caller got from Head (no sampling).
+func (f *Feed) PageUpTo(ctx context.Context, q Query, horizon int64) (Page, error) {
+	if horizon <= q.After {
+		return Page{Events: []eventstore.RecordedEvent{}, NextAfter: q.After, AtHead: true, Horizon: horizon}, nil
+	}
+	q.HorizonHint = horizon
+	p, err := eventstore.ReadFeed(ctx, f.pool, &f.horizon, q)
+	if err != nil {
+		return p, postgres.Classify(err)
+	}
+	return p, nil
+}
+
+// Subscribe registers a stream; the returned function unregisters it.
+func (f *Feed) Subscribe() func() {
+	f.mu.Lock()
+	f.users++
+	f.mu.Unlock()
+	f.Wake()
+	return func() {
+		f.mu.Lock()
+		f.users--
+		f.mu.Unlock()
+	}
+}
+
+// Head returns the horizon the hub last saw and a channel closed when it moves.
+func (f *Feed) Head() (int64, <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.head, f.changed
+}
+
+// Wake makes the hub look at the horizon now.
+func (f *Feed) Wake() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run moves the hub's horizon until ctx ends: on every notification on Channel, and
+// every poll interval while streams are open. It listens on a dedicated connection
+// and reconnects with backoff; without notifications it still works by polling.
+func (f *Feed) Run(ctx context.Context) {
+	go f.listen(ctx)
+	tick := time.NewTicker(f.poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-f.wake:
+		}
+		f.mu.Lock()
+		users := f.users
+		f.mu.Unlock()
+		if users == 0 {
+			continue
+		}
+		h, err := f.horizon.Safe(ctx, f.pool)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.log.Warn("feed: read the horizon", "error", err.Error())
+			}
+			continue
+		}
+		f.mu.Lock()
+		if h > f.head {
+			f.head = h
+			close(f.changed)
+			f.changed = make(chan struct{})
+		}
+		f.mu.Unlock()
+	}
+}
+
+// listen holds one connection LISTENing on Channel and wakes the hub on every
+// notification.
+func (f *Feed) listen(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := f.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		f.log.Warn("feed: listen for notifications; polling meanwhile", "channel", Channel, "error", errString(err), "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func (f *Feed) listenOnce(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, f.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
+		return err
+	}
+	f.Wake() // anything committed while not listening
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		f.Wake()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "closed"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	return err.Error()
+}
