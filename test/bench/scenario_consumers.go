@@ -24,6 +24,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/migrations"
+	"github.com/example/orders/test/testsupport"
 )
 
 // consumerResults are the asynchronous consumers' numbers.
@@ -115,6 +116,7 @@ func scratchDatabase(ctx context.Context, env *environment, name string) (*pgxpo
 // measureNotify places orders in process with 8 workers, alternating the two NOTIFY
 // placements round by round, with a session LISTENing as the consumers would.
 func measureNotify(ctx context.Context, env *environment, pool *pgxpool.Pool, res *consumerResults) error {
+	ctx = application.AsSystem(ctx) // in process: the commands run as the system
 	codec := eventcodec.NewOrderRegistry()
 	notifier := subscription.NewNotifier(pool, "bench_events")
 	nctx, stop := context.WithCancel(ctx)
@@ -214,7 +216,7 @@ func measureLag(ctx context.Context, env *environment, res *consumerResults) err
 	}
 	var mu sync.Mutex
 	var all []placed
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: testsupport.Bearer{Base: http.DefaultTransport}} // a staff token, as the other scenarios
 	deadline := time.Now().Add(length)
 	var wg sync.WaitGroup
 	var failures atomic.Int64

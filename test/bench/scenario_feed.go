@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/example/orders/test/testsupport"
 )
 
 // feedResult is the feed scenario: one SSE client following the log while orders are
@@ -42,7 +44,7 @@ func runFeed(ctx context.Context, env *environment, rep *report) error {
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{}).Do(req)
+	resp, err := (&http.Client{Transport: testsupport.Bearer{Base: http.DefaultTransport}}).Do(req) // the feed needs staff or events:read
 	if err != nil {
 		return err
 	}
