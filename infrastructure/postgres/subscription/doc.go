@@ -2,10 +2,12 @@
 // that are not updated in the command's transaction (projections) and process
 // managers that react to events with further commands (reactors).
 //
-// Each consumer has a checkpoint row in consumer_checkpoints: the global position it
-// has handled up to and including. It reads the log in batches with
-// eventstore.ReadAll, which never passes a transaction that is still open, so an event
-// whose transaction took a low position and committed late is not skipped.
+// Each consumer has a checkpoint row in consumer_checkpoints: a cursor, the last event
+// it handled as (transaction id, position). It reads the log in batches in that order,
+// only below pg_snapshot_xmin (readAfter), so an event whose transaction took a low
+// position and committed late is not skipped; position order alone can skip one (see
+// readAfter). Read models report a watermark (WatermarkSQL): every event at or below
+// it has been handled.
 //
 //   - A projection applies a batch and moves its checkpoint in one transaction: every
 //     event takes effect exactly once, even across crashes and takeovers.
