@@ -139,6 +139,24 @@ type CreateShipmentRequest struct {
 	OrderId openapi_types.UUID `json:"order_id"`
 }
 
+// CustomerSummary A customer's orders at a glance.
+type CustomerSummary struct {
+	// ConfirmedTotals The totals of the confirmed orders in cents, per currency (ISO 4217 code).
+	//
+	// Example: {"EUR":2500}
+	ConfirmedTotals map[string]int64 `json:"confirmed_totals"`
+
+	// CustomerId Example: cust-42
+	CustomerId      string `json:"customer_id"`
+	OrdersCancelled int64  `json:"orders_cancelled"`
+
+	// OrdersConfirmed Orders confirmed and not cancelled since.
+	OrdersConfirmed int64 `json:"orders_confirmed"`
+
+	// OrdersPlaced Every order the customer placed.
+	OrdersPlaced int64 `json:"orders_placed"`
+}
+
 // DispatchRequest The carrier a pending shipment is handed to.
 type DispatchRequest struct {
 	// Carrier The carrier (1-64 characters, not blank, no control characters).
@@ -625,6 +643,15 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details document.
 type UnsupportedMediaType = Problem
+
+// GetCustomerSummaryParams defines parameters for GetCustomerSummary.
+type GetCustomerSummaryParams struct {
+	// MinPosition Wait until the read model reflects at least this event-log position.
+	MinPosition *int64 `form:"min_position,omitempty" json:"min_position,omitempty"`
+
+	// Wait How long to wait for `min_position`, e.g. `500ms` or `5s`; default `2s`, at most `10s`.
+	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
+}
 
 // GetEventFeedParams defines parameters for GetEventFeed.
 type GetEventFeedParams struct {
@@ -1173,6 +1200,23 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+	//
+	// Per customer: orders placed, confirmed (and not cancelled since),
+	// cancelled, and the confirmed totals per currency. This read model is
+	// updated asynchronously, shortly after each command commits; the
+	// response's `X-Read-Model-Position` is the event-log position it
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
+	//
+	// To read your own writes, pass the `X-Event-Position` of your last
+	// command as `min_position`: the server waits (up to `wait`, default
+	// `2s`, at most `10s`) until the read model has passed it, and answers
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	//
+	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+	GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetEventFeed Read the whole event log, page by page
 	//
 	// Returns the events of every stream (orders, and any other aggregate)
@@ -1518,6 +1562,33 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+//
+// Per customer: orders placed, confirmed (and not cancelled since),
+// cancelled, and the confirmed totals per currency. This read model is
+// updated asynchronously, shortly after each command commits; the
+// response's `X-Read-Model-Position` is the event-log position it
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
+//
+// To read your own writes, pass the `X-Event-Position` of your last
+// command as `min_position`: the server waits (up to `wait`, default
+// `2s`, at most `10s`) until the read model has passed it, and answers
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+//
+// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+func (c *Client) GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerSummaryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetEventFeed Read the whole event log, page by page
@@ -2114,6 +2185,79 @@ func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditor
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetCustomerSummaryRequest constructs an http.Request for the GetCustomerSummary method
+func NewGetCustomerSummaryRequest(server string, id string, params *GetCustomerSummaryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/customers/%s/summary", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_position", *params.MinPosition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetEventFeedRequest constructs an http.Request for the GetEventFeed method
@@ -3546,6 +3690,25 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
+	//
+	// Per customer: orders placed, confirmed (and not cancelled since),
+	// cancelled, and the confirmed totals per currency. This read model is
+	// updated asynchronously, shortly after each command commits; the
+	// response's `X-Read-Model-Position` is the event-log position it
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
+	//
+	// To read your own writes, pass the `X-Event-Position` of your last
+	// command as `min_position`: the server waits (up to `wait`, default
+	// `2s`, at most `10s`) until the read model has passed it, and answers
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+	GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error)
+
 	// GetEventFeedWithResponse Read the whole event log, page by page
 	//
 	// Returns the events of every stream (orders, and any other aggregate)
@@ -3917,6 +4080,130 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
+}
+
+// GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
+type GetCustomerSummaryResponse200Headers struct {
+	XReadModelPosition string
+	XRequestID         *string
+}
+
+// GetCustomerSummaryResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerSummary
+type GetCustomerSummaryResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponse401Headers the declared response headers of an HTTP 401 response for GetCustomerSummary
+type GetCustomerSummaryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// GetCustomerSummaryResponse403Headers the declared response headers of an HTTP 403 response for GetCustomerSummary
+type GetCustomerSummaryResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponse503Headers the declared response headers of an HTTP 503 response for GetCustomerSummary
+type GetCustomerSummaryResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponseDefaultHeaders the declared response headers of an HTTP default response for GetCustomerSummary
+type GetCustomerSummaryResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetCustomerSummaryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerSummary
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerSummaryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerSummaryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerSummaryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCustomerSummaryResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCustomerSummaryResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetCustomerSummaryResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerSummaryResponse) GetJSON200() *CustomerSummary {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerSummaryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerSummaryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerSummaryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetEventFeedResponse200Headers the declared response headers of an HTTP 200 response for GetEventFeed
@@ -4426,6 +4713,7 @@ type PlaceOrderResponse201Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -4754,6 +5042,7 @@ func (r GetOrderResponse) ContentType() string {
 type CancelOrderResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -4966,6 +5255,7 @@ func (r CancelOrderResponse) ContentType() string {
 type ConfirmOrderResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -5271,6 +5561,7 @@ func (r GetOrderEventsResponse) ContentType() string {
 type AddOrderLineResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -5685,6 +5976,7 @@ type CreateShipmentResponse201Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6029,6 +6321,7 @@ func (r GetShipmentResponse) ContentType() string {
 type CancelShipmentResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6256,6 +6549,7 @@ func (r CancelShipmentResponse) ContentType() string {
 type DeliverShipmentResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6453,6 +6747,7 @@ func (r DeliverShipmentResponse) ContentType() string {
 type DispatchShipmentResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6797,6 +7092,31 @@ func (r GetShipmentEventsResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
+//
+// Per customer: orders placed, confirmed (and not cancelled since),
+// cancelled, and the confirmed totals per currency. This read model is
+// updated asynchronously, shortly after each command commits; the
+// response's `X-Read-Model-Position` is the event-log position it
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
+//
+// To read your own writes, pass the `X-Event-Position` of your last
+// command as `min_position`: the server waits (up to `wait`, default
+// `2s`, at most `10s`) until the read model has passed it, and answers
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+func (c *ClientWithResponses) GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error) {
+	rsp, err := c.GetCustomerSummary(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerSummaryResponse(rsp)
 }
 
 // GetEventFeedWithResponse Read the whole event log, page by page
@@ -7319,6 +7639,172 @@ func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetShipmentEventsResponse(rsp)
+}
+
+// ParseGetCustomerSummaryResponse parses an HTTP response from a GetCustomerSummaryWithResponse call
+func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerSummaryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerSummary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerSummaryResponse200Headers
+		if values := rsp.Header.Values("X-Read-Model-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Read-Model-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XReadModelPosition = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerSummaryResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerSummaryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCustomerSummaryResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCustomerSummaryResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetCustomerSummaryResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetEventFeedResponse parses an HTTP response from a GetEventFeedWithResponse call
@@ -8047,6 +8533,13 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			}
 			headers.Location = value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8550,6 +9043,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8876,6 +9376,13 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 				return nil, err
 			}
 			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9342,6 +9849,13 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 				return nil, err
 			}
 			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9937,6 +10451,13 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			}
 			headers.Location = value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10471,6 +10992,13 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10822,6 +11350,13 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -11152,6 +11687,13 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 				return nil, err
 			}
 			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -11559,6 +12101,9 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+	// (GET /customers/{id}/summary)
+	GetCustomerSummary(ctx echo.Context, id string, params GetCustomerSummaryParams) error
 	// GetEventFeed Read the whole event log, page by page
 	// (GET /events)
 	GetEventFeed(ctx echo.Context, params GetEventFeedParams) error
@@ -11621,6 +12166,38 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetCustomerSummary converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCustomerSummary(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCustomerSummaryParams
+	// ------------- Optional query parameter "min_position" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_position", ctx.QueryParams(), &params.MinPosition, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter min_position: %s", err))
+	}
+
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", ctx.QueryParams(), &params.Wait, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wait: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCustomerSummary(ctx, id, params)
+	return err
 }
 
 // GetEventFeed converts echo context to params.
@@ -12613,6 +13190,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/shipments/:id/events", wrapper.GetShipmentEvents, options.OperationMiddlewares["getShipmentEvents"]...)
 	router.GET(options.BaseURL+"/events", wrapper.GetEventFeed, options.OperationMiddlewares["getEventFeed"]...)
 	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
+	router.GET(options.BaseURL+"/customers/:id/summary", wrapper.GetCustomerSummary, options.OperationMiddlewares["getCustomerSummary"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPISpec, options.OperationMiddlewares["getOpenAPISpec"]...)
@@ -12769,6 +13347,149 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type GetCustomerSummaryRequestObject struct {
+	Id     string `json:"id"`
+	Params GetCustomerSummaryParams
+}
+
+type GetCustomerSummaryResponseObject interface {
+	VisitGetCustomerSummaryResponse(w http.ResponseWriter) error
+}
+
+type GetCustomerSummary200ResponseHeaders struct {
+	XReadModelPosition string
+	XRequestID         *string
+}
+
+type GetCustomerSummary200JSONResponse struct {
+	Body    CustomerSummary
+	Headers GetCustomerSummary200ResponseHeaders
+}
+
+func (response GetCustomerSummary200JSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Read-Model-Position", fmt.Sprint(response.Headers.XReadModelPosition))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummary400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary400ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummary401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary401ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummary403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary403ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummary503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomerSummary503ApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerSummarydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response GetCustomerSummarydefaultApplicationProblemPlusJSONResponse) VisitGetCustomerSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type GetEventFeedRequestObject struct {
@@ -13365,6 +14086,7 @@ type PlaceOrder201ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -13385,6 +14107,7 @@ func (response PlaceOrder201JSONResponse) VisitPlaceOrderResponse(w http.Respons
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -13779,6 +14502,7 @@ type CancelOrderResponseObject interface {
 type CancelOrder200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -13798,6 +14522,7 @@ func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.Respo
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -14053,6 +14778,7 @@ type ConfirmOrderResponseObject interface {
 type ConfirmOrder200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -14072,6 +14798,7 @@ func (response ConfirmOrder200JSONResponse) VisitConfirmOrderResponse(w http.Res
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -14424,6 +15151,7 @@ type AddOrderLineResponseObject interface {
 type AddOrderLine200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -14443,6 +15171,7 @@ func (response AddOrderLine200JSONResponse) VisitAddOrderLineResponse(w http.Res
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -14914,6 +15643,7 @@ type CreateShipment201ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -14934,6 +15664,7 @@ func (response CreateShipment201JSONResponse) VisitCreateShipmentResponse(w http
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -15353,6 +16084,7 @@ type CancelShipmentResponseObject interface {
 type CancelShipment200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -15372,6 +16104,7 @@ func (response CancelShipment200JSONResponse) VisitCancelShipmentResponse(w http
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -15649,6 +16382,7 @@ type DeliverShipmentResponseObject interface {
 type DeliverShipment200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -15668,6 +16402,7 @@ func (response DeliverShipment200JSONResponse) VisitDeliverShipmentResponse(w ht
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -15902,6 +16637,7 @@ type DispatchShipmentResponseObject interface {
 type DispatchShipment200ResponseHeaders struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -15921,6 +16657,7 @@ func (response DispatchShipment200JSONResponse) VisitDispatchShipmentResponse(w 
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
+	w.Header().Set("X-Event-Position", fmt.Sprint(response.Headers.XEventPosition))
 	if response.Headers.XRequestID != nil {
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
@@ -16328,6 +17065,9 @@ func (response GetShipmentEventsdefaultApplicationProblemPlusJSONResponse) Visit
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+	// (GET /customers/{id}/summary)
+	GetCustomerSummary(ctx context.Context, request GetCustomerSummaryRequestObject) (GetCustomerSummaryResponseObject, error)
 	// GetEventFeed Read the whole event log, page by page
 	// (GET /events)
 	GetEventFeed(ctx context.Context, request GetEventFeedRequestObject) (GetEventFeedResponseObject, error)
@@ -16397,6 +17137,32 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetCustomerSummary operation middleware
+func (sh *strictHandler) GetCustomerSummary(ctx echo.Context, id string, params GetCustomerSummaryParams) error {
+	var request GetCustomerSummaryRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCustomerSummary(ctx.Request().Context(), request.(GetCustomerSummaryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCustomerSummary")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCustomerSummaryResponseObject); ok {
+		return validResponse.VisitGetCustomerSummaryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetEventFeed operation middleware
@@ -17025,244 +17791,259 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) erro
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts4muiroHR2q6UsJUuyncRyTU15cplOd24nTja728yaEAlZHFOAmoDsqPukat/ivMG+yHmTfZJT",
-	"+D4ABG+SfEl3esb5EdsSCAIfPnz3y6+dWCyWgjOuZGfya2fOaMJy+PUky8SV/iVhMs7TpUoF70w67+eM",
-	"LJiai0QSNWdkSdWcyNVyKXIlB52gwz7TxTJjnUnnr8/eB+T7ZydPO0EnZz+v0pwlnYnKVyzoyHjOFlRP",
-	"v6RKsVxP/Z8/nfT/49O/dAOCv/Qe/FMn6Kj1Uk8mVZ7y886XL0Hn2Xt63rwwkScs/06SS5bLVHBCJaFE",
-	"qlzwc8K4StWaKHoeEDY4H5Ao7OyHnYh0r1I113sJ+c8roZjsDcgp4wlJFZnS+IKknEQvZv1XVMXziChB",
-	"8hUnlMRisaA8IfScplwqwj7TWGXrkKt56pYwCHkJJvDOjfBo2O/nVKqUn5/O0+WCcfVSxBQ3XYXBG04i",
-	"aUadMf2YjAI4pg/vXhIxg18tkJiZltgnyqe3Zz+We2PGkoP44ah/MHwc9w/Hs7h/xKaP+9PRkLHheH+8",
-	"f/i44+9hJvIFVZ1JZ5Wn/ZzNWM54zBoP80XCFkuhGI/X79gyo2sNk+q+Ig2kiFzNGScA3ZzJpeCSkRSx",
-	"UCqRs6T4WMwI5YTRPEtZTjSwmVQhtydNJF0wEnnv7v/I1hHpmjOVRPBs3TsmdCoZV0SoOcuvUsmqx6nX",
-	"Vdo546tFZ/ITfvGpacPtp/e+4ZwCEu3BL3Lv1zT5ElXOyHx1OBvHj+IR6z+ejmj/gD1m/aNkP+6P6cPZ",
-	"cPooOWCj0Uaku8aBvXVfnyyXWdp0XHojSzcMAc7yS5aTueBipU+q++75E/JofDDslXeUM7XK+Z8WKU8X",
-	"NNu4ZgvqyiONQH/HVL4+mSmW11d7ymKhj5zqr8nVPI0RRwzWkAVdk6n+U+UpS0rLPdy0PliQXuLQrSjl",
-	"ip2zHJa0/TZX8MHeR40Sxd1swopr39w7QYyPHz+erNRc09mYKta8nymjOctJPKdZxvg5Q0R4+Ohw2JuQ",
-	"6C/wrbnoXBAlLhgnV1QSfQ2DkJsRhOW5yP8UdlJ+SbM0OYOBmpgbEsG8R3M2W0mWVK/u5pl2ZVk4S7dt",
-	"mt6fm1nYv71D5HrxtBlMaYKnDqQORgYEKREn7JLla0fqJrDbOEsZV9/JkEf/1jdz9188jUg602wsBT5I",
-	"uQVLd9QfjR/rU8hprFgu9dsypnclg5An6XmqJNHMLeqfDSZRLyhIIBG8dKXPGWc5VSwZkPfuU72STJyT",
-	"LOVMWgS2Fyqmeb4mqaqeyHB0NKSHyUH/oSZlj6aPaCMV824Y/fyS8XM170xG48eBvnHu76AqWND+L8P+",
-	"0dlg0v/0L02H8kU/kdMFU0YAeiLynGVwN180ELkTrk8ptoP4eem4CLAaAJokXZA3aJwLKQFAaQxSxgsV",
-	"cngk1nQ80YKGQvGKJlRRCzd2qe8ynrOROfAROSAvZiFHJhU0HYpmZDWmlbOf+4+SUXzExrQTdFK9GxT8",
-	"OkGH04Ue8299b/v9F083wt2H9H+G4Wo4HA778HP0HH48eo5/Hj3/1CDTBZ3PfTNFf8GkpOf6y8VKKk13",
-	"l3nKFZ1mjCj2GeEqVorEgqtcZB4Ow8V6zljSQuff8GxtYQmnQ8lSyFR/q2XEVAtv5DxnVLMBNadG1OhG",
-	"QyNDJWxGV5kKCqGD5soeUibOy6xsNDwYG+D+vGL5uoAtMJoSQM3MwCocxU25enjQCbbxEb3jU5UzungP",
-	"X27atpjpnTK6kI686BmtQAzSRIWZwGed5o3gXGewqDb8GA433Uva/+XTT+ZmXh81qNkNbIJ0M3HF8n5M",
-	"JXO0jCApC8iKa0EpFjmTPQc2DTC5FWJqziSDV8gAL2BfMk0qlJZjNORCHr3RYHoi+CzNFywJLHN/msql",
-	"VhtYEvUG5BmN56RYPKxaigULOT0/z9k5Vcwxe6QSGuc0Ca1c4Z865fd1CnGieKOWhNjnZSYS1pnMaCZZ",
-	"8ynCzkrnlyq2kNc7SCSwnzxCe4Pj5Ah1BIxeHeluOchAL/EFLvcQF2j+Grl30zynaz1UqjWgtL5hnbLq",
-	"8SNbN1B4w1b78VxIxsmKpz+vGLlga9ItqNLJ6ZMXL8wNouTDhxdPe2RBL5AhsJBbki3pjIHyqEXRCaEk",
-	"Z0sGOFRiGU470a/Rz8Ek8Ikdl4Oe1Kj4HJefRzKnGfoMJDfl5qBcXmnWFB2Mx6D3JIxEaQGQswu2PsuZ",
-	"FpyiXo1RT49mB/Rw3N+PR0n/YPaQ9enj6aP+ERsno3g426dAuBoZS0XnaqMb48PDTegWhp/HmsV8fvSs",
-	"mZsHnRczUNg3GwqevafnBGRErUOwhEzXmi3k7DIVq0LNDEg6YAOihSKj14e82bYwIVHY0axuP7Yj9R8s",
-	"7ERtZgdirQ4hf++xeC1Jk3zFZdXAoHmTsusIHENE/UQehzz19EcQ/fRxgyjiDCP6e0QBPSA6GI0jUphB",
-	"4lUOyGJHG7lkmYtpxhbfSRKZEWdmRGQxlZgvQh5p0EYEjz+A7/Ua9LXwRJ5ByEN+IolWAo5Go6GldyQ1",
-	"8gw+DzoYzaTQZCJ6EJEu5Wu7vAnhIuTLHNQ4YOc9InJroPFodZZKYNfFaUnS9aSqkAO407KZxAIDUCUF",
-	"gcoQ6UVv4BuGVpLJkBuMiMViSfNU6hOSglByxeiFfiXpRh/3EAXMMvWHcKSp1CDS99UCnmtZnyyAnssJ",
-	"ntOAnJBLmq1Y+SHubQtOPMtCjoJntB85LDG45t3/4TBqM1I1X2Cz4fab+7B8V0kYqk8PumH44P90P+71",
-	"/hx2fgJhcDzCH/soGz569ulB2Oma4YF9bOsTvQc9M/a6/OZBoA8AzjMnC5GzEmbIVTzXpAGBgRTlteCs",
-	"haq88abRqGKl/sg76+hBpCX2VvQKuTnqoHpB94cH5LVQ5JVI0lnKkuJAKZmKZH3dE9Qb2XyMo+H4oIms",
-	"guDxItlAVklaNpJ0drROwVqXVM2LlabJjsaJFYxsM1bVF1sYsaRviiJR2ZgUESovpGfrnelTHMNhhPyJ",
-	"4IpxFWmlXK7imEmpaREcSFA6ZEMMQaG29p4IiGLIo2ItfWNRm5DKMgbkoznuVJGuyOH0Q25Xm7NlzrQO",
-	"iBP3Ktij/5qtsgyXMyBvNCsAiulgQHNG0nOuZQlNX1DCMFZUJxXUpIeQX2kSBPOnuSy+PxcqIPo7oF+a",
-	"bZpdRnVdtGLva8RYc4zXRFUrErdhqzWT1RB2R6vZ3SPsF/0wihwgf/+FJsaYo/+KEd/0r1QjCuLRnmHL",
-	"//I3iUZEtw/9hJb9O2CSgsFnM5pmoC8kTNE009QALVb27CaGIsVr1FSAIhF0zfy6/+WfAFJ5LnLZmfz0",
-	"a2eWsizpTDr2Ia2vlgltdYLOl08adFJRHns2bH24iqqV7EwOtKqhUgVnUVleATS7b7lXbK9vtvfFB/o/",
-	"5WzWmXT+117h6trDb+XeW5wDQV/HEIvPqSQLmunTY4km5MbKNyFTmpAfTt+8Dggli1RKLd4U34ccwBMQ",
-	"Z1jSXxqRxhiFvIkLWaKn9ZwLLq64mUICq4oFn2VpDMamwlY1IBEeSAQ6kyRMq5lmCQQex1vnOfd8Kdx3",
-	"uzTByjy21+Sp+RJ0fHvjtik8sydA/AmS1Vfm9jfeUqc/aQrLEpY4WdNRI3nBDGlGQjEJeYWAOrp8XKLL",
-	"noDrkehUyZDTJMmZlPCVI9k1OFpX5KZNw5iyunlbmPs+g02Pu3Elv03fc9xserru6bn1cSP+3oqYwdmd",
-	"caHOlownKOU5YvYSlIeYcnDggVEh0ShzNU8zVtaKzNODThM12smjtgfW7RLhOioI1xv7Ii2eF0utUS94",
-	"YZ8L1beD7op62ZtjyYYsLAz2AuiVs4mx/PlAjULepYn+jVCw4hMlQA4yFicgRxpmWQZ/JCzvBXaeOZVn",
-	"XJwBePRE5imYjBO2WKp19RE3FxgjiuHFS0JeeYRmOaPJ+myZ0Rie06cOQDfbTCVJE3Rzy14QcvOcEopm",
-	"Z0qIs4zm5ywC0hrFglsedmYBFqF6iJNesKUKeTyn/DwFBc+qyZmz0zjnh1XGSa7XtFLHaPUhGVUs732r",
-	"1Pi5yKdpkjB+q/s5c7N49/K99chpnFtN/8ZiBUCTsVgySRKBSmyWiSs4uGNnLLiikgDQ0fW6RXDYL+7f",
-	"c28dtUtXLPKuLhs61lJJkO1OQVbfZbMs5GLJcgDvhGhkNvcE0U6zNWu9iVdSiQXLAWMpXzsJ1lkZC3OQ",
-	"RkdEeDmRis5mEb5/oPXIGmRD3j2pvOQ7aVYgck9SRnIWHQz3I9hjdDA80JqMRE9jyJMUDD147Qa9bxTV",
-	"X0EE02uhIMoJl3BjjMdwKKCe1EznoT6+CrT3E/ftDTlOCdcPC1w373BoxZImpMd1Aquxo+4K+yEKDCkt",
-	"oEUiGGKKiQyzfk29yi44smcGhfHDkKMdjqucxt7jYLKDofAKraEDECP4RnrTSsA+F4hWxTsXzbYJS3DQ",
-	"LVHrtThdxfN3YqXYrbBKo9NMrHgJmV4L4ogFmVOJXE6D5jZyjIsXKeHXQYFfGnntWmpopfEJv7wLbCrt",
-	"0DopHWLUtuwd8e0OTT2HLdyNZNp4bkBMzR0Bq0kqidUyuiLH26t8zYYlTkMROVHpgvUGd0Q8DqqCKt90",
-	"xIWMencHXdgL3W0H4AAsSlxkE1RCDmABjmgCXWp8bAJiZJYZyVBzxzJnDHlX5AHQmSLeIiAR/jLRYmbU",
-	"I+dMSc8HA68CE9tML0OKBROcEZZJZlnntyrovaXrTNDkvRAvtQR8K6Rf4lyFPF0V+6yWrrVvwj5rHd64",
-	"LtNfGMnSRaq2C3YjT7B750+ohCD2tTW0NWvrKyH6OOiuDUNbNvUNHr3nJnuOxrJbWRbxIp4tUrkw3oSK",
-	"a7Az2feNjcbCVdx5cPM3OUTsHd+/hi5wQ7V9NC6w61/Na70d1Q2OOKbvxtwFWnmeRAcctJ1ugA7G3JmF",
-	"hTymOaidnie2ZONqddui9SvkxjbZNI8eUVYePCfuN2EVu929wIO5zWVIuWI5p9kZmGN9OngqtJAKcNOg",
-	"vAIXseZfq5zINGHHmndp2WbKGCeZOD9nCUa6lIIKv5PE3+NWsnlYNqTj6ohdXQ2t7fr7OOIukPqEkxVn",
-	"n5cs1mwb5nXBJiVoRb07lOZOMXjqA6eXNM3oNLsdi1t581SYW0IVnVKpVZdVhiILhIrTeG7iOdMFayZg",
-	"BGLSTdQ5JQthUzC2HKnHCc0+SXmBtXP1v74rBmjj01JJlL6MOc3TbK1XApGagswpT4zJ1TJL9HiAxcPB",
-	"LZX+6sEff8lyzbVZckwQU7wBUSmSJOQeQHtliEbwRx9iQSMiMcZ/QJ7AjGKlYrFgZ8bJEoV8wShHeueW",
-	"JpVYLsHdoKU8OD6wIhfe4Cu4sbAQ/VGqFEsg3CPFrIE5vWR4pS2pnBhDYCnUK+S1TBSQZ7Xc6dmswcU6",
-	"INFfn70ne2D6/CVycRwaUiGPtPIBX0VfU/b0QLttBi/x4pYU2npzn0CE7p24EiqpUtXLjWA3ZmYgz7SU",
-	"K+Vf1GYV2nMH2OUT967aPbVz9M2QO7ur9tUx5YZCxQDEZFJPF/NN3mbrIS/v/djziBmXY6oKu7zGQecn",
-	"AEwOebN5/Wvi6K4ustbkului6wdOV2ou8vSXW4rYK3+iEoam0jOVcFBBqE2wAXP0hEjGE3JinjcmZpP4",
-	"gkGKmKcCIYo7mNdHBT5/KC+riekU39+RYcjfm8sKIt3o48ePfT/1yO4xQruA8szzIXe+e+d4D8iUJtma",
-	"yPSc67/Y52Wa61/0ZVkzhSb9wDfFhzyVcoXGcbpKUsZjBu9yBga5mkYhb19bawpT3T1UnWIbKlYTsW6N",
-	"yctcxExKzYCfQYTc7cTkxijjGmpXWCKcN0YZ6eHGKFwLbN6OxGNP2fPeAfHSbil12dhbzQVb983IuyLR",
-	"9VRUvV3LemDDJmWltuOQd9ECHqAVXuRglfhmvYwfrJGeJa9YklKbtXILAukmPFvoGW1CSqF+sUrECJht",
-	"NIC9F+kX7GCIOvRJoHsxgRcT8+IGYuhG9mFkH4Z8FWuUddFV9xZ9iwYpBwF00iTJy5QzL+SNJmiqotnb",
-	"XPM6lTLpklmq2RouTCFJMFrBxDIYY2wn6Cy9SX7t/LyijppVeM1qMdXEfUZWPFWSdKPxYBiBdTmO2VIf",
-	"OJUkGkfllK9xOXtrf9yB/BTM3hoNTQaN+bOezBV05MWqJVRRifiCXDC21PvRiyLdUf/hgZf+huxqmlF+",
-	"oX+1CXIQsmCG1BI5Tn/80P/Lmzc/9ofDEa7VxlQ+PNiUfrE1yW/bCAI/T4ZhuBo9fKx/jM3g8XB4Aj/G",
-	"j/HHEf54Dj8O9Y/94XD46Y4TDY1cDOAzoXaKprwxzTDo6AM4W+ZpzM5iWzqjGmCstWMxg/ByOK+Uk0XK",
-	"RW5RCh7sVYsyWCG5nEp4dHTUlBjooxb825osWISm/gTIFhSXoGFXRSq9gCgGvfUnEI9zsyv6ZokDCVJm",
-	"yK5zET5AqeqXNGdUNiXHf5yvy/FcRTRSd7XU9/9wOPSO7ZgoOsWcZk0nQj7NGb2Q1l9uEpwbzlujRu3i",
-	"PDHOJWt80EtJc33AYJn2LhLY4NrvzvAx/vgL/niCP57dHVK3I7LZMWa60mmA9HPGTIQl2IDpOTOx6IA+",
-	"dWwAPdLqTjcl3JZ/KQE6ZiXOrJF2o6qZbsxDMNPdKBlhe2qBf5XcappujM3IvBl0IJAPzPG5x9H8gJw5",
-	"5YnGQFGHknmwJbDWzLojIyE+HymB9On3L++Zx+7MQ+U0vkj5+RkXGw/mO0nsUMJRILn1Uf3wdDg6eKh3",
-	"/nD8eDTeHz4aHtyf3a5nV7n19naVj7SJBDy7ZFy9TPHy1w+8yDW3YX+BFheKKIdGEuiytN0vm1SIU0gU",
-	"hoV0vlRzoysbwwmbNvKc2Tk0FcuyNzPIAtn9xb9WNmFKCLQRclsHxcAIIpYh47+LxhgHLSVJmvRuROor",
-	"pD0olTVoXBXkpzeuq1xJAQKLLaluqauwmbFUKiw4YNXP5lOD6w2z6QGt1m6BVNp83nkqlcjXPt6FvBt5",
-	"Bxb1As9VgZBP9X3JBD+XmuWE3KLFW3rOmnLol1qGMMC6mosMSmUAfp9nYkqzNvSm6kzrjA0nkK+YrRCE",
-	"bjXnfNHsMGMzZX1AnH1WZxRdQIAxXFyVkcTwXAPMqRAZo7Cl692u4l58qdcdKFbRoCdQKUGXNKtUgpwz",
-	"DHfSjwH0BuQtlcrU/XFnasLgzhlIa/6XmI+XgYwnL9LlkiXHJpV4SaUq6ixIlWaZfiUCsFq+ZP/6xUjq",
-	"VKS0/cCdaiNxSVmWPAPfcwMeFVlexo88M8m7mOFUwx+TmdZIVfzcKNL94fTNa2IeXjcna3FqYu+KC+xl",
-	"vNUoiOMxda0FU7YxAgCuVgXuLUlz2wgF7rZ4cxN8v2c0Uw2pyy/TS8aZxGyQlayD0lq/ippr4gKrizhq",
-	"drEDKYNJmhb2Zsn4ydsXT0W8Wlje0ighYz5ljc6Z58n+YEgSMwnpwgURnPUCkrBYaBl5losF+feTVy8b",
-	"uCmfiW0vri1cLBmny7Rkl+zsD4aD/U5JbtoPw8EwDAc/DftHjfUqYPRcXnMBVS3ErCbAzdg5GyEO3KfF",
-	"1GTK0BTcNWF5emnBp1ktCiwlvP21uBCTzrMP7yASDJVk4O7wV/9grFeX7M6ctU56FouVxooR/omJp4Xx",
-	"bmzsZlVrVt1IMzo6OtKMEjOGzoCwjYfjw/5w1B8dvh8NJ/vDyXD4H57Bt+NlbkHekJlq/+josXmFWd04",
-	"6KyWCVUtE4/MxC4sbvylpq05AFbP5cXpG3IwHj0qcnMhMkIfUpYRutArqBRfxSOooVnpTBqVD2vZuJoL",
-	"goAq7CxVCmhPtPaa9GsUCNiik5eRpd2kizXpjAyECwKfdwYqjx4RYeZapZ5XAzesW3ANgjbtHb4Kyi9W",
-	"c7YmVyw3eYrgf9hF3oD7+zLlrEne8NC7zn+Y//orKs0ZVxLgmy+F279G875KF6xZfLbcYusOTnHol8rl",
-	"qlXoXC30sdgrT/7f/0WT6hKNrJcQqpB5AI5r5Anv6w4H6F/pbW6BOg5JXKmyx/2dXXTK5EZfQdtqPIrS",
-	"epaZkQ65KlmTyzGam853dK3zdRRslwrMXe5g5socIvfoHWNFHw1IiC29LnSq4mZSYTmBL6IZpLQXtIxw",
-	"JcpRQoFit/61Kp1LK3uF69kgyIKZ1eOvt3BMbfU+3crFNNjkK6qhxQ19IvWr2uLt+CreDDiobZoreoED",
-	"wtkVk8rE4bWbY1ouhSEXRmm7HqVv1SrjVS6b1KUn8LklB06TLApa54RDRRiPgthlFUfO1j9cvfibSF/9",
-	"7WT9+nR49ep0+Pn1v/7vz6+eil9ePRVXr56L9OWTH5Z6zOuP/77+9/UPR1rhW2Um6LYktbboBe3GJp9F",
-	"tHDUGYvXccaM5uLfqgmJbCo76WrJGPRFuP09KM7DQ85S8IBERbQapoJ7uehToeZklnKaWR+Q0YAKuTD2",
-	"qjC6R8vqUS39v7g2bzVVgZ3egfcESBShGlPbaMsthcwSz2uSOKvl/Bu11w322Hq5mOsIrTZ92mPLm03m",
-	"IW+ymRPrqZyQVNm6r1JDGDIiMJesC5HMNqsdAr56A3JSTTVrS8SGCGHBs3XIIQcmVZJls+Na/ppfqm2/",
-	"Vj+pkMHvbfg7+l+akMh5pssVP626EtiKnhA3CwWD/WqeWIZZGBtkaxlmyNXhaQZFQkPejazbvt/wn/0X",
-	"9bwSf059qmDBDRWoAit+GvWPTvrPaX/26QaAV96+6l4SS3CaSLyXdlOz6kBNyIPDRza9yUUNWBNPA3GD",
-	"iLDqXK9oPE856+eMJpBlYCfUw0sW+1IFlGOv1KMmEwlqjdHnvnkegrhkFGDBJWPMk0RccRLpr0zBNwgX",
-	"q13cpjI2Ddp6JZeuqeHHwWgcBRuTxEqK0E56hw2dqwtF89WC8gKU7PMyo7ycrS1ic+YVcQITjXfBVYI5",
-	"38hWB02QsSXIqgt8LnLfUmwj8AI4S8ZVviZLlleqY+0qi3kG6gaBrAgcrEPtw7sXpGiIkSaMq3S2dkXj",
-	"C4iR7kquaJatS/GKWPvgxq0/9gwsN2vrdbb6/fv3b61opfG/tALMbqhhjgmOrINAzkWugir+yNViQdEH",
-	"5ZWYBQ9bE/K0lVMq9tPstdt8AuX3BiQqIjcxSh6za+CGJ1TOmcSI+QiriQEZgBKKWQrp6U1Uonr/NxWA",
-	"Cq7TdsOntTb+FM7AU3rNdfZwtIkYv2M00fJxAza4r67hI4DY5bIcjB/dwlNgI422ma69ZikbjNfXD5bR",
-	"dCRmJHFF1psiYbboP0HHZN9stuq4EB/IccMn7tBKt1WmLpiJLTqkBLmai0V5dcYXfGvLsFeMk3RLZ+ZF",
-	"+VU9/DsW6txqON6mu38njdWYKicCgqHRqUG7xWDYgqSKLZo4yC5BbRpOS/aVDOi7mW7tNjzr7Y1DmrZc",
-	"qJZ4pa037IZ209Kd28l0Orw706l9+e2tp6MbWk8d/lUNqY6RWJ9+YRX1aNlWs2gJ/xsraBvsdjbSkqnh",
-	"D28k3Wyy3ASx5tixwkTp0k9vYaV0c9zMUOlY8z+krbJCE3c3VzqwewZLtE+SqKCKkakVnrAsvWS5yast",
-	"mSqnbCbygpK2WSuLOUEuNNPdyHTpR/Y1KfBIWmm9wZWNPhI5q2NoQhW9XgSIC6EkpuAP6c5yxvr6oh+T",
-	"hOktSI0+vlaOaOsqofQqwQw3Di9owA1YWyNb/4AdZSpRjmXEPqKPpvvxOOmP2HDWP6CH0/7j+GHSf8Qe",
-	"z47ocDqKx8kuvN12FbsebOF0i45kBWB7xnASF23CTNrASuJfaSIDkpYzLKshI8XDGCRSbU1WThXdtfVM",
-	"0yHYVl/1Q/grhiG6XmD+UbRg7LYouTpHsVdgs0SCr/lKftsyxtdXYSsfVQJb4dzx2aqQ0aD9t8bMFp2d",
-	"rMUNfW9YvDcwf75MOTtJEu+TJ14lAfOJo3kNFgI3wa091xhCCnywfitv4J92VCDolBqmnRWylOdrttha",
-	"xpwAqaN3mT81BYVJFq/yVK1P9QuQqmLq/MkK4//wr+d2Bz98fN+p+5V++PjepMQXMcBgSDqHDq7QBuvd",
-	"6fjw4d4z/T8qa5S8ffaKzFKs5UJD/sPHH0/Jh3cvgV99DwNNJrOcUz2PZHHOVG9AIvZ5GRFT7UhD7ZhE",
-	"fDqLgpBHKVX6/FMpDfmmK80Tc0biOYsvWGJCeLRsoK4EhgcXi+0NQg4OGtsOA300nnZLUv06cMxEWLtF",
-	"ZEnVb4M82K8KiFwWDhLihwGuBS7MlVpi0q4NLwTXBJYtMS0j3qBzWDG66NSye82XUGsQ0bAvxSqPbWKU",
-	"rcMzIM8gABjT0SD71XkLZMgdA6YwUbpYrLB5mSNylBO61IyyL1z3O6R3x+W+TrXwQL04q69P16Z1CLR5",
-	"crYWqInjupCYsHNofVlU/uliXRuv1/EePhz14MQpX2P0Mi4gptxUWkpCXn/2z+Yq/ek1unT/TNWfTMGL",
-	"dMGkooulMeH1oAXVgweG+snAdO/R7xRLlS5SqdKYePVLBg8eYCc/3D7WRnFtwbApE9dqkWRSQ0Rwhihv",
-	"G7f6ityAvLMNP7CfE2bbEcpNvXPXLbXUzBzrtW3tKGb7mIe8oZG58JuYm67msISWxubwpetNdVzqkwVQ",
-	"WAiNA4IHpValcKH/hgXAYIHYbQzuUlNHMNfqxu+5XrjUbGV1Wz4s0wAGL671eiygRxJmvmODrqLbEey6",
-	"hi1R0dCmqdNSOWYOKlYVdbM17nhp8YAceBXN/rvR2zen7zUWQ+o4XMBauQdbeQ+b70Cj6e1tAUlTV0Cs",
-	"pCzy9DzlNPMapXOpGAVBk31m8Qo71l6lMTuGshdYbX9z08CGoxyPowH5ka3R/l0ireKKk+6S5cZHbkuh",
-	"a0qvIWJPICKFNJqtQ+7A1OiLjVItCEhReGJTWXbGwr1CYz32x9JiJ57TqeGLxSEV9XPYZ/1aEu3NIUr+",
-	"F81uvCpbmvDvmQDrwZousshV3NF8slSZphvtWHFHszbkHSQqGHQEnYFNRMFmhgWdlZBphbwrlzRmRb+7",
-	"Xisf69LY6ySNbRUamBvpugpkyA+8hCH/0eLKUgMB8Jj6/QWHI9NfsL1Wj8k00uzJOOc04YRHjevl+rV0",
-	"IBzDAkwyJnGXeHuxyb9z2RoQNdQPttWwijiMgyjklipm6QXzu/9wFpji5AD6hndgDbui0r+l9DORE7+M",
-	"cCXyg5w6A81M2OYBhgasMjYxwSRwxsZhEDhzQECMrl807oAWhqSLtfyxnI7dc+9YEwAHOY0G0u4KOhkw",
-	"UxzUwwjYqCrZkcQMe+lUt94AYmd5LUF5QCoVemTI0eFQjsXxTs3eE/bzimZAz6D5eUHMCnIAnlypicFJ",
-	"ZspiIhmL2grQRC72QIa8awMUelaiXVQDDaJYJAw4SM5ssRn9OXRqgLLRnq96RtNslTOAUdHSCSrgcwrd",
-	"UCDOQMxmJgnctnbCOB9JupEL+on2IhcPpFlPDhUquXFOejUAuh94CmFe6OJcipQr2TNBUmvFpJUsrYfU",
-	"2FD8HsWScY0eNgAi5CbkASV1AAH0zN7gHbUlvrW4YsIIQm5hjUgDm0dhC6yeWB41SkQsC19qZI4WPNex",
-	"4JpsaamuoPia+UdoO3eo9v2zk6em8B1cJ2OeA1ph6tYElYaLEOllGhpgb4J6zwMPlQ8tDdNHazoY2D5g",
-	"jkVH1a4Ukb6H3LYCg7dYsmouCAIdy2S6wvORP6fXjiCCwDbD8KTPIksFhHI2W0lsxgB5VFryjkyvw75B",
-	"KUKn4pKRoVHy4vmKayUMIGNFg+HQVOsEyuA4rZFzFQWyCW+EetmIOlA/uxsdjPYxmK60Mtu4s17bCB45",
-	"jLCkxVUqmRbrT2zavLmev7BckJnGfPCtQE2fXqmoj7monBglHpQnW75WLwdaZxO0KBhh2dVUtElmpu/n",
-	"P//zP0c9T7DU8ICav02AwHn9nm7PjLJgztFUZA555Bdbio7h8MyY3JRkMoXqGoqKFbM0VX+aEJWvbKRS",
-	"lsaMS+Ypqm9zscxTpmi+9gI9jIrqZzZ1RoPhYFjKj/OT4jDNzWh3+tdzppoiDrQeJL2C/IXYYXPAyzxl",
-	"bQqauF7qvZBXsoyDotG/yRDGtNsBeW2EOVNb0LVCLgtEGLjZ1Xxac9neMfG5joTU3YPh/oC8Fz6PhoTn",
-	"JZUS59Tk6ztZzk72UoB9R4hryujn96Yo5ENVWQZ6t5VFwJcKSpfL3dOPGBUmp1wi8kuT8Rtyff9tiHtA",
-	"piym+u4bEos5w+earoHqrZf1AARbwR9McDPz9HwOIUrWfKr58xW5mqfxnHDQKjlcluLtoLxj7rFdhrVu",
-	"6Dvmj5wzLUItGQdhysgcuACiVVog95HlIWDXLzLmI5MFjRE+kEhtPGaZEBfYF5tMNcVkWhd1XkM88uNC",
-	"8bPJ1OxznK0SRhaUrwOtkuuNgJQ3Y1eg6Mz1tQNyFhFwFpEuHAAXnKEdA/dtSIbhepoTTEJeQgiFFqxL",
-	"eK8+fNSU9cpZQqgCJeiCsaVBNLS4hHzFVZqRyORZo/6Qr/TWS931gfRwUVyWgu1atm5bcZdaRfsMp9ZW",
-	"VGsWIIuiEor2TUsh2edlDh1yMTlKgp2BySLGw7z3O2M1CnnOzlMJ2r6JvXek80XSmWiyAd6J54xhMKsl",
-	"nq0lKYohkLBvyxLX40WhrhapYoTrg151Po6GQ9MNFuh40Q4WMKHUttbEkptnrlEcTi9zhz2911ehs+Pg",
-	"U7grUIDxy6dK69nxcLihKqOtxrhb+UJXHqKpQnypQERbaYg7Kgx/gJtqesRtfs9ruguPjLY/8qFS7PZg",
-	"uL/9oed+D7rDXZ5oqGsP8DQote3xoopk0DFxlya0zyvOgTTCcKxzRqZr+NkJOoqeSyg1oO/bJz2J4eF7",
-	"SHNbWfl7K1eba6R5HZjgjIE3IMuVnKN1GhJikStAqRKqyTv7rPaM8RveFJHuKVgD+6fQmQIjYgZolbU8",
-	"EswHJl59AmwiikKeJhMyGh7shxzGTUjZyYSV6Sfk19C5YELj5Qv9YixhZxJiuEzYKb5JE/j8cDaO/+e/",
-	"/hu+cYMr7+kE//Nf//3FLSvkUZo4Y491vdkl2FZEERgSgH4Dr9Nr1TKlllNcBRKQJaCkhRY2OSaias4H",
-	"MTVS0RxMfyikT7CoJag5uZoyY/0FpQuCL0p1VsAoAXV4wVoA5fBRDwIoGxUHxH3NB/WOulzYxUOFKlxz",
-	"j0i6tvJvIeBB3T5jQnfyBGRHO7Znyv9zBvKUybYw/Bm6aCzEJTNGUDcFmAblasGA2YDM8L4oaAMgkVYg",
-	"fEml6gMgtXxtmtVN1yBnx4JzBu2XQx7BmFNwxkS9wBhsfKHSfqZM9RyaK4/MDUL+Tq8JFHnLAsF/BXBz",
-	"ot15eslkSfzzhT0tORXSHmaYGEM5BD1Qu0k4x1QROV8pSRJxxQMn34QcLa1o54GWSjITV9naqMSm7o80",
-	"8uB0BaaUxGnEIEL1gpBrrLDtLAwPzdIZwx4YDnwG9cqAxsurBXYMUMZdSGg+u0i1blZwY1wQyG8aBsco",
-	"nGqCER0O962mjTKKEuJMi2tn5iEjJfrNIUA0sjp2ISKB8lCIlr4MhCWUSjSsSUDBVyJ1uqWA8jU5f9BE",
-	"rwEJLbZq8Jo77hDzmFylXGLyvdWiSu54TTTb+vmXzr4kH/mJasP+0adfR8Ho8fUyCE1CEgbVULdwm51i",
-	"lUfq6EOv82UH8afGhcpVX34rxrItzHcz1/lS+KtpQ52FGlM9tkwGjKgNTKYhOaelCYUpPwbKHCopYL9F",
-	"ymOq9PukK1VIzqYiMb5iIrVYxjGHvL5We9JSE22GFqp6FfQnNJ6z/hPMDGwIW8uuNGeKuOiD9xuQuoBX",
-	"PTzwXhy9W3H0eWE2qQikGuXqp94smBonXqtIemLp+djQc/ApoPxJTLsDcHei9eK4MO5CvIkJKmQ8ThnE",
-	"F9c0U1Nr6ysqVeYNbQ15iz3QLL1kv68SdTOcMN7azuSnTz6GuHJly1xMfcVErqViC4MBvq92ByNjKl0V",
-	"MVdBjEqoFRaAIwRkXviFSnKVp0oxHvJuyRQNfuGekcLQ+IHvmxp3mTURuwzWZrOGWcnpksXXwyC72d0w",
-	"qFp2rQWVqnD5O0IlaDSi92YbDLdiU26324hHL8Ez2lQnhHSnaxK50jFRQFTKJJnmYGfW36VJBLLz0oZA",
-	"GHUGw6ki9EVZX1qRlRHVSw2g1tNYawActo3ubvdsafLCSJdK+0ib77b6KGoslBO2WCq0Hmg10HSNN9dD",
-	"62MZzK6/T4zMfsHWkkF0f8ptQ3xjNjfmckwiiFC0w+qXEvpawqdae6yVzwxcvoZz8BmFcVCZVBNLm3MQ",
-	"8uakA4LpCugoFkv684odg75jmgmBKEMXS32AIceZK+pD1zeOanYCwS4w8jtNrpdzOmXq2H1IxAyPNk/P",
-	"58oNsOqzQWHbMnkOLrcV9kIGaywp3hfysjXWnGnJG7rdzNtojtXY4nxBFV2nmuiTras1cYq00qbUgybb",
-	"qstJ2pHY+fXG6jqPvybXddzGP3S17O/U3aaCISH/2NhZOijCIkpxUZB6Dgo6R8N+e12Ppr1XsrMcAO6u",
-	"Bsgd9hloAnfdxO7jQ4OJfXx9C/u4YmDfbl+v1gTRl9veQWejqdEhFBnZZSpWpiBvd0ole3iwyivdVyAa",
-	"CWbTzzRe2tItrCLFDXOcmjEIkrFakGdcbVpx0v8P2v9l2D86618TN6asoGMY24qMzdGtAlj+jdpJJb+5",
-	"8FzU/drokmir/PUHc0f85tpcIW6VMw9++vSlIspLRVyTLSt5mQ8+YdZOg7gFSSMS61wFRswwwbncBu8U",
-	"1b/KoW0D8hK9mjkLORTdRJvlFc0TaUyTfngqhqJjQVBnOTZWiwVdk3guhPQ6mBuzN4ViOD0MfKeqXpgK",
-	"TBqlwNUJ2JiXDINKjLEV4/jA9hELnlQc9SEvogjxxcoUmLat4xTVcqZHVY483h5yU/bGjD5DOTWC+AUr",
-	"R6EY64JMTCA5BBMH2F+S8oYOtgPyYkasU2NjaSQacpUuWB+WwjDss6uhd/lIM1YommTrmX0nyYd3LzEQ",
-	"2dCSlHvtSLETgN/yHALlm+SVpSu8dm3brLfXH9l6F5vrkyLR7UWyywNvoeiHccvC7f+LSNY70D/DLbCi",
-	"BaDpE4iffgHph8XVe1IKrk4T0i0hY68TdC5ptvpalZ2RTGhMaF7eS4N9Blu8WwYiz3WX5nWa29prr1aQ",
-	"r0Uv9gq0JUXNPBe941XgK9LAVL5iX2p8bbT7uf4mhbaHRaHtu6mWPSzX1R1uLpU9rJbKHn25lpTfdmBN",
-	"NY89Tq4pxdZuwXrMl+D3aFR8V42Jx8OD7dz8CSavvNICM80637St+mB4tMuGTL9w/cBoh1e8xVTy90K8",
-	"pPk5w+cOd9lPQ3tT/fB4vMvD9Va737L89rZab7RJiivsZyBL7RTxaXO56tmGrsyey9OVBZNHNbyW8wUp",
-	"dFb6slPrZyCUM3oQYUVY4jJWmvPASgHgKAumC0ZUTi9ZNiGRrSVgZBPpCYVUktQkdqMNxyQXewl1pbTv",
-	"YxJRtXkiagxA6DFXITcZsEprKnbOIvETfGymRkQKSVhuuZhQqyKUiRcrhQXoINpRppcM24hr+EE13LKK",
-	"Sk68maZsLTA3LXTpeJAQYwKS9UvMGpqK0AeV7A8U/vB00eKH+SZpDJltNLEBM3a7ABCEI0qHbQb2m4l9",
-	"M41UgFMNXnNE3/JRWUuSq+dTB65ROaiq95Jt0tuLFPGCIbY36dnJzrFp4Qa5COS67O/vHx2T1i00l9Jo",
-	"q1nQtDmqmve1oazB17cSbJQmbiFC3IaH7yMPrzbIt7mvmn401QMFkgcFlpmsEsnfaSe/nVixg9TzWqjn",
-	"YsW/bZvJX1lRCrjFaHItqgZIrpXSTxVGvYdpghiVc7MZ2ww4WMIDQkqcmUZUC7GDocNzi5ksHmwITLqa",
-	"dS6EVJU+v70BMQVCjFnENlop20VctaMiG9RGOaKXy48PcBnYPg9OZRGfAiKDXSrkbBk/EqYtMcol5ELA",
-	"0pt4Ei7npmypYEl/YMPFbiS53H66gTQXlby9ttK2dPSg8+V3ZRdYy9OiHhJpownfmp98E/38/wDq5TX5",
-	"wA20y/EulB/MuRAH+BycqveK6V0ySSQTG/lkjduZGtlfg93h1FV+5/jSHNW5jFGpvJB981i5SIDVQrNq",
-	"btZRyWmPdv05lWdcnKH34hiqpLgZvYb5tfoGTXMVpQYHIS8trY3Fuh7uDRzWy2PezmJtErCGExfAVCeE",
-	"hrxUIcXmK1diLdpiGAJMnw95pKdrDmkwO/i7Y8u/M/+zeHHP/+75X5n//V2yIkT3a/GiHXPj/awgZ+mb",
-	"mfCSlj7ypCuyhEkVcnDslgyBqSyZDaqVEE0s9jGJbApDBF5sP2XtvFJMs6F+5gaTnAvp/mo0qujE30Kn",
-	"iloDG4D4h0xJ/XsygDTWpGq4YeYi3aVVxHV4vWsp8SRJMN+NM9I9/fFD4BqeBl670x4Ud6zJkSBS+e6C",
-	"MlslJwkY8P3CkFZe8xqqlKrLNAmBfn+kpotMk6TofXlvyNhAiE6SRANpS4wBIIM+tCTZJZDgN5LlYFXg",
-	"g0qSezHuXoy7N2N8JVZ3kiSWI3iUu02CxGqVO+a8ueI2ttwLFOVh+SU4tGezNMY8hYQqOqWSmTrCNJ7b",
-	"CnZkkZ5jocmgqLuFKdjVsmSwsqhF8ivaTn1Fela8pC0/1YABQgtpsv59RbzfESM/VYuDpNuT7VzJxy0Z",
-	"Ui1tSjBJqugkc/0sKdu5xhWBgqQpU5OwllUUcleCxNSgNXlGmFLkanPZIH8vxaiUTBTycjbRSZGwQ66V",
-	"r4N1uK6RgVMqbIp1ObH6Z1MBTi/fi3SxPCikdtEs600IldCOCWvGwT0uKn9qSPigxfWVUrvaUoFcsdKd",
-	"soFKzZdcH8l6j+Edgxmbggu85kYNIQbNXTNa8oTqnXK+evpStefWLik1lWXeZ9XcZ9V83XiZUreqjYk1",
-	"G/pV3efW7FgpAZJnpEdmHWt2n7Wn0DwBZitrhJc2BWE0ZNUga7XF5kstEjFhGKofQmkdr02CIhCxITjz",
-	"2l5B3dc08ftI1Po+eiXfoc5hrer7gJyE3OTI2JyZNlOGffUZ+6w5Z2Tr6YccPtBv8HrxQb6Jn2PibQo4",
-	"uisNAU9XC/R2q+YTLNHbw+7Svg0mLmrFlJdem6I4IT9Bprrm6+fIvG9o7GkLbVfbgZJuKeu7NyBvvPLj",
-	"3XIabG9DPXJsGgXuWoe4xyGnfnVwrMpaKoduoTKzoeBRz4aW2pxaq7I0RoHiglzTur+nFKAdI2lKANhi",
-	"hzLoLuCI7iql5XpMpVVxa+mT+8fJ7HBs8z7Doy3D42tYuyzY8SLcJ4jcSAjRQIQ2QjbWo2qh8oWRkqng",
-	"Nskg3qVvTQc5Dnk1D6RoY+YHRDu2sg8dJ7ycDoiE5yGvNwzysz1EjokN3abMCS9jwtSA7x1rIashZYJs",
-	"z5gIeRO1q6RNWM7oxBxP6gAxqdwRpbVvx5auKN5ayq9vb4zSYgC8ORPeNSGjWOkfLyejae3/2GkZu0oE",
-	"33Zyhieu3+dn/AHCE8oJGO742vXua5Ey1xrdhhyU+eSNczFK814nHcO+f3MKBrEZGDWTXNFnWrMy12i6",
-	"sdFTpSaFY1y2LIXXB/vYhq1WY1jdvCbYtGguWMvnKOVtuO21p2Xcgj/dZ2Z8E5kZ19Mhm/Mz7oCr3Mc2",
-	"/JH0w/toiN+as9qsjW3MtYE/GgbzlRjkOwiuNQ0LKIk8hlSmHY7PDchT/BU4kKcr+RZfj0fuwA21Glfi",
-	"hIn3hiYOuysnbEivaGKG5g1/j9zwW2A77gDv2c492/kHy6Xw4o00ofU4wHfuYqyvwQwMlfxK3OB7iq1V",
-	"6soSxmZjl8V8QJ6adSCFLrEASJzwIq938FZui722u75XV3ahzfZsthV5w7PEpopKEpXTGOKlMMzmtw3K",
-	"vh4/caLCPUO5Zyj3esxvyMUsbbmRJnMXuX+F8W57+l+1Q36lrfsWz1DIwX/U3bmle+8Ye+cWQTdNLXYl",
-	"Y7bXrxMEtniPvrncwfZDuE8f/Nr2+eb8wKbbeOMMwbLFfoesDqhki1Ov8qwz6eyBcGMW0lTjOuXnAWrx",
-	"VnvPIR7/3Fy+QSW6WTZ4QfUyIV694qKH9vZe72A1Z2le3HRv6oJeNbeKc9SnNSETnNklwcNMbYDfPG+t",
-	"H6mmbrHgcrWALg0rJdOE+Tks3szQC6o+LzZNCgwcmZSWDJW6wGgax7KZDwPMdtDn9bm/RLTrQ29AODot",
-	"qXcmnVqcvlca92A4LHqmv+Aw1FpeCv/pnplb7hVz9WeWB7sXVaIJS685qLRmBy3DDqu9Bmbqc6H6M3Nz",
-	"3Uu2Tv9608SNU658quLPOipm/VAeU5t4VaZMbm4XCFiaeL+Y+Lk3oDbrzJPD3JQLpuYiAThTfU8qiz4s",
-	"5n4FIwHUxcjaS3A+gLYdVTvUcin20vuOqidrK624sS3Ha8b1zbhGRCqyFTa8sKyzbsYnO6j2Nr8ozebX",
-	"GYOkHdnysjmVfS76OKr2NufN2bozf2TLq4ohtfdgvWslxFkGku/Gt8FgaLRqB7e8EAb2lRD9zMjT7rX1",
-	"8J62e2o51WZKYOdrJgaVmOm27blXuWHt7zFDGrHRMaud8NEfvQEji2FtYNxyCdzutt+DEjQbrkKLVX/X",
-	"N5ee2Pxyb2jT++s+9q1rsGRnx0VY6tO8kFhwW88eTh001ZYVPBGuqjDG0ph42Ya3e9P240IBLlg1yuNn",
-	"i1RCwI3/ytG4eOW/GrndG1dn1Tim78Z471miQtxMGEYedzICOoYlbKQMZspmqrAqFOmzhdakoats6aWH",
-	"Pq91owmMJmZ0A9d1I/swEqQf/81pYeA5u2Drs5ytZBmZxh5cPXMQuWBr4kbX3uzN279g674ZWZYqnPpQ",
-	"vO7Q5/1G0SDloU2yhaeIFHRppWKxYGemSXTbS97gMFIMqxMjHNK3Q7yXVDtVt73lvRBEjyPFuNprNGro",
-	"MX07piLWwYVse4EW6+yARrEOv/SPniuWc5qdsTzH9Dc3b0noxVHEjqoftRnRxxFfPn35/wEAAP//",
+	"7L37chs5djD+Kij+khrSISmSkmyLqq0trS87nrHH/ll2vMm0owa7QbJXTYDTAC1zJq7KW3xvkBf53iRP",
+	"8hXOAdDobvCii3c9G80fY1tC43JwcO6X31qJWCwFZ1zJ1vi31pzRlBXw17M8F1f6LymTSZEtVSZ4a9x6",
+	"N2dkwdRcpJKoOSNLquZErpZLUSjZb3Vb7DNdLHPWGrf+/Oxdl3z/7Oxpq9sq2C+rrGBpa6yKFeu2ZDJn",
+	"C6qnX1KlWKGn/o+fz3r//vFf2l2Cf+k8+KdWt6XWSz2ZVEXGZ60vX7qtZ+/oLLwxUaSs+E6ST6yQmeCE",
+	"SkKJVIXgM8K4ytSaKDrrEtaf9UkctQ6jVkzaV5ma67NE/JeVUEx2+uSc8ZRkikxockkyTuIX094rqpJ5",
+	"TJQgxYoTShKxWFCeEjqjGZeKsM80Ufk64mqeuS30I16BCay5FR6B837OpMr47HyeLReMq5cioXjoOgxe",
+	"cxJLM+qC6c9k3IVrev/2JRFT+KsFEjPTEvtF9fYO7I/lwYix9Ch5OOwdDR4nvePRNOmdsMnj3mQ4YGww",
+	"OhwdHj9u+WeYimJBVWvcWhVZr2BTVjCesOBlvkjZYikU48n6LVvmdK1hUj9XrIEUk6s54wSgWzC5FFwy",
+	"kiEWSiUKlpY/FlNCOWG0yDNWEA1sJlXE7U0TSReMxN7avR/ZOiZtc6eSCJ6vO6eETiTjigg1Z8VVJln9",
+	"OvW+KidnfLVojX/GX3wMHXjz7b0L3FOXxAfwF3nwW5Z+iWt3ZH51PB0lj5Ih6z2eDGnviD1mvZP0MOmN",
+	"6MPpYPIoPWLD4Vaku8aFvXG/Plsu8yx0XfogSzcMAc6KT6wgc8HFSt9U++3zJ+TR6GjQqZ6oYGpV8D8s",
+	"Mp4taL51zxbUtU+CQH/LVLE+mypWNHd7zhKhr5zqX5OreZYgjhisIQu6JhP9T1VkLK1s93jb/mBDeosD",
+	"t6OMKzZjBWxp92uu4YN9jxolyrcZwoprv9w7QYwPHz6crdRc09mEKhY+z4TRghUkmdM8Z3zGEBEePjoe",
+	"dMYk/hP81jx0LogSl4yTKyqJfobdiJsRhBWFKP4QtTL+ieZZegEDNTE3JIJ5nxZsupIsrT/d7TPty7Jw",
+	"lvamaTp/DLOwvzz7xLh6I2S2+epnuZjQnDA9speLGVma4XVCnlPNffQwg8OaREbc0LI+eUOl1MyMShIv",
+	"Mn5h5wFeRjWXXPNkXuinqaFFU7IQKctJW7PJiMd/fvaOHCQrqcTC0qEDuVosaLGOO8AP9TdrsSqIuOLk",
+	"qshUg1AOR4dHe4sBg97Jx3/ZALi3jKav9Pa2Ay8ANWAcm85asGnOkroEc4e7Blry4ml4t1mKdwqcDUZ2",
+	"CTIerk9SrB1nG8PNJ3nGuPpORjz+S8/M3XvxNCbZVF90BmIP5fYVtIe94eixfnQFTRQrpF4tZ3rrshvx",
+	"NJtlShIty8S9i/447nRLjkcEr1DwGeOsoIqlffLO/VTvRMM6zziTFj0t/UxoUaxJpuooMRieDOhxetR7",
+	"qDnXo8kjGmRaHkGln18yPlPz1ng4etzVBNb9u1uXI2nv10Hv5KI/7oUv5Yv+oqALpoy8+0QUBcuBFL8I",
+	"8LQzrm8psYP4rHJdBCQLAJrEd0NoUggpAUBZAkLlCxVx+CTRLzfVcqVCaZqmVFELN0BdFGusiImfyD55",
+	"MY04yiTd0KVouaXx9Ar2S+9ROkxO2Ii2uq1Mnwbl/Fa3xelCj/lLzzt+78XTrXD3If0fUbQaDAaDHvw5",
+	"fA5/PHqO/zx5/jEgwndbn3tmit6CSUln+peLlVSazS6LjCs6yRlR7DPCVawUSQRXhcg9HIaH9ZyxdANb",
+	"f83ztYUl3A4tSYHeiZbVyaxgFCkmNQSiHQ+MyJyyKV3lqlvKmLRQ9pJyMatKLsPB0cgA95cVK9YlbIEm",
+	"VwBqZgbJwDHYjKuHmtjsEBv0ic9VwejiHfxy27HFVJ+U0YV05EXPaPUf4B812QF+1gofBOe6gE1two/B",
+	"YNu7pL1fP/5sXub1UYOa08AhSDsXV6zoJVQyR8sIkrIuWXEtFyeiYLLjwKYBJndCTM2ZZLCE7OID7Emm",
+	"SYXSYqthia81mJ4IPs2KBUu7VpZ7msml1hJZGnf65BlN5qTcPOxaigWLOJ3NCjajijnZDqmExjlNQmtP",
+	"+OdWdb1WKT2WK2rBl31e5iJlrfGU5pKFbxFOVrm/TLGFvN5FIoH96BHaG1wnN0ILAEbvjrR3XGRXb/EF",
+	"bvcYN2j+NXRr06Kgaz1UqjWgtH5hraqm+SNbByi8Yau9ZC4k42TFs19WjFyyNWmXVOns/MmLF+YFUfL+",
+	"/YunHbKgl8gQmJO6iKRThrKRKtZjQknBlgxwqMIynDKql9HfwSTwEzuuALU4qOeeVr9HMqcZ+hQEdeXm",
+	"oFxeadYUH41GoOamjMRZCZCLS7a+KJiWk+NOg1FPTqZH9HjUO0yGae9o+pD16OPJo94JG6XDZDA9pEC4",
+	"goylpmJvohuj4+Nt6BZFn0eaxXx+9GyTiPViCvaZ7XahZ+/ojIBKoFVGlpLJWrOFgn3KUB5EsHZJ1md9",
+	"ooUiY8aJeNiUNCZx1NKs7jCxI/U/WNSKN1mZiDUyRfydx+K14kSKFZd1e5LmTcruo+sYIqqj8jTimacN",
+	"gOinrxtEEWcH079HFNAD4qPhKCal1StZFYAsdrSRS5aFmORs8Z0ksRlxYUbEFlOJ+UXEYw3amOD1d+H3",
+	"eg/6WXgiTz/iET+TROt8J8PhwNI7khl5Br8HlZvmUmgyET+ISZvytd3emHAR8WUBWjuw8w4RhbXHebQ6",
+	"zySw6/K2JGl7UlXEAdxZVZmywABUyUCgMkR60en7dsCVZDLiBiMSsVjSIpP6hqQglFwxeqmXJO34wwGi",
+	"gNmm/iFcaSY1iPR7tYDnWtYnC6Dncoz31Cdn5BPNV6z6EfeOBTee5xFHwTM+jB2WGFzz3v9gEG+ySYYf",
+	"sDnw5pf7sPpWSRSpjw/aUfTgP9sfDjp/jFo/gzA4GuIfhygbPnr28UHUapvhXfvZzi86Dzpm7HX5zYOu",
+	"vgC4z4IsRMEqmCFXyVyTBgQGUpSfBGcbqMprbxqNKlbqj727jh/EWmLfiF4RN1fdrT/Qw8ER+Uko8kqk",
+	"2TRjaXmhlExEur7uDeqDbL/G4WB0FCKrIHi8SLeQVZJVbWKtPY2RsNclVfNyp1m6py1qBSM32Sabmy1t",
+	"ltK3PJK4ajuMCZWX0jPtT/UtjuAyIv5EcMW4irVSLldJwqTUtAgupFu5ZEMMQaG25r0YiGLE43IvPWNA",
+	"HZPaNvrkg7nuTJG2KOD2I253W7BlwbQOiBN3atij/zVd5Tlup09ea1YAFNPBgBaMZDOuZQlNX1DCMEZz",
+	"JxU0pIeIX2kSBPNnhSx/PxOqS/TvgH5ptmlOGTd10Zp5N4ix5hqviapWJN6ErdYq2kDYPY2kd4+wX/TH",
+	"KHKA/P0nmhpjjv5Xgvim/0o1oiAeHRi2/C9/lWj7cufQX2jZvwUWSBh8MaVZDvpCyhTNck0N0EBp725s",
+	"KFKyRk0FKBJBT9xvh1/+CSBVFKKQrfHPv7WmGcvT1rhlP9L6apXQ1idoffmoQScV5YnnstCXq6haydb4",
+	"SKsaKlNwF7XtlUCz55YH5fF65nhffKD/U8GmrXHr/zsoPZsH+Ft58AbnQNA3McTicybJgub69liqCbkx",
+	"6o7JhKbkh/PXP3UJJYtMSi3elL+POICnS5xhSf/SiDTGKORNXMoSHa3nXHJxxc0UElhVIvg0zxIwNpW2",
+	"qj6J8UJi0JkkYVrNNFsg8Dm+Os+X60vhvpctBCvz2UHIMfel2/Ltjbum8MyeAPEnSFZfmdcffKVOf9IU",
+	"lqUsdbKmo0bykhnSjIRiHPEaAXV0+bRClz0B1yPRmZIRp2laMCnhV45kN+BoPc/bDg1jqurmbWHuu4i2",
+	"fe7GVdx0Pc9Pt+3rpmPv1teN+HsrYgZ3d8GFulgynqKU54jZS1AeEsrBXwtGhVSjzNU8y1lVKzJf91sh",
+	"arSXA/UArNsVwnVSEq7XdiEtnpdbbVAvWLDHherZQXdFvezLsWRDlhYG+wD0ztnYWP58oMYRb9NU/41Q",
+	"sOKDawimyiwVTDTM8hz+kbKi07XzzKm84OICwKMnMl/BZJywxVKt65+4ucAYUQ4vF4l47ROaF4ym64tl",
+	"ThP4Tt86AN0cM5MkSzGqQXa6ETffKaFofqGEuMhpMWMxkNY4EdzysAsLsBjVQ5z0ki1VxJM55bMMFDyr",
+	"JufOTuOcH1YZJ4Xe00qdotWH5FSxovOtUuPnophkacr4rd7n1M3ivct31gGrcW41+StLFABNJmLJJEkF",
+	"KrF5Lq7g4k6dseCKSgJAR0/7DsHhsHx/z719NB5ducm7emzoWMskQbY7AVl9n8OyiIslKwC8Y6KR2bwT",
+	"RDvN1qz1xrpcAWMpXzsJ1lkZS3OQRkdEeDmWik6nMa7f13pkA7IRb5/VFvlOmh2IwpOUkZzFR4PDGM4Y",
+	"Hw2OtCYj0dMY8TQDQw8+u37nG0X1VxCw9pNQENSGW7gxxmP0G1BPaqbzUB+XAu39zP32hhynguvHJa6b",
+	"NRxasTSE9LhPYDV21F1hPwT9IaUFtEgFQ0wxgYDWr6l32QZH9tSgMP4w4miH46qgifc5mOxgKCyhNXQA",
+	"Ygy/kd60ErDPxR3W8c4FL27DEhx0S9T6SZyvkvlbsVLsVlil0WkqVryCTD8J4ogFmVOJXE6D5jZyjAsP",
+	"quDXUYlfGnntXhpopfEJf3kX2FQ5oXVSOsRoHNm74ttdmnoOR7gbyTR4b0BMzRsBq0kmidUy2qLA16t8",
+	"zYalTkMRBVHZgnX6d0Q8juqCKt92xaWMencXXdoL3WsH4AAsKlxkG1QiDmABjmgCXRp8bAxiZJ4byVBz",
+	"xypnjHhbFF2gM2W8RZfE+JexFjPjDpkxJT0fDCwFJrap3oYUCyY4IyyXzLLOb1XQe0PXuaDpOyFeagn4",
+	"Vki/xLlKebou9lktXWvfhH3WOrxxXWa/MpJni0ztFuyGnmD31p9QCUHssg20NXvrKSF6OOiuDUM7DvUN",
+	"Xr3nJnuOxrJbWRbxIV4sMrkw3oSaa7A1PvSNjcbCVb55cPOHHCL2jR9eQxe4odo+HJXY9a9mWe9ETYMj",
+	"jum5MXeBVp4n0QEHbadboIMxd2ZjEU9oAWqn54mt2Lg2um3R+hVxY5sMzaNHVJUHz4n7TVjFbvcu8GJu",
+	"8xgyrljBaX4B5lifDp4LLaQC3DQor8BFrPnXqiAyS9mp5l1atpkwxkkuZjOWYqRLJajwO0n8M+4km8dV",
+	"QzrujtjdNdDa7r+HI+4Cqc84WXH2eckSzbZhXhdsUoFW3LlDae4cg6fec/qJZjmd5LdjcStvnhpzS6mi",
+	"Eyq16rLKUWSBzACazE08Z7ZgYQJGIAXBBGhTshA242bHlXqc0JyTVDfYuFf/13fFAG18WiaJ0o+xoEWW",
+	"r/VOIFJTkDnlqTG5WmaJHg+weDi4ZdLfPfjjP7FCc22WnhLEFG9AXIkkibgH0E4VojH8owexoDGRmNLR",
+	"J09gRrFSiViwC+NkiSO+YJQjvXNbk0osl+Bu0FIeXB9YkUtv8BW8WNiI/lGmFEsh3CPDJJE5/cTwSVtS",
+	"OTaGwEqoV8QbiUcgz0I0emmABBdrn2D0PZg+f41dHIeGVMRjrXzAr+KvKXt6oN01g5dnc0sKbb25TyBC",
+	"905cCbXMuPrjRrAbMzOQZ1pJjfMfaliF9twBdvvErdV4p3aOnhlyZ2/VLp1QbihUAkBMx83sQN/kbY4e",
+	"8erZTz2PmHE5Zqq0y2scdH4CwOSIh83rXxNH93WRbcylvCW6vud0peaiyH69pYi98ieqYGgmPVMJBxWE",
+	"2nwqMEePiWQ8JWfme2NiNnlOGKSIaUkQoriHeX1Y4vP76rZCTKf8/R0ZhvyzuSQw0o4/fPjQ8zPN7Blj",
+	"tAsozzwfcee7d473LpnQNF8Tmc24/hf7vMwK/Rf9WNZMoUm/65viI55JuULjOF2lGeMJg7WcgUGuJnHE",
+	"N+9tY8Za0z1Un2IXKtbz7m6NyctCJExKzYCfQYTc7cTkYJRxA7VrLBHuG6OM9HBjFG4ENu9G4pGn7Hlr",
+	"QLy020pTNvZ2c8nWPTPyrkh0M/NYH9eyHjiwSVlpnDjibbSAd9EKLwqwSnyzXsb31kjP0lcszajNWrkF",
+	"gXQTXiz0jDYhpVS/WC1iBMw2GsDeQnqBPQxRxz4JdAsTWJiYhQPE0I3swcgeDPkq1ijroqufLf4WDVIO",
+	"AuikSdOXGWdeyBtN0VRF8zeF5nUqY9Ils9SzNVyYQppitIKJZTDG2Fa3tfQm+a31y4o6albjNavFRBP3",
+	"KVnxTEnSjkf9QQzW5SRhS33hVJJ4FFdTvkbV7K3DUQvyUzB7azgwGTTmn81krm5LXq42hCoqkVySS8aW",
+	"+jx6U6Q97D088tLfkF1Ncsov9V9tghyELJghjUSO8x/f9/70+vWPvcFgiHu1MZUPj7alX+xM8ts1gsCf",
+	"Z4MoWg0fPtZ/jMzg0WBwBn+MHuMfJ/jHc/jjWP9xOBgMPt5xoqGRiwF8JtRO0YwH0wy7LX0BF8siS9hF",
+	"Yiul1AOMtXYsphBeDveVcbLIuCgsSsGHnXrqthWSq6mEJycnocRAH7Xgv53JgmVo6s+AbN3yEQROVVZO",
+	"EBDFoI/+BOJxbvZEXy9xIEHKDNl1LsIHKFXzkRaMylBO94f5uhrPVUYjtVdL/f6PBwPv2k6JohPMadZ0",
+	"IuKTgtFLaf3lJsE5cN8aNRoP54lxLlnjg95KVugLBsu095DABrf57Qwe4x9/wj+e4B/P7g6pNyOyOTFm",
+	"utJJF+nnlJkIS7AB0xkzseiAPk1sAD3S6k43JdyWfykBOmYtzixIu1HVzLbmIZjpbpSMsDu1wH9KbjfB",
+	"F2Nw5RwrJFwbOvWAHEzoIrNcI3wTMg50GOgmN6/3W5OkNFlSKNJJT2sJV+2mIGA2Qf/pErywJpi8/eL8",
+	"NTkaDR+BqarKN39rPXv/tjUeHQ8GISSzADDXXd6l/kXvaNS8ni7eiCzDCoOn3UYsyylckm0z5wdPXILA",
+	"2CY9WiQzc0k3WxxjG5srP4MaEAbNwUlj6BF+cO0Fa/jsQ7y+lwBgAuDuNvEw9DZstvLNKAcEuYKrqvCk",
+	"PT9YbU55qqmzCLwT/HBD0LmZdU8hi/gyVoXcPP3+5b1gtb9gpQqaXGZ8dsHF1ov5ThI7lHAU1m99VT88",
+	"HQyPHuqTPxw9Ho4OB48GR/d3t+/d1SmIeV3VKw2RACh89DLDx7+hbo80qWimAlrGvQigoHjgKhi4v2xT",
+	"r88hiR420vpSrxtQOxhOGDrIc2bn0FQsz19PIUNq/4V/qx3ClNfYJOTYGkEGRhDND9Uw2miodNBSkmRp",
+	"50ZiUIOv+iU/gruC2g3BfVWrjEDQvSXVG2qObBe6atVHHLCad/Mx4JbGShOAVmu3QSptrvs8k0oUax/v",
+	"It6OvQuLO13PjYeQz/R7yQWfSc1yIm7R4g2dsVB9iaWWrw2wruYihzIygN+m1tcG9KbqYs5oCC+KFbPF",
+	"0tDl7ByTmh3mbGpLgsWcfVYXFN2jgDFcXFWRxPBcA8yJEDmjcKTrva7yXXxp1uQodxHQoamUYGcxu1SC",
+	"zBiGAurPAHpQzEyZmljuTk2I6IyBROb/EnNVc9B/5GW2XLL01KTZL6lUZQ0SqbI810siAOulfQ5vJ2Ah",
+	"4CrH77pbDRKXjOXpM4jLCOBRmQFpYiymJrEds/8a+GOyNoNUxc8bJO0fzl//RMzH63AiI6eLmjzvZ4M2",
+	"KIjjMU2NHssZYHQMPK0a3DcklO4iFHjacuUQfL9nNFeBtP6X2SfGmcRMqZVsgtJahsvyk+ISK+84ana5",
+	"BymDSUIbe71k/OzNi6ciWS0sbwlKyJhr3KBz5nty2B+Q1ExC2vBABGedLkmZVshSMi3Egvzb2auXAW7K",
+	"p2LXwo2NiyXjdJlVNbbD/qB/2KrITYdR1B9EUX9juTwYPZfX3EBdQze76eJh7JxBiAP32WCGNSWaSu6a",
+	"siL7ZMGnWS0KLDX91j2IMai6NZ3WU2Thn3sy5zzj7CIRK40VQ/wnJmWXhu2RsSnXLb1NA+bw5OREM0rU",
+	"8i6AsI0Go+PeYNgbHr8bDsaHg/Fg8O+eM6TlZTVCTp2Z6vDk5LFZwuxu1G2tlilVGyYemoldyOjoS0Nb",
+	"cwCs30tpV7CmBoga0peU54Qu9A5qVRzxChpoVrMzBJQPq2VfzYXRtEsbZJ0CbjRNZF+jeMYOe1UVWTa7",
+	"O7Beo5GBcEMQD5KDyqNHxJjVWat1193HlGQQNHR2+FW3urCaszW5YoXJ4QXf3D7yBrzflxlnIXnDQ+8m",
+	"/2H+8ldUetYUrzhE+FG482s076lswcLis+UWO09wjkO/1B5Xo1jxaqGvxT558n//D7obluiA+ARhPLkH",
+	"4KRBnvC97nGB/pPe5TJr4pDEnSp73d/ZTWdMbvWjbdqNR1E23qVXCtf3tFTjl7fd7/Ba9+so2D7F6Nvc",
+	"wcyVAEXu0TnFalcakBB3fV3o1MXNtMZyur6IZpDSPtAqwlUoRwUFytP6z6pyLxvZKzzPgCALLgiPv97C",
+	"abvTM3sr92t/mx+1gRY39Bc2n+oGT+BX8fTBRe3SXNHw2yWcXTGpTIzqZnPMhkdhyIVR2q5H6Tdqlcmq",
+	"kCF16Qn83JIDp0mWtf0LwqFakkdB7LbKK2frH65e/FVkr/56tv7pfHD16nzw+ad//f8/v3oqfn31VFy9",
+	"ei6yl09+WOoxP334t/W/rX840QrfKjcB6RWpdYNesNnY5LOIDRx1ypJ1kjOjufivakxiW+aBtLVkDPoi",
+	"vP4OFK7iEWcZeAfjMpITyyR4dRomQs3JNOM0t/5RowGVcqHvIyidAxX1qFEao3w2bzRVgZPegWcRSBSh",
+	"GlM30ZZbCpkVnheSOOudTYLa6xZ7bLOU0nWEVltawGPL203mEQ/ZzIn14o9JpmxNZKkhDI4ozLNsQ5S/",
+	"rfgAwZCdPjmrp2FuKlIA0fOC5+uIQ35YpiTLp6eN3E6/jOFho7ZYKYPf2/D39L+EkMhFbVSr4Vp1pWur",
+	"3UJMORTT9ivdYolyYWyQG0uUQx4bz3IooBvxdmxDWnqB/9n/4o5X/tKpTzUsuKECVWLFz8PeyVnvOe1N",
+	"P94A8Mo7V8DPaghOiMR7KWkNqw7USz06fmRT/1xEjTXxhOIC0gAnf0WTecZZr2A0hQwcO6EeXrHYV6oD",
+	"nXplUDWZSFFrjD/3zPcQ4CjjLhYjM8Y8Ce0gYv0rUwwRQikbDzdU4imgrdfyTEO9j46Go7i7NYGyogh1",
+	"94uIwLDSplA0Xy0oL0HJPi9zyquVDERi7rwmTmAS/j64SjIv4qAfgowtz1ff4HNR+JZiG53ahbtkXBVr",
+	"CNmoVo7bVxbzDNQBgawMqm1C7f3bF6TsDZSljKtsunYNFUqIkfZKrmieryuxvFgX5MZdkA4MLLdr6022",
+	"+v27d2+saKXxv7IDzPxpYI4JHG6CQM5Fobp1/DEtVaykal+mnjeEPJtKjZXnCXvttt9Add0uicuoZswg",
+	"wcwzeOEplXMmMZskxkp7QAagvGieQemGEJWov/9txdG61+lA5NNaG5sNd+ApveY5ezgaIsZvGU21fBzA",
+	"Bvera/gIIK6/Kgfjj27hKbBReLtM117fqC3G6+sHy2g6kjCSugYEoUiYHfpPt2Uy07ZbdVyID+R/4hd3",
+	"aKXbKVOXzMQW5FKCXM3Foro74wu+tWXYK1RL2pU78yJg6x7+PYvY7jQc79Ldv5PGakyVEwHB0OjUoP1i",
+	"MGyxXsUWIQ6yT8CnhtOSfSUD+n6mW3sMz3p745CmHQ9qQ7zSzhd2Q7tp5c3tZTod3J3p1C5+e+vp8IbW",
+	"U4d/dUOqYyTWp19aRT1attMsWsH/YHV5g93ORloxNfzujaTbTZbbIBaOHStNlC41+xZWSjfHzQyVjjX/",
+	"r7RV1mji/uZKB3bPYIn2SRKXVDE2dfRTlmefWGFyziumygmbiqKkpJusleWcIBea6W5kuvQj+0IKvOnO",
+	"2Gz+ZqOPRBGI7U+poteLAHEhlMQUwyLtacFYTz/0U5IyfQSp0cfXyhFtXZWgerD+jcMLArgBewuy9ffY",
+	"bakW5VhF7BP6aHKYjNLekA2mvSN6POk9Th6mvUfs8fSEDibDZJTuw9ttx73rwRZut+zWVwK2YwwnSdlC",
+	"z6TUrCT+K0tll2TV7ON6yEj5MQaJ1Nv2VdOo923LFLqE5cbOmX/GMMR6o1HEqDDG7oqSa3IU+wS2SyS4",
+	"zFfy21YxvrkLWxWsFtgK947f1oWMgPa/MWa27HpmLW7oe8PC1l3zz5cZZ2dp6v3kiVdlw/zE0byAhcBN",
+	"cGvPddlVNvAqb+CfdlSg26o0E7woZSnP12yxtYo5XaSO3mP+GAoKkyxZFZlan+sFkKpiWYmzFcb/4b+e",
+	"2xP88OFdq+lX+uHDO1MuoowBBkPSDJpZQ4u4t+ej44cHz/T/UVmj5M2zV2SaYZ0jGvEfPvx4Tt6/fQn8",
+	"6nsYaLL85ZzqeSRLCqY6fRKzz8uYmEpgGmqnJOaTadyNeJxRpe8/k9KQb7rSPLFgJJmz5JKlJoRHywbq",
+	"SmB4cLnZTj/i4KCxrWLQR+NptyTTy4FjJsa6RiJP634b5MF+xUzksnCRED8McC1xYa7UEhPabXghuCaw",
+	"pI9pp2ISrBSji2Yumvkl1OE07X2lWBWJTUWzNar6BLOlMFXTtDi2aaMRdwyYwkTZYrHCxn6OyFFO6FIz",
+	"yp5wnSGR3p1We541wgP15qy+PlmbtjrQAs3ZWqBelOvQY8LOoS1sWRWrjTWfvLbvB/hx3IEbp3yN0cu4",
+	"gYRyU4UsjXjz2z+ap/SHn9Cl+0eq/mCKwWQLJhVdLI0JrwPt2R48MNRPdk1nK72mWKpskUmVJcSr7dN/",
+	"8AC7XOLxsW6Qa5mHDcu4VoskkxoigjNEedvU2Ffk+uStbYaDvc4wE5VQbnoBuE7CxG/Gh7UMd3bbI1AV",
+	"IlMRn9DkEuySZQVGTePKTnyCFCuOW7A/C/Xkc33bTis95AAKC6FxQPBupY0vPOi/YnE82CB24oO3FOqW",
+	"59pAeVv1XGq264AtrZdrAIMX13o9FtA/DKtCYPO6shMYnLqBLXHZ7CnUhawaMwfV3Mqa8hp3vJIRgBz4",
+	"FM352/Gb1+fvNBZDWQV4gI1SKLYqJTamgp77u1tmklDHTKwyLopslnGau+6ORN8koyBoss8sWWE356ss",
+	"YadQEgY7UWxvqBm4ytEo7pMf2Rrt3xXSKq44aS9ZYXzktk2ApvQaIvYGYlJKo/k64g5MQV9snGlBQIrS",
+	"E5vJqjMW3hUa67F3nBY78Z7ODV8sL6msLcU+62VJfDCHKPlfNbvxKtBpwn9gAqz7a7rIY1eNSvPJStWm",
+	"drxnNSrN2pB3kLhk0DF0zTYRBdsZFnQdQ6YV8bZc0oSVvSA7G/lYmyZel3VsORJgbqTtqvMhP/AShvxP",
+	"yydLDQTAY+r33hwMTe/NzXWsTKaRZk/GOacJJ3xqXC/XrzMF4RgWYJIxiafE1yuxf4512RoQBWpr20px",
+	"ZRzGURxxSxXz7JL5nbE465rC/QD6wBpY37HsgmEp/VQUxC+xXYv8IOfOQDMVtrGGoQGrnI1NMAncsXEY",
+	"dJ05oEuMrl82tYH2nqSNfS6w1JQ9c+dUEwAHOY0G0p4KunwwUzjXwwg4qKrYkcQU+0zVjx4AsbO8VqDc",
+	"J7XqVTLi6HCoxuJ4t2bfCftlRXOgZ1rM8EpKleQAPLlSE4Oz3JSMRTIWbyrOFLvYAxnxtg1Q6FiJdlEP",
+	"NIgTkTLgIAWzhZj0z6GLCZRU93zVU5rlq4IBjMp2Z9AdglPoFARxBmI6NUngtu0ZxvlI0o5d0E98ELt4",
+	"IM16Cqjeyo1z0quP0X7PMwjzQhfnUmRcyY4JklorJq1kaT2kxobi9++WjGv0sAEQETchDyipAwign/wW",
+	"76gtf6/FFRNGEHELa0QaODwKW2D1xNLBcSoSWfpSY3O14LlOBNdkS0t1JcXXzD9G27lDte+fnT01RSHh",
+	"ORnzHNAKU9OpW2tGCpFeptkH9u1o9gPxUPnY0jB9taa7h+2R51h0XO/YEut3yG2bPFjFklXzQBDoWELW",
+	"NWWI/Tm9Vh0xBLYZhid9FlkprlWw6UpioxLIo9KSd2z6gPYMShE6EZ8YGRglL5mvuFbCADJWNBgMTCVb",
+	"oAyO0xo5V1Egm7Ai1JJH1IHa8u34aHiIwXSVndmmts26X/DJcYzlXq4yybRYf2bT5s3z/JUVgkw15oNv",
+	"BepddSoFr8xD5cQo8aA82dLOejvQVp6gRcEIy67eqE0yMz1x//mf/znueIKlhgfUww4BAuf1+x0+M8qC",
+	"uUdTrTzisV+ILD6FyzNjClOuzBRxDBTcK2cJVUYbE1WsbKRSniWMS+Ypqm8KsSwypmix9gI9jIrqZza1",
+	"hv1Bf1DJj/OT4jDN7cASf6PsybJyzIwFbGRvPH4xthHVGJLf9aqTtDeUJ+l0I+5+1C1bebsPTcUXv55L",
+	"n7zDwuQ01UoFywEdjI+LULnmybwQXKxkvu5ifEtuSzMDtSqb0y0WmZKnKBfZ+/pOErhMmvZe6dl7b4zR",
+	"xwl9qPDnYlYaJ7UuV7BpzhIlK9KNfcwGMppQanyXfXIOAoGWBeEkILmVzB2alQHou54AUBVbjIxQeVwR",
+	"fydwwrVYFTDsqsiUZl9LKnH/8V96YD/2TiamOD6nsuzoBQnQi4xf2GPGY1/lu6JQTAwrXsX6X3HXBuVG",
+	"PB5JTWe03icViYcDGXfIiqssNyFU7vY0TPTeNA9SVhKxz/NYn9CUbdffXMA3FxM2z3hqhdNKwe0OtgOD",
+	"ablQ+Gzc636RtsYak+uVkfQTsK8cEhlrpmCaqfDu7a3ro+YMDF3ONlnBkaqVdnR4ZLr4Ao0p2/j68G4F",
+	"G/g2cr6HISNn/QTfiytiJTR9V9i0tHK71m5xPBgsJBpojmV8au+UBK60ZgeXrfCh9IKVw3iBz23IvpX/",
+	"ORzI/4S//jbsHn1Z6B8M9EY6oSzrj7VuxaPBYEshT1vAc7+Kl3XU2NTisvFSA20EGkRkjxqVNIVP3Be3",
+	"LHp6hKAJfeJAeOB1e4ZPhrs/eV+rsnw0ONz90XO/+eHxPl8EGirAdQBK7v68LF9a2t/hffuW958/aoRy",
+	"rK71Z6Y8ous0TRsU2fZ5jEcLOhpR6Uz6Zaxk6+OXHbSlkimRpVAKZJZ9YhxNXFYhRQ6yKaDr+g3BvcSE",
+	"kSnf6GUmNB7cl27LWH43ygJvwUbq8UhZmiRsfZiqvrk2hQDpbFawGVWsE/FaBZIuiHVJycJNSY4++ckY",
+	"ekxNbmOOqxtLMKmjrXV4zXA7p8TXSCWU9TgaHPbJO+Hr71AMxXLMiGvVRgsGfuUSrzyIHyThmpn7tT8y",
+	"NABCNwYGNnlrp4A4KzDIurx+5u5eFZRLFIylEVciDuLE1A6esIRqvcCoX1hPZKZ1niUyI0YewCsV/MEY",
+	"DzPPZnMIX7bSi9bdr8jVPEvmhIPFmYMgXa4Ohn2sS2K3YT0fWtzxR85ZnhLI7JqL3LSmMhsgE5pcgpAS",
+	"W/0SfP5lNZ3YVEjB6F8osmKiaXIhLk35wYnWplga8TIMC6/8tDQK20Ir7HOSr1JGFpSvu1os0AcBC9CU",
+	"XYERdK5FclB1YgKBJKQNF8AFZ+jjwHMbdcJoxJrajiNeQQiF3q1PsK6+fLSi651rwVSBgfSSsaVBNPTG",
+	"RBzlitjUYEExs1jpo3PPP4tqCRflYylVcqvyp2yK8ZClMjqoKKONdvwxaVOwU6GBGsmD1Z7Y52XBpByb",
+	"xGkJPggmy/hPs+53Rt7RMvAsk+AJ6GwQvEDyfM5Y2hS5QpS8HALFfGw7j2YuCdSjJXWMsIECjcCkoSZ5",
+	"IVEFMKEiqzheA99co6iy3uYeZ3qnn0Jrz8Hn8FagcPlXFYJc6ahQZ6VK8ahNZaPuqKHSvfjixBcnn7y1",
+	"9n8s3IU0wnCsGSOTNfzpSSNT/d4+fil5+AHS3I2s/J21uZlnpHkduOeM87dLlis5R881FMtArgCyC9Xk",
+	"nX1WB8YxDivFpH0OamPvHDq6YbRsHz22lkeCa8Hkso2BTcRxxLN0TIaDo8OIw7gxqQagYEenMfktcuEZ",
+	"kYkAivxCbVFrHGEobdQqf5Ol8PPj6Sj5n//6b/iNG1xbp9X9n//67y9uWxGPs7RqE/hOOp5qW3jGoK0D",
+	"/QZep/ca63NGPHbVyUCWgHJXggMM8owD54N4W6loAW5B1HXHWAweTKCFmjDjGQaDLARmVmqwgcMC+leA",
+	"JwHaSKGNFKBszJ9gVtB8UJ+ozYXdPFSvxD13iKRraxsrBTzQ/o173ckTUDnFsT1TmpYzq+V7/Bm6zy3E",
+	"J2YcpG4KcBvK1YIBs0HDRlnsDkAirUD4kkplLBovnsamyfNkDTa4RHDOEgWNsmIYcw6BGnGna5w5vlBp",
+	"f6ZMZT1aKI/M9SP+Vu8JjPyWBUJsC8DNiXZaeJcV8c8X9rTkVEp7mH1qLCoQEEntIeEeM0XkfKUkScUV",
+	"7zr5JuLohUUfELQilbm4ytfGXG5qAkojD05W4GZJnTkKRKhON+IaK2wbOMND82zKsHecA59BvSqg8fFq",
+	"gR2Tl/AU+gDAQ1nqcWPcEMhvGganKJxqggEWHoOGKKMoIS60uHZhPjJSom/jAdHI2t9LEQmUh1K09GUg",
+	"LK9YoWEhAQWXROp0SwHla3L+boheAxJabNXgNW/cIeYpucq4xMI8VouqqJOaaFpdEvlxKRdV7n6TLcfa",
+	"b4aPr1ddwCQrY8AtdRu3matWeaSOPnT2sgE1uFC1ItzfirHsSgHaznW+RLwmjlZqMDWY6qllMuBgDTCZ",
+	"QOLuhuZtpjQpKHOl8dNQHtPdyiddmUJyNhGpiSMjUotlHOvLNPdqb1pqos3Qe9XsHvSEJnPWe4JVAwIh",
+	"7fmV5kwxFz2IjAOkLuHVTB24F0fvVhx9XppNagKpRrnmrYcFUxPgs1EkPbP0fGToOVizUf4kpk0YhEKh",
+	"9eK0dPxCLKpJOGA8yRhY0RqaqanD+RWVKrPChufmnYHm2Sf291WibmthrRhUXSnTZSEmvmIi11KxhcEA",
+	"P45rDyNjJl2FUVddlEqoI9qFIAmQeeEvVIIXTDEe8XbFTQ0xYx0jhaHxA9ebmFAa6z521S3CZg2zk/Ml",
+	"S66HQfaw+2FQvSTrBlSqw+UfCJXA96vPBlVkaKI2YlNhjxvEo5cQNRWqIUbakzWJXVm5uEtUxiSZFGBn",
+	"1r/L0hhk56UNjzTqDIZaxxinYuNsyozNuFmGCLWeYB0iCOYKhsK5byuTl0a6TNpPNsV11T9FjYVywhZL",
+	"hdYDrQYqDHEzz0PrYznMrn+fGpn9kq0lg8y/jJu4ytLR7CUYxijaYWVsCf3g4adae2yU1u66XE4X/GMU",
+	"xn5tUk0sbT5ixMMJiQRTGTGITCzpLyt2CvqOacIJogxdLPUFRhxnrqkPbd84qtkJBMLCyO80uV7O6YSp",
+	"U/dDIqZ4tUU2mys3wKrPBoXTDIMi5hCOs1IoshUr07wa14MACc8aa+60Eim128wbNMdqbHFxIlt9VK8h",
+	"VqhaL68sORFKSwzZVl2+8p7Ezq9F2tR5/D1ZTcH50dpa9nfqbqiYWMRdRHvl+XXLkMlKzDSUpQEFnaNh",
+	"f3PNr9DZa5nbITfcLeuD3WF/rhC4myZ2Hx8CJvbR9S3so5qB/bpBDq/hcds36Gw0DTqEIiP7lImVKdbf",
+	"nlDJHh6tilrXQojlgdn0N8FHW3mFdaS4Yf5zGIMgUXubD7dW5Y/2fh30Ti5618SNCSvpGOa9IGNzdKsE",
+	"lv+ivnJYRlkTdKtLYlNV0N+ZO+KbjY3QchNxzWmt5GV+8BEzekNxglqcklgDs2vEDJO4w21gb1kZtBr2",
+	"3icv0atZsIhDQW60WV7RIpXGNOmnrmDkIhYLd5ZjY7VY0DVJ5kJI5uUOodmbQqG8DibFUdUsWgkmjUpS",
+	"yxhszEuGAafG2Iox/mD7SARPa476iJcZBriwMs0nbMtlRbWc6VGVE4+3R9yUxDOjTWu0GOIXrByFYqwL",
+	"QDVJZpBo1MW+7JTXgk1/ZOu4T15MiXVqbC2bSCOusgXrwVYYpoS0NfQ+PdKMFQoq2lqn30ny/u1LTFIy",
+	"tCTjXht/7BJk03v1ryCJLiSvLF1R1mvbZr2z/sjW+9hcn5RJ8C/SfT54AwXBjFsWXv+fRLreg/4ZboHV",
+	"rgBNn0Bu1QsoTVA+vSeVxKssJe0KMnZa3dYnmq++VtcHJBMaE8Lbe2mwz2CL98pA5Lnu1rwOzTt7VDeK",
+	"9e6I2cOSCLaerove8arzVuOmvjT42nD/e/2bNOEYlE047qaTxqBac3+wvY3GoN5GY/jlWlL+pgsL9UPw",
+	"OLmmFLs4OIz50r3LpuOWdu363I0Do3M15nqn4AHD7yoIdDQ42i0PPMGw71da5KZ565u2dh8NTvY5EJ/m",
+	"GRYaORruscQbLFTzToiXtJgx/O54n/O4JvuvWJpR46VrHY1G+3xsLL9agHuG5W2+ZQnwTb2aeUgOLC1w",
+	"II3tFTNqM8WbtQxcEV9XBUSWYgIq8o2MckjQt/KbnVp/A8Gg8YMY680Tlw8bzjKvpJehNJktGFEF/cTy",
+	"MYltpSIj3UhPrKSSZKZsDFqBTOkSL12/UlTmlMRUbZ+IGhMS+txVxE19DaV1HTtnWVYCvHSmAlUGKd5u",
+	"u1iuQ8UoVS9WCsvbQrykzD6xMQiKGn5Qa7+q5JIzb6YJWwvM24lcsj+k25p0J72I2UOoxU23lluK4iPe",
+	"LtoMMZs1SyBvnqY25MYeFwCCcET5cpOJ/maC41QjFeBUwO+O6Fu9KmuLctUCm8A1SgtVcaP7TEjzLwvQ",
+	"3Fk6yLaNG+QikEl7eHh4cko2HiFcqGtTRaTQ4agKn2tL0aSvb2fYKo/cQgi5DQ8/RB5eK6oobGUNTT9C",
+	"1caB5EH7BibrRPLvdJK/nVixh9Tzk1DPxYqn335GCt/Mbq9L1QDJtVr7scaoDzAbE+N6bjbjJhMQFgiD",
+	"oBRn6BH1Ni9gKvEcayZHuGBUalKqWSdknx0PBtXWIKb8mDGs2DZuVcuKyzQta03YOEkv69BEGLj6Lj4P",
+	"zmQZ4QIig90qZIQbTxQmRTPKJWRTwNZDPAm3c1O2VLKk37HpY8+MPADUFt2+7BOCN4yVG0xjin7ry9+V",
+	"XWClcIt6SKRttvJt+ckdKrX3CupdcpIb6KejfXgHmJQB4s/BsXuv2t4lm0VCs5XTNvil6eHxNRgmTl3n",
+	"mI6zzamXdV6mDZjPqkWMrB6b1/PDTiqBA+hbmFN5wcUFelBOoYqbm9Gr4NCovxSaqyyF3I94ZWubmLSr",
+	"/RDg0V6dld1M2hYpwUoAwJbHhEa8UsHN1lOpxXtsiqPoYnmfiMd6unBYhTnBPxxj/ztzUIsX9xz0noPe",
+	"NQf9h2Rm+GCuxc32zPD3c5uctXFqgmSMEpdxZwEzLR9FnjKpIg7u6YoxMpMV00W91rOJKD8lsatVAr54",
+	"P/FuVisXHqgQvsUs6ALTvxqVgxWgX8QGSldWTNgCxN9lYu0/khEmWHUz8MLMQ7pLy4zrYX/XcuZZmmLW",
+	"Hmekff7j+65r6d71Grp3oHx1QxIFocx3WVQZMzlLwYngl762Ep/XMq5SPy8kRvodIEMPmaZp2d373piy",
+	"hRCdpakG0o5ICUAGfWlpuk84xN9IGoRdgR8sTe8FwXtB8N6U8s0yy7M0tTzFo/2bZFCs6L1n7p8r8mPL",
+	"3kBxIlZ8Arf8dJolmK+RUkUnVDLTa4Emc1vllyyyGRbj7pblEzEVvV66FXYWb5Ady9acX5EilotsytM1",
+	"YDBFMdd/XyHx74iRH+tFUrLdSYeuLPaOTLENrdwwWazstnf9bDHb3c8Vw4LkMVPZspFdFXFXisXU6Tf5",
+	"Vpha5WqU2WQHL9WqklQV8WpW1VmZuESulbeE9ciukYlUKY+KtcuxQnqoSLmX90baWEIdUtxonnfGhEpo",
+	"WYl1deEdVwqoVkCL+6ukuG1KiXIF3ffKiqo0qHS9tq0wcu1moKEQCa8BZCBQItxZbEO+VLOb4FdP46r3",
+	"Jd0ntai2zfvsovvsoq8b9VPp6Lk1wWhLT8/7HKM9K0ZAEpH0yKxjze5nm1OJngCzlQ3CS0OhJIHsImSt",
+	"tiFPpY00Jk5DFUgoMeS1kjJVjwVnXmtQqI2fpX6vrUZvbK8tDtR7bHTG6ZOziJtcIZs7tMkYYpe+YJ81",
+	"54xtxfSIww/0Cl6/Ysi78XNtvEMBR3clMuDrehODdt0Ag20MOqcABd+Kk5Q1c6pbb0xR3pCfKFTf8/Vz",
+	"hd4Fmp/bZiT1lumkXcl+7/TJa69FS7uaDtzZ0rMFG2uCy9gh7mnEK6WDsTptpWWMhcrUBrTHHRsga3OL",
+	"rcoSjGXFDbnGvv9IqVB7xgNVALDDkmXQXcAV3VVqz/WYykbFze9rbnSI31eGi2Ob95kuXy/T5WvYy+zF",
+	"4VO6T5S5kRijgQjNGm3ESt3G5YszFWPDbZJiPLKxMS3mNOL1fJiyWawfGO4Y0yH09fJyWyAjgEe82ZbR",
+	"z3oRBSZ4tEMZJF7miOm00znVYlogdYTszhyJeIhe1tJHLG91gpInt4CgVe07t7E72o7ec95eqstvbj+3",
+	"wYR4cza+b2JKudPfX25KaO//u9NT9pUpvu0kFU/gv89T+R2ESNRao8iSaG3Q3K9FyixOu7CHKp+8cU5K",
+	"Zd7rpKXY9benohCbidIw6llVEWuLGXWRpcF2mrXqHo5x2QIf5VzxqQ2+rUfiunlNyGzZwrmR11LJX3HH",
+	"25yecgv+dJ+h8k1kqFxPCw3nqdwBV7mPr/jfpWHeR2T8rXmzzV7ZxZ4DHNawqK/EYt9CiLBpHkFJ7LG0",
+	"KvVxnLJPnuJfgYd52pZvdfa47B78VCuCFV6aeiuEePS+vDSQZhJip2aFf0R++i0wLneB94zrnnHd55Tc",
+	"vLWUJtUeD/nOPa31NdiJobNfiZ98T7FRTlNhwxh17Kdd9MlTsw+k8RUmAgkkXgT6Hj7XXTHo9tT3KtM+",
+	"1N3eza6SfXiX2CJTSaIKmkDUFwYL/W2D06/HkZywcc+S7lnSvS71u+KDljrdSJu6iyzK0gS5O5HSC6gF",
+	"rxY0qC3T03b4tyIOXrB208tFwk6uzin2Ui6Dj0ItlyVjtvezEyV2+MC+uSzMzZdwn4j5tb0M4UzL0Gu8",
+	"ca5l1e+wR3YLVDbGqVdF3hq3DkA8MhsJ1TzP+KyLlgRrQSggL8Hv5+5HecuAL1dvE+L2a4EGEuYre0mr",
+	"OcuK8qV7U5f0Ktw60FGfjamt4JKviC5magP88LyN/rSauiWCy9UCunaslMxS5ufyeDNDb7DmvGfh5vuS",
+	"0Am0+rCN9/vN3huhbWJPrq65FialpWqVJkOaZLJ86oMUk0j09X/uLRGLe9B6EjBBqw6tcauR/uBVXj4a",
+	"DLotlSnwSL/gMNQak0qn8oGZWx6Uc/WmlqW7hWpBmpVljsplILsS1B47rLEMzNTjQvWmhhC4RXZO/9O2",
+	"iYNTrnwi5c86LGd9Xx3TmHhVJXRubhdfWZn4sJz4uTegMevUE+vclAum5iIFOFP97GqbPi7nfgUjAdTl",
+	"yMYiOB9A245qXGq10n9lvZP6zdoiOm7shus143pmXBCRyiSQLQtWlejt+GQHNVbz6w1tX87YWO3IDYvN",
+	"qexx0cNRjdWci2vnyfyRG5YqhzTWwXLqSoiLHATpravBYOjjawdvWBAG9pQQvdyI527ZZszTpndqGd92",
+	"SmDnCxODWij6puO5pdywzeuYIUFsdLxvL3z0R2/ByHLYJjDueATudLvfQQWagaewwVGx78qVL7Yv7g0N",
+	"rd8MPNi5B0t29tyEpT7hjSSC23YJcOug+G7YwRPhSk5jgJEJQw6s7k3bS0p9umTVKN5fLDIJUUj+ksNR",
+	"ueS/GjXAG9dk1Tim58Z46yxRvw4ThqHHnYy8j7EaWymDmTJMFValXn6x0Io5NC2uLHrs81o3msBoYkYH",
+	"uK4b2YORIP34K2elxenikq0vCraSVWQaeXD17FPkkq2JG91Y2Zu3d8nWPTOyKlU4baRc7tjn/UZvIdWh",
+	"IdnC02tKurRSiViwC9ODfNMir3EYKYc1iREO6dkh3iL1RuibVnknBNHjSDmusYxGDT2mZ8fUxDp4kJsW",
+	"0GKdHRAU6/CX3pT6Bxcgl19M2DyrcKLK1G+dAE/cwMYSerYeDOqZQT6WccUKTvMLVhSYwOjWqcjXOIrY",
+	"UU2sMiN6OOLLxy//LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,9 @@ type Queries struct {
 	ListOrders   *ListOrdersHandler
 	OrderHistory *OrderHistoryHandler
 	OrderAsOf    *OrderAsOfHandler
+	// CustomerSummary reads the asynchronous customer_summary read model; the
+	// composition root sets it when it runs that read model's consumer.
+	CustomerSummary *GetCustomerSummaryHandler
 }
 
 // NewApp wires every use case to the given ports.

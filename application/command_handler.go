@@ -152,8 +152,9 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 	at := h.cfg.Now().UTC().Truncate(time.Microsecond)
 	var res CommandResult[S]
 	var cmdErr error
+	var last StreamTx[S, E]
 	err := h.store.WithinTx(ctx, func(ctx context.Context, tx StreamTx[S, E]) error {
-		res, cmdErr = CommandResult[S]{}, nil // a Transactor may run this more than once
+		res, cmdErr, last = CommandResult[S]{}, nil, tx // a Transactor may run this more than once
 		idem := c.Options.Idempotency
 		var key IdempotencyKey
 		if idem != nil {
@@ -198,7 +199,17 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 	if cmdErr != nil {
 		return res, fmt.Errorf("%s %s: %w", c.Name, c.ID, cmdErr)
 	}
+	if p, ok := last.(positionAfterCommit); ok && res.View.Position == 0 {
+		res.View.Position, _ = p.CommittedPosition(c.ID)
+	}
 	return res, nil
+}
+
+// positionAfterCommit is what a StreamTx may offer when it learns the global position
+// of its appends only with the commit (an append sent with the COMMIT): the position of
+// the stream's last event, once committed.
+type positionAfterCommit interface {
+	CommittedPosition(id uuid.UUID) (int64, bool)
 }
 
 // stateAfterAppend is what a StreamTx may offer: the state after its last Append to a
@@ -239,5 +250,6 @@ func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx Stream
 			return v, nil
 		}
 	}
-	return Versioned[S]{State: h.decider.Fold(current.State, events...), Version: recorded[len(recorded)-1].Version}, nil
+	last := recorded[len(recorded)-1]
+	return Versioned[S]{State: h.decider.Fold(current.State, events...), Version: last.Version, Position: last.Position}, nil
 }

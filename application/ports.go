@@ -57,6 +57,9 @@ type IdempotencyKey struct {
 type Versioned[S any] struct {
 	State   S
 	Version int64
+	// Position is the global log position of the stream's last event (0 if unknown):
+	// what an asynchronous read model must have passed to reflect this version.
+	Position int64
 }
 
 // RecordedEvent is an event as stored, decoded into its current shape.

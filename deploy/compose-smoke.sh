@@ -60,6 +60,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A fresh token secret per run, and a staff token signed with it by the image itself.
+AUTH_HS256_SECRET="smoke-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export AUTH_HS256_SECRET
+token="$(docker run --rm -e AUTH_HS256_SECRET "$ORDERS_IMAGE" token --sub compose-smoke --scope orders:staff)" || fail "could not make a token with $ORDERS_IMAGE"
+
 say "${compose_cmd[*]}, project $project, $ORDERS_IMAGE, $POSTGRES_IMAGE, replicas on 127.0.0.1:$ORDERS_1_PORT and 127.0.0.1:$ORDERS_2_PORT"
 start=$SECONDS
 if ! compose up -d 2>&1 | sed 's/^/    /'; then fail "compose up"; fi
@@ -73,7 +78,7 @@ r2="http://127.0.0.1:$ORDERS_2_PORT"
 # req METHOD URL [JSON]: sets status and body.
 req() {
 	local out
-	out="$(curl -sS --max-time 10 -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} -w '\n%{http_code}' "$2")" || fail "$1 $2: curl failed"
+	out="$(curl -sS --max-time 10 -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' ${3:+--data "$3"} -w '\n%{http_code}' "$2")" || fail "$1 $2: curl failed"
 	status="${out##*$'\n'}"
 	body="${out%$'\n'*}"
 }

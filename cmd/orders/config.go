@@ -26,6 +26,8 @@ type Config struct {
 	CommandAttempts      int
 	MigrateOnStart       bool
 	PprofAddr            string
+	RunConsumers         bool   // run the asynchronous consumers (read models, process managers) in this process
+	NotifyMode           string // after-commit (default) or in-transaction (for the benchmark only)
 
 	// MigrateDatabaseURL connects `migrate` (and serve --migrate) as the owner of the
 	// schema; DatabaseURL, the service's own connection, should log in as AppDBRole
@@ -64,6 +66,8 @@ func defaultConfig() Config {
 		BodyLimit:            64 << 10,
 		IdempotencyRetention: 24 * time.Hour,
 		CommandAttempts:      10,
+		RunConsumers:         true,
+		NotifyMode:           "after-commit",
 		AuthLeeway:           30 * time.Second,
 		SSEMaxStreams:        100,
 		SSEHeartbeat:         15 * time.Second,
@@ -86,6 +90,8 @@ var envNames = map[string]string{ //nolint:gosec // G101: names of environment v
 	"command-attempts":      "COMMAND_ATTEMPTS",
 	"migrate":               "MIGRATE_ON_START",
 	"pprof":                 "PPROF_ADDR",
+	"consumers":             "RUN_CONSUMERS",
+	"notify-mode":           "NOTIFY_MODE",
 	"migrate-database-url":  "MIGRATE_DATABASE_URL",
 	"app-db-role":           "APP_DB_ROLE",
 	"auth-mode":             "AUTH_MODE",
@@ -121,6 +127,8 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address too (it is always on the main listener)")
+	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (customer_summary, fulfilment); one instance of each is active across replicas")
+	fs.StringVar(&c.NotifyMode, "notify-mode", c.NotifyMode, "where commands NOTIFY consumers: after-commit, or in-transaction (slower; for the benchmark)")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")
 	fs.StringVar(&c.AppDBRole, "app-db-role", c.AppDBRole, `role that migrate grants the service's privileges to (default "<database>_app"; "none" skips)`)
@@ -248,6 +256,7 @@ func (c Config) validate() error {
 	check(c.SSEPoll >= 10*time.Millisecond, "SSE_POLL must be at least 10ms")
 	check(c.SSEWriteTimeout >= 10*time.Millisecond, "SSE_WRITE_TIMEOUT must be at least 10ms")
 	check(c.SSEMaxLifetime >= 0, "SSE_MAX_LIFETIME must not be negative")
+	check(c.NotifyMode == "after-commit" || c.NotifyMode == "in-transaction", "NOTIFY_MODE must be after-commit or in-transaction, got "+strconv.Quote(c.NotifyMode))
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:

@@ -23,6 +23,7 @@ var usage = strings.ReplaceAll(`usage:
   NAME migrate up|down|status [flags] manage the database schema
   NAME verify [flags]                check every read model and the log's versions against the events
   NAME rebuild [READ_MODEL] [flags]  recompute the read models (or the one named, e.g. order_overview) from the events
+  NAME consumers status|reset|skip   the asynchronous consumers: lag, errors; move a checkpoint
   NAME healthcheck [--url URL]       GET /readyz (of LISTEN_ADDR); exit 0 on 2xx, else 1
   NAME token --sub ID [--scope S] [--ttl D]  print an HS256 development token (needs AUTH_HS256_SECRET)
   NAME feed tail [--url URL] [--types T1,T2] [--stream-type T] [--position-file PATH]
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRebuild(ctx, args[1:], getenv, stdout)
 	case "feed":
 		return runFeed(ctx, args[1:], getenv, stdout, stderr)
+	case "consumers":
+		return runConsumers(ctx, args[1:], getenv, stdout)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], getenv, stdout)
 	case "token":

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
@@ -43,6 +44,14 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	go expireIdempotencyKeys(ctx, svc, log)
 	go svc.feed.Run(ctx)
+	// The consumers and the notifier stop with ctx (SIGTERM): a consumer finishes or
+	// rolls back the batch in hand; they are waited for before the pool closes.
+	var background sync.WaitGroup
+	defer background.Wait()
+	background.Go(func() { svc.notifier.Run(ctx) })
+	if svc.consumers != nil {
+		background.Go(func() { svc.consumers.Run(ctx) })
+	}
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}

@@ -20,9 +20,12 @@ import (
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/metrics"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
+	"github.com/example/orders/infrastructure/postgres/fulfilment"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/postgres/verify"
 	"github.com/example/orders/infrastructure/tracing"
 )
@@ -53,6 +56,8 @@ type service struct {
 	// stopStreams ends every event stream; serve calls it before the HTTP server's
 	// graceful shutdown, which would otherwise wait for them.
 	stopStreams func()
+	notifier    *subscription.Notifier
+	consumers   *subscription.Runtime // nil when this instance runs none
 }
 
 // build is the composition root: it sets up tracing from the OTEL_* environment,
@@ -100,12 +105,22 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		IdempotencyRetention: cfg.IdempotencyRetention,
 		Observer:             application.JoinObservers(tr.CommandObserver(), m),
 	}
+	// Consumers (and the feed) hear of a command by a NOTIFY on feed.Channel sent after
+	// its commit, coalesced, outside the append transaction; they also poll, so a lost
+	// NOTIFY only costs latency.
+	notifier := subscription.NewNotifier(pool, feed.Channel)
+	mode := subscription.AfterCommit
+	if cfg.NotifyMode == "in-transaction" {
+		mode = subscription.InTransaction
+	}
 	store := orderstore.NewStore(pool, codec)
 	store.ObserveAppends(m)
-	app := application.NewApp(store, orders, run)
+	app := application.NewApp(subscription.Notifying(store, notifier, mode), orders, run)
 	// One line per further aggregate: its store, its queries and the ports it reads.
 	shipments := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments).ObserveAppends(m), shipmentstore.NewQueries(pool, shipments), orders, run)
+	app.Shipments = application.NewShipments(subscription.Notifying(shipmentstore.NewStore(pool, shipments).ObserveAppends(m), notifier, mode),
+		shipmentstore.NewQueries(pool, shipments), orders, run)
+	app.Queries.CustomerSummary = application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
 	events := feed.New(pool, cfg.SSEPoll, log)
 	shutdown := make(chan struct{})
 	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
@@ -130,7 +145,14 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	}
 	var once sync.Once
 	stop := func() { once.Do(func() { close(shutdown) }) }
-	return &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m, feed: events, stopStreams: stop}, pool.Close, nil
+	svc := &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m, feed: events, stopStreams: stop, notifier: notifier}
+	if cfg.RunConsumers {
+		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log},
+			customersummary.Consumer(codec),
+			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), codec))
+		m.ObserveConsumers(newConsumerStats(pool, svc.consumers))
+	}
+	return svc, pool.Close, nil
 }
 
 // withMetrics serves GET /metrics (unauthenticated, for the scraper) beside the API

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 
@@ -179,7 +180,7 @@ func renderSuccess[S any](r commandRequest, present presenter[S], v application.
 	if err != nil {
 		return application.StoredResponse{}, err
 	}
-	headers := map[string]string{"ETag": etag(v.Version)}
+	headers := map[string]string{"ETag": etag(v.Version), eventPositionHeader: strconv.FormatInt(v.Position, 10)}
 	if r.location {
 		headers["Location"] = location
 	}

@@ -101,6 +101,10 @@ func problemFor(err error, instance string) problem {
 	case errors.Is(err, application.ErrIdempotencyKeyReused):
 		return set(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
 			"This Idempotency-Key was first used for a different request.")
+	case errors.Is(err, application.ErrReadModelBehind):
+		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		return set(http.StatusServiceUnavailable, "read_model_behind", "Read model behind",
+			"This read model has not reached the requested min_position yet ("+err.Error()+"). Retry after a moment.")
 	case errors.Is(err, application.ErrOutcomeUnknown):
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "outcome_unknown", "Outcome unknown",

@@ -133,6 +133,24 @@ type CreateShipmentRequest struct {
 	OrderId openapi_types.UUID `json:"order_id"`
 }
 
+// CustomerSummary A customer's orders at a glance.
+type CustomerSummary struct {
+	// ConfirmedTotals The totals of the confirmed orders in cents, per currency (ISO 4217 code).
+	//
+	// Example: {"EUR":2500}
+	ConfirmedTotals map[string]int64 `json:"confirmed_totals"`
+
+	// CustomerId Example: cust-42
+	CustomerId      string `json:"customer_id"`
+	OrdersCancelled int64  `json:"orders_cancelled"`
+
+	// OrdersConfirmed Orders confirmed and not cancelled since.
+	OrdersConfirmed int64 `json:"orders_confirmed"`
+
+	// OrdersPlaced Every order the customer placed.
+	OrdersPlaced int64 `json:"orders_placed"`
+}
+
 // DispatchRequest The carrier a pending shipment is handed to.
 type DispatchRequest struct {
 	// Carrier The carrier (1-64 characters, not blank, no control characters).
@@ -613,6 +631,15 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details document.
 type UnsupportedMediaType = Problem
+
+// GetCustomerSummaryParams defines parameters for GetCustomerSummary.
+type GetCustomerSummaryParams struct {
+	// MinPosition Wait until the read model reflects at least this event-log position.
+	MinPosition *int64 `form:"min_position,omitempty" json:"min_position,omitempty"`
+
+	// Wait How long to wait for `min_position`, e.g. `500ms` or `5s`; default `2s`, at most `10s`.
+	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
+}
 
 // GetEventFeedParams defines parameters for GetEventFeed.
 type GetEventFeedParams struct {
@@ -1161,6 +1188,23 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+	//
+	// Per customer: orders placed, confirmed (and not cancelled since),
+	// cancelled, and the confirmed totals per currency. This read model is
+	// updated asynchronously, shortly after each command commits; the
+	// response's `X-Read-Model-Position` is the event-log position it
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
+	//
+	// To read your own writes, pass the `X-Event-Position` of your last
+	// command as `min_position`: the server waits (up to `wait`, default
+	// `2s`, at most `10s`) until the read model has passed it, and answers
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	//
+	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+	GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetEventFeed Read the whole event log, page by page
 	//
 	// Returns the events of every stream (orders, and any other aggregate)
@@ -1506,6 +1550,33 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetCustomerSummary Get a customer's order summary (asynchronous read model)
+//
+// Per customer: orders placed, confirmed (and not cancelled since),
+// cancelled, and the confirmed totals per currency. This read model is
+// updated asynchronously, shortly after each command commits; the
+// response's `X-Read-Model-Position` is the event-log position it
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
+//
+// To read your own writes, pass the `X-Event-Position` of your last
+// command as `min_position`: the server waits (up to `wait`, default
+// `2s`, at most `10s`) until the read model has passed it, and answers
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+//
+// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+func (c *Client) GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerSummaryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetEventFeed Read the whole event log, page by page
@@ -2102,6 +2173,79 @@ func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditor
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetCustomerSummaryRequest constructs an http.Request for the GetCustomerSummary method
+func NewGetCustomerSummaryRequest(server string, id string, params *GetCustomerSummaryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/customers/%s/summary", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_position", *params.MinPosition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetEventFeedRequest constructs an http.Request for the GetEventFeed method
@@ -3534,6 +3678,25 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
+	//
+	// Per customer: orders placed, confirmed (and not cancelled since),
+	// cancelled, and the confirmed totals per currency. This read model is
+	// updated asynchronously, shortly after each command commits; the
+	// response's `X-Read-Model-Position` is the event-log position it
+	// reflects. A customer without orders has zeros. Staff may read every
+	// customer's summary, a customer only its own (`403` otherwise).
+	//
+	// To read your own writes, pass the `X-Event-Position` of your last
+	// command as `min_position`: the server waits (up to `wait`, default
+	// `2s`, at most `10s`) until the read model has passed it, and answers
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+	GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error)
+
 	// GetEventFeedWithResponse Read the whole event log, page by page
 	//
 	// Returns the events of every stream (orders, and any other aggregate)
@@ -3905,6 +4068,130 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
+}
+
+// GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
+type GetCustomerSummaryResponse200Headers struct {
+	XReadModelPosition string
+	XRequestID         *string
+}
+
+// GetCustomerSummaryResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerSummary
+type GetCustomerSummaryResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponse401Headers the declared response headers of an HTTP 401 response for GetCustomerSummary
+type GetCustomerSummaryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// GetCustomerSummaryResponse403Headers the declared response headers of an HTTP 403 response for GetCustomerSummary
+type GetCustomerSummaryResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponse503Headers the declared response headers of an HTTP 503 response for GetCustomerSummary
+type GetCustomerSummaryResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// GetCustomerSummaryResponseDefaultHeaders the declared response headers of an HTTP default response for GetCustomerSummary
+type GetCustomerSummaryResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type GetCustomerSummaryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerSummary
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerSummaryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerSummaryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerSummaryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCustomerSummaryResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCustomerSummaryResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetCustomerSummaryResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerSummaryResponse) GetJSON200() *CustomerSummary {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetCustomerSummaryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerSummaryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerSummaryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerSummaryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetEventFeedResponse200Headers the declared response headers of an HTTP 200 response for GetEventFeed
@@ -4414,6 +4701,7 @@ type PlaceOrderResponse201Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -4742,6 +5030,7 @@ func (r GetOrderResponse) ContentType() string {
 type CancelOrderResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -4954,6 +5243,7 @@ func (r CancelOrderResponse) ContentType() string {
 type ConfirmOrderResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -5259,6 +5549,7 @@ func (r GetOrderEventsResponse) ContentType() string {
 type AddOrderLineResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -5673,6 +5964,7 @@ type CreateShipmentResponse201Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
 	Location            string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6017,6 +6309,7 @@ func (r GetShipmentResponse) ContentType() string {
 type CancelShipmentResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6244,6 +6537,7 @@ func (r CancelShipmentResponse) ContentType() string {
 type DeliverShipmentResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6441,6 +6735,7 @@ func (r DeliverShipmentResponse) ContentType() string {
 type DispatchShipmentResponse200Headers struct {
 	ETag                string
 	IdempotencyReplayed *string
+	XEventPosition      string
 	XRequestID          *string
 }
 
@@ -6785,6 +7080,31 @@ func (r GetShipmentEventsResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
+//
+// Per customer: orders placed, confirmed (and not cancelled since),
+// cancelled, and the confirmed totals per currency. This read model is
+// updated asynchronously, shortly after each command commits; the
+// response's `X-Read-Model-Position` is the event-log position it
+// reflects. A customer without orders has zeros. Staff may read every
+// customer's summary, a customer only its own (`403` otherwise).
+//
+// To read your own writes, pass the `X-Event-Position` of your last
+// command as `min_position`: the server waits (up to `wait`, default
+// `2s`, at most `10s`) until the read model has passed it, and answers
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
+func (c *ClientWithResponses) GetCustomerSummaryWithResponse(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*GetCustomerSummaryResponse, error) {
+	rsp, err := c.GetCustomerSummary(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerSummaryResponse(rsp)
 }
 
 // GetEventFeedWithResponse Read the whole event log, page by page
@@ -7307,6 +7627,172 @@ func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetShipmentEventsResponse(rsp)
+}
+
+// ParseGetCustomerSummaryResponse parses an HTTP response from a GetCustomerSummaryWithResponse call
+func ParseGetCustomerSummaryResponse(rsp *http.Response) (*GetCustomerSummaryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerSummaryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerSummary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerSummaryResponse200Headers
+		if values := rsp.Header.Values("X-Read-Model-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Read-Model-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XReadModelPosition = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerSummaryResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerSummaryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCustomerSummaryResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCustomerSummaryResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetCustomerSummaryResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetEventFeedResponse parses an HTTP response from a GetEventFeedWithResponse call
@@ -8035,6 +8521,13 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 			}
 			headers.Location = value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8538,6 +9031,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8864,6 +9364,13 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 				return nil, err
 			}
 			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9330,6 +9837,13 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 				return nil, err
 			}
 			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9925,6 +10439,13 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 			}
 			headers.Location = value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10459,6 +10980,13 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10810,6 +11338,13 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 			}
 			headers.IdempotencyReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -11140,6 +11675,13 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 				return nil, err
 			}
 			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string

@@ -127,6 +127,7 @@ var scenarios = []scenario{
 	{"feed", "one SSE client following the log while 8 clients place orders; GET /events page latency", runFeed},
 	{"contention", "32 clients adding lines to 4 hot orders; nothing lost or duplicated", runContention},
 	{"streams", "add-line latency against stream length", runStreams},
+	{"consumers", "async consumers: lag under load, NOTIFY after commit vs in the transaction, catch-up vs a raw loop", runConsumers},
 }
 
 func logf(format string, args ...any) {

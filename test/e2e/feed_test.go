@@ -579,8 +579,9 @@ func TestFeedTailAcrossARestart(t *testing.T) {
 	}
 }
 
-// With polling effectively off, a NOTIFY on orders_events (what writers send after a
-// commit) wakes the stream; HEAD answers the headers at once.
+// With polling effectively off, a NOTIFY on orders_events wakes the stream: the one the
+// service's writers send after each commit (subscription.Notifier), and one sent from
+// outside; HEAD answers the headers at once.
 func TestEventStreamIsWokenByNotifications(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
@@ -595,10 +596,18 @@ func TestEventStreamIsWokenByNotifications(t *testing.T) {
 	placeOrders(t, s.URL, 1)
 	want := allPositions(t, pool)
 	select {
-	case m := <-stream.msgs:
-		t.Fatalf("event %d arrived without a notification (poll is 1h)", m.id)
-	case <-time.After(500 * time.Millisecond):
+	case m := <-stream.msgs: // woken by the command's own NOTIFY after its commit
+		if m.id != want[0] || m.event != "OrderPlaced" {
+			t.Fatalf("got %+v, want position %d", m, want[0])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command's NOTIFY did not wake the stream (poll is 1h)")
 	}
+	if _, err := pool.Exec(context.Background(), `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+		VALUES ('order', gen_random_uuid()::text, 1, gen_random_uuid(), 'OrderPlaced', 2, '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	want = allPositions(t, pool)[1:]
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if _, err := pool.Exec(context.Background(), `SELECT pg_notify('orders_events', '')`); err != nil {
 			t.Fatal(err)

@@ -163,7 +163,9 @@ func launch(dbURL string, env map[string]string, args []string, waitPath string)
 	if err != nil {
 		return nil, false, err
 	}
-	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "10s", "DB_MAX_CONNS": "10"} {
+	// The asynchronous consumers are off unless a test turns them on (RUN_CONSUMERS=true):
+	// fulfilment would add shipments to the streams other tests count.
+	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "10s", "DB_MAX_CONNS": "10", "RUN_CONSUMERS": "false"} {
 		vars[k] = v
 	}
 	for k, v := range env {
@@ -216,7 +218,7 @@ func serverEnv(vars map[string]string) []string {
 		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
 		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "MIGRATE_DATABASE_URL": true, "APP_DB_ROLE": true,
 		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true,
-		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true}
+		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true}
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")

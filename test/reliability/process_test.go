@@ -50,8 +50,10 @@ func serviceEnv(dbURL, addr string, extra map[string]string) []string {
 	if err != nil {
 		panic(fmt.Sprintf("reliability: %v", err))
 	}
+	// The asynchronous consumers (customer_summary, fulfilment) are off unless a test
+	// turns them on (consumers_test.go): the other checks fold order streams only.
 	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "10s",
-		"DB_MAX_CONNS": "8", "REQUEST_TIMEOUT": "5s"} {
+		"DB_MAX_CONNS": "8", "REQUEST_TIMEOUT": "5s", "RUN_CONSUMERS": "false"} {
 		vars[k] = v
 	}
 	for k, v := range extra {
@@ -61,7 +63,7 @@ func serviceEnv(dbURL, addr string, extra map[string]string) []string {
 	for _, k := range []string{"DATABASE_URL", "LISTEN_ADDR", "LOG_LEVEL", "DB_MAX_CONNS", "REQUEST_TIMEOUT",
 		"SHUTDOWN_TIMEOUT", "BODY_LIMIT_BYTES", "IDEMPOTENCY_RETENTION", "COMMAND_ATTEMPTS", "MIGRATE_ON_START",
 		"MIGRATE_DATABASE_URL", "APP_DB_ROLE", "AUTH_MODE", "AUTH_JWKS_URL", "AUTH_PUBLIC_KEY_FILE", "AUTH_HS256_SECRET",
-		"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_LEEWAY", "CORS_ALLOWED_ORIGINS"} {
+		"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_LEEWAY", "CORS_ALLOWED_ORIGINS", "RUN_CONSUMERS"} {
 		own[k] = true
 	}
 	var env []string

@@ -35,6 +35,7 @@ func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key application.Idempotenc
 	var claimed string
 	err := t.QueryRow(ctx, claimKey, key.Scope, key.Key, fingerprint, keepFor.Seconds()).Scan(&claimed)
 	if err == nil {
+		t.claimed = true
 		return application.IdempotencyRecord{Claimed: true}, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -139,6 +140,9 @@ func (s *Store[S, E]) WithinTx(ctx context.Context, fn func(context.Context, app
 			return postgres.Classify(err)
 		}
 		for id, view := range t.written {
+			if p, ok := t.committed[id]; ok {
+				view.Position = p
+			}
 			s.cache.put(id, view)
 			if from := t.loaded0[id]; s.cfg.Snapshots != nil && view.Version/s.cfg.Snapshots.Every > from/s.cfg.Snapshots.Every {
 				s.snapshot(ctx, id, view)
@@ -182,6 +186,29 @@ type streamTx[S, E any] struct {
 	unverified map[uuid.UUID]bool
 	// guardedEvents counts the events of the guarded appends queued for the commit.
 	guardedEvents int
+	// committed is the position of each stream's last event appended with the commit,
+	// known once the commit is answered.
+	committed map[uuid.UUID]int64
+}
+
+// committedAt reads the positions a guarded append returns with the commit.
+func (t *streamTx[S, E]) committedAt(id uuid.UUID, rows pgx.Rows) error {
+	var last int64
+	_, err := pgx.ForEachRow(rows, []any{&last}, func() error {
+		if t.committed == nil {
+			t.committed = map[uuid.UUID]int64{}
+		}
+		t.committed[id] = max(t.committed[id], last)
+		return nil
+	})
+	return err
+}
+
+// CommittedPosition is the position of the stream's last event appended with the
+// commit, once the commit was answered (see application's positionAfterCommit).
+func (t *streamTx[S, E]) CommittedPosition(id uuid.UUID) (int64, bool) {
+	p, ok := t.committed[id]
+	return p, ok
 }
 
 // guessed reports whether fn's outcome rests on a state that was not read and that no
@@ -217,7 +244,7 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 	if t.loaded == nil {
 		t.loaded = map[uuid.UUID]application.Versioned[S]{}
 	}
-	if !t.verify && !hot {
+	if !t.verify && !hot && !t.claimed {
 		// No read: a cached state is usually current (unless it was found stale a moment
 		// ago: a contended stream), and a stream with no cached state is usually new (a
 		// server-chosen id). A guarded append checks it.
@@ -253,7 +280,7 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 		for i, r := range recorded {
 			events[i] = r.Event
 		}
-		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version}
+		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version, Position: recorded[n-1].Position}
 		if sn := t.store.cfg.Snapshots; sn != nil && int64(n) >= sn.Every {
 			t.store.snapshot(ctx, id, view) // a committed state: safe to keep whatever this transaction does
 		}
@@ -289,7 +316,7 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 		if gerr != nil {
 			return nil, gerr
 		}
-		t.Defer(sql, args...)
+		t.deferRows(func(rows pgx.Rows) error { return t.committedAt(id, rows) }, sql, args...)
 		t.unverified[id] = true
 		t.guardedEvents += len(events) // observed with the commit that runs them
 		stored, err = recorded, nil
@@ -318,7 +345,7 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 		if t.written == nil {
 			t.written = map[uuid.UUID]application.Versioned[S]{}
 		}
-		t.written[id] = application.Versioned[S]{State: cfg.Fold(before.State, events...), Version: stored[len(stored)-1].Version}
+		t.written[id] = application.Versioned[S]{State: cfg.Fold(before.State, events...), Version: stored[len(stored)-1].Version, Position: stored[len(stored)-1].Position}
 		t.loaded[id] = t.written[id]
 	}
 	if cfg.Project != nil {

@@ -23,6 +23,10 @@ type Tx struct {
 	conn     *pgx.Conn
 	begun    bool
 	deferred pgx.Batch
+	// claimed is set when this transaction claimed an idempotency key: the response it
+	// stores is rendered before the commit, so its appends must not wait for the commit
+	// to learn their positions.
+	claimed bool
 }
 
 // batch sends b, with BEGIN in front if the transaction has not started yet, and
@@ -87,6 +91,12 @@ func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 
 // Defer queues a statement to run just before COMMIT.
 func (t *Tx) Defer(sql string, args ...any) { t.deferred.Queue(sql, args...) }
+
+// deferRows is Defer for a statement whose rows the caller wants: read runs on them
+// when the batch with the COMMIT is answered.
+func (t *Tx) deferRows(read func(pgx.Rows) error, sql string, args ...any) {
+	t.deferred.Queue(sql, args...).Query(read)
+}
 
 // commit sends the deferred statements and COMMIT in one round trip.
 //

@@ -218,8 +218,8 @@ func columnsOf(events []EventData) (columns, error) {
 
 // The guarded append: the same statement, but a head that did not move calls
 // eventstore_version_mismatch (migration 00007), which raises SQLSTATE ES409 and so
-// aborts the whole transaction. It returns nothing: it is sent in a batch whose results
-// nobody waits for.
+// aborts the whole transaction. It returns the events' global positions, which its
+// caller reads when the batch that carried it (with the COMMIT) is answered.
 const (
 	guardHead = `, checked AS (
 			SELECT version FROM head
@@ -232,7 +232,8 @@ const (
 		       e.payload, e.metadata, NULLIF(e.correlation_id, ''), NULLIF(e.causation_id, ''),
 		       COALESCE(e.recorded_at, now())
 		FROM checked AS head, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::timestamptz[])
-		     WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, correlation_id, causation_id, recorded_at, ord)`
+		     WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, correlation_id, causation_id, recorded_at, ord)
+		RETURNING global_position`
 )
 
 // insertOneGuarded is insertGuarded for the common case of one event, with scalar
@@ -243,7 +244,8 @@ const insertOneGuarded = `
 		                    payload, metadata, correlation_id, causation_id, recorded_at)
 		SELECT $1, $2, head.version, $4::uuid, $5::text, $6::int, $7::jsonb, $8::jsonb,
 		       NULLIF($9::text, ''), NULLIF($10::text, ''), COALESCE($11::timestamptz, now())
-		FROM checked AS head`
+		FROM checked AS head
+		RETURNING global_position`
 
 var guardedOneSQL = map[expectation]string{
 	expectNoStream: "WITH head AS (" + headNoStream + ")" + guardHead + insertOneGuarded,

@@ -37,6 +37,7 @@ func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 		t.Fatalf("stale cache: %+v", res.View)
 	}
 	folded, err := uncached.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: 6})
+	res.View.Position = 0 // the log position is the write side's answer; reads do not carry it
 	if err != nil || !reflect.DeepEqual(folded, res.View) {
 		t.Fatalf("cached result differs from the fold of the whole stream:\n%+v\n%+v (%v)", res.View, folded, err)
 	}

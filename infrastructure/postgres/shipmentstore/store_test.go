@@ -92,7 +92,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 		!reflect.DeepEqual(created.View.State.Items, want) {
 		t.Fatalf("created %+v", created.View)
 	}
-	if got := f.get(t, id); !reflect.DeepEqual(got, created.View) {
+	if got := f.get(t, id); !reflect.DeepEqual(got, noPosition(created.View)) {
 		t.Fatalf("read model %+v\nwant %+v", got, created.View)
 	}
 	if _, err := s.CreateShipment(ctx, application.CreateShipment{OrderID: orderID}); !errors.Is(err, shipment.ErrExists) {
@@ -100,7 +100,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 	}
 
 	dispatched := must(s.DispatchShipment(ctx, application.DispatchShipment{ShipmentID: id, Carrier: "DHL", TrackingNo: "JD1"}))(t)
-	if got := f.get(t, id); !reflect.DeepEqual(got, dispatched.View) || got.State.Carrier != "DHL" || got.Version != 2 {
+	if got := f.get(t, id); !reflect.DeepEqual(got, noPosition(dispatched.View)) || got.State.Carrier != "DHL" || got.Version != 2 {
 		t.Fatalf("after dispatch: read model %+v, command %+v", got, dispatched.View)
 	}
 	if _, err := s.CancelShipment(ctx, application.CancelShipment{ShipmentID: id}); !errors.Is(err, shipment.ErrAlreadyDispatched) {
@@ -108,7 +108,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 	}
 	delivered := must(s.DeliverShipment(ctx, application.DeliverShipment{ShipmentID: id}))(t)
 	again := must(s.DeliverShipment(ctx, application.DeliverShipment{ShipmentID: id}))(t)
-	if again.View.Version != 3 || !reflect.DeepEqual(f.get(t, id), delivered.View) {
+	if again.View.Version != 3 || !reflect.DeepEqual(f.get(t, id), noPosition(delivered.View)) {
 		t.Fatalf("deliver twice: %+v / %+v", again.View, f.get(t, id))
 	}
 
@@ -117,7 +117,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 		t.Fatalf("history %+v", history)
 	}
 	v1 := must(s.ShipmentAsOf.Handle(ctx, application.ShipmentAsOf{ShipmentID: id, Version: 1}))(t)
-	if !reflect.DeepEqual(v1, created.View) {
+	if !reflect.DeepEqual(v1, noPosition(created.View)) {
 		t.Fatalf("as of version 1: %+v, want %+v", v1, created.View)
 	}
 	if _, err := s.ShipmentAsOf.Handle(ctx, application.ShipmentAsOf{ShipmentID: id, Version: 4}); !errors.Is(err, shipment.ErrNotFound) {
@@ -381,4 +381,11 @@ func TestShipmentAccessRules(t *testing.T) {
 	if _, err := s.ListShipments.Handle(context.Background(), application.ListShipments{}); !errors.Is(err, application.ErrUnauthenticated) {
 		t.Errorf("list without a principal: %v, want unauthenticated", err)
 	}
+}
+
+// noPosition drops the log position a command's result carries (X-Event-Position): the
+// reads do not carry it.
+func noPosition(v application.ShipmentView) application.ShipmentView {
+	v.Position = 0
+	return v
 }

@@ -1,0 +1,93 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CustomerSummary is one customer's orders at a glance, from the asynchronous
+// customer_summary read model. Confirmed counts orders confirmed and not cancelled
+// since; ConfirmedTotals sums their totals per currency.
+type CustomerSummary struct {
+	CustomerID      string
+	OrdersPlaced    int64
+	OrdersConfirmed int64
+	OrdersCancelled int64
+	ConfirmedTotals map[string]int64 // currency -> cents
+}
+
+// CustomerSummaries reads the customer_summary read model.
+type CustomerSummaries interface {
+	// Position is the global log position the read model reflects.
+	Position(ctx context.Context) (int64, error)
+	// CustomerSummary returns the summary and the position it reflects.
+	CustomerSummary(ctx context.Context, customerID string) (CustomerSummary, int64, error)
+}
+
+// ErrReadModelBehind means an asynchronous read model had not reached the position
+// asked for within the wait. The transport answers 503 with Retry-After.
+var ErrReadModelBehind = errors.New("read model is behind the requested position")
+
+// BehindError says how far behind.
+type BehindError struct {
+	Wanted, Reached int64
+}
+
+func (e *BehindError) Error() string {
+	return fmt.Sprintf("read model at position %d, %d asked for", e.Reached, e.Wanted)
+}
+func (e *BehindError) Unwrap() error { return ErrReadModelBehind }
+
+// GetCustomerSummaryHandler reads a customer's summary, waiting first, when asked,
+// until the read model has passed a position (the X-Event-Position of a command).
+type GetCustomerSummaryHandler struct {
+	r    CustomerSummaries
+	poll time.Duration
+}
+
+func NewGetCustomerSummaryHandler(r CustomerSummaries) *GetCustomerSummaryHandler {
+	return &GetCustomerSummaryHandler{r: r, poll: 20 * time.Millisecond}
+}
+
+// Handle returns the summary and the position it reflects. With minPosition > 0 it
+// waits up to wait for the read model to reach it, else returns a *BehindError.
+func (h *GetCustomerSummaryHandler) Handle(ctx context.Context, customerID string, minPosition int64, wait time.Duration) (CustomerSummary, int64, error) {
+	if _, err := Caller(ctx); err != nil {
+		return CustomerSummary{}, 0, err
+	}
+	if !CanSeeCustomer(ctx, customerID) { // staff, or the customer itself
+		return CustomerSummary{}, 0, ErrForbidden
+	}
+	if minPosition > 0 {
+		if err := WaitForPosition(ctx, h.r.Position, minPosition, wait, h.poll); err != nil {
+			return CustomerSummary{}, 0, err
+		}
+	}
+	return h.r.CustomerSummary(ctx, customerID)
+}
+
+// WaitForPosition polls position until it reaches want or wait has passed.
+func WaitForPosition(ctx context.Context, position func(context.Context) (int64, error), want int64, wait, poll time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		at, err := position(ctx)
+		if err != nil {
+			return err
+		}
+		if at >= want {
+			return nil
+		}
+		if time.Now().Add(poll).After(deadline) {
+			return &BehindError{Wanted: want, Reached: at}
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

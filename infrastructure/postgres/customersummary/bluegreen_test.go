@@ -1,0 +1,94 @@
+package customersummary_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/customersummary"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
+	"github.com/example/orders/test/pgtest"
+)
+
+// Bumping the version builds the new table from position 0 while the old one serves;
+// reads switch when the new one has caught up, and the old table and its checkpoint
+// are dropped DropAfter later.
+func TestBlueGreenRebuild(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := application.AsSystem(context.Background())
+	codec := eventcodec.NewOrderRegistry()
+	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	reader := customersummary.NewReader(pool)
+	get := application.NewGetCustomerSummaryHandler(reader)
+	place := func() int64 {
+		res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "carol", Currency: "EUR"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.View.Position
+	}
+	run := func(v int) func() {
+		rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 20 * time.Millisecond, LockRetry: 50 * time.Millisecond},
+			customersummary.ConsumerFor(v, codec))
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); rt.Run(rctx) }()
+		return func() { cancel(); <-done }
+	}
+	active := func() (v int) {
+		_ = pool.QueryRow(ctx, `SELECT coalesce((SELECT active FROM read_model_versions WHERE name = 'customer_summary'), 0)`).Scan(&v)
+		return v
+	}
+	// Set before any runtime reads it; put back after every runtime has stopped.
+	old := customersummary.DropAfter
+	customersummary.DropAfter = 300 * time.Millisecond
+	t.Cleanup(func() { customersummary.DropAfter = old })
+	stop1 := run(1)
+	defer stop1()
+	for range 4 {
+		place()
+	}
+	if s, _, err := get.Handle(ctx, "carol", place(), 10*time.Second); err != nil || s.OrdersPlaced != 5 || active() != 1 {
+		t.Fatalf("v1: %+v %v (active %d)", s, err, active())
+	}
+	stop2 := run(2) // the new code's version, while v1 keeps serving
+	defer stop2()
+	deadline := time.Now().Add(15 * time.Second)
+	for active() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("v2 never became active")
+		}
+		if s, _, err := get.Handle(ctx, "carol", 0, 0); err != nil || s.OrdersPlaced < 5 {
+			t.Fatalf("reads during the rebuild: %+v %v", s, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pos := place()
+	if s, _, err := get.Handle(ctx, "carol", pos, 10*time.Second); err != nil || s.OrdersPlaced != 6 {
+		t.Fatalf("v2: %+v %v", s, err)
+	}
+	stop1() // the old replicas are gone
+	for {
+		var exists bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('customer_summary_v1') IS NOT NULL`).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if !exists {
+			break
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("v1 table not dropped")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var n int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM consumer_checkpoints WHERE name = 'customer_summary_v1'`).Scan(&n)
+	if n != 0 {
+		t.Fatal("v1 checkpoint kept")
+	}
+}

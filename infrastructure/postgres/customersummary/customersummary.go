@@ -1,0 +1,221 @@
+// Package customersummary is the customer_summary read model: per customer, the orders
+// placed, confirmed and cancelled and the confirmed totals per currency. It is updated
+// asynchronously by a projection consumer (infrastructure/postgres/subscription), not
+// in the command's transaction, so a read states the log position it reflects and can
+// wait for a given one (read-your-writes across the async boundary).
+//
+// It is versioned blue/green: the rows of version N live in customer_summary_vN and its
+// consumer is customer_summary_vN. Bumping Version builds the new table from position 0
+// in the background while reads use the active version (read_model_versions); when the
+// new consumer has caught up it becomes active, and the old table and checkpoint are
+// dropped DropAfter later.
+package customersummary
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
+)
+
+// Name is the read model's name; Version the one this code builds. Bump Version when
+// the table's shape or meaning changes: the new version is built beside the old one.
+const (
+	Name    = "customer_summary"
+	Version = 1
+)
+
+// DropAfter is how long an old version's table is kept after the switch, for replicas
+// still running the old code during a rolling deploy.
+var DropAfter = 10 * time.Minute
+
+// Table is the table of version v, ConsumerName its consumer.
+func Table(v int) string        { return Name + "_v" + strconv.Itoa(v) }
+func ConsumerName(v int) string { return Table(v) }
+
+const orderStream = "order"
+
+// Consumer is the projection of version Version. Each row is one order (its customer,
+// currency, total and status) with the position of the last event applied to it, so
+// applying an event twice (after `consumers reset`) changes nothing.
+func Consumer(codec *eventcodec.Registry[order.Event]) subscription.Consumer {
+	return consumerFor(Version, codec)
+}
+
+// ConsumerVersion is the projection of version v (Consumer is ConsumerVersion(Version)):
+// for tools and benchmarks that build a version beside the live one.
+func ConsumerVersion(v int, codec *eventcodec.Registry[order.Event]) subscription.Consumer {
+	return consumerFor(v, codec)
+}
+
+func consumerFor(v int, codec *eventcodec.Registry[order.Event]) subscription.Consumer {
+	table := pgx.Identifier{Table(v)}.Sanitize()
+	return subscription.Consumer{
+		Name: ConsumerName(v),
+		Setup: func(ctx context.Context, conn *pgx.Conn) error {
+			// A migration creates the table (the service's role runs no DDL); a
+			// connection that may (tests, tools, a single-role setup) creates a missing
+			// version itself.
+			var exists bool
+			if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, Table(v)).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				_, err := conn.Exec(ctx, `INSERT INTO read_model_versions (name, active) VALUES ($1, $2) ON CONFLICT DO NOTHING`, Name, v)
+				return err
+			}
+			_, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
+				order_id      uuid   PRIMARY KEY,
+				customer_id   text   NOT NULL,
+				currency      text   NOT NULL,
+				total_cents   bigint NOT NULL DEFAULT 0,
+				status        text   NOT NULL,
+				last_position bigint NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS `+pgx.Identifier{Table(v) + "_customer"}.Sanitize()+` ON `+table+` (customer_id);
+			INSERT INTO read_model_versions (name, active) VALUES ('`+Name+`', `+strconv.Itoa(v)+`) ON CONFLICT DO NOTHING`)
+			return err
+		},
+		Project: func(e eventstore.RecordedEvent, q subscription.Queue) error {
+			if e.Stream.Type != orderStream {
+				return nil
+			}
+			id, err := uuid.Parse(e.Stream.ID)
+			if err != nil {
+				return fmt.Errorf("order stream id %q: %w", e.Stream.ID, err)
+			}
+			ev, err := codec.Decode(e.Type, e.SchemaVersion, e.Payload)
+			if err != nil {
+				return err
+			}
+			switch ev := ev.(type) {
+			case order.OrderPlaced:
+				q.Queue(`INSERT INTO `+table+` (order_id, customer_id, currency, status, last_position)
+					VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (order_id) DO NOTHING`, id, ev.CustomerID, ev.Currency, e.Position)
+			case order.OrderLineAdded:
+				q.Queue(`UPDATE `+table+` SET total_cents = total_cents + $2, last_position = $3
+					WHERE order_id = $1 AND last_position < $3`, id, int64(ev.Quantity)*ev.UnitPriceCents, e.Position)
+			case order.OrderConfirmed:
+				q.Queue(`UPDATE `+table+` SET status = 'confirmed', last_position = $2 WHERE order_id = $1 AND last_position < $2`, id, e.Position)
+			case order.OrderCancelled:
+				q.Queue(`UPDATE `+table+` SET status = 'cancelled', last_position = $2 WHERE order_id = $1 AND last_position < $2`, id, e.Position)
+			}
+			return nil
+		},
+		CaughtUp: func(ctx context.Context, conn *pgx.Conn, _ int64) error { return switchTo(ctx, conn, v) },
+	}
+}
+
+// switchTo makes version v the active one once its consumer has caught up (it is
+// called then), and drops versions older than the active one DropAfter after the
+// switch.
+func switchTo(ctx context.Context, conn *pgx.Conn, v int) error {
+	var active int
+	var switchedAt time.Time
+	if err := conn.QueryRow(ctx, `UPDATE read_model_versions
+		SET active = greatest(active, $2), switched_at = CASE WHEN active < $2 THEN now() ELSE switched_at END
+		WHERE name = $1 RETURNING active, switched_at`, Name, v).Scan(&active, &switchedAt); err != nil {
+		return err
+	}
+	if active != v || time.Since(switchedAt) < DropAfter {
+		return nil
+	}
+	for old := v - 1; old >= 1; old-- {
+		// Only the table's owner may drop it; the service's least-privilege role is not,
+		// and leaves the drop to a migration (docs/architecture.md).
+		var exists, mayDrop bool
+		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
+				coalesce((SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c WHERE c.oid = to_regclass($1)), false)`,
+			Table(old)).Scan(&exists, &mayDrop); err != nil {
+			return err
+		}
+		if !exists || !mayDrop {
+			break
+		}
+		if _, err := conn.Exec(ctx, `DROP TABLE `+pgx.Identifier{Table(old)}.Sanitize()); err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, `DELETE FROM consumer_checkpoints WHERE name = $1`, ConsumerName(old)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reader answers customer_summary queries from the active version.
+type Reader struct{ db eventstore.DBTX }
+
+// NewReader returns a Reader on db (a pool).
+func NewReader(db eventstore.DBTX) *Reader { return &Reader{db: db} }
+
+// ErrNotBuilt means no version of the read model exists yet (its consumer has not run).
+var ErrNotBuilt = errors.New("customer_summary has not been built yet")
+
+func (r *Reader) active(ctx context.Context) (int, error) {
+	var v int
+	err := r.db.QueryRow(ctx, `SELECT active FROM read_model_versions WHERE name = $1`, Name).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return v, postgres.Classify(err)
+}
+
+// Position is the log position the active version reflects: every event at or below it
+// (subscription.WatermarkSQL); 0 before it exists.
+func (r *Reader) Position(ctx context.Context) (int64, error) {
+	var pos int64
+	err := r.db.QueryRow(ctx, `SELECT coalesce((SELECT `+subscription.WatermarkSQL+` FROM read_model_versions v
+		JOIN consumer_checkpoints c ON c.name = v.name || '_v' || v.active WHERE v.name = $1), 0)`, Name).Scan(&pos)
+	return pos, postgres.Classify(err)
+}
+
+// CustomerSummary returns the customer's summary and the position it reflects, read
+// in one statement so that they agree. A customer without orders has zeros.
+func (r *Reader) CustomerSummary(ctx context.Context, customerID string) (application.CustomerSummary, int64, error) {
+	sum := application.CustomerSummary{CustomerID: customerID, ConfirmedTotals: map[string]int64{}}
+	v, err := r.active(ctx)
+	if err != nil || v == 0 {
+		return sum, 0, err
+	}
+	rows, err := r.db.Query(ctx, `SELECT `+subscription.WatermarkSQL+`, s.currency, s.placed, s.confirmed, s.cancelled, s.confirmed_total
+		FROM consumer_checkpoints c LEFT JOIN (
+			SELECT currency, count(*) AS placed,
+				count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+				count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+				coalesce(sum(total_cents) FILTER (WHERE status = 'confirmed'), 0)::bigint AS confirmed_total
+			FROM `+pgx.Identifier{Table(v)}.Sanitize()+` WHERE customer_id = $1 GROUP BY currency) s ON true
+		WHERE c.name = $2`, customerID, ConsumerName(v))
+	if err != nil {
+		return sum, 0, postgres.Classify(err)
+	}
+	defer rows.Close()
+	var pos int64
+	for rows.Next() {
+		var currency *string
+		var placed, confirmed, cancelled, total *int64
+		if err := rows.Scan(&pos, &currency, &placed, &confirmed, &cancelled, &total); err != nil {
+			return sum, 0, postgres.Classify(err)
+		}
+		if currency == nil {
+			continue
+		}
+		sum.OrdersPlaced += *placed
+		sum.OrdersConfirmed += *confirmed
+		sum.OrdersCancelled += *cancelled
+		if *confirmed > 0 {
+			sum.ConfirmedTotals[*currency] = *total
+		}
+	}
+	return sum, pos, postgres.Classify(rows.Err())
+}

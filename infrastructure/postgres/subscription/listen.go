@@ -1,0 +1,87 @@
+package subscription
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// listen LISTENs on channel on a dedicated connection and calls wake for every
+// notification, and once after each (re)connection, since notifications sent while it
+// was away are lost. It reconnects after a failure until ctx ends. (pgxlisten does
+// this too but has no tagged release; this is the part of it needed here.)
+func listen(ctx context.Context, cfg *pgx.ConnConfig, channel string, wake func(), log *slog.Logger) {
+	for ctx.Err() == nil {
+		err := listenOnce(ctx, cfg, channel, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("listener lost its connection; polling until it is back", "error", err.Error())
+		sleep(ctx, time.Second)
+	}
+}
+
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channel string, wake func()) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	wake()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
+	}
+}
+
+// Notifier sends NOTIFY on a channel after commits, outside their transactions:
+// Notify never blocks, calls while one NOTIFY is in flight are coalesced into the
+// next, and at most one is in flight. A lost NOTIFY costs latency (consumers poll),
+// never events.
+type Notifier struct {
+	pool    *pgxpool.Pool
+	channel string
+	kick    chan struct{}
+}
+
+// NewNotifier returns a Notifier on pool; Run sends.
+func NewNotifier(pool *pgxpool.Pool, channel string) *Notifier {
+	return &Notifier{pool: pool, channel: channel, kick: make(chan struct{}, 1)}
+}
+
+// Channel is the channel it notifies.
+func (n *Notifier) Channel() string { return n.channel }
+
+// Notify asks for one NOTIFY soon.
+func (n *Notifier) Notify() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends the NOTIFYs asked for until ctx ends.
+func (n *Notifier) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.kick:
+		}
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _ = n.pool.Exec(sctx, "SELECT pg_notify($1, '')", n.channel)
+		cancel()
+	}
+}

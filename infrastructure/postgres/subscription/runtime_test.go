@@ -1,0 +1,212 @@
+package subscription_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/test/pgtest"
+)
+
+// A transaction that took a low position and commits after many higher ones is
+// neither missed nor repeated, by a projection or a reactor, while both run.
+func TestOutOfOrderCommitIsNotMissed(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	appendCommitted(t, pool, "Before", 5)
+	var r reactions
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil), r.consumer("react"))
+
+	slow, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx)
+	low := appendEvents(t, ctx, slow, "Slow", 1)[0]
+	var high []eventstore.RecordedEvent
+	for range 20 {
+		high = append(high, appendCommitted(t, pool, "Fast", 5)...)
+	}
+	if low.Position > high[0].Position {
+		t.Fatalf("setup: the slow event should hold the lower position (%d vs %d)", low.Position, high[0].Position)
+	}
+	// Consumers run meanwhile; they must not pass the open transaction's position.
+	eventually(t, 10*time.Second, "projection reads up to the open transaction", func() bool {
+		return status(t, pool, "proj").Position >= low.Position-1
+	})
+	time.Sleep(200 * time.Millisecond) // give them a chance to do wrong; not an assertion of timing
+	if p := status(t, pool, "proj").Position; p >= low.Position {
+		t.Fatalf("projection passed the open transaction: at %d, slow event at %d", p, low.Position)
+	}
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	last := high[len(high)-1].Position
+	for _, name := range []string{"proj", "react"} {
+		eventually(t, 15*time.Second, name+" reaches the last event", func() bool { return status(t, pool, name).Position >= last })
+	}
+	n, distinct := countSeen(t, pool, "proj")
+	if n != 106 || distinct != 106 {
+		t.Fatalf("projection applied %d events (%d distinct), want 106 once each", n, distinct)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.seen) != 106 {
+		t.Fatalf("reactor saw %d events, want 106", len(r.seen))
+	}
+	for id, c := range r.seen {
+		if c != 1 {
+			t.Fatalf("reactor saw %s %d times", id, c)
+		}
+	}
+	if s := status(t, pool, "proj"); !s.Healthy() {
+		t.Fatalf("projection unhealthy: %+v", s)
+	}
+}
+
+// An event that keeps failing stops the consumer at it, with the error recorded and
+// the events before it applied; skip moves past it and the rest are applied.
+func TestPoisonEventStopsThenSkip(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "Good", 3)
+	bad := appendCommitted(t, pool, "Bad", 1)[0]
+	appendCommitted(t, pool, "Good", 2)
+	poison := func(e eventstore.RecordedEvent) error {
+		if e.Type == "Bad" {
+			return errors.New("cannot apply Bad")
+		}
+		return nil
+	}
+	start(t, pool, fastOptions("a"), seenProjection("proj", poison))
+	eventually(t, 10*time.Second, "consumer stops", func() bool { return status(t, pool, "proj").Stopped })
+	s := status(t, pool, "proj")
+	if s.Position != bad.Position-1 || s.ErrorPosition != bad.Position || s.Attempts != 3 || s.Error != "cannot apply Bad" {
+		t.Fatalf("stopped status = %+v, want position %d, error at %d after 3 attempts", s, bad.Position-1, bad.Position)
+	}
+	if n, _ := countSeen(t, pool, "proj"); n != 3 {
+		t.Fatalf("applied %d events before the poison one, want 3", n)
+	}
+	if _, err := subscriptionSkip(pool, "proj"); err != nil {
+		t.Fatal(err)
+	}
+	last := maxPosition(t, pool)
+	eventually(t, 10*time.Second, "consumer resumes past the skipped event", func() bool { return status(t, pool, "proj").Position >= last })
+	if n, _ := countSeen(t, pool, "proj"); n != 5 {
+		t.Fatalf("applied %d events, want 5 (all but the skipped one)", n)
+	}
+}
+
+// Of three runtimes running the same consumers, exactly one is active per consumer;
+// when it stops, another takes over within a few lock retries and nothing is lost or
+// applied twice.
+func TestExactlyOneActiveAndTakeover(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "E", 20)
+	type replica struct {
+		active func() bool
+		stop   func()
+	}
+	var replicas []replica
+	for _, owner := range []string{"r1", "r2", "r3"} {
+		rt, stop := start(t, pool, fastOptions(owner), seenProjection("proj", nil))
+		replicas = append(replicas, replica{func() bool { return rt.Active("proj") }, stop})
+	}
+	activeCount := func() (n, which int) {
+		for i, r := range replicas {
+			if r.active() {
+				n++
+				which = i
+			}
+		}
+		return
+	}
+	eventually(t, 10*time.Second, "one replica becomes active", func() bool { n, _ := activeCount(); return n == 1 })
+	stopAt := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(stopAt) {
+		if n, _ := activeCount(); n > 1 {
+			t.Fatalf("%d replicas active at once", n)
+		}
+		appendCommitted(t, pool, "E", 1)
+	}
+	_, first := activeCount()
+	replicas[first].stop()
+	appendCommitted(t, pool, "E", 10)
+	eventually(t, 10*time.Second, "another replica takes over", func() bool { n, w := activeCount(); return n == 1 && w != first })
+	last := maxPosition(t, pool)
+	eventually(t, 10*time.Second, "the new owner catches up", func() bool { return status(t, pool, "proj").Position >= last })
+	n, distinct := countSeen(t, pool, "proj")
+	var total int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if n != total || distinct != total {
+		t.Fatalf("applied %d (%d distinct) of %d events", n, distinct, total)
+	}
+}
+
+// Killing the consumer's connections (what a database restart does to them) costs
+// nothing: the runtime reconnects, takes the lock again and goes on.
+func TestConnectionLossResumes(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	for round := range 3 {
+		appendCommitted(t, pool, "E", 30)
+		if _, err := pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`); err != nil {
+			t.Fatal(err)
+		}
+		appendCommitted(t, pool, "E", 30)
+		last := maxPosition(t, pool)
+		eventually(t, 15*time.Second, "consumer resumes after the connections were killed", func() bool {
+			return status(t, pool, "proj").Position >= last
+		})
+		n, distinct := countSeen(t, pool, "proj")
+		if n != 60*(round+1) || distinct != n {
+			t.Fatalf("round %d: applied %d (%d distinct), want %d once each", round, n, distinct, 60*(round+1))
+		}
+	}
+}
+
+// A transaction that took its id early (a first write before its events, as an
+// idempotency key is) and its position late is read after a transaction with a later id
+// and a lower position that is still open; in position order below xmin the consumer
+// would read the first and pass the second's position for good.
+func TestTransactionOrderBeatsPositionOrder(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE early (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	early, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Rollback(ctx)
+	if _, err := early.Exec(ctx, `INSERT INTO early VALUES (1)`); err != nil { // takes its transaction id now
+		t.Fatal(err)
+	}
+	late, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback(ctx)
+	low := appendEvents(t, ctx, late, "Late", 1)[0]    // later id, lower position, stays open
+	high := appendEvents(t, ctx, early, "Early", 1)[0] // earlier id, higher position
+	if err := early.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the consumer reads meanwhile; not an assertion of timing
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "both events applied", func() bool {
+		n, _ := countSeen(t, pool, "proj")
+		return n == 2
+	})
+	if s := status(t, pool, "proj"); s.Watermark < high.Position || low.Position > high.Position {
+		t.Fatalf("status %+v after positions %d and %d", s, low.Position, high.Position)
+	}
+}

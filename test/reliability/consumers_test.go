@@ -1,0 +1,273 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/domain/shipment"
+	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/customersummary"
+	"github.com/example/orders/infrastructure/postgres/subscription"
+	"github.com/example/orders/test/pgtest"
+)
+
+var consumerNames = []string{customersummary.ConsumerName(customersummary.Version), "fulfilment"}
+
+// TestConsumerOwnerKilled runs two replicas with the consumers on while clients place,
+// confirm and cancel orders through both, kills the replica that owns the consumers
+// with SIGKILL (in the middle of whatever batch it is in), and checks that the other
+// takes over within 10 s, and that in the end every confirmed order has its one
+// shipment and customer_summary equals the fold of the log.
+func TestConsumerOwnerKilled(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	svcs := startServices(t, pick(2, 3), dbURL, map[string]string{"RUN_CONSUMERS": "true"})
+	pool := consumerPool(t, dbURL)
+	w := startWriters(t, svcs, pick(4, 8))
+	defer w.stop()
+
+	for cycle := range pick(1, 5) {
+		time.Sleep(pick(1500*time.Millisecond, 4*time.Second))
+		owner := waitOwner(t, pool, svcs, -1, 15*time.Second)
+		killedAt := time.Now()
+		svcs[owner].kill(t)
+		next := waitOwner(t, pool, svcs, owner, 10*time.Second)
+		t.Logf("cycle %d: killed %s, %s took over the consumers after %v", cycle+1, svcs[owner].name, svcs[next].name,
+			time.Since(killedAt).Round(time.Millisecond))
+		svcs[owner].restart(t)
+	}
+	time.Sleep(pick(500*time.Millisecond, 2*time.Second))
+	w.stop()
+	checkConsumers(t, pool, w)
+}
+
+// TestConsumersThroughDatabaseOutage stops PostgreSQL while the consumers work; they
+// resume by themselves, and nothing is lost or done twice.
+func TestConsumersThroughDatabaseOutage(t *testing.T) {
+	pg := startLocalPG(t)
+	svcs := startServices(t, 1, pg.URL, map[string]string{"RUN_CONSUMERS": "true", "REQUEST_TIMEOUT": "1s"})
+	w := startWriters(t, svcs, 4)
+	defer w.stop()
+	for range pick(1, 3) {
+		time.Sleep(pick(1500*time.Millisecond, 3*time.Second))
+		pg.stop("fast")
+		time.Sleep(pick(1500*time.Millisecond, 3*time.Second))
+		pg.start()
+		waitRecovered(t, svcs, 30*time.Second)
+	}
+	time.Sleep(time.Second)
+	w.stop()
+	checkConsumers(t, consumerPool(t, pg.URL), w)
+}
+
+func consumerPool(t *testing.T, dbURL string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// waitOwner waits until every consumer is held by one live replica other than not,
+// and returns its index.
+func waitOwner(t *testing.T, pool *pgxpool.Pool, svcs []*service, not int, within time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if i, ok := currentOwner(pool, svcs); ok && i != not {
+			return i
+		}
+		if time.Now().After(deadline) {
+			all, err := subscription.Statuses(context.Background(), pool)
+			t.Fatalf("no replica (other than %d) owns every consumer within %v: %+v %v", not, within, all, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// currentOwner is the replica that holds every consumer's lock, if one does.
+func currentOwner(pool *pgxpool.Pool, svcs []*service) (int, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	all, err := subscription.Statuses(ctx, pool)
+	if err != nil || len(all) < len(consumerNames) {
+		return 0, false
+	}
+	owner := -1
+	for _, s := range all {
+		if !s.Held {
+			return 0, false
+		}
+		parts := strings.Split(s.Owner, "-")
+		pid, _ := strconv.Atoi(parts[max(len(parts)-2, 0)])
+		i := -1
+		for j, svc := range svcs {
+			svc.mu.Lock()
+			if svc.alive && svc.cmd != nil && svc.cmd.Process.Pid == pid {
+				i = j
+			}
+			svc.mu.Unlock()
+		}
+		if i < 0 || (owner >= 0 && owner != i) {
+			return 0, false
+		}
+		owner = i
+	}
+	return owner, owner >= 0
+}
+
+// writers place, confirm and sometimes cancel orders through every replica.
+type writers struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	acked  atomic.Int64
+	svcs   []*service
+}
+
+func startWriters(t *testing.T, svcs []*service, n int) *writers {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &writers{cancel: cancel, svcs: svcs}
+	for c := range n {
+		w.wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				svc := svcs[(c+i)%len(svcs)]
+				id := uuid.New()
+				base := svc.URL
+				r := send(ctx, "POST", base+"/orders", jsonBody(map[string]any{"id": id, "customer_id": fmt.Sprintf("cust-%d", i%7), "currency": []string{"EUR", "USD"}[i%2]}))
+				if r.Status != 201 {
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				send(ctx, "POST", base+"/orders/"+id.String()+"/lines", jsonBody(map[string]any{"sku": "s", "quantity": 1 + i%3, "unit_price_cents": 250}))
+				send(ctx, "POST", base+"/orders/"+id.String()+"/confirm", nil)
+				if i%5 == 0 {
+					send(ctx, "POST", base+"/orders/"+id.String()+"/cancel", jsonBody(map[string]any{"reason": "test"}))
+				}
+				w.acked.Add(1)
+			}
+		})
+	}
+	return w
+}
+
+func (w *writers) stop() { w.once.Do(func() { w.cancel(); w.wg.Wait() }) }
+
+// checkConsumers waits for every consumer to reach the end of the log and checks what
+// they made of it.
+func checkConsumers(t *testing.T, pool *pgxpool.Pool, w *writers) {
+	t.Helper()
+	ctx := context.Background()
+	var last int64
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(global_position), 0) FROM events`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		all, err := subscription.Statuses(ctx, pool)
+		done := err == nil && len(all) >= len(consumerNames)
+		for _, s := range all {
+			if !s.Healthy() {
+				t.Fatalf("consumer %s unhealthy: %+v", s.Name, s)
+			}
+			done = done && s.Position >= last
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumers not at the end of the log (%d) within 60s: %+v %v", last, all, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var diffs []string
+	n, err := customersummary.Verify(ctx, pool, eventcodec.NewOrderRegistry(), func(d string) { diffs = append(diffs, d) })
+	if err != nil || len(diffs) > 0 {
+		for _, d := range diffs {
+			id := strings.Fields(d)[2]
+			id = strings.TrimSuffix(id, ":")
+			rows, _ := pool.Query(ctx, `SELECT global_position, transaction_id::text, event_type, recorded_at FROM events WHERE stream_id = $1 ORDER BY global_position`, id)
+			for rows.Next() {
+				var pos int64
+				var xid, typ string
+				var at time.Time
+				_ = rows.Scan(&pos, &xid, &typ, &at)
+				t.Logf("  %s: position %d xid %s %s at %s", id, pos, xid, typ, at.Format(time.RFC3339Nano))
+			}
+			rows.Close()
+			var lp int64
+			_ = pool.QueryRow(ctx, `SELECT last_position FROM customer_summary_v1 WHERE order_id = $1`, id).Scan(&lp)
+			t.Logf("  row last_position %d", lp)
+		}
+		for _, svc := range w.svcs {
+			for _, l := range strings.Split(svc.out.String(), "\n") {
+				if strings.Contains(l, "consumer") || strings.Contains(l, "killed") {
+					t.Logf("%s: %s", svc.name, l)
+				}
+			}
+		}
+		t.Fatalf("customer_summary differs from the log (%d orders): %v %v", n, err, diffs)
+	}
+	// Every order confirmed and not cancelled has exactly one shipment, created once; a
+	// cancelled one has none or a cancelled one.
+	rows, err := pool.Query(ctx, `SELECT o.stream_id,
+			bool_or(o.event_type = 'OrderConfirmed'), bool_or(o.event_type = 'OrderCancelled')
+		FROM events o WHERE o.stream_type = 'order' GROUP BY o.stream_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type orderFacts struct{ confirmed, cancelled bool }
+	orders := map[string]orderFacts{}
+	for rows.Next() {
+		var id string
+		var f orderFacts
+		if err := rows.Scan(&id, &f.confirmed, &f.cancelled); err != nil {
+			t.Fatal(err)
+		}
+		orders[id] = f
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	shipments := map[string][]string{}
+	rows, err = pool.Query(ctx, `SELECT stream_id, event_type FROM events WHERE stream_type = 'shipment' ORDER BY stream_id, stream_version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, typ string
+		if err := rows.Scan(&id, &typ); err != nil {
+			t.Fatal(err)
+		}
+		shipments[id] = append(shipments[id], typ)
+	}
+	confirmed := 0
+	for id, f := range orders {
+		sh := shipments[shipment.ShipmentIDFor(uuid.MustParse(id)).String()]
+		switch {
+		case f.confirmed && !f.cancelled:
+			confirmed++
+			if len(sh) != 1 || sh[0] != "ShipmentCreated" {
+				t.Errorf("confirmed order %s: shipment events %v, want [ShipmentCreated]", id, sh)
+			}
+		case f.cancelled && len(sh) > 0:
+			if len(sh) != 2 || sh[0] != "ShipmentCreated" || sh[1] != "ShipmentCancelled" {
+				t.Errorf("cancelled order %s: shipment events %v, want none or created+cancelled", id, sh)
+			}
+		case !f.confirmed && len(sh) > 0:
+			t.Errorf("unconfirmed order %s has shipment events %v", id, sh)
+		}
+	}
+	t.Logf("%d orders (%d confirmed and shipped), %d order flows acknowledged, log at %d; customer_summary and shipments agree with it",
+		len(orders), confirmed, w.acked.Load(), last)
+}
