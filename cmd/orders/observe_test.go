@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -225,4 +226,67 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A reaction continues the trace of the command it reacts to: the fulfilment consumer's
+// span is a child of the confirm request's span, and the shipment it creates is an
+// attempt span under it, all in the client's trace.
+func TestConsumersContinueTheCommandsTrace(t *testing.T) {
+	t.Parallel()
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	o := newObserved(t, tracing.With(tp))
+	if o.svc.consumers == nil {
+		t.Fatal("the service runs no consumers")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); o.svc.consumers.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	id := uuid.Must(uuid.NewV7()).String()
+	for _, step := range []struct{ path, body string }{
+		{"/orders", `{"id":"` + id + `","customer_id":"t","currency":"EUR"}`},
+		{"/orders/" + id + "/lines", `{"sku":"s","quantity":1,"unit_price_cents":5}`},
+	} {
+		if code, body := o.do(t, "POST", step.path, step.body); code >= 300 {
+			t.Fatalf("%s: %d %s", step.path, code, body)
+		}
+	}
+	trace := "0af7651916cd43dd8448eb211c80319c"
+	if code, body := o.do(t, "POST", "/orders/"+id+"/confirm", "", "traceparent", "00-"+trace+"-b7ad6b7169203331-01"); code != 200 {
+		t.Fatalf("confirm: %d %s", code, body)
+	}
+
+	var confirm, consume, create *tracetest.SpanStub
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		spans := exp.GetSpans()
+		confirm, consume, create = nil, nil, nil
+		for i := range spans {
+			s := &spans[i]
+			if s.SpanContext.TraceID().String() != trace {
+				continue
+			}
+			switch s.Name {
+			case "POST /orders/:id/confirm":
+				confirm = s
+			case "consume fulfilment":
+				consume = s
+			case "CreateShipment":
+				create = s
+			}
+		}
+		if confirm != nil && consume != nil && create != nil {
+			break
+		}
+	}
+	if confirm == nil || consume == nil || create == nil {
+		t.Fatalf("in trace %s: confirm request %v, fulfilment span %v, CreateShipment attempt %v", trace, confirm != nil, consume != nil, create != nil)
+	}
+	if consume.Parent.SpanID() != confirm.SpanContext.SpanID() {
+		t.Errorf("the fulfilment span's parent is %s, want the confirm request's span %s", consume.Parent.SpanID(), confirm.SpanContext.SpanID())
+	}
+	if create.Parent.SpanID() != consume.SpanContext.SpanID() {
+		t.Error("the CreateShipment attempt is not a child of the fulfilment span")
+	}
 }

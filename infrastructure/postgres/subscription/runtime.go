@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,9 @@ type Options struct {
 	Owner        string        // this instance's name in the checkpoint (host-pid-random)
 	Channel      string        // the NOTIFY channel to LISTEN on; "" polls only
 	Log          *slog.Logger
+	// Span, if set, wraps the handling of events (one for a reactor, a batch for a
+	// projection) given their metadata, so that tracing continues the commands' traces.
+	Span func(ctx context.Context, consumer string, metadata []json.RawMessage) (context.Context, func(error))
 }
 
 func (o Options) withDefaults() Options {
@@ -272,7 +276,12 @@ func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, event
 	}
 	n := len(events) - 1
 	last := cursor{TransactionID: xids[n], Position: events[n].Position}
-	failedAt, err := r.applyTx(ctx, c, conn, q, last)
+	var failedAt int
+	err := r.traced(ctx, c.Name, events, func(ctx context.Context) error {
+		var err error
+		failedAt, err = r.applyTx(ctx, c, conn, q, last)
+		return err
+	})
 	if err == nil {
 		return last.Position, nil, nil
 	}
@@ -342,7 +351,7 @@ func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events 
 		if ctx.Err() != nil {
 			return done, nil, ctx.Err()
 		}
-		if err := c.React(ctx, events[i]); err != nil {
+		if err := r.traced(ctx, c.Name, events[i:i+1], func(ctx context.Context) error { return c.React(ctx, events[i]) }); err != nil {
 			return done, &events[i], err
 		}
 		if err := advance(ctx, conn, c.Name, r.opts.Owner, cursor{TransactionID: xids[i], Position: events[i].Position}); err != nil {
@@ -400,4 +409,19 @@ func (r *Runtime) Stats(ctx context.Context, db eventstore.DBTX) ([]Status, erro
 		}
 	}
 	return out, nil
+}
+
+// traced runs handle inside Options.Span, when set.
+func (r *Runtime) traced(ctx context.Context, consumer string, events []eventstore.RecordedEvent, handle func(context.Context) error) error {
+	if r.opts.Span == nil {
+		return handle(ctx)
+	}
+	metadata := make([]json.RawMessage, len(events))
+	for i, e := range events {
+		metadata[i] = e.Metadata
+	}
+	ctx, end := r.opts.Span(ctx, consumer, metadata)
+	err := handle(ctx)
+	end(err)
+	return err
 }
