@@ -47,29 +47,6 @@ func ReadStream(ctx context.Context, db DBTX, stream StreamID, r StreamRange) ([
 	return events, nil
 }
 
-// ReadAll returns up to limit events from the whole log with global_position >= from,
-// in position order. It stops short of any transaction that is still in progress:
-// positions are handed out before commit, so an event of a slow transaction can appear
-// below one already read; reading only what is older than the oldest open transaction
-// means a consumer that resumes from its last position never skips one.
-func ReadAll(ctx context.Context, db DBTX, from int64, limit int) ([]RecordedEvent, error) {
-	if limit <= 0 {
-		return nil, fmt.Errorf("eventstore: read all: limit must be positive, got %d", limit)
-	}
-	rows, err := db.Query(ctx, selectEvents+`
-		WHERE global_position >= $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-		ORDER BY global_position
-		LIMIT $2`, from, limit)
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: read all from %d: %w", from, err)
-	}
-	events, err := scanEvents(rows)
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: read all from %d: %w", from, err)
-	}
-	return events, nil
-}
-
 // StreamVersion returns the stream's current version, 0 if it has no events.
 func StreamVersion(ctx context.Context, db DBTX, stream StreamID) (int64, error) {
 	var v int64

@@ -19,10 +19,10 @@ type cursor struct {
 // readAfter returns up to limit events after c in (transaction_id, global_position)
 // order, of transactions below pg_snapshot_xmin only.
 //
-// Why not eventstore.ReadAll (position order below xmin)? A transaction can take its id
+// Why not position order below xmin? A transaction can take its id
 // early (its first write, e.g. an idempotency key) and its position late; meanwhile a
 // transaction with a later id takes a lower position and is still running. Its id is at
-// or above xmin, so ReadAll leaves that event out but returns the first one's higher
+// or above xmin, so such a read leaves that event out but returns the first one's higher
 // position: a consumer that then resumes from that position has skipped the event
 // (TestTransactionOrderBeatsPositionOrder). In transaction order nothing can appear
 // behind the cursor: every transaction below xmin has ended, and every later one has an

@@ -83,7 +83,7 @@ func (s Summary) String() string {
 // their events, the head and the read model in one transaction, so one snapshot shows
 // all of a command's writes or none of them, and Verify is exact while the service
 // keeps running. Being read-only, the transaction takes no transaction id, so it does
-// not hold back eventstore.ReadAll's readers; it does hold back vacuum's horizon for
+// not hold back the log's readers (the feed, the consumers); it does hold back vacuum's horizon for
 // as long as it runs.
 func Verify(ctx context.Context, db DB, models []ReadModel, report func(Difference), opts ...Option) (Summary, error) {
 	start := time.Now()
