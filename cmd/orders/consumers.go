@@ -35,7 +35,7 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 	failed := func(err error) error { return &exitError{code: consumersFailed, err: err} }
 	usage := strings.ReplaceAll(consumersUsage, "NAME", "orders")
 	if len(args) == 0 {
-		fmt.Fprint(out, usage)
+		_, _ = fmt.Fprint(out, usage)
 		return failed(errors.New("consumers needs an action: status, reset or skip"))
 	}
 	action, rest := args[0], args[1:]
@@ -75,10 +75,10 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 			rest = withoutTo(rest)
 		}
 	case "help", "-h", "--help":
-		fmt.Fprint(out, usage)
+		_, _ = fmt.Fprint(out, usage)
 		return nil
 	default:
-		fmt.Fprint(out, usage)
+		_, _ = fmt.Fprint(out, usage)
 		return failed(fmt.Errorf("unknown consumers action %q", action))
 	}
 	cfg, err := parseConfig("consumers "+action, rest, getenv)
@@ -97,14 +97,14 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 		if err := subscription.Reset(ctx, pool, name, to); err != nil {
 			return failed(err)
 		}
-		fmt.Fprintf(out, "consumers: %s reset to position %d; it handles %d next\n", name, to, to+1)
+		_, _ = fmt.Fprintf(out, "consumers: %s reset to position %d; it handles %d next\n", name, to, to+1)
 		return nil
 	case "skip":
 		pos, err := subscription.Skip(ctx, pool, name)
 		if err != nil {
 			return failed(err)
 		}
-		fmt.Fprintf(out, "consumers: %s skipped the event at position %d\n", name, pos)
+		_, _ = fmt.Fprintf(out, "consumers: %s skipped the event at position %d\n", name, pos)
 		return nil
 	}
 	all, err := subscription.Statuses(ctx, pool)
@@ -112,7 +112,7 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 		return failed(err)
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tPOSITION\tLAG_EVENTS\tLAG_SECONDS\tOWNER\tSTATE\tERROR")
+	_, _ = fmt.Fprintln(w, "NAME\tPOSITION\tLAG_EVENTS\tLAG_SECONDS\tOWNER\tSTATE\tERROR")
 	unhealthy := 0
 	for _, s := range all {
 		state := "running"
@@ -131,7 +131,7 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 		if owner == "" {
 			owner = "-"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.3f\t%s\t%s\t%s\n", s.Name, s.Position, s.LagEvents, s.LagSeconds, owner, state, oneLine(s.Error))
+		_, _ = fmt.Fprintf(w, "%s\t%d\t%d\t%.3f\t%s\t%s\t%s\n", s.Name, s.Position, s.LagEvents, s.LagSeconds, owner, state, oneLine(s.Error))
 	}
 	if err := w.Flush(); err != nil {
 		return failed(err)

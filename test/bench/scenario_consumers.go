@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -126,7 +127,7 @@ func measureNotify(ctx context.Context, env *environment, pool *pgxpool.Pool, re
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, "LISTEN bench_events"); err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func measureLag(ctx context.Context, env *environment, res *consumerResults) err
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	type sample struct {
 		at  time.Time
 		pos int64
@@ -201,7 +202,7 @@ func measureLag(ctx context.Context, env *environment, res *consumerResults) err
 		name := customersummary.ConsumerName(customersummary.Version)
 		for lctx.Err() == nil {
 			var pos int64
-			if err := conn.QueryRow(lctx, q, name).Scan(&pos); err != nil && lctx.Err() == nil && err != pgx.ErrNoRows {
+			if err := conn.QueryRow(lctx, q, name).Scan(&pos); err != nil && lctx.Err() == nil && !errors.Is(err, pgx.ErrNoRows) {
 				polled <- err
 				return
 			}
@@ -335,8 +336,11 @@ func measureCatchUp(ctx context.Context, env *environment, pool *pgxpool.Pool, r
 	res.CatchUpRawEPS, res.CatchUpEPS = rawBest, projBest
 	res.CatchUpVsRaw = ratio(res.CatchUpEPS, res.CatchUpRawEPS)
 	var diffs int
-	if _, err := customersummary.Verify(ctx, pool, codec, func(string) { diffs++ }); err != nil || diffs > 0 {
-		return fmt.Errorf("the caught-up projection differs from the log: %d differences, %v", diffs, err)
+	if _, err := customersummary.Verify(ctx, pool, codec, func(string) { diffs++ }); err != nil {
+		return fmt.Errorf("check the caught-up projection: %w", err)
+	}
+	if diffs > 0 {
+		return fmt.Errorf("the caught-up projection differs from the log: %d differences", diffs)
 	}
 	return nil
 }

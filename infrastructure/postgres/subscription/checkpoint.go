@@ -33,7 +33,7 @@ func loadCheckpoint(ctx context.Context, db eventstore.DBTX, name string) (check
 	var xid int64
 	err := db.QueryRow(ctx, `SELECT position, transaction_id::text::bigint, stopped, attempts, error_position FROM consumer_checkpoints WHERE name = $1`, name).
 		Scan(&c.Position, &xid, &c.Stopped, &c.Attempts, &c.ErrorPosition)
-	c.TransactionID = uint64(xid)
+	c.TransactionID = uint64(xid) //nolint:gosec // transaction ids (xid8) are never negative
 	return c, err
 }
 

@@ -47,7 +47,7 @@ func appendCommitted(t *testing.T, pool *pgxpool.Pool, typ string, n int) []even
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }()
 	recs := appendEvents(t, ctx, tx, typ, n)
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)

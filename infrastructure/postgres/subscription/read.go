@@ -52,7 +52,7 @@ func readAfter(ctx context.Context, db eventstore.DBTX, c cursor, limit int) ([]
 		}
 		e.SchemaVersion = int(schema)
 		events = append(events, e)
-		xids = append(xids, uint64(xid))
+		xids = append(xids, uint64(xid)) //nolint:gosec // transaction ids (xid8) are never negative
 	}
 	return events, xids, rows.Err()
 }

@@ -79,7 +79,7 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Owner == "" {
 		host, _ := os.Hostname()
-		o.Owner = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.IntN(1<<16))
+		o.Owner = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.IntN(1<<16)) //nolint:gosec // a name to tell instances apart, not a secret
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

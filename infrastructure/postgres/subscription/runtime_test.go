@@ -23,7 +23,7 @@ func TestOutOfOrderCommitIsNotMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer slow.Rollback(ctx)
+	defer func() { _ = slow.Rollback(ctx) }()
 	low := appendEvents(t, ctx, slow, "Slow", 1)[0]
 	var high []eventstore.RecordedEvent
 	for range 20 {
@@ -184,7 +184,7 @@ func TestTransactionOrderBeatsPositionOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer early.Rollback(ctx)
+	defer func() { _ = early.Rollback(ctx) }()
 	if _, err := early.Exec(ctx, `INSERT INTO early VALUES (1)`); err != nil { // takes its transaction id now
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestTransactionOrderBeatsPositionOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer late.Rollback(ctx)
+	defer func() { _ = late.Rollback(ctx) }()
 	low := appendEvents(t, ctx, late, "Late", 1)[0]    // later id, lower position, stays open
 	high := appendEvents(t, ctx, early, "Early", 1)[0] // earlier id, higher position
 	if err := early.Commit(ctx); err != nil {
