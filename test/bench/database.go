@@ -43,7 +43,10 @@ func startDatabase(ctx context.Context) (*postgres.Server, error) {
 		// container is removed with its data by Stop; a local cluster is removed because
 		// of RemoveOnStop.
 		Local: postgres.LocalOptions{RemoveOnStop: true},
-		Log:   os.Stderr,
+		// The service, the CRUD server and the harness's own pool each hold up to
+		// concurrency + a few connections, and the service's consumers some more.
+		MaxConnections: 400,
+		Log:            os.Stderr,
 	})
 }
 

@@ -57,6 +57,8 @@ type ContainerOptions struct {
 	// Ephemeral runs the server without durability (fsync, synchronous_commit and
 	// full_page_writes off): for tests only, never for development or benchmarks.
 	Ephemeral bool
+	// MaxConnections, when set, is the server's max_connections.
+	MaxConnections int
 	// StartTimeout bounds the whole start, pull included; default 90s.
 	StartTimeout time.Duration
 	// Log receives testcontainers' progress lines; nil discards them.
@@ -153,6 +155,9 @@ func runContainer(ctx context.Context, opts ContainerOptions, logger *stdlog.Log
 	cmd := []string{"postgres"} // replaces the module's default "-c fsync=off"
 	if opts.Ephemeral {
 		cmd = append(cmd, ephemeralSettings...)
+	}
+	if opts.MaxConnections > 0 {
+		cmd = append(cmd, "-c", fmt.Sprintf("max_connections=%d", opts.MaxConnections))
 	}
 	customizers := []testcontainers.ContainerCustomizer{
 		testcontainers.WithLogger(logger),

@@ -29,6 +29,8 @@ type LocalOptions struct {
 	// full_page_writes off), and makes Stop delete the data directory. For tests only:
 	// a development or benchmark database must behave like a real one.
 	Ephemeral bool
+	// MaxConnections, when set, is the server's max_connections.
+	MaxConnections int
 	// RemoveOnStop makes Stop delete the temporary data directory (DataDir empty) of a
 	// durable server: a throwaway server that still commits like a real one, on disk
 	// with fsync and synchronous_commit on (test/bench). Ignored when DataDir is set.
@@ -302,6 +304,9 @@ func (c *cluster) start(ctx context.Context, bins binaries, run runner, opts Loc
 		o := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k '%s'", port, sockDir)
 		if opts.Ephemeral {
 			o += " " + strings.Join(ephemeralSettings, " ")
+		}
+		if opts.MaxConnections > 0 {
+			o += fmt.Sprintf(" -c max_connections=%d", opts.MaxConnections)
 		}
 		_, _ = fmt.Fprintf(opts.Log, "pg_ctl start -D %s (port %d, log %s)\n", c.dataDir, port, logFile)
 		timeout := 60

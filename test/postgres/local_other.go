@@ -12,14 +12,15 @@ import (
 // LocalOptions configure a server run from the PostgreSQL binaries of this machine.
 // Only Unix-like systems are supported.
 type LocalOptions struct {
-	DataDir      string
-	Port         int
-	Database     string
-	Ephemeral    bool
-	RemoveOnStop bool
-	BinDir       string
-	StartTimeout time.Duration
-	Log          io.Writer
+	DataDir        string
+	Port           int
+	Database       string
+	Ephemeral      bool
+	MaxConnections int
+	RemoveOnStop   bool
+	BinDir         string
+	StartTimeout   time.Duration
+	Log            io.Writer
 }
 
 // ErrNotRunning means that no server runs where one was looked for.

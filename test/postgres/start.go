@@ -29,6 +29,9 @@ type Options struct {
 	// Ephemeral: a throwaway server for tests, fast and deleted by Stop. See
 	// ContainerOptions.Ephemeral and LocalOptions.Ephemeral.
 	Ephemeral bool
+	// MaxConnections, when set, is the started server's max_connections (a benchmark
+	// runs several pools against one server).
+	MaxConnections int
 	// Container and Local configure each provider; their Database and Ephemeral
 	// default to the fields above.
 	Container ContainerOptions
@@ -63,6 +66,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	copts.Ephemeral = copts.Ephemeral || opts.Ephemeral
 	lopts.Ephemeral = lopts.Ephemeral || opts.Ephemeral
+	copts.MaxConnections = max(copts.MaxConnections, opts.MaxConnections)
+	lopts.MaxConnections = max(lopts.MaxConnections, opts.MaxConnections)
 	if copts.Log == nil {
 		copts.Log = opts.Log
 	}
