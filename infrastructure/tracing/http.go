@@ -2,13 +2,14 @@ package tracing
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/example/orders/infrastructure/httproute"
 )
 
 // Middleware starts a server span per request, continuing the caller's trace when the
@@ -21,11 +22,11 @@ func (t *Tracing) Middleware() echo.MiddlewareFunc {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
 	prop := propagation.TraceContext{}
-	var routes routeSet
+	var routes httproute.Set
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			route := routes.of(c)
+			route := routes.Of(c)
 			ctx := prop.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 			ctx, span := t.tracer.Start(ctx, req.Method+" "+route,
 				trace.WithSpanKind(trace.SpanKindServer),
@@ -48,23 +49,4 @@ func (t *Tracing) Middleware() echo.MiddlewareFunc {
 			return nil
 		}
 	}
-}
-
-// routeSet is metrics.RouteSet again (a few lines are cheaper than a shared package).
-type routeSet struct {
-	once   sync.Once
-	routes map[string]bool
-}
-
-func (s *routeSet) of(c echo.Context) string {
-	s.once.Do(func() {
-		s.routes = map[string]bool{}
-		for _, r := range c.Echo().Routes() {
-			s.routes[r.Path] = true
-		}
-	})
-	if p := c.Path(); s.routes[p] {
-		return p
-	}
-	return "unmatched"
 }
