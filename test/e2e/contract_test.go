@@ -193,27 +193,32 @@ func TestExamplesMatchTheService(t *testing.T) {
 	}
 	same("schemas.Order.example", want, r.Body)
 
-	// The examples of the error responses that a request can produce directly.
-	for name, send := range map[string]func() *response{
-		"BadRequest": func() *response {
+	// The examples of the error responses that a request can produce directly, in this
+	// order: PreconditionFailed needs the order at version 3, after Conflict's confirm.
+	for _, c := range []struct {
+		name string
+		send func() *response
+	}{
+		{"BadRequest", func() *response {
 			return do(t, http.MethodPost, base+"/orders", `{"customer_id":"cust-42","currency":"eur"}`, invalid...)
-		},
-		"NotFound": func() *response { return do(t, http.MethodGet, base+"/orders/"+uuid.NewString(), "") },
-		"Conflict": func() *response {
+		}},
+		{"NotFound", func() *response { return do(t, http.MethodGet, base+"/orders/"+uuid.NewString(), "") }},
+		{"Conflict", func() *response {
 			do(t, http.MethodPost, base+"/orders/"+o.Id.String()+"/confirm", "")
 			return do(t, http.MethodPost, base+"/orders/"+o.Id.String()+"/lines", `{"sku":"x","quantity":1,"unit_price_cents":1}`)
-		},
-		"PreconditionFailed": func() *response {
+		}},
+		{"PreconditionFailed", func() *response {
 			return do(t, http.MethodPost, base+"/orders/"+o.Id.String()+"/cancel", "", "If-Match", `"2"`)
-		},
-		"UnsupportedMediaType": func() *response {
+		}},
+		{"UnsupportedMediaType", func() *response {
 			return do(t, http.MethodPost, base+"/orders", `{}`, append(invalid, "Content-Type", "text/plain")...)
-		},
-		"MethodNotAllowed": func() *response { return do(t, http.MethodDelete, base+"/orders/"+o.Id.String(), "") },
-		"NoSuchRoute":      func() *response { return do(t, http.MethodGet, base+"/orders/"+o.Id.String()+"/shipments", "") },
+		}},
+		{"MethodNotAllowed", func() *response { return do(t, http.MethodDelete, base+"/orders/"+o.Id.String(), "") }},
+		{"NoSuchRoute", func() *response { return do(t, http.MethodGet, base+"/orders/"+o.Id.String()+"/shipments", "") }},
 	} {
+		name := c.name
 		want := example(doc.Components.Responses[name].Value.Content.Get("application/problem+json").Example)
-		got := send()
+		got := c.send()
 		if name == "PreconditionFailed" {
 			want["current_version"] = float64(3) // the example's order is at version 3 too
 		}
