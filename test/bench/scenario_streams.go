@@ -26,6 +26,10 @@ type streamRow struct {
 	RespKiB    float64 `json:"response_kib"`
 }
 
+// minOrdersPerLength is the fewest orders of one length, so that the first command
+// after the restart (one per order) is a median of several, not one sample.
+const minOrdersPerLength = 5
+
 // runStreams is scenario 5: add-line latency at concurrency 1 on orders whose streams
 // hold 10, 100, 1,000 and 10,000 events. Each length gets enough orders that none
 // grows by more than a tenth while it is measured, and the lengths take turns, in ten
@@ -48,7 +52,7 @@ func runStreams(ctx context.Context, env *environment, rep *report) error {
 	}
 	groups := make([]*group, len(cfg.lengths))
 	for gi, length := range cfg.lengths {
-		n := (cfg.samples + max(1, length/10) - 1) / max(1, length/10)
+		n := max(minOrdersPerLength, (cfg.samples+max(1, length/10)-1)/max(1, length/10))
 		ids, err := prefill(ctx, env, n, 0)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package aggregatestore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,7 +17,9 @@ import (
 // Snapshots is how an aggregate's folded state is persisted (table snapshots, migration
 // 00007). A snapshot is a cache of the fold: it is written after a commit, off the
 // request's path, read only when the state is not cached in memory, and deleting any
-// or all of them changes no answer.
+// or all of them changes no answer. The state column is bytea: the codec chooses the
+// format (orders use a binary layout; json.Marshal and json.Unmarshal do for a small
+// state).
 type Snapshots[S any] struct {
 	// SchemaVersion numbers the shape and meaning of the state. Bump it whenever the
 	// aggregate's Evolve (or S) changes: snapshots taken with another number are ignored
@@ -34,20 +35,6 @@ type Snapshots[S any] struct {
 // DefaultSnapshotEvery is a sensible Snapshots.Every: a cold command folds at most this
 // many events after the snapshot.
 const DefaultSnapshotEvery = 100
-
-// JSONSnapshots persists states as JSON, for a state type that survives
-// encoding/json unchanged (exported fields, no custom invariants lost on the way).
-func JSONSnapshots[S any](schemaVersion int) *Snapshots[S] {
-	return &Snapshots[S]{
-		SchemaVersion: schemaVersion,
-		Encode:        func(s S) ([]byte, error) { return json.Marshal(s) },
-		Decode: func(b []byte) (S, error) {
-			var s S
-			err := json.Unmarshal(b, &s)
-			return s, err
-		},
-	}
-}
 
 const (
 	readSnapshot = `SELECT version, state FROM snapshots

@@ -38,12 +38,8 @@ func NewStoreWithSnapshots(pool *pgxpool.Pool, codec *eventcodec.Registry[order.
 		Project: project, CachedStates: cachedOrders,
 	}
 	if snapshotEvery > 0 {
-		cfg.Snapshots = aggregatestore.JSONSnapshots[order.State](StateSchemaVersion)
+		cfg.Snapshots = stateSnapshots()
 		cfg.Snapshots.Every = snapshotEvery
 	}
 	return aggregatestore.New(pool, cfg)
 }
-
-// StateSchemaVersion numbers the shape and meaning of order.State in snapshots. Bump it
-// whenever order.State or the order's Evolve changes: older snapshots are then ignored.
-const StateSchemaVersion = 1

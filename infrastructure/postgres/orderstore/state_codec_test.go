@@ -1,0 +1,137 @@
+package orderstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/order"
+)
+
+func stateWithLines(n int, r *rand.Rand) order.State {
+	placed := time.Date(2026, 11, 27, 10, 0, 0, 123456789, time.UTC)
+	s := order.State{
+		ID: uuid.New(), CustomerID: "customer-ü-" + fmt.Sprint(n), Currency: "EUR", Status: order.StatusPending,
+		PlacedAt: placed, UpdatedAt: placed.Add(time.Duration(n) * time.Second),
+	}
+	for i := range n {
+		l := order.Line{SKU: fmt.Sprintf("SKU-%05d-%s", i, "αβ"[:r.IntN(2)*2]), Quantity: 1 + r.IntN(1000), UnitPriceCents: r.Int64N(1 << 40)}
+		s.Lines = append(s.Lines, l)
+		s.UnitCount += l.Quantity
+		s.TotalCents += int64(l.Quantity) * l.UnitPriceCents
+	}
+	return s
+}
+
+func TestStateCodecRoundTrips(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	states := []order.State{order.Initial(), {Status: order.StatusCancelled, Lines: []order.Line{{SKU: "", Quantity: -1, UnitPriceCents: -5}}}}
+	for _, n := range []int{0, 1, 2, 17, 1000} {
+		states = append(states, stateWithLines(n, r))
+	}
+	for i, s := range states {
+		b, err := encodeState(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeState(b)
+		if err != nil {
+			t.Fatalf("state %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, s) {
+			t.Fatalf("state %d: decoded %+v, want %+v", i, got, s)
+		}
+	}
+	// A time keeps its instant and offset.
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("", 5*3600+1800))
+	b, err := encodeState(order.State{PlacedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeState(b)
+	if _, off := got.PlacedAt.Zone(); err != nil || !got.PlacedAt.Equal(at) || off != 5*3600+1800 {
+		t.Fatalf("decoded %v (%v), want %v", got.PlacedAt, err, at)
+	}
+}
+
+// A damaged snapshot is an error (the store then folds the stream), never a panic or
+// a huge allocation.
+func TestStateCodecRejectsCorruptSnapshots(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	b, err := encodeState(stateWithLines(40, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(b) {
+		if _, err := decodeState(b[:n]); err == nil {
+			t.Fatalf("a snapshot cut to %d of %d bytes decoded", n, len(b))
+		}
+	}
+	if _, err := decodeState(append(b[:len(b):len(b)], 0)); err == nil {
+		t.Fatal("a snapshot with a trailing byte decoded")
+	}
+	if _, err := decodeState([]byte(`{"Status":"pending"}`)); err == nil {
+		t.Fatal("a JSON snapshot decoded")
+	}
+	for range 5000 {
+		c := append([]byte(nil), b...)
+		for range 1 + r.IntN(4) {
+			c[r.IntN(len(c))] = byte(r.Uint32())
+		}
+		_, _ = decodeState(c) // must not panic
+	}
+}
+
+func FuzzDecodeState(f *testing.F) {
+	b, _ := encodeState(stateWithLines(3, rand.New(rand.NewPCG(5, 6))))
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeState(b)
+		if err != nil {
+			return
+		}
+		again, err := encodeState(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s2, err := decodeState(again); err != nil || !reflect.DeepEqual(s, s2) {
+			t.Fatalf("re-encoded state decodes to %+v (%v), want %+v", s2, err, s)
+		}
+	})
+}
+
+// Reading back the snapshot of a 10,000-line order: the binary layout against the JSON
+// the snapshots held before (docs/benchmarks.md).
+func BenchmarkDecodeStateSnapshot(b *testing.B) {
+	s := stateWithLines(10000, rand.New(rand.NewPCG(7, 8)))
+	bin, err := encodeState(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	js, err := json.Marshal(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("binary", func(b *testing.B) {
+		b.ReportMetric(float64(len(bin))/1024, "KiB")
+		for b.Loop() {
+			if _, err := decodeState(bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportMetric(float64(len(js))/1024, "KiB")
+		for b.Loop() {
+			var got order.State
+			if err := json.Unmarshal(js, &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
