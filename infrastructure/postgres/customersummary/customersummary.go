@@ -113,23 +113,49 @@ func consumerFor(v int, codec *eventcodec.Registry[order.Event]) subscription.Co
 			}
 			return nil
 		},
-		CaughtUp: func(ctx context.Context, conn *pgx.Conn, _ int64) error { return switchTo(ctx, conn, v) },
+		CaughtUp: switchOnCatchUp(v),
+	}
+}
+
+// switchOnCatchUp is version v's CaughtUp hook: switchTo, called after every read that
+// emptied the log. It remembers what is settled, so that a consumer keeping up with a
+// steady write load does not write read_model_versions after every batch.
+func switchOnCatchUp(v int) func(context.Context, *pgx.Conn, int64) error {
+	settled, next := false, time.Time{}
+	return func(ctx context.Context, conn *pgx.Conn, _ int64) error {
+		if settled || time.Now().Before(next) {
+			return nil
+		}
+		var wait time.Duration
+		var err error
+		settled, wait, err = switchTo(ctx, conn, v)
+		next = time.Now().Add(wait)
+		return err
 	}
 }
 
 // switchTo makes version v the active one once its consumer has caught up (it is
 // called then), and drops versions older than the active one DropAfter after the
-// switch.
-func switchTo(ctx context.Context, conn *pgx.Conn, v int) error {
+// switch. It reports whether nothing is left to do, or else how long until the drop is
+// due.
+func switchTo(ctx context.Context, conn *pgx.Conn, v int) (settled bool, wait time.Duration, err error) {
 	var active int
 	var switchedAt time.Time
-	if err := conn.QueryRow(ctx, `UPDATE read_model_versions
-		SET active = greatest(active, $2), switched_at = CASE WHEN active < $2 THEN now() ELSE switched_at END
-		WHERE name = $1 RETURNING active, switched_at`, Name, v).Scan(&active, &switchedAt); err != nil {
-		return err
+	if err := conn.QueryRow(ctx, `SELECT active, switched_at FROM read_model_versions WHERE name = $1`, Name).Scan(&active, &switchedAt); err != nil {
+		return false, 0, err
 	}
-	if active != v || time.Since(switchedAt) < DropAfter {
-		return nil
+	if active < v {
+		if err := conn.QueryRow(ctx, `UPDATE read_model_versions
+			SET active = greatest(active, $2), switched_at = CASE WHEN active < $2 THEN now() ELSE switched_at END
+			WHERE name = $1 RETURNING active, switched_at`, Name, v).Scan(&active, &switchedAt); err != nil {
+			return false, 0, err
+		}
+	}
+	if active != v {
+		return true, 0, nil // a newer version is active; this one never will be again
+	}
+	if since := time.Since(switchedAt); since < DropAfter {
+		return false, DropAfter - since, nil
 	}
 	for old := v - 1; old >= 1; old-- {
 		// Only the table's owner may drop it; the service's least-privilege role is not,
@@ -138,19 +164,19 @@ func switchTo(ctx context.Context, conn *pgx.Conn, v int) error {
 		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
 				coalesce((SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c WHERE c.oid = to_regclass($1)), false)`,
 			Table(old)).Scan(&exists, &mayDrop); err != nil {
-			return err
+			return false, 0, err
 		}
 		if !exists || !mayDrop {
 			break
 		}
 		if _, err := conn.Exec(ctx, `DROP TABLE `+pgx.Identifier{Table(old)}.Sanitize()); err != nil {
-			return err
+			return false, 0, err
 		}
 		if _, err := conn.Exec(ctx, `DELETE FROM consumer_checkpoints WHERE name = $1`, ConsumerName(old)); err != nil {
-			return err
+			return false, 0, err
 		}
 	}
-	return nil
+	return true, 0, nil
 }
 
 // Reader answers customer_summary queries from the active version.

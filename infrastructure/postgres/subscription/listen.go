@@ -47,14 +47,19 @@ func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channel string, wake f
 }
 
 // Notifier sends NOTIFY on a channel after commits, outside their transactions:
-// Notify never blocks, calls while one NOTIFY is in flight are coalesced into the
-// next, and at most one is in flight. A lost NOTIFY costs latency (consumers poll),
-// never events.
+// Notify never blocks, at most one NOTIFY is in flight, and at most one is sent per
+// notifyInterval; the calls in between are coalesced into the next. (Every NOTIFY is a
+// statement and wakes every listener; under load one per commit cost more CPU than the
+// consumers' own work.) A lost NOTIFY costs latency (consumers poll), never events.
 type Notifier struct {
 	pool    *pgxpool.Pool
 	channel string
 	kick    chan struct{}
 }
+
+// notifyInterval is the shortest time between two NOTIFYs of a Notifier: the most it
+// adds to a consumer's lag.
+const notifyInterval = 10 * time.Millisecond
 
 // NewNotifier returns a Notifier on pool; Run sends.
 func NewNotifier(pool *pgxpool.Pool, channel string) *Notifier {
@@ -83,5 +88,8 @@ func (n *Notifier) Run(ctx context.Context) {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, _ = n.pool.Exec(sctx, "SELECT pg_notify($1, '')", n.channel)
 		cancel()
+		if !sleep(ctx, notifyInterval) {
+			return
+		}
 	}
 }

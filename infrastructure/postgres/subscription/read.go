@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
 
@@ -56,5 +54,3 @@ func readAfter(ctx context.Context, db eventstore.DBTX, c cursor, limit int) ([]
 	}
 	return events, xids, rows.Err()
 }
-
-var _ = pgx.ErrNoRows

@@ -38,7 +38,8 @@ type Consumer struct {
 	// Setup, if set, runs each time this instance becomes the owner, before the first
 	// batch (e.g. CREATE TABLE IF NOT EXISTS).
 	Setup func(ctx context.Context, conn *pgx.Conn) error
-	// CaughtUp, if set, runs when a read found nothing new after position.
+	// CaughtUp, if set, runs when the consumer has handled everything there was to read,
+	// up to position.
 	CaughtUp func(ctx context.Context, conn *pgx.Conn, position int64) error
 }
 
@@ -46,13 +47,17 @@ type Consumer struct {
 type Options struct {
 	BatchSize    int           // events per read (500)
 	PollInterval time.Duration // read this often without a notification (1s)
-	LockRetry    time.Duration // a standby tries the lock this often (1s)
-	MaxAttempts  int           // failures of one event before the consumer stops (5)
-	RetryBase    time.Duration // backoff after the first failure, doubling (100ms)
-	RetryMax     time.Duration // longest backoff (5s)
-	Owner        string        // this instance's name in the checkpoint (host-pid-random)
-	Channel      string        // the NOTIFY channel to LISTEN on; "" polls only
-	Log          *slog.Logger
+	// MinInterval is the shortest time between two reads (10ms). Under a steady write
+	// load a notification comes with nearly every commit; waiting a little turns many
+	// one-event batches, each a transaction with its checkpoint, into one.
+	MinInterval time.Duration // (negative: none)
+	LockRetry   time.Duration // a standby tries the lock this often (1s)
+	MaxAttempts int           // failures of one event before the consumer stops (5)
+	RetryBase   time.Duration // backoff after the first failure, doubling (100ms)
+	RetryMax    time.Duration // longest backoff (5s)
+	Owner       string        // this instance's name in the checkpoint (host-pid-random)
+	Channel     string        // the NOTIFY channel to LISTEN on; "" polls only
+	Log         *slog.Logger
 	// Span, if set, wraps the handling of events (one for a reactor, a batch for a
 	// projection) given their metadata, so that tracing continues the commands' traces.
 	Span func(ctx context.Context, consumer string, metadata []json.RawMessage) (context.Context, func(error))
@@ -64,6 +69,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
+	}
+	if o.MinInterval == 0 {
+		o.MinInterval = 10 * time.Millisecond
 	}
 	if o.LockRetry <= 0 {
 		o.LockRetry = time.Second
@@ -208,7 +216,11 @@ func (r *Runtime) session(ctx context.Context, c *running, log *slog.Logger) err
 
 // consume reads and handles batches until ctx ends or the connection fails.
 func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *slog.Logger) error {
+	var lastRead time.Time
 	for ctx.Err() == nil {
+		if !sleep(ctx, r.opts.MinInterval-time.Since(lastRead)) {
+			break
+		}
 		cp, err := loadCheckpoint(ctx, conn, c.Name)
 		if err != nil {
 			return err
@@ -218,31 +230,35 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 			r.wait(ctx, c)
 			continue
 		}
+		lastRead = time.Now()
 		events, xids, err := readAfter(ctx, conn, cp.cursor, r.opts.BatchSize)
 		if err != nil {
 			return err
 		}
-		if len(events) == 0 {
+		var failed *eventstore.RecordedEvent
+		var cause error
+		if len(events) > 0 {
+			var done int64
+			if c.Project != nil {
+				done, failed, cause = r.project(ctx, c, conn, events, xids)
+			} else {
+				done, failed, cause = r.react(ctx, c, conn, events, xids)
+			}
+			if done > 0 {
+				c.pos.Store(done)
+			}
+		}
+		if cause == nil {
+			if len(events) == r.opts.BatchSize {
+				continue // there may be more
+			}
+			// Everything readable is handled; a commit after the read wakes the consumer.
 			if c.CaughtUp != nil {
-				if err := c.CaughtUp(ctx, conn, cp.Position); err != nil {
+				if err := c.CaughtUp(ctx, conn, c.pos.Load()); err != nil {
 					log.Warn("caught-up hook failed", "error", err.Error())
 				}
 			}
 			r.wait(ctx, c)
-			continue
-		}
-		var done int64
-		var failed *eventstore.RecordedEvent
-		var cause error
-		if c.Project != nil {
-			done, failed, cause = r.project(ctx, c, conn, events, xids)
-		} else {
-			done, failed, cause = r.react(ctx, c, conn, events, xids)
-		}
-		if done > 0 {
-			c.pos.Store(done)
-		}
-		if cause == nil {
 			continue
 		}
 		if ctx.Err() != nil || errors.Is(cause, errNotOwner) || conn.IsClosed() || failed == nil || isOutage(cause) {
@@ -381,6 +397,9 @@ func isOutage(err error) bool {
 
 // sleep waits d or until ctx ends; false if ctx ended.
 func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
