@@ -46,8 +46,9 @@ type Config struct {
 
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {
-	parser  *jwt.Parser
-	keyfunc jwt.Keyfunc
+	parser   *jwt.Parser
+	keyfunc  jwt.Keyfunc
+	verified verifiedTokens
 }
 
 // ErrInvalidToken wraps every reason a token is refused. The reasons are for logs at
@@ -123,6 +124,10 @@ type claims struct {
 // Verify checks token (the bearer credential, without "Bearer ") and returns its
 // principal, or an error wrapping ErrInvalidToken.
 func (v *Verifier) Verify(_ context.Context, token string) (application.Principal, error) {
+	now := time.Now()
+	if p, ok := v.verified.get(token, now); ok {
+		return p, nil
+	}
 	var c claims
 	_, err := v.parser.ParseWithClaims(token, &c, v.keyfunc)
 	if err != nil {
@@ -132,7 +137,9 @@ func (v *Verifier) Verify(_ context.Context, token string) (application.Principa
 		strings.TrimSpace(c.Subject) == "" {
 		return application.Principal{}, fmt.Errorf("%w: sub missing or not a customer id", ErrInvalidToken)
 	}
-	return application.Principal{Subject: c.Subject, Scopes: application.ParseScopes(c.Scope)}, nil
+	p := application.Principal{Subject: c.Subject, Scopes: application.ParseScopes(c.Scope)}
+	v.verified.put(token, p, c.ExpiresAt.Time, now) // exp is required, so set
+	return p, nil
 }
 
 // Sign makes an HS256 token for development and tests (`orders token`).

@@ -16,7 +16,7 @@ import (
 // strictJSONBody decodes a request body for validation like kin-openapi's own JSON
 // decoder, but refuses anything after the first JSON value: `{...} {...}` is not one
 // request, and the handler would otherwise act on the first half of it.
-func strictJSONBody(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+func strictJSONBody(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		return nil, err // a body over the limit arrives here as *http.MaxBytesError
@@ -27,25 +27,19 @@ func strictJSONBody(body io.Reader, h http.Header, schema *openapi3.SchemaRef, e
 		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat,
 			Cause: errors.New("the body is not valid UTF-8 (or holds an unpaired surrogate escape)")}
 	}
-	value, err := openapi3filter.JSONBodyDecoder(bytes.NewReader(raw), h, schema, enc)
-	if err != nil {
-		return nil, err
+	// What kin-openapi's JSONBodyDecoder does (a Decoder with UseNumber), with the end
+	// of the value checked on the same pass.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var value any
+	if err := dec.Decode(&value); err != nil {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
 	}
-	if end := firstValueEnd(raw); len(bytes.TrimSpace(raw[end:])) > 0 {
+	if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
 		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat,
 			Cause: errors.New("unexpected data after the JSON value")}
 	}
 	return value, nil
-}
-
-// firstValueEnd returns the offset just past the first JSON value in raw.
-func firstValueEnd(raw []byte) int {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var skip any
-	if err := dec.Decode(&skip); err != nil {
-		return len(raw)
-	}
-	return int(dec.InputOffset())
 }
 
 // hasLoneSurrogate reports a \uD800-\uDFFF escape that is not a high surrogate
