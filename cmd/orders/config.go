@@ -28,6 +28,9 @@ type Config struct {
 	PprofAddr            string
 	RunConsumers         bool   // run the asynchronous consumers (read models, process managers) in this process
 	NotifyMode           string // after-commit (default) or in-transaction (for the benchmark only)
+	// ConsumerInterval is the shortest time between two reads of a consumer: under load
+	// it batches the events of many commits, at the price of up to this much lag.
+	ConsumerInterval time.Duration
 
 	// MigrateDatabaseURL connects `migrate` (and serve --migrate) as the owner of the
 	// schema; DatabaseURL, the service's own connection, should log in as AppDBRole
@@ -68,6 +71,7 @@ func defaultConfig() Config {
 		CommandAttempts:      10,
 		RunConsumers:         true,
 		NotifyMode:           "after-commit",
+		ConsumerInterval:     10 * time.Millisecond,
 		AuthLeeway:           30 * time.Second,
 		SSEMaxStreams:        100,
 		SSEHeartbeat:         15 * time.Second,
@@ -92,6 +96,7 @@ var envNames = map[string]string{ //nolint:gosec // G101: names of environment v
 	"pprof":                 "PPROF_ADDR",
 	"consumers":             "RUN_CONSUMERS",
 	"notify-mode":           "NOTIFY_MODE",
+	"consumer-interval":     "CONSUMER_INTERVAL",
 	"migrate-database-url":  "MIGRATE_DATABASE_URL",
 	"app-db-role":           "APP_DB_ROLE",
 	"auth-mode":             "AUTH_MODE",
@@ -128,6 +133,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address too (it is always on the main listener)")
 	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (customer_summary, fulfilment); one instance of each is active across replicas")
+	fs.DurationVar(&c.ConsumerInterval, "consumer-interval", c.ConsumerInterval, "shortest time between two reads of a consumer: under load, larger batches for up to this much more lag")
 	fs.StringVar(&c.NotifyMode, "notify-mode", c.NotifyMode, "where commands NOTIFY consumers: after-commit, or in-transaction (slower; for the benchmark)")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")
@@ -254,6 +260,7 @@ func (c Config) validate() error {
 	check(c.SSEMaxStreams >= 1 && c.SSEMaxStreams <= 100000, "SSE_MAX_STREAMS must be between 1 and 100000")
 	check(c.SSEHeartbeat >= 10*time.Millisecond, "SSE_HEARTBEAT must be at least 10ms")
 	check(c.SSEPoll >= 10*time.Millisecond, "SSE_POLL must be at least 10ms")
+	check(c.ConsumerInterval >= time.Millisecond && c.ConsumerInterval <= time.Second, "CONSUMER_INTERVAL must be between 1ms and 1s")
 	check(c.SSEWriteTimeout >= 10*time.Millisecond, "SSE_WRITE_TIMEOUT must be at least 10ms")
 	check(c.SSEMaxLifetime >= 0, "SSE_MAX_LIFETIME must not be negative")
 	check(c.NotifyMode == "after-commit" || c.NotifyMode == "in-transaction", "NOTIFY_MODE must be after-commit or in-transaction, got "+strconv.Quote(c.NotifyMode))

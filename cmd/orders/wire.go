@@ -147,7 +147,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	stop := func() { once.Do(func() { close(shutdown) }) }
 	svc := &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m, feed: events, stopStreams: stop, notifier: notifier}
 	if cfg.RunConsumers {
-		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan},
+		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval},
 			customersummary.Consumer(codec),
 			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), codec))
 		m.ObserveConsumers(newConsumerStats(pool, svc.consumers))

@@ -26,6 +26,7 @@ type environment struct {
 	postmaster int         // 0 when PostgreSQL's processes are not visible here
 	placed     []string
 	serviceBin string   // the service's binary, to restart it
+	consumers  bool     // whether the service runs its asynchronous consumers
 	pprofAddr  string   // the service's profiler listener, with -cpuprofile
 	profiles   []string // CPU profiles written
 }
@@ -115,7 +116,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 		env.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	env.serviceBin = bin
-	if env.service, err = startService(ctx, bin, db.URL, cfg.maxConns, env.pprofAddr, cfg.serverLogTee); err != nil {
+	if env.service, err = startService(ctx, bin, db.URL, cfg.maxConns, env.pprofAddr, cfg.serverLogTee, env.consumers); err != nil {
 		return env, cleanup, err
 	}
 	rep.Service = serviceInfo{URL: env.service.URL, PID: env.service.pid, MaxConns: cfg.maxConns, LogLevel: "warn",
@@ -162,6 +163,47 @@ func (env *environment) cpuNow() cpuTimes {
 	return t
 }
 
+// settle waits (up to timeout) until the service's asynchronous consumers, if it runs
+// them, have handled every event written so far, so that the CPU they spend on a
+// run's events is counted in that run and not in the next one's.
+func (env *environment) settle(ctx context.Context, timeout time.Duration) {
+	if !env.consumers {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var head int64
+	if err := env.pool.QueryRow(ctx, `SELECT coalesce(max(global_position), 0) FROM events`).Scan(&head); err != nil {
+		return
+	}
+	for {
+		var behind int
+		err := env.pool.QueryRow(ctx, `SELECT count(*) FROM consumer_checkpoints WHERE position < $1 AND NOT stopped`, head).Scan(&behind)
+		if err != nil || behind == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// setConsumers restarts the service with its asynchronous consumers on or off, unless
+// it already runs that way; turned on, they first catch up with the log.
+func (env *environment) setConsumers(ctx context.Context, on bool) error {
+	if env.consumers == on {
+		return nil
+	}
+	env.consumers = on
+	if err := env.restartService(ctx); err != nil {
+		return err
+	}
+	env.settle(ctx, 2*time.Minute)
+	return nil
+}
+
 // restartService stops the service and starts it again on the same database: its
 // in-memory caches are empty afterwards.
 func (env *environment) restartService(ctx context.Context) error {
@@ -169,7 +211,7 @@ func (env *environment) restartService(ctx context.Context) error {
 	if err := env.service.stop(); err != nil {
 		return fmt.Errorf("stopping the service: %w", err)
 	}
-	s, err := startService(ctx, env.serviceBin, env.db.URL, env.cfg.maxConns, env.pprofAddr, env.cfg.serverLogTee)
+	s, err := startService(ctx, env.serviceBin, env.db.URL, env.cfg.maxConns, env.pprofAddr, env.cfg.serverLogTee, env.consumers)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,8 @@ type sample struct {
 
 // runLoad runs l and returns its measurement. Latency is measured around each call;
 // elapsed is from the start of the first to the end of the last operation, so ops/s
-// counts the operations in flight at the deadline too (they are all recorded).
+// counts the operations in flight at the deadline too (they are all recorded). CPU is
+// counted until the service's consumers have caught up with the run's events.
 func runLoad(ctx context.Context, env *environment, l load) sample {
 	ops := make([]func(context.Context) outcome, l.workers)
 	for i := range ops {
@@ -93,6 +94,7 @@ func runLoad(ctx context.Context, env *environment, l load) sample {
 	}
 	wg.Wait()
 	s := sample{elapsed: time.Since(begin), labels: map[string]int{}}
+	env.settle(ctx, 30*time.Second)
 	s.cpu = env.cpuNow().since(cpu0)
 	for _, lo := range locals {
 		s.latencies = append(s.latencies, lo.lat...)

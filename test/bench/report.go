@@ -18,6 +18,9 @@ type report struct {
 	Postgres pgInfo       `json:"postgres"`
 	Service  serviceInfo  `json:"service"`
 	Place    []placeRow   `json:"place_order,omitempty"`
+	// PlaceWithConsumers is place order over HTTP at 8 workers with the service's
+	// asynchronous consumers running in its process (the comparisons run without).
+	PlaceWithConsumers *result `json:"place_order_with_consumers,omitempty"`
 	AddLine  []addLineRow `json:"add_line,omitempty"`
 	// AddLineStreams says how long the add-line scenario's streams were.
 	AddLineStreams []string          `json:"add_line_streams,omitempty"`

@@ -57,6 +57,9 @@ type consumerResults struct {
 func runConsumers(ctx context.Context, env *environment, rep *report) error {
 	res := &consumerResults{}
 	rep.Consumers = res
+	if err := env.setConsumers(ctx, true); err != nil {
+		return err
+	}
 	if err := measureLag(ctx, env, res); err != nil {
 		return fmt.Errorf("lag: %w", err)
 	}

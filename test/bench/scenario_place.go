@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 )
 
@@ -18,6 +19,36 @@ type placeRow struct {
 	VsCRUD      float64 `json:"http_rps_over_crud_rps"`
 	VsNaive     float64 `json:"http_rps_over_naive_rps"`
 	VsFloor     float64 `json:"http_rps_over_floor_rps"`
+}
+
+// placeWithConsumers measures the service's place order again with its asynchronous
+// consumers (customer_summary, fulfilment) running in the same process, as `make run`
+// and the compose file deploy it: the comparisons above run without them, as an API
+// replica beside a separate consumer replica would. Each run's CPU counts until the
+// consumers have handled its events. Not interleaved with the CRUD server: compare it
+// with the CRUD median of the comparisons.
+func placeWithConsumers(ctx context.Context, env *environment, rep *report, http contender) error {
+	if !slices.Contains(env.cfg.concurrency, profileWorkers) {
+		return nil
+	}
+	if err := env.setConsumers(ctx, true); err != nil {
+		return err
+	}
+	var runs []sample
+	for range env.cfg.rounds {
+		l := load{name: "place order (HTTP, consumers running)", workers: profileWorkers,
+			newOp: func(i int) func(context.Context) outcome { return http.newOp(profileWorkers, i) }}
+		if env.cfg.smoke {
+			l.count = env.cfg.count(profileWorkers)
+		} else {
+			l.duration = env.cfg.duration
+		}
+		runs = append(runs, runLoad(ctx, env, l))
+	}
+	r := summarize("place order (HTTP, consumers running)", profileWorkers, runs)
+	rep.PlaceWithConsumers = &r
+	rep.check("place", r.Errors == 0 && r.Ops > 0, errorsOf(r))
+	return env.setConsumers(ctx, false)
 }
 
 // runPlace is scenarios 1 and 2: POST /orders against the naive statement-by-statement
@@ -78,6 +109,9 @@ func runPlace(ctx context.Context, env *environment, rep *report) error {
 		}
 	}
 	env.remember(placed...)
+	if err := placeWithConsumers(ctx, env, rep, cs[len(cs)-1]); err != nil {
+		return err
+	}
 
 	// The placed orders must be readable, at version 1, from the read model.
 	var bad []string

@@ -53,7 +53,7 @@ func buildBinary(ctx context.Context, root, dir, pkg, name string) (string, erro
 
 // startService runs `bin serve --migrate` against dbURL on a free loopback port and
 // waits until GET /readyz answers 200.
-func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee bool) (*service, error) {
+func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string, tee, consumers bool) (*service, error) {
 	// As in production: authentication on (the client sends a staff token), the
 	// service as the application role, migrations as the owner. A server where the
 	// role cannot be created (BENCH_DATABASE_URL of a user without CREATEROLE) runs
@@ -63,6 +63,7 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 		fmt.Fprintf(os.Stderr, "bench: %v; the service connects as the owner (APP_DB_ROLE=none)\n", err)
 		env = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret}
 	}
+	env["RUN_CONSUMERS"] = strconv.FormatBool(consumers)
 	return startProcess(ctx, bin, []string{"serve", "--migrate"}, env, maxConns, pprofAddr, tee)
 }
 
@@ -191,7 +192,7 @@ func serviceEnv(vars map[string]string) []string {
 		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
 		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "PPROF_ADDR": true, "MIGRATE_DATABASE_URL": true, "APP_DB_ROLE": true,
 		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true,
-		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true}
+		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true}
 	var out []string
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); !own[k] {

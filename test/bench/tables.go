@@ -42,6 +42,12 @@ func tables(r *report) []table {
 			t.notes = append(t.notes, fmt.Sprintf("answers at concurrency %d: HTTP %s; CRUD %s; naive %s; floor %s", p.Concurrency,
 				statuses(p.HTTP.Status), statuses(p.CRUD.Status), statuses(p.Naive.Status), statuses(p.Floor.Status)))
 		}
+		if w := r.PlaceWithConsumers; w != nil {
+			if p, ok := r.placeAt(w.Concurrency); ok && p.Concurrency == w.Concurrency {
+				t.notes = append(t.notes, fmt.Sprintf("with the asynchronous consumers running in the service (median of %d runs after the comparisons, not interleaved): %s ops/s at %d workers, p50 %s ms, p99 %s ms: %.2fx the CRUD median above; CPU per place in the CPU table",
+					w.Runs, rps(*w), w.Concurrency, f2(w.P50), f2(w.P99), ratio(w.RPS, p.CRUD.RPS)))
+			}
+		}
 		ts = append(ts, t)
 	}
 	if len(r.AddLine) > 0 {
@@ -160,6 +166,9 @@ func cpuTable(r *report) table {
 		add(p.CRUD)
 		add(p.Naive)
 		add(p.Floor)
+	}
+	if r.PlaceWithConsumers != nil {
+		add(*r.PlaceWithConsumers)
 	}
 	for _, a := range r.AddLine {
 		add(a.HTTP)
