@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -56,6 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log, err := logging.New(stdout, cfg.LogLevel)
 		if err != nil {
 			return err
+		}
+		if getenv("GOGC") == "" {
+			debug.SetGCPercent(serveGCPercent)
 		}
 		return runServe(ctx, cfg, log)
 	case "migrate":

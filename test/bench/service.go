@@ -67,9 +67,15 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 	return startProcess(ctx, bin, []string{"serve", "--migrate"}, env, maxConns, pprofAddr, tee)
 }
 
-// startCRUD runs the CRUD baseline server (test/bench/crudserver) the same way.
+// startCRUD runs the CRUD baseline server (test/bench/crudserver) the same way, with
+// the garbage-collection target the service's serve sets for itself (GOGC=400, see
+// serveGCPercent in cmd/orders) unless the environment sets one for both.
 func startCRUD(ctx context.Context, bin, dbURL string, maxConns int) (*service, error) {
-	return startProcess(ctx, bin, nil, map[string]string{"DATABASE_URL": dbURL}, maxConns, "", false)
+	env := map[string]string{"DATABASE_URL": dbURL}
+	if os.Getenv("GOGC") == "" {
+		env["GOGC"] = "400"
+	}
+	return startProcess(ctx, bin, nil, env, maxConns, "", false)
 }
 
 func startProcess(ctx context.Context, bin string, args []string, env map[string]string, maxConns int, pprofAddr string, tee bool) (*service, error) {
