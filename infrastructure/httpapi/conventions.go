@@ -79,7 +79,7 @@ func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			route, _, err := router.FindRoute(req)
+			route, params, err := router.FindRoute(req)
 			switch {
 			case errors.Is(err, routers.ErrMethodNotAllowed):
 				c.Response().Header().Set(echo.HeaderAllow, allowedMethods(router, req))
@@ -88,6 +88,13 @@ func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
 				return echo.NewHTTPError(http.StatusNotFound, "No operation has this path.")
 			}
 			c.Set(routeKey, route)
+			// gorilla/mux matches the escaped path; the validation wants the values.
+			for k, v := range params {
+				if unescaped, err := url.PathUnescape(v); err == nil {
+					params[k] = unescaped
+				}
+			}
+			c.Set(pathParamsKey, params)
 			op := route.Operation
 			if hasQueryParameters(route) {
 				if _, err := url.ParseQuery(req.URL.RawQuery); err != nil {

@@ -20,8 +20,12 @@ type Authenticator interface {
 	Verify(ctx context.Context, token string) (application.Principal, error)
 }
 
-// routeKey holds the contract's route of the request, found by operationRules.
-const routeKey = "orders.route"
+// routeKey holds the contract's route of the request, found by operationRules, and
+// pathParamsKey its path parameters (unescaped).
+const (
+	routeKey      = "orders.route"
+	pathParamsKey = "orders.path_params"
+)
 
 // authError is a 401: no credentials (a challenge only) or a bearer token that was
 // refused (error="invalid_token", RFC 6750 §3.1).

@@ -65,7 +65,7 @@ func New(app application.App, ready Readiness, events EventFeed, cfg Config, log
 		openapi3filter.RegisterBodyDecoder("application/json", strictJSONBody)
 	})
 
-	doc.Servers = nil // paths are matched whatever the host (so does validateRequests)
+	doc.Servers = nil // paths are matched whatever the host
 	rules, err := operationRules(doc, cfg.BodyLimit)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: route the embedded spec: %w", err)
@@ -85,7 +85,7 @@ func New(app application.App, ready Readiness, events EventFeed, cfg Config, log
 		timeout(cfg.RequestTimeout),
 		rules,
 		authenticate(cfg.Auth, log),
-		validateRequests(doc),
+		validateRequests(),
 	)
 	h := &Handlers{app: app, ready: ready, spec: spec, log: log, feed: events, feedCfg: cfg.Feed}
 	api.RegisterHandlers(e, api.NewStrictHandler(h, nil))
