@@ -29,9 +29,7 @@ type Codec[E any] interface {
 // with COMMIT and a failure there rolls the events back too. Its statements must be
 // idempotent by version (applying an event twice changes nothing). The events' Position
 // may be 0: an append sent in the same batch as the projection's statements has not
-// told its global positions yet. In that case the first statement may run inside the
-// append's own statement (eventstore.IncludeStatement): a statement that must see the
-// appended events or head should not be the first.
+// told its global positions yet.
 type Projection[E any] func(q Queue, id uuid.UUID, events []application.RecordedEvent[E]) error
 
 // Queue takes statements to run later in the same transaction, without waiting for
@@ -313,14 +311,15 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 		}
 	}
 	var stored []eventstore.RecordedEvent
-	var guardedSQL string // the guarded append, queued below with the projection's statements
-	var guardedArgs []any
-	_, guarded := t.unverified[id]
-	if guarded {
-		guardedSQL, guardedArgs, stored, err = eventstore.GuardedAppend(t.store.Stream(id), eventstore.Exact(expectedVersion), data)
-		if err != nil {
-			return nil, err
+	if _, guarded := t.unverified[id]; guarded {
+		sql, args, recorded, gerr := eventstore.GuardedAppend(t.store.Stream(id), eventstore.Exact(expectedVersion), data)
+		if gerr != nil {
+			return nil, gerr
 		}
+		t.deferRows(func(rows pgx.Rows) error { return t.committedAt(id, rows) }, sql, args...)
+		t.unverified[id] = true
+		t.guardedEvents += len(events) // observed with the commit that runs them
+		stored, err = recorded, nil
 		for i := range stored {
 			stored[i].RecordedAt = at
 		}
@@ -349,47 +348,12 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 		t.written[id] = application.Versioned[S]{State: cfg.Fold(before.State, events...), Version: stored[len(stored)-1].Version, Position: stored[len(stored)-1].Position}
 		t.loaded[id] = t.written[id]
 	}
-	if !guarded {
-		if cfg.Project != nil {
-			if err := cfg.Project(t.Tx, id, recorded); err != nil {
-				return nil, err
-			}
-		}
-		return recorded, nil
-	}
-	// The guarded append travels with the commit; the projection's first statement goes
-	// inside it when it can (eventstore.IncludeStatement), the rest after it.
-	var q statements
 	if cfg.Project != nil {
-		if err := cfg.Project(&q, id, recorded); err != nil {
+		if err := cfg.Project(t.Tx, id, recorded); err != nil {
 			return nil, err
 		}
 	}
-	if len(q) > 0 {
-		if sql, args, ok := eventstore.IncludeStatement(guardedSQL, guardedArgs, q[0].sql, q[0].args); ok {
-			guardedSQL, guardedArgs, q = sql, args, q[1:]
-		}
-	}
-	t.deferRows(func(rows pgx.Rows) error { return t.committedAt(id, rows) }, guardedSQL, guardedArgs...)
-	for _, st := range q {
-		t.Defer(st.sql, st.args...)
-	}
-	t.unverified[id] = true
-	t.guardedEvents += len(events) // observed with the commit that runs them
 	return recorded, nil
-}
-
-// statements is a Queue that keeps what it is given.
-type statements []struct {
-	sql  string
-	args []any
-}
-
-func (q *statements) Defer(sql string, args ...any) {
-	*q = append(*q, struct {
-		sql  string
-		args []any
-	}{sql, args})
 }
 
 func recordedOf[E any](s eventstore.RecordedEvent, e E) application.RecordedEvent[E] {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -257,47 +255,6 @@ var guardedOneSQL = map[expectation]string{
 var guardedSQL = map[expectation]string{
 	expectNoStream: "WITH head AS (" + headNoStream + ")" + guardHead + insertGuarded,
 	expectExact:    "WITH head AS (" + headExact + ")" + guardHead + insertGuarded,
-}
-
-// IncludeStatement returns a guarded append (sql and args from GuardedAppend) that
-// also runs stmt, as a data-modifying CTE of the same statement: one statement fewer for
-// PostgreSQL to bind, plan and run, which is most of what an inline read model's
-// insert costs it. stmt must be one INSERT, UPDATE or DELETE without a WITH of its own,
-// use $n only for its parameters, and not read what the append writes (every part of a
-// statement sees the same snapshot); ok is false, and nothing changes, otherwise. The
-// combined statement returns the events' global positions, as the append alone does.
-func IncludeStatement(appendSQL string, appendArgs []any, stmt string, stmtArgs []any) (sql string, args []any, ok bool) {
-	if !includable(stmt) {
-		return appendSQL, appendArgs, false
-	}
-	for _, insert := range []string{insertOneGuarded, insertGuarded} {
-		prefix, found := strings.CutSuffix(appendSQL, insert)
-		if !found {
-			continue
-		}
-		offset := len(appendArgs)
-		renumbered := parameterRE.ReplaceAllStringFunc(stmt, func(p string) string {
-			n, _ := strconv.Atoi(p[1:])
-			return "$" + strconv.Itoa(n+offset)
-		})
-		sql = prefix + ", appended AS (" + insert + "), included AS (" + renumbered + ")\n\t\tSELECT global_position FROM appended ORDER BY global_position"
-		return sql, append(appendArgs[:offset:offset], stmtArgs...), true
-	}
-	return appendSQL, appendArgs, false
-}
-
-var parameterRE = regexp.MustCompile(`\$[0-9]+`)
-
-// includable reports whether stmt can be a data-modifying CTE: one INSERT, UPDATE or
-// DELETE, not already a WITH query, and no other $ than its parameters.
-func includable(stmt string) bool {
-	head, _, _ := strings.Cut(strings.TrimSpace(stmt), " ")
-	switch strings.ToUpper(head) {
-	case "INSERT", "UPDATE", "DELETE":
-	default:
-		return false
-	}
-	return !strings.Contains(stmt, ";") && strings.Count(stmt, "$") == len(parameterRE.FindAllStringIndex(stmt, -1))
 }
 
 // VersionMismatchCode is the SQLSTATE a guarded append raises when the stream is not at

@@ -2,7 +2,6 @@ package eventstore_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 
@@ -66,76 +65,5 @@ func TestGuardedAppend(t *testing.T) {
 	assertNoGaps(t, pool, s, 4)
 	if _, _, _, err := es.GuardedAppend(s, es.Any(), []es.EventData{event("Z", 1)}); err == nil {
 		t.Fatal("a guarded append with Any: no error")
-	}
-}
-
-// A statement included in a guarded append runs with it: both land when the
-// expectation holds, neither when it does not, and the append still returns its
-// positions in order. Statements that cannot be a data-modifying CTE are left out.
-func TestIncludeStatementInGuardedAppend(t *testing.T) {
-	pool := pgtest.NewPool(t)
-	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `CREATE TABLE included (stream text PRIMARY KEY, note text NOT NULL, n int NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	const insert = `INSERT INTO included (stream, note, n) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM included WHERE stream = $1)`
-	run := func(s es.StreamID, ev es.ExpectedVersion, note string, events ...es.EventData) ([]int64, error) {
-		sql, args, _, err := es.GuardedAppend(s, ev, events)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sql, args, ok := es.IncludeStatement(sql, args, insert, []any{s.ID, note, len(events)})
-		if !ok {
-			t.Fatalf("the insert was not included:\n%s", sql)
-		}
-		var positions []int64
-		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			rows, _ := tx.Query(ctx, sql, args...)
-			positions, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-			return err
-		})
-		return positions, err
-	}
-	noted := func(s es.StreamID) (note string) {
-		if err := pool.QueryRow(ctx, `SELECT coalesce((SELECT note || n FROM included WHERE stream = $1), '')`, s.ID).Scan(&note); err != nil {
-			t.Fatal(err)
-		}
-		return note
-	}
-	for _, n := range []int{1, 3} {
-		s := newStream()
-		events := []es.EventData{event("A", 1), event("B", 2), event("C", 3)}[:n]
-		positions, err := run(s, es.NoStream(), "placed", events...)
-		if err != nil {
-			t.Fatalf("%d event(s): %v", n, err)
-		}
-		if len(positions) != n || !slices.IsSorted(positions) {
-			t.Fatalf("%d event(s): positions %v", n, positions)
-		}
-		if got := noted(s); got != "placed"+fmt.Sprint(n) {
-			t.Fatalf("%d event(s): included row %q", n, got)
-		}
-		if _, err := run(s, es.Exact(int64(n)+5), "stale", event("X", 9)); !es.IsVersionMismatch(err) {
-			t.Fatalf("stale expectation: %v, want ES409", err)
-		}
-		if got := noted(s); got != "placed"+fmt.Sprint(n) {
-			t.Fatalf("after the failed append the included row is %q", got)
-		}
-		assertNoGaps(t, pool, s, int64(n))
-	}
-
-	sql, args, _, err := es.GuardedAppend(newStream(), es.NoStream(), []es.EventData{event("A", 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
-		`WITH x AS (SELECT 1) INSERT INTO included SELECT $1, 'a', 1 FROM x`, // its own WITH
-		`SELECT $1`, // not data-modifying
-		`INSERT INTO included VALUES ($1, $$a$$, 1)`,      // a $ that is not a parameter
-		`UPDATE included SET n = 1; DELETE FROM included`, // two statements
-	} {
-		if got, gotArgs, ok := es.IncludeStatement(sql, args, stmt, []any{"x"}); ok || got != sql || len(gotArgs) != len(args) {
-			t.Errorf("%q was included", stmt)
-		}
 	}
 }
