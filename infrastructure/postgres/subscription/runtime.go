@@ -362,20 +362,39 @@ func (q *stmtQueue) Queue(sql string, args ...any) {
 
 // react handles events one by one, moving the checkpoint after each.
 func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64) (int64, *eventstore.RecordedEvent, error) {
-	var done int64
+	// The checkpoint moves once per batch, not per event: reactors are idempotent by
+	// event id, so a crash mid-batch only repeats events, and most events are ones a
+	// reactor ignores, for which a durable checkpoint write each was most of the cost.
+	handled := 0
+	checkpoint := func(ctx context.Context) (int64, error) {
+		if handled == 0 {
+			return 0, nil
+		}
+		last := cursor{TransactionID: xids[handled-1], Position: events[handled-1].Position}
+		if err := advance(ctx, conn, c.Name, r.opts.Owner, last); err != nil {
+			return 0, err
+		}
+		return last.Position, nil
+	}
 	for i := range events {
 		if ctx.Err() != nil {
+			// Keep what was done, if the connection still answers; else it is redone.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			done, _ := checkpoint(sctx)
+			cancel()
 			return done, nil, ctx.Err()
 		}
 		if err := r.traced(ctx, c.Name, events[i:i+1], func(ctx context.Context) error { return c.React(ctx, events[i]) }); err != nil {
+			done, cerr := checkpoint(ctx)
+			if cerr != nil {
+				return done, nil, cerr
+			}
 			return done, &events[i], err
 		}
-		if err := advance(ctx, conn, c.Name, r.opts.Owner, cursor{TransactionID: xids[i], Position: events[i].Position}); err != nil {
-			return done, nil, err
-		}
-		done = events[i].Position
+		handled++
 	}
-	return done, nil, nil
+	done, err := checkpoint(ctx)
+	return done, nil, err
 }
 
 // wait returns on a wake-up, after PollInterval, or when ctx ends.

@@ -3,10 +3,14 @@ package subscription_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
 )
 
@@ -208,5 +212,45 @@ func TestTransactionOrderBeatsPositionOrder(t *testing.T) {
 	})
 	if s := status(t, pool, "proj"); s.Watermark < high.Position || low.Position > high.Position {
 		t.Fatalf("status %+v after positions %d and %d", s, low.Position, high.Position)
+	}
+}
+
+// A reactor checkpoints once per batch; when an event keeps failing, the checkpoint is
+// the event before it, every event before it was handled once, and skip resumes.
+func TestReactorPoisonEventCheckpointsTheEventsBefore(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "Good", 3)
+	bad := appendCommitted(t, pool, "Bad", 1)[0]
+	appendCommitted(t, pool, "Good", 2)
+	var mu sync.Mutex
+	seen := map[uuid.UUID]int{}
+	reactor := subscription.Consumer{Name: "react", React: func(_ context.Context, e eventstore.RecordedEvent) error {
+		if e.Type == "Bad" {
+			return errors.New("cannot react to Bad")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen[e.EventID]++
+		return nil
+	}}
+	start(t, pool, fastOptions("a"), reactor)
+	eventually(t, 10*time.Second, "reactor stops", func() bool { return status(t, pool, "react").Stopped })
+	if s := status(t, pool, "react"); s.Position != bad.Position-1 || s.ErrorPosition != bad.Position {
+		t.Fatalf("stopped status = %+v, want position %d, error at %d", s, bad.Position-1, bad.Position)
+	}
+	if _, err := subscriptionSkip(pool, "react"); err != nil {
+		t.Fatal(err)
+	}
+	last := maxPosition(t, pool)
+	eventually(t, 10*time.Second, "reactor resumes past the skipped event", func() bool { return status(t, pool, "react").Position >= last })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 5 {
+		t.Fatalf("reacted to %d events, want 5", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("reacted to %s %d times", id, n)
+		}
 	}
 }
