@@ -169,10 +169,14 @@ func switchTo(ctx context.Context, conn *pgx.Conn, v int) (settled bool, wait ti
 		if !exists || !mayDrop {
 			break
 		}
-		if _, err := conn.Exec(ctx, `DROP TABLE `+pgx.Identifier{Table(old)}.Sanitize()); err != nil {
-			return false, 0, err
-		}
-		if _, err := conn.Exec(ctx, `DELETE FROM consumer_checkpoints WHERE name = $1`, ConsumerName(old)); err != nil {
+		// Table and checkpoint go together, or neither does.
+		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{Table(old)}.Sanitize()); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `DELETE FROM consumer_checkpoints WHERE name = $1`, ConsumerName(old))
+			return err
+		}); err != nil {
 			return false, 0, err
 		}
 	}

@@ -54,3 +54,18 @@ func readAfter(ctx context.Context, db eventstore.DBTX, c cursor, limit int) ([]
 	}
 	return events, xids, rows.Err()
 }
+
+// heldBack reports whether the log holds events after c that readAfter could not
+// return yet: committed, but at or above pg_snapshot_xmin because an older transaction
+// is still running. That transaction may be one that sends no NOTIFY when it ends (a
+// consumer's own, a migration), so the consumer must look again soon rather than wait
+// for one.
+func heldBack(ctx context.Context, db eventstore.DBTX, c cursor) (bool, error) {
+	var held bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2))`,
+		fmt.Sprint(c.TransactionID), c.Position).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("subscription: held back after %+v: %w", c, err)
+	}
+	return held, nil
+}

@@ -252,7 +252,18 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 			if len(events) == r.opts.BatchSize {
 				continue // there may be more
 			}
-			// Everything readable is handled; a commit after the read wakes the consumer.
+			last := cp.cursor
+			if n := len(events); n > 0 {
+				last = cursor{TransactionID: xids[n-1], Position: events[n-1].Position}
+			}
+			held, err := heldBack(ctx, conn, last)
+			if err != nil {
+				return err
+			}
+			if held {
+				continue // read again after MinInterval
+			}
+			// Everything committed is handled; a commit after the read wakes the consumer.
 			if c.CaughtUp != nil {
 				if err := c.CaughtUp(ctx, conn, c.pos.Load()); err != nil {
 					log.Warn("caught-up hook failed", "error", err.Error())

@@ -254,3 +254,34 @@ func TestReactorPoisonEventCheckpointsTheEventsBefore(t *testing.T) {
 		}
 	}
 }
+
+// Events that commit while an older transaction runs cannot be read until it ends;
+// when that transaction sends no NOTIFY (a consumer's own, a migration), the consumer
+// still reads them within its MinInterval, not at its next poll.
+func TestHeldBackEventsAreReadWithoutANotification(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	opts := fastOptions("a")
+	opts.PollInterval = time.Minute // no poll can rescue the test
+	rt, _ := start(t, pool, opts, seenProjection("proj", nil))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback(ctx) }()
+	if _, err := blocker.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // holds pg_snapshot_xmin back
+		t.Fatal(err)
+	}
+	events := appendCommitted(t, pool, "Late", 3)
+	rt.Wake() // what their NOTIFY does: the consumer reads, and finds them held back
+	time.Sleep(100 * time.Millisecond)
+	if p := status(t, pool, "proj").Position; p >= events[0].Position {
+		t.Fatalf("read past a running transaction: at %d", p)
+	}
+	if err := blocker.Rollback(ctx); err != nil { // ends without a NOTIFY
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the held-back events are read", func() bool {
+		return status(t, pool, "proj").Position >= events[len(events)-1].Position
+	})
+}
