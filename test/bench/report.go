@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -10,18 +12,20 @@ import (
 // report is everything a run found; it is printed, and written as JSON and markdown.
 type report struct {
 	started  time.Time
-	Mode     string       `json:"mode"`
-	Started  string       `json:"started"`
-	Seconds  float64      `json:"seconds"`
-	Method   method       `json:"method"`
-	Machine  machine      `json:"machine"`
-	Postgres pgInfo       `json:"postgres"`
-	Service  serviceInfo  `json:"service"`
-	Place    []placeRow   `json:"place_order,omitempty"`
+	Mode     string      `json:"mode"`
+	Started  string      `json:"started"`
+	Seconds  float64     `json:"seconds"`
+	Method   method      `json:"method"`
+	Machine  machine     `json:"machine"`
+	Postgres pgInfo      `json:"postgres"`
+	Service  serviceInfo `json:"service"`
+	Place    []placeRow  `json:"place_order,omitempty"`
 	// PlaceWithConsumers is place order over HTTP at 8 workers with the service's
 	// asynchronous consumers running in its process (the comparisons run without).
 	PlaceWithConsumers *result `json:"place_order_with_consumers,omitempty"`
-	AddLine  []addLineRow `json:"add_line,omitempty"`
+	// Profiles says where the service's CPU went in the profiled runs (-cpuprofile).
+	Profiles []profileShares `json:"cpu_profiles,omitempty"`
+	AddLine  []addLineRow    `json:"add_line,omitempty"`
 	// AddLineStreams says how long the add-line scenario's streams were.
 	AddLineStreams []string          `json:"add_line_streams,omitempty"`
 	Contention     *contentionResult `json:"contention,omitempty"`
@@ -134,6 +138,36 @@ func (r *report) finish(env *environment) {
 		r.Service.LogLines = strings.Count(log, "\n") + 1
 	}
 	r.Targets = r.targets()
+	r.readProfiles(env.profiles)
+}
+
+// readProfiles sorts the samples of the CPU profiles taken during the HTTP runs at
+// profileWorkers (place order, add line) into the categories of shareCategories.
+func (r *report) readProfiles(files []string) {
+	for _, f := range files {
+		name, cpu := "", 0.0
+		switch base := filepath.Base(f); {
+		case strings.HasPrefix(base, "cpu-place-"):
+			if row, ok := r.placeAt(profileWorkers); ok && row.Concurrency == profileWorkers {
+				name, cpu = "place order", row.HTTP.CPU.Service
+			}
+		case strings.HasPrefix(base, "cpu-add-line-"):
+			for _, row := range r.AddLine {
+				if row.Concurrency == profileWorkers {
+					name, cpu = "add line", row.HTTP.CPU.Service
+				}
+			}
+		}
+		if name == "" {
+			continue
+		}
+		shares, err := readProfileShares(context.Background(), f)
+		if err != nil {
+			logf("CPU profile %s: %v", f, err)
+			continue
+		}
+		r.Profiles = append(r.Profiles, profileShares{Name: name, File: f, CPUPerOp: cpu, Shares: shares})
+	}
 }
 
 // targets are the goals of the issue "Benchmarks: commands per second against the

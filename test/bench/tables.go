@@ -126,6 +126,27 @@ func tables(r *report) []table {
 	if cpu := cpuTable(r); len(cpu.rows) > 0 && r.Mode != "smoke" {
 		ts = append(ts, cpu)
 	}
+	if len(r.Profiles) > 0 {
+		t := table{title: fmt.Sprintf("Where the service's CPU goes (µs per request: the share of its CPU profile, taken during the first HTTP run at %d workers, times its CPU per request in the CPU table)", profileWorkers),
+			header: []string{"category"}}
+		for _, p := range r.Profiles {
+			t.header = append(t.header, p.Name)
+		}
+		for _, c := range shareCategories {
+			row := []string{c.name}
+			for _, p := range r.Profiles {
+				row = append(row, fmt.Sprintf("%.0f", 1000*p.CPUPerOp*p.Shares[c.name]))
+			}
+			t.rows = append(t.rows, row)
+		}
+		total := []string{"**total (from /proc)**"}
+		for _, p := range r.Profiles {
+			total = append(total, fmt.Sprintf("**%.0f**", 1000*p.CPUPerOp))
+		}
+		t.rows = append(t.rows, total)
+		t.notes = append(t.notes, "a sample counts for the consumers if any frame is theirs, for system calls or the collector by the leaf, else for the library nearest the leaf (test/bench/profile_shares.go); a row is good to about ±10 µs")
+		ts = append(ts, t)
+	}
 	if len(r.Memory.ByScenario) > 0 {
 		t := table{title: "Service memory (VmHWM = peak resident set since start, from /proc/<pid>/status)",
 			header: []string{"after", "peak RSS MiB", "RSS MiB"}}
