@@ -256,20 +256,9 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 			if n := len(events); n > 0 {
 				last = cursor{TransactionID: xids[n-1], Position: events[n-1].Position}
 			}
-			held, err := heldBack(ctx, conn, last)
-			if err != nil {
+			if err := r.caughtUp(ctx, c, conn, last, log); err != nil {
 				return err
 			}
-			if held {
-				continue // read again after MinInterval
-			}
-			// Everything committed is handled; a commit after the read wakes the consumer.
-			if c.CaughtUp != nil {
-				if err := c.CaughtUp(ctx, conn, c.pos.Load()); err != nil {
-					log.Warn("caught-up hook failed", "error", err.Error())
-				}
-			}
-			r.wait(ctx, c)
 			continue
 		}
 		if ctx.Err() != nil || errors.Is(cause, errNotOwner) || conn.IsClosed() || failed == nil || isOutage(cause) {
@@ -288,6 +277,24 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 		sleep(ctx, min(r.opts.RetryBase<<(attempts-1), r.opts.RetryMax))
 	}
 	return ctx.Err()
+}
+
+// caughtUp follows a batch that was not full, whose last event is at last. If the log
+// holds events after it that could not be read yet, it returns at once (the next read
+// comes MinInterval later); otherwise everything committed is handled: it runs the
+// CaughtUp hook and waits for a wake-up (a commit after the read sends one) or the poll.
+func (r *Runtime) caughtUp(ctx context.Context, c *running, conn *pgx.Conn, last cursor, log *slog.Logger) error {
+	held, err := heldBack(ctx, conn, last)
+	if err != nil || held {
+		return err
+	}
+	if c.CaughtUp != nil {
+		if err := c.CaughtUp(ctx, conn, c.pos.Load()); err != nil {
+			log.Warn("caught-up hook failed", "error", err.Error())
+		}
+	}
+	r.wait(ctx, c)
+	return nil
 }
 
 // project applies events in one transaction with the checkpoint. When an event
