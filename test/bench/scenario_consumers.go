@@ -267,7 +267,12 @@ func measureLag(ctx context.Context, env *environment, res *consumerResults) err
 		})
 		_ = found
 		if i >= len(samples) {
-			return fmt.Errorf("the consumer never reached position %d", p.pos)
+			last := int64(0)
+			if len(samples) > 0 {
+				last = samples[len(samples)-1].pos
+			}
+			st, _ := subscription.Statuses(ctx, env.pool)
+			return fmt.Errorf("the consumer never reached position %d (its watermark at the end: %d; consumers: %+v)", p.pos, last, st)
 		}
 		lags = append(lags, max(samples[i].at.Sub(p.at), 0))
 		upper = append(upper, max(samples[i].at.Sub(p.sent), 0))

@@ -79,9 +79,12 @@ func truncate(s string, n int) string {
 // WatermarkSQL is the highest position at or below which a consumer has handled every
 // (committed) event, for a consumer_checkpoints row aliased c: one below the lowest
 // position after its cursor, or the log's end when there is none. A read model that
-// reflects position N for a client has this at N or above.
-const WatermarkSQL = `coalesce((SELECT min(e.global_position) - 1 FROM events e
-		WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.position)),
+// reflects position N for a client has this at N or above. (OFFSET 0 keeps PostgreSQL
+// from answering min() by walking the primary key from the log's first event while
+// filtering on the cursor, which took 480 ms on 800,000 events; this reads only the
+// events after the cursor, along their index.)
+const WatermarkSQL = `coalesce((SELECT min(u.global_position) - 1 FROM (SELECT e.global_position FROM events e
+		WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.position) OFFSET 0) u),
 	(SELECT coalesce(max(e.global_position), 0) FROM events e))`
 
 // Status is one consumer as an operator sees it.

@@ -62,7 +62,11 @@ func readAfter(ctx context.Context, db eventstore.DBTX, c cursor, limit int) ([]
 // for one.
 func heldBack(ctx context.Context, db eventstore.DBTX, c cursor) (bool, error) {
 	var held bool
-	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2))`,
+	// Not EXISTS: PostgreSQL drops ORDER BY and LIMIT inside EXISTS, and the generic
+	// plan of the prepared statement then scans the table from its oldest rows (150 ms
+	// on 800,000 events, against 0.2 ms along the index).
+	err := db.QueryRow(ctx, `SELECT (SELECT global_position FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+			ORDER BY transaction_id, global_position LIMIT 1) IS NOT NULL`,
 		fmt.Sprint(c.TransactionID), c.Position).Scan(&held)
 	if err != nil {
 		return false, fmt.Errorf("subscription: held back after %+v: %w", c, err)
