@@ -1,0 +1,4 @@
+package subscription
+
+// HeldBackSQL is heldBack's statement, for the plan test.
+const HeldBackSQL = heldBackSQL
