@@ -22,10 +22,16 @@ func TestProfileSharesSortSamples(t *testing.T) {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		t.Fatal(err)
 	}
-	v := map[string]any{"order_id": "0190a4e8-0000-7000-8000-000000000000", "lines": []int{1, 2, 3, 4, 5, 6, 7, 8}}
-	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {
-		if _, err := json.Marshal(v); err != nil {
-			t.Fatal(err)
+	type line struct {
+		SKU      string `json:"sku"`
+		Quantity int    `json:"quantity"`
+	}
+	v := map[string]any{"order_id": "0190a4e8-0000-7000-8000-000000000000", "lines": make([]line, 200)}
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		for range 20 { // the loop's own time (and -race's) stays small next to the encoding
+			if _, err := json.Marshal(v); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	pprof.StopCPUProfile()
@@ -43,7 +49,11 @@ func TestProfileSharesSortSamples(t *testing.T) {
 	if math.Abs(sum-1) > 1e-6 {
 		t.Fatalf("shares add up to %f: %v", sum, shares)
 	}
-	if s := shares["JSON (request decode, response and event encode)"]; s < 0.5 {
-		t.Fatalf("JSON has %.2f of a JSON loop's samples: %v", s, shares)
+	// Under -race, samples inside the race detector's C code carry no Go callers and
+	// count as the runtime; of the rest, a JSON loop's are JSON's.
+	const runtimeRest = "Go scheduler and the rest of the runtime"
+	jsonShare := shares["JSON (request decode, response and event encode)"]
+	if jsonShare < 0.3 || jsonShare < 0.8*(1-shares[runtimeRest]) {
+		t.Fatalf("JSON has %.2f of a JSON loop's samples: %v", jsonShare, shares)
 	}
 }
