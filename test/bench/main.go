@@ -87,7 +87,7 @@ func run(ctx context.Context, cfg config) int {
 		rep.noteMemory(s.name, env.service.memory())
 	}
 	stopScraping()
-	rep.finish(env)
+	rep.finish(ctx, env)
 
 	printReport(os.Stdout, rep)
 	if cfg.compare != "" {

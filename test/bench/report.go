@@ -126,7 +126,7 @@ func (r *report) noteMemory(scenario string, m memory) {
 }
 
 // finish records the end state: memory, the service's health, the targets.
-func (r *report) finish(env *environment) {
+func (r *report) finish(ctx context.Context, env *environment) {
 	r.Seconds = time.Since(r.started).Seconds()
 	m := env.service.memory()
 	r.Memory.PeakMiB, r.Memory.EndRSSMiB = m.PeakMiB, m.RSSMiB
@@ -138,12 +138,12 @@ func (r *report) finish(env *environment) {
 		r.Service.LogLines = strings.Count(log, "\n") + 1
 	}
 	r.Targets = r.targets()
-	r.readProfiles(env.profiles)
+	r.readProfiles(ctx, env.profiles)
 }
 
 // readProfiles sorts the samples of the CPU profiles taken during the HTTP runs at
 // profileWorkers (place order, add line) into the categories of shareCategories.
-func (r *report) readProfiles(files []string) {
+func (r *report) readProfiles(ctx context.Context, files []string) {
 	for _, f := range files {
 		name, cpu := "", 0.0
 		switch base := filepath.Base(f); {
@@ -161,7 +161,7 @@ func (r *report) readProfiles(files []string) {
 		if name == "" {
 			continue
 		}
-		shares, err := readProfileShares(context.Background(), f)
+		shares, err := readProfileShares(ctx, f)
 		if err != nil {
 			logf("CPU profile %s: %v", f, err)
 			continue

@@ -42,12 +42,6 @@ func (c *roundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 }
 func (c *roundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
 
-// during returns how many round trips f took.
-func (c *roundTrips) during(f func()) int64 {
-	n, _ := c.counted(f)
-	return n
-}
-
 // counted returns how many round trips and statements f took.
 func (c *roundTrips) counted(f func()) (roundTrips, statements int64) {
 	n, s := c.n.Load(), c.statements.Load()
