@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,10 +23,10 @@ import (
 
 var consumerNames = []string{customersummary.ConsumerName(customersummary.Version), "fulfilment"}
 
-// TestConsumerOwnerKilled runs two replicas with the consumers on while clients place,
-// confirm and cancel orders through both, kills the replica that owns the consumers
-// with SIGKILL (in the middle of whatever batch it is in), and checks that the other
-// takes over within 10 s, and that in the end every confirmed order has its one
+// TestConsumerOwnerKilled runs two replicas (three in make soak) with the consumers on
+// while clients place, confirm and cancel orders through all, kills the replica that
+// owns the first consumer with SIGKILL (in the middle of whatever batch it is in), and
+// checks that survivors hold every consumer within 10 s, and that in the end every confirmed order has its one
 // shipment and customer_summary equals the fold of the log.
 func TestConsumerOwnerKilled(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
@@ -40,7 +41,7 @@ func TestConsumerOwnerKilled(t *testing.T) {
 		killedAt := time.Now()
 		svcs[owner].kill(t)
 		next := waitOwner(t, pool, svcs, owner, 10*time.Second)
-		t.Logf("cycle %d: killed %s, %s took over the consumers after %v", cycle+1, svcs[owner].name, svcs[next].name,
+		t.Logf("cycle %d: killed %s, %s (and any other survivor) took over the consumers after %v", cycle+1, svcs[owner].name, svcs[next].name,
 			time.Since(killedAt).Round(time.Millisecond))
 		svcs[owner].restart(t)
 	}
@@ -78,35 +79,47 @@ func consumerPool(t *testing.T, dbURL string) *pgxpool.Pool {
 	return pool
 }
 
-// waitOwner waits until every consumer is held by one live replica other than not,
-// and returns its index.
+// waitOwner waits until every consumer is held by a live replica other than not, and
+// returns the replica that holds the first one. Each consumer has its own lock, so
+// after a takeover two survivors may hold one each.
 func waitOwner(t *testing.T, pool *pgxpool.Pool, svcs []*service, not int, within time.Duration) int {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		if i, ok := currentOwner(pool, svcs); ok && i != not {
-			return i
+		if owners, ok := currentOwners(pool, svcs); ok && !slices.Contains(owners, not) {
+			return owners[0]
 		}
 		if time.Now().After(deadline) {
 			all, err := subscription.Statuses(context.Background(), pool)
-			t.Fatalf("no replica (other than %d) owns every consumer within %v: %+v %v", not, within, all, err)
+			var pids []string
+			for _, svc := range svcs {
+				svc.mu.Lock()
+				if svc.alive && svc.cmd != nil {
+					pids = append(pids, fmt.Sprintf("%s=%d", svc.name, svc.cmd.Process.Pid))
+				}
+				svc.mu.Unlock()
+			}
+			t.Fatalf("the consumers are not all held by live replicas (other than %d) within %v: %+v %v; live: %v", not, within, all, err, pids)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// currentOwner is the replica that holds every consumer's lock, if one does.
-func currentOwner(pool *pgxpool.Pool, svcs []*service) (int, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+// currentOwners is, for each consumer, the live replica that holds its lock, if every
+// consumer is held by one.
+func currentOwners(pool *pgxpool.Pool, svcs []*service) ([]int, bool) {
+	// Statuses counts each consumer's lag, which takes seconds when a reactor is tens
+	// of thousands of events behind (make soak runs three replicas under -race).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	all, err := subscription.Statuses(ctx, pool)
 	if err != nil || len(all) < len(consumerNames) {
-		return 0, false
+		return nil, false
 	}
-	owner := -1
+	var owners []int
 	for _, s := range all {
 		if !s.Held {
-			return 0, false
+			return nil, false
 		}
 		parts := strings.Split(s.Owner, "-")
 		pid, _ := strconv.Atoi(parts[max(len(parts)-2, 0)])
@@ -118,12 +131,12 @@ func currentOwner(pool *pgxpool.Pool, svcs []*service) (int, bool) {
 			}
 			svc.mu.Unlock()
 		}
-		if i < 0 || (owner >= 0 && owner != i) {
-			return 0, false
+		if i < 0 {
+			return nil, false
 		}
-		owner = i
+		owners = append(owners, i)
 	}
-	return owner, owner >= 0
+	return owners, true
 }
 
 // writers place, confirm and sometimes cancel orders through every replica.

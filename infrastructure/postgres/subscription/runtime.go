@@ -379,18 +379,26 @@ func (q *stmtQueue) Queue(sql string, args ...any) {
 }
 
 // react handles events one by one, moving the checkpoint after each.
+// reactorCheckpointEvery bounds how long a reactor works through a batch without
+// moving its checkpoint: what a crash repeats, and how stale `consumers status` looks.
+const reactorCheckpointEvery = time.Second
+
 func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64) (int64, *eventstore.RecordedEvent, error) {
-	// The checkpoint moves once per batch, not per event: reactors are idempotent by
-	// event id, so a crash mid-batch only repeats events, and most events are ones a
-	// reactor ignores, for which a durable checkpoint write each was most of the cost.
-	handled := 0
+	// The checkpoint moves once per batch, and at most every reactorCheckpointEvery
+	// within a slow one, not per event: reactors are idempotent by event id, so a crash
+	// only repeats events, and most events are ones a reactor ignores, for which a
+	// durable checkpoint write each was most of the cost.
+	handled, saved, savedAt := 0, 0, time.Now()
 	checkpoint := func(ctx context.Context) (int64, error) {
 		if handled == 0 {
 			return 0, nil
 		}
 		last := cursor{TransactionID: xids[handled-1], Position: events[handled-1].Position}
-		if err := advance(ctx, conn, c.Name, r.opts.Owner, last); err != nil {
-			return 0, err
+		if handled > saved {
+			if err := advance(ctx, conn, c.Name, r.opts.Owner, last); err != nil {
+				return 0, err
+			}
+			saved, savedAt = handled, time.Now()
 		}
 		return last.Position, nil
 	}
@@ -410,6 +418,13 @@ func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events 
 			return done, &events[i], err
 		}
 		handled++
+		if time.Since(savedAt) >= reactorCheckpointEvery {
+			done, err := checkpoint(ctx)
+			if err != nil {
+				return done, nil, err
+			}
+			c.pos.Store(done)
+		}
 	}
 	done, err := checkpoint(ctx)
 	return done, nil, err
