@@ -128,11 +128,14 @@ func (t *Tx) commit(ctx context.Context) error {
 	return nil
 }
 
-// rollback ends the transaction if one is open. A connection it cannot bring back
-// to idle is closed by the pool on release.
+// rollback ends the transaction if one is open, within the request's own deadline (and
+// at most 5 s): a connection it cannot bring back to idle, because the deadline has
+// passed or the server does not answer, is closed by the pool on release, and
+// PostgreSQL rolls back with the session. A ROLLBACK detached from the request kept it
+// waiting for a frozen server past REQUEST_TIMEOUT (make soak, TestDatabaseOutage).
 func (t *Tx) rollback(ctx context.Context) {
-	if t.begun && t.conn.PgConn().TxStatus() != 'I' {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	if t.begun && ctx.Err() == nil && t.conn.PgConn().TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		_, _ = t.conn.Exec(ctx, "ROLLBACK")
 	}
