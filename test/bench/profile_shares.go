@@ -18,57 +18,72 @@ type profileShares struct {
 	Shares   map[string]float64 `json:"shares"`        // category -> fraction of the samples
 }
 
-// shareCategories are the table's rows, in order. A sample belongs to the first rule
-// that matches: the consumers by any frame of their goroutines; system calls and the
-// collector by the leaf or the collector's own frames; otherwise the frame nearest the
-// leaf that names one of the libraries below, else the service's own code, else the
-// rest of the runtime.
-var shareCategories = []struct {
-	name  string
-	match func(frames []string) bool
-}{
-	{"asynchronous consumers (when running)", anyFrame("subscription.(*Runtime)", "subscription.listen", "subscription.(*Notifier)")},
-	{"system calls (sockets, futex)", leafMatches(regexp.MustCompile(`^(internal/runtime/syscall|syscall\.|runtime\.(futex|epollwait|usleep|nanotime))`))},
-	{"garbage collection", anyFrame("runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge", "runtime.gcAssistAlloc")},
-	{"request validation (kin-openapi)", nearest("getkin/kin-openapi", "gorilla/mux", "httpapi.strictJSONBody", "httpapi.hasLoneSurrogate")},
-	{"authentication (JWT)", nearest("golang-jwt", "infrastructure/auth.")},
-	{"pgx: encoding parameters, protocol", nearest("jackc/pgx")},
-	{"JSON (request decode, response and event encode)", nearest("encoding/json")},
-	{"logging", nearest("log/slog", "infrastructure/logging")},
-	{"metrics and tracing", nearest("prometheus", "go.opentelemetry.io", "infrastructure/metrics", "infrastructure/tracing")},
-	{"net/http + echo", nearest("net/http.", "labstack/echo", "bufio.", "net.(*conn)", "net/textproto")},
-	{"service code (handlers, runner, decider, codec, ids)", nearest("example/orders/", "google/uuid")},
-	{"Go scheduler and the rest of the runtime", func([]string) bool { return true }},
+// The table's rows. A sample belongs to the consumers if any frame is theirs; else to
+// system calls by its leaf, or to the collector by its own frames; else to the library
+// of the frame nearest the leaf that names one (libraries, in order of the table); else
+// to the rest of the runtime.
+const (
+	consumersShare   = "asynchronous consumers (when running)"
+	syscallsShare    = "system calls (sockets, futex)"
+	gcShare          = "garbage collection"
+	runtimeRestShare = "Go scheduler and the rest of the runtime"
+)
+
+var (
+	consumerFrames = []string{"subscription.(*Runtime)", "subscription.listen", "subscription.(*Notifier)"}
+	syscallLeaf    = regexp.MustCompile(`^(internal/runtime/syscall|syscall\.|runtime\.(futex|epollwait|usleep|nanotime))`)
+	gcFrames       = []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge", "runtime.gcAssistAlloc"}
+	libraries      = []struct {
+		name string
+		keys []string
+	}{
+		{"request validation (kin-openapi)", []string{"getkin/kin-openapi", "gorilla/mux", "httpapi.strictJSONBody", "httpapi.hasLoneSurrogate"}},
+		{"authentication (JWT)", []string{"golang-jwt", "infrastructure/auth."}},
+		{"pgx: encoding parameters, protocol", []string{"jackc/pgx"}},
+		{"JSON (request decode, response and event encode)", []string{"encoding/json"}},
+		{"logging", []string{"log/slog", "infrastructure/logging"}},
+		{"metrics and tracing", []string{"prometheus", "go.opentelemetry.io", "infrastructure/metrics", "infrastructure/tracing"}},
+		{"net/http + echo", []string{"net/http.", "labstack/echo", "bufio.", "net.(*conn)", "net/textproto"}},
+		{"service code (handlers, runner, decider, codec, ids)", []string{"example/orders/", "google/uuid"}},
+	}
+)
+
+// shareNames are the table's rows in order.
+func shareNames() []string {
+	names := []string{consumersShare, syscallsShare, gcShare}
+	for _, l := range libraries {
+		names = append(names, l.name)
+	}
+	return append(names, runtimeRestShare)
 }
 
-func anyFrame(keys ...string) func([]string) bool {
-	return func(frames []string) bool {
-		for _, f := range frames {
-			for _, k := range keys {
-				if strings.Contains(f, k) {
-					return true
-				}
+// classify names the row of a sample's frames, leaf first.
+func classify(frames []string) string {
+	switch {
+	case anyContains(frames, consumerFrames):
+		return consumersShare
+	case len(frames) > 0 && syscallLeaf.MatchString(frames[0]):
+		return syscallsShare
+	case anyContains(frames, gcFrames):
+		return gcShare
+	}
+	for _, f := range frames {
+		for _, l := range libraries {
+			if containsAny(f, l.keys) {
+				return l.name
 			}
 		}
-		return false
 	}
+	return runtimeRestShare
 }
 
-func leafMatches(re *regexp.Regexp) func([]string) bool {
-	return func(frames []string) bool { return len(frames) > 0 && re.MatchString(frames[0]) }
-}
-
-// nearest matches when the frame nearest the leaf that names any library of the table
-// (libraryKeys) names one of keys.
-func nearest(keys ...string) func([]string) bool {
-	return func(frames []string) bool {
-		for _, f := range frames {
-			if containsAny(f, libraryKeys) {
-				return containsAny(f, keys)
-			}
+func anyContains(frames, keys []string) bool {
+	for _, f := range frames {
+		if containsAny(f, keys) {
+			return true
 		}
-		return false
 	}
+	return false
 }
 
 func containsAny(s string, keys []string) bool {
@@ -79,12 +94,6 @@ func containsAny(s string, keys []string) bool {
 	}
 	return false
 }
-
-// libraryKeys are all the keys of the nearest rules above.
-var libraryKeys = []string{"getkin/kin-openapi", "gorilla/mux", "httpapi.strictJSONBody", "httpapi.hasLoneSurrogate",
-	"golang-jwt", "infrastructure/auth.", "jackc/pgx", "encoding/json", "log/slog", "infrastructure/logging",
-	"prometheus", "go.opentelemetry.io", "infrastructure/metrics", "infrastructure/tracing",
-	"net/http.", "labstack/echo", "bufio.", "net.(*conn)", "net/textproto", "example/orders/", "google/uuid"}
 
 var sampleValue = regexp.MustCompile(`^\s*([0-9.]+)(s|ms|us|µs)\s+(.*)$`)
 
@@ -112,12 +121,7 @@ func readProfileShares(ctx context.Context, file string) (map[string]float64, er
 			continue
 		}
 		total += value
-		for _, c := range shareCategories {
-			if c.match(frames) {
-				byCategory[c.name] += value
-				break
-			}
-		}
+		byCategory[classify(frames)] += value
 	}
 	if total == 0 {
 		return nil, fmt.Errorf("%s: no samples", file)

@@ -142,7 +142,7 @@ func (r *report) finish(ctx context.Context, env *environment) {
 }
 
 // readProfiles sorts the samples of the CPU profiles taken during the HTTP runs at
-// profileWorkers (place order, add line) into the categories of shareCategories.
+// profileWorkers (place order, add line) into the rows of shareNames.
 func (r *report) readProfiles(ctx context.Context, files []string) {
 	for _, f := range files {
 		name, cpu := "", 0.0

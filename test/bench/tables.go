@@ -132,10 +132,10 @@ func tables(r *report) []table {
 		for _, p := range r.Profiles {
 			t.header = append(t.header, p.Name)
 		}
-		for _, c := range shareCategories {
-			row := []string{c.name}
+		for _, name := range shareNames() {
+			row := []string{name}
 			for _, p := range r.Profiles {
-				row = append(row, fmt.Sprintf("%.0f", 1000*p.CPUPerOp*p.Shares[c.name]))
+				row = append(row, fmt.Sprintf("%.0f", 1000*p.CPUPerOp*p.Shares[name]))
 			}
 			t.rows = append(t.rows, row)
 		}
