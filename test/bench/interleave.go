@@ -39,12 +39,7 @@ func interleave(ctx context.Context, env *environment, label string, cs []conten
 						return out, fmt.Errorf("%s before %s at concurrency %d: %w", label, c.name, conc, err)
 					}
 				}
-				l := load{name: c.name, workers: conc, newOp: func(i int) func(context.Context) outcome { return c.newOp(conc, i) }}
-				if cfg.smoke {
-					l.count = cfg.count(conc)
-				} else {
-					l.duration = cfg.duration
-				}
+				l := cfg.comparisonLoad(c.name, conc, func(i int) func(context.Context) outcome { return c.newOp(conc, i) })
 				wait := func() {}
 				if env.cfg.cpuProfile && c.name == "http" && conc == profileWorkers && round == 0 && !cfg.smoke {
 					wait = env.startProfile(ctx, fmt.Sprintf("%s-c%d", label, conc), cfg.duration)
@@ -62,6 +57,18 @@ func interleave(ctx context.Context, env *environment, label string, cs []conten
 		}
 	}
 	return out, nil
+}
+
+// comparisonLoad is one measured run of a comparison: a fixed small count of
+// operations in smoke mode, cfg.duration otherwise.
+func (c config) comparisonLoad(name string, workers int, newOp func(i int) func(context.Context) outcome) load {
+	l := load{name: name, workers: workers, newOp: newOp}
+	if c.smoke {
+		l.count = c.count(workers)
+	} else {
+		l.duration = c.duration
+	}
+	return l
 }
 
 // warmUp runs each contender briefly at concurrency 8 (or the largest below it),

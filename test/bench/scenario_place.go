@@ -36,13 +36,8 @@ func placeWithConsumers(ctx context.Context, env *environment, rep *report, http
 	}
 	var runs []sample
 	for range env.cfg.rounds {
-		l := load{name: "place order (HTTP, consumers running)", workers: profileWorkers,
-			newOp: func(i int) func(context.Context) outcome { return http.newOp(profileWorkers, i) }}
-		if env.cfg.smoke {
-			l.count = env.cfg.count(profileWorkers)
-		} else {
-			l.duration = env.cfg.duration
-		}
+		l := env.cfg.comparisonLoad("place order (HTTP, consumers running)", profileWorkers,
+			func(i int) func(context.Context) outcome { return http.newOp(profileWorkers, i) })
 		runs = append(runs, runLoad(ctx, env, l))
 	}
 	r := summarize("place order (HTTP, consumers running)", profileWorkers, runs)
