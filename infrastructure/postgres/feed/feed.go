@@ -6,16 +6,15 @@ package feed
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/servicename"
 )
 
@@ -106,7 +105,7 @@ func (f *Feed) Wake() {
 // every poll interval while streams are open. It listens on a dedicated connection
 // and reconnects with backoff; without notifications it still works by polling.
 func (f *Feed) Run(ctx context.Context) {
-	go f.listen(ctx)
+	go subscription.Listen(ctx, f.pool.Config().ConnConfig, Channel, f.Wake, f.log.With("component", "feed"))
 	tick := time.NewTicker(f.poll)
 	defer tick.Stop()
 	for {
@@ -137,51 +136,4 @@ func (f *Feed) Run(ctx context.Context) {
 		}
 		f.mu.Unlock()
 	}
-}
-
-// listen holds one connection LISTENing on Channel and wakes the hub on every
-// notification.
-func (f *Feed) listen(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := f.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		f.log.Warn("feed: listen for notifications; polling meanwhile", "channel", Channel, "error", errString(err), "retry_in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 10*time.Second)
-	}
-}
-
-func (f *Feed) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, f.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		return err
-	}
-	f.Wake() // anything committed while not listening
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		f.Wake()
-	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "closed"
-	}
-	if errors.Is(err, context.Canceled) {
-		return "cancelled"
-	}
-	return err.Error()
 }

@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -9,18 +10,24 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// listen LISTENs on channel on a dedicated connection and calls wake for every
+// Listen LISTENs on channel on a dedicated connection and calls wake for every
 // notification, and once after each (re)connection, since notifications sent while it
-// was away are lost. It reconnects after a failure until ctx ends. (pgxlisten does
-// this too but has no tagged release; this is the part of it needed here.)
-func listen(ctx context.Context, cfg *pgx.ConnConfig, channel string, wake func(), log *slog.Logger) {
+// was away are lost. After a failure it reconnects with a doubling backoff (100 ms to
+// 10 s) until ctx ends; meanwhile its users poll. The consumers' runtime and the event
+// feed both wake this way. (pgxlisten does this too but has no tagged release; this is
+// the part of it needed here.)
+func Listen(ctx context.Context, cfg *pgx.ConnConfig, channel string, wake func(), log *slog.Logger) {
+	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := listenOnce(ctx, cfg, channel, wake)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("listener lost its connection; polling until it is back", "error", err.Error())
-		sleep(ctx, time.Second)
+		log.Warn("listener lost its connection; polling until it is back", "channel", channel, "error", errString(err), "retry_in", backoff.String())
+		if !sleep(ctx, backoff) {
+			return
+		}
+		backoff = min(backoff*2, 10*time.Second)
 	}
 }
 
@@ -44,6 +51,16 @@ func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channel string, wake f
 		}
 		wake()
 	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "closed"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	return err.Error()
 }
 
 // Notifier sends NOTIFY on a channel after commits, outside their transactions:

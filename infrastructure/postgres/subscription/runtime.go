@@ -150,7 +150,7 @@ func (r *Runtime) Wake() {
 func (r *Runtime) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	if r.opts.Channel != "" {
-		wg.Go(func() { listen(ctx, r.connConfig, r.opts.Channel, r.Wake, r.opts.Log) })
+		wg.Go(func() { Listen(ctx, r.connConfig, r.opts.Channel, r.Wake, r.opts.Log) })
 	}
 	for _, c := range r.consumers {
 		wg.Go(func() { r.runConsumer(ctx, c) })
