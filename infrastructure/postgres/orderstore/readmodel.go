@@ -123,14 +123,7 @@ func loadOverview(b *pgx.Batch, ids []uuid.UUID, found func(uuid.UUID) *overview
 }
 
 func compareOverview(want, found overview, d verify.Diff) {
-	switch {
-	case want.row == nil && found.row == nil:
-		return
-	case want.row == nil:
-		d.Report("order_overview", "no row (the events place no order)", fmt.Sprintf("a row at version %d", found.row.Version))
-		return
-	case found.row == nil:
-		d.Report("order_overview", fmt.Sprintf("a row at version %d", want.row.Version), "no row")
+	if !verify.Rows(d, "order_overview", "the events place no order", want.row, found.row, func(r *overviewRow) int64 { return r.Version }) {
 		return
 	}
 	w, f := want.row, found.row

@@ -74,14 +74,7 @@ func loadOverview(b *pgx.Batch, ids []uuid.UUID, found func(uuid.UUID) **overvie
 }
 
 func compareOverview(want, found *overviewRow, d verify.Diff) {
-	switch {
-	case want == nil && found == nil:
-		return
-	case want == nil:
-		d.Report("shipment_overview", "no row (the events create no shipment)", fmt.Sprintf("a row at version %d", found.Version))
-		return
-	case found == nil:
-		d.Report("shipment_overview", fmt.Sprintf("a row at version %d", want.Version), "no row")
+	if !verify.Rows(d, "shipment_overview", "the events create no shipment", want, found, func(r *overviewRow) int64 { return r.Version }) {
 		return
 	}
 	d.Word("order_id", want.OrderID.String(), found.OrderID.String())

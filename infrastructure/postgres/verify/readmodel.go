@@ -247,6 +247,24 @@ func (d Diff) Instant(field string, want, found time.Time) {
 	}
 }
 
+// Rows compares whether the read model has a row where the events say it should:
+// a row missing or one too many is reported (noRow says why the events imply none,
+// e.g. "the events place no order") with the version the present row has. It returns
+// true when both rows exist, so that the caller compares their fields.
+func Rows[R any](d Diff, table, noRow string, want, found *R, version func(*R) int64) bool {
+	switch {
+	case want == nil && found == nil:
+		return false
+	case want == nil:
+		d.Report(table, "no row ("+noRow+")", fmt.Sprintf("a row at version %d", version(found)))
+		return false
+	case found == nil:
+		d.Report(table, fmt.Sprintf("a row at version %d", version(want)), "no row")
+		return false
+	}
+	return true
+}
+
 // FormatTime is how differences show a time.
 func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
