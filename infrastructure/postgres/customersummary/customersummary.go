@@ -14,11 +14,9 @@ package customersummary
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/application"
@@ -26,6 +24,7 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 )
 
@@ -43,8 +42,6 @@ var DropAfter = 10 * time.Minute
 // Table is the table of version v, ConsumerName its consumer.
 func Table(v int) string        { return Name + "_v" + strconv.Itoa(v) }
 func ConsumerName(v int) string { return Table(v) }
-
-const orderStream = "order"
 
 // Consumer is the projection of version Version. Each row is one order (its customer,
 // currency, total and status) with the position of the last event applied to it, so
@@ -88,15 +85,8 @@ func consumerFor(v int, codec *eventcodec.Registry[order.Event]) subscription.Co
 			return err
 		},
 		Project: func(e eventstore.RecordedEvent, q subscription.Queue) error {
-			if e.Stream.Type != orderStream {
-				return nil
-			}
-			id, err := uuid.Parse(e.Stream.ID)
-			if err != nil {
-				return fmt.Errorf("order stream id %q: %w", e.Stream.ID, err)
-			}
-			ev, err := codec.Decode(e.Type, e.SchemaVersion, e.Payload)
-			if err != nil {
+			id, ev, ok, err := orderstore.DecodeEvent(codec, e)
+			if !ok || err != nil {
 				return err
 			}
 			switch ev := ev.(type) {

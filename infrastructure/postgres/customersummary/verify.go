@@ -9,6 +9,7 @@ import (
 
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
 )
 
 // orderRow is one order as customer_summary keeps it.
@@ -42,7 +43,7 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, codec *eventcodec.Registry[
 	rows, err := tx.Query(ctx, `SELECT e.stream_id, e.event_type, e.schema_version, e.payload
 		FROM events e JOIN consumer_checkpoints c ON c.name = $2
 		WHERE e.stream_type = $1 AND (e.transaction_id, e.global_position) <= (c.transaction_id, c.position)
-		ORDER BY e.global_position`, orderStream, ConsumerName(v))
+		ORDER BY e.global_position`, orderstore.StreamType, ConsumerName(v))
 	if err != nil {
 		return 0, err
 	}

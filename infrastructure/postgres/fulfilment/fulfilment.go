@@ -5,14 +5,12 @@ package fulfilment
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 )
 
@@ -24,15 +22,11 @@ func Consumer(f *application.Fulfilment, codec *eventcodec.Registry[order.Event]
 	return subscription.Consumer{
 		Name: Name,
 		React: func(ctx context.Context, e eventstore.RecordedEvent) error {
-			if e.Stream.Type != "order" || (e.Type != "OrderConfirmed" && e.Type != "OrderCancelled") {
+			if e.Type != "OrderConfirmed" && e.Type != "OrderCancelled" {
 				return nil
 			}
-			id, err := uuid.Parse(e.Stream.ID)
-			if err != nil {
-				return fmt.Errorf("order stream id %q: %w", e.Stream.ID, err)
-			}
-			ev, err := codec.Decode(e.Type, e.SchemaVersion, e.Payload)
-			if err != nil {
+			id, ev, ok, err := orderstore.DecodeEvent(codec, e)
+			if !ok || err != nil {
 				return err
 			}
 			return f.Handle(ctx, application.OrderEventMessage{EventID: e.EventID, OrderID: id, CorrelationID: e.CorrelationID, Event: ev})
