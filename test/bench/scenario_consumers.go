@@ -201,7 +201,7 @@ func measureLag(ctx context.Context, env *environment, res *consumerResults) err
 	lctx, stopPoll := context.WithCancel(ctx)
 	polled := make(chan error, 1)
 	go func() {
-		q := `SELECT ` + subscription.WatermarkSQL + ` FROM consumer_checkpoints c WHERE c.name = $1`
+		q := `SELECT position FROM consumer_checkpoints WHERE name = $1`
 		name := customersummary.ConsumerName(customersummary.Version)
 		for lctx.Err() == nil {
 			var pos int64

@@ -48,20 +48,21 @@ func TestBlueGreenRebuild(t *testing.T) {
 	old := customersummary.DropAfter
 	customersummary.DropAfter = 300 * time.Millisecond
 	t.Cleanup(func() { customersummary.DropAfter = old })
-	stop1 := run(1)
+	v := customersummary.Version
+	stop1 := run(v)
 	defer stop1()
 	for range 4 {
 		place()
 	}
-	if s, _, err := get.Handle(ctx, "carol", place(), 10*time.Second); err != nil || s.OrdersPlaced != 5 || active() != 1 {
-		t.Fatalf("v1: %+v %v (active %d)", s, err, active())
+	if s, _, err := get.Handle(ctx, "carol", place(), 10*time.Second); err != nil || s.OrdersPlaced != 5 || active() != v {
+		t.Fatalf("v%d: %+v %v (active %d)", v, s, err, active())
 	}
-	stop2 := run(2) // the new code's version, while v1 keeps serving
+	stop2 := run(v + 1) // the new code's version, while the old one keeps serving
 	defer stop2()
 	deadline := time.Now().Add(15 * time.Second)
-	for active() != 2 {
+	for active() != v+1 {
 		if time.Now().After(deadline) {
-			t.Fatal("v2 never became active")
+			t.Fatal("the new version never became active")
 		}
 		if s, _, err := get.Handle(ctx, "carol", 0, 0); err != nil || s.OrdersPlaced < 5 {
 			t.Fatalf("reads during the rebuild: %+v %v", s, err)
@@ -70,25 +71,25 @@ func TestBlueGreenRebuild(t *testing.T) {
 	}
 	pos := place()
 	if s, _, err := get.Handle(ctx, "carol", pos, 10*time.Second); err != nil || s.OrdersPlaced != 6 {
-		t.Fatalf("v2: %+v %v", s, err)
+		t.Fatalf("v%d: %+v %v", v+1, s, err)
 	}
 	stop1() // the old replicas are gone
 	for {
 		var exists bool
-		if err := pool.QueryRow(ctx, `SELECT to_regclass('customer_summary_v1') IS NOT NULL`).Scan(&exists); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, customersummary.Table(v)).Scan(&exists); err != nil {
 			t.Fatal(err)
 		}
 		if !exists {
 			break
 		}
 		if time.Now().After(deadline.Add(10 * time.Second)) {
-			t.Fatal("v1 table not dropped")
+			t.Fatal("the old table was not dropped")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	var n int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM consumer_checkpoints WHERE name = 'customer_summary_v1'`).Scan(&n)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM consumer_checkpoints WHERE name = $1`, customersummary.ConsumerName(v)).Scan(&n)
 	if n != 0 {
-		t.Fatal("v1 checkpoint kept")
+		t.Fatal("the old checkpoint was kept")
 	}
 }

@@ -32,7 +32,7 @@ import (
 // the table's shape or meaning changes: the new version is built beside the old one.
 const (
 	Name    = "customer_summary"
-	Version = 1
+	Version = 2
 )
 
 // DropAfter is how long an old version's table is kept after the switch, for replicas
@@ -44,8 +44,9 @@ func Table(v int) string        { return Name + "_v" + strconv.Itoa(v) }
 func ConsumerName(v int) string { return Table(v) }
 
 // Consumer is the projection of version Version. Each row is one order (its customer,
-// currency, total and status) with the position of the last event applied to it, so
-// applying an event twice (after `consumers reset`) changes nothing.
+// currency, total and status) with the version of the last event applied to it: an
+// event applies only as the next version, so applying one twice (after `consumers
+// reset`) changes nothing, and a version that skips one stops the consumer.
 func Consumer(codec *eventcodec.Registry[order.Event]) subscription.Consumer {
 	return consumerFor(Version, codec)
 }
@@ -78,7 +79,7 @@ func consumerFor(v int, codec *eventcodec.Registry[order.Event]) subscription.Co
 				currency      text   NOT NULL,
 				total_cents   bigint NOT NULL DEFAULT 0,
 				status        text   NOT NULL,
-				last_position bigint NOT NULL
+				last_version  bigint NOT NULL
 			);
 			CREATE INDEX IF NOT EXISTS `+pgx.Identifier{Table(v) + "_customer"}.Sanitize()+` ON `+table+` (customer_id);
 			INSERT INTO read_model_versions (name, active) VALUES ('`+Name+`', `+strconv.Itoa(v)+`) ON CONFLICT DO NOTHING`)
@@ -89,22 +90,35 @@ func consumerFor(v int, codec *eventcodec.Registry[order.Event]) subscription.Co
 			if !ok || err != nil {
 				return err
 			}
+			name := ConsumerName(v)
 			switch ev := ev.(type) {
 			case order.OrderPlaced:
-				q.Queue(`INSERT INTO `+table+` (order_id, customer_id, currency, status, last_position)
-					VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (order_id) DO NOTHING`, id, ev.CustomerID, ev.Currency, e.Position)
+				q.Queue(`INSERT INTO `+table+` (order_id, customer_id, currency, status, last_version)
+					VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (order_id) DO NOTHING`, id, ev.CustomerID, ev.Currency, e.Version)
 			case order.OrderLineAdded:
-				q.Queue(`UPDATE `+table+` SET total_cents = total_cents + $2, last_position = $3
-					WHERE order_id = $1 AND last_position < $3`, id, int64(ev.Quantity)*ev.UnitPriceCents, e.Position)
+				q.Queue(next(table, `total_cents = total_cents + $4`), id, e.Version, name, int64(ev.Quantity)*ev.UnitPriceCents)
 			case order.OrderConfirmed:
-				q.Queue(`UPDATE `+table+` SET status = 'confirmed', last_position = $2 WHERE order_id = $1 AND last_position < $2`, id, e.Position)
+				q.Queue(next(table, `status = 'confirmed'`), id, e.Version, name)
 			case order.OrderCancelled:
-				q.Queue(`UPDATE `+table+` SET status = 'cancelled', last_position = $2 WHERE order_id = $1 AND last_position < $2`, id, e.Position)
+				q.Queue(next(table, `status = 'cancelled'`), id, e.Version, name)
 			}
 			return nil
 		},
 		CaughtUp: switchOnCatchUp(v),
 	}
+}
+
+// next is the statement that applies set to order $1's row as its version $2, only if
+// the row is at the version before: a version already applied changes nothing, and one
+// further ahead (a version never applied, or no row at all) raises ES412 through
+// read_model_out_of_order (migration 00012) with $3, the consumer's name, so that the
+// consumer stops there. The CTE's update runs whatever the outer query reads; the
+// outer query sees the row as it was before it.
+func next(table, set string) string {
+	return `WITH applied AS (UPDATE ` + table + ` SET ` + set + `, last_version = $2 WHERE order_id = $1 AND last_version = $2 - 1 RETURNING 1)
+		SELECT read_model_out_of_order($3, 'order ' || $1::text, r.at, $2)
+		FROM (SELECT coalesce((SELECT last_version FROM ` + table + ` WHERE order_id = $1), 0) AS at) r
+		WHERE r.at < $2 - 1`
 }
 
 // switchOnCatchUp is version v's CaughtUp hook: switchTo, called after every read that
@@ -192,10 +206,10 @@ func (r *Reader) active(ctx context.Context) (int, error) {
 }
 
 // Position is the log position the active version reflects: every event at or below it
-// (subscription.WatermarkSQL); 0 before it exists.
+// (its consumer's checkpoint); 0 before it exists.
 func (r *Reader) Position(ctx context.Context) (int64, error) {
 	var pos int64
-	err := r.db.QueryRow(ctx, `SELECT coalesce((SELECT `+subscription.WatermarkSQL+` FROM read_model_versions v
+	err := r.db.QueryRow(ctx, `SELECT coalesce((SELECT c.position FROM read_model_versions v
 		JOIN consumer_checkpoints c ON c.name = v.name || '_v' || v.active WHERE v.name = $1), 0)`, Name).Scan(&pos)
 	return pos, postgres.Classify(err)
 }
@@ -208,7 +222,7 @@ func (r *Reader) CustomerSummary(ctx context.Context, customerID string) (applic
 	if err != nil || v == 0 {
 		return sum, 0, err
 	}
-	rows, err := r.db.Query(ctx, `SELECT `+subscription.WatermarkSQL+`, s.currency, s.placed, s.confirmed, s.cancelled, s.confirmed_total
+	rows, err := r.db.Query(ctx, `SELECT c.position, s.currency, s.placed, s.confirmed, s.cancelled, s.confirmed_total
 		FROM consumer_checkpoints c LEFT JOIN (
 			SELECT currency, count(*) AS placed,
 				count(*) FILTER (WHERE status = 'confirmed') AS confirmed,

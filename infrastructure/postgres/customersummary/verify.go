@@ -37,13 +37,11 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, codec *eventcodec.Registry[
 	if err != nil {
 		return 0, err
 	}
-	// Exactly the events the consumer has handled: up to its cursor in the order it
-	// reads (some above the watermark pos may be among them).
+	// Exactly the events the consumer has handled: those up to its checkpoint.
 	want := map[string]*orderRow{}
 	rows, err := tx.Query(ctx, `SELECT e.stream_id, e.event_type, e.schema_version, e.payload
-		FROM events e JOIN consumer_checkpoints c ON c.name = $2
-		WHERE e.stream_type = $1 AND (e.transaction_id, e.global_position) <= (c.transaction_id, c.position)
-		ORDER BY e.global_position`, orderstore.StreamType, ConsumerName(v))
+		FROM events e WHERE e.stream_type = $1 AND e.global_position <= $2
+		ORDER BY e.global_position`, orderstore.StreamType, pos)
 	if err != nil {
 		return 0, err
 	}

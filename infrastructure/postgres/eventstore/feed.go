@@ -44,20 +44,30 @@ type Horizon struct {
 type horizonSample struct{ xid, position int64 }
 
 // sampleHorizon's transaction takes an id and writes nothing: its commit need not
-// wait for a WAL flush (synchronous_commit off for this transaction only).
+// wait for a WAL flush (synchronous_commit off for this transaction only). It also
+// reads xmin, which promotes earlier samples without another round trip.
 const sampleHorizon = `SELECT set_config('synchronous_commit', 'off', true), pg_current_xact_id()::text::bigint,
-	coalesce((SELECT max(global_position) FROM events), 0)`
+	coalesce((SELECT max(global_position) FROM events), 0), pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
 
 const readXmin = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
 
 // Safe returns the current horizon (0 when nothing is final yet).
 func (h *Horizon) Safe(ctx context.Context, db DBTX) (int64, error) {
-	var xid, pos, xmin int64
+	safe, _, err := h.Bounds(ctx, db)
+	return safe, err
+}
+
+// Bounds returns the horizon and the highest position committed when it was sampled.
+// safe < latest means committed events wait behind a transaction that is still
+// running: a reader that wants them must look again soon, since the end of that
+// transaction may send no notification.
+func (h *Horizon) Bounds(ctx context.Context, db DBTX) (safe, latest int64, err error) {
+	var xid, xmin int64
 	var setting string
-	if err := db.QueryRow(ctx, sampleHorizon).Scan(&setting, &xid, &pos); err != nil {
-		return 0, fmt.Errorf("eventstore: horizon: %w", err)
+	if err := db.QueryRow(ctx, sampleHorizon).Scan(&setting, &xid, &latest, &xmin); err != nil {
+		return 0, 0, fmt.Errorf("eventstore: horizon: %w", err)
 	}
-	h.add(0, horizonSample{xid: xid, position: pos})
+	h.add(xmin, horizonSample{xid: xid, position: latest})
 	wait := h.Wait
 	if wait <= 0 {
 		wait = 250 * time.Millisecond
@@ -67,20 +77,20 @@ func (h *Horizon) Safe(ctx context.Context, db DBTX) (int64, error) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, 0, ctx.Err()
 		case <-time.After(pause):
 		}
 		pause = min(2*pause+time.Millisecond, 20*time.Millisecond)
 		if err := db.QueryRow(ctx, readXmin).Scan(&xmin); err != nil {
-			return 0, fmt.Errorf("eventstore: horizon: %w", err)
+			return 0, 0, fmt.Errorf("eventstore: horizon: %w", err)
 		}
 		if safe, _ := h.add(xmin, horizonSample{}); xmin > xid {
-			return safe, nil // this call's sample is final (and so in safe)
+			return safe, latest, nil // this call's sample is final (and so in safe)
 		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.safe, nil
+	return h.safe, latest, nil
 }
 
 // add records a sample (unless zero) and promotes every pending sample that xmin
@@ -148,6 +158,9 @@ func ReadFeed(ctx context.Context, db DBTX, h *Horizon, q FeedQuery) (FeedPage, 
 		page.AtHead = true
 		return page, nil
 	}
+	if len(q.Types) == 0 && q.StreamType == "" {
+		return readAll(ctx, db, q, page)
+	}
 	types := q.Types
 	if types == nil {
 		types = []string{}
@@ -211,6 +224,25 @@ func ReadFeed(ctx context.Context, db DBTX, h *Horizon, q FeedQuery) (FeedPage, 
 		page.NextAfter, page.AtHead = horizon, true
 	default:
 		page.NextAfter = last
+	}
+	return page, nil
+}
+
+// readAll is ReadFeed without filters (what the consumers read): every row it scans is
+// an event on the page.
+func readAll(ctx context.Context, db DBTX, q FeedQuery, page FeedPage) (FeedPage, error) {
+	rows, err := db.Query(ctx, selectEvents+`WHERE global_position > $1 AND global_position <= $2
+		ORDER BY global_position LIMIT $3`, q.After, page.Horizon, q.Limit)
+	if err != nil {
+		return FeedPage{}, fmt.Errorf("eventstore: feed after %d: %w", q.After, err)
+	}
+	if page.Events, err = scanEvents(rows); err != nil {
+		return FeedPage{}, fmt.Errorf("eventstore: feed after %d: %w", q.After, err)
+	}
+	if n := len(page.Events); n == q.Limit {
+		page.NextAfter = page.Events[n-1].Position
+	} else {
+		page.NextAfter, page.AtHead = page.Horizon, true
 	}
 	return page, nil
 }

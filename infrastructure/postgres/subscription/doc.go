@@ -2,12 +2,14 @@
 // that are not updated in the command's transaction (projections) and process
 // managers that react to events with further commands (reactors).
 //
-// Each consumer has a checkpoint row in consumer_checkpoints: a cursor, the last event
-// it handled as (transaction id, position). It reads the log in batches in that order,
-// only below pg_snapshot_xmin (readAfter), so an event whose transaction took a low
-// position and committed late is not skipped; position order alone can skip one (see
-// readAfter). Read models report a watermark (WatermarkSQL): every event at or below
-// it has been handled.
+// Each consumer has a checkpoint row in consumer_checkpoints: the position of the last
+// event it handled; every event at or below it has been handled. It reads the log in
+// position order in batches, never past the horizon (eventstore.Horizon, the feed's
+// reader), below which no event can still commit: so it never passes an event that
+// commits late, and it sees each stream's events in version order, since an append
+// draws its positions only while it holds the stream's head row. It checks that order
+// as it goes (streamOrder): an event that is not its stream's next version stops the
+// consumer with an OrderError instead of being applied.
 //
 //   - A projection applies a batch and moves its checkpoint in one transaction: every
 //     event takes effect exactly once, even across crashes and takeovers.

@@ -1,4 +1,4 @@
 package subscription
 
-// HeldBackSQL is heldBack's statement, for the plan test.
-const HeldBackSQL = heldBackSQL
+// StatusSQL is Statuses' statement, for the plan test.
+const StatusSQL = statusSQL

@@ -61,6 +61,10 @@ type Options struct {
 	// Span, if set, wraps the handling of events (one for a reactor, a batch for a
 	// projection) given their metadata, so that tracing continues the commands' traces.
 	Span func(ctx context.Context, consumer string, metadata []json.RawMessage) (context.Context, func(error))
+	// OnProgress, if set, is told each time a consumer's checkpoint has moved, after
+	// the commit: it wakes the reads waiting for a read model's position. It must not
+	// block.
+	OnProgress func(consumer string, position int64)
 }
 
 func (o Options) withDefaults() Options {
@@ -100,6 +104,7 @@ type Runtime struct {
 	connConfig *pgx.ConnConfig
 	opts       Options
 	consumers  []*running
+	horizon    eventstore.Horizon // shared by the consumers: one's sample serves the others
 }
 
 type running struct {
@@ -201,7 +206,7 @@ func (r *Runtime) session(ctx context.Context, c *running, log *slog.Logger) err
 			return ctx.Err()
 		}
 	}
-	if err := ensureCheckpoint(ctx, conn, c.Name, r.opts.Owner); err != nil {
+	if err := ensureCheckpoint(ctx, conn, &r.horizon, c.Name, r.opts.Owner); err != nil {
 		return err
 	}
 	if c.Setup != nil {
@@ -217,6 +222,8 @@ func (r *Runtime) session(ctx context.Context, c *running, log *slog.Logger) err
 // consume reads and handles batches until ctx ends or the connection fails.
 func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *slog.Logger) error {
 	var lastRead time.Time
+	var order streamOrder
+	var horizon int64 // known from the last read; reused while a backlog lasts
 	for ctx.Err() == nil {
 		if !sleep(ctx, r.opts.MinInterval-time.Since(lastRead)) {
 			break
@@ -226,45 +233,42 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 			return err
 		}
 		c.pos.Store(cp.Position)
+		order.from(cp.Position)
 		if cp.Stopped {
 			r.wait(ctx, c)
 			continue
 		}
 		lastRead = time.Now()
-		events, xids, err := readAfter(ctx, conn, cp.cursor, r.opts.BatchSize)
+		events, h, held, err := readAfter(ctx, conn, &r.horizon, cp.Position, horizon, r.opts.BatchSize)
 		if err != nil {
 			return err
 		}
-		var failed *eventstore.RecordedEvent
-		var cause error
-		if len(events) > 0 {
-			var done int64
-			if c.Project != nil {
-				done, failed, cause = r.project(ctx, c, conn, events, xids)
-			} else {
-				done, failed, cause = r.react(ctx, c, conn, events, xids)
-			}
-			if done > 0 {
-				c.pos.Store(done)
-			}
+		horizon = h
+		done, failed, cause := r.handle(ctx, c, conn, &order, events)
+		if done > 0 {
+			r.progressed(c, done)
 		}
 		if cause == nil {
 			if len(events) == r.opts.BatchSize {
 				continue // there may be more
 			}
-			last := cp.cursor
-			if n := len(events); n > 0 {
-				last = cursor{TransactionID: xids[n-1], Position: events[n-1].Position}
+			horizon = 0 // sample afresh next time
+			if held {
+				continue // read again in MinInterval
 			}
-			if err := r.caughtUp(ctx, c, conn, last, log); err != nil {
-				return err
-			}
+			r.caughtUp(ctx, c, conn, log)
 			continue
 		}
+		horizon = 0
 		if ctx.Err() != nil || errors.Is(cause, errNotOwner) || conn.IsClosed() || failed == nil || isOutage(cause) {
 			return cause
 		}
-		attempts, stopped, err := recordFailure(ctx, conn, c.Name, r.opts.Owner, failed.Position, cause, r.opts.MaxAttempts)
+		maxAttempts := r.opts.MaxAttempts
+		var outOfOrder *OrderError
+		if errors.As(cause, &outOfOrder) {
+			maxAttempts = 1 // reading again cannot mend it
+		}
+		attempts, stopped, err := recordFailure(ctx, conn, c.Name, r.opts.Owner, failed.Position, cause, maxAttempts)
 		if err != nil {
 			return err
 		}
@@ -279,37 +283,56 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 	return ctx.Err()
 }
 
-// caughtUp follows a batch that was not full, whose last event is at last. If the log
-// holds events after it that could not be read yet, it returns at once (the next read
-// comes MinInterval later); otherwise everything committed is handled: it runs the
-// CaughtUp hook and waits for a wake-up (a commit after the read sends one) or the poll.
-func (r *Runtime) caughtUp(ctx context.Context, c *running, conn *pgx.Conn, last cursor, log *slog.Logger) error {
-	held, err := heldBack(ctx, conn, last)
-	if err != nil || held {
-		return err
+// handle checks a batch's per-stream order, then projects or reacts to the events
+// that pass, in order. It returns the position of the last event handled, and the
+// event that failed (an out-of-order one included) with why.
+func (r *Runtime) handle(ctx context.Context, c *running, conn *pgx.Conn, order *streamOrder, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
+	bad, outOfOrder := order.check(events)
+	ok := events
+	if bad >= 0 {
+		ok = events[:bad]
 	}
+	var done int64
+	var failed *eventstore.RecordedEvent
+	var cause error
+	if len(ok) > 0 {
+		if c.Project != nil {
+			done, failed, cause = r.project(ctx, c, conn, ok)
+		} else {
+			done, failed, cause = r.react(ctx, c, conn, ok)
+		}
+		order.handled(ok, done)
+	}
+	if cause == nil && bad >= 0 {
+		return done, &events[bad], outOfOrder
+	}
+	return done, failed, cause
+}
+
+// caughtUp follows a read that emptied the log up to a horizon nothing waits behind:
+// everything committed is handled. It runs the CaughtUp hook and waits for a wake-up
+// (a commit after the read sends one) or the poll.
+func (r *Runtime) caughtUp(ctx context.Context, c *running, conn *pgx.Conn, log *slog.Logger) {
 	if c.CaughtUp != nil {
 		if err := c.CaughtUp(ctx, conn, c.pos.Load()); err != nil {
 			log.Warn("caught-up hook failed", "error", err.Error())
 		}
 	}
 	r.wait(ctx, c)
-	return nil
 }
 
 // project applies events in one transaction with the checkpoint. When an event
 // fails, the events before it are applied (and checkpointed) on their own, and the
 // failing one is returned.
-func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
 	q := &stmtQueue{}
 	for i := range events {
 		q.cur = i
 		if err := c.Project(events[i], q); err != nil {
-			return r.projectPrefix(ctx, c, conn, events, xids, i, err)
+			return r.projectPrefix(ctx, c, conn, events, i, err)
 		}
 	}
-	n := len(events) - 1
-	last := cursor{TransactionID: xids[n], Position: events[n].Position}
+	last := events[len(events)-1].Position
 	var failedAt int
 	err := r.traced(ctx, c.Name, events, func(ctx context.Context) error {
 		var err error
@@ -317,18 +340,18 @@ func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, event
 		return err
 	})
 	if err == nil {
-		return last.Position, nil, nil
+		return last, nil, nil
 	}
 	if failedAt < 0 {
 		return 0, nil, err
 	}
-	return r.projectPrefix(ctx, c, conn, events, xids, failedAt, err)
+	return r.projectPrefix(ctx, c, conn, events, failedAt, err)
 }
 
-func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64, failedAt int, cause error) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, failedAt int, cause error) (int64, *eventstore.RecordedEvent, error) {
 	var done int64
 	if failedAt > 0 {
-		d, failed, err := r.project(ctx, c, conn, events[:failedAt], xids[:failedAt])
+		d, failed, err := r.project(ctx, c, conn, events[:failedAt])
 		if err != nil {
 			return d, failed, err
 		}
@@ -339,13 +362,13 @@ func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn,
 
 // applyTx runs the queued statements and the checkpoint's move in one transaction.
 // On failure it returns the index of the event whose statement failed, or -1.
-func (r *Runtime) applyTx(ctx context.Context, c *running, conn *pgx.Conn, q *stmtQueue, to cursor) (int, error) {
+func (r *Runtime) applyTx(ctx context.Context, c *running, conn *pgx.Conn, q *stmtQueue, to int64) (int, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return -1, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	q.batch.Queue(advanceSQL, c.Name, r.opts.Owner, to.Position, fmt.Sprint(to.TransactionID))
+	q.batch.Queue(advanceSQL, c.Name, r.opts.Owner, to)
 	br := tx.SendBatch(ctx, &q.batch)
 	for i := range q.batch.Len() {
 		tag, err := br.Exec()
@@ -383,7 +406,7 @@ func (q *stmtQueue) Queue(sql string, args ...any) {
 // moving its checkpoint: what a crash repeats, and how stale `consumers status` looks.
 const reactorCheckpointEvery = time.Second
 
-func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, xids []uint64) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
 	// The checkpoint moves once per batch, and at most every reactorCheckpointEvery
 	// within a slow one, not per event: reactors are idempotent by event id, so a crash
 	// only repeats events, and most events are ones a reactor ignores, for which a
@@ -393,14 +416,14 @@ func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events 
 		if handled == 0 {
 			return 0, nil
 		}
-		last := cursor{TransactionID: xids[handled-1], Position: events[handled-1].Position}
+		last := events[handled-1].Position
 		if handled > saved {
 			if err := advance(ctx, conn, c.Name, r.opts.Owner, last); err != nil {
 				return 0, err
 			}
 			saved, savedAt = handled, time.Now()
 		}
-		return last.Position, nil
+		return last, nil
 	}
 	for i := range events {
 		if ctx.Err() != nil {

@@ -3,6 +3,7 @@ package subscription_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,9 +20,14 @@ import (
 func TestOutOfOrderCommitIsNotMissed(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := context.Background()
-	appendCommitted(t, pool, "Before", 5)
+	before := appendCommitted(t, pool, "Before", 5)
 	var r reactions
 	start(t, pool, fastOptions("a"), seenProjection("proj", nil), r.consumer("react"))
+	// What commits while the slow transaction is open can only be read after it ends
+	// (the horizon cannot pass it); what committed before it is read now.
+	eventually(t, 10*time.Second, "projection reads what committed before", func() bool {
+		return status(t, pool, "proj").Position >= before[4].Position
+	})
 
 	slow, err := pool.Begin(ctx)
 	if err != nil {
@@ -174,10 +180,10 @@ func TestConnectionLossResumes(t *testing.T) {
 }
 
 // A transaction that took its id early (a first write before its events, as an
-// idempotency key is) and its position late is read after a transaction with a later id
-// and a lower position that is still open; in position order below xmin the consumer
-// would read the first and pass the second's position for good.
-func TestTransactionOrderBeatsPositionOrder(t *testing.T) {
+// idempotency key is) and its position late commits while a transaction with a later id
+// and a lower position is still open: the consumer must not pass the lower position
+// (in position order below xmin it would read the first and pass the second for good).
+func TestEarlyTransactionIDDoesNotSkipALowerPosition(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := context.Background()
 	if _, err := pool.Exec(ctx, `CREATE TABLE early (x int)`); err != nil {
@@ -210,7 +216,7 @@ func TestTransactionOrderBeatsPositionOrder(t *testing.T) {
 		n, _ := countSeen(t, pool, "proj")
 		return n == 2
 	})
-	if s := status(t, pool, "proj"); s.Watermark < high.Position || low.Position > high.Position {
+	if s := status(t, pool, "proj"); s.Position < high.Position || low.Position > high.Position {
 		t.Fatalf("status %+v after positions %d and %d", s, low.Position, high.Position)
 	}
 }
@@ -284,4 +290,64 @@ func TestHeldBackEventsAreReadWithoutANotification(t *testing.T) {
 	eventually(t, 5*time.Second, "the held-back events are read", func() bool {
 		return status(t, pool, "proj").Position >= events[len(events)-1].Position
 	})
+}
+
+// A stream's events given out of version order (here written around the event store's
+// head, as no append can) stop every consumer at the first one out of place, with the
+// reason recorded, before it is applied: a version handed over before the one before
+// it, and a version that skips one.
+func TestOutOfOrderVersionsStopTheConsumer(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	appendCommitted(t, pool, "Good", 2)
+	raw := func(stream string, version int64) int64 {
+		var pos int64
+		if err := pool.QueryRow(ctx, `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+			VALUES ('test', $1, $2, gen_random_uuid(), 'Raw', 1, '{}') RETURNING global_position`, stream, version).Scan(&pos); err != nil {
+			t.Fatal(err)
+		}
+		return pos
+	}
+	raw("a", 1)
+	swapped := raw("a", 3) // version 2 comes after it
+	raw("a", 2)
+	raw("b", 1)
+	raw("b", 2)
+	gap := raw("b", 4) // version 3 never comes
+	var r reactions
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil), r.consumer("react"))
+	for _, name := range []string{"proj", "react"} {
+		eventually(t, 10*time.Second, name+" stops", func() bool { return status(t, pool, name).Stopped })
+		s := status(t, pool, name)
+		if s.Position != swapped-1 || s.ErrorPosition != swapped || s.Attempts != 1 ||
+			!strings.Contains(s.Error, "test/a out of order: version 3") || !strings.Contains(s.Error, "version 2 was expected next") {
+			t.Fatalf("%s: %+v, want stopped at %d as out of order", name, s, swapped)
+		}
+		if _, err := subscriptionSkip(pool, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// After the skip the consumer no longer knows stream a's past; b's gap it sees.
+	for _, name := range []string{"proj", "react"} {
+		eventually(t, 10*time.Second, name+" stops at the gap", func() bool { return status(t, pool, name).ErrorPosition == gap })
+		if s := status(t, pool, name); !s.Stopped || !strings.Contains(s.Error, "version 4") || s.Position != gap-1 {
+			t.Fatalf("%s: %+v, want stopped at the gap %d", name, s, gap)
+		}
+	}
+}
+
+// A consumer that starts from the beginning of the log knows every stream: one whose
+// first event is not version 1 stops it.
+func TestAStreamThatDoesNotStartAtVersionOneStopsAConsumerFromTheStart(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	var pos int64
+	if err := pool.QueryRow(context.Background(), `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+		VALUES ('test', 'late', 2, gen_random_uuid(), 'Raw', 1, '{}') RETURNING global_position`).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	eventually(t, 10*time.Second, "proj stops", func() bool { return status(t, pool, "proj").Stopped })
+	if s := status(t, pool, "proj"); s.ErrorPosition != pos || !strings.Contains(s.Error, "version 1 was expected first") {
+		t.Fatalf("%+v", s)
+	}
 }
