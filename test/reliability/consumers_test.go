@@ -218,9 +218,9 @@ func checkConsumers(t *testing.T, pool *pgxpool.Pool, w *writers) {
 				t.Logf("  %s: position %d xid %s %s at %s", id, pos, xid, typ, at.Format(time.RFC3339Nano))
 			}
 			rows.Close()
-			var lp int64
-			_ = pool.QueryRow(ctx, `SELECT last_position FROM customer_summary_v1 WHERE order_id = $1`, id).Scan(&lp)
-			t.Logf("  row last_position %d", lp)
+			var lv int64
+			_ = pool.QueryRow(ctx, `SELECT last_version FROM `+customersummary.Table(customersummary.Version)+` WHERE order_id = $1`, id).Scan(&lv)
+			t.Logf("  row last_version %d", lv)
 		}
 		for _, svc := range w.svcs {
 			for _, l := range strings.Split(svc.out.String(), "\n") {
