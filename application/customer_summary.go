@@ -43,13 +43,17 @@ func (e *BehindError) Unwrap() error { return ErrReadModelBehind }
 // GetCustomerSummaryHandler reads a customer's summary, waiting first, when asked,
 // until the read model has passed a position (the X-Event-Position of a command).
 type GetCustomerSummaryHandler struct {
-	r    CustomerSummaries
-	poll time.Duration
+	r     CustomerSummaries
+	watch *PositionWatch
 }
 
 func NewGetCustomerSummaryHandler(r CustomerSummaries) *GetCustomerSummaryHandler {
-	return &GetCustomerSummaryHandler{r: r, poll: 20 * time.Millisecond}
+	return &GetCustomerSummaryHandler{r: r, watch: NewPositionWatch(r.Position)}
 }
+
+// Progressed wakes the waiting reads: the read model's consumer has moved in this
+// process (subscription.Options.OnProgress).
+func (h *GetCustomerSummaryHandler) Progressed() { h.watch.Progressed() }
 
 // Handle returns the summary and the position it reflects. With minPosition > 0 it
 // waits up to wait for the read model to reach it, else returns a *BehindError.
@@ -61,33 +65,9 @@ func (h *GetCustomerSummaryHandler) Handle(ctx context.Context, customerID strin
 		return CustomerSummary{}, 0, ErrForbidden
 	}
 	if minPosition > 0 {
-		if err := WaitForPosition(ctx, h.r.Position, minPosition, wait, h.poll); err != nil {
+		if err := h.watch.Wait(ctx, minPosition, wait); err != nil {
 			return CustomerSummary{}, 0, err
 		}
 	}
 	return h.r.CustomerSummary(ctx, customerID)
-}
-
-// WaitForPosition polls position until it reaches want or wait has passed.
-func WaitForPosition(ctx context.Context, position func(context.Context) (int64, error), want int64, wait, poll time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		at, err := position(ctx)
-		if err != nil {
-			return err
-		}
-		if at >= want {
-			return nil
-		}
-		if time.Now().Add(poll).After(deadline) {
-			return &BehindError{Wanted: want, Reached: at}
-		}
-		t := time.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
 }

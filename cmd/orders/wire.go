@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,7 +121,8 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	shipments := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(subscription.Notifying(shipmentstore.NewStore(pool, shipments).ObserveAppends(m), notifier, mode),
 		shipmentstore.NewQueries(pool, shipments), orders, run)
-	app.Queries.CustomerSummary = application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
+	summaries := application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
+	app.Queries.CustomerSummary = summaries
 	events := feed.New(pool, cfg.SSEPoll, log)
 	shutdown := make(chan struct{})
 	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
@@ -147,12 +149,24 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	stop := func() { once.Do(func() { close(shutdown) }) }
 	svc := &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m, feed: events, stopStreams: stop, notifier: notifier}
 	if cfg.RunConsumers {
-		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval},
+		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval,
+			OnProgress: summaryProgress(summaries)},
 			customersummary.Consumer(codec),
 			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), codec))
 		m.ObserveConsumers(newConsumerStats(pool, svc.consumers))
 	}
 	return svc, pool.Close, nil
+}
+
+// summaryProgress wakes the reads waiting for customer_summary when its consumer moves
+// in this process; when another replica runs it, the waits poll (one query per
+// process).
+func summaryProgress(summaries *application.GetCustomerSummaryHandler) func(string, int64) {
+	return func(consumer string, _ int64) {
+		if strings.HasPrefix(consumer, customersummary.Name+"_v") {
+			summaries.Progressed()
+		}
+	}
 }
 
 // withMetrics serves GET /metrics (unauthenticated, for the scraper) beside the API

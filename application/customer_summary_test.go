@@ -1,0 +1,106 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countingSummaries is a read model at position 0 until moved, counting the reads of
+// its position.
+type countingSummaries struct {
+	at    atomic.Int64
+	reads atomic.Int64
+}
+
+func (s *countingSummaries) Position(context.Context) (int64, error) {
+	s.reads.Add(1)
+	return s.at.Load(), nil
+}
+
+func (s *countingSummaries) CustomerSummary(_ context.Context, id string) (CustomerSummary, int64, error) {
+	return CustomerSummary{CustomerID: id}, s.at.Load(), nil
+}
+
+// waitAll runs n reads of the summary waiting for min_position want, and returns
+// their errors.
+func waitAll(h *GetCustomerSummaryHandler, n int, want int64, wait time.Duration) []error {
+	ctx := WithPrincipal(context.Background(), Unrestricted())
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, _, errs[i] = h.Handle(ctx, "c", want, wait) })
+	}
+	wg.Wait()
+	return errs
+}
+
+// TestWaitersShareThePositionReads: 100 reads waiting 300 ms for the read model cost a
+// bounded number of position queries, not a poll each (which was ~1,500).
+func TestWaitersShareThePositionReads(t *testing.T) {
+	rm := &countingSummaries{}
+	h := NewGetCustomerSummaryHandler(rm)
+	time.AfterFunc(300*time.Millisecond, func() { rm.at.Store(7) })
+	start := time.Now()
+	for i, err := range waitAll(h, 100, 7, 5*time.Second) {
+		if err != nil {
+			t.Fatalf("waiter %d: %v", i, err)
+		}
+	}
+	// One read per 20 ms poll, plus the first ones and a few wake-ups.
+	elapsed := time.Since(start)
+	bound := int64(elapsed/(20*time.Millisecond)) + 10
+	if n := rm.reads.Load(); n > bound {
+		t.Fatalf("100 waiters over %v read the position %d times, want at most %d", elapsed.Round(time.Millisecond), n, bound)
+	}
+	t.Logf("100 waiters over %v: %d position reads", elapsed.Round(time.Millisecond), rm.reads.Load())
+}
+
+// TestProgressWakesTheWaiters: with no poll to speak of, the consumer's progress
+// (Progressed) is what wakes the waiting reads.
+func TestProgressWakesTheWaiters(t *testing.T) {
+	rm := &countingSummaries{}
+	h := NewGetCustomerSummaryHandler(rm)
+	h.watch.poll = time.Hour
+	go func() {
+		for h.waiting() < 10 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // the waiters' own reads are done
+		rm.at.Store(3)
+		h.Progressed()
+	}()
+	start := time.Now()
+	for i, err := range waitAll(h, 10, 3, 3*time.Second) {
+		if err != nil {
+			t.Fatalf("waiter %d: %v", i, err)
+		}
+	}
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Fatalf("the waiters woke after %v", elapsed)
+	}
+}
+
+// waiting is the number of reads waiting.
+func (h *GetCustomerSummaryHandler) waiting() int {
+	h.watch.mu.Lock()
+	defer h.watch.mu.Unlock()
+	return h.watch.waiters
+}
+
+// TestZeroWaitLooksOnce: wait=0 answers from a fresh read of the position.
+func TestZeroWaitLooksOnce(t *testing.T) {
+	rm := &countingSummaries{}
+	h := NewGetCustomerSummaryHandler(rm)
+	var behind *BehindError
+	if err := waitAll(h, 1, 5, 0)[0]; !errors.As(err, &behind) || behind.Reached != 0 {
+		t.Fatalf("behind: %v", err)
+	}
+	rm.at.Store(5)
+	if err := waitAll(h, 1, 5, 0)[0]; err != nil {
+		t.Fatalf("reached: %v", err)
+	}
+}
