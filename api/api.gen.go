@@ -649,7 +649,7 @@ type GetCustomerSummaryParams struct {
 	// MinPosition Wait until the read model reflects at least this event-log position.
 	MinPosition *int64 `form:"min_position,omitempty" json:"min_position,omitempty"`
 
-	// Wait How long to wait for `min_position`, e.g. `500ms` or `5s`; default `2s`, at most `10s`.
+	// Wait How long to wait for `min_position`, e.g. `500ms` or `5s`; default `2s`, at most `10s`, and cut short to answer within the server's request timeout.
 	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
 }
 
@@ -1212,7 +1212,9 @@ type ClientInterface interface {
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
 	// `2s`, at most `10s`) until the read model has passed it, and answers
-	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+	// wait longer than the server's request timeout allows is cut short, so
+	// that the answer still comes in time: also `read_model_behind`.
 	//
 	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 	GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1576,7 +1578,9 @@ type ClientInterface interface {
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
 // `2s`, at most `10s`) until the read model has passed it, and answers
-// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+// wait longer than the server's request timeout allows is cut short, so
+// that the answer still comes in time: also `read_model_behind`.
 //
 // Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 func (c *Client) GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3702,7 +3706,9 @@ type ClientWithResponsesInterface interface {
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
 	// `2s`, at most `10s`) until the read model has passed it, and answers
-	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+	// wait longer than the server's request timeout allows is cut short, so
+	// that the answer still comes in time: also `read_model_behind`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7106,7 +7112,9 @@ func (r GetShipmentEventsResponse) ContentType() string {
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
 // `2s`, at most `10s`) until the read model has passed it, and answers
-// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+// wait longer than the server's request timeout allows is cut short, so
+// that the answer still comes in time: also `read_model_behind`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17951,99 +17959,100 @@ var swaggerSpec = []string{
 	"xwl9qPDnYlYaJ7UuV7BpzhIlK9KNfcwGMppQanyXfXIOAoGWBeEkILmVzB2alQHou54AUBVbjIxQeVwR",
 	"fydwwrVYFTDsqsiUZl9LKnH/8V96YD/2TiamOD6nsuzoBQnQi4xf2GPGY1/lu6JQTAwrXsX6X3HXBuVG",
 	"PB5JTWe03icViYcDGXfIiqssNyFU7vY0TPTeNA9SVhKxz/NYn9CUbdffXMA3FxM2z3hqhdNKwe0OtgOD",
-	"ablQ+Gzc636RtsYak+uVkfQTsK8cEhlrpmCaqfDu7a3ro+YMDF3ONlnBkaqVdnR4ZLr4Ao0p2/j68G4F",
-	"G/g2cr6HISNn/QTfiytiJTR9V9i0tHK71m5xPBgsJBpojmV8au+UBK60ZgeXrfCh9IKVw3iBz23IvpX/",
-	"ORzI/4S//jbsHn1Z6B8M9EY6oSzrj7VuxaPBYEshT1vAc7+Kl3XU2NTisvFSA20EGkRkjxqVNIVP3Be3",
-	"LHp6hKAJfeJAeOB1e4ZPhrs/eV+rsnw0ONz90XO/+eHxPl8EGirAdQBK7v68LF9a2t/hffuW958/aoRy",
-	"rK71Z6Y8ous0TRsU2fZ5jEcLOhpR6Uz6Zaxk6+OXHbSlkimRpVAKZJZ9YhxNXFYhRQ6yKaDr+g3BvcSE",
-	"kSnf6GUmNB7cl27LWH43ygJvwUbq8UhZmiRsfZiqvrk2hQDpbFawGVWsE/FaBZIuiHVJycJNSY4++ckY",
-	"ekxNbmOOqxtLMKmjrXV4zXA7p8TXSCWU9TgaHPbJO+Hr71AMxXLMiGvVRgsGfuUSrzyIHyThmpn7tT8y",
-	"NABCNwYGNnlrp4A4KzDIurx+5u5eFZRLFIylEVciDuLE1A6esIRqvcCoX1hPZKZ1niUyI0YewCsV/MEY",
-	"DzPPZnMIX7bSi9bdr8jVPEvmhIPFmYMgXa4Ohn2sS2K3YT0fWtzxR85ZnhLI7JqL3LSmMhsgE5pcgpAS",
-	"W/0SfP5lNZ3YVEjB6F8osmKiaXIhLk35wYnWplga8TIMC6/8tDQK20Ir7HOSr1JGFpSvu1os0AcBC9CU",
-	"XYERdK5FclB1YgKBJKQNF8AFZ+jjwHMbdcJoxJrajiNeQQiF3q1PsK6+fLSi651rwVSBgfSSsaVBNPTG",
-	"RBzlitjUYEExs1jpo3PPP4tqCRflYylVcqvyp2yK8ZClMjqoKKONdvwxaVOwU6GBGsmD1Z7Y52XBpByb",
-	"xGkJPggmy/hPs+53Rt7RMvAsk+AJ6GwQvEDyfM5Y2hS5QpS8HALFfGw7j2YuCdSjJXWMsIECjcCkoSZ5",
-	"IVEFMKEiqzheA99co6iy3uYeZ3qnn0Jrz8Hn8FagcPlXFYJc6ahQZ6VK8ahNZaPuqKHSvfjixBcnn7y1",
-	"9n8s3IU0wnCsGSOTNfzpSSNT/d4+fil5+AHS3I2s/J21uZlnpHkduOeM87dLlis5R881FMtArgCyC9Xk",
-	"nX1WB8YxDivFpH0OamPvHDq6YbRsHz22lkeCa8Hkso2BTcRxxLN0TIaDo8OIw7gxqQagYEenMfktcuEZ",
-	"kYkAivxCbVFrHGEobdQqf5Ol8PPj6Sj5n//6b/iNG1xbp9X9n//67y9uWxGPs7RqE/hOOp5qW3jGoK0D",
-	"/QZep/ca63NGPHbVyUCWgHJXggMM8owD54N4W6loAW5B1HXHWAweTKCFmjDjGQaDLARmVmqwgcMC+leA",
-	"JwHaSKGNFKBszJ9gVtB8UJ+ozYXdPFSvxD13iKRraxsrBTzQ/o173ckTUDnFsT1TmpYzq+V7/Bm6zy3E",
-	"J2YcpG4KcBvK1YIBs0HDRlnsDkAirUD4kkplLBovnsamyfNkDTa4RHDOEgWNsmIYcw6BGnGna5w5vlBp",
-	"f6ZMZT1aKI/M9SP+Vu8JjPyWBUJsC8DNiXZaeJcV8c8X9rTkVEp7mH1qLCoQEEntIeEeM0XkfKUkScUV",
-	"7zr5JuLohUUfELQilbm4ytfGXG5qAkojD05W4GZJnTkKRKhON+IaK2wbOMND82zKsHecA59BvSqg8fFq",
-	"gR2Tl/AU+gDAQ1nqcWPcEMhvGganKJxqggEWHoOGKKMoIS60uHZhPjJSom/jAdHI2t9LEQmUh1K09GUg",
-	"LK9YoWEhAQWXROp0SwHla3L+boheAxJabNXgNW/cIeYpucq4xMI8VouqqJOaaFpdEvlxKRdV7n6TLcfa",
-	"b4aPr1ddwCQrY8AtdRu3matWeaSOPnT2sgE1uFC1ItzfirHsSgHaznW+RLwmjlZqMDWY6qllMuBgDTCZ",
-	"QOLuhuZtpjQpKHOl8dNQHtPdyiddmUJyNhGpiSMjUotlHOvLNPdqb1pqos3Qe9XsHvSEJnPWe4JVAwIh",
-	"7fmV5kwxFz2IjAOkLuHVTB24F0fvVhx9XppNagKpRrnmrYcFUxPgs1EkPbP0fGToOVizUf4kpk0YhEKh",
-	"9eK0dPxCLKpJOGA8yRhY0RqaqanD+RWVKrPChufmnYHm2Sf291WibmthrRhUXSnTZSEmvmIi11KxhcEA",
-	"P45rDyNjJl2FUVddlEqoI9qFIAmQeeEvVIIXTDEe8XbFTQ0xYx0jhaHxA9ebmFAa6z521S3CZg2zk/Ml",
-	"S66HQfaw+2FQvSTrBlSqw+UfCJXA96vPBlVkaKI2YlNhjxvEo5cQNRWqIUbakzWJXVm5uEtUxiSZFGBn",
-	"1r/L0hhk56UNjzTqDIZaxxinYuNsyozNuFmGCLWeYB0iCOYKhsK5byuTl0a6TNpPNsV11T9FjYVywhZL",
-	"hdYDrQYqDHEzz0PrYznMrn+fGpn9kq0lg8y/jJu4ytLR7CUYxijaYWVsCf3g4adae2yU1u66XE4X/GMU",
-	"xn5tUk0sbT5ixMMJiQRTGTGITCzpLyt2CvqOacIJogxdLPUFRhxnrqkPbd84qtkJBMLCyO80uV7O6YSp",
-	"U/dDIqZ4tUU2mys3wKrPBoXTDIMi5hCOs1IoshUr07wa14MACc8aa+60Eim128wbNMdqbHFxIlt9VK8h",
-	"VqhaL68sORFKSwzZVl2+8p7Ezq9F2tR5/D1ZTcH50dpa9nfqbqiYWMRdRHvl+XXLkMlKzDSUpQEFnaNh",
-	"f3PNr9DZa5nbITfcLeuD3WF/rhC4myZ2Hx8CJvbR9S3so5qB/bpBDq/hcds36Gw0DTqEIiP7lImVKdbf",
-	"nlDJHh6tilrXQojlgdn0N8FHW3mFdaS4Yf5zGIMgUXubD7dW5Y/2fh30Ti5618SNCSvpGOa9IGNzdKsE",
-	"lv+ivnJYRlkTdKtLYlNV0N+ZO+KbjY3QchNxzWmt5GV+8BEzekNxglqcklgDs2vEDJO4w21gb1kZtBr2",
-	"3icv0atZsIhDQW60WV7RIpXGNOmnrmDkIhYLd5ZjY7VY0DVJ5kJI5uUOodmbQqG8DibFUdUsWgkmjUpS",
-	"yxhszEuGAafG2Iox/mD7SARPa476iJcZBriwMs0nbMtlRbWc6VGVE4+3R9yUxDOjTWu0GOIXrByFYqwL",
-	"QDVJZpBo1MW+7JTXgk1/ZOu4T15MiXVqbC2bSCOusgXrwVYYpoS0NfQ+PdKMFQoq2lqn30ny/u1LTFIy",
-	"tCTjXht/7BJk03v1ryCJLiSvLF1R1mvbZr2z/sjW+9hcn5RJ8C/SfT54AwXBjFsWXv+fRLreg/4ZboHV",
-	"rgBNn0Bu1QsoTVA+vSeVxKssJe0KMnZa3dYnmq++VtcHJBMaE8Lbe2mwz2CL98pA5Lnu1rwOzTt7VDeK",
-	"9e6I2cOSCLaerove8arzVuOmvjT42nD/e/2bNOEYlE047qaTxqBac3+wvY3GoN5GY/jlWlL+pgsL9UPw",
-	"OLmmFLs4OIz50r3LpuOWdu363I0Do3M15nqn4AHD7yoIdDQ42i0PPMGw71da5KZ565u2dh8NTvY5EJ/m",
-	"GRYaORruscQbLFTzToiXtJgx/O54n/O4JvuvWJpR46VrHY1G+3xsLL9agHuG5W2+ZQnwTb2aeUgOLC1w",
-	"II3tFTNqM8WbtQxcEV9XBUSWYgIq8o2MckjQt/KbnVp/A8Gg8YMY680Tlw8bzjKvpJehNJktGFEF/cTy",
-	"MYltpSIj3UhPrKSSZKZsDFqBTOkSL12/UlTmlMRUbZ+IGhMS+txVxE19DaV1HTtnWVYCvHSmAlUGKd5u",
-	"u1iuQ8UoVS9WCsvbQrykzD6xMQiKGn5Qa7+q5JIzb6YJWwvM24lcsj+k25p0J72I2UOoxU23lluK4iPe",
-	"LtoMMZs1SyBvnqY25MYeFwCCcET5cpOJ/maC41QjFeBUwO+O6Fu9KmuLctUCm8A1SgtVcaP7TEjzLwvQ",
-	"3Fk6yLaNG+QikEl7eHh4cko2HiFcqGtTRaTQ4agKn2tL0aSvb2fYKo/cQgi5DQ8/RB5eK6oobGUNTT9C",
-	"1caB5EH7BibrRPLvdJK/nVixh9Tzk1DPxYqn335GCt/Mbq9L1QDJtVr7scaoDzAbE+N6bjbjJhMQFgiD",
-	"oBRn6BH1Ni9gKvEcayZHuGBUalKqWSdknx0PBtXWIKb8mDGs2DZuVcuKyzQta03YOEkv69BEGLj6Lj4P",
-	"zmQZ4QIig90qZIQbTxQmRTPKJWRTwNZDPAm3c1O2VLKk37HpY8+MPADUFt2+7BOCN4yVG0xjin7ry9+V",
-	"XWClcIt6SKRttvJt+ckdKrX3CupdcpIb6KejfXgHmJQB4s/BsXuv2t4lm0VCs5XTNvil6eHxNRgmTl3n",
-	"mI6zzamXdV6mDZjPqkWMrB6b1/PDTiqBA+hbmFN5wcUFelBOoYqbm9Gr4NCovxSaqyyF3I94ZWubmLSr",
-	"/RDg0V6dld1M2hYpwUoAwJbHhEa8UsHN1lOpxXtsiqPoYnmfiMd6unBYhTnBPxxj/ztzUIsX9xz0noPe",
-	"NQf9h2Rm+GCuxc32zPD3c5uctXFqgmSMEpdxZwEzLR9FnjKpIg7u6YoxMpMV00W91rOJKD8lsatVAr54",
-	"P/FuVisXHqgQvsUs6ALTvxqVgxWgX8QGSldWTNgCxN9lYu0/khEmWHUz8MLMQ7pLy4zrYX/XcuZZmmLW",
-	"Hmekff7j+65r6d71Grp3oHx1QxIFocx3WVQZMzlLwYngl762Ep/XMq5SPy8kRvodIEMPmaZp2d373piy",
-	"hRCdpakG0o5ICUAGfWlpuk84xN9IGoRdgR8sTe8FwXtB8N6U8s0yy7M0tTzFo/2bZFCs6L1n7p8r8mPL",
-	"3kBxIlZ8Arf8dJolmK+RUkUnVDLTa4Emc1vllyyyGRbj7pblEzEVvV66FXYWb5Ady9acX5EilotsytM1",
-	"YDBFMdd/XyHx74iRH+tFUrLdSYeuLPaOTLENrdwwWazstnf9bDHb3c8Vw4LkMVPZspFdFXFXisXU6Tf5",
-	"Vpha5WqU2WQHL9WqklQV8WpW1VmZuESulbeE9ciukYlUKY+KtcuxQnqoSLmX90baWEIdUtxonnfGhEpo",
-	"WYl1deEdVwqoVkCL+6ukuG1KiXIF3ffKiqo0qHS9tq0wcu1moKEQCa8BZCBQItxZbEO+VLOb4FdP46r3",
-	"Jd0ntai2zfvsovvsoq8b9VPp6Lk1wWhLT8/7HKM9K0ZAEpH0yKxjze5nm1OJngCzlQ3CS0OhJIHsImSt",
-	"tiFPpY00Jk5DFUgoMeS1kjJVjwVnXmtQqI2fpX6vrUZvbK8tDtR7bHTG6ZOziJtcIZs7tMkYYpe+YJ81",
-	"54xtxfSIww/0Cl6/Ysi78XNtvEMBR3clMuDrehODdt0Ag20MOqcABd+Kk5Q1c6pbb0xR3pCfKFTf8/Vz",
-	"hd4Fmp/bZiT1lumkXcl+7/TJa69FS7uaDtzZ0rMFG2uCy9gh7mnEK6WDsTptpWWMhcrUBrTHHRsga3OL",
-	"rcoSjGXFDbnGvv9IqVB7xgNVALDDkmXQXcAV3VVqz/WYykbFze9rbnSI31eGi2Ob95kuXy/T5WvYy+zF",
-	"4VO6T5S5kRijgQjNGm3ESt3G5YszFWPDbZJiPLKxMS3mNOL1fJiyWawfGO4Y0yH09fJyWyAjgEe82ZbR",
-	"z3oRBSZ4tEMZJF7miOm00znVYlogdYTszhyJeIhe1tJHLG91gpInt4CgVe07t7E72o7ec95eqstvbj+3",
-	"wYR4cza+b2JKudPfX25KaO//u9NT9pUpvu0kFU/gv89T+R2ESNRao8iSaG3Q3K9FyixOu7CHKp+8cU5K",
-	"Zd7rpKXY9benohCbidIw6llVEWuLGXWRpcF2mrXqHo5x2QIf5VzxqQ2+rUfiunlNyGzZwrmR11LJX3HH",
-	"25yecgv+dJ+h8k1kqFxPCw3nqdwBV7mPr/jfpWHeR2T8rXmzzV7ZxZ4DHNawqK/EYt9CiLBpHkFJ7LG0",
-	"KvVxnLJPnuJfgYd52pZvdfa47B78VCuCFV6aeiuEePS+vDSQZhJip2aFf0R++i0wLneB94zrnnHd55Tc",
-	"vLWUJtUeD/nOPa31NdiJobNfiZ98T7FRTlNhwxh17Kdd9MlTsw+k8RUmAgkkXgT6Hj7XXTHo9tT3KtM+",
-	"1N3eza6SfXiX2CJTSaIKmkDUFwYL/W2D06/HkZywcc+S7lnSvS71u+KDljrdSJu6iyzK0gS5O5HSC6gF",
-	"rxY0qC3T03b4tyIOXrB208tFwk6uzin2Ui6Dj0ItlyVjtvezEyV2+MC+uSzMzZdwn4j5tb0M4UzL0Gu8",
-	"ca5l1e+wR3YLVDbGqVdF3hq3DkA8MhsJ1TzP+KyLlgRrQSggL8Hv5+5HecuAL1dvE+L2a4EGEuYre0mr",
-	"OcuK8qV7U5f0Ktw60FGfjamt4JKviC5magP88LyN/rSauiWCy9UCunaslMxS5ufyeDNDb7DmvGfh5vuS",
-	"0Am0+rCN9/vN3huhbWJPrq65FialpWqVJkOaZLJ86oMUk0j09X/uLRGLe9B6EjBBqw6tcauR/uBVXj4a",
-	"DLotlSnwSL/gMNQak0qn8oGZWx6Uc/WmlqW7hWpBmpVljsplILsS1B47rLEMzNTjQvWmhhC4RXZO/9O2",
-	"iYNTrnwi5c86LGd9Xx3TmHhVJXRubhdfWZn4sJz4uTegMevUE+vclAum5iIFOFP97GqbPi7nfgUjAdTl",
-	"yMYiOB9A245qXGq10n9lvZP6zdoiOm7shus143pmXBCRyiSQLQtWlejt+GQHNVbz6w1tX87YWO3IDYvN",
-	"qexx0cNRjdWci2vnyfyRG5YqhzTWwXLqSoiLHATpravBYOjjawdvWBAG9pQQvdyI527ZZszTpndqGd92",
-	"SmDnCxODWij6puO5pdywzeuYIUFsdLxvL3z0R2/ByHLYJjDueATudLvfQQWagaewwVGx78qVL7Yv7g0N",
-	"rd8MPNi5B0t29tyEpT7hjSSC23YJcOug+G7YwRPhSk5jgJEJQw6s7k3bS0p9umTVKN5fLDIJUUj+ksNR",
-	"ueS/GjXAG9dk1Tim58Z46yxRvw4ThqHHnYy8j7EaWymDmTJMFValXn6x0Io5NC2uLHrs81o3msBoYkYH",
-	"uK4b2YORIP34K2elxenikq0vCraSVWQaeXD17FPkkq2JG91Y2Zu3d8nWPTOyKlU4baRc7tjn/UZvIdWh",
-	"IdnC02tKurRSiViwC9ODfNMir3EYKYc1iREO6dkh3iL1RuibVnknBNHjSDmusYxGDT2mZ8fUxDp4kJsW",
-	"0GKdHRAU6/CX3pT6Bxcgl19M2DyrcKLK1G+dAE/cwMYSerYeDOqZQT6WccUKTvMLVhSYwOjWqcjXOIrY",
-	"UU2sMiN6OOLLxy//LwAA//8=",
+	"ablQfXIWcb05ouUTV3Sq2jHPRGpnCwaEV5N5sO4kK2UDpKQwRgSvwTEmaidiYRLXsgUbIw8L7BXfryMz",
+	"L9LWWD+peokm/RYtuYGMyppNWp8kCEaLfhrmOQOLmzOSVpC1ai4eHR6ZdsJA7Mp+wv7Ft4KdhBvJ58OQ",
+	"tbV+gu/FFbGiItwLdE+toJk1oBwPBguJlqJjGZ9a5CIB3EK8cfeFpja4JI0h2fYbr1nzZSsMEb3bCiS8",
+	"8O025BDL/xwO5H/CX38bdo++LPQPBvoUnVCu+Mdaz+XRYLClHKktQ7pf3c46Xm1q1NmgN4FmCA1SuEel",
+	"TZrCJ+6LW5ZuPULQhD5xIDzwelbDJ8Pdn7yv1Yo+Ghzu/ui538LxeJ8vAm0h4DoAn3d/XhZhLb0IQBx8",
+	"/8HPHzVCOYbd+jNTHutw+rIN7Wz7nNIjJB2NqHQm/WJcsvXxyw7CVMn3yFIoaDLLPjGOhjqrViMf3BSW",
+	"dv225l56xcgUofTyKxoP7ku3ZezXGyWat2Dp9Ti9LA0rtspNVWtem3KGdDYr2Iwq1ol4rY5KF4TTpBRE",
+	"TGGRPvnJmKtMZXFjVKybfDA1pS00z6HTaeeU+Hq1hOIkR4PDPnknfCsElHSxfD/iWkHT4o1ff8UrcuKH",
+	"eriW7H4FkwzNmNBTgoFnwVpbIFoMzMquOgFzd68KyiWK99IIXREHoWhqB09YQrV2Y5RIrIoy05rbEjkZ",
+	"Iw/glQr+YIyHmWezOQRhWxlswvSxr+ZZMicc7OYc1IFydXBPOKYN27D+Gy20+SPnLE8J5KfNRW4abJkN",
+	"kAlNLkHUiq2WDJELZU2g2NR5wRhmKBVjYoJyIS5NEcWJ1glZGvEymAyv/LQ0bdtyMexzkq9SRhaUr7ta",
+	"uNEHATvWlF2BKVcLNTEobDGBcBjShgvggjP01OC5jVJk5BhNbccRryCEQh/dJ1hXXz76AvTOtXgNohCE",
+	"WhlEQ59SxFEoiU0lGRSWi5U+Ove8zKhccVE+ltKwYA0XKZtiVGepUg8qKnVpnbnArvsxaVOwtqGZHcmD",
+	"1QHZ52XBpByb9G+pjMTmoljNut8ZYUlL8rNMgj+js0FqA/n5OWNpU14LUfJyCJQksk1JmhkxUFWX1DHC",
+	"hjs0wquGmuSFRBXAhIqs4ngNfHON0tB6m3uc6Z1+Cq09B5/DW4Hy619VCHIFsEL9oSolsDYVv7qjtlD3",
+	"4osTX5x88tZ6MbD8GNIIw7FmjEzW8KcnjUz1e/v4peThB0hzN7Lyd9ZyaJ6R5nXgZDQu7C5ZruQc/e9Q",
+	"8gO5AsguVJN39lkdGPc+rBST9jnoEL1z6EuHMb999DtbHgkOEpORNwY2EccRz9IxGQ6ODiMO48akGkaD",
+	"fanG5LfIBZlEJo4p8svNRa1xhAHBUav8TZbCz4+no+R//uu/4TducG2dVvd//uu/v7htRTzO0qpl4zvp",
+	"eKptRBqDzQHoN/A6vddYnzPisauxBrIEFO0SHGCQZxw4H0QNS0ULcG6ixj7GkvZgyC3UhBn/NpiVIby0",
+	"UkkO3C7QhQP8IdAMCy29AGVjxAXjiOaD+kRtLuzmoQYn7rlDJF1bC18p4IENw+j3Tp6A+i+O7ZkCu5xZ",
+	"W4XHn6GH3kJ8YsbN66YA56dcLRgwGzTPlCX7ACTSCoQvqVTGLvPiaWxaVU/WYElMBOcsUdDuK4Yx5xBu",
+	"Ene6xiXlC5X2Z8rUB6SF8shcP+Jv9Z7AVWFZIEToANycaKeFd1kR/3xhT0tOpbSHObTGLgRhndQeEu4x",
+	"02r5SkmSiivedfJNxNGXjJ4saKgqc3GVr43R31Q2lEYenKzAWZQ6oxqIUJ1uxDVW2GZ2hofm2ZRhBzwH",
+	"PoN6VUDj49UCO6Zg4Sn0AYCHstTjxrghkN80DE5RONUEA+xUBg1RRlFCXGhx7cJ8ZKRE31IFopH1IpQi",
+	"EigPpWjpy0BYJLJCw0ICCi6J1OmWAsrX5PzdEL0GJLTYqsFr3rhDzFNylXGJ5YWsFlVRJzXRtLok8uNS",
+	"Lqrc/SZbjrXfDB9fr0aCSbnGsGHqNm7zb63ySB196OxlA2pwoWpdu78VY9mVyLSd63yJeE0crVSSajDV",
+	"U8tkwE0cYDKB9OMNLehMgVVQ5krLqaE8pkeXT7oyheRsIlITDUekFss4Vslp7tXetNREm6EPrtkD6QlN",
+	"5qz3BGsfBALz8yvNmWIuehDfB0hdwquZAHEvjt6tOPq8NJvUBFKNcs1bDwumJkxpo0h6Zun5yNBzMIWj",
+	"/ElMszMI6ELrxWnpvoaIWpM2wXiSMbCiNTRTU030KypVZoUNz807A82zT+zvq0Td1sJaMai6gqzLQkx8",
+	"xUSupWILgwF+NNoeRsZMujqprkYqlVANtQuhHiDzwl+oBF+eYjzi7YqzHSLfOkYKQ+MHrjcxAUHWCe5q",
+	"dITNGmYn50uWXA+D7GH3w6B6YdkNqFSHyz8QKoEHW58NauHQRG3EpsIeN4hHLyH2K1QJjbQnaxK74nhx",
+	"l6iMSTIpwM6sf5elMcjOSxvkadQZDBiPMdrGRguVeadxs5gSaj3BakoQkhYM6HPfViYvjXSZtJ9sik6r",
+	"f4oaC+WELZYKrQdaDVQYqGeeh9bHcphd/z41MvslW0sG+YsZN9GhpbvcS5OMUbTD+t4SutrDT7X22CgQ",
+	"3nUZqS6EySiM/dqkmljarMqIh9MqCSZkYiicWNJfVuwU9B3TShREGbpY6guMOM5cUx/avnFUsxMI54WR",
+	"32lyvZzTCVOn7odETPFqi2w2V26AVZ8NCqcZhnbMIahopVBkK1amBTeuB2EenjXW3Gkl3mu3mTdojtXY",
+	"4qJdtvqoXkPEU7XqX1k4I5RcGbKtuqzrPYmdX1G1qfP4e7KagvOjtbXs79TdUEm0iLu4/Mrz65aBn5XI",
+	"byiuAwo6R8P+5splobPX8s9DbrhbVjm7wy5jIXA3Tew+PgRM7KPrW9hHNQP7dSMkXsPjtm/Q2WgadAhF",
+	"RvYpEyvTcqA9oZI9PFoVtd6LEJEEs+lvgo+28grrSHHDLO4wBkG6+TYfbq1WIe39OuidXPSuiRsTVtIx",
+	"zN5BxuboVgks/0V95bCMsrLpVpfEptqmvzN3xDcbG6HlJuJa7FrJy/zgI+Ylh6IdtTglsZJn14gZJv2I",
+	"2/Dksr5pNXi/T16iV7NgEYey4mizvKJFKo1p0k/AwfhLLHnuLMfGarGga5LMhZDMy4BCszeFcn8dTO2j",
+	"qll6E0waldScMdiYlwzDZo2xFTMVwPaRCJ7WHPURL/MkcGFlWmjYxtGKajnToyonHm+PuCnsZ0abBm8x",
+	"xC9YOQrFWBdGa1LlIF2qi93lKa+FzP7I1nGfvJgS69TYWvyRRlxlC9aDrTBMbGlr6H16pBkrlIW0FVu/",
+	"k+T925eYamVoScZJbFv2x9jryCYp619BKmBIXlm60rLXts16Z/2RrfexuT4pU/lfpPt88AbKmhm3LLz+",
+	"P4l0vQf9M9wCa3YBmj6BDLEXUGChfHpPKuljWUraFWTstLqtTzRffa3eFUgmNCaEt/fSYJ/BFu+Vgchz",
+	"3a15faZ3dtpulBzeEbNnQh5NVWAXvePVGK7GTX1p8LXh/vf6N2klMihbidxNP5BBtXPAYHszkEG9Gcjw",
+	"y7Wk/E0XFurq4HFyTSl2cXAY86V7l63TLe3a9bkbB0bnauT4TsEDht9VEOhocLRbHniCweuvtMhN89Y3",
+	"be0+GpzscyA+zTMsl3I03GOJN1hu550QL2kxY/jd8T7nMSlSLH3F0owaL13raDTa52Nj+dUC3DMs0vMt",
+	"S4Bv6jXZQ3JgaYEDaWyvmFGb796syOBKEbtaJrIUE1CRb+TFQ5kBK7/ZqfU3EAwaP4ixaj5xWb3hXPlK",
+	"khxKk9mCEVXQTywfk9jWWzLSjfTESipJZorfoBXIFGDxig5USuOckpiq7RNRY0JCn7uKuKkSorSuY+cs",
+	"i2OAl87U0cogUd1tF4uOqBil6sVKYZFeiJeU2Sc2BkFRww86BlSVXHLmzTRha4HZR5ErWQBJwyZpSy9i",
+	"9hBq1NOtZcii+Ii3izZDzMnNEsj+p6kNubHHBYAgHFG+3GSiv5ngONVIBTgV8Lsj+lavytqiXM3DJnCN",
+	"0kJV3OihE9L8yzI6d5ZLsm3jBrkI5AMfHh6enJKNRwiXG9tU1yl0OKrC59pS+unr2xm2yiO3EEJuw8MP",
+	"kYfXSkMKWx9E049QzXQgedCEgsk6kfw7neRvJ1bsIfX8JNRzseLpt5+Rwjez2+tSNUByrdZ+rDHqA8wp",
+	"xbiem824yQSEZc4gKMUZekS9WQ2YSjzHmsl0LhiVmpRq1gmpa8eDQbXBiSmiZgwrthld1bLi8mXLihk2",
+	"TtLLnTQRBq5Kjc+DM1lGuIDIYLcKee3GE4Wp3YxyCdkUsPUQT8Lt3JQtlSzpd2z62DMjDwC1Rbcvu53g",
+	"DWP9CdNeo9/68ndlF1jv3KIeEmmbc31bfnKHSu29gnqXnOQG+uloH94BJmWA+HNw7N6rtnfJZpHQbOW0",
+	"DX5pOpF8DYaJU9c5puNsc+qlrJdpA+azaikmq8fm9fywk0rgAPoW5lRecHGBHpRTqEXnZvTqUDSqSIXm",
+	"Kgs69yNe2domJu0qWAR4tFctZjeTtrnqWM8A2PKY0IhX6tDZqjC1eI9NcRRdLFIU8VhPFw6rMCf4h2Ps",
+	"f2cOavHinoPec9C75qD/kMwMH8y1uNmeGf5+bpOzNk5NkIxR4jLuLGCmcaXIUyZVxME9XTFGZrJiuqhX",
+	"rDYR5ackdoVOwBfvJ97NakXPA3XOt5gFXWD6V6NysAJ0vdhA6cqKCVuA+LtMrP1HMsIEa4cGXph5SHdp",
+	"mXGd+O9azjxLU8za44y0z39833WN6bteW/oOVAZqSKIglPkuiypjJmcpOBH8At5W4vMa31WqAIbESL+P",
+	"Zegh0zQte5TfG1O2EKKzNNVA2hEpAcigLy1N9wmH+BtJg7Ar8IOl6b0geC8I3ptSvllmeZamlqd4tH+T",
+	"DIp1yffM/XNFfmzZGyhOxIpP4JafTrME8zVSquiESmY6RtBkbmsVk0U2w5Li3bIIJKai1wvQws42lSAs",
+	"G4x+RYpYLrIpT9eAwZT2XP99hcS/I0Z+rBdJyXYnHbri3jsyxTY0pMNksbJn4PWzxWyPQlcMC5LHTH3O",
+	"RnZVxF0pFtNtwORbYWqVq1Fmkx28VKtKUlXEq1lVZ2XiErlW3hLWI7tGJlKlyCtWYMc676FS617eG2lj",
+	"IXhIcaN53hkTKqHxJlYHhndcKQNbAS3ur5LitiklypWl3ysrqtJm03UMt8LItVuahkIkvDaWgUCJcH+0",
+	"DflSzZ6IXz2Nq95ddZ/Uoto277OL7rOLvm7UT6Uv6dYEoy2dSe9zjPasGAFJRNIjs441u59tTiV6AsxW",
+	"NggvDYWSBLKLkLXatkKVZtiYOA1VIKHEkNcQy5RMFpx5DU6hwn+W+h3DGh2+veY+UO+x0d8H6mybXCGb",
+	"O7TJGGKXvmCfNeeMbd33iMMP9Ape12XIu/FzbbxDAUd3JTLg63orhnbdAIPNGDqnAAXfipOUNXOqW29M",
+	"Ud6QnyhU3/P1c4XeBVq425Yq9cbvpF3Jfu/0yWuv0Uy7mg7c2dJ5BtuDgsvYIe5pxCulg7E6baXxjYXK",
+	"1Aa0xx0bIGtzi63KEoxlxQ259sT/SKlQe8YDVQCww5Jl0F3AFd1Vas/1mMpGxc3vzm50iN9Xhotjm/eZ",
+	"Ll8v0+Vr2MvsxeFTuk+UuZEYo4EILSdtxErdxuWLMxVjw22SYjyysTEt5jTi9XyYsuWtHxjuGNMhdCfz",
+	"clsgI4BHvNlc0s96EQUmeLRDGSRe5ojpF9Q51WJaIHWE7M4ciXiIXtbSRyxvdYKSJ7eAoFXtnrexx9uO",
+	"DnreXqrLb26it8GEeHM2vm9iSrnT319uSmjv/7vTU/aVKb7tJBVP4L/PU/kdhEjUWqPIkmht0NyvRcos",
+	"TruwhyqfvHFOSmXe66Sl2PW3p6IQm4nSMOpZVRFrixl1kaXBpqC16h6OcdkCH+Vc8akNvq1H4rp5Tchs",
+	"2Yi6kddSyV9xx9ucnnIL/nSfofJNZKhcTwsN56ncAVe5j6/436Vh3kdk/K15s81e2cWeAxzWsKivxGLf",
+	"QoiwaR5BSeyxtCr1cZyyT57iX4GHedqWb3X2uOwe/FQrghVemnorhHj0vrw0kGYSYqdmhX9EfvotMC53",
+	"gfeM655x3eeU3Ly1lCbVHg/5zj2t9TXYiaGzX4mffE+xUU5TYcMYdewKXvTJU7MPpPEVJgIJJF4E+h4+",
+	"110x6PbU9yrTPtTd3s2ukn14l9giU0miCppA1BcGC/1tg9Ovx5GcsHHPku5Z0r0u9bvig5Y63Uibuoss",
+	"ytIEuTuR0guoBa8WNKgt09N2+LciDl6wdtPLRcJOrs4p9lIug49CLZclY7b3sxMldvjAvrkszM2XcJ+I",
+	"+bW9DOFMy9BrvHGuZdXvsEd2C1Q2xqlXRd4atw5APDIbCdU8z/isi5YEa0EoIC/B7+fuR3nLgC9XbxPi",
+	"9muBBhLmK3tJqznLivKle1OX9CrcOtBRn42preCSr4guZmoD/PC8jf60mrolgsvVArp2rJTMUubn8ngz",
+	"Q2+w5rxn4eb7ktAJtPqwjff7zd4boW1iT66uuRYmpaVqlSZDmmSyfOqDFJNI9PV/7i0Ri3vQehIwQasO",
+	"rXGrkf7gVV4+Ggy6LZUp8Ei/4DDUGpNKp/KBmVselHP1ppalu4VqQZqVZY7KZSC7EtQeO6yxDMzU40L1",
+	"poYQuEV2Tv/TtomDU658IuXPOixnfV8d05h4VSV0bm4XX1mZ+LCc+Lk3oDHr1BPr3JQLpuYiBThT/exq",
+	"mz4u534FIwHU5cjGIjgfQNuOalxqtdJ/Zb2T+s3aIjpu7IbrNeN6ZlwQkcokkC0LVpXo7fhkBzVW8+sN",
+	"bV/O2FjtyA2LzanscdHDUY3VnItr58n8kRuWKoc01sFy6kqIixwE6a2rwWDo42sHb1gQBvaUEL3ciOdu",
+	"2WbM06Z3ahnfdkpg5wsTg1oo+qbjuaXcsM3rmCFBbHS8by989Edvwchy2CYw7ngE7nS730EFmoGnsMFR",
+	"se/KlS+2L+4NDa3fDDzYuQdLdvbchKU+4Y0kgtt2CXDroPhu2MET4UpOY4CRCUMOrO5N20tKfbpk1Sje",
+	"XywyCVFI/pLDUbnkvxo1wBvXZNU4pufGeOssUb8OE4ahx52MvI+xGlspg5kyTBVWpV5+sdCKOTQtrix6",
+	"7PNaN5rAaGJGB7iuG9mDkSD9+CtnpcXp4pKtLwq2klVkGnlw9exT5JKtiRvdWNmbt3fJ1j0zsipVOG2k",
+	"XO7Y5/1GbyHVoSHZwtNrSrq0UolYsAvTg3zTIq9xGCmHNYkRDunZId4i9Ubom1Z5JwTR40g5rrGMRg09",
+	"pmfH1MQ6eJCbFtBinR0QFOvwl96U+gcXIJdfTNg8q3CiytRvnQBP3MDGEnq2HgzqmUE+lnHFCk7zC1YU",
+	"mMDo1qnI1ziK2FFNrDIjejjiy8cv/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

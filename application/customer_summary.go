@@ -55,8 +55,13 @@ func NewGetCustomerSummaryHandler(r CustomerSummaries) *GetCustomerSummaryHandle
 // process (subscription.Options.OnProgress).
 func (h *GetCustomerSummaryHandler) Progressed() { h.watch.Progressed() }
 
+// answerReserve is the time a wait leaves, of the context's, for reading the summary.
+const answerReserve = 250 * time.Millisecond
+
 // Handle returns the summary and the position it reflects. With minPosition > 0 it
-// waits up to wait for the read model to reach it, else returns a *BehindError.
+// waits up to wait for the read model to reach it, else returns a *BehindError. A wait
+// beyond ctx's deadline is cut short, keeping time to answer: running out of it is
+// the read model being behind, not the database being unreachable.
 func (h *GetCustomerSummaryHandler) Handle(ctx context.Context, customerID string, minPosition int64, wait time.Duration) (CustomerSummary, int64, error) {
 	if _, err := Caller(ctx); err != nil {
 		return CustomerSummary{}, 0, err
@@ -65,6 +70,10 @@ func (h *GetCustomerSummaryHandler) Handle(ctx context.Context, customerID strin
 		return CustomerSummary{}, 0, ErrForbidden
 	}
 	if minPosition > 0 {
+		if deadline, ok := ctx.Deadline(); ok {
+			left := time.Until(deadline)
+			wait = min(wait, left-min(answerReserve, left/2))
+		}
 		if err := h.watch.Wait(ctx, minPosition, wait); err != nil {
 			return CustomerSummary{}, 0, err
 		}

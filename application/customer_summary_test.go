@@ -104,3 +104,16 @@ func TestZeroWaitLooksOnce(t *testing.T) {
 		t.Fatalf("reached: %v", err)
 	}
 }
+
+// TestWaitEndsBeforeTheDeadline: a wait longer than the context allows ends early as
+// "behind", with time left to answer, not as the context's deadline (which the
+// transport answers as the database being unreachable).
+func TestWaitEndsBeforeTheDeadline(t *testing.T) {
+	h := NewGetCustomerSummaryHandler(&countingSummaries{})
+	ctx, cancel := context.WithTimeout(WithPrincipal(context.Background(), Unrestricted()), 200*time.Millisecond)
+	defer cancel()
+	_, _, err := h.Handle(ctx, "c", 5, 2*time.Second)
+	if !errors.Is(err, ErrReadModelBehind) || ctx.Err() != nil {
+		t.Fatalf("got %v (context: %v), want ErrReadModelBehind before the deadline", err, ctx.Err())
+	}
+}

@@ -637,7 +637,7 @@ type GetCustomerSummaryParams struct {
 	// MinPosition Wait until the read model reflects at least this event-log position.
 	MinPosition *int64 `form:"min_position,omitempty" json:"min_position,omitempty"`
 
-	// Wait How long to wait for `min_position`, e.g. `500ms` or `5s`; default `2s`, at most `10s`.
+	// Wait How long to wait for `min_position`, e.g. `500ms` or `5s`; default `2s`, at most `10s`, and cut short to answer within the server's request timeout.
 	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
 }
 
@@ -1200,7 +1200,9 @@ type ClientInterface interface {
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
 	// `2s`, at most `10s`) until the read model has passed it, and answers
-	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+	// wait longer than the server's request timeout allows is cut short, so
+	// that the answer still comes in time: also `read_model_behind`.
 	//
 	// Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 	GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1564,7 +1566,9 @@ type ClientInterface interface {
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
 // `2s`, at most `10s`) until the read model has passed it, and answers
-// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+// wait longer than the server's request timeout allows is cut short, so
+// that the answer still comes in time: also `read_model_behind`.
 //
 // Corresponds with GET /customers/{id}/summary (the `GetCustomerSummary` operationId).
 func (c *Client) GetCustomerSummary(ctx context.Context, id string, params *GetCustomerSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3690,7 +3694,9 @@ type ClientWithResponsesInterface interface {
 	// To read your own writes, pass the `X-Event-Position` of your last
 	// command as `min_position`: the server waits (up to `wait`, default
 	// `2s`, at most `10s`) until the read model has passed it, and answers
-	// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+	// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+	// wait longer than the server's request timeout allows is cut short, so
+	// that the answer still comes in time: also `read_model_behind`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7094,7 +7100,9 @@ func (r GetShipmentEventsResponse) ContentType() string {
 // To read your own writes, pass the `X-Event-Position` of your last
 // command as `min_position`: the server waits (up to `wait`, default
 // `2s`, at most `10s`) until the read model has passed it, and answers
-// `503` (code `read_model_behind`, with `Retry-After`) if it has not.
+// `503` (code `read_model_behind`, with `Retry-After`) if it has not. A
+// wait longer than the server's request timeout allows is cut short, so
+// that the answer still comes in time: also `read_model_behind`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
