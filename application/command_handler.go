@@ -49,6 +49,11 @@ type RunnerConfig struct {
 	IdempotencyRetention time.Duration
 	// Observer, when set, is told of every attempt and command (metrics, traces).
 	Observer CommandObserver
+	// Traceparent, when set, returns the W3C traceparent of the span in ctx
+	// (tracing.Traceparent). Every command writes it into its events' metadata unless
+	// the caller set one, whoever issued it (a request, a reactor), so that their
+	// consumers continue the trace.
+	Traceparent func(ctx context.Context) string
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -105,6 +110,9 @@ func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (
 	md := MetadataFrom(ctx)
 	md.Command = c.Name
 	md.Actor = caller.Subject
+	if md.Traceparent == "" && h.cfg.Traceparent != nil {
+		md.Traceparent = h.cfg.Traceparent(ctx)
+	}
 	// Idempotency keys are the caller's own: another principal reusing one gets its
 	// own execution, never the first caller's response.
 	scope := caller.Subject

@@ -17,9 +17,10 @@ type Metadata struct {
 	// Command is the name of the command that produced the events; set by the handler.
 	Command string `json:"command,omitempty"`
 	// Traceparent is the W3C trace context (traceparent header) of the span that issued
-	// the command, set at the edge. An asynchronous consumer of the events continues
-	// the trace from it: as the parent of its own span when it handles one event, or
-	// as a span link when it handles a batch of events from several traces.
+	// the command (the request's, or a reactor's consumer span), set by the handler
+	// (RunnerConfig.Traceparent). An asynchronous consumer of the events continues the
+	// trace from it: as the parent of its own span when it handles one event, or as a
+	// span link when it handles a batch of events from several traces.
 	Traceparent string `json:"traceparent,omitempty"`
 }
 

@@ -105,6 +105,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
 		Observer:             application.JoinObservers(tr.CommandObserver(), m),
+		Traceparent:          tracing.Traceparent,
 	}
 	// Consumers (and the feed) hear of a command by a NOTIFY on feed.Channel sent after
 	// its commit, coalesced, outside the append transaction; they also poll, so a lost

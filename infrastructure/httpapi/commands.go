@@ -15,7 +15,6 @@ import (
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/kit"
-	"github.com/example/orders/infrastructure/tracing"
 )
 
 // commandRequest is what every command endpoint shares, whatever the aggregate:
@@ -116,8 +115,7 @@ func prepare[S any](ctx context.Context, r commandRequest, present presenter[S])
 		opts.Idempotency = &application.Idempotency[S]{Key: *r.idempotencyKey, Fingerprint: fp, Render: renderer(r, present)}
 	}
 	requestID := requestIDFrom(ctx)
-	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation,
-		Traceparent: tracing.Traceparent(ctx)}
+	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation}
 	if r.correlationID != nil && *r.correlationID != "" {
 		if !printableText(*r.correlationID) {
 			return ctx, opts, badRequest("X-Correlation-ID must be printable UTF-8 text.",
