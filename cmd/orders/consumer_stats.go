@@ -13,7 +13,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/subscription"
 )
 
-// consumerStats feeds orders_consumer_position/lag_events/lag_seconds{consumer}. A
+// consumerStats feeds orders_consumer_position/lag_events/lag_seconds/stopped{consumer}. A
 // scrape must be cheap, so it answers what it read last and, when that is older than
 // statsMaxAge, refreshes in the background (one query, subscription.Statuses). Every
 // replica reports the same numbers: the checkpoints are shared.
@@ -52,7 +52,7 @@ func (s *consumerStats) refresh() {
 	}
 	stats := make([]metrics.ConsumerStat, len(all))
 	for i, st := range all {
-		stats[i] = metrics.ConsumerStat{Consumer: st.Name, Position: st.Position, LagEvents: st.LagEvents, LagSeconds: st.LagSeconds}
+		stats[i] = metrics.ConsumerStat{Consumer: st.Name, Position: st.Position, LagEvents: st.LagEvents, LagSeconds: st.LagSeconds, Stopped: st.Stopped}
 	}
 	s.mu.Lock()
 	s.last, s.at = stats, time.Now()

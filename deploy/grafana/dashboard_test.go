@@ -36,6 +36,7 @@ var exported = map[string]string{
 	"orders_consumer_position":                  gauge, // consumer
 	"orders_consumer_lag_events":                gauge, // consumer
 	"orders_consumer_lag_seconds":               gauge, // consumer
+	"orders_consumer_stopped":                   gauge, // consumer
 	// client_golang's Go and process collectors
 	"go_goroutines":                 gauge,
 	"go_memstats_heap_inuse_bytes":  gauge,

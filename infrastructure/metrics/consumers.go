@@ -14,6 +14,9 @@ type ConsumerStat struct {
 	// of the oldest of them (0 when it is caught up).
 	LagEvents  int64
 	LagSeconds float64
+	// Stopped is true when the consumer stopped at an event it cannot handle (a poison
+	// event, a stream version out of order); it waits for an operator.
+	Stopped bool
 }
 
 // ConsumerStatsSource is what the consumer runtime (to come) implements. ConsumerStats
@@ -33,11 +36,11 @@ func Lag(oldestUnhandled, now time.Time) float64 {
 }
 
 type consumerCollector struct {
-	src                             ConsumerStatsSource
-	position, lagEvents, lagSeconds *prometheus.Desc
+	src                                      ConsumerStatsSource
+	position, lagEvents, lagSeconds, stopped *prometheus.Desc
 }
 
-// ObserveConsumers exports orders_consumer_position, _lag_events and _lag_seconds by
+// ObserveConsumers exports orders_consumer_position, _lag_events, _lag_seconds and _stopped by
 // consumer, read from src at every scrape. Without a call, none of them is exported.
 func (m *Metrics) ObserveConsumers(src ConsumerStatsSource) {
 	desc := func(name, help string) *prometheus.Desc {
@@ -48,6 +51,7 @@ func (m *Metrics) ObserveConsumers(src ConsumerStatsSource) {
 		position:   desc("position", "The last global position of the event log the consumer has handled."),
 		lagEvents:  desc("lag_events", "Events appended after the consumer's position."),
 		lagSeconds: desc("lag_seconds", "Age of the oldest event the consumer has not handled yet."),
+		stopped:    desc("stopped", "1 when the consumer stopped at an event it cannot handle (see `consumers status`), else 0."),
 	})
 }
 
@@ -55,6 +59,7 @@ func (c *consumerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.position
 	ch <- c.lagEvents
 	ch <- c.lagSeconds
+	ch <- c.stopped
 }
 
 func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -62,5 +67,10 @@ func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.position, prometheus.GaugeValue, float64(s.Position), s.Consumer)
 		ch <- prometheus.MustNewConstMetric(c.lagEvents, prometheus.GaugeValue, float64(s.LagEvents), s.Consumer)
 		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, s.Consumer)
+		stopped := 0.0
+		if s.Stopped {
+			stopped = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.stopped, prometheus.GaugeValue, stopped, s.Consumer)
 	}
 }
