@@ -37,7 +37,7 @@ func TestWaitLongerThanTheRequestTimeout(t *testing.T) {
 	if r.Code != http.StatusServiceUnavailable || p.Code != "read_model_behind" || r.Header().Get("Retry-After") == "" {
 		t.Fatalf("%d %s (Retry-After %q), want 503 read_model_behind", r.Code, r.Body, r.Header().Get("Retry-After"))
 	}
-	if elapsed := time.Since(start); elapsed > 300*time.Millisecond {
-		t.Fatalf("answered after %v, beyond the request timeout", elapsed)
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Fatalf("answered after %v, as if it had waited the 2s asked for", elapsed)
 	}
 }
