@@ -138,18 +138,7 @@ func TestCustomerSummaryStopsAtAVersionItCannotApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status := func() subscription.Status {
-		all, err := subscription.Statuses(ctx, pool)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range all {
-			if s.Name == name {
-				return s
-			}
-		}
-		return subscription.Status{}
-	}
+	status := func() subscription.Status { return consumerStatus(t, pool, name) }
 	deadline := time.Now().Add(10 * time.Second)
 	for !status().Stopped {
 		if time.Now().After(deadline) {

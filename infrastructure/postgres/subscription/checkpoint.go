@@ -28,6 +28,7 @@ var errNotOwner = errors.New("subscription: this instance no longer owns the con
 // (transaction_id set); it becomes the highest position below which that cursor had
 // handled everything, and not above the horizon, so that nothing is skipped and what
 // is repeated is handled idempotently (reactors by event id, projections by version).
+// A transaction that stays open holds the conversion back, as it holds every read.
 func ensureCheckpoint(ctx context.Context, db eventstore.DBTX, h *eventstore.Horizon, name, owner string) error {
 	var legacy bool
 	if err := db.QueryRow(ctx, `INSERT INTO consumer_checkpoints (name, owner) VALUES ($1, $2)
@@ -35,11 +36,19 @@ func ensureCheckpoint(ctx context.Context, db eventstore.DBTX, h *eventstore.Hor
 		RETURNING transaction_id <> '0'`, name, owner).Scan(&legacy); err != nil || !legacy {
 		return err
 	}
-	horizon, err := h.Safe(ctx, db)
-	if err != nil {
-		return err
+	// The cursor says nothing of transactions still running: wait until the horizon has
+	// passed every event committed now, and convert up to it at most.
+	var horizon int64
+	for {
+		safe, latest, err := h.Bounds(ctx, db)
+		if err != nil {
+			return err
+		}
+		if horizon = safe; safe >= latest {
+			break
+		}
 	}
-	_, err = db.Exec(ctx, `UPDATE consumer_checkpoints c SET transaction_id = '0', position = least($2,
+	_, err := db.Exec(ctx, `UPDATE consumer_checkpoints c SET transaction_id = '0', position = least($2,
 		coalesce((SELECT min(e.global_position) - 1 FROM events e WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.position)),
 			(SELECT coalesce(max(e.global_position), 0) FROM events e)))
 		WHERE name = $1 AND transaction_id <> '0'`, name, horizon)

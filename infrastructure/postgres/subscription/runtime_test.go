@@ -280,7 +280,9 @@ func TestHeldBackEventsAreReadWithoutANotification(t *testing.T) {
 	}
 	events := appendCommitted(t, pool, "Late", 3)
 	rt.Wake() // what their NOTIFY does: the consumer reads, and finds them held back
-	time.Sleep(100 * time.Millisecond)
+	// Longer than a horizon sample waits for the transactions running at it (250 ms):
+	// the consumer gives up on this one and must come back by itself.
+	time.Sleep(400 * time.Millisecond)
 	if p := status(t, pool, "proj").Position; p >= events[0].Position {
 		t.Fatalf("read past a running transaction: at %d", p)
 	}
@@ -315,7 +317,9 @@ func TestOutOfOrderVersionsStopTheConsumer(t *testing.T) {
 	raw("b", 2)
 	gap := raw("b", 4) // version 3 never comes
 	var r reactions
-	start(t, pool, fastOptions("a"), seenProjection("proj", nil), r.consumer("react"))
+	opts := fastOptions("a")
+	opts.BatchSize = 1 // each event in a batch of its own: the order is checked across batches
+	start(t, pool, opts, seenProjection("proj", nil), r.consumer("react"))
 	for _, name := range []string{"proj", "react"} {
 		eventually(t, 10*time.Second, name+" stops", func() bool { return status(t, pool, name).Stopped })
 		s := status(t, pool, name)
@@ -349,5 +353,63 @@ func TestAStreamThatDoesNotStartAtVersionOneStopsAConsumerFromTheStart(t *testin
 	eventually(t, 10*time.Second, "proj stops", func() bool { return status(t, pool, "proj").Stopped })
 	if s := status(t, pool, "proj"); s.ErrorPosition != pos || !strings.Contains(s.Error, "version 1 was expected first") {
 		t.Fatalf("%+v", s)
+	}
+}
+
+// A checkpoint an earlier release wrote, a cursor in (transaction id, position) order,
+// is converted to a position when a consumer takes it over, without skipping what that
+// cursor had not handled: here an event with a lower position whose transaction is
+// still open, which a conversion that trusted the committed events alone would pass.
+func TestALegacyCheckpointIsConvertedWithoutSkipping(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE early (x int); CREATE TABLE seen (position bigint PRIMARY KEY, consumer text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	handled := appendCommitted(t, pool, "Handled", 3)
+	early, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = early.Rollback(ctx) }()
+	if _, err := early.Exec(ctx, `INSERT INTO early VALUES (1)`); err != nil { // takes its id now
+		t.Fatal(err)
+	}
+	late, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = late.Rollback(ctx) }()
+	open := appendEvents(t, ctx, late, "Open", 1)[0]
+	high := appendEvents(t, ctx, early, "Early", 1)[0]
+	if err := early.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Where the old reader stood: past the early transaction (below xmin), before the
+	// open one.
+	if _, err := pool.Exec(ctx, `INSERT INTO consumer_checkpoints (name, position, transaction_id)
+		SELECT 'proj', global_position, transaction_id FROM events WHERE global_position = $1`, high.Position); err != nil {
+		t.Fatal(err)
+	}
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	time.Sleep(300 * time.Millisecond) // the consumer converts and reads meanwhile; not an assertion of timing
+	if n, _ := countSeen(t, pool, "proj"); n != 0 {
+		t.Fatalf("%d events handled while a transaction the old cursor could not see is open", n)
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the open event is handled once it commits", func() bool {
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM seen WHERE position = $1`, open.Position).Scan(&n)
+		return n == 1
+	})
+	var again int // the events the old cursor had handled are not handled again
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen WHERE position <= $1`, handled[2].Position).Scan(&again); err != nil || again != 0 {
+		t.Fatalf("%d events before the old cursor handled again (%v)", again, err)
+	}
+	var legacy int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM consumer_checkpoints WHERE transaction_id <> '0'`).Scan(&legacy); err != nil || legacy != 0 {
+		t.Fatalf("%d checkpoints still in the old form (%v)", legacy, err)
 	}
 }
