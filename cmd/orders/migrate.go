@@ -38,7 +38,7 @@ func runMigrate(ctx context.Context, cfg Config, action string, out io.Writer, l
 		if err != nil {
 			return fmt.Errorf("migrate up: %w", err)
 		}
-		if err := migrations.GrantAppRole(ctx, db, cfg.AppDBRole); err != nil {
+		if err := migrations.GrantAppRole(ctx, db, cfg.AppDBRole, log); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
 		}
 		v, _ := p.GetDBVersion(ctx)
