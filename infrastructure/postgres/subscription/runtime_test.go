@@ -270,6 +270,10 @@ func TestHeldBackEventsAreReadWithoutANotification(t *testing.T) {
 	opts := fastOptions("a")
 	opts.PollInterval = time.Minute // no poll can rescue the test
 	rt, _ := start(t, pool, opts, seenProjection("proj", nil))
+	first := appendCommitted(t, pool, "First", 1)[0]
+	rt.Wake()
+	eventually(t, 5*time.Second, "the consumer is idle, caught up", func() bool { return status(t, pool, "proj").Position >= first.Position })
+	time.Sleep(50 * time.Millisecond) // into its wait for a wake-up; not an assertion of timing
 	blocker, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
