@@ -3,6 +3,7 @@ package subscription
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -16,10 +17,11 @@ import (
 // a consumer working through a backlog reuses instead of sampling again.
 //
 // held reports committed events beyond the horizon, waiting for an older transaction
-// to end: the consumer reads again soon rather than waiting for a notification that
-// such a transaction (a consumer's own, a migration) may never send.
+// to end (or, after a read up to a hint, that it cannot tell): the consumer reads again
+// soon rather than waiting for a notification that such a transaction (a consumer's
+// own, a migration) may never send, or that came while it worked through a backlog.
 func readAfter(ctx context.Context, db eventstore.DBTX, h *eventstore.Horizon, position, hint int64, limit int) (events []eventstore.RecordedEvent, horizon int64, held bool, err error) {
-	horizon, latest := hint, hint
+	horizon, latest := hint, int64(math.MaxInt64) // with a hint, what lies beyond it is unknown: held
 	if horizon <= position {
 		if horizon, latest, err = h.Bounds(ctx, db); err != nil {
 			return nil, 0, false, err
