@@ -9,7 +9,9 @@ import (
 	"github.com/example/orders/infrastructure/httproute"
 )
 
-// Middleware counts and times every request by its route template. Put it before the
+// Middleware counts and times every request by its method and route template, both
+// bounded (httproute.Method, httproute.Set): /metrics is open to anyone who can reach
+// it, and an invented method or path must not add a series. Put it before the
 // middleware that turns errors into answers, or after one that does as the service's
 // access log does, so that the status is final when it returns.
 func (m *Metrics) Middleware() echo.MiddlewareFunc {
@@ -22,7 +24,7 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			route := routes.Of(c)
-			method := c.Request().Method
+			method := httproute.Method(c.Request().Method)
 			m.httpRequests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
 			m.httpDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 			return nil

@@ -14,7 +14,8 @@ import (
 
 // Middleware starts a server span per request, continuing the caller's trace when the
 // request carries a traceparent header. It is named "METHOD route template"
-// ("unmatched" for no route). It is written here rather than taken from otelecho,
+// ("unmatched" for no route; "_OTHER" for a method outside HTTP's own, so that a
+// client cannot invent span names). It is written here rather than taken from otelecho,
 // whose last release (v0.60.0) is no longer maintained in opentelemetry-go-contrib.
 // When tracing is off, it is a pass-through.
 func (t *Tracing) Middleware() echo.MiddlewareFunc {
@@ -26,12 +27,12 @@ func (t *Tracing) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			route := routes.Of(c)
+			route, method := routes.Of(c), httproute.Method(req.Method)
 			ctx := prop.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
-			ctx, span := t.tracer.Start(ctx, req.Method+" "+route,
+			ctx, span := t.tracer.Start(ctx, method+" "+route,
 				trace.WithSpanKind(trace.SpanKindServer),
 				trace.WithAttributes(
-					attribute.String("http.request.method", req.Method),
+					attribute.String("http.request.method", method),
 					attribute.String("http.route", route),
 					attribute.String("url.path", req.URL.Path),
 				))
