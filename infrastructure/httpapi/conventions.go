@@ -10,8 +10,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -102,6 +104,9 @@ func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
 						api.FieldError{Field: "query", Message: "is not a valid URL-encoded query string"})
 				}
 			}
+			if fields := unprintableParameters(route, params, req.URL.RawQuery); len(fields) > 0 {
+				return badRequest(fieldSummary(fields), fields...)
+			}
 			if op.RequestBody == nil {
 				present, err := hasContent(req)
 				if err != nil {
@@ -129,6 +134,66 @@ func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
 			return next(c)
 		}
 	}, nil
+}
+
+// unprintableParameterMessage is what a parameter with a control character is told.
+const unprintableParameterMessage = "must be UTF-8 text without control characters"
+
+// unprintableParameters names every path parameter and every query parameter (the
+// contract's or not) whose value, decoded, holds a control character (C0, DEL, C1) or
+// is not valid UTF-8. No parameter of the contract is meant to carry either, whatever
+// its schema says, and PostgreSQL refuses both in text (a NUL is SQLSTATE 22021), so
+// they are refused here, once for every operation, rather than by each schema's
+// pattern or by the database as a 500. A query parameter whose own name is unprintable
+// is reported as "query".
+func unprintableParameters(route *routers.Route, pathParams map[string]string, rawQuery string) []api.FieldError {
+	var out []api.FieldError
+	for _, ps := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range ps {
+			if p.Value == nil || p.Value.In != openapi3.ParameterInPath {
+				continue
+			}
+			if v, ok := pathParams[p.Value.Name]; ok && !printable(v) {
+				out = append(out, api.FieldError{Field: p.Value.Name, Message: unprintableParameterMessage})
+			}
+		}
+	}
+	if rawQuery == "" {
+		return out
+	}
+	query, _ := url.ParseQuery(rawQuery) // an undecodable query string is refused above, or ignored
+	names := make([]string, 0, len(query))
+	for name := range query {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	reportedQuery := false
+	for _, name := range names {
+		bad := !printable(name)
+		for _, v := range query[name] {
+			bad = bad || !printable(v)
+		}
+		switch {
+		case !bad:
+		case printable(name):
+			out = append(out, api.FieldError{Field: name, Message: unprintableParameterMessage})
+		case !reportedQuery:
+			reportedQuery = true
+			out = append(out, api.FieldError{Field: "query", Message: "has a parameter name with a control character or invalid UTF-8"})
+		}
+	}
+	return out
+}
+
+// printable reports valid UTF-8 without control characters.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			// Not plain printable ASCII: look at the runes.
+			return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+		}
+	}
+	return true
 }
 
 func hasQueryParameters(route *routers.Route) bool {

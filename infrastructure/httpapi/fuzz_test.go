@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -14,15 +15,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/example/orders/api"
 	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
 )
@@ -32,8 +40,11 @@ import (
 // process (no sockets). Whatever the input: no panic, no 5xx, and every error is an
 // application/problem+json document whose status is the response's.
 //
-// In the target, "{id}" stands for an existing order (pending, with a line) and
-// "{missing}" for an id no order has. Headers are "Name: value" lines. Inputs net/http
+// In the target, "{id}" stands for an existing order (pending, with a line),
+// "{shipment}" for an existing shipment and "{missing}" for an id nothing has. Headers
+// are "Name: value" lines. Besides the hand-written seeds, every path and query
+// parameter of every operation in the contract is seeded with hostile values
+// (parameterSeeds), so a new route is fuzzed without anyone listing it here. Inputs net/http
 // would refuse before any handler runs (a method that is not a token, a target with
 // spaces or control characters, header lines that are not valid) are skipped or
 // dropped, since the server never delivers them.
@@ -46,6 +57,36 @@ func FuzzHTTPRequests(f *testing.F) {
 	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{})
 	scodec := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, scodec), shipmentstore.NewQueries(pool, scodec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	id := uuid.Must(application.NewID())
+	ctx := application.AsSystem(context.Background())
+	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "sku", Quantity: 1, UnitPriceCents: 100}); err != nil {
+		f.Fatal(err)
+	}
+	missing := uuid.Must(application.NewID())
+	shipped := uuid.Must(application.NewID())
+	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: shipped, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: shipped, SKU: "sku", Quantity: 1, UnitPriceCents: 100}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: shipped}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: shipped}); err != nil {
+		f.Fatal(err)
+	}
+
+	// The customer summary is built (its consumer run until it has the orders above) so
+	// that reads reach its table; its position is then taken as caught up, so that a
+	// fuzzed min_position does not wait out the request timeout (a 503).
+	summaries := customersummary.NewReader(pool)
+	buildSummary(f, pool, summaries, codec)
+	app.Queries.CustomerSummary = application.NewGetCustomerSummaryHandler(caughtUp{summaries})
+
 	logs := &testsupport.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	closed := make(chan struct{}) // a stream ends after its first flush: the fuzzer needs answers
@@ -56,22 +97,13 @@ func FuzzHTTPRequests(f *testing.F) {
 		f.Fatal(err)
 	}
 
-	id := uuid.Must(application.NewID())
-	ctx := application.AsSystem(context.Background())
-	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "sku", Quantity: 1, UnitPriceCents: 100}); err != nil {
-		f.Fatal(err)
-	}
-	missing := uuid.Must(application.NewID())
-
-	for _, s := range seeds() {
+	for _, s := range append(seeds(), parameterSeeds(f)...) {
 		f.Add(s.method, s.target, s.headers, []byte(s.body), s.chunked)
 	}
 
+	fill := strings.NewReplacer("{id}", id.String(), "{shipment}", shipment.ShipmentIDFor(shipped).String(), "{missing}", missing.String())
 	f.Fuzz(func(t *testing.T, method, target, headers string, body []byte, chunked bool) {
-		target = strings.NewReplacer("{id}", id.String(), "{missing}", missing.String()).Replace(target)
+		target = fill.Replace(target)
 		req := buildRequest(method, target, headers, body, chunked)
 		if req == nil {
 			return
@@ -92,6 +124,95 @@ func FuzzHTTPRequests(f *testing.F) {
 			t.Fatalf("%s %q: %d answer is not a problem document: %s: %q\nlog:\n%s", method, target, res.StatusCode, msg, got, logs.String())
 		}
 	})
+}
+
+// caughtUp is a customer_summary reader whose position is always ahead of any
+// min_position.
+type caughtUp struct{ *customersummary.Reader }
+
+func (caughtUp) Position(context.Context) (int64, error) { return math.MaxInt64, nil }
+
+// buildSummary runs the customer_summary consumer until the summary of customer
+// "fuzz" has its two orders.
+func buildSummary(tb testing.TB, pool *pgxpool.Pool, summaries *customersummary.Reader, codec *eventcodec.Registry[order.Event]) {
+	ctx, cancel := context.WithCancel(application.AsSystem(context.Background()))
+	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 10 * time.Millisecond, LockRetry: 50 * time.Millisecond},
+		customersummary.Consumer(codec))
+	done := make(chan struct{})
+	go func() { defer close(done); rt.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if s, _, err := summaries.CustomerSummary(ctx, "fuzz"); err == nil && s.OrdersPlaced == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("the customer_summary consumer did not catch up")
+		}
+	}
+}
+
+// hostileParameterValues are URL-encoded parameter values worth starting from: C0 and
+// C1 control characters (NUL, which PostgreSQL refuses in text, among them), DEL,
+// invalid UTF-8, an encoded surrogate and a long value.
+var hostileParameterValues = []string{"%00", "a%00b", "%01", "%09", "%0A", "%0D%0A", "%1F", "%7F", "%C2%80", "%C2%9F",
+	"%ff%fe", "%ED%A0%80", "%E2%80%AE", strings.Repeat("x", 300)}
+
+// parameterSeeds are, for every operation of the contract, requests that put each
+// hostile value into each of its path and query parameters in turn, the other path
+// parameters standing for existing resources.
+func parameterSeeds(tb testing.TB) []seed {
+	doc, err := api.GetSpec()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []seed
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			var pathParams, queryParams []string
+			for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
+				for _, p := range ps {
+					switch p.Value.In {
+					case openapi3.ParameterInPath:
+						pathParams = append(pathParams, p.Value.Name)
+					case openapi3.ParameterInQuery:
+						queryParams = append(queryParams, p.Value.Name)
+					}
+				}
+			}
+			target := func(hostileParam, value string) string {
+				t := path
+				for _, p := range pathParams {
+					v := existing(path)
+					if p == hostileParam {
+						v = value
+					}
+					t = strings.ReplaceAll(t, "{"+p+"}", v)
+				}
+				return t
+			}
+			for _, v := range hostileParameterValues {
+				for _, p := range pathParams {
+					out = append(out, seed{method: method, target: target(p, v)})
+				}
+				for _, q := range queryParams {
+					out = append(out, seed{method: method, target: target("", "") + "?" + q + "=" + v})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// existing is a value of a path's id that names something that exists.
+func existing(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/orders/"):
+		return "{id}"
+	case strings.HasPrefix(path, "/shipments/"):
+		return "{shipment}"
+	}
+	return "fuzz" // a customer id
 }
 
 // problemIssue says why an error answer is not an RFC 9457 problem document, or "".
