@@ -289,9 +289,12 @@ func integralNumbers(req *http.Request) error {
 		return bodyReadError(err)
 	}
 	req.Body = io.NopCloser(bytes.NewReader(raw))
-	// Decoding would turn invalid UTF-8 into U+FFFD; such a body is left for the
-	// validation to refuse.
+	// Decoding would turn invalid UTF-8 into U+FFFD, and a key given twice into one:
+	// such a body is left for the validation to refuse.
 	if !bytes.ContainsAny(raw, ".eE") || !utf8.Valid(raw) || hasLoneSurrogate(raw) {
+		return nil
+	}
+	if _, dup := duplicateKey(raw); dup {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))

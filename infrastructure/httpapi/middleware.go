@@ -193,6 +193,12 @@ func fieldErrors(err error) []api.FieldError {
 				msg = "is not a known property"
 			}
 			out = append(out, api.FieldError{Field: f, Message: msg})
+		case *duplicateKeyError:
+			f := e.field
+			if f == "" {
+				f = "body"
+			}
+			out = append(out, api.FieldError{Field: f, Message: "occurs more than once in its object: JSON object keys must be unique"})
 		case *openapi3filter.ParseError:
 			msg := "cannot be parsed: " + e.Error()
 			if field == "body" {
