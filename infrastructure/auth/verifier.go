@@ -5,9 +5,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -121,6 +123,38 @@ type claims struct {
 	Scope string `json:"scope,omitempty"`
 }
 
+// UnmarshalJSON refuses exp, nbf and iat that are not JSON numbers (RFC 7519 §2:
+// NumericDate): jwt's NumericDate also takes a string holding a number, which another
+// verifier of the same token may read differently or refuse.
+func (c *claims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if v, ok := raw[name]; ok && !isJSONNumber(v) {
+			return fmt.Errorf("claim %s is not a JSON number", name)
+		}
+	}
+	type plain claims // without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
+}
+
+// refuseCritical refuses a token whose JWS header has crit: it names extensions the
+// recipient must understand or reject the token (RFC 7515 §4.1.11), and this verifier
+// implements none (a b64=false payload, for one, would be verified as something else).
+func refuseCritical(t *jwt.Token) error {
+	if _, ok := t.Header["crit"]; ok {
+		return errors.New("the JWS header has crit, naming extensions this verifier does not implement")
+	}
+	return nil
+}
+
 // Verify checks token (the bearer credential, without "Bearer ") and returns its
 // principal, or an error wrapping ErrInvalidToken.
 func (v *Verifier) Verify(_ context.Context, token string) (application.Principal, error) {
@@ -129,7 +163,12 @@ func (v *Verifier) Verify(_ context.Context, token string) (application.Principa
 		return p, nil
 	}
 	var c claims
-	_, err := v.parser.ParseWithClaims(token, &c, v.keyfunc)
+	_, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		if err := refuseCritical(t); err != nil {
+			return nil, err
+		}
+		return v.keyfunc(t)
+	})
 	if err != nil {
 		return application.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
