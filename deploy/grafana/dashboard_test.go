@@ -37,6 +37,8 @@ var exported = map[string]string{
 	"orders_consumer_lag_events":                gauge, // consumer
 	"orders_consumer_lag_seconds":               gauge, // consumer
 	"orders_consumer_stopped":                   gauge, // consumer
+	"orders_consumer_stats_age_seconds":         gauge,
+	"orders_consumer_stats_errors_total":        counter,
 	// client_golang's Go and process collectors
 	"go_goroutines":                 gauge,
 	"go_memstats_heap_inuse_bytes":  gauge,

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,12 +21,20 @@ type ConsumerStat struct {
 	Stopped bool
 }
 
-// ConsumerStatsSource is what the consumer runtime (to come) implements. ConsumerStats
-// is called at every scrape and should be cheap: report what the runtime already
-// knows rather than query the database.
+// ConsumerStatsSource reads where the consumers stand, for a scrape (ctx carries
+// ConsumerStatsTimeout). subscription.Runtime.Stats is one query.
 type ConsumerStatsSource interface {
-	ConsumerStats() []ConsumerStat
+	ConsumerStats(ctx context.Context) ([]ConsumerStat, error)
 }
+
+// ConsumerStatsTimeout bounds the read of a scrape, well inside Prometheus' default
+// scrape timeout (10 s); ConsumerStatsReuse is how long one read answers further
+// scrapes, so that hammering the (unauthenticated) /metrics costs at most one query
+// per second.
+const (
+	ConsumerStatsTimeout = 2 * time.Second
+	ConsumerStatsReuse   = time.Second
+)
 
 // Lag is a helper for sources: LagSeconds from the recorded_at of the oldest unhandled
 // event (zero time: caught up).
@@ -35,24 +45,53 @@ func Lag(oldestUnhandled, now time.Time) float64 {
 	return now.Sub(oldestUnhandled).Seconds()
 }
 
+// consumerCollector reads the stats when scraped rather than in the background: a
+// background refresh answered the first scrape with nothing and every later one with
+// the previous read, and, when the read failed, kept the old numbers, so a lag alert
+// stayed quiet while the lag was unknown. A failed read now exports no position, lag
+// or stopped gauge (a number it does not know), counts the failure in
+// orders_consumer_stats_errors_total and lets orders_consumer_stats_age_seconds grow:
+// an alert on that age fires whatever the cause.
 type consumerCollector struct {
 	src                                      ConsumerStatsSource
 	position, lagEvents, lagSeconds, stopped *prometheus.Desc
+	age                                      *prometheus.Desc
+	errors                                   prometheus.Counter
+	now                                      func() time.Time
+
+	mu        sync.Mutex // held during a read: concurrent scrapes share it
+	stats     []ConsumerStat
+	err       error
+	attempted time.Time // the last read, failed or not
+	succeeded time.Time // the last successful read (at first: when the collector was made)
 }
 
 // ObserveConsumers exports orders_consumer_position, _lag_events, _lag_seconds and _stopped by
-// consumer, read from src at every scrape. Without a call, none of them is exported.
+// consumer, read from src when scraped, and orders_consumer_stats_age_seconds and
+// orders_consumer_stats_errors_total. Without a call, none of them is exported.
 func (m *Metrics) ObserveConsumers(src ConsumerStatsSource) {
-	desc := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "consumer", name), help, []string{"consumer"}, nil)
+	m.observeConsumers(src, time.Now)
+}
+
+func (m *Metrics) observeConsumers(src ConsumerStatsSource, now func() time.Time) {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "consumer", name), help, labels, nil)
 	}
-	m.reg.MustRegister(&consumerCollector{
+	c := &consumerCollector{
 		src:        src,
-		position:   desc("position", "The last global position of the event log the consumer has handled."),
-		lagEvents:  desc("lag_events", "Events appended after the consumer's position."),
-		lagSeconds: desc("lag_seconds", "Age of the oldest event the consumer has not handled yet."),
-		stopped:    desc("stopped", "1 when the consumer stopped at an event it cannot handle (see `consumers status`), else 0."),
-	})
+		position:   desc("position", "The last global position of the event log the consumer has handled.", "consumer"),
+		lagEvents:  desc("lag_events", "Events appended after the consumer's position.", "consumer"),
+		lagSeconds: desc("lag_seconds", "Age of the oldest event the consumer has not handled yet.", "consumer"),
+		stopped:    desc("stopped", "1 when the consumer stopped at an event it cannot handle (see `consumers status`), else 0.", "consumer"),
+		age: desc("stats_age_seconds", "Seconds since the consumer gauges were last read from the database; "+
+			"it grows while the reads fail, and the gauges are then absent."),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "consumer", Name: "stats_errors_total",
+			Help: "Reads of the consumer gauges that failed or timed out."}),
+		now:       now,
+		succeeded: now(),
+	}
+	m.reg.MustRegister(c)
+	m.beforeScrape = append(m.beforeScrape, func(ctx context.Context) { _, _, _ = c.read(ctx) })
 }
 
 func (c *consumerCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -60,10 +99,18 @@ func (c *consumerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lagEvents
 	ch <- c.lagSeconds
 	ch <- c.stopped
+	ch <- c.age
+	c.errors.Describe(ch)
 }
 
 func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.src.ConsumerStats() {
+	stats, age, err := c.read(context.Background()) // a Collect has no context; Handler has read already
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age.Seconds())
+	ch <- c.errors
+	if err != nil {
+		return
+	}
+	for _, s := range stats {
 		ch <- prometheus.MustNewConstMetric(c.position, prometheus.GaugeValue, float64(s.Position), s.Consumer)
 		ch <- prometheus.MustNewConstMetric(c.lagEvents, prometheus.GaugeValue, float64(s.LagEvents), s.Consumer)
 		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, s.Consumer)
@@ -73,4 +120,30 @@ func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.stopped, prometheus.GaugeValue, stopped, s.Consumer)
 	}
+}
+
+// read returns the stats of a read at most ConsumerStatsReuse old (reading them now
+// if needed, within ctx and ConsumerStatsTimeout), and the age of the last successful
+// read.
+func (c *consumerCollector) read(ctx context.Context) ([]ConsumerStat, time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.attempted.IsZero() || c.now().Sub(c.attempted) >= ConsumerStatsReuse {
+		readCtx, cancel := context.WithTimeout(ctx, ConsumerStatsTimeout)
+		stats, err := c.src.ConsumerStats(readCtx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			// The scrape went away: its failure says nothing of the database, and must
+			// not answer the next scrapes (a client could keep the gauges away).
+			return nil, max(c.now().Sub(c.succeeded), 0), err
+		}
+		c.attempted = c.now()
+		c.stats, c.err = stats, err
+		if err != nil {
+			c.errors.Inc()
+		} else {
+			c.succeeded = c.attempted
+		}
+	}
+	return c.stats, max(c.now().Sub(c.succeeded), 0), c.err
 }

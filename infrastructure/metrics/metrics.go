@@ -33,6 +33,11 @@ type Metrics struct {
 	attempts       *prometheus.HistogramVec
 	appendDuration prometheus.Histogram
 	eventsAppended *prometheus.CounterVec
+
+	// beforeScrape runs before Handler gathers, with the scrape's context: reads that
+	// take a database connection finish first, so that the pool's gauges do not count
+	// the scrape's own.
+	beforeScrape []func(context.Context)
 }
 
 // New returns the metrics, with the Go runtime and process collectors registered.
@@ -80,7 +85,13 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the metrics in the Prometheus text (or OpenMetrics) format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, f := range m.beforeScrape {
+			f(r.Context())
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Appended implements aggregatestore.AppendObserver.
