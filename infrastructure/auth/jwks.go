@@ -26,18 +26,34 @@ const minRefreshInterval = 30 * time.Second
 // failedFetchRetry is how soon a failed fetch may be tried again.
 const failedFetchRetry = 5 * time.Second
 
+// fetchTimeout bounds one fetch of the set, whatever the HTTP client's own timeout.
+const fetchTimeout = 5 * time.Second
+
 // jwks is a JSON Web Key Set fetched from a URL and cached by key id. A token whose
 // kid is not in the cache makes it fetch the set again, at most once per
 // minRefreshInterval (a key rotation is picked up at once; a flood of unknown kids
 // costs one fetch per interval).
+//
+// The fetch runs outside the lock, one at a time, in its own goroutine: a token whose
+// key is cached never waits for it (with the lock held during the HTTP call, every
+// token not yet verified waited for a slow JWKS), and tokens with unknown kids share
+// the fetch in flight, each waiting no longer than its request allows.
 type jwks struct {
-	url    string
-	client *http.Client
+	url          string
+	client       *http.Client
+	fetchTimeout time.Duration
+	now          func() time.Time
 
 	mu        sync.Mutex
 	keys      map[string]any
-	lastFetch time.Time
-	now       func() time.Time
+	nextFetch time.Time  // before it, an unknown kid does not start a fetch
+	inFlight  *fetchCall // the fetch running, if any
+}
+
+// fetchCall is one fetch of the set; err is set before done is closed.
+type fetchCall struct {
+	done chan struct{}
+	err  error
 }
 
 func newJWKS(rawURL string, client *http.Client) (*jwks, error) {
@@ -45,38 +61,75 @@ func newJWKS(rawURL string, client *http.Client) (*jwks, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("auth: AUTH_JWKS_URL %q is not an http(s) URL", rawURL)
 	}
-	return &jwks{url: rawURL, client: client, now: time.Now}, nil
+	return &jwks{url: rawURL, client: client, fetchTimeout: fetchTimeout, now: time.Now}, nil
 }
 
-func (s *jwks) keyfunc(t *jwt.Token) (any, error) {
+// keyfunc returns the key of the token's kid, waiting, if it is not cached, for a
+// fetch of the set (the one in flight, or a new one if the interval allows it) until
+// ctx ends.
+func (s *jwks) keyfunc(ctx context.Context, t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	alg, _ := t.Header["alg"].(string)
 	if kid == "" {
 		return nil, errors.New("token has no kid")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key, ok := s.keys[kid]
-	if !ok && (s.lastFetch.IsZero() || s.now().Sub(s.lastFetch) >= minRefreshInterval) {
-		s.lastFetch = s.now()
-		keys, err := s.fetch()
-		if err != nil {
-			// An unreachable JWKS is asked again after failedFetchRetry, not after
-			// the full interval, so a blip at start does not refuse every token for
-			// half a minute.
-			s.lastFetch = s.now().Add(failedFetchRetry - minRefreshInterval)
-			return nil, err
+	key, call := s.lookup(ctx, kid)
+	if key == nil && call != nil {
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the JWKS: %w", context.Cause(ctx))
 		}
-		s.keys = keys
-		key, ok = s.keys[kid]
+		if call.err != nil {
+			return nil, call.err
+		}
+		s.mu.Lock()
+		key = s.keys[kid]
+		s.mu.Unlock()
 	}
-	if !ok {
+	if key == nil {
 		return nil, fmt.Errorf("unknown kid %q", kid)
 	}
 	if !keyMatches(key, alg) {
 		return nil, fmt.Errorf("key %q cannot verify %s", kid, alg)
 	}
 	return key, nil
+}
+
+// lookup returns kid's cached key or, if there is none, the fetch to wait for: the one
+// in flight, or one it starts if the interval allows (nil if it does not).
+func (s *jwks) lookup(ctx context.Context, kid string) (any, *fetchCall) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key, ok := s.keys[kid]; ok {
+		return key, nil
+	}
+	if s.inFlight == nil && !s.now().Before(s.nextFetch) {
+		s.inFlight = &fetchCall{done: make(chan struct{})}
+		go s.refresh(context.WithoutCancel(ctx), s.inFlight)
+	}
+	return nil, s.inFlight
+}
+
+// refresh fetches the set into the cache and ends call. The fetch is the set's, not a
+// request's (ctx keeps the request's values, not its end): a caller that stops waiting
+// does not cancel it for the others.
+func (s *jwks) refresh(ctx context.Context, call *fetchCall) {
+	keys, err := s.fetch(ctx)
+	s.mu.Lock()
+	if err == nil {
+		s.keys = keys
+		s.nextFetch = s.now().Add(minRefreshInterval)
+	} else {
+		// An unreachable JWKS is asked again after failedFetchRetry, not after the
+		// full interval, so a blip at start does not refuse every token for half a
+		// minute.
+		s.nextFetch = s.now().Add(failedFetchRetry)
+	}
+	s.inFlight = nil
+	s.mu.Unlock()
+	call.err = err
+	close(call.done)
 }
 
 // jwk is the part of a JSON Web Key (RFC 7517) that RS256 and ES256 need.
@@ -92,8 +145,8 @@ type jwk struct {
 	Y   string `json:"y"`
 }
 
-func (s *jwks) fetch() (map[string]any, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func (s *jwks) fetch(ctx context.Context) (map[string]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.fetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {

@@ -48,8 +48,11 @@ type Config struct {
 
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {
-	parser   *jwt.Parser
-	keyfunc  jwt.Keyfunc
+	parser *jwt.Parser
+	// keyfunc is jwt.Keyfunc with the request's context, which bounds a wait for a
+	// JWKS.
+	keyfunc  func(context.Context, *jwt.Token) (any, error)
+	jwks     *jwks // the key source, with AUTH_JWKS_URL
 	verified verifiedTokens
 }
 
@@ -89,7 +92,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		// Only HS256: an RS/ES token can never be checked with the secret, and an HS
 		// token never with a public key (the alg-confusion attack).
 		opts = append(opts, jwt.WithValidMethods([]string{"HS256"}))
-		v.keyfunc = func(*jwt.Token) (any, error) { return secret, nil }
+		v.keyfunc = func(context.Context, *jwt.Token) (any, error) { return secret, nil }
 	case cfg.PublicKeyFile != "":
 		pemBytes, err := os.ReadFile(cfg.PublicKeyFile)
 		if err != nil {
@@ -100,7 +103,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("auth: AUTH_PUBLIC_KEY_FILE %s: %w", cfg.PublicKeyFile, err)
 		}
 		opts = append(opts, jwt.WithValidMethods([]string{alg}))
-		v.keyfunc = func(*jwt.Token) (any, error) { return key, nil }
+		v.keyfunc = func(context.Context, *jwt.Token) (any, error) { return key, nil }
 	default:
 		client := cfg.HTTPClient
 		if client == nil {
@@ -111,7 +114,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 			return nil, err
 		}
 		opts = append(opts, jwt.WithValidMethods([]string{"RS256", "ES256"}))
-		v.keyfunc = set.keyfunc
+		v.keyfunc, v.jwks = set.keyfunc, set
 	}
 	v.parser = jwt.NewParser(opts...)
 	return v, nil
@@ -157,7 +160,7 @@ func refuseCritical(t *jwt.Token) error {
 
 // Verify checks token (the bearer credential, without "Bearer ") and returns its
 // principal, or an error wrapping ErrInvalidToken.
-func (v *Verifier) Verify(_ context.Context, token string) (application.Principal, error) {
+func (v *Verifier) Verify(ctx context.Context, token string) (application.Principal, error) {
 	now := time.Now()
 	if p, ok := v.verified.get(token, now); ok {
 		return p, nil
@@ -167,7 +170,7 @@ func (v *Verifier) Verify(_ context.Context, token string) (application.Principa
 		if err := refuseCritical(t); err != nil {
 			return nil, err
 		}
-		return v.keyfunc(t)
+		return v.keyfunc(ctx, t)
 	})
 	if err != nil {
 		return application.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
