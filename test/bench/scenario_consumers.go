@@ -334,7 +334,7 @@ func measureCatchUp(ctx context.Context, env *environment, pool *pgxpool.Pool, r
 		if err != nil {
 			return fmt.Errorf("raw: %w", err)
 		}
-		projEPS, err := projectionCatchUp(ctx, pool, codec, total, round+1)
+		projEPS, err := projectionCatchUp(ctx, pool, codec, total, customersummary.Version+1+round) // a version of its own, built by Setup
 		if err != nil {
 			return err
 		}
