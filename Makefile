@@ -97,8 +97,12 @@ build: ## Build the binary into bin/ (bin/orders until renamed)
 	go build -o $(BIN) ./cmd/$(NAME)
 
 .PHONY: image
-image: ## Build the container image $(IMAGE): a static binary built here, FROM scratch (no registry needed)
+image: ## Build the container image $(IMAGE): a static binary built here and the CA roots, FROM scratch (no registry needed)
 	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o bin/image/orders ./cmd/orders
+	@# The build machine's CA roots, for an https JWKS or OTLP endpoint (Debian, Fedora, Alpine, macOS paths).
+	@for f in $${CA_BUNDLE:-} /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do \
+		if [ -s "$$f" ]; then cp "$$f" bin/image/ca-certificates.crt; exit 0; fi; \
+	done; echo "image: no CA bundle found (install ca-certificates, or set CA_BUNDLE=/path/to/bundle.pem)"; exit 1
 	docker build -q -f Dockerfile.scratch -t $(IMAGE) bin/image
 	@docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' $(IMAGE)
 
