@@ -8,12 +8,11 @@ import (
 	"time"
 )
 
-// serveMetrics serves GET /metrics on ln (METRICS_ADDR), for a scraper that should not
-// reach the API's port; the main listener serves it too.
+// serveMetrics serves h (service.metricsHandler: GET /metrics) on ln (METRICS_ADDR), so
+// that the scraper reaches the metrics on a port the API's clients do not; the main
+// listener then does not serve them.
 func serveMetrics(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()

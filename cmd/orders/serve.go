@@ -68,7 +68,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 			_ = ln.Close()
 			return fmt.Errorf("serve: metrics: listen on %s: %w", cfg.MetricsAddr, err)
 		}
-		go serveMetrics(ctx, mln, svc.metrics.Handler(), log)
+		go serveMetrics(ctx, mln, svc.metricsHandler, log)
 	}
 
 	served := make(chan error, 1)

@@ -50,10 +50,11 @@ func eventTypes() []string {
 
 // service is everything serve runs, built by hand in one place.
 type service struct {
-	handler http.Handler // the API, and GET /metrics outside it
-	pool    *pgxpool.Pool
-	metrics *metrics.Metrics
-	feed    *feed.Feed
+	handler http.Handler // the API, and GET /metrics outside it unless METRICS_ADDR is set
+	// metricsHandler is what METRICS_ADDR serves: GET /metrics and nothing else.
+	metricsHandler http.Handler
+	pool           *pgxpool.Pool
+	feed           *feed.Feed
 	// stopStreams ends every event stream; serve calls it before the HTTP server's
 	// graceful shutdown, which would otherwise wait for them.
 	stopStreams func()
@@ -148,7 +149,8 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	}
 	var once sync.Once
 	stop := func() { once.Do(func() { close(shutdown) }) }
-	svc := &service{handler: withMetrics(api, m.Handler()), pool: pool, metrics: m, feed: events, stopStreams: stop, notifier: notifier}
+	svc := &service{handler: publicHandler(api, m.Handler(), cfg.MetricsAddr == ""), metricsHandler: metricsOnly(m.Handler()),
+		pool: pool, feed: events, stopStreams: stop, notifier: notifier}
 	if cfg.RunConsumers {
 		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval,
 			OnProgress: summaryProgress(summaries)},
@@ -170,12 +172,34 @@ func summaryProgress(summaries *application.GetCustomerSummaryHandler) func(stri
 	}
 }
 
-// withMetrics serves GET /metrics (unauthenticated, for the scraper) beside the API
-// rather than through it: it is not part of the API's contract (openapi.yaml), so it
-// skips the contract's validation, and its own scrapes are not counted.
-func withMetrics(api http.Handler, metricsHandler http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metricsHandler)
-	mux.Handle("/", api)
-	return mux
+// publicHandler is what LISTEN_ADDR serves: the API and, when withMetrics, GET
+// /metrics (unauthenticated, for the scraper) beside it rather than through it: it is
+// not part of the API's contract (openapi.yaml), so it skips the contract's
+// validation, and its own scrapes are not counted. It is no http.ServeMux, which
+// answered paths such as //x or /a/../b with a text/html 307 redirect: the API answers
+// them 404 like any unknown path. Every response has the security headers.
+func publicHandler(api, metricsHandler http.Handler, withMetrics bool) http.Handler {
+	return httpapi.WithSecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if withMetrics && r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			metricsHandler.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
+}
+
+// metricsOnly is what METRICS_ADDR serves: GET (and HEAD) /metrics; anything else is
+// the API's 404 or 405 problem, with the security headers.
+func metricsOnly(metricsHandler http.Handler) http.Handler {
+	return httpapi.WithSecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != "/metrics":
+			httpapi.WriteProblem(w, r, http.StatusNotFound, "This listener serves GET /metrics only.")
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "This path does not support "+r.Method+".")
+		default:
+			metricsHandler.ServeHTTP(w, r)
+		}
+	}))
 }

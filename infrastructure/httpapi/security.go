@@ -87,16 +87,40 @@ func public(route *routers.Route) bool {
 	return s != nil && len(*s) == 0
 }
 
-// securityHeaders are the response headers a JSON API sends whatever the response:
+// SetSecurityHeaders sets the response headers a JSON API sends whatever the response:
 // no content sniffing, no referrer, nothing may be framed or loaded from a response
 // opened in a browser. net/http and echo send no Server header; neither does this.
+func SetSecurityHeaders(h http.Header) {
+	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+	h.Set(echo.HeaderReferrerPolicy, "no-referrer")
+	h.Set(echo.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+}
+
+// WithSecurityHeaders gives every response of h the security headers, for what a
+// listener serves beside the API (GET /metrics) or before it: the API's own middleware
+// covers only what reaches echo.
+func WithSecurityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		SetSecurityHeaders(w.Header())
+		h.ServeHTTP(w, r)
+	})
+}
+
+// WriteProblem answers status (a 4xx: 404, 405) with the problem document the API
+// would, for handlers outside it, so that every listener answers alike.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	resp, err := encodeProblem(problemFor(echo.NewHTTPError(status, detail), r.URL.Path))
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	_ = storedResponse{resp: resp}.write(w)
+}
+
 func securityHeaders() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			h := c.Response().Header()
-			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-			h.Set(echo.HeaderReferrerPolicy, "no-referrer")
-			h.Set(echo.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+			SetSecurityHeaders(c.Response().Header())
 			return next(c)
 		}
 	}
