@@ -16,11 +16,14 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Run the service on 127.0.0.1:8080, starting a development database if DATABASE_URL is unset; prints tokens
+run: ## Run the service on 127.0.0.1:8080 (ADDR=host:port or LISTEN_ADDR to change), starting a development database if DATABASE_URL is unset; prints tokens
 	@set -euo pipefail; \
 	go build -o $(BIN) ./cmd/$(NAME); \
-	url="$${DATABASE_URL:-}"; migrate_url="$${MIGRATE_DATABASE_URL:-}"; \
-	if [ -z "$$url" ]; then migrate_url="$$(go run ./test/devdb up)"; url="$$(go run ./test/devdb app-url)"; fi; \
+	url="$${DATABASE_URL:-}"; migrate_url="$${MIGRATE_DATABASE_URL:-}"; devdb=""; \
+	if [ -z "$$url" ]; then migrate_url="$$(go run ./test/devdb up)"; url="$$(go run ./test/devdb app-url)"; devdb=1; \
+	elif [ -z "$$migrate_url" ] && owner="$$(go run ./test/devdb url 2>/dev/null)" && [ "$$url" = "$$(go run ./test/devdb app-url 2>/dev/null)" ]; then \
+		migrate_url="$$owner"; devdb=1; \
+	fi; \
 	secret="$${AUTH_HS256_SECRET:-}"; \
 	if [ -z "$$secret$${AUTH_JWKS_URL:-}$${AUTH_PUBLIC_KEY_FILE:-}" ] && [ "$${AUTH_MODE:-}" != none ]; then \
 		mkdir -p .devdb; \
@@ -32,13 +35,15 @@ run: ## Run the service on 127.0.0.1:8080, starting a development database if DA
 	if [ -n "$$secret" ]; then \
 		printf 'Development tokens (HS256, secret in .devdb/auth-hs256-secret or $$AUTH_HS256_SECRET; valid 24h):\n\n'; \
 		printf '  export TOKEN=%s   # customer alice\n' "$$(AUTH_HS256_SECRET="$$secret" $(BIN) token --sub alice --ttl 24h)"; \
-		printf '  export STAFF_TOKEN=%s   # staff: orders:staff events:read\n\n' "$$(AUTH_HS256_SECRET="$$secret" $(BIN) token --sub staff --scope 'orders:staff events:read' --ttl 24h)"; \
+		printf '  export STAFF_TOKEN=%s   # staff: orders:staff events:read\n' "$$(AUTH_HS256_SECRET="$$secret" $(BIN) token --sub staff --scope 'orders:staff events:read' --ttl 24h)"; \
+		if [ -n "$$devdb" ]; then printf "  export DATABASE_URL='%s'   # the development database, for $(BIN) consumers status, verify, ...\n" "$$url"; fi; \
+		printf '\n'; \
 		printf 'More: AUTH_HS256_SECRET=$$(cat .devdb/auth-hs256-secret) $(BIN) token --sub bob\n\nThen try:\n\n'; \
 	fi; \
 	printf '  curl -si -X POST http://%s/orders -H "Authorization: Bearer $$TOKEN" -H "Content-Type: application/json" -d '"'"'{"currency":"EUR"}'"'"'\n' "$$addr"; \
 	printf '  curl -si -X POST http://%s/orders/<id>/lines -H "Authorization: Bearer $$TOKEN" -H "Content-Type: application/json" -d '"'"'{"sku":"book","quantity":2,"unit_price_cents":1250}'"'"'\n' "$$addr"; \
 	printf '  curl -s http://%s/orders/<id>/events -H "Authorization: Bearer $$TOKEN"\n\n' "$$addr"; \
-	if [ -z "$${DATABASE_URL:-}" ]; then \
+	if [ -n "$$devdb" ]; then \
 		printf 'Ctrl-C stops the service; the development database keeps running, with its data, until "make db-down".\n\n'; \
 	else printf 'Ctrl-C stops the service.\n\n'; fi; \
 	AUTH_HS256_SECRET="$$secret" DATABASE_URL="$$url" MIGRATE_DATABASE_URL="$$migrate_url" LISTEN_ADDR="$$addr" exec $(BIN) serve --migrate
