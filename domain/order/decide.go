@@ -15,6 +15,9 @@ const (
 	MaxQuantity         = 1000
 	MaxUnitPriceCents   = 100_000_000
 	MaxReasonLength     = 500
+	// MaxLines bounds an order's lines, and with them its state, its stream and every
+	// response that shows it: adding a line past it is ErrTooManyLines.
+	MaxLines = 1000
 )
 
 // Decider is the order aggregate as a value, for the generic command handler.
@@ -72,6 +75,9 @@ func addLine(s State, c AddLine) ([]Event, error) {
 	}
 	if s.Status != StatusPending {
 		return nil, ErrNotPending
+	}
+	if len(s.Lines) >= MaxLines {
+		return nil, ErrTooManyLines
 	}
 	// Quantity and price are bounded above, so their product fits; the running sums
 	// are what could overflow after very many lines.

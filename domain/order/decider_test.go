@@ -2,6 +2,7 @@ package order_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -63,6 +64,7 @@ var conflictCodes = map[error]string{
 	order.ErrNoLines:       "order_has_no_lines",
 	order.ErrCancelled:     "order_cancelled",
 	order.ErrTotalTooLarge: "order_total_too_large",
+	order.ErrTooManyLines:  "order_too_many_lines",
 }
 
 // spec is one given/when/then case. Exactly one of then (possibly empty, meaning "no
@@ -239,6 +241,14 @@ func TestDecideAddLine(t *testing.T) {
 	roomForLargestLine := given(placed(), lineAdded("BIG", 1, math.MaxInt64-largestLine))
 	// nearMaxUnits holds 5 units below the largest line count the decider allows.
 	nearMaxUnits := given(placed(), lineAdded("MANY", math.MaxInt32-5, 0))
+	// withLines is a pending order with n lines.
+	withLines := func(n int) []order.Event {
+		events := given(placed())
+		for i := range n {
+			events = append(events, lineAdded(fmt.Sprintf("SKU-%d", i), 1, 100))
+		}
+		return events
+	}
 
 	runSpecs(t, []spec{
 		{
@@ -297,6 +307,13 @@ func TestDecideAddLine(t *testing.T) {
 		{name: "a line count reaching max int32 is accepted", given: nearMaxUnits, when: addLine("SKU-2", 5, 1), then: then(addedFrom(addLine("SKU-2", 5, 1)))},
 		{name: "a line count past max int32 is too large", given: nearMaxUnits, when: addLine("SKU-2", 6, 1), wantErr: order.ErrTotalTooLarge},
 		{name: "an invalid line on a near-max total is a validation error", given: nearMax, when: addLine("SKU-2", 0, 11), wantFields: []string{"quantity"}},
+
+		{name: "the last line an order may hold is accepted", given: withLines(order.MaxLines - 1), when: addLine("SKU-LAST", 1, 100), then: then(addedFrom(addLine("SKU-LAST", 1, 100)))},
+		{name: "a line past the most an order may hold is too many", given: withLines(order.MaxLines), when: addLine("SKU-MORE", 1, 100), wantErr: order.ErrTooManyLines},
+		{name: "a line past the limit on a stream already over it is too many", given: withLines(order.MaxLines + 1), when: addLine("SKU-MORE", 1, 100), wantErr: order.ErrTooManyLines},
+		{name: "an invalid line on a full order is a validation error", given: withLines(order.MaxLines), when: addLine("", 1, 100), wantFields: []string{"sku"}},
+		{name: "a line on a full confirmed order is not pending", given: append(withLines(order.MaxLines), confirmed()), when: addLine("SKU-MORE", 1, 100), wantErr: order.ErrNotPending},
+		{name: "the limit is a thousand lines", given: withLines(1000), when: addLine("SKU-MORE", 1, 100), wantErr: order.ErrTooManyLines},
 	})
 }
 

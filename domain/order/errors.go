@@ -1,6 +1,10 @@
 package order
 
-import "github.com/example/orders/domain/kit"
+import (
+	"fmt"
+
+	"github.com/example/orders/domain/kit"
+)
 
 // The error kinds are the kit's, shared by every aggregate; the names below keep this
 // package's callers independent of where they are defined.
@@ -23,6 +27,7 @@ var (
 	ErrNoLines       = conflict("order_has_no_lines", "an order needs at least one line to be confirmed")
 	ErrCancelled     = conflict("order_cancelled", "the order has been cancelled")
 	ErrTotalTooLarge = conflict("order_total_too_large", "the line would make the order total too large to represent")
+	ErrTooManyLines  = conflict("order_too_many_lines", fmt.Sprintf("an order holds at most %d lines", MaxLines))
 )
 
 func conflict(code, message string) *ConflictError {

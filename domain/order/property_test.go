@@ -189,6 +189,8 @@ func expect(s order.State, c order.Command) (events []order.Event, fields []stri
 			return nil, nil, order.ErrNotFound
 		case s.Status != order.StatusPending:
 			return nil, nil, order.ErrNotPending
+		case len(s.Lines) >= order.MaxLines:
+			return nil, nil, order.ErrTooManyLines
 		}
 		// Generated totals stay far below the overflow limits.
 		return []order.Event{order.OrderLineAdded{SKU: c.SKU, Quantity: c.Quantity, UnitPriceCents: c.UnitPriceCents, AddedAt: c.At}}, nil, nil
@@ -225,7 +227,7 @@ var allowedTransitions = map[[2]order.Status]bool{
 	{order.StatusConfirmed, order.StatusCancelled}: true,
 }
 
-var knownConflicts = []error{order.ErrAlreadyPlaced, order.ErrNotPending, order.ErrNoLines, order.ErrCancelled, order.ErrTotalTooLarge}
+var knownConflicts = []error{order.ErrAlreadyPlaced, order.ErrNotPending, order.ErrNoLines, order.ErrCancelled, order.ErrTotalTooLarge, order.ErrTooManyLines}
 
 // classify names the outcome of one Decide call and fails unless the error is one of the
 // kinds the decider promises.
