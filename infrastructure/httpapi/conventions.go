@@ -158,8 +158,8 @@ func unprintableParameters(route *routers.Route, pathParams map[string]string, r
 			}
 		}
 	}
-	if rawQuery == "" {
-		return out
+	if !strings.Contains(rawQuery, "%") && printable(rawQuery) {
+		return out // nothing escaped: decoding cannot make it unprintable
 	}
 	query, _ := url.ParseQuery(rawQuery) // an undecodable query string is refused above, or ignored
 	names := make([]string, 0, len(query))
