@@ -186,7 +186,10 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 		}
 		view, err := h.decideAndAppend(ctx, tx, c, md, at)
 		res.View = view
-		if idem == nil {
+		var lostRace *VersionConflictError
+		if idem == nil || errors.As(err, &lostRace) && c.Options.ExpectedVersions == nil {
+			// A lost race without If-Match is retried (Handle), so it is no answer to
+			// keep under the key: rolling back releases the key for the retry.
 			return err
 		}
 		response, keep := idem.Render(view, err)

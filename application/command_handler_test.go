@@ -252,3 +252,33 @@ func countOf(calls []string, what string) int {
 	}
 	return n
 }
+
+// A keyed command without If-Match that loses a race is retried like any other, and
+// nothing is kept under its key for the lost attempt, whatever the renderer would keep:
+// a renderer that keeps every outcome once stored the conflict, and the retry and every
+// repeat of the request replayed it.
+func TestLostRaceOfAKeyedCommandIsRetriedNotStored(t *testing.T) {
+	s, id := newMemStore(), uuid.New()
+	s.loseRaces = 1
+	h := newCounterHandler(s, 5)
+	var rendered []error
+	opts := CommandOptions[int]{Idempotency: &Idempotency[int]{Key: "k4", Fingerprint: "f",
+		Render: func(v Versioned[int], err error) (StoredResponse, bool) {
+			rendered = append(rendered, err)
+			if err != nil {
+				return StoredResponse{Status: 412}, true
+			}
+			return StoredResponse{Status: 200, Body: []byte{byte(v.State)}}, true //nolint:gosec // the counter stays below 256 in this test
+		}}}
+	res, err := h.Handle(AsSystem(context.Background()), add(id, 5, opts))
+	if err != nil || res.Replayed || res.Response == nil || res.Response.Status != 200 {
+		t.Fatalf("the keyed command: %+v %v, want it retried to a 200", res, err)
+	}
+	if len(rendered) != 1 || rendered[0] != nil {
+		t.Fatalf("rendered %v, want only the successful attempt", rendered)
+	}
+	again, err := h.Handle(AsSystem(context.Background()), add(id, 5, opts))
+	if err != nil || !again.Replayed || again.Response.Status != 200 || again.Response.Body[0] != 6 {
+		t.Fatalf("a repeat: %+v %v, want the stored 200", again, err)
+	}
+}
