@@ -18,8 +18,8 @@ import (
 // serveGCPercent is the garbage collector's target for serve unless GOGC is set. The
 // live heap is small (tens of MiB), and at Go's default of 100 collection took ~10 %
 // of a command's CPU; at 400 it took ~5 %, for a peak of ~45 MiB resident in the
-// benchmark (docs/benchmarks.md). GOMEMLIMIT, which deploy/kubernetes sets from the
-// container's limit, still makes it collect harder near the limit.
+// benchmark (docs/benchmarks.md). GOMEMLIMIT, which deploy/kubernetes sets to 90 %
+// of the container's limit, still makes it collect harder near the limit.
 const serveGCPercent = 400
 
 func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
