@@ -170,9 +170,17 @@ type DispatchRequest struct {
 	TrackingNo string `json:"tracking_no"`
 }
 
-// EventList The events of an order, in version order.
+// EventList A page of the events of an order or a shipment, in version order.
+// `next_after` is there when more events follow.
 type EventList struct {
 	Items []StoredEvent `json:"items"`
+
+	// NextAfter The version of the page's last event, present only when more events
+	// follow: pass it as `after` to read the next page.
+	//
+	//
+	// Example: 100
+	NextAfter *int64 `json:"next_after,omitempty"`
 }
 
 // FeedEvent An event of any stream, as in the history of an order
@@ -299,7 +307,7 @@ type Order struct {
 	// Example: 1
 	LineCount int64 `json:"line_count"`
 
-	// Lines The lines, in the order they were added.
+	// Lines The lines, in the order they were added; at most 1000 (`order_too_many_lines`).
 	Lines []OrderLine `json:"lines"`
 
 	// PlacedAt When the order was placed.
@@ -587,6 +595,12 @@ type FeedStreamType = string
 // FeedTypes defines model for FeedTypes.
 type FeedTypes = []string
 
+// HistoryAfter defines model for HistoryAfter.
+type HistoryAfter = int64
+
+// HistoryLimit defines model for HistoryLimit.
+type HistoryLimit = int
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -634,6 +648,9 @@ type ServiceUnavailable = Problem
 
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
+
+// TooManyStreams An RFC 9457 problem details document.
+type TooManyStreams = Problem
 
 // Unauthorized An RFC 9457 problem details document.
 type Unauthorized = Problem
@@ -811,6 +828,17 @@ type ConfirmOrderParams struct {
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
+}
+
+// GetOrderEventsParams defines parameters for GetOrderEvents.
+type GetOrderEventsParams struct {
+	// After Only events with a version strictly greater than this (`0`, the
+	// default, is the start of the stream); the `next_after` of the previous
+	// page.
+	After *HistoryAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *HistoryLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // AddOrderLineParams defines parameters for AddOrderLine.
@@ -1010,6 +1038,17 @@ type DispatchShipmentParams struct {
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
+}
+
+// GetShipmentEventsParams defines parameters for GetShipmentEvents.
+type GetShipmentEventsParams struct {
+	// After Only events with a version strictly greater than this (`0`, the
+	// default, is the start of the stream); the `next_after` of the previous
+	// page.
+	After *HistoryAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *HistoryLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
@@ -1268,7 +1307,10 @@ type ClientInterface interface {
 	// client reads too slowly (the stream is never buffered without bound),
 	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 	// instance serves a limited number of streams at once; past it, `503`
-	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// with code `too_many_streams` and `Retry-After`. One caller (a token
+	// subject) holds a limited number of them on an instance; past it,
+	// `429` with code `too_many_caller_streams` and `Retry-After`. An
+	// unknown event type
 	// in `types` answers `400` as in `GET /events`.
 	//
 	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
@@ -1398,12 +1440,15 @@ type ClientInterface interface {
 
 	// GetOrderEvents Get the event history of an order
 	//
-	// Returns every event recorded for the order, in version order (oldest
-	// first). `version` is the order's version after the event; `position`
-	// is the event's global position in the event store.
+	// Returns the events recorded for the order, in version order (oldest
+	// first), one page at a time: at most `limit` events with a version
+	// greater than `after`. `version` is the order's version after the event;
+	// `position` is the event's global position in the event store. When more
+	// events follow, the page has `next_after`: pass it as `after` to read
+	// the next page; the last page has none.
 	//
 	// Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-	GetOrderEvents(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetOrderEvents(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddOrderLineWithBody Add a line to an order
 	//
@@ -1557,13 +1602,14 @@ type ClientInterface interface {
 
 	// GetShipmentEvents Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest
-	// first). A customer sees the history of the shipments of its own orders
-	// only (another customer's shipment answers `404`); staff and the
-	// `events:read` scope see every shipment's.
+	// Returns the events recorded for the shipment, in version order (oldest
+	// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+	// `limit`, `next_after`). A customer sees the history of the shipments
+	// of its own orders only (another customer's shipment answers `404`);
+	// staff and the `events:read` scope see every shipment's.
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetShipmentEvents(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetCustomerSummary Get a customer's order summary (asynchronous read model)
@@ -1654,7 +1700,10 @@ func (c *Client) GetEventFeed(ctx context.Context, params *GetEventFeedParams, r
 // client reads too slowly (the stream is never buffered without bound),
 // or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 // instance serves a limited number of streams at once; past it, `503`
-// with code `too_many_streams` and `Retry-After`. An unknown event type
+// with code `too_many_streams` and `Retry-After`. One caller (a token
+// subject) holds a limited number of them on an instance; past it,
+// `429` with code `too_many_caller_streams` and `Retry-After`. An
+// unknown event type
 // in `types` answers `400` as in `GET /events`.
 //
 // Corresponds with GET /events/stream (the `StreamEvents` operationId).
@@ -1884,13 +1933,16 @@ func (c *Client) ConfirmOrder(ctx context.Context, id OrderId, params *ConfirmOr
 
 // GetOrderEvents Get the event history of an order
 //
-// Returns every event recorded for the order, in version order (oldest
-// first). `version` is the order's version after the event; `position`
-// is the event's global position in the event store.
+// Returns the events recorded for the order, in version order (oldest
+// first), one page at a time: at most `limit` events with a version
+// greater than `after`. `version` is the order's version after the event;
+// `position` is the event's global position in the event store. When more
+// events follow, the page has `next_after`: pass it as `after` to read
+// the next page; the last page has none.
 //
 // Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-func (c *Client) GetOrderEvents(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetOrderEventsRequest(c.Server, id)
+func (c *Client) GetOrderEvents(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrderEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2173,14 +2225,15 @@ func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *Di
 
 // GetShipmentEvents Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest
-// first). A customer sees the history of the shipments of its own orders
-// only (another customer's shipment answers `404`); staff and the
-// `events:read` scope see every shipment's.
+// Returns the events recorded for the shipment, in version order (oldest
+// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+// `limit`, `next_after`). A customer sees the history of the shipments
+// of its own orders only (another customer's shipment answers `404`);
+// staff and the `events:read` scope see every shipment's.
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetShipmentEventsRequest(c.Server, id)
+func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2934,7 +2987,7 @@ func NewConfirmOrderRequest(server string, id OrderId, params *ConfirmOrderParam
 }
 
 // NewGetOrderEventsRequest constructs an http.Request for the GetOrderEvents method
-func NewGetOrderEventsRequest(server string, id OrderId) (*http.Request, error) {
+func NewGetOrderEventsRequest(server string, id OrderId, params *GetOrderEventsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2957,6 +3010,45 @@ func NewGetOrderEventsRequest(server string, id OrderId) (*http.Request, error) 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3617,7 +3709,7 @@ func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *Di
 }
 
 // NewGetShipmentEventsRequest constructs an http.Request for the GetShipmentEvents method
-func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, error) {
+func NewGetShipmentEventsRequest(server string, id ShipmentId, params *GetShipmentEventsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3640,6 +3732,45 @@ func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, e
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3766,7 +3897,10 @@ type ClientWithResponsesInterface interface {
 	// client reads too slowly (the stream is never buffered without bound),
 	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 	// instance serves a limited number of streams at once; past it, `503`
-	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// with code `too_many_streams` and `Retry-After`. One caller (a token
+	// subject) holds a limited number of them on an instance; past it,
+	// `429` with code `too_many_caller_streams` and `Retry-After`. An
+	// unknown event type
 	// in `types` answers `400` as in `GET /events`.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3908,14 +4042,17 @@ type ClientWithResponsesInterface interface {
 
 	// GetOrderEventsWithResponse Get the event history of an order
 	//
-	// Returns every event recorded for the order, in version order (oldest
-	// first). `version` is the order's version after the event; `position`
-	// is the event's global position in the event store.
+	// Returns the events recorded for the order, in version order (oldest
+	// first), one page at a time: at most `limit` events with a version
+	// greater than `after`. `version` is the order's version after the event;
+	// `position` is the event's global position in the event store. When more
+	// events follow, the page has `next_after`: pass it as `after` to read
+	// the next page; the last page has none.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-	GetOrderEventsWithResponse(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error)
+	GetOrderEventsWithResponse(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error)
 
 	// AddOrderLineWithBodyWithResponse Add a line to an order
 	//
@@ -4077,15 +4214,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetShipmentEventsWithResponse Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest
-	// first). A customer sees the history of the shipments of its own orders
-	// only (another customer's shipment answers `404`); staff and the
-	// `events:read` scope see every shipment's.
+	// Returns the events recorded for the shipment, in version order (oldest
+	// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+	// `limit`, `next_after`). A customer sees the history of the shipments
+	// of its own orders only (another customer's shipment answers `404`);
+	// staff and the `events:read` scope see every shipment's.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
+	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
 }
 
 // GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
@@ -4359,6 +4497,12 @@ type StreamEventsResponse403Headers struct {
 	XRequestID          *string
 }
 
+// StreamEventsResponse429Headers the declared response headers of an HTTP 429 response for StreamEvents
+type StreamEventsResponse429Headers struct {
+	RetryAfter int
+	XRequestID *string
+}
+
 // StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
 type StreamEventsResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -4380,6 +4524,8 @@ type StreamEventsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyStreams
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -4392,6 +4538,8 @@ type StreamEventsResponse struct {
 	Headers401 *StreamEventsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *StreamEventsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamEventsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StreamEventsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -4411,6 +4559,11 @@ func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r StreamEventsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyStreams {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -7184,7 +7337,10 @@ func (c *ClientWithResponses) GetEventFeedWithResponse(ctx context.Context, para
 // client reads too slowly (the stream is never buffered without bound),
 // or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 // instance serves a limited number of streams at once; past it, `503`
-// with code `too_many_streams` and `Retry-After`. An unknown event type
+// with code `too_many_streams` and `Retry-After`. One caller (a token
+// subject) holds a limited number of them on an instance; past it,
+// `429` with code `too_many_caller_streams` and `Retry-After`. An
+// unknown event type
 // in `types` answers `400` as in `GET /events`.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7386,15 +7542,18 @@ func (c *ClientWithResponses) ConfirmOrderWithResponse(ctx context.Context, id O
 
 // GetOrderEventsWithResponse Get the event history of an order
 //
-// Returns every event recorded for the order, in version order (oldest
-// first). `version` is the order's version after the event; `position`
-// is the event's global position in the event store.
+// Returns the events recorded for the order, in version order (oldest
+// first), one page at a time: at most `limit` events with a version
+// greater than `after`. `version` is the order's version after the event;
+// `position` is the event's global position in the event store. When more
+// events follow, the page has `next_after`: pass it as `after` to read
+// the next page; the last page has none.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-func (c *ClientWithResponses) GetOrderEventsWithResponse(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error) {
-	rsp, err := c.GetOrderEvents(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetOrderEventsWithResponse(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error) {
+	rsp, err := c.GetOrderEvents(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7633,16 +7792,17 @@ func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, 
 
 // GetShipmentEventsWithResponse Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest
-// first). A customer sees the history of the shipments of its own orders
-// only (another customer's shipment answers `404`); staff and the
-// `events:read` scope see every shipment's.
+// Returns the events recorded for the shipment, in version order (oldest
+// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+// `limit`, `next_after`). A customer sees the history of the shipments
+// of its own orders only (another customer's shipment answers `404`);
+// staff and the `events:read` scope see every shipment's.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
-	rsp, err := c.GetShipmentEvents(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
+	rsp, err := c.GetShipmentEvents(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8009,6 +8169,13 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyStreams
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8094,6 +8261,23 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers StreamEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StreamEventsResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -12141,7 +12325,7 @@ type ServerInterface interface {
 	ConfirmOrder(ctx echo.Context, id OrderId, params ConfirmOrderParams) error
 	// GetOrderEvents Get the event history of an order
 	// (GET /orders/{id}/events)
-	GetOrderEvents(ctx echo.Context, id OrderId) error
+	GetOrderEvents(ctx echo.Context, id OrderId, params GetOrderEventsParams) error
 	// AddOrderLine Add a line to an order
 	// (POST /orders/{id}/lines)
 	AddOrderLine(ctx echo.Context, id OrderId, params AddOrderLineParams) error
@@ -12168,7 +12352,7 @@ type ServerInterface interface {
 	DispatchShipment(ctx echo.Context, id ShipmentId, params DispatchShipmentParams) error
 	// GetShipmentEvents Get the event history of a shipment
 	// (GET /shipments/{id}/events)
-	GetShipmentEvents(ctx echo.Context, id ShipmentId) error
+	GetShipmentEvents(ctx echo.Context, id ShipmentId, params GetShipmentEventsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -12634,8 +12818,24 @@ func (w *ServerInterfaceWrapper) GetOrderEvents(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOrderEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetOrderEvents(ctx, id)
+	err = w.Handler.GetOrderEvents(ctx, id, params)
 	return err
 }
 
@@ -13130,8 +13330,24 @@ func (w *ServerInterfaceWrapper) GetShipmentEvents(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetShipmentEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetShipmentEvents(ctx, id)
+	err = w.Handler.GetShipmentEvents(ctx, id, params)
 	return err
 }
 
@@ -13325,6 +13541,16 @@ type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ShipmentCreateConflictResponseHeaders
+}
+
+type TooManyStreamsResponseHeaders struct {
+	RetryAfter int
+	XRequestID *string
+}
+type TooManyStreamsApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers TooManyStreamsResponseHeaders
 }
 
 type UnauthorizedResponseHeaders struct {
@@ -13763,6 +13989,26 @@ func (response StreamEvents403ApplicationProblemPlusJSONResponse) VisitStreamEve
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyStreamsApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents429ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15007,7 +15253,8 @@ func (response ConfirmOrderdefaultApplicationProblemPlusJSONResponse) VisitConfi
 }
 
 type GetOrderEventsRequestObject struct {
-	Id OrderId `json:"id"`
+	Id     OrderId `json:"id"`
+	Params GetOrderEventsParams
 }
 
 type GetOrderEventsResponseObject interface {
@@ -16932,7 +17179,8 @@ func (response DispatchShipmentdefaultApplicationProblemPlusJSONResponse) VisitD
 }
 
 type GetShipmentEventsRequestObject struct {
-	Id ShipmentId `json:"id"`
+	Id     ShipmentId `json:"id"`
+	Params GetShipmentEventsParams
 }
 
 type GetShipmentEventsResponseObject interface {
@@ -17447,10 +17695,11 @@ func (sh *strictHandler) ConfirmOrder(ctx echo.Context, id OrderId, params Confi
 }
 
 // GetOrderEvents operation middleware
-func (sh *strictHandler) GetOrderEvents(ctx echo.Context, id OrderId) error {
+func (sh *strictHandler) GetOrderEvents(ctx echo.Context, id OrderId, params GetOrderEventsParams) error {
 	var request GetOrderEventsRequestObject
 
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetOrderEvents(ctx.Request().Context(), request.(GetOrderEventsRequestObject))
@@ -17770,10 +18019,11 @@ func (sh *strictHandler) DispatchShipment(ctx echo.Context, id ShipmentId, param
 }
 
 // GetShipmentEvents operation middleware
-func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) error {
+func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId, params GetShipmentEventsParams) error {
 	var request GetShipmentEventsRequestObject
 
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetShipmentEvents(ctx.Request().Context(), request.(GetShipmentEventsRequestObject))
@@ -17799,260 +18049,269 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId) erro
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs5djD+Kij+khrSISmSkmyLqq0trS87nrHH/ll2vMm0owa7QbJXTYDTAC1zJq7KW3xvkBf53iRP",
-	"8hXOAdDobvCii3c9G80fY1tC43JwcO6X31qJWCwFZ1zJ1vi31pzRlBXw17M8F1f6LymTSZEtVSZ4a9x6",
-	"N2dkwdRcpJKoOSNLquZErpZLUSjZb3Vb7DNdLHPWGrf+/Oxdl3z/7Oxpq9sq2C+rrGBpa6yKFeu2ZDJn",
-	"C6qnX1KlWKGn/o+fz3r//vFf2l2Cf+k8+KdWt6XWSz2ZVEXGZ60vX7qtZ+/oLLwxUaSs+E6ST6yQmeCE",
-	"SkKJVIXgM8K4ytSaKDrrEtaf9UkctQ6jVkzaV5ma67NE/JeVUEx2+uSc8ZRkikxockkyTuIX094rqpJ5",
-	"TJQgxYoTShKxWFCeEjqjGZeKsM80Ufk64mqeuS30I16BCay5FR6B837OpMr47HyeLReMq5cioXjoOgxe",
-	"cxJLM+qC6c9k3IVrev/2JRFT+KsFEjPTEvtF9fYO7I/lwYix9Ch5OOwdDR4nvePRNOmdsMnj3mQ4YGww",
-	"OhwdHj9u+WeYimJBVWvcWhVZr2BTVjCesOBlvkjZYikU48n6LVvmdK1hUj9XrIEUk6s54wSgWzC5FFwy",
-	"kiEWSiUKlpY/FlNCOWG0yDNWEA1sJlXE7U0TSReMxN7avR/ZOiZtc6eSCJ6vO6eETiTjigg1Z8VVJln9",
-	"OvW+KidnfLVojX/GX3wMHXjz7b0L3FOXxAfwF3nwW5Z+iWt3ZH51PB0lj5Ih6z2eDGnviD1mvZP0MOmN",
-	"6MPpYPIoPWLD4Vaku8aFvXG/Plsu8yx0XfogSzcMAc6KT6wgc8HFSt9U++3zJ+TR6GjQqZ6oYGpV8D8s",
-	"Mp4taL51zxbUtU+CQH/LVLE+mypWNHd7zhKhr5zqX5OreZYgjhisIQu6JhP9T1VkLK1s93jb/mBDeosD",
-	"t6OMKzZjBWxp92uu4YN9jxolyrcZwoprv9w7QYwPHz6crdRc09mEKhY+z4TRghUkmdM8Z3zGEBEePjoe",
-	"dMYk/hP81jx0LogSl4yTKyqJfobdiJsRhBWFKP4QtTL+ieZZegEDNTE3JIJ5nxZsupIsrT/d7TPty7Jw",
-	"lvamaTp/DLOwvzz7xLh6I2S2+epnuZjQnDA9speLGVma4XVCnlPNffQwg8OaREbc0LI+eUOl1MyMShIv",
-	"Mn5h5wFeRjWXXPNkXuinqaFFU7IQKctJW7PJiMd/fvaOHCQrqcTC0qEDuVosaLGOO8AP9TdrsSqIuOLk",
-	"qshUg1AOR4dHe4sBg97Jx3/ZALi3jKav9Pa2Ay8ANWAcm85asGnOkroEc4e7Blry4ml4t1mKdwqcDUZ2",
-	"CTIerk9SrB1nG8PNJ3nGuPpORjz+S8/M3XvxNCbZVF90BmIP5fYVtIe94eixfnQFTRQrpF4tZ3rrshvx",
-	"NJtlShIty8S9i/447nRLjkcEr1DwGeOsoIqlffLO/VTvRMM6zziTFj0t/UxoUaxJpuooMRieDOhxetR7",
-	"qDnXo8kjGmRaHkGln18yPlPz1ng4etzVBNb9u1uXI2nv10Hv5KI/7oUv5Yv+oqALpoy8+0QUBcuBFL8I",
-	"8LQzrm8psYP4rHJdBCQLAJrEd0NoUggpAUBZAkLlCxVx+CTRLzfVcqVCaZqmVFELN0BdFGusiImfyD55",
-	"MY04yiTd0KVouaXx9Ar2S+9ROkxO2Ii2uq1Mnwbl/Fa3xelCj/lLzzt+78XTrXD3If0fUbQaDAaDHvw5",
-	"fA5/PHqO/zx5/jEgwndbn3tmit6CSUln+peLlVSazS6LjCs6yRlR7DPCVawUSQRXhcg9HIaH9ZyxdANb",
-	"f83ztYUl3A4tSYHeiZbVyaxgFCkmNQSiHQ+MyJyyKV3lqlvKmLRQ9pJyMatKLsPB0cgA95cVK9YlbIEm",
-	"VwBqZgbJwDHYjKuHmtjsEBv0ic9VwejiHfxy27HFVJ+U0YV05EXPaPUf4B812QF+1gofBOe6gE1two/B",
-	"YNu7pL1fP/5sXub1UYOa08AhSDsXV6zoJVQyR8sIkrIuWXEtFyeiYLLjwKYBJndCTM2ZZLCE7OID7Emm",
-	"SYXSYqthia81mJ4IPs2KBUu7VpZ7msml1hJZGnf65BlN5qTcPOxaigWLOJ3NCjajijnZDqmExjlNQmtP",
-	"+OdWdb1WKT2WK2rBl31e5iJlrfGU5pKFbxFOVrm/TLGFvN5FIoH96BHaG1wnN0ILAEbvjrR3XGRXb/EF",
-	"bvcYN2j+NXRr06Kgaz1UqjWgtH5hraqm+SNbByi8Yau9ZC4k42TFs19WjFyyNWmXVOns/MmLF+YFUfL+",
-	"/YunHbKgl8gQmJO6iKRThrKRKtZjQknBlgxwqMIynDKql9HfwSTwEzuuALU4qOeeVr9HMqcZ+hQEdeXm",
-	"oFxeadYUH41GoOamjMRZCZCLS7a+KJiWk+NOg1FPTqZH9HjUO0yGae9o+pD16OPJo94JG6XDZDA9pEC4",
-	"goylpmJvohuj4+Nt6BZFn0eaxXx+9GyTiPViCvaZ7XahZ+/ojIBKoFVGlpLJWrOFgn3KUB5EsHZJ1md9",
-	"ooUiY8aJeNiUNCZx1NKs7jCxI/U/WNSKN1mZiDUyRfydx+K14kSKFZd1e5LmTcruo+sYIqqj8jTimacN",
-	"gOinrxtEEWcH079HFNAD4qPhKCal1StZFYAsdrSRS5aFmORs8Z0ksRlxYUbEFlOJ+UXEYw3amOD1d+H3",
-	"eg/6WXgiTz/iET+TROt8J8PhwNI7khl5Br8HlZvmUmgyET+ISZvytd3emHAR8WUBWjuw8w4RhbXHebQ6",
-	"zySw6/K2JGl7UlXEAdxZVZmywABUyUCgMkR60en7dsCVZDLiBiMSsVjSIpP6hqQglFwxeqmXJO34wwGi",
-	"gNmm/iFcaSY1iPR7tYDnWtYnC6Dncoz31Cdn5BPNV6z6EfeOBTee5xFHwTM+jB2WGFzz3v9gEG+ySYYf",
-	"sDnw5pf7sPpWSRSpjw/aUfTgP9sfDjp/jFo/gzA4GuIfhygbPnr28UHUapvhXfvZzi86Dzpm7HX5zYOu",
-	"vgC4z4IsRMEqmCFXyVyTBgQGUpSfBGcbqMprbxqNKlbqj727jh/EWmLfiF4RN1fdrT/Qw8ER+Uko8kqk",
-	"2TRjaXmhlExEur7uDeqDbL/G4WB0FCKrIHi8SLeQVZJVbWKtPY2RsNclVfNyp1m6py1qBSM32Sabmy1t",
-	"ltK3PJK4ajuMCZWX0jPtT/UtjuAyIv5EcMW4irVSLldJwqTUtAgupFu5ZEMMQaG25r0YiGLE43IvPWNA",
-	"HZPaNvrkg7nuTJG2KOD2I253W7BlwbQOiBN3atij/zVd5Tlup09ea1YAFNPBgBaMZDOuZQlNX1DCMEZz",
-	"JxU0pIeIX2kSBPNnhSx/PxOqS/TvgH5ptmlOGTd10Zp5N4ix5hqviapWJN6ErdYq2kDYPY2kd4+wX/TH",
-	"KHKA/P0nmhpjjv5Xgvim/0o1oiAeHRi2/C9/lWj7cufQX2jZvwUWSBh8MaVZDvpCyhTNck0N0EBp725s",
-	"KFKyRk0FKBJBT9xvh1/+CSBVFKKQrfHPv7WmGcvT1rhlP9L6apXQ1idoffmoQScV5YnnstCXq6haydb4",
-	"SKsaKlNwF7XtlUCz55YH5fF65nhffKD/U8GmrXHr/zsoPZsH+Ft58AbnQNA3McTicybJgub69liqCbkx",
-	"6o7JhKbkh/PXP3UJJYtMSi3elL+POICnS5xhSf/SiDTGKORNXMoSHa3nXHJxxc0UElhVIvg0zxIwNpW2",
-	"qj6J8UJi0JkkYVrNNFsg8Dm+Os+X60vhvpctBCvz2UHIMfel2/Ltjbum8MyeAPEnSFZfmdcffKVOf9IU",
-	"lqUsdbKmo0bykhnSjIRiHPEaAXV0+bRClz0B1yPRmZIRp2laMCnhV45kN+BoPc/bDg1jqurmbWHuu4i2",
-	"fe7GVdx0Pc9Pt+3rpmPv1teN+HsrYgZ3d8GFulgynqKU54jZS1AeEsrBXwtGhVSjzNU8y1lVKzJf91sh",
-	"arSXA/UArNsVwnVSEq7XdiEtnpdbbVAvWLDHherZQXdFvezLsWRDlhYG+wD0ztnYWP58oMYRb9NU/41Q",
-	"sOKDawimyiwVTDTM8hz+kbKi07XzzKm84OICwKMnMl/BZJywxVKt65+4ucAYUQ4vF4l47ROaF4ym64tl",
-	"ThP4Tt86AN0cM5MkSzGqQXa6ETffKaFofqGEuMhpMWMxkNY4EdzysAsLsBjVQ5z0ki1VxJM55bMMFDyr",
-	"JufOTuOcH1YZJ4Xe00qdotWH5FSxovOtUuPnophkacr4rd7n1M3ivct31gGrcW41+StLFABNJmLJJEkF",
-	"KrF5Lq7g4k6dseCKSgJAR0/7DsHhsHx/z719NB5ducm7emzoWMskQbY7AVl9n8OyiIslKwC8Y6KR2bwT",
-	"RDvN1qz1xrpcAWMpXzsJ1lkZS3OQRkdEeDmWik6nMa7f13pkA7IRb5/VFvlOmh2IwpOUkZzFR4PDGM4Y",
-	"Hw2OtCYj0dMY8TQDQw8+u37nG0X1VxCw9pNQENSGW7gxxmP0G1BPaqbzUB+XAu39zP32hhynguvHJa6b",
-	"NRxasTSE9LhPYDV21F1hPwT9IaUFtEgFQ0wxgYDWr6l32QZH9tSgMP4w4miH46qgifc5mOxgKCyhNXQA",
-	"Ygy/kd60ErDPxR3W8c4FL27DEhx0S9T6SZyvkvlbsVLsVlil0WkqVryCTD8J4ogFmVOJXE6D5jZyjAsP",
-	"quDXUYlfGnntXhpopfEJf3kX2FQ5oXVSOsRoHNm74ttdmnoOR7gbyTR4b0BMzRsBq0kmidUy2qLA16t8",
-	"zYalTkMRBVHZgnX6d0Q8juqCKt92xaWMencXXdoL3WsH4AAsKlxkG1QiDmABjmgCXRp8bAxiZJ4byVBz",
-	"xypnjHhbFF2gM2W8RZfE+JexFjPjDpkxJT0fDCwFJrap3oYUCyY4IyyXzLLOb1XQe0PXuaDpOyFeagn4",
-	"Vki/xLlKebou9lktXWvfhH3WOrxxXWa/MpJni0ztFuyGnmD31p9QCUHssg20NXvrKSF6OOiuDUM7DvUN",
-	"Xr3nJnuOxrJbWRbxIV4sMrkw3oSaa7A1PvSNjcbCVb55cPOHHCL2jR9eQxe4odo+HJXY9a9mWe9ETYMj",
-	"jum5MXeBVp4n0QEHbadboIMxd2ZjEU9oAWqn54mt2Lg2um3R+hVxY5sMzaNHVJUHz4n7TVjFbvcu8GJu",
-	"8xgyrljBaX4B5lifDp4LLaQC3DQor8BFrPnXqiAyS9mp5l1atpkwxkkuZjOWYqRLJajwO0n8M+4km8dV",
-	"QzrujtjdNdDa7r+HI+4Cqc84WXH2eckSzbZhXhdsUoFW3LlDae4cg6fec/qJZjmd5LdjcStvnhpzS6mi",
-	"Eyq16rLKUWSBzACazE08Z7ZgYQJGIAXBBGhTshA242bHlXqc0JyTVDfYuFf/13fFAG18WiaJ0o+xoEWW",
-	"r/VOIFJTkDnlqTG5WmaJHg+weDi4ZdLfPfjjP7FCc22WnhLEFG9AXIkkibgH0E4VojH8owexoDGRmNLR",
-	"J09gRrFSiViwC+NkiSO+YJQjvXNbk0osl+Bu0FIeXB9YkUtv8BW8WNiI/lGmFEsh3CPDJJE5/cTwSVtS",
-	"OTaGwEqoV8QbiUcgz0I0emmABBdrn2D0PZg+f41dHIeGVMRjrXzAr+KvKXt6oN01g5dnc0sKbb25TyBC",
-	"905cCbXMuPrjRrAbMzOQZ1pJjfMfaliF9twBdvvErdV4p3aOnhlyZ2/VLp1QbihUAkBMx83sQN/kbY4e",
-	"8erZTz2PmHE5Zqq0y2scdH4CwOSIh83rXxNH93WRbcylvCW6vud0peaiyH69pYi98ieqYGgmPVMJBxWE",
-	"2nwqMEePiWQ8JWfme2NiNnlOGKSIaUkQoriHeX1Y4vP76rZCTKf8/R0ZhvyzuSQw0o4/fPjQ8zPN7Blj",
-	"tAsozzwfcee7d473LpnQNF8Tmc24/hf7vMwK/Rf9WNZMoUm/65viI55JuULjOF2lGeMJg7WcgUGuJnHE",
-	"N+9tY8Za0z1Un2IXKtbz7m6NyctCJExKzYCfQYTc7cTkYJRxA7VrLBHuG6OM9HBjFG4ENu9G4pGn7Hlr",
-	"QLy020pTNvZ2c8nWPTPyrkh0M/NYH9eyHjiwSVlpnDjibbSAd9EKLwqwSnyzXsb31kjP0lcszajNWrkF",
-	"gXQTXiz0jDYhpVS/WC1iBMw2GsDeQnqBPQxRxz4JdAsTWJiYhQPE0I3swcgeDPkq1ijroqufLf4WDVIO",
-	"AuikSdOXGWdeyBtN0VRF8zeF5nUqY9Ils9SzNVyYQppitIKJZTDG2Fa3tfQm+a31y4o6albjNavFRBP3",
-	"KVnxTEnSjkf9QQzW5SRhS33hVJJ4FFdTvkbV7K3DUQvyUzB7azgwGTTmn81krm5LXq42hCoqkVySS8aW",
-	"+jx6U6Q97D088tLfkF1Ncsov9V9tghyELJghjUSO8x/f9/70+vWPvcFgiHu1MZUPj7alX+xM8ts1gsCf",
-	"Z4MoWg0fPtZ/jMzg0WBwBn+MHuMfJ/jHc/jjWP9xOBgMPt5xoqGRiwF8JtRO0YwH0wy7LX0BF8siS9hF",
-	"Yiul1AOMtXYsphBeDveVcbLIuCgsSsGHnXrqthWSq6mEJycnocRAH7Xgv53JgmVo6s+AbN3yEQROVVZO",
-	"EBDFoI/+BOJxbvZEXy9xIEHKDNl1LsIHKFXzkRaMylBO94f5uhrPVUYjtVdL/f6PBwPv2k6JohPMadZ0",
-	"IuKTgtFLaf3lJsE5cN8aNRoP54lxLlnjg95KVugLBsu095DABrf57Qwe4x9/wj+e4B/P7g6pNyOyOTFm",
-	"utJJF+nnlJkIS7AB0xkzseiAPk1sAD3S6k43JdyWfykBOmYtzixIu1HVzLbmIZjpbpSMsDu1wH9KbjfB",
-	"F2Nw5RwrJFwbOvWAHEzoIrNcI3wTMg50GOgmN6/3W5OkNFlSKNJJT2sJV+2mIGA2Qf/pErywJpi8/eL8",
-	"NTkaDR+BqarKN39rPXv/tjUeHQ8GISSzADDXXd6l/kXvaNS8ni7eiCzDCoOn3UYsyylckm0z5wdPXILA",
-	"2CY9WiQzc0k3WxxjG5srP4MaEAbNwUlj6BF+cO0Fa/jsQ7y+lwBgAuDuNvEw9DZstvLNKAcEuYKrqvCk",
-	"PT9YbU55qqmzCLwT/HBD0LmZdU8hi/gyVoXcPP3+5b1gtb9gpQqaXGZ8dsHF1ov5ThI7lHAU1m99VT88",
-	"HQyPHuqTPxw9Ho4OB48GR/d3t+/d1SmIeV3VKw2RACh89DLDx7+hbo80qWimAlrGvQigoHjgKhi4v2xT",
-	"r88hiR420vpSrxtQOxhOGDrIc2bn0FQsz19PIUNq/4V/qx3ClNfYJOTYGkEGRhDND9Uw2miodNBSkmRp",
-	"50ZiUIOv+iU/gruC2g3BfVWrjEDQvSXVG2qObBe6atVHHLCad/Mx4JbGShOAVmu3QSptrvs8k0oUax/v",
-	"It6OvQuLO13PjYeQz/R7yQWfSc1yIm7R4g2dsVB9iaWWrw2wruYihzIygN+m1tcG9KbqYs5oCC+KFbPF",
-	"0tDl7ByTmh3mbGpLgsWcfVYXFN2jgDFcXFWRxPBcA8yJEDmjcKTrva7yXXxp1uQodxHQoamUYGcxu1SC",
-	"zBiGAurPAHpQzEyZmljuTk2I6IyBROb/EnNVc9B/5GW2XLL01KTZL6lUZQ0SqbI810siAOulfQ5vJ2Ah",
-	"4CrH77pbDRKXjOXpM4jLCOBRmQFpYiymJrEds/8a+GOyNoNUxc8bJO0fzl//RMzH63AiI6eLmjzvZ4M2",
-	"KIjjMU2NHssZYHQMPK0a3DcklO4iFHjacuUQfL9nNFeBtP6X2SfGmcRMqZVsgtJahsvyk+ISK+84ana5",
-	"BymDSUIbe71k/OzNi6ciWS0sbwlKyJhr3KBz5nty2B+Q1ExC2vBABGedLkmZVshSMi3Egvzb2auXAW7K",
-	"p2LXwo2NiyXjdJlVNbbD/qB/2KrITYdR1B9EUX9juTwYPZfX3EBdQze76eJh7JxBiAP32WCGNSWaSu6a",
-	"siL7ZMGnWS0KLDX91j2IMai6NZ3WU2Thn3sy5zzj7CIRK40VQ/wnJmWXhu2RsSnXLb1NA+bw5OREM0rU",
-	"8i6AsI0Go+PeYNgbHr8bDsaHg/Fg8O+eM6TlZTVCTp2Z6vDk5LFZwuxu1G2tlilVGyYemoldyOjoS0Nb",
-	"cwCs30tpV7CmBoga0peU54Qu9A5qVRzxChpoVrMzBJQPq2VfzYXRtEsbZJ0CbjRNZF+jeMYOe1UVWTa7",
-	"O7Beo5GBcEMQD5KDyqNHxJjVWat1193HlGQQNHR2+FW3urCaszW5YoXJ4QXf3D7yBrzflxlnIXnDQ+8m",
-	"/2H+8ldUetYUrzhE+FG482s076lswcLis+UWO09wjkO/1B5Xo1jxaqGvxT558n//D7obluiA+ARhPLkH",
-	"4KRBnvC97nGB/pPe5TJr4pDEnSp73d/ZTWdMbvWjbdqNR1E23qVXCtf3tFTjl7fd7/Ba9+so2D7F6Nvc",
-	"wcyVAEXu0TnFalcakBB3fV3o1MXNtMZyur6IZpDSPtAqwlUoRwUFytP6z6pyLxvZKzzPgCALLgiPv97C",
-	"abvTM3sr92t/mx+1gRY39Bc2n+oGT+BX8fTBRe3SXNHw2yWcXTGpTIzqZnPMhkdhyIVR2q5H6Tdqlcmq",
-	"kCF16Qn83JIDp0mWtf0LwqFakkdB7LbKK2frH65e/FVkr/56tv7pfHD16nzw+ad//f8/v3oqfn31VFy9",
-	"ei6yl09+WOoxP334t/W/rX840QrfKjcB6RWpdYNesNnY5LOIDRx1ypJ1kjOjufivakxiW+aBtLVkDPoi",
-	"vP4OFK7iEWcZeAfjMpITyyR4dRomQs3JNOM0t/5RowGVcqHvIyidAxX1qFEao3w2bzRVgZPegWcRSBSh",
-	"GlM30ZZbCpkVnheSOOudTYLa6xZ7bLOU0nWEVltawGPL203mEQ/ZzIn14o9JpmxNZKkhDI4ozLNsQ5S/",
-	"rfgAwZCdPjmrp2FuKlIA0fOC5+uIQ35YpiTLp6eN3E6/jOFho7ZYKYPf2/D39L+EkMhFbVSr4Vp1pWur",
-	"3UJMORTT9ivdYolyYWyQG0uUQx4bz3IooBvxdmxDWnqB/9n/4o5X/tKpTzUsuKECVWLFz8PeyVnvOe1N",
-	"P94A8Mo7V8DPaghOiMR7KWkNqw7USz06fmRT/1xEjTXxhOIC0gAnf0WTecZZr2A0hQwcO6EeXrHYV6oD",
-	"nXplUDWZSFFrjD/3zPcQ4CjjLhYjM8Y8Ce0gYv0rUwwRQikbDzdU4imgrdfyTEO9j46Go7i7NYGyogh1",
-	"94uIwLDSplA0Xy0oL0HJPi9zyquVDERi7rwmTmAS/j64SjIv4qAfgowtz1ff4HNR+JZiG53ahbtkXBVr",
-	"CNmoVo7bVxbzDNQBgawMqm1C7f3bF6TsDZSljKtsunYNFUqIkfZKrmieryuxvFgX5MZdkA4MLLdr6022",
-	"+v27d2+saKXxv7IDzPxpYI4JHG6CQM5Fobp1/DEtVaykal+mnjeEPJtKjZXnCXvttt9Add0uicuoZswg",
-	"wcwzeOEplXMmMZskxkp7QAagvGieQemGEJWov/9txdG61+lA5NNaG5sNd+ApveY5ezgaIsZvGU21fBzA",
-	"Bvera/gIIK6/Kgfjj27hKbBReLtM117fqC3G6+sHy2g6kjCSugYEoUiYHfpPt2Uy07ZbdVyID+R/4hd3",
-	"aKXbKVOXzMQW5FKCXM3Foro74wu+tWXYK1RL2pU78yJg6x7+PYvY7jQc79Ldv5PGakyVEwHB0OjUoP1i",
-	"MGyxXsUWIQ6yT8CnhtOSfSUD+n6mW3sMz3p745CmHQ9qQ7zSzhd2Q7tp5c3tZTod3J3p1C5+e+vp8IbW",
-	"U4d/dUOqYyTWp19aRT1attMsWsH/YHV5g93ORloxNfzujaTbTZbbIBaOHStNlC41+xZWSjfHzQyVjjX/",
-	"r7RV1mji/uZKB3bPYIn2SRKXVDE2dfRTlmefWGFyziumygmbiqKkpJusleWcIBea6W5kuvQj+0IKvOnO",
-	"2Gz+ZqOPRBGI7U+poteLAHEhlMQUwyLtacFYTz/0U5IyfQSp0cfXyhFtXZWgerD+jcMLArgBewuy9ffY",
-	"bakW5VhF7BP6aHKYjNLekA2mvSN6POk9Th6mvUfs8fSEDibDZJTuw9ttx73rwRZut+zWVwK2YwwnSdlC",
-	"z6TUrCT+K0tll2TV7ON6yEj5MQaJ1Nv2VdOo923LFLqE5cbOmX/GMMR6o1HEqDDG7oqSa3IU+wS2SyS4",
-	"zFfy21YxvrkLWxWsFtgK947f1oWMgPa/MWa27HpmLW7oe8PC1l3zz5cZZ2dp6v3kiVdlw/zE0byAhcBN",
-	"cGvPddlVNvAqb+CfdlSg26o0E7woZSnP12yxtYo5XaSO3mP+GAoKkyxZFZlan+sFkKpiWYmzFcb/4b+e",
-	"2xP88OFdq+lX+uHDO1MuoowBBkPSDJpZQ4u4t+ej44cHz/T/UVmj5M2zV2SaYZ0jGvEfPvx4Tt6/fQn8",
-	"6nsYaLL85ZzqeSRLCqY6fRKzz8uYmEpgGmqnJOaTadyNeJxRpe8/k9KQb7rSPLFgJJmz5JKlJoRHywbq",
-	"SmB4cLnZTj/i4KCxrWLQR+NptyTTy4FjJsa6RiJP634b5MF+xUzksnCRED8McC1xYa7UEhPabXghuCaw",
-	"pI9pp2ISrBSji2Yumvkl1OE07X2lWBWJTUWzNar6BLOlMFXTtDi2aaMRdwyYwkTZYrHCxn6OyFFO6FIz",
-	"yp5wnSGR3p1We541wgP15qy+PlmbtjrQAs3ZWqBelOvQY8LOoS1sWRWrjTWfvLbvB/hx3IEbp3yN0cu4",
-	"gYRyU4UsjXjz2z+ap/SHn9Cl+0eq/mCKwWQLJhVdLI0JrwPt2R48MNRPdk1nK72mWKpskUmVJcSr7dN/",
-	"8AC7XOLxsW6Qa5mHDcu4VoskkxoigjNEedvU2Ffk+uStbYaDvc4wE5VQbnoBuE7CxG/Gh7UMd3bbI1AV",
-	"IlMRn9DkEuySZQVGTePKTnyCFCuOW7A/C/Xkc33bTis95AAKC6FxQPBupY0vPOi/YnE82CB24oO3FOqW",
-	"59pAeVv1XGq264AtrZdrAIMX13o9FtA/DKtCYPO6shMYnLqBLXHZ7CnUhawaMwfV3Mqa8hp3vJIRgBz4",
-	"FM352/Gb1+fvNBZDWQV4gI1SKLYqJTamgp77u1tmklDHTKwyLopslnGau+6ORN8koyBoss8sWWE356ss",
-	"YadQEgY7UWxvqBm4ytEo7pMf2Rrt3xXSKq44aS9ZYXzktk2ApvQaIvYGYlJKo/k64g5MQV9snGlBQIrS",
-	"E5vJqjMW3hUa67F3nBY78Z7ODV8sL6msLcU+62VJfDCHKPlfNbvxKtBpwn9gAqz7a7rIY1eNSvPJStWm",
-	"drxnNSrN2pB3kLhk0DF0zTYRBdsZFnQdQ6YV8bZc0oSVvSA7G/lYmyZel3VsORJgbqTtqvMhP/AShvxP",
-	"yydLDQTAY+r33hwMTe/NzXWsTKaRZk/GOacJJ3xqXC/XrzMF4RgWYJIxiafE1yuxf4512RoQBWpr20px",
-	"ZRzGURxxSxXz7JL5nbE465rC/QD6wBpY37HsgmEp/VQUxC+xXYv8IOfOQDMVtrGGoQGrnI1NMAncsXEY",
-	"dJ05oEuMrl82tYH2nqSNfS6w1JQ9c+dUEwAHOY0G0p4KunwwUzjXwwg4qKrYkcQU+0zVjx4AsbO8VqDc",
-	"J7XqVTLi6HCoxuJ4t2bfCftlRXOgZ1rM8EpKleQAPLlSE4Oz3JSMRTIWbyrOFLvYAxnxtg1Q6FiJdlEP",
-	"NIgTkTLgIAWzhZj0z6GLCZRU93zVU5rlq4IBjMp2Z9AdglPoFARxBmI6NUngtu0ZxvlI0o5d0E98ELt4",
-	"IM16Cqjeyo1z0quP0X7PMwjzQhfnUmRcyY4JklorJq1kaT2kxobi9++WjGv0sAEQETchDyipAwign/wW",
-	"76gtf6/FFRNGEHELa0QaODwKW2D1xNLBcSoSWfpSY3O14LlOBNdkS0t1JcXXzD9G27lDte+fnT01RSHh",
-	"ORnzHNAKU9OpW2tGCpFeptkH9u1o9gPxUPnY0jB9taa7h+2R51h0XO/YEut3yG2bPFjFklXzQBDoWELW",
-	"NWWI/Tm9Vh0xBLYZhid9FlkprlWw6UpioxLIo9KSd2z6gPYMShE6EZ8YGRglL5mvuFbCADJWNBgMTCVb",
-	"oAyO0xo5V1Egm7Ai1JJH1IHa8u34aHiIwXSVndmmts26X/DJcYzlXq4yybRYf2bT5s3z/JUVgkw15oNv",
-	"BepddSoFr8xD5cQo8aA82dLOejvQVp6gRcEIy67eqE0yMz1x//mf/znueIKlhgfUww4BAuf1+x0+M8qC",
-	"uUdTrTzisV+ILD6FyzNjClOuzBRxDBTcK2cJVUYbE1WsbKRSniWMS+Ypqm8KsSwypmix9gI9jIrqZza1",
-	"hv1Bf1DJj/OT4jDN7cASf6PsybJyzIwFbGRvPH4xthHVGJLf9aqTtDeUJ+l0I+5+1C1bebsPTcUXv55L",
-	"n7zDwuQ01UoFywEdjI+LULnmybwQXKxkvu5ifEtuSzMDtSqb0y0WmZKnKBfZ+/pOErhMmvZe6dl7b4zR",
-	"xwl9qPDnYlYaJ7UuV7BpzhIlK9KNfcwGMppQanyXfXIOAoGWBeEkILmVzB2alQHou54AUBVbjIxQeVwR",
-	"fydwwrVYFTDsqsiUZl9LKnH/8V96YD/2TiamOD6nsuzoBQnQi4xf2GPGY1/lu6JQTAwrXsX6X3HXBuVG",
-	"PB5JTWe03icViYcDGXfIiqssNyFU7vY0TPTeNA9SVhKxz/NYn9CUbdffXMA3FxM2z3hqhdNKwe0OtgOD",
-	"ablQfXIWcb05ouUTV3Sq2jHPRGpnCwaEV5N5sO4kK2UDpKQwRgSvwTEmaidiYRLXsgUbIw8L7BXfryMz",
-	"L9LWWD+peokm/RYtuYGMyppNWp8kCEaLfhrmOQOLmzOSVpC1ai4eHR6ZdsJA7Mp+wv7Ft4KdhBvJ58OQ",
-	"tbV+gu/FFbGiItwLdE+toJk1oBwPBguJlqJjGZ9a5CIB3EK8cfeFpja4JI0h2fYbr1nzZSsMEb3bCiS8",
-	"8O025BDL/xwO5H/CX38bdo++LPQPBvoUnVCu+Mdaz+XRYLClHKktQ7pf3c46Xm1q1NmgN4FmCA1SuEel",
-	"TZrCJ+6LW5ZuPULQhD5xIDzwelbDJ8Pdn7yv1Yo+Ghzu/ui538LxeJ8vAm0h4DoAn3d/XhZhLb0IQBx8",
-	"/8HPHzVCOYbd+jNTHutw+rIN7Wz7nNIjJB2NqHQm/WJcsvXxyw7CVMn3yFIoaDLLPjGOhjqrViMf3BSW",
-	"dv225l56xcgUofTyKxoP7ku3ZezXGyWat2Dp9Ti9LA0rtspNVWtem3KGdDYr2Iwq1ol4rY5KF4TTpBRE",
-	"TGGRPvnJmKtMZXFjVKybfDA1pS00z6HTaeeU+Hq1hOIkR4PDPnknfCsElHSxfD/iWkHT4o1ff8UrcuKH",
-	"eriW7H4FkwzNmNBTgoFnwVpbIFoMzMquOgFzd68KyiWK99IIXREHoWhqB09YQrV2Y5RIrIoy05rbEjkZ",
-	"Iw/glQr+YIyHmWezOQRhWxlswvSxr+ZZMicc7OYc1IFydXBPOKYN27D+Gy20+SPnLE8J5KfNRW4abJkN",
-	"kAlNLkHUiq2WDJELZU2g2NR5wRhmKBVjYoJyIS5NEcWJ1glZGvEymAyv/LQ0bdtyMexzkq9SRhaUr7ta",
-	"uNEHATvWlF2BKVcLNTEobDGBcBjShgvggjP01OC5jVJk5BhNbccRryCEQh/dJ1hXXz76AvTOtXgNohCE",
-	"WhlEQ59SxFEoiU0lGRSWi5U+Ove8zKhccVE+ltKwYA0XKZtiVGepUg8qKnVpnbnArvsxaVOwtqGZHcmD",
-	"1QHZ52XBpByb9G+pjMTmoljNut8ZYUlL8rNMgj+js0FqA/n5OWNpU14LUfJyCJQksk1JmhkxUFWX1DHC",
-	"hjs0wquGmuSFRBXAhIqs4ngNfHON0tB6m3uc6Z1+Cq09B5/DW4Hy619VCHIFsEL9oSolsDYVv7qjtlD3",
-	"4osTX5x88tZ6MbD8GNIIw7FmjEzW8KcnjUz1e/v4peThB0hzN7Lyd9ZyaJ6R5nXgZDQu7C5ZruQc/e9Q",
-	"8gO5AsguVJN39lkdGPc+rBST9jnoEL1z6EuHMb999DtbHgkOEpORNwY2EccRz9IxGQ6ODiMO48akGkaD",
-	"fanG5LfIBZlEJo4p8svNRa1xhAHBUav8TZbCz4+no+R//uu/4TducG2dVvd//uu/v7htRTzO0qpl4zvp",
-	"eKptRBqDzQHoN/A6vddYnzPisauxBrIEFO0SHGCQZxw4H0QNS0ULcG6ixj7GkvZgyC3UhBn/NpiVIby0",
-	"UkkO3C7QhQP8IdAMCy29AGVjxAXjiOaD+kRtLuzmoQYn7rlDJF1bC18p4IENw+j3Tp6A+i+O7ZkCu5xZ",
-	"W4XHn6GH3kJ8YsbN66YA56dcLRgwGzTPlCX7ACTSCoQvqVTGLvPiaWxaVU/WYElMBOcsUdDuK4Yx5xBu",
-	"Ene6xiXlC5X2Z8rUB6SF8shcP+Jv9Z7AVWFZIEToANycaKeFd1kR/3xhT0tOpbSHObTGLgRhndQeEu4x",
-	"02r5SkmSiivedfJNxNGXjJ4saKgqc3GVr43R31Q2lEYenKzAWZQ6oxqIUJ1uxDVW2GZ2hofm2ZRhBzwH",
-	"PoN6VUDj49UCO6Zg4Sn0AYCHstTjxrghkN80DE5RONUEA+xUBg1RRlFCXGhx7cJ8ZKRE31IFopH1IpQi",
-	"EigPpWjpy0BYJLJCw0ICCi6J1OmWAsrX5PzdEL0GJLTYqsFr3rhDzFNylXGJ5YWsFlVRJzXRtLok8uNS",
-	"Lqrc/SZbjrXfDB9fr0aCSbnGsGHqNm7zb63ySB196OxlA2pwoWpdu78VY9mVyLSd63yJeE0crVSSajDV",
-	"U8tkwE0cYDKB9OMNLehMgVVQ5krLqaE8pkeXT7oyheRsIlITDUekFss4Vslp7tXetNREm6EPrtkD6QlN",
-	"5qz3BGsfBALz8yvNmWIuehDfB0hdwquZAHEvjt6tOPq8NJvUBFKNcs1bDwumJkxpo0h6Zun5yNBzMIWj",
-	"/ElMszMI6ELrxWnpvoaIWpM2wXiSMbCiNTRTU030KypVZoUNz807A82zT+zvq0Td1sJaMai6gqzLQkx8",
-	"xUSupWILgwF+NNoeRsZMujqprkYqlVANtQuhHiDzwl+oBF+eYjzi7YqzHSLfOkYKQ+MHrjcxAUHWCe5q",
-	"dITNGmYn50uWXA+D7GH3w6B6YdkNqFSHyz8QKoEHW58NauHQRG3EpsIeN4hHLyH2K1QJjbQnaxK74nhx",
-	"l6iMSTIpwM6sf5elMcjOSxvkadQZDBiPMdrGRguVeadxs5gSaj3BakoQkhYM6HPfViYvjXSZtJ9sik6r",
-	"f4oaC+WELZYKrQdaDVQYqGeeh9bHcphd/z41MvslW0sG+YsZN9GhpbvcS5OMUbTD+t4SutrDT7X22CgQ",
-	"3nUZqS6EySiM/dqkmljarMqIh9MqCSZkYiicWNJfVuwU9B3TShREGbpY6guMOM5cUx/avnFUsxMI54WR",
-	"32lyvZzTCVOn7odETPFqi2w2V26AVZ8NCqcZhnbMIahopVBkK1amBTeuB2EenjXW3Gkl3mu3mTdojtXY",
-	"4qJdtvqoXkPEU7XqX1k4I5RcGbKtuqzrPYmdX1G1qfP4e7KagvOjtbXs79TdUEm0iLu4/Mrz65aBn5XI",
-	"byiuAwo6R8P+5splobPX8s9DbrhbVjm7wy5jIXA3Tew+PgRM7KPrW9hHNQP7dSMkXsPjtm/Q2WgadAhF",
-	"RvYpEyvTcqA9oZI9PFoVtd6LEJEEs+lvgo+28grrSHHDLO4wBkG6+TYfbq1WIe39OuidXPSuiRsTVtIx",
-	"zN5BxuboVgks/0V95bCMsrLpVpfEptqmvzN3xDcbG6HlJuJa7FrJy/zgI+Ylh6IdtTglsZJn14gZJv2I",
-	"2/Dksr5pNXi/T16iV7NgEYey4mizvKJFKo1p0k/AwfhLLHnuLMfGarGga5LMhZDMy4BCszeFcn8dTO2j",
-	"qll6E0waldScMdiYlwzDZo2xFTMVwPaRCJ7WHPURL/MkcGFlWmjYxtGKajnToyonHm+PuCnsZ0abBm8x",
-	"xC9YOQrFWBdGa1LlIF2qi93lKa+FzP7I1nGfvJgS69TYWvyRRlxlC9aDrTBMbGlr6H16pBkrlIW0FVu/",
-	"k+T925eYamVoScZJbFv2x9jryCYp619BKmBIXlm60rLXts16Z/2RrfexuT4pU/lfpPt88AbKmhm3LLz+",
-	"P4l0vQf9M9wCa3YBmj6BDLEXUGChfHpPKuljWUraFWTstLqtTzRffa3eFUgmNCaEt/fSYJ/BFu+Vgchz",
-	"3a15faZ3dtpulBzeEbNnQh5NVWAXvePVGK7GTX1p8LXh/vf6N2klMihbidxNP5BBtXPAYHszkEG9Gcjw",
-	"y7Wk/E0XFurq4HFyTSl2cXAY86V7l63TLe3a9bkbB0bnauT4TsEDht9VEOhocLRbHniCweuvtMhN89Y3",
-	"be0+GpzscyA+zTMsl3I03GOJN1hu550QL2kxY/jd8T7nMSlSLH3F0owaL13raDTa52Nj+dUC3DMs0vMt",
-	"S4Bv6jXZQ3JgaYEDaWyvmFGb796syOBKEbtaJrIUE1CRb+TFQ5kBK7/ZqfU3EAwaP4ixaj5xWb3hXPlK",
-	"khxKk9mCEVXQTywfk9jWWzLSjfTESipJZorfoBXIFGDxig5USuOckpiq7RNRY0JCn7uKuKkSorSuY+cs",
-	"i2OAl87U0cogUd1tF4uOqBil6sVKYZFeiJeU2Sc2BkFRww86BlSVXHLmzTRha4HZR5ErWQBJwyZpSy9i",
-	"9hBq1NOtZcii+Ii3izZDzMnNEsj+p6kNubHHBYAgHFG+3GSiv5ngONVIBTgV8Lsj+lavytqiXM3DJnCN",
-	"0kJV3OihE9L8yzI6d5ZLsm3jBrkI5AMfHh6enJKNRwiXG9tU1yl0OKrC59pS+unr2xm2yiO3EEJuw8MP",
-	"kYfXSkMKWx9E049QzXQgedCEgsk6kfw7neRvJ1bsIfX8JNRzseLpt5+Rwjez2+tSNUByrdZ+rDHqA8wp",
-	"xbiem824yQSEZc4gKMUZekS9WQ2YSjzHmsl0LhiVmpRq1gmpa8eDQbXBiSmiZgwrthld1bLi8mXLihk2",
-	"TtLLnTQRBq5Kjc+DM1lGuIDIYLcKee3GE4Wp3YxyCdkUsPUQT8Lt3JQtlSzpd2z62DMjDwC1Rbcvu53g",
-	"DWP9CdNeo9/68ndlF1jv3KIeEmmbc31bfnKHSu29gnqXnOQG+uloH94BJmWA+HNw7N6rtnfJZpHQbOW0",
-	"DX5pOpF8DYaJU9c5puNsc+qlrJdpA+azaikmq8fm9fywk0rgAPoW5lRecHGBHpRTqEXnZvTqUDSqSIXm",
-	"Kgs69yNe2domJu0qWAR4tFctZjeTtrnqWM8A2PKY0IhX6tDZqjC1eI9NcRRdLFIU8VhPFw6rMCf4h2Ps",
-	"f2cOavHinoPec9C75qD/kMwMH8y1uNmeGf5+bpOzNk5NkIxR4jLuLGCmcaXIUyZVxME9XTFGZrJiuqhX",
-	"rDYR5ackdoVOwBfvJ97NakXPA3XOt5gFXWD6V6NysAJ0vdhA6cqKCVuA+LtMrP1HMsIEa4cGXph5SHdp",
-	"mXGd+O9azjxLU8za44y0z39833WN6bteW/oOVAZqSKIglPkuiypjJmcpOBH8At5W4vMa31WqAIbESL+P",
-	"Zegh0zQte5TfG1O2EKKzNNVA2hEpAcigLy1N9wmH+BtJg7Ar8IOl6b0geC8I3ptSvllmeZamlqd4tH+T",
-	"DIp1yffM/XNFfmzZGyhOxIpP4JafTrME8zVSquiESmY6RtBkbmsVk0U2w5Li3bIIJKai1wvQws42lSAs",
-	"G4x+RYpYLrIpT9eAwZT2XP99hcS/I0Z+rBdJyXYnHbri3jsyxTY0pMNksbJn4PWzxWyPQlcMC5LHTH3O",
-	"RnZVxF0pFtNtwORbYWqVq1Fmkx28VKtKUlXEq1lVZ2XiErlW3hLWI7tGJlKlyCtWYMc676FS617eG2lj",
-	"IXhIcaN53hkTKqHxJlYHhndcKQNbAS3ur5LitiklypWl3ysrqtJm03UMt8LItVuahkIkvDaWgUCJcH+0",
-	"DflSzZ6IXz2Nq95ddZ/Uoto277OL7rOLvm7UT6Uv6dYEoy2dSe9zjPasGAFJRNIjs441u59tTiV6AsxW",
-	"NggvDYWSBLKLkLXatkKVZtiYOA1VIKHEkNcQy5RMFpx5DU6hwn+W+h3DGh2+veY+UO+x0d8H6mybXCGb",
-	"O7TJGGKXvmCfNeeMbd33iMMP9Ape12XIu/FzbbxDAUd3JTLg63orhnbdAIPNGDqnAAXfipOUNXOqW29M",
-	"Ud6QnyhU3/P1c4XeBVq425Yq9cbvpF3Jfu/0yWuv0Uy7mg7c2dJ5BtuDgsvYIe5pxCulg7E6baXxjYXK",
-	"1Aa0xx0bIGtzi63KEoxlxQ259sT/SKlQe8YDVQCww5Jl0F3AFd1Vas/1mMpGxc3vzm50iN9Xhotjm/eZ",
-	"Ll8v0+Vr2MvsxeFTuk+UuZEYo4EILSdtxErdxuWLMxVjw22SYjyysTEt5jTi9XyYsuWtHxjuGNMhdCfz",
-	"clsgI4BHvNlc0s96EQUmeLRDGSRe5ojpF9Q51WJaIHWE7M4ciXiIXtbSRyxvdYKSJ7eAoFXtnrexx9uO",
-	"DnreXqrLb26it8GEeHM2vm9iSrnT319uSmjv/7vTU/aVKb7tJBVP4L/PU/kdhEjUWqPIkmht0NyvRcos",
-	"TruwhyqfvHFOSmXe66Sl2PW3p6IQm4nSMOpZVRFrixl1kaXBpqC16h6OcdkCH+Vc8akNvq1H4rp5Tchs",
-	"2Yi6kddSyV9xx9ucnnIL/nSfofJNZKhcTwsN56ncAVe5j6/436Vh3kdk/K15s81e2cWeAxzWsKivxGLf",
-	"QoiwaR5BSeyxtCr1cZyyT57iX4GHedqWb3X2uOwe/FQrghVemnorhHj0vrw0kGYSYqdmhX9EfvotMC53",
-	"gfeM655x3eeU3Ly1lCbVHg/5zj2t9TXYiaGzX4mffE+xUU5TYcMYdewKXvTJU7MPpPEVJgIJJF4E+h4+",
-	"110x6PbU9yrTPtTd3s2ukn14l9giU0miCppA1BcGC/1tg9Ovx5GcsHHPku5Z0r0u9bvig5Y63Uibuoss",
-	"ytIEuTuR0guoBa8WNKgt09N2+LciDl6wdtPLRcJOrs4p9lIug49CLZclY7b3sxMldvjAvrkszM2XcJ+I",
-	"+bW9DOFMy9BrvHGuZdXvsEd2C1Q2xqlXRd4atw5APDIbCdU8z/isi5YEa0EoIC/B7+fuR3nLgC9XbxPi",
-	"9muBBhLmK3tJqznLivKle1OX9CrcOtBRn42preCSr4guZmoD/PC8jf60mrolgsvVArp2rJTMUubn8ngz",
-	"Q2+w5rxn4eb7ktAJtPqwjff7zd4boW1iT66uuRYmpaVqlSZDmmSyfOqDFJNI9PV/7i0Ri3vQehIwQasO",
-	"rXGrkf7gVV4+Ggy6LZUp8Ei/4DDUGpNKp/KBmVselHP1ppalu4VqQZqVZY7KZSC7EtQeO6yxDMzU40L1",
-	"poYQuEV2Tv/TtomDU658IuXPOixnfV8d05h4VSV0bm4XX1mZ+LCc+Lk3oDHr1BPr3JQLpuYiBThT/exq",
-	"mz4u534FIwHU5cjGIjgfQNuOalxqtdJ/Zb2T+s3aIjpu7IbrNeN6ZlwQkcokkC0LVpXo7fhkBzVW8+sN",
-	"bV/O2FjtyA2LzanscdHDUY3VnItr58n8kRuWKoc01sFy6kqIixwE6a2rwWDo42sHb1gQBvaUEL3ciOdu",
-	"2WbM06Z3ahnfdkpg5wsTg1oo+qbjuaXcsM3rmCFBbHS8by989Edvwchy2CYw7ngE7nS730EFmoGnsMFR",
-	"se/KlS+2L+4NDa3fDDzYuQdLdvbchKU+4Y0kgtt2CXDroPhu2MET4UpOY4CRCUMOrO5N20tKfbpk1Sje",
-	"XywyCVFI/pLDUbnkvxo1wBvXZNU4pufGeOssUb8OE4ahx52MvI+xGlspg5kyTBVWpV5+sdCKOTQtrix6",
-	"7PNaN5rAaGJGB7iuG9mDkSD9+CtnpcXp4pKtLwq2klVkGnlw9exT5JKtiRvdWNmbt3fJ1j0zsipVOG2k",
-	"XO7Y5/1GbyHVoSHZwtNrSrq0UolYsAvTg3zTIq9xGCmHNYkRDunZId4i9Ubom1Z5JwTR40g5rrGMRg09",
-	"pmfH1MQ6eJCbFtBinR0QFOvwl96U+gcXIJdfTNg8q3CiytRvnQBP3MDGEnq2HgzqmUE+lnHFCk7zC1YU",
-	"mMDo1qnI1ziK2FFNrDIjejjiy8cv/y8AAP//",
+	"7H3dlhs3kuarYDkzx6QmSZGsKsvFOn36VMtSW7ZkaVVSu2ecmkowEyxmVxKgE6BKtEe73tt9gT1nb2av",
+	"5nbfYfZJtvdF9iACQCIzwZ/6UVvuVl+0VVVI/AYiAvHzxU+dVCyWgjOuZGfyU2fOaMZK+OdpUYgr/Y+M",
+	"ybTMlyoXvDPpvJozsmBqLjJJ1JyRJVVzIlfLpSiVHHSiDntHF8uCdSad3z96FZGvHp1+2Yk6JfthlZcs",
+	"60xUuWJRR6ZztqC6+yVVipW663/5/rT/z2/+sRsR/Efv3t93oo5aL3VnUpU5v+i8fx91Hr2iF+GJiTJj",
+	"5WeSvGWlzAUnVBJKpCoFvyCMq1ytiaIXEWGDiwFJ4s5B3ElI9ypXc72WmP+wEorJ3oCcMZ6RXJEpTS9J",
+	"zknyZNZ/RlU6T4gSpFxxQkkqFgvKM0IvaM6lIuwdTVWxjrma524Kg5jX9gTG3LofgfW+y6XK+cXZPF8u",
+	"GFdPRUpx0c09eM5JIk2rc6Y/k0kEx/T65VMiZvBPu0nMdEvsF/XTu29/Le+PGcsO089H/cPhF2n/aDxL",
+	"+8ds+kV/OhoyNhwfjA+Ovuj4a5iJckFVZ9JZlXm/ZDNWMp6y4GE+ydhiKRTj6folWxZ0rfekua5Eb1JC",
+	"ruaME9jdksml4JKRHKlQKlGyrPq1mBHKCaNlkbOS6M1mUsXcnjSRdMFI4o3d/4atE9I1ZyqJ4MW6d0Lo",
+	"VDKuiFBzVl7lkjWPU8+rtnLGV4vO5Hv8w5vQgjef3qvAOUUkuQ//kPd/yrP3SeOMzJ+OZuP0QTpi/S+m",
+	"I9o/ZF+w/nF2kPbH9PPZcPogO2Sj0Vaiu8aBvXB/Pl0uizx0XHohS9cMN5yVb1lJ5oKLlT6p7svHD8mD",
+	"8eGwV19RydSq5L9Z5Dxf0GLrnO1WNz4JbvpLpsr16Uyxsj3bM5YKfeRU/5lczfMUacRQDVnQNZnqH1WZ",
+	"s6w23aNt84MJ6SkO3YxyrtgFK2FKu29zgx7sfdQkUd3NEFVc++beCWF89913pys113w2pYqF1zNltGQl",
+	"See0KBi/YEgInz84GvYmJPkd/NVcdC6IEpeMkysqib6GUcxNC8LKUpS/iTs5f0uLPDuHhpqZGxbBvE9L",
+	"NltJljWv7vae9hVZ2Et3Uze934ZF2B8fvWVcvRAy33z0F4WY0oIw3bJfiAuyNM2bjLygWvroZoaGNYuM",
+	"ueFlA/KCSqmFGZUkWeT83PYDsoxqKbnm6bzUV1PvFs3IQmSsIF0tJmOe/P7RK3I/XUklFpYP3ZerxYKW",
+	"66QH8lB/sxarkogrTq7KXLUY5Wh8cLi3GjDsH7/5xw0b95LR7Jme3vbNC+waCI5Nay3ZrGBpU4O5w1kD",
+	"L3nyZXi2eYZnCpINWkYEBQ/XKynXTrJN4OTTImdcfSZjnvyxb/ruP/kyIflMH3QOag/l9hZ0R/3R+At9",
+	"6UqaKlZKPVrB9NRlFPMsv8iVJFqXSfrng0nSiyqJRwSvcfALxllJFcsG5JX7rZ6J3usi50xa8rT8M6Vl",
+	"uSa5apLEcHQ8pEfZYf9zLbkeTB/QoNDyGCp995TxCzXvTEbjLyLNYN3PUVOPpP0fh/3j88GkHz6U9/qL",
+	"ki6YMvruQ1GWrABW/CQg0065PqXUNuIXteMioFnApkm8N4SmpZASNihPQal8omIOn6T65mZar1SoTdOM",
+	"Kmr3DUgX1RqrYuInckCezGKOOkkUOhStt7SuXsl+6D/IRukxG9NO1Mn1alDP70QdThe6zR/73vL7T77c",
+	"uu/+Tv9LvBoOh8O+/s9o9l/7//FvbwJae9R51zdf9RdMSnqh/7hYSaUl67LMuaLTghHF3uFWipUiqeCq",
+	"FIVHtnCXHjOWbZDkz3mxttsHB0Kr269notVzclEyikySGp7QTYZGS87YjK4KFVVqJS2VPZdCXNSVldHw",
+	"cGz284cVK9fVdgIbru2h6RmUASdTc64+1/xlh6agV3ymSkYXr+CP25YtZnqljC6k4yi6R/vkAZHRUBfg",
+	"d53wQrCvc5jUJpIYDrddRdr/8c335jJenzSoWQ0sgnQLccXKfkolc+yLIPeKyIprVTgVJZM9t216w+TO",
+	"HVNzJhkMISO8c33JNHdQWlM1UvC53qaHgs/ycsGyyKpvX+ZyqR+GLEt6A/KIpnNSTR5mLcWCxZxeXJTs",
+	"girm1DlkDJrmNNds3NrvO/XxOpXCWI2odV32blmIjHUmM1pIFj5FWFnt/HLFFvJ6B4k89Y3HW29wnNzo",
+	"KbAxenaku+MgIz3FJzjdI5yg+WnkxqZlSde6qVRrIGl9w/TPX+X6Ybjen11Yw8E+3CLmW9kFEm7vBH5I",
+	"OHunzoEtJLbBsmRvc7GSMV/SiybXhsP48KzFbNDTfJGr9gY9o+/0x4SvFlNW6nmb3TKSC+a916wLGCA4",
+	"ayQ7HAl+GnqzHgVn7b3bv2HrgKw2ClI/nQvJOFnx/IcVI5dsTbqVsDk9e/jkiWGMlLx+/eTLHlnQSxTt",
+	"zOnPRNIZQy1XlesJoaRkSwasoSb8nVlBD6O/g07gN7ZdCQaOoMXipP49kqNWzWbw5FKuD8rllVYyksPx",
+	"GAwWGSNJXm3I+SVbn5dMv3iSXkvlmh7PDunRuH+QjrL+4exz1qdfTB/0j9k4G6XD2QEFogmqCA1jySZx",
+	"MD462sZF4vjdeNiP43cPHm1Slp/MwNK23cL36BW9IPC4049/lpHpWkt7c6XctkYkH7AB0eqtudoxDxsF",
+	"JySJO1qLOUhtS/0DizvJJnshsebCmL/ylDX9BCblisumZVAzEWXnETk9Bw0L8iTmufeuAyVeHzcolY4x",
+	"6b8jCegGyeFonJDKfpmuSiAW29re01JMC7b4TJLEtDg3LRJLqcT8IeaJ3tqE4PFH8Hc9B30tPOV1EPOY",
+	"n0qiX+/Ho9HQijGSG80UvwfjCS2k0Nw/uZeQLuVrO70J4SLmyxLsL6Cl9YgorWXVE8FFLoGtVqclSdfT",
+	"j2MO253Xn8V2M4BUclCNDetd9Aa+RXclmYy5oYhULJa0zKU+ISkIJVeMXuohSTf57j6SgJmm/iUcaS71",
+	"Fun7ajee61cbWYCYlhM8pwE5JW9psWL1j7i3LDjxoog5PiGSg8RRiaE17/4Ph8km63L4ApsFb765n9fv",
+	"Kolj9eZeN47v/Wv3u/u938ad7//T3/X/y5t7cadr/hjZRo2/9+71zF+uqyLci/TmwlmVZCFKVjt1uUrn",
+	"+trjQpFbfCs428AxnnvdaDKwb7PEO8fkXqLfVRtJJ+bmGKPm5TsYHpJvhSLPRJbPcpZVh0XJVGTr656O",
+	"Xsj2IxoNx4chlgm64pNsC8sked1y2dnTZAxzXVI1r2aaZ3taDFfQcpMFuT3ZyrIsffswSeoW3oRQeSk9",
+	"B8xMn+IYDiPmDwVXjKuEaC1ulaZMSs1n4ECi2iEbRgdmD2uETYDhxTyp5tI3Zu4JaUxjQL4zx50r0hUl",
+	"nH7M7WxLtiyZfqljx70G9eifZquiwOkMyHPN5oEbuj2gJSP5Bdd6guYdqD0Y14aT+C3NIOZXmr1A/3kp",
+	"q79fCBUR/TfgTVokmlUmbYtBwwgfpFhzjNckVfuK2USt1nbdItg9Tdl3T7Dv9ceoTsCT6Xc0MyY3/VOK",
+	"9Kb/STWhIB3dNyL3H/8k0ULp1qG/0M+1DtiJofH5jOYFPPEypmheaG6AZmR7dhPDkdI1Pi6BIxH0l/50",
+	"8P7vYafKUpSyM/n+p84sZ0XWmXTsR/odUGe0zQ4679/orZOK8tRzLOnDVVStZGdyqPVylSs4i8b0qk2z",
+	"65b3q+X1zfLe+5v+9yWbdSadv7tf+Z/v41/l/RfYB259m0IsPeeSLGihT49lmpEb0/uETGlGvj57/m1E",
+	"KFnkUmrVpfp7zGF7IuLMf/qPRl0xpjuv40pP6Omn6SUXV9x0IUFUpYLPijwFk2BlURyQBA8kgWeuJIym",
+	"czsFAp/jrfM87r6G7ftCQ3tlPrsfcp++jzq+VXhXF55xGnb8IbLVZ+b2B2+pextpDssyljk90nEjeckM",
+	"a0ZGMYl5g4E6vnxS48ue8uqx6FzJmNMsK5mE92fFslv7aOMDti0a2tSfkrfdc9+Rt+1z167mTO173tRt",
+	"X7fdr7c+bqTfWzEzOLtzLtT5kvEMtTzHzJ7CwyClHLzqYAfKNMlczfOC1V885utBJ8SN9nJz3wcfRI1x",
+	"HVeM67kdSKve1VRb3AsG7HOh+rbRXXEve3Ms25CV9cBeAD1zNjHGWn9Tk5h3aab/RSj4WsCBB13llgum",
+	"es+KAn7IWNmLbD9zKs+5OIft0R2Zr6AzTthiqdbNT1xfYGiomleDxLzxCS1KRrP1+bKgKXynTx023Swz",
+	"lyTPMPZE9qKYm++UULQ4V0KcF7S8YInrUP9qQfnaTNzrcC6KTL+RY74QUpHRcDhEB1QP+HKSCm4F4Lnd",
+	"7QTfjdjBJVuqmKdzyi9yePnZ93PhDDjOv2Vf6aTU46/UCZqDSEEVK3sfKyt/LMppnmWM3+pyz1wv3qV+",
+	"ZX3smmBX0z+xVMGmyVQsmSSZwNdtUYgrOPUTZ0W4opLApmMwxQ6t46C6vI+9ebRubDXJu7qp6DvNJUGZ",
+	"PQVFf5/FspiLJStheydE3wRzyZDstEy0Zh3rVQeKpXzt1F9nfqzsRGBHxh2aSEVnswTHH+hHaGtnY949",
+	"bQzymTQzEKWnZiMvTA6HBwmsMTkcHupnkERncsyzHCxAeGcHvY+U1J9BTOK3QkHcIk7hxhSPAY7Aeqnp",
+	"ziN9HAqe/qfurzcUVzVaP6po3YzhyIplIaLHeYKcsq3uivohrhPZNJBFJhhSion1tK5rPcsuxCrMDAnj",
+	"L2OOBjquSpp6n4MtD5rCEPp5D5uYwF+k160E6nOhpU26c/Gp26gEG92StL4VZ6t0/lKsFLsVVWlymokV",
+	"rxHTt4I4ZkHmVKKI1FtzGyXIRYDV6Ouwoi9NvHYuLbLS9IR/vAtqqq3QOqUdYbSW7B3x7Q5NPYYl3I1a",
+	"Gzw3YKbmjoDJJZfEPlG6osTbq/xnEcvc80aUROUL1hvcEfM4bGq5fNsRVwru3R10ZWx0tx02B/aiJkW2",
+	"7UrMYVtAIppYppYcm4AOWhRGrdTSsS4ZY94VZQR8pgqpiUiC/5hoHTXpkQumpOecgaHAPjfT05BiwQRn",
+	"hBWSWdH5sSp6L+i6EDR7JcRTrT7fiuiX2FeljDfVPvvE1093wt6ljJlcAJn/yAi4encrdiNPsXvpd6iE",
+	"IHbYFtmaufWVEH1sdNdWpR2L+giP3vOfPUZL263MkngRzxe5XBhXRMNn2Jkc+JZKYx6r7jyEdYS8KfaO",
+	"H1zjLXDDN/9oXFHXH8yw3ora1kps03dt7oKsPBej2xw0vG7ZHQyrNBOLeUpLeHZ6LtqagWyjPxdNZzE3",
+	"hs1QP7pF/fHgeXc/CpPa7e4FHsxtLkPOFSs5Lc7BluvzwTOhlVTYN72VV+A71vJrVRKZZ+xEyy6t20wZ",
+	"46QQFxcsw8imWtzoZ5L4a9zJNo/qVnicHbGza5G1nX8fW9wFUZ9ysuLs3ZKlWmxDvy4KpbZbSe8Otbkz",
+	"DJZ7zelbmhd0WtxOxK28fhrCLaOKTqnUT5dVgSoLJH/QdG5CdvMFCzMwAlkmJgafkoWwSVU7jtSThGad",
+	"pD7B1rn6f74rAWjjEXNJlL6MJS3zYq1nApG5gswpz4y91gpLdJdgLJzdt1z6swdn/ltWaqnNshOClOI1",
+	"SGohJjH3NrRX39EEfuifYhCdxKydAXkIPYqVSsWCnRsPTRLzBaMc+Z2bmlRiuQRfhdby4PjABF25kq/g",
+	"xsJE9K9ypVgGcSA55gHN6VuGV9qyyokxBNZiwGLeyi0DfRYSDioDJPhnBwQTLMBu+mPiAjz0TsU80Y8P",
+	"+FPyIXVPb2t39eClUt2SQ1tX8EOIsbwTP0Qj+bF5uXHbjY0a2DOtZT/6FzX8hPZ8CXb6xI3Vuqe2j75p",
+	"cmd31Q6dUm44VAqbmE3aCaC+ydssPeb1tZ947jTjr8xVZdTXNOicDEDJMQ+b1z8kje7rX9uYLntLcn0l",
+	"xDPK1xiJL29Fps6pgY/YcxOyXyfXXNo3riNY9HhIor81kdQ22p9igJv5QvMqm/JkifqEpIXAhB7DjFLB",
+	"OUsVOjGQgz2lUvUhOS2gjuDr+T4O6V+LsXctXgmB87Mzw0e4W03onujnnP6mj036dj/uzOm2/z42d41Q",
+	"GfPGzhp9Z8MpJr0BeejvdMyrrd4iyvAAktoJtC/UL8KpX3O6UnNR5j/e8nW58jtqUntlJeTw+qY2WxQ8",
+	"MRMiGc/IqfneeFdMFicG7mLSJYTt7uFZGlU0+7o+rZC+Vf39jmyi/tpciivpJt99913fz6O1a0zQJKY8",
+	"z1TMXcyLC1iJyJRmxZrI/ILrn9i7ZV7qf2g5sWYKvVmR74WKeS7lCv1CdJXljKfIIZxtTa6mScw3z21j",
+	"Pm7bM9rsYhcpNrOKb03Jy1KkTEqtez6CyNLbvRCDkfct0m5og3DeGJ2nmxt/SCvYfzcRjz07hzcG5BC4",
+	"qbSfhd5sLtm6b1reFbdt4yro5VrmCws26TatFce8i86fCB1QogSD3EfrYH9t/VMse8aynNoEvVswSNfh",
+	"+UL3aHPvKssDa0RagcVSb7A3kB5gDxvskc8C3cAEBiZm4AAzdC370LIPTT6IIdZ6p5trSz5GW6zbAfRP",
+	"ZtnTnDMvVJRmaKWlxYtSyzqVM+ny9poZTC68J8swysfEABk/RCfqLL1Ofur8sKKOmzVkjcveWvFcSdJN",
+	"xoNhAo6VNGVLfeBUkmSc1LNbx/VssoNx51ppWlFHXq42hPgqkV6SS8aWej16UqQ76n9+6GX6oriaFpRf",
+	"6n/aXGCI1jFNWslNZ9+87v/u+fNv+sPhCOdqY5E/P9yWkhRKYQ78kvzH//q///PnP//8c//PP//3eDUe",
+	"jr+A/z/+88//+8//7d/+388/v7l9NrR5zMHCTXCpojkP5kJHHb1158syT9l5ahGcmiH1eQpZL1qDhZ3O",
+	"OVnkXJSWGODDXhNSwr7s6tl9x8fHoRRDnyjgfzvTDqtg7O+BTKKKfAOrqhBdBITe6KU/hAi0m12u50ts",
+	"SJCnQgqwi2kDHtO+XiWjMoQ18d18XY9grOLvuqulvrlHw6F3bCdE0SliLegbHvNpyeiltEEeBnghcN6a",
+	"NFok/9B4RK3FTE8lL/UBgzvFuwJgOA5S/RT+MY1n8F92O9rdTK9mYZhHS6cRMrgZM6HD4J+gF8wkWQCV",
+	"tA8dbBz2XX9TzmoFjBJg/2gEUAaZK5pB8q0JNqa7G2XZ7M6Z8W+Mm03wYhiSOEOAlmvvTjNYDLMQyUWh",
+	"6bq9M27rMIJTbh7vpzbnaMuMUBSe7tbyp8ZJQSR4ir79JUQImCyJ7pOz5+RwPHoAZtS6YPup8+j1y85k",
+	"fDQchojMboA57uos9R/6h+P28UR4IrKKlw2udhtPrLpwCf/tZDZccbUFxm7usRyZm0O62eAYtNse+RFA",
+	"0BgyBweiYTv4wbUHbNCzv+PNuQQ2JrDdUZsOQ3fDIifcjHOgIaksc/DuWHXMD6ScU55pJiwC9wQ/3JBN",
+	"YXrdUwsivhJUYzdffvX0b0PzUSVNL3N+cc7F1i39TBLb1KIY3HqTv/5yODr8XK/28/EXo/HB8MHw8G9h",
+	"15u31lB0/TBC1w6MmU9zqUJIDUst9OvIR5jh6EKVqYd8l3MvUgzjsWrQGphYWTLEgcP0Yex0JrSGhQpU",
+	"/Wo6LBT3j22v1zPAbYAl1cFJ8EnURCSpJhemU7eamUPUqCG6RcRkkWLuTHNZMcd1TcjSA3kzm2GR2XTH",
+	"eh5kE87IZuY92sm8cdNCx/6Y2X3SfLYons8gOXH/zf2pcVAGjGiTGmZB1MzeQCINYAd10dZpATX1syfP",
+	"ejdS1FqS3wdICs4KkG6C86pjMkHKiiX0DQhN29XCBlaT26z22bwJBHWgFwSu3tpNkDqolzkCxfh3M+bd",
+	"xDuwpBd5TnDc+Vxzl0LwC6mFYswtWbygF2wXM7iaiwJAt+DWGzDEDfo5VedzRkN0Ua6YRZPEgA3n1te8",
+	"omAz55Lx2QhQDBdXdSIxWoHZzKkQBaOwpOtxkOpevL8evwAcx/r9vmCqcb3JC8M7ynV1pibA+oKBzuj/",
+	"EdPEC3ihyct8uWTZiUGvWFKpKsQmqfKi0EPiBjaB0A5upwLixtWWH7lTDTKXnBXZI4hqCtBRlXxsIpRm",
+	"BlMCE29b9GMSpoNcxU/ZJd2vz55/S8zH63AOMaeLxovDT8RucRAnkdumBUQJwdgyuFqNfd+Qy72LUeBq",
+	"q5FD+/sVo4UKIGo8zd8yziQmKa5keyutcbnC5xWXiFPmuNnlHqwMOglN7PmS8dMXT74U6WphZUtQh8c0",
+	"/xafM9+Tg8GQZKYT0oULIjjrRSRj+smYkVkpFuSfTp89ba8x5zOxa+DWxMWScbrM62/Kg8FwcNCp6YcH",
+	"cTwYxvFgI54otJ7La06gaUMws4lwMbbP4I6D9NlgyTWAdpV0zViZv7Xbp0UtKiqNF7i7EBN4jDde3d5T",
+	"G37cUzgXOWfnqVhpqhjhj4iHUNnGx8Ys3TQWty2po+PjYy0o8R16DoxtPBwf9Yej/ujo1Wg4ORhOhsN/",
+	"9vwpHS+hGNJZTVcHx8dfmCHM7MZRZ7XMqNrQ8ch07AKux+9b70m3gc1zqSwf1hgC0Qr6kIqC0IWeQQPm",
+	"Fo+gRWYNS0jgkWXtAFdzYWwBlTG0yQE3Gk/yD4Fbs8OiVieWzR4TBLQ1OhBOCKKpCnja6RYJ5iU3kEGj",
+	"fYxdhkBDa4c/RfWB1ZytyZV+3ED6/AmhilSZz91wvjSmF+2jlsA1f5pzts+zxrsVbbHF/FlfUemZiTw4",
+	"l/Bdctumb0df5QsW1rqtkNm5ojNs+r5xJ1sg8KuFPk3LKcj/+R/oLlmiA+UtRA8V3rmkLa6G13yPc/c5",
+	"wS5nXZv0JM5UWSr5zE46Z3KrB2/TbDxGtPEsPYhx31NUTxrYdr6ja52vY3z7FPnoVvCUDloZhU7vBLHn",
+	"9EZCssN1d6eppWYNSRX5mp0hSnuv6wRXYzg1EqhW61+r2rlslMpwXQP6L/hWPLF8C3fxTp/wrRy/g20e",
+	"3BZZ3NDf2b6qGzyZH8RTCQe168GLFu2IcHbFpDKB4ZstVRsuhWEX5q13Pc6/8TGarkoZemU9hN9bduAe",
+	"oFXNlJJwwDfzOEgLMLbD1l9fPfmTyJ/96XT97dnw6tnZ8N23f/jP7559KX589qW4evZY5E8ffr3Ubb79",
+	"7p/W/7T++li/E1eFyQKpKbsbnhObbVS+iNggiGcsXacFMw8e/1ZNSGKBWUhXK9TwzLQQJGrOeMxZDm7P",
+	"pAqfRmwSD1llKtSczHJOC+vfNQ+nSp30nR+V16P2qmqB2VTX5oXmKrDSO3CZAosiVFPqJt5yS920JvNC",
+	"imqzYlTw0bvF6N0GP7uOrmvxPDyxvN2jEPOQS4HYKIQJyZUFnpd6h1UVsNyF1BoLswJhmL0BOW3mPm9C",
+	"BjFh4MU65pCUmSvJitlJK6HaBxU9aKEBVqr734BjKXT8Ll6kjipt3yeRRY2GFAxAD/cRo7FogzBGx41F",
+	"GyDtk+cFAFHHvJvYYJp+4P/s/5KeByPr3kuN87vhi6k6z+9H/ePT/mPan725wcYrb10B169hFSHm7GVw",
+	"tsw4gDt8ePTAZsq6WB5r0wmFKmQshHGeznPO+iWjGSSs2Q5185qJvobEdeLBCesLnuEzMXnXN99DUKRM",
+	"IgT+M9Y7CQVyEv0nAzwK4ZetKxeCUws8zxtp2aFqcIejcRJtzTeuPWGi/YI0MBS1rc7MVwvKq61k75YF",
+	"5XXgD5GaM28oAohZsQ+tktwLghiEdsZCYTYn+FiUvmnYRrRGcJaMq3INUSR1lMZ9tSjPIh1QpapA3Pau",
+	"vX75hFTV0vKMcZXP1q7ETLVjpLuSK1oU61r8L8Lo3Lgu3H2zl9vf2W2B+NWrVy+sUqTpvzYDTJRrUY4J",
+	"Nm5vgZyLUkVN+jFFpqqCCXgzdb8h4tkE61etJ+ym234C9XEjklSR0Jh1gomacMMzKudMYgZKgqiWwAYA",
+	"yrfIAekkxCWa938bEGF0nZpsPq+18dxwBt5z1Vxnj0ZDzPglo5nWbAPU4P50DacA5ALUNVj81S1cAzYw",
+	"cJet2osn2GKtvn78juYjKSOZq88SCs7Z8XKJOiaRc7s9xkUdQbo0fnGH9rWd2nAlTCx+nRLkai4W9dkZ",
+	"5++tTcEeKDTp1s7Mi71tuvT3BIzeaSne9er+TBozMVVOBQQToXvA7BdYYoGxFVuEJMg+Mah6n5bsA1nM",
+	"9zO62mV4dtcbx2rtuFAbArF23rAbWjxrd24vo+fw7oyedvDb2z1HN7R7OvprmkCdILFO/Mqe6fGynQbN",
+	"Gv0HKzkY6nbWzZqR4Fdv3txubNy2Y7tC6xySwS3si66Pm5kYnWj+m7QyNnji/oZGt+2eqREtiySpuGJi",
+	"alZkrMjfstJANNSMjFM2E2XFSTfZGas+QS803d3I6OiH8oUe8KZebbscpg03EmUg3SCjil4v5MMVgyUG",
+	"O450ZyVjfX3RT0jG9BIg699/lSPZOlCtZv7AjeMJArQBcwuK9ddYtawR1lgn7GP6YHqQjrP+iA1n/UN6",
+	"NO1/kX6e9R+wL2bHdDgdpeNsH9lua5Beb2/hdKv6pdXG9ozhJK2Kiposn5XEn/JMRiSvZyw3Y0SqjzEq",
+	"pFnItJ56vW95s9AhLDfWEv49xh02Sy8jRYUpdldYXFui2CuwXSPBYT6Qx7VO8e1Z/KEep2wjWeHc8dum",
+	"khF4/W8Mkq2KQlqLG3rNEEQ+Mj8+zTk7zTLvNw89UBrzG8fzAhYC18Gtfc5Vne3ArbyBZ9lxgahTq7V6",
+	"XulSnpfYUmudciLkjt5lfhOKApMsXZW5Wp/pAZCrIhTF6QoD/vCnx3YFX3/3qtP2CH393SsDMVEF/YIh",
+	"6QLK+0OpxZdn46PP7z/S/4+PNUpePHpGZjnCgtGYf/3dN2fk9cunIK++goYGGUDOqe5HsrRkqjcgCXu3",
+	"TIgBztO7dkISPp0lUcyTnCp9/rmUhn3TlZaJJSPpnKWXLDMxO1o3UFcC44GryfYGMQfXii3LhN4V73VL",
+	"cj0cuFQShAETRdb0uKAM9gFmUcrCQULAMOxrRQtzpZaYBG/jCcE1gQhYpnSRyflSjC7a6XHmjwBbawqe",
+	"S7EqU5sdZyHdBgQTuDBJ1BR9twmrCE4DAphCR/liscICmY7JUU7oUgvKvnAlU5HfndRrB7biAfXk7Ht9",
+	"ujYlrKCUoLO1ALyaq4Zl4syhUHYFItdFiDRj1YQC9Phx0oMTp3yN4co4gZRyA9qXxbz97W/NVfrNt+iM",
+	"/S1VvzEAMvmCSUUXS2PC60GZw3v3DPeTkakip8cUS5UvcqnylHhQWIN797AIsKlRATBbrvQkFv7j+lkk",
+	"mdQ7IjhDkrdl3v2H3IC8tIWnsGYgJscSyk3dDVdbnfhFLRH6c2fVSgJIErmK+ZSml2CXrABLNY+rKloK",
+	"Uq44TsH+LlTb0tU/PKnVYoRdWAhNA4JHtcLmcKH/hFiSCH8EFS3hLoWqTrqSa95UPZeaLdJhkSgLvcHg",
+	"f7VejwXU6kMkCSwCWVXdg1W3qCWpCquFKv7Vo90A/LAqwaBpx4OZAOLAq2jW301ePD97pakYoBjgArbg",
+	"UyyIKxaB0yvco/QsCVWeRVB+UeYXOaeFq5IKYFeMgqLJ3rF0hfXtr/KUnQCMDFZ92V6YNnCU43EyIN+w",
+	"Ndq/a6xVXHHSXbLSeLdtVQ3N6fWO2BNISKWNFuuYu20K+mKTXCsCUlSe2FzWnbFwr9BYj3UatdqJ53Rm",
+	"5GJ1SBUeFXunhyXJ/TmExf+oxY0H2KgZ/30TUT1Y00WROAQrLSdrSE/dZE8EKy3aUHaQpBLQSW9AnigT",
+	"C7BdYEGFPxRaMe/KJU1ZVVO1t1GOdWmq9EVgVdJvLyDcSNfllqE88DKE/E+rK0vNDoDH1K9hOxyZGrab",
+	"sa9MapEWT8Y5pxknfGpcL9fHpoJACrthkjGJq8TbKzHfzrpszRYFoOgtsGIVQXGYxNxyxSK/ZH4VOs4i",
+	"U+cCtj4wBsKhVkVjLKefiZL4iPSNmA1y5gw0mBHo8YBVwSYmDATO2DgMImcOiIh561cFpKBMLuliWRiE",
+	"p7Jr7p1oBuB2TpOBtKuCojjM4Ex7FAELVTU7kphhTbfm0gNb7CyvtV0ekAbilYw5OhzqUTTeqdl7wn5Y",
+	"0QL4mVYzPBiqih2AJ1dqZnBaGIRlZGPJJkCnxMUeyJh3bYBCz2q0i2agQZKKjIEEKZkFb9K/h6I/UIHA",
+	"81XPaF6sSgZ7VJUWhGIqnEJVLogzELOZyUu3JQYxQkeSbuLCdZL7iYvk0aKnBLBjbpyTHmRH9zXPIUAL",
+	"XZxLkXMleya8aa2YtJql9ZAaG4ry4IQl45o8bABEzE3IA2rqsAVQP3+Ld9RWi9DqigkjiLndayQaWDwq",
+	"W2D1RKTtJBOprHypiTla8Fyngmu2pbW6iuNr4Z+g7dyR2lePTr80GKpwnYx5DniFwYGKGoV/IUbL1MbB",
+	"Mjft8jkeKR9ZHqaP1hTDsfUonYhOmgWOEn0PuS1JCaNYtmouCG46YlW6GiaJ36dX2SaBkDQj8KQvImuA",
+	"XCWbrSTW9YHEKa15J6bmbt+QFKFT8ZaRoXnkpfMV148w2BmrGgyHBvgZOIOTtEbPVRTYJowIpReQdKAU",
+	"Qzc5HB1gGFxtZraAdBsrDD45ShCB5iqXTKv1pxYPwFzPH1kpyExTPvhWACOrVwPJMheVE/OIh8eTRULX",
+	"0/lhpWkILQpGWXbwvDarzNSf/od/+Iek5ymWej8APj60EdivX1v0kXksmHM04P4xT3zwsuQEDs+0KQ3E",
+	"mQF+DID0Vb2E0NQmRJUrG6lU5CnjknkP1RelWJY5U7Rce4Ee5onqpzJ1RoPRYFhLiPOz4DCv7b5l/uax",
+	"JyswmwsWsJG98OTFxMZCYzB95AGmdDcgpvSimLtfRVVJfPehAaHxIWYG5BXi+NNMPypYAeRgfFyEyjVP",
+	"56XgYiWLdYTxLYVFMgduVRWCXCxyJU9QL7Ln9ZkkcJg06z/TvfdfGKOPU/rwwV+Ii8o4qd9yJZsVLFWy",
+	"pt3Yy2x2RjNKTe9yQM5AIdC6IKwENLdKuENtP9j6yFMA6mqL0RFqlyvmrwz2wFqsSmh2VeZKiy/AKYCA",
+	"1T8alNtqZWKG7QsqqwJ4kPG8yPm5XWYy8Z98VxRgzBBrK9E/JZENp415Mpaaz5hEqWQ0lEmPrLjKCxNC",
+	"5U5P74mem5ZBymoi9noe6RUa1F/9zTl8cz5l85xnVjmtgfr2sHoedMuFGpDTmOvJEa2fOByseoFJE2Od",
+	"LxgwXs3mwbqTrpQNkJLCGBG8YuKYmZ2KhclUyxdsgjIsMFe8v47NPMk6E32lmqhR+i5adgMplA2btF5J",
+	"cBst+ek9LxhY3JyRtEasdXPx+ODQlO4GZlfV7vYPvhOs2r0fZkVzBV+JK2JVRTgXqFRcIzNrQDkaDhcS",
+	"LUVHMjmxxEUCtIV0484LTW1wSJpC8u0n3rDmy054R/RsazvhBV53IWlY/utoKP8V/vnTKDp8v9C/GOpV",
+	"9ELJ4W8a9c3Hw+EWCFMLXbof1meTrjbhc7f4TaB2SIsV7oHOSTP4xH1xS7jXQ9ya0CduC+979eHhk9Hu",
+	"T1438KUPhwe7P3rsVzw92ueLQBUVOA6g592fV8CtlRcBmIPvP/j+jSYoJ7A7v2fKEx3uvWxDO7u+pPQY",
+	"SU8TKr2QPj6Y7Lx5v4Mx1TI18gwQTC7yt4yjoc4+q1EObgpLg1undZHq0oFnpnLYoDO0ugJeYsTYwF96",
+	"mRGtC/c+slj6GzWal2DplQ1YJDSsWFib+qt5bRAW6cVFyS6oYr2YN4BTIlBO00oRMUgiA/KtMVcZNHJj",
+	"VGyafDCppCu0zKGzWe+E+O9qCWgkh8ODAXklfCsEYLhYuR9zg3FUA1zxUE38UA/DISc1yJIczZhQgoWB",
+	"Z8FaWyBaDMzKDo6AubNXJeUS1XtplK6Yg1I0s42nLKX6dWMekQiDcqFfbkuUZIzcg1sq+L0JLmaeX8wh",
+	"CNvqYFOml301z9M54WA35/AcqEYH94QT2jAN67/RSpvfcs6KjEBmGZYsAKsKToBMaXoJqlZiX8kQuVCB",
+	"ACUG2MUBS+neYWGFEJcG13Gq34Qsi3kVTIZHflKZti0+DHuXFquMQdWESCs3eiFgx5qxKzDlaqUmgQdb",
+	"QiAchnThALjgDD01uG7zKDJ6jOa2kwaQl0If3VsYVx8++gL0zLV6DaoQhFoZQkOfUsxRKUkMdAwqy+VK",
+	"L517XmZ8XHFRXZbKsGANFxmbYVRn9aQe1p7UlXXmfAZ19xLSpWBtQzM7sgf7BmTvliWTcmISt6UyGpuL",
+	"YjXjfmaUJa3JX+QS/Bm9DVob6M+PGcva+lqIk1dNAIPIVoZoZ8QAni9pUoQNd2iFVwGGWEhVAUqo6SpO",
+	"1sA314CT1tPcY02v9FXo7NkYK7kAZPsHVYIc4lWonFoN82oT2tUdVVH7pL449cXpJy+tFwPxxpBHGIl1",
+	"wch0Df/1tJGZvm9v3lcy3NbD2STKX1nLoblGWtaBk9G4sCOyXMk5+t8B4wOlAuguVLN39k7dN+59GCkh",
+	"3TN4Q/TPoIwjxvwO0O9sZSQ4SExG3gTERJLEPM8mZDQ8PIg5tJuQehgNlnGbkJ9iF2QSmzim2MeXizuT",
+	"GAOC4071lzyD3x/Nxumff/53+Itr3BinE/35539/76YV8yTP6paNz6STqbZubwI2B+DfIOv0XBO9zpgn",
+	"DlQNdAlA6RIc9qDIOUg+iBqWipbg3MQX+wRh8MGQW6opM/5tMCtDeGkNOg7cLlC5A/whUDsOLb2wy8aI",
+	"C8YRLQf1irpc2MkDuCjOuUckXVsLX6XggQ3DvO+dPgGAL07sGcxfzqytwpPPUHJyId4y4+Z1XYDzU64W",
+	"DIQNmmcqjD7YEmkVwnr1IVPZfboGS6KpYQTV8RJocwbhJkkvMi4pX6m0v1MGEJCWymNzg5i/1HMCV4UV",
+	"gRChA/vmVDutvMua+ucre1pzqrQ9zKE1diEI66R2kXCOuX6Wr5QkmbjikdNvYo6+ZPRkQf1hWYirYm2M",
+	"/gbKUBp9cLoCZ1HmjGqgQvWimGuqsLUfjQwt8hnDgpFVCahgmSe4vFphN1WnYBV6ASBDWeZJY1fxS8Ee",
+	"nKByqhkG2KkMGTZKVNnaVHhzfEvVgDyvqlt1zRMg5tYhb4tlBSYCLkKI7PRqjNnJxDw5HB/XFKZN9bJC",
+	"czrlWpdD10alt8GLptJ3fcUMoSprjDWkNeGYyDJvqTV9SHUkCgkRuBn2CultNozH3ZYTcpVziWhF9mlX",
+	"e+NqTm4fuKgkVMpajSA3GZisUWn0xfUgF0weOMYyUzdxmxRsX7TUMa3eXoaplmiso+v9paTdruyq7aLw",
+	"fcwbOnINmKol6U+s5APfdUDyBXKiN5SRNDCv8MKszLmGHZpiYz4/zRXy2KnITIgekVpX5Ai6056rPWmp",
+	"JQlDx2C7mNNDms5Z/yECMgSyBYorLS4TLvoQdAhEXe1XOyvjr1NHPhwf7/6iUaTyF1WtH1cmoIZyrSm1",
+	"TSxhJduEXG1Ur0+tGBgbMQBmfdSliSn2BsFpaIk5qVzxEB1sUkAYT3MGFsHWK9tAoX7AB6IZYcMt9dZA",
+	"i/wt+2UfhLe1FteMww5NdlmKqf/Ikmup2MJQgB9Zt4fBNJcO5NUBvFIJUK4RhK2A/g7/oBL8kkorPN1a",
+	"4ABE8fWMRomGHBxvaoKbrEPf4Y2ETTRmJmdLll6Pguxi96OgJiruBlJq7stfESmBN16vDXB9aKo2UlNp",
+	"lxuko6cQxxbCYyPd6ZokDqIviYjKmSTTEmzm+m95lsA7YGkDVs3TDIPfE4wcspFPVQ5t0oZ0whdcENMJ",
+	"wuuCwYnu21rnlcExl/aTTZF2zU/x9UU5YYulQkuIftIqDDo010O/LQvoXf89M++PS7aWDHIxc24iXSvX",
+	"v5fymaBGiODkUu8L/la/hFvo5pHLrnXhWObxO2h0qpmlzRCNeThFlGByKYb1iSX9YcVO4O1mSqmCBkQX",
+	"S32AMceeG6+Orm/o1eIEQpOh5WeaXS/ndMrUifslETM82jK/mCvXwJoCDAlnOYapzCFAaqVQ0ytXpvo+",
+	"jgchK55l2ZxpLXZtt8k6aFrW1OIid7b6255D9FYde7ACAQkliobsxC6DfE9m5+O6tp9K/pzsA8P5BLv6",
+	"yeCe7iFgtpi7HIPa9YuqINZaFDsABYGxgaOTYjN+WmjtjVz6kEvx+lhrd1i3LbTDbQ+BTwIBD8H4+g6C",
+	"ccM/cN0Aj+dwn+21cyamFutBLZG9zcXKlEjoTqlknx+uyka5SQiogt70N8F7Wrt4TTq4YRJ6mGggW36b",
+	"C7oBkkj7Pw77x+f9a9LGlFWsC5OPUJY5VlVtln+JPnBUSQWputWjsglU9VfmTfloQzu0qkRcVWGrbJlf",
+	"vMG06lCwptagJEKIRkazMNlT3EZXV8Cq9dyDAXmKTtmSxRxg0NHkekVLV0Dfzx/C8FGEQneGb2PfWNA1",
+	"SedCSOYlcKHVngJaYQ8zE6lqY36C8aOWWTQBE/mSYdSvsRVjogVYSVLBs0acQcyrNA8cWJmSH7ZWtqJa",
+	"tfS4im9QjbnBJTStTcm8BMIvrOqEmquLAjaZfpDtFWFBfcobEb/fsHUyIE9mxPpktmJX0pirfMH6MBWG",
+	"eTldvXtvH2hZCqiWFir2M0lev3yKmWKGl+ScJE8FcoEEazPZHGv9J8hkDKkoS4dpe20rrrfWb9h6H+vs",
+	"wwqJ4Em2zwcvAJXNeJXh9v9OZOs9+J+RFgg5BmT6EBLcngA+RHX1Htay3/KMdGvE2OtEnbe0WH2oWhvI",
+	"JjQlhKf31FCfoRbvloGWc92peaW1dxYXb2Ed7wg5NBGbBo7YBR954Mb1sK/3Lbk22v9c/yKlT4ZV6ZO7",
+	"qV8yrJcsGG4vXjJsFi8Zvb+WYr/pwELlJDxJrjnFLgkObd5Hd1kt3vKuXZ+7dmCerge+71Q8oPldxbCO",
+	"h4e79YGHGHv/TKvctOh83Hbx4fE+C+KzIke0l8PRHkO8QLSgV0I8peUFw++O9lmPyfBi2TOW5dT48zqH",
+	"4/E+Hxtjr1bgHiHG0MesAb5ogsGH9MDK6Aba2F4hrzZdvw0o4ZCUHRSLrNQEfLu30voBJcHqb7Zr/Q3E",
+	"sib3EoTrJy4pOZzqX8vxQ20yXzCiSvqWFROSWLgoo91IT62kUJsTsHvQ8GPwYzzMhBqyzwlJqNreETVW",
+	"I3S9q5gbkBOl3zq2zwrbA/x5BgYshzx7N13ETFEJatWLlUKMYQj3lPlbNgFFUe8flCqoP3LJqdfTlK0F",
+	"Jk/FDnEBcp5NzpkexMwhVCEoaiT4ovqIp4tmQkwpzlMAL6CZjRiyy4UNwX1E/XKTVf5miuNMExXQVMBD",
+	"j+RbPyprfnKQje3NNY8WqpJW8Z7Qy79CAbqzVJhtEzfERSCd+eDg4PiEbFxCGC1tEyxVaHFUhde1Bbnq",
+	"w9sZtuojt1BCbiPDD1CGN5AthYU30fwjBPkOLA+qXzDZZJK/0Er+cmrFHlrPt0I9FiueffwJNXyzuL0u",
+	"VwMi18/aNw1BfR9TYjEC6GY9bjIBIUobhK84Q49oVskBU4nnSzOJ2iWjUrNSLToh8+5oOKxXVjEYcMaw",
+	"Yovn1S0rLt23AvywYZ5e6qcJKnAgO74MzmUVCwMqg50qpOUb5xNmpjPKJSSDwNRDMgmnc1OxVImkX7Hp",
+	"Y8+EQtioLW/7qlgLnjDCZ5jqIIPO+19UXCBcuyU9ZNI2Zfy28uQOH7WfHqh3KUlu8D4d7yM7wKQMO/4Y",
+	"fLmfnrZ3KWaR0WyVtC15aQqpfAiBiV03JaaTbHPqZdxXWQ/mszqSlH3HFs30tnq0NvoW5lSec2GKyZ4A",
+	"lJ7r0YPRaIFghfqq8KgHMa9NbZOQdgAcARntgd3sFtI21R7hGEAsTwiNeQ1Gz4LaNEI8NoVORIixFPNE",
+	"dxeOpDAr+KsT7L+wBLV08UmCfpKgdy1B/yqFGV6Ya0mz6wMUOGPjzMTImDdczp0BzBTMFEXGpIo5eKd7",
+	"WH8NIwABJhIRbCywisknN4OYV6CD1L0AF7sB1HF4BpVJMpc1U0gTwNtM/iTmyTKIsPSZtNm4FcxSG/ad",
+	"AEr7QpTM5JpYGMbIBUSB7PFz3E1AJIL3WvQDJQxscaPcRS1y0YgxzraZN2+Y4/QVgjbuneZk2j+FSK4P",
+	"KhxgQVDrZGcedYWYsYUMf5WJ1X9NVqwgdmyARRlOdJemLeMgv3tF/TQzyZKcke7ZN68jW51/HWE9cigK",
+	"0gNkqJYqD1qt7/OpazbkNAMvjA/gblVmr/BhDQUypIf7dUxDHIRmWVVd/pM1agtLOs0yvUk7Qk2AGPSh",
+	"Zdk+8SR/IXUaZgWOxCz7pEl/0qQ/2aI+WmF5mmVWpni8f5MSj7j0e+ZLOpAnC3sE4FSsfAtxDbNZnmKO",
+	"S0YVnVLJTMUQms4tVjVZ5BcIKR9VIKAIRdAEIIaZbYKgrArMfkCOWA2yKSXabIOBdl3/skriL0iRb5og",
+	"OfnuRE0H7r4ju25DQUJMsKtqRl4/w87WqHRgaJBwZ/BZWxlpMXdQPKbahHmSYTqaw6iz2SJeelotES3m",
+	"9Uy00yrZi1wr1wvx6K6RvVUD+UUEfsT5D0Hte7mCpIuFACAtkBZFb0KohMKriA4N97gGA1zbWpxfLS1w",
+	"UxqZK0uwVyZZrcyqqxhvlZFrl7QNxZh4ZUwDkSbh+ngbcszaNTE/eOpbs7ruPrlZjWl+Ss/6lJ71YcOm",
+	"anVpt9pqtlSm/ZSktSfKBmRhSY/NOtHsfrc5F+shCFvZYrw0FIsTSM9C0WrLStWKoWOyOaCAAvqmVxDN",
+	"WHYFZ16BW6jwkGd+xbhWhXevuBPgfbbqOwHOukm2sslXm4whduhz9k5LzsTi/sccfqFH8KpuQ+KSn6zk",
+	"LQokuoMVga+bpTi6TQMMFuPoncAu+FactIInqk+91UV1Qn6mVXPO10+2ehUo4W9L6jQL/5NuDTGgNyDP",
+	"vUJD3XoKdW9L5SEsDws+d0e4JzGvQUcjOnGt8JHdlZnNCEh6NsLY5mPbJ0swGBgn5MpT/zXlku0ZUFXb",
+	"gB2WLEPuAo7ornKjridUNj7c/Or85g3x60oRcmLzU6rQh0sV+hD2MntweJU+ZRrdSI3RmwglR23IT9PG",
+	"5aszNWPDbbKKPLaxMa/oJObNhKKq5LEfWe8E0wFUp/OSgyClgse8XVzUTxsSJWbIdEMpOF7qjakX1TvR",
+	"alog94bsTr2JeYhfNvJvrGx1ipKnt4CiVa+euLHG344Kit5c6sNvLqK4wYR4czG+b2ZPNdNfX3JPaO5/",
+	"2/k9++oUH3eWj6fwf0r0+RWESDRK48iKaW14uV+LlVmadmEPdTl546SeWr/Xyeux42/P5SE2ladl1LNP",
+	"RcRjM89FlgWLwjbgUZzgsggpVV/JiY1eboYyu35NzHFViLyVGFRLAHLL25zfcwv59CnF56NI8bneKzSc",
+	"6HMHUuVTfMXf1gvzU0TGX1o22/SfXeI5IGGNiPpAIvYlBFmb4iGUJJ5Iq3MfJykH5Ev8J8gw77XlW509",
+	"KbuHPNUPwZoszbwRQjJ6X1kayNMJiVMzwl+jPP0YBJc7wE+C65Pg+pSUc/PSYppVezLkM3e11tcQJ4bP",
+	"fiB58hXFQkntBxvGqGNV+HJAvjTzQB5fEyKAhulFoO/hc90Vg25X/enJtA93t2ezC/MQzxJLpCpJVElT",
+	"iPrCYKG/bHD69SSSUzY+iaRPIunTW+pXJQctd7rRa+oO0lArC+TuTFTayEMljRBhf1IJxvx0bcHDmJtc",
+	"1aiW59mrRemCqwyqHlc5bzWnWczb4brgWuu2XWck7DnrndgAHBPSREJ1vCVjtqC40092ONY+5ZQ2j+tT",
+	"Wulf3mcSzhsN8ZYbZ47WvSh75OoA0DV2vSqLzqRzHwjXTCQEgZ/ziwjtItYeUkKWxYW59INGzLoMeKb1",
+	"NCELoRE2IaG/qjK6mrO8rFiM13XFfcM1Jx0z3ZioCwEGNUXMdG02P9xvq9qyZtap4HK1AIa3UjLPmJ+Z",
+	"5PUM1eHa/Z7KNU/npeBihdk7ZCEycEdNodiLYZv+8t3vAt1hVbbIHAuT0nFTv8yUZtWsmPlbiikx+vjf",
+	"9ZdIxX2oWQqUoB9CnUmnlczhAXEfDodRR+UK/OtPODS1prHKRX7f9C3vV331Z1ZBcQM1Qk5rwxxWw0Cu",
+	"KDzibLPWMNBTnwvVnxlG4AbZ2f232zoOdrnymZTf66jq9XW9TavjVZ3Rub5dtGit44Oq48deg1avM09J",
+	"dV0umJqLDPaZ6mvXmPRR1fczaAlbXbVsDYL9wW7bVq1DrRd+qI133DxZi6nk2m44XtOub9oFCalKadky",
+	"YN0ksJ2ebKPWaD781PbhjMXYttww2JzKPhd9bNUazTnsdq7Mb7lhqKpJaxxE11dCnBfwLNg6GjSGqtS2",
+	"8YYBoWFfCdEvzGOjNaypv7znduoxdftdm6qH1O3a29qOHNvEH6zA3c6BbH9hJtQI6N+0QDeUa7Z5HNMk",
+	"eAuczN3rHvitt9yEqtmmbdxx+dzqdt+/2m4GruAGd8++I9e+2D641zQ0fjt8Y+ccLLvbcxKW64Unkgpu",
+	"q3bAqYP5YMMMHgqHfI5hWiaYOzC6120/rawSlYqAz4rzRS4hlssfcjSuhvyDeX547doqArbpuzbeOEu0",
+	"UoQZ0siTiuadgREvWzmS6TLMjVaVdeN8wbKcQpXt2qBHvox3rQm0JqZ1QNq7ln1oCVqXP3Je2e3OL9n6",
+	"vGQrWSemsbevnpWPXLI1ca1bI3v99i/Zum9aeiNvqH1fG9qjoleW9dpi/2jLAMmjvw9NwrFhbNKXrga0",
+	"r1O5t1g18pGv+ZhXG6k3DWlW3quu4o4rlYoFOzel+zcN8hybkapZmyVik75tEtrL9ibWRmlu4tZNC+yW",
+	"gyzYNIBWam2DoFKLf/S61L84h1fJ+ZTN85o8rHX90j1fiGvYGkL31odGfdPIp3WuWMlpcc7KEpNR3Ti1",
+	"1wW2IrZVm7ZNiz62eP/m/f8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

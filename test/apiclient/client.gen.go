@@ -164,9 +164,17 @@ type DispatchRequest struct {
 	TrackingNo string `json:"tracking_no"`
 }
 
-// EventList The events of an order, in version order.
+// EventList A page of the events of an order or a shipment, in version order.
+// `next_after` is there when more events follow.
 type EventList struct {
 	Items []StoredEvent `json:"items"`
+
+	// NextAfter The version of the page's last event, present only when more events
+	// follow: pass it as `after` to read the next page.
+	//
+	//
+	// Example: 100
+	NextAfter *int64 `json:"next_after,omitempty"`
 }
 
 // FeedEvent An event of any stream, as in the history of an order
@@ -293,7 +301,7 @@ type Order struct {
 	// Example: 1
 	LineCount int64 `json:"line_count"`
 
-	// Lines The lines, in the order they were added.
+	// Lines The lines, in the order they were added; at most 1000 (`order_too_many_lines`).
 	Lines []OrderLine `json:"lines"`
 
 	// PlacedAt When the order was placed.
@@ -581,6 +589,12 @@ type FeedStreamType = string
 // FeedTypes defines model for FeedTypes.
 type FeedTypes = []string
 
+// HistoryAfter defines model for HistoryAfter.
+type HistoryAfter = int64
+
+// HistoryLimit defines model for HistoryLimit.
+type HistoryLimit = int
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -622,6 +636,9 @@ type ServiceUnavailable = Problem
 
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
+
+// TooManyStreams An RFC 9457 problem details document.
+type TooManyStreams = Problem
 
 // Unauthorized An RFC 9457 problem details document.
 type Unauthorized = Problem
@@ -799,6 +816,17 @@ type ConfirmOrderParams struct {
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
+}
+
+// GetOrderEventsParams defines parameters for GetOrderEvents.
+type GetOrderEventsParams struct {
+	// After Only events with a version strictly greater than this (`0`, the
+	// default, is the start of the stream); the `next_after` of the previous
+	// page.
+	After *HistoryAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *HistoryLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // AddOrderLineParams defines parameters for AddOrderLine.
@@ -998,6 +1026,17 @@ type DispatchShipmentParams struct {
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
+}
+
+// GetShipmentEventsParams defines parameters for GetShipmentEvents.
+type GetShipmentEventsParams struct {
+	// After Only events with a version strictly greater than this (`0`, the
+	// default, is the start of the stream); the `next_after` of the previous
+	// page.
+	After *HistoryAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Maximum number of events in the page.
+	Limit *HistoryLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // PlaceOrderJSONRequestBody defines body for PlaceOrder for application/json ContentType.
@@ -1256,7 +1295,10 @@ type ClientInterface interface {
 	// client reads too slowly (the stream is never buffered without bound),
 	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 	// instance serves a limited number of streams at once; past it, `503`
-	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// with code `too_many_streams` and `Retry-After`. One caller (a token
+	// subject) holds a limited number of them on an instance; past it,
+	// `429` with code `too_many_caller_streams` and `Retry-After`. An
+	// unknown event type
 	// in `types` answers `400` as in `GET /events`.
 	//
 	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
@@ -1386,12 +1428,15 @@ type ClientInterface interface {
 
 	// GetOrderEvents Get the event history of an order
 	//
-	// Returns every event recorded for the order, in version order (oldest
-	// first). `version` is the order's version after the event; `position`
-	// is the event's global position in the event store.
+	// Returns the events recorded for the order, in version order (oldest
+	// first), one page at a time: at most `limit` events with a version
+	// greater than `after`. `version` is the order's version after the event;
+	// `position` is the event's global position in the event store. When more
+	// events follow, the page has `next_after`: pass it as `after` to read
+	// the next page; the last page has none.
 	//
 	// Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-	GetOrderEvents(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetOrderEvents(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddOrderLineWithBody Add a line to an order
 	//
@@ -1545,13 +1590,14 @@ type ClientInterface interface {
 
 	// GetShipmentEvents Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest
-	// first). A customer sees the history of the shipments of its own orders
-	// only (another customer's shipment answers `404`); staff and the
-	// `events:read` scope see every shipment's.
+	// Returns the events recorded for the shipment, in version order (oldest
+	// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+	// `limit`, `next_after`). A customer sees the history of the shipments
+	// of its own orders only (another customer's shipment answers `404`);
+	// staff and the `events:read` scope see every shipment's.
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-	GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetShipmentEvents(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetCustomerSummary Get a customer's order summary (asynchronous read model)
@@ -1642,7 +1688,10 @@ func (c *Client) GetEventFeed(ctx context.Context, params *GetEventFeedParams, r
 // client reads too slowly (the stream is never buffered without bound),
 // or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 // instance serves a limited number of streams at once; past it, `503`
-// with code `too_many_streams` and `Retry-After`. An unknown event type
+// with code `too_many_streams` and `Retry-After`. One caller (a token
+// subject) holds a limited number of them on an instance; past it,
+// `429` with code `too_many_caller_streams` and `Retry-After`. An
+// unknown event type
 // in `types` answers `400` as in `GET /events`.
 //
 // Corresponds with GET /events/stream (the `StreamEvents` operationId).
@@ -1872,13 +1921,16 @@ func (c *Client) ConfirmOrder(ctx context.Context, id OrderId, params *ConfirmOr
 
 // GetOrderEvents Get the event history of an order
 //
-// Returns every event recorded for the order, in version order (oldest
-// first). `version` is the order's version after the event; `position`
-// is the event's global position in the event store.
+// Returns the events recorded for the order, in version order (oldest
+// first), one page at a time: at most `limit` events with a version
+// greater than `after`. `version` is the order's version after the event;
+// `position` is the event's global position in the event store. When more
+// events follow, the page has `next_after`: pass it as `after` to read
+// the next page; the last page has none.
 //
 // Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-func (c *Client) GetOrderEvents(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetOrderEventsRequest(c.Server, id)
+func (c *Client) GetOrderEvents(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrderEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2161,14 +2213,15 @@ func (c *Client) DispatchShipment(ctx context.Context, id ShipmentId, params *Di
 
 // GetShipmentEvents Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest
-// first). A customer sees the history of the shipments of its own orders
-// only (another customer's shipment answers `404`); staff and the
-// `events:read` scope see every shipment's.
+// Returns the events recorded for the shipment, in version order (oldest
+// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+// `limit`, `next_after`). A customer sees the history of the shipments
+// of its own orders only (another customer's shipment answers `404`);
+// staff and the `events:read` scope see every shipment's.
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetShipmentEventsRequest(c.Server, id)
+func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetShipmentEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2922,7 +2975,7 @@ func NewConfirmOrderRequest(server string, id OrderId, params *ConfirmOrderParam
 }
 
 // NewGetOrderEventsRequest constructs an http.Request for the GetOrderEvents method
-func NewGetOrderEventsRequest(server string, id OrderId) (*http.Request, error) {
+func NewGetOrderEventsRequest(server string, id OrderId, params *GetOrderEventsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2945,6 +2998,45 @@ func NewGetOrderEventsRequest(server string, id OrderId) (*http.Request, error) 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3605,7 +3697,7 @@ func NewDispatchShipmentRequestWithBody(server string, id ShipmentId, params *Di
 }
 
 // NewGetShipmentEventsRequest constructs an http.Request for the GetShipmentEvents method
-func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, error) {
+func NewGetShipmentEventsRequest(server string, id ShipmentId, params *GetShipmentEventsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3628,6 +3720,45 @@ func NewGetShipmentEventsRequest(server string, id ShipmentId) (*http.Request, e
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3754,7 +3885,10 @@ type ClientWithResponsesInterface interface {
 	// client reads too slowly (the stream is never buffered without bound),
 	// or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 	// instance serves a limited number of streams at once; past it, `503`
-	// with code `too_many_streams` and `Retry-After`. An unknown event type
+	// with code `too_many_streams` and `Retry-After`. One caller (a token
+	// subject) holds a limited number of them on an instance; past it,
+	// `429` with code `too_many_caller_streams` and `Retry-After`. An
+	// unknown event type
 	// in `types` answers `400` as in `GET /events`.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3896,14 +4030,17 @@ type ClientWithResponsesInterface interface {
 
 	// GetOrderEventsWithResponse Get the event history of an order
 	//
-	// Returns every event recorded for the order, in version order (oldest
-	// first). `version` is the order's version after the event; `position`
-	// is the event's global position in the event store.
+	// Returns the events recorded for the order, in version order (oldest
+	// first), one page at a time: at most `limit` events with a version
+	// greater than `after`. `version` is the order's version after the event;
+	// `position` is the event's global position in the event store. When more
+	// events follow, the page has `next_after`: pass it as `after` to read
+	// the next page; the last page has none.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-	GetOrderEventsWithResponse(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error)
+	GetOrderEventsWithResponse(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error)
 
 	// AddOrderLineWithBodyWithResponse Add a line to an order
 	//
@@ -4065,15 +4202,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetShipmentEventsWithResponse Get the event history of a shipment
 	//
-	// Returns every event recorded for the shipment, in version order (oldest
-	// first). A customer sees the history of the shipments of its own orders
-	// only (another customer's shipment answers `404`); staff and the
-	// `events:read` scope see every shipment's.
+	// Returns the events recorded for the shipment, in version order (oldest
+	// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+	// `limit`, `next_after`). A customer sees the history of the shipments
+	// of its own orders only (another customer's shipment answers `404`);
+	// staff and the `events:read` scope see every shipment's.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
+	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
 }
 
 // GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
@@ -4347,6 +4485,12 @@ type StreamEventsResponse403Headers struct {
 	XRequestID          *string
 }
 
+// StreamEventsResponse429Headers the declared response headers of an HTTP 429 response for StreamEvents
+type StreamEventsResponse429Headers struct {
+	RetryAfter int
+	XRequestID *string
+}
+
 // StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
 type StreamEventsResponse503Headers struct {
 	IdempotencyReplayed *string
@@ -4368,6 +4512,8 @@ type StreamEventsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyStreams
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -4380,6 +4526,8 @@ type StreamEventsResponse struct {
 	Headers401 *StreamEventsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *StreamEventsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamEventsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StreamEventsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
@@ -4399,6 +4547,11 @@ func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r StreamEventsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyStreams {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -7172,7 +7325,10 @@ func (c *ClientWithResponses) GetEventFeedWithResponse(ctx context.Context, para
 // client reads too slowly (the stream is never buffered without bound),
 // or after a maximum lifetime; reconnect with `Last-Event-ID`. Each
 // instance serves a limited number of streams at once; past it, `503`
-// with code `too_many_streams` and `Retry-After`. An unknown event type
+// with code `too_many_streams` and `Retry-After`. One caller (a token
+// subject) holds a limited number of them on an instance; past it,
+// `429` with code `too_many_caller_streams` and `Retry-After`. An
+// unknown event type
 // in `types` answers `400` as in `GET /events`.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7374,15 +7530,18 @@ func (c *ClientWithResponses) ConfirmOrderWithResponse(ctx context.Context, id O
 
 // GetOrderEventsWithResponse Get the event history of an order
 //
-// Returns every event recorded for the order, in version order (oldest
-// first). `version` is the order's version after the event; `position`
-// is the event's global position in the event store.
+// Returns the events recorded for the order, in version order (oldest
+// first), one page at a time: at most `limit` events with a version
+// greater than `after`. `version` is the order's version after the event;
+// `position` is the event's global position in the event store. When more
+// events follow, the page has `next_after`: pass it as `after` to read
+// the next page; the last page has none.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /orders/{id}/events (the `GetOrderEvents` operationId).
-func (c *ClientWithResponses) GetOrderEventsWithResponse(ctx context.Context, id OrderId, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error) {
-	rsp, err := c.GetOrderEvents(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetOrderEventsWithResponse(ctx context.Context, id OrderId, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error) {
+	rsp, err := c.GetOrderEvents(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7621,16 +7780,17 @@ func (c *ClientWithResponses) DispatchShipmentWithResponse(ctx context.Context, 
 
 // GetShipmentEventsWithResponse Get the event history of a shipment
 //
-// Returns every event recorded for the shipment, in version order (oldest
-// first). A customer sees the history of the shipments of its own orders
-// only (another customer's shipment answers `404`); staff and the
-// `events:read` scope see every shipment's.
+// Returns the events recorded for the shipment, in version order (oldest
+// first), a page at a time as `GET /orders/{id}/events` does (`after`,
+// `limit`, `next_after`). A customer sees the history of the shipments
+// of its own orders only (another customer's shipment answers `404`);
+// staff and the `events:read` scope see every shipment's.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
-func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
-	rsp, err := c.GetShipmentEvents(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error) {
+	rsp, err := c.GetShipmentEvents(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7997,6 +8157,13 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyStreams
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8082,6 +8249,23 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 			headers.XRequestID = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers StreamEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StreamEventsResponse503Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {

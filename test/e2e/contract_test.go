@@ -73,8 +73,8 @@ func TestGeneratedClient(t *testing.T) {
 		t.Errorf("listed %d orders (oldest %v), want 3 ending with %v", len(listed), listed[len(listed)-1].Id, id)
 	}
 
-	h, err := c.GetOrderEventsWithResponse(ctx, id)
-	if err != nil || h.JSON200 == nil {
+	h, err := c.GetOrderEventsWithResponse(ctx, id, nil)
+	if err != nil || h.JSON200 == nil || h.JSON200.NextAfter != nil {
 		t.Fatalf("history: %v %d %s", err, h.StatusCode(), h.Body)
 	}
 	var types []string

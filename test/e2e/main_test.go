@@ -550,17 +550,25 @@ func cancelOrder(t testing.TB, c *api.ClientWithResponses, id uuid.UUID, reason 
 	return *r.JSON200
 }
 
-// events returns the recorded events of an order.
+// events returns the recorded events of an order, every page of them.
 func events(t testing.TB, c *api.ClientWithResponses, id uuid.UUID) []api.StoredEvent {
 	t.Helper()
-	r, err := c.GetOrderEventsWithResponse(context.Background(), id)
-	if err != nil {
-		t.Fatalf("events: %v", err)
+	var all []api.StoredEvent
+	params := &api.GetOrderEventsParams{}
+	for {
+		r, err := c.GetOrderEventsWithResponse(context.Background(), id, params)
+		if err != nil {
+			t.Fatalf("events: %v", err)
+		}
+		if r.StatusCode() != http.StatusOK || r.JSON200 == nil {
+			t.Fatalf("events: %d %s", r.StatusCode(), r.Body)
+		}
+		all = append(all, r.JSON200.Items...)
+		if r.JSON200.NextAfter == nil {
+			return all
+		}
+		params.After = r.JSON200.NextAfter
 	}
-	if r.StatusCode() != http.StatusOK || r.JSON200 == nil {
-		t.Fatalf("events: %d %s", r.StatusCode(), r.Body)
-	}
-	return r.JSON200.Items
 }
 
 // getOrder reads an order with plain HTTP.
