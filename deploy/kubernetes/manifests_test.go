@@ -741,3 +741,23 @@ func TestNoStaleAuthWording(t *testing.T) {
 		}
 	}
 }
+
+// TestScratchImageGetsCARoots: Dockerfile.scratch puts a CA bundle where Go looks
+// first, and `make image` puts one in its build context (TestImageHasCARoots checks
+// the built image when ORDERS_TEST_IMAGE is set).
+func TestScratchImageGetsCARoots(t *testing.T) {
+	dockerfile, err := os.ReadFile("../../Dockerfile.scratch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^COPY ca-certificates\.crt /etc/ssl/certs/ca-certificates\.crt$`).Match(dockerfile) {
+		t.Errorf("Dockerfile.scratch does not copy ca-certificates.crt to /etc/ssl/certs/ca-certificates.crt")
+	}
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(makefile, []byte("bin/image/ca-certificates.crt")) {
+		t.Errorf("make image does not put ca-certificates.crt into its build context bin/image")
+	}
+}
