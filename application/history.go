@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,21 +11,77 @@ import (
 	"github.com/example/orders/domain/kit"
 )
 
-// EventReader reads one aggregate's events in version order, up to a version (0: no
-// bound) and a time (nil: no bound); an unknown stream gives no events. The queries
-// ports of every aggregate have one (OrderQueries.OrderEvents, ...).
-type EventReader[E any] func(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]RecordedEvent[E], error)
+// EventRange narrows an EventReader: versions From to To (From 0 or 1: from the start;
+// To 0: to the end), recorded at or before Until (nil: no bound).
+type EventRange struct {
+	From, To int64
+	Until    *time.Time
+}
 
-// history is every event of a stream, or notFound when it has none.
-func history[E any](ctx context.Context, read EventReader[E], resource string, id uuid.UUID, notFound error) ([]RecordedEvent[E], error) {
-	events, err := read(ctx, id, 0, nil)
+// EventReader reads one aggregate's events in version order, within a range; an
+// unknown stream gives no events. The queries ports of every aggregate have one
+// (OrderQueries.OrderEvents, ...).
+type EventReader[E any] func(ctx context.Context, id uuid.UUID, r EventRange) ([]RecordedEvent[E], error)
+
+// Page sizes of an aggregate's history (GET /orders/{id}/events and the like): a
+// response holds at most MaxHistoryPage events, however long the stream.
+const (
+	DefaultHistoryPage = 100
+	MaxHistoryPage     = 1000
+)
+
+// HistoryQuery asks for a page of a stream's events: at most Limit (0: the default
+// page) with a version greater than After.
+type HistoryQuery struct {
+	ID    uuid.UUID
+	After int64
+	Limit int
+}
+
+// HistoryPage is a page of a stream's events in version order. NextAfter is the
+// version of its last event when more events follow (pass it as After), else 0.
+type HistoryPage[E any] struct {
+	Items     []RecordedEvent[E]
+	NextAfter int64
+}
+
+// history is a page of a stream's events, or notFound when the stream has none or the
+// caller may not read it: owner names the customer of the stream from its first event,
+// which is read for that even when the page starts later.
+func history[E any](ctx context.Context, read EventReader[E], resource string, q HistoryQuery, notFound error, owner func(first E) string) (HistoryPage[E], error) {
+	var v kit.Validation
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultHistoryPage
+	}
+	v.Range("after", q.After, 0, math.MaxInt64-MaxHistoryPage-1)
+	v.Range("limit", int64(limit), 1, MaxHistoryPage)
+	if err := v.Err(); err != nil {
+		return HistoryPage[E]{}, fmt.Errorf("%s history %s: %w", resource, q.ID, err)
+	}
+	// One event more than the page tells whether another page follows.
+	events, err := read(ctx, q.ID, EventRange{From: q.After + 1, To: q.After + int64(limit) + 1})
 	if err != nil {
-		return nil, fmt.Errorf("%s history %s: %w", resource, id, err)
+		return HistoryPage[E]{}, fmt.Errorf("%s history %s: %w", resource, q.ID, err)
 	}
-	if len(events) == 0 {
-		return nil, fmt.Errorf("%s history %s: %w", resource, id, notFound)
+	first := events
+	if q.After > 0 {
+		if first, err = read(ctx, q.ID, EventRange{From: 1, To: 1}); err != nil {
+			return HistoryPage[E]{}, fmt.Errorf("%s history %s: %w", resource, q.ID, err)
+		}
 	}
-	return events, nil
+	if len(first) == 0 {
+		return HistoryPage[E]{}, fmt.Errorf("%s history %s: %w", resource, q.ID, notFound)
+	}
+	if !CanReadAllEvents(ctx) && !CanSeeCustomer(ctx, owner(first[0].Event)) {
+		return HistoryPage[E]{}, fmt.Errorf("%s history %s: not the caller's: %w", resource, q.ID, notFound)
+	}
+	page := HistoryPage[E]{Items: events}
+	if len(events) > limit {
+		page.Items = events[:limit]
+		page.NextAfter = page.Items[limit-1].Version
+	}
+	return page, nil
 }
 
 // asOf is an aggregate as it was at a version or at a time (exactly one of them),
@@ -44,7 +101,7 @@ func asOf[C, E, S any](ctx context.Context, read EventReader[E], d kit.Decider[C
 	if err := v.Err(); err != nil {
 		return Versioned[S]{}, fmt.Errorf("%s %s as of: %w", resource, id, err)
 	}
-	recorded, err := read(ctx, id, version, at)
+	recorded, err := read(ctx, id, EventRange{To: version, Until: at})
 	if err != nil {
 		return Versioned[S]{}, fmt.Errorf("%s %s as of: %w", resource, id, err)
 	}

@@ -2,28 +2,20 @@ package application
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/google/uuid"
 
 	"github.com/example/orders/domain/order"
 )
 
-// OrderHistoryHandler answers an order's events, in version order.
+// OrderHistoryHandler answers an order's events, in version order, a page at a time.
 type OrderHistoryHandler struct{ queries OrderQueries }
 
 func NewOrderHistoryHandler(q OrderQueries) *OrderHistoryHandler {
 	return &OrderHistoryHandler{queries: q}
 }
 
-func (h *OrderHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent[order.Event], error) {
-	events, err := history(ctx, h.queries.OrderEvents, order.Resource, id, order.ErrNotFound)
-	if err != nil {
-		return nil, err
-	}
-	// The first event (OrderPlaced) names the owner.
-	if !CanReadAllEvents(ctx) && !CanSeeCustomer(ctx, order.Fold(order.Initial(), events[0].Event).CustomerID) {
-		return nil, fmt.Errorf("order history %s: not the caller's: %w", id, order.ErrNotFound)
-	}
-	return events, nil
+// Handle answers a page of the order's events. The first event (OrderPlaced) names
+// the owner; another customer's order is order.ErrNotFound.
+func (h *OrderHistoryHandler) Handle(ctx context.Context, q HistoryQuery) (HistoryPage[order.Event], error) {
+	return history(ctx, h.queries.OrderEvents, order.Resource, q, order.ErrNotFound,
+		func(first order.Event) string { return order.Fold(order.Initial(), first).CustomerID })
 }

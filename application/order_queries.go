@@ -2,7 +2,6 @@ package application
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -15,7 +14,7 @@ type OrderQueries interface {
 	// OrderByID returns order.ErrNotFound for an unknown id.
 	OrderByID(ctx context.Context, id uuid.UUID) (OrderView, error)
 	ListOrders(ctx context.Context, q ListOrders) (OrderPage, error)
-	// OrderEvents returns the order's events in version order, up to a version (0 means
-	// no bound) and a time (nil means no bound); an unknown order gives no events.
-	OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]RecordedEvent[order.Event], error)
+	// OrderEvents returns the order's events in version order, within r (an
+	// EventReader); an unknown order gives no events.
+	OrderEvents(ctx context.Context, id uuid.UUID, r EventRange) ([]RecordedEvent[order.Event], error)
 }

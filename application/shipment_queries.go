@@ -21,7 +21,7 @@ type ShipmentQueries interface {
 	ShipmentByID(ctx context.Context, id uuid.UUID) (ShipmentView, error)
 	ListShipments(ctx context.Context, q ListShipments) (ShipmentPage, error)
 	// ShipmentEvents is an EventReader of shipments.
-	ShipmentEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]RecordedEvent[shipment.Event], error)
+	ShipmentEvents(ctx context.Context, id uuid.UUID, r EventRange) ([]RecordedEvent[shipment.Event], error)
 }
 
 // GetShipmentHandler answers a shipment by id from the read model.
@@ -89,19 +89,14 @@ func (h *ListShipmentsHandler) Handle(ctx context.Context, q ListShipments) (Shi
 	return page.withCursor(), nil
 }
 
-// ShipmentHistoryHandler answers a shipment's events, in version order.
+// ShipmentHistoryHandler answers a shipment's events, in version order, a page at a time.
 type ShipmentHistoryHandler struct{ queries ShipmentQueries }
 
-func (h *ShipmentHistoryHandler) Handle(ctx context.Context, id uuid.UUID) ([]RecordedEvent[shipment.Event], error) {
-	events, err := history(ctx, h.queries.ShipmentEvents, shipment.Resource, id, shipment.ErrNotFound)
-	if err != nil {
-		return nil, err
-	}
-	// The first event (ShipmentCreated) names the owner.
-	if !CanReadAllEvents(ctx) && !CanSeeCustomer(ctx, shipment.Evolve(shipment.Initial(), events[0].Event).CustomerID) {
-		return nil, fmt.Errorf("shipment history %s: not the caller's: %w", id, shipment.ErrNotFound)
-	}
-	return events, nil
+// Handle answers a page of the shipment's events. The first event (ShipmentCreated)
+// names the owner; another customer's shipment is shipment.ErrNotFound.
+func (h *ShipmentHistoryHandler) Handle(ctx context.Context, q HistoryQuery) (HistoryPage[shipment.Event], error) {
+	return history(ctx, h.queries.ShipmentEvents, shipment.Resource, q, shipment.ErrNotFound,
+		func(first shipment.Event) string { return shipment.Evolve(shipment.Initial(), first).CustomerID })
 }
 
 // ShipmentAsOf asks for a shipment at a version or a time (exactly one of them).

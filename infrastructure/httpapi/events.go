@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
 )
@@ -26,14 +28,29 @@ func toAPIEvent[E any](e application.RecordedEvent[E]) (api.StoredEvent, error) 
 	return out, nil
 }
 
-// toAPIEvents is a stream's history as the API shows it.
-func toAPIEvents[E any](events []application.RecordedEvent[E]) (api.EventList, error) {
-	out := api.EventList{Items: make([]api.StoredEvent, len(events))}
-	for i, e := range events {
+// historyQuery is the page of a stream's history the request asks for.
+func historyQuery(id uuid.UUID, after *api.HistoryAfter, limit *api.HistoryLimit) application.HistoryQuery {
+	q := application.HistoryQuery{ID: id}
+	if after != nil {
+		q.After = *after
+	}
+	if limit != nil {
+		q.Limit = *limit
+	}
+	return q
+}
+
+// toAPIEvents is a page of a stream's history as the API shows it.
+func toAPIEvents[E any](page application.HistoryPage[E]) (api.EventList, error) {
+	out := api.EventList{Items: make([]api.StoredEvent, len(page.Items))}
+	for i, e := range page.Items {
 		var err error
 		if out.Items[i], err = toAPIEvent(e); err != nil {
 			return out, err
 		}
+	}
+	if page.NextAfter > 0 {
+		out.NextAfter = &page.NextAfter
 	}
 	return out, nil
 }

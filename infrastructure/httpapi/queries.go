@@ -60,15 +60,13 @@ func (h *Handlers) ListOrders(ctx context.Context, r api.ListOrdersRequestObject
 }
 
 func (h *Handlers) GetOrderEvents(ctx context.Context, r api.GetOrderEventsRequestObject) (api.GetOrderEventsResponseObject, error) {
-	events, err := h.app.Queries.OrderHistory.Handle(ctx, r.Id)
+	page, err := h.app.Queries.OrderHistory.Handle(ctx, historyQuery(r.Id, r.Params.After, r.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.EventList{Items: make([]api.StoredEvent, len(events))}
-	for i, e := range events {
-		if out.Items[i], err = toAPIEvent(e); err != nil {
-			return nil, fmt.Errorf("order %s history: %w", r.Id, err)
-		}
+	out, err := toAPIEvents(page)
+	if err != nil {
+		return nil, fmt.Errorf("order %s history: %w", r.Id, err)
 	}
 	return api.GetOrderEvents200JSONResponse{Body: out}, nil
 }

@@ -69,11 +69,11 @@ func (h *Handlers) ListShipments(ctx context.Context, r api.ListShipmentsRequest
 }
 
 func (h *Handlers) GetShipmentEvents(ctx context.Context, r api.GetShipmentEventsRequestObject) (api.GetShipmentEventsResponseObject, error) {
-	events, err := h.app.Shipments.ShipmentHistory.Handle(ctx, r.Id)
+	page, err := h.app.Shipments.ShipmentHistory.Handle(ctx, historyQuery(r.Id, r.Params.After, r.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out, err := toAPIEvents(events)
+	out, err := toAPIEvents(page)
 	if err != nil {
 		return nil, fmt.Errorf("shipment %s history: %w", r.Id, err)
 	}

@@ -79,11 +79,11 @@ func (f fixture) caughtUp(t *testing.T) {
 
 func (f fixture) shipmentEvents(t *testing.T, orderID uuid.UUID) []application.RecordedEvent[shipment.Event] {
 	t.Helper()
-	h, err := f.app.Shipments.ShipmentHistory.Handle(application.AsSystem(context.Background()), shipment.ShipmentIDFor(orderID))
+	h, err := f.app.Shipments.ShipmentHistory.Handle(application.AsSystem(context.Background()), application.HistoryQuery{ID: shipment.ShipmentIDFor(orderID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return h.Items
 }
 
 // OrderConfirmed creates the order's shipment, caused by that event and correlated with

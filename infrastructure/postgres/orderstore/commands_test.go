@@ -268,10 +268,11 @@ func TestEventsCarryTheCommandTime(t *testing.T) {
 	if !v.State.PlacedAt.Equal(start.Add(time.Second)) || !v.State.UpdatedAt.Equal(start.Add(2*time.Second)) {
 		t.Fatalf("placed %v updated %v", v.State.PlacedAt, v.State.UpdatedAt)
 	}
-	history, err := f.app.Queries.OrderHistory.Handle(ctx, id)
+	page, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
+	history := page.Items
 	if !history[1].RecordedAt.Equal(start.Add(2 * time.Second)) {
 		t.Fatalf("recorded_at %v", history[1].RecordedAt)
 	}

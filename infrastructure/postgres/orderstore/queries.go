@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -88,8 +87,8 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 	return page, nil
 }
 
-func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]application.RecordedEvent[order.Event], error) {
-	return q.events.History(ctx, id, eventstore.StreamRange{To: toVersion, Until: until})
+func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[order.Event], error) {
+	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 
 func scanOverviews(rows pgx.Rows) ([]application.OrderView, error) {

@@ -3,7 +3,9 @@ package orderstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -173,21 +175,85 @@ func TestOrderHistory(t *testing.T) {
 	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "jack").State.ID
 	f.addLine(t, id, "a", 1, 1)
-	history, err := f.app.Queries.OrderHistory.Handle(ctx, id)
+	page, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(history) != 2 || history[0].Type != "OrderPlaced" || history[0].SchemaVersion != 2 || history[1].Type != "OrderLineAdded" ||
+	history := page.Items
+	if page.NextAfter != 0 || len(history) != 2 || history[0].Type != "OrderPlaced" || history[0].SchemaVersion != 2 || history[1].Type != "OrderLineAdded" ||
 		history[0].Version != 1 || history[1].Version != 2 || history[1].Position <= history[0].Position {
 		t.Fatalf("history %+v", history)
 	}
 	if _, ok := history[1].Event.(order.OrderLineAdded); !ok {
 		t.Fatalf("decoded %T", history[1].Event)
 	}
-	if _, err := f.app.Queries.OrderHistory.Handle(ctx, uuid.New()); !errors.Is(err, order.ErrNotFound) {
+	if _, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v", err)
 	}
 	if _, err := f.app.Queries.GetOrder.Handle(ctx, uuid.New()); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v", err)
+	}
+}
+
+// The history comes a page at a time: at most limit events after `after`, with
+// NextAfter while more follow; the owner is checked on every page, also the ones that
+// do not hold the first event.
+func TestOrderHistoryPages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := application.AsSystem(context.Background())
+	id := f.place(t, "kate").State.ID
+	for i := range 6 {
+		f.addLine(t, id, fmt.Sprintf("sku-%d", i), 1, 1) // versions 2..7
+	}
+	versions := func(p application.HistoryPage[order.Event]) []int64 {
+		var vs []int64
+		for _, e := range p.Items {
+			vs = append(vs, e.Version)
+		}
+		return vs
+	}
+	for _, tc := range []struct {
+		after    int64
+		limit    int
+		want     []int64
+		wantNext int64
+	}{
+		{0, 3, []int64{1, 2, 3}, 3},
+		{3, 3, []int64{4, 5, 6}, 6},
+		{6, 3, []int64{7}, 0},
+		{4, 3, []int64{5, 6, 7}, 0}, // exactly the rest: no next page
+		{7, 3, nil, 0},
+		{100, 3, nil, 0},
+		{0, 0, []int64{1, 2, 3, 4, 5, 6, 7}, 0}, // the default page
+		{0, application.MaxHistoryPage, []int64{1, 2, 3, 4, 5, 6, 7}, 0},
+	} {
+		page, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id, After: tc.after, Limit: tc.limit})
+		if err != nil {
+			t.Fatalf("after %d limit %d: %v", tc.after, tc.limit, err)
+		}
+		if got := versions(page); !slices.Equal(got, tc.want) || page.NextAfter != tc.wantNext {
+			t.Errorf("after %d limit %d: versions %v next %d, want %v next %d", tc.after, tc.limit, got, page.NextAfter, tc.want, tc.wantNext)
+		}
+	}
+
+	owner := application.WithPrincipal(context.Background(), application.Principal{Subject: "kate"})
+	other := application.WithPrincipal(context.Background(), application.Principal{Subject: "liam"})
+	if page, err := f.app.Queries.OrderHistory.Handle(owner, application.HistoryQuery{ID: id, After: 5, Limit: 1}); err != nil || len(page.Items) != 1 || page.NextAfter != 6 {
+		t.Errorf("the owner's later page: %+v %v", page, err)
+	}
+	for _, after := range []int64{0, 1, 5, 7} {
+		if _, err := f.app.Queries.OrderHistory.Handle(other, application.HistoryQuery{ID: id, After: after, Limit: 1}); !errors.Is(err, order.ErrNotFound) {
+			t.Errorf("another customer's page after %d: %v, want order_not_found", after, err)
+		}
+	}
+	if _, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: uuid.New(), After: 3}); !errors.Is(err, order.ErrNotFound) {
+		t.Errorf("a later page of an unknown order: %v, want order_not_found", err)
+	}
+	for _, q := range []application.HistoryQuery{{ID: id, Limit: application.MaxHistoryPage + 1}, {ID: id, Limit: -1}, {ID: id, After: -1}} {
+		var ve *order.ValidationError
+		if _, err := f.app.Queries.OrderHistory.Handle(ctx, q); !errors.As(err, &ve) {
+			t.Errorf("%+v: want a validation error, got %v", q, err)
+		}
 	}
 }

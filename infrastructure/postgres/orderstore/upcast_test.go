@@ -42,7 +42,8 @@ func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 	if err != nil || res.View.State.Currency != "EUR" || res.View.Version != 2 {
 		t.Fatalf("add line to a v1 order: %+v %v", res.View, err)
 	}
-	history, _ := f.app.Queries.OrderHistory.Handle(ctx, id)
+	page, _ := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id})
+	history := page.Items
 	if history[0].SchemaVersion != 1 || string(history[0].Data) != `{"order_id": "`+id.String()+`", "placed_at": "2019-05-01T10:00:00Z", "customer_id": "legacy"}` {
 		t.Fatalf("history shows %d %s; it should show the event as stored", history[0].SchemaVersion, history[0].Data)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -79,8 +78,8 @@ func (q *Queries) ListShipments(ctx context.Context, l application.ListShipments
 	return page, nil
 }
 
-func (q *Queries) ShipmentEvents(ctx context.Context, id uuid.UUID, toVersion int64, until *time.Time) ([]application.RecordedEvent[shipment.Event], error) {
-	return q.events.History(ctx, id, eventstore.StreamRange{To: toVersion, Until: until})
+func (q *Queries) ShipmentEvents(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[shipment.Event], error) {
+	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 
 func (q *Queries) query(ctx context.Context, sql string, args ...any) ([]application.ShipmentView, error) {

@@ -112,7 +112,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 		t.Fatalf("deliver twice: %+v / %+v", again.View, f.get(t, id))
 	}
 
-	history := must(s.ShipmentHistory.Handle(ctx, id))(t)
+	history := must(s.ShipmentHistory.Handle(ctx, application.HistoryQuery{ID: id}))(t).Items
 	if len(history) != 3 || history[0].Type != "ShipmentCreated" || history[2].Type != "ShipmentDelivered" {
 		t.Fatalf("history %+v", history)
 	}
@@ -324,7 +324,7 @@ func TestShipmentAccessRules(t *testing.T) {
 	if v := must(s.ShipmentAsOf.Handle(alice, application.ShipmentAsOf{ShipmentID: aliceShip, Version: 1}))(t); v.State.CustomerID != "alice" {
 		t.Errorf("alice's shipment as of 1: %+v", v)
 	}
-	if h := must(s.ShipmentHistory.Handle(alice, aliceShip))(t); len(h) != 1 {
+	if h := must(s.ShipmentHistory.Handle(alice, application.HistoryQuery{ID: aliceShip}))(t); len(h.Items) != 1 {
 		t.Errorf("alice's history: %+v", h)
 	}
 
@@ -335,7 +335,10 @@ func TestShipmentAccessRules(t *testing.T) {
 			_, err := s.ShipmentAsOf.Handle(alice, application.ShipmentAsOf{ShipmentID: bobShip, Version: 1})
 			return err
 		},
-		"history": func() error { _, err := s.ShipmentHistory.Handle(alice, bobShip); return err },
+		"history": func() error {
+			_, err := s.ShipmentHistory.Handle(alice, application.HistoryQuery{ID: bobShip})
+			return err
+		},
 		"get without a principal": func() error {
 			_, err := s.GetShipment.Handle(context.Background(), bobShip)
 			return err
@@ -347,7 +350,7 @@ func TestShipmentAccessRules(t *testing.T) {
 	}
 	// events:read reads every history.
 	reader := application.WithPrincipal(context.Background(), application.Principal{Subject: "alice", Scopes: []string{application.ScopeEventsRead}})
-	if h := must(s.ShipmentHistory.Handle(reader, bobShip))(t); len(h) != 1 {
+	if h := must(s.ShipmentHistory.Handle(reader, application.HistoryQuery{ID: bobShip}))(t); len(h.Items) != 1 {
 		t.Errorf("events:read history of bob's shipment: %+v", h)
 	}
 
