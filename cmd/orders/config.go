@@ -50,69 +50,72 @@ type Config struct {
 	AuthAudience      string
 	AuthLeeway        time.Duration
 	// CORSAllowedOrigins is a comma-separated list; empty: no CORS.
-	CORSAllowedOrigins string
-	MetricsAddr        string
-	SSEMaxStreams      int
-	SSEHeartbeat       time.Duration
-	SSEPoll            time.Duration
-	SSEWriteTimeout    time.Duration
-	SSEMaxLifetime     time.Duration
+	CORSAllowedOrigins     string
+	MetricsAddr            string
+	SSEMaxStreams          int
+	SSEMaxStreamsPerCaller int
+	SSEHeartbeat           time.Duration
+	SSEPoll                time.Duration
+	SSEWriteTimeout        time.Duration
+	SSEMaxLifetime         time.Duration
 }
 
 func defaultConfig() Config {
 	return Config{
-		ListenAddr:           ":8080",
-		LogLevel:             "info",
-		MaxConns:             16,
-		RequestTimeout:       5 * time.Second,
-		ShutdownTimeout:      20 * time.Second,
-		BodyLimit:            64 << 10,
-		IdempotencyRetention: 24 * time.Hour,
-		CommandAttempts:      10,
-		RunConsumers:         true,
-		NotifyMode:           "after-commit",
-		ConsumerInterval:     10 * time.Millisecond,
-		AuthLeeway:           30 * time.Second,
-		SSEMaxStreams:        100,
-		SSEHeartbeat:         15 * time.Second,
-		SSEPoll:              time.Second,
-		SSEWriteTimeout:      10 * time.Second,
-		SSEMaxLifetime:       time.Hour,
+		ListenAddr:             ":8080",
+		LogLevel:               "info",
+		MaxConns:               16,
+		RequestTimeout:         5 * time.Second,
+		ShutdownTimeout:        20 * time.Second,
+		BodyLimit:              64 << 10,
+		IdempotencyRetention:   24 * time.Hour,
+		CommandAttempts:        10,
+		RunConsumers:           true,
+		NotifyMode:             "after-commit",
+		ConsumerInterval:       10 * time.Millisecond,
+		AuthLeeway:             30 * time.Second,
+		SSEMaxStreams:          100,
+		SSEMaxStreamsPerCaller: 10,
+		SSEHeartbeat:           15 * time.Second,
+		SSEPoll:                time.Second,
+		SSEWriteTimeout:        10 * time.Second,
+		SSEMaxLifetime:         time.Hour,
 	}
 }
 
 // env names, in one place so that the help text and the parser agree.
 var envNames = map[string]string{ //nolint:gosec // G101: names of environment variables, not credentials
-	"database-url":          "DATABASE_URL",
-	"listen":                "LISTEN_ADDR",
-	"log-level":             "LOG_LEVEL",
-	"max-conns":             "DB_MAX_CONNS",
-	"request-timeout":       "REQUEST_TIMEOUT",
-	"shutdown-timeout":      "SHUTDOWN_TIMEOUT",
-	"body-limit":            "BODY_LIMIT_BYTES",
-	"idempotency-retention": "IDEMPOTENCY_RETENTION",
-	"command-attempts":      "COMMAND_ATTEMPTS",
-	"migrate":               "MIGRATE_ON_START",
-	"pprof":                 "PPROF_ADDR",
-	"consumers":             "RUN_CONSUMERS",
-	"notify-mode":           "NOTIFY_MODE",
-	"consumer-interval":     "CONSUMER_INTERVAL",
-	"migrate-database-url":  "MIGRATE_DATABASE_URL",
-	"app-db-role":           "APP_DB_ROLE",
-	"auth-mode":             "AUTH_MODE",
-	"auth-jwks-url":         "AUTH_JWKS_URL",
-	"auth-public-key-file":  "AUTH_PUBLIC_KEY_FILE",
-	"auth-hs256-secret":     "AUTH_HS256_SECRET",
-	"auth-issuer":           "AUTH_ISSUER",
-	"auth-audience":         "AUTH_AUDIENCE",
-	"auth-leeway":           "AUTH_LEEWAY",
-	"cors-allowed-origins":  "CORS_ALLOWED_ORIGINS",
-	"metrics-addr":          "METRICS_ADDR",
-	"sse-max-streams":       "SSE_MAX_STREAMS",
-	"sse-heartbeat":         "SSE_HEARTBEAT",
-	"sse-poll":              "SSE_POLL",
-	"sse-write-timeout":     "SSE_WRITE_TIMEOUT",
-	"sse-max-lifetime":      "SSE_MAX_LIFETIME",
+	"database-url":               "DATABASE_URL",
+	"listen":                     "LISTEN_ADDR",
+	"log-level":                  "LOG_LEVEL",
+	"max-conns":                  "DB_MAX_CONNS",
+	"request-timeout":            "REQUEST_TIMEOUT",
+	"shutdown-timeout":           "SHUTDOWN_TIMEOUT",
+	"body-limit":                 "BODY_LIMIT_BYTES",
+	"idempotency-retention":      "IDEMPOTENCY_RETENTION",
+	"command-attempts":           "COMMAND_ATTEMPTS",
+	"migrate":                    "MIGRATE_ON_START",
+	"pprof":                      "PPROF_ADDR",
+	"consumers":                  "RUN_CONSUMERS",
+	"notify-mode":                "NOTIFY_MODE",
+	"consumer-interval":          "CONSUMER_INTERVAL",
+	"migrate-database-url":       "MIGRATE_DATABASE_URL",
+	"app-db-role":                "APP_DB_ROLE",
+	"auth-mode":                  "AUTH_MODE",
+	"auth-jwks-url":              "AUTH_JWKS_URL",
+	"auth-public-key-file":       "AUTH_PUBLIC_KEY_FILE",
+	"auth-hs256-secret":          "AUTH_HS256_SECRET",
+	"auth-issuer":                "AUTH_ISSUER",
+	"auth-audience":              "AUTH_AUDIENCE",
+	"auth-leeway":                "AUTH_LEEWAY",
+	"cors-allowed-origins":       "CORS_ALLOWED_ORIGINS",
+	"metrics-addr":               "METRICS_ADDR",
+	"sse-max-streams":            "SSE_MAX_STREAMS",
+	"sse-max-streams-per-caller": "SSE_MAX_STREAMS_PER_CALLER",
+	"sse-heartbeat":              "SSE_HEARTBEAT",
+	"sse-poll":                   "SSE_POLL",
+	"sse-write-timeout":          "SSE_WRITE_TIMEOUT",
+	"sse-max-lifetime":           "SSE_MAX_LIFETIME",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -147,6 +150,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.DurationVar(&c.AuthLeeway, "auth-leeway", c.AuthLeeway, "clock skew allowed on exp, nbf and iat")
 	fs.StringVar(&c.CORSAllowedOrigins, "cors-allowed-origins", c.CORSAllowedOrigins, "comma-separated origins browsers may call from (default none: no CORS)")
 	fs.IntVar(&c.SSEMaxStreams, "sse-max-streams", c.SSEMaxStreams, "event streams (GET /events/stream) this process serves at once; past it 503")
+	fs.IntVar(&c.SSEMaxStreamsPerCaller, "sse-max-streams-per-caller", c.SSEMaxStreamsPerCaller, "event streams one caller (token subject) holds on this process at once; past it 429")
 	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", c.SSEHeartbeat, "a comment on an idle event stream this often")
 	fs.DurationVar(&c.SSEPoll, "sse-poll", c.SSEPoll, "how often event streams look for new events when no notification wakes them")
 	fs.DurationVar(&c.SSEWriteTimeout, "sse-write-timeout", c.SSEWriteTimeout, "an event stream whose client does not take a page within this is ended (it resumes with Last-Event-ID)")
@@ -258,6 +262,7 @@ func (c Config) validate() error {
 	check(c.IdempotencyRetention >= time.Minute, "IDEMPOTENCY_RETENTION must be at least 1m")
 	check(c.CommandAttempts >= 1 && c.CommandAttempts <= 100, "COMMAND_ATTEMPTS must be between 1 and 100")
 	check(c.SSEMaxStreams >= 1 && c.SSEMaxStreams <= 100000, "SSE_MAX_STREAMS must be between 1 and 100000")
+	check(c.SSEMaxStreamsPerCaller >= 1 && c.SSEMaxStreamsPerCaller <= 100000, "SSE_MAX_STREAMS_PER_CALLER must be between 1 and 100000")
 	check(c.SSEHeartbeat >= 10*time.Millisecond, "SSE_HEARTBEAT must be at least 10ms")
 	check(c.SSEPoll >= 10*time.Millisecond, "SSE_POLL must be at least 10ms")
 	check(c.ConsumerInterval >= time.Millisecond && c.ConsumerInterval <= time.Second, "CONSUMER_INTERVAL must be between 1ms and 1s")

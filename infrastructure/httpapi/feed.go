@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/example/orders/api"
@@ -31,7 +32,11 @@ type FeedConfig struct {
 	Heartbeat    time.Duration // a comment on an idle stream this often
 	WriteTimeout time.Duration // a stream whose client does not take a page within this is ended
 	MaxStreams   int           // open streams per process; past it 503
-	MaxLifetime  time.Duration // a stream is ended after this (the client reconnects)
+	// MaxStreamsPerCaller bounds the open streams of one caller (the principal's
+	// subject) per process, so that one client cannot take every stream; past it 429.
+	// 0: no bound. A principal without a subject (AUTH_MODE=none) is not bounded apart.
+	MaxStreamsPerCaller int
+	MaxLifetime         time.Duration // a stream is ended after this (the client reconnects)
 	// Shutdown is closed when the server begins to shut down: every stream ends at
 	// once, so that the HTTP server's graceful shutdown is not held by them.
 	Shutdown <-chan struct{}
@@ -126,12 +131,58 @@ func (h *Handlers) StreamEvents(ctx context.Context, r api.StreamEventsRequestOb
 		}
 		q.After = id
 	}
-	if n := h.streams.Add(1); h.feedCfg.MaxStreams > 0 && n > int64(h.feedCfg.MaxStreams) {
-		h.streams.Add(-1)
+	release, err := h.streams.acquire(ctx, h.feedCfg.MaxStreams, h.feedCfg.MaxStreamsPerCaller)
+	if err != nil {
+		return nil, err
+	}
+	return &eventStream{h: h, ctx: ctx, q: q, head: isHead(ctx), release: release}, nil
+}
+
+// streamSlots counts the open event streams, in all and per caller.
+type streamSlots struct {
+	mu       sync.Mutex
+	open     int
+	byCaller map[string]int
+}
+
+// acquire takes a stream's place, or answers why there is none: the process serves
+// max streams (503 too_many_streams), or the caller holds perCaller (429
+// too_many_caller_streams); 0 is no bound. release gives the place back.
+func (s *streamSlots) acquire(ctx context.Context, maxStreams, perCaller int) (release func(), err error) {
+	caller := ""
+	if p, ok := application.PrincipalFrom(ctx); ok {
+		caller = p.Subject
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if maxStreams > 0 && s.open >= maxStreams {
 		return nil, &requestError{status: http.StatusServiceUnavailable, code: "too_many_streams", title: "Too many streams",
 			detail: "This instance serves as many event streams as it may; reconnect later with Last-Event-ID, or page with GET /events."}
 	}
-	return &eventStream{h: h, ctx: ctx, q: q, head: isHead(ctx)}, nil
+	if caller != "" && perCaller > 0 && s.byCaller[caller] >= perCaller {
+		return nil, &requestError{status: http.StatusTooManyRequests, code: "too_many_caller_streams", title: "Too many streams for this caller",
+			detail: "This caller already holds as many event streams as one caller may on this instance; close one, or reconnect later with Last-Event-ID."}
+	}
+	s.open++
+	if caller != "" {
+		if s.byCaller == nil {
+			s.byCaller = map[string]int{}
+		}
+		s.byCaller[caller]++
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.open--
+			if caller != "" {
+				if s.byCaller[caller]--; s.byCaller[caller] <= 0 {
+					delete(s.byCaller, caller)
+				}
+			}
+		})
+	}, nil
 }
 
 // eventStream is the response of GET /events/stream: its Visit method writes the
@@ -142,11 +193,13 @@ type eventStream struct {
 	ctx  context.Context
 	q    feed.Query
 	head bool
+	// release gives the stream's place back (streamSlots.acquire).
+	release func()
 }
 
 func (s *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 	h, ctx := s.h, s.ctx
-	defer h.streams.Add(-1)
+	defer s.release()
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-store")

@@ -78,7 +78,7 @@ func problemFor(err error, instance string) problem {
 		if len(badRequest.fields) > 0 {
 			p.body.Errors = &badRequest.fields
 		}
-		if badRequest.status == http.StatusServiceUnavailable {
+		if badRequest.status == http.StatusServiceUnavailable || badRequest.status == http.StatusTooManyRequests {
 			p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		}
 		return set(badRequest.status, badRequest.code, badRequest.title, badRequest.detail)

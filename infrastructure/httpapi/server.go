@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -39,7 +38,7 @@ type Handlers struct {
 
 	feed    EventFeed
 	feedCfg FeedConfig
-	streams atomic.Int64 // open event streams
+	streams streamSlots // open event streams, in all and per caller
 }
 
 var _ api.StrictServerInterface = (*Handlers)(nil)
