@@ -103,10 +103,9 @@ func (c *contention) note(outcome string) {
 	c.mu.Unlock()
 }
 
-// wrong412 counts a 412 version_mismatch answered to a command sent without If-Match
-// (today: a keyed command that lost its first, optimistic attempt; the answer is
-// stored under its key). Such a command left nothing in the log, which the checks
-// hold it to like any rejected one; the count is in the outcomes logged.
+// wrong412 records a 412 version_mismatch answered to a command sent without If-Match:
+// such a command is retried by the service, so this is a failure (a keyed command that
+// lost its optimistic attempt once stored it under its key).
 func (c *contention) wrong412(keyed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -185,6 +184,9 @@ func runContention(t *testing.T, cfg contentionConfig) {
 	c.finish()
 	t.Logf("%d instances, %d writers on %d orders for %v: %v", cfg.instances, cfg.writers, cfg.orders,
 		wrote.Round(time.Millisecond), c.count)
+	if n := c.count["412 without If-Match"]; n > 0 {
+		t.Errorf("%d commands sent without If-Match were answered 412 version_mismatch", n)
+	}
 
 	// A last order, confirmed after every other command was answered: it comes after
 	// all of them in the order the fulfilment reactor reads, so once its shipment
