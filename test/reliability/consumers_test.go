@@ -47,7 +47,7 @@ func TestConsumerOwnerKilled(t *testing.T) {
 	}
 	time.Sleep(pick(500*time.Millisecond, 2*time.Second))
 	w.stop()
-	checkConsumers(t, pool, w)
+	checkConsumers(t, dbURL, pool, w)
 }
 
 // TestConsumersThroughDatabaseOutage stops PostgreSQL while the consumers work; they
@@ -66,7 +66,7 @@ func TestConsumersThroughDatabaseOutage(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	w.stop()
-	checkConsumers(t, consumerPool(t, pg.URL), w)
+	checkConsumers(t, pg.URL, consumerPool(t, pg.URL), w)
 }
 
 func consumerPool(t *testing.T, dbURL string) *pgxpool.Pool {
@@ -178,7 +178,7 @@ func (w *writers) stop() { w.once.Do(func() { w.cancel(); w.wg.Wait() }) }
 
 // checkConsumers waits for every consumer to reach the end of the log and checks what
 // they made of it.
-func checkConsumers(t *testing.T, pool *pgxpool.Pool, w *writers) {
+func checkConsumers(t *testing.T, dbURL string, pool *pgxpool.Pool, w *writers) {
 	t.Helper()
 	ctx := context.Background()
 	var last int64
@@ -283,4 +283,5 @@ func checkConsumers(t *testing.T, pool *pgxpool.Pool, w *writers) {
 	}
 	t.Logf("%d orders (%d confirmed and shipped), %d order flows acknowledged, log at %d; customer_summary and shipments agree with it",
 		len(orders), confirmed, w.acked.Load(), last)
+	runVerify(t, dbURL) // every phase ends with `orders verify`
 }
