@@ -695,6 +695,7 @@ func checkAlerts(t *testing.T, rule *prometheusRule) {
 		"consumer stopped": regexp.MustCompile(`orders_consumer_stopped\) == 1`),
 		"consumer lag":     regexp.MustCompile(`orders_consumer_lag_events`),
 		"lag seconds":      regexp.MustCompile(`orders_consumer_lag_seconds`),
+		"stats age":        regexp.MustCompile(`orders_consumer_stats_age_seconds\) > 60`),
 		"migration failed": regexp.MustCompile(`kube_job_status_failed\{job_name="orders-migrate"\}`),
 	}
 	for what, re := range want {
