@@ -167,30 +167,39 @@ func (c *httpClient) getOrder(ctx context.Context, pathAndQuery string) (orderJS
 	return ord, nil
 }
 
-// eventCount returns the number of events GET /orders/{id}/events lists, after
-// checking that their versions are 1..n.
+// eventCount returns the number of events GET /orders/{id}/events lists, following
+// every page (next_after), after checking that their versions are 1..n.
 func (c *httpClient) eventCount(ctx context.Context, id string) (int, error) {
-	a, err := c.do(ctx, http.MethodGet, "/orders/"+id+"/events", nil)
-	if err != nil {
-		return 0, err
-	}
-	if a.status != http.StatusOK {
-		return 0, fmt.Errorf("GET /orders/%s/events: %s", id, labelOf(a))
-	}
-	var list struct {
-		Items []struct {
-			Version int64 `json:"version"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(a.body, &list); err != nil {
-		return 0, err
-	}
-	for i, e := range list.Items {
-		if e.Version != int64(i+1) {
-			return 0, fmt.Errorf("order %s: event %d has version %d", id, i+1, e.Version)
+	n := 0
+	path := "/orders/" + id + "/events?limit=1000"
+	for {
+		a, err := c.do(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			return 0, err
 		}
+		if a.status != http.StatusOK {
+			return 0, fmt.Errorf("GET %s: %s", path, labelOf(a))
+		}
+		var page struct {
+			Items []struct {
+				Version int64 `json:"version"`
+			} `json:"items"`
+			NextAfter *int64 `json:"next_after"`
+		}
+		if err := json.Unmarshal(a.body, &page); err != nil {
+			return 0, err
+		}
+		for _, e := range page.Items {
+			n++
+			if e.Version != int64(n) {
+				return 0, fmt.Errorf("order %s: event %d has version %d", id, n, e.Version)
+			}
+		}
+		if page.NextAfter == nil {
+			return n, nil
+		}
+		path = "/orders/" + id + "/events?limit=1000&after=" + strconv.FormatInt(*page.NextAfter, 10)
 	}
-	return len(list.Items), nil
 }
 
 func placeBody(customer string) []byte {
