@@ -637,8 +637,8 @@ type ServiceUnavailable = Problem
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
 
-// TooManyStreams An RFC 9457 problem details document.
-type TooManyStreams = Problem
+// TooManyCallerStreams An RFC 9457 problem details document.
+type TooManyCallerStreams = Problem
 
 // Unauthorized An RFC 9457 problem details document.
 type Unauthorized = Problem
@@ -4513,7 +4513,7 @@ type StreamEventsResponse struct {
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyStreams
+	ApplicationproblemJSON429 *TooManyCallerStreams
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -4550,7 +4550,7 @@ func (r StreamEventsResponse) GetApplicationproblemJSON403() *Forbidden {
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyStreams {
+func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyCallerStreams {
 	return r.ApplicationproblemJSON429
 }
 
@@ -8158,7 +8158,7 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyStreams
+		var dest TooManyCallerStreams
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
