@@ -9,8 +9,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/example/orders/domain/order"
 	"github.com/example/orders/test/testsupport"
 )
+
+// defaultLengths are the growing-stream scenario's stream lengths in full mode. An
+// order holds at most order.MaxLines (1,000) lines, so its stream at most 1,001
+// events: an order of 990 events has room for 10 measured lines (streamRoom), and 30
+// of them take the default 300 samples; maxStreamLength is the longest possible.
+const defaultLengths = "10,100,500,990"
+
+// maxStreamLength is the longest stream the growing-stream scenario can measure: n
+// events are n-1 lines once the warm-up line is in, the line after the restart makes
+// n, and each order must take at least one measured line.
+const maxStreamLength = order.MaxLines - 1
 
 // config is what the flags say. Smoke mode replaces durations by small fixed counts.
 type config struct {
@@ -69,7 +81,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.rounds, "rounds", 3, "interleaved repetitions of each comparison in full mode (median reported)")
 	fs.StringVar(&conc, "concurrency", "1,8,32", "worker counts, comma-separated")
 	fs.DurationVar(&c.contention, "contention-duration", 10*time.Second, "length of the hot-orders run in full mode")
-	fs.StringVar(&lengths, "lengths", "10,100,1000,10000", "stream lengths (events) for the growing-stream scenario in full mode")
+	fs.StringVar(&lengths, "lengths", defaultLengths, fmt.Sprintf("stream lengths (events) for the growing-stream scenario in full mode, each at most %d (order.MaxLines lines, less the lines the scenario adds)", maxStreamLength))
 	fs.IntVar(&c.samples, "samples", 300, "add-line samples per stream length in full mode")
 	fs.StringVar(&c.outDir, "out", filepath.Join(root, "test", "bench", "out"), "directory for the JSON, markdown and server log")
 	fs.StringVar(&c.chartsDir, "charts", filepath.Join(root, "docs"), "directory for bench-latency.svg and bench-stream-length.svg (full mode only)")
@@ -92,11 +104,6 @@ func parseFlags(args []string) (config, error) {
 	if c.lengths, err = parseInts(lengths); err != nil {
 		return c, fmt.Errorf("-lengths: %w", err)
 	}
-	for _, l := range c.lengths {
-		if l < 3 {
-			return c, fmt.Errorf("-lengths: %d is too short (the order needs its placement and a warm-up line)", l)
-		}
-	}
 	if only != "" {
 		for _, name := range strings.Split(only, ",") {
 			name = strings.TrimSpace(name)
@@ -110,6 +117,16 @@ func parseFlags(args []string) (config, error) {
 		c.rounds = 1
 		c.lengths = []int{10, 100}
 		c.samples = 20
+	}
+	for _, l := range c.lengths {
+		if l < 3 {
+			return c, fmt.Errorf("-lengths: %d is too short (the order needs its placement and a warm-up line)", l)
+		}
+		if l > maxStreamLength {
+			return c, fmt.Errorf("-lengths: %d events cannot be measured: an order holds at most order.MaxLines = %d lines, and an order "+
+				"whose stream holds n events has n-1 lines after its warm-up line, one more after the restart and at least one measured "+
+				"line to take, so the longest length is %d", l, order.MaxLines, maxStreamLength)
+		}
 	}
 	if c.rounds < 1 || c.samples < 1 || c.duration <= 0 || c.contention <= 0 {
 		return c, fmt.Errorf("-rounds, -samples, -duration and -contention-duration must be positive")

@@ -13,8 +13,8 @@ import (
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 )
 
-// Filling long streams over HTTP would take minutes: every add-line response carries
-// all of the order's lines, so filling to 10,000 events moves some 3 GB of JSON. The
+// Filling long streams over HTTP would be slow: every add-line response carries all of
+// the order's lines, so filling one order to 1,000 events moves some 30 MB of JSON. The
 // lines go in straight through the application's own event store
 // (eventstore.Append, events encoded by its codec) together with the read-model rows
 // the service's projection would write; the scenario then checks through the service

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/order"
 )
 
 // streamRow is add-line latency on orders whose streams hold Length events.
@@ -30,10 +32,26 @@ type streamRow struct {
 // after the restart (one per order) is a median of several, not one sample.
 const minOrdersPerLength = 5
 
+// streamRoom is how many measured lines one order of a stream of length events takes
+// at most: a tenth of its length, so that the length stays what it says, and no more
+// than order.MaxLines allows. The order holds length-1 lines after its warm-up line
+// and length after the line that follows the restart; parseFlags refuses lengths
+// that leave no room.
+func streamRoom(length int) int { return max(1, min(length/10, order.MaxLines-length)) }
+
+// streamOrders is how many orders of one length the scenario uses for samples
+// measured lines: enough that none takes more than streamRoom of them.
+func streamOrders(length, samples int) int {
+	room := streamRoom(length)
+	return max(minOrdersPerLength, (samples+room-1)/room)
+}
+
 // runStreams is scenario 5: add-line latency at concurrency 1 on orders whose streams
-// hold 10, 100, 1,000 and 10,000 events. Each length gets enough orders that none
-// grows by more than a tenth while it is measured, and the lengths take turns, in ten
-// rounds, so that a noisy moment of the machine does not land on one length only.
+// hold 10, 100, 500 and 990 events (an order holds at most order.MaxLines lines, so
+// its stream at most 1,001 events). Each length gets enough orders that none grows by
+// more than a tenth while it is measured, nor past order.MaxLines, and the lengths take
+// turns, in ten rounds, so that a noisy moment of the machine does not land on one
+// length only.
 func runStreams(ctx context.Context, env *environment, rep *report) error {
 	cfg := env.cfg
 	raw := newRawWriter(env.pool)
@@ -52,7 +70,10 @@ func runStreams(ctx context.Context, env *environment, rep *report) error {
 	}
 	groups := make([]*group, len(cfg.lengths))
 	for gi, length := range cfg.lengths {
-		n := max(minOrdersPerLength, (cfg.samples+max(1, length/10)-1)/max(1, length/10))
+		if length > maxStreamLength {
+			return fmt.Errorf("stream length %d: an order holds at most order.MaxLines = %d lines; the longest length is %d", length, order.MaxLines, maxStreamLength)
+		}
+		n := streamOrders(length, cfg.samples)
 		ids, err := prefill(ctx, env, n, 0)
 		if err != nil {
 			return err
@@ -86,7 +107,7 @@ func runStreams(ctx context.Context, env *environment, rep *report) error {
 	// streams; then a restart empties the service's cache, and the first command on each
 	// order is what a cold long stream costs.
 	// Only the streams whose warm-up folded at least the snapshot interval must have one;
-	// wait for those (a 10,000-line state takes a while to encode and write).
+	// wait for those.
 	var want []string
 	for _, g := range groups {
 		if g.length-2 >= serviceSnapshotEvery {
@@ -139,7 +160,7 @@ func runStreams(ctx context.Context, env *environment, rep *report) error {
 						return o
 					}
 				}}))
-			getShare := max(1, min(share, 100/rounds)) // a GET of 10,000 lines takes tens of ms
+			getShare := max(1, min(share, 100/rounds)) // a GET of 1,000 lines takes a few ms
 			g.get = append(g.get, runLoad(ctx, env, load{name: "get order", workers: 1, count: getShare,
 				newOp: func(int) func(context.Context) outcome {
 					return func(ctx context.Context) outcome {

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/example/orders/domain/order"
 )
 
 // table is one block of results, rendered as text for the terminal and as markdown
@@ -73,11 +75,16 @@ func tables(r *report) []table {
 			notes: []string{"statuses: " + statuses(c.Load.Status),
 				"failed attempts = transactions the service rolled back (pg_stat_database.xact_rollback); each lost race is one, and a 409 is " +
 					"an answer after the last attempt lost too"}}
+		if c.LinesPerOrder > 0 {
+			t.notes = append(t.notes, fmt.Sprintf("an order holds at most %d lines (order.MaxLines), so each group of %d clients moves on to a fresh order "+
+				"once its order has taken %d requests: %d clients on each of the %d orders at a time, %d generation(s) of orders, %d lines in the fullest",
+				order.MaxLines, c.Clients/max(1, c.Orders), c.LinesPerOrder, c.Clients/max(1, c.Orders), c.Orders, c.Generations, c.MaxLineCount))
+		}
 		if c.RetriesNote != "" {
 			t.notes = append(t.notes, c.RetriesNote)
 		}
 		for _, o := range c.PerOrder {
-			n := fmt.Sprintf("order %s: %d acknowledged, %d conflicts; line_count %d, version %d, %d events", o.ID, o.Acked, o.Conflicts, o.LineCount, o.Version, o.Events)
+			n := fmt.Sprintf("order %s (generation %d): %d acknowledged, %d conflicts; line_count %d, version %d, %d events", o.ID, o.Generation, o.Acked, o.Conflicts, o.LineCount, o.Version, o.Events)
 			if o.Problem != "" {
 				n += "; PROBLEM: " + o.Problem
 			}
@@ -95,7 +102,8 @@ func tables(r *report) []table {
 		}
 		a, b := r.Streams[0], r.Streams[len(r.Streams)-1]
 		t.notes = append(t.notes, fmt.Sprintf("p50 at %s events / p50 at %s events = %.2fx", thousands(b.Length), thousands(a.Length), r.StreamRatio),
-			"each length has enough orders that none grows by more than a tenth while measured; add line answers 204 (return=minimal), the GET carries every line of the order",
+			fmt.Sprintf("each length has enough orders that none grows by more than a tenth while measured, nor past order.MaxLines (%d lines: "+
+				"no stream can be longer than %d events); add line answers 204 (return=minimal), the GET carries every line of the order", order.MaxLines, order.MaxLines+1),
 			"first command after raw fill: the service's cache is behind by the filled events and there is no snapshot yet, so it folds them all; "+
 				"first command after restart: nothing cached in memory, the state comes from the snapshot its warm-up command wrote")
 		ts = append(ts, t)
