@@ -357,7 +357,9 @@ func fixedAddr(t testing.TB) string {
 func TestEventStreamResumesAcrossARestart(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
-	env := map[string]string{"LISTEN_ADDR": fixedAddr(t), "SSE_POLL": "100ms", "SSE_HEARTBEAT": "200ms", "REQUEST_TIMEOUT": "100ms"}
+	// REQUEST_TIMEOUT is short so that the idle stream below outlives it (and the 5 s
+	// added for writes) soon; 100 ms made a command time out on a loaded machine.
+	env := map[string]string{"LISTEN_ADDR": fixedAddr(t), "SSE_POLL": "100ms", "SSE_HEARTBEAT": "200ms", "REQUEST_TIMEOUT": "1s"}
 	s1 := startServerOn(t, db, env)
 	pool := dbPool(t, db)
 	placeOrders(t, s1.URL, 5)
@@ -371,7 +373,7 @@ func TestEventStreamResumesAcrossARestart(t *testing.T) {
 	// write timeouts for ordinary requests (REQUEST_TIMEOUT + 5s).
 	opened := time.Now()
 	heartbeats := 0
-	for time.Since(opened) < 6*time.Second {
+	for time.Since(opened) < 7*time.Second {
 		select {
 		case c := <-stream.comments:
 			if strings.Contains(c, "heartbeat") {
