@@ -386,7 +386,7 @@ func TestEventStreamResumesAcrossARestart(t *testing.T) {
 		}
 	}
 	if heartbeats < 3 {
-		t.Fatalf("%d heartbeats in 6s at SSE_HEARTBEAT=200ms", heartbeats)
+		t.Fatalf("%d heartbeats in 7s at SSE_HEARTBEAT=200ms", heartbeats)
 	}
 	placeOrders(t, s1.URL, 3) // while streaming, pushed as they commit
 	want = allPositions(t, pool)
