@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -63,14 +64,37 @@ type StoredEvent struct {
 }
 
 // Definition is all an aggregate writes to register its inline read model: E is its
-// event type, R what the read model holds for one stream (the zero R: nothing).
+// event type, R what the read model holds for one stream.
+//
+// R is a struct with one field per table of the read model, each tagged with the
+// table's name: a pointer to a row struct for the root table (nil: no row), and a
+// slice of row structs, in key order, for each child table, with the column that holds
+// the stream id, the column that tells its rows apart, and the name differences give
+// them:
+//
+//	type overview struct {
+//		Row   *overviewRow `verify:"order_overview"`
+//		Lines []lineRow    `verify:"order_overview_lines,stream=order_id,key=line_no,as=lines"`
+//	}
+//
+// Each field of a row struct is one column, named by its db tag (`db:"status,word"`
+// shows the value unquoted, as a status or a currency reads best). Verify reads every
+// column of every row (to_jsonb of the row) and compares each with the row struct's
+// field of that name: a column the row struct has no field for is a difference on
+// every row, so a column added by a migration is checked from the start, and a
+// projection that forgets to fill it is caught once Expect says what it should hold.
+// A NULL is only equal to a nil pointer.
 type Definition[E, R any] struct {
-	Name       string   // e.g. "order_overview"
-	StreamType string   // e.g. "order"
-	Tables     []string // children first, the root table last (see ReadModel.Tables)
+	Name       string // e.g. "order_overview"
+	StreamType string // e.g. "order"
 	// IDColumn and VersionColumn are the root table's; "id" and "version" if empty.
+	// The root row struct has a field for the version column (the id column is how
+	// the row is found and needs none).
 	IDColumn, VersionColumn string
-	Codec                   aggregatestore.Codec[E]
+	// NoRow says why events can imply no root row, e.g. "the events place no order";
+	// "the events make no row" if empty.
+	NoRow string
+	Codec aggregatestore.Codec[E]
 	// Project is the aggregate's inline projection, the one its Store runs: Rebuild
 	// replays it, so a rebuild writes what the commands wrote.
 	Project aggregatestore.Projection[E]
@@ -78,19 +102,14 @@ type Definition[E, R any] struct {
 	// computed from the domain's fold (an independent check of Project). An error is
 	// a failure to check at all.
 	Expect func(id uuid.UUID, events []application.RecordedEvent[E]) (R, error)
-	// Load queues on b the queries that read the rows of the streams ids; for each row
-	// read, the query's callback calls found(id) and fills in the R it returns.
-	Load func(b *pgx.Batch, ids []uuid.UUID, found func(id uuid.UUID) *R)
-	// Compare reports on d every difference between want (from Expect) and found
-	// (from Load) for one stream.
-	Compare func(want, found R, d Diff)
 	// CheckEvent, if set, checks each decoded event (n is its position in the stream,
 	// from 1) and reports on d what does not belong, e.g. a first event that does not
 	// create the aggregate.
 	CheckEvent func(id uuid.UUID, n int64, e application.RecordedEvent[E], d Diff)
 }
 
-// For makes d a ReadModel.
+// For makes d a ReadModel. It panics if R is not shaped as Definition says: that is a
+// programming error, found by the first test that registers the read model.
 func For[E, R any](d Definition[E, R]) ReadModel {
 	if d.IDColumn == "" {
 		d.IDColumn = "id"
@@ -98,16 +117,32 @@ func For[E, R any](d Definition[E, R]) ReadModel {
 	if d.VersionColumn == "" {
 		d.VersionColumn = "version"
 	}
-	return &definedModel[E, R]{d}
+	if d.NoRow == "" {
+		d.NoRow = "the events make no row"
+	}
+	tables, err := tablesOf(reflect.TypeFor[R](), d.IDColumn, d.VersionColumn)
+	if err != nil {
+		panic(fmt.Sprintf("verify.For(%s): %v", d.Name, err))
+	}
+	return &definedModel[E, R]{d: d, tables: tables}
 }
 
-type definedModel[E, R any] struct{ d Definition[E, R] }
+type definedModel[E, R any] struct {
+	d      Definition[E, R]
+	tables []table // children first, the root last
+}
 
 func (m *definedModel[E, R]) Name() string       { return m.d.Name }
 func (m *definedModel[E, R]) StreamType() string { return m.d.StreamType }
-func (m *definedModel[E, R]) Tables() []string   { return m.d.Tables }
+func (m *definedModel[E, R]) Tables() []string {
+	names := make([]string, len(m.tables))
+	for i, t := range m.tables {
+		names[i] = t.name
+	}
+	return names
+}
 func (m *definedModel[E, R]) Root() (string, string, string) {
-	return m.d.Tables[len(m.d.Tables)-1], m.d.IDColumn, m.d.VersionColumn
+	return m.tables[len(m.tables)-1].name, m.d.IDColumn, m.d.VersionColumn
 }
 
 func (m *definedModel[E, R]) Open(id eventstore.StreamID, d Diff) Stream {
@@ -126,6 +161,7 @@ func (m *definedModel[E, R]) Load(b *pgx.Batch, streams []Stream, row func()) {
 	for _, s := range streams {
 		s := s.(*definedStream[E, R])
 		if s.validID && s.undecodable == nil {
+			s.found = make([][]foundRow, len(m.tables))
 			byID[s.id] = s
 			ids = append(ids, s.id)
 		}
@@ -133,14 +169,14 @@ func (m *definedModel[E, R]) Load(b *pgx.Batch, streams []Stream, row func()) {
 	if len(ids) == 0 {
 		return
 	}
-	var spare R
-	m.d.Load(b, ids, func(id uuid.UUID) *R {
-		row()
-		if s, ok := byID[id]; ok {
-			return &s.found
-		}
-		return &spare // a row the query should not have returned: ignored
-	})
+	for i, t := range m.tables {
+		t.load(b, ids, func(id uuid.UUID, r foundRow) {
+			row()
+			if s, ok := byID[id]; ok {
+				s.found[i] = append(s.found[i], r)
+			} // else a row the query should not have returned: ignored
+		})
+	}
 }
 
 type definedStream[E, R any] struct {
@@ -151,7 +187,7 @@ type definedStream[E, R any] struct {
 	n           int64
 	events      []application.RecordedEvent[E]
 	undecodable *Difference
-	found       R
+	found       [][]foundRow // by table, as m.tables
 }
 
 func (s *definedStream[E, R]) Add(e StoredEvent) {
@@ -181,7 +217,7 @@ func (s *definedStream[E, R]) Add(e StoredEvent) {
 func (s *definedStream[E, R]) Undecodable() *Difference { return s.undecodable }
 
 func (s *definedStream[E, R]) Compare() error {
-	defer func() { s.events = nil }()
+	defer func() { s.events, s.found = nil, nil }()
 	if !s.validID || s.undecodable != nil {
 		return nil
 	}
@@ -189,7 +225,15 @@ func (s *definedStream[E, R]) Compare() error {
 	if err != nil {
 		return err
 	}
-	s.m.d.Compare(want, s.found, s.d)
+	w := reflect.ValueOf(want)
+	root := len(s.m.tables) - 1
+	// The root row first: without it, its children are not compared.
+	if !s.m.tables[root].compareRoot(s.d, s.m.d.NoRow, w, s.found[root]) {
+		return nil
+	}
+	for i, t := range s.m.tables[:root] {
+		t.compareChildren(s.d, w, s.found[i])
+	}
 	return nil
 }
 
@@ -245,24 +289,6 @@ func (d Diff) Instant(field string, want, found time.Time) {
 	if !want.Equal(found) {
 		d.Report(field, FormatTime(want), FormatTime(found))
 	}
-}
-
-// Rows compares whether the read model has a row where the events say it should:
-// a row missing or one too many is reported (noRow says why the events imply none,
-// e.g. "the events place no order") with the version the present row has. It returns
-// true when both rows exist, so that the caller compares their fields.
-func Rows[R any](d Diff, table, noRow string, want, found *R, version func(*R) int64) bool {
-	switch {
-	case want == nil && found == nil:
-		return false
-	case want == nil:
-		d.Report(table, "no row ("+noRow+")", fmt.Sprintf("a row at version %d", version(found)))
-		return false
-	case found == nil:
-		d.Report(table, fmt.Sprintf("a row at version %d", version(want)), "no row")
-		return false
-	}
-	return true
 }
 
 // FormatTime is how differences show a time.
