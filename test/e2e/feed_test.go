@@ -23,7 +23,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/api"
+	"github.com/example/orders/infrastructure/eventcodec"
 	es "github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
 )
@@ -110,8 +112,9 @@ func TestFeedPagesEveryEventOnceWhileWritersRunAndATransactionCommitsLate(t *tes
 		t.Fatal(err)
 	}
 	defer func() { _ = held.Rollback(ctx) }()
+	placedVersion, _ := eventcodec.NewOrderRegistry().Version("OrderPlaced")
 	heldEvents, err := es.Append(ctx, held, es.StreamID{Type: "order", ID: "held-open"}, es.NoStream(),
-		[]es.EventData{{Type: "OrderPlaced", SchemaVersion: 2, Payload: json.RawMessage(`{"held":true}`)}})
+		[]es.EventData{{Type: "OrderPlaced", SchemaVersion: placedVersion, Payload: json.RawMessage(`{"held":true}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +584,7 @@ func TestFeedTailAcrossARestart(t *testing.T) {
 	}
 }
 
-// With polling effectively off, a NOTIFY on orders_events wakes the stream: the one the
+// With polling effectively off, a NOTIFY on feed.Channel (<name>_events) wakes the stream: the one the
 // service's writers send after each commit (subscription.Notifier), and one sent from
 // outside; HEAD answers the headers at once.
 func TestEventStreamIsWokenByNotifications(t *testing.T) {
@@ -611,7 +614,7 @@ func TestEventStreamIsWokenByNotifications(t *testing.T) {
 	}
 	want = allPositions(t, pool)[1:]
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		if _, err := pool.Exec(context.Background(), `SELECT pg_notify('orders_events', '')`); err != nil {
+		if _, err := pool.Exec(context.Background(), `SELECT pg_notify($1, '')`, feed.Channel); err != nil {
 			t.Fatal(err)
 		}
 		select {

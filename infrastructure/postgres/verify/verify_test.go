@@ -116,6 +116,16 @@ func (f fixture) appendRaw(t testing.TB, stream es.StreamID, expected es.Expecte
 	}
 }
 
+// appendEvent appends e as the codec writes it now (its current schema version).
+func (f fixture) appendEvent(t testing.TB, stream es.StreamID, expected es.ExpectedVersion, e order.Event) {
+	t.Helper()
+	name, version, payload, err := f.codec.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.appendRaw(t, stream, expected, name, version, string(payload))
+}
+
 func (f fixture) verify(t testing.TB, opts ...verify.Option) ([]verify.Difference, verify.Summary) {
 	t.Helper()
 	return f.verifyWith(t, f.models, opts...)
@@ -423,10 +433,10 @@ func TestUndecodableAndMalformedStreams(t *testing.T) {
 	headless := uuid.Must(uuid.NewV7()) // starts with a line, so it folds to no order
 	f.appendRaw(t, es.StreamID{Type: "order", ID: headless.String()}, es.NoStream(), "OrderLineAdded", 1, `{"sku": "a", "quantity": 1, "unit_price_cents": 1}`)
 	elsewhere := uuid.Must(uuid.NewV7()) // placed with another order's id
-	f.appendRaw(t, es.StreamID{Type: "order", ID: elsewhere.String()}, es.NoStream(), "OrderPlaced", 2,
-		`{"order_id": "`+ok.String()+`", "customer_id": "x", "currency": "EUR", "placed_at": "2026-01-01T00:00:00Z"}`)
+	f.appendEvent(t, es.StreamID{Type: "order", ID: elsewhere.String()}, es.NoStream(),
+		order.OrderPlaced{OrderID: ok, CustomerID: "x", Currency: "EUR", PlacedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	notUUID := es.StreamID{Type: "order", ID: "ORDER-1"}
-	f.appendRaw(t, notUUID, es.NoStream(), "OrderPlaced", 2, `{"order_id": "`+uuid.NewString()+`", "customer_id": "x", "currency": "EUR", "placed_at": "2026-01-01T00:00:00Z"}`)
+	f.appendEvent(t, notUUID, es.NoStream(), order.OrderPlaced{OrderID: uuid.New(), CustomerID: "x", Currency: "EUR", PlacedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 
 	diffs, sum := f.verify(t)
 	var teleportedErr, futureErr string
