@@ -22,13 +22,13 @@ import (
 
 // Defines values for HealthStatus.
 const (
-	Ok HealthStatus = "ok"
+	HealthStatusOk HealthStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
 	default:
 		return false
@@ -58,13 +58,13 @@ func (e OrderStatus) Valid() bool {
 
 // Defines values for ReadinessStatus.
 const (
-	Ready ReadinessStatus = "ready"
+	ReadinessStatusReady ReadinessStatus = "ready"
 )
 
 // Valid indicates whether the value is a known member of the ReadinessStatus enum.
 func (e ReadinessStatus) Valid() bool {
 	switch e {
-	case Ready:
+	case ReadinessStatusReady:
 		return true
 	default:
 		return false

@@ -1,5 +1,6 @@
 // Package apiclient is the client oapi-codegen generates from ../../openapi.yaml, as a
-// client team would generate it: models and client only, nothing hand-written. The
+// client team would generate it: models and client only, nothing hand-written (but a
+// test that its enum constants keep their type-prefixed names). The
 // e2e suite uses it to prove the contract is enough to drive the service
 // (TestGeneratedClient). `make generate` regenerates it; `make check-generated` fails
 // when it is stale.
