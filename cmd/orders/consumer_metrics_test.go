@@ -16,7 +16,7 @@ import (
 	"github.com/example/orders/infrastructure/tracing"
 )
 
-var consumerGauge = regexp.MustCompile(`(?m)^orders_consumer_(position|lag_events|stopped)\{consumer="([^"]+)"\} (\S+)$`)
+var consumerGauge = regexp.MustCompile(`(?m)^` + metrics.Namespace + `_consumer_(position|lag_events|stopped)\{consumer="([^"]+)"\} (\S+)$`)
 
 // consumerGauges returns the consumer gauges of one scrape of /metrics, as
 // "name{consumer}" -> value.
@@ -80,12 +80,12 @@ func TestConsumerGaugesOnTheFirstScrape(t *testing.T) {
 	for _, s := range want {
 		for name, v := range map[string]int64{"position": s.Position, "lag_events": s.LagEvents, "stopped": 0} {
 			if g := got[name+"{"+s.Name+"}"]; g != strconv.FormatInt(v, 10) {
-				t.Errorf("first scrape: orders_consumer_%s{consumer=%q} = %q, want %d", name, s.Name, g, v)
+				t.Errorf("first scrape: %s_consumer_%s{consumer=%q} = %q, want %d", metrics.Namespace, name, s.Name, g, v)
 			}
 		}
 	}
-	if !strings.Contains(text, "orders_consumer_stats_age_seconds ") {
-		t.Error("first scrape: no orders_consumer_stats_age_seconds")
+	if !strings.Contains(text, metrics.Namespace+"_consumer_stats_age_seconds ") {
+		t.Error("first scrape: no " + metrics.Namespace + "_consumer_stats_age_seconds")
 	}
 }
 
@@ -111,14 +111,14 @@ func TestConsumerGaugesAreNeverSilentlyStale(t *testing.T) {
 		if len(got) > 0 {
 			t.Errorf("%v after the database went away: stale gauges %v", wait, got)
 		}
-		if !regexp.MustCompile(`(?m)^orders_consumer_stats_errors_total [1-9]`).MatchString(text) {
+		if !regexp.MustCompile(`(?m)^` + metrics.Namespace + `_consumer_stats_errors_total [1-9]`).MatchString(text) {
 			t.Errorf("%v after the database went away: no failed read counted", wait)
 		}
-		age := regexp.MustCompile(`(?m)^orders_consumer_stats_age_seconds (\S+)$`).FindStringSubmatch(text)
+		age := regexp.MustCompile(`(?m)^` + metrics.Namespace + `_consumer_stats_age_seconds (\S+)$`).FindStringSubmatch(text)
 		if age == nil {
-			t.Errorf("%v after the database went away: no orders_consumer_stats_age_seconds", wait)
+			t.Errorf("%v after the database went away: no %s_consumer_stats_age_seconds", wait, metrics.Namespace)
 		} else if v, _ := strconv.ParseFloat(age[1], 64); v < wait.Seconds() {
-			t.Errorf("%v after the database went away: orders_consumer_stats_age_seconds %s", wait, fmt.Sprint(v))
+			t.Errorf("%v after the database went away: %s_consumer_stats_age_seconds %s", wait, metrics.Namespace, fmt.Sprint(v))
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/subscription"
+	"github.com/example/orders/infrastructure/servicename"
 )
 
 // Exit codes of `orders consumers`.
@@ -33,7 +34,7 @@ status exits 0 when every consumer is healthy, 1 when one is stopped or failing,
 // runConsumers is `orders consumers status|reset|skip`.
 func runConsumers(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	failed := func(err error) error { return &exitError{code: consumersFailed, err: err} }
-	usage := strings.ReplaceAll(consumersUsage, "NAME", "orders")
+	usage := strings.ReplaceAll(consumersUsage, "NAME", servicename.Name)
 	if len(args) == 0 {
 		_, _ = fmt.Fprint(out, usage)
 		return failed(errors.New("consumers needs an action: status, reset or skip"))

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/orders/infrastructure/logging"
+	"github.com/example/orders/infrastructure/metrics"
 	"github.com/example/orders/infrastructure/tracing"
 	"github.com/example/orders/test/pgtest"
 )
@@ -100,21 +101,21 @@ func TestMetricsAfterCommands(t *testing.T) {
 		t.Fatalf("/metrics: %d %s", code, text)
 	}
 	for _, want := range []string{
-		`orders_http_requests_total{method="POST",route="/orders",status="201"} 1`,
-		`orders_http_requests_total{method="POST",route="/orders/:id/lines",status="200"} 1`,
-		`orders_http_requests_total{method="GET",route="/orders/:id",status="200"} 1`,
-		`orders_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
-		`orders_http_request_duration_seconds_count{method="POST",route="/orders"} 1`,
-		`orders_commands_total{command="PlaceOrder",outcome="ok"} 1`,
-		`orders_commands_total{command="AddOrderLine",outcome="ok"} 1`,
-		`orders_commands_total{command="ConfirmOrder",outcome="conflict"} 1`,
-		`orders_commands_total{command="ConfirmOrder",outcome="rejected"} 1`,
-		`orders_commands_total{command="CancelOrder",outcome="ok"} 1`,
-		`orders_command_attempts_count{command="PlaceOrder"} 1`,
-		`orders_events_appended_total{stream_type="order"} 3`,
-		`orders_eventstore_append_duration_seconds_count 3`,
-		`orders_db_pool_acquired_conns 0`,
-		`orders_db_pool_waiting_acquires 0`,
+		metrics.Namespace + `_http_requests_total{method="POST",route="/orders",status="201"} 1`,
+		metrics.Namespace + `_http_requests_total{method="POST",route="/orders/:id/lines",status="200"} 1`,
+		metrics.Namespace + `_http_requests_total{method="GET",route="/orders/:id",status="200"} 1`,
+		metrics.Namespace + `_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		metrics.Namespace + `_http_request_duration_seconds_count{method="POST",route="/orders"} 1`,
+		metrics.Namespace + `_commands_total{command="PlaceOrder",outcome="ok"} 1`,
+		metrics.Namespace + `_commands_total{command="AddOrderLine",outcome="ok"} 1`,
+		metrics.Namespace + `_commands_total{command="ConfirmOrder",outcome="conflict"} 1`,
+		metrics.Namespace + `_commands_total{command="ConfirmOrder",outcome="rejected"} 1`,
+		metrics.Namespace + `_commands_total{command="CancelOrder",outcome="ok"} 1`,
+		metrics.Namespace + `_command_attempts_count{command="PlaceOrder"} 1`,
+		metrics.Namespace + `_events_appended_total{stream_type="order"} 3`,
+		metrics.Namespace + `_eventstore_append_duration_seconds_count 3`,
+		metrics.Namespace + `_db_pool_acquired_conns 0`,
+		metrics.Namespace + `_db_pool_waiting_acquires 0`,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,
 	} {
@@ -122,7 +123,7 @@ func TestMetricsAfterCommands(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	for _, re := range []string{`(?m)^orders_db_pool_total_conns [1-9]`, `(?m)^orders_db_pool_idle_conns [1-9]`} {
+	for _, re := range []string{`(?m)^` + metrics.Namespace + `_db_pool_total_conns [1-9]`, `(?m)^` + metrics.Namespace + `_db_pool_idle_conns [1-9]`} {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("/metrics does not match %s", re)
 		}
@@ -132,7 +133,7 @@ func TestMetricsAfterCommands(t *testing.T) {
 	}
 	// The consumers (registered, not running here) are read at the first scrape; the
 	// read succeeded (no checkpoint exists yet, so there is no gauge per consumer).
-	if !strings.Contains(text, "orders_consumer_stats_errors_total 0") || strings.Contains(text, "orders_consumer_position") {
+	if !strings.Contains(text, metrics.Namespace+"_consumer_stats_errors_total 0") || strings.Contains(text, metrics.Namespace+"_consumer_position") {
 		t.Error("consumer metrics: want the read's counter at 0 and no consumer's gauges")
 	}
 	if code, _ := o.do(t, "POST", "/metrics", ``); code == http.StatusOK {

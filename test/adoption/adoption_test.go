@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/example/orders/infrastructure/servicename"
 )
 
 const root = "../.."
@@ -154,18 +156,18 @@ func TestGitignoreCoversWhatCommandsLeave(t *testing.T) {
 		t.Skip("not a git work tree")
 	}
 	left := []string{
-		"feed.pos",                       // orders feed tail --position-file feed.pos (README)
-		"feed.pos.123.tmp",               // its temporary file, while it saves
-		".devdb/auth-hs256-secret",       // make run
-		".devdb/pgdata/PG_VERSION",       // make run without Docker
-		"bin/orders",                     // make build, make run
-		"bin/image/ca-certificates.crt",  // make image
-		"test/bench/out/smoke.json",      // make bench-smoke
-		"orders",                         // go build ./cmd/orders
-		".env",                           // cp .env.example .env
-		"cmd/orders/orders.test",         // go test -c
-		"cover.out",                      // go test -coverprofile
-		"test/bench/out/cpu-place.pprof", // make bench BENCH_FLAGS=-cpuprofile
+		"feed.pos",                      // <name> feed tail --position-file feed.pos (README)
+		"feed.pos.123.tmp",              // its temporary file, while it saves
+		".devdb/auth-hs256-secret",      // make run
+		".devdb/pgdata/PG_VERSION",      // make run without Docker
+		"bin/" + servicename.Name,       // make build, make run
+		"bin/image/ca-certificates.crt", // make image
+		"test/bench/out/smoke.json",     // make bench-smoke
+		servicename.Name,                // go build ./cmd/<name>
+		".env",                          // cp .env.example .env
+		"cmd/" + servicename.Name + "/" + servicename.Name + ".test", // go test -c
+		"cover.out",                                    // go test -coverprofile
+		"test/bench/out/cpu-place.pprof",               // make bench BENCH_FLAGS=-cpuprofile
 		"time-" + time.Now().Format("2006") + ".pprof", // go test -cpuprofile
 	}
 	for _, f := range left {

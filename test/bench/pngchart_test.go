@@ -6,19 +6,21 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/example/orders/infrastructure/servicename"
 )
 
 func TestParseHTTPMetricsAndQuantile(t *testing.T) {
-	text := `# HELP orders_http_requests_total x
-orders_http_requests_total{method="GET",route="/orders/:id",status="200"} 3
-orders_http_requests_total{method="POST",route="/orders",status="201"} 7
-orders_http_request_duration_seconds_bucket{method="GET",route="/orders/:id",le="0.001"} 2
-orders_http_request_duration_seconds_bucket{method="GET",route="/orders/:id",le="0.01"} 3
-orders_http_request_duration_seconds_bucket{method="GET",route="/orders/:id",le="+Inf"} 3
-orders_http_request_duration_seconds_bucket{method="POST",route="/orders",le="0.001"} 0
-orders_http_request_duration_seconds_bucket{method="POST",route="/orders",le="0.01"} 6
-orders_http_request_duration_seconds_bucket{method="POST",route="/orders",le="+Inf"} 7
-`
+	text := strings.ReplaceAll(`# HELP NS_http_requests_total x
+NS_http_requests_total{method="GET",route="/orders/:id",status="200"} 3
+NS_http_requests_total{method="POST",route="/orders",status="201"} 7
+NS_http_request_duration_seconds_bucket{method="GET",route="/orders/:id",le="0.001"} 2
+NS_http_request_duration_seconds_bucket{method="GET",route="/orders/:id",le="0.01"} 3
+NS_http_request_duration_seconds_bucket{method="GET",route="/orders/:id",le="+Inf"} 3
+NS_http_request_duration_seconds_bucket{method="POST",route="/orders",le="0.001"} 0
+NS_http_request_duration_seconds_bucket{method="POST",route="/orders",le="0.01"} 6
+NS_http_request_duration_seconds_bucket{method="POST",route="/orders",le="+Inf"} 7
+`, "NS", servicename.Name)
 	req, b := parseHTTPMetrics(strings.NewReader(text))
 	if req != 10 || b[0.001] != 2 || b[0.01] != 9 || b[math.Inf(1)] != 10 {
 		t.Fatalf("requests %v buckets %v", req, b)

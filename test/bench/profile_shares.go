@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/example/orders/infrastructure/servicename"
 )
 
 // profileShares is where a CPU profile's samples went, by category, for the table
@@ -44,7 +46,7 @@ var (
 		{"logging", []string{"log/slog", "infrastructure/logging"}},
 		{"metrics and tracing", []string{"prometheus", "go.opentelemetry.io", "infrastructure/metrics", "infrastructure/tracing"}},
 		{"net/http + echo", []string{"net/http.", "labstack/echo", "bufio.", "net.(*conn)", "net/textproto"}},
-		{"service code (handlers, runner, decider, codec, ids)", []string{"example/orders/", "google/uuid"}},
+		{"service code (handlers, runner, decider, codec, ids)", []string{servicename.ModulePath + "/", "google/uuid"}},
 	}
 )
 

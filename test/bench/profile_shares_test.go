@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 	"testing"
 	"time"
+
+	"github.com/example/orders/infrastructure/servicename"
 )
 
 // A profile of a loop that only encodes JSON is mostly "JSON", and the shares add up
@@ -54,5 +56,14 @@ func TestProfileSharesSortSamples(t *testing.T) {
 	jsonShare := shares["JSON (request decode, response and event encode)"]
 	if jsonShare < 0.3 || jsonShare < 0.8*(1-shares[runtimeRestShare]) {
 		t.Fatalf("JSON has %.2f of a JSON loop's samples: %v", jsonShare, shares)
+	}
+}
+
+// The service's own frames are recognised by the module path, whatever `make rename`
+// made it.
+func TestClassifyFindsTheServicesFrames(t *testing.T) {
+	frames := []string{"runtime.memmove", servicename.ModulePath + "/domain/order.Decide", "main.main"}
+	if got := classify(frames); got != "service code (handlers, runner, decider, codec, ids)" {
+		t.Errorf("classify(%q) = %q", frames, got)
 	}
 }

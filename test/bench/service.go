@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/example/orders/infrastructure/servicename"
 	"github.com/example/orders/test/testsupport"
 )
 
@@ -29,9 +30,9 @@ type service struct {
 	err  error
 }
 
-// buildService builds ./cmd/orders into dir and returns the binary's path.
+// buildService builds ./cmd/<servicename.Name> into dir and returns the binary's path.
 func buildService(ctx context.Context, root, dir string) (string, error) {
-	return buildBinary(ctx, root, dir, "./cmd/orders", "orders")
+	return buildBinary(ctx, root, dir, "./cmd/"+servicename.Name, servicename.Name)
 }
 
 // buildBinary builds the main package pkg into dir/name and returns the binary's path.
