@@ -51,8 +51,8 @@ func TestOrderPlacedV1IsUpcastWithEuro(t *testing.T) {
 	if !reflect.DeepEqual(e, want) {
 		t.Fatalf("got %+v, want %+v", e, want)
 	}
-	if _, version, _, _ := r.Encode(want); version != 2 {
-		t.Fatalf("OrderPlaced is written at version %d, want 2", version)
+	if _, version, _, _ := r.Encode(want); version <= 1 {
+		t.Fatalf("OrderPlaced is written at version %d, want a version after 1 (the one upcast here)", version)
 	}
 }
 
