@@ -23,12 +23,13 @@ func TestEveryShipmentEventRoundTrips(t *testing.T) {
 		shipment.ShipmentDelivered{DeliveredAt: at},
 		shipment.ShipmentCancelled{Reason: "out of stock ✓", CancelledAt: at},
 	} {
+		assertEveryFieldSet(t, e)
 		name, version, payload, err := r.Encode(e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if name != reflect.TypeOf(e).Name() || version != 1 {
-			t.Errorf("%T stored as %q v%d, want its type name at version 1", e, name, version)
+		if name != reflect.TypeOf(e).Name() {
+			t.Errorf("%T stored as %q, want its type name", e, name)
 		}
 		back, err := r.Decode(name, version, payload)
 		if err != nil {
