@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -166,40 +165,8 @@ func parameterSeeds(tb testing.TB) []seed {
 		tb.Fatal(err)
 	}
 	var out []seed
-	for _, path := range doc.Paths.InMatchingOrder() {
-		item := doc.Paths.Value(path)
-		for method, op := range item.Operations() {
-			var pathParams, queryParams []string
-			for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
-				for _, p := range ps {
-					switch p.Value.In {
-					case openapi3.ParameterInPath:
-						pathParams = append(pathParams, p.Value.Name)
-					case openapi3.ParameterInQuery:
-						queryParams = append(queryParams, p.Value.Name)
-					}
-				}
-			}
-			target := func(hostileParam, value string) string {
-				t := path
-				for _, p := range pathParams {
-					v := existing(path)
-					if p == hostileParam {
-						v = value
-					}
-					t = strings.ReplaceAll(t, "{"+p+"}", v)
-				}
-				return t
-			}
-			for _, v := range hostileParameterValues {
-				for _, p := range pathParams {
-					out = append(out, seed{method: method, target: target(p, v)})
-				}
-				for _, q := range queryParams {
-					out = append(out, seed{method: method, target: target("", "") + "?" + q + "=" + v})
-				}
-			}
-		}
+	for _, pt := range httpapi.ParameterTargets(doc, existing, hostileParameterValues) {
+		out = append(out, seed{method: pt.Method, target: pt.Target})
 	}
 	return out
 }
