@@ -2,65 +2,27 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/test/pgtest"
 )
 
-// ownerWithoutCreateRole makes what a managed PostgreSQL (CloudNativePG, a cloud
-// database) gives a team: an empty database owned by a login role that may not create
-// roles. It returns that database's name and the owner's URL, and an admin connection
-// to the same server; everything is dropped when the test ends.
+// ownerWithoutCreateRole is pgtest.NewOwned for these tests: the database's name, the
+// owner's URL and an admin connection; the role the APP_DB_ROLE cases name,
+// precreated_<suffix>, is dropped with the rest.
 func ownerWithoutCreateRole(t *testing.T) (database, ownerURL string, admin *pgx.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	adminURL := pgtest.NewDatabase(t) // the server's superuser, on a throwaway database
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	suffix := hex.EncodeToString(b[:])
-	owner, database := "owner_"+suffix, "nocreaterole_"+suffix
-	for _, stmt := range []string{
-		"CREATE ROLE " + owner + " LOGIN NOCREATEROLE NOSUPERUSER NOCREATEDB PASSWORD 'owner'",
-		"CREATE DATABASE " + database + " OWNER " + owner,
-	} {
-		if _, err := admin.Exec(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, stmt := range []string{
-			"DROP DATABASE IF EXISTS " + database + " WITH (FORCE)",
-			"DROP ROLE IF EXISTS " + database + "_app",
-			"DROP ROLE IF EXISTS precreated_" + suffix,
-			"DROP ROLE IF EXISTS " + owner,
-		} {
-			if _, err := admin.Exec(ctx, stmt); err != nil {
-				t.Errorf("%s: %v", stmt, err)
-			}
-		}
-		_ = admin.Close(ctx)
-	})
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword(owner, "owner")
-	u.Path = "/" + database
-	return database, u.String(), admin
+	o := pgtest.NewOwned(t, "nocreaterole")
+	o.DropRoleAtEnd(precreated(o.Database))
+	return o.Database, o.OwnerURL, o.Admin
+}
+
+// precreated is the APP_DB_ROLE the cases below name for database.
+func precreated(database string) string {
+	return "precreated_" + strings.TrimPrefix(database, "nocreaterole_")
 }
 
 func roleExists(t *testing.T, admin *pgx.Conn, role string) bool {
@@ -136,7 +98,7 @@ func TestMigrateUpAsAnOwnerThatCannotCreateRoles(t *testing.T) {
 	t.Run("APP_DB_ROLE given and created beforehand: granted", func(t *testing.T) {
 		t.Parallel()
 		database, ownerURL, admin := ownerWithoutCreateRole(t)
-		role := "precreated_" + strings.TrimPrefix(database, "nocreaterole_")
+		role := precreated(database)
 		if _, err := admin.Exec(context.Background(), "CREATE ROLE "+role+" NOLOGIN"); err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +114,7 @@ func TestMigrateUpAsAnOwnerThatCannotCreateRoles(t *testing.T) {
 	t.Run("APP_DB_ROLE given but missing: exit 1 naming it", func(t *testing.T) {
 		t.Parallel()
 		database, ownerURL, _ := ownerWithoutCreateRole(t)
-		role := "precreated_" + strings.TrimPrefix(database, "nocreaterole_")
+		role := precreated(database)
 		_, stderr, code := orders(t, map[string]string{"DATABASE_URL": ownerURL, "APP_DB_ROLE": role}, "migrate", "up")
 		if code != 1 || !strings.Contains(stderr, role) || !strings.Contains(stderr, "CREATE ROLE") {
 			t.Errorf("exit %d, stderr %q; want 1 and an error naming %s and how to create it", code, stderr, role)

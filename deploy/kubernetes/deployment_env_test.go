@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,54 +125,24 @@ func newClusterDatabase(t *testing.T, appRole string) clusterDatabase {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	adminURL := pgtest.NewDatabase(t)
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := randomHex(5)
-	owner, svc, database := "k8s_owner_"+suffix, "k8s_svc_"+suffix, "k8s_env_"+suffix
+	db := pgtest.NewOwned(t, "k8s_env")
+	svc := "k8s_svc_" + randomHex(5)
+	db.DropRoleAtEnd(svc)
 	var exists bool
-	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, appRole).Scan(&exists); err != nil {
+	if err := db.Admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, appRole).Scan(&exists); err != nil {
 		t.Fatal(err)
 	}
 	stmts := []string{}
 	if !exists {
 		stmts = append(stmts, "CREATE ROLE "+pgx.Identifier{appRole}.Sanitize()+" NOLOGIN")
 	}
-	stmts = append(stmts,
-		"CREATE ROLE "+owner+" LOGIN NOCREATEROLE NOSUPERUSER PASSWORD 'owner'",
-		"CREATE ROLE "+svc+" LOGIN PASSWORD 'svc' IN ROLE "+pgx.Identifier{appRole}.Sanitize(),
-		"CREATE DATABASE "+database+" OWNER "+owner,
-	)
+	stmts = append(stmts, "CREATE ROLE "+svc+" LOGIN PASSWORD 'svc' IN ROLE "+pgx.Identifier{appRole}.Sanitize())
 	for _, stmt := range stmts {
-		if _, err := admin.Exec(ctx, stmt); err != nil && !strings.Contains(err.Error(), "already exists") {
+		if _, err := db.Admin.Exec(ctx, stmt); err != nil && !strings.Contains(err.Error(), "already exists") {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, stmt := range []string{
-			"DROP DATABASE IF EXISTS " + database + " WITH (FORCE)",
-			"DROP ROLE IF EXISTS " + svc,
-			"DROP ROLE IF EXISTS " + owner,
-		} {
-			if _, err := admin.Exec(ctx, stmt); err != nil {
-				t.Errorf("%s: %v", stmt, err)
-			}
-		}
-		_ = admin.Close(ctx)
-	})
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + database
-	u.User = url.UserPassword(owner, "owner")
-	ownerURL := u.String()
-	u.User = url.UserPassword(svc, "svc")
-	return clusterDatabase{ownerURL: ownerURL, serviceURL: u.String()}
+	return clusterDatabase{ownerURL: db.OwnerURL, serviceURL: db.URLAs(svc, "svc")}
 }
 
 // resolve puts the test's Secret values in; an unknown Secret fails.
