@@ -98,12 +98,12 @@ vulncheck: ## Check the code paths for known vulnerabilities (needs https://vuln
 	go tool govulncheck ./...
 
 .PHONY: build
-build: ## Build the binary into bin/ (bin/orders until renamed)
+build: ## Build the binary into bin/, named after the service (NAME)
 	go build -o $(BIN) ./cmd/$(NAME)
 
 .PHONY: image
 image: ## Build the container image $(IMAGE): a static binary built here and the CA roots, FROM scratch (no registry needed)
-	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o bin/image/orders ./cmd/orders
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o bin/image/$(NAME) ./cmd/$(NAME)
 	@# The build machine's CA roots, for an https JWKS or OTLP endpoint (Debian, Fedora, Alpine, macOS paths).
 	@for f in $${CA_BUNDLE:-} /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do \
 		if [ -s "$$f" ]; then cp "$$f" bin/image/ca-certificates.crt; exit 0; fi; \
@@ -129,5 +129,5 @@ rename: ## Make this template yours: make rename MODULE=github.com/you/shipping 
 	go run ./test/rename -module "$(MODULE)" $(if $(filter command line,$(origin NAME)),-name "$(NAME)")
 
 .PHONY: rename-check
-rename-check: ## Rename a scratch copy (MODULE=github.com/you/shipping), then build, vet and look for the old name
+rename-check: ## Rename a scratch copy (MODULE=github.com/you/shipping), look for leftovers of the old name, run make test there (minutes)
 	.ci/rename-check

@@ -4,21 +4,37 @@
 //	go run ./test/rename -module github.com/you/shipping [-name shipping]
 //
 // in the module root. It changes the module path everywhere, and the service's name
-// (default: the module path's last element) where it names the service:
+// (default: the module path's last element) wherever it names the service rather
+// than the domain. The service's name is the identifier used as a program, module or
+// infrastructure name:
 //
-//   - infrastructure/servicename.Name, from which the usage text, the development
-//     database, its container and volume, and the test template databases derive;
-//   - NAME in the Makefile (the binary bin/<name> and the command directory);
-//   - the directory cmd/<name>, and every path that mentions it (cmd/<name>,
-//     bin/<name>) in the code, the scripts and the documentation;
-//   - the binary's commands where the text names them (`orders verify`), and main's
-//     error prefix;
-//   - the API's title in openapi.yaml, after which api/ is regenerated;
-//   - the locally built CI image <name>-postgres and the <name>-devdb container.
+//   - infrastructure/servicename.Name, from which the usage text, the metric prefix,
+//     the NOTIFY channel, the development database, its container and volume, and the
+//     test template databases derive; NAME in the Makefile;
+//   - the directory cmd/<name>, the binary (bin/<name>, /<name> in the images), and
+//     the files named <name>-* (deploy/grafana/<name>-dashboard.json);
+//   - names of the forms <name>-x and <name>_x (Kubernetes objects, Secrets,
+//     ConfigMaps, compose services, metrics, roles, the channel), <NAME>_X (environment
+//     variables), <name>:tag (images), database URLs' user and database, the tokens'
+//     audience, a container's --name, keys like "<name>.route", "the <name> service",
+//     the binary's commands ("orders verify"), the README's title, and the name quoted
+//     in prose, YAML or JSON;
+//   - in the infrastructure files (Dockerfiles, compose.yaml, .env.example, .gitignore,
+//     the Makefile, .ci/, deploy/ but its Go tests), every whole word <name>;
+//   - main's error prefix, and the API's title in openapi.yaml, after which api/ is
+//     regenerated.
 //
-// It leaves the domain's words alone: an order service renamed "shipping" still has
-// an Order aggregate and /orders routes until you change them. It ends with gofmt on
-// the changed Go files and go build ./....
+// It leaves alone the domain's words (domainWords: an order service renamed
+// "shipping" keeps its /orders routes, its orders:staff scope and its orders_placed
+// counts, and its Order aggregate and order stream type, until you change them), the
+// plain English word in prose and Go code, and what records history: CHANGELOG.md,
+// LICENSE, the benchmark charts, and the lines between "rename: keep" and
+// "rename: end keep" markers (docs/benchmarks.md's results). It ends with gofmt on the
+// changed Go files, go generate ./api/... and go build ./....
+//
+// With -leftovers -old-module M -old-name N it instead lists, as file:line, every line
+// that a rule above would still match for the old name, and fails if there is one:
+// `make rename-check` runs it on its renamed scratch copy.
 package main
 
 import (
@@ -37,8 +53,10 @@ import (
 const nameFile = "infrastructure/servicename/servicename.go"
 
 var (
-	nameConst   = regexp.MustCompile(`(?m)^const Name = "([^"]*)"`)
-	validName   = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	nameConst = regexp.MustCompile(`(?m)^const Name = "([^"]*)"`)
+	// The name prefixes metric, role and channel names and environment variables, names
+	// a Go package, a directory, a binary, databases and containers: letters and digits.
+	validName   = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 	validModule = regexp.MustCompile(`^[A-Za-z0-9.\-_~]+(/[A-Za-z0-9.\-_~]+)*$`)
 )
 
@@ -46,7 +64,17 @@ func main() {
 	module := flag.String("module", "", "the new module path, e.g. github.com/you/shipping")
 	name := flag.String("name", "", "the service's new name; default: the module path's last element")
 	dry := flag.Bool("n", false, "only list the files that would change")
+	left := flag.Bool("leftovers", false, "instead of renaming, list the lines that still name the service -old-name (module -old-module), and fail if there are any")
+	oldModule := flag.String("old-module", "", "with -leftovers: the module path before the rename")
+	oldName := flag.String("old-name", "", "with -leftovers: the service's name before the rename")
 	flag.Parse()
+	if *left {
+		if err := checkLeftovers(*oldModule, *oldName); err != nil {
+			fmt.Fprintln(os.Stderr, "rename:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*module, *name, *dry); err != nil {
 		fmt.Fprintln(os.Stderr, "rename:", err)
 		os.Exit(1)
@@ -62,10 +90,10 @@ func run(newModule, newName string, dry bool) error {
 		if regexp.MustCompile(`^v[0-9]+$`).MatchString(newName) { // github.com/you/shipping/v2
 			newName = path.Base(path.Dir(newModule))
 		}
-		newName = strings.ToLower(strings.ReplaceAll(newName, "_", "-"))
+		newName = strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "").Replace(newName)) // acme-shipping: acmeshipping
 	}
 	if !validName.MatchString(newName) {
-		return fmt.Errorf("name %q: want lower-case letters and digits, words joined by '-' (it names a directory, a binary, databases and containers); give one with NAME=", newName)
+		return fmt.Errorf("name %q: want lower-case letters and digits (it names a directory, a binary, databases, containers, metrics and SQL roles); give one with NAME=", newName)
 	}
 	oldModule, err := goOutput("list", "-m")
 	if err != nil {
@@ -139,6 +167,21 @@ func run(newModule, newName string, dry bool) error {
 				changedGo[i] = to + strings.TrimPrefix(f, from)
 			}
 		}
+		// Files named after the service (deploy/grafana/<name>-dashboard.json).
+		for _, f := range files {
+			dir, base := filepath.Split(f)
+			if !strings.HasPrefix(base, oldName+"-") || keptFile(filepath.ToSlash(f)) {
+				continue
+			}
+			to := filepath.Join(dir, newName+strings.TrimPrefix(base, oldName))
+			if err := os.Rename(f, to); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				return err
+			}
+			fmt.Printf("rename: moved %s to %s\n", f, to)
+		}
 	}
 	if oldModule != newModule {
 		if _, err := goOutput("mod", "edit", "-module", newModule); err != nil {
@@ -171,46 +214,269 @@ type renamer struct {
 	oldModule, newModule, oldName, newName string
 }
 
-func (r renamer) rewrite(file, s string) string {
-	if strings.HasPrefix(filepath.ToSlash(file), "test/rename/") {
-		return s // this tool: its tests' examples are the template's names, on purpose
+// Files that record history are kept as they are: the changelog, the licence (the
+// template's authors), the benchmark charts; and, in any file, the lines between
+// the markers keepBegin and keepEnd (docs/benchmarks.md's recorded results name the
+// binary, the metrics and the channel as they were called when measured).
+const (
+	keepBegin = "rename: keep"
+	keepEnd   = "rename: end keep"
+)
+
+func keptFile(f string) bool {
+	return f == "CHANGELOG.md" || f == "LICENSE" ||
+		strings.HasPrefix(f, "test/rename/") || // this tool: its tests' examples are the template's names, on purpose
+		strings.HasPrefix(f, "docs/") && strings.HasSuffix(f, ".svg")
+}
+
+// infraFile is a file in which every whole word <name> names the service (an image,
+// a container, a Kubernetes object or label, a database, user or audience), apart
+// from the domain's words.
+func infraFile(f string) bool {
+	base := path.Base(f)
+	return strings.HasPrefix(base, "Dockerfile") || f == "compose.yaml" || f == ".env.example" || f == ".gitignore" ||
+		f == "Makefile" || strings.HasPrefix(f, ".ci/") ||
+		strings.HasPrefix(f, "deploy/") && !strings.HasSuffix(f, ".go")
+}
+
+// regions splits s into the parts to rewrite (even indexes) and to keep (odd).
+func regions(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, keepBegin)
+		if i < 0 {
+			return append(out, s)
+		}
+		j := strings.Index(s[i:], keepEnd)
+		if j < 0 {
+			j = len(s) - i
+		} else {
+			j += len(keepEnd)
+		}
+		out = append(out, s[:i], s[i:i+j])
+		s = s[i+j:]
 	}
+}
+
+func (r renamer) rewrite(file, s string) string {
+	f := filepath.ToSlash(file)
+	if keptFile(f) {
+		return s
+	}
+	parts := regions(s)
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = r.rewriteText(f, parts[i])
+	}
+	return strings.Join(parts, "")
+}
+
+// rule is a regular expression that finds the old name where it names the service,
+// and its replacement.
+type rule struct {
+	re   *regexp.Regexp
+	repl string
+}
+
+// domainWords are the domain's words that contain the name (an order service's
+// /orders routes, its orders:staff scope, the summary's orders_placed, ...), and the
+// paths of other modules and URLs (example.com/orders-x/y): no rule touches them, and
+// the leftover check allows them.
+func (r renamer) domainWords() *regexp.Regexp {
+	q := regexp.QuoteMeta(r.oldName)
+	return regexp.MustCompile(`(?m)/` + q + `(?:[^-_A-Za-z0-9]|$)|\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?::[0-9]+)?/[^\s"'` + "`" + `)]*|\b` + q + `:staff\b|\b` + q + `_(placed|confirmed|cancelled|with_snapshot)\b|json:"` + q + `"`)
+}
+
+// early are the rules applied before the domain's words are set aside: they find
+// the name where it looks like a route (/orders) but is not one.
+func (r renamer) early(f string) []rule {
+	o, n := r.oldName, r.newName
+	q := regexp.QuoteMeta(o)
+	rules := []rule{
+		// Database URLs: the user, the development password, the database.
+		{regexp.MustCompile(`(postgres(?:ql)?://)` + q + `:` + q + `@`), "${1}" + n + ":" + n + "@"},
+		{regexp.MustCompile(`(postgres(?:ql)?://)` + q + `([:@])`), "${1}" + n + "${2}"},
+		{regexp.MustCompile(`(postgres(?:ql)?://[^\s/'"]*/)` + q + `\b`), "${1}" + n},
+		// The image's name in a registry: registry.example.com/orders[:1.4.2].
+		{regexp.MustCompile(`(?m)(^|[\s=])((?:[a-z0-9-]+\.)+[a-z]{2,}(?::[0-9]+)?/(?:[a-z0-9._-]+/)*)` + q + `(:[A-Za-z0-9._-]+)?($|[^-_./A-Za-z0-9])`), "${1}${2}" + n + "${3}${4}"},
+	}
+	base := path.Base(f)
+	if strings.HasPrefix(base, "Dockerfile") || f == ".gitignore" {
+		// The binary's path in the image, and the one `go build ./cmd/<name>` leaves.
+		rules = append(rules, rule{regexp.MustCompile(`/` + q + `\b`), "/" + n})
+	}
+	return rules
+}
+
+// rules are applied with the domain's words set aside.
+func (r renamer) rules(f string) []rule {
+	o, n := r.oldName, r.newName
+	q := regexp.QuoteMeta(o)
+	goFile := strings.HasSuffix(f, ".go")
+	rules := []rule{
+		// <name>-config, <name>-database, <name>-devdb, <name>_app, <name>_http_requests_total, ...
+		{regexp.MustCompile(`\b` + q + `([-_][a-z0-9])`), n + "${1}"},
+		// ORDERS_IMAGE, ORDERS_TEST_IMAGE, ...
+		{regexp.MustCompile(`\b` + regexp.QuoteMeta(strings.ToUpper(o)) + `_([A-Z0-9])`), strings.ToUpper(n) + "_${1}"},
+		// "the orders service", "Orders team"
+		{regexp.MustCompile(`\b` + q + ` (service|binary|image|replica|migration|team)\b`), n + " ${1}"},
+		{regexp.MustCompile(`\b` + regexp.QuoteMeta(title(o)) + ` (service|team)\b`), title(n) + " ${1}"},
+		// The tokens' audience, a container's name.
+		{regexp.MustCompile(`(AUTH_AUDIENCE[=:]\s*)` + q + `\b`), "${1}" + n},
+		{regexp.MustCompile(`(--name[= ])` + q + `\b`), "${1}" + n},
+		// Keys namespaced by the name ("orders.route").
+		{regexp.MustCompile(`"` + q + `\.([a-z])`), `"` + n + ".${1}"},
+		// The README's title, the dashboard's ("title": "Orders").
+		{regexp.MustCompile(`(?m)^# ` + regexp.QuoteMeta(title(o)) + `:`), "# " + title(n) + ":"},
+	}
+	if !strings.HasPrefix(f, "domain/") {
+		// The binary's commands, as the usage text and the docs name them ("orders verify").
+		rules = append(rules, rule{regexp.MustCompile(`\b` + q + ` (serve|migrate|verify|rebuild|help|consumers|feed|token|healthcheck)\b`), n + " ${1}"})
+	}
+	if !goFile {
+		rules = append(rules,
+			// orders:dev, orders:ci-123 (images)
+			rule{regexp.MustCompile(`\b` + q + `:([a-z0-9$])`), n + ":${1}"},
+			// `orders`, "orders", 'orders': the name quoted in prose, JSON, YAML
+			rule{regexp.MustCompile("([\"'`])" + q + "([\"'`])"), "${1}" + n + "${2}"},
+			rule{regexp.MustCompile("([\"'`])" + regexp.QuoteMeta(title(o)) + "([\"'`])"), "${1}" + title(n) + "${2}"},
+		)
+	}
+	if infraFile(f) {
+		rules = append(rules, rule{regexp.MustCompile(`\b` + q + `\b`), n})
+	}
+	return rules
+}
+
+// setAside replaces the domain's words by placeholders (NUL, index, NUL) and returns
+// the function that puts them back.
+func (r renamer) setAside(s string) (string, func(string) string) {
+	var words []string
+	s = r.domainWords().ReplaceAllStringFunc(s, func(w string) string {
+		words = append(words, w)
+		return fmt.Sprintf("\x00%d\x00", len(words)-1)
+	})
+	back := regexp.MustCompile(`\x00([0-9]+)\x00`)
+	return s, func(s string) string {
+		return back.ReplaceAllStringFunc(s, func(p string) string {
+			var i int
+			_, _ = fmt.Sscanf(strings.Trim(p, "\x00"), "%d", &i)
+			return words[i]
+		})
+	}
+}
+
+func (r renamer) rewriteText(f, s string) string {
 	s = replaceToken(s, r.oldModule, r.newModule)
 	if r.oldName == r.newName {
 		return s
 	}
-	for _, p := range []string{"cmd/", "bin/"} {
+	for _, p := range []string{"cmd/", "bin/", "bin/image/"} {
 		s = replaceToken(s, p+r.oldName, p+r.newName)
 	}
-	for _, suffix := range []string{"-postgres", "-devdb-data", "-devdb"} {
-		s = replaceToken(s, r.oldName+suffix, r.newName+suffix)
+	for _, x := range r.early(f) {
+		s = x.re.ReplaceAllString(s, x.repl)
 	}
-	// The binary's commands, as the usage text and the docs name them ("orders verify").
-	if !strings.HasPrefix(filepath.ToSlash(file), "domain/") {
-		s = regexp.MustCompile(`\b`+regexp.QuoteMeta(r.oldName)+` (serve|migrate|verify|rebuild|help)\b`).
-			ReplaceAllString(s, r.newName+" $1")
+	s, putBack := r.setAside(s)
+	for _, x := range r.rules(f) {
+		s = x.re.ReplaceAllString(s, x.repl)
 	}
-	// Metric names (<name>_http_requests_total) and role names (<name>_app) where the
-	// dashboard, its test, the smoke test and the operations docs name them.
-	if f := filepath.ToSlash(file); strings.HasPrefix(f, "deploy/") || strings.HasPrefix(f, "docs/") {
-		s = regexp.MustCompile(`\b`+regexp.QuoteMeta(r.oldName)+`_([a-z])`).ReplaceAllString(s, r.newName+"_$1")
-	}
+	s = putBack(s)
 	// main's error prefix, and the tests that expect it.
-	if strings.HasPrefix(filepath.ToSlash(file), "cmd/"+r.oldName+"/") {
+	if strings.HasPrefix(f, "cmd/"+r.oldName+"/") {
 		s = strings.ReplaceAll(s, `"`+r.oldName+`: `, `"`+r.newName+`: `)
 	}
-	switch filepath.ToSlash(file) {
+	switch f {
 	case nameFile:
 		s = nameConst.ReplaceAllLiteralString(s, `const Name = "`+r.newName+`"`)
 	case "Makefile":
 		s = regexp.MustCompile(`(?m)^NAME \?= .*$`).ReplaceAllLiteralString(s, "NAME ?= "+r.newName)
 	case "openapi.yaml", "api/openapi.yaml":
 		s = replaceLine(s, "  title: "+title(r.oldName), "  title: "+title(r.newName))
-		s = replaceLine(s, "    name: "+title(r.oldName)+" team", "    name: "+title(r.newName)+" team")
-	case filepath.ToSlash(filepath.Join("cmd", r.oldName, "main.go")):
+	case "cmd/" + r.oldName + "/main.go":
 		s = strings.Replace(s, "// Command "+r.oldName+" ", "// Command "+r.newName+" ", 1)
 	}
 	return s
+}
+
+// leftovers lists the lines (file:line: text) that still name the service by its old
+// name or module path: where a rule of rewriteText would match. The domain's words and
+// the kept files and regions are allowed; so is "orders" as a plain word outside the
+// infrastructure files (an order service's prose speaks of orders).
+func (r renamer) leftovers(files []string) ([]string, error) {
+	var out []string
+	for _, file := range files {
+		f := filepath.ToSlash(file)
+		if keptFile(f) {
+			continue
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return nil, err
+		}
+		if bytes.IndexByte(b, 0) >= 0 {
+			continue
+		}
+		early := []*regexp.Regexp{ // matched before the domain's words are set aside, as in rewriteText
+			regexp.MustCompile(`(^|[^A-Za-z0-9_.~-])` + regexp.QuoteMeta(r.oldModule) + `($|[^A-Za-z0-9_~-])`),
+			regexp.MustCompile(`\b(cmd|bin|bin/image)/` + regexp.QuoteMeta(r.oldName) + `\b`),
+		}
+		for _, x := range r.early(f) {
+			early = append(early, x.re)
+		}
+		var late []*regexp.Regexp
+		for _, x := range r.rules(f) {
+			late = append(late, x.re)
+		}
+		line := 1
+		for i, p := range regions(string(b)) {
+			if i%2 == 0 {
+			lines:
+				for j, l := range strings.Split(p, "\n") {
+					aside, _ := r.setAside(l)
+					for _, re := range early {
+						if re.MatchString(l) {
+							out = append(out, fmt.Sprintf("%s:%d: %s", f, line+j, strings.TrimSpace(l)))
+							continue lines
+						}
+					}
+					for _, re := range late {
+						if re.MatchString(aside) {
+							out = append(out, fmt.Sprintf("%s:%d: %s", f, line+j, strings.TrimSpace(l)))
+							continue lines
+						}
+					}
+				}
+			}
+			line += strings.Count(p, "\n")
+		}
+	}
+	return out, nil
+}
+
+// checkLeftovers prints the leftovers of the old name in this work tree and fails if
+// there are any.
+func checkLeftovers(oldModule, oldName string) error {
+	if oldModule == "" || oldName == "" {
+		return errors.New("-leftovers needs -old-module and -old-name")
+	}
+	files, err := textFiles()
+	if err != nil {
+		return err
+	}
+	left, err := renamer{oldModule: oldModule, oldName: oldName}.leftovers(files)
+	if err != nil {
+		return err
+	}
+	for _, l := range left {
+		fmt.Println(l)
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("%d lines still name the service %s (module %s), above", len(left), oldName, oldModule)
+	}
+	return nil
 }
 
 // replaceToken replaces from by to where from is not part of a longer word or path
