@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -165,8 +164,9 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 // in this process; when another replica runs it, the waits poll (one query per
 // process).
 func summaryProgress(summaries *application.GetCustomerSummaryHandler) func(string, int64) {
+	name := customersummary.ConsumerName(customersummary.Version)
 	return func(consumer string, _ int64) {
-		if strings.HasPrefix(consumer, customersummary.Name+"_v") {
+		if consumer == name {
 			summaries.Progressed()
 		}
 	}

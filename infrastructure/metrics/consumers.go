@@ -36,15 +36,6 @@ const (
 	ConsumerStatsReuse   = time.Second
 )
 
-// Lag is a helper for sources: LagSeconds from the recorded_at of the oldest unhandled
-// event (zero time: caught up).
-func Lag(oldestUnhandled, now time.Time) float64 {
-	if oldestUnhandled.IsZero() || now.Before(oldestUnhandled) {
-		return 0
-	}
-	return now.Sub(oldestUnhandled).Seconds()
-}
-
 // consumerCollector reads the stats when scraped rather than in the background: a
 // background refresh answered the first scrape with nothing and every later one with
 // the previous read, and, when the read failed, kept the old numbers, so a lag alert

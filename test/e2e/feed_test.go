@@ -499,6 +499,13 @@ func TestEventStreamsAreCapped(t *testing.T) {
 		t.Fatal("no Retry-After")
 	}
 	_ = a.resp.Body.Close()
+	waitStreamPlace(t, base, "a closed stream's place was not freed")
+}
+
+// waitStreamPlace waits until the staff caller may open an event stream again (a
+// closed stream's place is given back when its handler ends).
+func waitStreamPlace(t *testing.T, base, failure string) {
+	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		req, _ := http.NewRequest(http.MethodGet, base+"/events/stream", nil)
 		req.Header.Set("Authorization", "Bearer "+staffToken)
@@ -508,10 +515,10 @@ func TestEventStreamsAreCapped(t *testing.T) {
 		}
 		_ = resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("a closed stream's place was not freed: %d", resp.StatusCode)
+			t.Fatalf("%s: %d", failure, resp.StatusCode)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 )
 
 // historyPage is a page of GET /{aggregate}/{id}/events, read without the generated
@@ -153,20 +152,5 @@ func TestEventStreamsAreCappedPerCaller(t *testing.T) {
 		t.Fatalf("another caller's stream: %d", resp.StatusCode)
 	}
 	_ = a.resp.Body.Close()
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		req, _ := http.NewRequest(http.MethodGet, base+"/events/stream", nil)
-		req.Header.Set("Authorization", "Bearer "+staffToken)
-		resp, err := streamClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a closed stream's place was not given back to its caller: %d", resp.StatusCode)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitStreamPlace(t, base, "a closed stream's place was not given back to its caller")
 }
