@@ -10,6 +10,12 @@ ADDR ?= 127.0.0.1:8080
 FUZZTIME ?= 30s
 GO_TEST_FLAGS ?=
 IMAGE ?= orders:dev
+# The lab (test/lab) is a Go module of its own beside the service's: the benchmark, the
+# development database, rename, the Kubernetes manifests' tests, and the tools
+# golangci-lint, govulncheck and oapi-codegen, so that go.mod lists only what the
+# service and its tests need. Its programs are built into bin/lab/ and run from here.
+LAB := bin/lab
+lab-build = go -C test/lab build -o "$(CURDIR)/$(LAB)/$(notdir $(1))" $(1)
 
 .PHONY: help
 help: ## List the targets
@@ -19,9 +25,10 @@ help: ## List the targets
 run: ## Run the service on 127.0.0.1:8080 (ADDR=host:port or LISTEN_ADDR to change), starting a development database if DATABASE_URL is unset; prints tokens
 	@set -euo pipefail; \
 	go build -o $(BIN) ./cmd/$(NAME); \
+	$(call lab-build,./devdb); \
 	url="$${DATABASE_URL:-}"; migrate_url="$${MIGRATE_DATABASE_URL:-}"; devdb=""; \
-	if [ -z "$$url" ]; then migrate_url="$$(go run ./test/devdb up)"; url="$$(go run ./test/devdb app-url)"; devdb=1; \
-	elif [ -z "$$migrate_url" ] && owner="$$(go run ./test/devdb url 2>/dev/null)" && [ "$$url" = "$$(go run ./test/devdb app-url 2>/dev/null)" ]; then \
+	if [ -z "$$url" ]; then migrate_url="$$($(LAB)/devdb up)"; url="$$($(LAB)/devdb app-url)"; devdb=1; \
+	elif [ -z "$$migrate_url" ] && owner="$$($(LAB)/devdb url 2>/dev/null)" && [ "$$url" = "$$($(LAB)/devdb app-url 2>/dev/null)" ]; then \
 		migrate_url="$$owner"; devdb=1; \
 	fi; \
 	secret="$${AUTH_HS256_SECRET:-}"; \
@@ -50,26 +57,30 @@ run: ## Run the service on 127.0.0.1:8080 (ADDR=host:port or LISTEN_ADDR to chan
 
 .PHONY: db-down
 db-down: ## Stop the development database started by `make run` (its data is kept)
-	go run ./test/devdb down
+	$(call lab-build,./devdb)
+	$(LAB)/devdb down
 
 .PHONY: test
-test: ## Run every test with the race detector, on real PostgreSQL (Docker, or local binaries)
+test: ## Run every test, the service's and the lab's (test/lab), with the race detector, on real PostgreSQL (Docker, or local binaries)
 	@# One line on where PostgreSQL comes from, chosen as each test package will choose
 	@# (pgtest.Where); -race shares the build with the tests.
 	@go run -race ./test/pgtest/cmd/where test || { echo "test: see above; 'make test-short' runs the tests that need no database"; exit 1; }
 	go test -race -count=1 $(GO_TEST_FLAGS) ./...
+	go -C test/lab test -race -count=1 $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-short
 test-short: ## Run the tests that need no database
 	go test -race -count=1 ./domain/... ./application/... ./api/... ./infrastructure/eventcodec/... ./infrastructure/logging/...
 
 .PHONY: bench
-bench: ## Benchmark the write path against raw SQL on a durable PostgreSQL (a few minutes; see docs/benchmarks.md)
-	go run ./test/bench $(BENCH_FLAGS)
+bench: ## Benchmark the write path against raw SQL on a durable PostgreSQL (a few minutes; BENCH_FLAGS; see docs/benchmarks.md)
+	$(call lab-build,./bench)
+	$(LAB)/bench $(BENCH_FLAGS)
 
 .PHONY: bench-smoke
 bench-smoke: ## The benchmark harness with tiny counts (correctness only; run by CI)
-	go run ./test/bench -smoke
+	$(call lab-build,./bench)
+	$(LAB)/bench -smoke
 
 .PHONY: soak
 soak: ## Long reliability run (minutes): replicas, kill -9, database stops and freezes, hostile input; prints the counts
@@ -81,7 +92,7 @@ fuzz: ## Fuzz the HTTP API and the event decoder, FUZZTIME (30s) each
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./infrastructure/eventcodec/
 
 .PHONY: generate
-generate: ## Regenerate api/ and the test client test/apiclient/ from openapi.yaml
+generate: ## Regenerate api/ and the test client test/apiclient/ from openapi.yaml (oapi-codegen: the lab's tool)
 	go generate ./api/... ./test/apiclient/...
 
 .PHONY: check-generated
@@ -90,12 +101,15 @@ check-generated: generate ## Fail if the committed api/ or test/apiclient/ is st
 	@test -z "$$(git ls-files --others --exclude-standard -- api/ test/apiclient/)" || { echo "generated files are not committed"; exit 1; }
 
 .PHONY: lint
-lint: ## golangci-lint (.golangci.yml: vet, staticcheck, gosec, errcheck, gofmt, ...); the first run takes minutes, then it is cached
-	go tool golangci-lint run ./...
+lint: ## golangci-lint (.golangci.yml: vet, staticcheck, gosec, errcheck, gofmt, ...) on the service, then the lab; the first run takes minutes, then it is cached
+	$(call lab-build,github.com/golangci/golangci-lint/v2/cmd/golangci-lint)
+	$(LAB)/golangci-lint run ./...
+	cd test/lab && ../../$(LAB)/golangci-lint run ./...
 
 .PHONY: vulncheck
-vulncheck: ## Check the code paths for known vulnerabilities (needs https://vuln.go.dev)
-	go tool govulncheck ./...
+vulncheck: ## Check the service's code paths for known vulnerabilities (needs https://vuln.go.dev)
+	$(call lab-build,golang.org/x/vuln/cmd/govulncheck)
+	$(LAB)/govulncheck ./...
 
 .PHONY: build
 build: ## Build the binary into bin/, named after the service (NAME)
@@ -126,7 +140,8 @@ migrate: ## Apply migrations to DATABASE_URL
 .PHONY: rename
 rename: ## Make this template yours: make rename MODULE=github.com/you/shipping [NAME=shipping]
 	@[ -n "$(MODULE)" ] || { echo "usage: make rename MODULE=github.com/you/yourservice [NAME=yourservice]"; exit 1; }
-	go run ./test/rename -module "$(MODULE)" $(if $(filter command line,$(origin NAME)),-name "$(NAME)")
+	$(call lab-build,./rename)
+	$(LAB)/rename -module "$(MODULE)" $(if $(filter command line,$(origin NAME)),-name "$(NAME)")
 
 .PHONY: rename-check
 rename-check: ## Rename a scratch copy (MODULE=github.com/you/shipping), look for leftovers of the old name, run make test there (minutes)

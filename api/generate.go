@@ -8,5 +8,6 @@
 // regenerate instead.
 package api
 
-//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../openapi.yaml
+// oapi-codegen is a tool of the lab's module (test/lab/go.mod), not of the service's.
+//go:generate sh -c "$(go -C ../test/lab tool -n oapi-codegen) -config oapi-codegen.yaml ../openapi.yaml"
 //go:generate cp ../openapi.yaml openapi.yaml

@@ -7,6 +7,7 @@ package adoption
 import (
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/example/orders/infrastructure/servicename"
 )
@@ -44,17 +45,17 @@ func TestLicense(t *testing.T) {
 // limit, with read-only permissions.
 func TestCIWorkflowRunsCIRun(t *testing.T) {
 	var wf struct {
-		On          any               `json:"on"`
-		Permissions map[string]string `json:"permissions"`
+		On          any               `yaml:"on"`
+		Permissions map[string]string `yaml:"permissions"`
 		Jobs        map[string]struct {
-			RunsOn         string `json:"runs-on"`
-			TimeoutMinutes int    `json:"timeout-minutes"`
+			RunsOn         string `yaml:"runs-on"`
+			TimeoutMinutes int    `yaml:"timeout-minutes"`
 			Steps          []struct {
-				Uses string            `json:"uses"`
-				Run  string            `json:"run"`
-				With map[string]string `json:"with"`
-			} `json:"steps"`
-		} `json:"jobs"`
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
 	}
 	if err := yaml.Unmarshal([]byte(read(t, ".github/workflows/ci.yml")), &wf); err != nil {
 		t.Fatal(err)
@@ -90,14 +91,14 @@ func TestCIWorkflowRunsCIRun(t *testing.T) {
 
 func TestDependabot(t *testing.T) {
 	var cfg struct {
-		Version int `json:"version"`
+		Version int `yaml:"version"`
 		Updates []struct {
-			Ecosystem string `json:"package-ecosystem"`
-			Directory string `json:"directory"`
+			Ecosystem string `yaml:"package-ecosystem"`
+			Directory string `yaml:"directory"`
 			Schedule  struct {
-				Interval string `json:"interval"`
-			} `json:"schedule"`
-		} `json:"updates"`
+				Interval string `yaml:"interval"`
+			} `yaml:"schedule"`
+		} `yaml:"updates"`
 	}
 	if err := yaml.Unmarshal([]byte(read(t, ".github/dependabot.yml")), &cfg); err != nil {
 		t.Fatal(err)
@@ -116,6 +117,35 @@ func TestDependabot(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("no %s updates (have %v)", want, got)
 		}
+	}
+	// Every Go module of the repository (the service's, the lab's: test/lab) is updated.
+	var gomod []string
+	for _, u := range cfg.Updates {
+		if u.Ecosystem == "gomod" {
+			gomod = append(gomod, path.Clean(u.Directory))
+		}
+	}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "bin" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".devdb")) {
+			return filepath.SkipDir
+		}
+		if d.Name() != "go.mod" {
+			return nil
+		}
+		rel, err := filepath.Rel(root, filepath.Dir(p))
+		if err != nil {
+			return err
+		}
+		if dir := path.Join("/", filepath.ToSlash(rel)); !slices.Contains(gomod, dir) {
+			t.Errorf("%s: no gomod update for directory %s in .github/dependabot.yml (have %v)", filepath.Join(rel, "go.mod"), dir, gomod)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -162,12 +192,13 @@ func TestGitignoreCoversWhatCommandsLeave(t *testing.T) {
 		".devdb/pgdata/PG_VERSION",      // make run without Docker
 		"bin/" + servicename.Name,       // make build, make run
 		"bin/image/ca-certificates.crt", // make image
-		"test/bench/out/smoke.json",     // make bench-smoke
+		"test/lab/bench/out/smoke.json", // make bench-smoke
+		"bin/lab/bench",                 // make bench, make run (bin/lab/devdb), ...
 		servicename.Name,                // go build ./cmd/<name>
 		".env",                          // cp .env.example .env
 		"cmd/" + servicename.Name + "/" + servicename.Name + ".test", // go test -c
 		"cover.out",                                    // go test -coverprofile
-		"test/bench/out/cpu-place.pprof",               // make bench BENCH_FLAGS=-cpuprofile
+		"test/lab/bench/out/cpu-place.pprof",           // make bench BENCH_FLAGS=-cpuprofile
 		"time-" + time.Now().Format("2006") + ".pprof", // go test -cpuprofile
 	}
 	for _, f := range left {

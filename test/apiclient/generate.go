@@ -6,4 +6,5 @@
 // when it is stale.
 package apiclient
 
-//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi.yaml
+// oapi-codegen is a tool of the lab's module (test/lab/go.mod), not of the service's.
+//go:generate sh -c "$(go -C ../lab tool -n oapi-codegen) -config oapi-codegen.yaml ../../openapi.yaml"

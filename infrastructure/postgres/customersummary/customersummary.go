@@ -51,12 +51,6 @@ func Consumer(codec *eventcodec.Registry[order.Event]) subscription.Consumer {
 	return consumerFor(Version, codec)
 }
 
-// ConsumerVersion is the projection of version v (Consumer is ConsumerVersion(Version)):
-// for tools and benchmarks that build a version beside the live one.
-func ConsumerVersion(v int, codec *eventcodec.Registry[order.Event]) subscription.Consumer {
-	return consumerFor(v, codec)
-}
-
 func consumerFor(v int, codec *eventcodec.Registry[order.Event]) subscription.Consumer {
 	table := pgx.Identifier{Table(v)}.Sanitize()
 	return subscription.Consumer{

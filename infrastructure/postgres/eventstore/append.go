@@ -20,10 +20,6 @@ import (
 // committed version (READ COMMITTED re-evaluation), so exactly one of them wins per
 // version.
 const (
-	// Any: create the head or move it, whatever its version.
-	headAny = `INSERT INTO aggregate_heads AS h (stream_type, stream_id, version) VALUES ($1, $2, $3)
-		ON CONFLICT (stream_type, stream_id) DO UPDATE SET version = h.version + EXCLUDED.version
-		RETURNING version`
 	// NoStream: create the head. When it exists, the guard (versions start at 1, so it
 	// never holds) leaves the row alone and returns nothing: unlike a plain INSERT, whose
 	// unique violation would abort the caller's transaction before we could read the
@@ -35,10 +31,6 @@ const (
 	// Exact(n), n > 0: move the head only from n.
 	headExact = `UPDATE aggregate_heads SET version = version + $3
 		WHERE stream_type = $1 AND stream_id = $2 AND version = $12
-		RETURNING version`
-	// StreamExists: move the head if there is one.
-	headExists = `UPDATE aggregate_heads SET version = version + $3
-		WHERE stream_type = $1 AND stream_id = $2
 		RETURNING version`
 
 	insertEvents = `
@@ -55,10 +47,8 @@ const (
 )
 
 var appendSQL = map[expectation]string{
-	expectAny:          "WITH head AS (" + headAny + ")" + insertEvents,
-	expectNoStream:     "WITH head AS (" + headNoStream + ")" + insertEvents,
-	expectExact:        "WITH head AS (" + headExact + ")" + insertEvents,
-	expectStreamExists: "WITH head AS (" + headExists + ")" + insertEvents,
+	expectNoStream: "WITH head AS (" + headNoStream + ")" + insertEvents,
+	expectExact:    "WITH head AS (" + headExact + ")" + insertEvents,
 }
 
 // ErrNoEvents is returned by Append when given nothing to append.
@@ -88,7 +78,7 @@ func Append(ctx context.Context, db DBTX, stream StreamID, expected ExpectedVers
 	}
 	rows, err := db.Query(ctx, appendSQL[expected.kind], args...)
 	if err != nil {
-		return nil, appendError(stream, err)
+		return nil, appendError(stream, expected, err)
 	}
 	defer rows.Close()
 	type landed struct {
@@ -105,7 +95,7 @@ func Append(ctx context.Context, db DBTX, stream StreamID, expected ExpectedVers
 		got = append(got, l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, appendError(stream, err)
+		return nil, appendError(stream, expected, err)
 	}
 	if len(got) == 0 {
 		return nil, conflict(ctx, db, stream, expected)
@@ -143,7 +133,7 @@ func conflict(ctx context.Context, db DBTX, stream StreamID, expected ExpectedVe
 	return &ConcurrencyError{Stream: stream, Expected: expected, Actual: actual}
 }
 
-func appendError(stream StreamID, err error) error {
+func appendError(stream StreamID, expected ExpectedVersion, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		switch pgErr.ConstraintName {
@@ -151,7 +141,7 @@ func appendError(stream StreamID, err error) error {
 			return &DuplicateEventError{EventID: eventIDFromDetail(pgErr.Detail), Detail: pgErr.Detail}
 		case "events_stream_version_key":
 			// Only reachable if something wrote events without moving the head.
-			return &ConcurrencyError{Stream: stream, Expected: Any(), Actual: -1}
+			return &ConcurrencyError{Stream: stream, Expected: expected, Actual: -1}
 		}
 	}
 	return fmt.Errorf("eventstore: append to %s: %w", stream, err)
@@ -272,8 +262,7 @@ func IsVersionMismatch(err error) bool {
 // the transaction and its COMMIT), and the events as they will be stored, with their
 // versions counted from expected and their ids set; their global positions are unknown
 // (0). If the stream is not at expected when the statement runs, it raises SQLSTATE
-// VersionMismatchCode, which aborts the transaction. Only exact expectations (NoStream
-// or Exact) can be guarded.
+// VersionMismatchCode, which aborts the transaction.
 func GuardedAppend(stream StreamID, expected ExpectedVersion, events []EventData) (sql string, args []any, recorded []RecordedEvent, err error) {
 	if len(events) == 0 {
 		return "", nil, nil, ErrNoEvents
@@ -281,10 +270,7 @@ func GuardedAppend(stream StreamID, expected ExpectedVersion, events []EventData
 	if stream.Type == "" || stream.ID == "" {
 		return "", nil, nil, fmt.Errorf("eventstore: append: stream type and id must be set, got %q", stream)
 	}
-	from, ok := expected.Version()
-	if !ok {
-		return "", nil, nil, fmt.Errorf("eventstore: guarded append to %s: needs an exact expected version, got %s", stream, expected)
-	}
+	from := expected.Version()
 	cols, err := columnsOf(events)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("eventstore: append to %s: %w", stream, err)

@@ -160,16 +160,13 @@ func TestExpectedVersions(t *testing.T) {
 		{"Exact behind the head", 3, step{es.Exact(2), true, 3}},
 		{"Exact ahead of the head", 1, step{es.Exact(5), true, 1}},
 		{"Exact on a new stream", 0, step{es.Exact(1), true, 0}},
-		{"StreamExists on an existing stream", 1, step{es.StreamExists(), false, 0}},
-		{"StreamExists on a new stream", 0, step{es.StreamExists(), true, 0}},
-		{"Any on a new stream", 0, step{es.Any(), false, 0}},
-		{"Any on an existing stream", 4, step{es.Any(), false, 0}},
+		{"the zero value is NoStream", 1, step{es.ExpectedVersion{}, true, 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newStream()
 			for i := 0; i < c.given; i++ {
-				mustAppend(t, pool, s, es.Any(), event("A", i))
+				mustAppend(t, pool, s, es.Exact(int64(i)), event("A", i))
 			}
 			out, err := appendTx(ctx, pool, s, c.when.expected, event("B", 0), event("B", 1))
 			if !c.when.wantErr {
@@ -313,7 +310,9 @@ func TestConcurrentNoStreamAppendsHaveOneWinner(t *testing.T) {
 	assertNoGaps(t, pool, s, 1)
 }
 
-func TestConcurrentAnyAppendsAllLand(t *testing.T) {
+// Fifty writers append to one stream, each retrying from the actual version its
+// conflicts report: every append lands once, whole.
+func TestConcurrentRetriedAppendsAllLand(t *testing.T) {
 	t.Parallel()
 	pool, ctx, s := pgtest.NewPool(t, pgtest.MaxConns(60)), context.Background(), newStream()
 	const writers, each = 50, 4
@@ -322,8 +321,21 @@ func TestConcurrentAnyAppendsAllLand(t *testing.T) {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			for i := 0; i < each; i++ {
-				if _, err := appendTx(ctx, pool, s, es.Any(), event("A", w), event("B", w)); err != nil {
+			var at int64
+			for i := 0; i < each; {
+				_, err := appendTx(ctx, pool, s, es.Exact(at), event("A", w), event("B", w))
+				var conflict *es.ConcurrencyError
+				switch {
+				case err == nil:
+					at += 2
+					i++
+				case errors.As(err, &conflict):
+					if conflict.Actual <= at {
+						t.Errorf("writer %d: a conflict at version %d reports version %d", w, at, conflict.Actual)
+						return
+					}
+					at = conflict.Actual
+				default:
 					t.Errorf("writer %d: %v", w, err)
 					return
 				}
@@ -428,7 +440,7 @@ func TestReadStreamRanges(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		e := event("A", i)
 		e.RecordedAt = t0.Add(time.Duration(i) * time.Hour)
-		mustAppend(t, pool, s, es.Any(), e)
+		mustAppend(t, pool, s, es.Exact(int64(i)), e)
 	}
 	for _, c := range []struct {
 		r    es.StreamRange
@@ -459,7 +471,7 @@ func TestReadStreamRanges(t *testing.T) {
 func TestAppendRejectsNothingToAppend(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.NewPool(t)
-	if _, err := appendTx(context.Background(), pool, newStream(), es.Any()); !errors.Is(err, es.ErrNoEvents) {
+	if _, err := appendTx(context.Background(), pool, newStream(), es.NoStream()); !errors.Is(err, es.ErrNoEvents) {
 		t.Fatalf("want ErrNoEvents, got %v", err)
 	}
 }

@@ -2,8 +2,8 @@ package eventstore
 
 import "fmt"
 
-// ExpectedVersion is what an appender believes about the stream's current version.
-// The zero value is Any.
+// ExpectedVersion is what an appender believes about the stream's current version: an
+// exact version, 0 for a stream with no events yet. The zero value is NoStream.
 type ExpectedVersion struct {
 	kind    expectation
 	version int64
@@ -12,20 +12,12 @@ type ExpectedVersion struct {
 type expectation uint8
 
 const (
-	expectAny expectation = iota
-	expectNoStream
+	expectNoStream expectation = iota
 	expectExact
-	expectStreamExists
 )
-
-// Any appends whatever the stream's version is.
-func Any() ExpectedVersion { return ExpectedVersion{kind: expectAny} }
 
 // NoStream appends only if the stream has no events yet.
 func NoStream() ExpectedVersion { return ExpectedVersion{kind: expectNoStream} }
-
-// StreamExists appends only if the stream has at least one event.
-func StreamExists() ExpectedVersion { return ExpectedVersion{kind: expectStreamExists} }
 
 // Exact appends only if the stream is at exactly version v. Exact(0) is NoStream.
 func Exact(v int64) ExpectedVersion {
@@ -35,26 +27,17 @@ func Exact(v int64) ExpectedVersion {
 	return ExpectedVersion{kind: expectExact, version: v}
 }
 
-// Version returns the exact version expected and whether there is one; NoStream counts
-// as exact version 0.
-func (e ExpectedVersion) Version() (int64, bool) {
-	switch e.kind {
-	case expectExact:
-		return e.version, true
-	case expectNoStream:
-		return 0, true
+// Version returns the version expected; NoStream is version 0.
+func (e ExpectedVersion) Version() int64 {
+	if e.kind == expectExact {
+		return e.version
 	}
-	return 0, false
+	return 0
 }
 
 func (e ExpectedVersion) String() string {
-	switch e.kind {
-	case expectNoStream:
-		return "no stream"
-	case expectExact:
+	if e.kind == expectExact {
 		return fmt.Sprintf("version %d", e.version)
-	case expectStreamExists:
-		return "stream exists"
 	}
-	return "any"
+	return "no stream"
 }

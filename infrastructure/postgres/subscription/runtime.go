@@ -130,16 +130,6 @@ func New(connConfig *pgx.ConnConfig, opts Options, consumers ...Consumer) *Runti
 // Owner is this instance's name in the checkpoints.
 func (r *Runtime) Owner() string { return r.opts.Owner }
 
-// Active reports whether this instance currently owns the named consumer.
-func (r *Runtime) Active(name string) bool {
-	for _, c := range r.consumers {
-		if c.Name == name {
-			return c.active.Load()
-		}
-	}
-	return false
-}
-
 // Wake makes every consumer read now (what a notification does).
 func (r *Runtime) Wake() {
 	for _, c := range r.consumers {

@@ -40,12 +40,12 @@ func TestRewrite(t *testing.T) {
 		{"infrastructure/httpapi/security.go", `routeKey = "orders.route"`, `routeKey = "shipping.route"`},
 		{"README.md", "# Orders: event sourcing\n", "# Shipping: event sourcing\n"},
 		{"deploy/grafana/orders-dashboard.json", `"title": "Orders",`, `"title": "Shipping",`},
-		{"deploy/kubernetes/manifests_test.go", `os.ReadFile("../grafana/orders-dashboard.json")`, `os.ReadFile("../grafana/shipping-dashboard.json")`},
+		{"test/lab/kubernetes/manifests_test.go", `os.ReadFile("../grafana/orders-dashboard.json")`, `os.ReadFile("../grafana/shipping-dashboard.json")`},
 		{"docs/deploy.md", "make image IMAGE=registry.example.com/orders:1.4.2\n", "make image IMAGE=registry.example.com/shipping:1.4.2\n"},
 		{"docs/x.md", "see https://api.example.com/orders and github.com/acme/orders-client", "see https://api.example.com/orders and github.com/acme/orders-client"},
 		// The domain's words stay.
 		{"README.md", "GET /orders/{id} with orders:staff; orders_placed; its own orders", "GET /orders/{id} with orders:staff; orders_placed; its own orders"},
-		{"test/bench/x.go", "Orders int `json:\"orders\"`", "Orders int `json:\"orders\"`"},
+		{"test/lab/bench/x.go", "Orders int `json:\"orders\"`", "Orders int `json:\"orders\"`"},
 		{"application/x.go", "orders: orders,", "orders: orders,"},
 		// History stays.
 		{"CHANGELOG.md", "`orders verify` and orders_app", "`orders verify` and orders_app"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ type environment struct {
 	pool       *pgxpool.Pool
 	service    *service
 	http       *httpClient
-	crud       *service    // the CRUD baseline server (test/bench/crudserver)
+	crud       *service    // the CRUD baseline server (test/lab/bench/crudserver)
 	crudHTTP   *httpClient // a client of crud
 	postmaster int         // 0 when PostgreSQL's processes are not visible here
 	placed     []string
@@ -125,7 +126,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 		env.service.pid, env.service.URL, cfg.maxConns, rep.Service.Commit)
 	env.http = newHTTPClient(env.service.URL, cfg.maxConcurrency())
 
-	crudBin, err := buildBinary(ctx, cfg.root, tmp, "./test/bench/crudserver", "crudserver")
+	crudBin, err := buildBinary(ctx, filepath.Join(cfg.root, "test", "lab"), tmp, "./bench/crudserver", "crudserver") // in the lab's module
 	if err != nil {
 		return env, cleanup, err
 	}

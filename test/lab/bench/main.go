@@ -1,8 +1,11 @@
 // Command bench measures the order service's commands per second and latencies against
 // what PostgreSQL alone allows on the same machine, in the same run:
 //
-//	go run ./test/bench            # full mode, for people: a few minutes, writes docs/bench-*.svg
-//	go run ./test/bench -smoke     # tiny counts, correctness checks only; CI runs it
+//	make bench          # full mode, for people: a few minutes, writes docs/bench-*.svg
+//	make bench-smoke    # tiny counts, correctness checks only; CI runs it
+//
+// (make builds it from the lab's module into bin/lab/bench and runs it from the
+// repository root; BENCH_FLAGS passes flags.)
 //
 // It provisions a durable PostgreSQL (test/postgres.Start; fsync and synchronous_commit
 // on, removed at the end) unless BENCH_DATABASE_URL names one, builds ./cmd/orders,
@@ -127,7 +130,7 @@ var scenarios = []scenario{
 	{"feed", "one SSE client following the log while 8 clients place orders; GET /events page latency", runFeed},
 	{"contention", "32 clients adding lines to 4 hot orders; nothing lost or duplicated", runContention},
 	{"streams", "add-line latency against stream length", runStreams},
-	{"consumers", "async consumers: lag under load, NOTIFY after commit vs in the transaction, catch-up vs a raw loop", runConsumers},
+	{"consumers", "async consumers: lag under load, catch-up vs a raw loop", runConsumers},
 }
 
 func logf(format string, args ...any) {

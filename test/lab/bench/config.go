@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/example/orders/domain/order"
-	"github.com/example/orders/test/testsupport"
+	"github.com/example/orders/test/lab/internal/repo"
 )
 
 // defaultLengths are the growing-stream scenario's stream lengths in full mode. An
@@ -36,7 +36,7 @@ type config struct {
 	outDir       string
 	chartsDir    string
 	only         []string // scenario names; empty: all
-	root         string   // module root
+	root         string   // the repository root (the service's module)
 	maxConns     int      // the service's DB_MAX_CONNS
 	serverLogTee bool     // copy the service's output to stderr
 	updateDoc    bool     // rewrite the generated part of docs/benchmarks.md
@@ -63,7 +63,7 @@ func (c config) docPath() string { return filepath.Join(c.root, "docs", "benchma
 func (c config) count(n int) int { return max(10, 2*n) }
 
 func parseFlags(args []string) (config, error) {
-	root, err := testsupport.ModuleRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return config{}, err
 	}
@@ -71,7 +71,7 @@ func parseFlags(args []string) (config, error) {
 	var conc, lengths, only string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() {
-		_, _ = fmt.Fprintf(fs.Output(), "usage: go run ./test/bench [flags]\n\n"+
+		_, _ = fmt.Fprintf(fs.Output(), "usage: make bench BENCH_FLAGS='[flags]' (or bin/lab/bench [flags] from the repository root)\n\n"+
 			"Benchmarks the order service against raw SQL on a durable PostgreSQL that it starts\n"+
 			"(or BENCH_DATABASE_URL). See docs/benchmarks.md.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -83,12 +83,12 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.contention, "contention-duration", 10*time.Second, "length of the hot-orders run in full mode")
 	fs.StringVar(&lengths, "lengths", defaultLengths, fmt.Sprintf("stream lengths (events) for the growing-stream scenario in full mode, each at most %d (order.MaxLines lines, less the lines the scenario adds)", maxStreamLength))
 	fs.IntVar(&c.samples, "samples", 300, "add-line samples per stream length in full mode")
-	fs.StringVar(&c.outDir, "out", filepath.Join(root, "test", "bench", "out"), "directory for the JSON, markdown and server log")
+	fs.StringVar(&c.outDir, "out", filepath.Join(root, "test", "lab", "bench", "out"), "directory for the JSON, markdown and server log")
 	fs.StringVar(&c.chartsDir, "charts", filepath.Join(root, "docs"), "directory for bench-latency.svg and bench-stream-length.svg (full mode only)")
 	fs.StringVar(&only, "only", "", "run only these scenarios, comma-separated: "+scenarioNames())
 	fs.BoolVar(&c.serverLogTee, "server-log", false, "copy the service's log lines to stderr")
 	fs.BoolVar(&c.cpuProfile, "cpuprofile", false, "full mode: save CPU profiles of the service (through its PPROF_ADDR listener) during the first HTTP runs at 8 workers, to -out/cpu-*.pprof")
-	fs.StringVar(&c.compare, "compare", "", "an earlier run's JSON (e.g. test/bench/out/full-<time>.json): print its headline figures next to this run's")
+	fs.StringVar(&c.compare, "compare", "", "an earlier run's JSON (e.g. test/lab/bench/out/full-<time>.json): print its headline figures next to this run's")
 	fs.StringVar(&c.render, "render", "", "a full run's JSON: write its markdown and charts again (and with -update-doc the doc) without running anything")
 	fs.BoolVar(&c.updateDoc, "update-doc", false, "full mode: replace the generated part of docs/benchmarks.md with this run's tables")
 	if err := fs.Parse(args); err != nil {

@@ -1,12 +1,14 @@
-// Command devdb provisions the development database for `make run`:
+// Command devdb provisions the development database for `make run` (which builds it
+// into bin/lab/devdb; `make db-down` runs its down):
 //
-//	go run ./test/devdb up     # start (or find) it; print its URL on stdout
-//	go run ./test/devdb url    # print the URL of the running one, or fail
-//	go run ./test/devdb down   # stop it; the data stays for the next up
-//	go run ./test/devdb app-url # the URL of the application role (<name>_app), created if missing
+//	devdb up      # start (or find) it; print its URL on stdout
+//	devdb url     # print the URL of the running one, or fail
+//	devdb down    # stop it; the data stays for the next up
+//	devdb app-url # the URL of the application role (<name>_app), created if missing
 //
-// Only the URL goes to stdout (DATABASE_URL=$(go run ./test/devdb up)); what was
-// chosen and why goes to stderr.
+// Only the URL goes to stdout (DATABASE_URL=$(bin/lab/devdb up)); what was chosen and
+// why goes to stderr. It works on the repository it runs in (internal/repo.Root),
+// whichever directory of it that is.
 //
 // up prefers a server that already runs. Otherwise it tries a container named
 // <name>-devdb (name: servicename.Name) from $POSTGRES_IMAGE (default
@@ -36,6 +38,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/example/orders/infrastructure/servicename"
+	"github.com/example/orders/test/lab/internal/repo"
 	"github.com/example/orders/test/postgres"
 	"github.com/example/orders/test/testsupport"
 )
@@ -55,7 +58,7 @@ func main() {
 		cmd = os.Args[1]
 	}
 	if len(os.Args) > 2 || (cmd != "up" && cmd != "down" && cmd != "url" && cmd != "app-url") {
-		fmt.Fprintln(os.Stderr, "usage: go run ./test/devdb [up|down|url|app-url]")
+		fmt.Fprintln(os.Stderr, "usage: devdb [up|down|url|app-url]")
 		os.Exit(2)
 	}
 	// The reaper would remove the container as soon as this process exits.
@@ -65,7 +68,7 @@ func main() {
 	// testcontainers' default logger prints a Docker banner on every connection;
 	// what matters is printed below, and a start's progress goes to stderr anyway.
 	tclog.SetDefault(tclog.NewNoopLogger())
-	root, err := testsupport.ModuleRoot()
+	root, err := repo.Root()
 	if err != nil {
 		fail(err)
 	}
@@ -218,7 +221,7 @@ func (d devdb) down(ctx context.Context) error {
 func (d devdb) url(ctx context.Context) error {
 	s, err := d.running(ctx)
 	if err != nil {
-		return fmt.Errorf("no development database is running (start it with: go run ./test/devdb up): %w", err)
+		return fmt.Errorf("no development database is running (start it with: make run): %w", err)
 	}
 	d.report(s, "running:")
 	return nil
@@ -230,7 +233,7 @@ func (d devdb) url(ctx context.Context) error {
 func (d devdb) appURL(ctx context.Context) error {
 	s, err := d.running(ctx)
 	if err != nil {
-		return fmt.Errorf("no development database is running (start it with: go run ./test/devdb up): %w", err)
+		return fmt.Errorf("no development database is running (start it with: make run): %w", err)
 	}
 	role := database + "_app"
 	if err := testsupport.EnsureLoginRole(ctx, s.URL, role, role); err != nil {

@@ -1,6 +1,7 @@
 // Command crudserver is the benchmark's CRUD baseline: the order service a team would
-// write instead of adopting event sourcing. It is built and run by test/bench only and
-// is not part of the product.
+// write instead of adopting event sourcing. It is built and run by the benchmark
+// (test/lab/bench) only and is not part of the product. Its orders table has the list
+// indexes of the service's order_overview.
 //
 // Same stack as the service (echo v4, pgx v5, the same PostgreSQL server and
 // database), none of its machinery: no event store, no spec validation middleware, no
@@ -40,6 +41,12 @@ CREATE TABLE IF NOT EXISTS crud_orders (
 	version     bigint NOT NULL,
 	placed_at   timestamptz NOT NULL,
 	updated_at  timestamptz NOT NULL);
+-- The list indexes of the service's order_overview (migrations/00002_order_overview.sql):
+-- newest first, by status, by customer; so that both servers pay for the same index
+-- writes.
+CREATE INDEX IF NOT EXISTS crud_orders_newest_idx ON crud_orders (placed_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS crud_orders_status_idx ON crud_orders (status, placed_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS crud_orders_customer_idx ON crud_orders (customer_id, placed_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS crud_order_lines (
 	order_id         uuid NOT NULL REFERENCES crud_orders (id),
 	line_no          int NOT NULL,

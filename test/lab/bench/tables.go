@@ -152,7 +152,7 @@ func tables(r *report) []table {
 			total = append(total, fmt.Sprintf("**%.0f**", 1000*p.CPUPerOp))
 		}
 		t.rows = append(t.rows, total)
-		t.notes = append(t.notes, "a sample counts for the consumers if any frame is theirs, for system calls or the collector by the leaf, else for the library nearest the leaf (test/bench/profile_shares.go); a row is good to about ±10 µs")
+		t.notes = append(t.notes, "a sample counts for the consumers if any frame is theirs, for system calls or the collector by the leaf, else for the library nearest the leaf (test/lab/bench/profile_shares.go); a row is good to about ±10 µs")
 		ts = append(ts, t)
 	}
 	if len(r.Memory.ByScenario) > 0 {

@@ -13,16 +13,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/migrations"
 	"github.com/example/orders/test/testsupport"
@@ -30,10 +27,6 @@ import (
 
 // consumerResults are the asynchronous consumers' numbers.
 type consumerResults struct {
-	// Place-order throughput (in process, 8 workers) with the wake-up NOTIFY sent after
-	// the commit vs queued inside the append transaction.
-	NotifyAfterCommitRPS float64 `json:"notify_after_commit_rps"`
-	NotifyInTxRPS        float64 `json:"notify_in_transaction_rps"`
 	// Catch-up of the customer_summary projection from position 0, events per second,
 	// against the same statements applied by a bare loop (no runtime, no decoding
 	// registry, no cursor), on the same events.
@@ -52,8 +45,8 @@ type consumerResults struct {
 	LagPlaceOrderRPS float64 `json:"lag_place_order_rps"`
 }
 
-// runConsumers measures the consumers: NOTIFY placement, lag under load (8 clients over
-// HTTP against the service, whose customer_summary consumer is running) and catch-up.
+// runConsumers measures the consumers: lag under load (8 clients over HTTP against the
+// service, whose customer_summary consumer is running) and catch-up.
 func runConsumers(ctx context.Context, env *environment, rep *report) error {
 	res := &consumerResults{}
 	rep.Consumers = res
@@ -73,19 +66,14 @@ func runConsumers(ctx context.Context, env *environment, rep *report) error {
 		return err
 	}
 	defer drop()
-	if err := measureNotify(ctx, env, db, res); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	logf("consumers: place order in process, 8 workers: NOTIFY after commit %.0f/s, inside the transaction %.0f/s",
-		res.NotifyAfterCommitRPS, res.NotifyInTxRPS)
 	if err := measureCatchUp(ctx, env, db, res); err != nil {
 		return fmt.Errorf("catch-up: %w", err)
 	}
 	logf("consumers: catch-up of %d events: projection %.0f events/s, raw loop %.0f events/s (%.2fx)",
 		res.CatchUpEvents, res.CatchUpEPS, res.CatchUpRawEPS, res.CatchUpVsRaw)
 	if !env.cfg.smoke {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("consumers: catch-up %.2fx the raw loop (goal >= 0.5x); lag p99 %.1f ms (goal < 200 ms); NOTIFY in the transaction %.0f/s vs after commit %.0f/s",
-			res.CatchUpVsRaw, res.LagUpperP99ms, res.NotifyInTxRPS, res.NotifyAfterCommitRPS))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("consumers: catch-up %.2fx the raw loop (goal >= 0.5x); lag p99 %.1f ms (goal < 200 ms)",
+			res.CatchUpVsRaw, res.LagUpperP99ms))
 	}
 	return nil
 }
@@ -115,69 +103,6 @@ func scratchDatabase(ctx context.Context, env *environment, name string) (*pgxpo
 		pool.Close()
 		_, _ = env.pool.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
 	}, nil
-}
-
-// measureNotify places orders in process with 8 workers, alternating the two NOTIFY
-// placements round by round, with a session LISTENing as the consumers would.
-func measureNotify(ctx context.Context, env *environment, pool *pgxpool.Pool, res *consumerResults) error {
-	ctx = application.AsSystem(ctx) // in process: the commands run as the system
-	codec := eventcodec.NewOrderRegistry()
-	notifier := subscription.NewNotifier(pool, "bench_events")
-	nctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go notifier.Run(nctx)
-	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	if _, err := conn.Exec(ctx, "LISTEN bench_events"); err != nil {
-		return err
-	}
-	go func() {
-		for nctx.Err() == nil {
-			if _, err := conn.WaitForNotification(nctx); err != nil {
-				return
-			}
-		}
-	}()
-	rounds, length := 3, 4*time.Second
-	if env.cfg.smoke {
-		rounds, length = 1, 500*time.Millisecond
-	}
-	rps := map[subscription.NotifyMode][]float64{}
-	for round := range rounds {
-		for _, mode := range []subscription.NotifyMode{subscription.AfterCommit, subscription.InTransaction} {
-			if round%2 == 1 { // alternate which goes first
-				mode = 1 - mode
-			}
-			store := subscription.Notifying(orderstore.NewStore(pool, codec), notifier, mode)
-			app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{})
-			var n atomic.Int64
-			var failed atomic.Value
-			deadline := time.Now().Add(length)
-			var wg sync.WaitGroup
-			for w := range 8 {
-				wg.Go(func() {
-					for time.Now().Before(deadline) && ctx.Err() == nil {
-						if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "n" + strconv.Itoa(w), Currency: "EUR"}); err != nil {
-							failed.Store(err)
-							return
-						}
-						n.Add(1)
-					}
-				})
-			}
-			wg.Wait()
-			if err, _ := failed.Load().(error); err != nil {
-				return err
-			}
-			rps[mode] = append(rps[mode], float64(n.Load())/length.Seconds())
-		}
-	}
-	res.NotifyAfterCommitRPS = median(rps[subscription.AfterCommit])
-	res.NotifyInTxRPS = median(rps[subscription.InTransaction])
-	return nil
 }
 
 // measureLag places orders over HTTP with 8 clients for a while; for each, the time
@@ -334,7 +259,7 @@ func measureCatchUp(ctx context.Context, env *environment, pool *pgxpool.Pool, r
 		if err != nil {
 			return fmt.Errorf("raw: %w", err)
 		}
-		projEPS, err := projectionCatchUp(ctx, pool, codec, total, customersummary.Version+1+round) // a version of its own, built by Setup
+		projEPS, err := projectionCatchUp(ctx, pool, codec, total)
 		if err != nil {
 			return err
 		}
@@ -353,11 +278,27 @@ func measureCatchUp(ctx context.Context, env *environment, pool *pgxpool.Pool, r
 	return nil
 }
 
-// projectionCatchUp runs version v of the customer_summary projection from position 0
-// until it has handled every event, and returns events per second.
-func projectionCatchUp(ctx context.Context, pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event], total, v int) (float64, error) {
-	c := customersummary.ConsumerVersion(v, codec)
+// projectionCatchUp runs the customer_summary projection, as the service runs it, from
+// position 0 on an empty table (the scratch database's, emptied of an earlier round's
+// rows) until it has handled every event, and returns events per second.
+func projectionCatchUp(ctx context.Context, pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event], total int) (float64, error) {
+	c := customersummary.Consumer(codec)
 	c.CaughtUp = nil // no blue/green switch here
+	// The same work each round: no rows and no checkpoint. (Setup creates the table
+	// where no migration did.)
+	table := customersummary.Table(customersummary.Version)
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil {
+		return 0, err
+	}
+	if exists {
+		if _, err := pool.Exec(ctx, `TRUNCATE `+pgx.Identifier{table}.Sanitize()); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM consumer_checkpoints WHERE name = $1`, c.Name); err != nil {
+		return 0, err
+	}
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{BatchSize: 500, PollInterval: 50 * time.Millisecond}, c)
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})

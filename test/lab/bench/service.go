@@ -68,7 +68,7 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 	return startProcess(ctx, bin, []string{"serve", "--migrate"}, env, maxConns, pprofAddr, tee)
 }
 
-// startCRUD runs the CRUD baseline server (test/bench/crudserver) the same way, with
+// startCRUD runs the CRUD baseline server (test/lab/bench/crudserver) the same way, with
 // the garbage-collection target the service's serve sets for itself (GOGC=400, see
 // serveGCPercent in cmd/orders) unless the environment sets one for both.
 func startCRUD(ctx context.Context, bin, dbURL string, maxConns int) (*service, error) {

@@ -1,9 +1,10 @@
 // Command rename makes the template yours: `make rename MODULE=github.com/you/shipping`
-// runs
+// builds it into bin/lab/rename and runs
 //
-//	go run ./test/rename -module github.com/you/shipping [-name shipping]
+//	bin/lab/rename -module github.com/you/shipping [-name shipping]
 //
-// in the module root. It changes the module path everywhere, and the service's name
+// It works on the repository it runs in, from its root (internal/repo.Root), the lab's
+// module (test/lab) included. It changes the module path everywhere, and the service's name
 // (default: the module path's last element) wherever it names the service rather
 // than the domain. The service's name is the identifier used as a program, module or
 // infrastructure name:
@@ -20,7 +21,7 @@
 //     the binary's commands ("orders verify"), the README's title, and the name quoted
 //     in prose, YAML or JSON;
 //   - in the infrastructure files (Dockerfiles, compose.yaml, .env.example, .gitignore,
-//     the Makefile, .ci/, deploy/ but its Go tests), every whole word <name>;
+//     the Makefile, .ci/, deploy/), every whole word <name>;
 //   - main's error prefix, and the API's title in openapi.yaml, after which api/ is
 //     regenerated.
 //
@@ -30,7 +31,7 @@
 // plain English word in prose and Go code, and what records history: CHANGELOG.md,
 // LICENSE, the benchmark charts, and the lines between "rename: keep" and
 // "rename: end keep" markers (docs/benchmarks.md's results). It ends with gofmt on the
-// changed Go files, go generate ./api/... and go build ./....
+// changed Go files, go generate ./api/... and go build ./... in both modules.
 //
 // With -leftovers -old-module M -old-name N it instead lists, as file:line, every line
 // that a rule above would still match for the old name, and fails if there is one:
@@ -48,9 +49,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/example/orders/test/lab/internal/repo"
 )
 
-const nameFile = "infrastructure/servicename/servicename.go"
+const (
+	nameFile = "infrastructure/servicename/servicename.go"
+	labDir   = "test/lab" // the lab's module, whose go.mod names the service's module twice
+)
 
 var (
 	nameConst = regexp.MustCompile(`(?m)^const Name = "([^"]*)"`)
@@ -68,6 +74,14 @@ func main() {
 	oldModule := flag.String("old-module", "", "with -leftovers: the module path before the rename")
 	oldName := flag.String("old-name", "", "with -leftovers: the service's name before the rename")
 	flag.Parse()
+	root, err := repo.Root()
+	if err == nil {
+		err = os.Chdir(root)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rename:", err)
+		os.Exit(1)
+	}
 	if *left {
 		if err := checkLeftovers(*oldModule, *oldName); err != nil {
 			fmt.Fprintln(os.Stderr, "rename:", err)
@@ -97,7 +111,7 @@ func run(newModule, newName string, dry bool) error {
 	}
 	oldModule, err := goOutput("list", "-m")
 	if err != nil {
-		return fmt.Errorf("go list -m (run this in the module root): %w", err)
+		return fmt.Errorf("go list -m: %w", err)
 	}
 	b, err := os.ReadFile(nameFile)
 	if err != nil {
@@ -198,9 +212,12 @@ func run(newModule, newName string, dry bool) error {
 	if out, err := goOutput("generate", "./api/..."); err != nil {
 		return fmt.Errorf("go generate ./api/...: %w\n%s", err, out)
 	}
-	fmt.Println("rename: go build ./...")
+	fmt.Println("rename: go build ./... (the service, then the lab: test/lab)")
 	if out, err := goOutput("build", "./..."); err != nil {
 		return fmt.Errorf("go build ./...: %w\n%s", err, out)
+	}
+	if out, err := goOutput("-C", labDir, "build", "./..."); err != nil {
+		return fmt.Errorf("go -C %s build ./...: %w\n%s", labDir, err, out)
 	}
 	fmt.Printf("rename: module %s -> %s, service %s -> %s; run make test, then commit\n", oldModule, newModule, oldName, newName)
 	if _, err := os.Stat(".devdb"); err == nil {
@@ -225,7 +242,7 @@ const (
 
 func keptFile(f string) bool {
 	return f == "CHANGELOG.md" || f == "LICENSE" ||
-		strings.HasPrefix(f, "test/rename/") || // this tool: its tests' examples are the template's names, on purpose
+		strings.HasPrefix(f, "test/lab/rename/") || // this tool: its tests' examples are the template's names, on purpose
 		strings.HasPrefix(f, "docs/") && strings.HasSuffix(f, ".svg")
 }
 

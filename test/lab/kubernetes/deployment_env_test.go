@@ -22,10 +22,31 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/example/orders/infrastructure/auth"
+	"github.com/example/orders/test/lab/internal/repo"
 	"github.com/example/orders/test/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// testDir is this package's directory; the tests run in the manifests' directory,
+// deploy/kubernetes.
+var testDir string
+
+// TestMain changes to deploy/kubernetes, whose files the tests read by relative paths,
+// and runs them with PostgreSQL from pgtest.
+func TestMain(m *testing.M) {
+	var err error
+	testDir, err = os.Getwd()
+	if err == nil {
+		var root string
+		if root, err = repo.Root(); err == nil {
+			err = os.Chdir(filepath.Join(root, "deploy", "kubernetes"))
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kubernetes:", err)
+		os.Exit(2)
+	}
+	pgtest.Main(m)
+}
 
 // imageEnv names an image (make image) to run instead of the binary built from
 // ./cmd/orders; .ci/run sets it to the image it builds.

@@ -14,7 +14,7 @@ import (
 // free loopback port), and the harness saves a CPU profile of the service while it
 // serves the HTTP runs at concurrency 8 of the first round:
 //
-//	go tool pprof -top test/bench/out/cpu-place-c8.pprof
+//	go tool pprof -top test/lab/bench/out/cpu-place-c8.pprof
 
 // profileWorkers is the concurrency whose runs are profiled.
 const profileWorkers = 8
