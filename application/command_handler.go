@@ -12,33 +12,29 @@ import (
 	"github.com/example/orders/domain/kit"
 )
 
-// CommandOptions are what a caller may add to any command. S is the aggregate's state.
-type CommandOptions[S any] struct {
+// CommandOptions are what a caller may add to any command.
+type CommandOptions struct {
 	// ExpectedVersions, when not nil, runs the command only if the stream is at one of
 	// these versions (HTTP If-Match): a mismatch returns a *VersionConflictError at once,
 	// with no retry.
 	ExpectedVersions []int64
 	// Idempotency, when set, runs the command at most once per key.
-	Idempotency *Idempotency[S]
+	Idempotency *Idempotency
 }
 
 // Idempotency makes a command safe to repeat. The first request with Key runs and its
-// response is stored with the events; a repeat with the same Fingerprint gets that
-// response back, and one with another Fingerprint gets ErrIdempotencyKeyReused.
-type Idempotency[S any] struct {
+// outcome is kept with its events; a repeat with the same Fingerprint gets that outcome
+// back (Replayed), and one with another Fingerprint gets ErrIdempotencyKeyReused.
+type Idempotency struct {
 	Key         string
 	Fingerprint string
-	// Render turns the command's outcome into the response to store, inside the
-	// command's transaction. keep=false stores nothing (for outcomes worth retrying).
-	Render func(result Versioned[S], err error) (response StoredResponse, keep bool)
 }
 
-// CommandResult is a command's outcome: the aggregate after it. With an idempotency
-// key, Response is the stored response, to be sent as it is (whether this request ran
-// the command or Replayed it), so that every repeat gets the same bytes.
+// CommandResult is a command's outcome: the aggregate after it. Replayed says that an
+// idempotent repeat was answered from the first request's kept outcome, without
+// running the command again.
 type CommandResult[S any] struct {
 	View     Versioned[S]
-	Response *StoredResponse
 	Replayed bool
 }
 
@@ -54,6 +50,9 @@ type RunnerConfig struct {
 	// the caller set one, whoever issued it (a request, a reactor), so that their
 	// consumers continue the trace.
 	Traceparent func(ctx context.Context) string
+	// AfterCommit, when set, runs after every command that appended events has
+	// committed: the composition root wakes the consumers with it (a NOTIFY).
+	AfterCommit func()
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -74,14 +73,14 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 // event and state types.
 type CommandHandler[C, E, S any] struct {
 	resource string
-	store    Transactor[S, E]
+	store    EventStore[S, E]
 	decider  kit.Decider[C, E, S]
 	cfg      RunnerConfig
 }
 
 // NewCommandHandler returns a handler that decides with decider and writes through
 // store. resource names the aggregate in errors ("order").
-func NewCommandHandler[C, E, S any](resource string, store Transactor[S, E], decider kit.Decider[C, E, S], cfg RunnerConfig) *CommandHandler[C, E, S] {
+func NewCommandHandler[C, E, S any](resource string, store EventStore[S, E], decider kit.Decider[C, E, S], cfg RunnerConfig) *CommandHandler[C, E, S] {
 	return &CommandHandler[C, E, S]{resource: resource, store: store, decider: decider, cfg: cfg.withDefaults()}
 }
 
@@ -91,7 +90,7 @@ func NewCommandHandler[C, E, S any](resource string, store Transactor[S, E], dec
 type Command[C, S any] struct {
 	Name    string
 	ID      uuid.UUID
-	Options CommandOptions[S]
+	Options CommandOptions
 	Build   func(at time.Time) C
 	// Authorize, when set, runs in the transaction right after the stream is loaded,
 	// before anything else looks at it (If-Match included), and may refuse the caller:
@@ -100,8 +99,17 @@ type Command[C, S any] struct {
 	Authorize func(ctx context.Context, current Versioned[S]) error
 }
 
-// Handle retries the whole cycle after losing a race, with jittered backoff, unless the
-// caller named the version: then the conflict is the answer.
+// Handle is the write loop: every attempt of every command, in one place.
+//
+//   - The first attempt is Optimistic: in the common case (a cached or a new stream)
+//     it decides without reading and sends append, read models, kept outcome and
+//     COMMIT in one round trip.
+//   - If that guess did not hold (ErrUnverified: nothing was written), it runs again
+//     at once, reading the stream.
+//   - A lost race (a *VersionConflictError without If-Match) is retried after a
+//     jittered backoff, locking the stream first, so it cannot be lost again; after
+//     Retry.MaxAttempts lost races the conflict is the answer. With If-Match the
+//     conflict is the answer at once.
 func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (CommandResult[S], error) {
 	caller, err := Caller(ctx)
 	if err != nil {
@@ -116,127 +124,120 @@ func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (
 	// Idempotency keys are the caller's own: another principal reusing one gets its
 	// own execution, never the first caller's response.
 	scope := caller.Subject
-	obs := h.cfg.Observer
+	mode, lost := Optimistic, 0
 	for attempt := 1; ; attempt++ {
-		var res CommandResult[S]
-		var err error
-		if obs == nil {
-			res, err = h.attempt(ctx, c, md, scope, attempt > 1)
-		} else {
-			actx, done := obs.AttemptStarted(ctx, c.Name, h.resource, c.ID, attempt)
-			res, err = h.attempt(actx, c, md, scope, attempt > 1)
-			done(Outcome(res.Replayed, err))
-		}
+		res, err := h.observedAttempt(ctx, c, md, scope, mode, attempt)
 		var conflict *VersionConflictError
-		if !errors.As(err, &conflict) || c.Options.ExpectedVersions != nil {
-			if obs != nil {
-				obs.CommandFinished(c.Name, Outcome(res.Replayed, err), attempt)
-			}
+		switch {
+		case errors.Is(err, ErrUnverified):
+			mode = Read
+			continue
+		case !errors.As(err, &conflict) || c.Options.ExpectedVersions != nil:
+			h.finished(c.Name, Outcome(res.Replayed, err), attempt)
 			return res, err
 		}
-		if attempt >= h.cfg.Retry.MaxAttempts {
+		if lost++; lost >= h.cfg.Retry.MaxAttempts {
 			conflict.Retried = true
-			if obs != nil {
-				obs.CommandFinished(c.Name, OutcomeConflict, attempt)
-			}
+			h.finished(c.Name, OutcomeConflict, attempt)
 			return res, fmt.Errorf("%s: gave up after %d attempts: %w", c.Name, attempt, err)
 		}
-		if err := h.cfg.Retry.backoff(ctx, attempt-1); err != nil {
-			if obs != nil {
-				obs.CommandFinished(c.Name, OutcomeError, attempt)
-			}
+		if err := h.cfg.Retry.backoff(ctx, lost-1); err != nil {
+			h.finished(c.Name, OutcomeError, attempt)
 			return CommandResult[S]{}, fmt.Errorf("%s: waiting to retry: %w", c.Name, err)
 		}
+		mode = Lock
 	}
 }
 
-// attempt is one transaction: claim the idempotency key, load, decide, append (with the
-// inline projections), store the response, commit. The first attempt is optimistic; a
-// retry locks the stream before reading it, so under contention a command loses at
-// most one race instead of retrying until it runs out of attempts.
-func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], md Metadata, scope string, lock bool) (CommandResult[S], error) {
+func (h *CommandHandler[C, E, S]) observedAttempt(ctx context.Context, c Command[C, S], md Metadata, scope string, mode Mode, attempt int) (CommandResult[S], error) {
+	if h.cfg.Observer == nil {
+		return h.attempt(ctx, c, md, scope, mode)
+	}
+	actx, done := h.cfg.Observer.AttemptStarted(ctx, c.Name, h.resource, c.ID, attempt)
+	res, err := h.attempt(actx, c, md, scope, mode)
+	done(Outcome(res.Replayed, err))
+	return res, err
+}
+
+func (h *CommandHandler[C, E, S]) finished(command, outcome string, attempts int) {
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.CommandFinished(command, outcome, attempts)
+	}
+}
+
+// attempt is one transaction: claim the idempotency key (or replay what it kept),
+// load, decide, append (with the inline projections), keep the outcome, commit.
+func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], md Metadata, scope string, mode Mode) (CommandResult[S], error) {
 	// PostgreSQL keeps microseconds; events carry the same time as the read model so
 	// that folding the events gives exactly what the read model shows.
 	at := h.cfg.Now().UTC().Truncate(time.Microsecond)
-	var res CommandResult[S]
-	var cmdErr error
-	var last StreamTx[S, E]
-	err := h.store.WithinTx(ctx, func(ctx context.Context, tx StreamTx[S, E]) error {
-		res, cmdErr, last = CommandResult[S]{}, nil, tx // a Transactor may run this more than once
+	var replay *KeptOutcome
+	var refused error // a refusal kept under the key: committed, then returned
+	var appended bool
+	view, err := h.store.Attempt(ctx, c.ID, mode, func(ctx context.Context, tx StreamTx[S, E]) error {
+		replay, refused, appended = nil, nil, false
 		idem := c.Options.Idempotency
-		var key IdempotencyKey
-		if idem != nil {
-			key = IdempotencyKey{Scope: scope, Key: idem.Key}
-			rec, err := tx.ClaimIdempotencyKey(ctx, key, idem.Fingerprint, h.cfg.IdempotencyRetention)
-			if err != nil {
-				return err
-			}
-			if !rec.Claimed {
-				if rec.Fingerprint != idem.Fingerprint {
-					return ErrIdempotencyKeyReused
-				}
-				res.Response, res.Replayed = &rec.Response, true
+		if idem == nil {
+			var err error
+			_, appended, err = h.decideAndAppend(ctx, tx, c, md, at)
+			return err
+		}
+		key := IdempotencyKey{Scope: scope, Key: idem.Key}
+		rec, err := tx.ClaimIdempotencyKey(ctx, key, idem.Fingerprint, h.cfg.IdempotencyRetention)
+		switch {
+		case err != nil:
+			return err
+		case !rec.Claimed && rec.Fingerprint != idem.Fingerprint:
+			return ErrIdempotencyKeyReused
+		case !rec.Claimed:
+			replay = &rec.Outcome
+			if rec.Outcome.Failure != nil {
 				return nil
 			}
+			_, err := tx.LoadVersion(ctx, rec.Outcome.Version)
+			return err
 		}
-		if lock {
-			if err := tx.Lock(ctx, c.ID); err != nil {
+		version, added, err := h.decideAndAppend(ctx, tx, c, md, at)
+		appended = added
+		outcome := KeptOutcome{Version: version}
+		if err != nil {
+			var lostRace *VersionConflictError
+			failure, keep := failureOf(err)
+			if !keep || errors.As(err, &lostRace) && c.Options.ExpectedVersions == nil {
+				// Worth retrying (a lost race without If-Match is retried by Handle):
+				// rolling back releases the key for the retry.
 				return err
 			}
+			outcome, refused = KeptOutcome{Failure: failure}, err
 		}
-		view, err := h.decideAndAppend(ctx, tx, c, md, at)
-		res.View = view
-		var lostRace *VersionConflictError
-		if idem == nil || errors.As(err, &lostRace) && c.Options.ExpectedVersions == nil {
-			// A lost race without If-Match is retried (Handle), so it is no answer to
-			// keep under the key: rolling back releases the key for the retry.
-			return err
-		}
-		response, keep := idem.Render(view, err)
-		if !keep && err != nil {
-			return err
-		}
-		// A rejected command is answered the same way on every repeat, so its response
-		// is committed too; there are no events to go with it.
-		if saveErr := tx.SaveIdempotentResponse(ctx, key, response); saveErr != nil {
-			return errors.Join(err, saveErr)
-		}
-		res.Response, cmdErr = &response, err
-		return nil
+		return tx.KeepOutcome(ctx, key, outcome)
 	})
 	if err != nil {
 		return CommandResult[S]{}, fmt.Errorf("%s %s: %w", c.Name, c.ID, err)
 	}
-	if cmdErr != nil {
-		return res, fmt.Errorf("%s %s: %w", c.Name, c.ID, cmdErr)
+	if appended && h.cfg.AfterCommit != nil {
+		h.cfg.AfterCommit()
 	}
-	if p, ok := last.(positionAfterCommit); ok && res.View.Position == 0 {
-		res.View.Position, _ = p.CommittedPosition(c.ID)
+	if replay != nil && replay.Failure != nil {
+		refused = replay.Failure.err(c.ID)
 	}
-	return res, nil
+	if refused != nil {
+		return CommandResult[S]{Replayed: replay != nil}, fmt.Errorf("%s %s: %w", c.Name, c.ID, refused)
+	}
+	return CommandResult[S]{View: view, Replayed: replay != nil}, nil
 }
 
-// positionAfterCommit is what a StreamTx may offer when it learns the global position
-// of its appends only with the commit (an append sent with the COMMIT): the position of
-// the stream's last event, once committed.
-type positionAfterCommit interface {
-	CommittedPosition(id uuid.UUID) (int64, bool)
-}
-
-// stateAfterAppend is what a StreamTx may offer: the state after its last Append to a
-// stream, folded from the state Load returned with the appended events.
-type stateAfterAppend[S any] interface {
-	StateAfterAppend(id uuid.UUID) (Versioned[S], bool)
-}
-
-func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx StreamTx[S, E], c Command[C, S], md Metadata, at time.Time) (Versioned[S], error) {
-	current, err := tx.Load(ctx, c.ID)
+// decideAndAppend loads the stream, lets the caller and the decider judge the command,
+// and appends what the decider decided. It returns the stream's version afterwards and
+// whether it appended anything.
+func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx StreamTx[S, E], c Command[C, S], md Metadata, at time.Time) (version int64, appended bool, err error) {
+	current, err := tx.Load(ctx)
 	if err != nil {
-		return Versioned[S]{}, err
+		return 0, false, err
 	}
 	if c.Authorize != nil {
 		if err := c.Authorize(ctx, current); err != nil {
-			return Versioned[S]{}, err
+			return 0, false, err
 		}
 	}
 	if want := c.Options.ExpectedVersions; want != nil && !slices.Contains(want, current.Version) {
@@ -244,23 +245,17 @@ func (h *CommandHandler[C, E, S]) decideAndAppend(ctx context.Context, tx Stream
 		if len(want) > 0 {
 			conflict.Expected = want[0]
 		}
-		return current, conflict
+		return 0, false, conflict
 	}
 	events, err := h.decider.Decide(current.State, c.Build(at))
-	if err != nil || len(events) == 0 {
-		return current, err
-	}
-	recorded, err := tx.Append(ctx, c.ID, current.Version, events, md, at)
 	if err != nil {
-		return current, err
+		return 0, false, err
 	}
-	// A store that folded the events already (for its cache) hands its result over: a
-	// fold can cost O(state), e.g. copying an order's lines.
-	if w, ok := tx.(stateAfterAppend[S]); ok {
-		if v, ok := w.StateAfterAppend(c.ID); ok {
-			return v, nil
-		}
+	if len(events) == 0 {
+		return current.Version, false, nil
 	}
-	last := recorded[len(recorded)-1]
-	return Versioned[S]{State: h.decider.Fold(current.State, events...), Version: last.Version, Position: last.Position}, nil
+	if err := tx.Append(ctx, current.Version, events, md, at); err != nil {
+		return 0, false, err
+	}
+	return current.Version + int64(len(events)), true, nil
 }

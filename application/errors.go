@@ -38,3 +38,8 @@ var ErrOutcomeUnknown = errors.New("the command's outcome is unknown")
 // ErrIdempotencyKeyReused answers a repeated idempotency key whose request differs from
 // the first one that used it.
 var ErrIdempotencyKeyReused = errors.New("idempotency key was used for a different request")
+
+// ErrUnverified says that an Optimistic attempt decided on a state it did not read and
+// that turned out not to hold, or that it could not check: nothing was written, and
+// the command handler runs the attempt again, reading.
+var ErrUnverified = errors.New("the attempt's unread state did not hold")

@@ -87,10 +87,5 @@ func (f *Fulfilment) Handle(ctx context.Context, m OrderEventMessage) error {
 // once makes a command run at most once per triggering event.
 func (f *Fulfilment) once(eventID uuid.UUID) ShipmentOptions {
 	key := "fulfilment:" + eventID.String()
-	return ShipmentOptions{Idempotency: &Idempotency[shipment.State]{Key: key, Fingerprint: key,
-		Render: func(_ ShipmentView, err error) (StoredResponse, bool) {
-			// Only success is kept: the outcomes handled above as final are answered
-			// the same way on a repeat anyway, and the others are worth retrying.
-			return StoredResponse{Status: 200}, err == nil
-		}}}
+	return ShipmentOptions{Idempotency: &Idempotency{Key: key, Fingerprint: key}}
 }

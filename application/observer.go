@@ -28,8 +28,11 @@ const (
 	OutcomeOK       = "ok"       // the command ran (events appended, or none needed)
 	OutcomeRejected = "rejected" // the decider or the request refused it (4xx)
 	OutcomeConflict = "conflict" // a concurrency conflict: lost a race, or If-Match failed
-	OutcomeReplayed = "replayed" // an idempotent repeat answered from the stored response
-	OutcomeError    = "error"    // anything else: the database, a timeout, a bug
+	OutcomeReplayed = "replayed" // an idempotent repeat answered from the kept outcome
+	// OutcomeUnverified ends an Optimistic attempt whose unread state did not hold or
+	// could not be checked; the command runs again, reading (not an error, no race lost).
+	OutcomeUnverified = "unverified"
+	OutcomeError      = "error" // anything else: the database, a timeout, a bug
 )
 
 // Outcome classifies a command's result and error into one of the Outcome constants.
@@ -41,6 +44,8 @@ func Outcome(replayed bool, err error) string {
 		return OutcomeReplayed
 	case err == nil:
 		return OutcomeOK
+	case errors.Is(err, ErrUnverified):
+		return OutcomeUnverified
 	case errors.Is(err, ErrVersionConflict):
 		return OutcomeConflict
 	case errors.As(err, &validation), errors.As(err, &conflict), errors.Is(err, kit.ErrNotFound), errors.Is(err, ErrIdempotencyKeyReused):

@@ -28,19 +28,20 @@ func TestObserverSeesAttemptsAndOutcomes(t *testing.T) {
 
 	ctx := AsSystem(context.Background()) // access fails closed: a command needs a principal
 	s.loseRaces = 1
-	if _, err := h.Handle(ctx, add(id, 5, CommandOptions[int]{})); err != nil {
+	if _, err := h.Handle(ctx, add(id, 5, CommandOptions{})); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = h.Handle(ctx, add(id, 200, CommandOptions[int]{}))                           // rejected
-	_, _ = h.Handle(ctx, add(id, 1, CommandOptions[int]{ExpectedVersions: []int64{9}})) // If-Match
+	_, _ = h.Handle(ctx, add(id, 200, CommandOptions{}))                           // rejected
+	_, _ = h.Handle(ctx, add(id, 1, CommandOptions{ExpectedVersions: []int64{9}})) // If-Match
 	s.loseRaces = 100
-	_, _ = h.Handle(ctx, add(id, 1, CommandOptions[int]{})) // gives up
+	_, _ = h.Handle(ctx, add(id, 1, CommandOptions{})) // gives up
 
 	want := []string{
-		"start Add counter 1", "attempt conflict", "start Add counter 2", "attempt ok", "finished Add ok 2",
-		"start Add counter 1", "attempt rejected", "finished Add rejected 1",
-		"start Add counter 1", "attempt conflict", "finished Add conflict 1",
-		"start Add counter 1", "attempt conflict", "start Add counter 2", "attempt conflict", "start Add counter 3", "attempt conflict", "finished Add conflict 3",
+		"start Add counter 1", "attempt unverified", "start Add counter 2", "attempt ok", "finished Add ok 2",
+		"start Add counter 1", "attempt unverified", "start Add counter 2", "attempt rejected", "finished Add rejected 2",
+		"start Add counter 1", "attempt unverified", "start Add counter 2", "attempt conflict", "finished Add conflict 2",
+		"start Add counter 1", "attempt unverified", "start Add counter 2", "attempt conflict", "start Add counter 3", "attempt conflict",
+		"start Add counter 4", "attempt conflict", "finished Add conflict 4",
 	}
 	if !slices.Equal(obs.log, want) {
 		t.Fatalf("observer saw\n%q\nwant\n%q", obs.log, want)

@@ -14,7 +14,7 @@ import (
 type OrderView = Versioned[order.State]
 
 // OrderStore is the write side's port for orders.
-type OrderStore = Transactor[order.State, order.Event]
+type OrderStore = EventStore[order.State, order.Event]
 
 // OrderCommands runs the order commands. Each is a few lines that build the domain
 // command; the generic CommandHandler does the rest.
@@ -31,7 +31,7 @@ func NewOrderCommands(store OrderStore, cfg RunnerConfig) OrderCommands {
 type OrderResult = CommandResult[order.State]
 
 // OrderOptions are the options of an order command.
-type OrderOptions = CommandOptions[order.State]
+type OrderOptions = CommandOptions
 
 // PlaceOrder opens a new order with the given id: the client's choice (so that it can
 // repeat the request safely), or NewID's.

@@ -8,42 +8,54 @@ import (
 	"github.com/google/uuid"
 )
 
-// Transactor runs fn in one database transaction on the streams of one aggregate type
-// and commits if fn returns nil. Everything a command writes (events, inline read
-// models, idempotency record) goes through the StreamTx it is given, so it all commits
-// or rolls back together. Implementations wrap errors caused by an unreachable database
-// with ErrUnavailable, and an unanswered COMMIT with ErrOutcomeUnknown. fn may run more
-// than once (an implementation may first try it on a state it did not read, and run it
-// again on the stored one), so it must not keep anything from an earlier run.
-type Transactor[S, E any] interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context, tx StreamTx[S, E]) error) error
+// EventStore is the write side's port for one aggregate type whose state is S and
+// whose events are E: it runs one attempt of a command on one stream, in one database
+// transaction, and commits if fn returns nil. Everything the attempt writes (events,
+// inline read models, the idempotency outcome) goes through the StreamTx it is given,
+// so it all commits or rolls back together.
+//
+// It returns the stream as the attempt left it: after its append, with the positions
+// the commit gave, or as last loaded. Errors caused by an unreachable database wrap
+// ErrUnavailable, an unanswered COMMIT wraps ErrOutcomeUnknown, and an Optimistic
+// attempt whose guess did not hold returns ErrUnverified (nothing was written).
+type EventStore[S, E any] interface {
+	Attempt(ctx context.Context, id uuid.UUID, mode Mode, fn func(ctx context.Context, tx StreamTx[S, E]) error) (Versioned[S], error)
 }
 
-// StreamTx is the write side's view of one transaction, for an aggregate whose state
-// is S and whose events are E. Streams are named by the aggregate's id.
+// Mode is how an attempt reads the stream; the command handler picks it (see Handle).
+type Mode int
+
+const (
+	// Optimistic lets Load answer from the state the store remembers, or take an
+	// unknown stream to be new, without reading; the append then checks that guess
+	// as it commits, in the same round trip. A guess that fails, or an attempt that
+	// decides anything but an append on a guess, ends in ErrUnverified.
+	Optimistic Mode = iota
+	// Read reads the stream before deciding.
+	Read
+	// Lock makes concurrent writers of the stream wait until this transaction ends
+	// (and waits for one that holds it), then reads: after losing one race a command
+	// cannot lose another.
+	Lock
+)
+
+// StreamTx is one attempt's transaction on one stream.
 type StreamTx[S, E any] interface {
-	// Lock makes concurrent writers of the stream wait until this transaction ends (and
-	// waits for one that holds it). A retry takes it first, so that after losing one
-	// race it cannot lose another. A stream with no events has nothing to lock.
-	Lock(ctx context.Context, id uuid.UUID) error
 	// Load returns the stream's current state and version (the initial state and 0
 	// when it has no events).
-	Load(ctx context.Context, id uuid.UUID) (Versioned[S], error)
+	Load(ctx context.Context) (Versioned[S], error)
+	// LoadVersion returns the stream as of version (for replaying a kept outcome).
+	LoadVersion(ctx context.Context, version int64) (Versioned[S], error)
 	// Append appends events if the stream is at expectedVersion and brings the inline
 	// read models up to date in the same transaction; otherwise it returns a
 	// *VersionConflictError carrying the actual version.
-	Append(ctx context.Context, id uuid.UUID, expectedVersion int64, events []E, md Metadata, at time.Time) ([]RecordedEvent[E], error)
-	IdempotencyStore
-}
-
-// IdempotencyStore keeps responses for Idempotency-Key inside the command's transaction.
-type IdempotencyStore interface {
+	Append(ctx context.Context, expectedVersion int64, events []E, md Metadata, at time.Time) error
 	// ClaimIdempotencyKey records key for this transaction, or returns the record that a
 	// committed transaction left for it. A concurrent claimer of the same key waits until
 	// the first one's transaction ends.
 	ClaimIdempotencyKey(ctx context.Context, key IdempotencyKey, fingerprint string, keepFor time.Duration) (IdempotencyRecord, error)
-	// SaveIdempotentResponse stores the response for a key claimed in this transaction.
-	SaveIdempotentResponse(ctx context.Context, key IdempotencyKey, response StoredResponse) error
+	// KeepOutcome stores the outcome for a key claimed in this transaction.
+	KeepOutcome(ctx context.Context, key IdempotencyKey, outcome KeptOutcome) error
 }
 
 // IdempotencyKey is a client's Idempotency-Key within the scope of the principal that
@@ -76,19 +88,10 @@ type RecordedEvent[E any] struct {
 }
 
 // IdempotencyRecord is what ClaimIdempotencyKey found. Claimed is true when this
-// transaction now owns the key; otherwise Fingerprint and Response are the first
+// transaction now owns the key; otherwise Fingerprint and Outcome are the first
 // request's.
 type IdempotencyRecord struct {
 	Claimed     bool
 	Fingerprint string
-	Response    StoredResponse
-}
-
-// StoredResponse is a response kept for an idempotency key, opaque to the application:
-// the transport decides what goes in it and replays it as it is.
-type StoredResponse struct {
-	Status      int
-	ContentType string
-	Headers     map[string]string
-	Body        []byte
+	Outcome     KeptOutcome
 }

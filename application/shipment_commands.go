@@ -15,13 +15,13 @@ import (
 type ShipmentView = Versioned[shipment.State]
 
 // ShipmentStore is the write side's port for shipments.
-type ShipmentStore = Transactor[shipment.State, shipment.Event]
+type ShipmentStore = EventStore[shipment.State, shipment.Event]
 
 // ShipmentResult is a shipment command's outcome.
 type ShipmentResult = CommandResult[shipment.State]
 
 // ShipmentOptions are the options of a shipment command.
-type ShipmentOptions = CommandOptions[shipment.State]
+type ShipmentOptions = CommandOptions
 
 // Shipments are the shipment use cases, commands and queries.
 type Shipments struct {

@@ -26,8 +26,7 @@ type Config struct {
 	CommandAttempts      int
 	MigrateOnStart       bool
 	PprofAddr            string
-	RunConsumers         bool   // run the asynchronous consumers (read models, process managers) in this process
-	NotifyMode           string // after-commit (default) or in-transaction (for the benchmark only)
+	RunConsumers         bool // run the asynchronous consumers (read models, process managers) in this process
 	// ConsumerInterval is the shortest time between two reads of a consumer: under load
 	// it batches the events of many commits, at the price of up to this much lag.
 	ConsumerInterval time.Duration
@@ -71,7 +70,6 @@ func defaultConfig() Config {
 		IdempotencyRetention:   24 * time.Hour,
 		CommandAttempts:        10,
 		RunConsumers:           true,
-		NotifyMode:             "after-commit",
 		ConsumerInterval:       10 * time.Millisecond,
 		AuthLeeway:             30 * time.Second,
 		SSEMaxStreams:          100,
@@ -97,7 +95,6 @@ var envNames = map[string]string{ //nolint:gosec // G101: names of environment v
 	"migrate":                    "MIGRATE_ON_START",
 	"pprof":                      "PPROF_ADDR",
 	"consumers":                  "RUN_CONSUMERS",
-	"notify-mode":                "NOTIFY_MODE",
 	"consumer-interval":          "CONSUMER_INTERVAL",
 	"migrate-database-url":       "MIGRATE_DATABASE_URL",
 	"app-db-role":                "APP_DB_ROLE",
@@ -137,7 +134,6 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address only, not on the main listener (e.g. :9090, a port the API's clients do not reach)")
 	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (customer_summary, fulfilment); one instance of each is active across replicas")
 	fs.DurationVar(&c.ConsumerInterval, "consumer-interval", c.ConsumerInterval, "shortest time between two reads of a consumer: under load, larger batches for up to this much more lag")
-	fs.StringVar(&c.NotifyMode, "notify-mode", c.NotifyMode, "where commands NOTIFY consumers: after-commit, or in-transaction (slower; for the benchmark)")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")
 	fs.StringVar(&c.AppDBRole, "app-db-role", c.AppDBRole, `role that migrate grants the service's privileges to (default "<database>_app"; "none" skips)`)
@@ -268,7 +264,6 @@ func (c Config) validate() error {
 	check(c.ConsumerInterval >= time.Millisecond && c.ConsumerInterval <= time.Second, "CONSUMER_INTERVAL must be between 1ms and 1s")
 	check(c.SSEWriteTimeout >= 10*time.Millisecond, "SSE_WRITE_TIMEOUT must be at least 10ms")
 	check(c.SSEMaxLifetime >= 0, "SSE_MAX_LIFETIME must not be negative")
-	check(c.NotifyMode == "after-commit" || c.NotifyMode == "in-transaction", "NOTIFY_MODE must be after-commit or in-transaction, got "+strconv.Quote(c.NotifyMode))
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:

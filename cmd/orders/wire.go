@@ -99,6 +99,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		return nil, nil, err
 	}
 	m.ObservePool(pool, acquires)
+	notifier := subscription.NewNotifier(pool, feed.Channel)
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
 	run := application.RunnerConfig{
@@ -106,21 +107,17 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		IdempotencyRetention: cfg.IdempotencyRetention,
 		Observer:             application.JoinObservers(tr.CommandObserver(), m),
 		Traceparent:          tracing.Traceparent,
-	}
-	// Consumers (and the feed) hear of a command by a NOTIFY on feed.Channel sent after
-	// its commit, coalesced, outside the append transaction; they also poll, so a lost
-	// NOTIFY only costs latency.
-	notifier := subscription.NewNotifier(pool, feed.Channel)
-	mode := subscription.AfterCommit
-	if cfg.NotifyMode == "in-transaction" {
-		mode = subscription.InTransaction
+		// Consumers (and the feed) hear of a command by a NOTIFY on feed.Channel sent
+		// after its commit, coalesced, outside the append transaction; they also poll,
+		// so a lost NOTIFY only costs latency.
+		AfterCommit: notifier.Notify,
 	}
 	store := orderstore.NewStore(pool, codec)
 	store.ObserveAppends(m)
-	app := application.NewApp(subscription.Notifying(store, notifier, mode), orders, run)
+	app := application.NewApp(store, orders, run)
 	// One line per further aggregate: its store, its queries and the ports it reads.
 	shipments := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(subscription.Notifying(shipmentstore.NewStore(pool, shipments).ObserveAppends(m), notifier, mode),
+	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments).ObserveAppends(m),
 		shipmentstore.NewQueries(pool, shipments), orders, run)
 	summaries := application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
 	app.Queries.CustomerSummary = summaries

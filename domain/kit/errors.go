@@ -42,6 +42,13 @@ type ConflictError struct {
 
 func (e *ConflictError) Error() string { return e.Message }
 
+// Is matches another ConflictError of the same resource and code: a conflict kept and
+// rebuilt (an idempotent replay) is the same conflict as the one first returned.
+func (e *ConflictError) Is(target error) bool {
+	t, ok := target.(*ConflictError)
+	return ok && t.Resource == e.Resource && t.Code == e.Code
+}
+
 // NotFoundError says that the aggregate (or the version or moment of it asked for)
 // does not exist. Resource names it ("order"); its code is Resource + "_not_found".
 type NotFoundError struct {

@@ -80,39 +80,42 @@ func prefersMinimal(header string) bool {
 type presenter[S any] func(v application.Versioned[S]) (body any, location string)
 
 // runCommand is the part of every command endpoint after decoding: headers into
-// options, the use case, and the response, which is rendered the same way whether it
-// is stored for an idempotency key or not. Its result satisfies every command's
-// generated response interface.
+// options, the use case, and the response, rendered after the transaction from the
+// outcome, the same way whether this request ran the command or an idempotent repeat
+// replayed it. Its result satisfies every command's generated response interface.
 func runCommand[S any](ctx context.Context, r commandRequest, present presenter[S],
-	run func(context.Context, application.CommandOptions[S]) (application.CommandResult[S], error)) (storedResponse, error) {
-	ctx, opts, err := prepare(ctx, r, present)
+	run func(context.Context, application.CommandOptions) (application.CommandResult[S], error)) (storedResponse, error) {
+	ctx, opts, err := prepare(ctx, r)
 	if err != nil {
 		return storedResponse{}, err
 	}
 	res, err := run(ctx, opts)
-	if res.Response != nil {
-		return storedResponse{resp: *res.Response, replayed: res.Replayed}, nil
-	}
-	if err != nil {
+	if err != nil && !res.Replayed {
 		return storedResponse{}, locate(r, err)
 	}
+	if err != nil {
+		// A kept refusal: rendered here rather than by the error handler, so that the
+		// repeat says it is one.
+		resp, encErr := encodeProblem(problemFor(locate(r, err), r.path))
+		return storedResponse{resp: resp, replayed: true}, encErr
+	}
 	resp, err := renderSuccess(r, present, res.View)
-	return storedResponse{resp: resp}, err
+	return storedResponse{resp: resp, replayed: res.Replayed}, err
 }
 
 // prepare turns the shared headers into command options and a context with metadata.
-func prepare[S any](ctx context.Context, r commandRequest, present presenter[S]) (context.Context, application.CommandOptions[S], error) {
+func prepare(ctx context.Context, r commandRequest) (context.Context, application.CommandOptions, error) {
 	expected, err := parseIfMatch(r.ifMatch)
 	if err != nil {
-		return ctx, application.CommandOptions[S]{}, err
+		return ctx, application.CommandOptions{}, err
 	}
-	opts := application.CommandOptions[S]{ExpectedVersions: expected}
+	opts := application.CommandOptions{ExpectedVersions: expected}
 	if r.idempotencyKey != nil {
 		fp, err := fingerprint(r)
 		if err != nil {
 			return ctx, opts, err
 		}
-		opts.Idempotency = &application.Idempotency[S]{Key: *r.idempotencyKey, Fingerprint: fp, Render: renderer(r, present)}
+		opts.Idempotency = &application.Idempotency{Key: *r.idempotencyKey, Fingerprint: fp}
 	}
 	requestID := requestIDFrom(ctx)
 	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation}
@@ -145,44 +148,24 @@ func fingerprint(r commandRequest) (string, error) {
 	return hex.EncodeToString(sum.Sum(nil)), nil
 }
 
-// renderer renders a command's outcome inside its transaction, so the stored response
-// is exactly what the first caller gets. Outcomes that a retry could change (503,
-// exhausted retries, 500) are not kept.
-func renderer[S any](r commandRequest, present presenter[S]) func(application.Versioned[S], error) (application.StoredResponse, bool) {
-	return func(v application.Versioned[S], err error) (application.StoredResponse, bool) {
-		if err != nil {
-			p := problemFor(locate(r, err), r.path)
-			resp, encErr := encodeProblem(p)
-			code := ""
-			if p.body.Code != nil {
-				code = *p.body.Code
-			}
-			keep := encErr == nil && p.body.Status < 500 && code != "concurrency_conflict"
-			return resp, keep
-		}
-		resp, encErr := renderSuccess(r, present, v)
-		return resp, encErr == nil
-	}
-}
-
 // renderSuccess is the response to a command that succeeded: the representation, its
 // version as ETag, and Location for a created resource.
-func renderSuccess[S any](r commandRequest, present presenter[S], v application.Versioned[S]) (application.StoredResponse, error) {
+func renderSuccess[S any](r commandRequest, present presenter[S], v application.Versioned[S]) (response, error) {
 	if r.minimal() {
 		_, location := present(v) // the representation is not encoded: that is the saving
-		return application.StoredResponse{Status: http.StatusNoContent,
+		return response{Status: http.StatusNoContent,
 			Headers: map[string]string{"ETag": etag(v.Version), "Location": location, "Preference-Applied": "return=minimal"}}, nil
 	}
 	representation, location := present(v)
 	body, err := json.Marshal(representation)
 	if err != nil {
-		return application.StoredResponse{}, err
+		return response{}, err
 	}
 	headers := map[string]string{"ETag": etag(v.Version), eventPositionHeader: strconv.FormatInt(v.Position, 10)}
 	if r.location {
 		headers["Location"] = location
 	}
-	return application.StoredResponse{Status: r.successStatus, ContentType: "application/json", Headers: headers, Body: append(body, '\n')}, nil
+	return response{Status: r.successStatus, ContentType: "application/json", Headers: headers, Body: append(body, '\n')}, nil
 }
 
 // printableText reports whether s is valid UTF-8 without control characters: text that

@@ -167,16 +167,16 @@ func badRequest(detail string, fields ...api.FieldError) *requestError {
 }
 
 // encodeProblem renders a problem as the body and headers of a response.
-func encodeProblem(p problem) (application.StoredResponse, error) {
+func encodeProblem(p problem) (response, error) {
 	body, err := json.Marshal(p.body)
 	if err != nil {
-		return application.StoredResponse{}, err
+		return response{}, err
 	}
 	headers := map[string]string{}
 	for k := range p.header {
 		headers[k] = p.header.Get(k)
 	}
-	return application.StoredResponse{Status: p.body.Status, ContentType: problemContentType, Headers: headers, Body: append(body, '\n')}, nil
+	return response{Status: p.body.Status, ContentType: problemContentType, Headers: headers, Body: append(body, '\n')}, nil
 }
 
 // errorHandler is echo's HTTPErrorHandler: every error a handler or middleware returns

@@ -2,15 +2,22 @@ package httpapi
 
 import (
 	"net/http"
-
-	"github.com/example/orders/application"
 )
 
-// storedResponse sends a response kept for an idempotency key exactly as it was first
-// rendered. Each aggregate's command file declares its Visit<Op>Response methods, so
-// that it satisfies the generated response interface of every command.
+// response is a rendered answer: a command's (success or problem) or a problem of the
+// error handler.
+type response struct {
+	Status      int
+	ContentType string
+	Headers     map[string]string
+	Body        []byte
+}
+
+// storedResponse sends a rendered response; replayed marks the answer to an idempotent
+// repeat. Each aggregate's command file declares its Visit<Op>Response methods, so that
+// it satisfies the generated response interface of every command.
 type storedResponse struct {
-	resp     application.StoredResponse
+	resp     response
 	replayed bool
 }
 

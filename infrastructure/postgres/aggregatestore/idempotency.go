@@ -21,13 +21,13 @@ const (
 	claimKey = `INSERT INTO idempotency_keys AS k (scope, key, fingerprint, expires_at)
 		VALUES ($1, $2, $3, now() + make_interval(secs => $4))
 		ON CONFLICT (scope, key) DO UPDATE
-		SET fingerprint = EXCLUDED.fingerprint, status = NULL, content_type = NULL, headers = NULL,
+		SET fingerprint = EXCLUDED.fingerprint, outcome = NULL, status = NULL, content_type = NULL, headers = NULL,
 		    body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
 		WHERE k.expires_at <= now()
 		RETURNING key`
-	readKey = `SELECT fingerprint, coalesce(status, 0), coalesce(content_type, ''), coalesce(headers, '{}'), coalesce(body, '')
+	readKey = `SELECT fingerprint, coalesce(outcome, legacy_idempotency_outcome(status, headers, body), '{}')
 		FROM idempotency_keys WHERE scope = $1 AND key = $2`
-	saveResponse = `UPDATE idempotency_keys SET status = $3, content_type = $4, headers = $5, body = $6 WHERE scope = $1 AND key = $2`
+	keepOutcome = `UPDATE idempotency_keys SET outcome = $3 WHERE scope = $1 AND key = $2`
 )
 
 // ClaimIdempotencyKey claims key within its scope (the principal's subject).
@@ -35,30 +35,29 @@ func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key application.Idempotenc
 	var claimed string
 	err := t.QueryRow(ctx, claimKey, key.Scope, key.Key, fingerprint, keepFor.Seconds()).Scan(&claimed)
 	if err == nil {
-		t.claimed = true
 		return application.IdempotencyRecord{Claimed: true}, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return application.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("claim idempotency key: %w", err))
 	}
 	var rec application.IdempotencyRecord
-	var headers []byte
-	err = t.QueryRow(ctx, readKey, key.Scope, key.Key).Scan(&rec.Fingerprint, &rec.Response.Status, &rec.Response.ContentType, &headers, &rec.Response.Body)
-	if err != nil {
+	var outcome []byte
+	if err := t.QueryRow(ctx, readKey, key.Scope, key.Key).Scan(&rec.Fingerprint, &outcome); err != nil {
 		return application.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("read idempotency key: %w", err))
 	}
-	if err := json.Unmarshal(headers, &rec.Response.Headers); err != nil {
-		return application.IdempotencyRecord{}, fmt.Errorf("read idempotency key: headers: %w", err)
+	if err := json.Unmarshal(outcome, &rec.Outcome); err != nil {
+		return application.IdempotencyRecord{}, fmt.Errorf("read idempotency key: outcome: %w", err)
 	}
 	return rec, nil
 }
 
-func (t *Tx) SaveIdempotentResponse(_ context.Context, key application.IdempotencyKey, r application.StoredResponse) error {
-	headers, err := json.Marshal(r.Headers)
+// KeepOutcome stores the outcome with the commit.
+func (t *Tx) KeepOutcome(_ context.Context, key application.IdempotencyKey, outcome application.KeptOutcome) error {
+	encoded, err := json.Marshal(outcome)
 	if err != nil {
-		return fmt.Errorf("save idempotent response: %w", err)
+		return fmt.Errorf("keep idempotent outcome: %w", err)
 	}
-	t.Defer(saveResponse, key.Scope, key.Key, r.Status, r.ContentType, headers, r.Body)
+	t.Defer(keepOutcome, key.Scope, key.Key, encoded)
 	return nil
 }
 

@@ -88,68 +88,70 @@ func (s *Store[S, E]) Stream(id uuid.UUID) eventstore.StreamID {
 	return eventstore.StreamID{Type: s.cfg.StreamType, ID: id.String()}
 }
 
-// WithinTx runs fn in a READ COMMITTED transaction. That level is enough: the append's
-// version check on the head row is what serialises writers to one stream.
+// Attempt runs fn in a READ COMMITTED transaction on the stream id. That level is
+// enough: the append's version check on the head row is what serialises writers to one
+// stream.
 //
-// In the common case the whole transaction is one round trip. Load answers from the
-// state cache, or takes a stream it has no state for to be new, without reading
-// (unverified); an Append on such a state is queued, guarded, with the read-model
-// writes, the idempotency response and COMMIT, all sent in one batch. If the stream was
-// not where the unverified state said, the guarded append aborts the transaction inside
-// that batch; and if fn decided anything else on an unverified state (a rejection, a
-// failed If-Match, nothing to append), nothing of it is trusted. Either way fn runs
-// once more, reading what it loads first (the read-then-append path), so every answer
-// is one that the stream as stored gives. fn must therefore be safe to run twice.
-func (s *Store[S, E]) WithinTx(ctx context.Context, fn func(context.Context, application.StreamTx[S, E]) error) error {
+// In Optimistic mode the common case is one round trip. Load answers from the state
+// cache, or takes a stream it has no state for to be new, without reading; an Append on
+// such a state is queued, guarded, with the read-model writes, the kept outcome and
+// COMMIT, all sent in one batch. If the stream was not where that state said, the
+// guarded append aborts the transaction inside the batch; and if fn decided anything
+// but an append on it (a rejection, a failed If-Match, nothing to append), nothing of
+// it is trusted. Either way Attempt returns application.ErrUnverified and the command
+// handler runs fn again in Read mode.
+func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode application.Mode, fn func(context.Context, application.StreamTx[S, E]) error) (application.Versioned[S], error) {
+	var none application.Versioned[S]
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return postgres.Classify(err)
+		return none, postgres.Classify(err)
 	}
 	defer conn.Release()
-	for verify := false; ; verify = true {
-		t := &streamTx[S, E]{Tx: &Tx{conn: conn.Conn()}, store: s, verify: verify}
-		if err := fn(ctx, t); err != nil {
-			t.rollback(ctx)
-			if t.guessed() && ctx.Err() == nil {
-				continue
-			}
-			return postgres.Classify(err)
-		}
-		if t.guessed() {
-			t.rollback(ctx)
-			continue
-		}
-		start := time.Now()
-		err := t.commit(ctx)
-		if o := s.appends; o != nil && t.guardedEvents > 0 {
-			o.Appended(s.cfg.StreamType, t.guardedEvents, time.Since(start), err)
-		}
-		if err != nil {
-			t.rollback(ctx)
-			if eventstore.IsVersionMismatch(err) && !verify {
-				for id := range t.unverified {
-					s.cache.missed(id)
-				}
-				continue
-			}
-			var pgErr *pgconn.PgError
-			if !errors.As(err, &pgErr) {
-				// The COMMIT left but no answer came back: it may have committed.
-				return fmt.Errorf("%w: %w", application.ErrOutcomeUnknown, postgres.Classify(err))
-			}
-			return postgres.Classify(err)
-		}
-		for id, view := range t.written {
-			if p, ok := t.committed[id]; ok {
-				view.Position = p
-			}
-			s.cache.put(id, view)
-			if from := t.loaded0[id]; s.cfg.Snapshots != nil && view.Version/s.cfg.Snapshots.Every > from/s.cfg.Snapshots.Every {
-				s.snapshot(ctx, id, view)
-			}
-		}
-		return nil
+	t := &streamTx[S, E]{Tx: &Tx{conn: conn.Conn()}, store: s, id: id, mode: mode}
+	if mode == application.Lock {
+		err = t.lock(ctx)
 	}
+	if err == nil {
+		err = fn(ctx, t)
+	}
+	if err == nil && t.unverified && !t.guarded {
+		err = application.ErrUnverified // decided on a guess that nothing will check
+	}
+	if err != nil {
+		t.rollback(ctx)
+		if t.unverified && !t.guarded && ctx.Err() == nil {
+			return none, application.ErrUnverified
+		}
+		return none, postgres.Classify(err)
+	}
+	start := time.Now()
+	err = t.commit(ctx)
+	if o := s.appends; o != nil && t.guarded {
+		o.Appended(s.cfg.StreamType, t.guardedEvents, time.Since(start), err)
+	}
+	if err != nil {
+		t.rollback(ctx)
+		if t.guarded && eventstore.IsVersionMismatch(err) {
+			s.cache.missed(id)
+			return none, application.ErrUnverified
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) {
+			// The COMMIT left but no answer came back: it may have committed.
+			return none, fmt.Errorf("%w: %w", application.ErrOutcomeUnknown, postgres.Classify(err))
+		}
+		return none, postgres.Classify(err)
+	}
+	if t.committedAt > 0 {
+		t.view.Position = t.committedAt
+	}
+	if t.appended {
+		s.cache.put(id, t.view)
+		if sn := s.cfg.Snapshots; sn != nil && t.view.Version/sn.Every > t.loadedVersion/sn.Every {
+			s.snapshot(ctx, id, t.view)
+		}
+	}
+	return t.view, nil
 }
 
 // History returns a stream's events in version order, decoded, within r.
@@ -173,94 +175,45 @@ func (s *Store[S, E]) read(ctx context.Context, db eventstore.DBTX, id uuid.UUID
 	return recorded, nil
 }
 
-// streamTx is one transaction's implementation of application.StreamTx.
+// streamTx is one attempt's implementation of application.StreamTx.
 type streamTx[S, E any] struct {
 	*Tx
-	store   *Store[S, E]
-	verify  bool                                   // Load reads the stream; no guarded appends
-	loaded  map[uuid.UUID]application.Versioned[S] // as read by Load
-	loaded0 map[uuid.UUID]int64                    // the version Load found
-	written map[uuid.UUID]application.Versioned[S] // after this transaction's appends
-	// unverified are the streams Load answered without reading; true once a guarded
-	// append on that state is queued.
-	unverified map[uuid.UUID]bool
-	// guardedEvents counts the events of the guarded appends queued for the commit.
-	guardedEvents int
-	// committed is the position of each stream's last event appended with the commit,
-	// known once the commit is answered.
-	committed map[uuid.UUID]int64
+	store *Store[S, E]
+	id    uuid.UUID
+	mode  application.Mode
+	// view is the stream as last loaded or written; loadedVersion is the version Load found.
+	view          application.Versioned[S]
+	loadedVersion int64
+	// unverified: Load answered without reading; guarded: an append on that state is
+	// queued to run, checked, with the commit.
+	unverified, guarded, appended bool
+	guardedEvents                 int
+	// committedAt is the position of the last event of a guarded append, known once
+	// the commit is answered.
+	committedAt int64
 }
 
-// committedAt reads the positions a guarded append returns with the commit.
-func (t *streamTx[S, E]) committedAt(id uuid.UUID, rows pgx.Rows) error {
-	var last int64
-	_, err := pgx.ForEachRow(rows, []any{&last}, func() error {
-		if t.committed == nil {
-			t.committed = map[uuid.UUID]int64{}
-		}
-		t.committed[id] = max(t.committed[id], last)
-		return nil
-	})
-	return err
-}
-
-// CommittedPosition is the position of the stream's last event appended with the
-// commit, once the commit was answered (see application's positionAfterCommit).
-func (t *streamTx[S, E]) CommittedPosition(id uuid.UUID) (int64, bool) {
-	p, ok := t.committed[id]
-	return p, ok
-}
-
-// guessed reports whether fn's outcome rests on a state that was not read and that no
-// guarded append will check: then it must be decided again on the stored stream.
-func (t *streamTx[S, E]) guessed() bool {
-	for _, appended := range t.unverified {
-		if !appended {
-			return true
-		}
-	}
-	return false
-}
-
-// StateAfterAppend is the state after this transaction's appends to the stream, as
-// folded for the cache, so the command runner need not fold again.
-func (t *streamTx[S, E]) StateAfterAppend(id uuid.UUID) (application.Versioned[S], bool) {
-	v, ok := t.written[id]
-	return v, ok
-}
-
-func (t *streamTx[S, E]) Lock(ctx context.Context, id uuid.UUID) error {
-	t.verify = true
-	s := t.store.Stream(id)
+func (t *streamTx[S, E]) lock(ctx context.Context) error {
+	s := t.store.Stream(t.id)
 	_, err := t.Exec(ctx, `SELECT 1 FROM aggregate_heads WHERE stream_type = $1 AND stream_id = $2 FOR UPDATE`, s.Type, s.ID)
 	return postgres.Classify(err)
 }
 
-func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Versioned[S], error) {
-	view, ok, hot := t.store.cache.get(id)
+func (t *streamTx[S, E]) Load(ctx context.Context) (application.Versioned[S], error) {
+	view, ok, hot := t.store.cache.get(t.id)
 	if !ok {
 		view = application.Versioned[S]{State: t.store.cfg.Initial}
 	}
-	if t.loaded == nil {
-		t.loaded = map[uuid.UUID]application.Versioned[S]{}
-	}
-	if !t.verify && !hot && !t.claimed {
+	if t.mode == application.Optimistic && !hot {
 		// No read: a cached state is usually current (unless it was found stale a moment
 		// ago: a contended stream), and a stream with no cached state is usually new (a
 		// server-chosen id). A guarded append checks it.
-		if t.unverified == nil {
-			t.unverified = map[uuid.UUID]bool{}
-		}
-		t.unverified[id] = false
-		t.loaded[id] = view
-		if t.loaded0 == nil {
-			t.loaded0 = map[uuid.UUID]int64{}
-		}
-		t.loaded0[id] = view.Version
+		t.unverified = true
+		t.view, t.loadedVersion = view, view.Version
 		return view, nil
 	}
 	if !ok && t.store.cfg.Snapshots != nil {
-		snap, found, err := t.store.readSnapshot(ctx, t.Tx, id)
+		snap, found, err := t.store.readSnapshot(ctx, t.Tx, t.id)
 		if err != nil {
 			return application.Versioned[S]{}, err
 		}
@@ -268,42 +221,58 @@ func (t *streamTx[S, E]) Load(ctx context.Context, id uuid.UUID) (application.Ve
 			view = snap
 		}
 	}
-	recorded, err := t.store.read(ctx, t.Tx, id, eventstore.StreamRange{From: view.Version + 1})
+	view, n, err := t.foldFrom(ctx, view, eventstore.StreamRange{From: view.Version + 1})
 	if err != nil {
 		return application.Versioned[S]{}, err
 	}
-	if n := len(recorded); n > 0 {
-		if recorded[0].Version != view.Version+1 {
-			return application.Versioned[S]{}, fmt.Errorf("load %s %s: expected version %d next, read %d", t.store.cfg.StreamType, id, view.Version+1, recorded[0].Version)
-		}
-		events := make([]E, n)
-		for i, r := range recorded {
-			events[i] = r.Event
-		}
-		view = application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: recorded[n-1].Version, Position: recorded[n-1].Position}
-		if sn := t.store.cfg.Snapshots; sn != nil && int64(n) >= sn.Every {
-			t.store.snapshot(ctx, id, view) // a committed state: safe to keep whatever this transaction does
-		}
+	if sn := t.store.cfg.Snapshots; sn != nil && int64(n) >= sn.Every {
+		t.store.snapshot(ctx, t.id, view) // a committed state: safe to keep whatever this transaction does
 	}
-	if t.loaded0 == nil {
-		t.loaded0 = map[uuid.UUID]int64{}
-	}
-	t.loaded0[id] = view.Version
-	t.loaded[id] = view
+	t.view, t.loadedVersion = view, view.Version
 	return view, nil
 }
 
-func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersion int64, events []E, md application.Metadata, at time.Time) ([]application.RecordedEvent[E], error) {
-	cfg := t.store.cfg
+func (t *streamTx[S, E]) LoadVersion(ctx context.Context, version int64) (application.Versioned[S], error) {
+	view := application.Versioned[S]{State: t.store.cfg.Initial}
+	if version > 0 {
+		var err error
+		if view, _, err = t.foldFrom(ctx, view, eventstore.StreamRange{From: 1, To: version}); err != nil {
+			return application.Versioned[S]{}, err
+		}
+	}
+	t.view = view
+	return view, nil
+}
+
+// foldFrom reads the events in r, which must follow view's version, and folds them
+// into view; n is how many it read.
+func (t *streamTx[S, E]) foldFrom(ctx context.Context, view application.Versioned[S], r eventstore.StreamRange) (_ application.Versioned[S], n int, _ error) {
+	recorded, err := t.store.read(ctx, t.Tx, t.id, r)
+	if err != nil || len(recorded) == 0 {
+		return view, 0, err
+	}
+	if recorded[0].Version != view.Version+1 {
+		return view, 0, fmt.Errorf("load %s %s: expected version %d next, read %d", t.store.cfg.StreamType, t.id, view.Version+1, recorded[0].Version)
+	}
+	events := make([]E, len(recorded))
+	for i, r := range recorded {
+		events[i] = r.Event
+	}
+	last := recorded[len(recorded)-1]
+	return application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: last.Version, Position: last.Position}, len(recorded), nil
+}
+
+func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, events []E, md application.Metadata, at time.Time) error {
+	cfg, id := t.store.cfg, t.id
 	meta, err := json.Marshal(md)
 	if err != nil {
-		return nil, fmt.Errorf("append to %s %s: metadata: %w", cfg.StreamType, id, err)
+		return fmt.Errorf("append to %s %s: metadata: %w", cfg.StreamType, id, err)
 	}
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		name, version, payload, err := cfg.Codec.Encode(e)
 		if err != nil {
-			return nil, fmt.Errorf("append to %s %s: %w", cfg.StreamType, id, err)
+			return fmt.Errorf("append to %s %s: %w", cfg.StreamType, id, err)
 		}
 		data[i] = eventstore.EventData{
 			Type: name, SchemaVersion: version, Payload: payload, Metadata: meta,
@@ -311,15 +280,15 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 		}
 	}
 	var stored []eventstore.RecordedEvent
-	if _, guarded := t.unverified[id]; guarded {
+	if t.unverified && !t.guarded {
 		sql, args, recorded, gerr := eventstore.GuardedAppend(t.store.Stream(id), eventstore.Exact(expectedVersion), data)
 		if gerr != nil {
-			return nil, gerr
+			return gerr
 		}
-		t.deferRows(func(rows pgx.Rows) error { return t.committedAt(id, rows) }, sql, args...)
-		t.unverified[id] = true
+		t.deferRows(t.readCommittedAt, sql, args...)
+		t.guarded = true
 		t.guardedEvents += len(events) // observed with the commit that runs them
-		stored, err = recorded, nil
+		stored = recorded
 		for i := range stored {
 			stored[i].RecordedAt = at
 		}
@@ -332,28 +301,34 @@ func (t *streamTx[S, E]) Append(ctx context.Context, id uuid.UUID, expectedVersi
 	}
 	var conflict *eventstore.ConcurrencyError
 	if errors.As(err, &conflict) {
-		return nil, &application.VersionConflictError{Resource: cfg.StreamType, ID: id, Expected: expectedVersion, Actual: conflict.Actual}
+		return &application.VersionConflictError{Resource: cfg.StreamType, ID: id, Expected: expectedVersion, Actual: conflict.Actual}
 	}
 	if err != nil {
-		return nil, postgres.Classify(err)
+		return postgres.Classify(err)
 	}
-	recorded := make([]application.RecordedEvent[E], len(stored))
-	for i, s := range stored {
-		recorded[i] = recordedOf(s, events[i])
-	}
-	if before, ok := t.loaded[id]; ok && before.Version == expectedVersion {
-		if t.written == nil {
-			t.written = map[uuid.UUID]application.Versioned[S]{}
-		}
-		t.written[id] = application.Versioned[S]{State: cfg.Fold(before.State, events...), Version: stored[len(stored)-1].Version, Position: stored[len(stored)-1].Position}
-		t.loaded[id] = t.written[id]
+	if t.view.Version == expectedVersion {
+		last := stored[len(stored)-1]
+		t.view = application.Versioned[S]{State: cfg.Fold(t.view.State, events...), Version: last.Version, Position: last.Position}
+		t.appended = true
 	}
 	if cfg.Project != nil {
-		if err := cfg.Project(t.Tx, id, recorded); err != nil {
-			return nil, err
+		recorded := make([]application.RecordedEvent[E], len(stored))
+		for i, s := range stored {
+			recorded[i] = recordedOf(s, events[i])
 		}
+		return cfg.Project(t.Tx, id, recorded)
 	}
-	return recorded, nil
+	return nil
+}
+
+// readCommittedAt reads the positions a guarded append returns with the commit.
+func (t *streamTx[S, E]) readCommittedAt(rows pgx.Rows) error {
+	var last int64
+	_, err := pgx.ForEachRow(rows, []any{&last}, func() error {
+		t.committedAt = max(t.committedAt, last)
+		return nil
+	})
+	return err
 }
 
 func recordedOf[E any](s eventstore.RecordedEvent, e E) application.RecordedEvent[E] {

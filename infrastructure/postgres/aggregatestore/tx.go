@@ -23,10 +23,6 @@ type Tx struct {
 	conn     *pgx.Conn
 	begun    bool
 	deferred pgx.Batch
-	// claimed is set when this transaction claimed an idempotency key: the response it
-	// stores is rendered before the commit, so its appends must not wait for the commit
-	// to learn their positions.
-	claimed bool
 }
 
 // batch sends b, with BEGIN in front if the transaction has not started yet, and

@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
-	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
@@ -72,9 +71,6 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	render := func(v application.Versioned[order.State], err error) (application.StoredResponse, bool) {
-		return application.StoredResponse{Status: 200, Body: []byte(fmt.Sprint(v.Version))}, err == nil
-	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	counts := map[string]int{}
@@ -90,7 +86,7 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 				case 0: // a key claimed before the stream is read; every other one repeats the last
 					kind = "keyed"
 					key := fmt.Sprintf("w%d-%d", w, i-i%2)
-					cmd.Options.Idempotency = &application.Idempotency[order.State]{Key: key, Fingerprint: key, Render: render}
+					cmd.Options.Idempotency = &application.Idempotency{Key: key, Fingerprint: key}
 					cmd.Quantity, cmd.OrderID = 1, orders[(w+i-i%2)%len(orders)]
 				case 1: // If-Match on the version just read
 					kind = "if-match"

@@ -50,13 +50,13 @@ func TestRolledBackStateIsNotCached(t *testing.T) {
 	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "rollback").State.ID
 	boom := context.Canceled
-	_ = f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
-		v, err := tx.Load(ctx, id)
+	_, _ = f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		v, err := tx.Load(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		line := order.OrderLineAdded{SKU: "ghost", Quantity: 99, UnitPriceCents: 1000, AddedAt: v.State.PlacedAt}
-		if _, err := tx.Append(ctx, id, v.Version, []order.Event{line}, application.Metadata{}, v.State.PlacedAt); err != nil {
+		if err := tx.Append(ctx, v.Version, []order.Event{line}, application.Metadata{}, v.State.PlacedAt); err != nil {
 			t.Fatal(err)
 		}
 		return boom // roll back the line

@@ -12,6 +12,7 @@ import (
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
+	"github.com/example/orders/test/testsupport"
 )
 
 // Applying the same events to the read model again changes nothing.
@@ -26,11 +27,12 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 		order.OrderLineAdded{SKU: "a", Quantity: 2, UnitPriceCents: 300, AddedAt: at},
 		order.OrderConfirmed{ConfirmedAt: at},
 	}
-	err := f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
-		recorded, err := tx.Append(ctx, id, 0, events, application.Metadata{}, at)
+	_, err := f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		err := tx.Append(ctx, 0, events, application.Metadata{}, at)
 		if err != nil {
 			return err
 		}
+		recorded := testsupport.Recorded(1, at, events...)
 		for i := 0; i < 3; i++ {
 			if err := orderstore.Project(tx.(aggregatestore.Queue), id, recorded); err != nil {
 				return err
@@ -61,11 +63,12 @@ func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 	id := uuid.New()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	boom := context.Canceled // any error from fn rolls back
-	_ = f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
-		recorded, err := tx.Append(ctx, id, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}, application.Metadata{}, at)
+	_, _ = f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		err := tx.Append(ctx, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}, application.Metadata{}, at)
 		if err != nil {
 			t.Fatal(err)
 		}
+		recorded := testsupport.Recorded(1, at, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}...)
 		if err := orderstore.Project(tx.(aggregatestore.Queue), id, recorded); err != nil {
 			t.Fatal(err)
 		}
@@ -88,11 +91,12 @@ func TestFailingProjectionRollsBackTheEvents(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	// The decider would never emit this; order_overview's CHECK on currency refuses it.
 	bad := order.OrderPlaced{OrderID: id, CustomerID: "x", Currency: "eur", PlacedAt: at}
-	err := f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
-		recorded, err := tx.Append(ctx, id, 0, []order.Event{bad}, application.Metadata{}, at)
+	_, err := f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+		err := tx.Append(ctx, 0, []order.Event{bad}, application.Metadata{}, at)
 		if err != nil {
 			return err
 		}
+		recorded := testsupport.Recorded(1, at, []order.Event{bad}...)
 		return orderstore.Project(tx.(aggregatestore.Queue), id, recorded)
 	})
 	if err == nil {

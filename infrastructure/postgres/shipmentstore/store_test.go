@@ -19,6 +19,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -154,11 +155,12 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 		shipment.ShipmentDispatched{Carrier: "UPS", TrackingNo: "1Z", DispatchedAt: at.Add(time.Minute)},
 		shipment.ShipmentDelivered{DeliveredAt: at.Add(time.Hour)},
 	}
-	err := f.store.WithinTx(ctx, func(ctx context.Context, tx application.StreamTx[shipment.State, shipment.Event]) error {
-		recorded, err := tx.Append(ctx, id, 0, events, application.Metadata{}, at)
+	_, err := f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[shipment.State, shipment.Event]) error {
+		err := tx.Append(ctx, 0, events, application.Metadata{}, at)
 		if err != nil {
 			return err
 		}
+		recorded := testsupport.Recorded(1, at, events...)
 		for range 2 {
 			if err := shipmentstore.Project(tx.(aggregatestore.Queue), id, recorded); err != nil {
 				return err
