@@ -3,8 +3,9 @@
 //
 //	bin/lab/rename -module github.com/you/shipping [-name shipping]
 //
-// It works on the repository it runs in, from its root (internal/repo.Root), the lab's
-// module (test/lab) included. It changes the module path everywhere, and the service's name
+// It works on the repository it runs in, from its root (the directory holding go.mod
+// and test/lab/go.mod), the lab's module included. It imports nothing of the
+// repository's, since it does not rewrite itself (keptFile). It changes the module path everywhere, and the service's name
 // (default: the module path's last element) wherever it names the service rather
 // than the domain. The service's name is the identifier used as a program, module or
 // infrastructure name:
@@ -49,8 +50,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-
-	"github.com/example/orders/test/lab/internal/repo"
 )
 
 const (
@@ -74,7 +73,7 @@ func main() {
 	oldModule := flag.String("old-module", "", "with -leftovers: the module path before the rename")
 	oldName := flag.String("old-name", "", "with -leftovers: the service's name before the rename")
 	flag.Parse()
-	root, err := repo.Root()
+	root, err := findRoot()
 	if err == nil {
 		err = os.Chdir(root)
 	}
@@ -93,6 +92,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "rename:", err)
 		os.Exit(1)
 	}
+}
+
+// findRoot walks up from the working directory to the repository's root: the
+// directory holding the service's go.mod and the lab's, test/lab/go.mod.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if isFile(filepath.Join(dir, "go.mod")) && isFile(filepath.Join(dir, labDir, "go.mod")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod with a " + labDir + "/go.mod beside it above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 func run(newModule, newName string, dry bool) error {
