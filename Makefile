@@ -88,7 +88,7 @@ soak: ## Long reliability run (minutes): replicas, kill -9, database stops and f
 
 .PHONY: fuzz
 fuzz: ## Fuzz the HTTP API and the event decoder, FUZZTIME (30s) each
-	go test -run '^$$' -fuzz '^FuzzHTTPRequests$$' -fuzztime $(FUZZTIME) ./infrastructure/httpapi/
+	go test -run '^$$' -fuzz '^FuzzHTTPRequests$$' -fuzztime $(FUZZTIME) ./cmd/orders/
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./infrastructure/eventcodec/
 
 .PHONY: generate

@@ -1,33 +1,45 @@
 package application
 
-// App groups the use cases, for the composition root to build once and hand to the
-// transport. It is a plain struct, not a registry: each caller names what it uses.
-type App struct {
-	Orders    OrderCommands
-	Queries   Queries
-	Shipments *Shipments // set by the composition root: application.NewShipments
+import (
+	"errors"
+	"fmt"
+)
+
+// Ports are what the use cases read and write through: one store and one queries port
+// per aggregate, and the asynchronous read models they answer from.
+type Ports struct {
+	Orders            OrderStore
+	OrderQueries      OrderQueries
+	Shipments         ShipmentStore
+	ShipmentQueries   ShipmentQueries
+	CustomerSummaries CustomerSummaries
 }
 
-// Queries read orders.
-type Queries struct {
-	GetOrder     *GetOrderHandler
-	ListOrders   *ListOrdersHandler
-	OrderHistory *OrderHistoryHandler
-	OrderAsOf    *OrderAsOfHandler
-	// CustomerSummary reads the asynchronous customer_summary read model; the
-	// composition root sets it when it runs that read model's consumer.
+// App is every use case of the service, one type per aggregate, for the composition
+// root to build once (NewApp) and hand to the transport.
+type App struct {
+	Orders          *Orders
+	Shipments       *Shipments
 	CustomerSummary *GetCustomerSummaryHandler
 }
 
-// NewApp wires every use case to the given ports.
-func NewApp(orders OrderStore, q OrderQueries, cfg RunnerConfig) App {
-	return App{
-		Orders: NewOrderCommands(orders, cfg),
-		Queries: Queries{
-			GetOrder:     NewGetOrderHandler(q),
-			ListOrders:   NewListOrdersHandler(q),
-			OrderHistory: NewOrderHistoryHandler(q),
-			OrderAsOf:    NewOrderAsOfHandler(q),
-		},
+// NewApp wires every use case to its ports. A port left out is an error here, when the
+// service starts, rather than a nil dereference on a request.
+func NewApp(p Ports, cfg RunnerConfig) (App, error) {
+	var missing []error
+	for name, port := range map[string]any{"Orders": p.Orders, "OrderQueries": p.OrderQueries, "Shipments": p.Shipments,
+		"ShipmentQueries": p.ShipmentQueries, "CustomerSummaries": p.CustomerSummaries} {
+		if port == nil {
+			missing = append(missing, fmt.Errorf("application.NewApp: Ports.%s is not set", name))
+		}
 	}
+	if err := errors.Join(missing...); err != nil {
+		return App{}, err
+	}
+	orders := NewOrders(p.Orders, p.OrderQueries, cfg)
+	return App{
+		Orders:          orders,
+		Shipments:       NewShipments(p.Shipments, p.ShipmentQueries, p.OrderQueries, cfg),
+		CustomerSummary: NewGetCustomerSummaryHandler(p.CustomerSummaries),
+	}, nil
 }

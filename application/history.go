@@ -20,7 +20,7 @@ type EventRange struct {
 
 // EventReader reads one aggregate's events in version order, within a range; an
 // unknown stream gives no events. The queries ports of every aggregate have one
-// (OrderQueries.OrderEvents, ...).
+// (OwnedReads.Events).
 type EventReader[E any] func(ctx context.Context, id uuid.UUID, r EventRange) ([]RecordedEvent[E], error)
 
 // Page sizes of an aggregate's history (GET /orders/{id}/events and the like): a

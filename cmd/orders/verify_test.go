@@ -44,7 +44,7 @@ func TestVerifyAndRebuildCommands(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	codec := eventcodec.NewOrderRegistry()
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
 	var ids []uuid.UUID
 	for i := 0; i < 3; i++ {
 		res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: "cli", Currency: "EUR"})
@@ -193,7 +193,7 @@ func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 	t.Cleanup(pool.Close)
 	codec, shipments := eventcodec.NewOrderRegistry(), eventcodec.NewShipmentRegistry()
 	orderQueries := orderstore.NewQueries(pool, codec)
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderQueries, application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderQueries, application.RunnerConfig{})}
 	ship := application.NewShipments(shipmentstore.NewStore(pool, shipments), shipmentstore.NewQueries(pool, shipments), orderQueries, application.RunnerConfig{})
 	var ids []uuid.UUID
 	for i := 0; i < 3; i++ {

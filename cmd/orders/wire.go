@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -23,29 +22,9 @@ import (
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/fulfilment"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
-	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
-	"github.com/example/orders/infrastructure/postgres/verify"
 	"github.com/example/orders/infrastructure/tracing"
 )
-
-// readModels are the inline read models `verify` checks and `rebuild` rebuilds, one
-// line each: an aggregate's store package says how (orderstore.ReadModel).
-func readModels() []verify.ReadModel {
-	return []verify.ReadModel{
-		orderstore.ReadModel(eventcodec.NewOrderRegistry()),
-		shipmentstore.ReadModel(eventcodec.NewShipmentRegistry()),
-	}
-}
-
-// eventTypes is every event type of every aggregate, from their codecs' registries:
-// what GET /events accepts in ?types=. An aggregate adds its registry's Names here.
-func eventTypes() []string {
-	names := append(eventcodec.NewOrderRegistry().Names(), eventcodec.NewShipmentRegistry().Names()...)
-	slices.Sort(names)
-	return slices.Compact(names)
-}
 
 // service is everything serve runs, built by hand in one place.
 type service struct {
@@ -100,8 +79,6 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	}
 	m.ObservePool(pool, acquires)
 	notifier := subscription.NewNotifier(pool, feed.Channel)
-	codec := eventcodec.NewOrderRegistry()
-	orders := orderstore.NewQueries(pool, codec)
 	run := application.RunnerConfig{
 		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
@@ -112,20 +89,18 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		// so a lost NOTIFY only costs latency.
 		AfterCommit: notifier.Notify,
 	}
-	store := orderstore.NewStore(pool, codec)
-	store.ObserveAppends(m)
-	app := application.NewApp(store, orders, run)
-	// One line per further aggregate: its store, its queries and the ports it reads.
-	shipments := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments).ObserveAppends(m),
-		shipmentstore.NewQueries(pool, shipments), orders, run)
-	summaries := application.NewGetCustomerSummaryHandler(customersummary.NewReader(pool))
-	app.Queries.CustomerSummary = summaries
+	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool)}
+	known := aggregates(pool, m, &ports)
+	app, err := application.NewApp(ports, run)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
 	events := feed.New(pool, cfg.SSEPoll, log)
 	shutdown := make(chan struct{})
 	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
 		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()}, //nolint:contextcheck // middleware: each request brings its own context
-		Feed: httpapi.FeedConfig{EventTypes: eventTypes(), Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
+		Feed: httpapi.FeedConfig{EventTypes: known.eventTypes, Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
 			MaxStreams: cfg.SSEMaxStreams, MaxStreamsPerCaller: cfg.SSEMaxStreamsPerCaller, MaxLifetime: cfg.SSEMaxLifetime, Shutdown: shutdown}}
 	if cfg.AuthMode == "none" {
 		log.Warn("AUTH_MODE=none: authentication is OFF, every caller may read and change every order; never run like this outside development")
@@ -149,9 +124,9 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		pool: pool, feed: events, stopStreams: stop, notifier: notifier}
 	if cfg.RunConsumers {
 		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval,
-			OnProgress: summaryProgress(summaries)},
-			customersummary.Consumer(codec),
-			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), codec))
+			OnProgress: summaryProgress(app.CustomerSummary)},
+			customersummary.Consumer(eventcodec.NewOrderRegistry()),
+			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), eventcodec.NewOrderRegistry()))
 		m.ObserveConsumers(newConsumerStats(pool, svc.consumers))
 	}
 	return svc, pool.Close, nil

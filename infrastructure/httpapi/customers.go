@@ -21,7 +21,7 @@ const (
 )
 
 func (h *Handlers) GetCustomerSummary(ctx context.Context, r api.GetCustomerSummaryRequestObject) (api.GetCustomerSummaryResponseObject, error) {
-	q := h.app.Queries.CustomerSummary
+	q := h.app.CustomerSummary
 	if q == nil {
 		return nil, fmt.Errorf("customer summary read model not wired: %w", application.ErrUnavailable)
 	}

@@ -23,7 +23,7 @@ func (neverCaughtUp) CustomerSummary(_ context.Context, id string) (application.
 // 503 read_model_behind within the timeout, not 503 unavailable as if the database
 // were down.
 func TestWaitLongerThanTheRequestTimeout(t *testing.T) {
-	app := application.App{Queries: application.Queries{CustomerSummary: application.NewGetCustomerSummaryHandler(neverCaughtUp{})}}
+	app := application.App{CustomerSummary: application.NewGetCustomerSummaryHandler(neverCaughtUp{})}
 	h, err := New(app, alwaysReady{}, nil, Config{BodyLimit: 4096, RequestTimeout: 300 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

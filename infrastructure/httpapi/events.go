@@ -28,18 +28,6 @@ func toAPIEvent[E any](e application.RecordedEvent[E]) (api.StoredEvent, error) 
 	return out, nil
 }
 
-// historyQuery is the page of a stream's history the request asks for.
-func historyQuery(id uuid.UUID, after *api.HistoryAfter, limit *api.HistoryLimit) application.HistoryQuery {
-	q := application.HistoryQuery{ID: id}
-	if after != nil {
-		q.After = *after
-	}
-	if limit != nil {
-		q.Limit = *limit
-	}
-	return q
-}
-
 // toAPIEvents is a page of a stream's history as the API shows it.
 func toAPIEvents[E any](page application.HistoryPage[E]) (api.EventList, error) {
 	out := api.EventList{Items: make([]api.StoredEvent, len(page.Items))}

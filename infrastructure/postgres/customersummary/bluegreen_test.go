@@ -22,7 +22,7 @@ func TestBlueGreenRebuild(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
 	reader := customersummary.NewReader(pool)
 	get := application.NewGetCustomerSummaryHandler(reader)
 	place := func() int64 {

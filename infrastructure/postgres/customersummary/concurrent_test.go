@@ -21,7 +21,7 @@ func TestConcurrentWritersWhileProjecting(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 5 * time.Millisecond, BatchSize: 7}, customersummary.Consumer(codec))
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

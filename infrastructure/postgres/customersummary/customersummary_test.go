@@ -25,7 +25,7 @@ func TestCustomerSummaryMatchesTheLog(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
 	reader := customersummary.NewReader(pool)
 	get := application.NewGetCustomerSummaryHandler(reader)
 
@@ -115,7 +115,7 @@ func TestCustomerSummaryStopsAtAVersionItCannotApply(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
 	name := customersummary.ConsumerName(customersummary.Version)
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 10 * time.Millisecond, MaxAttempts: 2,
 		RetryBase: time.Millisecond, LockRetry: 50 * time.Millisecond}, customersummary.Consumer(codec))

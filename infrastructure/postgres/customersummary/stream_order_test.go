@@ -60,7 +60,7 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 		stop := sync.OnceFunc(func() { cancel(); <-done })
 		t.Cleanup(stop)
 		replicas = append(replicas, &replica{
-			app:  application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{}),
+			app:  application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})},
 			stop: stop,
 		})
 	}
@@ -90,7 +90,7 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 					cmd.Quantity, cmd.OrderID = 1, orders[(w+i-i%2)%len(orders)]
 				case 1: // If-Match on the version just read
 					kind = "if-match"
-					o, err := app.Queries.GetOrder.Handle(ctx, cmd.OrderID)
+					o, err := app.Orders.Get(ctx, cmd.OrderID)
 					if err != nil {
 						t.Error(err)
 						return
@@ -145,7 +145,7 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 
 	heads := map[string]int64{}
 	for _, id := range orders {
-		o, err := replicas[1].app.Queries.GetOrder.Handle(ctx, id)
+		o, err := replicas[1].app.Orders.Get(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}

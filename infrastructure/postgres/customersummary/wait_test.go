@@ -35,7 +35,7 @@ func TestWaitersShareThePositionQueries(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
 	res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "w", Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,7 @@ func TestConcurrentWithBothConsumers(t *testing.T) {
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
-	app := application.NewApp(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})}
 	sc := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, application.RunnerConfig{})
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 5 * time.Millisecond, Channel: "x", Log: slog.New(slog.NewTextHandler(os.Stderr, nil))},

@@ -30,7 +30,7 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewPool(t)
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
-	app := application.NewApp(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})}
 	sc := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, application.RunnerConfig{})
 	pm := application.NewFulfilment(app.Shipments, nil)
@@ -79,7 +79,7 @@ func (f fixture) caughtUp(t *testing.T) {
 
 func (f fixture) shipmentEvents(t *testing.T, orderID uuid.UUID) []application.RecordedEvent[shipment.Event] {
 	t.Helper()
-	h, err := f.app.Shipments.ShipmentHistory.Handle(application.AsSystem(context.Background()), application.HistoryQuery{ID: shipment.ShipmentIDFor(orderID)})
+	h, err := f.app.Shipments.History(application.AsSystem(context.Background()), application.HistoryQuery{ID: shipment.ShipmentIDFor(orderID)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 	f := newFixture(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	other := application.NewApp(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})
-	uncached := application.NewApp(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})
+	other := application.App{Orders: application.NewOrders(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})}
+	uncached := application.App{Orders: application.NewOrders(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})}
 
 	id := f.place(t, "replicas").State.ID
 	f.addLine(t, id, "a", 1, 100) // this replica now caches version 2
@@ -36,7 +36,7 @@ func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 	if res.View.Version != 6 || len(res.View.State.Lines) != 5 || res.View.State.TotalCents != 131 {
 		t.Fatalf("stale cache: %+v", res.View)
 	}
-	folded, err := uncached.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: 6})
+	folded, err := uncached.Orders.AsOf(ctx, id, 6, nil)
 	res.View.Position = 0 // the log position is the write side's answer; reads do not carry it
 	if err != nil || !reflect.DeepEqual(folded, res.View) {
 		t.Fatalf("cached result differs from the fold of the whole stream:\n%+v\n%+v (%v)", res.View, folded, err)

@@ -171,7 +171,7 @@ func TestConcurrentCommandsOnOneOrderAllLand(t *testing.T) {
 		}
 		seen[l.SKU] = true
 	}
-	folded, err := f.app.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: v.Version})
+	folded, err := f.app.Orders.AsOf(ctx, id, v.Version, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestEventsCarryTheCommandTime(t *testing.T) {
 	if !v.State.PlacedAt.Equal(start.Add(time.Second)) || !v.State.UpdatedAt.Equal(start.Add(2*time.Second)) {
 		t.Fatalf("placed %v updated %v", v.State.PlacedAt, v.State.UpdatedAt)
 	}
-	page, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id})
+	page, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}

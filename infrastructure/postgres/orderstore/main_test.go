@@ -34,7 +34,7 @@ func newFixture(t *testing.T, opts ...func(*application.RunnerConfig)) fixture {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return fixture{pool: pool, store: store, app: application.NewApp(store, orderstore.NewQueries(pool, codec), cfg)}
+	return fixture{pool: pool, store: store, app: application.App{Orders: application.NewOrders(store, orderstore.NewQueries(pool, codec), cfg)}}
 }
 
 func (f fixture) place(t *testing.T, customer string) application.OrderView {
@@ -57,7 +57,7 @@ func (f fixture) addLine(t *testing.T, id uuid.UUID, sku string, qty int, price 
 
 func (f fixture) get(t *testing.T, id uuid.UUID) application.OrderView {
 	t.Helper()
-	v, err := f.app.Queries.GetOrder.Handle(application.AsSystem(context.Background()), id)
+	v, err := f.app.Orders.Get(application.AsSystem(context.Background()), id)
 	if err != nil {
 		t.Fatalf("get order: %v", err)
 	}

@@ -77,7 +77,7 @@ func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 	if f.eventCount(t, id) != 0 {
 		t.Fatal("events survived the rollback")
 	}
-	if _, err := f.app.Queries.GetOrder.Handle(ctx, id); err == nil {
+	if _, err := f.app.Orders.Get(ctx, id); err == nil {
 		t.Fatal("the read model row survived the rollback")
 	}
 }

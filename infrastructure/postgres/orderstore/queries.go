@@ -35,7 +35,7 @@ const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.tota
 	 FROM order_overview_lines l WHERE l.order_id = o.id)
 	FROM order_overview o `
 
-func (q *Queries) OrderByID(ctx context.Context, id uuid.UUID) (application.OrderView, error) {
+func (q *Queries) ByID(ctx context.Context, id uuid.UUID) (application.OrderView, error) {
 	rows, err := q.pool.Query(ctx, selectOverview+`WHERE o.id = $1`, id)
 	if err != nil {
 		return application.OrderView{}, postgres.Classify(err)
@@ -87,7 +87,7 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 	return page, nil
 }
 
-func (q *Queries) OrderEvents(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[order.Event], error) {
+func (q *Queries) Events(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[order.Event], error) {
 	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 

@@ -38,7 +38,7 @@ func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 	pages := func(q application.ListOrders) [][]uuid.UUID {
 		var out [][]uuid.UUID
 		for {
-			page, err := f.app.Queries.ListOrders.Handle(ctx, q)
+			page, err := f.app.Orders.ListOrders(ctx, q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestListOrdersIsStableUnderConcurrentInserts(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		f.place(t, "paging")
 	}
-	first, err := f.app.Queries.ListOrders.Handle(ctx, application.ListOrders{Limit: 5})
+	first, err := f.app.Orders.ListOrders(ctx, application.ListOrders{Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestListOrdersIsStableUnderConcurrentInserts(t *testing.T) {
 	}
 	cursor := first.NextCursor
 	for cursor != "" {
-		page, err := f.app.Queries.ListOrders.Handle(ctx, application.ListOrders{Limit: 5, Cursor: cursor})
+		page, err := f.app.Orders.ListOrders(ctx, application.ListOrders{Limit: 5, Cursor: cursor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestListOrdersRejectsBadInput(t *testing.T) {
 	for _, q := range []application.ListOrders{
 		{Limit: 101}, {Limit: -1}, {Status: "shipped"}, {Cursor: "not-a-cursor"}, {Cursor: "MTIz"},
 	} {
-		_, err := f.app.Queries.ListOrders.Handle(application.AsSystem(context.Background()), q)
+		_, err := f.app.Orders.ListOrders(application.AsSystem(context.Background()), q)
 		var invalid *order.ValidationError
 		if !errors.As(err, &invalid) {
 			t.Errorf("%+v: want a validation error, got %v", q, err)
@@ -141,28 +141,29 @@ func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 	id := f.place(t, "ivy").State.ID // v1 at +1s
 	f.addLine(t, id, "a", 2, 100)    // v2 at +2s
 	f.addLine(t, id, "b", 1, 50)     // v3 at +3s
-	asOf := func(q application.OrderAsOf) (application.OrderView, error) {
-		q.OrderID = id
-		return f.app.Queries.OrderAsOf.Handle(ctx, q)
+	type asOfQuery struct {
+		Version int64
+		At      *time.Time
 	}
-	v2, err := asOf(application.OrderAsOf{Version: 2})
+	asOf := func(q asOfQuery) (application.OrderView, error) { return f.app.Orders.AsOf(ctx, id, q.Version, q.At) }
+	v2, err := asOf(asOfQuery{Version: 2})
 	if err != nil || v2.Version != 2 || v2.State.TotalCents != 200 || len(v2.State.Lines) != 1 {
 		t.Fatalf("version 2: %+v %v", v2, err)
 	}
-	at, err := asOf(application.OrderAsOf{At: ptr(start.Add(2500 * time.Millisecond))})
+	at, err := asOf(asOfQuery{At: ptr(start.Add(2500 * time.Millisecond))})
 	if err != nil || !reflect.DeepEqual(at, v2) {
 		t.Fatalf("at +2.5s: %+v %v, want version 2", at, err)
 	}
-	latest, err := asOf(application.OrderAsOf{Version: 3})
+	latest, err := asOf(asOfQuery{Version: 3})
 	if err != nil || !reflect.DeepEqual(latest, f.get(t, id)) {
 		t.Fatalf("version 3 %+v differs from the read model", latest)
 	}
-	for _, q := range []application.OrderAsOf{{Version: 4}, {At: &start}, {At: &time.Time{}}} {
+	for _, q := range []asOfQuery{{Version: 4}, {At: &start}, {At: &time.Time{}}} {
 		if _, err := asOf(q); !errors.Is(err, order.ErrNotFound) {
 			t.Errorf("%+v: want not found, got %v", q, err)
 		}
 	}
-	for _, q := range []application.OrderAsOf{{Version: 1, At: &start}, {Version: -1}, {}} {
+	for _, q := range []asOfQuery{{Version: 1, At: &start}, {Version: -1}, {}} {
 		var invalid *order.ValidationError
 		if _, err := asOf(q); !errors.As(err, &invalid) {
 			t.Errorf("%+v: want a validation error, got %v", q, err)
@@ -176,7 +177,7 @@ func TestOrderHistory(t *testing.T) {
 	ctx := application.AsSystem(context.Background())
 	id := f.place(t, "jack").State.ID
 	f.addLine(t, id, "a", 1, 1)
-	page, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id})
+	page, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,10 +189,10 @@ func TestOrderHistory(t *testing.T) {
 	if _, ok := history[1].Event.(order.OrderLineAdded); !ok {
 		t.Fatalf("decoded %T", history[1].Event)
 	}
-	if _, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
+	if _, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v", err)
 	}
-	if _, err := f.app.Queries.GetOrder.Handle(ctx, uuid.New()); !errors.Is(err, order.ErrNotFound) {
+	if _, err := f.app.Orders.Get(ctx, uuid.New()); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v", err)
 	}
 }
@@ -229,7 +230,7 @@ func TestOrderHistoryPages(t *testing.T) {
 		{0, 0, []int64{1, 2, 3, 4, 5, 6, 7}, 0}, // the default page
 		{0, application.MaxHistoryPage, []int64{1, 2, 3, 4, 5, 6, 7}, 0},
 	} {
-		page, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id, After: tc.after, Limit: tc.limit})
+		page, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: id, After: tc.after, Limit: tc.limit})
 		if err != nil {
 			t.Fatalf("after %d limit %d: %v", tc.after, tc.limit, err)
 		}
@@ -240,20 +241,20 @@ func TestOrderHistoryPages(t *testing.T) {
 
 	owner := application.WithPrincipal(context.Background(), application.Principal{Subject: "kate"})
 	other := application.WithPrincipal(context.Background(), application.Principal{Subject: "liam"})
-	if page, err := f.app.Queries.OrderHistory.Handle(owner, application.HistoryQuery{ID: id, After: 5, Limit: 1}); err != nil || len(page.Items) != 1 || page.NextAfter != 6 {
+	if page, err := f.app.Orders.History(owner, application.HistoryQuery{ID: id, After: 5, Limit: 1}); err != nil || len(page.Items) != 1 || page.NextAfter != 6 {
 		t.Errorf("the owner's later page: %+v %v", page, err)
 	}
 	for _, after := range []int64{0, 1, 5, 7} {
-		if _, err := f.app.Queries.OrderHistory.Handle(other, application.HistoryQuery{ID: id, After: after, Limit: 1}); !errors.Is(err, order.ErrNotFound) {
+		if _, err := f.app.Orders.History(other, application.HistoryQuery{ID: id, After: after, Limit: 1}); !errors.Is(err, order.ErrNotFound) {
 			t.Errorf("another customer's page after %d: %v, want order_not_found", after, err)
 		}
 	}
-	if _, err := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: uuid.New(), After: 3}); !errors.Is(err, order.ErrNotFound) {
+	if _, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: uuid.New(), After: 3}); !errors.Is(err, order.ErrNotFound) {
 		t.Errorf("a later page of an unknown order: %v, want order_not_found", err)
 	}
 	for _, q := range []application.HistoryQuery{{ID: id, Limit: application.MaxHistoryPage + 1}, {ID: id, Limit: -1}, {ID: id, After: -1}} {
 		var ve *order.ValidationError
-		if _, err := f.app.Queries.OrderHistory.Handle(ctx, q); !errors.As(err, &ve) {
+		if _, err := f.app.Orders.History(ctx, q); !errors.As(err, &ve) {
 			t.Errorf("%+v: want a validation error, got %v", q, err)
 		}
 	}

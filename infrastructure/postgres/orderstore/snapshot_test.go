@@ -23,7 +23,7 @@ func TestSnapshotsChangeNoAnswer(t *testing.T) {
 	codec := eventcodec.NewOrderRegistry()
 	// Cold stores: no state cache, a snapshot every 5 events.
 	cold := func() application.App {
-		return application.NewApp(orderstore.NewStoreWithSnapshots(pool, codec, 0, 5), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+		return application.App{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 0, 5), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
 	}
 	app := cold()
 	ids := make([]uuid.UUID, 3)
@@ -54,7 +54,7 @@ func TestSnapshotsChangeNoAnswer(t *testing.T) {
 			res, err := a.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "probe", Quantity: 1, UnitPriceCents: 1,
 				Options: application.OrderOptions{ExpectedVersions: []int64{999}}})
 			out = append(out, res.View, err.Error())
-			v, err := a.Queries.GetOrder.Handle(ctx, id)
+			v, err := a.Orders.Get(ctx, id)
 			out = append(out, v, err)
 		}
 		// And a command that writes, on a fresh order each time.
@@ -108,7 +108,7 @@ func TestSnapshotsChangeNoAnswer(t *testing.T) {
 		if _, err := pool.Exec(ctx, `DELETE FROM snapshots`); err != nil {
 			t.Fatal(err)
 		}
-		got, err := folded.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: r2.View.Version})
+		got, err := folded.Orders.AsOf(ctx, id, r2.View.Version, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

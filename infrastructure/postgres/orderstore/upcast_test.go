@@ -30,7 +30,7 @@ func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := f.app.Queries.OrderAsOf.Handle(ctx, application.OrderAsOf{OrderID: id, Version: 1})
+	v, err := f.app.Orders.AsOf(ctx, id, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 	if err != nil || res.View.State.Currency != "EUR" || res.View.Version != 2 {
 		t.Fatalf("add line to a v1 order: %+v %v", res.View, err)
 	}
-	page, _ := f.app.Queries.OrderHistory.Handle(ctx, application.HistoryQuery{ID: id})
+	page, _ := f.app.Orders.History(ctx, application.HistoryQuery{ID: id})
 	history := page.Items
 	if history[0].SchemaVersion != 1 || string(history[0].Data) != `{"order_id": "`+id.String()+`", "placed_at": "2019-05-01T10:00:00Z", "customer_id": "legacy"}` {
 		t.Fatalf("history shows %d %s; it should show the event as stored", history[0].SchemaVersion, history[0].Data)

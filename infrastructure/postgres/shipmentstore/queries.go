@@ -31,7 +31,7 @@ func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[shipment.Event]) 
 const selectOverview = `SELECT s.id, s.order_id, s.customer_id, s.status, coalesce(s.carrier, ''), coalesce(s.tracking_no, ''), s.items,
 	s.version, s.created_at, s.updated_at FROM shipment_overview s `
 
-func (q *Queries) ShipmentByID(ctx context.Context, id uuid.UUID) (application.ShipmentView, error) {
+func (q *Queries) ByID(ctx context.Context, id uuid.UUID) (application.ShipmentView, error) {
 	views, err := q.query(ctx, selectOverview+`WHERE s.id = $1`, id)
 	if err != nil {
 		return application.ShipmentView{}, err
@@ -78,7 +78,7 @@ func (q *Queries) ListShipments(ctx context.Context, l application.ListShipments
 	return page, nil
 }
 
-func (q *Queries) ShipmentEvents(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[shipment.Event], error) {
+func (q *Queries) Events(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[shipment.Event], error) {
 	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 

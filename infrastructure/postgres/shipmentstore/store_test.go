@@ -36,7 +36,7 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
-	app := application.NewApp(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})}
 	scodec := eventcodec.NewShipmentRegistry()
 	store := shipmentstore.NewStore(pool, scodec)
 	app.Shipments = application.NewShipments(store, shipmentstore.NewQueries(pool, scodec), orders, application.RunnerConfig{})
@@ -74,7 +74,7 @@ func must[R any](r R, err error) func(t *testing.T) R {
 
 func (f fixture) get(t *testing.T, id uuid.UUID) application.ShipmentView {
 	t.Helper()
-	return must(f.app.Shipments.GetShipment.Handle(application.AsSystem(context.Background()), id))(t)
+	return must(f.app.Shipments.Get(application.AsSystem(context.Background()), id))(t)
 }
 
 // Each command reads its own write: the read model, folded history and as-of agree.
@@ -113,15 +113,15 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 		t.Fatalf("deliver twice: %+v / %+v", again.View, f.get(t, id))
 	}
 
-	history := must(s.ShipmentHistory.Handle(ctx, application.HistoryQuery{ID: id}))(t).Items
+	history := must(s.History(ctx, application.HistoryQuery{ID: id}))(t).Items
 	if len(history) != 3 || history[0].Type != "ShipmentCreated" || history[2].Type != "ShipmentDelivered" {
 		t.Fatalf("history %+v", history)
 	}
-	v1 := must(s.ShipmentAsOf.Handle(ctx, application.ShipmentAsOf{ShipmentID: id, Version: 1}))(t)
+	v1 := must(s.AsOf(ctx, id, 1, nil))(t)
 	if !reflect.DeepEqual(v1, noPosition(created.View)) {
 		t.Fatalf("as of version 1: %+v, want %+v", v1, created.View)
 	}
-	if _, err := s.ShipmentAsOf.Handle(ctx, application.ShipmentAsOf{ShipmentID: id, Version: 4}); !errors.Is(err, shipment.ErrNotFound) {
+	if _, err := s.AsOf(ctx, id, 4, nil); !errors.Is(err, shipment.ErrNotFound) {
 		t.Fatalf("as of version 4: %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestCreateShipmentChecksTheOrder(t *testing.T) {
 	if _, err := f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: pending}); !errors.Is(err, shipment.ErrOrderNotConfirmed) {
 		t.Fatalf("pending order: %v, want order_not_confirmed", err)
 	}
-	if _, err := f.app.Shipments.GetShipment.Handle(ctx, shipment.ShipmentIDFor(pending)); !errors.Is(err, shipment.ErrNotFound) {
+	if _, err := f.app.Shipments.Get(ctx, shipment.ShipmentIDFor(pending)); !errors.Is(err, shipment.ErrNotFound) {
 		t.Fatalf("a refused create left a shipment: %v", err)
 	}
 }
@@ -234,7 +234,7 @@ func TestListShipmentsFiltersAndPages(t *testing.T) {
 	var seen []uuid.UUID
 	cursor := ""
 	for {
-		page := must(f.app.Shipments.ListShipments.Handle(ctx, application.ListShipments{Limit: 2, Cursor: cursor}))(t)
+		page := must(f.app.Shipments.ListShipments(ctx, application.ListShipments{Limit: 2, Cursor: cursor}))(t)
 		for _, v := range page.Items {
 			seen = append(seen, v.State.ID)
 		}
@@ -251,11 +251,11 @@ func TestListShipmentsFiltersAndPages(t *testing.T) {
 			t.Fatalf("order %v, want newest first of %v", seen, ids)
 		}
 	}
-	cancelled := must(f.app.Shipments.ListShipments.Handle(ctx, application.ListShipments{Status: shipment.StatusCancelled}))(t)
+	cancelled := must(f.app.Shipments.ListShipments(ctx, application.ListShipments{Status: shipment.StatusCancelled}))(t)
 	if len(cancelled.Items) != 1 || cancelled.Items[0].State.ID != ids[1] {
 		t.Fatalf("status filter: %+v", cancelled.Items)
 	}
-	byOrder := must(f.app.Shipments.ListShipments.Handle(ctx, application.ListShipments{OrderID: ptr(f.get(t, ids[3]).State.OrderID)}))(t)
+	byOrder := must(f.app.Shipments.ListShipments(ctx, application.ListShipments{OrderID: ptr(f.get(t, ids[3]).State.OrderID)}))(t)
 	if len(byOrder.Items) != 1 || byOrder.Items[0].State.ID != ids[3] {
 		t.Fatalf("order filter: %+v", byOrder.Items)
 	}
@@ -320,29 +320,29 @@ func TestShipmentAccessRules(t *testing.T) {
 	}
 
 	// Reads of her own shipment.
-	if v := must(s.GetShipment.Handle(alice, aliceShip))(t); v.State.CustomerID != "alice" || v.State.OrderID != aliceOrder {
+	if v := must(s.Get(alice, aliceShip))(t); v.State.CustomerID != "alice" || v.State.OrderID != aliceOrder {
 		t.Errorf("alice gets her shipment: %+v", v)
 	}
-	if v := must(s.ShipmentAsOf.Handle(alice, application.ShipmentAsOf{ShipmentID: aliceShip, Version: 1}))(t); v.State.CustomerID != "alice" {
+	if v := must(s.AsOf(alice, aliceShip, 1, nil))(t); v.State.CustomerID != "alice" {
 		t.Errorf("alice's shipment as of 1: %+v", v)
 	}
-	if h := must(s.ShipmentHistory.Handle(alice, application.HistoryQuery{ID: aliceShip}))(t); len(h.Items) != 1 {
+	if h := must(s.History(alice, application.HistoryQuery{ID: aliceShip}))(t); len(h.Items) != 1 {
 		t.Errorf("alice's history: %+v", h)
 	}
 
 	// Bob's shipment is not found for alice, like a missing one.
 	for name, run := range map[string]func() error{
-		"get": func() error { _, err := s.GetShipment.Handle(alice, bobShip); return err },
+		"get": func() error { _, err := s.Get(alice, bobShip); return err },
 		"as of": func() error {
-			_, err := s.ShipmentAsOf.Handle(alice, application.ShipmentAsOf{ShipmentID: bobShip, Version: 1})
+			_, err := s.AsOf(alice, bobShip, 1, nil)
 			return err
 		},
 		"history": func() error {
-			_, err := s.ShipmentHistory.Handle(alice, application.HistoryQuery{ID: bobShip})
+			_, err := s.History(alice, application.HistoryQuery{ID: bobShip})
 			return err
 		},
 		"get without a principal": func() error {
-			_, err := s.GetShipment.Handle(context.Background(), bobShip)
+			_, err := s.Get(context.Background(), bobShip)
 			return err
 		},
 	} {
@@ -352,7 +352,7 @@ func TestShipmentAccessRules(t *testing.T) {
 	}
 	// events:read reads every history.
 	reader := application.WithPrincipal(context.Background(), application.Principal{Subject: "alice", Scopes: []string{application.ScopeEventsRead}})
-	if h := must(s.ShipmentHistory.Handle(reader, application.HistoryQuery{ID: bobShip}))(t); len(h.Items) != 1 {
+	if h := must(s.History(reader, application.HistoryQuery{ID: bobShip}))(t); len(h.Items) != 1 {
 		t.Errorf("events:read history of bob's shipment: %+v", h)
 	}
 
@@ -360,7 +360,7 @@ func TestShipmentAccessRules(t *testing.T) {
 	ids := func(ctx context.Context, q application.ListShipments) []uuid.UUID {
 		t.Helper()
 		out := []uuid.UUID{}
-		for _, v := range must(s.ListShipments.Handle(ctx, q))(t).Items {
+		for _, v := range must(s.ListShipments(ctx, q))(t).Items {
 			out = append(out, v.State.ID)
 		}
 		return out
@@ -383,7 +383,7 @@ func TestShipmentAccessRules(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, got, c.want)
 		}
 	}
-	if _, err := s.ListShipments.Handle(context.Background(), application.ListShipments{}); !errors.Is(err, application.ErrUnauthenticated) {
+	if _, err := s.ListShipments(context.Background(), application.ListShipments{}); !errors.Is(err, application.ErrUnauthenticated) {
 		t.Errorf("list without a principal: %v, want unauthenticated", err)
 	}
 }

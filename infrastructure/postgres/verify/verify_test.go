@@ -41,9 +41,9 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
 	codec := eventcodec.NewOrderRegistry()
-	app := application.NewApp(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{
 		Retry: application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond},
-	})
+	})}
 	return fixture{pool: pool, codec: codec, models: []verify.ReadModel{orderstore.ReadModel(codec)}, app: app}
 }
 
@@ -495,7 +495,7 @@ func TestRebuildWritesRowsTheProjectionMissed(t *testing.T) {
 		t.Fatalf("rebuild summary %+v", rs)
 	}
 	f.mustVerify(t)
-	v, err := f.app.Queries.GetOrder.Handle(application.AsSystem(context.Background()), id)
+	v, err := f.app.Orders.Get(application.AsSystem(context.Background()), id)
 	if err != nil || v.State.Currency != "EUR" || v.State.TotalCents != 20 || v.Version != 2 || v.State.PlacedAt.Year() != 2019 || len(v.State.Lines) != 1 {
 		t.Fatalf("rebuilt row %+v (%v)", v, err)
 	}

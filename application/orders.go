@@ -3,10 +3,14 @@ package application
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 )
 
@@ -16,15 +20,29 @@ type OrderView = Versioned[order.State]
 // OrderStore is the write side's port for orders.
 type OrderStore = EventStore[order.State, order.Event]
 
-// OrderCommands runs the order commands. Each is a few lines that build the domain
-// command; the generic CommandHandler does the rest.
-type OrderCommands struct {
-	handler *CommandHandler[order.Command, order.Event, order.State]
+// OrderQueries is the read side of orders: the order_overview read model, and the
+// event log for history and time travel.
+type OrderQueries interface {
+	OwnedReads[order.State, order.Event]
+	ListOrders(ctx context.Context, q ListOrders) (OrderPage, error)
 }
 
-// NewOrderCommands returns the order commands, writing through store.
-func NewOrderCommands(store OrderStore, cfg RunnerConfig) OrderCommands {
-	return OrderCommands{handler: NewCommandHandler(order.Resource, store, order.Decider, cfg)}
+// Orders are the order use cases, commands and queries. Each command is a few lines
+// that build the domain command; the generic CommandHandler does the rest. The reads
+// (Get, AsOf, History) are the generic Owned ones.
+type Orders struct {
+	Owned[order.Command, order.Event, order.State]
+	handler *CommandHandler[order.Command, order.Event, order.State]
+	queries OrderQueries
+}
+
+// NewOrders returns the order use cases, writing through store and reading through q.
+func NewOrders(store OrderStore, q OrderQueries, cfg RunnerConfig) *Orders {
+	return &Orders{
+		Owned:   NewOwned(order.Resource, OwnedReads[order.State, order.Event](q), order.Decider, order.ErrNotFound, func(s order.State) string { return s.CustomerID }),
+		handler: NewCommandHandler(order.Resource, store, order.Decider, cfg),
+		queries: q,
+	}
 }
 
 // OrderResult is an order command's outcome.
@@ -44,7 +62,7 @@ type PlaceOrder struct {
 
 // A customer places orders only for itself: an empty CustomerID becomes the caller's
 // subject, another customer's id is ErrForbidden. Staff place for anyone.
-func (c OrderCommands) PlaceOrder(ctx context.Context, cmd PlaceOrder) (OrderResult, error) {
+func (c *Orders) PlaceOrder(ctx context.Context, cmd PlaceOrder) (OrderResult, error) {
 	caller, err := Caller(ctx)
 	if err != nil {
 		return OrderResult{}, fmt.Errorf("PlaceOrder: %w", err)
@@ -69,7 +87,7 @@ type AddOrderLine struct {
 	Options        OrderOptions
 }
 
-func (c OrderCommands) AddOrderLine(ctx context.Context, cmd AddOrderLine) (OrderResult, error) {
+func (c *Orders) AddOrderLine(ctx context.Context, cmd AddOrderLine) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "AddOrderLine", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build: func(at time.Time) order.Command {
@@ -84,7 +102,7 @@ type ConfirmOrder struct {
 	Options OrderOptions
 }
 
-func (c OrderCommands) ConfirmOrder(ctx context.Context, cmd ConfirmOrder) (OrderResult, error) {
+func (c *Orders) ConfirmOrder(ctx context.Context, cmd ConfirmOrder) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "ConfirmOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build:     func(at time.Time) order.Command { return order.Confirm{At: at} }})
@@ -98,7 +116,7 @@ type CancelOrder struct {
 	Options OrderOptions
 }
 
-func (c OrderCommands) CancelOrder(ctx context.Context, cmd CancelOrder) (OrderResult, error) {
+func (c *Orders) CancelOrder(ctx context.Context, cmd CancelOrder) (OrderResult, error) {
 	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "CancelOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build:     func(at time.Time) order.Command { return order.Cancel{Reason: cmd.Reason, At: at} }})
@@ -124,4 +142,38 @@ func NewID() (uuid.UUID, error) {
 		return uuid.Nil, fmt.Errorf("new id: %w", err)
 	}
 	return id, nil
+}
+
+// ListOrders asks for orders newest first, optionally filtered, one page at a time.
+// Limit 0 means DefaultPageSize; Cursor is the NextCursor of the previous page.
+type ListOrders struct {
+	Status     order.Status
+	CustomerID string
+	Limit      int
+	Cursor     string
+	// After is Cursor decoded; ListOrders sets it for the OrderQueries port.
+	After *PageKey
+}
+
+// OrderPage is one page of orders and the cursor to the next ("" on the last page).
+type OrderPage = Page[OrderView]
+
+// ListOrders answers a page of orders from the read model. A customer lists its own
+// orders only: no customer_id filter means its own, and another customer's id gives an
+// empty page (as a filter that matches nothing).
+func (c *Orders) ListOrders(ctx context.Context, q ListOrders) (OrderPage, error) {
+	var invalid []kit.FieldError
+	if q.CustomerID != "" && (!utf8.ValidString(q.CustomerID) || utf8.RuneCountInString(q.CustomerID) > order.MaxCustomerIDLength ||
+		strings.IndexFunc(q.CustomerID, unicode.IsControl) >= 0) {
+		invalid = append(invalid, kit.FieldError{Field: "customer_id", Message: fmt.Sprintf("must be at most %d characters of text without control characters", order.MaxCustomerIDLength)})
+	}
+	switch q.Status {
+	case order.StatusNone, order.StatusPending, order.StatusConfirmed, order.StatusCancelled:
+	default:
+		invalid = append(invalid, kit.FieldError{Field: "status", Message: "must be pending, confirmed or cancelled"})
+	}
+	return List(ctx, "orders", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *PageKey, customer string) (OrderPage, error) {
+		q.Limit, q.After, q.CustomerID = limit, after, customer
+		return c.queries.ListOrders(ctx, q)
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
 )
 
 // presentOrder is an order's representation and address.
@@ -69,8 +70,52 @@ func (h *Handlers) CancelOrder(ctx context.Context, r api.CancelOrderRequestObje
 	})
 }
 
-// A stored response answers every order command.
-func (s storedResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error   { return s.write(w) }
-func (s storedResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error { return s.write(w) }
-func (s storedResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error { return s.write(w) }
-func (s storedResponse) VisitCancelOrderResponse(w http.ResponseWriter) error  { return s.write(w) }
+func (h *Handlers) GetOrder(ctx context.Context, r api.GetOrderRequestObject) (api.GetOrderResponseObject, error) {
+	return getResource(ctx, h.app.Orders.Owned, r.Id, r.Params.Version, r.Params.At, r.Params.IfNoneMatch, presentOrder)
+}
+
+func (h *Handlers) ListOrders(ctx context.Context, r api.ListOrdersRequestObject) (api.ListOrdersResponseObject, error) {
+	q := application.ListOrders{}
+	if r.Params.Status != nil {
+		q.Status = order.Status(*r.Params.Status)
+	}
+	if r.Params.CustomerId != nil {
+		q.CustomerID = *r.Params.CustomerId
+	}
+	if r.Params.Limit != nil {
+		q.Limit = *r.Params.Limit
+	}
+	if r.Params.Cursor != nil {
+		q.Cursor = *r.Params.Cursor
+	}
+	page, err := h.app.Orders.ListOrders(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return listPage(page, func(v application.OrderView) any { return toAPIOrder(v) })
+}
+
+func (h *Handlers) GetOrderEvents(ctx context.Context, r api.GetOrderEventsRequestObject) (api.GetOrderEventsResponseObject, error) {
+	return historyPage(ctx, h.app.Orders.Owned, r.Id, r.Params.After, r.Params.Limit)
+}
+
+// A rendered response answers every order operation.
+func (s storedResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error     { return s.write(w) }
+func (s storedResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error   { return s.write(w) }
+func (s storedResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error   { return s.write(w) }
+func (s storedResponse) VisitCancelOrderResponse(w http.ResponseWriter) error    { return s.write(w) }
+func (s storedResponse) VisitGetOrderResponse(w http.ResponseWriter) error       { return s.write(w) }
+func (s storedResponse) VisitListOrdersResponse(w http.ResponseWriter) error     { return s.write(w) }
+func (s storedResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error { return s.write(w) }
+
+func toAPIOrder(v application.OrderView) api.Order {
+	lines := make([]api.OrderLine, len(v.State.Lines))
+	for i, l := range v.State.Lines {
+		lines[i] = api.OrderLine{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPriceCents: l.UnitPriceCents} //nolint:gosec // the domain bounds a quantity by order.MaxQuantity
+	}
+	return api.Order{
+		Id: v.State.ID, CustomerId: v.State.CustomerID, Currency: v.State.Currency, Status: api.OrderStatus(v.State.Status),
+		Lines: lines, TotalCents: v.State.TotalCents, LineCount: int64(len(v.State.Lines)), UnitCount: int64(v.State.UnitCount), Version: v.Version,
+		PlacedAt: v.State.PlacedAt, UpdatedAt: v.State.UpdatedAt,
+	}
+}

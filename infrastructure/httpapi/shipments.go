@@ -60,8 +60,52 @@ func (h *Handlers) CancelShipment(ctx context.Context, r api.CancelShipmentReque
 	})
 }
 
-// A stored response answers every shipment command.
+func (h *Handlers) GetShipment(ctx context.Context, r api.GetShipmentRequestObject) (api.GetShipmentResponseObject, error) {
+	return getResource(ctx, h.app.Shipments.Owned, r.Id, r.Params.Version, r.Params.At, r.Params.IfNoneMatch, presentShipment)
+}
+
+func (h *Handlers) ListShipments(ctx context.Context, r api.ListShipmentsRequestObject) (api.ListShipmentsResponseObject, error) {
+	q := application.ListShipments{OrderID: r.Params.OrderId}
+	if r.Params.Status != nil {
+		q.Status = shipment.Status(*r.Params.Status)
+	}
+	if r.Params.Limit != nil {
+		q.Limit = *r.Params.Limit
+	}
+	if r.Params.Cursor != nil {
+		q.Cursor = *r.Params.Cursor
+	}
+	page, err := h.app.Shipments.ListShipments(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return listPage(page, func(v application.ShipmentView) any { return toAPIShipment(v) })
+}
+
+func (h *Handlers) GetShipmentEvents(ctx context.Context, r api.GetShipmentEventsRequestObject) (api.GetShipmentEventsResponseObject, error) {
+	return historyPage(ctx, h.app.Shipments.Owned, r.Id, r.Params.After, r.Params.Limit)
+}
+
+// A rendered response answers every shipment operation.
 func (s storedResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error   { return s.write(w) }
 func (s storedResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error { return s.write(w) }
 func (s storedResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error  { return s.write(w) }
 func (s storedResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error   { return s.write(w) }
+func (s storedResponse) VisitGetShipmentResponse(w http.ResponseWriter) error      { return s.write(w) }
+func (s storedResponse) VisitListShipmentsResponse(w http.ResponseWriter) error    { return s.write(w) }
+func (s storedResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
+	return s.write(w)
+}
+
+func toAPIShipment(v application.ShipmentView) api.Shipment {
+	items := make([]api.ShipmentItem, len(v.State.Items))
+	for i, it := range v.State.Items {
+		items[i] = api.ShipmentItem{Sku: it.SKU, Quantity: int32(it.Quantity)} //nolint:gosec // the domain bounds a quantity by shipment.MaxQuantity
+	}
+	out := api.Shipment{Id: v.State.ID, OrderId: v.State.OrderID, CustomerId: v.State.CustomerID, Status: api.ShipmentStatus(v.State.Status), Items: items,
+		Version: v.Version, CreatedAt: v.State.CreatedAt, UpdatedAt: v.State.UpdatedAt}
+	if v.State.Carrier != "" {
+		out.Carrier, out.TrackingNo = &v.State.Carrier, &v.State.TrackingNo
+	}
+	return out
+}

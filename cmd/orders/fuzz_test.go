@@ -1,4 +1,4 @@
-package httpapi_test
+package main
 
 import (
 	"bytes"
@@ -27,8 +27,6 @@ import (
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
-	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
@@ -48,14 +46,22 @@ import (
 // spaces or control characters, header lines that are not valid) are skipped or
 // dropped, since the server never delivers them.
 //
-//	go test -run '^$' -fuzz '^FuzzHTTPRequests$' -fuzztime 30s ./infrastructure/httpapi/
+//	go test -run '^$' -fuzz '^FuzzHTTPRequests$' -fuzztime 30s ./cmd/orders/
 func FuzzHTTPRequests(f *testing.F) {
 	pool := pgtest.NewPool(f, pgtest.MaxConns(4))
 	codec := eventcodec.NewOrderRegistry()
-	store := orderstore.NewStore(pool, codec)
-	app := application.NewApp(store, orderstore.NewQueries(pool, codec), application.RunnerConfig{})
-	scodec := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, scodec), shipmentstore.NewQueries(pool, scodec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})
+	// The composition root's own registration: every aggregate the service serves.
+	ports := application.Ports{}
+	known := aggregates(pool, nil, &ports)
+	// The customer summary is built (its consumer run until it has the orders below)
+	// so that reads reach its table; its position is then taken as caught up, so that
+	// a fuzzed min_position does not wait out the request timeout (a 503).
+	summaries := customersummary.NewReader(pool)
+	ports.CustomerSummaries = caughtUp{summaries}
+	app, err := application.NewApp(ports, application.RunnerConfig{})
+	if err != nil {
+		f.Fatal(err)
+	}
 	id := uuid.Must(application.NewID())
 	ctx := application.AsSystem(context.Background())
 	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
@@ -79,19 +85,14 @@ func FuzzHTTPRequests(f *testing.F) {
 		f.Fatal(err)
 	}
 
-	// The customer summary is built (its consumer run until it has the orders above) so
-	// that reads reach its table; its position is then taken as caught up, so that a
-	// fuzzed min_position does not wait out the request timeout (a 503).
-	summaries := customersummary.NewReader(pool)
 	buildSummary(f, pool, summaries, codec)
-	app.Queries.CustomerSummary = application.NewGetCustomerSummaryHandler(caughtUp{summaries})
 
 	logs := &testsupport.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	closed := make(chan struct{}) // a stream ends after its first flush: the fuzzer needs answers
 	close(closed)
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), feed.New(pool, 0, logger), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second,
-		Feed: httpapi.FeedConfig{EventTypes: append(eventcodec.NewOrderRegistry().Names(), scodec.Names()...), Heartbeat: time.Second, WriteTimeout: time.Second, MaxStreams: 4, Shutdown: closed}}, logger)
+		Feed: httpapi.FeedConfig{EventTypes: known.eventTypes, Heartbeat: time.Second, WriteTimeout: time.Second, MaxStreams: 4, Shutdown: closed}}, logger)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func parameterSeeds(tb testing.TB) []seed {
 		tb.Fatal(err)
 	}
 	var out []seed
-	for _, pt := range httpapi.ParameterTargets(doc, existing, hostileParameterValues) {
+	for _, pt := range testsupport.ParameterTargets(doc, existing, hostileParameterValues) {
 		out = append(out, seed{method: pt.Method, target: pt.Target})
 	}
 	return out

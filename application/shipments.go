@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment"
 )
@@ -23,27 +24,30 @@ type ShipmentResult = CommandResult[shipment.State]
 // ShipmentOptions are the options of a shipment command.
 type ShipmentOptions = CommandOptions
 
+// ShipmentQueries is the read side of shipments: the shipment_overview read model, and
+// the event log for history and time travel. A customer sees the shipments of its own
+// orders (shipment.State.CustomerID).
+type ShipmentQueries interface {
+	OwnedReads[shipment.State, shipment.Event]
+	ListShipments(ctx context.Context, q ListShipments) (ShipmentPage, error)
+}
+
 // Shipments are the shipment use cases, commands and queries.
 type Shipments struct {
+	Owned[shipment.Command, shipment.Event, shipment.State]
 	handler *CommandHandler[shipment.Command, shipment.Event, shipment.State]
-	orders  OrderQueries
-
-	GetShipment     *GetShipmentHandler
-	ListShipments   *ListShipmentsHandler
-	ShipmentHistory *ShipmentHistoryHandler
-	ShipmentAsOf    *ShipmentAsOfHandler
+	queries ShipmentQueries
+	orders  OwnedReads[order.State, order.Event]
 }
 
 // NewShipments returns the shipment use cases, writing through store, reading through
 // q and reading orders (to ship) through orders.
-func NewShipments(store ShipmentStore, q ShipmentQueries, orders OrderQueries, cfg RunnerConfig) *Shipments {
+func NewShipments(store ShipmentStore, q ShipmentQueries, orders OwnedReads[order.State, order.Event], cfg RunnerConfig) *Shipments {
 	return &Shipments{
-		handler:         NewCommandHandler(shipment.Resource, store, shipment.Decider, cfg),
-		orders:          orders,
-		GetShipment:     &GetShipmentHandler{q},
-		ListShipments:   &ListShipmentsHandler{q},
-		ShipmentHistory: &ShipmentHistoryHandler{q},
-		ShipmentAsOf:    &ShipmentAsOfHandler{q},
+		Owned:   NewOwned(shipment.Resource, OwnedReads[shipment.State, shipment.Event](q), shipment.Decider, shipment.ErrNotFound, func(s shipment.State) string { return s.CustomerID }),
+		handler: NewCommandHandler(shipment.Resource, store, shipment.Decider, cfg),
+		queries: q,
+		orders:  orders,
 	}
 }
 
@@ -72,7 +76,7 @@ func (s *Shipments) CreateShipment(ctx context.Context, cmd CreateShipment) (Shi
 	if err := RequireStaff(ctx); err != nil {
 		return ShipmentResult{}, fmt.Errorf("CreateShipment: %w", err)
 	}
-	o, err := s.orders.OrderByID(ctx, cmd.OrderID)
+	o, err := s.orders.ByID(ctx, cmd.OrderID)
 	if err != nil {
 		return ShipmentResult{}, fmt.Errorf("create shipment for order %s: %w", cmd.OrderID, err)
 	}
@@ -122,5 +126,39 @@ type CancelShipment struct {
 func (s *Shipments) CancelShipment(ctx context.Context, cmd CancelShipment) (ShipmentResult, error) {
 	return s.handle(ctx, "CancelShipment", cmd.ShipmentID, cmd.Options, func(at time.Time) shipment.Command {
 		return shipment.Cancel{Reason: cmd.Reason, At: at}
+	})
+}
+
+// ListShipments asks for shipments newest first (by created_at), optionally filtered,
+// one page at a time. Limit 0 means DefaultPageSize; Cursor is the previous page's
+// NextCursor.
+type ListShipments struct {
+	OrderID *uuid.UUID
+	Status  shipment.Status
+	// CustomerID restricts the list to the shipments of this customer's orders ("" for
+	// all). ListShipments sets it to the caller's subject for a customer; staff may set it.
+	CustomerID string
+	Limit      int
+	Cursor     string
+	// After is Cursor decoded; ListShipments sets it for the ShipmentQueries port.
+	After *PageKey
+}
+
+// ShipmentPage is one page of shipments.
+type ShipmentPage = Page[ShipmentView]
+
+// ListShipments answers a page of shipments from the read model. A customer lists the
+// shipments of its own orders only: another customer's order_id gives an empty page
+// (the customer filter matches none of its shipments).
+func (s *Shipments) ListShipments(ctx context.Context, q ListShipments) (ShipmentPage, error) {
+	var invalid []kit.FieldError
+	switch q.Status {
+	case shipment.StatusNone, shipment.StatusPending, shipment.StatusDispatched, shipment.StatusDelivered, shipment.StatusCancelled:
+	default:
+		invalid = append(invalid, kit.FieldError{Field: "status", Message: "must be pending, dispatched, delivered or cancelled"})
+	}
+	return List(ctx, "shipments", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *PageKey, customer string) (ShipmentPage, error) {
+		q.Limit, q.After, q.CustomerID = limit, after, customer
+		return s.queries.ListShipments(ctx, q)
 	})
 }
