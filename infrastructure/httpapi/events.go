@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
 )
