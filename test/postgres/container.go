@@ -235,7 +235,7 @@ func ryukHint(err error) string {
 }
 
 // AttachContainer returns the running container of this name, or an error wrapping
-// ErrNotRunning. Its Stop stops (not removes) the container. test/devdb uses it for
+// ErrNotRunning. Its Stop stops (not removes) the container. test/lab/devdb uses it for
 // "url" and "down". Database defaults to the container's POSTGRES_DB.
 func AttachContainer(ctx context.Context, name, database string) (*Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)

@@ -33,7 +33,7 @@ type LocalOptions struct {
 	MaxConnections int
 	// RemoveOnStop makes Stop delete the temporary data directory (DataDir empty) of a
 	// durable server: a throwaway server that still commits like a real one, on disk
-	// with fsync and synchronous_commit on (test/bench). Ignored when DataDir is set.
+	// with fsync and synchronous_commit on (test/lab/bench). Ignored when DataDir is set.
 	RemoveOnStop bool
 	// BinDir holds initdb, pg_ctl and postgres; empty: PATH, then the highest
 	// /usr/lib/postgresql/*/bin.
@@ -98,7 +98,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (*Server, error) {
 
 // AttachLocal returns the server already running in opts.DataDir, or an error
 // wrapping ErrNotRunning. Its Stop stops that server (and, if opts.Ephemeral, deletes
-// the directory). test/devdb uses it for "url".
+// the directory). test/lab/devdb uses it for "url".
 func AttachLocal(ctx context.Context, opts LocalOptions) (*Server, error) {
 	c, bins, run, err := existingCluster(opts)
 	if err != nil {
@@ -108,7 +108,7 @@ func AttachLocal(ctx context.Context, opts LocalOptions) (*Server, error) {
 }
 
 // StopLocal stops the server running in opts.DataDir (pg_ctl stop -m fast), or returns
-// an error wrapping ErrNotRunning. The data stays unless opts.Ephemeral. test/devdb
+// an error wrapping ErrNotRunning. The data stays unless opts.Ephemeral. test/lab/devdb
 // uses it for "down"; unlike AttachLocal it does not need the server to answer.
 func StopLocal(ctx context.Context, opts LocalOptions) error {
 	c, bins, run, err := existingCluster(opts)

@@ -219,7 +219,7 @@ func TestStartNothingAvailable(t *testing.T) {
 	t.Logf("after %v: %s", time.Since(begin).Round(time.Millisecond), msg)
 }
 
-// TestContainerNamedReuse is what test/devdb relies on: a named container keeps its
+// TestContainerNamedReuse is what test/lab/devdb relies on: a named container keeps its
 // data in a volume, Stop only stops it, and the next start finds it again.
 func TestContainerNamedReuse(t *testing.T) {
 	image := containerImage(t)

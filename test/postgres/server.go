@@ -1,5 +1,5 @@
 // Package postgres provisions a PostgreSQL server for whoever needs a real one: the
-// tests (through package pgtest), `make run` (through test/devdb) and benchmarks.
+// tests (through package pgtest), `make run` (through test/lab/devdb) and benchmarks.
 //
 // There are three ways to get a server, tried in this order by [Start]:
 //
