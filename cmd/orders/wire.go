@@ -91,6 +91,10 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	}
 	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool)}
 	known := aggregates(pool, m, &ports)
+	if err := httpapi.CheckProblems(known.errors); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
 	app, err := application.NewApp(ports, run)
 	if err != nil {
 		pool.Close()

@@ -30,6 +30,11 @@ var (
 	ErrTooManyLines  = conflict("order_too_many_lines", fmt.Sprintf("an order holds at most %d lines", MaxLines))
 )
 
+// Errors is every error the decider returns: the service checks when it starts that
+// its transport answers each with a catalogued problem.
+var Errors = []error{ErrNotFound, ErrAlreadyPlaced, ErrNotPending, ErrNoLines, ErrCancelled, ErrTotalTooLarge, ErrTooManyLines,
+	&ValidationError{}}
+
 func conflict(code, message string) *ConflictError {
 	return &ConflictError{Resource: Resource, Code: code, Message: message}
 }

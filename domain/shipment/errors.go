@@ -17,6 +17,11 @@ var (
 	ErrAlreadyDispatched = conflict("shipment_already_dispatched", "a shipment can only be cancelled before it is dispatched")
 )
 
+// Errors is every error the decider returns: the service checks when it starts that
+// its transport answers each with a catalogued problem.
+var Errors = []error{ErrNotFound, ErrExists, ErrOrderNotConfirmed, ErrNotPending, ErrNotDispatched, ErrAlreadyDispatched,
+	&kit.ValidationError{}}
+
 func conflict(code, message string) *kit.ConflictError {
 	return &kit.ConflictError{Resource: Resource, Code: code, Message: message}
 }

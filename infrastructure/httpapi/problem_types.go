@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/example/orders/api"
@@ -50,4 +51,20 @@ func problemTypeOf(code, fallbackTitle string) (typeURI, title string) {
 		return p.Type, p.Title
 	}
 	return "about:blank", fallbackTitle
+}
+
+// CheckProblems returns an error naming each of errs (an aggregate's domain errors)
+// that the transport would not answer with a catalogued problem: a code missing from
+// x-problem-types. The composition root runs it when the service starts.
+func CheckProblems(errs []error) error {
+	var missing []error
+	for _, err := range errs {
+		p := problemFor(err, "/").body
+		if p.Code == nil {
+			missing = append(missing, fmt.Errorf("httpapi: %v: answered without a problem code", err))
+		} else if _, ok := problemTypes[*p.Code]; !ok {
+			missing = append(missing, fmt.Errorf("httpapi: %v: problem code %q is not in openapi.yaml's x-problem-types", err, *p.Code))
+		}
+	}
+	return errors.Join(missing...)
 }
