@@ -5,7 +5,9 @@
 //     with the rows its read model holds, lists root rows whose stream has no events,
 //     and checks the log's own bookkeeping for every stream type (versions 1..n without
 //     gaps, aggregate_heads at n). A stream type in the log without a registered read
-//     model is a difference too. It reports each difference and changes nothing.
+//     model is a difference too, or (option Unregistered) handed to the caller: the
+//     history of an aggregate that was removed. It reports each difference and changes
+//     nothing.
 //   - Rebuild recomputes one read model by replaying the aggregate's own inline
 //     projection (the aggregatestore.Projection its Store runs) over every stream, in
 //     one transaction: a rebuild writes exactly what the commands write, and Verify,

@@ -25,6 +25,9 @@ type options struct {
 	pageSize    int
 	lockTimeout time.Duration
 	observe     func(what string, n int) // for tests: the size of every page and batch
+	// unregistered, when set, is told of the stream types without a read model instead
+	// of Verify reporting each as a difference (Unregistered).
+	unregistered func(streamType string, streams int64)
 }
 
 // PageSize sets how many events are read per query, and so how many streams are looked
@@ -36,6 +39,16 @@ func PageSize(n int) Option { return func(o *options) { o.pageSize = n } }
 // as long as the context allows). While Rebuild waits, every command that wants to
 // write the read model queues behind it, so it should give up rather than wait long.
 func LockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// Unregistered makes Verify hand each stream type that no read model in its models is
+// made of to report, with its number of streams, instead of reporting it as a
+// difference. Their streams' versions and heads are checked all the same; their events
+// are not compared with anything. It is for the history of an aggregate the service no
+// longer has: its events stay in the log after it is removed, with no read model to
+// check them against (`orders verify` says so and passes).
+func Unregistered(report func(streamType string, streams int64)) Option {
+	return func(o *options) { o.unregistered = report }
+}
 
 func optionsOf(opts []Option) options {
 	o := options{pageSize: DefaultPageSize, lockTimeout: 10 * time.Second}

@@ -34,7 +34,7 @@ func (d Difference) AggregateID() (uuid.UUID, bool) {
 // String is the line the CLI prints, e.g.
 // "order 0192…: total_cents: expected 750, found 700", "stream audit/a-1: …" for a
 // stream id that is no aggregate id, and
-// `stream type "shipment": no read-model checker registered (3 streams)`.
+// `stream type "invoice": no read-model checker registered (3 streams)`.
 func (d Difference) String() string {
 	if d.Stream.ID == "" && d.Field == "" {
 		return fmt.Sprintf("stream type %q: %s", d.Stream.Type, d.Found)
@@ -73,7 +73,8 @@ func (s Summary) String() string {
 //     order_overview_lines); a stream without rows and a root row without events are
 //     differences;
 //   - that every stream type in the log has a read model in models: a type without
-//     one is a difference (its streams cannot be checked).
+//     one is a difference (its streams cannot be checked), unless the option
+//     Unregistered takes such types.
 //
 // report is called with each difference as it is found (it may be nil). The error is
 // for failures to check at all (connection, missing schema, two read models of one
@@ -129,6 +130,10 @@ func Verify(ctx context.Context, db DB, models []ReadModel, report func(Differen
 	}
 	if err == nil {
 		for _, t := range v.uncheckedOrder {
+			if o.unregistered != nil {
+				o.unregistered(t, v.unchecked[t])
+				continue
+			}
 			v.report(Difference{Stream: eventstore.StreamID{Type: t},
 				Found: fmt.Sprintf("no read-model checker registered (%s)", plural(v.unchecked[t], "stream"))})
 		}
