@@ -28,6 +28,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/subscription"
+	"github.com/example/orders/infrastructure/wiring"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
 )
@@ -52,7 +53,7 @@ func FuzzHTTPRequests(f *testing.F) {
 	codec := eventcodec.NewOrderRegistry()
 	// The composition root's own registration: every aggregate the service serves.
 	ports := application.Ports{}
-	known := aggregates(pool, nil, &ports)
+	known := wiring.Aggregates(pool, nil, &ports)
 	// The customer summary is built (its consumer run until it has the orders below)
 	// so that reads reach its table; its position is then taken as caught up, so that
 	// a fuzzed min_position does not wait out the request timeout (a 503).
@@ -92,7 +93,7 @@ func FuzzHTTPRequests(f *testing.F) {
 	closed := make(chan struct{}) // a stream ends after its first flush: the fuzzer needs answers
 	close(closed)
 	handler, err := httpapi.New(app, postgres.NewReadiness(pool), feed.New(pool, 0, logger), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second,
-		Feed: httpapi.FeedConfig{EventTypes: known.eventTypes, Heartbeat: time.Second, WriteTimeout: time.Second, MaxStreams: 4, Shutdown: closed}}, logger)
+		Feed: httpapi.FeedConfig{EventTypes: known.EventTypes, Heartbeat: time.Second, WriteTimeout: time.Second, MaxStreams: 4, Shutdown: closed}}, logger)
 	if err != nil {
 		f.Fatal(err)
 	}

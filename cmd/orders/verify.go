@@ -13,6 +13,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/verify"
+	"github.com/example/orders/infrastructure/wiring"
 )
 
 // exitError is an error of run that asks for a particular exit code. Any other error
@@ -59,7 +60,7 @@ func runVerify(ctx context.Context, args []string, getenv func(string) string, o
 	}
 	defer pool.Close()
 	w := bufio.NewWriter(out)
-	sum, err := verify.Verify(ctx, pool, readModels(), func(d verify.Difference) { _, _ = fmt.Fprintln(w, d) })
+	sum, err := verify.Verify(ctx, pool, wiring.ReadModels(), func(d verify.Difference) { _, _ = fmt.Fprintln(w, d) })
 	if err != nil {
 		_ = w.Flush()
 		return failed(err)
@@ -92,7 +93,7 @@ func runVerify(ctx context.Context, args []string, getenv func(string) string, o
 // prints a line for each. Commands wait while a read model is rebuilt. An unknown name
 // exits 2, listing the known ones.
 func runRebuild(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
-	models := readModels()
+	models := wiring.ReadModels()
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name := args[0]
 		args = args[1:]

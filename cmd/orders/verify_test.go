@@ -14,11 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
-	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
-	"github.com/example/orders/infrastructure/postgres/shipmentstore"
+	"github.com/example/orders/infrastructure/wiring"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -43,8 +42,7 @@ func TestVerifyAndRebuildCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	var ids []uuid.UUID
 	for i := 0; i < 3; i++ {
 		res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: "cli", Currency: "EUR"})
@@ -104,7 +102,7 @@ func TestVerifyAndRebuildCommands(t *testing.T) {
 		t.Fatalf("rebuild order_overview: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	var known []string
-	for _, m := range readModels() {
+	for _, m := range wiring.ReadModels() {
 		known = append(known, m.Name())
 	}
 	out, errOut, code = orders(t, nil, "rebuild", "not_a_read_model", "--database-url", url)
@@ -195,10 +193,8 @@ func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	codec, shipments := eventcodec.NewOrderRegistry(), eventcodec.NewShipmentRegistry()
-	orderQueries := orderstore.NewQueries(pool, codec)
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderQueries, application.RunnerConfig{})}
-	ship := application.NewShipments(shipmentstore.NewStore(pool, shipments), shipmentstore.NewQueries(pool, shipments), orderQueries, application.RunnerConfig{})
+	app := testsupport.NewApp(t, pool)
+	ship := app.Shipments
 	var ids []uuid.UUID
 	for i := 0; i < 3; i++ {
 		id := uuid.Must(application.NewID())

@@ -24,6 +24,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/fulfilment"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/tracing"
+	"github.com/example/orders/infrastructure/wiring"
 )
 
 // service is everything serve runs, built by hand in one place.
@@ -90,8 +91,8 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		AfterCommit: notifier.Notify,
 	}
 	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool)}
-	known := aggregates(pool, m, &ports)
-	if err := httpapi.CheckProblems(known.errors); err != nil {
+	known := wiring.Aggregates(pool, m, &ports)
+	if err := httpapi.CheckProblems(known.Errors); err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
@@ -104,7 +105,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	shutdown := make(chan struct{})
 	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
 		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()}, //nolint:contextcheck // middleware: each request brings its own context
-		Feed: httpapi.FeedConfig{EventTypes: known.eventTypes, Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
+		Feed: httpapi.FeedConfig{EventTypes: known.EventTypes, Heartbeat: cfg.SSEHeartbeat, WriteTimeout: cfg.SSEWriteTimeout,
 			MaxStreams: cfg.SSEMaxStreams, MaxStreamsPerCaller: cfg.SSEMaxStreamsPerCaller, MaxLifetime: cfg.SSEMaxLifetime, Shutdown: shutdown}}
 	if cfg.AuthMode == "none" {
 		log.Warn("AUTH_MODE=none: authentication is OFF, every caller may read and change every order; never run like this outside development")

@@ -1,4 +1,7 @@
-package main
+// Package wiring is where an aggregate registers: its ports, read model, event types and
+// domain errors. The composition root (cmd/orders) and the tests that want the
+// application as the service builds it (testsupport.NewApp) both take it from here.
+package wiring
 
 import (
 	"slices"
@@ -15,33 +18,42 @@ import (
 	"github.com/example/orders/infrastructure/postgres/verify"
 )
 
-// registered is what the service knows of its aggregates beyond their ports: the
+// Registered is what the service knows of its aggregates beyond their ports: the
 // inline read model each keeps (what `verify` checks and `rebuild` rebuilds), the
 // event types it records (what GET /events accepts in ?types=) and the errors its
 // decider returns (each must be a catalogued problem; checked at start).
-type registered struct {
-	readModels []verify.ReadModel
-	eventTypes []string
-	errors     []error
+type Registered struct {
+	ReadModels []verify.ReadModel
+	EventTypes []string
+	Errors     []error
 }
 
-// aggregates is the one place an aggregate registers: its store and queries go into
+// Aggregates is the one place an aggregate registers: its store and queries go into
 // ports (when pool is set), its read model and event types into what it returns. Every
 // list that names aggregates derives from here; a port left out fails
 // application.NewApp when the service starts.
-func aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, ports *application.Ports) registered {
+func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, ports *application.Ports) Registered {
 	orders, shipments := eventcodec.NewOrderRegistry(), eventcodec.NewShipmentRegistry()
 	if pool != nil {
 		ports.Orders, ports.OrderQueries = orderstore.NewStore(pool, orders).ObserveAppends(appends), orderstore.NewQueries(pool, orders)
 		ports.Shipments, ports.ShipmentQueries = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends), shipmentstore.NewQueries(pool, shipments)
 	}
-	r := registered{readModels: []verify.ReadModel{orderstore.ReadModel(orders), shipmentstore.ReadModel(shipments)},
-		errors: slices.Concat(order.Errors, shipment.Errors)}
-	r.eventTypes = append(orders.Names(), shipments.Names()...)
-	slices.Sort(r.eventTypes)
-	r.eventTypes = slices.Compact(r.eventTypes)
+	r := Registered{ReadModels: []verify.ReadModel{orderstore.ReadModel(orders), shipmentstore.ReadModel(shipments)},
+		Errors: slices.Concat(order.Errors, shipment.Errors)}
+	r.EventTypes = append(orders.Names(), shipments.Names()...)
+	slices.Sort(r.EventTypes)
+	r.EventTypes = slices.Compact(r.EventTypes)
 	return r
 }
 
-// readModels are the inline read models of every registered aggregate.
-func readModels() []verify.ReadModel { return aggregates(nil, nil, nil).readModels }
+// ReadModels are the inline read models of every registered aggregate.
+func ReadModels() []verify.ReadModel { return Aggregates(nil, nil, nil).ReadModels }
+
+// App is the application over pool as the service builds it, with cfg and the
+// customer_summary read model's reader given.
+func App(pool *pgxpool.Pool, summaries application.CustomerSummaries, cfg application.RunnerConfig) (application.App, Registered, error) {
+	ports := application.Ports{CustomerSummaries: summaries}
+	known := Aggregates(pool, nil, &ports)
+	app, err := application.NewApp(ports, cfg)
+	return app, known, err
+}

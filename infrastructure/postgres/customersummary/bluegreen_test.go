@@ -10,9 +10,9 @@ import (
 	"github.com/example/orders/application"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // Bumping the version builds the new table from position 0 while the old one serves;
@@ -22,7 +22,7 @@ func TestBlueGreenRebuild(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	reader := customersummary.NewReader(pool)
 	get := application.NewGetCustomerSummaryHandler(reader)
 	place := func() int64 {

@@ -11,9 +11,9 @@ import (
 	"github.com/example/orders/application"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // Many concurrent writers while the projection runs: it equals the fold at the end.
@@ -21,7 +21,7 @@ func TestConcurrentWritersWhileProjecting(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 5 * time.Millisecond, BatchSize: 7}, customersummary.Consumer(codec))
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -11,9 +11,9 @@ import (
 	"github.com/example/orders/application"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -25,7 +25,7 @@ func TestCustomerSummaryMatchesTheLog(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	reader := customersummary.NewReader(pool)
 	get := application.NewGetCustomerSummaryHandler(reader)
 
@@ -115,7 +115,7 @@ func TestCustomerSummaryStopsAtAVersionItCannotApply(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	name := customersummary.ConsumerName(customersummary.Version)
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 10 * time.Millisecond, MaxAttempts: 2,
 		RetryBase: time.Millisecond, LockRetry: 50 * time.Millisecond}, customersummary.Consumer(codec))

@@ -21,6 +21,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // Per-stream order under the conditions that break it (issue 18): three replicas, each
@@ -60,7 +61,7 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 		stop := sync.OnceFunc(func() { cancel(); <-done })
 		t.Cleanup(stop)
 		replicas = append(replicas, &replica{
-			app:  application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})},
+			app:  testsupport.NewApp(t, pool),
 			stop: stop,
 		})
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/example/orders/application"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // countingReader counts the position queries.
@@ -35,7 +35,7 @@ func TestWaitersShareThePositionQueries(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "w", Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)

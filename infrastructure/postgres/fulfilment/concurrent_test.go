@@ -18,6 +18,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 func TestConcurrentWithBothConsumers(t *testing.T) {
@@ -25,7 +26,7 @@ func TestConcurrentWithBothConsumers(t *testing.T) {
 	ctx := application.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	sc := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, application.RunnerConfig{})
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 5 * time.Millisecond, Channel: "x", Log: slog.New(slog.NewTextHandler(os.Stderr, nil))},

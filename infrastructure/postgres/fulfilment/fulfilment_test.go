@@ -16,6 +16,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -30,7 +31,7 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewPool(t)
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})}
+	app := testsupport.NewApp(t, pool)
 	sc := eventcodec.NewShipmentRegistry()
 	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, application.RunnerConfig{})
 	pm := application.NewFulfilment(app.Shipments, nil)

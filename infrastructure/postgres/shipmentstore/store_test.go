@@ -16,7 +16,6 @@ import (
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
-	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
@@ -34,13 +33,9 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
-	codec := eventcodec.NewOrderRegistry()
-	orders := orderstore.NewQueries(pool, codec)
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orders, application.RunnerConfig{})}
-	scodec := eventcodec.NewShipmentRegistry()
-	store := shipmentstore.NewStore(pool, scodec)
-	app.Shipments = application.NewShipments(store, shipmentstore.NewQueries(pool, scodec), orders, application.RunnerConfig{})
-	return fixture{pool: pool, store: store, app: app}
+	// store is a second store over the same database, for the tests that run a
+	// transaction by hand.
+	return fixture{pool: pool, store: shipmentstore.NewStore(pool, eventcodec.NewShipmentRegistry()), app: testsupport.NewApp(t, pool)}
 }
 
 // order places an order of customer "c" with two lines and confirms it (unless confirm

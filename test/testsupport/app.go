@@ -1,0 +1,27 @@
+package testsupport
+
+import (
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/application"
+	"github.com/example/orders/infrastructure/postgres/customersummary"
+	"github.com/example/orders/infrastructure/wiring"
+)
+
+// NewApp is the application over pool as the service builds it (wiring.App): every
+// registered aggregate, so that a store's tests need no wiring of their own. opts tune
+// the command runner (a clock, retries).
+func NewApp(tb testing.TB, pool *pgxpool.Pool, opts ...func(*application.RunnerConfig)) application.App {
+	tb.Helper()
+	var cfg application.RunnerConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	app, _, err := wiring.App(pool, customersummary.NewReader(pool), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return app
+}
