@@ -146,3 +146,14 @@ rename: ## Make this template yours: make rename MODULE=github.com/you/shipping 
 .PHONY: rename-check
 rename-check: ## Rename a scratch copy (MODULE=github.com/you/shipping), look for leftovers of the old name, run make test there (minutes)
 	.ci/rename-check
+
+# example: shipment begin
+.PHONY: remove-example
+remove-example: ## Remove the example aggregate Shipment and the fulfilment process manager (files, registrations, API, docs, and these targets); adds the migration that drops its table
+	$(call lab-build,./removeexample)
+	$(LAB)/removeexample
+
+.PHONY: remove-example-check
+remove-example-check: ## Remove the example in a scratch copy, look for leftovers, then generate, lint and make test there (minutes)
+	.ci/remove-example-check
+# example: shipment end
