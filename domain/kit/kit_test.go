@@ -11,13 +11,13 @@ import (
 )
 
 func TestNotFoundMatchesItsResourceAndTheKind(t *testing.T) {
-	order, shipment := kit.NotFound("order"), kit.NotFound("shipment")
+	order, customer := kit.NotFound("order"), kit.NotFound("customer")
 	wrapped := fmt.Errorf("get: %w", order)
 	if !errors.Is(wrapped, order) || !errors.Is(wrapped, kit.NotFound("order")) || !errors.Is(wrapped, kit.ErrNotFound) {
 		t.Fatal("an order's not-found must match itself, another order not-found and the kind")
 	}
-	if errors.Is(wrapped, shipment) {
-		t.Fatal("an order's not-found must not match a shipment's")
+	if errors.Is(wrapped, customer) {
+		t.Fatal("an order's not-found must not match a customer's")
 	}
 	if order.Error() != "order not found" {
 		t.Fatalf("message %q", order.Error())

@@ -11,8 +11,9 @@ import (
 // Every enum constant of the generated code is named after its type
 // (always-prefix-enum-values in both oapi-codegen.yaml files): without it, oapi-codegen
 // prefixes a constant only while another enum shares its value, so adding or removing
-// an unrelated schema renames constants under their users (removing ShipmentStatus
-// turned OrderStatusConfirmed into Confirmed).
+// an unrelated schema renames constants under their users (removing another schema
+// whose enum also has "pending" and "cancelled" turned OrderStatusConfirmed into
+// Confirmed).
 func TestEnumConstantsArePrefixedWithTheirType(t *testing.T) {
 	for _, file := range []string{"client.gen.go", "../../api/api.gen.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)

@@ -214,7 +214,7 @@ func TestExamplesMatchTheService(t *testing.T) {
 			return do(t, http.MethodPost, base+"/orders", `{}`, append(invalid, "Content-Type", "text/plain")...)
 		}},
 		{"MethodNotAllowed", func() *response { return do(t, http.MethodDelete, base+"/orders/"+o.Id.String(), "") }},
-		{"NoSuchRoute", func() *response { return do(t, http.MethodGet, base+"/orders/"+o.Id.String()+"/shipments", "") }},
+		{"NoSuchRoute", func() *response { return do(t, http.MethodGet, base+"/orders/"+o.Id.String()+"/refunds", "") }},
 	} {
 		name := c.name
 		want := example(doc.Components.Responses[name].Value.Content.Get("application/problem+json").Example)

@@ -150,7 +150,7 @@ func TestErrorStatuses(t *testing.T) {
 		{name: "version beyond current", method: "GET", path: "/orders/{pending}?version=3", status: 404, code: "order_not_found"},
 		{name: "at before placed", method: "GET", path: "/orders/{pending}?at=2000-01-01T00:00:00Z", status: 404, code: "order_not_found"},
 		{name: "unknown order as of a version", method: "GET", path: "/orders/{unknown}?version=1", status: 404, code: "order_not_found"},
-		{name: "unknown route", method: "GET", path: "/orders/{pending}/shipments", status: 404},
+		{name: "unknown route", method: "GET", path: "/orders/{pending}/refunds", status: 404},
 
 		// 405.
 		{name: "DELETE an order", method: "DELETE", path: "/orders/{pending}", status: 405, code: "method_not_allowed"},

@@ -45,7 +45,7 @@ func (p historyPage) next() string {
 	return strconv.FormatInt(*p.NextAfter, 10)
 }
 
-// An order's and a shipment's history come a page at a time: at most limit events
+// An order's history comes a page at a time: at most limit events
 // after `after` (100 by default, at most 1000), with next_after while more follow.
 func TestHistoryIsPaged(t *testing.T) {
 	t.Parallel()
@@ -87,19 +87,6 @@ func TestHistoryIsPaged(t *testing.T) {
 		t.Errorf("another customer's later page: %s", r)
 	}
 
-	// The shipment's history, through the same handler.
-	s := confirmedOrder(t, c)
-	ship := shipmentOf(t, "create", createShipment(t, base, s.Id), http.StatusCreated)
-	shipURL := base + "/shipments/" + ship.Id.String()
-	if r := do(t, http.MethodPost, shipURL+"/dispatch", `{"carrier":"DHL","tracking_no":"T1"}`); r.Status != http.StatusOK {
-		t.Fatalf("dispatch: %s", r)
-	}
-	if p := readHistory(t, shipURL+"/events?limit=1"); fmt.Sprint(p.versions()) != "[1]" || p.next() != "1" {
-		t.Errorf("shipment page 1: %v next %s", p.versions(), p.next())
-	}
-	if p := readHistory(t, shipURL+"/events?after=1&limit=1"); fmt.Sprint(p.versions()) != "[2]" || p.next() != "none" {
-		t.Errorf("shipment page 2: %v next %s", p.versions(), p.next())
-	}
 }
 
 // An order holds at most 1000 lines: the next one is 409 order_too_many_lines, and

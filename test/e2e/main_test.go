@@ -164,7 +164,7 @@ func launch(dbURL string, env map[string]string, args []string, waitPath string)
 		return nil, false, err
 	}
 	// The asynchronous consumers are off unless a test turns them on (RUN_CONSUMERS=true):
-	// fulfilment would add shipments to the streams other tests count.
+	// a reactor's commands would add to the streams other tests count.
 	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "10s", "DB_MAX_CONNS": "10", "RUN_CONSUMERS": "false"} {
 		vars[k] = v
 	}

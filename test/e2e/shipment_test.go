@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -303,5 +304,25 @@ func TestShipmentAuthorization(t *testing.T) {
 	}
 	if got := list("", asAlice); len(got) != 1 || got[0] != s.Id {
 		t.Errorf("alice lists after staff shipped another customer's order: %v", got)
+	}
+}
+
+// A shipment's history comes a page at a time, through the handler orders use
+// (TestHistoryIsPaged).
+func TestShipmentHistoryIsPaged(t *testing.T) {
+	t.Parallel()
+	base := startServer(t, nil)
+	c := newClient(t, base)
+	s := confirmedOrder(t, c)
+	ship := shipmentOf(t, "create", createShipment(t, base, s.Id), http.StatusCreated)
+	shipURL := base + "/shipments/" + ship.Id.String()
+	if r := do(t, http.MethodPost, shipURL+"/dispatch", `{"carrier":"DHL","tracking_no":"T1"}`); r.Status != http.StatusOK {
+		t.Fatalf("dispatch: %s", r)
+	}
+	if p := readHistory(t, shipURL+"/events?limit=1"); fmt.Sprint(p.versions()) != "[1]" || p.next() != "1" {
+		t.Errorf("shipment page 1: %v next %s", p.versions(), p.next())
+	}
+	if p := readHistory(t, shipURL+"/events?after=1&limit=1"); fmt.Sprint(p.versions()) != "[2]" || p.next() != "none" {
+		t.Errorf("shipment page 2: %v next %s", p.versions(), p.next())
 	}
 }

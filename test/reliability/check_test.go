@@ -123,8 +123,8 @@ func checkStore(t *testing.T, dbURL string) *snapshot {
 	for _, e := range all {
 		key := e.streamType + "/" + e.streamID
 		snap.streams[key] = append(snap.streams[key], e)
-		// The ledger's commands are order commands; a shipment the fulfilment reactor
-		// created carries the correlation id of the order command that caused it.
+		// The ledger's commands are order commands; what a reactor does carries the
+		// correlation id of the order command that caused it, in other streams.
 		if e.corr != "" && e.streamType == "order" {
 			snap.byCorr[e.corr] = append(snap.byCorr[e.corr], e)
 		}
@@ -215,9 +215,11 @@ func checkStore(t *testing.T, dbURL string) *snapshot {
 	}
 
 	var halfWritten int
-	// The fulfilment reactor's keys keep a status without a body (application.Fulfilment).
+	// The fulfilment reactor's keys keep a status without a body (application.Fulfilment). // example: shipment
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys
-		WHERE status IS NULL OR (body IS NULL AND key NOT LIKE 'fulfilment:%')`).Scan(&halfWritten); err != nil {
+		WHERE status IS NULL OR (body IS NULL
+		  AND key NOT LIKE 'fulfilment:%' -- example: shipment
+		)`).Scan(&halfWritten); err != nil {
 		t.Fatalf("check: idempotency keys: %v", err)
 	}
 	expectData(t, halfWritten == 0, "%d idempotency keys were committed without their response", halfWritten)
@@ -532,6 +534,8 @@ func runVerify(t *testing.T, dbURL string) {
 	switch code {
 	case 0:
 		expectData(t, summary != "", "orders verify exited 0 without a summary line starting \"verify:\":\n%s", text)
+		// Every aggregate the run wrote registers its read model (infrastructure/wiring).
+		expectData(t, !strings.Contains(text, "verify: skipped stream type"), "orders verify skipped a stream type:\n%s", text)
 		t.Logf("orders verify: %s", summary)
 	case 1:
 		expectData(t, false, "orders verify found differences:\n%s", text)

@@ -50,8 +50,8 @@ func serviceEnv(dbURL, addr string, extra map[string]string) []string {
 	if err != nil {
 		panic(fmt.Sprintf("reliability: %v", err))
 	}
-	// The asynchronous consumers (customer_summary, fulfilment) are off unless a test
-	// turns them on (consumers_test.go): the other checks fold order streams only.
+	// The asynchronous consumers are off unless a test turns them on (consumers_test.go):
+	// the other checks fold order streams only.
 	for k, v := range map[string]string{"LISTEN_ADDR": addr, "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "10s",
 		"DB_MAX_CONNS": "8", "REQUEST_TIMEOUT": "5s", "RUN_CONSUMERS": "false"} {
 		vars[k] = v

@@ -17,7 +17,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/api"
-	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
 )
@@ -31,8 +30,8 @@ import (
 //   - checkAll: the log, the ledger of acknowledged commands, and `orders verify` (which
 //     compares customer_summary with the fold of the log);
 //   - the customer's summary at the last position equals the fold of its orders' events;
-//   - the fulfilment reactor shipped every confirmed order once, and cancelled the
-//     shipment of an order cancelled after it was confirmed (or never created it);
+//   - the fulfilment reactor shipped every confirmed order once, and cancelled the // example: shipment
+//     shipment of an order cancelled after it was confirmed (or never created it); // example: shipment
 //   - the feed from position 0 and an event stream open from before the first write
 //     deliver every stream's versions exactly 1..n in order, each once.
 //
@@ -72,6 +71,7 @@ func TestHotOrdersKeepStreamOrder(t *testing.T) {
 	replayKeyed(t, svcs, l, pick(100, 2000))
 	count412WithoutIfMatch(t, l)
 
+	// example: shipment begin
 	// A last order, confirmed after every other command committed: once the fulfilment
 	// reactor has shipped it, it has handled every event before it.
 	last := l.exec(context.Background(), rng, 0, kindPlace, uuid.New(), 0)
@@ -81,6 +81,7 @@ func TestHotOrdersKeepStreamOrder(t *testing.T) {
 		}
 	}
 	waitShipped(t, svcs[0].URL, last.OrderID, time.Minute)
+	// example: shipment end
 	conn := connect(t, dbURL)
 	var lastPos int64
 	if err := conn.QueryRow(context.Background(), `SELECT max(global_position) FROM events WHERE stream_type = 'order'`).Scan(&lastPos); err != nil {
@@ -92,7 +93,7 @@ func TestHotOrdersKeepStreamOrder(t *testing.T) {
 	checkAll(t, dbURL, svcs, l) // runs `orders verify`
 	snap := checkStore(t, dbURL)
 	checkSummaryFold(t, snap, customer, summary)
-	checkShipmentsFold(t, snap)
+	checkShipmentsFold(t, snap) // example: shipment
 	checkFeedAndEvents(t, svcs[len(svcs)-1].URL, snap, stream)
 }
 
@@ -165,22 +166,6 @@ func count412WithoutIfMatch(t *testing.T, l *load) {
 	}
 }
 
-// waitShipped waits until the order's shipment exists.
-func waitShipped(t *testing.T, base string, orderID uuid.UUID, within time.Duration) {
-	t.Helper()
-	url := base + "/shipments/" + shipment.ShipmentIDFor(orderID).String() + "/events"
-	for deadline := time.Now().Add(within); ; {
-		r := mustSend(t, http.MethodGet, url, nil)
-		if r.Status == http.StatusOK {
-			return
-		}
-		if r.Status != http.StatusNotFound || time.Now().After(deadline) {
-			t.Fatalf("the fulfilment reactor did not ship order %s within %v: %s", orderID, within, r)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // summaryAt reads the customer's summary once the read model has passed position.
 func summaryAt(t *testing.T, base, customer string, position int64, within time.Duration) api.CustomerSummary {
 	t.Helper()
@@ -229,37 +214,6 @@ func checkSummaryFold(t *testing.T, snap *snapshot, customer string, got api.Cus
 	if expectData(t, same, "customer_summary of %s: %+v; the fold of its orders' events: %+v", customer, got, want) {
 		t.Logf("customer_summary of %s equals the fold of its %d orders' events: %+v", customer, want.OrdersPlaced, got)
 	}
-}
-
-// checkShipmentsFold: an order confirmed and not cancelled has its one shipment, created
-// once; one cancelled after it was confirmed has its shipment created and cancelled, or
-// none (cancelled before the reactor handled its OrderConfirmed); any other has none.
-func checkShipmentsFold(t *testing.T, snap *snapshot) {
-	t.Helper()
-	shipped := 0
-	for id, evs := range snap.orders {
-		var confirmed, cancelled bool
-		for _, e := range evs {
-			confirmed = confirmed || e.typ == "OrderConfirmed"
-			cancelled = cancelled || e.typ == "OrderCancelled"
-		}
-		var got []string
-		for _, e := range snap.streams["shipment/"+shipment.ShipmentIDFor(id).String()] {
-			got = append(got, e.typ)
-		}
-		var ok bool
-		switch {
-		case confirmed && !cancelled:
-			ok = slices.Equal(got, []string{"ShipmentCreated"})
-			shipped++
-		case confirmed:
-			ok = len(got) == 0 || slices.Equal(got, []string{"ShipmentCreated", "ShipmentCancelled"})
-		default:
-			ok = len(got) == 0
-		}
-		expectData(t, ok, "order %s (confirmed %v, cancelled %v): shipment events %v", id, confirmed, cancelled, got)
-	}
-	t.Logf("shipments agree with %d orders (%d confirmed and shipped)", len(snap.orders), shipped)
 }
 
 // eventFollower reads an event stream (GET /events/stream) into a list.

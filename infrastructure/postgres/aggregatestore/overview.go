@@ -18,10 +18,10 @@ import (
 // (Newest, ID). An aggregate's queries are its SELECT, its scan and its filters.
 type Overview[S any] struct {
 	Pool *pgxpool.Pool
-	// Select is the query up to its WHERE: "SELECT ... FROM shipment_overview s ".
+	// Select is the query up to its WHERE: "SELECT ... FROM order_overview o ".
 	Select string
 	// ID and Newest are the columns of the id and of the time lists sort by, newest
-	// first ("s.id", "s.created_at"); an index on the filters and (Newest, ID) serves
+	// first ("o.id", "o.placed_at"); an index on the filters and (Newest, ID) serves
 	// every list.
 	ID, Newest string
 	NotFound   error // the aggregate's not-found error

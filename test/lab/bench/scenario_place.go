@@ -22,7 +22,7 @@ type placeRow struct {
 }
 
 // placeWithConsumers measures the service's place order again with its asynchronous
-// consumers (customer_summary, fulfilment) running in the same process, as `make run`
+// consumers (RUN_CONSUMERS=true) running in the same process, as `make run`
 // and the compose file deploy it: the comparisons above run without them, as an API
 // replica beside a separate consumer replica would. Each run's CPU counts until the
 // consumers have handled its events. Not interleaved with the CRUD server: compare it
