@@ -3,22 +3,17 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/api"
@@ -70,44 +65,41 @@ func clientMethod(c echo.Context) string {
 // operationRules applies the contract's rules that come before request validation,
 // per operation: an unknown path is 404 and an unsupported method 405 with Allow; an
 // operation without a request body refuses content (400) and never reads it; one with
-// a body takes only the declared media types (415) up to the size limit (413); a query
-// string that cannot be decoded is 400 where the operation has query parameters; and
-// a JSON number with a zero fraction is accepted where an integer is expected.
-func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		return nil, err
-	}
+// a body takes only the declared media types (415) up to the size limit (413), and is
+// read here; a query string that cannot be decoded is 400 where the operation has
+// query parameters.
+//
+// The operation is the one echo routed the request to (its route path and method, in
+// a table compiled at start): the contract is not routed a second time.
+func operationRules(ops *operations, limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			route, params, err := router.FindRoute(req)
-			switch {
-			case errors.Is(err, routers.ErrMethodNotAllowed):
-				c.Response().Header().Set(echo.HeaderAllow, allowedMethods(router, req))
-				return echo.NewHTTPError(http.StatusMethodNotAllowed, "This path does not support "+clientMethod(c)+".")
-			case err != nil:
+			op := ops.byRoute[routeKey{req.Method, c.Path()}]
+			var params []string
+			if op != nil {
+				params = pathValues(c, req)
+			}
+			if op == nil || params == nil && len(op.pathParams) > 0 {
+				// echo matched no operation (its 404 or 405), or matched one with an
+				// empty path segment or, for a last parameter, a "/" in it, which
+				// is not the contract's path.
+				if allow, ok := ops.allow[c.Path()]; ok && op == nil && wholeSegments(c.Path(), echo.GetPath(req)) {
+					c.Response().Header().Set(echo.HeaderAllow, allow)
+					return echo.NewHTTPError(http.StatusMethodNotAllowed, "This path does not support "+clientMethod(c)+".")
+				}
 				return echo.NewHTTPError(http.StatusNotFound, "No operation has this path.")
 			}
-			c.Set(routeKey, route)
-			// gorilla/mux matches the escaped path; the validation wants the values.
-			for k, v := range params {
-				if unescaped, err := url.PathUnescape(v); err == nil {
-					params[k] = unescaped
-				}
+			r := &routed{op: op, params: params}
+			c.Set(routedKey, r)
+			if op.hasQuery && !decodableQuery(req.URL.RawQuery) {
+				return badRequest("The query string cannot be decoded.",
+					api.FieldError{Field: "query", Message: "is not a valid URL-encoded query string"})
 			}
-			c.Set(pathParamsKey, params)
-			op := route.Operation
-			if hasQueryParameters(route) {
-				if _, err := url.ParseQuery(req.URL.RawQuery); err != nil {
-					return badRequest("The query string cannot be decoded.",
-						api.FieldError{Field: "query", Message: "is not a valid URL-encoded query string"})
-				}
-			}
-			if fields := unprintableParameters(route, params, req.URL.RawQuery); len(fields) > 0 {
+			if fields := unprintableParameters(op, params, req.URL.RawQuery); len(fields) > 0 {
 				return badRequest(fieldSummary(fields), fields...)
 			}
-			if op.RequestBody == nil {
+			if op.body == nil {
 				present, err := hasContent(req)
 				if err != nil {
 					return err
@@ -120,20 +112,77 @@ func operationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error) {
 			}
 			if req.ContentLength != 0 {
 				mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-				if err != nil || op.RequestBody.Value.Content.Get(mt) == nil || op.RequestBody.Value.Content[mt] == nil {
+				if err != nil || !slices.Contains(op.body.mediaTypes, mt) {
 					return &requestError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
-						title: "Unsupported media type", detail: "Send the request body as " + strings.Join(mediaTypes(op), " or ") + "."}
+						title: "Unsupported media type", detail: "Send the request body as " + strings.Join(op.body.mediaTypes, " or ") + "."}
 				}
 			}
 			if err := limitBody(c, limit); err != nil {
 				return err
 			}
-			if err := integralNumbers(req); err != nil {
-				return err
+			if req.ContentLength != 0 && req.Body != nil {
+				raw, err := io.ReadAll(req.Body)
+				if err != nil {
+					return bodyReadError(err)
+				}
+				r.body, r.read = raw, true
 			}
 			return next(c)
 		}
-	}, nil
+	}
+}
+
+// pathValues are the values of the route's path parameters as the contract sees them:
+// unescaped, never empty, without "/"; nil if one is not. echo matched the escaped path
+// when the request has one that differs from the default escaping (RawPath), and
+// the decoded path otherwise.
+func pathValues(c echo.Context, req *http.Request) []string {
+	values := c.ParamValues()
+	n := len(c.ParamNames())
+	if n == 0 {
+		return []string{}
+	}
+	out := make([]string, n)
+	for i, v := range values[:n] {
+		if v == "" || strings.Contains(v, "/") {
+			return nil
+		}
+		if req.URL.RawPath != "" {
+			if unescaped, err := url.PathUnescape(v); err == nil {
+				v = unescaped
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// wholeSegments reports whether path has route's segments with every parameter's
+// non-empty, as the contract's path templates match (echo also matches an empty one,
+// and a last parameter holding "/").
+func wholeSegments(route, path string) bool {
+	if strings.Count(route, "/") != strings.Count(path, "/") {
+		return false
+	}
+	for route != "" {
+		var r, p string
+		r, route, _ = strings.Cut(route, "/")
+		p, path, _ = strings.Cut(path, "/")
+		if strings.HasPrefix(r, ":") && p == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// decodableQuery reports whether url.ParseQuery decodes the query without an error:
+// no ";" and every "%" followed by two hex digits.
+func decodableQuery(raw string) bool {
+	if !strings.ContainsAny(raw, "%;") {
+		return true
+	}
+	_, err := url.ParseQuery(raw)
+	return err == nil
 }
 
 // unprintableParameterMessage is what a parameter with a control character is told.
@@ -146,16 +195,14 @@ const unprintableParameterMessage = "must be UTF-8 text without control characte
 // they are refused here, once for every operation, rather than by each schema's
 // pattern or by the database as a 500. A query parameter whose own name is unprintable
 // is reported as "query".
-func unprintableParameters(route *routers.Route, pathParams map[string]string, rawQuery string) []api.FieldError {
+func unprintableParameters(op *operation, pathValues []string, rawQuery string) []api.FieldError {
 	var out []api.FieldError
-	for _, ps := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
-		for _, p := range ps {
-			if p.Value == nil || p.Value.In != openapi3.ParameterInPath {
-				continue
-			}
-			if v, ok := pathParams[p.Value.Name]; ok && !printable(v) {
-				out = append(out, api.FieldError{Field: p.Value.Name, Message: unprintableParameterMessage})
-			}
+	for _, p := range op.params {
+		if p.in != openapi3.ParameterInPath {
+			continue
+		}
+		if v := pathValues[p.pathIndex]; !printable(v) {
+			out = append(out, api.FieldError{Field: p.name, Message: unprintableParameterMessage})
 		}
 	}
 	if !strings.Contains(rawQuery, "%") && printable(rawQuery) {
@@ -194,42 +241,6 @@ func printable(s string) bool {
 		}
 	}
 	return true
-}
-
-func hasQueryParameters(route *routers.Route) bool {
-	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
-		for _, p := range params {
-			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func mediaTypes(op *openapi3.Operation) []string {
-	var out []string
-	for mt := range op.RequestBody.Value.Content {
-		out = append(out, mt)
-	}
-	return out
-}
-
-// allowedMethods lists the methods the contract has for the request's path, HEAD
-// with GET.
-func allowedMethods(router routers.Router, req *http.Request) string {
-	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		probe := req.Clone(req.Context())
-		probe.Method = m
-		if _, _, err := router.FindRoute(probe); err == nil {
-			allow = append(allow, m)
-			if m == http.MethodGet {
-				allow = append(allow, http.MethodHead)
-			}
-		}
-	}
-	return strings.Join(allow, ", ")
 }
 
 // hasContent reports whether a request carries content, reading at most one byte of
@@ -273,75 +284,6 @@ func limitBody(c echo.Context, limit int64) error {
 	}
 	req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 	return nil
-}
-
-// integralNumbers rewrites JSON numbers that have a fraction or exponent but an
-// integral value (2.0, 1e2) as integers, so that a client whose JSON library writes
-// every number as a float is understood: JSON Schema's integer type accepts them, and
-// the generated handlers decode into Go integers, which would not. The body is
-// rewritten only when it has such a number; anything else is left to validation.
-func integralNumbers(req *http.Request) error {
-	if req.ContentLength == 0 || req.Body == nil {
-		return nil
-	}
-	raw, err := io.ReadAll(req.Body)
-	if err != nil {
-		return bodyReadError(err)
-	}
-	req.Body = io.NopCloser(bytes.NewReader(raw))
-	// Decoding would turn invalid UTF-8 into U+FFFD, and a key given twice into one:
-	// such a body is left for the validation to refuse.
-	if !bytes.ContainsAny(raw, ".eE") || !utf8.Valid(raw) || hasLoneSurrogate(raw) {
-		return nil
-	}
-	if _, dup := duplicateKey(raw); dup {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return nil // not one JSON value: validation says why
-	}
-	changed := false
-	v = rewriteNumbers(v, &changed)
-	if !changed {
-		return nil
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil
-	}
-	req.Body, req.ContentLength = io.NopCloser(&buf), int64(buf.Len())
-	req.Header.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
-	return nil
-}
-
-func rewriteNumbers(v any, changed *bool) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = rewriteNumbers(e, changed)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = rewriteNumbers(e, changed)
-		}
-	case json.Number:
-		s := string(t)
-		if !strings.ContainsAny(s, ".eE") {
-			return t
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			return t
-		}
-		*changed = true
-		return json.Number(strconv.FormatInt(int64(f), 10))
-	}
-	return v
 }
 
 // bodyReadError is the answer to a body that could not be read: 413 over the limit,

@@ -1,18 +1,19 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
@@ -111,106 +112,115 @@ func timeout(d time.Duration) echo.MiddlewareFunc {
 	}
 }
 
-// validateRequests checks every request against openapi.yaml with kin-openapi and
-// reports all failures at once, each naming its field. It validates against the route
-// that operationRules found (which answered 404 and 405 already), so the contract's
-// router runs once per request.
+// validateRequests checks every request against the contract's operation that
+// operationRules found, with the checks compiled from openapi.yaml at start, and
+// reports all failures at once, each naming its field: the parameters (path, query,
+// headers) and the body, parsed once. The parsed body is handed to the generated
+// handler (validatedBody), which binds it instead of decoding the bytes again.
 func validateRequests() echo.MiddlewareFunc {
-	opts := &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			route, ok := c.Get(routeKey).(*routers.Route)
-			if !ok {
+			r := routedOf(c)
+			if r == nil {
 				return next(c)
 			}
-			params, _ := c.Get(pathParamsKey).(map[string]string)
-			err := openapi3filter.ValidateRequest(c.Request().Context(), &openapi3filter.RequestValidationInput{
-				Request: c.Request(), PathParams: params, Route: route, Options: opts})
-			if err == nil {
-				return next(c)
+			req := c.Request()
+			var fields []api.FieldError
+			if len(r.op.params) > 0 {
+				var query url.Values
+				if r.op.hasQuery {
+					query = c.QueryParams() // the generated handler reads these, defaults included
+				}
+				for _, p := range r.op.params {
+					pathValue := ""
+					if p.pathIndex >= 0 {
+						pathValue = r.params[p.pathIndex]
+					}
+					fields = p.check(pathValue, query, req.Header, fields)
+				}
 			}
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return tooLarge
+			var parsed bodyValue
+			if b := r.op.body; b != nil {
+				raw := r.body
+				if !r.read && req.Body != nil && req.Body != http.NoBody {
+					var err error
+					if raw, err = io.ReadAll(req.Body); err != nil {
+						var tooLarge *http.MaxBytesError
+						if errors.As(err, &tooLarge) {
+							return tooLarge
+						}
+						fields = append(fields, api.FieldError{Field: "body", Message: couldNotBeRead})
+					}
+				}
+				switch {
+				case len(raw) == 0:
+					if b.required {
+						fields = append(fields, api.FieldError{Field: "body", Message: couldNotBeRead})
+					}
+				default:
+					v, bad := parseJSONBody(raw)
+					if bad != nil {
+						fields = append(fields, *bad)
+						break
+					}
+					var failures [4]failure
+					if fs := b.schema.check(v.value, nil, failures[:0]); len(fs) > 0 {
+						fields = append(fields, bodyFields(fs)...)
+						break
+					}
+					parsed = v
+				}
+				if len(fields) == 0 {
+					if err := handOver(req, raw, parsed); err != nil {
+						return err
+					}
+				}
 			}
-			var multi openapi3.MultiError
-			var reqErr *openapi3filter.RequestError
-			if !errors.As(err, &multi) && !errors.As(err, &reqErr) {
-				return err
+			if len(fields) > 0 {
+				return badRequest(fieldSummary(fields), fields...)
 			}
-			fields := fieldErrors(err)
-			return badRequest(fieldSummary(fields), fields...)
+			return next(c)
 		}
 	}
 }
 
-// fieldErrors flattens kin-openapi's errors into one entry per offending field: a
-// parameter by its name, a body field by its JSON path (lines.0.sku). It matches types
-// directly rather than with errors.As, which would skip past the RequestError that
-// says which parameter an inner error belongs to.
-func fieldErrors(err error) []api.FieldError {
-	var out []api.FieldError
-	var walk func(err error, field string)
-	walk = func(err error, field string) {
-		switch e := err.(type) { //nolint:errorlint // deliberately no errors.As: see above
-		case openapi3.MultiError:
-			for _, inner := range e {
-				walk(inner, field)
-			}
-		case *openapi3filter.RequestError:
-			f := "body"
-			if e.Parameter != nil {
-				f = e.Parameter.Name
-			}
-			if e.Err == nil {
-				out = append(out, api.FieldError{Field: f, Message: e.Reason})
-				return
-			}
-			walk(e.Err, f)
-		case *openapi3.SchemaError:
-			f := field
-			if ptr := e.JSONPointer(); field == "body" && len(ptr) > 0 {
-				f = strings.Join(ptr, ".")
-			}
-			msg := e.Reason
-			if e.SchemaField == "format" && e.Schema != nil {
-				msg = "must be a valid " + e.Schema.Format
-			}
-			// A pattern says what it means in x-pattern-message, not as a regexp.
-			if e.SchemaField == "pattern" && e.Schema != nil {
-				if m, ok := e.Schema.Extensions["x-pattern-message"].(string); ok {
-					msg = m
-				}
-			}
-			// kin-openapi reports an unknown property on the object, not the property.
-			if _, rest, ok := strings.Cut(e.Reason, `property "`); ok && strings.HasSuffix(rest, `" is unsupported`) {
-				name := strings.TrimSuffix(rest, `" is unsupported`)
-				if f == "body" {
-					f = name
-				} else {
-					f += "." + name
-				}
-				msg = "is not a known property"
-			}
-			out = append(out, api.FieldError{Field: f, Message: msg})
-		case *duplicateKeyError:
-			f := e.field
-			if f == "" {
-				f = "body"
-			}
-			out = append(out, api.FieldError{Field: f, Message: "occurs more than once in its object: JSON object keys must be unique"})
-		case *openapi3filter.ParseError:
-			msg := "cannot be parsed: " + e.Error()
-			if field == "body" {
-				msg = "is not valid JSON: " + e.Error()
-			}
-			out = append(out, api.FieldError{Field: field, Message: msg})
-		default:
-			// Anything else (a body that could not be read, a timeout) says nothing
-			// useful to the client and may name our internals.
-			out = append(out, api.FieldError{Field: field, Message: "could not be read"})
-		}
+// validatedBody is a request body that was parsed and validated: the generated
+// handler binds its value (runtime.BindJSONValue, member names matched exactly) rather
+// than decoding the bytes, which stay for a decoder that wants them.
+type validatedBody struct {
+	*bytes.Reader
+	value any
+}
+
+func (validatedBody) Close() error { return nil }
+
+// ValidatedValue is the parsed body.
+func (b validatedBody) ValidatedValue() any { return b.value }
+
+// handOver gives the generated handler the validated body: its value, and its bytes
+// (the value re-encoded if a number was rewritten, see parseJSONBody). echo's binder
+// takes only a Content-Type of exactly application/json (it compares the media type
+// case-sensitively), and refuses any other with 415; so that it still does, a body of
+// another spelling is handed over as bytes only.
+func handOver(req *http.Request, raw []byte, parsed bodyValue) error {
+	if len(raw) == 0 {
+		req.Body, req.ContentLength = http.NoBody, 0
+		return nil
 	}
-	walk(err, "request")
-	return out
+	data := raw
+	if parsed.rewritten {
+		var err error
+		if data, err = encodeBody(parsed.value); err != nil {
+			return err
+		}
+		req.Header.Set(echo.HeaderContentLength, strconv.Itoa(len(data)))
+	}
+	req.ContentLength = int64(len(data))
+	body := validatedBody{Reader: bytes.NewReader(data), value: parsed.value}
+	if base, _, _ := strings.Cut(req.Header.Get(echo.HeaderContentType), ";"); strings.TrimSpace(base) == echo.MIMEApplicationJSON {
+		req.Body = body
+	} else {
+		req.Body = io.NopCloser(body.Reader)
+	}
+	return nil
 }

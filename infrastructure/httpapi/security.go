@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -19,13 +18,6 @@ import (
 type Authenticator interface {
 	Verify(ctx context.Context, token string) (application.Principal, error)
 }
-
-// routeKey holds the contract's route of the request, found by operationRules, and
-// pathParamsKey its path parameters (unescaped).
-const (
-	routeKey      = "orders.route"
-	pathParamsKey = "orders.path_params"
-)
 
 // authError is a 401: no credentials (a challenge only) or a bearer token that was
 // refused (error="invalid_token", RFC 6750 §3.1).
@@ -53,7 +45,7 @@ func (e *authError) challenge() string {
 func authenticate(auth Authenticator, log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if route, ok := c.Get(routeKey).(*routers.Route); ok && public(route) {
+			if r := routedOf(c); r != nil && r.op.public {
 				return next(c)
 			}
 			req := c.Request()
@@ -79,12 +71,6 @@ func authenticate(auth Authenticator, log *slog.Logger) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-// public reports whether the operation declares `security: []`.
-func public(route *routers.Route) bool {
-	s := route.Operation.Security
-	return s != nil && len(*s) == 0
 }
 
 // SetSecurityHeaders sets the response headers a JSON API sends whatever the response:
