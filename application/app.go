@@ -10,8 +10,8 @@ import (
 type Ports struct {
 	Orders            OrderStore
 	OrderQueries      OrderQueries
-	Shipments         ShipmentStore
-	ShipmentQueries   ShipmentQueries
+	Shipments         ShipmentStore   // example: shipment
+	ShipmentQueries   ShipmentQueries // example: shipment
 	CustomerSummaries CustomerSummaries
 }
 
@@ -19,7 +19,7 @@ type Ports struct {
 // root to build once (NewApp) and hand to the transport.
 type App struct {
 	Orders          *Orders
-	Shipments       *Shipments
+	Shipments       *Shipments // example: shipment
 	CustomerSummary *GetCustomerSummaryHandler
 }
 
@@ -27,8 +27,10 @@ type App struct {
 // service starts, rather than a nil dereference on a request.
 func NewApp(p Ports, cfg RunnerConfig) (App, error) {
 	var missing []error
-	for name, port := range map[string]any{"Orders": p.Orders, "OrderQueries": p.OrderQueries, "Shipments": p.Shipments,
-		"ShipmentQueries": p.ShipmentQueries, "CustomerSummaries": p.CustomerSummaries} {
+	for name, port := range map[string]any{
+		"Orders": p.Orders, "OrderQueries": p.OrderQueries, "CustomerSummaries": p.CustomerSummaries,
+		"Shipments": p.Shipments, "ShipmentQueries": p.ShipmentQueries, // example: shipment
+	} {
 		if port == nil {
 			missing = append(missing, fmt.Errorf("application.NewApp: Ports.%s is not set", name))
 		}
@@ -39,7 +41,7 @@ func NewApp(p Ports, cfg RunnerConfig) (App, error) {
 	orders := NewOrders(p.Orders, p.OrderQueries, cfg)
 	return App{
 		Orders:          orders,
-		Shipments:       NewShipments(p.Shipments, p.ShipmentQueries, p.OrderQueries, cfg),
+		Shipments:       NewShipments(p.Shipments, p.ShipmentQueries, p.OrderQueries, cfg), // example: shipment
 		CustomerSummary: NewGetCustomerSummaryHandler(p.CustomerSummaries),
 	}, nil
 }

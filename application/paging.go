@@ -19,7 +19,7 @@ const (
 )
 
 // PageKey is a position in a newest-first list: (time, id) descending, where the time
-// is what the list is ordered by (placed_at for orders, created_at for shipments).
+// is what the list is ordered by (placed_at for orders, for example).
 // Paging by key instead of offset keeps pages stable while items are being added: a
 // new one goes before the first page and never shifts the later ones.
 type PageKey struct {

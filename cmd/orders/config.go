@@ -132,7 +132,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.IntVar(&c.CommandAttempts, "command-attempts", c.CommandAttempts, "attempts of a command that keeps losing optimistic-concurrency races")
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address only, not on the main listener (e.g. :9090, a port the API's clients do not reach)")
-	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (customer_summary, fulfilment); one instance of each is active across replicas")
+	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (read models and reactors); one instance of each is active across replicas")
 	fs.DurationVar(&c.ConsumerInterval, "consumer-interval", c.ConsumerInterval, "shortest time between two reads of a consumer: under load, larger batches for up to this much more lag")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")

@@ -21,7 +21,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
-	"github.com/example/orders/infrastructure/postgres/fulfilment"
+	"github.com/example/orders/infrastructure/postgres/fulfilment" // example: shipment
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/tracing"
 	"github.com/example/orders/infrastructure/wiring"
@@ -131,7 +131,8 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval,
 			OnProgress: summaryProgress(app.CustomerSummary)},
 			customersummary.Consumer(eventcodec.NewOrderRegistry()),
-			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), eventcodec.NewOrderRegistry()))
+			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), eventcodec.NewOrderRegistry()), // example: shipment
+		)
 		m.ObserveConsumers(newConsumerStats(pool, svc.consumers))
 	}
 	return svc, pool.Close, nil

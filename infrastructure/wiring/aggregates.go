@@ -10,11 +10,11 @@ import (
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
-	"github.com/example/orders/domain/shipment"
+	"github.com/example/orders/domain/shipment" // example: shipment
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
-	"github.com/example/orders/infrastructure/postgres/shipmentstore"
+	"github.com/example/orders/infrastructure/postgres/shipmentstore" // example: shipment
 	"github.com/example/orders/infrastructure/postgres/verify"
 )
 
@@ -32,18 +32,29 @@ type Registered struct {
 // ports (when pool is set), its read model and event types into what it returns. Every
 // list that names aggregates derives from here; a port left out fails
 // application.NewApp when the service starts.
+//
+// An aggregate is a few lines here: its codec, one add, its ports. The example's are
+// marked (example: shipment) for make remove-example.
 func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, ports *application.Ports) Registered {
-	orders, shipments := eventcodec.NewOrderRegistry(), eventcodec.NewShipmentRegistry()
+	var r Registered
+	orders := eventcodec.NewOrderRegistry()
+	r.add(orderstore.ReadModel(orders), orders.Names(), order.Errors)
+	shipments := eventcodec.NewShipmentRegistry()                                 // example: shipment
+	r.add(shipmentstore.ReadModel(shipments), shipments.Names(), shipment.Errors) // example: shipment
 	if pool != nil {
 		ports.Orders, ports.OrderQueries = orderstore.NewStore(pool, orders).ObserveAppends(appends), orderstore.NewQueries(pool, orders)
-		ports.Shipments, ports.ShipmentQueries = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends), shipmentstore.NewQueries(pool, shipments)
+		ports.Shipments, ports.ShipmentQueries = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends), shipmentstore.NewQueries(pool, shipments) // example: shipment
 	}
-	r := Registered{ReadModels: []verify.ReadModel{orderstore.ReadModel(orders), shipmentstore.ReadModel(shipments)},
-		Errors: slices.Concat(order.Errors, shipment.Errors)}
-	r.EventTypes = append(orders.Names(), shipments.Names()...)
 	slices.Sort(r.EventTypes)
 	r.EventTypes = slices.Compact(r.EventTypes)
 	return r
+}
+
+// add registers one aggregate's read model, event types and domain errors.
+func (r *Registered) add(m verify.ReadModel, eventTypes []string, errs []error) {
+	r.ReadModels = append(r.ReadModels, m)
+	r.EventTypes = append(r.EventTypes, eventTypes...)
+	r.Errors = append(r.Errors, errs...)
 }
 
 // ReadModels are the inline read models of every registered aggregate.
