@@ -191,15 +191,18 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 			return ErrIdempotencyKeyReused
 		case !rec.Claimed:
 			replay = &rec.Outcome
+			if replay.ID == uuid.Nil {
+				replay.ID = c.ID // kept by a release that did not record it
+			}
 			if rec.Outcome.Failure != nil {
 				return nil
 			}
-			_, err := tx.LoadVersion(ctx, rec.Outcome.Version)
+			_, err := tx.LoadVersion(ctx, rec.Outcome.ID, rec.Outcome.Version)
 			return err
 		}
 		version, added, err := h.decideAndAppend(ctx, tx, c, md, at)
 		appended = added
-		outcome := KeptOutcome{Version: version}
+		outcome := KeptOutcome{ID: c.ID, Version: version}
 		if err != nil {
 			var lostRace *VersionConflictError
 			failure, keep := failureOf(err)
@@ -208,7 +211,7 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 				// rolling back releases the key for the retry.
 				return err
 			}
-			outcome, refused = KeptOutcome{Failure: failure}, err
+			outcome, refused = KeptOutcome{ID: c.ID, Failure: failure}, err
 		}
 		return tx.KeepOutcome(ctx, key, outcome)
 	})
@@ -219,7 +222,7 @@ func (h *CommandHandler[C, E, S]) attempt(ctx context.Context, c Command[C, S], 
 		h.cfg.AfterCommit()
 	}
 	if replay != nil && replay.Failure != nil {
-		refused = replay.Failure.err(c.ID)
+		refused = replay.Failure.err(replay.ID)
 	}
 	if refused != nil {
 		return CommandResult[S]{Replayed: replay != nil}, fmt.Errorf("%s %s: %w", c.Name, c.ID, refused)

@@ -119,9 +119,9 @@ func (t *memTx) Load(context.Context) (Versioned[int], error) {
 	return t.view, nil
 }
 
-func (t *memTx) LoadVersion(_ context.Context, version int64) (Versioned[int], error) {
+func (t *memTx) LoadVersion(_ context.Context, id uuid.UUID, version int64) (Versioned[int], error) {
 	t.s.calls = append(t.s.calls, "loadVersion")
-	t.view = t.s.state(t.id, version)
+	t.view = t.s.state(id, version)
 	return t.view, nil
 }
 
@@ -336,6 +336,28 @@ func TestIdempotentRepeatReplaysTheKeptOutcome(t *testing.T) {
 	other := WithPrincipal(context.Background(), Principal{Subject: "someone-else"})
 	if res, err := h.Handle(other, add(id, 1, keyed("k1", "b"))); err != nil || res.Replayed {
 		t.Fatalf("another principal's equal key: %+v %v, want its own execution", res, err)
+	}
+}
+
+// A create whose id the server chooses makes a new id on every request: its repeat is
+// answered from the first request's stream.
+func TestRepeatOfACreateAnswersTheFirstStream(t *testing.T) {
+	s := newMemStore()
+	h := newCounterHandler(s, 5, nil)
+	first, err := h.Handle(system(), add(uuid.New(), 7, keyed("create", "f")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.Handle(system(), add(uuid.New(), 7, keyed("create", "f")))
+	if err != nil || !again.Replayed || again.View != first.View || again.View.State != 7 {
+		t.Fatalf("repeat with another id: %+v %v, want the first stream %+v", again, err, first.View)
+	}
+	written := 0
+	for _, events := range s.streams {
+		written += len(events)
+	}
+	if written != 1 {
+		t.Fatalf("%d events written, want the first request's only", written)
 	}
 }
 

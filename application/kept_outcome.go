@@ -9,12 +9,15 @@ import (
 )
 
 // KeptOutcome is what an idempotency key keeps of the command that claimed it: the
-// version it left the stream at, or the refusal it got. It names no transport: a
-// repeat is answered by rendering it again, from the stream as of Version (which never
-// changes) or from the same error.
+// stream and the version it left it at, or the refusal it got. It names no transport:
+// a repeat is answered by rendering it again, from the stream as of Version (which
+// never changes) or from the same error.
 type KeptOutcome struct {
-	Version int64    `json:"version"`
-	Failure *Failure `json:"failure,omitempty"`
+	// ID is the stream the command ran on: a repeat of a create with a server-chosen
+	// id is the first request's stream, not the one the repeat would have made.
+	ID      uuid.UUID `json:"id"`
+	Version int64     `json:"version"`
+	Failure *Failure  `json:"failure,omitempty"`
 }
 
 // Failure is a refusal worth keeping: one that a repeat must get again.

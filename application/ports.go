@@ -44,8 +44,9 @@ type StreamTx[S, E any] interface {
 	// Load returns the stream's current state and version (the initial state and 0
 	// when it has no events).
 	Load(ctx context.Context) (Versioned[S], error)
-	// LoadVersion returns the stream as of version (for replaying a kept outcome).
-	LoadVersion(ctx context.Context, version int64) (Versioned[S], error)
+	// LoadVersion returns the stream id as of version, for replaying a kept outcome:
+	// its stream may not be this attempt's (a create with a server-chosen id).
+	LoadVersion(ctx context.Context, id uuid.UUID, version int64) (Versioned[S], error)
 	// Append appends events if the stream is at expectedVersion and brings the inline
 	// read models up to date in the same transaction; otherwise it returns a
 	// *VersionConflictError carrying the actual version.

@@ -1,7 +1,7 @@
 -- +goose Up
 -- An idempotency key keeps the command's outcome, no longer an HTTP response (issue 20):
--- {"version": n} for a command that ran, {"failure": {...}} for a refusal that a repeat
--- must get again; the HTTP layer renders either on every repeat.
+-- {"id": stream, "version": n} for a command that ran, {"failure": {...}} for a refusal
+-- that a repeat must get again; the HTTP layer renders either on every repeat.
 --
 -- Rows that the previous release kept (status, headers, body) are read through
 -- legacy_idempotency_outcome until they expire (IDEMPOTENCY_RETENTION, 24 h by
@@ -14,7 +14,8 @@ CREATE FUNCTION legacy_idempotency_outcome(status integer, headers jsonb, body b
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE
 		WHEN status IS NULL OR status = 0 THEN NULL
-		WHEN status < 300 THEN jsonb_build_object('version', coalesce(nullif(btrim(headers->>'ETag', 'W/"'), ''), '0')::bigint)
+		WHEN status < 300 THEN jsonb_build_object('version', coalesce(nullif(btrim(headers->>'ETag', 'W/"'), ''), '0')::bigint,
+			'id', coalesce(p->>'id', substring(headers->>'Location' from '[^/]*$')))
 		ELSE jsonb_build_object('failure', jsonb_strip_nulls(jsonb_build_object(
 			'kind', CASE status WHEN 403 THEN 'forbidden' WHEN 404 THEN 'not_found' WHEN 409 THEN 'conflict'
 				WHEN 412 THEN 'version_conflict' ELSE 'validation' END,
@@ -29,7 +30,7 @@ LANGUAGE sql IMMUTABLE AS $$
 			'fields', (SELECT jsonb_agg(jsonb_build_object('Field', e->>'field', 'Message', e->>'message'))
 				FROM jsonb_array_elements(coalesce(p->'errors', '[]')) e))))
 	END
-	FROM (SELECT CASE WHEN status >= 300 THEN convert_from(body, 'UTF8')::jsonb END AS p) problem
+	FROM (SELECT CASE WHEN length(body) > 0 THEN convert_from(body, 'UTF8')::jsonb END AS p) response
 $$;
 -- +goose StatementEnd
 

@@ -221,7 +221,7 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (application.Versioned[S], er
 			view = snap
 		}
 	}
-	view, n, err := t.foldFrom(ctx, view, eventstore.StreamRange{From: view.Version + 1})
+	view, n, err := t.foldFrom(ctx, t.id, view, eventstore.StreamRange{From: view.Version + 1})
 	if err != nil {
 		return application.Versioned[S]{}, err
 	}
@@ -232,11 +232,11 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (application.Versioned[S], er
 	return view, nil
 }
 
-func (t *streamTx[S, E]) LoadVersion(ctx context.Context, version int64) (application.Versioned[S], error) {
+func (t *streamTx[S, E]) LoadVersion(ctx context.Context, id uuid.UUID, version int64) (application.Versioned[S], error) {
 	view := application.Versioned[S]{State: t.store.cfg.Initial}
 	if version > 0 {
 		var err error
-		if view, _, err = t.foldFrom(ctx, view, eventstore.StreamRange{From: 1, To: version}); err != nil {
+		if view, _, err = t.foldFrom(ctx, id, view, eventstore.StreamRange{From: 1, To: version}); err != nil {
 			return application.Versioned[S]{}, err
 		}
 	}
@@ -244,15 +244,15 @@ func (t *streamTx[S, E]) LoadVersion(ctx context.Context, version int64) (applic
 	return view, nil
 }
 
-// foldFrom reads the events in r, which must follow view's version, and folds them
-// into view; n is how many it read.
-func (t *streamTx[S, E]) foldFrom(ctx context.Context, view application.Versioned[S], r eventstore.StreamRange) (_ application.Versioned[S], n int, _ error) {
-	recorded, err := t.store.read(ctx, t.Tx, t.id, r)
+// foldFrom reads the events of stream id in r, which must follow view's version, and
+// folds them into view; n is how many it read.
+func (t *streamTx[S, E]) foldFrom(ctx context.Context, id uuid.UUID, view application.Versioned[S], r eventstore.StreamRange) (_ application.Versioned[S], n int, _ error) {
+	recorded, err := t.store.read(ctx, t.Tx, id, r)
 	if err != nil || len(recorded) == 0 {
 		return view, 0, err
 	}
 	if recorded[0].Version != view.Version+1 {
-		return view, 0, fmt.Errorf("load %s %s: expected version %d next, read %d", t.store.cfg.StreamType, t.id, view.Version+1, recorded[0].Version)
+		return view, 0, fmt.Errorf("load %s %s: expected version %d next, read %d", t.store.cfg.StreamType, id, view.Version+1, recorded[0].Version)
 	}
 	events := make([]E, len(recorded))
 	for i, r := range recorded {
