@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -161,11 +162,11 @@ type recorder struct {
 }
 
 func (r *recorder) AttemptStarted(ctx context.Context, _, _ string, _ uuid.UUID, attempt int) (context.Context, func(string)) {
-	return ctx, func(outcome string) { r.attempts = append(r.attempts, string(rune('0'+attempt))+":"+outcome) }
+	return ctx, func(outcome string) { r.attempts = append(r.attempts, strconv.Itoa(attempt)+":"+outcome) }
 }
 
 func (r *recorder) CommandFinished(_, outcome string, attempts int) {
-	r.finished = append(r.finished, outcome+"/"+string(rune('0'+attempts)))
+	r.finished = append(r.finished, outcome+"/"+strconv.Itoa(attempts))
 }
 
 func newCounterHandler(s *memStore, attempts int, obs CommandObserver) *CommandHandler[int, int, int] {

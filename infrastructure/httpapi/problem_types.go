@@ -61,9 +61,9 @@ func CheckProblems(errs []error) error {
 	for _, err := range errs {
 		p := problemFor(err, "/").body
 		if p.Code == nil {
-			missing = append(missing, fmt.Errorf("httpapi: %v: answered without a problem code", err))
+			missing = append(missing, fmt.Errorf("httpapi: %w: answered without a problem code", err))
 		} else if _, ok := problemTypes[*p.Code]; !ok {
-			missing = append(missing, fmt.Errorf("httpapi: %v: problem code %q is not in openapi.yaml's x-problem-types", err, *p.Code))
+			missing = append(missing, fmt.Errorf("httpapi: %w: problem code %q is not in openapi.yaml's x-problem-types", err, *p.Code))
 		}
 	}
 	return errors.Join(missing...)
