@@ -23,9 +23,12 @@ const (
 )
 
 const consumersUsage = `usage:
-  NAME consumers status [flags]                      name, position, lag, owner, error of each consumer
-  NAME consumers reset CONSUMER --to POSITION [flags] move a consumer's checkpoint (it handles POSITION+1 next) and clear its error
-  NAME consumers skip CONSUMER [flags]               move a stopped consumer past the event it fails on
+  NAME consumers status [flags]                      name, partition, position, lag, owner, state, error of each consumer's partitions
+  NAME consumers reset CONSUMER --to POSITION [--partition P] [flags]
+                                                    move a consumer's checkpoint (it handles POSITION+1 next) and clear its error;
+                                                    every partition unless --partition
+  NAME consumers skip CONSUMER [--partition P] [flags]
+                                                    move a stopped partition (every failing one unless --partition) past the event it fails on
 
 status exits 0 when every consumer is healthy, 1 when one is stopped or failing,
 2 when it cannot tell (configuration, connection, schema).
@@ -41,7 +44,7 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 	}
 	action, rest := args[0], args[1:]
 	var name string
-	to := int64(-1)
+	to, partition := int64(-1), int64(subscription.AllPartitions)
 	switch action {
 	case "status":
 	case "reset", "skip":
@@ -49,31 +52,23 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 			return failed(fmt.Errorf("consumers %s needs a consumer name", action))
 		}
 		name, rest = rest[0], rest[1:]
+		fs := flag.NewFlagSet("consumers "+action, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
 		if action == "reset" {
-			fs := flag.NewFlagSet("consumers reset", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
 			fs.Int64Var(&to, "to", -1, "the position to move to")
-			// --to comes first; what follows are the usual settings.
-			var settings []string
-			for i := 0; i < len(rest); i++ {
-				a := rest[i]
-				if a == "--to" || a == "-to" {
-					if i+1 >= len(rest) {
-						return failed(errors.New("--to needs a position"))
-					}
-					settings = append(settings, a, rest[i+1])
-					i++
-				} else if strings.HasPrefix(a, "--to=") || strings.HasPrefix(a, "-to=") {
-					settings = append(settings, a)
-				}
-			}
-			if err := fs.Parse(settings); err != nil {
-				return failed(fmt.Errorf("consumers reset: %w", err))
-			}
-			if to < 0 {
-				return failed(errors.New("consumers reset needs --to POSITION (0 or more)"))
-			}
-			rest = withoutTo(rest)
+		}
+		fs.Int64Var(&partition, "partition", int64(subscription.AllPartitions), "the partition (default: every one)")
+		// --to and --partition come first; what follows are the usual settings.
+		var own []string
+		own, rest = ownFlags(rest, action == "reset")
+		if err := fs.Parse(own); err != nil {
+			return failed(fmt.Errorf("consumers %s: %w", action, err))
+		}
+		if action == "reset" && to < 0 {
+			return failed(errors.New("consumers reset needs --to POSITION (0 or more)"))
+		}
+		if partition < 0 && partition != subscription.AllPartitions || partition > 1<<20 {
+			return failed(fmt.Errorf("consumers %s: --partition must be 0 or more", action))
 		}
 	case "help", "-h", "--help":
 		_, _ = fmt.Fprint(out, usage)
@@ -95,17 +90,19 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 	defer pool.Close()
 	switch action {
 	case "reset":
-		if err := subscription.Reset(ctx, pool, name, to); err != nil {
+		if err := subscription.ResetPartition(ctx, pool, name, int(partition), to); err != nil {
 			return failed(err)
 		}
-		_, _ = fmt.Fprintf(out, "consumers: %s reset to position %d; it handles %d next\n", name, to, to+1)
+		_, _ = fmt.Fprintf(out, "consumers: %s%s reset to position %d; it handles %d next\n", name, partitionLabel(partition), to, to+1)
 		return nil
 	case "skip":
-		pos, err := subscription.Skip(ctx, pool, name)
+		skipped, err := subscription.SkipPartition(ctx, pool, name, int(partition))
 		if err != nil {
 			return failed(err)
 		}
-		_, _ = fmt.Fprintf(out, "consumers: %s skipped the event at position %d\n", name, pos)
+		for _, s := range skipped {
+			_, _ = fmt.Fprintf(out, "consumers: %s partition %d skipped the event at position %d\n", name, s.Partition, s.Position)
+		}
 		return nil
 	}
 	all, err := subscription.Statuses(ctx, pool)
@@ -113,7 +110,7 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 		return failed(err)
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(w, "NAME\tPOSITION\tLAG_EVENTS\tLAG_SECONDS\tOWNER\tSTATE\tERROR")
+	_, _ = fmt.Fprintln(w, "NAME\tPARTITION\tPOSITION\tLAG_EVENTS\tLAG_SECONDS\tOWNER\tSTATE\tERROR")
 	unhealthy := 0
 	for _, s := range all {
 		state := "running"
@@ -132,30 +129,53 @@ func runConsumers(ctx context.Context, args []string, getenv func(string) string
 		if owner == "" {
 			owner = "-"
 		}
-		_, _ = fmt.Fprintf(w, "%s\t%d\t%d\t%.3f\t%s\t%s\t%s\n", s.Name, s.Position, s.LagEvents, s.LagSeconds, owner, state, oneLine(s.Error))
+		_, _ = fmt.Fprintf(w, "%s\t%d/%d\t%d\t%d\t%.3f\t%s\t%s\t%s\n", s.Name, s.Partition, s.Partitions, s.Position, s.LagEvents, s.LagSeconds, owner, state, oneLine(s.Error))
 	}
 	if err := w.Flush(); err != nil {
 		return failed(err)
 	}
 	if unhealthy > 0 {
-		return &exitError{code: consumersUnhealthy, err: fmt.Errorf("consumers: %d of %d stopped or failing", unhealthy, len(all))}
+		return &exitError{code: consumersUnhealthy, err: fmt.Errorf("consumers: %d of %d partitions stopped or failing", unhealthy, len(all))}
 	}
 	return nil
 }
 
-func withoutTo(args []string) []string {
-	var out []string
+// ownFlags splits args into the action's own flags (--partition, and --to when withTo,
+// as "--x V" or "--x=V") and the rest.
+func ownFlags(args []string, withTo bool) (own, rest []string) {
+	names := []string{"partition"}
+	if withTo {
+		names = append(names, "to")
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		switch {
-		case a == "--to" || a == "-to":
-			i++
-		case strings.HasPrefix(a, "--to=") || strings.HasPrefix(a, "-to="):
-		default:
-			out = append(out, a)
+		matched := false
+		for _, n := range names {
+			switch {
+			case a == "--"+n || a == "-"+n:
+				own = append(own, a)
+				if i+1 < len(args) {
+					own = append(own, args[i+1])
+					i++
+				}
+				matched = true
+			case strings.HasPrefix(a, "--"+n+"=") || strings.HasPrefix(a, "-"+n+"="):
+				own = append(own, a)
+				matched = true
+			}
+		}
+		if !matched {
+			rest = append(rest, a)
 		}
 	}
-	return out
+	return own, rest
+}
+
+func partitionLabel(p int64) string {
+	if p < 0 {
+		return ""
+	}
+	return " partition " + strconv.FormatInt(p, 10)
 }
 
 func oneLine(s string) string {

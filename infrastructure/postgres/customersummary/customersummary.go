@@ -200,10 +200,11 @@ func (r *Reader) active(ctx context.Context) (int, error) {
 }
 
 // Position is the log position the active version reflects: every event at or below it
-// (its consumer's checkpoint); 0 before it exists.
+// (its consumer's watermark, the lowest checkpoint of its partitions); 0 before it
+// exists.
 func (r *Reader) Position(ctx context.Context) (int64, error) {
 	var pos int64
-	err := r.db.QueryRow(ctx, `SELECT coalesce((SELECT c.position FROM read_model_versions v
+	err := r.db.QueryRow(ctx, `SELECT coalesce((SELECT min(c.position) FROM read_model_versions v
 		JOIN consumer_checkpoints c ON c.name = v.name || '_v' || v.active WHERE v.name = $1), 0)`, Name).Scan(&pos)
 	return pos, postgres.Classify(err)
 }
@@ -217,13 +218,13 @@ func (r *Reader) CustomerSummary(ctx context.Context, customerID string) (applic
 		return sum, 0, err
 	}
 	rows, err := r.db.Query(ctx, `SELECT c.position, s.currency, s.placed, s.confirmed, s.cancelled, s.confirmed_total
-		FROM consumer_checkpoints c LEFT JOIN (
+		FROM (SELECT min(position) AS position FROM consumer_checkpoints WHERE name = $2) c LEFT JOIN (
 			SELECT currency, count(*) AS placed,
 				count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
 				count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
 				coalesce(sum(total_cents) FILTER (WHERE status = 'confirmed'), 0)::bigint AS confirmed_total
 			FROM `+pgx.Identifier{Table(v)}.Sanitize()+` WHERE customer_id = $1 GROUP BY currency) s ON true
-		WHERE c.name = $2`, customerID, ConsumerName(v))
+		WHERE c.position IS NOT NULL`, customerID, ConsumerName(v))
 	if err != nil {
 		return sum, 0, postgres.Classify(err)
 	}

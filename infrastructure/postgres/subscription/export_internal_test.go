@@ -3,13 +3,26 @@ package subscription
 // StatusSQL is Statuses' statement, for the plan test.
 const StatusSQL = statusSQL
 
-// Active reports whether this instance currently owns the named consumer, for the
-// takeover test.
-func (r *Runtime) Active(name string) bool {
+// Active reports whether this instance currently works on a partition of the named
+// consumer, for the takeover test.
+func (r *Runtime) Active(name string) bool { return len(r.Owned(name)) > 0 }
+
+// Owned lists the partitions of the named consumer this instance works on.
+func (r *Runtime) Owned(name string) []int {
 	for _, c := range r.consumers {
 		if c.Name == name {
-			return c.active.Load()
+			return c.owned()
 		}
 	}
-	return false
+	return nil
+}
+
+// Pause stops (or resumes) this instance's heartbeats, renewals and claims: what a
+// paused process (SIGSTOP, a long GC pause) looks like to the others.
+func (r *Runtime) Pause(paused bool) { r.paused.Store(paused) }
+
+// MergeSkip is mergeSkip, for its unit test.
+func MergeSkip(curN int, cur []int64, olderN int, older []int64, start int64) (int, []int64) {
+	s := mergeSkip(skip{curN, cur}, skip{olderN, older}, start)
+	return s.N, s.Positions
 }

@@ -76,9 +76,11 @@ func (o *streamOrder) handled(events []eventstore.RecordedEvent, position int64)
 }
 
 // from forgets what it knows unless the checkpoint is where this consumer left it
-// (an operator's reset or skip, or another owner, moved it).
-func (o *streamOrder) from(checkpoint int64) {
+// (an operator's reset or skip, or another owner, moved it). skipping is true while
+// the partition passes over events a previous set of partitions handled: a stream's
+// first event it is given need not be version 1 then, even from position 0.
+func (o *streamOrder) from(checkpoint int64, skipping bool) {
 	if checkpoint != o.at || o.last == nil {
-		o.last, o.at, o.complete = map[eventstore.StreamID]seen{}, checkpoint, checkpoint == 0
+		o.last, o.at, o.complete = map[eventstore.StreamID]seen{}, checkpoint, checkpoint == 0 && !skipping
 	}
 }

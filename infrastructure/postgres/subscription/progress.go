@@ -1,9 +1,10 @@
 package subscription
 
-// progressed records that c's checkpoint is at position, committed, and tells
-// Options.OnProgress.
-func (r *Runtime) progressed(c *running, position int64) {
-	c.pos.Store(position)
+// progressed records that w's checkpoint is at position, committed, and tells
+// Options.OnProgress (with the partition's position: a reader of the consumer's
+// watermark reads it again).
+func (r *Runtime) progressed(c *running, w *worker, position int64) {
+	w.pos.Store(position)
 	if r.opts.OnProgress != nil {
 		r.opts.OnProgress(c.Name, position)
 	}

@@ -41,6 +41,9 @@ type Consumer struct {
 	// CaughtUp, if set, runs when the consumer has handled everything there was to read,
 	// up to position.
 	CaughtUp func(ctx context.Context, conn *pgx.Conn, position int64) error
+	// Partitions, if above 0, is how many partitions this consumer runs as, instead of
+	// Options.Partitions. Changing it on a running system is safe (docs/architecture.md).
+	Partitions int
 }
 
 // Options tune a Runtime. Zero fields take the defaults in brackets.
@@ -51,7 +54,16 @@ type Options struct {
 	// load a notification comes with nearly every commit; waiting a little turns many
 	// one-event batches, each a transaction with its checkpoint, into one.
 	MinInterval time.Duration // (negative: none)
-	LockRetry   time.Duration // a standby tries the lock this often (1s)
+	// LockRetry is how often an instance heartbeats, renews its leases and claims or
+	// releases partitions (1s).
+	LockRetry time.Duration
+	// LeaseTTL is how long a partition's lease lasts without a heartbeat, and how long
+	// an instance counts as running without one (5s): a killed instance's partitions
+	// move within about LeaseTTL + LockRetry.
+	LeaseTTL time.Duration
+	// Partitions is how many partitions each consumer runs as unless it says (1: one
+	// instance works on the whole consumer at a time).
+	Partitions  int
 	MaxAttempts int           // failures of one event before the consumer stops (5)
 	RetryBase   time.Duration // backoff after the first failure, doubling (100ms)
 	RetryMax    time.Duration // longest backoff (5s)
@@ -80,6 +92,12 @@ func (o Options) withDefaults() Options {
 	if o.LockRetry <= 0 {
 		o.LockRetry = time.Second
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 5 * time.Second
+	}
+	if o.Partitions <= 0 {
+		o.Partitions = 1
+	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
 	}
@@ -105,24 +123,44 @@ type Runtime struct {
 	opts       Options
 	consumers  []*running
 	horizon    eventstore.Horizon // shared by the consumers: one's sample serves the others
+	paused     atomic.Bool        // tests: the instance stops heartbeating (a paused process)
 }
 
+// running is one consumer in this instance: its coordinator's view of the partitions
+// it works on here.
 type running struct {
 	Consumer
-	wake   chan struct{}
-	active atomic.Bool
-	pos    atomic.Int64
+	n       int // the partitions this instance asks for
+	mu      sync.Mutex
+	workers map[int]*worker // by partition, while their goroutine runs
+	hookMu  sync.Mutex      // CaughtUp runs for one partition at a time
 }
 
-// New returns a runtime whose consumers connect with connConfig (each owner holds one
-// connection per consumer; the listener one more).
+// worker works on one partition while it holds the lease it claimed with epoch.
+type worker struct {
+	key      key
+	epoch    int64
+	wake     chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{}
+	pos      atomic.Int64
+	caughtAt int64 // the position of the last caught-up read (CaughtUp's gate)
+}
+
+// New returns a runtime whose consumers connect with connConfig (one connection per
+// consumer for its coordinator, and one per partition this instance works on; the
+// listener one more).
 func New(connConfig *pgx.ConnConfig, opts Options, consumers ...Consumer) *Runtime {
 	r := &Runtime{connConfig: connConfig, opts: opts.withDefaults()}
 	for _, c := range consumers {
 		if (c.Project == nil) == (c.React == nil) {
 			panic("subscription: consumer " + c.Name + " needs exactly one of Project and React")
 		}
-		r.consumers = append(r.consumers, &running{Consumer: c, wake: make(chan struct{}, 1)})
+		n := c.Partitions
+		if n <= 0 {
+			n = r.opts.Partitions
+		}
+		r.consumers = append(r.consumers, &running{Consumer: c, n: n, workers: map[int]*worker{}})
 	}
 	return r
 }
@@ -133,15 +171,20 @@ func (r *Runtime) Owner() string { return r.opts.Owner }
 // Wake makes every consumer read now (what a notification does).
 func (r *Runtime) Wake() {
 	for _, c := range r.consumers {
-		select {
-		case c.wake <- struct{}{}:
-		default:
+		c.mu.Lock()
+		for _, w := range c.workers {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
 		}
+		c.mu.Unlock()
 	}
 }
 
 // Run runs the listener and every consumer until ctx ends. A consumer finishes or
-// abandons (rolls back) the batch in hand, so nothing is half-applied.
+// abandons (rolls back) the batch in hand, so nothing is half-applied, and releases its
+// partitions for the other instances.
 func (r *Runtime) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	if r.opts.Channel != "" {
@@ -153,28 +196,19 @@ func (r *Runtime) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// runConsumer connects, waits for the lock, works while it holds it, and starts over
-// after any failure of the connection.
-func (r *Runtime) runConsumer(ctx context.Context, c *running) {
-	log := r.opts.Log.With("consumer", c.Name)
-	failures := 0
-	for ctx.Err() == nil {
-		err := r.session(ctx, c, log)
-		c.active.Store(false)
-		if ctx.Err() != nil {
-			return
-		}
-		failures++
-		log.Warn("consumer session ended; reconnecting", "error", fmt.Sprint(err))
-		sleep(ctx, min(r.opts.LockRetry*time.Duration(failures), 5*time.Second))
-		if err == nil {
-			failures = 0
-		}
+// work runs one partition's worker until ctx ends, it loses the lease, or its
+// connection fails; then it releases the lease if it still holds it.
+func (r *Runtime) work(ctx context.Context, c *running, w *worker, log *slog.Logger) {
+	defer close(w.done)
+	err := r.session(ctx, c, w, log)
+	if ctx.Err() == nil {
+		log.Warn("consumer partition stopped", "error", fmt.Sprint(err))
 	}
 }
 
-// session is one connection's life: try the lock every LockRetry, then consume.
-func (r *Runtime) session(ctx context.Context, c *running, log *slog.Logger) error {
+// session is one partition's connection: take the row over from an earlier release if
+// need be, set up, and consume.
+func (r *Runtime) session(ctx context.Context, c *running, w *worker, log *slog.Logger) error {
 	conn, err := pgx.ConnectConfig(ctx, r.connConfig.Copy())
 	if err != nil {
 		return err
@@ -182,35 +216,25 @@ func (r *Runtime) session(ctx context.Context, c *running, log *slog.Logger) err
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		_ = conn.Close(cctx) // closing the session releases the advisory lock
+		_, _ = conn.Exec(cctx, releaseSQL, w.key.name, w.key.n, w.key.p, w.epoch)
+		_ = conn.Close(cctx)
 	}()
-	for {
-		var got bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, "consumer:"+c.Name).Scan(&got); err != nil {
+	if w.key.n == 1 {
+		if err := convertLegacy(ctx, conn, &r.horizon, w.key, w.epoch); err != nil {
 			return err
 		}
-		if got {
-			break
-		}
-		if !sleep(ctx, r.opts.LockRetry) {
-			return ctx.Err()
-		}
-	}
-	if err := ensureCheckpoint(ctx, conn, &r.horizon, c.Name, r.opts.Owner); err != nil {
-		return err
 	}
 	if c.Setup != nil {
 		if err := c.Setup(ctx, conn); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
 	}
-	c.active.Store(true)
-	log.Info("consumer active", "owner", r.opts.Owner)
-	return r.consume(ctx, c, conn, log)
+	log.Info("consumer partition active", "owner", r.opts.Owner, "epoch", w.epoch)
+	return r.consume(ctx, c, w, conn, log)
 }
 
 // consume reads and handles batches until ctx ends or the connection fails.
-func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *slog.Logger) error {
+func (r *Runtime) consume(ctx context.Context, c *running, w *worker, conn *pgx.Conn, log *slog.Logger) error {
 	var lastRead time.Time
 	var order streamOrder
 	var horizon int64 // known from the last read; reused while a backlog lasts
@@ -218,35 +242,38 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 		if !sleep(ctx, r.opts.MinInterval-time.Since(lastRead)) {
 			break
 		}
-		cp, err := loadCheckpoint(ctx, conn, c.Name)
+		cp, err := loadCheckpoint(ctx, conn, w.key)
 		if err != nil {
 			return err
 		}
-		c.pos.Store(cp.Position)
-		order.from(cp.Position)
+		if cp.Epoch != w.epoch {
+			return errNotOwner
+		}
+		w.pos.Store(cp.Position)
+		order.from(cp.Position, cp.Skip.active(cp.Position))
 		if cp.Stopped {
-			r.wait(ctx, c)
+			r.wait(ctx, w)
 			continue
 		}
 		lastRead = time.Now()
-		events, h, held, err := readAfter(ctx, conn, &r.horizon, cp.Position, horizon, r.opts.BatchSize)
+		pg, err := readAfter(ctx, conn, &r.horizon, w.key, cp.Skip, cp.Position, horizon, r.opts.BatchSize)
 		if err != nil {
 			return err
 		}
-		horizon = h
-		done, failed, cause := r.handle(ctx, c, conn, &order, events)
+		horizon = pg.horizon
+		done, failed, cause := r.handle(ctx, c, w, conn, &order, pg.events, cp.Position, pg.next)
 		if done > 0 {
-			r.progressed(c, done)
+			r.progressed(c, w, done)
 		}
 		if cause == nil {
-			if len(events) == r.opts.BatchSize {
+			if pg.more {
 				continue // there may be more
 			}
 			horizon = 0 // sample afresh next time
-			if held {
+			if pg.held {
 				continue // read again in MinInterval
 			}
-			r.caughtUp(ctx, c, conn, log)
+			r.caughtUp(ctx, c, w, conn, log)
 			continue
 		}
 		horizon = 0
@@ -258,7 +285,7 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 		if errors.As(cause, &outOfOrder) {
 			maxAttempts = 1 // reading again cannot mend it
 		}
-		attempts, stopped, err := recordFailure(ctx, conn, c.Name, r.opts.Owner, failed.Position, cause, maxAttempts)
+		attempts, stopped, err := recordFailure(ctx, conn, w.key, w.epoch, failed.Position, cause, maxAttempts)
 		if err != nil {
 			return err
 		}
@@ -274,24 +301,32 @@ func (r *Runtime) consume(ctx context.Context, c *running, conn *pgx.Conn, log *
 }
 
 // handle checks a batch's per-stream order, then projects or reacts to the events
-// that pass, in order. It returns the position of the last event handled, and the
-// event that failed (an out-of-order one included) with why.
-func (r *Runtime) handle(ctx context.Context, c *running, conn *pgx.Conn, order *streamOrder, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
+// that pass, in order. It returns the position the checkpoint moved to (0: it did not
+// move), and the event that failed (an out-of-order one included) with why. When every
+// event passes, the checkpoint moves to next (at or past the last event: the rows of
+// other partitions a partition's read looked at).
+func (r *Runtime) handle(ctx context.Context, c *running, w *worker, conn *pgx.Conn, order *streamOrder, events []eventstore.RecordedEvent, position, next int64) (int64, *eventstore.RecordedEvent, error) {
 	bad, outOfOrder := order.check(events)
-	ok := events
+	ok, to := events, next
 	if bad >= 0 {
-		ok = events[:bad]
+		ok, to = events[:bad], 0
 	}
 	var done int64
 	var failed *eventstore.RecordedEvent
 	var cause error
-	if len(ok) > 0 {
+	switch {
+	case len(ok) > 0:
 		if c.Project != nil {
-			done, failed, cause = r.project(ctx, c, conn, ok)
+			done, failed, cause = r.project(ctx, c, w, conn, ok, to)
 		} else {
-			done, failed, cause = r.react(ctx, c, conn, ok)
+			done, failed, cause = r.react(ctx, c, w, conn, ok, to)
 		}
 		order.handled(ok, done)
+	case to > position:
+		if cause = advance(ctx, conn, w.key, w.epoch, to, r.opts.LeaseTTL); cause == nil {
+			done = to
+			order.handled(nil, done)
+		}
 	}
 	if cause == nil && bad >= 0 {
 		return done, &events[bad], outOfOrder
@@ -301,32 +336,46 @@ func (r *Runtime) handle(ctx context.Context, c *running, conn *pgx.Conn, order 
 
 // caughtUp follows a read that emptied the log up to a horizon nothing waits behind:
 // everything committed is handled. It runs the CaughtUp hook and waits for a wake-up
-// (a commit after the read sends one) or the poll.
-func (r *Runtime) caughtUp(ctx context.Context, c *running, conn *pgx.Conn, log *slog.Logger) {
+// (a commit after the read sends one) or the poll. A partition is only part of the
+// consumer: the hook runs, with the consumer's watermark, once every partition has
+// passed where this one was caught up the time before.
+func (r *Runtime) caughtUp(ctx context.Context, c *running, w *worker, conn *pgx.Conn, log *slog.Logger) {
 	if c.CaughtUp != nil {
-		if err := c.CaughtUp(ctx, conn, c.pos.Load()); err != nil {
-			log.Warn("caught-up hook failed", "error", err.Error())
+		pos, fire := w.pos.Load(), w.key.n == 1
+		if !fire {
+			wm, err := Watermark(ctx, conn, c.Name)
+			fire = err == nil && w.caughtAt > 0 && wm >= w.caughtAt
+			w.caughtAt = pos
+			pos = wm
+		}
+		if fire {
+			c.hookMu.Lock()
+			err := c.CaughtUp(ctx, conn, pos)
+			c.hookMu.Unlock()
+			if err != nil {
+				log.Warn("caught-up hook failed", "error", err.Error())
+			}
 		}
 	}
-	r.wait(ctx, c)
+	r.wait(ctx, w)
 }
 
-// project applies events in one transaction with the checkpoint. When an event
-// fails, the events before it are applied (and checkpointed) on their own, and the
-// failing one is returned.
-func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
+// project applies events in one transaction with the checkpoint's move to the last of
+// them (or to, when later). When an event fails, the events before it are applied (and
+// checkpointed) on their own, and the failing one is returned.
+func (r *Runtime) project(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, to int64) (int64, *eventstore.RecordedEvent, error) {
 	q := &stmtQueue{}
 	for i := range events {
 		q.cur = i
 		if err := c.Project(events[i], q); err != nil {
-			return r.projectPrefix(ctx, c, conn, events, i, err)
+			return r.projectPrefix(ctx, c, w, conn, events, i, err)
 		}
 	}
-	last := events[len(events)-1].Position
+	last := max(events[len(events)-1].Position, to)
 	var failedAt int
 	err := r.traced(ctx, c.Name, events, func(ctx context.Context) error {
 		var err error
-		failedAt, err = r.applyTx(ctx, c, conn, q, last)
+		failedAt, err = r.applyTx(ctx, w, conn, q, last)
 		return err
 	})
 	if err == nil {
@@ -335,13 +384,13 @@ func (r *Runtime) project(ctx context.Context, c *running, conn *pgx.Conn, event
 	if failedAt < 0 {
 		return 0, nil, err
 	}
-	return r.projectPrefix(ctx, c, conn, events, failedAt, err)
+	return r.projectPrefix(ctx, c, w, conn, events, failedAt, err)
 }
 
-func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent, failedAt int, cause error) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) projectPrefix(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, failedAt int, cause error) (int64, *eventstore.RecordedEvent, error) {
 	var done int64
 	if failedAt > 0 {
-		d, failed, err := r.project(ctx, c, conn, events[:failedAt])
+		d, failed, err := r.project(ctx, c, w, conn, events[:failedAt], 0)
 		if err != nil {
 			return d, failed, err
 		}
@@ -350,26 +399,31 @@ func (r *Runtime) projectPrefix(ctx context.Context, c *running, conn *pgx.Conn,
 	return done, &events[failedAt], cause
 }
 
-// applyTx runs the queued statements and the checkpoint's move in one transaction.
-// On failure it returns the index of the event whose statement failed, or -1.
-func (r *Runtime) applyTx(ctx context.Context, c *running, conn *pgx.Conn, q *stmtQueue, to int64) (int, error) {
+// applyTx moves the checkpoint, fenced by the lease's epoch, and runs the queued
+// statements, in one transaction: the move comes first, so that a worker that lost its
+// lease writes nothing (and every writer takes the partition's row before the read
+// model's rows). On failure it returns the index of the event whose statement failed,
+// or -1.
+func (r *Runtime) applyTx(ctx context.Context, w *worker, conn *pgx.Conn, q *stmtQueue, to int64) (int, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return -1, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	q.batch.Queue(advanceSQL, c.Name, r.opts.Owner, to)
-	br := tx.SendBatch(ctx, &q.batch)
-	for i := range q.batch.Len() {
+	var b pgx.Batch
+	b.Queue(advanceSQL, w.key.name, w.key.n, w.key.p, w.epoch, to, r.opts.LeaseTTL)
+	b.QueuedQueries = append(b.QueuedQueries, q.batch.QueuedQueries...)
+	br := tx.SendBatch(ctx, &b)
+	for i := range b.Len() {
 		tag, err := br.Exec()
 		if err != nil {
 			_ = br.Close()
-			if i < len(q.owner) {
-				return q.owner[i], err
+			if i > 0 {
+				return q.owner[i-1], err
 			}
 			return -1, err
 		}
-		if i == q.batch.Len()-1 && tag.RowsAffected() != 1 {
+		if i == 0 && tag.RowsAffected() != 1 {
 			_ = br.Close()
 			return -1, errNotOwner
 		}
@@ -396,7 +450,7 @@ func (q *stmtQueue) Queue(sql string, args ...any) {
 // moving its checkpoint: what a crash repeats, and how stale `consumers status` looks.
 const reactorCheckpointEvery = time.Second
 
-func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events []eventstore.RecordedEvent) (int64, *eventstore.RecordedEvent, error) {
+func (r *Runtime) react(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, to int64) (int64, *eventstore.RecordedEvent, error) {
 	// The checkpoint moves once per batch, and at most every reactorCheckpointEvery
 	// within a slow one, not per event: reactors are idempotent by event id, so a crash
 	// only repeats events, and most events are ones a reactor ignores, for which a
@@ -407,8 +461,11 @@ func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events 
 			return 0, nil
 		}
 		last := events[handled-1].Position
-		if handled > saved {
-			if err := advance(ctx, conn, c.Name, r.opts.Owner, last); err != nil {
+		if handled == len(events) {
+			last = max(last, to)
+		}
+		if handled > saved || last > events[handled-1].Position {
+			if err := advance(ctx, conn, w.key, w.epoch, last, r.opts.LeaseTTL); err != nil {
 				return 0, err
 			}
 			saved, savedAt = handled, time.Now()
@@ -436,7 +493,7 @@ func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events 
 			if err != nil {
 				return done, nil, err
 			}
-			c.pos.Store(done)
+			w.pos.Store(done)
 		}
 	}
 	done, err := checkpoint(ctx)
@@ -444,12 +501,12 @@ func (r *Runtime) react(ctx context.Context, c *running, conn *pgx.Conn, events 
 }
 
 // wait returns on a wake-up, after PollInterval, or when ctx ends.
-func (r *Runtime) wait(ctx context.Context, c *running) {
+func (r *Runtime) wait(ctx context.Context, w *worker) {
 	t := time.NewTimer(r.opts.PollInterval)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-c.wake:
+	case <-w.wake:
 	case <-t.C:
 	}
 }
@@ -475,9 +532,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// Stats returns name, position, lag in events and seconds (and the rest of Status) of
-// this runtime's consumers, read from db, for metrics such as
-// orders_consumer_position/lag_events/lag_seconds{consumer}. Lag is the same whichever
+// Stats returns name, partition, position, lag in events and seconds (and the rest of
+// Status) of this runtime's consumers' partitions, read from db, for metrics such as
+// orders_consumer_position/lag_events/lag_seconds{consumer,partition}. Lag is the same whichever
 // replica asks, so every replica may export it.
 func (r *Runtime) Stats(ctx context.Context, db eventstore.DBTX) ([]Status, error) {
 	all, err := Statuses(ctx, db)
