@@ -21,7 +21,7 @@ import (
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
 	"github.com/example/orders/domain/order"
-	"github.com/example/orders/domain/shipment"
+	"github.com/example/orders/domain/shipment" // example: shipment
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
@@ -38,9 +38,10 @@ import (
 // process (no sockets). Whatever the input: no panic, no 5xx, and every error is an
 // application/problem+json document whose status is the response's.
 //
-// In the target, "{id}" stands for an existing order (pending, with a line),
-// "{shipment}" for an existing shipment and "{missing}" for an id nothing has. Headers
-// are "Name: value" lines. Besides the hand-written seeds, every path and query
+// In the target, "{id}" stands for an existing order (pending, with a line) and
+// "{missing}" for an id nothing has.
+// "{shipment}" stands for an existing shipment. // example: shipment
+// Headers are "Name: value" lines. Besides the hand-written seeds, every path and query
 // parameter of every operation in the contract is seeded with hostile values
 // (parameterSeeds), so a new route is fuzzed without anyone listing it here. Inputs net/http
 // would refuse before any handler runs (a method that is not a token, a target with
@@ -72,6 +73,7 @@ func FuzzHTTPRequests(f *testing.F) {
 		f.Fatal(err)
 	}
 	missing := uuid.Must(application.NewID())
+	// example: shipment begin
 	shipped := uuid.Must(application.NewID())
 	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: shipped, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
 		f.Fatal(err)
@@ -85,6 +87,7 @@ func FuzzHTTPRequests(f *testing.F) {
 	if _, err := app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: shipped}); err != nil {
 		f.Fatal(err)
 	}
+	// example: shipment end
 
 	buildSummary(f, pool, summaries, codec)
 
@@ -102,7 +105,9 @@ func FuzzHTTPRequests(f *testing.F) {
 		f.Add(s.method, s.target, s.headers, []byte(s.body), s.chunked)
 	}
 
-	fill := strings.NewReplacer("{id}", id.String(), "{shipment}", shipment.ShipmentIDFor(shipped).String(), "{missing}", missing.String())
+	fill := strings.NewReplacer("{id}", id.String(), "{missing}", missing.String(),
+		"{shipment}", shipment.ShipmentIDFor(shipped).String(), // example: shipment
+	)
 	f.Fuzz(func(t *testing.T, method, target, headers string, body []byte, chunked bool) {
 		target = fill.Replace(target)
 		req := buildRequest(method, target, headers, body, chunked)
@@ -178,8 +183,8 @@ func existing(path string) string {
 	switch {
 	case strings.HasPrefix(path, "/orders/"):
 		return "{id}"
-	case strings.HasPrefix(path, "/shipments/"):
-		return "{shipment}"
+	case strings.HasPrefix(path, "/shipments/"): // example: shipment
+		return "{shipment}" // example: shipment
 	}
 	return "fuzz" // a customer id
 }

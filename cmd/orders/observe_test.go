@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,9 +19,15 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/example/orders/application"
+	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/logging"
 	"github.com/example/orders/infrastructure/metrics"
+	"github.com/example/orders/infrastructure/postgres/customersummary"
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/tracing"
+	"github.com/example/orders/infrastructure/wiring"
 	"github.com/example/orders/test/pgtest"
 )
 
@@ -230,22 +237,47 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// A reaction continues the trace of the command it reacts to: the fulfilment consumer's
-// span is a child of the confirm request's span, and the shipment it creates is an
-// attempt span under it, all in the client's trace; the ShipmentCreated event's
-// traceparent is the fulfilment span's, so the trace goes on from it.
+// A consumer continues the trace of the command whose events it handles. The
+// service's customer_summary handles the confirmation in a span of the confirm
+// request's trace (its child, or linked to it when the batch held other commands'
+// events too). A reactor handling one event is a child of its command's span, and the
+// command it runs is an attempt span under it, all in the client's trace; the event
+// that command writes carries the reactor span's traceparent, so the trace goes on
+// from it. The reactor here is the test's own (each confirmed order gets a follow-up
+// order), run as cmd/orders runs its consumers: on the service's tracing.
 func TestConsumersContinueTheCommandsTrace(t *testing.T) {
 	t.Parallel()
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	o := newObserved(t, tracing.With(tp))
+	tr := tracing.With(tp)
+	o := newObserved(t, tr)
 	if o.svc.consumers == nil {
 		t.Fatal("the service runs no consumers")
 	}
+	app, _, err := wiring.App(o.svc.pool, customersummary.NewReader(o.svc.pool),
+		application.RunnerConfig{Observer: tr.CommandObserver(), Traceparent: tracing.Traceparent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	followUp := subscription.Consumer{Name: "follow_up", React: func(ctx context.Context, e eventstore.RecordedEvent) error {
+		if e.Type != "OrderConfirmed" {
+			return nil
+		}
+		ctx = application.WithMetadata(application.AsSystem(ctx), application.Metadata{CausationID: e.EventID.String(), IssuedBy: "process follow_up"})
+		_, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.NewSHA1(e.EventID, []byte("follow-up")), CustomerID: "t", Currency: "EUR"})
+		if errors.Is(err, order.ErrAlreadyPlaced) {
+			return nil // handled before: at least once
+		}
+		return err
+	}}
+	reactor := subscription.New(o.svc.pool.Config().ConnConfig, subscription.Options{Span: tr.ConsumerSpan, PollInterval: 20 * time.Millisecond}, followUp)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); o.svc.consumers.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var wg sync.WaitGroup
+	for _, r := range []*subscription.Runtime{o.svc.consumers, reactor} {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.Run(ctx) }()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	id := uuid.Must(uuid.NewV7()).String()
 	for _, step := range []struct{ path, body string }{
@@ -261,47 +293,60 @@ func TestConsumersContinueTheCommandsTrace(t *testing.T) {
 		t.Fatalf("confirm: %d %s", code, body)
 	}
 
-	// The trace also holds the fulfilment spans of the shipment's own events; the one
-	// that matters is the CreateShipment attempt's parent.
-	var confirm, consume, create *tracetest.SpanStub
+	summaryName := "consume " + customersummary.ConsumerName(customersummary.Version)
+	var confirm, consume, place, summary *tracetest.SpanStub
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		spans := exp.GetSpans()
-		confirm, consume, create = nil, nil, nil
+		confirm, consume, place, summary = nil, nil, nil, nil
 		consumes := map[trace.SpanID]*tracetest.SpanStub{}
 		for i := range spans {
 			s := &spans[i]
-			if s.SpanContext.TraceID().String() != traceID {
-				continue
-			}
-			switch s.Name {
-			case "POST /orders/:id/confirm":
+			switch {
+			case s.Name == summaryName && summary == nil && (s.SpanContext.TraceID().String() == traceID || linksTo(s, traceID)):
+				summary = s
+			case s.SpanContext.TraceID().String() != traceID:
+			case s.Name == "POST /orders/:id/confirm":
 				confirm = s
-			case "consume fulfilment":
+			case s.Name == "consume follow_up":
 				consumes[s.SpanContext.SpanID()] = s
-			case "CreateShipment":
-				create = s
+			case s.Name == "PlaceOrder":
+				place = s
 			}
 		}
-		if create != nil {
-			consume = consumes[create.Parent.SpanID()]
+		if place != nil {
+			consume = consumes[place.Parent.SpanID()]
 		}
-		if confirm != nil && consume != nil && create != nil {
+		if confirm != nil && consume != nil && place != nil && summary != nil {
 			break
 		}
 	}
-	if confirm == nil || consume == nil || create == nil {
-		t.Fatalf("in trace %s: confirm request %v, CreateShipment attempt %v, a fulfilment span its parent %v", traceID, confirm != nil, create != nil, consume != nil)
+	if confirm == nil || consume == nil || place == nil || summary == nil {
+		t.Fatalf("in trace %s: confirm request %v, PlaceOrder attempt %v, a follow_up span its parent %v; a %s span in or linked to it %v",
+			traceID, confirm != nil, place != nil, consume != nil, summaryName, summary != nil)
 	}
 	if consume.Parent.SpanID() != confirm.SpanContext.SpanID() {
-		t.Errorf("the fulfilment span's parent is %s, want the confirm request's span %s", consume.Parent.SpanID(), confirm.SpanContext.SpanID())
+		t.Errorf("the follow_up span's parent is %s, want the confirm request's span %s", consume.Parent.SpanID(), confirm.SpanContext.SpanID())
 	}
-	var confirmed, created string
-	if err := o.svc.pool.QueryRow(context.Background(), `SELECT c.metadata->>'traceparent', coalesce(s.metadata->>'traceparent', '')
-		FROM events c JOIN events s ON s.causation_id = c.event_id::text AND s.event_type = 'ShipmentCreated'
-		WHERE c.stream_id = $1 AND c.event_type = 'OrderConfirmed'`, id).Scan(&confirmed, &created); err != nil {
+	if summary.SpanContext.TraceID().String() == traceID && summary.Parent.SpanID() != confirm.SpanContext.SpanID() {
+		t.Errorf("the %s span's parent is %s, want the confirm request's span %s", summaryName, summary.Parent.SpanID(), confirm.SpanContext.SpanID())
+	}
+	var confirmed, placed string
+	if err := o.svc.pool.QueryRow(context.Background(), `SELECT c.metadata->>'traceparent', coalesce(p.metadata->>'traceparent', '')
+		FROM events c JOIN events p ON p.causation_id = c.event_id::text AND p.event_type = 'OrderPlaced'
+		WHERE c.stream_id = $1 AND c.event_type = 'OrderConfirmed'`, id).Scan(&confirmed, &placed); err != nil {
 		t.Fatal(err)
 	}
-	if want := "00-" + traceID + "-" + consume.SpanContext.SpanID().String() + "-01"; created != want || !strings.HasPrefix(confirmed, "00-"+traceID+"-") {
-		t.Errorf("ShipmentCreated's traceparent %q, want %q (OrderConfirmed's %q)", created, want, confirmed)
+	if want := "00-" + traceID + "-" + consume.SpanContext.SpanID().String() + "-01"; placed != want || !strings.HasPrefix(confirmed, "00-"+traceID+"-") {
+		t.Errorf("the follow-up's OrderPlaced traceparent %q, want %q (OrderConfirmed's %q)", placed, want, confirmed)
 	}
+}
+
+// linksTo is whether s links to a span of the trace.
+func linksTo(s *tracetest.SpanStub, traceID string) bool {
+	for _, l := range s.Links {
+		if l.SpanContext.TraceID().String() == traceID {
+			return true
+		}
+	}
+	return false
 }
