@@ -231,7 +231,7 @@ type FeedEvent struct {
 	// Example: OrderLineAdded
 	Type string `json:"type"`
 
-	// Version The order's version after this event.
+	// Version The version of the event's stream (the order, the shipment) after this event.
 	//
 	// Example: 2
 	Version int64 `json:"version"`
@@ -412,7 +412,7 @@ type Problem struct {
 	// Example: order_not_pending
 	Code *string `json:"code,omitempty"`
 
-	// CurrentVersion On `412`, the order's current version.
+	// CurrentVersion On `412`, the resource's current version.
 	//
 	// Example: 3
 	CurrentVersion *int64 `json:"current_version,omitempty"`
@@ -577,11 +577,17 @@ type StoredEvent struct {
 	// Example: OrderLineAdded
 	Type string `json:"type"`
 
-	// Version The order's version after this event.
+	// Version The version of the event's stream (the order, the shipment) after this event.
 	//
 	// Example: 2
 	Version int64 `json:"version"`
 }
+
+// AsOfAt defines model for AsOfAt.
+type AsOfAt = time.Time
+
+// AsOfVersion defines model for AsOfVersion.
+type AsOfVersion = int64
 
 // CorrelationId defines model for CorrelationId.
 type CorrelationId = string
@@ -610,6 +616,12 @@ type IfMatch = string
 // IfNoneMatch defines model for IfNoneMatch.
 type IfNoneMatch = string
 
+// ListCursor defines model for ListCursor.
+type ListCursor = string
+
+// ListLimit defines model for ListLimit.
+type ListLimit = int
+
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
@@ -625,6 +637,10 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
 
+// EventHistory A page of the events of an order or a shipment, in version order.
+// `next_after` is there when more events follow.
+type EventHistory = EventList
+
 // Forbidden An RFC 9457 problem details document.
 type Forbidden = Problem
 
@@ -637,6 +653,16 @@ type NoSuchRoute = Problem
 // NotFound An RFC 9457 problem details document.
 type NotFound = Problem
 
+// OrderChanged The state of an order, derived from its events.
+//
+// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
+type OrderChanged = Order
+
+// OrderCreated The state of an order, derived from its events.
+//
+// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
+type OrderCreated = Order
+
 // PayloadTooLarge An RFC 9457 problem details document.
 type PayloadTooLarge = Problem
 
@@ -646,8 +672,14 @@ type PreconditionFailed = Problem
 // ServiceUnavailable An RFC 9457 problem details document.
 type ServiceUnavailable = Problem
 
+// ShipmentChanged The state of a shipment, derived from its events.
+type ShipmentChanged = Shipment
+
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
+
+// ShipmentCreated The state of a shipment, derived from its events.
+type ShipmentCreated = Shipment
 
 // TooManyCallerStreams An RFC 9457 problem details document.
 type TooManyCallerStreams = Problem
@@ -660,6 +692,9 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details document.
 type UnsupportedMediaType = Problem
+
+// Cancellation Optional details of a cancellation.
+type Cancellation = CancelRequest
 
 // GetCustomerSummaryParams defines parameters for GetCustomerSummary.
 type GetCustomerSummaryParams struct {
@@ -713,12 +748,12 @@ type ListOrdersParams struct {
 	// Without `orders:staff`, only the caller's own id finds anything.
 	CustomerId *string `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
-	// Limit Maximum number of orders in the page.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	// Limit Maximum number of items in the page.
+	Limit *ListLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
 	// characters). A cursor the API did not hand out answers `400`.
-	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Cursor *ListCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PlaceOrderParams defines parameters for PlaceOrder.
@@ -735,9 +770,9 @@ type PlaceOrderParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -745,29 +780,29 @@ type PlaceOrderParams struct {
 
 // GetOrderParams defines parameters for GetOrder.
 type GetOrderParams struct {
-	// Version Return the order as of this version (mutually exclusive with `at`).
-	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+	// Version Return the resource as of this version (mutually exclusive with `at`).
+	Version *AsOfVersion `form:"version,omitempty" json:"version,omitempty"`
 
-	// At Return the order as of this instant (RFC 3339; mutually exclusive with `version`).
-	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+	// At Return the resource as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *AsOfAt `form:"at,omitempty" json:"at,omitempty"`
 
-	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the resource's current ETag
 	// matches, the answer is `304 Not Modified` without a body.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // CancelOrderParams defines parameters for CancelOrder.
 type CancelOrderParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -785,9 +820,9 @@ type CancelOrderParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -795,16 +830,16 @@ type CancelOrderParams struct {
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
 type ConfirmOrderParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -822,9 +857,9 @@ type ConfirmOrderParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -843,16 +878,16 @@ type GetOrderEventsParams struct {
 
 // AddOrderLineParams defines parameters for AddOrderLine.
 type AddOrderLineParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -870,9 +905,9 @@ type AddOrderLineParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -886,12 +921,12 @@ type ListShipmentsParams struct {
 	// Status Only shipments in this status.
 	Status *ShipmentStatus `form:"status,omitempty" json:"status,omitempty"`
 
-	// Limit Maximum number of shipments in the page.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	// Limit Maximum number of items in the page.
+	Limit *ListLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
 	// characters). A cursor the API did not hand out answers `400`.
-	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Cursor *ListCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateShipmentParams defines parameters for CreateShipment.
@@ -908,9 +943,9 @@ type CreateShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -918,29 +953,29 @@ type CreateShipmentParams struct {
 
 // GetShipmentParams defines parameters for GetShipment.
 type GetShipmentParams struct {
-	// Version Return the shipment as of this version (mutually exclusive with `at`).
-	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+	// Version Return the resource as of this version (mutually exclusive with `at`).
+	Version *AsOfVersion `form:"version,omitempty" json:"version,omitempty"`
 
-	// At Return the shipment as of this instant (RFC 3339; mutually exclusive with `version`).
-	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+	// At Return the resource as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *AsOfAt `form:"at,omitempty" json:"at,omitempty"`
 
-	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the resource's current ETag
 	// matches, the answer is `304 Not Modified` without a body.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // CancelShipmentParams defines parameters for CancelShipment.
 type CancelShipmentParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -958,9 +993,9 @@ type CancelShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -968,16 +1003,16 @@ type CancelShipmentParams struct {
 
 // DeliverShipmentParams defines parameters for DeliverShipment.
 type DeliverShipmentParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -995,9 +1030,9 @@ type DeliverShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -1005,16 +1040,16 @@ type DeliverShipmentParams struct {
 
 // DispatchShipmentParams defines parameters for DispatchShipment.
 type DispatchShipmentParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -1032,9 +1067,9 @@ type DispatchShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -1454,7 +1489,9 @@ type ClientInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1465,7 +1502,9 @@ type ClientInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1957,7 +1996,9 @@ func (c *Client) GetOrderEvents(ctx context.Context, id OrderId, params *GetOrde
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1978,7 +2019,9 @@ func (c *Client) AddOrderLineWithBody(ctx context.Context, id OrderId, params *A
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4058,7 +4101,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4069,7 +4114,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4943,7 +4990,7 @@ type PlaceOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Order
+	JSON201 *OrderCreated
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4987,7 +5034,7 @@ type PlaceOrderResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r PlaceOrderResponse) GetJSON201() *Order {
+func (r PlaceOrderResponse) GetJSON201() *OrderCreated {
 	return r.JSON201
 }
 
@@ -5279,7 +5326,7 @@ type CancelOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Order
+	JSON200 *OrderChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5327,7 +5374,7 @@ type CancelOrderResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CancelOrderResponse) GetJSON200() *Order {
+func (r CancelOrderResponse) GetJSON200() *OrderChanged {
 	return r.JSON200
 }
 
@@ -5480,7 +5527,7 @@ type ConfirmOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Order
+	JSON200 *OrderChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5520,7 +5567,7 @@ type ConfirmOrderResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ConfirmOrderResponse) GetJSON200() *Order {
+func (r ConfirmOrderResponse) GetJSON200() *OrderChanged {
 	return r.JSON200
 }
 
@@ -5632,7 +5679,7 @@ type GetOrderEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *EventList
+	JSON200 *EventHistory
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5658,7 +5705,7 @@ type GetOrderEventsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetOrderEventsResponse) GetJSON200() *EventList {
+func (r GetOrderEventsResponse) GetJSON200() *EventHistory {
 	return r.JSON200
 }
 
@@ -5798,7 +5845,7 @@ type AddOrderLineResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Order
+	JSON200 *OrderChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5846,7 +5893,7 @@ type AddOrderLineResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r AddOrderLineResponse) GetJSON200() *Order {
+func (r AddOrderLineResponse) GetJSON200() *OrderChanged {
 	return r.JSON200
 }
 
@@ -6213,7 +6260,7 @@ type CreateShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Shipment
+	JSON201 *ShipmentCreated
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6261,7 +6308,7 @@ type CreateShipmentResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateShipmentResponse) GetJSON201() *Shipment {
+func (r CreateShipmentResponse) GetJSON201() *ShipmentCreated {
 	return r.JSON201
 }
 
@@ -6564,7 +6611,7 @@ type CancelShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Shipment
+	JSON200 *ShipmentChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6616,7 +6663,7 @@ type CancelShipmentResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CancelShipmentResponse) GetJSON200() *Shipment {
+func (r CancelShipmentResponse) GetJSON200() *ShipmentChanged {
 	return r.JSON200
 }
 
@@ -6780,7 +6827,7 @@ type DeliverShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Shipment
+	JSON200 *ShipmentChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6824,7 +6871,7 @@ type DeliverShipmentResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeliverShipmentResponse) GetJSON200() *Shipment {
+func (r DeliverShipmentResponse) GetJSON200() *ShipmentChanged {
 	return r.JSON200
 }
 
@@ -6990,7 +7037,7 @@ type DispatchShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Shipment
+	JSON200 *ShipmentChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -7042,7 +7089,7 @@ type DispatchShipmentResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DispatchShipmentResponse) GetJSON200() *Shipment {
+func (r DispatchShipmentResponse) GetJSON200() *ShipmentChanged {
 	return r.JSON200
 }
 
@@ -7169,7 +7216,7 @@ type GetShipmentEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *EventList
+	JSON200 *EventHistory
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -7195,7 +7242,7 @@ type GetShipmentEventsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetShipmentEventsResponse) GetJSON200() *EventList {
+func (r GetShipmentEventsResponse) GetJSON200() *EventHistory {
 	return r.JSON200
 }
 
@@ -7564,7 +7611,9 @@ func (c *ClientWithResponses) GetOrderEventsWithResponse(ctx context.Context, id
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7581,7 +7630,9 @@ func (c *ClientWithResponses) AddOrderLineWithBodyWithResponse(ctx context.Conte
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8627,7 +8678,7 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Order
+		var dest OrderCreated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9137,7 +9188,7 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Order
+		var dest OrderChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9485,7 +9536,7 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Order
+		var dest OrderChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9785,7 +9836,7 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest EventList
+		var dest EventHistory
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9944,7 +9995,7 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Order
+		var dest OrderChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10538,7 +10589,7 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Shipment
+		var dest ShipmentCreated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11079,7 +11130,7 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Shipment
+		var dest ShipmentChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11451,7 +11502,7 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Shipment
+		var dest ShipmentChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11775,7 +11826,7 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Shipment
+		var dest ShipmentChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -12147,7 +12198,7 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest EventList
+		var dest EventHistory
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13452,6 +13503,15 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 	Headers ConflictResponseHeaders
 }
 
+type EventHistoryResponseHeaders struct {
+	XRequestID *string
+}
+type EventHistoryJSONResponse struct {
+	Body EventList
+
+	Headers EventHistoryResponseHeaders
+}
+
 type ForbiddenResponseHeaders struct {
 	IdempotencyReplayed *string
 	XRequestID          *string
@@ -13489,6 +13549,39 @@ type NotFoundApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers NotFoundResponseHeaders
+}
+
+type NotModifiedResponseHeaders struct {
+	ETag       string
+	XRequestID *string
+}
+type NotModifiedResponse struct {
+	Headers NotModifiedResponseHeaders
+}
+
+type OrderChangedResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+type OrderChangedJSONResponse struct {
+	Body Order
+
+	Headers OrderChangedResponseHeaders
+}
+
+type OrderCreatedResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XEventPosition      string
+	XRequestID          *string
+}
+type OrderCreatedJSONResponse struct {
+	Body Order
+
+	Headers OrderCreatedResponseHeaders
 }
 
 type PayloadTooLargeResponseHeaders struct {
@@ -13532,6 +13625,18 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Headers ServiceUnavailableResponseHeaders
 }
 
+type ShipmentChangedResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	XEventPosition      string
+	XRequestID          *string
+}
+type ShipmentChangedJSONResponse struct {
+	Body Shipment
+
+	Headers ShipmentChangedResponseHeaders
+}
+
 type ShipmentCreateConflictResponseHeaders struct {
 	IdempotencyReplayed *string
 	Location            *string
@@ -13541,6 +13646,19 @@ type ShipmentCreateConflictApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ShipmentCreateConflictResponseHeaders
+}
+
+type ShipmentCreatedResponseHeaders struct {
+	ETag                string
+	IdempotencyReplayed *string
+	Location            string
+	XEventPosition      string
+	XRequestID          *string
+}
+type ShipmentCreatedJSONResponse struct {
+	Body Shipment
+
+	Headers ShipmentCreatedResponseHeaders
 }
 
 type TooManyCallerStreamsResponseHeaders struct {
@@ -14336,18 +14454,7 @@ type PlaceOrderResponseObject interface {
 	VisitPlaceOrderResponse(w http.ResponseWriter) error
 }
 
-type PlaceOrder201ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	Location            string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type PlaceOrder201JSONResponse struct {
-	Body    Order
-	Headers PlaceOrder201ResponseHeaders
-}
+type PlaceOrder201JSONResponse struct{ OrderCreatedJSONResponse }
 
 func (response PlaceOrder201JSONResponse) VisitPlaceOrderResponse(w http.ResponseWriter) error {
 
@@ -14617,14 +14724,7 @@ func (response GetOrder200JSONResponse) VisitGetOrderResponse(w http.ResponseWri
 	return err
 }
 
-type GetOrder304ResponseHeaders struct {
-	ETag       string
-	XRequestID *string
-}
-
-type GetOrder304Response struct {
-	Headers GetOrder304ResponseHeaders
-}
+type GetOrder304Response = NotModifiedResponse
 
 func (response GetOrder304Response) VisitGetOrderResponse(w http.ResponseWriter) error {
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
@@ -14753,17 +14853,7 @@ type CancelOrderResponseObject interface {
 	VisitCancelOrderResponse(w http.ResponseWriter) error
 }
 
-type CancelOrder200ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type CancelOrder200JSONResponse struct {
-	Body    Order
-	Headers CancelOrder200ResponseHeaders
-}
+type CancelOrder200JSONResponse struct{ OrderChangedJSONResponse }
 
 func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
@@ -15029,17 +15119,7 @@ type ConfirmOrderResponseObject interface {
 	VisitConfirmOrderResponse(w http.ResponseWriter) error
 }
 
-type ConfirmOrder200ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type ConfirmOrder200JSONResponse struct {
-	Body    Order
-	Headers ConfirmOrder200ResponseHeaders
-}
+type ConfirmOrder200JSONResponse struct{ OrderChangedJSONResponse }
 
 func (response ConfirmOrder200JSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
 
@@ -15261,14 +15341,7 @@ type GetOrderEventsResponseObject interface {
 	VisitGetOrderEventsResponse(w http.ResponseWriter) error
 }
 
-type GetOrderEvents200ResponseHeaders struct {
-	XRequestID *string
-}
-
-type GetOrderEvents200JSONResponse struct {
-	Body    EventList
-	Headers GetOrderEvents200ResponseHeaders
-}
+type GetOrderEvents200JSONResponse struct{ EventHistoryJSONResponse }
 
 func (response GetOrderEvents200JSONResponse) VisitGetOrderEventsResponse(w http.ResponseWriter) error {
 
@@ -15403,17 +15476,7 @@ type AddOrderLineResponseObject interface {
 	VisitAddOrderLineResponse(w http.ResponseWriter) error
 }
 
-type AddOrderLine200ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type AddOrderLine200JSONResponse struct {
-	Body    Order
-	Headers AddOrderLine200ResponseHeaders
-}
+type AddOrderLine200JSONResponse struct{ OrderChangedJSONResponse }
 
 func (response AddOrderLine200JSONResponse) VisitAddOrderLineResponse(w http.ResponseWriter) error {
 
@@ -15894,18 +15957,7 @@ type CreateShipmentResponseObject interface {
 	VisitCreateShipmentResponse(w http.ResponseWriter) error
 }
 
-type CreateShipment201ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	Location            string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type CreateShipment201JSONResponse struct {
-	Body    Shipment
-	Headers CreateShipment201ResponseHeaders
-}
+type CreateShipment201JSONResponse struct{ ShipmentCreatedJSONResponse }
 
 func (response CreateShipment201JSONResponse) VisitCreateShipmentResponse(w http.ResponseWriter) error {
 
@@ -16200,14 +16252,7 @@ func (response GetShipment200JSONResponse) VisitGetShipmentResponse(w http.Respo
 	return err
 }
 
-type GetShipment304ResponseHeaders struct {
-	ETag       string
-	XRequestID *string
-}
-
-type GetShipment304Response struct {
-	Headers GetShipment304ResponseHeaders
-}
+type GetShipment304Response = NotModifiedResponse
 
 func (response GetShipment304Response) VisitGetShipmentResponse(w http.ResponseWriter) error {
 	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
@@ -16336,17 +16381,7 @@ type CancelShipmentResponseObject interface {
 	VisitCancelShipmentResponse(w http.ResponseWriter) error
 }
 
-type CancelShipment200ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type CancelShipment200JSONResponse struct {
-	Body    Shipment
-	Headers CancelShipment200ResponseHeaders
-}
+type CancelShipment200JSONResponse struct{ ShipmentChangedJSONResponse }
 
 func (response CancelShipment200JSONResponse) VisitCancelShipmentResponse(w http.ResponseWriter) error {
 
@@ -16634,17 +16669,7 @@ type DeliverShipmentResponseObject interface {
 	VisitDeliverShipmentResponse(w http.ResponseWriter) error
 }
 
-type DeliverShipment200ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type DeliverShipment200JSONResponse struct {
-	Body    Shipment
-	Headers DeliverShipment200ResponseHeaders
-}
+type DeliverShipment200JSONResponse struct{ ShipmentChangedJSONResponse }
 
 func (response DeliverShipment200JSONResponse) VisitDeliverShipmentResponse(w http.ResponseWriter) error {
 
@@ -16889,17 +16914,7 @@ type DispatchShipmentResponseObject interface {
 	VisitDispatchShipmentResponse(w http.ResponseWriter) error
 }
 
-type DispatchShipment200ResponseHeaders struct {
-	ETag                string
-	IdempotencyReplayed *string
-	XEventPosition      string
-	XRequestID          *string
-}
-
-type DispatchShipment200JSONResponse struct {
-	Body    Shipment
-	Headers DispatchShipment200ResponseHeaders
-}
+type DispatchShipment200JSONResponse struct{ ShipmentChangedJSONResponse }
 
 func (response DispatchShipment200JSONResponse) VisitDispatchShipmentResponse(w http.ResponseWriter) error {
 
@@ -17187,14 +17202,7 @@ type GetShipmentEventsResponseObject interface {
 	VisitGetShipmentEventsResponse(w http.ResponseWriter) error
 }
 
-type GetShipmentEvents200ResponseHeaders struct {
-	XRequestID *string
-}
-
-type GetShipmentEvents200JSONResponse struct {
-	Body    EventList
-	Headers GetShipmentEvents200ResponseHeaders
-}
+type GetShipmentEvents200JSONResponse struct{ EventHistoryJSONResponse }
 
 func (response GetShipmentEvents200JSONResponse) VisitGetShipmentEventsResponse(w http.ResponseWriter) error {
 
@@ -18049,269 +18057,271 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3dlhs3kuarYDkzx6QmSZGsKsvFOn36VMtSW7ZkaVVSu2ecmkowEyxmVxKgE6BKtEe73tt9gT1nb2av",
-	"5nbfYfZJtvdF9iACQCIzwZ/6UVvuVl+0VVVI/AYiAvHzxU+dVCyWgjOuZGfyU2fOaMZK+OdpUYgr/Y+M",
-	"ybTMlyoXvDPpvJozsmBqLjJJ1JyRJVVzIlfLpSiVHHSiDntHF8uCdSad3z96FZGvHp1+2Yk6JfthlZcs",
-	"60xUuWJRR6ZztqC6+yVVipW663/5/rT/z2/+sRsR/Efv3t93oo5aL3VnUpU5v+i8fx91Hr2iF+GJiTJj",
-	"5WeSvGWlzAUnVBJKpCoFvyCMq1ytiaIXEWGDiwFJ4s5B3ElI9ypXc72WmP+wEorJ3oCcMZ6RXJEpTS9J",
-	"zknyZNZ/RlU6T4gSpFxxQkkqFgvKM0IvaM6lIuwdTVWxjrma524Kg5jX9gTG3LofgfW+y6XK+cXZPF8u",
-	"GFdPRUpx0c09eM5JIk2rc6Y/k0kEx/T65VMiZvBPu0nMdEvsF/XTu29/Le+PGcsO089H/cPhF2n/aDxL",
-	"+8ds+kV/OhoyNhwfjA+Ovuj4a5iJckFVZ9JZlXm/ZDNWMp6y4GE+ydhiKRTj6folWxZ0rfekua5Eb1JC",
-	"ruaME9jdksml4JKRHKlQKlGyrPq1mBHKCaNlkbOS6M1mUsXcnjSRdMFI4o3d/4atE9I1ZyqJ4MW6d0Lo",
-	"VDKuiFBzVl7lkjWPU8+rtnLGV4vO5Hv8w5vQgjef3qvAOUUkuQ//kPd/yrP3SeOMzJ+OZuP0QTpi/S+m",
-	"I9o/ZF+w/nF2kPbH9PPZcPogO2Sj0Vaiu8aBvXB/Pl0uizx0XHohS9cMN5yVb1lJ5oKLlT6p7svHD8mD",
-	"8eGwV19RydSq5L9Z5Dxf0GLrnO1WNz4JbvpLpsr16Uyxsj3bM5YKfeRU/5lczfMUacRQDVnQNZnqH1WZ",
-	"s6w23aNt84MJ6SkO3YxyrtgFK2FKu29zgx7sfdQkUd3NEFVc++beCWF89913pys113w2pYqF1zNltGQl",
-	"See0KBi/YEgInz84GvYmJPkd/NVcdC6IEpeMkysqib6GUcxNC8LKUpS/iTs5f0uLPDuHhpqZGxbBvE9L",
-	"NltJljWv7vae9hVZ2Et3Uze934ZF2B8fvWVcvRAy33z0F4WY0oIw3bJfiAuyNM2bjLygWvroZoaGNYuM",
-	"ueFlA/KCSqmFGZUkWeT83PYDsoxqKbnm6bzUV1PvFs3IQmSsIF0tJmOe/P7RK3I/XUklFpYP3ZerxYKW",
-	"66QH8lB/sxarkogrTq7KXLUY5Wh8cLi3GjDsH7/5xw0b95LR7Jme3vbNC+waCI5Nay3ZrGBpU4O5w1kD",
-	"L3nyZXi2eYZnCpINWkYEBQ/XKynXTrJN4OTTImdcfSZjnvyxb/ruP/kyIflMH3QOag/l9hZ0R/3R+At9",
-	"6UqaKlZKPVrB9NRlFPMsv8iVJFqXSfrng0nSiyqJRwSvcfALxllJFcsG5JX7rZ6J3usi50xa8rT8M6Vl",
-	"uSa5apLEcHQ8pEfZYf9zLbkeTB/QoNDyGCp995TxCzXvTEbjLyLNYN3PUVOPpP0fh/3j88GkHz6U9/qL",
-	"ki6YMvruQ1GWrABW/CQg0065PqXUNuIXteMioFnApkm8N4SmpZASNihPQal8omIOn6T65mZar1SoTdOM",
-	"Kmr3DUgX1RqrYuInckCezGKOOkkUOhStt7SuXsl+6D/IRukxG9NO1Mn1alDP70QdThe6zR/73vL7T77c",
-	"uu/+Tv9LvBoOh8O+/s9o9l/7//FvbwJae9R51zdf9RdMSnqh/7hYSaUl67LMuaLTghHF3uFWipUiqeCq",
-	"FIVHtnCXHjOWbZDkz3mxttsHB0Kr269notVzclEyikySGp7QTYZGS87YjK4KFVVqJS2VPZdCXNSVldHw",
-	"cGz284cVK9fVdgIbru2h6RmUASdTc64+1/xlh6agV3ymSkYXr+CP25YtZnqljC6k4yi6R/vkAZHRUBfg",
-	"d53wQrCvc5jUJpIYDrddRdr/8c335jJenzSoWQ0sgnQLccXKfkolc+yLIPeKyIprVTgVJZM9t216w+TO",
-	"HVNzJhkMISO8c33JNHdQWlM1UvC53qaHgs/ycsGyyKpvX+ZyqR+GLEt6A/KIpnNSTR5mLcWCxZxeXJTs",
-	"girm1DlkDJrmNNds3NrvO/XxOpXCWI2odV32blmIjHUmM1pIFj5FWFnt/HLFFvJ6B4k89Y3HW29wnNzo",
-	"KbAxenaku+MgIz3FJzjdI5yg+WnkxqZlSde6qVRrIGl9w/TPX+X6Ybjen11Yw8E+3CLmW9kFEm7vBH5I",
-	"OHunzoEtJLbBsmRvc7GSMV/SiybXhsP48KzFbNDTfJGr9gY9o+/0x4SvFlNW6nmb3TKSC+a916wLGCA4",
-	"ayQ7HAl+GnqzHgVn7b3bv2HrgKw2ClI/nQvJOFnx/IcVI5dsTbqVsDk9e/jkiWGMlLx+/eTLHlnQSxTt",
-	"zOnPRNIZQy1XlesJoaRkSwasoSb8nVlBD6O/g07gN7ZdCQaOoMXipP49kqNWzWbw5FKuD8rllVYyksPx",
-	"GAwWGSNJXm3I+SVbn5dMv3iSXkvlmh7PDunRuH+QjrL+4exz1qdfTB/0j9k4G6XD2QEFogmqCA1jySZx",
-	"MD462sZF4vjdeNiP43cPHm1Slp/MwNK23cL36BW9IPC4049/lpHpWkt7c6XctkYkH7AB0eqtudoxDxsF",
-	"JySJO1qLOUhtS/0DizvJJnshsebCmL/ylDX9BCblisumZVAzEWXnETk9Bw0L8iTmufeuAyVeHzcolY4x",
-	"6b8jCegGyeFonJDKfpmuSiAW29re01JMC7b4TJLEtDg3LRJLqcT8IeaJ3tqE4PFH8Hc9B30tPOV1EPOY",
-	"n0qiX+/Ho9HQijGSG80UvwfjCS2k0Nw/uZeQLuVrO70J4SLmyxLsL6Cl9YgorWXVE8FFLoGtVqclSdfT",
-	"j2MO253Xn8V2M4BUclCNDetd9Aa+RXclmYy5oYhULJa0zKU+ISkIJVeMXuohSTf57j6SgJmm/iUcaS71",
-	"Fun7ajee61cbWYCYlhM8pwE5JW9psWL1j7i3LDjxoog5PiGSg8RRiaE17/4Ph8km63L4ApsFb765n9fv",
-	"Kolj9eZeN47v/Wv3u/u938ad7//T3/X/y5t7cadr/hjZRo2/9+71zF+uqyLci/TmwlmVZCFKVjt1uUrn",
-	"+trjQpFbfCs428AxnnvdaDKwb7PEO8fkXqLfVRtJJ+bmGKPm5TsYHpJvhSLPRJbPcpZVh0XJVGTr656O",
-	"Xsj2IxoNx4chlgm64pNsC8sked1y2dnTZAxzXVI1r2aaZ3taDFfQcpMFuT3ZyrIsffswSeoW3oRQeSk9",
-	"B8xMn+IYDiPmDwVXjKuEaC1ulaZMSs1n4ECi2iEbRgdmD2uETYDhxTyp5tI3Zu4JaUxjQL4zx50r0hUl",
-	"nH7M7WxLtiyZfqljx70G9eifZquiwOkMyHPN5oEbuj2gJSP5Bdd6guYdqD0Y14aT+C3NIOZXmr1A/3kp",
-	"q79fCBUR/TfgTVokmlUmbYtBwwgfpFhzjNckVfuK2USt1nbdItg9Tdl3T7Dv9ceoTsCT6Xc0MyY3/VOK",
-	"9Kb/STWhIB3dNyL3H/8k0ULp1qG/0M+1DtiJofH5jOYFPPEypmheaG6AZmR7dhPDkdI1Pi6BIxH0l/50",
-	"8P7vYafKUpSyM/n+p84sZ0XWmXTsR/odUGe0zQ4679/orZOK8tRzLOnDVVStZGdyqPVylSs4i8b0qk2z",
-	"65b3q+X1zfLe+5v+9yWbdSadv7tf+Z/v41/l/RfYB259m0IsPeeSLGihT49lmpEb0/uETGlGvj57/m1E",
-	"KFnkUmrVpfp7zGF7IuLMf/qPRl0xpjuv40pP6Omn6SUXV9x0IUFUpYLPijwFk2BlURyQBA8kgWeuJIym",
-	"czsFAp/jrfM87r6G7ftCQ3tlPrsfcp++jzq+VXhXF55xGnb8IbLVZ+b2B2+pextpDssyljk90nEjeckM",
-	"a0ZGMYl5g4E6vnxS48ue8uqx6FzJmNMsK5mE92fFslv7aOMDti0a2tSfkrfdc9+Rt+1z167mTO173tRt",
-	"X7fdr7c+bqTfWzEzOLtzLtT5kvEMtTzHzJ7CwyClHLzqYAfKNMlczfOC1V885utBJ8SN9nJz3wcfRI1x",
-	"HVeM67kdSKve1VRb3AsG7HOh+rbRXXEve3Ms25CV9cBeAD1zNjHGWn9Tk5h3aab/RSj4WsCBB13llgum",
-	"es+KAn7IWNmLbD9zKs+5OIft0R2Zr6AzTthiqdbNT1xfYGiomleDxLzxCS1KRrP1+bKgKXynTx023Swz",
-	"lyTPMPZE9qKYm++UULQ4V0KcF7S8YInrUP9qQfnaTNzrcC6KTL+RY74QUpHRcDhEB1QP+HKSCm4F4Lnd",
-	"7QTfjdjBJVuqmKdzyi9yePnZ93PhDDjOv2Vf6aTU46/UCZqDSEEVK3sfKyt/LMppnmWM3+pyz1wv3qV+",
-	"ZX3smmBX0z+xVMGmyVQsmSSZwNdtUYgrOPUTZ0W4opLApmMwxQ6t46C6vI+9ebRubDXJu7qp6DvNJUGZ",
-	"PQVFf5/FspiLJStheydE3wRzyZDstEy0Zh3rVQeKpXzt1F9nfqzsRGBHxh2aSEVnswTHH+hHaGtnY949",
-	"bQzymTQzEKWnZiMvTA6HBwmsMTkcHupnkERncsyzHCxAeGcHvY+U1J9BTOK3QkHcIk7hxhSPAY7Aeqnp",
-	"ziN9HAqe/qfurzcUVzVaP6po3YzhyIplIaLHeYKcsq3uivohrhPZNJBFJhhSion1tK5rPcsuxCrMDAnj",
-	"L2OOBjquSpp6n4MtD5rCEPp5D5uYwF+k160E6nOhpU26c/Gp26gEG92StL4VZ6t0/lKsFLsVVWlymokV",
-	"rxHTt4I4ZkHmVKKI1FtzGyXIRYDV6Ouwoi9NvHYuLbLS9IR/vAtqqq3QOqUdYbSW7B3x7Q5NPYYl3I1a",
-	"Gzw3YKbmjoDJJZfEPlG6osTbq/xnEcvc80aUROUL1hvcEfM4bGq5fNsRVwru3R10ZWx0tx02B/aiJkW2",
-	"7UrMYVtAIppYppYcm4AOWhRGrdTSsS4ZY94VZQR8pgqpiUiC/5hoHTXpkQumpOecgaHAPjfT05BiwQRn",
-	"hBWSWdH5sSp6L+i6EDR7JcRTrT7fiuiX2FeljDfVPvvE1093wt6ljJlcAJn/yAi4encrdiNPsXvpd6iE",
-	"IHbYFtmaufWVEH1sdNdWpR2L+giP3vOfPUZL263MkngRzxe5XBhXRMNn2Jkc+JZKYx6r7jyEdYS8KfaO",
-	"H1zjLXDDN/9oXFHXH8yw3ora1kps03dt7oKsPBej2xw0vG7ZHQyrNBOLeUpLeHZ6LtqagWyjPxdNZzE3",
-	"hs1QP7pF/fHgeXc/CpPa7e4FHsxtLkPOFSs5Lc7BluvzwTOhlVTYN72VV+A71vJrVRKZZ+xEyy6t20wZ",
-	"46QQFxcsw8imWtzoZ5L4a9zJNo/qVnicHbGza5G1nX8fW9wFUZ9ysuLs3ZKlWmxDvy4KpbZbSe8Otbkz",
-	"DJZ7zelbmhd0WtxOxK28fhrCLaOKTqnUT5dVgSoLJH/QdG5CdvMFCzMwAlkmJgafkoWwSVU7jtSThGad",
-	"pD7B1rn6f74rAWjjEXNJlL6MJS3zYq1nApG5gswpz4y91gpLdJdgLJzdt1z6swdn/ltWaqnNshOClOI1",
-	"SGohJjH3NrRX39EEfuifYhCdxKydAXkIPYqVSsWCnRsPTRLzBaMc+Z2bmlRiuQRfhdby4PjABF25kq/g",
-	"xsJE9K9ypVgGcSA55gHN6VuGV9qyyokxBNZiwGLeyi0DfRYSDioDJPhnBwQTLMBu+mPiAjz0TsU80Y8P",
-	"+FPyIXVPb2t39eClUt2SQ1tX8EOIsbwTP0Qj+bF5uXHbjY0a2DOtZT/6FzX8hPZ8CXb6xI3Vuqe2j75p",
-	"cmd31Q6dUm44VAqbmE3aCaC+ydssPeb1tZ947jTjr8xVZdTXNOicDEDJMQ+b1z8kje7rX9uYLntLcn0l",
-	"xDPK1w/h3Ynx+PJWxOpcG/iUPTeB+3WizaV96TqyRb+HJPpbE09tY/4phrmZLzTHsolPlrRPSFoITOsx",
-	"LCkVnLNUoSsD+dhTKlUfUtQCSgm+oe/jkP7lGHuX45UQOD87M3yKu9WEbot+1Olv+tikb/fjzlxv++9j",
-	"c9cIlTFv7KzRejacYtIbkIf+Tse82uotAg0PIKmdQPta/SL8+jWnKzUXZf7jLd+YK7+jJrVXtkIOb3Bq",
-	"c0bBHzMhkvGMnJrvjY/F5HJi+C6mXkLw7h7+pVFFs6/r0wppXdXf78gy6q/NJbqSbvLdd9/1/Wxau8YE",
-	"DWPK80/F3EW+uLCViExpVqyJzC+4/om9W+al/oeWFmum0KcV+b6omOdSrtA7RFdZzniKHMJZ2ORqmsR8",
-	"89w2ZuW2/aPNLnaRYjO3+NaUvCxFyqTUGugjiC+93TsxGH/fIu2GTgjnjTF6urnxirRC/ncT8dizdnhj",
-	"QCaBm0r7cejN5pKt+6blXXHbNrqCXq5lvrBgk3TTWnHMu+gCitANJUowy320bvbX1kvFsmcsy6lN07sF",
-	"g3Qdni90jzYDr7I/sEa8Fdgt9QZ7A+kB9rDEHvks0A1MYGBiBg4wQ9eyDy370OSDmGOtj7q5tuRjtMi6",
-	"HUAvZZY9zTnzAkZphrZaWrwotaxTOZMue6+Zx+SCfLIMY31MJJDxRnSiztLr5KfODyvquFlD1rgcrhXP",
-	"lSTdZDwYJuBeSVO21AdOJUnGST3HdVzPKTsYd66VrBV15OVqQ6CvEukluWRsqdejJ0W6o/7nh16+L4qr",
-	"aUH5pf6nzQiGmB3TpJXidPbN6/7vnj//pj8cjnCuNiL588NtiUmhRObAL8l//K//+z9//vPPP/f//PN/",
-	"j1fj4fgL+P/jP//8v//83/7t//3885vb50SbJx0s3ISYKprzYEZ01NFbd74s85SdpxbHqRlYn6eQ+6I1",
-	"WNjpnJNFzkVpiQE+7DWBJez7rp7jd3x8HEo09IkC/rcz+bAKyf4eyCSqyDewqgrXRUAAjl76Q4hDu9nl",
-	"er7EhgR5KiQCu8g24DHt61UyKkOIE9/N1/U4xioKr7ta6pt7NBx6x3ZCFJ0i4oK+4TGfloxeShvqYeAX",
-	"AuetSaNF8g+NX9TazfRU8lIfMDhVvCsA5uMg1U/hH9N4Bv9lt6PdzfRqFobZtHQaIYObMRNADF4KesFM",
-	"qgVQSfvQwdJhX/c35axWwCgBVpBGGGWQuaIxJN+aZmO6u1Guze7MGf/GuNkEL4YhiTOEabn27jRDxjAX",
-	"kVwUmq7bO+O2DuM45ebxfmpzjrbMCMXi6W4tf2qcFMSDp+jhX0KcgMmV6D45e04Ox6MHYEytC7afOo9e",
-	"v+xMxkfDYYjI7AaY467OUv+hfzhuH0+EJyKrqNngarfxxKoLl/bfTmnDFVdbYKznHsuRuTmkmw2Oobvt",
-	"kR8BEI0hc3AjGraDH1x7wAY9+zvenEtgYwLbHbXpMHQ3LH7CzTgHGpLKMgcfj1XH/HDKOeWZZsIicE/w",
-	"ww05FabXPbUg4itBNXbz5VdP/zY0H1XS9DLnF+dcbN3SzySxTS2Wwa03+esvh6PDz/VqPx9/MRofDB8M",
-	"D/8Wdr15aw1F1w8jdO3AmPk0lyqE17DUQr+Of4R5ji5gmXr4dzn34sUwKqsGsIHplSVDNDhMIsZOZ0Jr",
-	"WKhA1a+mQ0Rx/9j2ej0D9AZYUh2iBJ9ETVySanJhOnWrmTlcjRquW0RMLilm0DSXFXNc14QsPag3sxkW",
-	"n013rOdBNqGNbGbeo53MGzctdOyPmd0nzWeL4vkMUhT339yfGgdlIIk2qWEWSs3sDaTTAIJQF22dFlZT",
-	"P3vyrHcjRa0l+X2YpOCsAO8mOK86MhMkrlhC34DTtF0tbCA2uc1qn82bQGgHekHg6q3dBKkDfJkjXIx/",
-	"N2PeTbwDS3qR5wrHnc81dykEv5BaKMbcksULesF2MYOruSgAegtuvYFE3KCfU3U+ZzREF+WKWUxJDNtw",
-	"zn3NKwo2cy4Zn40AxXBxVScSoxWYzZwKUTAKS7oeB6nuxfvr8QtAc6zf7wumGtebvDC8o1xXZ2rCrC8Y",
-	"6Iz+HzFZvIAXmrzMl0uWnRgMiyWVqsJtkiovCj0kbmATDu3gdiogblxt+ZE71SBzyVmRPYLYpgAdVSnI",
-	"Jk5pZpAlMP22RT8mbTrIVfzEXdL9+uz5t8R8vA5nEnO6aLw4/HTsFgdxErltWkCsEIwwg6vV2PcNGd27",
-	"GAWutho5tL9fMVqoAK7G0/wt40xiquJKtrfSGpcrlF5xiWhljptd7sHKoJPQxJ4vGT998eRLka4WVrYE",
-	"dXhM9m/xOfM9ORgMSWY6IV24IIKzXkQypp+MGZmVYkH+6fTZ0/Yacz4TuwZuTVwsGafLvP6mPBgMBwed",
-	"mn54EMeDYRwPNqKKQuu5vOYEmjYEM5sIF2P7DO44SJ8NllwDa1dJ14yV+Vu7fVrUoqLSeIG7CzGBx3jj",
-	"1e09teHHPYVzkXN2noqVpooR/oioCJVtfGzM0k1jcduSOjo+PtaCEt+h58DYxsPxUX846o+OXo2Gk4Ph",
-	"ZDj8Z8+f0vHSiiGp1XR1cHz8hRnCzG4cdVbLjKoNHY9Mxy7sevy+9Z50G9g8l8ryYY0hEK2gD6koCF3o",
-	"GTTAbvEIWmTWsIQEHlnWDnA1F8YWUBlDmxxwo/Ek/xDoNTssanVi2ewxQVhbowPhhCCmqoCnnW6RYHZy",
-	"Ax802sfYZQg0tHb4U1QfWM3Zmlzpxw0k0Z8QqkiV/9wNZ01jktE+aglc86c5Z/s8a7xb0RZbzJ/1FZWe",
-	"mcgDdQnfJbdt+nb0Vb5gYa3bCpmdKzrDpu8bd7IFBb9a6NO0nIL8n/+B7pIlOlDeQvRQ4Z1L2uJqeM33",
-	"OHefE+xy1rVJT+JMlaWSz+ykcya3evA2zcZjRBvP0gMa9z1F9dSBbec7utb5Osa3T6mPbgVS6QCWUej0",
-	"ThCBTm8kpDxcd3eaWmrWkFSRr9kZorT3uk5wNYZTI4Fqtf61qp3LRqkM1zWg/4JvxRPLt3AX7/QJ38rx",
-	"O9jmwW2RxQ39ne2rusGT+UE8lXBQux68aNGOCGdXTCoTHr7ZUrXhUhh2Yd561+P8Gx+j6aqUoVfWQ/i9",
-	"ZQfuAVpVTikJB5Qzj4O0YGM7bP311ZM/ifzZn07X354Nr56dDd99+4f//O7Zl+LHZ1+Kq2ePRf704ddL",
-	"3ebb7/5p/U/rr4/1O3FVmFyQmrK74Tmx2Ubli4gNgnjG0nVaMPPg8W/VhCQWnoV0tUINz0wLRKLmjMec",
-	"5eD2TKogakQo8fBVpkLNySzntLD+XfNwqtRJ3/lReT1qr6oWpE11bV5orgIrvQOXKbAoQjWlbuItt9RN",
-	"azIvpKg260YFH71bjN5tCLTr6LoW1cMTy9s9CjEPuRSIjUKYkFxZ+Hmpd1hVActdSLCxYCsQhtkbkNNm",
-	"BvQmfBATBl6sYw6pmbmSrJidtNKqfWjRgxYmYKW6/w04lkLH7+JF6tjS9n0SWexoSMQADHEfNxpLNwhj",
-	"dNxYugGSP3leABx1zLuJDabpB/7P/i/peWCy7r3UOL8bvpiq8/x+1D8+7T+m/dmbG2y88tYVcP0aVhFi",
-	"zl4eZ8uMA+jDh0cPbL6si+WxNp1QqELGQkjn6TznrF8ymkHamu1QN6+Z6Gt4XCceqLC+4Bk+E5N3ffM9",
-	"BEXKJEL4P2O9k1AmJ9F/MvCjEH7ZunIhULXA87yRnB2qCXc4GifR1qzj2hMm2i9IA0NR2+rMfLWgvNpK",
-	"9m5ZUF6H/xCpOfOGIoDIFfvQKsm9IIhBaGcsIGZzgo9F6ZuGbURrBGfJuCrXEEVSx2rcV4vyLNIBVaoK",
-	"xG3v2uuXT0hVMy3PGFf5bO0KzVQ7RroruaJFsa7F/yKYzo2rw903e7n9nd0WiF+9evXCKkWa/mszwHS5",
-	"FuWYYOP2Fsi5KFXUpB9Taqoqm4A3U/cbIp5N4H7VesJuuu0nUB83IkkVCY1ZJ5iuCTc8o3LOJGagJIht",
-	"CWwAAH2LHPBOQlyief+3wRFG16nM5vNaG88NZ+A9V8119mg0xIxfMpppzTZADe5P13AKQC5AXYPFX93C",
-	"NWADA3fZqr14gi3W6uvH72g+kjKSuSotoeCcHS+XqGPSObfbY1zUESRN4xd3aF/bqQ1XwsSi2ClBruZi",
-	"UZ+dcf7e2hTsQUOTbu3MvNjbpkt/T9jonZbiXa/uz6QxE1PlVEAwEboHzH6BJRYeW7FFSILsE4Oq92nJ",
-	"PpDFfD+jq12GZ3e9cazWjgu1IRBr5w27ocWzduf2MnoO787oaQe/vd1zdEO7p6O/pgnUCRLrxK/smR4v",
-	"22nQrNF/sJ6DoW5n3awZCX715s3txsZtO7YrtM7hGdzCvuj6uJmJ0Ynmv0krY4Mn7m9odNvumRrRskiS",
-	"iismpnJFxor8LSsNUEPNyDhlM1FWnHSTnbHqE/RC092NjI5+KF/oAW+q1raLYtpwI1EG0g0yquj1Qj5c",
-	"SVhiEORId1Yy1tcX/YRkTC8Bsv79VzmSrYPWauYP3DieIEAbMLegWH+NtcsaYY11wj6mD6YH6Tjrj9hw",
-	"1j+kR9P+F+nnWf8B+2J2TIfTUTrO9pHtthLp9fYWTreqYlptbM8YTtKqtKjJ8llJ/CnPZETyesZyM0ak",
-	"+hijQprlTOup1/sWOQsdwnJjReHfY9xhswAzUlSYYneFxbUlir0C2zUSHOYDeVzrFN+exR/qcco2khXO",
-	"Hb9tKhmB1//GINmqNKS1uKHXDKHkI/Pj05yz0yzzfvPQg6Yxv3E8L2AhcB3c2udcVdsO3MobeJYdF4g6",
-	"tYqr55Uu5XmJLbXWKSdC7uhd5jehKDDJ0lWZq/WZHgC5KkJRnK4w4A9/emxX8PV3rzptj9DX370yEBNV",
-	"0C8Yki6gyD8UXHx5Nj76/P4j/f/4WKPkxaNnZJYjOBiN+dfffXNGXr98CvLqK2hokAHknOp+JEtLpnoD",
-	"krB3y4QY+Dy9ayck4dNZEsU8yanS559Ladg3XWmZWDKSzll6yTITs6N1A3UlMB64mmxvEHNwrdjiTOhd",
-	"8V63JNfDgUslQTAwUWRNjwvKYB9mFqUsHCQEDMO+VrQwV2qJSfA2nhBcE4iDZQoYmZwvxeiinR5n/gjg",
-	"tabsuRSrMrXZcRbYbUAwgQuTRE3pd5uwiuA0IIApdJQvFissk+mYHOWELrWg7AtXOBX53Um9gmArHlBP",
-	"zr7Xp2tTyAoKCjpbC4CsuZpYJs4cymVXUHJdBEozVk0oQ48fJz04ccrXGK6ME0gpN9B9Wczb3/7WXKXf",
-	"fIvO2N9S9RsDIJMvmFR0sTQmvB4UO7x3z3A/GZlacnpMsVT5IpcqT4kHiDW4dw9LAZtKFQC25QpQYvk/",
-	"rp9Fkkm9I4IzJHlb7N1/yA3IS1t+CisHYnIsodxU33AV1olf2hIBQHfWriSAJJGrmE9pegl2yQq2VPO4",
-	"qq6lIOWK4xTs70IVLl0VxJNaRUbYhYXQNCB4VCtvDhf6T4goifBHUNcS7lKo9qQrvOZN1XOp2VIdFo+y",
-	"0BsM/lfr9VhAxT5EksBSkFXtPVh1i1qSqrxaqO5fPdoNIBCrQgyadjyYCSAOvIpm/d3kxfOzV5qKAYoB",
-	"LmALPsVCuWIpOL3CPQrQklD9WYTmF2V+kXNauFqpAHbFKCia7B1LV1jl/ipP2QnAyGDtl+3laQNHOR4n",
-	"A/INW6P9u8ZaxRUn3SUrjXfb1tbQnF7viD2BhFTaaLGOudumoC82ybUiIEXlic1l3RkL9wqN9VitUaud",
-	"eE5nRi5Wh1ThUbF3eliS3J9DWPyPWtx4sI2a8d83EdWDNV0UiUOw0nKyhvTUTfZEsNKiDWUHSSoBnfQG",
-	"5IkysQDbBRbU+UOhFfOuXNKUVZVVexvlWJemSl8EViX99gLCjXRdbhnKAy9DyP+0urLU7AB4TP1KtsOR",
-	"qWS7GfvKpBZp8WScc5pxwqfG9XJ9bCoIpLAbJhmTuEq8vRLz7azL1mxRAJDewitWERSHScwtVyzyS+bX",
-	"ouMsMtUuYOsDYyAoalU6xnL6mSiJj0vfiNkgZ85AgxmBHg9YFWxiwkDgjI3DIHLmgIiYt35VRgqK5ZIu",
-	"FodBeCq75t6JZgBu5zQZSLsqKI3DDNq0RxGwUFWzI4kZVnZrLj2wxc7yWtvlAWkgXsmYo8OhHkXjnZq9",
-	"J+yHFS2An2k1w4OhqtgBeHKlZganhcFZRjaWbAJ0SlzsgYx51wYo9KxGu2gGGiSpyBhIkJJZ8Cb9eyj9",
-	"A3UIPF/1jObFqmSwR1WBQSipwinU5oI4AzGbmbx0W2gQI3Qk6SYuXCe5n7hIHi16SoA85sY56UF2dF/z",
-	"HAK00MW5FDlXsmfCm9aKSatZWg+psaEoD1RYMq7JwwZAxNyEPKCmDlsAVfS3eEdtzQitrpgwgpjbvUai",
-	"gcWjsgVWT8TbTjKRysqXmpijBc91KrhmW1qrqzi+Fv4J2s4dqX316PRLg6QK18mY54BXGByoqFH+F2K0",
-	"TIUcLHbTLqLjkfKR5WH6aE1JHFuV0onopFnmKNH3kNvClDCKZavmguCmI1alq2SS+H169W0SCEkzAk/6",
-	"IrIGyFWy2UpidR9InNKad2Iq7/YNSRE6FW8ZGZpHXjpfcf0Ig52xqsFwaOCfgTM4SWv0XEWBbcKIUIAB",
-	"SQcKMnSTw9EBhsHVZmbLSLexwuCTowQRaK5yybRaf2rxAMz1/JGVgsw05YNvBTCyejWQLHNROTGPeHg8",
-	"WTx0PZ0fVpqG0KJglGUH0muzykwV6n/4h39Iep5iqfcDQORDG4H9+hVGH5nHgjlHA/Ef88QHL0tO4PBM",
-	"m9JAnBngxwBIX9VLCE1tQlS5spFKRZ4yLpn3UH1RimWZM0XLtRfoYZ6ofipTZzQYDYa1hDg/Cw7z2u5b",
-	"5m8ee7ICs7lgARvZC09eTGwsNAbTRx5gSncDYkovirn7VVQVxncfGhAaH2JmQF4hmj/N9KOCFUAOxsdF",
-	"qFzzdF4KLlayWEcY31JYPHPgVlU5yMUiV/IE9SJ7Xp9JAodJs/4z3Xv/hTH6OKUPH/yFuKiMk/otV7JZ",
-	"wVIla9qNvcxmZzSj1PQuB+QMFAKtC8JKQHOrhDtU+IOtjzwFoK62GB2hdrli/spgD6zFqoRmV2WutPgC",
-	"nAIIWP2jQbmtViZm2L6gsiqDBxnPi5yf22UmE//Jd0UBxgyxthL9UxLZcNqYJ2Op+YxJlEpGQ5n0yIqr",
-	"vDAhVO709J7ouWkZpKwmYq/nkV6hQf3V35zDN+dTNs95ZpXTGqhvD2voQbdcqAE5jbmeHNH6icPBqpeZ",
-	"NDHW+YIB49VsHqw76UrZACkpjBHBKymOmdmpWJhMtXzBJijDAnPF++vYzJOsM9FXqokape+iZTeQQtmw",
-	"SeuVBLfRkp/e84KBxc0ZSWvEWjcXjw8OTQFvYHZVBW//4DvB2t37YVY0V/CVuCJWVYRzgXrFNTKzBpSj",
-	"4XAh0VJ0JJMTS1wkQFtIN+680NQGh6QpJN9+4g1rvuyEd0TPtrYTXuB1F5KG5b+OhvJf4Z8/jaLD9wv9",
-	"i6FeRS+UHP6mUeV8PBxugTC10KX7YX026WoTPneL3wQqiLRY4R7onDSDT9wXt4R7PcStCX3itvC+VyUe",
-	"Phnt/uR1A1/6cHiw+6PHft3To32+CNRSgeMAet79eQXcWnkRgDn4/oPv32iCcgK783umPNHh3ss2tLPr",
-	"S0qPkfQ0odIL6eODyc6b9zsYUy1TI88AweQif8s4Gurssxrl4KawNLh1WhepLh14ZiqHDTpDqyvgJUaM",
-	"DfyllxnRunDvI4ulv1GjeQmWXtmARULDioW1qb+a1wZhkV5clOyCKtaLeQM4JQLlNK0UEYMkMiDfGnOV",
-	"QSM3RsWmyQeTSrpCyxw6m/VOiP+uloBGcjg8GJBXwrdCAIaLlfsxNxhHNcAVD9XED/UwHHJSgyzJ0YwJ",
-	"hVgYeBastQWixcCs7OAImDt7VVIuUb2XRumKOShFM9t4ylKqXzfmEYkwKBf65bZEScbIPbilgt+b4GLm",
-	"+cUcgrCtDjZletlX8zydEw52cw7PgWp0cE84oQ3TsP4brbT5LeesyAhklmHJArCq4ATIlKaXoGol9pUM",
-	"kQsVCFBigF0csJTuHRZWCHFpcB2n+k3IsphXwWR45CeVadviw7B3abHKGFRNiLRyoxcCdqwZuwJTrlZq",
-	"EniwJQTCYUgXDoALztBTg+s2jyKjx2huO2kAeSn00b2FcfXhoy9Az1yr16AKQaiVITT0KcUclZLEQMeg",
-	"slyu9NK552XGxxUX1WWpDAvWcJGxGUZ1Vk/qYe1JXVlnzmdQfS8hXQrWNjSzI3uwb0D2blkyKScmcVsq",
-	"o7G5KFYz7mdGWdKa/EUuwZ/R26C1gf78mLGsra+FOHnVBDCIbGWIdkYM4PmSJkXYcIdWeBVgiIVUFaCE",
-	"mq7iZA18cw04aT3NPdb0Sl+Fzp6NsZILQLZ/UCXIIV6FiqrVMK82oV3dUS21T+qLU1+cfvLSejEQbwx5",
-	"hJFYF4xM1/BfTxuZ6fv25n0lw209nE2i/JW1HJprpGUdOBmNCzsiy5Wco/8dMD5QKoDuQjV7Z+/UfePe",
-	"h5ES0j2DN0T/DIo5YszvAP3OVkaCg8Rk5E1ATCRJzPNsQkbDw4OYQ7sJqYfRYDG3CfkpdkEmsYljin18",
-	"ubgziTEgOO5Uf8kz+P3RbJz++ed/h7+4xo1xOtGff/73925aMU/yrG7Z+Ew6mWqr9yZgcwD+DbJOzzXR",
-	"64x54kDVQJcAlC7BYQ+KnIPkg6hhqWgJzk18sU8QBh8MuaWaMuPfBrMyhJfWoOPA7QKVO8AfAhXk0NIL",
-	"u2yMuGAc0XJQr6jLhZ08gIvinHtE0rW18FUKHtgwzPve6RMA+OLEnsH85czaKjz5DIUnF+ItM25e1wU4",
-	"P+VqwUDYoHmmwuiDLZFWIaxXHzL13adrsCSaGkZQIy+BNmcQbpL0IuOS8pVK+ztlAAFpqTw2N4j5Sz0n",
-	"cFVYEQgROrBvTrXTyrusqX++sqc1p0rbwxxaYxeCsE5qFwnnmOtn+UpJkokrHjn9JuboS0ZPFlQhloW4",
-	"KtbG6G+gDKXRB6crcBZlzqgGKlQvirmmClsB0sjQIp8xLBtZlYAKlnmCy6sVdlN1ClahFwAylGWeNHYV",
-	"vxTswQkqp5phgJ3KkGGjRJWtTYU3x7dUDcjzqrpV1zwBYm4d8rZYVmAi4CKEyE6vxpidTMyTw/FxTWHa",
-	"VC8rNKdTrnU5dG1Uehu8aCp911fMEKqyxlhDWhOOiSzzllrTh1RHopAQgZthr5DeZsN43G05IVc5l4hW",
-	"ZJ92tTeu5uT2gYtKQqWs1Qhyk4HJGpVGX1wPcsHkgWMsM3UTt0nB9kVLHdPq7WWYaonGOrreX0ra7cqu",
-	"2i4K38e8oSPXgKlakv7ESj7wXQckXyAnekMxSQPzCi/Mypxr2KEpNubz01whj52KzIToEal1RY6gO+25",
-	"2pOWWpIwdAy2izk9pOmc9R8iIEMgW6C40uIy4aIPQYdA1NV+tbMy/jp15MPx8e4vgqUqf1EF+3FlCGqo",
-	"2Jpe2yQTVrVN4NVGJfvUCoOxEQZg3EeNmpiSbxCihvaYk8ohDzHCJhGE8TRnYBdsvbUNIOoHfCaaETbc",
-	"VW8NtMjfsl/2WXhbm3HNROwwZZelmPpPLbmWii0MBfjxdXuYTXPpoF4dzCuVAOgaQfAKaPHwDyrBO6m0",
-	"2tOthQ9ALF/P6JVozsHxpibEybr1HepI2FBjZnK2ZOn1KMgudj8KamLjbiCl5r78FZES+OT12gDdh6Zq",
-	"IzWVdrlBOnoK0WwhVDbSna5J4oD6koionEkyLcFyrv+WZwm8BpY2bNU80DAEPsH4IRv/VGXSJm1gJ3zH",
-	"BZGdIMguGKLovq11Xpkdc2k/2RRv1/wU32CUE7ZYKrSH6IetwtBDcz30C7OA3vXfM/MKuWRrySAjM+cm",
-	"3rUKAPASPxPUCxGiXOp9wd/q93AL4zxyObYuKMs8gQeNTjWztHmiMQ8nihJMMcXgPrGkP6zYCbzgTEFV",
-	"0IPoYqkPMObYc+Pt0fXNvVqcQIAytPxMs+vlnE6ZOnG/JGKGR1vmF3PlGliDgCHhLMdglTmESa0U6nvl",
-	"ylTix/EgcMWzL5szrUWw7TZcBw3Mmlpc/M5Wr9tziOGqIxBWUCChdNGQtdjlke/J7Hx01/aDyZ+TfWY4",
-	"z2BXPxzcAz4EzxZzl2lQu35RFcpai2UHuCAwOXB0VWxGUQutvZFRH3IsXh9x7Q6rt4V2uO0n8Ekg4CcY",
-	"X99NMG54Ca4b5vEc7rO9ds7Q1GI9qCWyt7lYmUIJ3SmV7PPDVdkoOglhVdCb/iZ4T2sXr0kHN0xFDxMN",
-	"5Mxvc0Q3oBJp/8dh//i8f03amLKKdWEKEsoyx6qqzfIv0QeOLamAVbf6VTZBq/7KfCofbYCHVpWIqy1s",
-	"lS3zizeYXB0K2dQalEQg0choFiaHitsY6wpetZ6BMCBP0TVbspgDGDoaXq9o6cro+1lEGESKgOjO/G2s",
-	"HAu6JulcCMm8NC603VPALOxhfiJVbeRPMIHU8osmYChfMoz9NRZjTLcAW0kqeNaINoh5leyBAytT+MNW",
-	"zFZUq5YeV/HNqjE36ISmtSmcl0AQhlWdUHN1scAm3w9yviIsq095I+73G7ZOBuTJjFjPzFYESxpzlS9Y",
-	"H6bCMDunq3fv7QMtSwHb0gLGfibJ65dPMV/M8JKck+SpQC6QYIUmm2mt/wT5jCEVZemQba9ty/XW+g1b",
-	"72OjfVjhETzJ9vngBWCzGd8y3P7fiWy9B/8z0gKBx4BMH0Ka2xNAiaiu3sNaDlyekW6NGHudqPOWFqsP",
-	"VXED2YSmhPD0nhrqM9Ti3TLQcq47Na/A9s4S4y3E4x2BhyZu04ASuxAkD+K4Hvz1viXXRvuf61+kAMqw",
-	"KoByN1VMhvXCBcPtJUyGzRImo/fXUuw3HVioqIQnyTWn2CXBoc376C5rxlvetetz1w6M1PXw952KBzS/",
-	"q0jW8fBwtz7wECPwn2mVmxadj9s6PjzeZ0F8VuSI+XI42mOIF4gZ9EqIp7S8YPjd0T7rMXleLHvGspwa",
-	"r17ncDze52Nj7NUK3CNEGvqYNcAXTUj4kB5YGd1AG9sr8NUm7bdhJRyesgNkkZWagG/3VnI/YCVY/c12",
-	"rb+BiNbkXoKg/cSlJocT/muZfqhN5gtGVEnfsmJCEgsaZbQb6amVFCp0AoIPGn4MioyHnFDD9zkhCVXb",
-	"O6LGaoQOeBVzA3Wi9FvH9lkhfIBXz4CB5ZBt76aLyCkqQa16sVKINAxBnzJ/yyagKOr9g4IF9UcuOfV6",
-	"mrK1wBSq2OEuQOazyTzTg5g5hOoERY00X1Qf8XTRTIiJxXkKEAY0s3FDdrmwIbiPqF9ussrfTHGcaaIC",
-	"mgr46ZF860dlzU8OuLG9uebRQlXSKuETevlXWEB3lhCzbeKGuAgkNR8cHByfkI1LCGOmbQKnCi2OqvC6",
-	"tuBXfXg7w1Z95BZKyG1k+AHK8Aa+pbAgJ5p/hIDfgeVBDQwmm0zyF1rJX06t2EPr+Vaox2LFs48/rYZv",
-	"FrfX5WpA5PpZ+6YhqO9jYizGAd2sx00mIMRqgyAWZ+gRzVo5YCrxfGkmXbtkVGpWqkUn5N8dDYf1+ioG",
-	"Cc4YVmwJvbplxSX9VrAfNtjTSwA1QQUOaseXwbmsImJAZbBTheR843zC/HRGuYSUEJh6SCbhdG4qliqR",
-	"9Cs2feyZVggbteVtX5VswRNGEA1TI2TQef+LigsEbbekh0zaJo7fVp7c4aP20wP1LiXJDd6n431kB5iU",
-	"Yccfgy/309P2LsUsMpqtkrYlL005lQ8hMLHrpsR0km1Ovbz7KvfBfFbHk7Lv2KKZ5FaP2UbfwpzKcy5M",
-	"SdkTANRzPXpgGi0orFBfFSr1IOa1qW0S0g6GIyCjPcib3ULaJtwjKAOI5QmhMa+B6Vlom0aIx6bQiQiR",
-	"lmKe6O7CkRRmBX91gv0XlqCWLj5J0E8S9K4l6F+lMMMLcy1pdn2YAmdsnJkYGfOGy7kzgJmymaLImFQx",
-	"B+90D6uwYQQggEUijo2FVzFZ5WYQ8wp0wLoX4GI3sDoO1aAySeayZgppwnibyZ/EPFkGcZY+kzYntwJb",
-	"aoO/E8BqX4iSmYwTC8YYuYAokD1+prsJiEQIX4uBoIQBL24UvahFLhoxxtk28+YNM52+QujGvZOdTPun",
-	"EMn1QYUDLAgqnuzMpq5wM7aQ4a8yvfqvyYoVRJANsCjDie7StGUc5HevqJ9mJmWSM9I9++Z1ZGv0ryOs",
-	"Sg6lQXqAD9VS5UGr9X0+dc2GnGbghfFh3K3K7JU/rGFBhvRwv5ppiIPQLKtqzH+yRm1hSadZpjdpR6gJ",
-	"EIM+tCzbJ57kL6ROw6zAkZhlnzTpT5r0J1vURyssT7PMyhSP929S4hGdfs98SQf1ZMGPAKKKlW8hrmE2",
-	"y1PMccmoolMqmakbQtO5Rawmi/wCgeWjCgoUAQmaMMQws01AlFWZ2Q/IEatBNiVGm20wAK/rX1ZJ/AUp",
-	"8k0TKiffnajpIN53ZNdtKEuICXZV5cjrZ9jZSpUOEg0S7gxKaysjLeYOkMfUnDBPMkxHc0h1NlvES0+r",
-	"JaLFvJ6Jdlole5Fr5XohKt01srdqUL+Iw49o/yHAfS9XkHSxHACkBdKi6E0IlVB+FTGi4R7XwIBrW4vz",
-	"q6UFbkojc8UJ9sokqxVbdXXjrTJy7cK2oRgTr5hpINIkXCVvQ45ZuzLmB099a9bY3Sc3qzHNT+lZn9Kz",
-	"PmzYVK067VZbzZb6tJ+StPZE2YAsLOmxWSea3e8252I9BGErW4yXhmJxAulZKFptcalaSXRMNgcsUMDg",
-	"9MqiGcuu4Mwrcwt1HvLMrxvXqvPulXgC1M9WlSdAWzfJVjb5apMxxA59zt5pyZlY9P+Ywy/0CF7tbUhc",
-	"8pOVvEWBRHewIvB1syBHt2mAwZIcvRPYBd+Kk1YgRfWpt7qoTsjPtGrO+frJVq8ChfxtYZ1m+X/SrSEG",
-	"9AbkuVduqFtPoe5tqT+ERWLB5+4I9yTmNQBpxCiulT+yuzKzGQFJz0YY23xs+2QJBgPjhFyR6r+mXLI9",
-	"A6pqG7DDkmXIXcAR3VVu1PWEysaHm1+j37whfl0pQk5sfkoV+nCpQh/CXmYPDq/Sp0yjG6kxehOh8KgN",
-	"+WnauHx1pmZsuE1Wkcc2NuYVncS8mVBUFT72I+udYDqAGnVechCkVPCYt0uM+mlDosQMmW4oBcdLvTFV",
-	"o3onWk0L5N6Q3ak3MQ/xy0b+jZWtTlHy9BZQtOo1FDdW+ttRR9GbS334zaUUN5gQby7G983sqWb660vu",
-	"Cc39bzu/Z1+d4uPO8vEU/k+JPr+CEIlGgRxZMa0NL/drsTJL0y7soS4nb5zUU+v3Onk9dvztuTzEpvK0",
-	"jHr2qYh4bOa5yLJgadgGPIoTXBYhpeorObHRy81QZteviTmuypG3EoNqCUBueZvze24hnz6l+HwUKT7X",
-	"e4WGE33uQKp8iq/423phforI+EvLZpv+s0s8BySsEVEfSMS+hCBrU0KEksQTaXXu4yTlgHyJ/wQZ5r22",
-	"fKuzJ2X3kKf6IViTpZk3QkhG7ytLA3k6IXFqRvhrlKcfg+ByB/hJcH0SXJ+Scm5eYEyzak+GfOau1voa",
-	"4sTw2Q8kT76iWC6p/WDDGHWsDV8OyJdmHsjja0IE0DC9CPQ9fK67YtDtqj89mfbh7vZsdmEe4llioVQl",
-	"iSppClFfGCz0lw1Ov55EcsrGJ5H0SSR9ekv9quSg5U43ek3dQRpqZYHcnYlKG3mopBEi7E8qwZifri17",
-	"GHOTqxrV8jx7tShdcJVB7eMq563mNIt5O1wXXGvdtuuMhD1nvRMbgGNCmkiomrdkzJYVd/rJDsfap5zS",
-	"5nF9Siv9y/tMwnmjId5y48zRuhdlj1wdALrGrldl0Zl07gPhmomEIPBzfhGhXcTaQ0rIsrgwl37QiFmX",
-	"Ac+0niZkITTCJiT0V9VHV3OWlxWL8bquuG+48qRjphsTdSHAoKaIma7N5of7bdVc1sw6FVyuFsDwVkrm",
-	"GfMzk7yeoTpcu99TuebpvBRcrDB7hyxEBu6oKRR7MWzTX777XaA7rMoWmWNhUjpu6peZ0qyaFTN/SzEl",
-	"Rh//u/4SqbgPlUuBEvRDqDPptJI5PCDuw+Ew6qhcgX/9CYem1jRWucjvm77l/aqv/swqKG6gRshpbZjD",
-	"ahjIFYVHnG3WGgZ66nOh+jPDCNwgO7v/dlvHwS5XPpPyex1Vvb6ut2l1vKozOte3ixatdXxQdfzYa9Dq",
-	"deYpqa7LBVNzkcE+U33tGpM+qvp+Bi1hq6uWrUGwP9ht26p1qPXCD7XxjpsnazGVXNsNx2va9U27ICFV",
-	"KS1bBqybBLbTk23UGs2Hn9o+nLEY25YbBptT2eeij61aozmH3c6V+S03DFU1aY2D6PpKiPMCngVbR4PG",
-	"UJvaNt4wIDTsKyH6hXlstIY1VZj33E49pm6/a1P1kLpde1vbkWOb+IMVuNs5kO0vzIQaAf2bFuiGcs02",
-	"j2OaBG+Bk7l73QO/9ZabUDXbtI07Lp9b3e77V9vNwBXc4O7Zd+TaF9sH95qGxm+Hb+ycg2V3e07Ccr3w",
-	"RFLBbdUOOHUwH2yYwUPhkM8xTMsEcwdG97rtp5VVolIR8FlxvsglxHL5Q47G1ZB/MM8Pr11bRcA2fdfG",
-	"G2eJVoowQxp5UtG8MzDiZStHMl2GudGqsm6cL1iWU6i1XRv0yJfxrjWB1sS0Dkh717IPLUHr8kfOK7vd",
-	"+SVbn5dsJevENPb21bPykUu2Jq51a2Sv3/4lW/dNS2/kDRXwa0N7VPTKsl5b8h9tGSB59PehSTg2jE36",
-	"0tWA9nUq9xarRj7yNR/zaiP1piHNynvVVdxxpVKxYOemgP+mQZ5jM1I1a7NEbNK3TUJ72d7E2ijNTdy6",
-	"aYHdcpAFmwbQSq1tEFRq8Y9el/oX5/AqOZ+yeV6Th7WuX7rnC3ENW0Po3vrQqG8a+bTOFSs5Lc5ZWWIy",
-	"qhun9rrAVsS2atO2adHHFu/fvP//AQAA//8=",
+	"7L3blhs5dib8Kvhpe4mUgxTJzCxVMlevXtkqqUtVOv3KlNV2hZwBRoBkdAYBVgBUilXW/9fczgvMWnPj",
+	"ufLtvIPnSabnRWZhbwCBOJHMg7oOLV+4S0kEjhsb+/jtHzuxWK4EZ1zJzuTHzoLRhOXwn6dZJq70fyRM",
+	"xnm6UqngnUnnfMHIkqmFSCRRC0ZWVC2IXK9WIldy0Ak67ANdrjLWmXT++Pg8IF8/Pv2qE3Ry9v06zVnS",
+	"mah8zYKOjBdsSXX3K6oUy3XX//rdaf9f3v1jNyD4H737f98JOmqz0p1Jlad83vn4Meg8Pqfz5onlTIp1",
+	"HrN7krxnuUwFJ1QSSqTKBZ8TxlWqNkTReUDYYD4gUdg5CDsR6V6laqGXE/Lv10Ix2RuQM8YTkioypfEl",
+	"STmJns76z6mKFxFRguRrTiiJxXJJeULonKZcKsI+0Fhlm5CrReqmMAh5aVtgzK1b0rDkD6lUKZ+fLdLV",
+	"knH1TMQU113dhpecRNK0umD6MxkFcFJvXj8jYgb/KfKE5fckYaZbYr8oH+AD+2f5YMxYchh/MeofDr+M",
+	"+0fjWdw/ZtMv+9PRkLHh+GB8cPRlx1/DTORLqjqTzjpP+zmbsZzxmDWe59OELVdCMR5vXrNVRjd6T6rr",
+	"ivQmReRqwTiB3c2ZXAkuGUmREKUSOUuKP4sZoZwwmmcpy4nebCZVyO1JE0mXjETe2P1v2SYiXXOmkgie",
+	"bXonhE4l44oItWD5VSpZ9Tj1vEorZ3y97Ey+wx/eNS24/fTOy+dk6dmS6wM4OPngxzT5GBGRk8g7Ivhj",
+	"5QBN+6PZOH4Yj1j/y+mI9g/Zl6x/nBzE/TH9YjacPkwO2Wi0lSKvcZqv3M+nq1WWNp2lXuXKNcPTYPl7",
+	"lpOF4GKtj7H7+skj8nB8OOyVV5Qztc7575YpT5c02zpnew6VTxpP5DVT+eZ0plhen+0Zi4WmB6p/JleL",
+	"NF6YwwGSIku6IVP9T5WnLClN92jb/GBCeopDN6OUKzZnOUzp7du3p2u10Dwrpoo17+KU0ZzlJF7QLGN8",
+	"znDfvnh4NOxNSPQH+NVcGi6IEpeMkysqiSbpIOSmBWF5LvLfhZ2Uv6dZmlxAQ80YzXVj3qc5m60lS6rX",
+	"YHtP+74A2Eu3rZve75tfhD89fs+4eiVk2n6t5pmY0oww3bKfiTlZmebVy3ZPkoxqZq5bmlPXHCfkhjUM",
+	"yCsqpX4bqCTRMuUXtit4Gqh+dDY8XuSamPWG0YQsRcIy0tXXOOTRHx+fkwfxWiqxtNf5gVwvlzTfRD14",
+	"XvQ3G7HOibji5CpPVY3vjMYHh3s/rMP+8bt/bNm714wmz/X0tu9fw8YBH25ba85mGYurMsEdzhpu39Ov",
+	"mmebJnis8FBAy4AgH+d6JfnGPRQTOPw4SxlX92TIoz/1Td/9p19FJJ3pg05BiqDcXoTuqD8af6nvXU5j",
+	"xXKpR8uYnroMQp6k81RJokWDqH8xmES9oHhAiOAlnjdnnOVUsWRAzt1f9Uz0XmcpZ7KgUOQ4Mc3zDUlV",
+	"lSSGo+MhPUoO+19oXv9w+pA2snmPBdEPzxifq0VnMhp/GWiW5P4dVCUz2v9h2D++GEz6zYfyUX+R0yVT",
+	"VoKUL2enqn4+r4Ehl+6cvkn2vLQkRblCVnZwcHB8QpZrtaZZtiHsQ5ytZfqeEXjHIyNiRZVXYjwcH/WH",
+	"o/7o6Hw0nByMJsPhv3SCTqpH/37N8k0n6HC61E2pahZbEqpYX6XL5kdOL+2fcOxrr89Kpt3WVVFVWdC4",
+	"ee6mp+YFpFx9oa+ae2ZGjc/MI5HnLANx5GnDU33K9VWKbSM+L90pnC9QtkTmRmicCymBitMYBOmnKuTw",
+	"SaylkUTL0gqVCJpQRS1xA39BUc6K1fiJHJCns5CjHBY03Rwtq9X4Y86+7z9MRvExG1N79qjeFBv4p763",
+	"/P7Tr7ZeDv86/Gu4Hg6Hw77+n9Hs/+//57+/a1BWgs6Hvvmqv2RS0rn+cbmWSgsMqzzlik4zRhT7gFsp",
+	"1orEgqtcZB5vgXN6wljSIqC85JqGcPvgQGjBovVMtEpC5jmj+JJRw7i70dBoBgmb0XWmgkKUprmy55KJ",
+	"eZkYR8PDFnqEt7K0h6ZnkHHaKbNZANIrPlM5o8tz+HHbssVMr5TRZXHNdI9WbgYxuCIbw99amAL2dQGT",
+	"aiOJ4XAbv6T9H959Zzjm9UmDmtXAIkg3E1cs78dUMvfGEHxiArLmWsKPRc5kz22b3jC5c8fUgkkGQ8gA",
+	"71xfMs3ClRbAjajyUm/TI8Fnab5kSWAV0K9SudLKMEui3oA8pvGCFJOHWUuxZCGn83nO5lQxS06GMWia",
+	"009b5dZ+1ymP1wk69RG1CM8+rDKRsM5kRjPJmk8RVlY6v1SxpbzeQeLD9857AG9wnNwIk7Axenaku+Mg",
+	"Az3FpzjdI5yg+VfBxmme041uKtUGSFrfMP3vr1OtDG/2Zxf2SdqHW4R8K7tAwu2dwD8izj6oC2ALkW2w",
+	"ytn7VKxlyFd0XuXacBifnrWYDXqWLtMG+eQ5/aA/Jny9nLJcz9vslnm5YN57zTqDARpnjWSHI8G/hjuf",
+	"as9W8S3bNLzVRortxwshGSdrnn6/ZuSSbUi3eGxOzx49fWoYIyVv3jz9qkeW9BKfduaUHCLpjKEqovLN",
+	"hFCSsxUD1lB6/J0pRQ+jv4NO4C+2XQ5GnUYrzUn5eyRHLT/PwDigXB+UyystZESH4zEYaRJGorTYkItL",
+	"trnImdZMo15NLp4ezw7p0bh/EI+S/uHsC9anX04f9o/ZOBnFw9kBBaJpFBEqBqK252B8dLSNi4Thh/Gw",
+	"H4YfHj5u02iezsC6uNOw+ficzgno4VrKZAmZbvSDb26V29mApAM2IKmSId9uC52QKOxoQeYgNg3hHyzs",
+	"RHuYSc89eU0tGCf5msuqQVTzEWW5TGBFnZCjzUSeaC2rJC5rfUsfOoiWjj3pJkgIukF0OBpHnkEvXudA",
+	"Mra1va25mGZseU+SyLS4sFpDQa/220jvbkSQCAL4Xc9BXw5PhB2EPOSnkmgF5Xg0GtrHjKRGPsXvwTJE",
+	"Myn0GxDdj0iX8o2d3oRwEfJVDsYlkNV6ROTWpuw9xFkqgbkWByZJ15OSQw47ntaMGHZNQDApyMiGBy97",
+	"A9+cvZZMhtzQRSyWK5qnUp+TFISSK0Yv9aikG719gIRgZqr/CAebSr1L+uLavedaxyZLeK/lBI9qQE7J",
+	"e5qtWfkj7q0MDj3LQo66RHQQObHYEJzHCIbDqM203nyTzYLbr/AX5UtLwlC9u98Nw/v/1n37oPf7sPPd",
+	"//N3/f/v3f2w0zU/BrZR5ffe/Z755bqywv1Aby6cVU6WImelg5freKGvMS4U2cYLwVkL63jpdaPJwCpp",
+	"kXeO0f1IK1jbqCfk5iSD6hU8GB6SF0KR5yJJZylLivOiZCqSzXUPSK9l+ymNhuPDRpt6KtWjdS5Fk8Sz",
+	"ovohjOFnMsvF0pNO8K818QReedKdUsm+OFznWcgLhaynSdn0pr85ffWUJCmwCrLQPAM2YBuhss03V0//",
+	"LNLnfz7dvDgbXj0/G3548U//74fnX4kfnn8lrp4/EemzR9+sdJsXb/9588+bb45bdBWcRytRa7mi2ZDT",
+	"v4leYlbtPz4gHuotKDbLU1577nT2lrZASm8VtsbXl7XGFVFrp6QFSsjTFs8FKI4kLVv6O3u6WGDmK6oW",
+	"xcTTZE/Xyxpatnlc6pMtPDHS96eQqOwRiQiVl9LzZs40VxjDzQ75I8EV4yoiWj1YxzGTUj9dcLuDKtMw",
+	"zyfYPa2TKwpCDn8optM3nqEJqcxkQN4a9pEq0hU5cJOQ2wnnbJUzybjCjnsVbqT/NVtnGSm3G5CXWoqA",
+	"x9btB80ZSedcC6P6MqOIanyGTqysiZ8hv9JPFwyU5rL4fS5UQPRv8O6lStrlRnWzVMWB1cgKzZFekwda",
+	"VbmNcq2vsEa8e3p37554P+LHTKo/iCRFm8UjymOWZc5DGiMF6v+kmm6QrB78WeLPxWB/n7NZZ9L5uwdF",
+	"TMMD/FU+wE6NYR8Hrr4R+j9oRmJveJIwRdNMDjo4UxStYZZ/oIntrX2ORvb8RztXt+P6iwRMuDRLE2h8",
+	"MaNpBhYPHFQ/iOj9slQ2MY9yvEFbCzzKBKMmfjz4+PdwpnkuctmZfPdjZ5ayLMEHAj7SanGZo1c76Hx8",
+	"pw9ZKr0FhftYk6Giai07k0PNPFWqgGoq0yuO165bPiiW1zfL+xjseWKvsI+mszr3fCGpJEuaaTpjiRZn",
+	"jMdwQqY0Id+cvXwREEqWqZRahi9+DzlsT0Ccy0L/aOR2Y8n2Oi6k5V5A1vySiytuupAgsMWCz7I0Bgt5",
+	"4QUZkAgPJAKrjySMxgs7BQKfI3/w4m58hdMPh2jaK/PZg6YIio9Bx/dk7erCc6h9RL8APAbPDZ9q5CfO",
+	"VKDfBZawxCpUBd+Ul8w8KMjSJqD0+TzfvSYn1dfEU+S8hwU0WpokOZMgJBQPTW0rbaDQtnVDm7Jx5bbb",
+	"7od3bPvctStFTfS9sIltX9fjLG594kjCt+JnwDEuuFAXK8YTlCgdP3sGSnJMOcTWgECZaKq5WqQZKwKT",
+	"9J02Xw86TQxpr3iWB+A6LfGu44J3vbQDaZm9mGqNgcGAfS5U3za6KwZmL4/lHLKwp3l3QE/eWMl8Q4ZI",
+	"WBRySTeSLMQVGiqAt5he70nijWiYDxoNErBTEMl4Ip2iXTu2KPDCyPy/a92Hb9zsl3SjxTsQwaJYcPvY",
+	"XNhlRZOyZeeSrZRWD/g8BWuDNb1kGxQTlecCNzE1kuSaZNbqBI2RJKOK5b9UxgmhKMbAfGfiC3Sqlagm",
+	"ajpFXbUexoJm60BzSctL4aAH5Y27zWqfiHyaJgnjt+IaM9eLxy3ObdiRvgbr6Z9ZrIDOZSxWTJJEoP0o",
+	"y8QV6KAnzlR3RSWSGIZj7ZBoDgqu8MSbR40VFJO8KxaAsSSpJCgPTEHv2WexLORixXLY3glZZTTWy6bm",
+	"eOG9tbZTG2UEUgrlG6cEOEu/s8eiUQR3aCIVnc0iHH9AXjTsbMi7p5VB7kkzA5F7ygYy2ehweBDBGqPD",
+	"4WEUECoxuCbk1nYC4aiD3i/0Yj+HqOcXQkFkNE7hxhSPIdTAWanpziN9HAosa6fu1xu+gyVaPypo3Yzh",
+	"yIolTUSP84QH0La6K+qHyHGMUAaySARDSjHR5DZKRM+yC7FbM0PC+MeQ44PGVU5j73MwmENTGKI3IBFs",
+	"YgS/SK9bCdTngterdOci4LdRCTa6JWm9EGfrePFarBW7FVVpcpqJNS8R0wtBHLMgCyrRYKe35jbSlYs7",
+	"LtHXYUFfmnjtXGpkpekJf7wLaiqt0MZ/OMKoLfmOnr4XQj2BJdyNvNx4bsBMzR0Bw1MqidV9uiLH26t8",
+	"lYsl3ltPVLpkvcEdMY/DqvjMtx1xITnf3UH7rtDiwsP+wHaUHpLWjQm53Rl4FE14Z+0pmxBKYpplLHcP",
+	"ZPlxDHlX5AGwmiKALSAR/sckZzSJemTOlPT8oDAUiMszkYdciiUTnBGWSdb0eloHa8I8Id5uQci7UYWA",
+	"anI7/rX3S5WWXwhlfUd1G4NmIUvz68lW96bxT4GdpvAhRYOb2wNusyiMYUIx6c5UAOh0lzLpLDEnnjpN",
+	"paFxLq4GvwgLyZ/6oND0/YjzrRtcju+/k+OBCKd9jsdn2taUOuk8fvO6E3Qst7hI0dIqVf9wrNltsr9L",
+	"KEs5u4jFmmMsE5otJt+9CzpasGfJBRjQKyHNQxPSbLlzx7NhCEWzixhT+oZBZ81T5fW/XiV64Vt7tYHF",
+	"k9HeXHsreSIdauUBl3QCes6b189IWrHhBfBLzfI3+NUa9n5eUn9FN5mgybkQz2g+v51wucK+LpQQFxn0",
+	"VlHWrdF3KhKIaWfM5IjK9AdGwD+7Wx0feer4a79DJQSxw9aEDTO3vhKij43u2s+wY1G/vJf1lRda9AR9",
+	"L7dyVOGVvFimcmniMyrhVJ3Jge+7Mg6TQkyDuFc/+7QasHVwDQvODU3Ao3FBXSZ/g3grqvuvsE3ftbkL",
+	"svJCr9zmoCuuRcSxicTkvDADhzymORhHW2LfWqPdDEsNufF2NfWjW5StPl7s2y9EhLjN1cCzuc19SLli",
+	"OafZBTj4fFZ4JpbM7JveyisIq9Pq2DonMk2YfvxAKZ0yxkkm5nOWYPR3KbfmniT+GndyzqOyaxZnR+zs",
+	"apRt59/HFndB16ecrDn7sGKxVragXxepW9otzG66IzX8DBMK3nD6nqYZnWa3e+XWXj+V9y2hik6p1NL2",
+	"OkNFE/J+abwwaU3pkjXzMAIJxiaZlJKlsMn2O47UewzNOkl5grVz9X++qzfQ5mykkih9GXOap9lGzwSy",
+	"lwQEvRkPnn0v0bGE+QJ231Lpzx7iHN+zXD/cWiRESvEaRKUA3JB7G9or72gE/+ifYqKBxITtAXkEPYq1",
+	"isWSXRi3fRTyJaMc+Z2bmlRitQIHttbN4fjAKVlERV3BjYWJ6D+lSrEEQmRTTAFf0PcMr7RllRPjrirF",
+	"yYe8hjkAVgjInC15yiDCaEAwWVj/vPkhclGFerNCHmkNH36KPqWC7+3urh68RPpbMmkbzHTXerTt95qq",
+	"tHNnfNamW84JFOo7CSKo4JdU+bCxamRA+PCS0hKAic9Tm83UXiCAnT5xY9VYqu2jb5rcGVu1Q8eUm8ck",
+	"RqvEpI7hgjH/paWHvLz2E0+PNtbCVPUC37sf28Q6YDohb3bZf0pesq8O3Yp4c6fk+tdjK+6w4RXDwT+b",
+	"Qf5KPOpciOeUbx6BNR9ziuWtOJQS4mJJ+eYCHQQXJvm4zKlSaf0HjleJLJH6BdHfmpxQm7dMMUPHfKEl",
+	"CouwYfnZCYkzgfgRRmSIBecsVhgQg3LGMyqV2eu60oCeiQc4pM8Rxx5HPBcC52dnhg4Ot5omFqmE6Otv",
+	"+tikb/fjzoKl9t/H6q4RKkNe2VmjlbScYtQbkEf+Toe82OotAqdBbyidQJ2X/izC1BtO12oh8vSHW5qB",
+	"1n5HVWovnLAczGTU4hNBoMsEYs7IqfneBK8Y3CDMP0SYH8g+3CNwZ1TQ7JvytJq0ouL3O3I5+2tzoEqk",
+	"G719+7bvIzfZNUboblRe4E/IXbiyizUOyJQm2YbIdM71v9iHVZrr/9AiwoYpDBYK/CCfkKdSrtFxSNdJ",
+	"yniMHML5LeV6GoW8fW6tCFB1x2G1i12kWMWxujUlr3IRMym1hvgYUuNuZ8dpzCGukXZFZ4PzxhQQ3dyE",
+	"m9TSlncT8dgzSHpjQDa0m0rdeOPN5pJt+qblXXHbOiqeXq5lvrBgAxxQW3HIuxhbE2B8j8jBcv6L9T+/",
+	"seE/LHnOkpRaqJFbMEjX4cVS92hRRAr7IKsEyYNrQW9wRfjcw1ly5LNANzCBgYkZuIEZupZ9aNmHJp/E",
+	"Y2KD/6pri36JThO3Axj+lSTPUs68LB+aoDuFZq9y/dYpyFgyCCTVmNwsBbQwQpME/sdGmRchuCuvkx87",
+	"36+p42aVt8ZlRq65Vgu60XgwjCBoJY7ZSh84lSQa10GjfFyMg3HnWoATQUderlvyyJSIL8klYyu9Hj0p",
+	"0h31vzj00j7xuZpmlF/q/7SoRuUs2kpq3Nm3b/p/ePny2/5wOMK52oS3Lw63gSs0gTE1/JH85//43//9",
+	"p7/89FP/Lz/913A9Ho6/hP9//Jef/udf/su//5+ffnp3e1wno8fDwk1ekKIpb0R1Mq75VZ7GzPrr6zmc",
+	"aQyh3VqChZ1OOVmmXOSWGODDXhXZ1Sr1ZZyS4+PjJrAUnyjg/3YCqBQZf98BmQQF+TasqoDcFBDZrJde",
+	"Tsi73uVyuXomPQ/yNkuJe/XrlTMqm8Da3i425cwT0w1LSHe90jf3aDj0ju2EKDpFaD99w0M+zRm9lDaG",
+	"1uD8NZy3Jo0ayT8y8SPWrq2nkub6gMHv6V2Bo2oityPVKfzHNJzB/7Lb0W47vZqFISIQnQbI4GbMZH2B",
+	"F5HOmUnpBSqpHzrYPayp5Kac1T4wSoBVBWz0xqzVxlzRApZuzeg23d0orXt3krZ/Y9xsGi+GIYkzxAO9",
+	"9u5UY/ERSYXMM03X9Z1xW3cBcUOyfbwGbMH6m9GU5KC7tfypclJg9ooxbnIF0ZcmwbX79OwlORyPHoKn",
+	"o/yw/QjBV5Px0XDYRGSlmCxPRPPCsyrHE+CJyAt397cjKQ6bVm67cNBldRgKXHGxBca75bEcmZpDutng",
+	"GF1VH/kxIJ4aMgc3v2E7+MG1B6zQs7/j1bk0bEzDdgd1Omy6GxYD7macAw1JeZ6CD9aKY36eyoLyRDNh",
+	"0XBP8MOWRFjT655SkA+PUWY3X3397G9D8lE5jS9TPr/gYuuW3pPENrUIIbfe5G++Go4Ov9Cr/WL85Wh8",
+	"MHw4PPxb2PXqrTUUXT6MpmtXZB82YM75uYcFtqTLRQPDiL1jDamIIS+BBCKMR84QeRzxj7DTmdASFgpQ",
+	"5avpUB3df2x11AACHSypDLOIKlEVW7GYXDOdutXMHFxNCUA8IAaLBHOeq8sKOa5rQlYeprjZDAsErjvW",
+	"8yBtiInXBf31yQA3renYnzC7T5rPZtnLGeBK7L+5P1YOysCqtolhFrPb7A1kPwMKahdtnUgx6BpLk96N",
+	"BLXay+9DvTbOCjA7G+dVRpcFLC1L6C1Ys9vFwgrqrNus+tm8awi9Qi8IXL2NmyB1OEoLzEj272bIu5F3",
+	"YFEv8EJVcOdTzV0ywedSP4oht2Txis7ZLmZwtRAZwAfDrTfw+y3yOVUXC0ab6CJfM1u/AMOqXPCN5hUZ",
+	"mzmXjM9GgGK4uCoTiZEKzGZOhcgYhSVdj4MU9+Lj9fgFlA0o3+85U5XrTV4Z3pFvijM1+Wtzhpn+3o+I",
+	"RZSBhiYv09WKJScGfm9FpSqwZ6VKs0wPiRtYhXQ+uJ0IiBtXWn7gTrWRuaQsSx5D7GEDHRW4MSaOcGZA",
+	"8RAzpUY/Buumkav4aCuk+83ZyxfEfLxphn/hdFnROHwMnRoHcS9y3bSAMIcYAQpXq7LvLTA8uxgFrrYY",
+	"uWl/v2Y0Uw2QgM/S94wzicgSa1nfSmtcLgqoiEtEXHbc7HIPVgadNE3s5Yrx01dPvxLxemnflkYZHrGk",
+	"anzOfE8OBkOSmE5IFy6I4KwXkIRplTFBnL9/Pn3+rL7GlM/EroFrExcrxukqLeuUB4Ph4KBTkg8PwnAw",
+	"DMNBa/kKaL2Q15xA1YZgZhPgYmyfjTsOr0+LJddAcxeva8Ly9L3dPv3UoqBS0cA/eSbUqMiE8m3jY2OW",
+	"rhqL65bU0fHx8ce7SaI6OD7+spxHNd6eRzWq5lGNP9b0SbeB1XMpLB/WGALRCvqQsozQpZ5BpaoKHkGN",
+	"zCqWkAYly9oBrhbC2AIKY2iVA7YaT9JPAZS4w6JWJpZ2jwnWTzEyEE4IAukyUO10iwiaVHwno2AfY5ch",
+	"0Ka1w09BeWC1YBtypZUbgD06IVSRpZCKaM2D2FReF5TizWsvsQSu+bOUs33UGu9W1J8t5s+6yNrbWmPF",
+	"3qV9CqgE3iOzc0Vn2PRj5U7WqnStl/o0Lacg/+u/obtkhQ6U9xA9lHnnEte4Gl7zPc7d5wS7nHV10pM4",
+	"U2Wp5J6ddMrkVg9e22w8RtR6ll5FK99TVE7t2aeGzn7n+76tNs6556NyhXAK6FdXJAYfnd4J4mfrjYSU",
+	"pOvuTlVKTSovVeBLdoYo7b0uE1yJ4ZRIIPDq8BTXqnQura8yXNcG+Rd8K96zfAt38U6f8K0cv4NtHtwa",
+	"WdzQ31m/qi2ezE/iqYSD2qXwokU7IJxdMalM7ka7parlUhh2YXS963H+VmU0bkHFRrRsyw6cAlpUvMwJ",
+	"X2cZER4HqaEx3xTJWveMuVolYbdFnWi3UflPRMtDPGPxJs6YUXj8WzUhkYW1I10tUIOaCbe/B9jGPOQs",
+	"BbdnVETOg6HHuS4i0p0KtSCzlNPM+neN4lSIk77zo/B6lLSqGghhcW1eaa4CK70DlymwKEI1pbbxllvK",
+	"pqU3r0lQrZb8bVR6txi967i115F1LVya9yxv9yiEvMmlQGwUwoSkypbQknqHVRGw3IUEOItiB2GYCB5f",
+	"xpVpA14zYeDZJuSQPZ0qybLZSQ2sxgebP6hBThei+9+AY6np+Ats51J9HKufBLb+DaRlQB0kv/YNlp8T",
+	"xujYWn4OkrN5mkFJnZB3IxtM02/4f/b/op5XB8PpS5Xzu6HGVJznd6P+8Wn/Ce3P3t1g45W3rgbXr2EV",
+	"TczZy7OumXGgdsrh0UObz+5ieaxNpylUIWFN9QPiRcpZP2c0gbRS26FuXjLRl3BMT7x6KPqCJ6gmRh/6",
+	"5nsIipRRgLiqxnonoR5rpH8yMPcQflm7ck0wuA3qeQU/oamW9+FoHAW7gAFKWkywX5wGRqPWJZrFekl5",
+	"sZvswyqjvAytJmJz7BVZAFHB9iFXknpxEIOmzbFA5tUJPhG5bx22Qa0BHCfjKt9AIEkZY3tfQcozSjdI",
+	"U0Usbn3X3rx+SoqK1mnCuEpnG1cvs9gx0l1LrPrphwAjUOGNa3c/MHu5XdWuv4lfn5+/snKRvgKlGWCa",
+	"ZI1yTLxxfQvkQuQqqNKPKWtclFfBy6n7bSKeNkTmYj3NnrrtJ1AeNyBREQyNiSeYTg2XPKFywSQmoUSY",
+	"+wucAEpGZCkAyTUxiioL2IYhHVynoLrPbm1IN5yBp7Ga6+zRaBM/fs1oooVb2VSz1vx0Db8ApAOUhVj8",
+	"0y28Ay6Ncoe52gsp2GKwvn4Ij+YjMSOJKzbZFJ+zQ3kJOia/c7tJpikj9A5NbDsF4iJU2CIEK0GuFqY4",
+	"kpud8f/e2hrsFR8h3dKZeeG3Va/+noVJdhqLdyne96SxFFPlpECwEjodZr/YEluARbFl0wuyTxiq3qcV",
+	"+0RG8/3srnYZnun1xuFaOy5USyzWzht2Q6Nn6c7tZfcc3p3d0w5+e9Pn6IamT0d/VSuoe0isH78waXq8",
+	"bKdNs0T/jdXoDHU7A2fJTvCrt3Butzdu27Fd0XUOx+IWJkbXx82sjAXCwd+iobHCE/e3Nbpt96yNaFwk",
+	"UcEVQZsMeZSwLH3PcgPQUbIzTtlM5AUnbTM1Fn2CXGi6u5Hd0Y/ma9LhkbXSem1/G3Ek8oaMg4Qqer2o",
+	"j3PXpcF5JN1ZzlhfX/QTkjC9BEj89xVzJFuHfldNIbhxSEEDbcDcGp/1N1iCuRLZWCbsY/pwehCPk/6I",
+	"DWf9Q3o07X8Zf5H0H7IvZ8d0OB3F42Sft33JFL3+3sLpEvutt7E9YzuJRZ4zUw4NE33WEv+VJjIgaTlp",
+	"uRomUnyMgSE5+77/MBnFx2xMITqklH29b63mpkNYecgi5SX+EUMPbYPSUbRQ7K7IuPqLYq/AdokEh/lE",
+	"Ttcyxddn8U/lUGUbzArnjt9WhYwG7b81TraocG+Nbug4A49oFJh/Pks5O00S7y+PPEgi8xfH8xosBK6D",
+	"a4tf75uXb2OMnSQSlCTFngkvhfeyfntv4IR23CKw6nzl4EoOZUvVZQoLkIt6l/5dU8CYZPE6T9XmTA+A",
+	"3BdRK07XGBuI/3piV/DN2/NO3Xn0zdtzg0ZRxAeDwWm+zlmC9eVfn42PvnjwWP9/VOooefX4OZmliPNH",
+	"Q/7N22/PyJvXz+Bd+xoaGhABuaC6H8ninKnegETswyoiBglT79oJifh0FgUhj1KqNJ2kUho2T9f67cwZ",
+	"iRcsvmSJCe/RMoS6Ehg6XEy2Nwg5eGFsvVB0xHhaMEn1cOB9iRDXT2RJ1TmDb7WP84+vMRwkxBbDvha0",
+	"sFBqhfnyNvQQvBiIk2ZKaZr0MMXosp5JZ36E6gFIhn20BidWbUSMxgHBXC/MJ4XEc+dYkIhjAw81hY7S",
+	"5XKt0MxrmSHlhK70g9qHfAWPL574CLEhr4UO6slZvX66MSVVoXK6KkpRSVGUaTUh6SHXq3KokF0EPDTW",
+	"zx/T5KOBLYp6cOKUbzCyGScQU25QOJOQ17/9vblKv3uBftvfU/U7gzWTLplUdLkypr4eVHW/f99wSRmY",
+	"itlQz3ml0mUqVRoTDzBtcP8+eUzjhVk+grG5GhNY5Jxr9UkyqXdEcIYkj/HbZYVvQF7b8qJYHx3zaAmF",
+	"chUWp3djMkRcGX/EBWur009cmX4AnUhVyKc0vgT7ZQFCrB/2ooa/IPma4xTs35qq+bta7654f7ELS6Fp",
+	"QPCAeHXq8UL/GcFhESnpcDQ2d6mpyL6rBexN1fO+2dpwFlo20xsMrlrrHcHSEbEpAlwpDQHiYpVaoqLQ",
+	"b1Np83JgHKCZFsWwNO14iBRAHHgVzfq70auXZ+eaigG1AS5gDWnFojJjUWK9QldftYwjCmzXFczTf7DN",
+	"8OJJLI8k8nSecpoRW7wWcLEYBYGUfWDxGkqWqqs0ZieAOAOVxKB3ZM8hr4G8NB3leBwNyLdsg3byEmsV",
+	"V5x0Vyw3jnBb30xzer0j9gQiUkitUA3QblOj2zZKtcAgReG0TWXZbwv3Co36WJBei6d4TmfmXSwOqYCu",
+	"Yh/0sCR6sIAI+h/0c+PBr2rG/8AEXw82dJlFDuxKv5MlUKhutCfYlX7a8O0gUfFAR70BeapM2MD2Bwsq",
+	"TuOjFfKuXNGY9SVb0ZwqlvRa37EujZW+CKzID+41PG6k69LQ8D3wkon8T4srS80OgHO1qNAdHQ5HkaGY",
+	"Vpgsk4WknyfjxNOMEz41Lprrw1hhwX6zYZIxiavE2ysxNc96d80WNVQEsvCbRbDFYRRyyxWz9JL5tYY5",
+	"C0zFMdj6hjEQ37go32c5/UzkxC8MVAnvIGfOkIPJgx4PWGdsYiJG4IyNYyFwZoOAGJsAhFKApK0/X5Iu",
+	"FuhDJCu75t6JZgBu5zQZSLsqAMllBjjeowhYqCrZm6Covwx5dekNW1zg7Pq7PCAVcCwZcnRMlANuvFOz",
+	"94R9v6YZ8DMtZniIVQU7AI+v1MzgNDOQ6cjGojbsp8iFKciQd20sQ89KtMtqTAJWbNUvSM4szpP+O5Rf",
+	"hEJQnk97RtNsnTPYo6KANJS143SpSQVCEsRsZlLYbSFpDOaRpBu5yJ7oQeSCfvTTkwN6OTdOTA/do/uG",
+	"pxDLha7QlUi5kj0TCbVRTFrJ0npSja1FefjgUFM2cLESITfRESipwxYEkLXX7kW1Rbu0uGLCDUJu99qr",
+	"c4vCFlhHETo/SkQsC59rZI4WPNyx4Jptaamu4Pj68Y/Qxu5I7evHp18ZpF24TsaMB7zCQEYV1TKpQTYj",
+	"p7ZKIRYcrBcy9Ej5yPIwfbSmLKGtOu6e6KhaajLS95DbwuMwimWr5oLgpiOsZVH2y+/TqzEYQfSaefCk",
+	"/0SWsLtyNltLrLAIOVZa8o4e4b/6hqQInYr3jAyNkhcv1lwrYbAzVjQYDg2SO3AG99IaOVdRYJswIpRT",
+	"QdKB8ird6HB0gBFzpZlBeNKUNcCKwSdHEYLVXKWSabH+1EIHmOv5A8sFmWnKBx8MwGn1Snha5qJyYpR4",
+	"UJ5saQM9ne/XmobQ8mCEZQfibBPQTG3lf/iHfwDVxQqWej+gHkTTRmC/fgX5x0ZZMOdoqnWEPPJxzqIT",
+	"ODzTJjdoaAYjsgHPr+ilCXhtQlS+tkFNWRozLpmnqL7KxSpPmaL5xgsIMSqqn/XUGQ1Gg2Epd85PmMMU",
+	"uAeW+RtlTxa4N3PWYEt75b0XExs2jXH3gYet0m0BV+kFIXd/CpwEXXxo8Gp8NJoBOcfCHDTRSgXLgByM",
+	"L4xQueHxIhdcrGW2CTAOJrOlCfyq3Cb1Vp6gXGTP654kcJg06T/XvTuQZCf0ocKfiXlhxNS6XM5mGYuV",
+	"LEk39jKbndGMUtO7HJAzEAi0LAgrAcmteNyhyjJsfeAJAGWxxcgIpcsV8nMDU7AR6xyaXeWp0s8XQBpA",
+	"bGsV/jnSzB3aZ1QWpYghOXqZ8gu7TFM93Kh8VxQQzxCWK9L/igIbeRvyaCw1nzE5VdFoKKMeWXOVZibU",
+	"yp2e3hM9N/0GKSuJ2Ot5pFdoAIL1NxfwzcWULVIor4hMzcf/7WEdY+iWCzUgpyHXkyNaPnGQWeW65iYc",
+	"O10yYLyazYN1J14rG0glhTEi6E+NDI1J3LFYmqS2dMkm+IY1zBXvr2MzT5PORF+pKsCUvouW3UC2ZcV2",
+	"rVfSuI2W/PSeZwwsbs5IWiLWsll5fHAYdFLdNTC7TmD5in/wHR+M8prwFtUVfC2uiBUV4Vw0WyyTmTWg",
+	"HA2HS4mWoiMZnVjiIg20hXTjzgtNbXBImkLS7SdesfqD571hR/RsSzvhxWh3Ib9Y/ttoKP8N/vPHUXD4",
+	"can/MNSr6DXlkb8LOpbrAPMdD4d3hoBfpas2KO8av2koBlRjhXsAedIEPrkrzPhD3JqmT9wWPvgDTWxK",
+	"Bnwy2v3JmwoU9eHwYPdHT/za80f7fNFQFgmOA+h59+cFxmvQcS9y549MeW+DU4htjGfXfwo9TtHTlEjn",
+	"0scKk513H3dwnlLWRpoAmsk8fc84WuKs3owPXVt8GlwrLWwUtwpcL4VHBr2iBY17SRJjA4XpZUnUbtTH",
+	"wOLqt4osr8GUKysQSWg5se6nslq8MWiLdD7P2Zwq1gt5BUQlAOkzLiQNgyoyIC+MPcogkxurYdWmgwkm",
+	"XaEfFTqb9U6IrzhLQCY5HB4MyLnwzQyA52If9pAbvKMS+IqHcOLHfBgWOCnBl6Rop4SiSQxcB9acAmFj",
+	"YDd20ATMnb3KKZcov0sjVYUcpJ6ZbTxlMdXqi9ESERJlrlWzFT5VjNyHayj4/QkuZpHOFxCNbYWsKdPL",
+	"vlqk8YJwMIxzkPeL0cH/4F5lmIZ10GipzG+5YFlCIMsMyxeA2QQnQKY0vgRZKrJqMIQwFIBAkQF5cSBT",
+	"undYWCbEpcF4nGqljyUhL6LK8MhPCtu1xYphH+JsnTCooBBo6UUvBAxVM3YFtlottUSgkUUE4mJIFw6A",
+	"C87QFYPrNlqPEVQ0O51UQL0UOuHew7j68NHYr2eu5WeQdSDmyhAaOo1CjlJHZGBkUBrO13rp3HM3o/bE",
+	"RXFZCsuBtUwkbIbhnYXOPCzpzIX55WIGxTIj0qVgTkM7OrIHq+SxD6ucSTkxSdxSGZHMhbOace8ZaUiL",
+	"6vNUgsOi1yKWgYD8hLGkLpA1seqiCeAR2SoR9ewYwPYlVYqwcQ+1OCvAE2uSRYASSsKIe0zgm2tAS+tp",
+	"7rGmc30VOns2xqouAN/+SaUch37VVACxhH/Vhnx1R3UPP8sndfnktXVTIPYY8gjzYs0ZmW7gfz1pZKbv",
+	"27uPxRtua+O0PeXn1jRorpF+68CLaHzUAVmt5QId7ID3ga8CyC5Us3f2QT0w/nsYKSLdM1AS+mdQeBWD",
+	"fwfoWLZvJHhATHbeBJ6JKAp5mkzIaHh4EHJoNyHleBosvDghP4YuiiQ0AU2hjzUXdiYhRgaHneKXNIG/",
+	"H83G8V9++g/4xTWujNMJ/vLTf3x00wp5lCZl08U96d7UgKAYEoFRAfg3vHV6rpFeZ8gjB7AGsgQgdgkO",
+	"e5ClHF4+CB+WiubgvUSVfIKQ+GCpzdWUGQc22I0hzrQEIwd+FajiAQ4PqPaIplzYZWOlBeuHfgf1irpc",
+	"2MkD0CjOuUck3VgTXiHggZHCKPBOngDwF/fsGfxfzqwxwnufoUjsUrxnxo/rugDvplwvGTw2aH8p8Ppg",
+	"S6QVCMuViEgXdmG6AVOhqWcE9SwjaHMG8SRRLzA+J1+otH9TBhyQ5spjc4OQv9ZzAl+EfQIhBAf2zYl2",
+	"WniXJfHPF/a05FRIe5hPaww/EN9J7SLhHFOtd6+VJIm44oGTb0KOzmJ0VUHRcJmJq2xjrPoG1lAaeXC6",
+	"Bm9Q4qxmIEL1gpBrqrDVWs0bmqUzhiVei3JQjSWf4PJqgd1UoIJV6AXAG8oS7zV21b8U7MEJCqeaYYAh",
+	"ypBhpVyVrVOFN8c3RQ3Iy6LSVdeoACG3HndbOKthIuADhBBPr96YnUzIo8PxcUlgaqud1TSnU65lOfRd",
+	"FHIbaDSFvOsLZghbWWKsTVITjoks85ZS06cUR4KmRwRuhr1CepsN43G35YRcpVwicpFV7Uo6rubkVsFF",
+	"IaEQ1koE2WZBslaj0ZfXg18wOeEY1EzdxG12sNVoqWNavb0sT7WnsYy099d67XalWW1/Cj+GvCIjl0Cq",
+	"ai/9iX35wDnd8PI1JEe3FJg0kK+gYRb2WsMOTeExn5+mCnnsVCQmBo9ILStyBOCpz9WetNQvCUPPX72w",
+	"0yMaL1j/EYIzNKQNZFf6uYy46ENUIRB1sV/19Izfpox8OD7e/UVj2cqfVcB+UhiCKiK2ptc6yTSL2iay",
+	"qlXIPrWPwdg8BmC9R4mamPJvEIOG9piTwuMOQcAmI4TxOGVgF6zp2gYc9ROqiWaElrvqrYFm6Xv286qF",
+	"N6MJE0LXmXz3zqcQhy+7ysXUV7XkRiq2NBTgB9DtYTZNpYN9dZCvVAK4awDRKSDFw39QCe5HpcWebik+",
+	"AIL1ekauRHMOjjc1MUzWb+8QSJoNNWYmZysWX4+C7GL3o6AqTm4LKVX35TdESuB012sDpB8aq1Zqyu1y",
+	"G+noGYSrNSG0ke50QyIH2hcFRKVMkmkOlnP9W5pEoA2sbFyqUdAwxj3CACEb4FSk1EZ1kCfU4xpRniCK",
+	"rjEG0X1b6rwwO6bSftIWUFf9FHUwyglbrhTaQ7RiqzC20FwPrWFm0Lv+PTFayCXbSAapmSk3Aa2Fh9/L",
+	"AI1QLkS4cqn3Bf+q9eEa3nngkm1d1JVRgQeVTjWztAmjIW/OGCWYa4rRe2JFv1+zE9DgTHFVkIPocqUP",
+	"MOTYc0X36PrmXv2cQAQytLyn2fVqQadMnbg/EjHDo83T+UK5BtYgYEg4STEaZQFxUGuF8l6+zlCWxvEg",
+	"MsWzL5szLYWo7TZcNxqYNbW4AJ2tXreXEKRVRiMsMEGa8kabrMUuoXxPZucjvdYVJn9OVs1wnsGuVhyc",
+	"At8E1RZyl0pQun5BEataClYH3CAwOXB0VbQjqjWtvZJa3+RYvD762h1WctvLAK+Z5jMw+e/ZGG/epzW+",
+	"F1CcW63vbWCcvzLL+88n5uvzJK7crH1zzR/eYbJtU2iefkglYksG5oExuTLcxtIWiJvlSPMBeYYeupyF",
+	"HPCx0f52RXNXWd3PFsFgQcTIdlZQo+wu6YbECyEk89J10IRLAcauh3loVNXBIEETLuWRTMBeumIY42kM",
+	"hxhWDypzLHhScTqHvAjqx4GVqQVhiygrqiUMj6v71rWQG8A609rUUovAF29fUBRgXMynyeuC3J4AK61T",
+	"Xonv/JZtogF5OiPWQL8V1JCGXKVL1oepMMzC6Orde/9Qs1SAO7QYovckefP6GeYFaaHdRHc/E3jNIyza",
+	"YzNw9U+Qt9b0Uq0c2Om1TXreWr9lm30Y16MiP/1pss8HrwCry3A5uN5/EMlmDwZnHg8EogIyfQTpTE8B",
+	"NaC4eo9KuU5pQrolYux1gs57mq0/VREGlMc1JTRP75mhPkMt3i2Dx+66U/NqLu+sOl0Dwd0RYGbi8wxO",
+	"rYtE8VBvyzFAH2sP1x48G+1/CJGjGe94eLj7o0cY7fo85emSZp1ftqFqeLzPgvgsSxGH4XC0xxCvEMfj",
+	"XIhnNJ8z/O5on/U0lGsHc9p4n4+N3UW/ko8R/eNnfWZfVaGYmx7bQsGFJ2+vIDObAVvP0XY4ppYXawXN",
+	"8mKUk2uZspB4bB9J27X+BqLHovsRgmUTl+fXnD1bSpvBJztdMqJy+p5lExJZpBbzhEjv7aZQGQ9gM1DJ",
+	"MpAMXhpyCVTjhERUbe+IGg0NnV0q5AY3QGmJ0fZZpMuDBd0g8KSQuuqmizAEKkLRZblWCO8JAVYyfc8m",
+	"8Brr/QOg8JImNyCnXk9TthGYjxC6JGZIIzRpHHoQM4em+hxBJWcO32g8XVTJMUsvjSEfmCbWR2+XCxuC",
+	"+4iPeJsF7Gav80wTFdDUPi/tqXw5M7n4+zY/VX8F9aPt2WmK79Fbv0u7gDa39HMc7PPqvBDK3sa/7pOz",
+	"39yeiDVPfgHhzbydFV+X4oFetFz5rsLEH2AGEvpjb9Zjmw6G4DngTHSalqjWLwBdxbNpmrw4rJFPupqt",
+	"QqJDufR9b0AMNI/RbGxZo7Jq47KrivxqG3TjZdoY547DNPD5cyoLzyQ8J3aqkAVpjICYCMgolxCaC1Nv",
+	"4lc4nZuyrL3Z1c+qezQTu22SagkND4XazIgmHrmPpItwF78KSfeabOcGgu54H0YD9gGIR3gC9tnPMvK1",
+	"eDIS7la2XGOuBgz9U3BX7LrKXh0bXFAvG64IWDSflVEerECcVSPTy4FWaAlaUHnBhakJdwIwN65HL8W1",
+	"BlDR1FeBKTkIeWlqbRzdJcc2MHQvEX03R7dpcJgqCTx8QmjISxA3NuG84pdp83cEiH8Q8kh31+z+MCv4",
+	"zb0Cn5n4z8jEf538FG/CtRjq9dPbnOI8M4FntnR7pfw/6YosYVKFHMzZPSzjgZ5jQBHCBGebd2uykcwg",
+	"Rmp1iGtzMMOZfGuXDVeo16lnCfAwuK0xwUz+JOTRqjEB/560uRxFFn4dPZS8tSX+TaSiRekJXMINsD8/",
+	"Q2pb9X90LnuoySWPt+GknG1T1W8YIfs1YvrsHSRr2huv4Y34E8zU9PNZSW1VUhuRuBputLm4d6m5upq3",
+	"dy1anSYmMp0z0j379k3garkGXiXXHuTZ14QvkEN8c58F5zC5BKcJGOB8OEwr5HjlZkqYOk2SU7mAlJks",
+	"Ws3EOkvIkl6afEFAEYH0g0wL7wFx1X0VzaDGL/y96MW3/UE9YDdRiNn3OiiVB2669jRJiuKiv1WV904M",
+	"eqdJojdph0MJT1kQmiT7eI0+i2Gfdelfpux3miSOaYmdEiBiXu4ZpO3yy23GNeTFs/w9OHhmszTGwLqE",
+	"Kjqlkhk0YhovLA4eWaZzhKsMCoAhzIKqgpvBzNrgbYoiV5/QE1AM0paNYbbBwEZtft7wo786ybVE9BZV",
+	"xrZGhzvgyB0hvS1FUTCqt6hbc/2wXlsnx+EwQJSvwX6qhcGG3GUBGyRbI89jDKyDx7CBrF5MbCn6NeTl",
+	"8NfTIsKUXCvAFKEwrhEyWgIQQ3RPxBBtgvH0ApRJF0FGIRaZZllvQqiE4k+IPAf3uAQxVtpanF8pFrkt",
+	"dtVBnu4Vvloq9eSqVtbLEe9ZVqspyNMrpdQAVNVco6MlsLVel+eTx9tWK3z9WgNCS+WTtsaEbimg9Dks",
+	"9DphodK7iY57u7+1B4dikJSs3U3a5JtsiBdF7mtRzUs1+zAJAjBqABvGw+M3liPBmVeHCQBG08QvWFAr",
+	"ROhhiwMaTQ1eHGD+TPSnjQZt0x7t0Bfsg2aukYWdDDn8QY/gFYeDSEo/etJbFDB9l+4GX1eRYLtVjRWx",
+	"YHtY8dhXe+MiebY89VoXxQn5oZ/VOV8/+vO8odKkRXSu1qck3VImS29AXno4191yaH9vC/A1VjECt5Ij",
+	"3JOQl4DNEDurhLttd2Vmw+Oino3GsXkCVqptDJzBCbkqar+l4NY9AQJLG7BD6TbkLuCI7ihY0w79247X",
+	"/BS6ennnPod73uj51JsIlVasN7WqfvvPaEkPuk3kp1fztDX28yTk1aDPotKTH/DpGOIBgPJ7AZy6M60K",
+	"1Wuq+KGdIscoxm5TmKQXHmlgsnsnWjxoiI8ku8MjQ95UYLkSI2l5unugvfcSHvhy0YjW0gY7Ckd4cykP",
+	"3147osW6cfPn41cffVnUH20xuZjfP8dg/upjMN1ZtusY1yJ+V5fYerTKnPXG4Zilfq8TkVlUr98WhUls",
+	"ECZEUhZRmKdeOW3N/FyV18bqKZXMMsfqbHKZV4T2xIYSVeOKXL8mAKio2FUL6SyFbrrltUdm3oKjfQ7O",
+	"rMlnvyKf0i9Dsv3shfq5Ijp3MfkGPm0Y3Sdi1K8haMlAOdJyde6SLOn47YB8hf8JnNCT8nwri8er9+DK",
+	"WgAtceTEG6GJ0+/LkRtCL5uYshnht8iVPzPVXxtT/VXyN2QjHn+75zjG5hqszvCAT8TrvqYIqVoXSTHA",
+	"CgtE5QPylZkH8p8SgwOoBC98ag/7tx9A1ch9zGi/eaHwTjRieza7EuLxLLGYgpJE5TQGJy2iv95RTNNn",
+	"bvlZBP21sGh7cW4khN5BNHyh/u8OiKeVcHhSCTYplUhH12DXonaH3ITMB6Vw8169HG6lhmvJxhnyeuAH",
+	"WEK7e9dv7Z1YP50tuNdUjEYyZqviuKdzhx30c2j730Roe9M1vXFwe9kaWA5X+7FT1N/uTL57p88asW6w",
+	"63WedSadB0ADZiJNKFgpnweomVmNLIfQN79alR9IJBtQwvU0ITSs4jDCystFpRy1YGle3Fav64KRNWOQ",
+	"O77UmksArpWSZd10bTa/ud9a9Q3N92LB5XoJvGOtZJowP1zU6xlwguv9njaXFpOETgH2z5YVG9Rx+Jqm",
+	"ifi8gTkWJqVjTD7gqOZ6LJv5W4pxivr4K6WLgRK0uNuZdGoRdp3ARmhNDofDombqU1Ph3EiHRchYUcm4",
+	"6Ks/s2+9G6gS5FEa5rBSmhVEddusNgz01OdC9WeGEbhBdnb/YlvHjV2ufSbl9zoqen1TblPreF1mdK5v",
+	"F59R6vig6PiJ16DW68yT91yXWN8Z9pliReZS30dF31i5Gba6aFkbBPuD3bataodaxn4rjXdcPVmbqOva",
+	"thyvadc37RoJqYgz3DJgWfHbTk+2UW00P6d5+3DGZmVbtgy2oLLPRR9b1UZzzoydK/NbtgxVNKmNU8nw",
+	"2T5aJU2ofUBo2FdC9DMjt9eG9fOCdm+nHlO337Wpekjdrr6tdZ95G3+wD+52DmT7a2ZClRC6tgW6oVyz",
+	"9nFMk8Zb4N7cve6B33rLTSiatW3jjsvnVrf7/pV2s+EKthic9x259MX2wb2mTePX3ZA752DZ3Z6TsFyv",
+	"eSKx4BYkEE4dNPGWGTwSDpdrCW58NNs0je51248LBb8QEVDru1imcgkWK2/I0bgY0gRhEK9dXUTANn3X",
+	"xhtnhQp/M0Maea/ia7/A/laOZLps5kbrwlBwsWRJSqHqSmnQI/+Nd60JtCamdcNr71r2oSVIXf7IaWHP",
+	"u7hkm4ucrWWZmMbevnrWP3LJNsS1ro3s9du/ZJu+aemN3FILqTS0R0XnlvXa4k9oFoCXR3/fNAnHhrFJ",
+	"X7pqIL5M5XSxYuQjX/IxWhspN22SrDytruCOaxWLJbswpZzaBnmJzUjRrM4SsUnfNmnay/omlkapbuLW",
+	"TWvYLZdH1jaAFmptg0ahFn/0uqxVYG/r+nVRQ901rA2he+tDo75p5NM6VyznNLtgeS7y0jgl7QJbEduq",
+	"TtumRR9bfHz38f8GAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -225,7 +225,7 @@ type FeedEvent struct {
 	// Example: OrderLineAdded
 	Type string `json:"type"`
 
-	// Version The order's version after this event.
+	// Version The version of the event's stream (the order, the shipment) after this event.
 	//
 	// Example: 2
 	Version int64 `json:"version"`
@@ -406,7 +406,7 @@ type Problem struct {
 	// Example: order_not_pending
 	Code *string `json:"code,omitempty"`
 
-	// CurrentVersion On `412`, the order's current version.
+	// CurrentVersion On `412`, the resource's current version.
 	//
 	// Example: 3
 	CurrentVersion *int64 `json:"current_version,omitempty"`
@@ -571,11 +571,17 @@ type StoredEvent struct {
 	// Example: OrderLineAdded
 	Type string `json:"type"`
 
-	// Version The order's version after this event.
+	// Version The version of the event's stream (the order, the shipment) after this event.
 	//
 	// Example: 2
 	Version int64 `json:"version"`
 }
+
+// AsOfAt defines model for AsOfAt.
+type AsOfAt = time.Time
+
+// AsOfVersion defines model for AsOfVersion.
+type AsOfVersion = int64
 
 // CorrelationId defines model for CorrelationId.
 type CorrelationId = string
@@ -604,6 +610,12 @@ type IfMatch = string
 // IfNoneMatch defines model for IfNoneMatch.
 type IfNoneMatch = string
 
+// ListCursor defines model for ListCursor.
+type ListCursor = string
+
+// ListLimit defines model for ListLimit.
+type ListLimit = int
+
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
@@ -619,11 +631,25 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
 
+// EventHistory A page of the events of an order or a shipment, in version order.
+// `next_after` is there when more events follow.
+type EventHistory = EventList
+
 // Forbidden An RFC 9457 problem details document.
 type Forbidden = Problem
 
 // NotFound An RFC 9457 problem details document.
 type NotFound = Problem
+
+// OrderChanged The state of an order, derived from its events.
+//
+// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
+type OrderChanged = Order
+
+// OrderCreated The state of an order, derived from its events.
+//
+// Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
+type OrderCreated = Order
 
 // PayloadTooLarge An RFC 9457 problem details document.
 type PayloadTooLarge = Problem
@@ -634,8 +660,14 @@ type PreconditionFailed = Problem
 // ServiceUnavailable An RFC 9457 problem details document.
 type ServiceUnavailable = Problem
 
+// ShipmentChanged The state of a shipment, derived from its events.
+type ShipmentChanged = Shipment
+
 // ShipmentCreateConflict An RFC 9457 problem details document.
 type ShipmentCreateConflict = Problem
+
+// ShipmentCreated The state of a shipment, derived from its events.
+type ShipmentCreated = Shipment
 
 // TooManyCallerStreams An RFC 9457 problem details document.
 type TooManyCallerStreams = Problem
@@ -648,6 +680,9 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details document.
 type UnsupportedMediaType = Problem
+
+// Cancellation Optional details of a cancellation.
+type Cancellation = CancelRequest
 
 // GetCustomerSummaryParams defines parameters for GetCustomerSummary.
 type GetCustomerSummaryParams struct {
@@ -701,12 +736,12 @@ type ListOrdersParams struct {
 	// Without `orders:staff`, only the caller's own id finds anything.
 	CustomerId *string `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
-	// Limit Maximum number of orders in the page.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	// Limit Maximum number of items in the page.
+	Limit *ListLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
 	// characters). A cursor the API did not hand out answers `400`.
-	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Cursor *ListCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PlaceOrderParams defines parameters for PlaceOrder.
@@ -723,9 +758,9 @@ type PlaceOrderParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -733,29 +768,29 @@ type PlaceOrderParams struct {
 
 // GetOrderParams defines parameters for GetOrder.
 type GetOrderParams struct {
-	// Version Return the order as of this version (mutually exclusive with `at`).
-	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+	// Version Return the resource as of this version (mutually exclusive with `at`).
+	Version *AsOfVersion `form:"version,omitempty" json:"version,omitempty"`
 
-	// At Return the order as of this instant (RFC 3339; mutually exclusive with `version`).
-	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+	// At Return the resource as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *AsOfAt `form:"at,omitempty" json:"at,omitempty"`
 
-	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the resource's current ETag
 	// matches, the answer is `304 Not Modified` without a body.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // CancelOrderParams defines parameters for CancelOrder.
 type CancelOrderParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -773,9 +808,9 @@ type CancelOrderParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -783,16 +818,16 @@ type CancelOrderParams struct {
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
 type ConfirmOrderParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -810,9 +845,9 @@ type ConfirmOrderParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -831,16 +866,16 @@ type GetOrderEventsParams struct {
 
 // AddOrderLineParams defines parameters for AddOrderLine.
 type AddOrderLineParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -858,9 +893,9 @@ type AddOrderLineParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -874,12 +909,12 @@ type ListShipmentsParams struct {
 	// Status Only shipments in this status.
 	Status *ShipmentStatus `form:"status,omitempty" json:"status,omitempty"`
 
-	// Limit Maximum number of shipments in the page.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	// Limit Maximum number of items in the page.
+	Limit *ListLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from the `next_cursor` of the previous page (base64url
 	// characters). A cursor the API did not hand out answers `400`.
-	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Cursor *ListCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateShipmentParams defines parameters for CreateShipment.
@@ -896,9 +931,9 @@ type CreateShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -906,29 +941,29 @@ type CreateShipmentParams struct {
 
 // GetShipmentParams defines parameters for GetShipment.
 type GetShipmentParams struct {
-	// Version Return the shipment as of this version (mutually exclusive with `at`).
-	Version *int64 `form:"version,omitempty" json:"version,omitempty"`
+	// Version Return the resource as of this version (mutually exclusive with `at`).
+	Version *AsOfVersion `form:"version,omitempty" json:"version,omitempty"`
 
-	// At Return the shipment as of this instant (RFC 3339; mutually exclusive with `version`).
-	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+	// At Return the resource as of this instant (RFC 3339; mutually exclusive with `version`).
+	At *AsOfAt `form:"at,omitempty" json:"at,omitempty"`
 
-	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the order's current ETag
+	// IfNoneMatch One or more ETags (e.g. `"3"`) or `*`. If the resource's current ETag
 	// matches, the answer is `304 Not Modified` without a body.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // CancelShipmentParams defines parameters for CancelShipment.
 type CancelShipmentParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -946,9 +981,9 @@ type CancelShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -956,16 +991,16 @@ type CancelShipmentParams struct {
 
 // DeliverShipmentParams defines parameters for DeliverShipment.
 type DeliverShipmentParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -983,9 +1018,9 @@ type DeliverShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -993,16 +1028,16 @@ type DeliverShipmentParams struct {
 
 // DispatchShipmentParams defines parameters for DispatchShipment.
 type DispatchShipmentParams struct {
-	// IfMatch The order's ETag as returned by a previous response, i.e. its version
-	// as a strong entity tag: `"<version>"`, e.g. `"3"` (with the quotes).
-	// The command then runs against exactly that version, without retries;
-	// if the order is at another version the answer is `412` with the
-	// current version in the problem's `current_version` and the current
-	// `ETag` header, and nothing is recorded.
+	// IfMatch The resource's ETag as returned by a previous response, i.e. its
+	// version as a strong entity tag: `"<version>"`, e.g. `"3"` (with the
+	// quotes). The command then runs against exactly that version, without
+	// retries; if the resource is at another version the answer is `412`
+	// with the current version in the problem's `current_version` and the
+	// current `ETag` header, and nothing is recorded.
 	//
 	// As RFC 9110 defines it, the header may also be `*` (any version: no
 	// precondition) or a comma-separated list of entity tags (the command
-	// runs if the order's current ETag is one of them). `If-Match` uses
+	// runs if the resource's current ETag is one of them). `If-Match` uses
 	// strong comparison, so a weak tag (`W/"3"`) or a tag that is not a
 	// version never matches: `412`. A value that is not an entity tag at all
 	// (e.g. `3` without quotes) answers `400`.
@@ -1020,9 +1055,9 @@ type DispatchShipmentParams struct {
 	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
 
 	// Prefer Preferences (RFC 7240). `return=minimal` asks a command for `204 No
-	// Content` on success: no body, the order's `ETag` and `Location`, and
-	// `Preference-Applied: return=minimal`. Without it (or with
-	// `return=representation`) the answer is the full order. Other
+	// Content` on success: no body, the resource's `ETag` and `Location`,
+	// and `Preference-Applied: return=minimal`. Without it (or with
+	// `return=representation`) the answer is the full representation. Other
 	// preferences are ignored. A replay of an idempotent request answers
 	// what the first request got, whatever its `Prefer`.
 	Prefer *Prefer `json:"Prefer,omitempty"`
@@ -1442,7 +1477,9 @@ type ClientInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1453,7 +1490,9 @@ type ClientInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1945,7 +1984,9 @@ func (c *Client) GetOrderEvents(ctx context.Context, id OrderId, params *GetOrde
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1966,7 +2007,9 @@ func (c *Client) AddOrderLineWithBody(ctx context.Context, id OrderId, params *A
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4046,7 +4089,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4057,7 +4102,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Adds a line (SKU, quantity, unit price) to a `pending` order and
 	// returns the updated order. Adding to an order that is not pending
-	// answers `409` with code `order_not_pending`.
+	// answers `409` with code `order_not_pending`; a line that would make
+	// the total too large, `order_total_too_large`; a line beyond the
+	// 1000 an order holds, `order_too_many_lines`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4931,7 +4978,7 @@ type PlaceOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Order
+	JSON201 *OrderCreated
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4975,7 +5022,7 @@ type PlaceOrderResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r PlaceOrderResponse) GetJSON201() *Order {
+func (r PlaceOrderResponse) GetJSON201() *OrderCreated {
 	return r.JSON201
 }
 
@@ -5267,7 +5314,7 @@ type CancelOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Order
+	JSON200 *OrderChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5315,7 +5362,7 @@ type CancelOrderResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CancelOrderResponse) GetJSON200() *Order {
+func (r CancelOrderResponse) GetJSON200() *OrderChanged {
 	return r.JSON200
 }
 
@@ -5468,7 +5515,7 @@ type ConfirmOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Order
+	JSON200 *OrderChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5508,7 +5555,7 @@ type ConfirmOrderResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ConfirmOrderResponse) GetJSON200() *Order {
+func (r ConfirmOrderResponse) GetJSON200() *OrderChanged {
 	return r.JSON200
 }
 
@@ -5620,7 +5667,7 @@ type GetOrderEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *EventList
+	JSON200 *EventHistory
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5646,7 +5693,7 @@ type GetOrderEventsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetOrderEventsResponse) GetJSON200() *EventList {
+func (r GetOrderEventsResponse) GetJSON200() *EventHistory {
 	return r.JSON200
 }
 
@@ -5786,7 +5833,7 @@ type AddOrderLineResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Order
+	JSON200 *OrderChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5834,7 +5881,7 @@ type AddOrderLineResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r AddOrderLineResponse) GetJSON200() *Order {
+func (r AddOrderLineResponse) GetJSON200() *OrderChanged {
 	return r.JSON200
 }
 
@@ -6201,7 +6248,7 @@ type CreateShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Shipment
+	JSON201 *ShipmentCreated
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6249,7 +6296,7 @@ type CreateShipmentResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateShipmentResponse) GetJSON201() *Shipment {
+func (r CreateShipmentResponse) GetJSON201() *ShipmentCreated {
 	return r.JSON201
 }
 
@@ -6552,7 +6599,7 @@ type CancelShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Shipment
+	JSON200 *ShipmentChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6604,7 +6651,7 @@ type CancelShipmentResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CancelShipmentResponse) GetJSON200() *Shipment {
+func (r CancelShipmentResponse) GetJSON200() *ShipmentChanged {
 	return r.JSON200
 }
 
@@ -6768,7 +6815,7 @@ type DeliverShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Shipment
+	JSON200 *ShipmentChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6812,7 +6859,7 @@ type DeliverShipmentResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeliverShipmentResponse) GetJSON200() *Shipment {
+func (r DeliverShipmentResponse) GetJSON200() *ShipmentChanged {
 	return r.JSON200
 }
 
@@ -6978,7 +7025,7 @@ type DispatchShipmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Shipment
+	JSON200 *ShipmentChanged
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -7030,7 +7077,7 @@ type DispatchShipmentResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DispatchShipmentResponse) GetJSON200() *Shipment {
+func (r DispatchShipmentResponse) GetJSON200() *ShipmentChanged {
 	return r.JSON200
 }
 
@@ -7157,7 +7204,7 @@ type GetShipmentEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *EventList
+	JSON200 *EventHistory
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -7183,7 +7230,7 @@ type GetShipmentEventsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetShipmentEventsResponse) GetJSON200() *EventList {
+func (r GetShipmentEventsResponse) GetJSON200() *EventHistory {
 	return r.JSON200
 }
 
@@ -7552,7 +7599,9 @@ func (c *ClientWithResponses) GetOrderEventsWithResponse(ctx context.Context, id
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7569,7 +7618,9 @@ func (c *ClientWithResponses) AddOrderLineWithBodyWithResponse(ctx context.Conte
 //
 // Adds a line (SKU, quantity, unit price) to a `pending` order and
 // returns the updated order. Adding to an order that is not pending
-// answers `409` with code `order_not_pending`.
+// answers `409` with code `order_not_pending`; a line that would make
+// the total too large, `order_total_too_large`; a line beyond the
+// 1000 an order holds, `order_too_many_lines`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8615,7 +8666,7 @@ func ParsePlaceOrderResponse(rsp *http.Response) (*PlaceOrderResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Order
+		var dest OrderCreated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9125,7 +9176,7 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Order
+		var dest OrderChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9473,7 +9524,7 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Order
+		var dest OrderChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9773,7 +9824,7 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest EventList
+		var dest EventHistory
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9932,7 +9983,7 @@ func ParseAddOrderLineResponse(rsp *http.Response) (*AddOrderLineResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Order
+		var dest OrderChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10526,7 +10577,7 @@ func ParseCreateShipmentResponse(rsp *http.Response) (*CreateShipmentResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Shipment
+		var dest ShipmentCreated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11067,7 +11118,7 @@ func ParseCancelShipmentResponse(rsp *http.Response) (*CancelShipmentResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Shipment
+		var dest ShipmentChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11439,7 +11490,7 @@ func ParseDeliverShipmentResponse(rsp *http.Response) (*DeliverShipmentResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Shipment
+		var dest ShipmentChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11763,7 +11814,7 @@ func ParseDispatchShipmentResponse(rsp *http.Response) (*DispatchShipmentRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Shipment
+		var dest ShipmentChanged
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -12135,7 +12186,7 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest EventList
+		var dest EventHistory
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
