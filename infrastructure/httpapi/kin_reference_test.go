@@ -132,7 +132,6 @@ func kinOperationRules(doc *openapi3.T, limit int64) (echo.MiddlewareFunc, error
 	}, nil
 }
 
-
 // unprintableParameters names every path parameter and every query parameter (the
 // contract's or not) whose value, decoded, holds a control character (C0, DEL, C1) or
 // is not valid UTF-8. No parameter of the contract is meant to carry either, whatever
@@ -289,7 +288,6 @@ func kinRewriteNumbers(v any, changed *bool) any {
 	return v
 }
 
-
 // validateRequests checks every request against openapi.yaml with kin-openapi and
 // reports all failures at once, each naming its field. It validates against the route
 // that operationRules found (which answered 404 and 405 already), so the contract's
@@ -433,4 +431,3 @@ func kinStrictJSONBody(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ o
 type kinDuplicateKeyError struct{ field string }
 
 func (e *kinDuplicateKeyError) Error() string { return "duplicate JSON object key " + e.field }
-

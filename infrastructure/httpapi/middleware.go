@@ -163,8 +163,7 @@ func validateRequests() echo.MiddlewareFunc {
 						fields = append(fields, *bad)
 						break
 					}
-					var failures [4]failure
-					if fs := b.schema.check(v.value, nil, failures[:0]); len(fs) > 0 {
+					if fs := b.schema.check(v.value, nil); len(fs) > 0 {
 						fields = append(fields, bodyFields(fs)...)
 						break
 					}

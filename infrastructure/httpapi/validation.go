@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -86,38 +85,19 @@ type schemaCheck struct {
 	additional *schemaCheck // additionalProperties: a schema
 }
 
-// failure is one way a value breaks its schema: where (the path from the value that
-// was checked) and what.
+// failure is one way a value breaks its schema: what, and where (the path from the
+// value that was checked, built only for a failure, innermost key first).
 type failure struct {
-	path    []string
+	rpath   []string
 	message string
-	unknown *string // for an unknown property: its name (path is the object's)
+	unknown *string // for an unknown property: its name (the path is the object's)
 }
 
-// fieldPath is the way down to the value being checked, kept on the stack; it becomes
-// a []string only for a failure.
-type fieldPath struct {
-	parent *fieldPath
-	key    string
-	index  int
-	isItem bool
-}
-
-func (p *fieldPath) strings() []string {
-	n := 0
-	for q := p; q != nil; q = q.parent {
-		n++
+// under puts the failures from n on under key.
+func under(out []failure, n int, key string) {
+	for i := n; i < len(out); i++ {
+		out[i].rpath = append(out[i].rpath, key)
 	}
-	out := make([]string, n)
-	for q := p; q != nil; q = q.parent {
-		n--
-		if q.isItem {
-			out[n] = strconv.Itoa(q.index)
-		} else {
-			out[n] = q.key
-		}
-	}
-	return out
 }
 
 // compileSchema compiles ref; where names it in errors.
@@ -329,8 +309,8 @@ func dateFormat(pattern string) func(string) bool {
 }
 
 // check appends to out every way v breaks c, in the order kin-openapi reports them.
-func (c *schemaCheck) check(v any, at *fieldPath, out []failure) []failure {
-	fail := func(msg string) []failure { return append(out, failure{path: at.strings(), message: msg}) }
+func (c *schemaCheck) check(v any, out []failure) []failure {
+	fail := func(msg string) []failure { return append(out, failure{message: msg}) }
 	if v == nil && c.nullable {
 		return out
 	}
@@ -356,19 +336,19 @@ func (c *schemaCheck) check(v any, at *fieldPath, out []failure) []failure {
 		if err != nil {
 			return fail("cannot convert json.Number to float64")
 		}
-		return c.checkNumber(f, at, out)
+		return c.checkNumber(f, out)
 	case int64:
-		return c.checkNumber(float64(t), at, out)
+		return c.checkNumber(float64(t), out)
 	case int32:
-		return c.checkNumber(float64(t), at, out)
+		return c.checkNumber(float64(t), out)
 	case float64:
-		return c.checkNumber(t, at, out)
+		return c.checkNumber(t, out)
 	case string:
-		return c.checkString(t, at, out)
+		return c.checkString(t, out)
 	case []any:
-		return c.checkArray(t, at, out)
+		return c.checkArray(t, out)
 	case map[string]any:
-		return c.checkObject(t, at, out)
+		return c.checkObject(t, out)
 	}
 	return fail(fmt.Sprintf("unhandled value of type %T", v))
 }
@@ -418,24 +398,24 @@ func jsonFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-func (c *schemaCheck) checkNumber(f float64, at *fieldPath, out []failure) []failure {
+func (c *schemaCheck) checkNumber(f float64, out []failure) []failure {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(out, failure{path: at.strings(), message: couldNotBeRead})
+		return append(out, failure{message: couldNotBeRead})
 	}
 	if c.types != 0 && c.types&(typeInteger|typeNumber) == 0 {
-		return append(out, failure{path: at.strings(), message: c.typeMsg})
+		return append(out, failure{message: c.typeMsg})
 	}
-	if c.requireInteger && !big.NewFloat(f).IsInt() {
-		out = append(out, failure{path: at.strings(), message: "value must be an integer"})
+	if c.requireInteger && f != math.Trunc(f) {
+		out = append(out, failure{message: "value must be an integer"})
 	}
 	if c.intFormat != "" && !fitsIntFormat(c.intFormat, f) {
-		out = append(out, failure{path: at.strings(), message: "must be a valid " + c.intFormat})
+		out = append(out, failure{message: "must be a valid " + c.intFormat})
 	}
 	if c.min != nil && !(*c.min <= f) {
-		out = append(out, failure{path: at.strings(), message: c.minMsg})
+		out = append(out, failure{message: c.minMsg})
 	}
 	if c.max != nil && !(*c.max >= f) {
-		out = append(out, failure{path: at.strings(), message: c.maxMsg})
+		out = append(out, failure{message: c.maxMsg})
 	}
 	return out
 }
@@ -454,9 +434,9 @@ func fitsIntFormat(format string, f float64) bool {
 	return format != "int32" || n >= math.MinInt32 && n <= math.MaxInt32
 }
 
-func (c *schemaCheck) checkString(s string, at *fieldPath, out []failure) []failure {
+func (c *schemaCheck) checkString(s string, out []failure) []failure {
 	if c.types != 0 && c.types&typeString == 0 {
-		return append(out, failure{path: at.strings(), message: c.typeMsg})
+		return append(out, failure{message: c.typeMsg})
 	}
 	if c.minLength != 0 || c.maxLength >= 0 {
 		n := int64(0)
@@ -464,42 +444,45 @@ func (c *schemaCheck) checkString(s string, at *fieldPath, out []failure) []fail
 			n++
 		}
 		if c.minLength != 0 && n < c.minLength {
-			out = append(out, failure{path: at.strings(), message: c.minLenMsg})
+			out = append(out, failure{message: c.minLenMsg})
 		}
 		if c.maxLength >= 0 && n > c.maxLength {
-			out = append(out, failure{path: at.strings(), message: c.maxLenMsg})
+			out = append(out, failure{message: c.maxLenMsg})
 		}
 	}
 	if c.pattern != nil && !c.pattern.MatchString(s) {
-		out = append(out, failure{path: at.strings(), message: c.patternMsg})
+		out = append(out, failure{message: c.patternMsg})
 	}
 	if c.formatOK != nil && !c.formatOK(s) {
-		out = append(out, failure{path: at.strings(), message: "must be a valid " + c.format})
+		out = append(out, failure{message: "must be a valid " + c.format})
 	}
 	return out
 }
 
-func (c *schemaCheck) checkArray(a []any, at *fieldPath, out []failure) []failure {
+func (c *schemaCheck) checkArray(a []any, out []failure) []failure {
 	if c.types != 0 && c.types&typeArray == 0 {
-		return append(out, failure{path: at.strings(), message: c.typeMsg})
+		return append(out, failure{message: c.typeMsg})
 	}
 	if c.minItems != 0 && int64(len(a)) < c.minItems {
-		out = append(out, failure{path: at.strings(), message: c.minItemsMsg})
+		out = append(out, failure{message: c.minItemsMsg})
 	}
 	if c.maxItems >= 0 && int64(len(a)) > c.maxItems {
-		out = append(out, failure{path: at.strings(), message: c.maxItemMsg})
+		out = append(out, failure{message: c.maxItemMsg})
 	}
 	if c.items != nil {
 		for i, item := range a {
-			out = c.items.check(item, &fieldPath{parent: at, index: i, isItem: true}, out)
+			n := len(out)
+			if out = c.items.check(item, out); len(out) > n {
+				under(out, n, strconv.Itoa(i))
+			}
 		}
 	}
 	return out
 }
 
-func (c *schemaCheck) checkObject(obj map[string]any, at *fieldPath, out []failure) []failure {
+func (c *schemaCheck) checkObject(obj map[string]any, out []failure) []failure {
 	if c.types != 0 && c.types&typeObject == 0 {
-		return append(out, failure{path: at.strings(), message: c.typeMsg})
+		return append(out, failure{message: c.typeMsg})
 	}
 	// Members in the order of their names, as kin-openapi reports them.
 	var sorted [8]string
@@ -510,7 +493,9 @@ func (c *schemaCheck) checkObject(obj map[string]any, at *fieldPath, out []failu
 	slices.Sort(names)
 	for _, k := range names {
 		if p := c.properties[k]; p != nil {
-			out = p.check(obj[k], &fieldPath{parent: at, key: k}, out)
+			n := len(out)
+			out = p.check(obj[k], out)
+			under(out, n, k)
 			continue
 		}
 		if c.closed {
@@ -518,16 +503,18 @@ func (c *schemaCheck) checkObject(obj map[string]any, at *fieldPath, out []failu
 			// kin-openapi named it.
 			q := strconv.Quote(k)
 			q = q[1 : len(q)-1]
-			out = append(out, failure{path: at.strings(), unknown: &q, message: "is not a known property"})
+			out = append(out, failure{unknown: &q, message: "is not a known property"})
 			continue
 		}
 		if c.additional != nil {
-			out = c.additional.check(obj[k], &fieldPath{parent: at, key: k}, out)
+			n := len(out)
+			out = c.additional.check(obj[k], out)
+			under(out, n, k)
 		}
 	}
 	for _, k := range c.required {
 		if _, ok := obj[k]; !ok {
-			out = append(out, failure{path: (&fieldPath{parent: at, key: k}).strings(), message: fmt.Sprintf("property %q is missing", k)})
+			out = append(out, failure{rpath: []string{k}, message: fmt.Sprintf("property %q is missing", k)})
 		}
 	}
 	return out
@@ -539,7 +526,9 @@ func (c *schemaCheck) checkObject(obj map[string]any, at *fieldPath, out []failu
 func bodyFields(fs []failure) []api.FieldError {
 	out := make([]api.FieldError, len(fs))
 	for i, f := range fs {
-		field := strings.Join(f.path, ".")
+		path := slices.Clone(f.rpath)
+		slices.Reverse(path)
+		field := strings.Join(path, ".")
 		switch {
 		case f.unknown != nil && field == "":
 			field = *f.unknown
@@ -674,8 +663,7 @@ func (pc *paramCheck) check(pathValue string, query url.Values, header http.Head
 		}
 		return out
 	}
-	var stack [4]failure
-	for _, f := range pc.schema.check(value, nil, stack[:0]) {
+	for _, f := range pc.schema.check(value, nil) {
 		out = append(out, api.FieldError{Field: pc.name, Message: f.message})
 	}
 	return out
