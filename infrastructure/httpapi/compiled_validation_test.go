@@ -175,7 +175,7 @@ var probeParameterValues = []string{
 	"pending", "PENDING", "shipped", "confirmed", "5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11", "5F2C7C1E-8B1A-4E8E-9D3C-2A6F0B7D4E11",
 	"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", "5f2c7c1e-8b1a-9e8e-9d3c-2a6f0b7d4e11",
 	"{5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11}", "2025-01-15T10:31:00Z", "2025-02-30T10:31:00Z", "2025-01-15T10:31:60Z",
-	"2025-01-15T10:31:00", "2025-01-15t10:31:00z", "0001-01-01T00:00:00Z", "OrderPlaced", "OrderPlaced,ShipmentCreated", "a,,b", ",",
+	"2025-01-15T10:31:00", "2025-01-15t10:31:00z", "0001-01-01T00:00:00Z", "OrderPlaced", "OrderPlaced,OrderConfirmed", "a,,b", ",",
 	"order", "Order", "2s", "10000ms", "11s", "eyJw", "abc.def", "true", "é", "\u202e", "cust-42", " cust ", "1043",
 }
 
@@ -337,8 +337,8 @@ func contractProbes(doc *openapi3.T) []probe {
 		}
 	}
 	for _, t := range []string{"/", "/nope", "/orders/", "/orders//lines", "/orders/5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11/", "/orders/a/b/lines",
-		"/orders/%2F/events", "/orders/a%2Fb", "/Orders", "/orders/x/shipments", "//orders", "/orders/%7Bx%7D", "/customers/%2525/summary",
-		"/customers/a%00b/summary", "/customers/%ff/summary", "/customers/x", "/events/stream/x", "/shipments/", "/openapi.yaml/x", "/orders?%%%"} {
+		"/orders/%2F/events", "/orders/a%2Fb", "/Orders", "/orders/x/refunds", "//orders", "/orders/%7Bx%7D", "/customers/%2525/summary",
+		"/customers/a%00b/summary", "/customers/%ff/summary", "/customers/x", "/events/stream/x", "/events/", "/openapi.yaml/x", "/orders?%%%"} {
 		out = append(out, probe{method: http.MethodGet, target: t}, probe{method: http.MethodPost, target: t})
 	}
 	return out

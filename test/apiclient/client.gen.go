@@ -164,7 +164,7 @@ type DispatchRequest struct {
 	TrackingNo string `json:"tracking_no"`
 }
 
-// EventList A page of the events of an order or a shipment, in version order.
+// EventList A page of the events of one resource (e.g. an order), in version order.
 // `next_after` is there when more events follow.
 type EventList struct {
 	Items []StoredEvent `json:"items"`
@@ -215,7 +215,7 @@ type FeedEvent struct {
 	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
 	StreamId string `json:"stream_id"`
 
-	// StreamType The type of the event's stream, e.g. `order` or `shipment`.
+	// StreamType The type of the event's stream, e.g. `order`.
 	//
 	// Example: order
 	StreamType string `json:"stream_type"`
@@ -225,7 +225,7 @@ type FeedEvent struct {
 	// Example: OrderLineAdded
 	Type string `json:"type"`
 
-	// Version The version of the event's stream (the order, the shipment) after this event.
+	// Version The version of the event's stream (e.g. the order) after this event.
 	//
 	// Example: 2
 	Version int64 `json:"version"`
@@ -571,7 +571,7 @@ type StoredEvent struct {
 	// Example: OrderLineAdded
 	Type string `json:"type"`
 
-	// Version The version of the event's stream (the order, the shipment) after this event.
+	// Version The version of the event's stream (e.g. the order) after this event.
 	//
 	// Example: 2
 	Version int64 `json:"version"`
@@ -631,7 +631,7 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details document.
 type Conflict = Problem
 
-// EventHistory A page of the events of an order or a shipment, in version order.
+// EventHistory A page of the events of one resource (e.g. an order), in version order.
 // `next_after` is there when more events follow.
 type EventHistory = EventList
 
@@ -702,7 +702,7 @@ type GetEventFeedParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Types Only events of these types, comma-separated (e.g.
-	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// `OrderPlaced,OrderConfirmed`). Each must be a type some
 	// aggregate of the service defines.
 	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
 
@@ -716,7 +716,7 @@ type StreamEventsParams struct {
 	After *FeedAfter `form:"after,omitempty" json:"after,omitempty"`
 
 	// Types Only events of these types, comma-separated (e.g.
-	// `OrderConfirmed,ShipmentDispatched`). Each must be a type some
+	// `OrderPlaced,OrderConfirmed`). Each must be a type some
 	// aggregate of the service defines.
 	Types *FeedTypes `form:"types,omitempty" json:"types,omitempty"`
 

@@ -29,8 +29,8 @@ var consumerNames = []string{
 // while clients place, confirm and cancel orders through all, kills the replica that
 // owns the first consumer with SIGKILL (in the middle of whatever batch it is in), and
 // checks that survivors hold every consumer within 10 s, and that in the end
-// customer_summary equals the fold of the log (and every confirmed order has its one
-// shipment: checkFulfilment).
+// customer_summary equals the fold of the log.
+// And every confirmed order has its one shipment (checkFulfilment). // example: shipment
 func TestConsumerOwnerKilled(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
 	svcs := startServices(t, pick(2, 3), dbURL, map[string]string{"RUN_CONSUMERS": "true"})

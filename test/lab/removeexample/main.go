@@ -26,7 +26,7 @@
 // deleted (goose has recorded it, and an existing database keeps its tables). So the
 // example's migrations stay, and the program adds the next one, which undoes them: its
 // Up is their Down (it drops the read model's table), and it deletes the checkpoints of
-// the example's consumers; its Down is their Up. The example's events stay in the log,
+// the example's consumers (their checkpoints and members); its Down is their Up. The example's events stay in the log,
 // which is the service's history: `verify` reports their stream type as skipped (no
 // registered aggregate has it) and passes; `rebuild` rebuilds registered read models
 // only.
@@ -80,6 +80,9 @@ var (
 	// consumers are the example's consumers: the removal migration deletes their
 	// checkpoints, so that `consumers status` does not list them as idle for ever.
 	consumers = []string{"fulfilment"}
+	// consumerTables hold a row per consumer (its checkpoints, the instances running it),
+	// keyed by the consumer's name.
+	consumerTables = []string{"consumer_checkpoints", "consumer_members"}
 	// markerRE finds the marker; begin and end make it a block's.
 	markerRE = regexp.MustCompile(regexp.QuoteMeta(Marker) + `(?:\s+(begin|end))?\b`)
 )
@@ -301,7 +304,9 @@ func undoMigration(files []string) (string, string, error) {
 		b.WriteString(strings.TrimSpace(u) + "\n")
 	}
 	if len(quoted) > 0 {
-		fmt.Fprintf(&b, "DELETE FROM consumer_checkpoints WHERE name IN (%s);\n", strings.Join(quoted, ", "))
+		for _, table := range consumerTables {
+			fmt.Fprintf(&b, "DELETE FROM %s WHERE name IN (%s);\n", table, strings.Join(quoted, ", "))
+		}
 	}
 	b.WriteString("\n-- +goose Down\n")
 	for _, d := range down {

@@ -103,7 +103,7 @@ func TestPlanAndApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.TrimSpace(up) != "DROP TABLE shipment_overview;\nDELETE FROM consumer_checkpoints WHERE name IN ('fulfilment');" ||
+	if strings.TrimSpace(up) != "DROP TABLE shipment_overview;\nDELETE FROM consumer_checkpoints WHERE name IN ('fulfilment');\nDELETE FROM consumer_members WHERE name IN ('fulfilment');" ||
 		strings.TrimSpace(down) != "CREATE TABLE shipment_overview (id uuid);\nCREATE INDEX x ON shipment_overview (id);" {
 		t.Errorf("the migration's Up %q and Down %q: want 00004's Down and the checkpoints' DELETE, and 00004's Up", up, down)
 	}
