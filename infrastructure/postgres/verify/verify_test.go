@@ -263,7 +263,9 @@ func TestVerifyPassesOnWhatTheApplicationWrote(t *testing.T) {
 	// With Unregistered, the type goes to the caller instead (a removed aggregate's
 	// history); its streams' versions and heads are still checked.
 	var skipped []string
-	onlyLog := func(streamType string, streams int64) { skipped = append(skipped, fmt.Sprintf("%s:%d", streamType, streams)) }
+	onlyLog := func(streamType string, streams int64) {
+		skipped = append(skipped, fmt.Sprintf("%s:%d", streamType, streams))
+	}
 	diffs, only := f.verify(t, verify.Unregistered(onlyLog))
 	if len(diffs) != 0 || only.Differences != 0 || only.Streams != 31 || !slices.Equal(skipped, []string{"customer:1"}) {
 		t.Fatalf("with Unregistered: differences %v, summary %+v, skipped %v; want none, 31 streams, [customer:1]", diffs, only, skipped)
