@@ -33,8 +33,7 @@ type Registered struct {
 // list that names aggregates derives from here; a port left out fails
 // application.NewApp when the service starts.
 //
-// An aggregate is a few lines here: its codec, one add, its ports. The example's are
-// marked (example: shipment) for make remove-example.
+// An aggregate is a few lines here: its codec, one add, its ports.
 func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, ports *application.Ports) Registered {
 	var r Registered
 	orders := eventcodec.NewOrderRegistry()

@@ -25,8 +25,8 @@
 // Migrations are history: a migration that has run somewhere is never edited or
 // deleted (goose has recorded it, and an existing database keeps its tables). So the
 // example's migrations stay, and the program adds the next one, which undoes them: its
-// Up is their Down (it drops the read model's table), and it deletes the checkpoints of
-// the example's consumers (their checkpoints and members); its Down is their Up. The example's events stay in the log,
+// Up is their Down (it drops the read model's table), and it deletes the rows of the
+// example's consumers (checkpoints, members); its Down is their Up. The example's events stay in the log,
 // which is the service's history: `verify` reports their stream type as skipped (no
 // registered aggregate has it) and passes; `rebuild` rebuilds registered read models
 // only.
@@ -291,15 +291,16 @@ func undoMigration(files []string) (string, string, error) {
 	}
 	name := fmt.Sprintf("migrations/%0*d_remove_%s_example.sql", width, last+1, exampleName)
 	var b strings.Builder
-	fmt.Fprintf(&b, `-- The %[1]s example was removed (make remove-example). A migration that has
--- run is never edited or deleted, so %[2]s stays and this one undoes it: its Up
--- is the Down section of %[2]s, its Down the Up section. The example's events
--- stay in the log (history): verify reports their stream type as skipped, and nothing
--- else reads them. The checkpoints of its consumers (%[3]s) go, so that consumers
--- status does not list them.
+	fmt.Fprintf(&b, `-- make remove-example removed the %s example. A migration that has run is never
+-- edited or deleted, so the example's stay:
+--   %s
+-- and this one undoes them: its Up is their Down sections (the last one's first), its
+-- Down their Up sections. The example's events stay in the log (history): verify
+-- reports their stream type as skipped, and nothing else reads them. The rows of its
+-- consumers (%s) go, so that consumers status does not list them.
 
 -- +goose Up
-`, exampleName, strings.Join(mine, " and "), strings.Join(consumers, ", "))
+`, exampleName, strings.Join(mine, "\n--   "), strings.Join(consumers, ", "))
 	for _, u := range up {
 		b.WriteString(strings.TrimSpace(u) + "\n")
 	}

@@ -192,7 +192,7 @@ func TestTheRepositorysMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.remove) == 0 || p.migration == "" {
+	if len(p.remove) == 0 || len(p.edit) == 0 || p.migration == "" {
 		t.Fatalf("the removal would delete %d files, edit %d and add migration %q: the example or its markers are gone", len(p.remove), len(p.edit), p.migration)
 	}
 	for _, o := range ownFiles {
