@@ -3,9 +3,12 @@ package httpapi
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // jsonParseSeeds are bodies worth starting from: valid ones of every kind, and the
@@ -60,4 +63,20 @@ func TestBodyIsOneJSONValue(t *testing.T) {
 	if bad != nil || !v.rewritten || !reflect.DeepEqual(v.value, want) {
 		t.Errorf("integral numbers: %#v %#v", v, bad)
 	}
+}
+
+// FuzzUUIDFormat: isUUID accepts exactly what kin-openapi's RFC 9562 pattern does.
+func FuzzUUIDFormat(f *testing.F) {
+	re := regexp.MustCompile(openapi3.FormatOfStringForUUIDOfRFC9562)
+	for _, s := range []string{"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11", "5F2C7C1E-8B1A-7E8E-BD3C-2A6F0B7D4E11", "00000000-0000-0000-0000-000000000000",
+		"ffffffff-ffff-ffff-ffff-ffffffffffff", "FFFFFFFF-ffff-FFFF-ffff-FFFFFFFFFFFF", "5f2c7c1e-8b1a-9e8e-9d3c-2a6f0b7d4e11",
+		"5f2c7c1e-8b1a-4e8e-cd3c-2a6f0b7d4e11", "5f2c7c1e8b1a4e8e9d3c2a6f0b7d4e11", "{5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11}",
+		"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e1g", "00000000-0000-0000-0000-000000000001", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isUUID(s), re.MatchString(s); got != want {
+			t.Fatalf("%q: isUUID %v, the pattern %v", s, got, want)
+		}
+	})
 }

@@ -66,7 +66,8 @@ type schemaCheck struct {
 	minMsg, maxMsg string
 
 	// strings
-	minLength, maxLength int64 // maxLength < 0: none
+	minLength, maxLength uint64
+	hasMaxLength         bool
 	minLenMsg, maxLenMsg string
 	pattern              *regexp.Regexp
 	patternMsg           string
@@ -74,7 +75,8 @@ type schemaCheck struct {
 	formatOK             func(string) bool
 
 	// arrays
-	minItems, maxItems      int64 // maxItems < 0: none
+	minItems, maxItems      uint64
+	hasMaxItems             bool
 	minItemsMsg, maxItemMsg string
 	items                   *schemaCheck
 
@@ -115,7 +117,7 @@ func compileSchema(ref *openapi3.SchemaRef, where string) (*schemaCheck, error) 
 		return nil, fmt.Errorf("%s: a keyword request validation does not support (multipleOf, exclusiveMinimum/Maximum, uniqueItems, "+
 			"min/maxProperties, readOnly, writeOnly, const, allowEmptyValue, prefixItems)", where)
 	}
-	c := &schemaCheck{nullable: s.Nullable, empty: s.IsEmpty(), minLength: int64(s.MinLength), maxLength: -1, maxItems: -1}
+	c := &schemaCheck{nullable: s.Nullable, empty: s.IsEmpty(), minLength: s.MinLength}
 	if s.Type != nil {
 		for _, t := range s.Type.Slice() {
 			bit, ok := typeBits[t]
@@ -158,7 +160,7 @@ func compileSchema(ref *openapi3.SchemaRef, where string) (*schemaCheck, error) 
 	// strings
 	c.minLenMsg = fmt.Sprintf("minimum string length is %d", s.MinLength)
 	if s.MaxLength != nil {
-		c.maxLength, c.maxLenMsg = int64(*s.MaxLength), fmt.Sprintf("maximum string length is %d", *s.MaxLength)
+		c.maxLength, c.hasMaxLength, c.maxLenMsg = *s.MaxLength, true, fmt.Sprintf("maximum string length is %d", *s.MaxLength)
 	}
 	if s.Pattern != "" {
 		// As kin-openapi compiles it: \uXXXX becomes Go's \x{XXXX} (the contract writes
@@ -180,10 +182,10 @@ func compileSchema(ref *openapi3.SchemaRef, where string) (*schemaCheck, error) 
 	}
 	// arrays
 	if s.MinItems != 0 {
-		c.minItems, c.minItemsMsg = int64(s.MinItems), fmt.Sprintf("minimum number of items is %d", s.MinItems)
+		c.minItems, c.minItemsMsg = s.MinItems, fmt.Sprintf("minimum number of items is %d", s.MinItems)
 	}
 	if s.MaxItems != nil {
-		c.maxItems, c.maxItemMsg = int64(*s.MaxItems), fmt.Sprintf("maximum number of items is %d", *s.MaxItems)
+		c.maxItems, c.hasMaxItems, c.maxItemMsg = *s.MaxItems, true, fmt.Sprintf("maximum number of items is %d", *s.MaxItems)
 	}
 	if s.Items != nil {
 		items, err := compileSchema(s.Items, where+".items")
@@ -235,10 +237,6 @@ func expectedTypeMessage(types []string) string {
 	}
 }
 
-// uuidPattern is RFC 9562's UUID (UUIDv7, the ids this service hands out, included),
-// the nil and the max UUID: kin-openapi's FormatOfStringForUUIDOfRFC9562.
-var uuidPattern = regexp.MustCompile(openapi3.FormatOfStringForUUIDOfRFC9562)
-
 // stringFormats are the formats that are checked; any other is an annotation, as in
 // kin-openapi (which knows these, and uuid as this service defines it).
 var stringFormats = map[string]func(string) bool{
@@ -248,8 +246,10 @@ var stringFormats = map[string]func(string) bool{
 	"byte":      regexp.MustCompile(openapi3.FormatOfStringByte).MatchString,
 }
 
-// isUUID is uuidPattern without the regexp: 8-4-4-4-12 hex digits, the version 1-8 and
-// the variant 10xx, or the nil or the max UUID.
+// isUUID is RFC 9562's UUID (UUIDv7, the ids this service hands out, included), the nil
+// and the max UUID, as kin-openapi's FormatOfStringForUUIDOfRFC9562 matches it, without
+// the regexp: 8-4-4-4-12 hex digits, the version 1-8 and the variant 10xx
+// (FuzzUUIDFormat compares the two).
 func isUUID(s string) bool {
 	if len(s) != 36 {
 		return false
@@ -438,15 +438,15 @@ func (c *schemaCheck) checkString(s string, out []failure) []failure {
 	if c.types != 0 && c.types&typeString == 0 {
 		return append(out, failure{message: c.typeMsg})
 	}
-	if c.minLength != 0 || c.maxLength >= 0 {
-		n := int64(0)
+	if c.minLength != 0 || c.hasMaxLength {
+		n := uint64(0)
 		for range s { // characters (code points), as JSON Schema counts
 			n++
 		}
 		if c.minLength != 0 && n < c.minLength {
 			out = append(out, failure{message: c.minLenMsg})
 		}
-		if c.maxLength >= 0 && n > c.maxLength {
+		if c.hasMaxLength && n > c.maxLength {
 			out = append(out, failure{message: c.maxLenMsg})
 		}
 	}
@@ -463,10 +463,10 @@ func (c *schemaCheck) checkArray(a []any, out []failure) []failure {
 	if c.types != 0 && c.types&typeArray == 0 {
 		return append(out, failure{message: c.typeMsg})
 	}
-	if c.minItems != 0 && int64(len(a)) < c.minItems {
+	if c.minItems != 0 && uint64(len(a)) < c.minItems {
 		out = append(out, failure{message: c.minItemsMsg})
 	}
-	if c.maxItems >= 0 && int64(len(a)) > c.maxItems {
+	if c.hasMaxItems && uint64(len(a)) > c.maxItems {
 		out = append(out, failure{message: c.maxItemMsg})
 	}
 	if c.items != nil {
