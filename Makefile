@@ -91,6 +91,12 @@ fuzz: ## Fuzz the HTTP API and the event decoder, FUZZTIME (30s) each
 	go test -run '^$$' -fuzz '^FuzzHTTPRequests$$' -fuzztime $(FUZZTIME) ./cmd/orders/
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./infrastructure/eventcodec/
 
+.PHONY: mutation
+mutation: ## Mutation-test one package, PKG=./infrastructure/postgres/eventstore/ (gremlins, on real PostgreSQL; minutes; MUTATION_FLAGS=-min 90)
+	@[ -n "$(PKG)" ] || { echo "mutation: set PKG, e.g. make mutation PKG=./infrastructure/postgres/eventstore/"; exit 2; }
+	$(call lab-build,./mutation)
+	$(LAB)/mutation -pkg $(PKG) $(MUTATION_FLAGS)
+
 .PHONY: generate
 generate: ## Regenerate api/ and the test client test/apiclient/ from openapi.yaml (oapi-codegen: the lab's tool)
 	go generate ./api/... ./test/apiclient/...

@@ -84,7 +84,7 @@ func (h *Horizon) Bounds(ctx context.Context, db DBTX) (safe, latest int64, err 
 		if err := db.QueryRow(ctx, readXmin).Scan(&xmin); err != nil {
 			return 0, 0, fmt.Errorf("eventstore: horizon: %w", err)
 		}
-		if safe, _ := h.add(xmin, horizonSample{}); xmin > xid {
+		if safe := h.add(xmin, horizonSample{}); xmin > xid {
 			return safe, latest, nil // this call's sample is final (and so in safe)
 		}
 	}
@@ -94,9 +94,9 @@ func (h *Horizon) Bounds(ctx context.Context, db DBTX) (safe, latest int64, err 
 }
 
 // add records a sample (unless zero) and promotes every pending sample that xmin
-// shows to be final. done reports whether no sample is pending any more.
-// (Concurrent callers each wait for their own sample only.)
-func (h *Horizon) add(xmin int64, s horizonSample) (safe int64, done bool) {
+// shows to be final, returning the horizon. (Concurrent callers each wait for their
+// own sample only.)
+func (h *Horizon) add(xmin int64, s horizonSample) (safe int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s.xid > 0 {
@@ -114,7 +114,7 @@ func (h *Horizon) add(xmin int64, s horizonSample) (safe int64, done bool) {
 		}
 	}
 	h.pending = kept
-	return h.safe, len(h.pending) == 0
+	return h.safe
 }
 
 // FeedQuery selects a page of the whole log.
