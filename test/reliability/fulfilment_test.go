@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"testing"
@@ -71,6 +72,20 @@ func checkFulfilment(t *testing.T, pool *pgxpool.Pool) {
 }
 
 // The fulfilment checks of TestHotOrdersKeepStreamOrder (stream_order_test.go).
+
+// waitFulfilment places and confirms a last order, after every other command
+// committed, and waits until the fulfilment reactor has shipped it: it has then handled
+// every event before it.
+func waitFulfilment(t *testing.T, l *load, rng *rand.Rand, svcs []*service) {
+	t.Helper()
+	last := l.exec(context.Background(), rng, 0, kindPlace, uuid.New(), 0)
+	for _, k := range []kind{kindAdd, kindConfirm} {
+		if c := l.exec(context.Background(), rng, len(svcs)-1, k, last.OrderID, 0); c.Outcome != acked {
+			t.Fatalf("the last order: %s", c)
+		}
+	}
+	waitShipped(t, svcs[0].URL, last.OrderID, time.Minute)
+}
 
 // waitShipped waits until the order's shipment exists.
 func waitShipped(t *testing.T, base string, orderID uuid.UUID, within time.Duration) {

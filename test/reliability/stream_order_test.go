@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/example/orders/api"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
@@ -71,17 +69,7 @@ func TestHotOrdersKeepStreamOrder(t *testing.T) {
 	replayKeyed(t, svcs, l, pick(100, 2000))
 	count412WithoutIfMatch(t, l)
 
-	// example: shipment begin
-	// A last order, confirmed after every other command committed: once the fulfilment
-	// reactor has shipped it, it has handled every event before it.
-	last := l.exec(context.Background(), rng, 0, kindPlace, uuid.New(), 0)
-	for _, k := range []kind{kindAdd, kindConfirm} {
-		if c := l.exec(context.Background(), rng, len(svcs)-1, k, last.OrderID, 0); c.Outcome != acked {
-			t.Fatalf("the last order: %s", c)
-		}
-	}
-	waitShipped(t, svcs[0].URL, last.OrderID, time.Minute)
-	// example: shipment end
+	waitFulfilment(t, l, rng, svcs) // example: shipment
 	conn := connect(t, dbURL)
 	var lastPos int64
 	if err := conn.QueryRow(context.Background(), `SELECT max(global_position) FROM events WHERE stream_type = 'order'`).Scan(&lastPos); err != nil {
