@@ -117,3 +117,52 @@ func TestWaitEndsBeforeTheDeadline(t *testing.T) {
 		t.Fatalf("got %v (context: %v), want ErrReadModelBehind before the deadline", err, ctx.Err())
 	}
 }
+
+// laterSummaries is a read model that reaches position 7 from its second read on.
+type laterSummaries struct{ reads atomic.Int64 }
+
+func (s *laterSummaries) Position(context.Context) (int64, error) {
+	if s.reads.Add(1) == 1 {
+		return 0, nil
+	}
+	return 7, nil
+}
+
+func (s *laterSummaries) CustomerSummary(_ context.Context, id string) (CustomerSummary, int64, error) {
+	return CustomerSummary{CustomerID: id, OrdersPlaced: 1}, 7, nil
+}
+
+// TestWaitNearTheDeadlineStillWaits: with less than twice the answer reserve left, the
+// wait keeps half of what is left for the answer and waits the other half (here about
+// 120ms, enough for the second read), rather than giving up at once.
+func TestWaitNearTheDeadlineStillWaits(t *testing.T) {
+	rm := &laterSummaries{}
+	h := NewGetCustomerSummaryHandler(rm)
+	ctx, cancel := context.WithTimeout(WithPrincipal(context.Background(), Unrestricted()), 240*time.Millisecond)
+	defer cancel()
+	summary, at, err := h.Handle(ctx, "c", 7, 10*time.Second)
+	if err != nil || at != 7 || summary.OrdersPlaced != 1 {
+		t.Fatalf("got %+v at %d, %v; want the summary at 7", summary, at, err)
+	}
+}
+
+// Only a principal that may see the customer reads its summary; without a position to
+// wait for, the summary is read at once.
+func TestCustomerSummaryAccess(t *testing.T) {
+	rm := &countingSummaries{}
+	h := NewGetCustomerSummaryHandler(rm)
+	none := context.Background()
+	if _, _, err := h.Handle(none, "alice", 0, 0); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("no principal: %v", err)
+	}
+	if _, _, err := h.Handle(WithPrincipal(none, Principal{Subject: "bob"}), "alice", 0, 0); !errors.Is(err, ErrForbidden) {
+		t.Errorf("another customer: %v", err)
+	}
+	s, _, err := h.Handle(WithPrincipal(none, Principal{Subject: "alice"}), "alice", 0, time.Hour)
+	if err != nil || s.CustomerID != "alice" {
+		t.Errorf("the customer itself: %+v, %v", s, err)
+	}
+	if n := rm.reads.Load(); n != 0 {
+		t.Errorf("no position asked for, yet %d position reads", n)
+	}
+}

@@ -18,7 +18,10 @@
 //     gremlins would count as KILLED, e.g. &x turned into |x). So every go command
 //     gremlins runs goes through this program, first in PATH as "go": it exits 2 when
 //     the package did not build, turns vet off (a mutant vet dislikes still compiles),
-//     and kills the test's process group just before gremlins times it out.
+//     and kills the test's process group just before gremlins times it out. It also
+//     makes the coverage run last at least -min-timeout / -timeout-coefficient, since
+//     gremlins' timeout is that coefficient times the coverage run: a fast coverage
+//     run on a busy machine would time out mutants that merely ran slowly.
 //   - All of gremlins' mutators are on, not only its defaults.
 //   - equivalent.txt lists the mutants judged equivalent (no test can tell them from
 //     the original), each with its reason; the summary shows the score with and
@@ -43,6 +46,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +66,7 @@ var mutators = []string{"--invert-assignments", "--invert-bitwise", "--invert-bw
 const (
 	realGoEnv   = "MUTATION_REAL_GO"
 	shimLogEnv  = "MUTATION_SHIM_LOG"
+	coverEnv    = "MUTATION_COVER_FLOOR"
 	urlEnv      = "TEST_DATABASE_URL"
 	providerEnv = "POSTGRES_PROVIDER"
 )
@@ -72,6 +77,7 @@ func main() {
 	}
 	pkg := flag.String("pkg", "", "the package to mutate, e.g. ./infrastructure/postgres/eventstore/")
 	coefficient := flag.Int("timeout-coefficient", 4, "a mutant's test run may take this many times the coverage run")
+	minTimeout := flag.Duration("min-timeout", 90*time.Second, "but at least this long (a busy machine slows every run; a mutant that loops ends at the timeout)")
 	workers := flag.Int("workers", 1, "mutants tested at once (each runs the package's tests)")
 	equivalent := flag.String("equivalent", "", "the list of mutants judged equivalent (default: test/lab/mutation/equivalent.txt)")
 	output := flag.String("o", "", "also write gremlins' JSON results to this file")
@@ -82,7 +88,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mutation: -pkg is required, e.g. -pkg ./infrastructure/postgres/eventstore/")
 		os.Exit(2)
 	}
-	code, err := run(*pkg, *coefficient, *workers, *equivalent, *output, *minScore, *keep)
+	code, err := run(*pkg, *coefficient, *minTimeout, *workers, *equivalent, *output, *minScore, *keep)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutation:", err)
 		os.Exit(1)
@@ -90,7 +96,7 @@ func main() {
 	os.Exit(code)
 }
 
-func run(pkg string, coefficient, workers int, equivalentFile, output string, minScore float64, keep bool) (int, error) {
+func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equivalentFile, output string, minScore float64, keep bool) (int, error) {
 	root, rel, err := packageDir(pkg)
 	if err != nil {
 		return 0, err
@@ -156,7 +162,8 @@ func run(pkg string, coefficient, workers int, equivalentFile, output string, mi
 		env = append(env, urlEnv+"="+server.URL)
 	}
 	shimLog := filepath.Join(tmp, "shim.log")
-	env = append(env, realGoEnv+"="+realGo, shimLogEnv+"="+shimLog, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	env = append(env, realGoEnv+"="+realGo, shimLogEnv+"="+shimLog, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		coverEnv+"="+(minTimeout/time.Duration(max(coefficient, 1))).String())
 
 	// Installed, not run with go run: go run puts GOROOT/bin first in PATH, before the
 	// shim.
@@ -303,6 +310,13 @@ func shim(args []string) int {
 		return exitCode(cmd.Run())
 	}
 	args = append([]string{"test", "-vet=off"}, args[1:]...)
+	if slices.Contains(args, "-coverprofile") {
+		// gremlins times every mutant's run at coefficient × this run: make it last at
+		// least min-timeout / coefficient.
+		if floor, err := time.ParseDuration(os.Getenv(coverEnv)); err == nil {
+			defer func(start time.Time) { time.Sleep(floor - time.Since(start)) }(time.Now())
+		}
+	}
 	var out bytes.Buffer
 	cmd := exec.Command(realGo, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -372,7 +386,7 @@ func exitCode(err error) int {
 
 // equivalent is one line of equivalent.txt:
 //
-//	<file from the module root> <MUTATOR> | <text of the mutated line> | <why no test can tell>
+//	<file from the module root> <MUTATOR> | <text around the mutated operator> | <why no test can tell>
 type equivalent struct {
 	file, mutator, line, why string
 }
@@ -433,14 +447,15 @@ func summarize(w io.Writer, data []byte, dir, rel string, equivalents []equivale
 		lines[f.Name] = strings.Split(string(src), "\n")
 		for _, m := range f.Mutations {
 			counts[m.Status]++
-			text := ""
+			raw := ""
 			if m.Line >= 1 && m.Line <= len(lines[f.Name]) {
-				text = strings.TrimSpace(lines[f.Name][m.Line-1])
+				raw = lines[f.Name][m.Line-1]
 			}
+			text := strings.TrimSpace(raw)
 			where := fmt.Sprintf("%s:%d:%d %-24s %s", filepath.ToSlash(filepath.Join(rel, f.Name)), m.Line, m.Column, m.Type, text)
 			switch m.Status {
 			case "LIVED":
-				if why, ok := judgedEquivalent(equivalents, filepath.ToSlash(filepath.Join(rel, f.Name)), m.Type, text); ok {
+				if why, ok := judgedEquivalent(equivalents, filepath.ToSlash(filepath.Join(rel, f.Name)), m.Type, raw, m.Column); ok {
 					judged = append(judged, where+"\n      equivalent: "+why)
 				} else {
 					lived = append(lived, where)
@@ -481,10 +496,24 @@ func summarize(w io.Writer, data []byte, dir, rel string, equivalents []equivale
 	return score, nil
 }
 
-func judgedEquivalent(list []equivalent, file, mutator, line string) (string, bool) {
+// judgedEquivalent finds the judgement of the mutant at column (1-based, in bytes) of
+// line: the judged text must occur in the line around that column, so that two
+// operators of one line are told apart.
+func judgedEquivalent(list []equivalent, file, mutator, line string, column int) (string, bool) {
 	for _, e := range list {
-		if e.file == file && e.mutator == mutator && strings.Contains(line, e.line) {
-			return e.why, true
+		if e.file != file || e.mutator != mutator || e.line == "" {
+			continue
+		}
+		for from := 0; ; {
+			i := strings.Index(line[from:], e.line)
+			if i < 0 {
+				break
+			}
+			start := from + i
+			if start <= column-1 && column-1 < start+len(e.line) {
+				return e.why, true
+			}
+			from = start + 1
 		}
 	}
 	return "", false
