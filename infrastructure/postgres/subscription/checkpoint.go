@@ -104,16 +104,17 @@ func loadCheckpoint(ctx context.Context, db eventstore.DBTX, k key) (checkpoint,
 	return c, err
 }
 
-// advanceSQL moves a partition's checkpoint, and renews its lease, only while the
-// epoch is the one the worker claimed it with: the fence. A projection runs it first in
+// advanceSQL moves a partition's checkpoint only while the epoch is the one the worker
+// claimed it with: the fence. (It does not renew the lease: the coordinator's heartbeat
+// does, so that an instance whose heartbeats stop loses its partitions even if a
+// worker of it still moves.) A projection runs it first in
 // the transaction of its statements, so a worker that lost its lease commits nothing.
 const advanceSQL = `UPDATE consumer_checkpoints
-	SET position = $5, updated_at = now(), error = NULL, error_position = NULL, attempts = 0,
-	    lease_until = now() + $6::interval, heartbeat_at = now()
+	SET position = $5, updated_at = now(), error = NULL, error_position = NULL, attempts = 0
 	WHERE name = $1 AND partitions = $2 AND partition = $3 AND epoch = $4`
 
-func advance(ctx context.Context, db eventstore.DBTX, k key, epoch, to int64, ttl time.Duration) error {
-	tag, err := db.Exec(ctx, advanceSQL, k.name, k.n, k.p, epoch, to, ttl)
+func advance(ctx context.Context, db eventstore.DBTX, k key, epoch, to int64) error {
+	tag, err := db.Exec(ctx, advanceSQL, k.name, k.n, k.p, epoch, to)
 	if err != nil {
 		return err
 	}

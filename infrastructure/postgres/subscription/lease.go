@@ -354,7 +354,7 @@ func lcm(a, b int) int {
 // startWorker runs a worker for partition k under the lease claimed with epoch.
 func (r *Runtime) startWorker(ctx context.Context, c *running, k key, epoch int64, log *slog.Logger) {
 	wctx, cancel := context.WithCancel(ctx)
-	w := &worker{key: k, epoch: epoch, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	w := &worker{key: k, epoch: epoch, wake: make(chan struct{}, 1), cancel: cancel, stopping: make(chan struct{}), done: make(chan struct{})}
 	c.mu.Lock()
 	c.workers[k.p] = w
 	c.mu.Unlock()
@@ -402,16 +402,21 @@ func (c *running) stopWorker(p int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w, ok := c.workers[p]; ok {
-		w.cancel()
+		w.stop()
 	}
 }
 
-// stopWorkers stops every worker, and with wait waits for them to end.
+// stopWorkers hands every partition over after the batch in hand; at shutdown
+// (wait) the batch in hand is abandoned instead and it waits for the workers to end.
 func (c *running) stopWorkers(wait bool) {
 	c.mu.Lock()
 	ws := make([]*worker, 0, len(c.workers))
 	for _, w := range c.workers {
-		w.cancel()
+		if wait {
+			w.cancel()
+		} else {
+			w.stop()
+		}
 		ws = append(ws, w)
 	}
 	c.mu.Unlock()

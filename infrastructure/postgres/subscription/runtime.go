@@ -141,7 +141,9 @@ type worker struct {
 	key      key
 	epoch    int64
 	wake     chan struct{}
-	cancel   context.CancelFunc
+	cancel   context.CancelFunc // abandons the batch in hand (shutdown, a lost lease)
+	stopping chan struct{}      // closed to hand the partition over after the batch in hand
+	stopOnce sync.Once
 	done     chan struct{}
 	pos      atomic.Int64
 	caughtAt int64 // the position of the last caught-up read (CaughtUp's gate)
@@ -238,7 +240,7 @@ func (r *Runtime) consume(ctx context.Context, c *running, w *worker, conn *pgx.
 	var lastRead time.Time
 	var order streamOrder
 	var horizon int64 // known from the last read; reused while a backlog lasts
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !w.stopped() {
 		if !sleep(ctx, r.opts.MinInterval-time.Since(lastRead)) {
 			break
 		}
@@ -300,6 +302,18 @@ func (r *Runtime) consume(ctx context.Context, c *running, w *worker, conn *pgx.
 	return ctx.Err()
 }
 
+// stop asks the worker to hand its partition over once the batch in hand is done.
+func (w *worker) stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
+
+func (w *worker) stopped() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
 // handle checks a batch's per-stream order, then projects or reacts to the events
 // that pass, in order. It returns the position the checkpoint moved to (0: it did not
 // move), and the event that failed (an out-of-order one included) with why. When every
@@ -323,7 +337,7 @@ func (r *Runtime) handle(ctx context.Context, c *running, w *worker, conn *pgx.C
 		}
 		order.handled(ok, done)
 	case to > position:
-		if cause = advance(ctx, conn, w.key, w.epoch, to, r.opts.LeaseTTL); cause == nil {
+		if cause = advance(ctx, conn, w.key, w.epoch, to); cause == nil {
 			done = to
 			order.handled(nil, done)
 		}
@@ -411,7 +425,7 @@ func (r *Runtime) applyTx(ctx context.Context, w *worker, conn *pgx.Conn, q *stm
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var b pgx.Batch
-	b.Queue(advanceSQL, w.key.name, w.key.n, w.key.p, w.epoch, to, r.opts.LeaseTTL)
+	b.Queue(advanceSQL, w.key.name, w.key.n, w.key.p, w.epoch, to)
 	b.QueuedQueries = append(b.QueuedQueries, q.batch.QueuedQueries...)
 	br := tx.SendBatch(ctx, &b)
 	for i := range b.Len() {
@@ -465,7 +479,7 @@ func (r *Runtime) react(ctx context.Context, c *running, w *worker, conn *pgx.Co
 			last = max(last, to)
 		}
 		if handled > saved || last > events[handled-1].Position {
-			if err := advance(ctx, conn, w.key, w.epoch, last, r.opts.LeaseTTL); err != nil {
+			if err := advance(ctx, conn, w.key, w.epoch, last); err != nil {
 				return 0, err
 			}
 			saved, savedAt = handled, time.Now()
@@ -473,6 +487,10 @@ func (r *Runtime) react(ctx context.Context, c *running, w *worker, conn *pgx.Co
 		return last, nil
 	}
 	for i := range events {
+		if w.stopped() {
+			done, err := checkpoint(ctx) // handed over between two events
+			return done, nil, err
+		}
 		if ctx.Err() != nil {
 			// Keep what was done, if the connection still answers; else it is redone.
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -506,6 +524,7 @@ func (r *Runtime) wait(ctx context.Context, w *worker) {
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+	case <-w.stopping:
 	case <-w.wake:
 	case <-t.C:
 	}
