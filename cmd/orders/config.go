@@ -30,6 +30,10 @@ type Config struct {
 	// ConsumerInterval is the shortest time between two reads of a consumer: under load
 	// it batches the events of many commits, at the price of up to this much lag.
 	ConsumerInterval time.Duration
+	// ConsumerPartitions is how many partitions each consumer runs as (unless it says
+	// otherwise in code): the replicas share them. Changing it is safe on a running
+	// system; the new N applies once every replica asks for it.
+	ConsumerPartitions int
 
 	// MigrateDatabaseURL connects `migrate` (and serve --migrate) as the owner of the
 	// schema; DatabaseURL, the service's own connection, should log in as AppDBRole
@@ -71,6 +75,7 @@ func defaultConfig() Config {
 		CommandAttempts:        10,
 		RunConsumers:           true,
 		ConsumerInterval:       10 * time.Millisecond,
+		ConsumerPartitions:     1,
 		AuthLeeway:             30 * time.Second,
 		SSEMaxStreams:          100,
 		SSEMaxStreamsPerCaller: 10,
@@ -96,6 +101,7 @@ var envNames = map[string]string{ //nolint:gosec // G101: names of environment v
 	"pprof":                      "PPROF_ADDR",
 	"consumers":                  "RUN_CONSUMERS",
 	"consumer-interval":          "CONSUMER_INTERVAL",
+	"consumer-partitions":        "CONSUMER_PARTITIONS",
 	"migrate-database-url":       "MIGRATE_DATABASE_URL",
 	"app-db-role":                "APP_DB_ROLE",
 	"auth-mode":                  "AUTH_MODE",
@@ -133,6 +139,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.BoolVar(&c.MigrateOnStart, "migrate", c.MigrateOnStart, "apply pending migrations before serving")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "if set, serve GET /metrics on this address only, not on the main listener (e.g. :9090, a port the API's clients do not reach)")
 	fs.BoolVar(&c.RunConsumers, "consumers", c.RunConsumers, "run the asynchronous consumers (read models and reactors); one instance of each is active across replicas")
+	fs.IntVar(&c.ConsumerPartitions, "consumer-partitions", c.ConsumerPartitions, "partitions each consumer runs as, shared by the replicas (1: one replica at a time works on a consumer)")
 	fs.DurationVar(&c.ConsumerInterval, "consumer-interval", c.ConsumerInterval, "shortest time between two reads of a consumer: under load, larger batches for up to this much more lag")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "if set, serve Go's /debug/pprof on this (private!) address, e.g. 127.0.0.1:6060")
 	fs.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", c.MigrateDatabaseURL, "PostgreSQL URL of the schema's owner, for migrations (default: database-url)")
@@ -262,6 +269,7 @@ func (c Config) validate() error {
 	check(c.SSEHeartbeat >= 10*time.Millisecond, "SSE_HEARTBEAT must be at least 10ms")
 	check(c.SSEPoll >= 10*time.Millisecond, "SSE_POLL must be at least 10ms")
 	check(c.ConsumerInterval >= time.Millisecond && c.ConsumerInterval <= time.Second, "CONSUMER_INTERVAL must be between 1ms and 1s")
+	check(c.ConsumerPartitions >= 1 && c.ConsumerPartitions <= 64, "CONSUMER_PARTITIONS must be between 1 and 64")
 	check(c.SSEWriteTimeout >= 10*time.Millisecond, "SSE_WRITE_TIMEOUT must be at least 10ms")
 	check(c.SSEMaxLifetime >= 0, "SSE_MAX_LIFETIME must not be negative")
 	switch strings.ToLower(c.LogLevel) {

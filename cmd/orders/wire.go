@@ -129,7 +129,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		pool: pool, feed: events, stopStreams: stop, notifier: notifier}
 	if cfg.RunConsumers {
 		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval,
-			OnProgress: summaryProgress(app.CustomerSummary)},
+			Partitions: cfg.ConsumerPartitions, OnProgress: summaryProgress(app.CustomerSummary)},
 			customersummary.Consumer(eventcodec.NewOrderRegistry()),
 			fulfilment.Consumer(application.NewFulfilment(app.Shipments, log), eventcodec.NewOrderRegistry()), // example: shipment
 		)
