@@ -333,3 +333,88 @@ func TestErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// Full pages: a page of Limit events says where the next starts (its last event), and
+// is never at the head, even when nothing follows, since it cannot know; a page that
+// is not full and looked at everything up to the horizon is at the head, there.
+func TestFeedFullPages(t *testing.T) {
+	t.Parallel()
+	pool, ctx := pgtest.NewPool(t), context.Background()
+	var pos []int64
+	for i := range 5 {
+		typ := "A"
+		if i == 4 {
+			typ = "B"
+		}
+		pos = append(pos, mustAppend(t, pool, newStream(), es.NoStream(), event(typ, i))[0].Position)
+	}
+	h := &es.Horizon{}
+	horizon := feedEventually(t, pool, h, es.FeedQuery{Limit: 100, ScanLimit: 100}, 5).Horizon
+	type page struct {
+		positions []int64
+		next      int64
+		atHead    bool
+	}
+	read := func(q es.FeedQuery) page {
+		t.Helper()
+		q.HorizonHint = horizon
+		p, err := es.ReadFeed(ctx, pool, h, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, e := range p.Events {
+			got = append(got, e.Position)
+		}
+		return page{got, p.NextAfter, p.AtHead}
+	}
+	for _, c := range []struct {
+		name string
+		q    es.FeedQuery
+		want page
+	}{
+		{"unfiltered, a full page", es.FeedQuery{Limit: 2}, page{pos[0:2], pos[1], false}},
+		{"unfiltered, the last full page", es.FeedQuery{After: pos[2], Limit: 2}, page{pos[3:5], pos[4], false}},
+		{"unfiltered, the last page", es.FeedQuery{After: pos[3], Limit: 2}, page{pos[4:5], horizon, true}},
+		{"filtered, a full page with rows behind it", es.FeedQuery{Limit: 2, Types: []string{"A"}, ScanLimit: 100}, page{pos[0:2], pos[1], false}},
+		{"filtered, a full page with a skipped row behind it", es.FeedQuery{After: pos[1], Limit: 2, Types: []string{"A"}, ScanLimit: 100}, page{pos[2:4], pos[3], false}},
+		{"filtered, a full page that is the rest", es.FeedQuery{After: pos[2], Limit: 2, Types: []string{"A", "B"}, ScanLimit: 100}, page{pos[3:5], horizon, true}},
+		{"filtered, a full page ending the scan", es.FeedQuery{Limit: 2, Types: []string{"A"}, ScanLimit: 2}, page{pos[0:2], pos[1], false}},
+		{"filtered, a scan that found nothing", es.FeedQuery{Limit: 2, Types: []string{"B"}, ScanLimit: 2}, page{nil, pos[1], false}},
+		{"by stream type", es.FeedQuery{After: pos[2], Limit: 5, StreamType: "test", ScanLimit: 100}, page{pos[3:5], horizon, true}},
+	} {
+		if got := read(c.q); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+// A horizon keeps at most 64 samples waiting behind a long transaction (the newest:
+// an older one's position is covered by theirs), and reaches the end of the log once
+// that transaction ends. (Not parallel: the open transaction holds every horizon back.)
+func TestHorizonKeepsTheNewestSamples(t *testing.T) {
+	pool, ctx := pgtest.NewPool(t), context.Background()
+	open, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = open.Rollback(ctx) }()
+	if _, err := open.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	h := &es.Horizon{Wait: time.Millisecond}
+	var last int64
+	for i := range 70 {
+		last = mustAppend(t, pool, newStream(), es.NoStream(), event("A", i))[0].Position
+		if safe, err := h.Safe(ctx, pool); err != nil || safe >= last {
+			t.Fatalf("sample %d: horizon %d (%v) passed an open transaction", i, safe, err)
+		}
+	}
+	if err := open.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Wait = 0
+	if safe, err := h.Safe(ctx, pool); err != nil || safe < last {
+		t.Fatalf("after the transaction ended: horizon %d (%v), want at least %d", safe, err, last)
+	}
+}
