@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -9,7 +10,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/subscription"
 )
 
-// consumerStats feeds orders_consumer_position/lag_events/lag_seconds/stopped{consumer}:
+// consumerStats feeds orders_consumer_position/lag_events/lag_seconds/stopped{consumer,partition}:
 // one query (subscription.Statuses) when scraped; metrics.ObserveConsumers bounds its
 // time and how often it runs, and says when it fails. Every replica reports the same
 // numbers: the checkpoints are shared.
@@ -29,7 +30,7 @@ func (s *consumerStats) ConsumerStats(ctx context.Context) ([]metrics.ConsumerSt
 	}
 	stats := make([]metrics.ConsumerStat, len(all))
 	for i, st := range all {
-		stats[i] = metrics.ConsumerStat{Consumer: st.Name, Position: st.Position, LagEvents: st.LagEvents, LagSeconds: st.LagSeconds, Stopped: st.Stopped}
+		stats[i] = metrics.ConsumerStat{Consumer: st.Name, Partition: strconv.Itoa(st.Partition), Position: st.Position, LagEvents: st.LagEvents, LagSeconds: st.LagSeconds, Stopped: st.Stopped}
 	}
 	return stats, nil
 }

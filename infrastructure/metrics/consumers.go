@@ -11,7 +11,10 @@ import (
 // ConsumerStat is where one asynchronous consumer of the event log stands.
 type ConsumerStat struct {
 	Consumer string // the consumer's name, a label: a fixed name, never an id
-	Position int64  // the last global_position it has handled
+	// Partition is the partition's number, a label bounded by the consumer's partitions
+	// ("0" for a consumer that is not partitioned).
+	Partition string
+	Position  int64 // the last global_position the partition has handled
 	// LagEvents is how many events were appended after Position; LagSeconds is the age
 	// of the oldest of them (0 when it is caught up).
 	LagEvents  int64
@@ -58,7 +61,7 @@ type consumerCollector struct {
 }
 
 // ObserveConsumers exports orders_consumer_position, _lag_events, _lag_seconds and _stopped by
-// consumer, read from src when scraped, and orders_consumer_stats_age_seconds and
+// consumer and partition, read from src when scraped, and orders_consumer_stats_age_seconds and
 // orders_consumer_stats_errors_total. Without a call, none of them is exported.
 func (m *Metrics) ObserveConsumers(src ConsumerStatsSource) {
 	m.observeConsumers(src, time.Now)
@@ -70,10 +73,10 @@ func (m *Metrics) observeConsumers(src ConsumerStatsSource, now func() time.Time
 	}
 	c := &consumerCollector{
 		src:        src,
-		position:   desc("position", "The last global position of the event log the consumer has handled.", "consumer"),
-		lagEvents:  desc("lag_events", "Events appended after the consumer's position.", "consumer"),
-		lagSeconds: desc("lag_seconds", "Age of the oldest event the consumer has not handled yet.", "consumer"),
-		stopped:    desc("stopped", "1 when the consumer stopped at an event it cannot handle (see `consumers status`), else 0.", "consumer"),
+		position:   desc("position", "The last global position of the event log the consumer has handled.", "consumer", "partition"),
+		lagEvents:  desc("lag_events", "Events appended after the consumer partition's position.", "consumer", "partition"),
+		lagSeconds: desc("lag_seconds", "Age of the oldest event the consumer partition has not handled yet.", "consumer", "partition"),
+		stopped:    desc("stopped", "1 when the consumer stopped at an event it cannot handle (see `consumers status`), else 0.", "consumer", "partition"),
 		age: desc("stats_age_seconds", "Seconds since the consumer gauges were last read from the database; "+
 			"it grows while the reads fail, and the gauges are then absent."),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "consumer", Name: "stats_errors_total",
@@ -102,14 +105,18 @@ func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, s := range stats {
-		ch <- prometheus.MustNewConstMetric(c.position, prometheus.GaugeValue, float64(s.Position), s.Consumer)
-		ch <- prometheus.MustNewConstMetric(c.lagEvents, prometheus.GaugeValue, float64(s.LagEvents), s.Consumer)
-		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, s.Consumer)
+		part := s.Partition
+		if part == "" {
+			part = "0"
+		}
+		ch <- prometheus.MustNewConstMetric(c.position, prometheus.GaugeValue, float64(s.Position), s.Consumer, part)
+		ch <- prometheus.MustNewConstMetric(c.lagEvents, prometheus.GaugeValue, float64(s.LagEvents), s.Consumer, part)
+		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, s.Consumer, part)
 		stopped := 0.0
 		if s.Stopped {
 			stopped = 1
 		}
-		ch <- prometheus.MustNewConstMetric(c.stopped, prometheus.GaugeValue, stopped, s.Consumer)
+		ch <- prometheus.MustNewConstMetric(c.stopped, prometheus.GaugeValue, stopped, s.Consumer, part)
 	}
 }
 

@@ -73,7 +73,7 @@ func TestConsumerGaugesAreCurrent(t *testing.T) {
 	m := metrics.New()
 	m.ObserveConsumersAt(src, func() time.Time { return now })
 	got := scrape(t, m)
-	if got["orders_consumer_position{c}"] != 7 || got["orders_consumer_lag_events{c}"] != 3 || got["orders_consumer_stats_age_seconds"] != 0 {
+	if got["orders_consumer_position{c}{0}"] != 7 || got["orders_consumer_lag_events{c}{0}"] != 3 || got["orders_consumer_stats_age_seconds"] != 0 {
 		t.Fatalf("first scrape: %v", got)
 	}
 	if src.deadline <= 0 || src.deadline > metrics.ConsumerStatsTimeout {
@@ -83,11 +83,11 @@ func TestConsumerGaugesAreCurrent(t *testing.T) {
 	// Within ConsumerStatsReuse a scrape answers the same read: /metrics is open, and
 	// each scrape must not cost a query.
 	now = now.Add(metrics.ConsumerStatsReuse / 2)
-	if got := scrape(t, m); got["orders_consumer_position{c}"] != 7 || src.reads != 1 {
-		t.Errorf("scrape within %v: position %v after %d reads, want 7 after 1", metrics.ConsumerStatsReuse, got["orders_consumer_position{c}"], src.reads)
+	if got := scrape(t, m); got["orders_consumer_position{c}{0}"] != 7 || src.reads != 1 {
+		t.Errorf("scrape within %v: position %v after %d reads, want 7 after 1", metrics.ConsumerStatsReuse, got["orders_consumer_position{c}{0}"], src.reads)
 	}
 	now = now.Add(metrics.ConsumerStatsReuse)
-	if got := scrape(t, m); got["orders_consumer_position{c}"] != 9 || got["orders_consumer_lag_events{c}"] != 0 {
+	if got := scrape(t, m); got["orders_consumer_position{c}{0}"] != 9 || got["orders_consumer_lag_events{c}{0}"] != 0 {
 		t.Errorf("next scrape: %v", got)
 	}
 }
@@ -103,7 +103,7 @@ func TestConsumerGaugesAreNeverSilentlyStale(t *testing.T) {
 	src.set(nil, errors.New("connection refused"))
 	now = now.Add(30 * time.Second)
 	got := scrape(t, m)
-	for _, gone := range []string{"orders_consumer_position{c}", "orders_consumer_lag_events{c}", "orders_consumer_lag_seconds{c}", "orders_consumer_stopped{c}"} {
+	for _, gone := range []string{"orders_consumer_position{c}{0}", "orders_consumer_lag_events{c}{0}", "orders_consumer_lag_seconds{c}{0}", "orders_consumer_stopped{c}{0}"} {
 		if v, ok := got[gone]; ok {
 			t.Errorf("after a failed read, %s = %v: a stale value", gone, v)
 		}
@@ -114,7 +114,7 @@ func TestConsumerGaugesAreNeverSilentlyStale(t *testing.T) {
 	src.set([]metrics.ConsumerStat{{Consumer: "c", Position: 12}}, nil)
 	now = now.Add(metrics.ConsumerStatsReuse)
 	got = scrape(t, m)
-	if got["orders_consumer_position{c}"] != 12 || got["orders_consumer_stats_age_seconds"] != 0 || got["orders_consumer_stats_errors_total"] != 1 {
+	if got["orders_consumer_position{c}{0}"] != 12 || got["orders_consumer_stats_age_seconds"] != 0 || got["orders_consumer_stats_errors_total"] != 1 {
 		t.Errorf("after a good read again: %v", got)
 	}
 }
@@ -173,7 +173,7 @@ func TestAbandonedScrapeLeavesNoFailure(t *testing.T) {
 	cancel()
 	m.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil).WithContext(ctx))
 	got := scrape(t, m)
-	if got["orders_consumer_stats_errors_total"] != 0 || got["orders_consumer_position{c}"] != 3 {
+	if got["orders_consumer_stats_errors_total"] != 0 || got["orders_consumer_position{c}{0}"] != 3 {
 		t.Errorf("after an abandoned scrape: %v", got)
 	}
 }
