@@ -16,7 +16,7 @@ import (
 	"github.com/example/orders/infrastructure/tracing"
 )
 
-var consumerGauge = regexp.MustCompile(`(?m)^` + metrics.Namespace + `_consumer_(position|lag_events|stopped)\{consumer="([^"]+)"\} (\S+)$`)
+var consumerGauge = regexp.MustCompile(`(?m)^` + metrics.Namespace + `_consumer_(position|lag_events|stopped)\{consumer="([^"]+)",partition="([0-9]+)"\} (\S+)$`)
 
 // consumerGauges returns the consumer gauges of one scrape of /metrics, as
 // "name{consumer}" -> value.
@@ -28,7 +28,7 @@ func consumerGauges(t *testing.T, o observed) (map[string]string, string) {
 	}
 	out := map[string]string{}
 	for _, m := range consumerGauge.FindAllStringSubmatch(text, -1) {
-		out[m[1]+"{"+m[2]+"}"] = m[3]
+		out[m[1]+"{"+m[2]+"/"+m[3]+"}"] = m[4]
 	}
 	return out, text
 }
@@ -79,8 +79,8 @@ func TestConsumerGaugesOnTheFirstScrape(t *testing.T) {
 	got, text := consumerGauges(t, o)
 	for _, s := range want {
 		for name, v := range map[string]int64{"position": s.Position, "lag_events": s.LagEvents, "stopped": 0} {
-			if g := got[name+"{"+s.Name+"}"]; g != strconv.FormatInt(v, 10) {
-				t.Errorf("first scrape: %s_consumer_%s{consumer=%q} = %q, want %d", metrics.Namespace, name, s.Name, g, v)
+			if g := got[name+"{"+s.Name+"/"+strconv.Itoa(s.Partition)+"}"]; g != strconv.FormatInt(v, 10) {
+				t.Errorf("first scrape: %s_consumer_%s{consumer=%q,partition=\"%d\"} = %q, want %d", metrics.Namespace, name, s.Name, s.Partition, g, v)
 			}
 		}
 	}
