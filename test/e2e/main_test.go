@@ -400,8 +400,6 @@ func withHeader(name, value string) api.RequestEditorFn {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // leakWords must never appear in a response: they would mean an internal error's text
 // (a stack, a driver message) reached the client.
 var leakWords = []string{"panic", "goroutine", "sqlstate", "pgx", "pgconn", ".go:", "runtime error", "postgres"}

@@ -326,3 +326,5 @@ func TestShipmentHistoryIsPaged(t *testing.T) {
 		t.Errorf("shipment page 2: %v next %s", p.versions(), p.next())
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
