@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,7 +212,7 @@ func (r *Runtime) work(ctx context.Context, c *running, w *worker, log *slog.Log
 // session is one partition's connection: take the row over from an earlier release if
 // need be, set up, and consume.
 func (r *Runtime) session(ctx context.Context, c *running, w *worker, log *slog.Logger) error {
-	conn, err := pgx.ConnectConfig(ctx, r.connConfig.Copy())
+	conn, err := pgx.ConnectConfig(ctx, workerConnConfig(r.connConfig, r.opts.LeaseTTL))
 	if err != nil {
 		return err
 	}
@@ -233,6 +234,22 @@ func (r *Runtime) session(ctx context.Context, c *running, w *worker, log *slog.
 	}
 	log.Info("consumer partition active", "owner", r.opts.Owner, "epoch", w.epoch)
 	return r.consume(ctx, c, w, conn, log)
+}
+
+// workerConnConfig is a worker's connection: PostgreSQL ends its session when it sits
+// in a transaction for longer than the lease. A worker frozen inside a projection's
+// transaction (SIGSTOP, a long GC pause, a VM migration) holds its partition's row
+// lock, on which another instance's claim waits (lock_timeout) and fails; without
+// the timeout the partition would not move before the frozen process wakes. The
+// transaction rolls back, so nothing of it commits (the fence would refuse it
+// anyway).
+func workerConnConfig(base *pgx.ConnConfig, lease time.Duration) *pgx.ConnConfig {
+	cfg := base.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(max(lease.Milliseconds(), 1), 10)
+	return cfg
 }
 
 // consume reads and handles batches until ctx ends or the connection fails.
