@@ -173,7 +173,8 @@ type partitionOwner struct {
 	consumer string
 	n, p     int
 	held     bool
-	owner    int // the live instance holding the lease; -1 none or not a live one
+	owner    int    // the live instance holding the lease; -1 none or not a live one
+	name     string // its owner name (host-pid-random)
 	epoch    int64
 }
 
@@ -269,7 +270,7 @@ func (s *ownerSampler) read(ctx context.Context) ([]partitionOwner, error) {
 		if parts := strings.Split(owner, "-"); po.held && len(parts) >= 2 {
 			if pid, err := strconv.Atoi(parts[len(parts)-2]); err == nil {
 				if i, ok := live[pid]; ok {
-					po.owner = i
+					po.owner, po.name = i, owner
 				}
 			}
 		}
@@ -302,7 +303,7 @@ func (s *ownerSampler) sample(ctx context.Context) {
 
 // spreadProblem says what is wrong with a sample, if anything: each consumer has
 // testPartitions partitions, each held by one live instance, none holding more than
-// most; and every one of the instances holds one at least.
+// most; every one of the instances holds one at least, and exactly its share.
 func spreadProblem(all []partitionOwner, instances, most int) string {
 	byConsumer := map[string][]partitionOwner{}
 	for _, po := range all {
@@ -333,6 +334,22 @@ func spreadProblem(all []partitionOwner, instances, most int) string {
 		}
 		if len(count) != instances {
 			return fmt.Sprintf("%s: %d instances hold partitions, want %d (%v)", name, len(count), instances, count)
+		}
+		// The assignment has converged: each holds its share, N / instances, one more
+		// for the first N mod instances by owner name (subscription's tick). Before,
+		// a spread within the bounds may still hand a partition over (a short gap).
+		byName := map[string]int{}
+		for _, po := range ps {
+			byName[po.name]++
+		}
+		for i, owner := range slices.Sorted(maps.Keys(byName)) {
+			want := testPartitions / instances
+			if i < testPartitions%instances {
+				want++
+			}
+			if byName[owner] != want {
+				return fmt.Sprintf("%s: %s holds %d partitions, its share is %d (%v)", name, owner, byName[owner], want, byName)
+			}
 		}
 	}
 	return ""

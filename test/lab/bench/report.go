@@ -31,15 +31,16 @@ type report struct {
 	Contention     *contentionResult `json:"contention,omitempty"`
 	Streams        []streamRow       `json:"stream_length,omitempty"`
 	// StreamRatio is p50 add-line latency at the longest stream over the shortest.
-	StreamRatio float64          `json:"stream_p50_ratio,omitempty"`
-	Reads       []readRow        `json:"reads,omitempty"`
-	Feed        *feedResult      `json:"feed,omitempty"`
-	Consumers   *consumerResults `json:"consumers,omitempty"`
-	Memory      memoryReport     `json:"service_memory"`
-	Targets     []target         `json:"targets"`
-	Passed      int              `json:"checks_passed"`
-	Failures    []failure        `json:"check_failures"`
-	Notes       []string         `json:"notes,omitempty"`
+	StreamRatio float64           `json:"stream_p50_ratio,omitempty"`
+	Reads       []readRow         `json:"reads,omitempty"`
+	Feed        *feedResult       `json:"feed,omitempty"`
+	Consumers   *consumerResults  `json:"consumers,omitempty"`
+	Partitions  *partitionResults `json:"partitions,omitempty"`
+	Memory      memoryReport      `json:"service_memory"`
+	Targets     []target          `json:"targets"`
+	Passed      int               `json:"checks_passed"`
+	Failures    []failure         `json:"check_failures"`
+	Notes       []string          `json:"notes,omitempty"`
 	// Timeline is the service's /metrics over the run, for bench-service.png.
 	Timeline *timeline `json:"service_timeline,omitempty"`
 }

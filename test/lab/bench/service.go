@@ -68,6 +68,19 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 	return startProcess(ctx, bin, []string{"serve", "--migrate"}, env, maxConns, pprofAddr, tee)
 }
 
+// startServiceWith runs `bin serve --migrate` like startService, with the settings in
+// extra (RUN_CONSUMERS, CONSUMER_PARTITIONS, ...) and LOG_LEVEL=warn.
+func startServiceWith(ctx context.Context, bin, dbURL string, maxConns int, extra map[string]string) (*service, error) {
+	env, err := testsupport.ServiceEnv(ctx, dbURL)
+	if err != nil {
+		env = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return startProcess(ctx, bin, []string{"serve", "--migrate"}, env, maxConns, "", false)
+}
+
 // startCRUD runs the CRUD baseline server (test/lab/bench/crudserver) the same way, with
 // the garbage-collection target the service's serve sets for itself (GOGC=400, see
 // serveGCPercent in cmd/orders) unless the environment sets one for both.
@@ -199,7 +212,8 @@ func serviceEnv(vars map[string]string) []string {
 		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
 		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "PPROF_ADDR": true, "MIGRATE_DATABASE_URL": true, "APP_DB_ROLE": true,
 		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true,
-		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true}
+		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true,
+		"CONSUMER_PARTITIONS": true, "CONSUMER_INTERVAL": true}
 	var out []string
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); !own[k] {
