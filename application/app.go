@@ -3,6 +3,8 @@ package application
 import (
 	"errors"
 	"fmt"
+
+	"github.com/example/orders/application/appkit"
 )
 
 // Ports are what the use cases read and write through: one store and one queries port
@@ -25,7 +27,7 @@ type App struct {
 
 // NewApp wires every use case to its ports. A port left out is an error here, when the
 // service starts, rather than a nil dereference on a request.
-func NewApp(p Ports, cfg RunnerConfig) (App, error) {
+func NewApp(p Ports, cfg appkit.RunnerConfig) (App, error) {
 	var missing []error
 	for name, port := range map[string]any{
 		"Orders": p.Orders, "OrderQueries": p.OrderQueries, "CustomerSummaries": p.CustomerSummaries,

@@ -2,9 +2,9 @@ package application
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
+
+	"github.com/example/orders/application/appkit"
 )
 
 // CustomerSummary is one customer's orders at a glance, from the asynchronous
@@ -26,29 +26,15 @@ type CustomerSummaries interface {
 	CustomerSummary(ctx context.Context, customerID string) (CustomerSummary, int64, error)
 }
 
-// ErrReadModelBehind means an asynchronous read model had not reached the position
-// asked for within the wait. The transport answers 503 with Retry-After.
-var ErrReadModelBehind = errors.New("read model is behind the requested position")
-
-// BehindError says how far behind.
-type BehindError struct {
-	Wanted, Reached int64
-}
-
-func (e *BehindError) Error() string {
-	return fmt.Sprintf("read model at position %d, %d asked for", e.Reached, e.Wanted)
-}
-func (e *BehindError) Unwrap() error { return ErrReadModelBehind }
-
 // GetCustomerSummaryHandler reads a customer's summary, waiting first, when asked,
 // until the read model has passed a position (the X-Event-Position of a command).
 type GetCustomerSummaryHandler struct {
 	r     CustomerSummaries
-	watch *PositionWatch
+	watch *appkit.PositionWatch
 }
 
 func NewGetCustomerSummaryHandler(r CustomerSummaries) *GetCustomerSummaryHandler {
-	return &GetCustomerSummaryHandler{r: r, watch: NewPositionWatch(r.Position)}
+	return &GetCustomerSummaryHandler{r: r, watch: appkit.NewPositionWatch(r.Position)}
 }
 
 // Progressed wakes the waiting reads: the read model's consumer has moved in this
@@ -59,15 +45,15 @@ func (h *GetCustomerSummaryHandler) Progressed() { h.watch.Progressed() }
 const answerReserve = 250 * time.Millisecond
 
 // Handle returns the summary and the position it reflects. With minPosition > 0 it
-// waits up to wait for the read model to reach it, else returns a *BehindError. A wait
+// waits up to wait for the read model to reach it, else returns a *appkit.BehindError. A wait
 // beyond ctx's deadline is cut short, keeping time to answer: running out of it is
 // the read model being behind, not the database being unreachable.
 func (h *GetCustomerSummaryHandler) Handle(ctx context.Context, customerID string, minPosition int64, wait time.Duration) (CustomerSummary, int64, error) {
-	if _, err := Caller(ctx); err != nil {
+	if _, err := appkit.Caller(ctx); err != nil {
 		return CustomerSummary{}, 0, err
 	}
-	if !CanSeeCustomer(ctx, customerID) { // staff, or the customer itself
-		return CustomerSummary{}, 0, ErrForbidden
+	if !appkit.CanSeeCustomer(ctx, customerID) { // staff, or the customer itself
+		return CustomerSummary{}, 0, appkit.ErrForbidden
 	}
 	if minPosition > 0 {
 		if deadline, ok := ctx.Deadline(); ok {

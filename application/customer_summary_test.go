@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/example/orders/application/appkit"
 )
 
 // countingSummaries is a read model at position 0 until moved, counting the reads of
@@ -28,7 +30,7 @@ func (s *countingSummaries) CustomerSummary(_ context.Context, id string) (Custo
 // waitAll runs n reads of the summary waiting for min_position want, and returns
 // their errors.
 func waitAll(h *GetCustomerSummaryHandler, n int, want int64, wait time.Duration) []error {
-	ctx := WithPrincipal(context.Background(), Unrestricted())
+	ctx := appkit.WithPrincipal(context.Background(), appkit.Unrestricted())
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -59,43 +61,11 @@ func TestWaitersShareThePositionReads(t *testing.T) {
 	t.Logf("100 waiters over %v: %d position reads", elapsed.Round(time.Millisecond), rm.reads.Load())
 }
 
-// TestProgressWakesTheWaiters: with no poll to speak of, the consumer's progress
-// (Progressed) is what wakes the waiting reads.
-func TestProgressWakesTheWaiters(t *testing.T) {
-	rm := &countingSummaries{}
-	h := NewGetCustomerSummaryHandler(rm)
-	h.watch.poll = time.Hour
-	go func() {
-		for h.waiting() < 10 {
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(100 * time.Millisecond) // the waiters' own reads are done
-		rm.at.Store(3)
-		h.Progressed()
-	}()
-	start := time.Now()
-	for i, err := range waitAll(h, 10, 3, 3*time.Second) {
-		if err != nil {
-			t.Fatalf("waiter %d: %v", i, err)
-		}
-	}
-	if elapsed := time.Since(start); elapsed > time.Second {
-		t.Fatalf("the waiters woke after %v", elapsed)
-	}
-}
-
-// waiting is the number of reads waiting.
-func (h *GetCustomerSummaryHandler) waiting() int {
-	h.watch.mu.Lock()
-	defer h.watch.mu.Unlock()
-	return h.watch.waiters
-}
-
 // TestZeroWaitLooksOnce: wait=0 answers from a fresh read of the position.
 func TestZeroWaitLooksOnce(t *testing.T) {
 	rm := &countingSummaries{}
 	h := NewGetCustomerSummaryHandler(rm)
-	var behind *BehindError
+	var behind *appkit.BehindError
 	if err := waitAll(h, 1, 5, 0)[0]; !errors.As(err, &behind) || behind.Reached != 0 {
 		t.Fatalf("behind: %v", err)
 	}
@@ -110,11 +80,11 @@ func TestZeroWaitLooksOnce(t *testing.T) {
 // transport answers as the database being unreachable).
 func TestWaitEndsBeforeTheDeadline(t *testing.T) {
 	h := NewGetCustomerSummaryHandler(&countingSummaries{})
-	ctx, cancel := context.WithTimeout(WithPrincipal(context.Background(), Unrestricted()), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(appkit.WithPrincipal(context.Background(), appkit.Unrestricted()), 200*time.Millisecond)
 	defer cancel()
 	_, _, err := h.Handle(ctx, "c", 5, 2*time.Second)
-	if !errors.Is(err, ErrReadModelBehind) || ctx.Err() != nil {
-		t.Fatalf("got %v (context: %v), want ErrReadModelBehind before the deadline", err, ctx.Err())
+	if !errors.Is(err, appkit.ErrReadModelBehind) || ctx.Err() != nil {
+		t.Fatalf("got %v (context: %v), want appkit.ErrReadModelBehind before the deadline", err, ctx.Err())
 	}
 }
 
@@ -138,7 +108,7 @@ func (s *laterSummaries) CustomerSummary(_ context.Context, id string) (Customer
 func TestWaitNearTheDeadlineStillWaits(t *testing.T) {
 	rm := &laterSummaries{}
 	h := NewGetCustomerSummaryHandler(rm)
-	ctx, cancel := context.WithTimeout(WithPrincipal(context.Background(), Unrestricted()), 240*time.Millisecond)
+	ctx, cancel := context.WithTimeout(appkit.WithPrincipal(context.Background(), appkit.Unrestricted()), 240*time.Millisecond)
 	defer cancel()
 	summary, at, err := h.Handle(ctx, "c", 7, 10*time.Second)
 	if err != nil || at != 7 || summary.OrdersPlaced != 1 {
@@ -152,13 +122,13 @@ func TestCustomerSummaryAccess(t *testing.T) {
 	rm := &countingSummaries{}
 	h := NewGetCustomerSummaryHandler(rm)
 	none := context.Background()
-	if _, _, err := h.Handle(none, "alice", 0, 0); !errors.Is(err, ErrUnauthenticated) {
+	if _, _, err := h.Handle(none, "alice", 0, 0); !errors.Is(err, appkit.ErrUnauthenticated) {
 		t.Errorf("no principal: %v", err)
 	}
-	if _, _, err := h.Handle(WithPrincipal(none, Principal{Subject: "bob"}), "alice", 0, 0); !errors.Is(err, ErrForbidden) {
+	if _, _, err := h.Handle(appkit.WithPrincipal(none, appkit.Principal{Subject: "bob"}), "alice", 0, 0); !errors.Is(err, appkit.ErrForbidden) {
 		t.Errorf("another customer: %v", err)
 	}
-	s, _, err := h.Handle(WithPrincipal(none, Principal{Subject: "alice"}), "alice", 0, time.Hour)
+	s, _, err := h.Handle(appkit.WithPrincipal(none, appkit.Principal{Subject: "alice"}), "alice", 0, time.Hour)
 	if err != nil || s.CustomerID != "alice" {
 		t.Errorf("the customer itself: %+v, %v", s, err)
 	}

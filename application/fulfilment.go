@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment"
 )
@@ -54,7 +55,7 @@ func NewFulfilment(shipments ShipmentCommander, log *slog.Logger) *Fulfilment {
 // it, and stops at it if it keeps failing); outcomes that retrying cannot change are
 // logged and return nil.
 func (f *Fulfilment) Handle(ctx context.Context, m OrderEventMessage) error {
-	ctx = WithMetadata(AsSystem(ctx), Metadata{CorrelationID: m.CorrelationID, CausationID: m.EventID.String(), IssuedBy: "process fulfilment"})
+	ctx = appkit.WithMetadata(appkit.AsSystem(ctx), appkit.Metadata{CorrelationID: m.CorrelationID, CausationID: m.EventID.String(), IssuedBy: "process fulfilment"})
 	shipmentID := shipment.ShipmentIDFor(m.OrderID)
 	switch m.Event.(type) {
 	case order.OrderConfirmed:
@@ -87,5 +88,5 @@ func (f *Fulfilment) Handle(ctx context.Context, m OrderEventMessage) error {
 // once makes a command run at most once per triggering event.
 func (f *Fulfilment) once(eventID uuid.UUID) ShipmentOptions {
 	key := "fulfilment:" + eventID.String()
-	return ShipmentOptions{Idempotency: &Idempotency{Key: key, Fingerprint: key}}
+	return ShipmentOptions{Idempotency: &appkit.Idempotency{Key: key, Fingerprint: key}}
 }

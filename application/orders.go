@@ -10,20 +10,21 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 )
 
 // OrderView is an order as of a version.
-type OrderView = Versioned[order.State]
+type OrderView = appkit.Versioned[order.State]
 
 // OrderStore is the write side's port for orders.
-type OrderStore = EventStore[order.State, order.Event]
+type OrderStore = appkit.EventStore[order.State, order.Event]
 
 // OrderQueries is the read side of orders: the order_overview read model, and the
 // event log for history and time travel.
 type OrderQueries interface {
-	OwnedReads[order.State, order.Event]
+	appkit.OwnedReads[order.State, order.Event]
 	ListOrders(ctx context.Context, q ListOrders) (OrderPage, error)
 }
 
@@ -31,25 +32,25 @@ type OrderQueries interface {
 // that build the domain command; the generic CommandHandler does the rest. The reads
 // (Get, AsOf, History) are the generic Owned ones.
 type Orders struct {
-	Owned[order.Command, order.Event, order.State]
-	handler *CommandHandler[order.Command, order.Event, order.State]
+	appkit.Owned[order.Command, order.Event, order.State]
+	handler *appkit.CommandHandler[order.Command, order.Event, order.State]
 	queries OrderQueries
 }
 
 // NewOrders returns the order use cases, writing through store and reading through q.
-func NewOrders(store OrderStore, q OrderQueries, cfg RunnerConfig) *Orders {
+func NewOrders(store OrderStore, q OrderQueries, cfg appkit.RunnerConfig) *Orders {
 	return &Orders{
-		Owned:   NewOwned(order.Resource, OwnedReads[order.State, order.Event](q), order.Decider, order.ErrNotFound, func(s order.State) string { return s.CustomerID }),
-		handler: NewCommandHandler(order.Resource, store, order.Decider, cfg),
+		Owned:   appkit.NewOwned(order.Resource, appkit.OwnedReads[order.State, order.Event](q), order.Decider, order.ErrNotFound, func(s order.State) string { return s.CustomerID }),
+		handler: appkit.NewCommandHandler(order.Resource, store, order.Decider, cfg),
 		queries: q,
 	}
 }
 
 // OrderResult is an order command's outcome.
-type OrderResult = CommandResult[order.State]
+type OrderResult = appkit.CommandResult[order.State]
 
 // OrderOptions are the options of an order command.
-type OrderOptions = CommandOptions
+type OrderOptions = appkit.CommandOptions
 
 // PlaceOrder opens a new order with the given id: the client's choice (so that it can
 // repeat the request safely), or NewID's.
@@ -63,16 +64,16 @@ type PlaceOrder struct {
 // A customer places orders only for itself: an empty CustomerID becomes the caller's
 // subject, another customer's id is ErrForbidden. Staff place for anyone.
 func (c *Orders) PlaceOrder(ctx context.Context, cmd PlaceOrder) (OrderResult, error) {
-	caller, err := Caller(ctx)
+	caller, err := appkit.Caller(ctx)
 	if err != nil {
 		return OrderResult{}, fmt.Errorf("PlaceOrder: %w", err)
 	}
 	if cmd.CustomerID == "" {
 		cmd.CustomerID = caller.Subject // empty for the unrestricted principal: the domain refuses it
-	} else if !CanSeeCustomer(ctx, cmd.CustomerID) {
-		return OrderResult{}, fmt.Errorf("PlaceOrder for customer %q: %w", cmd.CustomerID, ErrForbidden)
+	} else if !appkit.CanSeeCustomer(ctx, cmd.CustomerID) {
+		return OrderResult{}, fmt.Errorf("PlaceOrder for customer %q: %w", cmd.CustomerID, appkit.ErrForbidden)
 	}
-	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "PlaceOrder", ID: cmd.OrderID, Options: cmd.Options,
+	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "PlaceOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Build: func(at time.Time) order.Command {
 			return order.PlaceOrder{OrderID: cmd.OrderID, CustomerID: cmd.CustomerID, Currency: cmd.Currency, At: at}
 		}})
@@ -88,7 +89,7 @@ type AddOrderLine struct {
 }
 
 func (c *Orders) AddOrderLine(ctx context.Context, cmd AddOrderLine) (OrderResult, error) {
-	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "AddOrderLine", ID: cmd.OrderID, Options: cmd.Options,
+	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "AddOrderLine", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build: func(at time.Time) order.Command {
 			return order.AddLine{SKU: cmd.SKU, Quantity: cmd.Quantity, UnitPriceCents: cmd.UnitPriceCents, At: at}
@@ -103,7 +104,7 @@ type ConfirmOrder struct {
 }
 
 func (c *Orders) ConfirmOrder(ctx context.Context, cmd ConfirmOrder) (OrderResult, error) {
-	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "ConfirmOrder", ID: cmd.OrderID, Options: cmd.Options,
+	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "ConfirmOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build:     func(at time.Time) order.Command { return order.Confirm{At: at} }})
 }
@@ -117,7 +118,7 @@ type CancelOrder struct {
 }
 
 func (c *Orders) CancelOrder(ctx context.Context, cmd CancelOrder) (OrderResult, error) {
-	return c.handler.Handle(ctx, Command[order.Command, order.State]{Name: "CancelOrder", ID: cmd.OrderID, Options: cmd.Options,
+	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "CancelOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build:     func(at time.Time) order.Command { return order.Cancel{Reason: cmd.Reason, At: at} }})
 }
@@ -128,7 +129,7 @@ func (c *Orders) CancelOrder(ctx context.Context, cmd CancelOrder) (OrderResult,
 // taken answers order_already_placed whoever owns it, which tells a caller who knows
 // the id only that it is taken, nothing of the order.
 func authorizeOrder(ctx context.Context, current OrderView) error {
-	if current.Version > 0 && !CanSeeCustomer(ctx, current.State.CustomerID) {
+	if current.Version > 0 && !appkit.CanSeeCustomer(ctx, current.State.CustomerID) {
 		return order.ErrNotFound
 	}
 	return nil
@@ -152,11 +153,11 @@ type ListOrders struct {
 	Limit      int
 	Cursor     string
 	// After is Cursor decoded; ListOrders sets it for the OrderQueries port.
-	After *PageKey
+	After *appkit.PageKey
 }
 
 // OrderPage is one page of orders and the cursor to the next ("" on the last page).
-type OrderPage = Page[OrderView]
+type OrderPage = appkit.Page[OrderView]
 
 // ListOrders answers a page of orders from the read model. A customer lists its own
 // orders only: no customer_id filter means its own, and another customer's id gives an
@@ -172,7 +173,7 @@ func (c *Orders) ListOrders(ctx context.Context, q ListOrders) (OrderPage, error
 	default:
 		invalid = append(invalid, kit.FieldError{Field: "status", Message: "must be pending, confirmed or cancelled"})
 	}
-	return List(ctx, "orders", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *PageKey, customer string) (OrderPage, error) {
+	return appkit.List(ctx, "orders", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *appkit.PageKey, customer string) (OrderPage, error) {
 		q.Limit, q.After, q.CustomerID = limit, after, customer
 		return c.queries.ListOrders(ctx, q)
 	})

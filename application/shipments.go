@@ -7,45 +7,46 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment"
 )
 
 // ShipmentView is a shipment as of a version.
-type ShipmentView = Versioned[shipment.State]
+type ShipmentView = appkit.Versioned[shipment.State]
 
 // ShipmentStore is the write side's port for shipments.
-type ShipmentStore = EventStore[shipment.State, shipment.Event]
+type ShipmentStore = appkit.EventStore[shipment.State, shipment.Event]
 
 // ShipmentResult is a shipment command's outcome.
-type ShipmentResult = CommandResult[shipment.State]
+type ShipmentResult = appkit.CommandResult[shipment.State]
 
 // ShipmentOptions are the options of a shipment command.
-type ShipmentOptions = CommandOptions
+type ShipmentOptions = appkit.CommandOptions
 
 // ShipmentQueries is the read side of shipments: the shipment_overview read model, and
 // the event log for history and time travel. A customer sees the shipments of its own
 // orders (shipment.State.CustomerID).
 type ShipmentQueries interface {
-	OwnedReads[shipment.State, shipment.Event]
+	appkit.OwnedReads[shipment.State, shipment.Event]
 	ListShipments(ctx context.Context, q ListShipments) (ShipmentPage, error)
 }
 
 // Shipments are the shipment use cases, commands and queries.
 type Shipments struct {
-	Owned[shipment.Command, shipment.Event, shipment.State]
-	handler *CommandHandler[shipment.Command, shipment.Event, shipment.State]
+	appkit.Owned[shipment.Command, shipment.Event, shipment.State]
+	handler *appkit.CommandHandler[shipment.Command, shipment.Event, shipment.State]
 	queries ShipmentQueries
-	orders  OwnedReads[order.State, order.Event]
+	orders  appkit.OwnedReads[order.State, order.Event]
 }
 
 // NewShipments returns the shipment use cases, writing through store, reading through
 // q and reading orders (to ship) through orders.
-func NewShipments(store ShipmentStore, q ShipmentQueries, orders OwnedReads[order.State, order.Event], cfg RunnerConfig) *Shipments {
+func NewShipments(store ShipmentStore, q ShipmentQueries, orders appkit.OwnedReads[order.State, order.Event], cfg appkit.RunnerConfig) *Shipments {
 	return &Shipments{
-		Owned:   NewOwned(shipment.Resource, OwnedReads[shipment.State, shipment.Event](q), shipment.Decider, shipment.ErrNotFound, func(s shipment.State) string { return s.CustomerID }),
-		handler: NewCommandHandler(shipment.Resource, store, shipment.Decider, cfg),
+		Owned:   appkit.NewOwned(shipment.Resource, appkit.OwnedReads[shipment.State, shipment.Event](q), shipment.Decider, shipment.ErrNotFound, func(s shipment.State) string { return s.CustomerID }),
+		handler: appkit.NewCommandHandler(shipment.Resource, store, shipment.Decider, cfg),
 		queries: q,
 		orders:  orders,
 	}
@@ -55,10 +56,10 @@ func NewShipments(store ShipmentStore, q ShipmentQueries, orders OwnedReads[orde
 // customer); the check comes before anything is read, so that a customer learns nothing
 // of a shipment, not even whether it exists.
 func (s *Shipments) handle(ctx context.Context, name string, id uuid.UUID, opts ShipmentOptions, build func(at time.Time) shipment.Command) (ShipmentResult, error) {
-	if err := RequireStaff(ctx); err != nil {
+	if err := appkit.RequireStaff(ctx); err != nil {
 		return ShipmentResult{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return s.handler.Handle(ctx, Command[shipment.Command, shipment.State]{Name: name, ID: id, Options: opts, Build: build})
+	return s.handler.Handle(ctx, appkit.Command[shipment.Command, shipment.State]{Name: name, ID: id, Options: opts, Build: build})
 }
 
 // CreateShipment ships a confirmed order's lines. The shipment's id is derived from
@@ -73,7 +74,7 @@ type CreateShipment struct {
 
 func (s *Shipments) CreateShipment(ctx context.Context, cmd CreateShipment) (ShipmentResult, error) {
 	// Before the order is read: a customer may not probe which orders exist.
-	if err := RequireStaff(ctx); err != nil {
+	if err := appkit.RequireStaff(ctx); err != nil {
 		return ShipmentResult{}, fmt.Errorf("CreateShipment: %w", err)
 	}
 	o, err := s.orders.ByID(ctx, cmd.OrderID)
@@ -141,11 +142,11 @@ type ListShipments struct {
 	Limit      int
 	Cursor     string
 	// After is Cursor decoded; ListShipments sets it for the ShipmentQueries port.
-	After *PageKey
+	After *appkit.PageKey
 }
 
 // ShipmentPage is one page of shipments.
-type ShipmentPage = Page[ShipmentView]
+type ShipmentPage = appkit.Page[ShipmentView]
 
 // ListShipments answers a page of shipments from the read model. A customer lists the
 // shipments of its own orders only: another customer's order_id gives an empty page
@@ -157,7 +158,7 @@ func (s *Shipments) ListShipments(ctx context.Context, q ListShipments) (Shipmen
 	default:
 		invalid = append(invalid, kit.FieldError{Field: "status", Message: "must be pending, dispatched, delivered or cancelled"})
 	}
-	return List(ctx, "shipments", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *PageKey, customer string) (ShipmentPage, error) {
+	return appkit.List(ctx, "shipments", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *appkit.PageKey, customer string) (ShipmentPage, error) {
 		q.Limit, q.After, q.CustomerID = limit, after, customer
 		return s.queries.ListShipments(ctx, q)
 	})

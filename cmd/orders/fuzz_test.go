@@ -20,6 +20,7 @@ import (
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment" // example: shipment
 	"github.com/example/orders/infrastructure/eventcodec"
@@ -60,12 +61,12 @@ func FuzzHTTPRequests(f *testing.F) {
 	// a fuzzed min_position does not wait out the request timeout (a 503).
 	summaries := customersummary.NewReader(pool)
 	ports.CustomerSummaries = caughtUp{summaries}
-	app, err := application.NewApp(ports, application.RunnerConfig{})
+	app, err := application.NewApp(ports, appkit.RunnerConfig{})
 	if err != nil {
 		f.Fatal(err)
 	}
 	id := uuid.Must(application.NewID())
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "fuzz", Currency: "EUR"}); err != nil {
 		f.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func (caughtUp) Position(context.Context) (int64, error) { return math.MaxInt64,
 // buildSummary runs the customer_summary consumer until the summary of customer
 // "fuzz" has its two orders.
 func buildSummary(tb testing.TB, pool *pgxpool.Pool, summaries *customersummary.Reader, codec *eventcodec.Registry[order.Event]) {
-	ctx, cancel := context.WithCancel(application.AsSystem(context.Background()))
+	ctx, cancel := context.WithCancel(appkit.AsSystem(context.Background()))
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 10 * time.Millisecond, LockRetry: 50 * time.Millisecond},
 		customersummary.Consumer(codec))
 	done := make(chan struct{})
@@ -247,7 +248,7 @@ func buildRequest(method, target, headers string, body []byte, chunked bool) *ht
 		req.ContentLength = int64(len(body))
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	return req.WithContext(application.AsSystem(context.Background()))
+	return req.WithContext(appkit.AsSystem(context.Background()))
 }
 
 // isToken: RFC 9110 token, what methods and header names are made of.

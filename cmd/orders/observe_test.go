@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/logging"
 	"github.com/example/orders/infrastructure/metrics"
@@ -255,7 +256,7 @@ func TestConsumersContinueTheCommandsTrace(t *testing.T) {
 		t.Fatal("the service runs no consumers")
 	}
 	app, _, err := wiring.App(o.svc.pool, customersummary.NewReader(o.svc.pool),
-		application.RunnerConfig{Observer: tr.CommandObserver(), Traceparent: tracing.Traceparent})
+		appkit.RunnerConfig{Observer: tr.CommandObserver(), Traceparent: tracing.Traceparent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestConsumersContinueTheCommandsTrace(t *testing.T) {
 		if e.Type != "OrderConfirmed" {
 			return nil
 		}
-		ctx = application.WithMetadata(application.AsSystem(ctx), application.Metadata{CausationID: e.EventID.String(), IssuedBy: "process follow_up"})
+		ctx = appkit.WithMetadata(appkit.AsSystem(ctx), appkit.Metadata{CausationID: e.EventID.String(), IssuedBy: "process follow_up"})
 		_, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.NewSHA1(e.EventID, []byte("follow-up")), CustomerID: "t", Currency: "EUR"})
 		if errors.Is(err, order.ErrAlreadyPlaced) {
 			return nil // handled before: at least once

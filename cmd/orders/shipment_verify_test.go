@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
 )
@@ -20,7 +21,7 @@ import (
 func TestVerifyAndRebuildShipmentOverview(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)

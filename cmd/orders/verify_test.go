@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/wiring"
 	"github.com/example/orders/test/pgtest"
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func orders(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(application.AsSystem(context.Background()), args, func(k string) string { return env[k] }, &out, &errOut)
+	err := run(appkit.AsSystem(context.Background()), args, func(k string) string { return env[k] }, &out, &errOut)
 	if err != nil {
 		errOut.WriteString("orders: " + err.Error() + "\n")
 	}
@@ -36,7 +37,7 @@ func orders(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 func TestVerifyAndRebuildCommands(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -152,12 +153,12 @@ func TestVerifyExitsTwoWhenItCannotCheck(t *testing.T) {
 	}
 	// A database without the schema cannot be checked either.
 	url := pgtest.NewDatabase(t)
-	pool, err := pgxpool.New(application.AsSystem(context.Background()), url)
+	pool, err := pgxpool.New(appkit.AsSystem(context.Background()), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if _, err := pool.Exec(application.AsSystem(context.Background()), `DROP TABLE order_overview_lines, order_overview`); err != nil {
+	if _, err := pool.Exec(appkit.AsSystem(context.Background()), `DROP TABLE order_overview_lines, order_overview`); err != nil {
 		t.Fatal(err)
 	}
 	if out, errOut, code := orders(t, nil, "verify", "--database-url", url); code != 2 || !strings.Contains(errOut, "order_overview") {

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/auth"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
@@ -80,10 +81,10 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	}
 	m.ObservePool(pool, acquires)
 	notifier := subscription.NewNotifier(pool, feed.Channel)
-	run := application.RunnerConfig{
-		Retry:                application.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
+	run := appkit.RunnerConfig{
+		Retry:                appkit.RetryPolicy{MaxAttempts: cfg.CommandAttempts, BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		IdempotencyRetention: cfg.IdempotencyRetention,
-		Observer:             application.JoinObservers(tr.CommandObserver(), m),
+		Observer:             appkit.JoinObservers(tr.CommandObserver(), m),
 		Traceparent:          tracing.Traceparent,
 		// Consumers (and the feed) hear of a command by a NOTIFY on feed.Channel sent
 		// after its commit, coalesced, outside the append transaction; they also poll,

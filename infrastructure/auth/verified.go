@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // verifiedTokens remembers tokens that passed Verify, so that a client sending the
@@ -19,7 +19,7 @@ type verifiedTokens struct {
 }
 
 type verifiedToken struct {
-	principal application.Principal
+	principal appkit.Principal
 	until     time.Time
 }
 
@@ -28,17 +28,17 @@ const (
 	maxVerifiedTokens = 10_000 // then the map starts over: a bound, not an LRU
 )
 
-func (c *verifiedTokens) get(token string, now time.Time) (application.Principal, bool) {
+func (c *verifiedTokens) get(token string, now time.Time) (appkit.Principal, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[token]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.until) {
-		return application.Principal{}, false
+		return appkit.Principal{}, false
 	}
 	return e.principal, true
 }
 
-func (c *verifiedTokens) put(token string, p application.Principal, expires, now time.Time) {
+func (c *verifiedTokens) put(token string, p appkit.Principal, expires, now time.Time) {
 	until := now.Add(maxVerifiedAge)
 	if expires.Before(until) {
 		until = expires

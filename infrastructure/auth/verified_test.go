@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // A token that passed is remembered until it expires, and at most maxVerifiedAge; a
@@ -32,7 +32,7 @@ func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
 
 	var c verifiedTokens
 	now := time.Now()
-	p := application.Principal{Subject: "alice"}
+	p := appkit.Principal{Subject: "alice"}
 	c.put("soon", p, now.Add(time.Second), now)
 	c.put("later", p, now.Add(time.Hour), now)
 	c.put("expired", p, now.Add(-time.Second), now)

@@ -1,7 +1,7 @@
 // Package auth authenticates bearer tokens: JWTs signed with an HS256 secret
 // (development, tests, simple setups), an RSA or EC public key from a PEM file, or
 // keys fetched from a JWKS URL. It turns a valid token into an
-// application.Principal; what the principal may do is the application's business.
+// appkit.Principal; what the principal may do is the application's business.
 package auth
 
 import (
@@ -21,7 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // MinHS256SecretLength is the shortest HS256 secret accepted, in bytes (RFC 7518
@@ -160,7 +160,7 @@ func refuseCritical(t *jwt.Token) error {
 
 // Verify checks token (the bearer credential, without "Bearer ") and returns its
 // principal, or an error wrapping ErrInvalidToken.
-func (v *Verifier) Verify(ctx context.Context, token string) (application.Principal, error) {
+func (v *Verifier) Verify(ctx context.Context, token string) (appkit.Principal, error) {
 	now := time.Now()
 	if p, ok := v.verified.get(token, now); ok {
 		return p, nil
@@ -173,13 +173,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (application.Princi
 		return v.keyfunc(ctx, t)
 	})
 	if err != nil {
-		return application.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return appkit.Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if c.Subject == "" || utf8.RuneCountInString(c.Subject) > maxSubjectLength || strings.IndexFunc(c.Subject, unicode.IsControl) >= 0 ||
 		strings.TrimSpace(c.Subject) == "" {
-		return application.Principal{}, fmt.Errorf("%w: sub missing or not a customer id", ErrInvalidToken)
+		return appkit.Principal{}, fmt.Errorf("%w: sub missing or not a customer id", ErrInvalidToken)
 	}
-	p := application.Principal{Subject: c.Subject, Scopes: application.ParseScopes(c.Scope)}
+	p := appkit.Principal{Subject: c.Subject, Scopes: appkit.ParseScopes(c.Scope)}
 	v.verified.put(token, p, c.ExpiresAt.Time, now) // exp is required, so set
 	return p, nil
 }

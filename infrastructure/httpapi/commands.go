@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/example/orders/api"
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/kit"
 )
 
@@ -77,14 +77,14 @@ func prefersMinimal(header string) bool {
 
 // presenter turns an aggregate's state into its JSON representation and its address
 // (for Location).
-type presenter[S any] func(v application.Versioned[S]) (body any, location string)
+type presenter[S any] func(v appkit.Versioned[S]) (body any, location string)
 
 // runCommand is the part of every command endpoint after decoding: headers into
 // options, the use case, and the response, rendered after the transaction from the
 // outcome, the same way whether this request ran the command or an idempotent repeat
 // replayed it. Its result satisfies every command's generated response interface.
 func runCommand[S any](ctx context.Context, r commandRequest, present presenter[S],
-	run func(context.Context, application.CommandOptions) (application.CommandResult[S], error)) (storedResponse, error) {
+	run func(context.Context, appkit.CommandOptions) (appkit.CommandResult[S], error)) (storedResponse, error) {
 	ctx, opts, err := prepare(ctx, r)
 	if err != nil {
 		return storedResponse{}, err
@@ -104,21 +104,21 @@ func runCommand[S any](ctx context.Context, r commandRequest, present presenter[
 }
 
 // prepare turns the shared headers into command options and a context with metadata.
-func prepare(ctx context.Context, r commandRequest) (context.Context, application.CommandOptions, error) {
+func prepare(ctx context.Context, r commandRequest) (context.Context, appkit.CommandOptions, error) {
 	expected, err := parseIfMatch(r.ifMatch)
 	if err != nil {
-		return ctx, application.CommandOptions{}, err
+		return ctx, appkit.CommandOptions{}, err
 	}
-	opts := application.CommandOptions{ExpectedVersions: expected}
+	opts := appkit.CommandOptions{ExpectedVersions: expected}
 	if r.idempotencyKey != nil {
 		fp, err := fingerprint(r)
 		if err != nil {
 			return ctx, opts, err
 		}
-		opts.Idempotency = &application.Idempotency{Key: *r.idempotencyKey, Fingerprint: fp}
+		opts.Idempotency = &appkit.Idempotency{Key: *r.idempotencyKey, Fingerprint: fp}
 	}
 	requestID := requestIDFrom(ctx)
-	md := application.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation}
+	md := appkit.Metadata{CorrelationID: requestID, CausationID: requestID, IssuedBy: "http " + r.operation}
 	if r.correlationID != nil && *r.correlationID != "" {
 		if !printableText(*r.correlationID) {
 			return ctx, opts, badRequest("X-Correlation-ID must be printable UTF-8 text.",
@@ -126,7 +126,7 @@ func prepare(ctx context.Context, r commandRequest) (context.Context, applicatio
 		}
 		md.CorrelationID = *r.correlationID
 	}
-	return application.WithMetadata(ctx, md), opts, nil
+	return appkit.WithMetadata(ctx, md), opts, nil
 }
 
 // fingerprint identifies a request for idempotency: the operation, the resource, the
@@ -150,7 +150,7 @@ func fingerprint(r commandRequest) (string, error) {
 
 // renderSuccess is the response to a command that succeeded: the representation, its
 // version as ETag, and Location for a created resource.
-func renderSuccess[S any](r commandRequest, present presenter[S], v application.Versioned[S]) (response, error) {
+func renderSuccess[S any](r commandRequest, present presenter[S], v appkit.Versioned[S]) (response, error) {
 	if r.minimal() {
 		_, location := present(v) // the representation is not encoded: that is the saving
 		return response{Status: http.StatusNoContent,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/example/orders/api"
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // eventPositionHeader carries, on every command response, the global position of the
@@ -23,7 +23,7 @@ const (
 func (h *Handlers) GetCustomerSummary(ctx context.Context, r api.GetCustomerSummaryRequestObject) (api.GetCustomerSummaryResponseObject, error) {
 	q := h.app.CustomerSummary
 	if q == nil {
-		return nil, fmt.Errorf("customer summary read model not wired: %w", application.ErrUnavailable)
+		return nil, fmt.Errorf("customer summary read model not wired: %w", appkit.ErrUnavailable)
 	}
 	wait := defaultReadModelWait
 	if r.Params.Wait != nil {

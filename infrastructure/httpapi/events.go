@@ -5,12 +5,12 @@ import (
 	"fmt"
 
 	"github.com/example/orders/api"
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // toAPIEvent is a stored event of any aggregate as the API shows it: the payload and
 // metadata as stored, not re-encoded from the current shape.
-func toAPIEvent[E any](e application.RecordedEvent[E]) (api.StoredEvent, error) {
+func toAPIEvent[E any](e appkit.RecordedEvent[E]) (api.StoredEvent, error) {
 	out := api.StoredEvent{
 		EventId: e.EventID, Type: e.Type, SchemaVersion: e.SchemaVersion, Version: e.Version,
 		Position: e.Position, RecordedAt: e.RecordedAt.UTC(), Data: map[string]any{}, Metadata: map[string]any{},
@@ -27,7 +27,7 @@ func toAPIEvent[E any](e application.RecordedEvent[E]) (api.StoredEvent, error) 
 }
 
 // toAPIEvents is a page of a stream's history as the API shows it.
-func toAPIEvents[E any](page application.HistoryPage[E]) (api.EventList, error) {
+func toAPIEvents[E any](page appkit.HistoryPage[E]) (api.EventList, error) {
 	out := api.EventList{Items: make([]api.StoredEvent, len(page.Items))}
 	for i, e := range page.Items {
 		var err error

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/example/orders/api"
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/feed"
 )
@@ -50,7 +50,7 @@ const streamPageSize = 100
 func scanLimit(limit int) int { return min(max(10*limit, 1000), 10000) }
 
 func (h *Handlers) GetEventFeed(ctx context.Context, r api.GetEventFeedRequestObject) (api.GetEventFeedResponseObject, error) {
-	if err := application.AuthorizeEventFeed(ctx); err != nil {
+	if err := appkit.AuthorizeEventFeed(ctx); err != nil {
 		return nil, err
 	}
 	q := feed.Query{Limit: 100}
@@ -117,7 +117,7 @@ func toFeedEvent(e eventstore.RecordedEvent) (api.FeedEvent, error) {
 }
 
 func (h *Handlers) StreamEvents(ctx context.Context, r api.StreamEventsRequestObject) (api.StreamEventsResponseObject, error) {
-	if err := application.AuthorizeEventFeed(ctx); err != nil {
+	if err := appkit.AuthorizeEventFeed(ctx); err != nil {
 		return nil, err
 	}
 	q := feed.Query{Limit: streamPageSize, ScanLimit: scanLimit(streamPageSize)}
@@ -150,7 +150,7 @@ type streamSlots struct {
 // too_many_caller_streams); 0 is no bound. release gives the place back.
 func (s *streamSlots) acquire(ctx context.Context, maxStreams, perCaller int) (release func(), err error) {
 	caller := ""
-	if p, ok := application.PrincipalFrom(ctx); ok {
+	if p, ok := appkit.PrincipalFrom(ctx); ok {
 		caller = p.Subject
 	}
 	s.mu.Lock()

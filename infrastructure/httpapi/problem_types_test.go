@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/kit"
 )
 
@@ -36,12 +36,12 @@ func TestProblemCatalogue(t *testing.T) {
 		&requestError{status: http.StatusServiceUnavailable, code: "not_ready", title: "t", detail: "d"},
 		&requestError{status: http.StatusTooManyRequests, code: "too_many_caller_streams", title: "Too many streams for this caller", detail: "d"},
 		&http.MaxBytesError{Limit: 1},
-		&application.VersionConflictError{Expected: 1, Actual: 2},
-		&application.VersionConflictError{Expected: 1, Actual: 2, Retried: true},
-		application.ErrIdempotencyKeyReused,
-		application.ErrUnauthenticated, application.ErrForbidden, &authError{}, &authError{invalidToken: true},
-		application.ErrOutcomeUnknown,
-		application.ErrUnavailable,
+		&appkit.VersionConflictError{Expected: 1, Actual: 2},
+		&appkit.VersionConflictError{Expected: 1, Actual: 2, Retried: true},
+		appkit.ErrIdempotencyKeyReused,
+		appkit.ErrUnauthenticated, appkit.ErrForbidden, &authError{}, &authError{invalidToken: true},
+		appkit.ErrOutcomeUnknown,
+		appkit.ErrUnavailable,
 		echo.NewHTTPError(http.StatusNotFound),
 		echo.NewHTTPError(http.StatusMethodNotAllowed),
 		errors.New("anything else"),

@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/orders/api"
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/kit"
 )
 
@@ -49,7 +49,7 @@ func problemFor(err error, instance string) problem {
 	var badRequest *requestError
 	var notFound *kit.NotFoundError
 	var conflict *kit.ConflictError
-	var versionConflict *application.VersionConflictError
+	var versionConflict *appkit.VersionConflictError
 	var tooLarge *http.MaxBytesError
 	var httpErr *echo.HTTPError
 	var typeErr *json.UnmarshalTypeError
@@ -62,10 +62,10 @@ func problemFor(err error, instance string) problem {
 			detail = "The bearer token is invalid, expired or not for this service."
 		}
 		return set(http.StatusUnauthorized, "unauthorized", "Unauthorized", detail)
-	case errors.Is(err, application.ErrUnauthenticated):
+	case errors.Is(err, appkit.ErrUnauthenticated):
 		p.header.Set(echo.HeaderWWWAuthenticate, "Bearer")
 		return set(http.StatusUnauthorized, "unauthorized", "Unauthorized", "This operation needs a bearer token: send Authorization: Bearer <token>.")
-	case errors.Is(err, application.ErrForbidden):
+	case errors.Is(err, appkit.ErrForbidden):
 		return set(http.StatusForbidden, "forbidden", "Forbidden", "The token's subject and scopes do not allow this; nothing was changed.")
 	case errors.As(err, &invalid):
 		fields := make([]api.FieldError, len(invalid.Fields))
@@ -98,18 +98,18 @@ func problemFor(err error, instance string) problem {
 	case errors.As(err, &versionConflict):
 		return set(http.StatusConflict, "concurrency_conflict", "Concurrent modification",
 			"The "+versionConflict.Resource+" kept changing while this command ran and the retries ran out; nothing was changed. Try again.")
-	case errors.Is(err, application.ErrIdempotencyKeyReused):
+	case errors.Is(err, appkit.ErrIdempotencyKeyReused):
 		return set(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
 			"This Idempotency-Key was first used for a different request.")
-	case errors.Is(err, application.ErrReadModelBehind):
+	case errors.Is(err, appkit.ErrReadModelBehind):
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "read_model_behind", "Read model behind",
 			"This read model has not reached the requested min_position yet ("+err.Error()+"). Retry after a moment.")
-	case errors.Is(err, application.ErrOutcomeUnknown):
+	case errors.Is(err, appkit.ErrOutcomeUnknown):
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "outcome_unknown", "Outcome unknown",
 			"The database stopped answering while this command was being committed; it may or may not have been recorded. Retry with the same Idempotency-Key, or read the resource first.")
-	case errors.Is(err, application.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, appkit.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		p.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		return set(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 			"The database could not be reached in time; nothing was changed. Retry after a moment.")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // The GET endpoints every aggregate owned by a customer shares: one resource (as of a
@@ -19,9 +19,9 @@ import (
 // getResource answers GET of one resource: as it was at version or at (when either is
 // given, folded from its events), else from its read model; 304 when If-None-Match
 // names its version.
-func getResource[C, E, S any](ctx context.Context, reads application.Owned[C, E, S], id uuid.UUID, version *int64, at *time.Time,
+func getResource[C, E, S any](ctx context.Context, reads appkit.Owned[C, E, S], id uuid.UUID, version *int64, at *time.Time,
 	ifNoneMatch *string, present presenter[S]) (storedResponse, error) {
-	var v application.Versioned[S]
+	var v appkit.Versioned[S]
 	var err error
 	if version != nil || at != nil {
 		var n int64
@@ -44,7 +44,7 @@ func getResource[C, E, S any](ctx context.Context, reads application.Owned[C, E,
 }
 
 // listPage answers a page of a list: {"items": [...], "next_cursor": ...}.
-func listPage[T any](page application.Page[T], present func(T) any) (storedResponse, error) {
+func listPage[T any](page appkit.Page[T], present func(T) any) (storedResponse, error) {
 	out := struct {
 		Items      []any   `json:"items"`
 		NextCursor *string `json:"next_cursor,omitempty"`
@@ -59,8 +59,8 @@ func listPage[T any](page application.Page[T], present func(T) any) (storedRespo
 }
 
 // historyPage answers a page of a resource's events.
-func historyPage[C, E, S any](ctx context.Context, reads application.Owned[C, E, S], id uuid.UUID, after *int64, limit *int) (storedResponse, error) {
-	q := application.HistoryQuery{ID: id}
+func historyPage[C, E, S any](ctx context.Context, reads appkit.Owned[C, E, S], id uuid.UUID, after *int64, limit *int) (storedResponse, error) {
+	q := appkit.HistoryQuery{ID: id}
 	if after != nil {
 		q.After = *after
 	}

@@ -9,14 +9,14 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/logging"
 )
 
 // Authenticator turns a bearer token into the caller's principal; auth.Verifier is
 // one. The error's text goes to the debug log only, never to the client.
 type Authenticator interface {
-	Verify(ctx context.Context, token string) (application.Principal, error)
+	Verify(ctx context.Context, token string) (appkit.Principal, error)
 }
 
 // authError is a 401: no credentials (a challenge only) or a bearer token that was
@@ -40,7 +40,7 @@ func (e *authError) challenge() string {
 // authenticate puts the caller's principal into the request's context for the use
 // cases, which decide what it may do. Operations the contract marks `security: []`
 // (health, readiness, the contract) are public. Without an Authenticator
-// (AUTH_MODE=none) every caller is application.Unrestricted. The token never reaches
+// (AUTH_MODE=none) every caller is appkit.Unrestricted. The token never reaches
 // a log; the subject does (as "sub" on every line of the request).
 func authenticate(auth Authenticator, log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -51,7 +51,7 @@ func authenticate(auth Authenticator, log *slog.Logger) echo.MiddlewareFunc {
 			req := c.Request()
 			ctx := req.Context()
 			if auth == nil {
-				c.SetRequest(req.WithContext(application.WithPrincipal(ctx, application.Unrestricted())))
+				c.SetRequest(req.WithContext(appkit.WithPrincipal(ctx, appkit.Unrestricted())))
 				return next(c)
 			}
 			// Whatever the outcome, an answer to a request that needed credentials
@@ -66,7 +66,7 @@ func authenticate(auth Authenticator, log *slog.Logger) echo.MiddlewareFunc {
 				log.DebugContext(ctx, "bearer token refused", "reason", err.Error())
 				return &authError{invalidToken: true}
 			}
-			ctx = logging.With(application.WithPrincipal(ctx, p), slog.String("sub", p.Subject))
+			ctx = logging.With(appkit.WithPrincipal(ctx, p), slog.String("sub", p.Subject))
 			c.SetRequest(req.WithContext(ctx))
 			return next(c)
 		}

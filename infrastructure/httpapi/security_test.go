@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 type stubAuth struct{}
 
-func (stubAuth) Verify(context.Context, string) (application.Principal, error) {
-	return application.Principal{}, errors.New("signature is invalid")
+func (stubAuth) Verify(context.Context, string) (appkit.Principal, error) {
+	return appkit.Principal{}, errors.New("signature is invalid")
 }
 
 type alwaysReady struct{}

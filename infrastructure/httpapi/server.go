@@ -16,7 +16,7 @@ type Config struct {
 	BodyLimit      int64         // bytes; larger bodies get 413
 	RequestTimeout time.Duration // every request's context ends after this (except a stream's)
 	// Auth checks bearer tokens; nil turns authentication off (AUTH_MODE=none):
-	// every caller is then application.Unrestricted.
+	// every caller is then appkit.Unrestricted.
 	Auth Authenticator
 	// CORSAllowedOrigins are the origins browsers may call from; none by default.
 	CORSAllowedOrigins []string

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/servicename"
 )
 
@@ -102,16 +102,16 @@ func (m *Metrics) Appended(streamType string, events int, took time.Duration, er
 	}
 }
 
-// AttemptStarted implements application.CommandObserver; attempts are counted when the
+// AttemptStarted implements appkit.CommandObserver; attempts are counted when the
 // command finishes.
 func (m *Metrics) AttemptStarted(ctx context.Context, _, _ string, _ uuid.UUID, _ int) (context.Context, func(string)) {
 	return ctx, func(string) {}
 }
 
-// CommandFinished implements application.CommandObserver.
+// CommandFinished implements appkit.CommandObserver.
 func (m *Metrics) CommandFinished(command, outcome string, attempts int) {
 	m.commands.WithLabelValues(command, outcome).Inc()
 	m.attempts.WithLabelValues(command).Observe(float64(attempts))
 }
 
-var _ application.CommandObserver = (*Metrics)(nil)
+var _ appkit.CommandObserver = (*Metrics)(nil)

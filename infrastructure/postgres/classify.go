@@ -8,11 +8,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // Classify marks errors that mean "the database cannot be reached right now" with
-// application.ErrUnavailable, so that the API answers 503 and clients retry. An error
+// appkit.ErrUnavailable, so that the API answers 503 and clients retry. An error
 // the server reported about the statement itself is the caller's or ours, not an
 // outage, except for the connection and shutdown classes. Every database call of the
 // service passes its error through here, so outage, bug and unknown outcome are told
@@ -25,7 +25,7 @@ func Classify(err error) error {
 	// restarting, refusing this database or this password): check it before the codes.
 	var connectErr *pgconn.ConnectError
 	if errors.As(err, &connectErr) {
-		return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", appkit.ErrUnavailable, err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -34,12 +34,12 @@ func Classify(err error) error {
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, cannot connect now
 			pgErr.Code == "53300", // too many connections
 			pgErr.Code == "3D000": // the database is gone (dropped under a live pool)
-			return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
+			return fmt.Errorf("%w: %w", appkit.ErrUnavailable, err)
 		}
 		return err
 	}
 	if pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) || isConnectionLost(err) {
-		return fmt.Errorf("%w: %w", application.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", appkit.ErrUnavailable, err)
 	}
 	return err
 }

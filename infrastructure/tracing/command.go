@@ -8,13 +8,13 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // CommandObserver returns the observer that makes a span per command attempt (nil
 // when tracing is off): named after the command, with the aggregate, its id, the
 // attempt number and the attempt's outcome. The attempt's SQL spans are its children.
-func (t *Tracing) CommandObserver() application.CommandObserver {
+func (t *Tracing) CommandObserver() appkit.CommandObserver {
 	if !t.Enabled {
 		return nil
 	}
@@ -31,7 +31,7 @@ func (o commandSpans) AttemptStarted(ctx context.Context, command, resource stri
 	))
 	return ctx, func(outcome string) {
 		span.SetAttributes(attribute.String("outcome", outcome))
-		if outcome == application.OutcomeError {
+		if outcome == appkit.OutcomeError {
 			span.SetStatus(codes.Error, outcome)
 		}
 		span.End()

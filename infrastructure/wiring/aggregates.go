@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment" // example: shipment
 	"github.com/example/orders/infrastructure/eventcodec"
@@ -61,7 +62,7 @@ func ReadModels() []verify.ReadModel { return Aggregates(nil, nil, nil).ReadMode
 
 // App is the application over pool as the service builds it, with cfg and the
 // customer_summary read model's reader given.
-func App(pool *pgxpool.Pool, summaries application.CustomerSummaries, cfg application.RunnerConfig) (application.App, Registered, error) {
+func App(pool *pgxpool.Pool, summaries application.CustomerSummaries, cfg appkit.RunnerConfig) (application.App, Registered, error) {
 	ports := application.Ports{CustomerSummaries: summaries}
 	known := Aggregates(pool, nil, &ports)
 	app, err := application.NewApp(ports, cfg)

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/wiring"
 )
@@ -13,9 +14,9 @@ import (
 // NewApp is the application over pool as the service builds it (wiring.App): every
 // registered aggregate, so that a store's tests need no wiring of their own. opts tune
 // the command runner (a clock, retries).
-func NewApp(tb testing.TB, pool *pgxpool.Pool, opts ...func(*application.RunnerConfig)) application.App {
+func NewApp(tb testing.TB, pool *pgxpool.Pool, opts ...func(*appkit.RunnerConfig)) application.App {
 	tb.Helper()
-	var cfg application.RunnerConfig
+	var cfg appkit.RunnerConfig
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres"
 )
 
@@ -31,28 +31,28 @@ const (
 )
 
 // ClaimIdempotencyKey claims key within its scope (the principal's subject).
-func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key application.IdempotencyKey, fingerprint string, keepFor time.Duration) (application.IdempotencyRecord, error) {
+func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key appkit.IdempotencyKey, fingerprint string, keepFor time.Duration) (appkit.IdempotencyRecord, error) {
 	var claimed string
 	err := t.QueryRow(ctx, claimKey, key.Scope, key.Key, fingerprint, keepFor.Seconds()).Scan(&claimed)
 	if err == nil {
-		return application.IdempotencyRecord{Claimed: true}, nil
+		return appkit.IdempotencyRecord{Claimed: true}, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return application.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("claim idempotency key: %w", err))
+		return appkit.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("claim idempotency key: %w", err))
 	}
-	var rec application.IdempotencyRecord
+	var rec appkit.IdempotencyRecord
 	var outcome []byte
 	if err := t.QueryRow(ctx, readKey, key.Scope, key.Key).Scan(&rec.Fingerprint, &outcome); err != nil {
-		return application.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("read idempotency key: %w", err))
+		return appkit.IdempotencyRecord{}, postgres.Classify(fmt.Errorf("read idempotency key: %w", err))
 	}
 	if err := json.Unmarshal(outcome, &rec.Outcome); err != nil {
-		return application.IdempotencyRecord{}, fmt.Errorf("read idempotency key: outcome: %w", err)
+		return appkit.IdempotencyRecord{}, fmt.Errorf("read idempotency key: outcome: %w", err)
 	}
 	return rec, nil
 }
 
 // KeepOutcome stores the outcome with the commit.
-func (t *Tx) KeepOutcome(_ context.Context, key application.IdempotencyKey, outcome application.KeptOutcome) error {
+func (t *Tx) KeepOutcome(_ context.Context, key appkit.IdempotencyKey, outcome appkit.KeptOutcome) error {
 	encoded, err := json.Marshal(outcome)
 	if err != nil {
 		return fmt.Errorf("keep idempotent outcome: %w", err)

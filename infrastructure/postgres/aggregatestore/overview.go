@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres"
 )
 
@@ -25,9 +25,9 @@ type Overview[S any] struct {
 	// every list.
 	ID, Newest string
 	NotFound   error // the aggregate's not-found error
-	Scan       func(pgx.Rows) (application.Versioned[S], error)
+	Scan       func(pgx.Rows) (appkit.Versioned[S], error)
 	// Key is a state's place in the list: its Newest time and its id.
-	Key func(S) application.PageKey
+	Key func(S) appkit.PageKey
 }
 
 // Filter narrows a list by equal columns. Its conditions are fixed fragments, never
@@ -44,19 +44,19 @@ func (f *Filter) Equal(column string, v any) {
 }
 
 // ByID returns the aggregate's row, or NotFound.
-func (o Overview[S]) ByID(ctx context.Context, id uuid.UUID) (application.Versioned[S], error) {
+func (o Overview[S]) ByID(ctx context.Context, id uuid.UUID) (appkit.Versioned[S], error) {
 	views, err := o.query(ctx, o.Select+"WHERE "+o.ID+" = $1", id)
 	if err != nil {
-		return application.Versioned[S]{}, err
+		return appkit.Versioned[S]{}, err
 	}
 	if len(views) == 0 {
-		return application.Versioned[S]{}, o.NotFound
+		return appkit.Versioned[S]{}, o.NotFound
 	}
 	return views[0], nil
 }
 
 // List returns a page of at most limit rows after the key after (nil: the first page).
-func (o Overview[S]) List(ctx context.Context, f Filter, after *application.PageKey, limit int) (application.Page[application.Versioned[S]], error) {
+func (o Overview[S]) List(ctx context.Context, f Filter, after *appkit.PageKey, limit int) (appkit.Page[appkit.Versioned[S]], error) {
 	if after != nil {
 		f.args = append(f.args, after.At, after.ID)
 		f.where = append(f.where, fmt.Sprintf("(%s, %s) < ($%d, $%d)", o.Newest, o.ID, len(f.args)-1, len(f.args)))
@@ -69,9 +69,9 @@ func (o Overview[S]) List(ctx context.Context, f Filter, after *application.Page
 	sql += fmt.Sprintf(" ORDER BY %s DESC, %s DESC LIMIT $%d", o.Newest, o.ID, len(f.args))
 	views, err := o.query(ctx, sql, f.args...)
 	if err != nil {
-		return application.Page[application.Versioned[S]]{}, err
+		return appkit.Page[appkit.Versioned[S]]{}, err
 	}
-	page := application.Page[application.Versioned[S]]{Items: views}
+	page := appkit.Page[appkit.Versioned[S]]{Items: views}
 	if len(views) > limit {
 		page.Items = views[:limit]
 		key := o.Key(page.Items[limit-1].State)
@@ -80,13 +80,13 @@ func (o Overview[S]) List(ctx context.Context, f Filter, after *application.Page
 	return page, nil
 }
 
-func (o Overview[S]) query(ctx context.Context, sql string, args ...any) ([]application.Versioned[S], error) {
+func (o Overview[S]) query(ctx context.Context, sql string, args ...any) ([]appkit.Versioned[S], error) {
 	rows, err := o.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, postgres.Classify(err)
 	}
 	defer rows.Close()
-	views := []application.Versioned[S]{}
+	views := []appkit.Versioned[S]{}
 	for rows.Next() {
 		v, err := o.Scan(rows)
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -49,29 +49,29 @@ const (
 )
 
 // readSnapshot returns the stream's snapshot of this schema version, if there is one.
-func (s *Store[S, E]) readSnapshot(ctx context.Context, db eventstore.DBTX, id uuid.UUID) (application.Versioned[S], bool, error) {
+func (s *Store[S, E]) readSnapshot(ctx context.Context, db eventstore.DBTX, id uuid.UUID) (appkit.Versioned[S], bool, error) {
 	sn := s.cfg.Snapshots
 	st := s.Stream(id)
 	var version int64
 	var state []byte
 	err := db.QueryRow(ctx, readSnapshot, st.Type, st.ID, sn.SchemaVersion).Scan(&version, &state)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return application.Versioned[S]{}, false, nil
+		return appkit.Versioned[S]{}, false, nil
 	}
 	if err != nil {
-		return application.Versioned[S]{}, false, postgres.Classify(fmt.Errorf("read snapshot of %s: %w", st, err))
+		return appkit.Versioned[S]{}, false, postgres.Classify(fmt.Errorf("read snapshot of %s: %w", st, err))
 	}
 	decoded, err := sn.Decode(state)
 	if err != nil {
 		// An unreadable snapshot is only a missed shortcut: fold the whole stream.
-		return application.Versioned[S]{}, false, nil
+		return appkit.Versioned[S]{}, false, nil
 	}
-	return application.Versioned[S]{State: decoded, Version: version}, true, nil
+	return appkit.Versioned[S]{State: decoded, Version: version}, true, nil
 }
 
 // snapshot writes view in the background, unless enough writers are already busy (the
 // next crossing of Every, or the next cold load, will take it).
-func (s *Store[S, E]) snapshot(ctx context.Context, id uuid.UUID, view application.Versioned[S]) {
+func (s *Store[S, E]) snapshot(ctx context.Context, id uuid.UUID, view appkit.Versioned[S]) {
 	select {
 	case s.snapshots <- struct{}{}:
 	default:

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 )
 
 // stateCache keeps the folded state of recently written streams with its version, so a
@@ -28,7 +28,7 @@ type stateCache[S any] struct {
 
 type cacheEntry[S any] struct {
 	id     uuid.UUID
-	view   application.Versioned[S]
+	view   appkit.Versioned[S]
 	missed time.Time // when a command last found this state stale
 }
 
@@ -43,15 +43,15 @@ func newStateCache[S any](capacity int) *stateCache[S] {
 
 // get returns the cached state, or ok=false; a nil cache caches nothing. hot says the
 // state was found stale within hotFor.
-func (c *stateCache[S]) get(id uuid.UUID) (view application.Versioned[S], ok, hot bool) {
+func (c *stateCache[S]) get(id uuid.UUID) (view appkit.Versioned[S], ok, hot bool) {
 	if c == nil {
-		return application.Versioned[S]{}, false, false
+		return appkit.Versioned[S]{}, false, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byID[id]
 	if !ok {
-		return application.Versioned[S]{}, false, false
+		return appkit.Versioned[S]{}, false, false
 	}
 	c.order.MoveToFront(el)
 	e := el.Value.(*cacheEntry[S])
@@ -72,7 +72,7 @@ func (c *stateCache[S]) missed(id uuid.UUID) {
 
 // put stores view unless a newer version is already cached (another command on the
 // same stream may have committed after this one).
-func (c *stateCache[S]) put(id uuid.UUID, view application.Versioned[S]) {
+func (c *stateCache[S]) put(id uuid.UUID, view appkit.Versioned[S]) {
 	if c == nil || c.max <= 0 {
 		return
 	}

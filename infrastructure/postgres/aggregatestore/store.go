@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -30,7 +30,7 @@ type Codec[E any] interface {
 // idempotent by version (applying an event twice changes nothing). The events' Position
 // may be 0: an append sent in the same batch as the projection's statements has not
 // told its global positions yet.
-type Projection[E any] func(q Queue, id uuid.UUID, events []application.RecordedEvent[E]) error
+type Projection[E any] func(q Queue, id uuid.UUID, events []appkit.RecordedEvent[E]) error
 
 // Queue takes statements to run later in the same transaction, without waiting for
 // their results; *Tx is one.
@@ -98,29 +98,29 @@ func (s *Store[S, E]) Stream(id uuid.UUID) eventstore.StreamID {
 // COMMIT, all sent in one batch. If the stream was not where that state said, the
 // guarded append aborts the transaction inside the batch; and if fn decided anything
 // but an append on it (a rejection, a failed If-Match, nothing to append), nothing of
-// it is trusted. Either way Attempt returns application.ErrUnverified and the command
+// it is trusted. Either way Attempt returns appkit.ErrUnverified and the command
 // handler runs fn again in Read mode.
-func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode application.Mode, fn func(context.Context, application.StreamTx[S, E]) error) (application.Versioned[S], error) {
-	var none application.Versioned[S]
+func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mode, fn func(context.Context, appkit.StreamTx[S, E]) error) (appkit.Versioned[S], error) {
+	var none appkit.Versioned[S]
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return none, postgres.Classify(err)
 	}
 	defer conn.Release()
 	t := &streamTx[S, E]{Tx: &Tx{conn: conn.Conn()}, store: s, id: id, mode: mode}
-	if mode == application.Lock {
+	if mode == appkit.Lock {
 		err = t.lock(ctx)
 	}
 	if err == nil {
 		err = fn(ctx, t)
 	}
 	if err == nil && t.unverified && !t.guarded {
-		err = application.ErrUnverified // decided on a guess that nothing will check
+		err = appkit.ErrUnverified // decided on a guess that nothing will check
 	}
 	if err != nil {
 		t.rollback(ctx)
 		if t.unverified && !t.guarded && ctx.Err() == nil {
-			return none, application.ErrUnverified
+			return none, appkit.ErrUnverified
 		}
 		return none, postgres.Classify(err)
 	}
@@ -133,12 +133,12 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode applicatio
 		t.rollback(ctx)
 		if t.guarded && eventstore.IsVersionMismatch(err) {
 			s.cache.missed(id)
-			return none, application.ErrUnverified
+			return none, appkit.ErrUnverified
 		}
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) {
 			// The COMMIT left but no answer came back: it may have committed.
-			return none, fmt.Errorf("%w: %w", application.ErrOutcomeUnknown, postgres.Classify(err))
+			return none, fmt.Errorf("%w: %w", appkit.ErrOutcomeUnknown, postgres.Classify(err))
 		}
 		return none, postgres.Classify(err)
 	}
@@ -155,16 +155,16 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode applicatio
 }
 
 // History returns a stream's events in version order, decoded, within r.
-func (s *Store[S, E]) History(ctx context.Context, id uuid.UUID, r eventstore.StreamRange) ([]application.RecordedEvent[E], error) {
+func (s *Store[S, E]) History(ctx context.Context, id uuid.UUID, r eventstore.StreamRange) ([]appkit.RecordedEvent[E], error) {
 	return s.read(ctx, s.pool, id, r)
 }
 
-func (s *Store[S, E]) read(ctx context.Context, db eventstore.DBTX, id uuid.UUID, r eventstore.StreamRange) ([]application.RecordedEvent[E], error) {
+func (s *Store[S, E]) read(ctx context.Context, db eventstore.DBTX, id uuid.UUID, r eventstore.StreamRange) ([]appkit.RecordedEvent[E], error) {
 	stored, err := eventstore.ReadStream(ctx, db, s.Stream(id), r)
 	if err != nil {
 		return nil, postgres.Classify(err)
 	}
-	recorded := make([]application.RecordedEvent[E], len(stored))
+	recorded := make([]appkit.RecordedEvent[E], len(stored))
 	for i, e := range stored {
 		event, err := s.cfg.Codec.Decode(e.Type, e.SchemaVersion, e.Payload)
 		if err != nil {
@@ -175,14 +175,14 @@ func (s *Store[S, E]) read(ctx context.Context, db eventstore.DBTX, id uuid.UUID
 	return recorded, nil
 }
 
-// streamTx is one attempt's implementation of application.StreamTx.
+// streamTx is one attempt's implementation of appkit.StreamTx.
 type streamTx[S, E any] struct {
 	*Tx
 	store *Store[S, E]
 	id    uuid.UUID
-	mode  application.Mode
+	mode  appkit.Mode
 	// view is the stream as last loaded or written; loadedVersion is the version Load found.
-	view          application.Versioned[S]
+	view          appkit.Versioned[S]
 	loadedVersion int64
 	// unverified: Load answered without reading; guarded: an append on that state is
 	// queued to run, checked, with the commit.
@@ -199,12 +199,12 @@ func (t *streamTx[S, E]) lock(ctx context.Context) error {
 	return postgres.Classify(err)
 }
 
-func (t *streamTx[S, E]) Load(ctx context.Context) (application.Versioned[S], error) {
+func (t *streamTx[S, E]) Load(ctx context.Context) (appkit.Versioned[S], error) {
 	view, ok, hot := t.store.cache.get(t.id)
 	if !ok {
-		view = application.Versioned[S]{State: t.store.cfg.Initial}
+		view = appkit.Versioned[S]{State: t.store.cfg.Initial}
 	}
-	if t.mode == application.Optimistic && !hot {
+	if t.mode == appkit.Optimistic && !hot {
 		// No read: a cached state is usually current (unless it was found stale a moment
 		// ago: a contended stream), and a stream with no cached state is usually new (a
 		// server-chosen id). A guarded append checks it.
@@ -215,7 +215,7 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (application.Versioned[S], er
 	if !ok && t.store.cfg.Snapshots != nil {
 		snap, found, err := t.store.readSnapshot(ctx, t.Tx, t.id)
 		if err != nil {
-			return application.Versioned[S]{}, err
+			return appkit.Versioned[S]{}, err
 		}
 		if found {
 			view = snap
@@ -223,7 +223,7 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (application.Versioned[S], er
 	}
 	view, n, err := t.foldFrom(ctx, t.id, view, eventstore.StreamRange{From: view.Version + 1})
 	if err != nil {
-		return application.Versioned[S]{}, err
+		return appkit.Versioned[S]{}, err
 	}
 	if sn := t.store.cfg.Snapshots; sn != nil && int64(n) >= sn.Every {
 		t.store.snapshot(ctx, t.id, view) // a committed state: safe to keep whatever this transaction does
@@ -232,12 +232,12 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (application.Versioned[S], er
 	return view, nil
 }
 
-func (t *streamTx[S, E]) LoadVersion(ctx context.Context, id uuid.UUID, version int64) (application.Versioned[S], error) {
-	view := application.Versioned[S]{State: t.store.cfg.Initial}
+func (t *streamTx[S, E]) LoadVersion(ctx context.Context, id uuid.UUID, version int64) (appkit.Versioned[S], error) {
+	view := appkit.Versioned[S]{State: t.store.cfg.Initial}
 	if version > 0 {
 		var err error
 		if view, _, err = t.foldFrom(ctx, id, view, eventstore.StreamRange{From: 1, To: version}); err != nil {
-			return application.Versioned[S]{}, err
+			return appkit.Versioned[S]{}, err
 		}
 	}
 	t.view = view
@@ -246,7 +246,7 @@ func (t *streamTx[S, E]) LoadVersion(ctx context.Context, id uuid.UUID, version 
 
 // foldFrom reads the events of stream id in r, which must follow view's version, and
 // folds them into view; n is how many it read.
-func (t *streamTx[S, E]) foldFrom(ctx context.Context, id uuid.UUID, view application.Versioned[S], r eventstore.StreamRange) (_ application.Versioned[S], n int, _ error) {
+func (t *streamTx[S, E]) foldFrom(ctx context.Context, id uuid.UUID, view appkit.Versioned[S], r eventstore.StreamRange) (_ appkit.Versioned[S], n int, _ error) {
 	recorded, err := t.store.read(ctx, t.Tx, id, r)
 	if err != nil || len(recorded) == 0 {
 		return view, 0, err
@@ -259,10 +259,10 @@ func (t *streamTx[S, E]) foldFrom(ctx context.Context, id uuid.UUID, view applic
 		events[i] = r.Event
 	}
 	last := recorded[len(recorded)-1]
-	return application.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: last.Version, Position: last.Position}, len(recorded), nil
+	return appkit.Versioned[S]{State: t.store.cfg.Fold(view.State, events...), Version: last.Version, Position: last.Position}, len(recorded), nil
 }
 
-func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, events []E, md application.Metadata, at time.Time) error {
+func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, events []E, md appkit.Metadata, at time.Time) error {
 	cfg, id := t.store.cfg, t.id
 	meta, err := json.Marshal(md)
 	if err != nil {
@@ -301,18 +301,18 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 	}
 	var conflict *eventstore.ConcurrencyError
 	if errors.As(err, &conflict) {
-		return &application.VersionConflictError{Resource: cfg.StreamType, ID: id, Expected: expectedVersion, Actual: conflict.Actual}
+		return &appkit.VersionConflictError{Resource: cfg.StreamType, ID: id, Expected: expectedVersion, Actual: conflict.Actual}
 	}
 	if err != nil {
 		return postgres.Classify(err)
 	}
 	if t.view.Version == expectedVersion {
 		last := stored[len(stored)-1]
-		t.view = application.Versioned[S]{State: cfg.Fold(t.view.State, events...), Version: last.Version, Position: last.Position}
+		t.view = appkit.Versioned[S]{State: cfg.Fold(t.view.State, events...), Version: last.Version, Position: last.Position}
 		t.appended = true
 	}
 	if cfg.Project != nil {
-		recorded := make([]application.RecordedEvent[E], len(stored))
+		recorded := make([]appkit.RecordedEvent[E], len(stored))
 		for i, s := range stored {
 			recorded[i] = recordedOf(s, events[i])
 		}
@@ -331,8 +331,8 @@ func (t *streamTx[S, E]) readCommittedAt(rows pgx.Rows) error {
 	return err
 }
 
-func recordedOf[E any](s eventstore.RecordedEvent, e E) application.RecordedEvent[E] {
-	return application.RecordedEvent[E]{
+func recordedOf[E any](s eventstore.RecordedEvent, e E) appkit.RecordedEvent[E] {
+	return appkit.RecordedEvent[E]{
 		EventID: s.EventID, Type: s.Type, SchemaVersion: s.SchemaVersion, Version: s.Version,
 		Position: s.Position, RecordedAt: s.RecordedAt, Event: e, Data: s.Payload, Metadata: s.Metadata,
 	}

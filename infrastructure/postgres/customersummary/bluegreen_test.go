@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -20,7 +21,7 @@ import (
 // are dropped DropAfter later.
 func TestBlueGreenRebuild(t *testing.T) {
 	pool := pgtest.NewPool(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := testsupport.NewApp(t, pool)
 	reader := customersummary.NewReader(pool)

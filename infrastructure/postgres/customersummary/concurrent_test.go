@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -19,7 +20,7 @@ import (
 // Many concurrent writers while the projection runs: it equals the fold at the end.
 func TestConcurrentWritersWhileProjecting(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := testsupport.NewApp(t, pool)
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 5 * time.Millisecond, BatchSize: 7}, customersummary.Consumer(codec))

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // already applied after a reset, and verify reports a tampered row.
 func TestCustomerSummaryMatchesTheLog(t *testing.T) {
 	pool := pgtest.NewPool(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := testsupport.NewApp(t, pool)
 	reader := customersummary.NewReader(pool)
@@ -113,7 +114,7 @@ func TestCustomerSummaryMatchesTheLog(t *testing.T) {
 // reason, and a reset after repairing the row resumes it.
 func TestCustomerSummaryStopsAtAVersionItCannotApply(t *testing.T) {
 	pool := pgtest.NewPool(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := testsupport.NewApp(t, pool)
 	name := customersummary.ConsumerName(customersummary.Version)

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
@@ -35,7 +36,7 @@ import (
 // exactly 1..n in that order, and customer_summary equals the fold of the log.
 func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 	first := pgtest.NewPool(t, pgtest.MaxConns(12))
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	var reactor recordedReactor
 	type replica struct {
@@ -87,7 +88,7 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 				case 0: // a key claimed before the stream is read; every other one repeats the last
 					kind = "keyed"
 					key := fmt.Sprintf("w%d-%d", w, i-i%2)
-					cmd.Options.Idempotency = &application.Idempotency{Key: key, Fingerprint: key}
+					cmd.Options.Idempotency = &appkit.Idempotency{Key: key, Fingerprint: key}
 					cmd.Quantity, cmd.OrderID = 1, orders[(w+i-i%2)%len(orders)]
 				case 1: // If-Match on the version just read
 					kind = "if-match"
@@ -99,7 +100,7 @@ func TestHotStreamsReachEveryConsumerInVersionOrder(t *testing.T) {
 					cmd.Options.ExpectedVersions = []int64{o.Version}
 				}
 				_, err := app.Orders.AddOrderLine(ctx, cmd)
-				var conflict *application.VersionConflictError
+				var conflict *appkit.VersionConflictError
 				switch {
 				case errors.As(err, &conflict) && kind == "if-match":
 					kind = "if-match-failed"

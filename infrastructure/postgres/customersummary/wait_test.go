@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -33,7 +34,7 @@ func (r *countingReader) Position(ctx context.Context) (int64, error) {
 // the consumer's progress wakes them all (each polled every 20 ms before).
 func TestWaitersShareThePositionQueries(t *testing.T) {
 	pool := pgtest.NewPool(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	app := testsupport.NewApp(t, pool)
 	res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "w", Currency: "EUR"})

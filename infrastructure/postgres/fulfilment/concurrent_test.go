@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/fulfilment"
@@ -23,12 +24,12 @@ import (
 
 func TestConcurrentWithBothConsumers(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	orders := orderstore.NewQueries(pool, codec)
 	app := testsupport.NewApp(t, pool)
 	sc := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, application.RunnerConfig{})
+	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, appkit.RunnerConfig{})
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 5 * time.Millisecond, Channel: "x", Log: slog.New(slog.NewTextHandler(os.Stderr, nil))},
 		customersummary.Consumer(codec), fulfilment.Consumer(application.NewFulfilment(app.Shipments, nil), codec))
 	rctx, cancel := context.WithCancel(ctx)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/fulfilment"
@@ -33,7 +34,7 @@ func newFixture(t *testing.T) fixture {
 	orders := orderstore.NewQueries(pool, codec)
 	app := testsupport.NewApp(t, pool)
 	sc := eventcodec.NewShipmentRegistry()
-	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, application.RunnerConfig{})
+	app.Shipments = application.NewShipments(shipmentstore.NewStore(pool, sc), shipmentstore.NewQueries(pool, sc), orders, appkit.RunnerConfig{})
 	pm := application.NewFulfilment(app.Shipments, nil)
 	rt := subscription.New(pool.Config().ConnConfig, subscription.Options{PollInterval: 20 * time.Millisecond, LockRetry: 50 * time.Millisecond},
 		fulfilment.Consumer(pm, codec))
@@ -46,7 +47,7 @@ func newFixture(t *testing.T) fixture {
 
 func (f fixture) confirmedOrder(t *testing.T, correlation string) uuid.UUID {
 	t.Helper()
-	ctx := application.WithMetadata(application.AsSystem(context.Background()), application.Metadata{CorrelationID: correlation, CausationID: correlation})
+	ctx := appkit.WithMetadata(appkit.AsSystem(context.Background()), appkit.Metadata{CorrelationID: correlation, CausationID: correlation})
 	id := uuid.New()
 	if _, err := f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "c", Currency: "EUR"}); err != nil {
 		t.Fatal(err)
@@ -78,9 +79,9 @@ func (f fixture) caughtUp(t *testing.T) {
 	}
 }
 
-func (f fixture) shipmentEvents(t *testing.T, orderID uuid.UUID) []application.RecordedEvent[shipment.Event] {
+func (f fixture) shipmentEvents(t *testing.T, orderID uuid.UUID) []appkit.RecordedEvent[shipment.Event] {
 	t.Helper()
-	h, err := f.app.Shipments.History(application.AsSystem(context.Background()), application.HistoryQuery{ID: shipment.ShipmentIDFor(orderID)})
+	h, err := f.app.Shipments.History(appkit.AsSystem(context.Background()), appkit.HistoryQuery{ID: shipment.ShipmentIDFor(orderID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func (f fixture) shipmentEvents(t *testing.T, orderID uuid.UUID) []application.R
 // nothing twice.
 func TestFulfilment(t *testing.T) {
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	a := f.confirmedOrder(t, "corr-a")
 	b := f.confirmedOrder(t, "corr-b")
 	f.caughtUp(t)

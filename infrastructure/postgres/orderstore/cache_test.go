@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
@@ -17,10 +18,10 @@ import (
 func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	other := application.App{Orders: application.NewOrders(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})}
-	uncached := application.App{Orders: application.NewOrders(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), application.RunnerConfig{})}
+	other := application.App{Orders: application.NewOrders(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), appkit.RunnerConfig{})}
+	uncached := application.App{Orders: application.NewOrders(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), appkit.RunnerConfig{})}
 
 	id := f.place(t, "replicas").State.ID
 	f.addLine(t, id, "a", 1, 100) // this replica now caches version 2
@@ -47,16 +48,16 @@ func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 func TestRolledBackStateIsNotCached(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "rollback").State.ID
 	boom := context.Canceled
-	_, _ = f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
+	_, _ = f.store.Attempt(ctx, id, appkit.Read, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
 		v, err := tx.Load(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		line := order.OrderLineAdded{SKU: "ghost", Quantity: 99, UnitPriceCents: 1000, AddedAt: v.State.PlacedAt}
-		if err := tx.Append(ctx, v.Version, []order.Event{line}, application.Metadata{}, v.State.PlacedAt); err != nil {
+		if err := tx.Append(ctx, v.Version, []order.Event{line}, appkit.Metadata{}, v.State.PlacedAt); err != nil {
 			t.Fatal(err)
 		}
 		return boom // roll back the line

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestLifeCycleReadsItsOwnWrites(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	placed := f.place(t, "alice")
 	id := placed.State.ID
 
@@ -70,7 +71,7 @@ func TestLifeCycleReadsItsOwnWrites(t *testing.T) {
 func TestNoOpCommandAppendsNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "bob").State.ID
 	f.addLine(t, id, "a", 1, 1)
 	first, err := f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
@@ -89,7 +90,7 @@ func TestNoOpCommandAppendsNothing(t *testing.T) {
 func TestRejectedCommandsWriteNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "carol").State.ID
 	_, err := f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id})
 	if !errors.Is(err, order.ErrNoLines) {
@@ -119,14 +120,14 @@ func TestRejectedCommandsWriteNothing(t *testing.T) {
 func TestExpectedVersionIsCheckedAndNeverRetried(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "dave").State.ID
 	f.addLine(t, id, "a", 1, 1) // now at version 2
 
 	_, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "b", Quantity: 1,
 		Options: application.OrderOptions{ExpectedVersions: []int64{1}}})
-	var conflict *application.VersionConflictError
-	if !errors.As(err, &conflict) || !errors.Is(err, application.ErrVersionConflict) {
+	var conflict *appkit.VersionConflictError
+	if !errors.As(err, &conflict) || !errors.Is(err, appkit.ErrVersionConflict) {
 		t.Fatalf("stale If-Match: %v", err)
 	}
 	if conflict.Expected != 1 || conflict.Actual != 2 || conflict.Retried || conflict.ID != id {
@@ -143,10 +144,10 @@ func TestExpectedVersionIsCheckedAndNeverRetried(t *testing.T) {
 // whole cycle and lands exactly once.
 func TestConcurrentCommandsOnOneOrderAllLand(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *application.RunnerConfig) {
-		c.Retry = application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
+	f := newFixture(t, func(c *appkit.RunnerConfig) {
+		c.Retry = appkit.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
 	})
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "erin").State.ID
 	const clients = 24
 	var wg sync.WaitGroup
@@ -183,10 +184,10 @@ func TestConcurrentCommandsOnOneOrderAllLand(t *testing.T) {
 // With a single attempt, racing commands must report the conflict rather than lose it.
 func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *application.RunnerConfig) {
-		c.Retry = application.RetryPolicy{MaxAttempts: 1}
+	f := newFixture(t, func(c *appkit.RunnerConfig) {
+		c.Retry = appkit.RetryPolicy{MaxAttempts: 1}
 	})
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "frank").State.ID
 	const clients = 16
 	var wg sync.WaitGroup
@@ -199,7 +200,7 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 			defer wg.Done()
 			<-start
 			_, err := f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: sku(i), Quantity: 1})
-			var conflict *application.VersionConflictError
+			var conflict *appkit.VersionConflictError
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -223,7 +224,7 @@ func TestExhaustedRetriesReportTheConflict(t *testing.T) {
 func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.WithMetadata(application.AsSystem(context.Background()), application.Metadata{
+	ctx := appkit.WithMetadata(appkit.AsSystem(context.Background()), appkit.Metadata{
 		CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite",
 	})
 	res, err := f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "gina", Currency: "USD"})
@@ -243,11 +244,11 @@ func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
 		if err := rows.Scan(&corr, &cause, &meta); err != nil {
 			t.Fatal(err)
 		}
-		var md application.Metadata
+		var md appkit.Metadata
 		if err := json.Unmarshal(meta, &md); err != nil {
 			t.Fatal(err)
 		}
-		want := application.Metadata{CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite", Actor: "system", Command: "PlaceOrder"}
+		want := appkit.Metadata{CorrelationID: "corr-42", CausationID: "req-7", IssuedBy: "test suite", Actor: "system", Command: "PlaceOrder"}
 		if corr != "corr-42" || cause != "req-7" || md != want {
 			t.Fatalf("columns %q %q, metadata %+v", corr, cause, md)
 		}
@@ -260,15 +261,15 @@ func TestMetadataFlowsIntoEveryEvent(t *testing.T) {
 func TestEventsCarryTheCommandTime(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
-	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
-	ctx := application.AsSystem(context.Background())
+	f := newFixture(t, func(c *appkit.RunnerConfig) { c.Now = fixedClock(start) })
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "hank").State.ID
 	f.addLine(t, id, "a", 1, 1)
 	v := f.get(t, id)
 	if !v.State.PlacedAt.Equal(start.Add(time.Second)) || !v.State.UpdatedAt.Equal(start.Add(2*time.Second)) {
 		t.Fatalf("placed %v updated %v", v.State.PlacedAt, v.State.UpdatedAt)
 	}
-	page, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: id})
+	page, err := f.app.Orders.History(ctx, appkit.HistoryQuery{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,10 +283,10 @@ func TestEventsCarryTheCommandTime(t *testing.T) {
 // lose another: with two attempts, every one of many racing commands lands.
 func TestSecondAttemptAlwaysWins(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *application.RunnerConfig) {
-		c.Retry = application.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
+	f := newFixture(t, func(c *appkit.RunnerConfig) {
+		c.Retry = appkit.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
 	})
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "two-attempts").State.ID
 	const clients = 16
 	var wg sync.WaitGroup

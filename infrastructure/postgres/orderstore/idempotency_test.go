@@ -11,19 +11,20 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
 
 func once(key, fingerprint string) application.OrderOptions {
-	return application.OrderOptions{Idempotency: &application.Idempotency{Key: key, Fingerprint: fingerprint}}
+	return application.OrderOptions{Idempotency: &appkit.Idempotency{Key: key, Fingerprint: fingerprint}}
 }
 
 func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "nora").State.ID
 	cmd := func(key, fingerprint string) (application.OrderResult, error) {
 		return f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 1, UnitPriceCents: 5,
@@ -40,7 +41,7 @@ func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 	if again.View.Version != 2 || again.View.Position != first.View.Position || len(again.View.State.Lines) != 1 || again.View.State.ID != id {
 		t.Fatalf("replayed %+v, want the first outcome %+v", again.View, first.View)
 	}
-	if _, err := cmd("key-1", "fp-B"); !errors.Is(err, application.ErrIdempotencyKeyReused) {
+	if _, err := cmd("key-1", "fp-B"); !errors.Is(err, appkit.ErrIdempotencyKeyReused) {
 		t.Fatalf("same key, other request: %v", err)
 	}
 	if f.eventCount(t, id) != 2 {
@@ -54,7 +55,7 @@ func TestIdempotencyKeyRunsTheCommandOnce(t *testing.T) {
 func TestIdempotencyKeyRemembersARejection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "omar").State.ID // no lines: confirm is rejected
 	confirm := func() (application.OrderResult, error) {
 		return f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id,
@@ -74,7 +75,7 @@ func TestIdempotencyKeyRemembersARejection(t *testing.T) {
 func TestConcurrentRepeatsRunOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "pia").State.ID
 	const n = 20
 	bodies := make([]string, n)
@@ -108,8 +109,8 @@ func TestConcurrentRepeatsRunOnce(t *testing.T) {
 
 func TestExpiredIdempotencyKeysAreForgotten(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *application.RunnerConfig) { c.IdempotencyRetention = time.Millisecond })
-	ctx := application.AsSystem(context.Background())
+	f := newFixture(t, func(c *appkit.RunnerConfig) { c.IdempotencyRetention = time.Millisecond })
+	ctx := appkit.AsSystem(context.Background())
 	place := func() (application.OrderResult, error) {
 		return f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: uuid.New(), CustomerID: "quinn", Currency: "EUR",
 			Options: once("short", "fp")})
@@ -134,7 +135,7 @@ func TestExpiredIdempotencyKeysAreForgotten(t *testing.T) {
 func TestLegacyKeptResponsesAreReplayed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "legacy").State.ID
 	legacy := func(key string, status int, headers, body string) {
 		t.Helper()

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
@@ -25,12 +26,12 @@ type fixture struct {
 	app   application.App
 }
 
-func newFixture(t *testing.T, opts ...func(*application.RunnerConfig)) fixture {
+func newFixture(t *testing.T, opts ...func(*appkit.RunnerConfig)) fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.MaxConns(40))
 	codec := eventcodec.NewOrderRegistry()
 	store := orderstore.NewStore(pool, codec)
-	cfg := application.RunnerConfig{}
+	cfg := appkit.RunnerConfig{}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -39,7 +40,7 @@ func newFixture(t *testing.T, opts ...func(*application.RunnerConfig)) fixture {
 
 func (f fixture) place(t *testing.T, customer string) application.OrderView {
 	t.Helper()
-	res, err := f.app.Orders.PlaceOrder(application.AsSystem(context.Background()), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
+	res, err := f.app.Orders.PlaceOrder(appkit.AsSystem(context.Background()), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
@@ -48,7 +49,7 @@ func (f fixture) place(t *testing.T, customer string) application.OrderView {
 
 func (f fixture) addLine(t *testing.T, id uuid.UUID, sku string, qty int, price int64) application.OrderView {
 	t.Helper()
-	res, err := f.app.Orders.AddOrderLine(application.AsSystem(context.Background()), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price})
+	res, err := f.app.Orders.AddOrderLine(appkit.AsSystem(context.Background()), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price})
 	if err != nil {
 		t.Fatalf("add line: %v", err)
 	}
@@ -57,7 +58,7 @@ func (f fixture) addLine(t *testing.T, id uuid.UUID, sku string, qty int, price 
 
 func (f fixture) get(t *testing.T, id uuid.UUID) application.OrderView {
 	t.Helper()
-	v, err := f.app.Orders.Get(application.AsSystem(context.Background()), id)
+	v, err := f.app.Orders.Get(appkit.AsSystem(context.Background()), id)
 	if err != nil {
 		t.Fatalf("get order: %v", err)
 	}
@@ -67,7 +68,7 @@ func (f fixture) get(t *testing.T, id uuid.UUID) application.OrderView {
 func (f fixture) eventCount(t *testing.T, id uuid.UUID) int {
 	t.Helper()
 	var n int
-	if err := f.pool.QueryRow(application.AsSystem(context.Background()), `SELECT count(*) FROM events WHERE stream_type = 'order' AND stream_id = $1`, id.String()).Scan(&n); err != nil {
+	if err := f.pool.QueryRow(appkit.AsSystem(context.Background()), `SELECT count(*) FROM events WHERE stream_type = 'order' AND stream_id = $1`, id.String()).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

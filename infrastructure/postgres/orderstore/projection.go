@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
@@ -30,7 +30,7 @@ const (
 
 // project queues one statement per event on the transaction; they run just before its
 // COMMIT, in the same round trip.
-func project(tx aggregatestore.Queue, id uuid.UUID, events []application.RecordedEvent[order.Event]) error {
+func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEvent[order.Event]) error {
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case order.OrderPlaced:

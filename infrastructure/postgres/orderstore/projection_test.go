@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
@@ -19,7 +20,7 @@ import (
 func TestProjectionIsIdempotentByVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := uuid.New()
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	events := []order.Event{
@@ -27,8 +28,8 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 		order.OrderLineAdded{SKU: "a", Quantity: 2, UnitPriceCents: 300, AddedAt: at},
 		order.OrderConfirmed{ConfirmedAt: at},
 	}
-	_, err := f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
-		err := tx.Append(ctx, 0, events, application.Metadata{}, at)
+	_, err := f.store.Attempt(ctx, id, appkit.Read, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
+		err := tx.Append(ctx, 0, events, appkit.Metadata{}, at)
 		if err != nil {
 			return err
 		}
@@ -59,12 +60,12 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := uuid.New()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	boom := context.Canceled // any error from fn rolls back
-	_, _ = f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
-		err := tx.Append(ctx, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}, application.Metadata{}, at)
+	_, _ = f.store.Attempt(ctx, id, appkit.Read, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
+		err := tx.Append(ctx, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "lee", Currency: "EUR", PlacedAt: at}}, appkit.Metadata{}, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,13 +87,13 @@ func TestProjectionRollsBackWithTheAppend(t *testing.T) {
 func TestFailingProjectionRollsBackTheEvents(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := uuid.New()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	// The decider would never emit this; order_overview's CHECK on currency refuses it.
 	bad := order.OrderPlaced{OrderID: id, CustomerID: "x", Currency: "eur", PlacedAt: at}
-	_, err := f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[order.State, order.Event]) error {
-		err := tx.Append(ctx, 0, []order.Event{bad}, application.Metadata{}, at)
+	_, err := f.store.Attempt(ctx, id, appkit.Read, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
+		err := tx.Append(ctx, 0, []order.Event{bad}, appkit.Metadata{}, at)
 		if err != nil {
 			return err
 		}

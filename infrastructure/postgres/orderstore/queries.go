@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
@@ -27,7 +28,7 @@ type Queries struct {
 func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Queries {
 	return &Queries{events: NewStoreWithCache(pool, codec, 0), Overview: aggregatestore.Overview[order.State]{
 		Pool: pool, Select: selectOverview, ID: "o.id", Newest: "o.placed_at", NotFound: order.ErrNotFound, Scan: scanOverview,
-		Key: func(s order.State) application.PageKey { return application.PageKey{At: s.PlacedAt, ID: s.ID} },
+		Key: func(s order.State) appkit.PageKey { return appkit.PageKey{At: s.PlacedAt, ID: s.ID} },
 	}}
 }
 
@@ -49,7 +50,7 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 	return q.List(ctx, f, l.After, l.Limit)
 }
 
-func (q *Queries) Events(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[order.Event], error) {
+func (q *Queries) Events(ctx context.Context, id uuid.UUID, r appkit.EventRange) ([]appkit.RecordedEvent[order.Event], error) {
 	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 )
@@ -19,8 +20,8 @@ import (
 func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
-	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
-	ctx := application.AsSystem(context.Background())
+	f := newFixture(t, func(c *appkit.RunnerConfig) { c.Now = fixedClock(start) })
+	ctx := appkit.AsSystem(context.Background())
 	var all []uuid.UUID // oldest first
 	for i := 0; i < 25; i++ {
 		customer := "even"
@@ -85,7 +86,7 @@ func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 func TestListOrdersIsStableUnderConcurrentInserts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	for i := 0; i < 12; i++ {
 		f.place(t, "paging")
 	}
@@ -125,7 +126,7 @@ func TestListOrdersRejectsBadInput(t *testing.T) {
 	for _, q := range []application.ListOrders{
 		{Limit: 101}, {Limit: -1}, {Status: "shipped"}, {Cursor: "not-a-cursor"}, {Cursor: "MTIz"},
 	} {
-		_, err := f.app.Orders.ListOrders(application.AsSystem(context.Background()), q)
+		_, err := f.app.Orders.ListOrders(appkit.AsSystem(context.Background()), q)
 		var invalid *order.ValidationError
 		if !errors.As(err, &invalid) {
 			t.Errorf("%+v: want a validation error, got %v", q, err)
@@ -136,8 +137,8 @@ func TestListOrdersRejectsBadInput(t *testing.T) {
 func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	f := newFixture(t, func(c *application.RunnerConfig) { c.Now = fixedClock(start) })
-	ctx := application.AsSystem(context.Background())
+	f := newFixture(t, func(c *appkit.RunnerConfig) { c.Now = fixedClock(start) })
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "ivy").State.ID // v1 at +1s
 	f.addLine(t, id, "a", 2, 100)    // v2 at +2s
 	f.addLine(t, id, "b", 1, 50)     // v3 at +3s
@@ -174,10 +175,10 @@ func TestOrderAsOfFoldsTheEvents(t *testing.T) {
 func TestOrderHistory(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "jack").State.ID
 	f.addLine(t, id, "a", 1, 1)
-	page, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: id})
+	page, err := f.app.Orders.History(ctx, appkit.HistoryQuery{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestOrderHistory(t *testing.T) {
 	if _, ok := history[1].Event.(order.OrderLineAdded); !ok {
 		t.Fatalf("decoded %T", history[1].Event)
 	}
-	if _, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
+	if _, err := f.app.Orders.History(ctx, appkit.HistoryQuery{ID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v", err)
 	}
 	if _, err := f.app.Orders.Get(ctx, uuid.New()); !errors.Is(err, order.ErrNotFound) {
@@ -203,12 +204,12 @@ func TestOrderHistory(t *testing.T) {
 func TestOrderHistoryPages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "kate").State.ID
 	for i := range 6 {
 		f.addLine(t, id, fmt.Sprintf("sku-%d", i), 1, 1) // versions 2..7
 	}
-	versions := func(p application.HistoryPage[order.Event]) []int64 {
+	versions := func(p appkit.HistoryPage[order.Event]) []int64 {
 		var vs []int64
 		for _, e := range p.Items {
 			vs = append(vs, e.Version)
@@ -228,9 +229,9 @@ func TestOrderHistoryPages(t *testing.T) {
 		{7, 3, nil, 0},
 		{100, 3, nil, 0},
 		{0, 0, []int64{1, 2, 3, 4, 5, 6, 7}, 0}, // the default page
-		{0, application.MaxHistoryPage, []int64{1, 2, 3, 4, 5, 6, 7}, 0},
+		{0, appkit.MaxHistoryPage, []int64{1, 2, 3, 4, 5, 6, 7}, 0},
 	} {
-		page, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: id, After: tc.after, Limit: tc.limit})
+		page, err := f.app.Orders.History(ctx, appkit.HistoryQuery{ID: id, After: tc.after, Limit: tc.limit})
 		if err != nil {
 			t.Fatalf("after %d limit %d: %v", tc.after, tc.limit, err)
 		}
@@ -239,20 +240,20 @@ func TestOrderHistoryPages(t *testing.T) {
 		}
 	}
 
-	owner := application.WithPrincipal(context.Background(), application.Principal{Subject: "kate"})
-	other := application.WithPrincipal(context.Background(), application.Principal{Subject: "liam"})
-	if page, err := f.app.Orders.History(owner, application.HistoryQuery{ID: id, After: 5, Limit: 1}); err != nil || len(page.Items) != 1 || page.NextAfter != 6 {
+	owner := appkit.WithPrincipal(context.Background(), appkit.Principal{Subject: "kate"})
+	other := appkit.WithPrincipal(context.Background(), appkit.Principal{Subject: "liam"})
+	if page, err := f.app.Orders.History(owner, appkit.HistoryQuery{ID: id, After: 5, Limit: 1}); err != nil || len(page.Items) != 1 || page.NextAfter != 6 {
 		t.Errorf("the owner's later page: %+v %v", page, err)
 	}
 	for _, after := range []int64{0, 1, 5, 7} {
-		if _, err := f.app.Orders.History(other, application.HistoryQuery{ID: id, After: after, Limit: 1}); !errors.Is(err, order.ErrNotFound) {
+		if _, err := f.app.Orders.History(other, appkit.HistoryQuery{ID: id, After: after, Limit: 1}); !errors.Is(err, order.ErrNotFound) {
 			t.Errorf("another customer's page after %d: %v, want order_not_found", after, err)
 		}
 	}
-	if _, err := f.app.Orders.History(ctx, application.HistoryQuery{ID: uuid.New(), After: 3}); !errors.Is(err, order.ErrNotFound) {
+	if _, err := f.app.Orders.History(ctx, appkit.HistoryQuery{ID: uuid.New(), After: 3}); !errors.Is(err, order.ErrNotFound) {
 		t.Errorf("a later page of an unknown order: %v, want order_not_found", err)
 	}
-	for _, q := range []application.HistoryQuery{{ID: id, Limit: application.MaxHistoryPage + 1}, {ID: id, Limit: -1}, {ID: id, After: -1}} {
+	for _, q := range []appkit.HistoryQuery{{ID: id, Limit: appkit.MaxHistoryPage + 1}, {ID: id, Limit: -1}, {ID: id, After: -1}} {
 		var ve *order.ValidationError
 		if _, err := f.app.Orders.History(ctx, q); !errors.As(err, &ve) {
 			t.Errorf("%+v: want a validation error, got %v", q, err)

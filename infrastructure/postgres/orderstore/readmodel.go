@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/verify"
@@ -49,7 +49,7 @@ type lineRow struct {
 }
 
 // checkOrderEvent: an order is placed by its first event, and by no other, with its own id.
-func checkOrderEvent(id uuid.UUID, n int64, e application.RecordedEvent[order.Event], d verify.Diff) {
+func checkOrderEvent(id uuid.UUID, n int64, e appkit.RecordedEvent[order.Event], d verify.Diff) {
 	placed, isPlaced := e.Event.(order.OrderPlaced)
 	switch {
 	case n == 1 && !isPlaced:
@@ -66,7 +66,7 @@ func checkOrderEvent(id uuid.UUID, n int64, e application.RecordedEvent[order.Ev
 // order.Fold's state, the version of the last event, and each line numbered by the
 // version of the event that added it. PostgreSQL keeps microseconds, so times are
 // truncated as the projection's writes are. An order that was never placed has no row.
-func expectOverview(id uuid.UUID, events []application.RecordedEvent[order.Event]) (overview, error) {
+func expectOverview(id uuid.UUID, events []appkit.RecordedEvent[order.Event]) (overview, error) {
 	decoded := make([]order.Event, len(events))
 	var lineVersions []int64
 	for i, r := range events {

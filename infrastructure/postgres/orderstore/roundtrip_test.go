@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
@@ -53,7 +54,7 @@ func (c *roundTrips) counted(f func()) (roundTrips, statements int64) {
 // counted (one connection, so that statements are prepared once, by the warm-up).
 func countedApp(t *testing.T, pool *pgxpool.Pool, cached int) application.App {
 	codec := eventcodec.NewOrderRegistry()
-	return application.App{Orders: application.NewOrders(orderstore.NewStoreWithCache(pool, codec, cached), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+	return application.App{Orders: application.NewOrders(orderstore.NewStoreWithCache(pool, codec, cached), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
 }
 
 // TestOneRoundTripPerCommand pins the common case of issue 14: placing an order with a
@@ -64,7 +65,7 @@ func TestOneRoundTripPerCommand(t *testing.T) {
 	rt := &roundTrips{}
 	pool := pgtest.NewPool(t, pgtest.MaxConns(1), pgtest.WithPoolConfig(func(c *pgxpool.Config) { c.ConnConfig.Tracer = rt }))
 	app := countedApp(t, pool, 100)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	place := func() uuid.UUID {
 		id := uuid.Must(application.NewID())
 		if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "rt", Currency: "EUR"}); err != nil {
@@ -119,7 +120,7 @@ func TestOneRoundTripPerCommand(t *testing.T) {
 // the stream and answers as if it had read it in the first place.
 func TestUnverifiedStatesFallBack(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(4))
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	a, b := countedApp(t, pool, 100), countedApp(t, pool, 100) // two replicas
 	id := uuid.Must(application.NewID())
 	if _, err := a.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "x", Currency: "EUR"}); err != nil {
@@ -160,7 +161,7 @@ func TestUnverifiedStatesFallBack(t *testing.T) {
 	if _, err := a.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id, Options: application.OrderOptions{ExpectedVersions: []int64{5}}}); !errors.Is(err, order.ErrCancelled) {
 		t.Fatalf("confirm with If-Match 5 on a cancelled order at version 5: %v, want order_cancelled", err)
 	}
-	var conflict *application.VersionConflictError
+	var conflict *appkit.VersionConflictError
 	if _, err := a.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id, Options: application.OrderOptions{ExpectedVersions: []int64{4}}}); !errors.As(err, &conflict) || conflict.Actual != 5 {
 		t.Fatalf("confirm with If-Match 4 at version 5: %v, want a version conflict at 5", err)
 	}

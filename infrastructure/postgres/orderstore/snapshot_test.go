@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/test/pgtest"
@@ -19,11 +20,11 @@ import (
 // version (ignored), and the snapshots are written as streams grow.
 func TestSnapshotsChangeNoAnswer(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(8))
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	// Cold stores: no state cache, a snapshot every 5 events.
 	cold := func() application.App {
-		return application.App{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 0, 5), orderstore.NewQueries(pool, codec), application.RunnerConfig{})}
+		return application.App{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 0, 5), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
 	}
 	app := cold()
 	ids := make([]uuid.UUID, 3)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/eventcodec"
 	es "github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -19,7 +20,7 @@ import (
 func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := uuid.New()
 	v1 := json.RawMessage(`{"order_id":"` + id.String() + `","customer_id":"legacy","placed_at":"2019-05-01T10:00:00Z"}`)
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
@@ -42,7 +43,7 @@ func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 	if err != nil || res.View.State.Currency != "EUR" || res.View.Version != 2 {
 		t.Fatalf("add line to a v1 order: %+v %v", res.View, err)
 	}
-	page, _ := f.app.Orders.History(ctx, application.HistoryQuery{ID: id})
+	page, _ := f.app.Orders.History(ctx, appkit.HistoryQuery{ID: id})
 	history := page.Items
 	if history[0].SchemaVersion != 1 || string(history[0].Data) != `{"order_id": "`+id.String()+`", "placed_at": "2019-05-01T10:00:00Z", "customer_id": "legacy"}` {
 		t.Fatalf("history shows %d %s; it should show the event as stored", history[0].SchemaVersion, history[0].Data)
@@ -52,7 +53,7 @@ func TestStoredV1OrderPlacedIsUpcast(t *testing.T) {
 func TestUnknownStoredEventFailsLoudly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := f.place(t, "mia").State.ID
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
 		_, err := es.Append(ctx, tx, es.StreamID{Type: "order", ID: id.String()}, es.Exact(1),

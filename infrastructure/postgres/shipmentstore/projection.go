@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
@@ -24,7 +24,7 @@ const (
 		WHERE id = $1 AND version < $3`
 )
 
-func project(tx aggregatestore.Queue, id uuid.UUID, events []application.RecordedEvent[shipment.Event]) error {
+func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEvent[shipment.Event]) error {
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case shipment.ShipmentCreated:

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
@@ -26,7 +27,7 @@ type Queries struct {
 func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[shipment.Event]) *Queries {
 	return &Queries{events: newStore(pool, codec, 0), Overview: aggregatestore.Overview[shipment.State]{
 		Pool: pool, Select: selectOverview, ID: "s.id", Newest: "s.created_at", NotFound: shipment.ErrNotFound, Scan: scanOverview,
-		Key: func(s shipment.State) application.PageKey { return application.PageKey{At: s.CreatedAt, ID: s.ID} },
+		Key: func(s shipment.State) appkit.PageKey { return appkit.PageKey{At: s.CreatedAt, ID: s.ID} },
 	}}
 }
 
@@ -48,7 +49,7 @@ func (q *Queries) ListShipments(ctx context.Context, l application.ListShipments
 	return q.List(ctx, f, l.After, l.Limit)
 }
 
-func (q *Queries) Events(ctx context.Context, id uuid.UUID, r application.EventRange) ([]application.RecordedEvent[shipment.Event], error) {
+func (q *Queries) Events(ctx context.Context, id uuid.UUID, r appkit.EventRange) ([]appkit.RecordedEvent[shipment.Event], error) {
 	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 

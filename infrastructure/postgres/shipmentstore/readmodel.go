@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/verify"
@@ -42,7 +42,7 @@ type overviewRow struct {
 
 // expectOverview is the row the projection must hold for these events; a stream that
 // creates no shipment has none (nil).
-func expectOverview(_ uuid.UUID, events []application.RecordedEvent[shipment.Event]) (overview, error) {
+func expectOverview(_ uuid.UUID, events []appkit.RecordedEvent[shipment.Event]) (overview, error) {
 	decoded := make([]shipment.Event, len(events))
 	for i, r := range events {
 		decoded[i] = r.Event

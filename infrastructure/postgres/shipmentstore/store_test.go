@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
@@ -45,7 +46,7 @@ func (f fixture) order(t *testing.T, confirm bool) uuid.UUID { return f.orderOf(
 // orderOf is order for the given customer.
 func (f fixture) orderOf(t *testing.T, customer string, confirm bool) uuid.UUID {
 	t.Helper()
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	id := uuid.Must(application.NewID())
 	must(f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: customer, Currency: "EUR"}))(t)
 	must(f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 2, UnitPriceCents: 100}))(t)
@@ -69,14 +70,14 @@ func must[R any](r R, err error) func(t *testing.T) R {
 
 func (f fixture) get(t *testing.T, id uuid.UUID) application.ShipmentView {
 	t.Helper()
-	return must(f.app.Shipments.Get(application.AsSystem(context.Background()), id))(t)
+	return must(f.app.Shipments.Get(appkit.AsSystem(context.Background()), id))(t)
 }
 
 // Each command reads its own write: the read model, folded history and as-of agree.
 func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	s := f.app.Shipments
 	orderID := f.order(t, true)
 
@@ -108,7 +109,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 		t.Fatalf("deliver twice: %+v / %+v", again.View, f.get(t, id))
 	}
 
-	history := must(s.History(ctx, application.HistoryQuery{ID: id}))(t).Items
+	history := must(s.History(ctx, appkit.HistoryQuery{ID: id}))(t).Items
 	if len(history) != 3 || history[0].Type != "ShipmentCreated" || history[2].Type != "ShipmentDelivered" {
 		t.Fatalf("history %+v", history)
 	}
@@ -124,7 +125,7 @@ func TestShipmentLifecycleReadsItsOwnWrites(t *testing.T) {
 func TestCreateShipmentChecksTheOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	if _, err := f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: uuid.New()}); !errors.Is(err, order.ErrNotFound) {
 		t.Fatalf("unknown order: %v, want order_not_found", err)
 	}
@@ -141,7 +142,7 @@ func TestCreateShipmentChecksTheOrder(t *testing.T) {
 func TestProjectionIsIdempotentByVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	orderID := uuid.New()
 	id := shipment.ShipmentIDFor(orderID)
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
@@ -150,8 +151,8 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 		shipment.ShipmentDispatched{Carrier: "UPS", TrackingNo: "1Z", DispatchedAt: at.Add(time.Minute)},
 		shipment.ShipmentDelivered{DeliveredAt: at.Add(time.Hour)},
 	}
-	_, err := f.store.Attempt(ctx, id, application.Read, func(ctx context.Context, tx application.StreamTx[shipment.State, shipment.Event]) error {
-		err := tx.Append(ctx, 0, events, application.Metadata{}, at)
+	_, err := f.store.Attempt(ctx, id, appkit.Read, func(ctx context.Context, tx appkit.StreamTx[shipment.State, shipment.Event]) error {
+		err := tx.Append(ctx, 0, events, appkit.Metadata{}, at)
 		if err != nil {
 			return err
 		}
@@ -182,7 +183,7 @@ func TestProjectionIsIdempotentByVersion(t *testing.T) {
 func TestConcurrentDispatchesExactlyOneWins(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	orderID := f.order(t, true)
 	must(f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: orderID}))(t)
 	id := shipment.ShipmentIDFor(orderID)
@@ -218,7 +219,7 @@ func TestConcurrentDispatchesExactlyOneWins(t *testing.T) {
 func TestListShipmentsFiltersAndPages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	var ids []uuid.UUID
 	for range 5 {
 		o := f.order(t, true)
@@ -264,12 +265,12 @@ func ptr[T any](v T) *T { return &v }
 func TestShipmentAccessRules(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	staff := application.AsSystem(context.Background())
+	staff := appkit.AsSystem(context.Background())
 	s := f.app.Shipments
 	aliceOrder, bobOrder := f.orderOf(t, "alice", true), f.orderOf(t, "bob", true)
 	aliceShip := must(s.CreateShipment(staff, application.CreateShipment{OrderID: aliceOrder}))(t).View.State.ID
 	bobShip := must(s.CreateShipment(staff, application.CreateShipment{OrderID: bobOrder}))(t).View.State.ID
-	alice := application.WithPrincipal(context.Background(), application.Principal{Subject: "alice"})
+	alice := appkit.WithPrincipal(context.Background(), appkit.Principal{Subject: "alice"})
 
 	// Commands: 403 for a customer, even on its own shipment, and before the order is
 	// read (an unknown order is forbidden too, not order_not_found).
@@ -303,11 +304,11 @@ func TestShipmentAccessRules(t *testing.T) {
 			return err
 		},
 	} {
-		if err := run(); !errors.Is(err, application.ErrForbidden) {
+		if err := run(); !errors.Is(err, appkit.ErrForbidden) {
 			t.Errorf("alice %s: %v, want forbidden", name, err)
 		}
 	}
-	if _, err := s.CreateShipment(context.Background(), application.CreateShipment{OrderID: aliceOrder}); !errors.Is(err, application.ErrUnauthenticated) {
+	if _, err := s.CreateShipment(context.Background(), application.CreateShipment{OrderID: aliceOrder}); !errors.Is(err, appkit.ErrUnauthenticated) {
 		t.Errorf("create without a principal: %v, want unauthenticated", err)
 	}
 	if got := f.get(t, aliceShip); got.Version != 1 || got.State.Status != shipment.StatusPending {
@@ -321,7 +322,7 @@ func TestShipmentAccessRules(t *testing.T) {
 	if v := must(s.AsOf(alice, aliceShip, 1, nil))(t); v.State.CustomerID != "alice" {
 		t.Errorf("alice's shipment as of 1: %+v", v)
 	}
-	if h := must(s.History(alice, application.HistoryQuery{ID: aliceShip}))(t); len(h.Items) != 1 {
+	if h := must(s.History(alice, appkit.HistoryQuery{ID: aliceShip}))(t); len(h.Items) != 1 {
 		t.Errorf("alice's history: %+v", h)
 	}
 
@@ -333,7 +334,7 @@ func TestShipmentAccessRules(t *testing.T) {
 			return err
 		},
 		"history": func() error {
-			_, err := s.History(alice, application.HistoryQuery{ID: bobShip})
+			_, err := s.History(alice, appkit.HistoryQuery{ID: bobShip})
 			return err
 		},
 		"get without a principal": func() error {
@@ -346,8 +347,8 @@ func TestShipmentAccessRules(t *testing.T) {
 		}
 	}
 	// events:read reads every history.
-	reader := application.WithPrincipal(context.Background(), application.Principal{Subject: "alice", Scopes: []string{application.ScopeEventsRead}})
-	if h := must(s.History(reader, application.HistoryQuery{ID: bobShip}))(t); len(h.Items) != 1 {
+	reader := appkit.WithPrincipal(context.Background(), appkit.Principal{Subject: "alice", Scopes: []string{appkit.ScopeEventsRead}})
+	if h := must(s.History(reader, appkit.HistoryQuery{ID: bobShip}))(t); len(h.Items) != 1 {
 		t.Errorf("events:read history of bob's shipment: %+v", h)
 	}
 
@@ -378,7 +379,7 @@ func TestShipmentAccessRules(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, got, c.want)
 		}
 	}
-	if _, err := s.ListShipments(context.Background(), application.ListShipments{}); !errors.Is(err, application.ErrUnauthenticated) {
+	if _, err := s.ListShipments(context.Background(), application.ListShipments{}); !errors.Is(err, appkit.ErrUnauthenticated) {
 		t.Errorf("list without a principal: %v, want unauthenticated", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -550,7 +550,7 @@ func (r *Runtime) wait(ctx context.Context, w *worker) {
 // isOutage tells a database that cannot be reached (retried for as long as it lasts)
 // from an event that fails (counted towards MaxAttempts).
 func isOutage(err error) bool {
-	return errors.Is(err, application.ErrUnavailable) || errors.Is(postgres.Classify(err), application.ErrUnavailable)
+	return errors.Is(err, appkit.ErrUnavailable) || errors.Is(postgres.Classify(err), appkit.ErrUnavailable)
 }
 
 // sleep waits d or until ctx ends; false if ctx ended.

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -101,11 +101,11 @@ type Definition[E, R any] struct {
 	// Expect is what the read model should hold for stream id with these events,
 	// computed from the domain's fold (an independent check of Project). An error is
 	// a failure to check at all.
-	Expect func(id uuid.UUID, events []application.RecordedEvent[E]) (R, error)
+	Expect func(id uuid.UUID, events []appkit.RecordedEvent[E]) (R, error)
 	// CheckEvent, if set, checks each decoded event (n is its position in the stream,
 	// from 1) and reports on d what does not belong, e.g. a first event that does not
 	// create the aggregate.
-	CheckEvent func(id uuid.UUID, n int64, e application.RecordedEvent[E], d Diff)
+	CheckEvent func(id uuid.UUID, n int64, e appkit.RecordedEvent[E], d Diff)
 }
 
 // For makes d a ReadModel. It panics if R is not shaped as Definition says: that is a
@@ -185,7 +185,7 @@ type definedStream[E, R any] struct {
 	id          uuid.UUID
 	validID     bool
 	n           int64
-	events      []application.RecordedEvent[E]
+	events      []appkit.RecordedEvent[E]
 	undecodable *Difference
 	found       [][]foundRow // by table, as m.tables
 }
@@ -202,7 +202,7 @@ func (s *definedStream[E, R]) Add(e StoredEvent) {
 		s.events = nil // no fold will be made
 		return
 	}
-	r := application.RecordedEvent[E]{
+	r := appkit.RecordedEvent[E]{
 		EventID: e.EventID, Type: e.Type, SchemaVersion: e.SchemaVersion, Version: e.Version,
 		Position: e.Position, RecordedAt: e.RecordedAt, Event: ev, Data: e.Payload, Metadata: e.Metadata,
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	es "github.com/example/orders/infrastructure/postgres/eventstore"
@@ -41,15 +42,15 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), application.RunnerConfig{
-		Retry: application.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond},
+	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{
+		Retry: appkit.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond},
 	})}
 	return fixture{pool: pool, codec: codec, models: []verify.ReadModel{orderstore.ReadModel(codec)}, app: app}
 }
 
 func (f fixture) place(t testing.TB, customer string) uuid.UUID {
 	t.Helper()
-	res, err := f.app.Orders.PlaceOrder(application.AsSystem(context.Background()), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
+	res, err := f.app.Orders.PlaceOrder(appkit.AsSystem(context.Background()), application.PlaceOrder{OrderID: uuid.Must(application.NewID()), CustomerID: customer, Currency: "EUR"})
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
@@ -58,21 +59,21 @@ func (f fixture) place(t testing.TB, customer string) uuid.UUID {
 
 func (f fixture) addLine(t testing.TB, id uuid.UUID, sku string, qty int, price int64) {
 	t.Helper()
-	if _, err := f.app.Orders.AddOrderLine(application.AsSystem(context.Background()), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price}); err != nil {
+	if _, err := f.app.Orders.AddOrderLine(appkit.AsSystem(context.Background()), application.AddOrderLine{OrderID: id, SKU: sku, Quantity: qty, UnitPriceCents: price}); err != nil {
 		t.Fatalf("add line: %v", err)
 	}
 }
 
 func (f fixture) confirm(t testing.TB, id uuid.UUID) {
 	t.Helper()
-	if _, err := f.app.Orders.ConfirmOrder(application.AsSystem(context.Background()), application.ConfirmOrder{OrderID: id}); err != nil {
+	if _, err := f.app.Orders.ConfirmOrder(appkit.AsSystem(context.Background()), application.ConfirmOrder{OrderID: id}); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 }
 
 func (f fixture) cancel(t testing.TB, id uuid.UUID) {
 	t.Helper()
-	if _, err := f.app.Orders.CancelOrder(application.AsSystem(context.Background()), application.CancelOrder{OrderID: id, Reason: "test"}); err != nil {
+	if _, err := f.app.Orders.CancelOrder(appkit.AsSystem(context.Background()), application.CancelOrder{OrderID: id, Reason: "test"}); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
 }
@@ -96,7 +97,7 @@ func (f fixture) order(t testing.TB, i int) uuid.UUID {
 
 func (f fixture) exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
-	tag, err := f.pool.Exec(application.AsSystem(context.Background()), sql, args...)
+	tag, err := f.pool.Exec(appkit.AsSystem(context.Background()), sql, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -107,8 +108,8 @@ func (f fixture) exec(t testing.TB, sql string, args ...any) {
 
 func (f fixture) appendRaw(t testing.TB, stream es.StreamID, expected es.ExpectedVersion, typ string, schema int, payload string) {
 	t.Helper()
-	err := pgx.BeginFunc(application.AsSystem(context.Background()), f.pool, func(tx pgx.Tx) error {
-		_, err := es.Append(application.AsSystem(context.Background()), tx, stream, expected, []es.EventData{{Type: typ, SchemaVersion: schema, Payload: json.RawMessage(payload)}})
+	err := pgx.BeginFunc(appkit.AsSystem(context.Background()), f.pool, func(tx pgx.Tx) error {
+		_, err := es.Append(appkit.AsSystem(context.Background()), tx, stream, expected, []es.EventData{{Type: typ, SchemaVersion: schema, Payload: json.RawMessage(payload)}})
 		return err
 	})
 	if err != nil {
@@ -134,7 +135,7 @@ func (f fixture) verify(t testing.TB, opts ...verify.Option) ([]verify.Differenc
 func (f fixture) verifyWith(t testing.TB, models []verify.ReadModel, opts ...verify.Option) ([]verify.Difference, verify.Summary) {
 	t.Helper()
 	var diffs []verify.Difference
-	sum, err := verify.Verify(application.AsSystem(context.Background()), f.pool, models, func(d verify.Difference) { diffs = append(diffs, d) }, opts...)
+	sum, err := verify.Verify(appkit.AsSystem(context.Background()), f.pool, models, func(d verify.Difference) { diffs = append(diffs, d) }, opts...)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -155,7 +156,7 @@ func (f fixture) mustVerify(t testing.TB, opts ...verify.Option) verify.Summary 
 
 func (f fixture) rebuild(t testing.TB, opts ...verify.Option) verify.RebuildSummary {
 	t.Helper()
-	sum, err := verify.Rebuild(application.AsSystem(context.Background()), f.pool, f.models[0], opts...)
+	sum, err := verify.Rebuild(appkit.AsSystem(context.Background()), f.pool, f.models[0], opts...)
 	if err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
@@ -165,7 +166,7 @@ func (f fixture) rebuild(t testing.TB, opts ...verify.Option) verify.RebuildSumm
 // readModel is both read-model tables as text, in key order.
 func (f fixture) readModel(t testing.TB) []string {
 	t.Helper()
-	rows, err := f.pool.Query(application.AsSystem(context.Background()), `
+	rows, err := f.pool.Query(appkit.AsSystem(context.Background()), `
 		SELECT to_jsonb(o)::text FROM (SELECT * FROM order_overview ORDER BY id) o
 		UNION ALL
 		SELECT to_jsonb(l)::text FROM (SELECT * FROM order_overview_lines ORDER BY order_id, line_no) l`)
@@ -182,7 +183,7 @@ func (f fixture) readModel(t testing.TB) []string {
 func (f fixture) count(t testing.TB, sql string) int64 {
 	t.Helper()
 	var n int64
-	if err := f.pool.QueryRow(application.AsSystem(context.Background()), sql).Scan(&n); err != nil {
+	if err := f.pool.QueryRow(appkit.AsSystem(context.Background()), sql).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -270,7 +271,7 @@ func TestVerifyPassesOnWhatTheApplicationWrote(t *testing.T) {
 	if len(diffs) != 0 || only.Differences != 0 || only.Streams != 31 || !slices.Equal(skipped, []string{"customer:1"}) {
 		t.Fatalf("with Unregistered: differences %v, summary %+v, skipped %v; want none, 31 streams, [customer:1]", diffs, only, skipped)
 	}
-	if _, err := f.pool.Exec(application.AsSystem(context.Background()), `UPDATE aggregate_heads SET version = 5 WHERE stream_type = 'customer'`); err != nil {
+	if _, err := f.pool.Exec(appkit.AsSystem(context.Background()), `UPDATE aggregate_heads SET version = 5 WHERE stream_type = 'customer'`); err != nil {
 		t.Fatal(err)
 	}
 	skipped = nil
@@ -321,7 +322,7 @@ func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
 	f.exec(t, `UPDATE order_overview_lines SET sku = 'x', quantity = 9, unit_price_cents = 1 WHERE order_id = $1 AND line_no = 2`, fields)
 	f.exec(t, `INSERT INTO order_overview_lines (order_id, line_no, sku, quantity, unit_price_cents) VALUES ($1, 9, 'extra', 1, 1)`, fields)
 	var placedAt time.Time
-	if err := f.pool.QueryRow(application.AsSystem(context.Background()), `UPDATE order_overview SET placed_at = placed_at - interval '1 hour' WHERE id = $1 RETURNING placed_at`, total).Scan(&placedAt); err != nil {
+	if err := f.pool.QueryRow(appkit.AsSystem(context.Background()), `UPDATE order_overview SET placed_at = placed_at - interval '1 hour' WHERE id = $1 RETURNING placed_at`, total).Scan(&placedAt); err != nil {
 		t.Fatal(err)
 	}
 	wasPlaced := placedAt.Add(time.Hour).UTC().Format(time.RFC3339Nano)
@@ -379,7 +380,7 @@ func TestVerifyReportsAColumnTheProjectionDoesNotFill(t *testing.T) {
 	f.addLine(t, id, "a", 1, 100)
 	f.mustVerify(t)
 
-	if _, err := f.pool.Exec(application.AsSystem(context.Background()), `ALTER TABLE order_overview ADD COLUMN note text;
+	if _, err := f.pool.Exec(appkit.AsSystem(context.Background()), `ALTER TABLE order_overview ADD COLUMN note text;
 		ALTER TABLE order_overview_lines ADD COLUMN gift_wrap boolean NOT NULL DEFAULT false`); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +416,7 @@ func TestVerifyReportsLogBookkeeping(t *testing.T) {
 		VALUES ($1, $2, 1, gen_random_uuid(), 'Audited', 1, '{}')`, other.Type, other.ID)
 
 	var updatedAt time.Time
-	if err := f.pool.QueryRow(application.AsSystem(context.Background()), `SELECT updated_at FROM order_overview WHERE id = $1`, gap).Scan(&updatedAt); err != nil {
+	if err := f.pool.QueryRow(appkit.AsSystem(context.Background()), `SELECT updated_at FROM order_overview WHERE id = $1`, gap).Scan(&updatedAt); err != nil {
 		t.Fatal(err)
 	}
 	diffs, _ := f.verify(t)
@@ -488,7 +489,7 @@ func TestUndecodableAndMalformedStreams(t *testing.T) {
 	}
 
 	before := f.readModel(t)
-	_, err := verify.Rebuild(application.AsSystem(context.Background()), f.pool, f.models[0])
+	_, err := verify.Rebuild(appkit.AsSystem(context.Background()), f.pool, f.models[0])
 	if !errors.Is(err, verify.ErrUndecodable) || !strings.Contains(err.Error(), teleported.String()) && !strings.Contains(err.Error(), future.String()) {
 		t.Fatalf("rebuild over an undecodable event: %v", err)
 	}
@@ -515,7 +516,7 @@ func TestRebuildWritesRowsTheProjectionMissed(t *testing.T) {
 		t.Fatalf("rebuild summary %+v", rs)
 	}
 	f.mustVerify(t)
-	v, err := f.app.Orders.Get(application.AsSystem(context.Background()), id)
+	v, err := f.app.Orders.Get(appkit.AsSystem(context.Background()), id)
 	if err != nil || v.State.Currency != "EUR" || v.State.TotalCents != 20 || v.Version != 2 || v.State.PlacedAt.Year() != 2019 || len(v.State.Lines) != 1 {
 		t.Fatalf("rebuilt row %+v (%v)", v, err)
 	}
@@ -708,7 +709,7 @@ func TestRebuildGivesUpWaitingForTheLock(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := f.place(t, "slow")
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	tx, err := f.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	es "github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/verify"
@@ -81,7 +81,7 @@ const widgetTable = `CREATE TABLE widget_overview (
 	id uuid PRIMARY KEY, name text NOT NULL, total bigint NOT NULL, version bigint NOT NULL)`
 
 // projectWidget is the inline projection, idempotent by version.
-func projectWidget(q aggregatestore.Queue, id uuid.UUID, events []application.RecordedEvent[widgetEvent]) error {
+func projectWidget(q aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEvent[widgetEvent]) error {
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case widgetCreated:
@@ -108,7 +108,7 @@ func widgetReadModel() verify.ReadModel {
 	return verify.For(verify.Definition[widgetEvent, widgetOverview]{
 		Name: "widget_overview", StreamType: "widget", NoRow: "the events create no widget",
 		Codec: widgetCodec{}, Project: projectWidget,
-		Expect: func(_ uuid.UUID, events []application.RecordedEvent[widgetEvent]) (widgetOverview, error) {
+		Expect: func(_ uuid.UUID, events []appkit.RecordedEvent[widgetEvent]) (widgetOverview, error) {
 			var s widgetState
 			for _, r := range events {
 				s = foldWidget(s, r.Event)
@@ -134,7 +134,7 @@ func (f fixture) widget(t testing.TB, name string, bumps ...int64) uuid.UUID {
 
 func (f fixture) widgetRows(t testing.TB) []string {
 	t.Helper()
-	rows, err := f.pool.Query(application.AsSystem(context.Background()), `SELECT to_jsonb(w)::text FROM (SELECT * FROM widget_overview ORDER BY id) w`)
+	rows, err := f.pool.Query(appkit.AsSystem(context.Background()), `SELECT to_jsonb(w)::text FROM (SELECT * FROM widget_overview ORDER BY id) w`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func widgetDiff(id uuid.UUID, field, expected, found string) verify.Difference {
 func TestASecondRegisteredReadModelIsVerifiedAndRebuilt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	if _, err := f.pool.Exec(ctx, widgetTable); err != nil {
 		t.Fatal(err)
 	}
@@ -264,13 +264,13 @@ type shoutingRow struct {
 func TestAColumnTheProjectionForgetsIsADifference(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := application.AsSystem(context.Background())
+	ctx := appkit.AsSystem(context.Background())
 	if _, err := f.pool.Exec(ctx, widgetTable+`; ALTER TABLE widget_overview ADD COLUMN shout text`); err != nil {
 		t.Fatal(err)
 	}
 	model := verify.For(verify.Definition[widgetEvent, shoutingWidget]{
 		Name: "widget_overview", StreamType: "widget", Codec: widgetCodec{}, Project: projectWidget,
-		Expect: func(_ uuid.UUID, events []application.RecordedEvent[widgetEvent]) (shoutingWidget, error) {
+		Expect: func(_ uuid.UUID, events []appkit.RecordedEvent[widgetEvent]) (shoutingWidget, error) {
 			var s widgetState
 			for _, r := range events {
 				s = foldWidget(s, r.Event)

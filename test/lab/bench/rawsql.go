@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/example/orders/application"
+	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
@@ -75,7 +75,7 @@ func (w *rawWriter) encode(e order.Event, command string, at time.Time) (event, 
 		return event{}, err
 	}
 	id := uuid.NewString()
-	md, err := json.Marshal(application.Metadata{CorrelationID: id, CausationID: id, IssuedBy: "bench raw SQL", Command: command})
+	md, err := json.Marshal(appkit.Metadata{CorrelationID: id, CausationID: id, IssuedBy: "bench raw SQL", Command: command})
 	if err != nil {
 		return event{}, err
 	}

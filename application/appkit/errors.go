@@ -1,4 +1,4 @@
-package application
+package appkit
 
 import (
 	"errors"
@@ -43,3 +43,17 @@ var ErrIdempotencyKeyReused = errors.New("idempotency key was used for a differe
 // that turned out not to hold, or that it could not check: nothing was written, and
 // the command handler runs the attempt again, reading.
 var ErrUnverified = errors.New("the attempt's unread state did not hold")
+
+// ErrReadModelBehind means an asynchronous read model had not reached the position
+// asked for within the wait. The transport answers 503 with Retry-After.
+var ErrReadModelBehind = errors.New("read model is behind the requested position")
+
+// BehindError says how far behind.
+type BehindError struct {
+	Wanted, Reached int64
+}
+
+func (e *BehindError) Error() string {
+	return fmt.Sprintf("read model at position %d, %d asked for", e.Reached, e.Wanted)
+}
+func (e *BehindError) Unwrap() error { return ErrReadModelBehind }

@@ -1,4 +1,4 @@
-package application
+package appkit
 
 import (
 	"context"
@@ -133,5 +133,41 @@ func TestPositionWatchPacesItsReads(t *testing.T) {
 				t.Fatalf("%d reads in %v, want about %d", n, wait, wait/(40*time.Millisecond))
 			}
 		})
+	}
+}
+
+// TestProgressWakesTheWaiters: with no poll to speak of, the consumer's progress
+// (Progressed) is what wakes the waiting reads.
+func TestProgressWakesTheWaiters(t *testing.T) {
+	var at atomic.Int64
+	w := NewPositionWatch(func(context.Context) (int64, error) { return at.Load(), nil })
+	w.poll = time.Hour
+	waiting := func() int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.waiters
+	}
+	go func() {
+		for waiting() < 10 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // the waiters' own reads are done
+		at.Store(3)
+		w.Progressed()
+	}()
+	start := time.Now()
+	errs := make([]error, 10)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { errs[i] = w.Wait(context.Background(), 3, 3*time.Second) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("waiter %d: %v", i, err)
+		}
+	}
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Fatalf("the waiters woke after %v", elapsed)
 	}
 }
