@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,10 +28,12 @@ type partitionResults struct {
 	Orders  int            `json:"orders"`
 	Backlog int            `json:"backlog_events"`
 	Load    string         `json:"machine_load"` // /proc/loadavg before the first run
-	Runs    []partitionRun `json:"runs"`
+	Runs    []partitionRun `json:"runs"`         // the best run of each configuration, with ratios
+	All     []partitionRun `json:"all_runs"`     // every run, in the order run
 }
 
 type partitionRun struct {
+	Round      int     `json:"round"`
 	Consumer   string  `json:"consumer"`
 	Instances  int     `json:"instances"`
 	Partitions int     `json:"partitions"`
@@ -83,23 +87,42 @@ func runPartitions(ctx context.Context, env *environment, rep *report) error {
 		res.Load = strings.TrimSpace(string(b))
 	}
 
+	// Rounds alternate the order of the partition counts (1, 2, 4, then 4, 2, 1): on a
+	// shared machine the load changes by the minute, and each configuration is scored
+	// by the better of its runs (the shorter one; its CPU goes with it).
+	rounds := 2
+	if env.cfg.smoke {
+		rounds = 1
+	}
 	for _, k := range instances {
 		for _, name := range partitionConsumers {
-			var base *partitionRun
+			best := map[int]partitionRun{}
+			for round := range rounds {
+				order := slices.Clone(partitions)
+				if round%2 == 1 {
+					slices.Reverse(order)
+				}
+				for _, n := range order {
+					run, err := partitionCatchUp(ctx, env, tmpl, name, k, n, res.Backlog, last)
+					if err != nil {
+						return fmt.Errorf("%s, %d partitions on %d instances: %w", name, n, k, err)
+					}
+					run.Round = round + 1
+					res.All = append(res.All, run)
+					logf("partitions: round %d: %-20s %d instances, %d partitions: %6.1f s, %7.0f events/s, service CPU %.1f µs/event, PostgreSQL %.1f µs/event",
+						round+1, name, k, n, run.Seconds, run.EPS, run.ServiceCPUus, run.PostgresCPUus)
+					if b, ok := best[n]; !ok || run.EPS > b.EPS {
+						best[n] = run
+					}
+				}
+			}
+			base := best[partitions[0]]
 			for _, n := range partitions {
-				run, err := partitionCatchUp(ctx, env, tmpl, name, k, n, res.Backlog, last)
-				if err != nil {
-					return fmt.Errorf("%s, %d partitions on %d instances: %w", name, n, k, err)
-				}
-				if n == 1 {
-					base = &run
-				}
-				if base != nil {
-					run.Speedup, run.CPURatio = ratio(run.EPS, base.EPS), ratio(run.ServiceCPUus, base.ServiceCPUus)
-				}
+				run := best[n]
+				run.Speedup, run.CPURatio = ratio(run.EPS, base.EPS), ratio(run.ServiceCPUus, base.ServiceCPUus)
 				res.Runs = append(res.Runs, run)
 				rep.check("partitions", true, fmt.Sprintf("%s caught up with %d partitions on %d instances", name, n, k))
-				logf("partitions: %-20s %d instances, %d partitions: %6.1f s, %7.0f events/s (%.2fx), service CPU %.1f µs/event (%.2fx), PostgreSQL %.1f µs/event",
+				logf("partitions: best: %-20s %d instances, %d partitions: %6.1f s, %7.0f events/s (%.2fx), service CPU %.1f µs/event (%.2fx), PostgreSQL %.1f µs/event",
 					name, k, n, run.Seconds, run.EPS, run.Speedup, run.ServiceCPUus, run.CPURatio, run.PostgresCPUus)
 			}
 		}
@@ -237,7 +260,10 @@ func waitHeld(ctx context.Context, pool *pgxpool.Pool, n, holders int, within ti
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the partitions are not spread over the instances within %v (%d of %d held, by %d): %v", within, held, n, owners, err)
+			if err != nil {
+				return fmt.Errorf("the partitions are not spread over the instances within %v: %w", within, err)
+			}
+			return fmt.Errorf("the partitions are not spread over the instances within %v (%d of %d held, by %d)", within, held, n, owners)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -306,15 +332,20 @@ func fillConfirmed(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		}
 		n -= k
 	}
-	_, err := pool.Exec(ctx, `ANALYZE`)
+	// Every copy starts with the rows frozen and analysed: no hint bits to set and no
+	// autovacuum in the middle of a run.
+	_, err := pool.Exec(ctx, `VACUUM (FREEZE, ANALYZE)`)
 	return err
 }
 
 // withDatabaseName is dbURL (a postgres:// URL) on database name.
 func withDatabaseName(dbURL, name string) (string, error) {
 	u, err := url.Parse(dbURL)
-	if err != nil || u.Scheme == "" {
-		return "", fmt.Errorf("need a postgres:// URL: %v", err)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	if u.Scheme == "" {
+		return "", errors.New("need a postgres:// URL")
 	}
 	u.Path, u.RawPath = "/"+name, ""
 	return u.String(), nil
