@@ -1,7 +1,6 @@
 package application
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/example/orders/application/appkit"
@@ -25,25 +24,20 @@ type App struct {
 	CustomerSummary *GetCustomerSummaryHandler
 }
 
-// NewApp wires every use case to its ports. A port left out is an error here, when the
-// service starts, rather than a nil dereference on a request.
+// NewApp wires every use case to its ports. A port left out, or a use case not built
+// here, is an error when the service starts (appkit.Complete checks every field of
+// Ports and of App), never a nil dereference on a request.
 func NewApp(p Ports, cfg appkit.RunnerConfig) (App, error) {
-	var missing []error
-	for name, port := range map[string]any{
-		"Orders": p.Orders, "OrderQueries": p.OrderQueries, "CustomerSummaries": p.CustomerSummaries,
-		"Shipments": p.Shipments, "ShipmentQueries": p.ShipmentQueries, // example: shipment
-	} {
-		if port == nil {
-			missing = append(missing, fmt.Errorf("application.NewApp: Ports.%s is not set", name))
-		}
+	if err := appkit.Complete(p); err != nil {
+		return App{}, fmt.Errorf("application.NewApp: %w", err)
 	}
-	if err := errors.Join(missing...); err != nil {
-		return App{}, err
-	}
-	orders := NewOrders(p.Orders, p.OrderQueries, cfg)
-	return App{
-		Orders:          orders,
+	app := App{
+		Orders:          NewOrders(p.Orders, p.OrderQueries, cfg),
 		Shipments:       NewShipments(p.Shipments, p.ShipmentQueries, p.OrderQueries, cfg), // example: shipment
 		CustomerSummary: NewGetCustomerSummaryHandler(p.CustomerSummaries),
-	}, nil
+	}
+	if err := appkit.Complete(app); err != nil {
+		return App{}, fmt.Errorf("application.NewApp: %w", err)
+	}
+	return app, nil
 }

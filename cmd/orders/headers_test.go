@@ -36,8 +36,12 @@ func startServe(t *testing.T, cfg Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, cfg, log) }()
+	ended := false // a serve that ended has sent its error already: the cleanup must not wait for it
 	t.Cleanup(func() {
 		cancel()
+		if ended {
+			return
+		}
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
@@ -49,6 +53,7 @@ func startServe(t *testing.T, cfg Config) {
 		}
 		select {
 		case err := <-done:
+			ended = true
 			t.Fatalf("serve ended: %v", err)
 		default:
 		}

@@ -27,34 +27,38 @@ type Registered struct {
 	ReadModels []verify.ReadModel
 	EventTypes []string
 	Errors     []error
+	pool       *pgxpool.Pool
 }
 
-// Aggregates is the one place an aggregate registers: its store and queries go into
-// ports (when pool is set), its read model and event types into what it returns. Every
-// list that names aggregates derives from here; a port left out fails
-// application.NewApp when the service starts.
-//
-// An aggregate is a few lines here: its codec, one add, its ports.
+// Aggregates is the one place an aggregate registers, in one call: its read model,
+// event types and domain errors, and (when pool is set) the function that puts its
+// store and queries into ports. Every list that names aggregates derives from here,
+// and an aggregate left out here leaves its ports unset, which application.NewApp
+// refuses when the service starts.
 func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, ports *application.Ports) Registered {
-	var r Registered
+	r := Registered{pool: pool}
 	orders := eventcodec.NewOrderRegistry()
-	r.add(orderstore.ReadModel(orders), orders.Names(), order.Errors)
-	shipments := eventcodec.NewShipmentRegistry()                                 // example: shipment
-	r.add(shipmentstore.ReadModel(shipments), shipments.Names(), shipment.Errors) // example: shipment
-	if pool != nil {
+	r.add(orderstore.ReadModel(orders), orders.Names(), order.Errors, func() {
 		ports.Orders, ports.OrderQueries = orderstore.NewStore(pool, orders).ObserveAppends(appends), orderstore.NewQueries(pool, orders)
+	})
+	shipments := eventcodec.NewShipmentRegistry()                                          // example: shipment
+	r.add(shipmentstore.ReadModel(shipments), shipments.Names(), shipment.Errors, func() { // example: shipment
 		ports.Shipments, ports.ShipmentQueries = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends), shipmentstore.NewQueries(pool, shipments) // example: shipment
-	}
+	}) // example: shipment
 	slices.Sort(r.EventTypes)
 	r.EventTypes = slices.Compact(r.EventTypes)
 	return r
 }
 
-// add registers one aggregate's read model, event types and domain errors.
-func (r *Registered) add(m verify.ReadModel, eventTypes []string, errs []error) {
+// add registers one aggregate's read model, event types and domain errors, and sets
+// its ports when there is a database to build them on.
+func (r *Registered) add(m verify.ReadModel, eventTypes []string, errs []error, setPorts func()) {
 	r.ReadModels = append(r.ReadModels, m)
 	r.EventTypes = append(r.EventTypes, eventTypes...)
 	r.Errors = append(r.Errors, errs...)
+	if r.pool != nil {
+		setPorts()
+	}
 }
 
 // ReadModels are the inline read models of every registered aggregate.
