@@ -136,7 +136,7 @@ func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equ
 		return 0, err
 	}
 	bin := filepath.Join(tmp, "bin")
-	if err := os.Mkdir(bin, 0o755); err != nil {
+	if err := os.Mkdir(bin, 0o750); err != nil {
 		return 0, err
 	}
 	if err := os.Symlink(self, filepath.Join(bin, "go")); err != nil {
@@ -200,7 +200,7 @@ func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equ
 		return 0, errors.New("gremlins ran go test without this program's shim: not viable mutants would count as killed")
 	}
 	if output != "" {
-		if err := os.WriteFile(output, data, 0o644); err != nil {
+		if err := os.WriteFile(output, data, 0o600); err != nil {
 			return 0, err
 		}
 	}
@@ -283,7 +283,7 @@ func copySnapshot(root, dst string) (int, error) {
 			return n, err
 		}
 		target := filepath.Join(dst, f)
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
 			return n, err
 		}
 		if err := os.WriteFile(target, data, fi.Mode().Perm()); err != nil {
@@ -346,7 +346,7 @@ func shim(args []string) int {
 		code = 2
 	}
 	if path := os.Getenv(shimLogEnv); path != "" {
-		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 			_, _ = fmt.Fprintf(f, "%s exit %d\n", strings.Join(args, " "), code)
 			_ = f.Close()
 		}
@@ -399,7 +399,7 @@ func readEquivalents(path string) ([]equivalent, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var list []equivalent
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
