@@ -51,7 +51,7 @@ func startConsumers(t *testing.T, o observed) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		caughtUp := len(all) >= 2
+		caughtUp := len(all) >= len(o.svc.consumers.Names())
 		for _, s := range all {
 			caughtUp = caughtUp && s.LagEvents == 0 && s.Position > 0
 		}
