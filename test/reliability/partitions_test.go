@@ -40,8 +40,8 @@ const leaseTTL = 5 * time.Second
 //     within an epoch (a trigger records every such move, which an unfenced write
 //     of the woken owner makes), and its workers stop;
 //
-// and afterwards every confirmed order has exactly one shipment, customer_summary
-// equals the fold of the log, and `orders verify` exits 0 (checkConsumers). SOAK=1
+// and afterwards what checkConsumers checks holds: customer_summary equals the fold of
+// the log, and `orders verify` exits 0. SOAK=1
 // runs more fault cycles and longer steady phases.
 func TestPartitionedConsumers(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)

@@ -131,7 +131,7 @@ var scenarios = []scenario{
 	{"contention", "32 clients adding lines to 4 hot orders; nothing lost or duplicated", runContention},
 	{"streams", "add-line latency against stream length", runStreams},
 	{"consumers", "async consumers: lag under load, catch-up vs a raw loop", runConsumers},
-	{"partitions", "partitioned consumers: catch-up of fulfilment and customer_summary with 1, 2, 4 partitions on 2 and 3 instances", runPartitions},
+	{"partitions", "partitioned consumers: catch-up of each consumer with 1, 2, 4 partitions on 2 and 3 instances", runPartitions},
 }
 
 func logf(format string, args ...any) {
