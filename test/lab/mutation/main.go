@@ -337,7 +337,7 @@ func shim(args []string) int {
 	case err = <-done:
 	case <-expire:
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		fmt.Fprintf(os.Stderr, "mutation: go %s: timed out (%v)\n", strings.Join(args, " "), <-done)
 		select {} // gremlins' deadline comes next: TIMED OUT
 	}
 	_, _ = os.Stdout.Write(out.Bytes())
@@ -476,20 +476,20 @@ func summarize(w io.Writer, data []byte, dir, rel string, equivalents []equivale
 		return 100 * float64(a) / float64(b)
 	}
 	score := pct(killed, killed+alive-len(judged))
-	fmt.Fprintf(w, "\n%s (gremlins, all mutators)\n", rel)
-	fmt.Fprintf(w, "  killed %d, lived %d (%d judged equivalent), timed out %d, not viable %d, not covered %d\n",
+	_, _ = fmt.Fprintf(w, "\n%s (gremlins, all mutators)\n", rel)
+	_, _ = fmt.Fprintf(w, "  killed %d, lived %d (%d judged equivalent), timed out %d, not viable %d, not covered %d\n",
 		killed, alive, len(judged), counts["TIMED OUT"], counts["NOT VIABLE"], counts["NOT COVERED"])
 	timedOut := counts["TIMED OUT"]
-	fmt.Fprintf(w, "  score killed/(killed+lived): %.1f%%; without the judged-equivalent: %.1f%%; timed out counted as killed: %.1f%%\n",
+	_, _ = fmt.Fprintf(w, "  score killed/(killed+lived): %.1f%%; without the judged-equivalent: %.1f%%; timed out counted as killed: %.1f%%\n",
 		pct(killed, killed+alive), score, pct(killed+timedOut, killed+timedOut+alive-len(judged)))
 	for _, s := range []struct {
 		title string
 		list  []string
 	}{{"lived, not judged", lived}, {"lived, judged equivalent", judged}, {"not covered by the package's tests", uncovered}} {
 		if len(s.list) > 0 {
-			fmt.Fprintf(w, "  %s:\n", s.title)
+			_, _ = fmt.Fprintf(w, "  %s:\n", s.title)
 			for _, l := range s.list {
-				fmt.Fprintf(w, "    %s\n", l)
+				_, _ = fmt.Fprintf(w, "    %s\n", l)
 			}
 		}
 	}
