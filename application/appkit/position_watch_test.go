@@ -171,3 +171,20 @@ func TestProgressWakesTheWaiters(t *testing.T) {
 		t.Fatalf("the waiters woke after %v", elapsed)
 	}
 }
+
+// A zero wait still looks once: its answer comes from a read begun after Wait was
+// called (an earlier read may have begun before the caller's write), not from the
+// position already known.
+func TestPositionWatchZeroWaitLooksOnce(t *testing.T) {
+	p := &scriptedPosition{}
+	w := NewPositionWatch(p.read)
+	ctx := context.Background()
+	var behind *BehindError
+	if err := w.Wait(ctx, 5, 0); !errors.As(err, &behind) || behind.Reached != 0 {
+		t.Fatalf("behind: %v", err)
+	}
+	p.set(5, nil)
+	if err := w.Wait(ctx, 5, 0); err != nil {
+		t.Fatalf("the position reached since the last read: %v", err)
+	}
+}
