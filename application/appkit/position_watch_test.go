@@ -3,6 +3,7 @@ package appkit
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,16 +13,18 @@ import (
 // scriptedPosition is a read model's position as a PositionWatch reads it: each read
 // takes delay and answers at (or fails with fail, still saying at), counted.
 type scriptedPosition struct {
-	mu    sync.Mutex
-	at    int64
-	fail  error
-	delay time.Duration
-	reads atomic.Int64
+	mu     sync.Mutex
+	at     int64
+	fail   error
+	delay  time.Duration
+	reads  atomic.Int64
+	starts []time.Time // when each read began
 }
 
 func (p *scriptedPosition) read(context.Context) (int64, error) {
 	p.reads.Add(1)
 	p.mu.Lock()
+	p.starts = append(p.starts, time.Now())
 	at, fail, delay := p.at, p.fail, p.delay
 	p.mu.Unlock()
 	time.Sleep(delay)
@@ -100,7 +103,8 @@ func TestPositionWatchStopsReadingWhenNobodyWaits(t *testing.T) {
 
 // Reads are a poll interval apart from start to start, however long each takes, and a
 // consumer's progress brings the next read forward to minGap after the last one began.
-// (A read taking 30ms with a 40ms poll: a read every 40ms, not every 30+40.)
+// (A read taking 30ms with a 40ms poll: a read every 40ms, not every 30+40.) The median
+// gap between read starts is measured, which a busy machine moves little.
 func TestPositionWatchPacesItsReads(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -125,12 +129,22 @@ func TestPositionWatchPacesItsReads(t *testing.T) {
 					}
 				}()
 			}
-			const wait = 800 * time.Millisecond
-			_ = w.Wait(context.Background(), 1, wait)
-			// 20 reads if paced from their starts; 11 if the pause followed each read's
-			// end (70ms apart); fewer still on a busy machine, hence the margin.
-			if n := p.reads.Load(); n < 14 || n > 22 {
-				t.Fatalf("%d reads in %v, want about %d", n, wait, wait/(40*time.Millisecond))
+			_ = w.Wait(context.Background(), 1, 800*time.Millisecond)
+			p.mu.Lock()
+			starts := slices.Clone(p.starts)
+			p.mu.Unlock()
+			if len(starts) < 5 {
+				t.Fatalf("%d reads in 800ms", len(starts))
+			}
+			gaps := make([]time.Duration, len(starts)-1)
+			for i := range gaps {
+				gaps[i] = starts[i+1].Sub(starts[i])
+			}
+			slices.Sort(gaps)
+			// 40ms paced from the starts (a timer never fires early); 70ms if the pause
+			// followed each read's end; 30ms if there were no pause.
+			if median := gaps[len(gaps)/2]; median < 35*time.Millisecond || median > 58*time.Millisecond {
+				t.Fatalf("median gap between reads %v (gaps %v), want about 40ms", median, gaps)
 			}
 		})
 	}
@@ -178,10 +192,14 @@ func TestProgressWakesTheWaiters(t *testing.T) {
 func TestPositionWatchZeroWaitLooksOnce(t *testing.T) {
 	p := &scriptedPosition{}
 	w := NewPositionWatch(p.read)
+	w.poll = 200 * time.Millisecond
 	ctx := context.Background()
 	var behind *BehindError
 	if err := w.Wait(ctx, 5, 0); !errors.As(err, &behind) || behind.Reached != 0 {
 		t.Fatalf("behind: %v", err)
+	}
+	if n := p.reads.Load(); n != 1 {
+		t.Fatalf("a zero wait read the position %d times, want once", n)
 	}
 	p.set(5, nil)
 	if err := w.Wait(ctx, 5, 0); err != nil {
