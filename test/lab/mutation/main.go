@@ -83,12 +83,13 @@ func main() {
 	output := flag.String("o", "", "also write gremlins' JSON results to this file")
 	minScore := flag.Float64("min", 0, "exit 1 when the score without the judged-equivalent mutants is below this percentage")
 	keep := flag.Bool("keep", false, "keep the snapshot (its path is printed)")
+	recursive := flag.Bool("recursive", false, "also mutate the packages below pkg (gremlins walks the directory tree)")
 	flag.Parse()
 	if *pkg == "" {
 		fmt.Fprintln(os.Stderr, "mutation: -pkg is required, e.g. -pkg ./infrastructure/postgres/eventstore/")
 		os.Exit(2)
 	}
-	code, err := run(*pkg, *coefficient, *minTimeout, *workers, *equivalent, *output, *minScore, *keep)
+	code, err := run(*pkg, *coefficient, *minTimeout, *workers, *equivalent, *output, *minScore, *keep, *recursive)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutation:", err)
 		os.Exit(1)
@@ -96,7 +97,7 @@ func main() {
 	os.Exit(code)
 }
 
-func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equivalentFile, output string, minScore float64, keep bool) (int, error) {
+func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equivalentFile, output string, minScore float64, keep, recursive bool) (int, error) {
 	root, rel, err := packageDir(pkg)
 	if err != nil {
 		return 0, err
@@ -178,6 +179,10 @@ func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equ
 	args := append([]string{"unleash",
 		"--workers", strconv.Itoa(workers), "--timeout-coefficient", strconv.Itoa(coefficient), "--output", out},
 		mutators...)
+	if !recursive {
+		// gremlins names files from pkg's directory: those in a subdirectory have a "/".
+		args = append(args, "--exclude-files", "/")
+	}
 	args = append(args, filepath.Join(snapshot, rel))
 	cmd := exec.CommandContext(ctx, filepath.Join(tools, "gremlins"), args...)
 	cmd.Dir = snapshot
