@@ -27,6 +27,10 @@
 //     the original), each with its reason; the summary shows the score with and
 //     without them, and the survivors not judged yet.
 //
+// A package tested through others (aggregatestore, by the stores built on it) is judged
+// by their tests with -tests: the shim runs those instead of the package's own, and the
+// coverage is the package's under them (-coverpkg).
+//
 // Score: killed / (killed + lived), gremlins' "test efficacy"; timed out and not viable
 // are reported apart (the summary also scores timed out as killed), and mutants in code
 // the package's tests never run are NOT COVERED (listed, not scored).
@@ -67,6 +71,8 @@ const (
 	realGoEnv   = "MUTATION_REAL_GO"
 	shimLogEnv  = "MUTATION_SHIM_LOG"
 	coverEnv    = "MUTATION_COVER_FLOOR"
+	testsEnv    = "MUTATION_TESTS"    // import paths whose tests judge the mutants, space-separated
+	coverPkgEnv = "MUTATION_COVERPKG" // the mutated package's import path, when MUTATION_TESTS is set
 	urlEnv      = "TEST_DATABASE_URL"
 	providerEnv = "POSTGRES_PROVIDER"
 )
@@ -84,12 +90,13 @@ func main() {
 	minScore := flag.Float64("min", 0, "exit 1 when the score without the judged-equivalent mutants is below this percentage")
 	keep := flag.Bool("keep", false, "keep the snapshot (its path is printed)")
 	recursive := flag.Bool("recursive", false, "also mutate the packages below pkg (gremlins walks the directory tree)")
+	tests := flag.String("tests", "", "comma-separated package directories whose tests judge the mutants instead of pkg's own\n(for a package tested through others, e.g. -pkg ./infrastructure/postgres/aggregatestore/ -tests ./infrastructure/postgres/orderstore/,./infrastructure/postgres/shipmentstore/)")
 	flag.Parse()
 	if *pkg == "" {
 		fmt.Fprintln(os.Stderr, "mutation: -pkg is required, e.g. -pkg ./infrastructure/postgres/eventstore/")
 		os.Exit(2)
 	}
-	code, err := run(*pkg, *coefficient, *minTimeout, *workers, *equivalent, *output, *minScore, *keep, *recursive)
+	code, err := run(*pkg, *tests, *coefficient, *minTimeout, *workers, *equivalent, *output, *minScore, *keep, *recursive)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutation:", err)
 		os.Exit(1)
@@ -97,7 +104,7 @@ func main() {
 	os.Exit(code)
 }
 
-func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equivalentFile, output string, minScore float64, keep, recursive bool) (int, error) {
+func run(pkg, tests string, coefficient int, minTimeout time.Duration, workers int, equivalentFile, output string, minScore float64, keep, recursive bool) (int, error) {
 	root, rel, err := packageDir(pkg)
 	if err != nil {
 		return 0, err
@@ -162,6 +169,22 @@ func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equ
 		fmt.Fprintf(os.Stderr, "mutation: every mutant's tests use %s\n", server.How)
 		env = append(env, urlEnv+"="+server.URL)
 	}
+	if tests != "" {
+		modPath, err := modulePath(root)
+		if err != nil {
+			return 0, err
+		}
+		var paths []string
+		for _, dir := range strings.Split(tests, ",") {
+			_, testRel, err := packageDir(dir)
+			if err != nil {
+				return 0, err
+			}
+			paths = append(paths, modPath+"/"+filepath.ToSlash(testRel))
+		}
+		env = append(env, testsEnv+"="+strings.Join(paths, " "), coverPkgEnv+"="+modPath+"/"+filepath.ToSlash(rel))
+		fmt.Fprintf(os.Stderr, "mutation: the mutants of %s are judged by the tests of %s\n", rel, strings.Join(paths, ", "))
+	}
 	shimLog := filepath.Join(tmp, "shim.log")
 	env = append(env, realGoEnv+"="+realGo, shimLogEnv+"="+shimLog, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		coverEnv+"="+(minTimeout/time.Duration(max(coefficient, 1))).String())
@@ -221,6 +244,20 @@ func run(pkg string, coefficient int, minTimeout time.Duration, workers int, equ
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// modulePath is the module path that root's go.mod declares.
+func modulePath(root string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if path, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(path), `"`), nil
+		}
+	}
+	return "", fmt.Errorf("%s/go.mod declares no module", root)
 }
 
 // packageDir finds the module that holds pkg (a directory) and pkg's path in it.
@@ -315,6 +352,14 @@ func shim(args []string) int {
 		return exitCode(cmd.Run())
 	}
 	args = append([]string{"test", "-vet=off"}, args[1:]...)
+	if tests := strings.Fields(os.Getenv(testsEnv)); len(tests) > 0 {
+		// gremlins names the mutated package (or a pattern) last: other packages'
+		// tests judge it, and the coverage is of the mutated package.
+		if slices.Contains(args, "-coverprofile") {
+			args = append([]string{"test", "-coverpkg", os.Getenv(coverPkgEnv)}, args[1:]...)
+		}
+		args = append(args[:len(args)-1], tests...)
+	}
 	if slices.Contains(args, "-coverprofile") {
 		// gremlins times every mutant's run at coefficient × this run: make it last at
 		// least min-timeout / coefficient.
