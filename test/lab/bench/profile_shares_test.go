@@ -53,9 +53,10 @@ func TestProfileSharesSortSamples(t *testing.T) {
 	}
 	// Under -race, samples inside the race detector's C code carry no Go callers and
 	// count as the runtime (73 % of them in one CI run on a busy machine); of the rest,
-	// a JSON loop's are JSON's. The floor only catches a classifier that lost JSON.
+	// a JSON loop's are JSON's, but for garbage collection, which a loaded machine
+	// makes larger (10 % in one CI run). The floor only catches a classifier that lost JSON.
 	jsonShare := shares["JSON (request decode, response and event encode)"]
-	if jsonShare < 0.1 || jsonShare < 0.8*(1-shares[runtimeRestShare]) {
+	if jsonShare < 0.1 || jsonShare < 0.8*(1-shares[runtimeRestShare]-shares[gcShare]) {
 		t.Fatalf("JSON has %.2f of a JSON loop's samples: %v", jsonShare, shares)
 	}
 }
