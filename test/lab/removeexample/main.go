@@ -54,6 +54,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/example/orders/test/lab/internal/repo"
 )
 
 // The example.
@@ -91,7 +93,7 @@ func main() {
 	dry := flag.Bool("n", false, "only list what would be deleted, edited and added")
 	left := flag.Bool("leftovers", false, "instead of removing, list the lines that still name the example, and fail if there are any")
 	flag.Parse()
-	root, err := findRoot()
+	root, err := repo.Root()
 	if err == nil {
 		err = os.Chdir(root)
 	}
@@ -106,30 +108,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "removeexample:", err)
 		os.Exit(1)
 	}
-}
-
-// findRoot walks up from the working directory to the repository's root: the
-// directory holding the service's go.mod and the lab's, test/lab/go.mod.
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if isFile(filepath.Join(dir, "go.mod")) && isFile(filepath.Join(dir, labDir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod with a " + labDir + "/go.mod beside it above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func isFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // plan is what the removal does to a tree.

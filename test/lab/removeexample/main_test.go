@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/example/orders/test/lab/internal/repo"
 )
 
 func TestUnmark(t *testing.T) {
@@ -179,7 +181,7 @@ func TestGooseSections(t *testing.T) {
 // The repository's own markers are balanced, and its example's files are where the
 // removal looks for them.
 func TestTheRepositorysMarkers(t *testing.T) {
-	root, err := findRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
