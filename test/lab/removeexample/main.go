@@ -37,7 +37,7 @@
 //
 // With -leftovers it instead lists, as file:line, every line that still names the
 // example (shipment, fulfilment, any case) outside its history (CHANGELOG.md, migrations/,
-// recorded results between "rename: keep" markers), and fails if there is one: `make
+// recorded results between the rename tool's keep markers), and fails if there is one: `make
 // remove-example-check` runs it on its scratch copy after the removal.
 package main
 
@@ -401,9 +401,16 @@ func (p *plan) apply() error {
 	return nil
 }
 
+// The rename tool's markers, spelt in two parts so that this file holds no region
+// the rename tool would keep.
+const (
+	keepBegin = "rename" + ": keep"
+	keepEnd   = "rename" + ": end keep"
+)
+
 // leftovers lists the lines (file:line: text) that still name the example, outside
-// its history: CHANGELOG.md, the migrations and the recorded results (between
-// "rename: keep" and "rename: end keep").
+// its history: CHANGELOG.md, the migrations and the recorded results (between the
+// rename tool's keep markers, keepBegin and keepEnd).
 func leftovers(files []string) ([]string, error) {
 	var out []string
 	for _, f := range files {
@@ -427,9 +434,9 @@ func leftovers(files []string) ([]string, error) {
 		kept := false
 		for i, l := range strings.Split(string(b), "\n") {
 			switch {
-			case strings.Contains(l, "rename: end keep"):
+			case strings.Contains(l, keepEnd):
 				kept = false
-			case strings.Contains(l, "rename: keep"):
+			case strings.Contains(l, keepBegin):
 				kept = true
 			case !kept && (words.MatchString(l) || strings.Contains(l, Marker)):
 				out = append(out, fmt.Sprintf("%s:%d: %s", f, i+1, strings.TrimSpace(l)))

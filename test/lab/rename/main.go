@@ -175,6 +175,9 @@ func run(newModule, newName string, dry bool) error {
 		if bytes.IndexByte(b, 0) >= 0 {
 			continue // binary
 		}
+		if !keptFile(filepath.ToSlash(f)) && strings.Count(string(b), keepBegin) != strings.Count(string(b), keepEnd) {
+			return fmt.Errorf("%s: %q and %q do not pair up (a mention of a marker in prose opens a region that keeps the rest of the file)", f, keepBegin, keepEnd)
+		}
 		out := r.rewrite(f, string(b))
 		if out == string(b) {
 			continue
