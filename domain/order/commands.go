@@ -16,6 +16,7 @@ type PlaceOrder struct {
 	OrderID    uuid.UUID
 	CustomerID string
 	Currency   string
+	Contact    *Contact // optional: whom the order is for and where it goes
 	At         time.Time
 }
 

@@ -53,13 +53,20 @@ func place(s State, c PlaceOrder) ([]Event, error) {
 	if !isCurrencyCode(c.Currency) {
 		v.Add("currency", "must be three upper-case letters (ISO 4217), such as EUR")
 	}
+	if c.Contact != nil {
+		validateContact(&v, *c.Contact)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if s.Exists() {
 		return nil, ErrAlreadyPlaced
 	}
-	return []Event{OrderPlaced{OrderID: c.OrderID, CustomerID: c.CustomerID, Currency: c.Currency, PlacedAt: c.At}}, nil
+	placed := OrderPlaced{OrderID: c.OrderID, CustomerID: c.CustomerID, Currency: c.Currency, PlacedAt: c.At}
+	if c.Contact != nil {
+		placed.Contact = kit.Clear(c.CustomerID, *c.Contact)
+	}
+	return []Event{placed}, nil
 }
 
 func addLine(s State, c AddLine) ([]Event, error) {

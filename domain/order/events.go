@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/kit"
 )
 
 // Event is one of the facts below. Events are plain data: the JSON tags are their
@@ -15,7 +17,10 @@ type OrderPlaced struct {
 	OrderID    uuid.UUID `json:"order_id"`
 	CustomerID string    `json:"customer_id"`
 	Currency   string    `json:"currency"`
-	PlacedAt   time.Time `json:"placed_at"`
+	// Contact is the customer's personal data, if the order came with it; the log
+	// keeps it sealed (kit.Personal). Orders placed before it existed have none.
+	Contact  kit.Personal[Contact] `json:"contact,omitzero"`
+	PlacedAt time.Time             `json:"placed_at"`
 }
 
 // OrderLineAdded records one AddLine. Lines are kept in the order they were added; adding

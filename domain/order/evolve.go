@@ -30,6 +30,7 @@ func apply(s *State, e Event) {
 		s.ID = e.OrderID
 		s.CustomerID = e.CustomerID
 		s.Currency = e.Currency
+		s.Contact = e.Contact
 		s.Status = StatusPending
 		s.PlacedAt = e.PlacedAt
 		s.UpdatedAt = e.PlacedAt

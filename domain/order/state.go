@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/kit"
 )
 
 // Status is where an order is in its life: pending -> confirmed -> cancelled, or
@@ -32,6 +34,7 @@ type State struct {
 	ID         uuid.UUID
 	CustomerID string
 	Currency   string
+	Contact    kit.Personal[Contact] // sealed once stored: shown by the edge, never decided on
 	Status     Status
 	Lines      []Line
 	TotalCents int64

@@ -1,0 +1,79 @@
+package kit_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/example/orders/domain/kit"
+)
+
+type address struct {
+	City string `json:"city"`
+}
+
+func TestPersonalJSONKeepsEachForm(t *testing.T) {
+	clear := kit.Clear("alice", address{City: "Lyon"})
+	b, err := json.Marshal(clear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); got != `{"pii_subject":"alice","pii_clear":{"city":"Lyon"}}` {
+		t.Fatalf("clear form: %s", got)
+	}
+	var back kit.Personal[address]
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := back.Value(); !ok || v.City != "Lyon" || back.Subject() != "alice" {
+		t.Fatalf("round trip of the clear form: %+v %v", v, ok)
+	}
+
+	var sealed kit.Personal[address]
+	if err := json.Unmarshal([]byte(`{"pii_subject":"alice","pii_key":"k1","pii_sealed":"AQID"}`), &sealed); err != nil {
+		t.Fatal(err)
+	}
+	key, ct, ok := sealed.SealedForm()
+	if !ok || key != "k1" || string(ct) != "\x01\x02\x03" || !sealed.IsSealed() {
+		t.Fatalf("sealed form: %q %v %v", key, ct, ok)
+	}
+	if _, ok := sealed.Value(); ok {
+		t.Fatal("sealed data has a clear value")
+	}
+	opened := sealed
+	if err := opened.OpenWith([]byte(`{"city":"Nice"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := opened.Value(); !ok || v.City != "Nice" || opened.IsSealed() || opened.Subject() != "alice" {
+		t.Fatalf("opened: %+v", opened)
+	}
+	if _, _, ok := sealed.SealedForm(); !ok {
+		t.Fatal("opening a copy changed the original")
+	}
+	erased := sealed
+	erased.MarkErased()
+	b, _ = json.Marshal(erased)
+	if string(b) != `{"pii_subject":"alice","pii_erased":true}` || !erased.IsErased() {
+		t.Fatalf("erased form: %s", b)
+	}
+
+	var none kit.Personal[address]
+	if b, _ := json.Marshal(none); string(b) != "null" || none.IsSet() {
+		t.Fatalf("unset: %s", b)
+	}
+}
+
+func TestPersonalJSONRefusesAmbiguousForms(t *testing.T) {
+	for _, bad := range []string{
+		`{"pii_clear":{"city":"x"}}`,
+		`{"pii_subject":"a"}`,
+		`{"pii_subject":"a","pii_clear":{"city":"x"},"pii_erased":true}`,
+		`{"pii_subject":"a","pii_sealed":"AQID"}`,
+		`{"pii_subject":"a","pii_key":"k","pii_sealed":"AQID","pii_clear":{}}`,
+	} {
+		var p kit.Personal[address]
+		if err := json.Unmarshal([]byte(bad), &p); err == nil || !strings.Contains(err.Error(), "exactly one") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
