@@ -26,6 +26,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ConsumerStatusState.
+const (
+	ConsumerStatusStateFailing ConsumerStatusState = "failing"
+	ConsumerStatusStateNoOwner ConsumerStatusState = "no_owner"
+	ConsumerStatusStateRunning ConsumerStatusState = "running"
+	ConsumerStatusStateStopped ConsumerStatusState = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the ConsumerStatusState enum.
+func (e ConsumerStatusState) Valid() bool {
+	switch e {
+	case ConsumerStatusStateFailing:
+		return true
+	case ConsumerStatusStateNoOwner:
+		return true
+	case ConsumerStatusStateRunning:
+		return true
+	case ConsumerStatusStateStopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -130,6 +154,84 @@ type CancelRequest struct {
 	// Example: Customer changed their mind.
 	Reason *string `json:"reason,omitempty"`
 }
+
+// ConsumerList Every consumer partition, by name and partition.
+type ConsumerList struct {
+	Items []ConsumerStatus `json:"items"`
+}
+
+// ConsumerStatus One partition of an asynchronous consumer.
+type ConsumerStatus struct {
+	// Attempts Failed attempts at that event.
+	//
+	// Example: 3
+	Attempts *int `json:"attempts,omitempty"`
+
+	// Error The last attempt's error, when it failed.
+	//
+	// Example: decode OrderPlaced: unexpected end of JSON input
+	Error *string `json:"error,omitempty"`
+
+	// ErrorPosition The position of the event it fails on, when it failed.
+	//
+	// Example: 1044
+	ErrorPosition *int64 `json:"error_position,omitempty"`
+
+	// LagEvents Positions in the log after `position` (other partitions' events count).
+	//
+	// Example: 0
+	LagEvents int64 `json:"lag_events"`
+
+	// LagSeconds Age of the oldest event after `position`; 0 when none.
+	//
+	// Example: 0
+	LagSeconds float64 `json:"lag_seconds"`
+
+	// Name The consumer's name, with its version.
+	//
+	// Example: customer_summary_v2
+	Name string `json:"name"`
+
+	// Owner The instance that holds, or last held, the partition's lease; absent when none ever did.
+	//
+	// Example: web-1-41-a3f2
+	Owner *string `json:"owner,omitempty"`
+
+	// Partition This partition, from 0.
+	//
+	// Example: 0
+	Partition int `json:"partition"`
+
+	// Partitions How many partitions the consumer runs as.
+	//
+	// Example: 2
+	Partitions int `json:"partitions"`
+
+	// Position Every event of the partition at or below this global position has been handled.
+	//
+	// Example: 1043
+	Position int64 `json:"position"`
+
+	// State `running`; `failing`: its last attempt failed and it retries;
+	// `stopped`: it gave up on the event at `error_position`;
+	// `no_owner`: no instance holds its lease now.
+	//
+	//
+	// Example: running
+	State ConsumerStatusState `json:"state"`
+
+	// UpdatedAt When the partition's checkpoint last changed.
+	//
+	// Example: 2025-01-15T10:31:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ConsumerStatusState `running`; `failing`: its last attempt failed and it retries;
+// `stopped`: it gave up on the event at `error_position`;
+// `no_owner`: no instance holds its lease now.
+//
+// Example: running
+type ConsumerStatusState string
 
 // CreateShipmentRequest A request to ship a confirmed order.
 type CreateShipmentRequest struct {
@@ -1274,6 +1376,22 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListConsumers List the consumers' partitions, their positions and lag
+	//
+	// The status of every partition of every asynchronous consumer (read
+	// models and reactors), by name and partition: what
+	// `orders consumers status` prints. `position` is the checkpoint (every
+	// event of the partition at or below it is handled), `lag_events` the
+	// positions in the log after it, `lag_seconds` the age of the oldest
+	// event after it. `state` is `running`, `failing` (its last attempt
+	// failed; it retries), `stopped` (it gave up on the event at
+	// `error_position`: `orders consumers skip` or `reset` moves it on) or
+	// `no_owner` (no instance holds its lease now). Staff only: other
+	// callers get `403`.
+	//
+	// Corresponds with GET /consumers (the `ListConsumers` operationId).
+	ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -1649,6 +1767,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListConsumers List the consumers' partitions, their positions and lag
+//
+// The status of every partition of every asynchronous consumer (read
+// models and reactors), by name and partition: what
+// `orders consumers status` prints. `position` is the checkpoint (every
+// event of the partition at or below it is handled), `lag_events` the
+// positions in the log after it, `lag_seconds` the age of the oldest
+// event after it. `state` is `running`, `failing` (its last attempt
+// failed; it retries), `stopped` (it gave up on the event at
+// `error_position`: `orders consumers skip` or `reset` moves it on) or
+// `no_owner` (no instance holds its lease now). Staff only: other
+// callers get `403`.
+//
+// Corresponds with GET /consumers (the `ListConsumers` operationId).
+func (c *Client) ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConsumersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetCustomerSummary Get a customer's order summary (asynchronous read model)
@@ -2285,6 +2429,33 @@ func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, params *G
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListConsumersRequest constructs an http.Request for the ListConsumers method
+func NewListConsumersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/consumers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetCustomerSummaryRequest constructs an http.Request for the GetCustomerSummary method
@@ -3868,6 +4039,24 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListConsumersWithResponse List the consumers' partitions, their positions and lag
+	//
+	// The status of every partition of every asynchronous consumer (read
+	// models and reactors), by name and partition: what
+	// `orders consumers status` prints. `position` is the checkpoint (every
+	// event of the partition at or below it is handled), `lag_events` the
+	// positions in the log after it, `lag_seconds` the age of the oldest
+	// event after it. `state` is `running`, `failing` (its last attempt
+	// failed; it retries), `stopped` (it gave up on the event at
+	// `error_position`: `orders consumers skip` or `reset` moves it on) or
+	// `no_owner` (no instance holds its lease now). Staff only: other
+	// callers get `403`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /consumers (the `ListConsumers` operationId).
+	ListConsumersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConsumersResponse, error)
+
 	// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -4271,6 +4460,114 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
+}
+
+// ListConsumersResponse200Headers the declared response headers of an HTTP 200 response for ListConsumers
+type ListConsumersResponse200Headers struct {
+	XRequestID *string
+}
+
+// ListConsumersResponse401Headers the declared response headers of an HTTP 401 response for ListConsumers
+type ListConsumersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// ListConsumersResponse403Headers the declared response headers of an HTTP 403 response for ListConsumers
+type ListConsumersResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ListConsumersResponse503Headers the declared response headers of an HTTP 503 response for ListConsumers
+type ListConsumersResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ListConsumersResponseDefaultHeaders the declared response headers of an HTTP default response for ListConsumers
+type ListConsumersResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ListConsumersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsumerList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListConsumersResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListConsumersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListConsumersResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListConsumersResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListConsumersResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConsumersResponse) GetJSON200() *ConsumerList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConsumersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConsumersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConsumersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConsumersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
@@ -7300,6 +7597,30 @@ func (r GetShipmentEventsResponse) ContentType() string {
 	return ""
 }
 
+// ListConsumersWithResponse List the consumers' partitions, their positions and lag
+//
+// The status of every partition of every asynchronous consumer (read
+// models and reactors), by name and partition: what
+// `orders consumers status` prints. `position` is the checkpoint (every
+// event of the partition at or below it is handled), `lag_events` the
+// positions in the log after it, `lag_seconds` the age of the oldest
+// event after it. `state` is `running`, `failing` (its last attempt
+// failed; it retries), `stopped` (it gave up on the event at
+// `error_position`: `orders consumers skip` or `reset` moves it on) or
+// `no_owner` (no instance holds its lease now). Staff only: other
+// callers get `403`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /consumers (the `ListConsumers` operationId).
+func (c *ClientWithResponses) ListConsumersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConsumersResponse, error) {
+	rsp, err := c.ListConsumers(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConsumersResponse(rsp)
+}
+
 // GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 //
 // Per customer: orders placed, confirmed (and not cancelled since),
@@ -7858,6 +8179,141 @@ func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetShipmentEventsResponse(rsp)
+}
+
+// ParseListConsumersResponse parses an HTTP response from a ListConsumersWithResponse call
+func ParseListConsumersResponse(rsp *http.Response) (*ListConsumersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConsumersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsumerList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListConsumersResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListConsumersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListConsumersResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListConsumersResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListConsumersResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetCustomerSummaryResponse parses an HTTP response from a GetCustomerSummaryWithResponse call
@@ -12344,6 +12800,9 @@ func ParseGetShipmentEventsResponse(rsp *http.Response) (*GetShipmentEventsRespo
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListConsumers List the consumers' partitions, their positions and lag
+	// (GET /consumers)
+	ListConsumers(ctx echo.Context) error
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	// (GET /customers/{id}/summary)
 	GetCustomerSummary(ctx echo.Context, id string, params GetCustomerSummaryParams) error
@@ -12409,6 +12868,15 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListConsumers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConsumers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConsumers(ctx)
+	return err
 }
 
 // GetCustomerSummary converts echo context to params.
@@ -13466,6 +13934,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/events", wrapper.GetEventFeed, options.OperationMiddlewares["getEventFeed"]...)
 	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/customers/:id/summary", wrapper.GetCustomerSummary, options.OperationMiddlewares["getCustomerSummary"]...)
+	router.GET(options.BaseURL+"/consumers", wrapper.ListConsumers, options.OperationMiddlewares["listConsumers"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPISpec, options.OperationMiddlewares["getOpenAPISpec"]...)
@@ -13699,6 +14168,123 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type ListConsumersRequestObject struct {
+}
+
+type ListConsumersResponseObject interface {
+	VisitListConsumersResponse(w http.ResponseWriter) error
+}
+
+type ListConsumers200ResponseHeaders struct {
+	XRequestID *string
+}
+
+type ListConsumers200JSONResponse struct {
+	Body    ConsumerList
+	Headers ListConsumers200ResponseHeaders
+}
+
+func (response ListConsumers200JSONResponse) VisitListConsumersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsumers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsumers401ApplicationProblemPlusJSONResponse) VisitListConsumersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsumers403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsumers403ApplicationProblemPlusJSONResponse) VisitListConsumersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsumers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsumers503ApplicationProblemPlusJSONResponse) VisitListConsumersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsumersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response ListConsumersdefaultApplicationProblemPlusJSONResponse) VisitListConsumersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type GetCustomerSummaryRequestObject struct {
@@ -17329,6 +17915,9 @@ func (response GetShipmentEventsdefaultApplicationProblemPlusJSONResponse) Visit
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListConsumers List the consumers' partitions, their positions and lag
+	// (GET /consumers)
+	ListConsumers(ctx context.Context, request ListConsumersRequestObject) (ListConsumersResponseObject, error)
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	// (GET /customers/{id}/summary)
 	GetCustomerSummary(ctx context.Context, request GetCustomerSummaryRequestObject) (GetCustomerSummaryResponseObject, error)
@@ -17401,6 +17990,29 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListConsumers operation middleware
+func (sh *strictHandler) ListConsumers(ctx echo.Context) error {
+	var request ListConsumersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConsumers(ctx.Request().Context(), request.(ListConsumersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConsumers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConsumersResponseObject); ok {
+		return validResponse.VisitListConsumersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetCustomerSummary operation middleware
@@ -18057,271 +18669,285 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3blhs5dib8Kvhpe4mUgxTJzCxVMlevXtkqqUtVOv3KlNV2hZwBRoBkdAYBVgBUilXW/9fczgvMWnPj",
-	"ufLtvIPnSabnRWZhbwCBOJHMg7oOLV+4S0kEztjn/e0fO7FYrgRnXMnO5MfOgtGE5fCfp1kmrvR/JEzG",
-	"ebpSqeCdSed8wciSqYVIJFELRlZULYhcr1YiV3LQCTrsA12uMtaZdP74+DwgXz8+/aoTdHL2/TrNWdKZ",
-	"qHzNgo6MF2xJdfcrqhTLddf/+t1p/1/e/WM3IPgfvft/3wk6arPSnUmVp3ze+fgx6Dw+p/PmieVMinUe",
-	"s3uSvGe5TAUnVBJKpMoFnxPGVao2RNF5QNhgPiBR2DkIOxHpXqVqoZcT8u/XQjHZG5AzxhOSKjKl8SVJ",
-	"OYmezvrPqYoXEVGC5GtOKInFckl5Quicplwqwj7QWGWbkKtF6qYwCHlpW2DMrVvSsOQPqVQpn58t0tWS",
-	"cfVMxBTXXd2Gl5xE0rS6YPozGQVwUm9ePyNiBv8p8oTl9yRhpltivygf4AP7Z/lgzFhyGH8x6h8Ov4z7",
-	"R+NZ3D9m0y/709GQseH4YHxw9GXHX8NM5EuqOpPOOk/7OZuxnPGYNZ7n04QtV0IxHm9es1VGN3pPquuK",
-	"9CZF5GrBOIHdzZlcCS4ZSfEiSiVylhR/FjNCOWE0z1KWE73ZTKqQ25Mmki4Zibyx+9+yTUS65kwlETzb",
-	"9E4InUrGFRFqwfKrVLLqcep5lVbO+HrZmXyHP7xrWnD76Z2Xz8neZ3tdH8DByQc/psnHqHJW5qej2Th+",
-	"GI9Y/8vpiPYP2Zesf5wcxP0x/WI2nD5MDtlotPXyXePgXrmfT1erLG06Nr2glWuGG8/y9ywnC8HFWp9Y",
-	"9/WTR+Th+HDYK68oZ2qd898tU54uabZ1znbLK580bv5rpvLN6UyxvD7bMxYLffRU/0yuFmm8MOcAt4cs",
-	"6YZM9T9VnrKkNN2jbfODCekpDt2MUq7YnOUwpbdv356u1UKTp5gq1ryLU0ZzlpN4QbOM8TnDffvi4dGw",
-	"NyHRH+BX8z64IEpcMk6uqCT69gYhNy0Iy3OR/y7spPw9zdLkAhpqGmheFvM+zdlsLVlSvfHbe9qX2GMv",
-	"3bZuer9vJv5/evyecfVKyLT9Bc0zMaUZYbplPxNzsjLNq+/qniQZ1XRbtzSnrolLyA0VGJBXVErNBqgk",
-	"0TLlF7Yr4AJU85cNjxe5vsx6w2hCliJhGenqFxvy6I+Pz8mDeC2VWNqX+0Cul0uab6IecBL9zUascyKu",
-	"OLnKU1UjMaPxweHePHTYP373jy1795rR5Lme3vb9a9g4ILlta83ZLGNxlf3f4azh9T39qnm2aYLHCjwB",
-	"WgYESTbXK8k3jidM4PDjLGVc3ZMhj/7UN333n34VkXSmDzoFgYFy+xC6o/5o/KV+dzmNFculHi1jeuoy",
-	"CHmSzlMliZYCov7FYBL1goJXEMFLNG/OOMupYsmAnLu/6pnovc5SzmRxQ5HixDTPNyRV1SsxHB0P6VFy",
-	"2P9C0/qH04e0kcx7JIh+eMb4XC06k9H4y0CTJPfvoCqE0f4Pw/7xxWDSbz6Uj/qLnC6ZssKifDk7VfXz",
-	"eQ0EufTm9Euy56WFJsoVkrKDg4PjE7JcqzXNsg1hH+JsLdP3jADLjow0FVW4xHg4PuoPR/3R0floODkY",
-	"TYbDf+kEnVSP/v2a5ZtO0OF0qZtS1SyhJFSxvkqXzUxOL+2fcOxrr88Kod3WVVFVWdC4ee6mp+YFpFx9",
-	"oZ+aYzOjRjbzSOQ5y0DyeNrAqk+5fkqxbcTnpTeF84WbLZG4ERrnQkq4xWkMMvNTFXL4JNbSSKLFZoX6",
-	"Ak2oovZyA31Bqc1K0PiJHJCns5CjyBU0vRwtltXoY86+7z9MRvExG1N79qjJFBv4p763/P7Tr7Y+Dv85",
-	"/Gu4Hg6Hw77+n9Hs/+//57+/a9BLgs6Hvvmqv2RS0rn+cbmWSgsMqzzlik4zRhT7gFsp1orEgqtcZB5t",
-	"gXN6wljSIqC85PoO4fbBgdCCROuZaO2DzHNGkZNRQ7i70dAoAQmb0XWmgkJqprmy55KJefkyjoaHLfcR",
-	"eGVpD03PIOO038xmAUiv+EzljC7P4cdtyxYzvVJGl8Uz0z1aERnE4IpsDH9rIQrY1wVMqu1KDIfb6CXt",
-	"//DuO0Mxr381qFkNLIJ0M3HF8n5MJXM8hiCLCciaawk/FjmTPbdtesPkzh1TCyYZDCEDfHN9yTQJV1oA",
-	"N6LKS71NrzIasySA/34k+CzNlyyJegPymMYLUswapivFkoWczuc5m1PF7D0yFEFfNs3TKs/1u443UCfo",
-	"lIfSQjv7sMpEwjqTGc0kaz43WEvpxFLFlvJ6R4es7p3H8m5wgNyIj7Ajenaku+PoAj3FpzjdI5yg+VdB",
-	"uGme041uKtUGLrF+U/rfX6da093sTyAsE9qHPoR8K4HAq9o7gX9EnH1QF0AIIttglbP3qVjLkK/ovEqn",
-	"4TA+PTExG/QsXaYNEslz+kF/TPh6OWW5nrfZLcOrYN57zTqDARpnjdcOR4J/DXcyZ88Q8S3bNHBnI7f2",
-	"44WQjJM1T79fM3LJNqRbsJfTs0dPnxpSSMmbN0+/6pElvURmzpxaQySdMVQ+VL6ZEEpytmJADErs3tlJ",
-	"9DD6O+gE/mLb5WCxaTTBnJS/x+uoJeYZmAOU64NyeaXFiuhwPAYLTMJIlBYbcnHJNhc507po1KtJwtPj",
-	"2SE9GvcP4lHSP5x9wfr0y+nD/jEbJ6N4ODugcGkahYKK9aeNAYyPjrZRkTD8MB72w/DDw8dtOszTGZgO",
-	"d1otH5/TOQHNW8uVLCHTjWbx5lW5nQ1IOmADkioZ8u2GzgmJwo4WXQ5i0xD+wcJOtIcN9NyT0NSCcZKv",
-	"uaxaOzUdUZbKBFa4CTlaSeSJ1qtKArLWsPShgzDpyJNughdBN4gOR+PIs9bF6xyujG1tX2suphlb3pMk",
-	"Mi0urJ5Q3Ff7baR3NyJ4CQL4Xc9BPw5PaB2EPOSnkmiV5Hg0GlouRlIjkeL3YAuimRSaB0T3I9KlfGOn",
-	"NyFchHyVgzkJpLMeEbk1GHusN0slENfiwCTpenJxyGHH05rZwq4JLkwKUrGhwcvewLdVryWTITf3IhbL",
-	"Fc1Tqc9JCkLJFaOXelTSjd4+wItgZqr/CAebSr1L+uHavedaqyZL3T+TEzyqATkl72m2ZuWPuLcyOPQs",
-	"CzlqD9FB5ARhc+E8QjAcRm128+aXbBbc/oS/KD9aEobq3f1uGN7/t+7bB73fh53v/p+/6/9/7+6Hna75",
-	"MbCNKr/37vfML9eVFe4HenPhrHKyFDkrHbxcxwv9jHGhSDZeCM5aSMdLrxt9DaxaFnnnGN2PtEq17faE",
-	"3JxkUH2CB8ND8kIo8lwk6SxlSXFelExFsrnuAem1bD+l0XB82GgwT6V6tM6laJJ4VlQzwhh+JrNcLD3p",
-	"BP9aE0+Ay5PulEr2xeE6z0JeqGA9fZVNb/qb01dPSZICqSALTTNgA7ZdVLb55urpn0X6/M+nmxdnw6vn",
-	"Z8MPL/7p//3w/Cvxw/OvxNXzJyJ99uiblW7z4u0/b/55881xi3aC82i91FquaDbd9G+iiZhV+8wHxEO9",
-	"BcVmeepqz53O3tIWSOmtwtb4+rLWuCJq7ZS0QN942uKrAFWRpGXbfmdPpwrMfEXVoph4muzpbFlDyzYf",
-	"S32yhe9F+h4UEpV9IBGh8lJ6rsqZpgpjeNkhfyS4YlxFRKsH6zhmUmrWBa87qBINwz7B0mk9WFEQcvhD",
-	"MZ2+8QVNSGUmA/LWkI9Uka7IgZqE3E44Z6ucScYVdtyrUCP9r9k6y0i53YC81FIEMFu3HzRnJJ1zLYzq",
-	"x4wiqnEIOrGyJn6G/EqzLhgozWXx+1yogOjfgO+lStrlRnVDVMVl1UgKzZFekwZa12/bzbW+2trl3dN1",
-	"e/eX9yN+zKT6g0hStFI8ojxmWebcnzHeQP2fVN8bvFYP/izx52Kwv8/ZrDPp/N2DImDhAf4qH2CnxpSP",
-	"A1d5hP4PmpHYG54kTNE0k4MOzhRFa5jlH2hie2ufo5E9/9HO1e24/iIBoy3N0gQaX8xomoG1AwfVDBH9",
-	"XfaWTQxTjjdoZAGmTDAk4seDj38PZ5rnIpedyXc/dmYpyxJkEPCRVovLFL3aQefjO33IUuktKBzG+hoq",
-	"qtayMznUxFOlCm5NZXrF8dp1ywfF8vpmeR+DPU/sFfbRdFbnnvcjlWRJM33PWKLFGeMjnJApTcg3Zy9f",
-	"BISSZSqlluGL30MO2xMQ56TQPxq53diuvY4LabkXkDW/5OKKmy4kCGyx4LMsjcEmXvg9BiTCA4nA6iMJ",
-	"o/HCToHA50gfvKAaX+H0Yx2a9sp89qApPOJj0PF9V7u68FxoH9ETAMzguaFTjfTEmQo0X2AJS6xCVdBN",
-	"eckMQ0GSNgGlz6f5jpucVLmJp8h5jAU0WpokOZMgJBSMpraVNgpo27qhTdm4cttt92M3tn3u2pXiJPpe",
-	"oMS2r+uRFbc+cbzCt6JnQDEuuFAXK8YTlCgdPXsGSnJMOQTOgECZ6FtztUgzVkQd6Tdtvh50mgjSXhEs",
-	"D8BZWqJdxwXtemkH0jJ7MdUaAYMB+1yovm10VwTMPh5LOWRhT/PegJ68sZL5hgyRsCjkkm4kWYgrNFQA",
-	"bTG93pPEG9EQHzQaJGCnIJLxRDpFu3ZskdZx+MbNckk3WowDUSuKBbdM5cJOP5qULTiXbKW0GsDnKVgV",
-	"rIkl26A4qDzntomWkSTXV2OtTtDoSDKqWP5LJZAQZGIMyXcmpkCnWllqujWnqJPWA1TQPB1oamhpJhzo",
-	"oLxxt1ntE5FP0yRh/FbUYeZ68ajCuQ0o0td9Pf0zixXcZxmLFZMkEWgnyjJxBbrmiTPJXVGJVwwDrXZI",
-	"LgfF63/izaP25ItJ3tVTxyiRVBLk+1PQb/ZZLAu5WLEcttfYYlcZjfXaqTljYK7WUGqDiJwVBrrA1y0n",
-	"UtHZLMKhTpBcuN4J0JKrhQCjZb7mJFUD8qLYaLB/wE6T7mlluHsS5wKSEOUbjAEoaAGoVQKVMPtNYIlv",
-	"dDg8iGBPosPhYRQQKk2YjTWpQAjqoPcLpQPPIdL5hVAQDY1TuPEDwbBpIMTUdOe9FBwKDG6n7tcbssfS",
-	"0zgqnoYZw91CljS9EZwn8EXb6q4eC0SLY1Qy3IpEMLwoJoLchovoWXYhiGtmbh3+MeTI57jKaex9DnZ0",
-	"aApD9AYkgk2M4Bfpdav5Y8hdwHr13rmo9223BBvd8mq9EGfrePFarBW71a3S12km1rx0mV4I7/UvqEQ7",
-	"nt6a2whdOZuteVImvIfF7dJX186kdqn0bcIf7+IuldZnw0Dctagt+I745AuhnsAS7kaIbjw1IPvmhYA1",
-	"KpXEKkRdkePbVb4exhJPMCAqXbLe4I5Ix2FVpubbjrgQp+/uoH3/aPHcYX9gO0pspHVjQm53BriYifKs",
-	"MboJoSSmWebx2DJ7DXlX5AEQmiKOLSAR/sckZzSJemTOlPScozAUyNYzkYdciiUTnBGWSbaDt1oHbMIK",
-	"IV+r2GY7auI9bLv1kP/ymOkLoawrqW5y0MRjaX492ertNO4qMNsULqVocHPzwG0WhdFLKD3dmaYAne7S",
-	"LZ1h5sTTrqk0t5uLq8EvwmDypz7oPX0/5HzrBpcD/O/keCDgaZ/j8cm1taxOOo/fvO4EHUsnLlI0vErV",
-	"PxxrQpvs7yHKUs4uYrHmGNqEVozJd++CzgrC4S7Anl6JaR6amGZLlzueSUMoml3EmL43DDprniqv//Uq",
-	"0Qvf2quNLJ6M9qbXW68n3kOtveGSTkAdevP6GUkrJr0AfqkZAge/Wjvfz3vVX9FNJmhyLsQzms9vJ1Su",
-	"sK8LJcRFBr1VdHprA56KBILaGTP5oDL9gRFw1+7W2kee1v7a71AJQeywNTHDzK2vhOhjo7t2O+xY1C+P",
-	"s77yIo2eoCvmVn4rfJIXy1QuTbhGJbqqMznwXVnGf1IIaBAG62eaVuO3Dq5h6LmhRXg0Lm6XSeAg3orq",
-	"7ixs03dt7uJaeZFYbnPQM9ci4tikYXJeWIVDHtMcbKgtoXCtwW+GpIbcOL+a+tEtStYgPxTuFyJC3OZp",
-	"4Nnc5j2kXLGc0+wC/H0+KTwTS2b2TW/lFUTZaUVsnROZJkwzP1BHp4xxkon5nCUYDF5Krrknib/GnZTz",
-	"qOypxdkRO7vazbbz72OLu7jXp5ysOfuwYrFWs6BfF7hb2i1Mb7ojBfwMEwvecPqephmdZrfjcmuvnwp/",
-	"S6iiUyq1tL3OUMWExF8aL0xeU7pkzTSMQIaxySalZClsYv2OI/WYoVknKU+wdq7+z3fFA23uRiqJ0o8x",
-	"p3mabfRMIH1JQAyccehZfomKKKYP2H1LpT97CHt8z3LNuLVIiDfFaxCV4nFD7m1or7yjEfyjf4p5BxIz",
-	"tgfkEfQo1ioWS3ZhvPhRyJeMcqR3bmpSidUK/NlaK4fjAx9lESR1BS8WJqL/lCrFEoiYTTEHfEHfM3zS",
-	"llROjFerFDYf8hq+AGj6kDpbcqhBwNGAYLaw/nnzQ+SCDPVmhTzSGj78FH1KBd/b3V09eJn0tyTSNrbp",
-	"rvVo2+81VWkXSvVZm245J1Co7ySmoIJVUqXDxqqRwcUHTkpLYCU+TXVoJW1xAXb6xI1VI6m2j75pcmdk",
-	"1Q4dU26YSYxWiUkdrwVTAEpLD3l57SeeHm2Mg6nqBb41MHbZe5rohLzZs/8pacm+OnQrus2dXte/Hllx",
-	"hw1cDAf/bAb5K9GocyGeU755BHZ8TCqWt6JQSoiLJeWbC3QNXJjs4zKlSqX1HDhaJbJEag6ivzUpojZx",
-	"mWLCjvlCSxQWYsPSsxMSZwIBJIzIEAvOWawwbgbljGdUKrPXdaUBfRIPcEifIo49inguBM7PzgxdG241",
-	"TSRSCdHX3/SxSd/ux53FTu2/j9VdI1SGvLKzRitpOcWoNyCP/J0OebHVWwROA99QOoE6Lf1ZhKk3nK7V",
-	"QuTpD7c0A639jqq3vXC/cjCTUQtQBPEwEwhBI6fme2g4IQY4CNMREecHkhH3iO8ZFXf2TXlaTVpR8fsd",
-	"OZv9tTlUJdKN3r592/ehm+waI3Q0Ki8+KOQuetmFHgdkSpNsQ2Q65/pf7MMqzfV/aBFhwxTGFAV+GFDI",
-	"UynXGNFM10nKeIwUwnks5Xoahbx9bq0QUHXHYbWLXVexCmR165u8ykXMpNQa4mPIlLudHacxpbh2tSs6",
-	"G5w3ZoTo5ibMpJbFvPsSjz2DpDcGJEe7qdSNN95sLtmmb1reFbWtI+Dp5VriCws2OAK1FYe8izE1Acb1",
-	"iBws579Y//MbG/bDkucsSanFGrkFgXQdXix1jxZGpLAPskrMPLgW9AZXhM89nCVHPgl0AxMYmJiBG4ih",
-	"a9mHln1o8kk8Jjbmr7q26JfoNHE7gGFfSfIs5cxL+qEJulNo9irXvE5BApMBJKmG7mYpwIURmiTwPzbo",
-	"vIjUXXmd/Nj5fk0dNavwGpcoueZaLehG48EwgnCVOGYrfeBUkmhcR43yYTIOxp1r4U8EHXm5bkkrUyK+",
-	"JJeMrfR69KRId9T/4tDLAkV2Nc0ov9T/aWGNykm1lUy5s2/f9P/w8uW3/eFwhHO1+W9fHG7DWmhCY2r4",
-	"I/nP//G///tPf/npp/5ffvqv4Xo8HH8J///4Lz/9z7/8l3//Pz/99O72wE5Gj4eFmzQhRVPeCOtkXPOr",
-	"PI2Z9dfXUzpTjKfVEizsdMrJMuUit5cBPuxVUVytUl+GLTk+Pm7CTvEvBfzfTjyVIgHwO7gmQXF9G1ZV",
-	"YG4KCIDWSy/n513vcbnUPZOtB/HGpTy++vPKGZVNaG1vF5tyIorphiWku17pl3s0HHrHdkIUnSK2n37h",
-	"IZ/mjF5KGztrgP4azltfjdqVf2Tjt41dW08lzfUBg9/TewJH1bxud1Wn8B/TcAb/y253d9vvq1kYAgTR",
-	"aYAEbsZMEhh4EemcmQxfuCX1Qwe7hzWV3JSyWgajBFhVwEZvzFptxBUtYOnWBG/T3Y2yvHfnbPsvxs2m",
-	"8WGYK3GGgKDX3p1qjD4Cq5B5pu91fWfc1l1A3JBsH68BXLDOM5pyIXS3lj5VTgrMXjFGTK4g7tLku3af",
-	"nr0kh+PRQ/B0lBnbjxB8NRkfDYdNl6wUk+WJaF54VuV4AjwReeHe/nYoxWHTym0XDrSsjkqBKy62wHi3",
-	"PJIjU3NINxsco6vqIz8GyFNzzcHNb8gOfnDtASv32d/x6lwaNqZhu4P6PWx6G1+lckVVvLgZ5UBDUp6n",
-	"4IO14liRIy/Bj6mJsGh4J/hhS16s6XVPKchHyyiTm6++fva3IfmonMaXKZ9fcLF1S+9JYptawJBbb/I3",
-	"Xw1Hh1/o1X4x/nI0Phg+HB7+Lex69dWaG10+jKZnVyQpNkDQ+SmKBbikFlcrQek2ga3XkLcY8hJyIGJ7",
-	"5AwByBEUCbueCS1noRhVfqAO6tH9x1Z3DcDSwcLK2IuoGFUBF4vJNd9Wt5qZw7Ap4YgHxACUYCJ0dVkh",
-	"x3VNyMqDFjebYfHAdcd6HqQNRvG62L/+ZcBNazr8J8zuk6a2WfZyBmAT+2/uj5WDMuiqbcKYhe42ewMp",
-	"0QCG2kWLp82O0MpPmvRuJK7V+L+P+No4KwDybJzXPiCz28XBCtys2576abxrCLlC7wdkXG7clKiDU1pg",
-	"wrJBuoEJhbwbeUcU9QIvRAX3OtVUJRN8LjUzDLm9CK/onO0iAlcLkQFuMLxzg7vfIpdTdbFgtOkm5Gtm",
-	"CxdgOJULutHUIWMz54rxCQfcES6uytfCSANmM6dCZIzCkq5HM4qX8PF6FALqBZRf9JypyoMmrwy1yDfF",
-	"mZqMtTnDhH/vR4QkykAzk5fpasWSE4PCt6JSFRC0UqVZpofEDaxiOR/cTvTDjSstP3Cn2khOUpYljyHm",
-	"sOEeFfAxJn5wZrDxEDqldn8M5E0jHfFBV0j3m7OXL4j5eNOMAsPpsqJp+FA6NZrhOHHdpIBohxj5CU+r",
-	"su8taDy7CAWuthi5aX+/ZjRTDciAz9L3jDOJABNrWd9Ka1QuKqeISwRedtTscg9SBp00TezlivHTV0+/",
-	"EvF6ablJo+yOkFI1Ome+JweDIUlMJ6QLD0Rw1gtIwrSqmCDc3z+fPn9WX2PKZ2LXwLWJixXjdJWWdcmD",
-	"wXBw0CnJhQdhOBiG4aC1bgW0XshrTqBqOzCzCXAxts/GHQfu02LBNdDcBT9NWJ6+t9unmSuKJhXN+5Nn",
-	"QI2KDCjfJj425uiqkbhuQR0dHx9/vJvkqYPj4y/L+VPj7flTo2r+1PhjTY90G1g9l8LiYY0gEKWgDynL",
-	"CF3qGVTKqeAR1K5ZxQLSoFw52IiFMDaAwghapYCtRpP0U+Al7rCklS9Lu6cEC6cYGQgnBAF0Gah0ukUE",
-	"TSo+k1Gwj5HLXNCmtcNPQXlgtWAbcqXVGUA/OiFUkaWQimhdg3RNeJ4LRvHmtZdYAs/8WcrZPoqM9yrq",
-	"bIv5sy6y9bYWV7FvaZ/KKYHHZHau6Aybfqy8yVp5rvVSn6alFOR//Td0k6zQcfIeooYy71ziGlXDZ77H",
-	"ufuUYJeTrn71JM5U2Vtyz046ZXKr565tNh4haj1Lr5SV7yEqp/TsUzxnv/N931YU59zzTbkKOAUCrKsO",
-	"g0ynd4Iw2nojIRXpurtTlVKTCqcKfMnOXEr7rssXrkRwSlcg8ArwFM+qdC6tXBmea4P8Cz4Vjy3fwk28",
-	"0xd8K4fvYJvntnYtbujnrD/VFg/mJ/FQYkWSHQovWrIDwtkVk8rkbLTbploehSEXRte7HuVvVUbjFnBs",
-	"BM225MApoEVVy5zwdZYR4VGQGijzTQGtdc+Yo1USdlvUiXarlM8iWhjxjMWbOGNG4fFf1YREFvWOdLVA",
-	"DWomvP4eQBzzkLMU3J1RETEP2OnOZRGR7lSoBZmlnGbWr2sUp0Kc9J0ehbejpFXVsAiLZwPlcGCld+Aq",
-	"BRJFqL6pbbTllrJpiec1CarVsr6NSu8WY3cdvvY6sq4FUvPY8nZPQsibXAnERh9MALIMIcel3mFVBCp3",
-	"IfHNgtxB+CViyJeRZCAbtwGszYR/Z5uQQ9Z0qiTLZid12DcPc/6ghjxdiO5/Aw6lpuMvIJ5LZXKsfhLY",
-	"MjiQjoGYeF4JHKw7J4zRsbXuHCRl8zSDyjoh70Y2iKbf8P/s/0U9rxyG05cq53dDjak4z+9G/ePT/hPa",
-	"n727wcYrb10NLl9DKpqIs5dfXTPjQAmVw6OHNo/dxfBYm05TiELCmsoIxIuUs37OaALppLZD3bxklC/B",
-	"nJ54ZVH0A09QTYw+9M33EAwpowDxEo31TkIh1kj/ZNDuIeyy9uSa0HAb1PMKbkJTve7D0TgKdgEClLSY",
-	"YL/4DIxCrUs0i/WS8mI32YdVRnkZTE3E5tgrsgDigO1zXUnqxT8MmjbH4plXJ/hE5L512AazBnCcjKt8",
-	"AwEkZajtfQUpzyjdIE0VMbj1XXvz+ikpSlmnCeMqnW1cocxix0h3LbHcpx/6i8CENy7a/cDs5XZVu84T",
-	"vz4/f2XlIv0ESjPA9MjazTFxxvUtkAuRq6B6f0w946LKCj5O3W/T5WkDZi7W0+yb234C5XEDEhVB0Jhw",
-	"gmnU8MgTKhdMYvJJhDm/QAmgckSWAnRcE6GokoBtUNLBdSqp++TWhnLDGXgaq3nO3h1tosevGU20cCub",
-	"itWan67hF4A0gLIQi3+6hXfApU/uMFe7cJ2tBuvrh+5oOhIzkpgAo6pRBONydigvQcfkdW43yTRlgt6h",
-	"iW2nQFyECFtgXiXI1cLUSHKzM/7fW1uDvRokpFs6My/sturH37M+yU5j8S7F+540lmKqnBQIVkKnw+wX",
-	"TWLrsCi2bOIg+4Sf6n1asU9kNN/P7mqX4ZlebxymteNBtcRg7XxhNzR6lt7cXnbP4d3ZPe3gtzd9jm5o",
-	"+nT3r2oFdYzE+vELk6ZHy3baNEv3v7EonbndzsBZshP86i2c2+2N23ZsV1Sdw6+4hYnR9XEzK2OBbPC3",
-	"aGis0MT9bY1u2z1rIxoXSVRQRdAmQx4lLEvfs9wAc5TsjFM2E3lBSdtMjUWfIBea7m5kd/Tj95p0eCSt",
-	"tF7U30Ycibwh0yChil4v6uPcdWnwHUl3ljPW1w/9hCRMLwES/n3FHK+tQ72rpg7cOKSg4W7A3BrZ+hus",
-	"xFyJZSxf7GP6cHoQj5P+iA1n/UN6NO1/GX+R9B+yL2fHdDgdxeNkH96+ZIpef2/hdIn91tvYnrGdxCLP",
-	"mamKhgk+a4n/ShMZkLScrFwNEyk+xsCQnH3ff5iM4mM2phAdUsq63rdkc9MhrDxEkfIS/4ihh7ZB6Sha",
-	"buyuyLg6R7FPYLtEgsN8Iqdr+cbXZ/FP5eBkG74K547fVoWMBu2/NTK2KHRvjW5eKf8oMP98lnJ2miTe",
-	"Xx55UETmL47mNVgIXAfXFr/eNy/fRhVbnDoTnG6iSoFN1h/tDXzPjkgEVouvnFfJj2wvc/liBUg8vbf+",
-	"rilOTLJ4nadqc6YHQKKLIBWnawwJxH89sSv45u15p+4z+ubtuQGfKMKCwc40X+csweryr8/GR188eKz/",
-	"P+pylLx6/JzMUoT1oyH/5u23Z+TN62fAzr6GhgYzQC6o7keyOGeqNyAR+7CKiAG+1Lt2QiI+nUVByKOU",
-	"Kn09UikNdadrzTJzRuIFiy9ZYqJ6tOigrgRGDBeT7Q1CDs4XWy0U/S+e8ktSPRw4XSKE8RNZUvXJIIv2",
-	"Af2RCcNBQkgx7GtxFxZKrTA93kYcgvMCYdFMIU2TDaYYXdYT58yPUCYAr2EfjcCJ1RYRknFAMLUL00ch",
-	"z9z5EyTC1gB/ptBRulyuFVp3LQ2knNCV5qN9SEzwyOGJDwgb8lrEoJ6cVeenG1NQFeqmq6JAlRRFkVYT",
-	"iR5yvSoHAtlFfENj9PwxTT4alKKoBydO+QYDmnECMeUGdDMJef3b35un9LsX6K79PVW/M9Ay6ZJJRZcr",
-	"Y+HrQU33+/cNcZSBqZcN1ZxXKl2mUqUx8fDRBvfvk8dQQwmWj9hrrpgEljjnWmuSTOodEZzhlcew7bKe",
-	"NyCvbXFRrI6OabOEQl0KC8u7Makgrog/woC1Veknrkg/YEykKuRTGl+C2bLAHNb8vKjgL6D2E0zB/q2p",
-	"lr+r9O5K9xe7sBT6DggeEK9KPT7oPyMWLAIjHY7G5i01ldh3lYC9qXpON1sxziLJZnqDwUNrnSJYKSI2",
-	"JYArlSBASqzelqgo89tU2LwcDwfgpRbPFe+OB0ABlwOfoll/N3r18uxc32IAaYAHWANWsSDMWJJYr9BV",
-	"Vy3DhgLZdWX09B9sM3x4EqsgiTydp5xmxJauBRgsRkEOZR9YvIaCpeoqjdkJAMxAaTHoHclzyGuYLk1H",
-	"OR5HA/It26B5vERaxRUn3RXLjf/bVj3TlF7viD2BiBTCKtQItNvU6K2NUi0nSFH4alNZdtfCu0JbPpaj",
-	"11IpntOZ4YvFIRVIVeyDHpZEDxYQOP+DZjce2qom/A9MzPVgQ5dZ5LCtNJ8sYUB1oz2xrTRrQ95BooJB",
-	"R70BeapMtMB2hgX1ppFphbwrVzRmfclWNKeKJb1WPtalsdIPgRXpwL0G5ka6Lt8M+YGXQ+R/WjxZanYA",
-	"fKpFfe7ocDiKzI1pRcUyyUeaPRnfnSac8KnxzFwftQrL9ZsNk4xJXCW+Xok5eNapa7aoofSPRdssYiwO",
-	"o5Bbqpill8yvNMxZYAqLwdY3jIFwxkU9P0vpZyInfgWgSlSHubIFLjCkCkqPEqwzFvKZARGWpNuwlNIi",
-	"el790HpBwJD7FQEroFTS+AXK8S7e7tn7yr5f0yzkmrBofu8hRRXvEjyuUr/K08xAlSM9idowlyIXJiBD",
-	"3rWxBD0rWi6rMQFYOFWT8pxZfCX9d8oRQS3knk95RtNsnTM4p6KOM5SR43Spzwx3bDYzqeO2njMG00jS",
-	"jVxkTfQgckE3mgfkgBrOjRPRQ9XovuEpxFKhK3IlUq5kz0QibRST9vytJ9PYOpSHyw2lXQMXqxByE52A",
-	"IjNsAVRf3OLFtGWytNxg3P0ht3vtXReUesA6iZD1USJiWfg8I3O04GGOBdf0Q4tXBenVXDhCG7e7lF8/",
-	"Pv3KINzCjTZmNHi0BqopIAVlR0QxcmqrAmKBv3rhQO/SH1lioo/WlAG0xb8dr4yqpR2j3on+wCCHwyiW",
-	"vpmnhJuOcJJFuS2/T6+mXwTRY+a9SZ9XlTCzcjZbS6xoCDlOWgSOHuG/+uZKEToV7xkZGm0rXqy51oZg",
-	"ZyyPHg4NgjrQIvfQjcCpKNAvGBHKmODVgbIm3ehwdIARa6WZQXjQlDXAecEnRxGCxFylkmn5+tSm7Jvn",
-	"+QPLBZnpmw8+EICx6pVwrMxD5cRo06DF2JICejrfr/UdQs3fSK0OPNkmgJkaaP/wD/8AOoSV8PR+QB2G",
-	"po3Afv1C7o7q4jmaKhkhj3x8segEDs+0yQ0KmcFmbMDRK3ppAjybEJWvbVBRlsaMS+ZpjK9yscpTpmi+",
-	"8QIyjK7oZx11RoPRYFjKXfMT1jAF7YHlDkbrkgXezJw12LJeeQxlYsOWMe498DBNui2gJr0g5O5PgRNl",
-	"iw8NToyPAjMg51gQgyZaumcZXAfjiyJUbni8yAUXa5ltAoxDyWxJAL84tkl9lSeuWB6c1z1J4DBp0n+u",
-	"e3fgxE76Qs07E/PCiKiVqpzNMhYrWRIz7GM2O6MJpb7vckDOtPSFZXb1SkCEKuriQhFk2PpAy762u5L8",
-	"0MWauaXHFfJzAwywEescml3lqdLsC0AEILa0CrscaeIO7TMqFVYyAJVPEs27LuwyTXFvo3tdUUAaQzis",
-	"SP8rCmzka8ijsdR0xuQ0RaOhVt3XXKWZCXVyp6f3RM9N8yDDVIrneaRXaIB59TcX8M3FlC1SnlgpsYS7",
-	"2zNlg3W3XKgBOQ25nhzRAoqDqiqXHTfh0OmSAeFFSSrV4rWygUxSGG1ef2qEWUyijsXSJJWlSzZBHtYw",
-	"V3y/jsw8TToT/aSqwE76LVpyA9mOFduxXknjNtrrp/c8Y2D6ctbK0mUtm3XHB4dBJ9VdA7HrBJau+Aff",
-	"8UEgrwkoUV3B1+KKWFkRzkWTxfI1s5aMo+FwKdFkcySjE3u5SMPdwnvjzgttXnBI+oak20+8YnUHz3fD",
-	"jujZlnbCi5HuQn6v/LfRUP4b/OePo+Dw41L/YahX0WvK434XdCzVAeI7Hg7vDHm+eq/aILRr9KahCE+N",
-	"FO4BoEkT+OSusNoPcWuaPnFb+OAPNLEpEfDJaPcnbyoQ0IfDg90fPfFLwx/t80VDOSI4DrjPuz8vsFWD",
-	"juPInT8y5fEGp5naGMuuzwo9StHTN5HOpY/RJTvvPu6gPKWsiTQBNJF5+p5xNIlZBRYZXVt8GDwrLWwU",
-	"rwp8IIVrBL2SxR33khTGBoLSy1KovaiPgcWzbxVZXoNNVVagidCEYd0/vmpeVNul83nO5lSxXsgrICYB",
-	"SJ9xIWkYVI8BeWEMQwYR3JjvqsYVTPDoap1fywW9E+JrzhKQQQ6HBwNyLoyqj9ERYl4w9pAbhKES+ImH",
-	"MOLHXBgSOCnBh6RoMIRiRQxs+NauAWFbYMB10ADMnb3KKZcov0sjVYUcpJ6ZbTxlMdXqi9ESEZJkrlWz",
-	"FbIqRu7DMxT8/gQXs0jnC4iGtkLWlOllXy3SeEE4WKg5yPvF6OAIcFwZpmE9JVoq81suWJYQyPLCsgGA",
-	"ioMTIFMaX4IsFVk1GEIICkCeyICsOFgn3TssLBPi0mArTrXSx5KQF1FdeOQnhRHZYrWwD3G2ThhULgi0",
-	"9KIXAhajGbsCo6mWWiLQyCICcSmkCwfABWfoE8F1G63HCCqanE4qMFoKvWHvYVx9+Gh11zPX8jPIOhDz",
-	"ZC4aem9CjlJHZGBcUBrO13rp3HP3ovbERfFYCsuBtUwkbIbhlYXOPCzpzIX55WIGRSoj0qXGogWMHMiD",
-	"VfLYh1XOpJyYJGqpjEjmwknNuPeMNKRF9XkqwXPQaxHLQEB+wlhSF8iaSHXRBPCAbHWGenYKYOqS6o2w",
-	"cQe1OCdA8GqSReAmlIQRx0zgm2tAOutp7rGmc/0UOns2xmoqAJv+SaUchz7VVHiwhD/Vhjx1R/UGP8sn",
-	"dfnktfUXIPYX0gjDseaMTDfwv540MtPv7d3HgofbmjRtrPzcmgbNM9K8Dtx5xlkckNVaLtDTDXgbyBVA",
-	"dqGavLMP6oFxpMNIEemegZLQP4OCpxh8O0APr+WR4Iow2XETYBNRFPI0mZDR8PAg5NBuQsrxLFjwcEJ+",
-	"DF04R2gCikIf6y3sTEKMzA07xS9pAn8/mo3jv/z0H/CLa1wZpxP85af/+OimFfIoTcqmi3vS8dSAoBgS",
-	"gVEB6DfwOj3XSK8z5JEDOANZAhCzBIc9yFIOnA/Cd6WiObgRUSWfIBQ9WGpzNWXGkwx2Y4jzLMG4gYMD",
-	"qmdAyQyosoimXNhlY6UF64fmg3pFXS7s5AHgE+fcQ4eF09TNxQAjhVHgnTwB4CuO7RncXc6sMcLjz1Cc",
-	"dSneM+NQdV2Am1GulwyYDdpfCrw82BJpBcJyBSDShV2YbsBUaOoIQR3JCNqcgVsn6gXG+eMLlfZvyoDz",
-	"0Vx5ZG4Q8td6TuCLsCwQYmFg35xop4V3WRL/fGFPS06FtIf5rMbwA/GV1C4SzjHVevdaSZKIKx44+Sbk",
-	"6LU1LiglBJGZuMo2xqpvYAWlkQena/AGJc5qBiJULwi5vhW2SqrhoVk6Y1hatSjD1FhqCR6vFthN5SdY",
-	"hV4A8FCWeNzYVd1SsAcnKJxqggGGKHMNK2WibH0ofDm+KWpAXhYVprpGBQi5dX3bglUNE1ELtoSQDO7V",
-	"+bKTCXl0OD4uCUxtNaua5nTKtSyHvotCbgONppB3fcEMYSNLhLVJasIxkWTeUmr6lOJI0MRE4GXYJ6S3",
-	"2RAe91pOyFXKJSIHWdWupONqSm4VXBQSCmGtdCHbLEjWajT68nrwByYnG4OKqZu4zc61Gi11RKu3l+Wp",
-	"xhrLSHd/LW63K81pOyv8GPKKjFwCiapx+hPL+cA53cD5GpKTWwo7GshV0DALe60hh6bgl09PU4U0dioS",
-	"EwxHpJYVOQLg1OdqT1pqTsLQ81cvqPSIxgvWf4TgCA1h+9mVZpcRF30I74NLXexXPT3itykjH46Pd3/R",
-	"WC7yZxWwnxSGoIqIre9r/co0i9omxKlVyD61zGBsmAFY71GiJqbsGgSDoT3mpPC4QzSuychgPE4Z2AVr",
-	"urYBJ/2EaqIZoeWtemugWfqe/bxq4c3uhIll60y+e+ffEIfvusrF1Fe15EYqtjQ3wI9k28NsmkoHu+og",
-	"V6kEcNUAolNAiof/oBLcj0qLPd1SfABEzfWMXInmHBxvykwRduO3dwggzYYaM5OzFYuvd4PsYve7QVWc",
-	"2parVN2X39BVAqe7Xhsg7dBYtd6m3C638R49g2i4JoQ00p1uSORA86KAqJRJMs3Bcq5/S5MItIGVDRA1",
-	"ChoGm0cYIGQDnIqU1qgOsoR6XCPKEkQGNgYDum9LnRdmx1TaT6znoBpxV/0UdTDKCVuuFNpDtGKrMMjP",
-	"PA+tYWbQu/49MVrIJdtIBqmRKTeRpYWH38vAjFAuRLhwqfcF/6r14RreeOCSXV3UlVGBB5VONbG0CZsh",
-	"b87YJJjridF7YkW/X7MT0OBMUVOQg+hypQ8w5NhzRffo+uZezU4gFBha3tPkerWgU6ZO3B+JmOHR5ul8",
-	"oVwDaxAwVzhJMRplAXFQa4XyXr7OUJbG8SAyxbMvmzMthajtNlw3Gpj1bXEBOlu9bi8hSKuMBlhgcjTl",
-	"bTZZi11C957EzkdarStM/pysmuE8g12tODgFvgkqLeQupr/0/AJ8dLWoccDtAZMDR1dFO6JZ09orqe1N",
-	"jsXro5/dYQW1vQzwmmg+A5P/no3x5X1a43sBhbnV+t4Ghvkrs7z/fGK+Pk/iyrxanmv+8A6TXZtC8zQj",
-	"lYjtGBgGY5JWuI2lLRAv0fBqH8uAPEMPXc5CDvjUaH+7ormraO6nbWCwIGJUOyuoUXaXdEPihRCSeXkz",
-	"aMKlACPXw4QwqupgjKAJlxI6JmAvXTGM8TSGQ0SlAJU5FjypOJ1DXkTX48DK1GKwxYsV1RKGR9V961rI",
-	"DWCcaW1qmEXgi7ccFAUYF/NpEqwgySbACueUV+I7v2WbaECezog10G8FFaQhV+mS9WEqDNMhunr33j/U",
-	"JBXgBi2G5z1J3rx+hgk6Wmg30d3PBD7zCMvk2AxY/RMkkDVxqpUDG722Sc9b67dssw/helTkhz9N9vng",
-	"FWBlGSoHz/sPItnsQeAM80AgKLimjyCv6Clk7RdP71Ep6ShNSLd0GXudoPOeZutPVQQB5XF9E5qn98zc",
-	"PnNbvFcGzO66U/NqHe+s9lwDod0RYGbi8wxOrItE8VBnyzFAH2uMaw+ajfY/hKjRhHc8PNz90SOMdn2e",
-	"8nRJs84v21A1PN5nQXyWpYiDcDjaY4hXiKNxLsQzms8Zfne0z3oayqSDOW28z8f1kv0/K5t9VYVCbmK2",
-	"hYILLG+vIDObilpPlnY4opYWawXN0mKUk2spq5ABbJmk7Vp/A9Fj0f0IwaqJS7hrTmMtpc0gy06XjKic",
-	"vmfZhEQWKcWwEOnxbgq16AC2ApUsg43g5QOXQC1OSETV9o6o0dDQ2aVCbhL4lZYYbZ9F3jpY0A0CTgo5",
-	"pG66iAegIhRdlmuF8JoQYCXT92wC3FjvHwB1lzS5ATn1epqyjcB8hNBlE0M+n0nj0IOYOTTVxwjK2XWG",
-	"R+PpokqOCZRpDIm5NLE+ertc2BDcR2TibRawm3Hnmb5UcKf24bSn8uXMJMXv2/xU/RXUjza20xTfo7d+",
-	"l3YBbW7p5zjYh+u8EMq+xr8uy9lvbk/Emie/gPBm3k6Kr3vj4b5oufJdhYg/wAwk9MferMc2HQzBa8CZ",
-	"6DQtUa0fALqKZ9M0eXFYm550NVmFRIdyyfnegBhoHKPZ2LJCZdXGZVcVic426MbLtDHOHQcu4NPnVBae",
-	"SWAndqqQBWmMgJgIyCiXEJoLU2+iVzidm5KsvcnVz6p7NF922yTVEhoeCrWZEU00ch9JF3EnfhWS7jXJ",
-	"zg0E3fE+hAbsAxCP8ATss59l5GvRZLy4W8lyjbgaMPJPQV2x6yp5dWRwQb1suCJg0XxWhluwAnFWjUwv",
-	"B1qhJWhB5QUXpibbCeDNuB69FNcaUkRTXwWm4yDkpam1UXSXHNtA0L1E9N0U3abBYaok0PAJoSEvYc3Y",
-	"hPOKX6bN3xEg/kHII91ds/vDrOA3xwU+E/GfkYj/OukpvoRrEdTrp7c5xXlmAs9ssfRKwX3SFVnCpAo5",
-	"mLN7WEYDPccA54MJzjbv1mQjmUGM1Oqgz+ZghjP51i4brlCvU88S4GFgW2OCmfxJyKNVYwL+PWlzOYos",
-	"/Dp6J3lri+qbSEVpspoCl3AD5M/PkNpWbx+dyx5qccnjbSgpZ9tU9RtGyH6NcEt7B8ma9sZreCP6BDM1",
-	"/XxWUluV1EZIrIYXbR7uXWqurubsXYtWp4mJTOeMdM++fRO4WqqBV0m1B3n2NeEL5BDf3GfBOUwuwWkC",
-	"Bjgfl9IKOV65lxKmTpPkVC7gZCaLVjOxzhKypJcmXxBQRCD9INPCe0BcdV1FM6ixC38vevFtf1CP100U",
-	"Yva9DkrleZuePU2Sorjnb1XlvROD3mmS6E3a4VDCUxaEJsk+XqPPYthnXfqXKfudJokjWmKnBIjgk3sG",
-	"abv8cptxDXnxLH8PDp7ZLI0xsC6hik6pZAYWmMYLi4NHlukccSODAmAIs6Cq4GYwszZ4m6LI1Cf0BBSD",
-	"tGVjmG0wsFGbnzf86K9+5VoieosqX1ujw12hkB0hvS1FSTCqt6gbc/2wXlunxuEwQJSvwX6qhcGG3GUB",
-	"G0hZI89jDKyDx7CBrF5MbCn6NeTl8NfTIsKUXCvAFKEwrhEyWgIQQ/BQrPqqSmVbxKwSoEy6EEiJscg0",
-	"y3oTQiUUX0LkOXjHJYix0tbi/EqxyG2xq2fuSuwTvloqteSqRtbLAe9Z1qopyNMrZdQAVNVcI6MlsLVe",
-	"F+eTx9tWK2z9WgNCS+WLtsaEbilg9Dks9DphodJ7iY56u7+1B4dikJSsvU3a5JtsiBdF6mvhxUs18zAJ",
-	"AjBqABvGA8Y3liPBmVcHCQBG08SvHFArBOiBfAMaTQ3nG2D+TPSnjQZt0x7t0BfsgyaukYWdDDn8QY/g",
-	"FWeDSEo/etJbFBB9l+4GX1eRYLtVjRWxYHtYcdhXe+MiebY89VoXxQn5oZ/VOV8/+vO8odKjhXSu1ock",
-	"3VImS29AXgKPQhbULYf298yZBK5eVUBMMSpTRQjcSu7inoS8BGyG2FklAGy7KzMbHhf1bDSOzROwUm1j",
-	"4AxOyFUx+y0Ft+4JEFjagB1Kt7nuAo7ojoI17dC/7XjNT6Grl3fuc7jnjdin3kQoeWK9qVX122ejJT3o",
-	"NpGfXs3R1tjPk5BXgz6Lkkt+wKcjiAfDw2hAvABO3ZlWherFTfzQTpFjFGO3KUzSC480MNm9Ey0eNMRH",
-	"kt3hkSFvKnBciZG0NN0xaI9fAoMvV28QVeWiQSeaNCZhurmUh28v4tBi3bg5+/jVR18W9T9bTC7m988x",
-	"mL/6GEx3lu06xrUuv6sLbD1aZcp643DMUr/Xicgsqsdvi8IkNggTIimLKMxTr5y1Jn6uyippIjOVzDJH",
-	"6mxymVcE9sSGElXjily/JgCoKJ1VC+kshW665bVHZt6Con0OzqzJZ78in9IvQ7L97IX6uSI6dxH5Bjpt",
-	"CN0nItSvIWjJQDnScnXskizp6O2AfIX/CZTQk/J8K4tHq/egyloALVHkxBuhidLvS5EbQi+biLIZ4bdI",
-	"lT8T1V8bUf1V0jckIx59u+coxuYapM7QgE9E676mCKlaF0kxwAoLROUD8pWZB9KfEoEDqAQvfGoP+7cf",
-	"QNVIfcxov3mh8E40Yns2uxLi8SyxmIKSROU0Bictor/eUUzTZ2r5WQT9tZBo+3BuJITeQTR8of7vDoin",
-	"lXB4Ugk2KdUqR9dg16J2h9yEzAelcPNevS4tlO4oYolLNs6Q1wM/wBLaVOC12dDZO7F+Oltwr6kYjWTM",
-	"VsVxrHOHHfRzaPvfRGh70zO9cXB72RpYDlf7sVMUwu5MvnunzxqxbrDrdZ51Jp0HcAfMRJpQsFI+D1Az",
-	"sxpZDqFvfrUqP5BINqCE62lCaFjFYQT1aL1KOWrB0rx4rV7XBSFrxiB3dKleXpvGC1fp2RTHs/Gi3gDm",
-	"CJp7r9Xg0NQvFlyul0BB1kqmCfODRr2eAS243u9pc4ExSegUwP9scbFBHY2vaZqI0huYw2FSOvLkw45q",
-	"2seymb+xGK2oL0GlgDHcBy30diadWpxdJ7BxWpPD4bConPrUFBw3MmIROFbUMy766s8sx3cDVUI9SsMc",
-	"Vgq0gsBum9WGgZ76XKj+zJADN8jO7l9s67ixy7VPqvxeR0Wvb8ptah2vy+TO9e2iNEodHxQdP/Ea1Hqd",
-	"eVKf6xKrPMM+U6zLXOr7qOgb6zfDVhcta4Ngf7DbtlXtUMsIcKXxjqsna9N1XduW4zXt+qZd40Uqog23",
-	"DFhW/7bfJ9uoNpqf2bx9OGO5si1bBltQ2eeij61qozmXxs6V+S1bhiqa1Map5PlsH62SLNQ+IDTsKyH6",
-	"mZHea8P62UG7t1OPqdvv2lQ9pG5X39a657yNPli2u50C2f6aiVAlkK5tgW4o16x9HNOk8RU4zrvXO/Bb",
-	"b3kJRbO2bdzx+Nzqdr+/0m42PMEWs/O+I5e+2D6417Rp/LozcuccLLnbcxKW6jVPJBbcQgXCqYM+3jKD",
-	"R8Khcy3BmY/Gm6bRvW77caHmFyIC6n4Xy1QuwW7lDTkaF0OaUAzitauLCNim79p446xQ7W8mSCOPK772",
-	"y+xvpUimy2ZqtC7MBRdLlqQUaq+UBj3yebxrTaA1Ma0buL1r2YeWIHX5I6eFVe/ikm0ucraW5cs09vbV",
-	"swGSS7YhrnVtZK/f/iXb9E1Lb+SWikilob1bdG5Jry0BhcYB4Dz6+6ZJODKMTfrS1QTxZSqnkRUjH/mS",
-	"j9HdSLlpk2Tl6XYFdVyrWCzZhSno1DbIS2xGimZ1kohN+rZJ017WN7E0SnUTt25aw265bLK2AbRQaxs0",
-	"CrX4o9dlrQ57W9evi0rqrmFtCN1bHxr1TSP/rnPFck6zC5bnIi+NU9IusBWxrep327ToY4uP7z7+3wAA",
-	"AP//",
+	"7L3bdhs5lib8KvjZ3cukO0iTlGRb1KpVS+W0K53p02/L7erOcCvACJCMUhBgBkDLzGz/f87tvMCsNTc9",
+	"V30779DzJFPzIrOwN4BAnEjq4MpDuS4qLQmBM/Z5f/vHTiyWK8EZV7Iz+bGzYDRhOfzzNMvEpf5HwmSc",
+	"pyuVCt6ZdM4WjCyZWohEErVgZEXVgsj1aiVyJQedoMM+0uUqY51J54+PzwLy9ePTrzpBJ2ffr9OcJZ2J",
+	"ytcs6Mh4wZZUd7+iSrFcd/2v3532/+X9P3YDgv/o3f37TtBRm5XuTKo85fPOp09B5/EZnTdPLGdSrPOY",
+	"3ZHkA8tlKjihklAiVS74nDCuUrUhis4DwgbzAYnCzkHYiUj3MlULvZyQf78WisnegLxhPCGpIlMaX5CU",
+	"k+jprP+cqngRESVIvuaEklgsl5QnhM5pyqUi7CONVbYJuVqkbgqDkJe2BcbcuiUNS/6YSpXy+ZtFuloy",
+	"rp6JmOK6q9vwkpNImlbnTH8mowBO6u3rZ0TM4J8iT1h+RxJmuiX2i/IB3rO/lvfGjCWH8f1R/3D4MO4f",
+	"jWdx/5hNH/anoyFjw/HB+ODoYcdfw0zkS6o6k846T/s5m7Gc8Zg1nufThC1XQjEeb16zVUY3ek+q64r0",
+	"JkXkcsE4gd3NmVwJLhlJ8SJKJXKWFL8WM0I5YTTPUpYTvdlMqpDbkyaSLhmJvLH737JNRLrmTCURPNv0",
+	"TgidSsYVEWrB8stUsupx6nmVVs74etmZfId/eN+04PbTOyufk73P9rreg4OT935Mk09R5azMn45m4/hB",
+	"PGL9h9MR7R+yh6x/nBzE/TG9PxtOHySHbDTaevmucHCv3J9PV6ssbTo2vaCVa4Ybz/IPLCcLwcVan1j3",
+	"9ZNH5MH4cNgrryhnap3z3y1Tni5ptnXOdssrnzRu/mum8s3pTLG8Pts3LBb66Kn+M7lcpPHCnAPcHrKk",
+	"GzLVP6o8ZUlpukfb5gcT0lMcuhmlXLE5y2FK7969O12rhSZPMVWseRenjOYsJ/GCZhnjc4b7dv/B0bA3",
+	"IdEf4K/mfXBBlLhgnFxSSfTtDUJuWhCW5yL/XdhJ+Qeapck5NNQ00Lws5n2as9lasqR647f3tC+xx166",
+	"bd30ft9M/P/0+APj6pWQafsLmmdiSjPCdMt+JuZkZZpX39UdSTKq6bZuaU5dE5eQGyowIK+olJoNUEmi",
+	"ZcrPbVfABajmLxseL3J9mfWG0YQsRcIy0tUvNuTRHx+fkXvxWiqxtC/3nlwvlzTfRD3gJPqbjVjnRFxy",
+	"cpmnqkZiRuODw7156LB//P4fW/buNaPJcz297fvXsHFActvWmrNZxuIq+7/FWcPre/pV82zTBI8VeAK0",
+	"DAiSbK5Xkm8cT5jA4cdZyri6I0Me/alv+u4//Soi6UwfdAoCA+X2IXRH/dH4oX53OY0Vy6UeLWN66jII",
+	"eZLOUyWJlgKi/vlgEvWCglcQwUs0b844y6liyYCcud/qmei9zlLOZHFDkeLENM83JFXVKzEcHQ/pUXLY",
+	"v69p/YPpA9pI5j0SRD8+Y3yuFp3JaPww0CTJ/RxUhTDa/2HYPz4fTPrNh/JJf5HTJVNWWJQvZ6eqfj6v",
+	"gSCX3px+Sfa8tNBEuUJSdnBwcHxClmu1plm2IexjnK1l+oERYNmRkaaiCpcYD8dH/eGoPzo6Gw0nB6PJ",
+	"cPgvnaCT6tG/X7N80wk6nC51U6qaJZSEKtZX6bKZyeml/ROOfeX1WSG027oqqioLGjfP3fTUvICUq/v6",
+	"qTk2M2pkM49EnrMMJI+nDaz6lOunFNtGfF56UzhfuNkSiRuhcS6khFucxiAzP1Uhh09iLY0kWmxWqC/Q",
+	"hCpqLzfQF5TarASNn8gBeToLOYpcQdPL0WJZjT7m7Pv+g2QUH7MxtWePmkyxgX/qe8vvP/1q6+Pwn8O/",
+	"huvhcDjs6/+MZv9//z///X2DXhJ0PvbNV/0lk5LO9R+Xa6m0wLDKU67oNGNEsY+4lWKtSCy4ykXm0RY4",
+	"pyeMJS0Cykuu7xBuHxwILUi0nonWPsg8ZxQ5GTWEuxsNjRKQsBldZyoopGaaK3sumZiXL+NoeNhyH4FX",
+	"lvbQ9AwyTvvNbBaA9IrfqJzR5Rn8cduyxUyvlNFl8cx0j1ZEBjG4IhvD71qIAvZ1DpNquxLD4TZ6Sfs/",
+	"vP/OUMyrXw1qVgOLIN1MXLK8H1PJHI8hyGICsuZawo9FzmTPbZveMLlzx9SCSQZDyADfXF8yTcKVFsCN",
+	"qPJSb9OrjMYsCeDfjwSfpfmSJVFvQB7TeEGKWcN0pViykNP5PGdzqpi9R4Yi6MumeVrluX7X8QbqBJ3y",
+	"UFpoZx9XmUhYZzKjmWTN5wZrKZ1YqthSXu3okNW991jeNQ6QG/ERdkTPjnR3HF2gp/gUp3uEEzQ/FYSb",
+	"5jnd6KZSbeAS6zelf/461ZruZn8CYZnQPvQh5FsJBF7V3gn8EHH2UZ0DIYhsg1XOPqRiLUO+ovMqnYbD",
+	"+PzExGzQs3SZNkgkz+lH/THh6+WU5XreZrcMr4J57zXrDAZonDVeOxwJfhruZM6eIeJbtmngzkZu7ccL",
+	"IRkna55+v2bkgm1It2Avp28ePX1qSCElb98+/apHlvQCmTlzag2RdMZQ+VD5ZkIoydmKATEosXtnJ9HD",
+	"6O+gE/iNbZeDxabRBHNS/h6vo5aYZ2AOUK4PyuWlFiuiw/EYLDAJI1FabMj5Bduc50zrolGvJglPj2eH",
+	"9GjcP4hHSf9wdp/16cPpg/4xGyejeDg7oHBpGoWCivWnjQGMj462UZEw/Dge9sPw44PHbTrM0xmYDnda",
+	"LR+f0TkBzVvLlSwh041m8eZVuZ0NSDpgA5IqGfLths4JicKOFl0OYtMQfmBhJ9rDBnrmSWhqwTjJ11xW",
+	"rZ2ajihLZQIr3IQcrSTyROtVJQFZa1j60EGYdORJN8GLoBtEh6Nx5Fnr4nUOV8a2tq81F9OMLe9IEpkW",
+	"51ZPKO6r/TbSuxsRvAQB/F3PQT8OT2gdhDzkp5JoleR4NBpaLkZSI5Hi92ALopkUmgdEdyPSpXxjpzch",
+	"XIR8lYM5CaSzHhG5NRh7rDdLJRDX4sAk6Xpycchhx9Oa2cKuCS5MClKxocHL3sC3Va8lkyE39yIWyxXN",
+	"U6nPSQpCySWjF3pU0o3e3cOLYGaqfwkHm0q9S/rh2r3nWqsmS90/kxM8qgE5JR9otmblj7i3Mjj0LAs5",
+	"ag/RQeQEYXPhPEIwHEZtdvPml2wW3P6E75cfLQlD9f5uNwzv/lv33b3e78POd//P3/X/v/d3w07X/DGw",
+	"jSp/793tmb9cVVa4G+jNhbPKyVLkrHTwch0v9DPGhSLZeCE4ayEdL71u9DWwalnknWN0N9Iq1bbbE3Jz",
+	"kkH1CR4MD8kLochzkaSzlCXFeVEyFcnmqgek17L9lEbD8WGjwTyV6tE6l6JJ4llRzQhj+DOZ5WLpSSf4",
+	"25p4AlyedKdUsvuH6zwLeaGC9fRVNr3pb05fPSVJCqSCLDTNgA3YdlHZ5pvLp38W6fM/n25evBlePn8z",
+	"/Pjin/7fj8+/Ej88/0pcPn8i0mePvlnpNi/e/fPmnzffHLdoJziP1kut5Ypm003/OpqIWbXPfEA81FtQ",
+	"bJanrvbc6ewtbYGU3ipsja8ua40rotZOSQv0jactvgpQFUlatu139nSqwMxXVC2KiafJns6WNbRs87HU",
+	"J1v4XqTvQSFR2QcSESovpOeqnGmqMIaXHfJHgivGVUS0erCOYyalZl3wuoMq0TDsEyyd1oMVBSGHXxTT",
+	"6Rtf0IRUZjIg7wz5SBXpihyoScjthHO2yplkXGHHvQo10j/N1llGyu0G5KWWIoDZuv2gOSPpnGthVD9m",
+	"FFGNQ9CJlTXxM+SXmnXBQGkui7/PhQqI/hvwvVRJu9yoboiquKwaSaE50ivSQOv6bbu51ldbu7x7um5v",
+	"//J+wo+ZVH8QSYpWikeUxyzLnPszxhuo/0n1vcFrde/PEv9cDPb3OZt1Jp2/u1cELNzDv8p72Kkx5ePA",
+	"VR6h/0EzEnvDk4QpmmZy0MGZomgNs/wDTWxv7XM0suc/2rm6HddfJGC0pVmaQOPzGU0zsHbgoJohor/L",
+	"3rKJYcrxBo0swJQJhkT8ePDp7+FM81zksjP57sfOLGVZggwCPtJqcZmiVzvofHqvD1kqvQWFw1hfQ0XV",
+	"WnYmh5p4qlTBralMrzheu255r1he3yzvU7Dnib3CPprO6szzfqSSLGmm7xlLtDhjfIQTMqUJ+ebNyxcB",
+	"oWSZSqll+OLvIYftCYhzUug/Grnd2K69jgtpuReQNb/g4pKbLiQIbLHgsyyNwSZe+D0GJMIDicDqIwmj",
+	"8cJOgcDnSB+8oBpf4fRjHZr2ynx2ryk84lPQ8X1Xu7rwXGif0BMAzOC5oVON9MSZCjRfYAlLrEJV0E15",
+	"wQxDQZI2AaXPp/mOm5xUuYmnyHmMBTRamiQ5kyAkFIymtpU2CmjbuqFN2bhy0233Yze2fe7aleIk+l6g",
+	"xLav65EVNz5xvMI3omdAMc65UOcrxhOUKB09ewZKckw5BM6AQJnoW3O5SDNWRB3pN22+HnSaCNJeESz3",
+	"wFlaol3HBe16aQfSMnsx1RoBgwH7XKi+bXRbBMw+Hks5ZGFP896AnryxkvmGDJGwKOSSbiRZiEs0VABt",
+	"Mb3ekcQb0RAfNBokYKcgkvFEOkW7dmyR1nH4xs1ySTdajANRK4oFt0zl3E4/mpQtOBdspbQawOcpWBWs",
+	"iSXboDioPOe2iZaRJNdXY61O0OhIMqpY/kslkBBkYgzJtyamQKdaWWq6Naeok9YDVNA8HWhqaGkmHOig",
+	"vHE3We0TkU/TJGH8RtRh5nrxqMKZDSjS1309/TOLFdxnGYsVkyQRaCfKMnEJuuaJM8ldUolXDAOtdkgu",
+	"B8Xrf+LNo/bki0ne1lPHKJFUEuT7U9Bv9lksC7lYsRy219hiVxmN9dqpOWNgrtZQaoOInBUGusDXLSdS",
+	"0dkswqFOkFy43gnQksuFAKNlvuYkVQPyothosH/ATpPuaWW4OxLnApIQ5RuMAShoAahVApUw+01giW90",
+	"ODyIYE+iw+FhFBAqTZiNNalACOqg9wulA88h0vmFUBANjVO49gPBsGkgxNR0570UHAoMbqfur9dkj6Wn",
+	"cVQ8DTOGu4UsaXojOE/gi7bVbT0WiBbHqGS4FYlgeFFMBLkNF9Gz7EIQ18zcOvxlyJHPcZXT2Psc7OjQ",
+	"FIboDUgEmxjBX6TXreaPIXcB69V756Let90SbHTDq/VCvFnHi9dirdiNbpW+TjOx5qXL9EJ4r39BJdrx",
+	"9NbcROjK2WzNkzLhPSxul766dia1S6VvE/7xNu5SaX02DMRdi9qCb4lPvhDqCSzhdoToxlMDsm9eCFij",
+	"UkmsQtQVOb5d5ethLPEEA6LSJesNbol0HFZlar7tiAtx+vYO2vePFs8d9ge2o8RGWjcm5HZngIuZKM8a",
+	"o5sQSmKaZR6PLbPXkHdFHgChKeLYAhLhPyY5o0nUI3OmpOcchaFAtp6JPORSLJngjLBMsh281TpgE1YI",
+	"+VrFNttRE+9h262H/JfHTF8IZV1JdZODJh5L89eTrd5O464Cs03hUooG1zcP3GRRGL2E0tOtaQrQ6S7d",
+	"0hlmTjztmkpzu7m4HPwiDCZ/6oPe0/dDzrducDnA/1aOBwKe9jken1xby+qk8/jt607QsXTiPEXDq1T9",
+	"w7EmtMn+HqIs5ew8FmuOoU1oxZh89z7orCAc7hzs6ZWY5qGJabZ0ueOZNISi2XmM6XvDoLPmqfL6X68S",
+	"vfCtvdrI4slob3q99XriPdTaGy7pBNSht6+fkbRi0gvgLzVD4OBXa+f7ea/6K7rJBE3OhHhG8/nNhMoV",
+	"9nWuhDjPoLeKTm9twFORQFA7YyYfVKY/MALu2t1a+8jT2l/7HSohiB22JmaYufWVEH1sdNtuhx2L+uVx",
+	"1ldepNETdMXcyG+FT/J8mcqlCdeoRFd1Jge+K8v4TwoBDcJg/UzTavzWwRUMPde0CI/Gxe0yCRzEW1Hd",
+	"nYVt+q7NbVwrLxLLbQ565lpEHJs0TM4Kq3DIY5qDDbUlFK41+M2Q1JAb51dTP7pFyRrkh8L9QkSImzwN",
+	"PJubvIeUK5Zzmp2Dv88nhW/Ekpl901t5CVF2WhFb50SmCdPMD9TRKWOcZGI+ZwkGg5eSa+5I4q9xJ+U8",
+	"KntqcXbEzq52s+38+9jiNu71KSdrzj6uWKzVLOjXBe6WdgvTm25JAX+DiQVvOf1A04xOs5txubXXT4W/",
+	"JVTRKZVa2l5nqGJC4i+NFyavKV2yZhpGIMPYZJNSshQ2sX7HkXrM0KyTlCdYO1f/z7fFA23uRiqJ0o8x",
+	"p3mabfRMIH1JQAyccehZfomKKKYP2H1LpT97CHv8wHLNuLVIiDfFaxCV4nFD7m1or7yjEfzQP8W8A4kZ",
+	"2wPyCHoUaxWLJTs3Xvwo5EtGOdI7NzWpxGoF/mytlcPxgY+yCJK6hBcLE9G/SpViCUTMppgDvqAfGD5p",
+	"SyonxqtVCpsPeQ1fADR9SJ0tOdQg4GhAMFtY/3nzQ+SCDPVmhTzSGj78KfqcCr63u7t68DLpb0ikbWzT",
+	"bevRtt8rqtIulOqLNt1yTqBQ30pMQQWrpEqHjVUjg4sPnJSWwEp8murQStriAuz0iRurRlJtH33T5NbI",
+	"qh06ptwwkxitEpM6XgumAJSWHvLy2k88PdoYB1PVC3xrYOyy9zTRCXmzZ/9z0pJ9dehWdJtbva5/PbLi",
+	"Dhu4GA7+xQzyV6JRZ0I8p3zzCOz4mFQsb0ShlBDnS8o35+gaODfZx2VKlUrrOXC0SmSJ1BxEf2tSRG3i",
+	"MsWEHfOFligsxIalZyckzgQCSBiRIRacs1hh3AzKGc+oVGav60oD+iTu4ZA+RRx7FPFMCJyfnRm6Ntxq",
+	"mkikEqKvv+ljk77dj1uLndp/H6u7RqgMeWVnjVbScopRb0Ae+Tsd8mKrtwicBr6hdAJ1WvqzCFNvOV2r",
+	"hcjTH25oBlr7HVVve+F+5WAmoxagCOJhJhCCRk7N99BwQgxwEKYjIs4PJCPuEd8zKu7s2/K0mrSi4u+3",
+	"5Gz21+ZQlUg3evfuXd+HbrJrjNDRqLz4oJC76GUXehyQKU2yDZHpnOuf2MdVmut/aBFhwxTGFAV+GFDI",
+	"UynXGNFM10nKeIwUwnks5Xoahbx9bq0QUHXHYbWLXVexCmR145u8ykXMpNQa4mPIlLuZHacxpbh2tSs6",
+	"G5w3ZoTo5ibMpJbFvPsSjz2DpDcGJEe7qdSNN95sLtimb1reFrWtI+Dp5VriCws2OAK1FYe8izE1Acb1",
+	"iBws579Y//NbG/bDkucsSanFGrkBgXQdni91jxZGpLAPskrMPLgW9AZXhM89nCVHPgl0AxMYmJiBG4ih",
+	"a9mHln1o8lk8Jjbmr7q26JfoNHE7gGFfSfIs5cxL+qEJulNo9irXvE5BApMBJKmG7mYpwIURmiTwHxt0",
+	"XkTqrrxOfux8v6aOmlV4jUuUXHOtFnSj8WAYQbhKHLOVPnAqSTSuo0b5MBkH486V8CeCjrxYt6SVKRFf",
+	"kAvGVno9elKkO+rfP/SyQJFdTTPKL/Q/LaxROam2kin35tu3/T+8fPltfzgc4Vxt/tv9w21YC01oTA2/",
+	"JP/5P/73f//pLz/91P/LT/81XI+H44fw/8d/+el//uW//Pv/+emn9zcHdjJ6PCzcpAkpmvJGWCfjml/l",
+	"acysv76e0pliPK2WYGGnU06WKRe5vQzwYa+K4mqV+jJsyfHxcRN2in8p4H878VSKBMDv4JoExfVtWFWB",
+	"uSkgAFovvZyfd7XH5VL3TLYexBuX8vjqzytnVDahtb1bbMqJKKYblpDueqVf7tFw6B3bCVF0ith++oWH",
+	"fJozeiFt7KwB+ms4b301alf+kY3fNnZtPZU01wcMfk/vCRxV87rdVZ3CP6bhDP7LbnZ32++rWRgCBNFp",
+	"gARuxkwSGHgR6ZyZDF+4JfVDF1yulyyHhIfaUTwGYMbYtCErmqsUA+GnG/Qe64Hcr+tn7NCe3D+2Zoia",
+	"gd4gN/1UhVmqXHPs8/2WVZmOGkEZ3KxNynEJNtMuub4ifVDLVRNhQJc+sQ0wzJEa2NLSqz/Y/ppNCmkz",
+	"pQckVDPGHYlaQoCwsKkimOFZzixOGOjWHpzXpOQV5IDM+c2bly9IyldrVc8RNhNyqKotAMIV+FY0AphJ",
+	"SQKoM+3THA0PD6+IIhV0Mjo/RwtKA50203EwBpmYW1tBAQ/bxTfkLoO8Y5GmID6rzL+H15qgsUU0gEUV",
+	"mUQiS1gF4baY5AkZWsRgzlonlIg1OiAbZoTADnpCmDPenEmKV/6OhJeNEEG+0bN8q1ycnYHJPf8wbro4",
+	"4pKzlpvszEHwSsCABCoy3PAFZAYj+oQ5mjuSZIxK5sC+3Z4AgCxJqin1l2zaH/UPR316MGucnOu6aYIQ",
+	"mO7oHSCWDKubv/3wi0tV7/9rcYmmsqKRSQ40tBYxnGRVftwuH7Y/UKTkeL8szIojgFSBVshsepeFZnYv",
+	"2sVGoFu59nIPrvwwIKmyAT8+X3Oe8nl0QiJNJPQ/J3AJfbpn6IfJRbapiychj4zTGL4hc/qBkfWKGNgq",
+	"87iUSQgvMKJPwG17DlcVc6Hd1USzJoyvrx54GFFgsFjmON9O0DHTBWUQJtEJOrZXhEt0+BPum9qN9ENB",
+	"63IR47UXES9YfLESKVe4Q16I1k703T2hdX2WC+TDfzilW+5dwBJtLtNBe/il1TZycfDJWDfOdbU+q/wq",
+	"AR4fiB8wLrc2xQ+9c+lW8BnT3bUQaHbjyfh77mbTuEeGDL9BKnzl3anmDyLoG5ln+vrXd8Zt3TnENMv2",
+	"8RqAj+tUoClPU3drSVTlpICVx5jNsYKcEIPF0X365iU5HI8eQBRGmWn/CIHhk/HRcNgkAJfixX+sMDgM",
+	"Ha8zNZjMudNLtsM8N9I/24UDVK3LqLjiYgtM5I2nDsnUHNL1BsfI7zZeYa45hCAalQg/uPKAlfvs73h1",
+	"Lg0b07DdQf0eNr2Nr1K5oipeXI9yoJMrz1OID7OmogK/RwIz1AqiaHgn+GGLpGV63dNC4yN5lcnNV18/",
+	"+9uwyqicxhcpn59zsXVL70him1owsxtv8jdfDUeH9/Vq748fjsYHwwfDw7+FXa++WnOjy4fR9OwKAIUG",
+	"eFwfPqEAvtYyfCVhzibX9xowFbS85qEaI+5YzlAhQMBG7HomssxKbDcxTLwByFxYWBkXGo22VTDoYnLN",
+	"t9WtZubw9Uo1TgJiwNMQpKW6rJDjuiZk5ZU9MZtha5XojvU8SBvE81XrEuxneXnC7D5paptlL2cAhLX/",
+	"5v5YOSiD/N4mjNmyImZvAK4FgNq76I21mZtahE+T3rXEtRr/99HoG2cFIOON89oHAH+7OFiBwnfbUz+N",
+	"9w3h4E4DLMJJEO4BVYsFgqkYkxhMKOTdyDuiqBd44bO416kC5ZHPpWaGIbcX4RWds11E4HIhMrDNwDs3",
+	"imeLXE7V+YLRppuQr5k1B2CotwsI1tQhYzNnVfEJB9wRLi7L18JIA2Yzp0JkjMKSrkYzipfw6WoUAmoZ",
+	"lV/0nKnKgyavDLUoa/WpAU0FMCLvjwiXmIHVWF6kWj09MQjBK1CsuYvZSbNMD4kbeFNFv5FulJYfuFNt",
+	"JCcpy5LHzdbQU1JA25nchpnB7UVYt9r9MXB8zcYoDxCOdMEaaj7eNCPUaVW4V7WJOZi/Gs1wnLiu1iMS",
+	"M2alGKNbud9mpMBdhAJXW4zctL9fM5qpBtTiZ+kHxplE8Ku1rG+ldJZ1awkRF2Urh7jYg5RBJ00Te7li",
+	"/PTV069EvF5abtIouyPcZY3Ome/JwWBIEtMJ6cIDEZz1AoJW8QQNe/98+vxZg/OCz8SugWsTFyvG6Sot",
+	"65IHg+HgoFOSCw/CcDAMw0FrTS1ovZBXnEDVdmBmE+BibJ+NOw7cp8W7bMqGFPw0YXn6wW6fZq4omlQ0",
+	"78+enT0qsrN9f/3YuMqrDuy6d3d0fHz86XYSuw+Ojx+Wc7vH23O7R9Xc7vGnmh7pNrB6LoXFwxpBwMuj",
+	"DynLCF3qGVRKveER1K5ZxQLSoFw5SKuFMDaAwkFb9wq0GE3Sz4HlvMOSVr4s7VEcWNTNyEA4IQjuz0Cl",
+	"0y0iaFKJ5xgF+xi5zAVtdObpPwXlgdWCbcilVmcAmfGEUEWWQiqidQ3SNakDLlDWm9deYgk882cpZ/so",
+	"Mt6raLVGV5EEtpqeh1cwPQcek9m5Is9l7L/JWunQ9VKfpqUU5H/9NwzhWGFQxweIaM68c4lrVA2f+R7n",
+	"7lOCXQFE9asncabK3pI7dtIpk1ujitpms49nwSuz6UevlNONb8u14BG+VrrgQdB2C3R6V7kOmU7vBEt8",
+	"6I2ENOmr7k5VSk0qnCrwJTtzKe27Ll+4EsEpXYHAKw5YPKudPpDiuTbIvxDv4bHlG4Sw7YxTu1Ew2mBb",
+	"VFndCXa9GKz6U22Jrvos0VMYXrFD4UVLdkA4u2RSmXzSdttUy6Mw5MLoelej/K3KaNxSuAMLelhy4BTQ",
+	"ouJ2Tvg6y6yTFShIrWDEdYtt6J4xf7wk7LaoE+1WKZ9FtDDiGYs3ccaMwuO/qgmJLCIv6WqBGtRMeP09",
+	"CFHgIWcphJFERTYf1HVxLouIdKdCLcgs5TTrlV3IhTjpOz0Kb0dJq6rhJBfPBmJ7YKW34CoFEkWovqlt",
+	"tOWGsmmJ5zUJqpWSKc1K7xZjdx1a/yqyrgV59djydk9CyJtcCcRGRkJEgimHIvUOqyKJqgtJ+RaAF1JD",
+	"sL5NGeUOkEIagGRNalq2CTnE5KVKsmx2Uoek9erhHNSqYhSi+9+AQ6np+IvyE6USflY/CWyJPkgVRbxe",
+	"rzwf1sQVxujYWhMXAGN4mkHVv5B3Ixvg22/4P/u/qOeV6nL6UuX8rqkxFef53ah/fNp/Qvuz99fYeOWt",
+	"q8Hla0hFE3H2sF9qZhwo73Z49MBi7Lj4YmvTaQpRSFhTiaN4kXLWzxlNAOrCdqibl4zyJQj2E69km37g",
+	"CaqJ0ce++R4SNWQUIJazC5kTl5xE+k+mEg+khNSeXBNSf4N6XsF0qgezYnG3YBdYUSUEda/4DMyQqUs0",
+	"i/WS8mI32cdVRnkZ6FXE5tgrsgBilO5zXUnqxT8MWuNSm2JxRe5bh22iTQDHybjKNxBAUi4Dsq8g5Rml",
+	"G6SpIj+ovmtvXz8lrmYESRPGVTrbuCLexY6R7lpiKXI/LQlBk0ubeSXwLbOX21XtOk/8+uzslZWL9BMo",
+	"zQChG2o3x+RA1bdALkSugur9MUGkRQU4fJy636bL01Y0olhPs29u+wmUxw1IVCRoYTIsQrzAI0+oXDCJ",
+	"ibER4pEAJYCqVlkKsLZNhKJKAraVufCJdZ723bR32tVtmhmcgaexmufs3dEmevya0UQLt7KpkL750xX8",
+	"ApCiWAmAhF/dwDvgoB12mKtduM5Wg/XVQ3c0HYkZSUyAUdUognE5O5SXoGMwJ7abZJpQKm7RxLZTIC7S",
+	"l2zRACXI5cLUb3SzM/7fG1uDvfpopFs6My8lqOrH37N22k5j8S7F+440lmKqnBQIVkKnw+wXTWJrxCm2",
+	"bOIg+4Sf6n1asc9kNN/P7mqX4Zlerx2mteNBtcRg7Xxh1zR6lt7cXnbP4e3ZPe3gNzd9jq5p+nT3r2oF",
+	"dYzE+vELk6ZHy3baNEv3vzE3y9xuZ+As2Ql+9RbO7fbGbTu2K6rOYWvdwMTo+rielbFAXfpbNDRWaOL+",
+	"tka37Z61EY2LJCqoImiTIY8SlqUfWG5Aw0p2ximbibygpG2mxqJPkAtNd9eyO/rxe006vMm7KSiptfzZ",
+	"iCORN2QaJFTRq0V9nLkuDfY06c5yxvr6oZ+QhOklABiRr5jjtXWIvNXUgWuHFDTcDZhbI1t/y9Pv17VY",
+	"xvLFPqYPpgfxOOmP2HDWP6RH0/7D+H7Sf8Aezo7pcDqKx8k+vH3JFL363sLpEvutt7E9YzuJRZ4zU7EV",
+	"k4/XEn9KExmQtAykUg0TKT7GwJCcfd9/kIziYzamEB1SQoTpTDrD6fHskB6N+wfxKOkfzu6zPn04fdA/",
+	"ZuNkFA9nB/T+YafpENoz5P5YyXkrZ7E23thdkXF1jmKfwHaJBIf5TE7X8o2vz+KfysHJNnwVzh2/rQoZ",
+	"Ddp/a2SsCUcE/RqNbl5echSYH5+lnJ0mifebRx5MovmNo3kNFgLXwZXFrw/Ny7dRxRZD1wSnm6hSYJP1",
+	"R3sN37MjEoHV4ivnVfIjF9l2/sUKkHh6b/19U5yYZPE6T9XmjR4AiS4CaJ2uMSQQf3piV/DNu7NO3Wf0",
+	"zbszA4xVhAWDnWm+zlkCqEnd12/GR/fvPdb/j7ocJa8ePyezFCGHaci/efftG/L29TNgZ19DQ4NnJBdU",
+	"9yNZnDPVG5CIfVxByL/dtRMS8eksCkIepVTp65FKaag7XWuWmTNMk2SJierRooO6FBgxXEy2Nwg5OF9s",
+	"JXP0v3jKL0n1cOB0iRBiWGRJ1SeDLNovNoRMGA4SQophX4u7sFBqhdA9NuIQnBcI2WqKfJtsMMXosp44",
+	"Z/4IJYzwGvbRCJxYbRHhogfEADpAkihg4Dh/gkRIPeDPFDpKl8u1QuuupYGUE7rSfLQPiQkeOTzxwepD",
+	"XosY1JOz6vx0Y4q9a+G5MMUAdLMrIG8i0UOuV+UAqruIvWyMnj+mySeDoBj14MQxo1oqYwOKKTeA4EnI",
+	"69/+3jyl371Ad+3vqfqdgb1Ll0wqulwZC5++GiG/e9cQRxmAtoWgI2Kl0mUqVRoTD7t1cPcueQz1HWH5",
+	"iAvrCl1BynvKtdYkmdQ7IjjDK49h22U9b0Be28LnmC2PkB6EQs0sWzJgY1JBqKZWgs8NRKkltGHnIOxE",
+	"pOue6fdroZjsDQjgX6Uq5FMaX4DZsqiHoPm5Q2BWAupSwhTs7+icplxr0K6UFlUhNys9IakfR6R3YSn0",
+	"HRA8MKQCe4EH/WdEpEDQxsPR2LwlG9OfevyQvLNAesVUPaebrWZrUe4zvcHgobVOEaxihfhXg2qVKpAS",
+	"q7fFQX2HPDoYHkINSFspK0JaUoKtWbtynXh3PHAsuBwGWwXX341evXxzpm8xAEjBA6yBvtkCEQNyalbo",
+	"Kr+XIc2B7LoSv/oXthk+PIkVGkWezlNOM2LL6kPiO6Mgh7KPLF5DMXV1mcbsBMDvoOwp9I7kOeQ1vLmm",
+	"oxyPowH5lm3QPF4ireKSk+6K5cb/bSuyakqvd8SeQEQKYRXqF9ttavTWRqmWE6QofLWpLLtr4V2hLV/f",
+	"IliTOac3hi8Wh1SgaLKPelgS3VtA4PwPmt14SPCa8N8zMdeDDV1mkcPd1HyyhE/ZjfbE3dSsDXkHiQoG",
+	"HfUG5Kky0QLbGVYKzYBphbwrVzRmfclWNKeKJb1WPtalsdIPgRXpwL0G5ka6Lt8M+YGXQ+R/WjxZanYA",
+	"fKqm6F4KUQmjyNyYVsROk3yk2ZPx3WnCCZ8az8zVETUh1MJumGRM4irx9UrMwbNOXbNFDWUJLRJ4EWNx",
+	"GIXcUsUsvWCEkmUq4Q0BjC0WPYWtbxgDSy0UtYYtpZ+JnPjVCStRHebKFjULIFVQepRgnbGQz0yBA0m6",
+	"DUspLaLn1TavFysOuV+tuAKYKY1foBzv4u2eva/s+zXNQq4Ji+b3Hopl8S7B4yr1qzzNTBkVpCdRGx5k",
+	"5MIEZMi7NpagZ0XLZTUmAIu6a1KeM4v9qH9POaK7htzzKc9omq1zBudkIEUkFrIlnC71meGOzWYmdRyd",
+	"zKEJppGkG7nImuhe5IJuNA/IGcIPoa3EQ/zqvuUpxFKhKxKAP2TPRCJtFJP2/K0n09g6lFczBMrOF/A+",
+	"ITfRCSgywxZAZegtXkxbwtNgR2n1J+R2r73rglIPWCexnE6UiFgWPs/IHC14mGPBNf3Q4lVBejUXjtDG",
+	"7S7l149PvzLo+3CjjRkNHq2BkQxIQdkR7ZSc2orFWHy4XtTYu/RHlpjoozUlik3aV9fxyqhadjrqnegP",
+	"TFUTGMXSN/OUcNMR6rooBer36dUbjiB6zLw36fOqEp5nzmZridWWIcdJi8DRI/ypb64UoVPxgZGh0bbi",
+	"xZprbQh2xvLo4dBUdwFa5B66ETgVBfoFI0KJNbw6UHKtGx2ODjBirTQzCA+asgaoUfjkKEIAu8tUMi1f",
+	"n9qUffM8f2C5IDN988EHAhCbvRLGpnmonBhtGrQYC2ymp/P9Wt8h1PyN1OoKO9gEMFOf9R/+4R9Ah7AS",
+	"nt4PqBHVtBHYr8sKlB7VxXM0FbxCHvnYp9EJHJ5pkxuEVIMb3YDxW/TSBMY6ISpf26CiLI0Zl8zTGF/l",
+	"YpWnTNF84wVkGF3RzzrqjAajwbCUu+YnrGEK2j0LTAU/zdkW1ztatJH1l0D28FeNOHsoRIR8KRKWoVqV",
+	"MxorkWvq1gg2OCGXoGkYqcV1ZWMTIrLKNXUc+HBvVk4qUJO6MKuQ7wGNlTrUj4wlvYBEBcRRhMLMqh1z",
+	"LlXmAwODhDSZViHg7ETsRwMSgSoLU3foWEGBjkW6VXSskCM81omHjaVna7Gx9Bdt2FhatiuDY01IwwZf",
+	"pCvUmHMmmYpApwMgAsF7WMXE4WmR7g48La1/aoET6M6EGPh0lAwkZD574aruNT5NOpOO5lCP3L0MOvZp",
+	"wR0dD4e3VkqkhJLZALJ8DZzMW6q1djgctX3iduPe2wrW/uHwYPdHT0Q+TZOEQer70T5fNNR9g52CmOfd",
+	"nxcg1kFHWjirjt7yEjKevONh5gUGnrV4eAADS8FRRecSgk/dDXmvu75n5VxjP5IFclYjWXvlicYTm4CB",
+	"GTyBh87UbYFn6gX6MptfBU4pLz40iFc+ntWAnGHZQZoQoIjA2IxXvURAs02AEXWZLbwGcpe1KmASvzxx",
+	"Jclhq+9IAmyJJv3nundXAsbRR7QhauLl3CGp0h3MMhZrkuopTFYsMTujRT7NuaV91qAe6JUYQuupGWbr",
+	"A63F2+5KmlAXnn5ZTAj5mYE42Yh1Ds0u81RpQRzgUCBKvlrcJtJUFtprSon14sB4JYmWwn1y51mRLing",
+	"OSPocKR/igIbwx/yaCy1xGSyM6PRUEY9suYqzUzQpjs9vSd6blqaNuJxIWgc6RWa8if6m3P45nzKFilP",
+	"rL5bqm7SI+nMVqzkQg3Iacj15IhWtRwgsFvGHVkkdqRLBiIk6oSpJPFa2ZBMKYxdEhgTquUIBxGLpUmP",
+	"TZdsgtJ4w1ybSPScqSpEHUAGGsEJ8rYrXjC9ksZttNdP77lmH8rzu5Qua9lBNT44DDqp7hrEto4FQe34",
+	"B9/xofavCI3ThO1ptV44Fy3gla+ZtckeDYdLiaz0SEYn9nKRhruF98adF1rv4ZD0DUm3n3jFfwgxPA07",
+	"omdb2gkv26MLSAXy30ZD+W/wzx9HweGnpf7FUK+i14RI8f5zMuXKvWorVFSjNw3st0YK9+DDNIFPbqsi",
+	"1iFuzXYe+Qea2OSuvwXm/0emPN7gbGw2Wrxb0iUKStHzub/l9p33n3ZQnlL+V5oALtI8/cA4GvetKQ4Z",
+	"XVukKzwrrTYVrwq8uYWTF+MrijvupVuNDdC/l29Ve1FahCkwrxtFltfgHZIVkDVUv6wj2zcyUr4xWPJ0",
+	"Ps/ZnCrWC3kFjikAPTouJA2DTzQgL4yJ29RdMo6IqpkYU9W6QjMVOpv1TohvA0RJ/3B4MCBnwhgtrQZV",
+	"MPaQG6y0EoyTh5XkR48ZEjgpASGl6PqAkrAMvJHWQgsBqOCKciAnzJ29yimXaImQRqoKOUg9M9t4ymK6",
+	"lszauxBcaS6YRIekntZdeIaC353gYhbpfAF5HVbIQj3zcpHGC8LB18bBclGMDi5Nx5VhGtbnq6Uyv+WC",
+	"ZQmBfFXUugDfCydApjS+AFkqsgY9CIYqoMUiAxflAOp077CwTIgLgxI7FWuesCTkRXwqHvlJ4Q6zqFPs",
+	"Y5ytEwag14GWXvRCwPY9Y5fg/tFSSwS2pYhAhB3o5ojwjd5dXLex3xhBRZPTSQUQUKFf/wOMqw8f/Yd6",
+	"5gDQD66hC8ZW5qKhHzrkKHVEBpAKpeF8rZfOvcAVtANxUTyWwgZqbawJm2GgeGH9G5asf4Uh+Ry19Yh0",
+	"qbHNAyMH8mDNVezjKmdSTgwchFRGJHOB8WbcO0Ya0qL6PJWo+reIZSAgP2EsqQtkTaS6aALIZrYGXj3P",
+	"DiqXkOqNsAaRWsQmYBE2ySJwE0rCiGMm8M0VCufoae6xpjP9FDp7NsaalVCc6rNKOQ5Hr6m8ewlJrw1D",
+	"79YsDV/kk6p88tp6PhHFEGmE4VhzRqYb+K8njcz0e0MzRLny51ajKl06Pq55HQQmGLtjQFZrucCYHUAO",
+	"Qq4AsgvV5J19VPdMSBCMFJHuG1AS+m/0ZB9jGsEAY1UsjwSnqsnznQCbiKKQp8mEjIaHB8ZGOSHlyDws",
+	"Kz8hP4YuMC00oZGhj1oZdiYh5hiEneIvaQK/P5qN47/89B/wF9e4Mk4n+MtP//HJTSvkUZqUTRd3pOOp",
+	"AUExJAKjAtBv4HV6rpFeZ8gjB9UIsgRg/wkOe5ClHDgfJCJIRXMIiECVfIIFv8DnlKspMzEx4AHz61Mg",
+	"8wFXLdQohMKEUMsenVKwy8bfBNYPzQf1irpc2MkDVDHOuYeuV6epm4sBRgqjwDt5AmCkHNszCOJQ+waM",
+	"ER5/BmMxmHGR/7guIGBCrpcMmA3aXwrkT9gSaQXCcp1V0oVdmG7A6WGqtUK1/gjavAEHddQLjBvbFyrt",
+	"75SBGaW58sjcIOSv9ZzAq2pZIJjAYd+caKeFd1kS/3xhT0tOhbSHmfnG8AOR4tQu0latkYu1kiQRl7aS",
+	"DSaFQ/yJcaYrIYjMxGW2Mf5JA5AqjTw4XYNfO3FWMxChekHI9a2AHaDEcDZIFND6+4lXV7ixoC08Xi2w",
+	"Gys7rEIvAHgoSzxu7GobK9iDExROwTlxNDywbs9KMV5bhRdfjm+KGpCXRR3frlEBQm6DeGxZ4IaJqAVb",
+	"QnAZ96op28mEPDocH5cEprbKwE1zOuValkMvbCG3gUZTyLu+YIYAuCXC2iQ14ZiPbVGLm0hNn1McCZqY",
+	"CLwM+4T0NhvC417LCblMuUQMNKvalXRcTcmtgotCQiGslS5kmwXJWo1GD68G5GLQJTA9grqJW5wBq9FS",
+	"R7R6e1meaqyxjNn51+J2uxI2t7PCTyGvyMgluLsapz+xnA/CbBo4XwPMQkv5fAMeDRpmYa815NCUVfbp",
+	"aaqQxk5FYsJ6idSyIkcor/pc7UlLzUkYxjDUy9Y+ovGC9R8hzEtDAlJ2qdllxEUfApXhUhf7VU/0+m3K",
+	"yIfj491fNBbl/1kF7CeFIagiYuv7Wr8yzaK2CdZsFbJPLTMYG2YA1nuUqIkpbg1hrWiPOSlihyCQwOSW",
+	"MR6nDOyCNV3bwCx/RjXRjNDyVr010Cz9wH5etfB6d8JE5XYm370v+4cNUvUqF1Nf1ZIbqdjS3AA/JncP",
+	"s2kqHYC0A4+mEmCiA4izAyke/kEluB+VFnu6pUgniP/tGbkSzTk43pThzbIRSA7LqNlQY2byZsXiq90g",
+	"u9j9blAVcbvlKlX35Td0lcDprtcGmGE0Vq23KU+2BUI9g7jeJqxH0p1uSOTgP6OAqJRJMs3Bcq7/liYR",
+	"aAMrG+puFDRMm4lsaBOGahbJ+VEdLg71uEa8OIhxbgxrdt+WOi/Mjqm0n1jPQTV2uPop6mCUE7ZcKbSH",
+	"aMXWRPWY56E1zAx6139PjBZywTaSQZJ3yk2MfOHh93LJI5QLsfCB1PuCv9X6cK1yQuDS9l38qFGBB5VO",
+	"NbG0qechb849J5i1jnHIYkW/X7MT0OCymTB1y4iiy5U+wJBjzxXdo+ubezU7gaQGaHlHk+vVgk6ZOnG/",
+	"JGKGR5un84VyDaxBwFzhJMVolAVEdK4Vynv5OkNZGseDyBTPvmzOtBRsu9tw3WsLzXKhhlu9bi8h3LSM",
+	"a1qgCzVloDdZix00xZ7EzseMritM/pysmuE8g12tODgFvgn0MeQuO6n0/AJ8dLX8F0AgA5MDR1dFOzZj",
+	"09orIB1NjsWr4zjeYp3qvQzwmmg+A5P/no3x5X1e43sB6rvV+t4G6/srs7z/zEF+wpILy3PNL95j2n5T",
+	"aJ5mpBJRagPDYEz6HbehyAV2Lxpe7WMZkGfooctZyAFpH+1vlzRPpDGz+QloGCyIaPvOCmqU3SXdkHgh",
+	"hGReBiCacCkAYvYwtZWqOqwsaMKl1LQJ2EtXDKPVjeEQ8XVAZY4FTypO55AXeUI4sDJVZWgG2WkQts59",
+	"qu5b12wQ9blpbaoxRuCLtxwUBRgXvW5SRSFdEOzdCeQo1YLYB+TpjFgD/VZ4VBpylS5ZH6bCMLGrq3fv",
+	"wwNNUgE41aIR35Hk7etnmGqohXaTp/JM4DOPAr9wNfwJUmGbONXKwSZf2aTnrfVbttmHcD0qkC6eJvt8",
+	"8ApQ/wyVg+f9B5Fs9iBwhnkgpB1c00eQIfkU8EeKp/eolD6ZJqRbuoy9TtD5QLP15yrngvK4vgnN03tm",
+	"bp+5Ld4rA2Z31akBPd2P9tfhtHcEmJn4PIN47SJRPPzscgzQpxrj2oNmo/0PwbY04R0PD3d/9AijXZ+n",
+	"PF3SrPPLNlQNj/dZEJ9lKSK6HI72GOIVIgKdCfGM5nOG3x3tsx6THcaS5yxJqTGwdw7H430+NnYXzSUf",
+	"I47Qz8pmX1VB3ZuYbaHgAsvbK8jMJtXXYR8cIrKlxVpBs7QY5eRa8j1gGVgmabvW30D0WHQ3Qth94lKH",
+	"mxPySwmAyLLTJSMqpx9YNiGRxXwyLER6vJtCMgsA8KCSZVBePGSDEjzPCYmo2t4RNRoaOrtUyA0UidIS",
+	"o+2zQOAwaUeA5ZVCNrybLiKbqAhFl+VaIVAwBFjJ9AObADfW+wclB0qa3ICcej1N2UZgPkLocBEgM9kk",
+	"pOlBzByaKv0E5Txhw6PxdFElx1TwNAaIAZpYH71dLmwI7iMy8TYL2PW480xfKrhT+3DaU/lyZuA99m1+",
+	"qv4K6kcb22mK79Fbv0u7gDY39HMc7MN1XghlX+Nfl+XsN7cnYs2TX0B4M28nxVe98XBftFz5vkLE72EG",
+	"Evpjr9djmw6GMFzgTHSalqhWQgFdxbNpmgzfnFEpOOlqsgqJDkfDYbl6hgH5MpqNLZBWVm1cdlUB2WCD",
+	"brxMG+PccTApPn1OZeGZBHZipwr53MYIiCnNjHIJobkw9SZ6hdO5Lsnam1z9rLpH82W3TVItoeGhUJsZ",
+	"0UQj95F0EUHnVyHpXpHsXEPQHe9DaMA+APEIT8A++0VGvhJNxou7lSzXiKspq/A5qCt2XSWvjgwuqJcN",
+	"VwQsms/KwDFWIM6qkenlQCu0BC2oPOfCVJc8AeQs16OX4lrDvGnqq0CnHYS8NLU2iu6SYxsIugepsZui",
+	"2zQ4TJUEGj4hNOQl1CwLnVHxy7T5OwJEcgl5pLtrdn+YFfzmuMAXIv4zEvFfJz3Fl3Algnr19DanOM9M",
+	"4JmROVNeALpiETcLswHm7B4WBELPMQCTYYKzzbs12UhmECO1OhDHOZjhTL61y4Yr1OvUswR4aP7WmGAm",
+	"fxLyOkCJjWKfV0CJG3CICcAGL0XOTKSiNFlNgUu4AfLnZ0gZRzrCRdrcOSUMUGYFf73k8TaUlLNtqvo1",
+	"I2S/RuC4vYNkTXvjNbwWfYKZmn6+KKmtSmojuF/DizYP9zY1V1c9+7ZFq9PERKZzRrpvvn0buKrQgVcT",
+	"ugd59jXhC+QQ39xnwTlMLsFpAgY4H2HXCjle4aoSOliT5FQuRWcmi1Yzsc4SsqQXJl8QUEQg/SDTwntA",
+	"XJ1wRTOoFg6/L3rxbX9QWdxNFGL2vQ5Khcabnj1NkqJM8W9V5b0Vg95pkuhN2uFQwlMWhCbJPl6jL2LY",
+	"F136lyn7nSaJI1pipwSIMLp7Bmm7/HKbcQ158Sz/AA6e2SyNMbAuoYpOqWQG4JzGC4voSZbpHBFwgwJg",
+	"CLOgqjCNMLM2eJuiXN5n9AQUg7RlY5htMLBRm583/OivfuVaInqLeoVbo8NdyaMdIb0t5ZUwqreogHX1",
+	"sF5bccvhMECUr8F+qoXBhtxlARtwbCPPYwysg8ewgaxeTGwp+jXk5fDX0yLClFwpwBShMK4QMloCEEMY",
+	"ZKxfrUoFqMSsEqBMuhBIibHINMt6E0IllJFDDE0LHlgAxpS2FudXikVui119467EPuGrpaJxrv5tvbD5",
+	"ngX6moI8vaJsDUBVzdV+WgJb6xW+Pnu8bbVW4K81ILRUiG1rTOiWUmxfwkKvEhYqvZfoqLf7XXtwKAZJ",
+	"ydrbpE2+yYZ4UaS+tlBCqfonJkEARg1gw3glPozlSHDmVXQDqOQ08Wug1EqaeuUKAI2mVrEAYP5M9KeN",
+	"Bm3THu3Q5+yjJq6RhZ0MOfxCj+CVmYRISj960lsUEH2X7gZfVzGtu1WNFVGte1g73Vd74yJ5tjz1WhfF",
+	"Cfmhn9U5Xz3686yhZq0Fp69WuiXdUiZLb0BeAo9CFtQth/b3zJkErvJeQExZPVMPDdxK7uKehLwEbIbY",
+	"WSUof7srMxseF/VsNI7NE7BSbWPgDE7I1WP8LQW37gkQWNqAHUq3ue4CjuiWgjXt0L/teM3PoauXd+5L",
+	"uOe12KfeRCjeZL2pVfXbZ6MlPegmkZ9e9eTW2M+TkFeDPovicX7ApyOIB8PDaEC8AE7dmVaF6mWa/NBO",
+	"kWMUY7cpTNILjzSA/70TLR40xEeS3eGRIW8q1V6JkbQ03TFoj18Cgy/XoRFV5aJBJ5o0JmG6uZSHby9H",
+	"02LduD77+NVHXxaVjFtMLubvX2Iwf/UxmO4s23WMK11+V+HcerTKlPXa4Zilfq8SkWnH3x6FSWwQJkRS",
+	"FlGYp15hfk38XL1o0kRmKplljtTZ5DKvnPWJDSWqxhW5fk0AUFEEsBbSWQrddMtrj8y8AUX7EpxZk89+",
+	"RT6lX4Zk+8UL9XNFdO4i8g102hC6z0SoX0PQkoFypOU6/yVZ0tHbAfkK/wmU0JPyfCuLR6v3oMpaAC1R",
+	"5MQboYnS70uRG0Ivm4iyGeG3SJW/ENVfG1H9VdI3JCMefbvjKMbmCqTO0IDPROu+pgipWhdJMcAKS93l",
+	"A/KVmQfSnxKBA6gEL3xqD/u3H0DVSH3MaL95ofBWNGJ7NrsS4vEssZiCkkTlNAYnLaK/3lJM0xdq+UUE",
+	"/bWQaPtwriWE3kI0fKH+7w6Ip5VweFIJNvEnFaFrsGtRu0NuQuaDUrh5r15hG0p3FLHEJRtnyOuBH2AJ",
+	"bSpV3Wzo7J1YP50tuNdUjEYyZqviONa5ww76JbT9byK0vemZXju4vWwNLIer/dgpSvp3Jt+912eNWDfY",
+	"9TrPOpPOPbgDZiJNKFgpnweomVmNLIfQN79alR9IJBtQwvU0ITSs4jDCmppFpRysuOleq9d1QciaMcgd",
+	"XaptOFSttDXrTXE8Gy/qDWCOoLn3Wg0OTf2KorVirWSaMD9o1OsZ0ILr/Z42FxiThE4B/M8WFxvU0fja",
+	"ptlY/1h61Q1guxfiksxoTrC0Ipb2oDnDRSF1EuVhXZXThoKEAA4cmDvBpHRU0Uc71SSXZTP/PDFIUt+9",
+	"SgV4uIZa1u5MOrXwvk5gw8Mmh8NhUXr6KZbPt5aBIl6tKAhf9NWfWUHDDVSJMCkNc1ipcA16gm1WGwZ6",
+	"6nOh+jNDhdwgO7t/sa3jxi7XPoX0ex0Vvb4tt6l1vC5TWde3Cw4pdXxQdPzEa1DrdeYJm65LLJMP+0yx",
+	"sH2p76OibyyAD1tdtKwNgv3BbttWtUMtA8+VxjuunqzNEnZtW47XtOubdo0XqQhy3DJgWevcfp9so9po",
+	"fkL19uGMwcy2bBlsQWWfiz62qo3mPCk7V+a3bBmqaFIbp5JetH20So5S+4DQsK+E6GdGaagN6ycl7d5O",
+	"PaZuv2tT9ZC6XX1b6w77Nvpguf12CmT7ayZClfi9tgW6oVyz9nFMk8ZX4Bj+Xu/Ab73lJRTN2rZxx+Nz",
+	"q9v9/kq72fAEW6zd+45c+mL74F7TpvHrPtCdc7Dkbs9JWKrXPJFYcItQCKcOZoCWGTwSDhRsCTEEaDNq",
+	"Gt3rth8X1oVCRECV83yZyiWYy7whR+NiSBMBQrx2dREB2/RdG2+cFVobmgnSyOOKRslBt/FWimS6bKZG",
+	"68JKcb5kSUqh5Etp0COfx7vWBFoT07qB27uWfWgJUpc/cloYE88v2OY8Z2tZvkxjb1890yO5YBviWtdG",
+	"9vrtX7BN37T0Rm4pxFQa2rtFZ5b02spTaJMAzqO/b5qEI8PYpC9dKRJfpnKKYDHykS/5GJWRlJs2SVae",
+	"SllQx7WKxZKdmzpSbYO8xGakaFYnidikb5s07WV9E0ujVDdx66Y17JZLYmsbQAu1tkGjUIt/9LqslX9v",
+	"6/p1UcDdNawNoXvrQ6O+aeTfda5Yzml2zvJc5KVxStoFtiK2Vf1umxZ9bPHp/af/GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,7 @@ type Ports struct {
 	Shipments         ShipmentStore   // example: shipment
 	ShipmentQueries   ShipmentQueries // example: shipment
 	CustomerSummaries CustomerSummaries
+	Consumers         ConsumerStatuses
 }
 
 // App is every use case of the service, one type per aggregate, for the composition
@@ -22,6 +23,7 @@ type App struct {
 	Orders          *Orders
 	Shipments       *Shipments // example: shipment
 	CustomerSummary *GetCustomerSummaryHandler
+	Consumers       *ListConsumersHandler
 }
 
 // NewApp wires every use case to its ports. A port left out, or a use case not built
@@ -35,6 +37,7 @@ func NewApp(p Ports, cfg appkit.RunnerConfig) (App, error) {
 		Orders:          NewOrders(p.Orders, p.OrderQueries, cfg),
 		Shipments:       NewShipments(p.Shipments, p.ShipmentQueries, p.OrderQueries, cfg), // example: shipment
 		CustomerSummary: NewGetCustomerSummaryHandler(p.CustomerSummaries),
+		Consumers:       NewListConsumersHandler(p.Consumers),
 	}
 	if err := appkit.Complete(app); err != nil {
 		return App{}, fmt.Errorf("application.NewApp: %w", err)

@@ -61,6 +61,7 @@ func FuzzHTTPRequests(f *testing.F) {
 	// a fuzzed min_position does not wait out the request timeout (a 503).
 	summaries := customersummary.NewReader(pool)
 	ports.CustomerSummaries = caughtUp{summaries}
+	ports.Consumers = subscription.NewStatusReader(pool)
 	app, err := application.NewApp(ports, appkit.RunnerConfig{})
 	if err != nil {
 		f.Fatal(err)

@@ -91,7 +91,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		// so a lost NOTIFY only costs latency.
 		AfterCommit: notifier.Notify,
 	}
-	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool)}
+	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool), Consumers: subscription.NewStatusReader(pool)}
 	known := wiring.Aggregates(pool, m, &ports)
 	if err := httpapi.CheckProblems(known.Errors); err != nil {
 		pool.Close()

@@ -16,6 +16,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore" // example: shipment
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/infrastructure/postgres/verify"
 )
 
@@ -67,7 +68,7 @@ func ReadModels() []verify.ReadModel { return Aggregates(nil, nil, nil).ReadMode
 // App is the application over pool as the service builds it, with cfg and the
 // customer_summary read model's reader given.
 func App(pool *pgxpool.Pool, summaries application.CustomerSummaries, cfg appkit.RunnerConfig) (application.App, Registered, error) {
-	ports := application.Ports{CustomerSummaries: summaries}
+	ports := application.Ports{CustomerSummaries: summaries, Consumers: subscription.NewStatusReader(pool)}
 	known := Aggregates(pool, nil, &ports)
 	app, err := application.NewApp(ports, cfg)
 	return app, known, err

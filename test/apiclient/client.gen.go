@@ -20,6 +20,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ConsumerStatusState.
+const (
+	ConsumerStatusStateFailing ConsumerStatusState = "failing"
+	ConsumerStatusStateNoOwner ConsumerStatusState = "no_owner"
+	ConsumerStatusStateRunning ConsumerStatusState = "running"
+	ConsumerStatusStateStopped ConsumerStatusState = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the ConsumerStatusState enum.
+func (e ConsumerStatusState) Valid() bool {
+	switch e {
+	case ConsumerStatusStateFailing:
+		return true
+	case ConsumerStatusStateNoOwner:
+		return true
+	case ConsumerStatusStateRunning:
+		return true
+	case ConsumerStatusStateStopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -124,6 +148,84 @@ type CancelRequest struct {
 	// Example: Customer changed their mind.
 	Reason *string `json:"reason,omitempty"`
 }
+
+// ConsumerList Every consumer partition, by name and partition.
+type ConsumerList struct {
+	Items []ConsumerStatus `json:"items"`
+}
+
+// ConsumerStatus One partition of an asynchronous consumer.
+type ConsumerStatus struct {
+	// Attempts Failed attempts at that event.
+	//
+	// Example: 3
+	Attempts *int `json:"attempts,omitempty"`
+
+	// Error The last attempt's error, when it failed.
+	//
+	// Example: decode OrderPlaced: unexpected end of JSON input
+	Error *string `json:"error,omitempty"`
+
+	// ErrorPosition The position of the event it fails on, when it failed.
+	//
+	// Example: 1044
+	ErrorPosition *int64 `json:"error_position,omitempty"`
+
+	// LagEvents Positions in the log after `position` (other partitions' events count).
+	//
+	// Example: 0
+	LagEvents int64 `json:"lag_events"`
+
+	// LagSeconds Age of the oldest event after `position`; 0 when none.
+	//
+	// Example: 0
+	LagSeconds float64 `json:"lag_seconds"`
+
+	// Name The consumer's name, with its version.
+	//
+	// Example: customer_summary_v2
+	Name string `json:"name"`
+
+	// Owner The instance that holds, or last held, the partition's lease; absent when none ever did.
+	//
+	// Example: web-1-41-a3f2
+	Owner *string `json:"owner,omitempty"`
+
+	// Partition This partition, from 0.
+	//
+	// Example: 0
+	Partition int `json:"partition"`
+
+	// Partitions How many partitions the consumer runs as.
+	//
+	// Example: 2
+	Partitions int `json:"partitions"`
+
+	// Position Every event of the partition at or below this global position has been handled.
+	//
+	// Example: 1043
+	Position int64 `json:"position"`
+
+	// State `running`; `failing`: its last attempt failed and it retries;
+	// `stopped`: it gave up on the event at `error_position`;
+	// `no_owner`: no instance holds its lease now.
+	//
+	//
+	// Example: running
+	State ConsumerStatusState `json:"state"`
+
+	// UpdatedAt When the partition's checkpoint last changed.
+	//
+	// Example: 2025-01-15T10:31:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ConsumerStatusState `running`; `failing`: its last attempt failed and it retries;
+// `stopped`: it gave up on the event at `error_position`;
+// `no_owner`: no instance holds its lease now.
+//
+// Example: running
+type ConsumerStatusState string
 
 // CreateShipmentRequest A request to ship a confirmed order.
 type CreateShipmentRequest struct {
@@ -1262,6 +1364,22 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListConsumers List the consumers' partitions, their positions and lag
+	//
+	// The status of every partition of every asynchronous consumer (read
+	// models and reactors), by name and partition: what
+	// `orders consumers status` prints. `position` is the checkpoint (every
+	// event of the partition at or below it is handled), `lag_events` the
+	// positions in the log after it, `lag_seconds` the age of the oldest
+	// event after it. `state` is `running`, `failing` (its last attempt
+	// failed; it retries), `stopped` (it gave up on the event at
+	// `error_position`: `orders consumers skip` or `reset` moves it on) or
+	// `no_owner` (no instance holds its lease now). Staff only: other
+	// callers get `403`.
+	//
+	// Corresponds with GET /consumers (the `ListConsumers` operationId).
+	ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -1637,6 +1755,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEvents(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListConsumers List the consumers' partitions, their positions and lag
+//
+// The status of every partition of every asynchronous consumer (read
+// models and reactors), by name and partition: what
+// `orders consumers status` prints. `position` is the checkpoint (every
+// event of the partition at or below it is handled), `lag_events` the
+// positions in the log after it, `lag_seconds` the age of the oldest
+// event after it. `state` is `running`, `failing` (its last attempt
+// failed; it retries), `stopped` (it gave up on the event at
+// `error_position`: `orders consumers skip` or `reset` moves it on) or
+// `no_owner` (no instance holds its lease now). Staff only: other
+// callers get `403`.
+//
+// Corresponds with GET /consumers (the `ListConsumers` operationId).
+func (c *Client) ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConsumersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetCustomerSummary Get a customer's order summary (asynchronous read model)
@@ -2273,6 +2417,33 @@ func (c *Client) GetShipmentEvents(ctx context.Context, id ShipmentId, params *G
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListConsumersRequest constructs an http.Request for the ListConsumers method
+func NewListConsumersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/consumers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetCustomerSummaryRequest constructs an http.Request for the GetCustomerSummary method
@@ -3856,6 +4027,24 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListConsumersWithResponse List the consumers' partitions, their positions and lag
+	//
+	// The status of every partition of every asynchronous consumer (read
+	// models and reactors), by name and partition: what
+	// `orders consumers status` prints. `position` is the checkpoint (every
+	// event of the partition at or below it is handled), `lag_events` the
+	// positions in the log after it, `lag_seconds` the age of the oldest
+	// event after it. `state` is `running`, `failing` (its last attempt
+	// failed; it retries), `stopped` (it gave up on the event at
+	// `error_position`: `orders consumers skip` or `reset` moves it on) or
+	// `no_owner` (no instance holds its lease now). Staff only: other
+	// callers get `403`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /consumers (the `ListConsumers` operationId).
+	ListConsumersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConsumersResponse, error)
+
 	// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -4259,6 +4448,114 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /shipments/{id}/events (the `GetShipmentEvents` operationId).
 	GetShipmentEventsWithResponse(ctx context.Context, id ShipmentId, params *GetShipmentEventsParams, reqEditors ...RequestEditorFn) (*GetShipmentEventsResponse, error)
+}
+
+// ListConsumersResponse200Headers the declared response headers of an HTTP 200 response for ListConsumers
+type ListConsumersResponse200Headers struct {
+	XRequestID *string
+}
+
+// ListConsumersResponse401Headers the declared response headers of an HTTP 401 response for ListConsumers
+type ListConsumersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// ListConsumersResponse403Headers the declared response headers of an HTTP 403 response for ListConsumers
+type ListConsumersResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ListConsumersResponse503Headers the declared response headers of an HTTP 503 response for ListConsumers
+type ListConsumersResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ListConsumersResponseDefaultHeaders the declared response headers of an HTTP default response for ListConsumers
+type ListConsumersResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ListConsumersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsumerList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListConsumersResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListConsumersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListConsumersResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListConsumersResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListConsumersResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConsumersResponse) GetJSON200() *ConsumerList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListConsumersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConsumersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConsumersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConsumersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConsumersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetCustomerSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerSummary
@@ -7288,6 +7585,30 @@ func (r GetShipmentEventsResponse) ContentType() string {
 	return ""
 }
 
+// ListConsumersWithResponse List the consumers' partitions, their positions and lag
+//
+// The status of every partition of every asynchronous consumer (read
+// models and reactors), by name and partition: what
+// `orders consumers status` prints. `position` is the checkpoint (every
+// event of the partition at or below it is handled), `lag_events` the
+// positions in the log after it, `lag_seconds` the age of the oldest
+// event after it. `state` is `running`, `failing` (its last attempt
+// failed; it retries), `stopped` (it gave up on the event at
+// `error_position`: `orders consumers skip` or `reset` moves it on) or
+// `no_owner` (no instance holds its lease now). Staff only: other
+// callers get `403`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /consumers (the `ListConsumers` operationId).
+func (c *ClientWithResponses) ListConsumersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConsumersResponse, error) {
+	rsp, err := c.ListConsumers(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConsumersResponse(rsp)
+}
+
 // GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 //
 // Per customer: orders placed, confirmed (and not cancelled since),
@@ -7846,6 +8167,141 @@ func (c *ClientWithResponses) GetShipmentEventsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetShipmentEventsResponse(rsp)
+}
+
+// ParseListConsumersResponse parses an HTTP response from a ListConsumersWithResponse call
+func ParseListConsumersResponse(rsp *http.Response) (*ListConsumersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConsumersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsumerList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListConsumersResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListConsumersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListConsumersResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListConsumersResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListConsumersResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetCustomerSummaryResponse parses an HTTP response from a GetCustomerSummaryWithResponse call
