@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres"
 )
 
@@ -28,6 +29,9 @@ type Overview[S any] struct {
 	Scan       func(pgx.Rows) (appkit.Versioned[S], error)
 	// Key is a state's place in the list: its Newest time and its id.
 	Key func(S) appkit.PageKey
+	// Personal opens the personal data the rows keep sealed; nil opens none (a sealed
+	// value is then an error).
+	Personal *personaldata.Keys
 }
 
 // Filter narrows a list by equal columns. Its conditions are fixed fragments, never
@@ -95,6 +99,13 @@ func (o Overview[S]) query(ctx context.Context, sql string, args ...any) ([]appk
 		views = append(views, v)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, postgres.Classify(err)
+	}
+	states := make([]any, len(views))
+	for i := range views {
+		states[i] = &views[i].State
+	}
+	if err := o.Personal.Open(ctx, o.Pool, states...); err != nil {
 		return nil, postgres.Classify(err)
 	}
 	return views, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -66,6 +67,16 @@ type Store[S, E any] struct {
 	snapshots chan struct{} // slots for snapshot writers in flight
 	// appends, when set, is told of every append statement (metrics); see observe.go.
 	appends AppendObserver
+	// personal seals the personal data (kit.Personal) of events before they are stored,
+	// in the appending transaction; nil refuses an event with personal data.
+	personal *personaldata.Keys
+}
+
+// UsePersonalData has the store seal the personal data of the events it appends, and
+// open it in what it answers, with keys; it returns the store.
+func (s *Store[S, E]) UsePersonalData(keys *personaldata.Keys) *Store[S, E] {
+	s.personal = keys
+	return s
 }
 
 // New returns a Store writing through pool.
@@ -151,12 +162,38 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 			s.snapshot(ctx, id, t.view)
 		}
 	}
-	return t.view, nil
+	answer := t.view
+	if t.clear != nil {
+		answer.State = *t.clear
+	}
+	if err := s.personal.Open(ctx, s.pool, &answer.State); err != nil {
+		return none, fmt.Errorf("%w: %w", appkit.ErrOutcomeUnknown, err) // committed, but cannot be shown
+	}
+	return answer, nil
 }
 
-// History returns a stream's events in version order, decoded, within r.
+// History returns a stream's events in version order, decoded, within r, with their
+// personal data opened (or erased), in the typed events and in the payloads.
 func (s *Store[S, E]) History(ctx context.Context, id uuid.UUID, r eventstore.StreamRange) ([]appkit.RecordedEvent[E], error) {
-	return s.read(ctx, s.pool, id, r)
+	recorded, err := s.read(ctx, s.pool, id, r)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]any, len(recorded))
+	payloads := make([][]byte, len(recorded))
+	for i := range recorded {
+		events[i], payloads[i] = &recorded[i].Event, recorded[i].Data
+	}
+	if err := s.personal.Open(ctx, s.pool, events...); err != nil {
+		return nil, err
+	}
+	if payloads, err = s.personal.OpenPayloads(ctx, s.pool, payloads); err != nil {
+		return nil, err
+	}
+	for i := range recorded {
+		recorded[i].Data = payloads[i]
+	}
+	return recorded, nil
 }
 
 func (s *Store[S, E]) read(ctx context.Context, db eventstore.DBTX, id uuid.UUID, r eventstore.StreamRange) ([]appkit.RecordedEvent[E], error) {
@@ -191,6 +228,9 @@ type streamTx[S, E any] struct {
 	// committedAt is the position of the last event of a guarded append, known once
 	// the commit is answered.
 	committedAt int64
+	// clear is the state folded from the events as decided, when they held personal
+	// data: the answer shows it, while view (cached, snapshotted) holds it sealed.
+	clear *S
 }
 
 func (t *streamTx[S, E]) lock(ctx context.Context) error {
@@ -269,15 +309,22 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 		return fmt.Errorf("append to %s %s: metadata: %w", cfg.StreamType, id, err)
 	}
 	data := make([]eventstore.EventData, len(events))
+	payloads := make([][]byte, len(events))
 	for i, e := range events {
 		name, version, payload, err := cfg.Codec.Encode(e)
 		if err != nil {
 			return fmt.Errorf("append to %s %s: %w", cfg.StreamType, id, err)
 		}
+		payloads[i] = payload
 		data[i] = eventstore.EventData{
-			Type: name, SchemaVersion: version, Payload: payload, Metadata: meta,
+			Type: name, SchemaVersion: version, Metadata: meta,
 			CorrelationID: md.CorrelationID, CausationID: md.CausationID, RecordedAt: at,
 		}
+	}
+	decided := events
+	events, sealed, err := t.seal(ctx, events, data, payloads)
+	if err != nil {
+		return fmt.Errorf("append to %s %s: %w", cfg.StreamType, id, err)
 	}
 	var stored []eventstore.RecordedEvent
 	if t.unverified && !t.guarded {
@@ -308,6 +355,10 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 	}
 	if t.view.Version == expectedVersion {
 		last := stored[len(stored)-1]
+		if sealed {
+			answer := cfg.Fold(t.view.State, decided...)
+			t.clear = &answer
+		}
 		t.view = appkit.Versioned[S]{State: cfg.Fold(t.view.State, events...), Version: last.Version, Position: last.Position}
 		t.appended = true
 	}
@@ -319,6 +370,30 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 		return cfg.Project(t.Tx, id, recorded)
 	}
 	return nil
+}
+
+// seal seals the personal data in the payloads and sets them on data. When there was
+// any, it returns the events as stored (decoded from the sealed payloads), so that the
+// state folded from them, which the cache and the snapshots keep, holds none in clear.
+func (t *streamTx[S, E]) seal(ctx context.Context, events []E, data []eventstore.EventData, payloads [][]byte) ([]E, bool, error) {
+	cfg := t.store.cfg
+	sealed, err := t.store.personal.Seal(ctx, t.Tx, payloads)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range data {
+		data[i].Payload = payloads[i]
+	}
+	if !sealed {
+		return events, false, nil
+	}
+	stored := make([]E, len(events))
+	for i, d := range data {
+		if stored[i], err = cfg.Codec.Decode(d.Type, d.SchemaVersion, d.Payload); err != nil {
+			return nil, false, err
+		}
+	}
+	return stored, true, nil
 }
 
 // readCommittedAt reads the positions a guarded append returns with the commit.

@@ -1,11 +1,14 @@
 package orderstore
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
@@ -14,8 +17,8 @@ import (
 // below the event's version, so applying an event twice changes nothing; and it runs in
 // the appending transaction, so the row is never behind a committed event.
 const (
-	projectPlaced = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at)
-		SELECT $1, $2, 'pending', $3, 0, 0, $4, $5, $5
+	projectPlaced = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at, contact)
+		SELECT $1, $2, 'pending', $3, 0, 0, $4, $5, $5, $6
 		WHERE NOT EXISTS (SELECT 1 FROM order_overview WHERE id = $1)`
 	projectLineAdded = `WITH moved AS (
 			UPDATE order_overview
@@ -34,7 +37,11 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEven
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case order.OrderPlaced:
-			tx.Defer(projectPlaced, id, e.CustomerID, e.Currency, r.Version, e.PlacedAt)
+			contact, err := sealedJSON(e.Contact)
+			if err != nil {
+				return fmt.Errorf("project order %s: %w", id, err)
+			}
+			tx.Defer(projectPlaced, id, e.CustomerID, e.Currency, r.Version, e.PlacedAt, contact)
 		case order.OrderLineAdded:
 			tx.Defer(projectLineAdded, id, e.SKU, e.Quantity, e.UnitPriceCents, r.Version, e.AddedAt)
 		case order.OrderConfirmed:
@@ -46,4 +53,17 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEven
 		}
 	}
 	return nil
+}
+
+// sealedJSON is personal data as a read model keeps it: sealed, like the log (nil when
+// there is none). The store hands projections the events as stored; a clear value here
+// would be a bug that leaks, so it is refused.
+func sealedJSON(p kit.Personal[order.Contact]) ([]byte, error) {
+	if !p.IsSet() {
+		return nil, nil
+	}
+	if !p.IsSealed() {
+		return nil, errors.New("personal data reached the read model unsealed")
+	}
+	return json.Marshal(p)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -33,10 +34,18 @@ func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Qu
 }
 
 const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.total_cents, o.unit_count, o.version,
-	o.placed_at, o.updated_at,
+	o.placed_at, o.updated_at, o.contact,
 	(SELECT coalesce(jsonb_agg(jsonb_build_array(l.sku, l.quantity, l.unit_price_cents) ORDER BY l.line_no), '[]')
 	 FROM order_overview_lines l WHERE l.order_id = o.id)
 	FROM order_overview o `
+
+// OpenPersonalData has the queries open the personal data they show with keys, and
+// returns them.
+func (q *Queries) OpenPersonalData(keys *personaldata.Keys) *Queries {
+	q.Personal = keys
+	q.events.UsePersonalData(keys)
+	return q
+}
 
 // ListOrders lists order_overview by its filters.
 func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (application.OrderPage, error) {
@@ -57,10 +66,15 @@ func (q *Queries) Events(ctx context.Context, id uuid.UUID, r appkit.EventRange)
 func scanOverview(rows pgx.Rows) (application.OrderView, error) {
 	var v application.OrderView
 	var status string
-	var lines []byte
+	var lines, contact []byte
 	if err := rows.Scan(&v.State.ID, &v.State.CustomerID, &status, &v.State.Currency, &v.State.TotalCents, &v.State.UnitCount, &v.Version,
-		&v.State.PlacedAt, &v.State.UpdatedAt, &lines); err != nil {
+		&v.State.PlacedAt, &v.State.UpdatedAt, &contact, &lines); err != nil {
 		return v, err
+	}
+	if contact != nil {
+		if err := json.Unmarshal(contact, &v.State.Contact); err != nil {
+			return v, fmt.Errorf("order %s: contact: %w", v.State.ID, err)
+		}
 	}
 	v.State.Status = order.Status(status)
 	v.State.PlacedAt, v.State.UpdatedAt = v.State.PlacedAt.UTC(), v.State.UpdatedAt.UTC()

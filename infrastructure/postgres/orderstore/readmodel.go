@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/verify"
@@ -39,6 +40,9 @@ type overviewRow struct {
 	Version    int64     `db:"version"`
 	PlacedAt   time.Time `db:"placed_at"`
 	UpdatedAt  time.Time `db:"updated_at"`
+	// Contact is sealed, as in the log: verify compares ciphertexts, so it needs no key
+	// and stays clean after an erasure.
+	Contact *kit.Personal[order.Contact] `db:"contact"`
 }
 
 type lineRow struct {
@@ -87,6 +91,9 @@ func expectOverview(id uuid.UUID, events []appkit.RecordedEvent[order.Event]) (o
 		TotalCents: st.TotalCents, UnitCount: int64(st.UnitCount), Version: events[len(events)-1].Version,
 		PlacedAt: verify.DBTime(st.PlacedAt), UpdatedAt: verify.DBTime(st.UpdatedAt),
 	}}
+	if st.Contact.IsSet() {
+		o.Row.Contact = &st.Contact
+	}
 	o.Lines = make([]lineRow, len(st.Lines))
 	for i, l := range st.Lines {
 		o.Lines[i] = lineRow{LineNo: lineVersions[i], SKU: l.SKU, Quantity: int64(l.Quantity), UnitPriceCents: l.UnitPriceCents}

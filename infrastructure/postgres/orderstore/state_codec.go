@@ -2,6 +2,7 @@ package orderstore
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,7 +16,7 @@ import (
 // StateSchemaVersion numbers the shape and meaning of order.State in snapshots, and the
 // layout below. Bump it whenever order.State, the order's Evolve or the layout changes:
 // older snapshots are then ignored.
-const StateSchemaVersion = 2
+const StateSchemaVersion = 3
 
 // stateSnapshots persists order states in a compact binary layout instead of JSON: the
 // state of an order is mostly its lines, and a 10,000-line order is ~580 KiB of JSON
@@ -27,7 +28,8 @@ const StateSchemaVersion = 2
 //
 //	id [16] | customer_id | currency | status | total_cents | unit_count |
 //	placed_at | updated_at (time.MarshalBinary, length-prefixed) |
-//	n | n SKU lengths | SKU bytes | n quantities | n unit prices
+//	n | n SKU lengths | SKU bytes | n quantities | n unit prices |
+//	contact (its JSON: sealed, or null; never clear)
 func stateSnapshots() *aggregatestore.Snapshots[order.State] {
 	return &aggregatestore.Snapshots[order.State]{SchemaVersion: StateSchemaVersion, Encode: encodeState, Decode: decodeState}
 }
@@ -64,7 +66,14 @@ func encodeState(s order.State) ([]byte, error) {
 	for _, l := range s.Lines {
 		b = binary.AppendVarint(b, l.UnitPriceCents)
 	}
-	return b, nil
+	if _, clear := s.Contact.Value(); clear {
+		return nil, errors.New("encode order state: a snapshot keeps personal data sealed, never clear")
+	}
+	contact, err := json.Marshal(s.Contact)
+	if err != nil {
+		return nil, fmt.Errorf("encode order state: %w", err)
+	}
+	return appendString(b, string(contact)), nil
 }
 
 func appendString(b []byte, s string) []byte {
@@ -162,6 +171,9 @@ func decodeState(b []byte) (order.State, error) {
 	}
 	for i := range s.Lines {
 		s.Lines[i].UnitPriceCents = r.varint()
+	}
+	if contact := r.bytes(r.uvarint()); r.err != nil || json.Unmarshal(contact, &s.Contact) != nil {
+		return order.State{}, errCorrupt
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return order.State{}, errCorrupt

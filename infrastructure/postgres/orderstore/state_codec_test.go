@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 )
 
@@ -156,6 +158,14 @@ func TestStateCodecKeepsEveryField(t *testing.T) {
 		case uuid.UUID:
 			v.Set(reflect.ValueOf(uuid.New()))
 			return
+		case kit.Personal[order.Contact]: // a snapshot keeps it sealed
+			var p kit.Personal[order.Contact]
+			sealed := fmt.Sprintf(`{"pii_subject":"s%d","pii_key":%q,"pii_sealed":"AAEC%dA=="}`, r.IntN(1000), uuid.New(), r.IntN(10))
+			if err := json.Unmarshal([]byte(sealed), &p); err != nil {
+				t.Fatal(err)
+			}
+			v.Set(reflect.ValueOf(p))
+			return
 		}
 		switch v.Kind() {
 		case reflect.Struct:
@@ -185,5 +195,14 @@ func TestStateCodecKeepsEveryField(t *testing.T) {
 	got, err := decodeState(b)
 	if err != nil || !reflect.DeepEqual(got, s) {
 		t.Fatalf("decoded %+v (%v), want %+v", got, err, s)
+	}
+}
+
+// A snapshot never holds personal data in clear: the store folds sealed events, and
+// the codec refuses a clear contact should one ever reach it.
+func TestStateCodecRefusesClearPersonalData(t *testing.T) {
+	s := order.State{ID: uuid.New(), CustomerID: "alice", Contact: kit.Clear("alice", order.Contact{Name: "Alice"})}
+	if _, err := encodeState(s); err == nil || !strings.Contains(err.Error(), "never clear") {
+		t.Fatalf("encoding a clear contact: %v", err)
 	}
 }

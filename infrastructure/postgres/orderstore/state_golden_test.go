@@ -3,6 +3,7 @@ package orderstore
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 )
 
@@ -38,7 +40,16 @@ func goldenState() order.State {
 		UnitCount:  302,
 		PlacedAt:   placed,
 		UpdatedAt:  placed.Add(90 * time.Minute).In(time.FixedZone("CET", 3600)),
+		Contact:    goldenContact(),
 	}
+}
+
+func goldenContact() kit.Personal[order.Contact] {
+	var p kit.Personal[order.Contact]
+	if err := json.Unmarshal([]byte(`{"pii_subject":"customer-ü","pii_key":"0193a5b0-0000-7000-8000-000000000001","pii_sealed":"c2VhbGVk"}`), &p); err != nil {
+		panic(err)
+	}
+	return p
 }
 
 // The snapshot layout is pinned by a golden file per StateSchemaVersion: changing how
@@ -88,6 +99,12 @@ func assertEveryFieldSet(t *testing.T, v reflect.Value, at string) {
 	t.Helper()
 	switch v.Kind() {
 	case reflect.Struct:
+		if p, ok := v.Interface().(kit.Personal[order.Contact]); ok {
+			if !p.IsSealed() {
+				t.Fatalf("%s is not sealed in goldenState: a snapshot keeps personal data sealed", at)
+			}
+			return
+		}
 		if _, ok := v.Interface().(time.Time); ok {
 			break
 		}

@@ -1,0 +1,268 @@
+package personaldata_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/orders/domain/kit"
+	"github.com/example/orders/infrastructure/personaldata"
+	"github.com/example/orders/test/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type contact struct {
+	Name string `json:"name"`
+}
+
+type state struct {
+	ID      int
+	Contact kit.Personal[contact]
+	Inner   struct{ Billing kit.Personal[contact] }
+}
+
+func newKEK(t *testing.T) *personaldata.LocalKEK {
+	t.Helper()
+	text, err := personaldata.NewKEKText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, err := personaldata.ParseKEK(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kek
+}
+
+// sealed returns the payload of an event carrying name as subject's personal data,
+// sealed in its own transaction.
+func sealed(t *testing.T, pool *pgxpool.Pool, keys *personaldata.Keys, subject, name string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	p, err := json.Marshal(map[string]any{"order": 1, "contact": kit.Clear(subject, contact{Name: name})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads := [][]byte{p, []byte(`{"no":"personal data"}`)}
+	changed, err := keys.Seal(ctx, tx, payloads)
+	if err != nil || !changed {
+		t.Fatalf("seal: %v %v", changed, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if string(payloads[1]) != `{"no":"personal data"}` {
+		t.Fatalf("a payload without personal data changed: %s", payloads[1])
+	}
+	if bytes.Contains(payloads[0], []byte(name)) || !bytes.Contains(payloads[0], []byte(`"pii_sealed"`)) {
+		t.Fatalf("sealed payload: %s", payloads[0])
+	}
+	return payloads[0]
+}
+
+func stateOf(t *testing.T, payload []byte) state {
+	t.Helper()
+	var e struct {
+		Contact kit.Personal[contact] `json:"contact"`
+	}
+	if err := json.Unmarshal(payload, &e); err != nil {
+		t.Fatal(err)
+	}
+	return state{ID: 1, Contact: e.Contact}
+}
+
+func TestSealOpenErase(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+
+	alice := sealed(t, pool, keys, "alice", "Alice Liddell")
+	again := sealed(t, pool, keys, "alice", "Alice L.")
+	bob := sealed(t, pool, keys, "bob", "Bob Dylan")
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM personal_data_keys`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d data keys (%v), want one per subject", n, err)
+	}
+
+	opened, err := keys.OpenPayloads(ctx, pool, [][]byte{alice, again, bob, []byte(`{"x":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{`{"contact":{"name":"Alice Liddell"},"order":1}`, `{"contact":{"name":"Alice L."},"order":1}`, `{"contact":{"name":"Bob Dylan"},"order":1}`, `{"x":1}`} {
+		if string(opened[i]) != want {
+			t.Errorf("opened payload %d: %s, want %s", i, opened[i], want)
+		}
+	}
+
+	s := stateOf(t, alice)
+	var e any = stateOf(t, bob) // an event behind an interface
+	if err := keys.Open(ctx, pool, &s, &e); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := s.Contact.Value(); !ok || v.Name != "Alice Liddell" {
+		t.Fatalf("opened state: %+v", s.Contact)
+	}
+	if v, ok := e.(state).Contact.Value(); !ok || v.Name != "Bob Dylan" {
+		t.Fatalf("opened event: %+v", e)
+	}
+
+	if erased, err := personaldata.Erase(ctx, pool, "alice"); err != nil || !erased {
+		t.Fatalf("erase: %v %v", erased, err)
+	}
+	opened, err = keys.OpenPayloads(ctx, pool, [][]byte{alice, bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(opened[0]) != `{"contact":{"erased":true},"order":1}` || !strings.Contains(string(opened[1]), "Bob Dylan") {
+		t.Fatalf("after erasing alice: %s / %s", opened[0], opened[1])
+	}
+	s = stateOf(t, alice)
+	if err := keys.Open(ctx, pool, &s); err != nil || !s.Contact.IsErased() {
+		t.Fatalf("alice's state after erasure: %+v %v", s.Contact, err)
+	}
+
+	// New data after the erasure gets a new key; the old data stays erased.
+	fresh := sealed(t, pool, keys, "alice", "Alice again")
+	opened, err = keys.OpenPayloads(ctx, pool, [][]byte{alice, fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(opened[0]), `"erased":true`) || !strings.Contains(string(opened[1]), "Alice again") {
+		t.Fatalf("old and new data of alice: %s / %s", opened[0], opened[1])
+	}
+}
+
+func TestOpenRefusesPersonalDataBehindPointers(t *testing.T) {
+	keys := personaldata.NewKeys(newKEK(t))
+	type bad struct{ Contacts []kit.Personal[contact] }
+	if err := keys.Open(context.Background(), nil, &bad{}); err == nil || !strings.Contains(err.Error(), "behind a pointer, slice or map") {
+		t.Fatalf("Open on a slice of personal data: %v", err)
+	}
+}
+
+func TestPersonalDataWithoutAKEKIsRefused(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("carol", contact{Name: "Carol"})})
+	if _, err := personaldata.NewKeys(nil).Seal(ctx, pool, [][]byte{p}); err == nil || !strings.Contains(err.Error(), "PII_KEK") {
+		t.Fatalf("sealing without a KEK: %v", err)
+	}
+	var nilKeys *personaldata.Keys
+	if _, err := nilKeys.Seal(ctx, pool, [][]byte{p}); err == nil {
+		t.Fatal("nil keys sealed personal data")
+	}
+}
+
+func TestCheckNamesAMissingKEKAndRotationMovesEveryKey(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	oldKEK, newKEK := newKEK(t), newKEK(t)
+	old := personaldata.NewKeys(oldKEK)
+	payload := sealed(t, pool, old, "dave", "Dave Brubeck")
+	sealed(t, pool, old, "erin", "Erin")
+
+	for name, keys := range map[string]*personaldata.Keys{"a wrong KEK": personaldata.NewKeys(newKEK), "no KEK": personaldata.NewKeys(nil)} {
+		err := keys.Check(ctx, pool)
+		if err == nil || !strings.Contains(err.Error(), "2 wrapped by "+oldKEK.ID()) || !strings.Contains(err.Error(), "PII_KEK") {
+			t.Fatalf("check with %s: %v", name, err)
+		}
+		if _, err := keys.OpenPayloads(ctx, pool, [][]byte{payload}); err == nil {
+			t.Fatalf("opening with %s worked", name)
+		}
+	}
+	if err := old.Check(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+
+	rotating := personaldata.NewKeys(newKEK, oldKEK)
+	if err := rotating.Check(ctx, pool); err != nil {
+		t.Fatalf("check during a rotation: %v", err)
+	}
+	n, err := rotating.Rotate(ctx, pool, 1)
+	if err != nil || n != 2 {
+		t.Fatalf("rotate: %d %v", n, err)
+	}
+	after := personaldata.NewKeys(newKEK)
+	if err := after.Check(ctx, pool); err != nil {
+		t.Fatalf("check after the rotation with the new KEK only: %v", err)
+	}
+	opened, err := after.OpenPayloads(ctx, pool, [][]byte{payload})
+	if err != nil || !strings.Contains(string(opened[0]), "Dave Brubeck") {
+		t.Fatalf("open after rotation: %s %v", opened, err)
+	}
+	if n, err := rotating.Rotate(ctx, pool, 10); err != nil || n != 0 {
+		t.Fatalf("a second rotation: %d %v", n, err)
+	}
+}
+
+// An erasure waits for a transaction that is sealing under the key: what that
+// transaction stores is erased too, never left readable under a key made after.
+func TestEraseWaitsForATransactionSealingUnderTheKey(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	sealed(t, pool, keys, "frank", "Frank")
+
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("frank", contact{Name: "Frank Zappa"})})
+	payloads := [][]byte{p}
+	if _, err := keys.Seal(ctx, tx, payloads); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := personaldata.Erase(ctx, pool, "frank")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the erasure did not wait for the sealing transaction: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	opened, err := keys.OpenPayloads(ctx, pool, payloads)
+	if err != nil || string(opened[0]) != `{"contact":{"erased":true}}` {
+		t.Fatalf("what the sealing transaction stored, after the erasure: %s %v", opened, err)
+	}
+}
+
+func TestParseKEK(t *testing.T) {
+	for _, bad := range []string{"", "not base64!", "c2hvcnQ="} {
+		if _, err := personaldata.ParseKEK(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	a, b := newKEK(t), newKEK(t)
+	if a.ID() == b.ID() || !strings.HasPrefix(a.ID(), "local:") {
+		t.Fatalf("ids %s %s", a.ID(), b.ID())
+	}
+	w, err := a.Wrap([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Unwrap(w); err == nil {
+		t.Fatal("another KEK unwrapped a data key")
+	}
+	if k, err := a.Unwrap(w); err != nil || string(k) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("unwrap: %q %v", k, err)
+	}
+}
