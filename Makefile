@@ -65,8 +65,16 @@ test: ## Run every test, the service's and the lab's (test/lab), with the race d
 	@# One line on where PostgreSQL comes from, chosen as each test package will choose
 	@# (pgtest.Where); -race shares the build with the tests.
 	@go run -race ./test/pgtest/cmd/where test || { echo "test: see above; 'make test-short' runs the tests that need no database"; exit 1; }
+	@# The console's browser tests (test/lab/console) need Chromium; they skip without it
+	@# (but fail in CI, CI=true), and this says so once.
+	@[ -n "$${CHROMIUM_PATH:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || \
+		echo "test: no Chromium, so the console's browser tests (test/lab/console) are skipped; apt-get install chromium runs them"
 	go test -race -count=1 $(GO_TEST_FLAGS) ./...
 	go -C test/lab test -race -count=1 $(GO_TEST_FLAGS) ./...
+
+.PHONY: console-screenshots
+console-screenshots: ## Regenerate the console's screenshot in docs/ (console-order.png) with its browser test (needs Chromium)
+	CONSOLE_SCREENSHOTS="$(CURDIR)/docs" go -C test/lab test -count=1 -run '^TestStaffFollowsAnOrder$$' ./console/
 
 .PHONY: test-short
 test-short: ## Run the tests that need no database
