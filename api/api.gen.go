@@ -145,6 +145,28 @@ type AddLineRequest struct {
 	UnitPriceCents int64 `json:"unit_price_cents"`
 }
 
+// Address A postal address.
+type Address struct {
+	// City Example: London
+	City string `json:"city"`
+
+	// Country ISO 3166-1 alpha-2 code, upper case.
+	//
+	// Example: GB
+	Country string `json:"country"`
+
+	// Line1 Example: 12 St James's Square
+	Line1 string `json:"line1"`
+
+	// Line2 Optional second line.
+	//
+	// Example: Flat 3
+	Line2 *string `json:"line2,omitempty"`
+
+	// PostalCode Example: SW1Y 4JH
+	PostalCode string `json:"postal_code"`
+}
+
 // CancelRequest Optional details of a cancellation.
 type CancelRequest struct {
 	// Reason Why the order is cancelled (up to 500 characters; tabs and line
@@ -232,6 +254,38 @@ type ConsumerStatus struct {
 //
 // Example: running
 type ConsumerStatusState string
+
+// Contact Whom the order is for and where it goes: the customer's personal data.
+// Optional. The event log keeps it encrypted under a key of the customer's
+// own; `DELETE /customers/{id}/personal-data` deletes that key, and from then
+// on every response shows `{"erased": true}` in its place.
+type Contact struct {
+	// Address A postal address.
+	Address Address `json:"address"`
+
+	// Email An email address such as ada@example.com.
+	//
+	// Example: ada@example.com
+	Email string `json:"email"`
+
+	// Name The recipient's name, 1-200 characters.
+	//
+	// Example: Ada Lovelace
+	Name string `json:"name"`
+}
+
+// ContactOnRecord An order's or a shipment's contact as a response shows it: the contact,
+// with `erased: false`; or, after the customer's personal data was erased,
+// only `erased: true`.
+type ContactOnRecord struct {
+	// Address A postal address.
+	Address *Address `json:"address,omitempty"`
+	Email   *string  `json:"email,omitempty"`
+
+	// Erased True when the customer's personal data was erased: the other fields are then absent.
+	Erased bool    `json:"erased"`
+	Name   *string `json:"name,omitempty"`
+}
 
 // CreateShipmentRequest A request to ship a confirmed order.
 type CreateShipmentRequest struct {
@@ -389,6 +443,11 @@ type OpenAPIDocument struct {
 //
 // Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
 type Order struct {
+	// Contact An order's or a shipment's contact as a response shows it: the contact,
+	// with `erased: false`; or, after the customer's personal data was erased,
+	// only `erased: true`.
+	Contact *ContactOnRecord `json:"contact,omitempty"`
+
 	// Currency ISO 4217 currency code of all amounts.
 	//
 	// Example: EUR
@@ -482,6 +541,12 @@ type OrderStatus string
 
 // PlaceOrderRequest A request to place a new order.
 type PlaceOrderRequest struct {
+	// Contact Whom the order is for and where it goes: the customer's personal data.
+	// Optional. The event log keeps it encrypted under a key of the customer's
+	// own; `DELETE /customers/{id}/personal-data` deletes that key, and from then
+	// on every response shows `{"erased": true}` in its place.
+	Contact *Contact `json:"contact,omitempty"`
+
 	// Currency ISO 4217 currency code of all amounts in the order.
 	//
 	// Example: EUR
@@ -797,6 +862,14 @@ type UnsupportedMediaType = Problem
 
 // Cancellation Optional details of a cancellation.
 type Cancellation = CancelRequest
+
+// ErasePersonalDataParams defines parameters for ErasePersonalData.
+type ErasePersonalDataParams struct {
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
 
 // GetCustomerSummaryParams defines parameters for GetCustomerSummary.
 type GetCustomerSummaryParams struct {
@@ -1392,6 +1465,20 @@ type ClientInterface interface {
 	// Corresponds with GET /consumers (the `ListConsumers` operationId).
 	ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ErasePersonalData Erase a customer's personal data (crypto-shredding)
+	//
+	// Deletes the customer's data key and records a `PersonalDataErased` event
+	// (which holds no personal data). Every contact sealed under the key, in the
+	// event log, read models, snapshots and backups, can no longer be read: from
+	// then on responses, histories and the event feed show `{"erased": true}`
+	// in its place. Orders keep working. A later order with a contact gets a new
+	// key. The customer may erase its own data, staff anyone's (`403`
+	// otherwise). Erasing again, or a customer without personal data, answers
+	// `204` too.
+	//
+	// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+	ErasePersonalData(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -1785,6 +1872,30 @@ type ClientInterface interface {
 // Corresponds with GET /consumers (the `ListConsumers` operationId).
 func (c *Client) ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListConsumersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ErasePersonalData Erase a customer's personal data (crypto-shredding)
+//
+// Deletes the customer's data key and records a `PersonalDataErased` event
+// (which holds no personal data). Every contact sealed under the key, in the
+// event log, read models, snapshots and backups, can no longer be read: from
+// then on responses, histories and the event feed show `{"erased": true}`
+// in its place. Orders keep working. A later order with a contact gets a new
+// key. The customer may erase its own data, staff anyone's (`403`
+// otherwise). Erasing again, or a customer without personal data, answers
+// `204` too.
+//
+// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+func (c *Client) ErasePersonalData(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewErasePersonalDataRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2453,6 +2564,55 @@ func NewListConsumersRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewErasePersonalDataRequest constructs an http.Request for the ErasePersonalData method
+func NewErasePersonalDataRequest(server string, id string, params *ErasePersonalDataParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/customers/%s/personal-data", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCorrelationID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4057,6 +4217,22 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /consumers (the `ListConsumers` operationId).
 	ListConsumersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConsumersResponse, error)
 
+	// ErasePersonalDataWithResponse Erase a customer's personal data (crypto-shredding)
+	//
+	// Deletes the customer's data key and records a `PersonalDataErased` event
+	// (which holds no personal data). Every contact sealed under the key, in the
+	// event log, read models, snapshots and backups, can no longer be read: from
+	// then on responses, histories and the event feed show `{"erased": true}`
+	// in its place. Orders keep working. A later order with a contact gets a new
+	// key. The customer may erase its own data, staff anyone's (`403`
+	// otherwise). Erasing again, or a customer without personal data, answers
+	// `204` too.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+	ErasePersonalDataWithResponse(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*ErasePersonalDataResponse, error)
+
 	// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -4564,6 +4740,122 @@ func (r ListConsumersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListConsumersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ErasePersonalDataResponse204Headers the declared response headers of an HTTP 204 response for ErasePersonalData
+type ErasePersonalDataResponse204Headers struct {
+	XRequestID *string
+}
+
+// ErasePersonalDataResponse400Headers the declared response headers of an HTTP 400 response for ErasePersonalData
+type ErasePersonalDataResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ErasePersonalDataResponse401Headers the declared response headers of an HTTP 401 response for ErasePersonalData
+type ErasePersonalDataResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// ErasePersonalDataResponse403Headers the declared response headers of an HTTP 403 response for ErasePersonalData
+type ErasePersonalDataResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ErasePersonalDataResponse503Headers the declared response headers of an HTTP 503 response for ErasePersonalData
+type ErasePersonalDataResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ErasePersonalDataResponseDefaultHeaders the declared response headers of an HTTP default response for ErasePersonalData
+type ErasePersonalDataResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ErasePersonalDataResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ErasePersonalDataResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ErasePersonalDataResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ErasePersonalDataResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ErasePersonalDataResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ErasePersonalDataResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ErasePersonalDataResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ErasePersonalDataResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ErasePersonalDataResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ErasePersonalDataResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ErasePersonalDataResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7621,6 +7913,28 @@ func (c *ClientWithResponses) ListConsumersWithResponse(ctx context.Context, req
 	return ParseListConsumersResponse(rsp)
 }
 
+// ErasePersonalDataWithResponse Erase a customer's personal data (crypto-shredding)
+//
+// Deletes the customer's data key and records a `PersonalDataErased` event
+// (which holds no personal data). Every contact sealed under the key, in the
+// event log, read models, snapshots and backups, can no longer be read: from
+// then on responses, histories and the event feed show `{"erased": true}`
+// in its place. Orders keep working. A later order with a contact gets a new
+// key. The customer may erase its own data, staff anyone's (`403`
+// otherwise). Erasing again, or a customer without personal data, answers
+// `204` too.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+func (c *ClientWithResponses) ErasePersonalDataWithResponse(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*ErasePersonalDataResponse, error) {
+	rsp, err := c.ErasePersonalData(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseErasePersonalDataResponse(rsp)
+}
+
 // GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 //
 // Per customer: orders placed, confirmed (and not cancelled since),
@@ -8303,6 +8617,161 @@ func ParseListConsumersResponse(rsp *http.Response) (*ListConsumersResponse, err
 		response.Headers503 = &headers
 	case true:
 		var headers ListConsumersResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseErasePersonalDataResponse parses an HTTP response from a ErasePersonalDataWithResponse call
+func ParseErasePersonalDataResponse(rsp *http.Response) (*ErasePersonalDataResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ErasePersonalDataResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers ErasePersonalDataResponse204Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers ErasePersonalDataResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ErasePersonalDataResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ErasePersonalDataResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers ErasePersonalDataResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ErasePersonalDataResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12803,6 +13272,9 @@ type ServerInterface interface {
 	// ListConsumers List the consumers' partitions, their positions and lag
 	// (GET /consumers)
 	ListConsumers(ctx echo.Context) error
+	// ErasePersonalData Erase a customer's personal data (crypto-shredding)
+	// (DELETE /customers/{id}/personal-data)
+	ErasePersonalData(ctx echo.Context, id string, params ErasePersonalDataParams) error
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	// (GET /customers/{id}/summary)
 	GetCustomerSummary(ctx echo.Context, id string, params GetCustomerSummaryParams) error
@@ -12876,6 +13348,42 @@ func (w *ServerInterfaceWrapper) ListConsumers(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListConsumers(ctx)
+	return err
+}
+
+// ErasePersonalData converts echo context to params.
+func (w *ServerInterfaceWrapper) ErasePersonalData(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ErasePersonalDataParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Correlation-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Correlation-ID")]; found {
+		var XCorrelationID CorrelationId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Correlation-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", valueList[0], &XCorrelationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Correlation-ID: %s", err))
+		}
+
+		params.XCorrelationID = &XCorrelationID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ErasePersonalData(ctx, id, params)
 	return err
 }
 
@@ -13934,6 +14442,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/events", wrapper.GetEventFeed, options.OperationMiddlewares["getEventFeed"]...)
 	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/customers/:id/summary", wrapper.GetCustomerSummary, options.OperationMiddlewares["getCustomerSummary"]...)
+	router.DELETE(options.BaseURL+"/customers/:id/personal-data", wrapper.ErasePersonalData, options.OperationMiddlewares["erasePersonalData"]...)
 	router.GET(options.BaseURL+"/consumers", wrapper.ListConsumers, options.OperationMiddlewares["listConsumers"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
@@ -14273,6 +14782,139 @@ type ListConsumersdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListConsumersdefaultApplicationProblemPlusJSONResponse) VisitListConsumersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ErasePersonalDataRequestObject struct {
+	Id     string `json:"id"`
+	Params ErasePersonalDataParams
+}
+
+type ErasePersonalDataResponseObject interface {
+	VisitErasePersonalDataResponse(w http.ResponseWriter) error
+}
+
+type ErasePersonalData204ResponseHeaders struct {
+	XRequestID *string
+}
+
+type ErasePersonalData204Response struct {
+	Headers ErasePersonalData204ResponseHeaders
+}
+
+func (response ErasePersonalData204Response) VisitErasePersonalDataResponse(w http.ResponseWriter) error {
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+type ErasePersonalData400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ErasePersonalData400ApplicationProblemPlusJSONResponse) VisitErasePersonalDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ErasePersonalData401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ErasePersonalData401ApplicationProblemPlusJSONResponse) VisitErasePersonalDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ErasePersonalData403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ErasePersonalData403ApplicationProblemPlusJSONResponse) VisitErasePersonalDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ErasePersonalData503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ErasePersonalData503ApplicationProblemPlusJSONResponse) VisitErasePersonalDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ErasePersonalDatadefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    ProblemResponseHeaders
+	StatusCode int
+}
+
+func (response ErasePersonalDatadefaultApplicationProblemPlusJSONResponse) VisitErasePersonalDataResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17918,6 +18560,9 @@ type StrictServerInterface interface {
 	// ListConsumers List the consumers' partitions, their positions and lag
 	// (GET /consumers)
 	ListConsumers(ctx context.Context, request ListConsumersRequestObject) (ListConsumersResponseObject, error)
+	// ErasePersonalData Erase a customer's personal data (crypto-shredding)
+	// (DELETE /customers/{id}/personal-data)
+	ErasePersonalData(ctx context.Context, request ErasePersonalDataRequestObject) (ErasePersonalDataResponseObject, error)
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	// (GET /customers/{id}/summary)
 	GetCustomerSummary(ctx context.Context, request GetCustomerSummaryRequestObject) (GetCustomerSummaryResponseObject, error)
@@ -18009,6 +18654,32 @@ func (sh *strictHandler) ListConsumers(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ListConsumersResponseObject); ok {
 		return validResponse.VisitListConsumersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ErasePersonalData operation middleware
+func (sh *strictHandler) ErasePersonalData(ctx echo.Context, id string, params ErasePersonalDataParams) error {
+	var request ErasePersonalDataRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ErasePersonalData(ctx.Request().Context(), request.(ErasePersonalDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ErasePersonalData")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ErasePersonalDataResponseObject); ok {
+		return validResponse.VisitErasePersonalDataResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18669,285 +19340,299 @@ func (sh *strictHandler) GetShipmentEvents(ctx echo.Context, id ShipmentId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bdhs5lib8KvjZ3cukO0iTlGRb1KpVS+W0K53p02/L7erOcCvACJCMUhBgBkDLzGz/f87tvMCsNTc9",
-	"V30779DzJFPzIrOwN4BAnEjq4MpDuS4qLQmBM/Z5f/vHTiyWK8EZV7Iz+bGzYDRhOfzzNMvEpf5HwmSc",
-	"pyuVCt6ZdM4WjCyZWohEErVgZEXVgsj1aiVyJQedoMM+0uUqY51J54+PzwLy9ePTrzpBJ2ffr9OcJZ2J",
-	"ytcs6Mh4wZZUd7+iSrFcd/2v3532/+X9P3YDgv/o3f37TtBRm5XuTKo85fPOp09B5/EZnTdPLGdSrPOY",
-	"3ZHkA8tlKjihklAiVS74nDCuUrUhis4DwgbzAYnCzkHYiUj3MlULvZyQf78WisnegLxhPCGpIlMaX5CU",
-	"k+jprP+cqngRESVIvuaEklgsl5QnhM5pyqUi7CONVbYJuVqkbgqDkJe2BcbcuiUNS/6YSpXy+ZtFuloy",
-	"rp6JmOK6q9vwkpNImlbnTH8mowBO6u3rZ0TM4J8iT1h+RxJmuiX2i/IB3rO/lvfGjCWH8f1R/3D4MO4f",
-	"jWdx/5hNH/anoyFjw/HB+ODoYcdfw0zkS6o6k846T/s5m7Gc8Zg1nufThC1XQjEeb16zVUY3ek+q64r0",
-	"JkXkcsE4gd3NmVwJLhlJ8SJKJXKWFL8WM0I5YTTPUpYTvdlMqpDbkyaSLhmJvLH737JNRLrmTCURPNv0",
-	"TgidSsYVEWrB8stUsupx6nmVVs74etmZfId/eN+04PbTOyufk73P9rreg4OT935Mk09R5azMn45m4/hB",
-	"PGL9h9MR7R+yh6x/nBzE/TG9PxtOHySHbDTaevmucHCv3J9PV6ssbTo2vaCVa4Ybz/IPLCcLwcVan1j3",
-	"9ZNH5MH4cNgrryhnap3z3y1Tni5ptnXOdssrnzRu/mum8s3pTLG8Pts3LBb66Kn+M7lcpPHCnAPcHrKk",
-	"GzLVP6o8ZUlpukfb5gcT0lMcuhmlXLE5y2FK7969O12rhSZPMVWseRenjOYsJ/GCZhnjc4b7dv/B0bA3",
-	"IdEf4K/mfXBBlLhgnFxSSfTtDUJuWhCW5yL/XdhJ+Qeapck5NNQ00Lws5n2as9lasqR647f3tC+xx166",
-	"bd30ft9M/P/0+APj6pWQafsLmmdiSjPCdMt+JuZkZZpX39UdSTKq6bZuaU5dE5eQGyowIK+olJoNUEmi",
-	"ZcrPbVfABajmLxseL3J9mfWG0YQsRcIy0tUvNuTRHx+fkXvxWiqxtC/3nlwvlzTfRD3gJPqbjVjnRFxy",
-	"cpmnqkZiRuODw7156LB//P4fW/buNaPJcz297fvXsHFActvWmrNZxuIq+7/FWcPre/pV82zTBI8VeAK0",
-	"DAiSbK5Xkm8cT5jA4cdZyri6I0Me/alv+u4//Soi6UwfdAoCA+X2IXRH/dH4oX53OY0Vy6UeLWN66jII",
-	"eZLOUyWJlgKi/vlgEvWCglcQwUs0b844y6liyYCcud/qmei9zlLOZHFDkeLENM83JFXVKzEcHQ/pUXLY",
-	"v69p/YPpA9pI5j0SRD8+Y3yuFp3JaPww0CTJ/RxUhTDa/2HYPz4fTPrNh/JJf5HTJVNWWJQvZ6eqfj6v",
-	"gSCX3px+Sfa8tNBEuUJSdnBwcHxClmu1plm2IexjnK1l+oERYNmRkaaiCpcYD8dH/eGoPzo6Gw0nB6PJ",
-	"cPgvnaCT6tG/X7N80wk6nC51U6qaJZSEKtZX6bKZyeml/ROOfeX1WSG027oqqioLGjfP3fTUvICUq/v6",
-	"qTk2M2pkM49EnrMMJI+nDaz6lOunFNtGfF56UzhfuNkSiRuhcS6khFucxiAzP1Uhh09iLY0kWmxWqC/Q",
-	"hCpqLzfQF5TarASNn8gBeToLOYpcQdPL0WJZjT7m7Pv+g2QUH7MxtWePmkyxgX/qe8vvP/1q6+Pwn8O/",
-	"huvhcDjs6/+MZv9//z///X2DXhJ0PvbNV/0lk5LO9R+Xa6m0wLDKU67oNGNEsY+4lWKtSCy4ykXm0RY4",
-	"pyeMJS0Cykuu7xBuHxwILUi0nonWPsg8ZxQ5GTWEuxsNjRKQsBldZyoopGaaK3sumZiXL+NoeNhyH4FX",
-	"lvbQ9AwyTvvNbBaA9IrfqJzR5Rn8cduyxUyvlNFl8cx0j1ZEBjG4IhvD71qIAvZ1DpNquxLD4TZ6Sfs/",
-	"vP/OUMyrXw1qVgOLIN1MXLK8H1PJHI8hyGICsuZawo9FzmTPbZveMLlzx9SCSQZDyADfXF8yTcKVFsCN",
-	"qPJSb9OrjMYsCeDfjwSfpfmSJVFvQB7TeEGKWcN0pViykNP5PGdzqpi9R4Yi6MumeVrluX7X8QbqBJ3y",
-	"UFpoZx9XmUhYZzKjmWTN5wZrKZ1YqthSXu3okNW991jeNQ6QG/ERdkTPjnR3HF2gp/gUp3uEEzQ/FYSb",
-	"5jnd6KZSbeAS6zelf/461ZruZn8CYZnQPvQh5FsJBF7V3gn8EHH2UZ0DIYhsg1XOPqRiLUO+ovMqnYbD",
-	"+PzExGzQs3SZNkgkz+lH/THh6+WU5XreZrcMr4J57zXrDAZonDVeOxwJfhruZM6eIeJbtmngzkZu7ccL",
-	"IRkna55+v2bkgm1It2Avp28ePX1qSCElb98+/apHlvQCmTlzag2RdMZQ+VD5ZkIoydmKATEosXtnJ9HD",
-	"6O+gE/iNbZeDxabRBHNS/h6vo5aYZ2AOUK4PyuWlFiuiw/EYLDAJI1FabMj5Bduc50zrolGvJglPj2eH",
-	"9GjcP4hHSf9wdp/16cPpg/4xGyejeDg7oHBpGoWCivWnjQGMj462UZEw/Dge9sPw44PHbTrM0xmYDnda",
-	"LR+f0TkBzVvLlSwh041m8eZVuZ0NSDpgA5IqGfLths4JicKOFl0OYtMQfmBhJ9rDBnrmSWhqwTjJ11xW",
-	"rZ2ajihLZQIr3IQcrSTyROtVJQFZa1j60EGYdORJN8GLoBtEh6Nx5Fnr4nUOV8a2tq81F9OMLe9IEpkW",
-	"51ZPKO6r/TbSuxsRvAQB/F3PQT8OT2gdhDzkp5JoleR4NBpaLkZSI5Hi92ALopkUmgdEdyPSpXxjpzch",
-	"XIR8lYM5CaSzHhG5NRh7rDdLJRDX4sAk6Xpycchhx9Oa2cKuCS5MClKxocHL3sC3Va8lkyE39yIWyxXN",
-	"U6nPSQpCySWjF3pU0o3e3cOLYGaqfwkHm0q9S/rh2r3nWqsmS90/kxM8qgE5JR9otmblj7i3Mjj0LAs5",
-	"ag/RQeQEYXPhPEIwHEZtdvPml2wW3P6E75cfLQlD9f5uNwzv/lv33b3e78POd//P3/X/v/d3w07X/DGw",
-	"jSp/793tmb9cVVa4G+jNhbPKyVLkrHTwch0v9DPGhSLZeCE4ayEdL71u9DWwalnknWN0N9Iq1bbbE3Jz",
-	"kkH1CR4MD8kLochzkaSzlCXFeVEyFcnmqgek17L9lEbD8WGjwTyV6tE6l6JJ4llRzQhj+DOZ5WLpSSf4",
-	"25p4AlyedKdUsvuH6zwLeaGC9fRVNr3pb05fPSVJCqSCLDTNgA3YdlHZ5pvLp38W6fM/n25evBlePn8z",
-	"/Pjin/7fj8+/Ej88/0pcPn8i0mePvlnpNi/e/fPmnzffHLdoJziP1kut5Ypm003/OpqIWbXPfEA81FtQ",
-	"bJanrvbc6ewtbYGU3ipsja8ua40rotZOSQv0jactvgpQFUlatu139nSqwMxXVC2KiafJns6WNbRs87HU",
-	"J1v4XqTvQSFR2QcSESovpOeqnGmqMIaXHfJHgivGVUS0erCOYyalZl3wuoMq0TDsEyyd1oMVBSGHXxTT",
-	"6Rtf0IRUZjIg7wz5SBXpihyoScjthHO2yplkXGHHvQo10j/N1llGyu0G5KWWIoDZuv2gOSPpnGthVD9m",
-	"FFGNQ9CJlTXxM+SXmnXBQGkui7/PhQqI/hvwvVRJu9yoboiquKwaSaE50ivSQOv6bbu51ldbu7x7um5v",
-	"//J+wo+ZVH8QSYpWikeUxyzLnPszxhuo/0n1vcFrde/PEv9cDPb3OZt1Jp2/u1cELNzDv8p72Kkx5ePA",
-	"VR6h/0EzEnvDk4QpmmZy0MGZomgNs/wDTWxv7XM0suc/2rm6HddfJGC0pVmaQOPzGU0zsHbgoJohor/L",
-	"3rKJYcrxBo0swJQJhkT8ePDp7+FM81zksjP57sfOLGVZggwCPtJqcZmiVzvofHqvD1kqvQWFw1hfQ0XV",
-	"WnYmh5p4qlTBralMrzheu255r1he3yzvU7Dnib3CPprO6szzfqSSLGmm7xlLtDhjfIQTMqUJ+ebNyxcB",
-	"oWSZSqll+OLvIYftCYhzUug/Grnd2K69jgtpuReQNb/g4pKbLiQIbLHgsyyNwSZe+D0GJMIDicDqIwmj",
-	"8cJOgcDnSB+8oBpf4fRjHZr2ynx2ryk84lPQ8X1Xu7rwXGif0BMAzOC5oVON9MSZCjRfYAlLrEJV0E15",
-	"wQxDQZI2AaXPp/mOm5xUuYmnyHmMBTRamiQ5kyAkFIymtpU2CmjbuqFN2bhy0233Yze2fe7aleIk+l6g",
-	"xLav65EVNz5xvMI3omdAMc65UOcrxhOUKB09ewZKckw5BM6AQJnoW3O5SDNWRB3pN22+HnSaCNJeESz3",
-	"wFlaol3HBe16aQfSMnsx1RoBgwH7XKi+bXRbBMw+Hks5ZGFP896AnryxkvmGDJGwKOSSbiRZiEs0VABt",
-	"Mb3ekcQb0RAfNBokYKcgkvFEOkW7dmyR1nH4xs1ySTdajANRK4oFt0zl3E4/mpQtOBdspbQawOcpWBWs",
-	"iSXboDioPOe2iZaRJNdXY61O0OhIMqpY/kslkBBkYgzJtyamQKdaWWq6Naeok9YDVNA8HWhqaGkmHOig",
-	"vHE3We0TkU/TJGH8RtRh5nrxqMKZDSjS1309/TOLFdxnGYsVkyQRaCfKMnEJuuaJM8ldUolXDAOtdkgu",
-	"B8Xrf+LNo/bki0ne1lPHKJFUEuT7U9Bv9lksC7lYsRy219hiVxmN9dqpOWNgrtZQaoOInBUGusDXLSdS",
-	"0dkswqFOkFy43gnQksuFAKNlvuYkVQPyothosH/ATpPuaWW4OxLnApIQ5RuMAShoAahVApUw+01giW90",
-	"ODyIYE+iw+FhFBAqTZiNNalACOqg9wulA88h0vmFUBANjVO49gPBsGkgxNR0570UHAoMbqfur9dkj6Wn",
-	"cVQ8DTOGu4UsaXojOE/gi7bVbT0WiBbHqGS4FYlgeFFMBLkNF9Gz7EIQ18zcOvxlyJHPcZXT2Psc7OjQ",
-	"FIboDUgEmxjBX6TXreaPIXcB69V756Let90SbHTDq/VCvFnHi9dirdiNbpW+TjOx5qXL9EJ4r39BJdrx",
-	"9NbcROjK2WzNkzLhPSxul766dia1S6VvE/7xNu5SaX02DMRdi9qCb4lPvhDqCSzhdoToxlMDsm9eCFij",
-	"UkmsQtQVOb5d5ethLPEEA6LSJesNbol0HFZlar7tiAtx+vYO2vePFs8d9ge2o8RGWjcm5HZngIuZKM8a",
-	"o5sQSmKaZR6PLbPXkHdFHgChKeLYAhLhPyY5o0nUI3OmpOcchaFAtp6JPORSLJngjLBMsh281TpgE1YI",
-	"+VrFNttRE+9h262H/JfHTF8IZV1JdZODJh5L89eTrd5O464Cs03hUooG1zcP3GRRGL2E0tOtaQrQ6S7d",
-	"0hlmTjztmkpzu7m4HPwiDCZ/6oPe0/dDzrducDnA/1aOBwKe9jken1xby+qk8/jt607QsXTiPEXDq1T9",
-	"w7EmtMn+HqIs5ew8FmuOoU1oxZh89z7orCAc7hzs6ZWY5qGJabZ0ueOZNISi2XmM6XvDoLPmqfL6X68S",
-	"vfCtvdrI4slob3q99XriPdTaGy7pBNSht6+fkbRi0gvgLzVD4OBXa+f7ea/6K7rJBE3OhHhG8/nNhMoV",
-	"9nWuhDjPoLeKTm9twFORQFA7YyYfVKY/MALu2t1a+8jT2l/7HSohiB22JmaYufWVEH1sdNtuhx2L+uVx",
-	"1ldepNETdMXcyG+FT/J8mcqlCdeoRFd1Jge+K8v4TwoBDcJg/UzTavzWwRUMPde0CI/Gxe0yCRzEW1Hd",
-	"nYVt+q7NbVwrLxLLbQ565lpEHJs0TM4Kq3DIY5qDDbUlFK41+M2Q1JAb51dTP7pFyRrkh8L9QkSImzwN",
-	"PJubvIeUK5Zzmp2Dv88nhW/Ekpl901t5CVF2WhFb50SmCdPMD9TRKWOcZGI+ZwkGg5eSa+5I4q9xJ+U8",
-	"KntqcXbEzq52s+38+9jiNu71KSdrzj6uWKzVLOjXBe6WdgvTm25JAX+DiQVvOf1A04xOs5txubXXT4W/",
-	"JVTRKZVa2l5nqGJC4i+NFyavKV2yZhpGIMPYZJNSshQ2sX7HkXrM0KyTlCdYO1f/z7fFA23uRiqJ0o8x",
-	"p3mabfRMIH1JQAyccehZfomKKKYP2H1LpT97CHv8wHLNuLVIiDfFaxCV4nFD7m1or7yjEfzQP8W8A4kZ",
-	"2wPyCHoUaxWLJTs3Xvwo5EtGOdI7NzWpxGoF/mytlcPxgY+yCJK6hBcLE9G/SpViCUTMppgDvqAfGD5p",
-	"SyonxqtVCpsPeQ1fADR9SJ0tOdQg4GhAMFtY/3nzQ+SCDPVmhTzSGj78KfqcCr63u7t68DLpb0ikbWzT",
-	"bevRtt8rqtIulOqLNt1yTqBQ30pMQQWrpEqHjVUjg4sPnJSWwEp8murQStriAuz0iRurRlJtH33T5NbI",
-	"qh06ptwwkxitEpM6XgumAJSWHvLy2k88PdoYB1PVC3xrYOyy9zTRCXmzZ/9z0pJ9dehWdJtbva5/PbLi",
-	"Dhu4GA7+xQzyV6JRZ0I8p3zzCOz4mFQsb0ShlBDnS8o35+gaODfZx2VKlUrrOXC0SmSJ1BxEf2tSRG3i",
-	"MsWEHfOFligsxIalZyckzgQCSBiRIRacs1hh3AzKGc+oVGav60oD+iTu4ZA+RRx7FPFMCJyfnRm6Ntxq",
-	"mkikEqKvv+ljk77dj1uLndp/H6u7RqgMeWVnjVbScopRb0Ae+Tsd8mKrtwicBr6hdAJ1WvqzCFNvOV2r",
-	"hcjTH25oBlr7HVVve+F+5WAmoxagCOJhJhCCRk7N99BwQgxwEKYjIs4PJCPuEd8zKu7s2/K0mrSi4u+3",
-	"5Gz21+ZQlUg3evfuXd+HbrJrjNDRqLz4oJC76GUXehyQKU2yDZHpnOuf2MdVmut/aBFhwxTGFAV+GFDI",
-	"UynXGNFM10nKeIwUwnks5Xoahbx9bq0QUHXHYbWLXVexCmR145u8ykXMpNQa4mPIlLuZHacxpbh2tSs6",
-	"G5w3ZoTo5ibMpJbFvPsSjz2DpDcGJEe7qdSNN95sLtimb1reFrWtI+Dp5VriCws2OAK1FYe8izE1Acb1",
-	"iBws579Y//NbG/bDkucsSanFGrkBgXQdni91jxZGpLAPskrMPLgW9AZXhM89nCVHPgl0AxMYmJiBG4ih",
-	"a9mHln1o8lk8Jjbmr7q26JfoNHE7gGFfSfIs5cxL+qEJulNo9irXvE5BApMBJKmG7mYpwIURmiTwHxt0",
-	"XkTqrrxOfux8v6aOmlV4jUuUXHOtFnSj8WAYQbhKHLOVPnAqSTSuo0b5MBkH486V8CeCjrxYt6SVKRFf",
-	"kAvGVno9elKkO+rfP/SyQJFdTTPKL/Q/LaxROam2kin35tu3/T+8fPltfzgc4Vxt/tv9w21YC01oTA2/",
-	"JP/5P/73f//pLz/91P/LT/81XI+H44fw/8d/+el//uW//Pv/+emn9zcHdjJ6PCzcpAkpmvJGWCfjml/l",
-	"acysv76e0pliPK2WYGGnU06WKRe5vQzwYa+K4mqV+jJsyfHxcRN2in8p4H878VSKBMDv4JoExfVtWFWB",
-	"uSkgAFovvZyfd7XH5VL3TLYexBuX8vjqzytnVDahtb1bbMqJKKYblpDueqVf7tFw6B3bCVF0ith++oWH",
-	"fJozeiFt7KwB+ms4b301alf+kY3fNnZtPZU01wcMfk/vCRxV87rdVZ3CP6bhDP7LbnZ32++rWRgCBNFp",
-	"gARuxkwSGHgR6ZyZDF+4JfVDF1yulyyHhIfaUTwGYMbYtCErmqsUA+GnG/Qe64Hcr+tn7NCe3D+2Zoia",
-	"gd4gN/1UhVmqXHPs8/2WVZmOGkEZ3KxNynEJNtMuub4ifVDLVRNhQJc+sQ0wzJEa2NLSqz/Y/ppNCmkz",
-	"pQckVDPGHYlaQoCwsKkimOFZzixOGOjWHpzXpOQV5IDM+c2bly9IyldrVc8RNhNyqKotAMIV+FY0AphJ",
-	"SQKoM+3THA0PD6+IIhV0Mjo/RwtKA50203EwBpmYW1tBAQ/bxTfkLoO8Y5GmID6rzL+H15qgsUU0gEUV",
-	"mUQiS1gF4baY5AkZWsRgzlonlIg1OiAbZoTADnpCmDPenEmKV/6OhJeNEEG+0bN8q1ycnYHJPf8wbro4",
-	"4pKzlpvszEHwSsCABCoy3PAFZAYj+oQ5mjuSZIxK5sC+3Z4AgCxJqin1l2zaH/UPR316MGucnOu6aYIQ",
-	"mO7oHSCWDKubv/3wi0tV7/9rcYmmsqKRSQ40tBYxnGRVftwuH7Y/UKTkeL8szIojgFSBVshsepeFZnYv",
-	"2sVGoFu59nIPrvwwIKmyAT8+X3Oe8nl0QiJNJPQ/J3AJfbpn6IfJRbapiychj4zTGL4hc/qBkfWKGNgq",
-	"87iUSQgvMKJPwG17DlcVc6Hd1USzJoyvrx54GFFgsFjmON9O0DHTBWUQJtEJOrZXhEt0+BPum9qN9ENB",
-	"63IR47UXES9YfLESKVe4Q16I1k703T2hdX2WC+TDfzilW+5dwBJtLtNBe/il1TZycfDJWDfOdbU+q/wq",
-	"AR4fiB8wLrc2xQ+9c+lW8BnT3bUQaHbjyfh77mbTuEeGDL9BKnzl3anmDyLoG5ln+vrXd8Zt3TnENMv2",
-	"8RqAj+tUoClPU3drSVTlpICVx5jNsYKcEIPF0X365iU5HI8eQBRGmWn/CIHhk/HRcNgkAJfixX+sMDgM",
-	"Ha8zNZjMudNLtsM8N9I/24UDVK3LqLjiYgtM5I2nDsnUHNL1BsfI7zZeYa45hCAalQg/uPKAlfvs73h1",
-	"Lg0b07DdQf0eNr2Nr1K5oipeXI9yoJMrz1OID7OmogK/RwIz1AqiaHgn+GGLpGV63dNC4yN5lcnNV18/",
-	"+9uwyqicxhcpn59zsXVL70him1owsxtv8jdfDUeH9/Vq748fjsYHwwfDw7+FXa++WnOjy4fR9OwKAIUG",
-	"eFwfPqEAvtYyfCVhzibX9xowFbS85qEaI+5YzlAhQMBG7HomssxKbDcxTLwByFxYWBkXGo22VTDoYnLN",
-	"t9WtZubw9Uo1TgJiwNMQpKW6rJDjuiZk5ZU9MZtha5XojvU8SBvE81XrEuxneXnC7D5paptlL2cAhLX/",
-	"5v5YOSiD/N4mjNmyImZvAK4FgNq76I21mZtahE+T3rXEtRr/99HoG2cFIOON89oHAH+7OFiBwnfbUz+N",
-	"9w3h4E4DLMJJEO4BVYsFgqkYkxhMKOTdyDuiqBd44bO416kC5ZHPpWaGIbcX4RWds11E4HIhMrDNwDs3",
-	"imeLXE7V+YLRppuQr5k1B2CotwsI1tQhYzNnVfEJB9wRLi7L18JIA2Yzp0JkjMKSrkYzipfw6WoUAmoZ",
-	"lV/0nKnKgyavDLUoa/WpAU0FMCLvjwiXmIHVWF6kWj09MQjBK1CsuYvZSbNMD4kbeFNFv5FulJYfuFNt",
-	"JCcpy5LHzdbQU1JA25nchpnB7UVYt9r9MXB8zcYoDxCOdMEaaj7eNCPUaVW4V7WJOZi/Gs1wnLiu1iMS",
-	"M2alGKNbud9mpMBdhAJXW4zctL9fM5qpBtTiZ+kHxplE8Ku1rG+ldJZ1awkRF2Urh7jYg5RBJ00Te7li",
-	"/PTV069EvF5abtIouyPcZY3Ome/JwWBIEtMJ6cIDEZz1AoJW8QQNe/98+vxZg/OCz8SugWsTFyvG6Sot",
-	"65IHg+HgoFOSCw/CcDAMw0FrTS1ovZBXnEDVdmBmE+BibJ+NOw7cp8W7bMqGFPw0YXn6wW6fZq4omlQ0",
-	"78+enT0qsrN9f/3YuMqrDuy6d3d0fHz86XYSuw+Ojx+Wc7vH23O7R9Xc7vGnmh7pNrB6LoXFwxpBwMuj",
-	"DynLCF3qGVRKveER1K5ZxQLSoFw5SKuFMDaAwkFb9wq0GE3Sz4HlvMOSVr4s7VEcWNTNyEA4IQjuz0Cl",
-	"0y0iaFKJ5xgF+xi5zAVtdObpPwXlgdWCbcilVmcAmfGEUEWWQiqidQ3SNakDLlDWm9deYgk882cpZ/so",
-	"Mt6raLVGV5EEtpqeh1cwPQcek9m5Is9l7L/JWunQ9VKfpqUU5H/9NwzhWGFQxweIaM68c4lrVA2f+R7n",
-	"7lOCXQFE9asncabK3pI7dtIpk1ujitpms49nwSuz6UevlNONb8u14BG+VrrgQdB2C3R6V7kOmU7vBEt8",
-	"6I2ENOmr7k5VSk0qnCrwJTtzKe27Ll+4EsEpXYHAKw5YPKudPpDiuTbIvxDv4bHlG4Sw7YxTu1Ew2mBb",
-	"VFndCXa9GKz6U22Jrvos0VMYXrFD4UVLdkA4u2RSmXzSdttUy6Mw5MLoelej/K3KaNxSuAMLelhy4BTQ",
-	"ouJ2Tvg6y6yTFShIrWDEdYtt6J4xf7wk7LaoE+1WKZ9FtDDiGYs3ccaMwuO/qgmJLCIv6WqBGtRMeP09",
-	"CFHgIWcphJFERTYf1HVxLouIdKdCLcgs5TTrlV3IhTjpOz0Kb0dJq6rhJBfPBmJ7YKW34CoFEkWovqlt",
-	"tOWGsmmJ5zUJqpWSKc1K7xZjdx1a/yqyrgV59djydk9CyJtcCcRGRkJEgimHIvUOqyKJqgtJ+RaAF1JD",
-	"sL5NGeUOkEIagGRNalq2CTnE5KVKsmx2Uoek9erhHNSqYhSi+9+AQ6np+IvyE6USflY/CWyJPkgVRbxe",
-	"rzwf1sQVxujYWhMXAGN4mkHVv5B3Ixvg22/4P/u/qOeV6nL6UuX8rqkxFef53ah/fNp/Qvuz99fYeOWt",
-	"q8Hla0hFE3H2sF9qZhwo73Z49MBi7Lj4YmvTaQpRSFhTiaN4kXLWzxlNAOrCdqibl4zyJQj2E69km37g",
-	"CaqJ0ce++R4SNWQUIJazC5kTl5xE+k+mEg+khNSeXBNSf4N6XsF0qgezYnG3YBdYUSUEda/4DMyQqUs0",
-	"i/WS8mI32cdVRnkZ6FXE5tgrsgBilO5zXUnqxT8MWuNSm2JxRe5bh22iTQDHybjKNxBAUi4Dsq8g5Rml",
-	"G6SpIj+ovmtvXz8lrmYESRPGVTrbuCLexY6R7lpiKXI/LQlBk0ubeSXwLbOX21XtOk/8+uzslZWL9BMo",
-	"zQChG2o3x+RA1bdALkSugur9MUGkRQU4fJy636bL01Y0olhPs29u+wmUxw1IVCRoYTIsQrzAI0+oXDCJ",
-	"ibER4pEAJYCqVlkKsLZNhKJKAraVufCJdZ723bR32tVtmhmcgaexmufs3dEmevya0UQLt7KpkL750xX8",
-	"ApCiWAmAhF/dwDvgoB12mKtduM5Wg/XVQ3c0HYkZSUyAUdUognE5O5SXoGMwJ7abZJpQKm7RxLZTIC7S",
-	"l2zRACXI5cLUb3SzM/7fG1uDvfpopFs6My8lqOrH37N22k5j8S7F+440lmKqnBQIVkKnw+wXTWJrxCm2",
-	"bOIg+4Sf6n1asc9kNN/P7mqX4Zlerx2mteNBtcRg7Xxh1zR6lt7cXnbP4e3ZPe3gNzd9jq5p+nT3r2oF",
-	"dYzE+vELk6ZHy3baNEv3vzE3y9xuZ+As2Ql+9RbO7fbGbTu2K6rOYWvdwMTo+rielbFAXfpbNDRWaOL+",
-	"tka37Z61EY2LJCqoImiTIY8SlqUfWG5Aw0p2ximbibygpG2mxqJPkAtNd9eyO/rxe006vMm7KSiptfzZ",
-	"iCORN2QaJFTRq0V9nLkuDfY06c5yxvr6oZ+QhOklABiRr5jjtXWIvNXUgWuHFDTcDZhbI1t/y9Pv17VY",
-	"xvLFPqYPpgfxOOmP2HDWP6RH0/7D+H7Sf8Aezo7pcDqKx8k+vH3JFL363sLpEvutt7E9YzuJRZ4zU7EV",
-	"k4/XEn9KExmQtAykUg0TKT7GwJCcfd9/kIziYzamEB1SQoTpTDrD6fHskB6N+wfxKOkfzu6zPn04fdA/",
-	"ZuNkFA9nB/T+YafpENoz5P5YyXkrZ7E23thdkXF1jmKfwHaJBIf5TE7X8o2vz+KfysHJNnwVzh2/rQoZ",
-	"Ddp/a2SsCUcE/RqNbl5echSYH5+lnJ0mifebRx5MovmNo3kNFgLXwZXFrw/Ny7dRxRZD1wSnm6hSYJP1",
-	"R3sN37MjEoHV4ivnVfIjF9l2/sUKkHh6b/19U5yYZPE6T9XmjR4AiS4CaJ2uMSQQf3piV/DNu7NO3Wf0",
-	"zbszA4xVhAWDnWm+zlkCqEnd12/GR/fvPdb/j7ocJa8ePyezFCGHaci/efftG/L29TNgZ19DQ4NnJBdU",
-	"9yNZnDPVG5CIfVxByL/dtRMS8eksCkIepVTp65FKaag7XWuWmTNMk2SJierRooO6FBgxXEy2Nwg5OF9s",
-	"JXP0v3jKL0n1cOB0iRBiWGRJ1SeDLNovNoRMGA4SQophX4u7sFBqhdA9NuIQnBcI2WqKfJtsMMXosp44",
-	"Z/4IJYzwGvbRCJxYbRHhogfEADpAkihg4Dh/gkRIPeDPFDpKl8u1QuuupYGUE7rSfLQPiQkeOTzxwepD",
-	"XosY1JOz6vx0Y4q9a+G5MMUAdLMrIG8i0UOuV+UAqruIvWyMnj+mySeDoBj14MQxo1oqYwOKKTeA4EnI",
-	"69/+3jyl371Ad+3vqfqdgb1Ll0wqulwZC5++GiG/e9cQRxmAtoWgI2Kl0mUqVRoTD7t1cPcueQz1HWH5",
-	"iAvrCl1BynvKtdYkmdQ7IjjDK49h22U9b0Be28LnmC2PkB6EQs0sWzJgY1JBqKZWgs8NRKkltGHnIOxE",
-	"pOue6fdroZjsDQjgX6Uq5FMaX4DZsqiHoPm5Q2BWAupSwhTs7+icplxr0K6UFlUhNys9IakfR6R3YSn0",
-	"HRA8MKQCe4EH/WdEpEDQxsPR2LwlG9OfevyQvLNAesVUPaebrWZrUe4zvcHgobVOEaxihfhXg2qVKpAS",
-	"q7fFQX2HPDoYHkINSFspK0JaUoKtWbtynXh3PHAsuBwGWwXX341evXxzpm8xAEjBA6yBvtkCEQNyalbo",
-	"Kr+XIc2B7LoSv/oXthk+PIkVGkWezlNOM2LL6kPiO6Mgh7KPLF5DMXV1mcbsBMDvoOwp9I7kOeQ1vLmm",
-	"oxyPowH5lm3QPF4ireKSk+6K5cb/bSuyakqvd8SeQEQKYRXqF9ttavTWRqmWE6QofLWpLLtr4V2hLV/f",
-	"IliTOac3hi8Wh1SgaLKPelgS3VtA4PwPmt14SPCa8N8zMdeDDV1mkcPd1HyyhE/ZjfbE3dSsDXkHiQoG",
-	"HfUG5Kky0QLbGVYKzYBphbwrVzRmfclWNKeKJb1WPtalsdIPgRXpwL0G5ka6Lt8M+YGXQ+R/WjxZanYA",
-	"fKqm6F4KUQmjyNyYVsROk3yk2ZPx3WnCCZ8az8zVETUh1MJumGRM4irx9UrMwbNOXbNFDWUJLRJ4EWNx",
-	"GIXcUsUsvWCEkmUq4Q0BjC0WPYWtbxgDSy0UtYYtpZ+JnPjVCStRHebKFjULIFVQepRgnbGQz0yBA0m6",
-	"DUspLaLn1TavFysOuV+tuAKYKY1foBzv4u2eva/s+zXNQq4Ji+b3Hopl8S7B4yr1qzzNTBkVpCdRGx5k",
-	"5MIEZMi7NpagZ0XLZTUmAIu6a1KeM4v9qH9POaK7htzzKc9omq1zBudkIEUkFrIlnC71meGOzWYmdRyd",
-	"zKEJppGkG7nImuhe5IJuNA/IGcIPoa3EQ/zqvuUpxFKhKxKAP2TPRCJtFJP2/K0n09g6lFczBMrOF/A+",
-	"ITfRCSgywxZAZegtXkxbwtNgR2n1J+R2r73rglIPWCexnE6UiFgWPs/IHC14mGPBNf3Q4lVBejUXjtDG",
-	"7S7l149PvzLo+3CjjRkNHq2BkQxIQdkR7ZSc2orFWHy4XtTYu/RHlpjoozUlik3aV9fxyqhadjrqnegP",
-	"TFUTGMXSN/OUcNMR6rooBer36dUbjiB6zLw36fOqEp5nzmZridWWIcdJi8DRI/ypb64UoVPxgZGh0bbi",
-	"xZprbQh2xvLo4dBUdwFa5B66ETgVBfoFI0KJNbw6UHKtGx2ODjBirTQzCA+asgaoUfjkKEIAu8tUMi1f",
-	"n9qUffM8f2C5IDN988EHAhCbvRLGpnmonBhtGrQYC2ymp/P9Wt8h1PyN1OoKO9gEMFOf9R/+4R9Ah7AS",
-	"nt4PqBHVtBHYr8sKlB7VxXM0FbxCHvnYp9EJHJ5pkxuEVIMb3YDxW/TSBMY6ISpf26CiLI0Zl8zTGF/l",
-	"YpWnTNF84wVkGF3RzzrqjAajwbCUu+YnrGEK2j0LTAU/zdkW1ztatJH1l0D28FeNOHsoRIR8KRKWoVqV",
-	"MxorkWvq1gg2OCGXoGkYqcV1ZWMTIrLKNXUc+HBvVk4qUJO6MKuQ7wGNlTrUj4wlvYBEBcRRhMLMqh1z",
-	"LlXmAwODhDSZViHg7ETsRwMSgSoLU3foWEGBjkW6VXSskCM81omHjaVna7Gx9Bdt2FhatiuDY01IwwZf",
-	"pCvUmHMmmYpApwMgAsF7WMXE4WmR7g48La1/aoET6M6EGPh0lAwkZD574aruNT5NOpOO5lCP3L0MOvZp",
-	"wR0dD4e3VkqkhJLZALJ8DZzMW6q1djgctX3iduPe2wrW/uHwYPdHT0Q+TZOEQer70T5fNNR9g52CmOfd",
-	"nxcg1kFHWjirjt7yEjKevONh5gUGnrV4eAADS8FRRecSgk/dDXmvu75n5VxjP5IFclYjWXvlicYTm4CB",
-	"GTyBh87UbYFn6gX6MptfBU4pLz40iFc+ntWAnGHZQZoQoIjA2IxXvURAs02AEXWZLbwGcpe1KmASvzxx",
-	"Jclhq+9IAmyJJv3nundXAsbRR7QhauLl3CGp0h3MMhZrkuopTFYsMTujRT7NuaV91qAe6JUYQuupGWbr",
-	"A63F2+5KmlAXnn5ZTAj5mYE42Yh1Ds0u81RpQRzgUCBKvlrcJtJUFtprSon14sB4JYmWwn1y51mRLing",
-	"OSPocKR/igIbwx/yaCy1xGSyM6PRUEY9suYqzUzQpjs9vSd6blqaNuJxIWgc6RWa8if6m3P45nzKFilP",
-	"rL5bqm7SI+nMVqzkQg3Iacj15IhWtRwgsFvGHVkkdqRLBiIk6oSpJPFa2ZBMKYxdEhgTquUIBxGLpUmP",
-	"TZdsgtJ4w1ybSPScqSpEHUAGGsEJ8rYrXjC9ksZttNdP77lmH8rzu5Qua9lBNT44DDqp7hrEto4FQe34",
-	"B9/xofavCI3ThO1ptV44Fy3gla+ZtckeDYdLiaz0SEYn9nKRhruF98adF1rv4ZD0DUm3n3jFfwgxPA07",
-	"omdb2gkv26MLSAXy30ZD+W/wzx9HweGnpf7FUK+i14RI8f5zMuXKvWorVFSjNw3st0YK9+DDNIFPbqsi",
-	"1iFuzXYe+Qea2OSuvwXm/0emPN7gbGw2Wrxb0iUKStHzub/l9p33n3ZQnlL+V5oALtI8/cA4GvetKQ4Z",
-	"XVukKzwrrTYVrwq8uYWTF+MrijvupVuNDdC/l29Ve1FahCkwrxtFltfgHZIVkDVUv6wj2zcyUr4xWPJ0",
-	"Ps/ZnCrWC3kFjikAPTouJA2DTzQgL4yJ29RdMo6IqpkYU9W6QjMVOpv1TohvA0RJ/3B4MCBnwhgtrQZV",
-	"MPaQG6y0EoyTh5XkR48ZEjgpASGl6PqAkrAMvJHWQgsBqOCKciAnzJ29yimXaImQRqoKOUg9M9t4ymK6",
-	"lszauxBcaS6YRIekntZdeIaC353gYhbpfAF5HVbIQj3zcpHGC8LB18bBclGMDi5Nx5VhGtbnq6Uyv+WC",
-	"ZQmBfFXUugDfCydApjS+AFkqsgY9CIYqoMUiAxflAOp077CwTIgLgxI7FWuesCTkRXwqHvlJ4Q6zqFPs",
-	"Y5ytEwag14GWXvRCwPY9Y5fg/tFSSwS2pYhAhB3o5ojwjd5dXLex3xhBRZPTSQUQUKFf/wOMqw8f/Yd6",
-	"5gDQD66hC8ZW5qKhHzrkKHVEBpAKpeF8rZfOvcAVtANxUTyWwgZqbawJm2GgeGH9G5asf4Uh+Ry19Yh0",
-	"qbHNAyMH8mDNVezjKmdSTgwchFRGJHOB8WbcO0Ya0qL6PJWo+reIZSAgP2EsqQtkTaS6aALIZrYGXj3P",
-	"DiqXkOqNsAaRWsQmYBE2ySJwE0rCiGMm8M0VCufoae6xpjP9FDp7NsaalVCc6rNKOQ5Hr6m8ewlJrw1D",
-	"79YsDV/kk6p88tp6PhHFEGmE4VhzRqYb+K8njcz0e0MzRLny51ajKl06Pq55HQQmGLtjQFZrucCYHUAO",
-	"Qq4AsgvV5J19VPdMSBCMFJHuG1AS+m/0ZB9jGsEAY1UsjwSnqsnznQCbiKKQp8mEjIaHB8ZGOSHlyDws",
-	"Kz8hP4YuMC00oZGhj1oZdiYh5hiEneIvaQK/P5qN47/89B/wF9e4Mk4n+MtP//HJTSvkUZqUTRd3pOOp",
-	"AUExJAKjAtBv4HV6rpFeZ8gjB9UIsgRg/wkOe5ClHDgfJCJIRXMIiECVfIIFv8DnlKspMzEx4AHz61Mg",
-	"8wFXLdQohMKEUMsenVKwy8bfBNYPzQf1irpc2MkDVDHOuYeuV6epm4sBRgqjwDt5AmCkHNszCOJQ+waM",
-	"ER5/BmMxmHGR/7guIGBCrpcMmA3aXwrkT9gSaQXCcp1V0oVdmG7A6WGqtUK1/gjavAEHddQLjBvbFyrt",
-	"75SBGaW58sjcIOSv9ZzAq2pZIJjAYd+caKeFd1kS/3xhT0tOhbSHmfnG8AOR4tQu0latkYu1kiQRl7aS",
-	"DSaFQ/yJcaYrIYjMxGW2Mf5JA5AqjTw4XYNfO3FWMxChekHI9a2AHaDEcDZIFND6+4lXV7ixoC08Xi2w",
-	"Gys7rEIvAHgoSzxu7GobK9iDExROwTlxNDywbs9KMV5bhRdfjm+KGpCXRR3frlEBQm6DeGxZ4IaJqAVb",
-	"QnAZ96op28mEPDocH5cEprbKwE1zOuValkMvbCG3gUZTyLu+YIYAuCXC2iQ14ZiPbVGLm0hNn1McCZqY",
-	"CLwM+4T0NhvC417LCblMuUQMNKvalXRcTcmtgotCQiGslS5kmwXJWo1GD68G5GLQJTA9grqJW5wBq9FS",
-	"R7R6e1meaqyxjNn51+J2uxI2t7PCTyGvyMgluLsapz+xnA/CbBo4XwPMQkv5fAMeDRpmYa815NCUVfbp",
-	"aaqQxk5FYsJ6idSyIkcor/pc7UlLzUkYxjDUy9Y+ovGC9R8hzEtDAlJ2qdllxEUfApXhUhf7VU/0+m3K",
-	"yIfj491fNBbl/1kF7CeFIagiYuv7Wr8yzaK2CdZsFbJPLTMYG2YA1nuUqIkpbg1hrWiPOSlihyCQwOSW",
-	"MR6nDOyCNV3bwCx/RjXRjNDyVr010Cz9wH5etfB6d8JE5XYm370v+4cNUvUqF1Nf1ZIbqdjS3AA/JncP",
-	"s2kqHYC0A4+mEmCiA4izAyke/kEluB+VFnu6pUgniP/tGbkSzTk43pThzbIRSA7LqNlQY2byZsXiq90g",
-	"u9j9blAVcbvlKlX35Td0lcDprtcGmGE0Vq23KU+2BUI9g7jeJqxH0p1uSOTgP6OAqJRJMs3Bcq7/liYR",
-	"aAMrG+puFDRMm4lsaBOGahbJ+VEdLg71uEa8OIhxbgxrdt+WOi/Mjqm0n1jPQTV2uPop6mCUE7ZcKbSH",
-	"aMXWRPWY56E1zAx6139PjBZywTaSQZJ3yk2MfOHh93LJI5QLsfCB1PuCv9X6cK1yQuDS9l38qFGBB5VO",
-	"NbG0qechb849J5i1jnHIYkW/X7MT0OCymTB1y4iiy5U+wJBjzxXdo+ubezU7gaQGaHlHk+vVgk6ZOnG/",
-	"JGKGR5un84VyDaxBwFzhJMVolAVEdK4Vynv5OkNZGseDyBTPvmzOtBRsu9tw3WsLzXKhhlu9bi8h3LSM",
-	"a1qgCzVloDdZix00xZ7EzseMritM/pysmuE8g12tODgFvgn0MeQuO6n0/AJ8dLX8F0AgA5MDR1dFOzZj",
-	"09orIB1NjsWr4zjeYp3qvQzwmmg+A5P/no3x5X1e43sB6rvV+t4G6/srs7z/zEF+wpILy3PNL95j2n5T",
-	"aJ5mpBJRagPDYEz6HbehyAV2Lxpe7WMZkGfooctZyAFpH+1vlzRPpDGz+QloGCyIaPvOCmqU3SXdkHgh",
-	"hGReBiCacCkAYvYwtZWqOqwsaMKl1LQJ2EtXDKPVjeEQ8XVAZY4FTypO55AXeUI4sDJVZWgG2WkQts59",
-	"qu5b12wQ9blpbaoxRuCLtxwUBRgXvW5SRSFdEOzdCeQo1YLYB+TpjFgD/VZ4VBpylS5ZH6bCMLGrq3fv",
-	"wwNNUgE41aIR35Hk7etnmGqohXaTp/JM4DOPAr9wNfwJUmGbONXKwSZf2aTnrfVbttmHcD0qkC6eJvt8",
-	"8ApQ/wyVg+f9B5Fs9iBwhnkgpB1c00eQIfkU8EeKp/eolD6ZJqRbuoy9TtD5QLP15yrngvK4vgnN03tm",
-	"bp+5Ld4rA2Z31akBPd2P9tfhtHcEmJn4PIN47SJRPPzscgzQpxrj2oNmo/0PwbY04R0PD3d/9AijXZ+n",
-	"PF3SrPPLNlQNj/dZEJ9lKSK6HI72GOIVIgKdCfGM5nOG3x3tsx6THcaS5yxJqTGwdw7H430+NnYXzSUf",
-	"I47Qz8pmX1VB3ZuYbaHgAsvbK8jMJtXXYR8cIrKlxVpBs7QY5eRa8j1gGVgmabvW30D0WHQ3Qth94lKH",
-	"mxPySwmAyLLTJSMqpx9YNiGRxXwyLER6vJtCMgsA8KCSZVBePGSDEjzPCYmo2t4RNRoaOrtUyA0UidIS",
-	"o+2zQOAwaUeA5ZVCNrybLiKbqAhFl+VaIVAwBFjJ9AObADfW+wclB0qa3ICcej1N2UZgPkLocBEgM9kk",
-	"pOlBzByaKv0E5Txhw6PxdFElx1TwNAaIAZpYH71dLmwI7iMy8TYL2PW480xfKrhT+3DaU/lyZuA99m1+",
-	"qv4K6kcb22mK79Fbv0u7gDY39HMc7MN1XghlX+Nfl+XsN7cnYs2TX0B4M28nxVe98XBftFz5vkLE72EG",
-	"Evpjr9djmw6GMFzgTHSalqhWQgFdxbNpmgzfnFEpOOlqsgqJDkfDYbl6hgH5MpqNLZBWVm1cdlUB2WCD",
-	"brxMG+PccTApPn1OZeGZBHZipwr53MYIiCnNjHIJobkw9SZ6hdO5Lsnam1z9rLpH82W3TVItoeGhUJsZ",
-	"0UQj95F0EUHnVyHpXpHsXEPQHe9DaMA+APEIT8A++0VGvhJNxou7lSzXiKspq/A5qCt2XSWvjgwuqJcN",
-	"VwQsms/KwDFWIM6qkenlQCu0BC2oPOfCVJc8AeQs16OX4lrDvGnqq0CnHYS8NLU2iu6SYxsIugepsZui",
-	"2zQ4TJUEGj4hNOQl1CwLnVHxy7T5OwJEcgl5pLtrdn+YFfzmuMAXIv4zEvFfJz3Fl3Algnr19DanOM9M",
-	"4JmROVNeALpiETcLswHm7B4WBELPMQCTYYKzzbs12UhmECO1OhDHOZjhTL61y4Yr1OvUswR4aP7WmGAm",
-	"fxLyOkCJjWKfV0CJG3CICcAGL0XOTKSiNFlNgUu4AfLnZ0gZRzrCRdrcOSUMUGYFf73k8TaUlLNtqvo1",
-	"I2S/RuC4vYNkTXvjNbwWfYKZmn6+KKmtSmojuF/DizYP9zY1V1c9+7ZFq9PERKZzRrpvvn0buKrQgVcT",
-	"ugd59jXhC+QQ39xnwTlMLsFpAgY4H2HXCjle4aoSOliT5FQuRWcmi1Yzsc4SsqQXJl8QUEQg/SDTwntA",
-	"XJ1wRTOoFg6/L3rxbX9QWdxNFGL2vQ5Khcabnj1NkqJM8W9V5b0Vg95pkuhN2uFQwlMWhCbJPl6jL2LY",
-	"F136lyn7nSaJI1pipwSIMLp7Bmm7/HKbcQ158Sz/AA6e2SyNMbAuoYpOqWQG4JzGC4voSZbpHBFwgwJg",
-	"CLOgqjCNMLM2eJuiXN5n9AQUg7RlY5htMLBRm583/OivfuVaInqLeoVbo8NdyaMdIb0t5ZUwqreogHX1",
-	"sF5bccvhMECUr8F+qoXBhtxlARtwbCPPYwysg8ewgaxeTGwp+jXk5fDX0yLClFwpwBShMK4QMloCEEMY",
-	"ZKxfrUoFqMSsEqBMuhBIibHINMt6E0IllJFDDE0LHlgAxpS2FudXikVui119467EPuGrpaJxrv5tvbD5",
-	"ngX6moI8vaJsDUBVzdV+WgJb6xW+Pnu8bbVW4K81ILRUiG1rTOiWUmxfwkKvEhYqvZfoqLf7XXtwKAZJ",
-	"ydrbpE2+yYZ4UaS+tlBCqfonJkEARg1gw3glPozlSHDmVXQDqOQ08Wug1EqaeuUKAI2mVrEAYP5M9KeN",
-	"Bm3THu3Q5+yjJq6RhZ0MOfxCj+CVmYRISj960lsUEH2X7gZfVzGtu1WNFVGte1g73Vd74yJ5tjz1WhfF",
-	"Cfmhn9U5Xz3686yhZq0Fp69WuiXdUiZLb0BeAo9CFtQth/b3zJkErvJeQExZPVMPDdxK7uKehLwEbIbY",
-	"WSUof7srMxseF/VsNI7NE7BSbWPgDE7I1WP8LQW37gkQWNqAHUq3ue4CjuiWgjXt0L/teM3PoauXd+5L",
-	"uOe12KfeRCjeZL2pVfXbZ6MlPegmkZ9e9eTW2M+TkFeDPovicX7ApyOIB8PDaEC8AE7dmVaF6mWa/NBO",
-	"kWMUY7cpTNILjzSA/70TLR40xEeS3eGRIW8q1V6JkbQ03TFoj18Cgy/XoRFV5aJBJ5o0JmG6uZSHby9H",
-	"02LduD77+NVHXxaVjFtMLubvX2Iwf/UxmO4s23WMK11+V+HcerTKlPXa4Zilfq8SkWnH3x6FSWwQJkRS",
-	"FlGYp15hfk38XL1o0kRmKplljtTZ5DKvnPWJDSWqxhW5fk0AUFEEsBbSWQrddMtrj8y8AUX7EpxZk89+",
-	"RT6lX4Zk+8UL9XNFdO4i8g102hC6z0SoX0PQkoFypOU6/yVZ0tHbAfkK/wmU0JPyfCuLR6v3oMpaAC1R",
-	"5MQboYnS70uRG0Ivm4iyGeG3SJW/ENVfG1H9VdI3JCMefbvjKMbmCqTO0IDPROu+pgipWhdJMcAKS93l",
-	"A/KVmQfSnxKBA6gEL3xqD/u3H0DVSH3MaL95ofBWNGJ7NrsS4vEssZiCkkTlNAYnLaK/3lJM0xdq+UUE",
-	"/bWQaPtwriWE3kI0fKH+7w6Ip5VweFIJNvEnFaFrsGtRu0NuQuaDUrh5r15hG0p3FLHEJRtnyOuBH2AJ",
-	"bSpV3Wzo7J1YP50tuNdUjEYyZqviONa5ww76JbT9byK0vemZXju4vWwNLIer/dgpSvp3Jt+912eNWDfY",
-	"9TrPOpPOPbgDZiJNKFgpnweomVmNLIfQN79alR9IJBtQwvU0ITSs4jDCmppFpRysuOleq9d1QciaMcgd",
-	"XaptOFSttDXrTXE8Gy/qDWCOoLn3Wg0OTf2KorVirWSaMD9o1OsZ0ILr/Z42FxiThE4B/M8WFxvU0fja",
-	"ptlY/1h61Q1guxfiksxoTrC0Ipb2oDnDRSF1EuVhXZXThoKEAA4cmDvBpHRU0Uc71SSXZTP/PDFIUt+9",
-	"SgV4uIZa1u5MOrXwvk5gw8Mmh8NhUXr6KZbPt5aBIl6tKAhf9NWfWUHDDVSJMCkNc1ipcA16gm1WGwZ6",
-	"6nOh+jNDhdwgO7t/sa3jxi7XPoX0ex0Vvb4tt6l1vC5TWde3Cw4pdXxQdPzEa1DrdeYJm65LLJMP+0yx",
-	"sH2p76OibyyAD1tdtKwNgv3BbttWtUMtA8+VxjuunqzNEnZtW47XtOubdo0XqQhy3DJgWevcfp9so9po",
-	"fkL19uGMwcy2bBlsQWWfiz62qo3mPCk7V+a3bBmqaFIbp5JetH20So5S+4DQsK+E6GdGaagN6ycl7d5O",
-	"PaZuv2tT9ZC6XX1b6w77Nvpguf12CmT7ayZClfi9tgW6oVyz9nFMk8ZX4Bj+Xu/Ab73lJRTN2rZxx+Nz",
-	"q9v9/kq72fAEW6zd+45c+mL74F7TpvHrPtCdc7Dkbs9JWKrXPJFYcItQCKcOZoCWGTwSDhRsCTEEaDNq",
-	"Gt3rth8X1oVCRECV83yZyiWYy7whR+NiSBMBQrx2dREB2/RdG2+cFVobmgnSyOOKRslBt/FWimS6bKZG",
-	"68JKcb5kSUqh5Etp0COfx7vWBFoT07qB27uWfWgJUpc/cloYE88v2OY8Z2tZvkxjb1890yO5YBviWtdG",
-	"9vrtX7BN37T0Rm4pxFQa2rtFZ5b02spTaJMAzqO/b5qEI8PYpC9dKRJfpnKKYDHykS/5GJWRlJs2SVae",
-	"SllQx7WKxZKdmzpSbYO8xGakaFYnidikb5s07WV9E0ujVDdx66Y17JZLYmsbQAu1tkGjUIt/9LqslX9v",
-	"6/p1UcDdNawNoXvrQ6O+aeTfda5Yzml2zvJc5KVxStoFtiK2Vf1umxZ9bPHp/af/GwAA//8=",
+	"7L3blhs5djb4KhjaXiLLQYpkZkpK5urVk61Dl6p0GqVkdbtCzgAjQDI6gwArACrFKmum5nZeYNaaG8+V",
+	"b/938P8kf/8v8i/sDSAQJ5J5UNeh5Qt3KYnAcWNjH7/9YycWy5XgjCvZmfzYWTCasBz+8zTLxKX+j4TJ",
+	"OE9XKhW8M+m8WTCyZGohEknUgpEVVQsi16uVyJUcdIIO+0iXq4x1Jp0/Pn4TkK8fnz7qBJ2cfb9Oc5Z0",
+	"Jipfs6Aj4wVbUt39iirFct31v3132v/X9//cDQj+R++rf+wEHbVZ6c6kylM+73z6FHQev6Hz5onlTIp1",
+	"HrM7knxguUwFJ1QSSqTKBZ8TxlWqNkTReUDYYD4gUdg5CDsR6V6maqGXE/Lv10Ix2RuQM8YTkioypfEF",
+	"STmJns76z6mKFxFRguRrTiiJxXJJeULonKZcKsI+0lhlm5CrReqmMAh5aVtgzK1b0rDkj6lUKZ+fLdLV",
+	"knH1TMQU113dhpecRNK0Omf6MxkFcFJvXz8jYgb/KfKE5XckYaZbYr8oH+Bd+2d5d8xYchjfG/UPhw/i",
+	"/tF4FveP2fRBfzoaMjYcH4wPjh50/DXMRL6kqjPprPO0n7MZyxmPWeN5Pk3YciUU4/HmNVtldKP3pLqu",
+	"SG9SRC4XjBPY3ZzJleCSkRQJUSqRs6T4s5gRygmjeZaynOjNZlKF3J40kXTJSOSN3f+WbSLSNWcqieDZ",
+	"pndC6FQyrohQC5ZfppJVj1PPq7RyxtfLzuQ7/OF904LbT+9N+ZwsPVtyvQsHJ+/+mCafospZmZ+OZuP4",
+	"fjxi/QfTEe0fsgesf5wcxP0xvTcbTu8nh2w02kp8Vzi4V+7n09UqS5uOTS9o5ZrhxrP8A8vJQnCx1ifW",
+	"ff3kIbk/Phz2yivKmVrn/HfLlKdLmm2ds93yyieNm/+aqXxzOlMsr8/2jMVCHz3VP5PLRRovzDkA9ZAl",
+	"3ZCp/qfKU5aUpnu0bX4wIT3FoZtRyhWbsxym9O7du9O1Wmj2FFPFmndxymjOchIvaJYxPme4b/fuHw17",
+	"ExL9AX4194MLosQF4+SSSqKpNwi5aUFYnov8d2En5R9olibn0FDzQHOzmPdpzmZryZIqxW/vaV9mj710",
+	"27rp/b6Z+f/p8QfG1Ssh0/YbNM/ElGaE6Zb9TMzJyjSv3qs7kmRU823d0py6Zi4hN1xgQF5RKfUzQCWJ",
+	"lik/t13BK0D1+7Lh8SLXxKw3jCZkKRKWka6+sSGP/vj4Dbkbr6USS3tz78r1cknzTdSDl0R/sxHrnIhL",
+	"Ti7zVNVYzGh8cLj3GzrsH7//55a9e81o8lxPb/v+NWwcsNy2teZslrG4+vzf4qzh9j191DzbNMFjhTcB",
+	"WgYEWTbXK8k37k2YwOHHWcq4uiNDHv2pb/ruP30UkXSmDzoFgYFyexG6o/5o/EDfu5zGiuVSj5YxPXUZ",
+	"hDxJ56mSREsBUf98MIl6QfFWEMFLPG/OOMupYsmAvHF/1TPRe52lnMmCQpHjxDTPNyRVVZIYjo6H9Cg5",
+	"7N/TvP7+9D5tZPMeC6IfnzE+V4vOZDR+EGiW5P4dVIUw2v9h2D8+H0z6zYfySX+R0yVTVliUL2enqn4+",
+	"r4Ehl+6cvkn2vLTQRLlCVnZwcHB8QpZrtaZZtiHsY5ytZfqBEXiyIyNNRZVXYjwcH/WHo/7o6M1oODkY",
+	"TYbDf+0EnVSP/v2a5ZtO0OF0qZtS1SyhJFSxvkqXzY+cXtq/4NhXXp8VQrutq6KqsqBx89xNT80LSLm6",
+	"p6+ae2ZGjc/MQ5HnLAPJ42nDU33K9VWKbSM+L90pnC9QtkTmRmicCymBitMYZOanKuTwSaylkUSLzQr1",
+	"BZpQRS1xA39Bqc1K0PiJHJCns5CjyBU03RwtltX4Y86+799PRvExG1N79qjJFBv4p763/P7TR1svh38d",
+	"/i1cD4fDYV//z2j2f/X/6z/eN+glQedj33zVXzIp6Vz/uFxLpQWGVZ5yRacZI4p9xK0Ua0ViwVUuMo+3",
+	"wDk9YSxpEVBeck1DuH1wILRg0XomWvsg85xRfMmoYdzdaGiUgITN6DpTQSE101zZc8nEvEyMo+FhCz3C",
+	"W1naQ9MzyDjtlNksAOkVn6mc0eUb+HHbssVMr5TRZXHNdI9WRAYxuCIbw99amAL2dQ6TaiOJ4XAbv6T9",
+	"H95/Zzjm1UmDmtXAIkg3E5cs78dUMvfGEHxiArLmWsKPRc5kz22b3jC5c8fUgkkGQ8gA71xfMs3ClRbA",
+	"jajyUm/Tq4zGLAngvx8KPkvzJUui3oA8pvGCFLOG6UqxZCGn83nO5lQxS0eGI2hi029a5bp+1/EG6gSd",
+	"8lBaaGcfV5lIWGcyo5lkzecGaymdWKrYUl7t6PCpe+89edc4QG7ER9gRPTvS3XF0gZ7iU5zuEU7Q/Ktg",
+	"3DTP6UY3lWoDRKzvlP7316nWdDf7Mwj7CO3DH0K+lUEgqfZO4B8RZx/VOTCCyDZY5exDKtYy5Cs6r/Jp",
+	"OIzPz0zMBj1Ll2mDRPKcftQfE75eTlmu5212y7xVMO+9Zp3BAI2zRrLDkeBfw52Ps2eI+JZtGl5nI7f2",
+	"44WQjJM1T79fM3LBNqRbPC+nZw+fPjWskJK3b58+6pElvcDHnDm1hkg6Y6h8qHwzIZTkbMWAGZSee2cn",
+	"0cPo76AT+Ittl4PFptEEc1L+HslRS8wzMAco1wfl8lKLFdHheAwWmISRKC025PyCbc5zpnXRqFeThKfH",
+	"s0N6NO4fxKOkfzi7x/r0wfR+/5iNk1E8nB1QIJpGoaBi/Wl7AMZHR9u4SBh+HA/7Yfjx/uM2HebpDEyH",
+	"O62Wj9/QOQHNW8uVLCHTjX7iza1yOxuQdMAGJFUy5NsNnRMShR0tuhzEpiH8g4WdaA8b6BtPQlMLxkm+",
+	"5rJq7dR8RFkuE1jhJuRoJZEnWq8qCchaw9KHDsKkY0+6CRKCbhAdjsaRZ62L1zmQjG1tb2suphlb3pEk",
+	"Mi3OrZ5Q0Kv9NtK7GxEkggB+13PQl8MTWgchD/mpJFolOR6NhvYVI6mRSPF7sAXRTAr9BkRfRaRL+cZO",
+	"b0K4CPkqB3MSSGc9InJrMPae3iyVwFyLA5Ok68nFIYcdT2tmC7smIJgUpGLDg5e9gW+rXksmQ27oIhbL",
+	"Fc1Tqc9JCkLJJaMXelTSjd7dRUIwM9V/hINNpd4lfXHt3nOtVZOl7p/JCR7VgJySDzRbs/JH3FsZHHqW",
+	"hRy1h+ggcoKwITiPEQyHUZvdvPkmmwW3X+F75UtLwlC9/6obhl/9e/fd3d7vw853/9s/9P/P91+Fna75",
+	"MbCNKr/3vuqZX64qK3wV6M2Fs8rJUuSsdPByHS/0NcaFItt4IThrYR0vvW40GVi1LPLOMfoq0irVNuoJ",
+	"uTnJoHoFD4aH5IVQ5LlI0lnKkuK8KJmKZHPVA9Jr2X5Ko+H4sNFgnkr1cJ1L0STxrKh+CGP4mcxysfSk",
+	"E/xrTTyBV550p1Sye4frPAt5oYL1NCmb3vQ3p6+ekiQFVkEWmmfABmwjVLb55vLpX0T6/C+nmxdnw8vn",
+	"Z8OPL/7l//j4/JH44fkjcfn8iUifPfxmpdu8ePfnzZ833xy3aCc4j1ai1nJFs+mmfx1NxKzaf3xAPNRb",
+	"UGyWp6723OnsLW2BlN4qbI2vLmuNK6LWTkkL9I2nLb4KUBVJWrbtd/Z0qsDMV1QtiomnyZ7OljW0bPOx",
+	"1Cdb+F6k70EhUdkHEhEqL6TnqpxprjCGmx3yh4IrxlVEtHqwjmMmpX664HYHVaZhnk+wdFoPVhSEHP5Q",
+	"TKdvfEETUpnJgLwz7CNVpCty4CYhtxPO2SpnknGFHfcq3Ej/a7bOMlJuNyAvtRQBj63bD5ozks65Fkb1",
+	"ZUYR1TgEnVhZEz9DfqmfLhgozWXx+1yogOjf4N1LlbTLjeqGqIrLqpEVmiO9Ig+0rt82yrW+2hrx7um6",
+	"vX3i/YQfM6n+IJIUrRQPKY9Zljn3Z4wUqP+TarpBsrr7F4k/F4P9Y85mnUnnH+4WAQt38Vd5Fzs1pnwc",
+	"uPpG6P+gGYm94UnCFE0zOejgTFG0hln+gSa2t/Y5Gtnzn+1c3Y7rLxIw2tIsTaDx+YymGVg7cFD9IKK/",
+	"y1LZxDzK8QaNLPAoEwyJ+PHg0z/Cmea5yGVn8t2PnVnKsgQfCPhIq8Vljl7toPPpvT5kqfQWFA5jTYaK",
+	"qrXsTA4181SpAqqpTK84XrtuebdYXt8s71Ow54m9wj6azuqN5/1IJVnSTNMZS7Q4Y3yEEzKlCfnm7OWL",
+	"gFCyTKXUMnzxe8hhewLinBT6RyO3G9u113EhLfcCsuYXXFxy04UEgS0WfJalMdjEC7/HgER4IBFYfSRh",
+	"NF7YKRD4HPmDF1TjK5x+rEPTXpnP7jaFR3wKOr7valcXngvtE3oC4DF4bvhUIz9xpgL9LrCEJVahKvim",
+	"vGDmQUGWNgGlz+f57jU5qb4mniLnPSyg0dIkyZkEIaF4aGpbaaOAtq0b2pSNKzfddj92Y9vnrl0pTqLv",
+	"BUps+7oeWXHjE0cSvhE/A45xzoU6XzGeoETp+NkzUJJjyiFwBgTKRFPN5SLNWBF1pO+0+XrQaWJIe0Ww",
+	"3AVnaYl3HRe866UdSMvsxVRrDAwG7HOh+rbRbTEwe3ks55CFPc27A3ryxkrmGzJEwqKQS7qRZCEu0VAB",
+	"vMX0ekcSb0TDfNBokICdgkjGE+kU7dqxRVrH4Rs3yyXdaDEORK0oFtw+Kud2+tGkbMG5YCul1QA+T8Gq",
+	"YE0s2QbFQeU5t020jCS5Jo21OkGjI8moYvkvlUFCkIkxJN+amAKdamWpiWpOUSetB6igeTrQ3NDyTDjQ",
+	"QXnjbrLaJyKfpknC+I24w8z14nGFNzagSJP7evoXFiugZxmLFZMkEWgnyjJxCbrmiTPJXVKJJIaBVjsk",
+	"l4Pi9j/x5lG78sUkb+uqY5RIKgm++1PQb/ZZLAu5WLEcttfYYlcZjfXaqTljeFytodQGETkrDHSBt1tO",
+	"pKKzWYRDnSC7cL0T4CWXCwFGy3zNSaoG5EWx0WD/gJ0m3dPKcHckzgUkIco3GANQ8AJQqwQqYfabwDLf",
+	"6HB4EMGeRIfDwyggVJowG2tSgRDUQe8XygeeQ6TzC6EgGhqncO0LgmHTwIip6c67KTgUGNxO3a/XfB5L",
+	"V+OouBpmDEeFLGm6IzhPeBdtq9u6LBAtjlHJQBWJYEgoJoLchovoWXYhiGtmqA7/GHJ857jKaex9DnZ0",
+	"aApD9AYkgk2M4Bfpdavfx5C7gPUq3bmo921Ugo1uSFovxNk6XrwWa8VuRFWanGZizUvE9EJ4t39BJdrx",
+	"9NbcROjK2WzNkzLjPSyoS5OunUmNqDQ14Y+3QUul9dkwEEcWtQXf0jv5QqgnsITbEaIbTw3YvrkhYI1K",
+	"JbEKUVfkeHeVr4exxBMMiEqXrDe4JdZxWJWp+bYjLsTp2zto3z9aXHfYH9iO0jPSujEhtzsDr5iJ8qw9",
+	"dBNCSUyzzHtjy89ryLsiD4DRFHFsAYnwPyY5o0nUI3OmpOcchaFAtp6JPORSLJngjLBMsh1vq3XAJqwQ",
+	"8rWKbbajJt7DtlsP+S/vMX0hlHUl1U0Omnksza8nW72dxl0FZpvCpRQNrm8euMmiMHoJpadb0xSg0126",
+	"pTPMnHjaNZWGurm4HPwiDCZ/6oPe0/dDzrducDnA/1aOBwKe9jken11by+qk8/jt607QsXziPEXDq1T9",
+	"w7FmtMn+HqIs5ew8FmuOoU1oxZh89z7orCAc7hzs6ZWY5qGJabZ8ueOZNISi2XmM6XvDoLPmqfL6X68S",
+	"vfCtvdrI4slob369lTyRDrX2hks6AXXo7etnJK2Y9AL4pWYIHPxq7Xw/L6m/optM0OSNEM9oPr+ZULnC",
+	"vs6VEOcZ9FbR6a0NeCoSCGpnzOSDyvQHRsBdu1trH3la+2u/QyUEscPWxAwzt74Soo+NbtvtsGNRv7yX",
+	"9ZUXafQEXTE38lvhlTxfpnJpwjUq0VWdyYHvyjL+k0JAgzBYP9O0Gr91cAVDzzUtwqNxQV0mgYN4K6q7",
+	"s7BN37W5DbLyIrHc5qBnrkXEsUnD5E1hFQ55THOwobaEwrUGvxmWGnLj/GrqR7coWYP8ULhfiAhxk6uB",
+	"Z3OT+5ByxXJOs3Pw9/ms8Ewsmdk3vZWXEGWnFbF1TmSaMP34gTo6ZYyTTMznLMFg8FJyzR1J/DXu5JxH",
+	"ZU8tzo7Y2dUo286/jy1ug65POVlz9nHFYq1mQb8ucLe0W5jedEsK+BkmFrzl9ANNMzrNbvbKrb1+Ku9b",
+	"QhWdUqml7XWGKiYk/tJ4YfKa0iVr5mEEMoxNNiklS2ET63ccqfcYmnWS8gRr5+r/fFtvoM3dSCVR+jLm",
+	"NE+zjZ4JpC8JiIEzDj37XqIiiukDdt9S6c8ewh4/sFw/3FokRErxGkSleNyQexvaK+9oBP/on2LegcSM",
+	"7QF5CD2KtYrFkp0bL34U8iWjHPmdm5pUYrUCf7bWyuH4wEdZBEldwo2Fieg/pUqxBCJmU8wBX9APDK+0",
+	"ZZUT49Uqhc2HvIYvAJo+pM6WHGoQcDQgmC2sf978ELkgQ71ZIY+0hg8/RZ9Twfd2d1cPXib9DZm0jW26",
+	"bT3a9ntFVdqFUn3RplvOCRTqW4kpqGCVVPmwsWpkQPjwktISWInPUx1aSVtcgJ0+cWPVWKrto2+a3Bpb",
+	"tUPHlJvHJEarxKSO14IpAKWlh7y89hNPjzbGwVT1At8aGLvsPc10Qt7s2f+cvGRfHboV3eZWyfVvx1bc",
+	"YcMrhoN/MYP8jXjUGyGeU755CHZ8TCqWN+JQSojzJeWbc3QNnJvs4zKnSqX1HDheJbJE6hdEf2tSRG3i",
+	"MsWEHfOFligsxIblZyckzgQCSBiRIRacs1hh3AzKGc+oVGav60oD+iTu4pA+Rxx7HPGNEDg/OzN0bbjV",
+	"NLFIJURff9PHJn27H7cWO7X/PlZ3jVAZ8srOGq2k5RSj3oA89Hc65MVWbxE4DXxD6QTqvPRnEabecrpW",
+	"C5GnP9zQDLT2O6pSe+F+5WAmoxagCOJhJhCCRk7N99BwQgxwEKYjIs4PJCPuEd8zKmj2bXlaTVpR8fst",
+	"OZv9tTlUJdKN3r171/ehm+waI3Q0Ki8+KOQuetmFHgdkSpNsQ2Q65/pf7OMqzfV/aBFhwxTGFAV+GFDI",
+	"UynXGNFM10nKeIwcwnks5Xoahbx9bq0QUHXHYbWLXaRYBbK6MSWvchEzKbWG+Bgy5W5mx2lMKa6RdkVn",
+	"g/PGjBDd3ISZ1LKYdxPx2DNIemNAcrSbSt14483mgm36puVtcds6Ap5ermW+sGCDI1Bbcci7GFMTYFyP",
+	"yMFy/ov1P7+1YT8sec6SlFqskRswSNfh+VL3aGFECvsgq8TMg2tBb3BF+NzDWXLks0A3MIGBiRm4gRm6",
+	"ln1o2Ycmn8VjYmP+qmuLfolOE7cDGPaVJM9SzrykH5qgO4Vmr3L91ilIYDKAJNXQ3SwFuDBCkwT+xwad",
+	"F5G6K6+THzvfr6njZpW3xiVKrrlWC7rReDCMIFwljtlKHziVJBrXUaN8mIyDcedK+BNBR16sW9LKlIgv",
+	"yAVjK70ePSnSHfXvHXpZoPhcTTPKL/R/WlijclJtJVPu7Nu3/T+8fPltfzgc4Vxt/tu9w21YC01oTA1/",
+	"JP/1//+P/++nv/70U/+vP/0/4Xo8HD+A/3/815/+21//7//4nz/99P7mwE5Gj4eFmzQhRVPeCOtkXPOr",
+	"PI2Z9dfXUzpTjKfVEizsdMrJMuUit8QAH/aqKK5WqS/DlhwfHzdhp/hEAf+3E0+lSAD8DsgkKMi3YVUF",
+	"5qaAAGi99FOMX7vytVoJqWhmw9/q1yg2V6ggq2eCJ4CSVsUAquQmBh0IksgbbuDTs5fkYHTvXn9EaLZa",
+	"0P4YDLABWa9W4EGTrAJz/IdOQ/+aJYzKkxuNyZki39Alk3ckOft+TXNWnuq4caq6q3FT4rtJakSVBJhQ",
+	"eWZPMqrIwT5D4E6f47vmz/ns3ejP5PCbrytbeq8pQ9UnFFx+ueMAD6zY+yZaKedyXo1i3I6YzE6ITS/l",
+	"fNZpKGdUNiH7vVtsyklLphuWkO56pbn80XDoXfETougUcSD12kM+zRm9kDbO2oBCNvAGzUZq7PGhjfU3",
+	"PhA9lTTXzAB85N5RHFUxABxbm8J/TMMZ/C+7GZ9r521mYQgmRacBPoYzZhIGweNM58xkgwOh1A9dcLle",
+	"shySY2pH8RhAPGPThqxorlJMmphuMNJAD+T+XD9jhwzm/mNrNrEZ6Awlr09VSK4KpWOf77esynTUCODh",
+	"Zm3S00sQq3bJ9RXpg1qumh4RDP8gtgGGxFIDcVtiDwfbOb9JN26WCgA114xxR6JGGSCEcKoIZgOXeVHC",
+	"wA7jQb9NSh5kDiiu35y9fEFSvlqrJp4KwzgE3haw6QrULxqMzKQkAYSi9mmOhoeHV0QcCzoZnZ+jta3h",
+	"TTfTcZAXmZhbu1IBJdzFO+SIQd6xqGTAKsuy3vBaEzR2qwZgsSLrTGQJq6AhF5M8IUOLLl15Z/wJJWKN",
+	"zuqGGSEIiJ4Q4gs0Zx0jyd+RcLMRTso3kJepysVkGkjl8w/jJsIRl5y1ULIzHcItAWMjmFOAwheQRY5I",
+	"JeZo7kiSMSqZA4Z3ewJgwySpwi9csml/1D8c9enBrHFyruumCUISg+N3gG4zrG7+9sMviKre/9fiEs2q",
+	"RSOTSGp4LeJ9yaqusV2XaL+gyMmRviwkj2OAVIEFgdlUQAvj7W60i6PBEITazT248sWABNyGWgP5mvOU",
+	"z6MTEmkmof9zAkTo8z3DP0zeuk1zPQl5ZAIM4Bsypx8YWa+IgTgzl0sZ8IACT/wEXPznQKqYN+9IE03g",
+	"ML4mPfBGo8Bgce9xvp2gY6YLhgOYRCfo2F4RWtNhlbhvahTphw3X5SLGazciXrD4YiVSrnCHvHC+nUjN",
+	"e8Iw+08usA//4pSo3CPAEm8u80F7+KXVtrziisZXFUXfLQwOlZMf0YabaH6RMyAMwaRBJC9SLVcslyjC",
+	"UkUHIbciLcYDIvHoJ0Qr5BCcwHicb8AugGFlFMyJ5nIVHYdcXPITEj16/Ozxm8c1RHo7bF8PG5GEZUxB",
+	"mCBVuj8MzrHYWjzkNWh1IhfiUpLox7DDcipZEnYmROVr9inSL5+mXQgHR7qtCDOFerhNLrNapBYElmBe",
+	"a0Cwhl9cwpRFVKMJ/d8NIQ5isSzTZeXHirp0dNhwQdrfr5zF6Qrx5c0DNuqPS4pCefDThJJn4gPTe7Nb",
+	"UWu+B7gbgdvHLVT8kr+GgKXGvbP2BLBvWx/2Hcyro7FChMnKgadqYl8M3SYwkI0REsGEwOWITogWD219",
+	"hXaCB9szfhpoIss2RU9Q/+WWyadBwtSDNRxtvmZFhYw9po+7gmIdIskAKhWAaKLgMCjY3FSIjFHuU9b2",
+	"gzfTbDxoCDewEQrXNWhau64SQAgQGmeiSdpsmhh4km7FVTPdXQtcbTdUmr9DbjaNe2TO7wyFxivvTjU1",
+	"HvFMyTzTr3WDmcpu3Tmk62yxgzVg+teFliYIAt2tY/rlkwLNI8ZERTBgWZip7tOzl+RwPLoP9q2yjvEj",
+	"5DxNxkfDYZO+XkqF+rEij2NWVF0Gh8mcOzPK9goGjeKa7cJhhddValxxsQUmqNSz3sjUHNL1BsekpjbR",
+	"1pC5xyNMFtSVB6zQs7/j1bk0bEzDdgd1Omy6G49SuaIqXlyPc2D8Rp6nIIlYL0gBTSdBdmcJUaLhnuCH",
+	"LYqh6XVP54MPUllmN4++fvb34XBQOY0vUj4/52Lrlt6RxDa1OJ033uRvHg1Hh/f0au+NH4zGB8P7w8O/",
+	"h12v3lpD0eXDaLp2BTZQA/K7jwxU1HQQ3AsgN6h2RojrNcAFafXSA+xHSM3cSDWIRYxdz0SWWQXzJnbU",
+	"M0CDh4WVSx6gP7Ja56CYXDO1utXMHHRsqXxXQAwuKOKPVZcVclzXhKy8il5mM2wZLt2xngdpq15w1ZI7",
+	"+xmKnzC7T5rbZtnLGWA87r+5P1YOyhQ1aRPGbMUsszeARAY1SLqopFpQAq21pUnvWuJa7f33C600zgrq",
+	"ZzTOa5/aLtvFwUqVF7c99dN435Dp5AxWRaQkIhmhOrBAnDBjwYcJhbwbeUcU9QIvMwT3OlVg6+JzqR/D",
+	"kFtCeEXnbBcTuFyIDEzJcM+NnaxFLqfqfMHoVp3GZjG5XBfNHTI2c0Zgn3EAjXBxWSYLIw3UFZqr8Yzi",
+	"Jny6GoeAMn3lGz1nqnKhySvDLcpGyNTggQPOnvcjIgFn4OSSF+lqxZITA36/Ajsgd+GoaZbpIXEDb2qX",
+	"bOQbpeUH7lQb2YnWNx83O29OSYHaatL2ZgaSHhFLa/RjkGabbece1inpgvPGfLxpBl/V6m2vasJ3CLY1",
+	"nuFe4roVEosMYMKl8RGU+20Gwd3FKHC1xchN+/s1o5lqAOR/ln5gHMxO4PCrb6V0jkBruBUXZaOsuNiD",
+	"lUEnTRN7uWL89NXTRyJeL+1r0ii7I5Jzjc+Z78nBYEgS0wnpwgURnPUCgk48Ywn88+nzZw2+Vj4Tuwau",
+	"TVysGKertKxLHgyGg4NOSS48CMPBMAwHreUiofVCXnECVduBmU2Ai7F9Nu44vD4tgVOmIlbxniYsTz/Y",
+	"7dOPK4omFc37swOPjArgET8UbWyiwKqxWfXApdHx8fGn28EsOTg+flCGLRlvhy0ZVWFLxp8a7C3WYr/D",
+	"z18yiX4KvK1vigpCW4k1n4A7Wx9vlhG61HOvmHbx8OqBR2XbSYNa5nAeF8JYDwpPQt392WJuST9HgYMd",
+	"NrgymbWHNmKlUyM94YQg4y0DZVC3iKBJJchxFOxjHjOk3Ri1oH8KygOrBduQS60IAVzxCaGKLIVURGsp",
+	"pGvy6Vz2iDevvQQaYBDPUs72UYG8+9TqdqvC62z1sQ2v4GMLvOdp54q82Bj/Ntfqaa+X+jQtjyH//f/F",
+	"uMYVRjp+gDSfzDuXuMYPkUHsce4+D9kVVVsnPYkzVZZK7thJp0xuDbVtm80+LlSv9rQf0lnG4LgtH6rH",
+	"Mlv5gofL3i1Ktrhyrvhc9U6w7pXeSMAOueruVOXbpPLGBb5MaIjS3usywZUYTokEAq9ibnGtdjp7i+va",
+	"IDlDYJv3oN8grntn8PaNIrQH20Kt697+6wUm169qS8jxZwkpxjiyHaoy2sADwtklk8qALLRbtVouhWEX",
+	"Rku8GudvVWPjlmpWWOXKsgOnurpoI617r7PMRpMAB6lVUbpuBSrdM4KqlMTkFkWk3Z7lPxEtD/GMxZs4",
+	"Y0ZV8m/VhEQWpp50tSgOCirc/l5gwg9YCo7VqEhxh2JnztkRke5UqAWZpZxmvXKsTCGI+u6Swk9S0sdq",
+	"xQOKawNBjLDSW3CyAosiVFNqG2+5mlR7C9Js6ZVsEm0rlceaFewthvV6hZqrSMcWK917yLd7LULe5LYg",
+	"NsIGgrVMVTGpz0QVuchdwLaxOPaQYYll4spgsQC41YDHbjK8s03IIVw5VZJls5M6srtXVu6gVlyqEPb/",
+	"DpxXTcdfVHEqVcK1Gk1gK90C4gLC3ntVbrG0vDAGztbS8hBnxdMMiueGvBvZPJl+w/+z/xf1vIqXTsOq",
+	"nN81daziPL8b9Y9P+09of/b+GhuvvHU1uJcNq2hi5x6EWs1kBFVSD4/uW6g6l3ph7UdNjCxhTZUC40XK",
+	"WT9nNAHEKNshJt+0VTI58Sqf6gueoGIZfeyb7yHfUUYBlkRw0cTikpNI/2QK2kFmZe3KNRW8aVDoK9CI",
+	"9Th/rJEa7ML8q0Tn7xULopoj4chivaS82E32cZVRXsZLF7E59or0gFDf+5ArSb1Yi0FryH5TmoLIfUu0",
+	"zVcN4DgZV/kGglXK1bT2Fb08A3iD/FWk2dZ37e3rp8SVXiJpwrhKZxt8Zko7RrpruaZZtill92LtgdJm",
+	"XgnD0uzlduW8/iZ+/ebNKytJ6StQmgEiINUox6QS17dALkSugir9mPj6opAqXk7dbxPxtNVeKtbT7Afc",
+	"fgLlcQMSFXnOiCmBSGlwyRMqF0wivkSEsF7ACSAML0sBHb6JUVRZwLZqUT6zztO+m/ZOG77N1oYz8HRc",
+	"c509Gm3ix68ZTbQ43EAN7qcr+CAg078SGw5/uoEnwiEk7TCNu9Cgrcbxq4cJaT4SM5KYYKaqGQVjgHao",
+	"O0HHQDdtN+I0gT3dolFup0BcZAHb2jtKkEsbfu5mZ3zNN7Yfe2VGSbd0Zl60ezVmYM8SpDvNy7tU9TvS",
+	"2JapclIg2BWdDrNf5IottarYsukF2SfUVe/Tin0mM/t+llq7DM9Ye+2QsB0XqiXea+cNu6aZtHTn9rKU",
+	"Dm/PUupFxt/QWDq6prHU0V/VbuoeEhszUBhBPV620wpaov/GtFVD3c4kWrIT/OptotstlNt2bFcEn4Oo",
+	"vIFR0vVxPbtkAV7492iarPDE/a2Tbts9+ySaI0lUcEXQJkMeJSxLP7DcYG+WLJNTNhN5wUnbjJNFnyAX",
+	"mu6uZan0YwUbc6Y+GKxbx7tSP1dR6s/rFJpQRa8WYVJksJkSDqQ7yxnr64t+QhKmlwCYfr5ijmTrgO2r",
+	"aQrXDl9ooA2YW+Oz/pan369rcZNlwj6m96cH8Tjpj9hw1j+kR9P+g/he0r/PHsyO6XA6isfJPm/7kil6",
+	"9b2F0yX2W29je8Z2Eos8Z6bwOeIyrCX+K01kQNIyHlk1JKX4GINQcvZ9/34yio/ZmEIkSglYrTPpDKfH",
+	"s0N6NO4fxKOkfzi7x/r0wfR+/5iNk1E8nB3Qe4edpkNoTx7+YyUduJzg30ixu6Lw6i+KvQLbJRIc5jO5",
+	"acsUX5/Fv5QDoW2oLJw7flsVMhq0/9YoXBP6CPo1Gt08yIYoMP98lnJ2miTeXx56aMPmL47nNVgIXAdX",
+	"Fr8+NC/fRjBbKHoTCO+SDlPZcGmv4a12TCKwWnzlvEqe5yIR2SesAJmnd9ffN8WkSRav81RtzvQAyHQR",
+	"h/J0jeGH+K8ndgXfvHvTqXuZvnn3xuBLFiHIYGear3OWQLZw9/XZ+Oje3cf6/6MuR8mrx8/JLEXkfhry",
+	"b959e0bevn4Gz9nX0NDAAsoF1f1IFudM9QYkYh9XkF5gd+2ERHw6i4KQRylVmjxSKQ13p2v9ZOYMM8hZ",
+	"YuKAtOigLgVGJxeT7Q1CDs4Xk71g/C+e8ktSPRw4XSJE6hdZUvXJ4BPt1+zDRxgOEsKXYV8LWlgotUIE",
+	"PBvd6DnjMGPTZp4pRpf1JD3zI1QCRDLsoxE4sdoiVl0YEIN1A/nzACXn/AkSkWnhfabQUbpcrhVady0P",
+	"pJzQlX5H+5AE4bHDE7/mS8hr0Yl6cladn25IDiB7WnguTDFQAQGCorWYZ6LeQ65X5eo8dLGEgTF6Qm45",
+	"fhz14MQRbEIqYwOKKTd1NZKQ17/9vblKv3uBDt7fU/U7gx6bLplUdLkyFj5NGiH/6ivDHGUA2hbiMYmV",
+	"SpepVGlMPAj0wVdfkcdQJhmWj/Dqrl4kZL6nXGtNkkm9I4IzJHmb+O7reQPy2uRFm6R5RDsiFEpP2so7",
+	"G5N2QjW3EnxukL4tow07B2EnIl13Tb9fC8Vkb0AARjJVIZ/S+ALMlkVZIf2eu0IGSkB5Z5iC/Rud05Rr",
+	"DdpVpKQq5GalJyT1I4/0LiyFpgHBA8MqsBe40H9BsB5M8T4cjc1dsvkDqfcekncWj7aYqud0s0XhbbGY",
+	"TG8weGitUwSLQSKM5KBa7BGkxCq1uIoZIY8OhodQStkWnIyK7G1H7mtX9Rppx8OYBOIwsFO4/m706uXZ",
+	"G03FgMMIF7CGnWrrLA3IqVlh4nwDpcogwHZdpXz9B9sML57EQsciT+cpp1mRda9PklGQQ9lHFq8VWMYv",
+	"05idAIYsVA+H3pE9h7wG29p0lONxNCDfso3LUi9Yq7jkpLtiufF/28LmmtPrHbEnEJFCWM02IXfb1Oit",
+	"jVItJ0hR+GpTWXbXwr1CW76mIliTOacz8y4Wh1SAUbOPelgS3V1AkP4P+rnxCqpoxn/XxHcPNnSZRQ6+",
+	"Wr+TJZjnbrQnfLV+2vDtIFHxQEe9AXmqTLTA9gcrhWbwaIW8K1c0Zn3JVjSniiW91nesS2NFHBKHlXdq",
+	"jxvputw2fA+8fCX/0+LKUrMD4FM1tWtTiEoYRYZiWoGvTaKTfp6M704zTvjUYkNcGZgaQi3shknGJK4S",
+	"b6/EfD/r1DVb1FDd1xbUKGIsDqOQW66YpReMULJMJdwhQIPH2uGw9Q1jIChKUbLfcvqZyIlf5LcS1WFI",
+	"tij9A2mJ0uME64yFfGbqBEnSbVhKaRE9nElLzf+Q+0X/K7jT0vgFyvEu3u5ZemXfr2kWcs1Y9HvvgUEX",
+	"9xI8rlLfytPMVCNDfhK1wSpHLkxAhrxrYwl6VrRcVmMColgkLDIQOqZT/XfKESQ95J5PeUbTbJ0zOCeD",
+	"tiSxHjzhdKnPDHdsNjNp6uhkDk0wjSTdyEXWRHcjF3Sj34CcITIb2ko8MMTuW55CLBW6IgETSfZMJNJG",
+	"MWnP33oyja1DeaW3JONaJbexCiE30QkoMsMWBJCh1+7FtJWwDayeVn9CbvfaIxeUesA6ifBBUSJiWfg8",
+	"I3O04GGOBdf8Q4tXBevVr3CENm5HlF8/Pn1kitgARRszGlxag8YckIKzI2g4ObWF/7GGf1Ev0SBY+0R/",
+	"ZJmJPlpT6d+kmHXdWxk9h/5eCHWKIJxR70R/YIqDwSiWv5mrhJuOFSOKitp+n17Z/giix8x9k/5bVYLF",
+	"ztlsLREhB/KptAgcPcR/9Q1JEToVHxgZGm0rXqy51oZgZ+wbPRyaImnAi9xFNwKnosC/YESoVIqkA5VL",
+	"u9Hh6AAj1kozg/CgKWtA7IZPjiIEsLlMJdPy9amFBzDX8weWCzLTlA8+EECq7pWgqs1F5cRo06DFWMxH",
+	"PZ3v15qGUPM3Uqurj2STzUyZ83/6p38CHcJKeHo/oNRi00Zgvy4DUXpcF8/RFMIMeeRDiEcnPsJRboDG",
+	"DXRXA1R+0UsTpnkJsyhLY8Yl8zTGV7lY5SlTNN94ARlGV/QznDqjwWgwLOXJ+clxmO5212L2wb/mbIvr",
+	"HS3a+PSX8EfxT40QpChEhHwpEpahWpUzGiuRa+7WiMM6IZegaRipxXVlYxMisso1dxz4SJhWTioA5bow",
+	"q5DvgRqYOoSRjCW9gEQF+luEwsyqHY4zVeYDgxCHPJlW0THtROxHAxKBKgtTd8CBQQEcSLpV4MCQI3Lg",
+	"iQcbqGdrYQP1F22wgVq2K+MGTkjDBl+kK9SYcyaZikCnA9ADwXtYDMxBDZLuDqhBrX9qgRP4zoSYKiQo",
+	"GUjIsvbCVd1tfJp0Jh39Qj10dBl07NUCGh0Ph7dWkasEINxQq+AaEMK3VLL0cDhq+8Ttxt23lZI1h8OD",
+	"3R89Efk0TRIGafZH+3zRUD4Vdgpinnd/XtSCCDrSQmd19JaXQEPlHQ9ONDDI1cXFA4RsCo4qOpcQfOoo",
+	"5L3ueis2IXK1jDXBdj5yqIUliDYwjFt9G+0TWuiJXpl+H1FFHwOgWoTXLOTdy0WqpSO4DFyUUd56zkpn",
+	"cPEko5lX1pchYmJq9CeH2Rggxghy0IBITldyIRTuyJTGF+uVDMAixgXRQjnLrW1sAlZZsAlwzRHcmQRG",
+	"mUtRJ/JYBQBwy4W4bMRkDHkJlJEYA+UFYytyKfKLlM/184y1xkxSGj76dtFzBso9Z5egFWDctFPStMoB",
+	"YzqdSe9cQEBzJZRvBGd3tIStOUfIPTGD6KMAhWpOUx4gGGGREmtErNKBBJ5UMNZCnBKiiRvBhPxTR9xQ",
+	"IyK0Qq4UTe4+LPxgTxPACqlwtMPtSQs1wMDU4gXeKscZ7r7Lf6CJTVv5e2BScL89QqodRBdQVEVfLnKW",
+	"aG2w5zMoy5A67z/VSGZLikqaAEzMPP3AONofrbUAX+y2YLxU96Qlu44FhMS4n8IPhS7g4m3cmhFSjZV4",
+	"38BkZQGF2Cg7vvLsDxObF4eJlYEHt9dtwdvrBVpiMH8KHKsqPjQQhj5AoWYpYKq0TBO0BxO6VJJSs02A",
+	"YcuZLRINyq013SIqizxBfmxJ5Y4kIPvTpP9c9+7KVTohFB01WkJ0PudU6Q5mGYu13HpaZ0xmZ7RerdUj",
+	"aWUnsMHolRhp1iNEs/WBz+dK5ibkkmVdLORvDGbVRqxzaHaZp0q/CIBvBalI1UKckRZlob0WR7G2NXgI",
+	"JImWKfdlSs9Uf0mh9gwWvYj0v6LAJkppjiu1WmqS5qPRUEY9suYqzUxkvDs9vSd6biwBWRu9QZZvH+kV",
+	"mlKN+ptz+OZ8yhYpT6xRsVSJsUfSma2uz4UakNOQ68nZpxMLUrhl3JFFvl26ZKCno+EtlSReKxv3LoVx",
+	"/oD0j7ZPxPeJxdKgFqRLNkGTR8Ncm16eOVNVzNEdfOSdXknjNlry03uuZXTlObdLxFqOAhgfHBrGArpx",
+	"wVn8g+/4POWKWGdN2PLWtAjnorXoMplZx9fRcLiUqK8cyejEEhdpoC2kG3de6CKFQ9IUkm4/8UqQhuw0",
+	"74iebWknvJS6LkDPyH8fDeW/w3/+OAoOPy31H4Z6Fb0miKH3n1PzqdBVW1HVGr9pkDhqrHAP0YMm8Mlt",
+	"Ve/9IrzUhZc/MlUWXUzMgEnJ6ZYMNgWn+NVKMGNTlGyXCFPUXGkUWV6DC15WUDPRxmWjhXxPDuUbA9hN",
+	"5/OczaliPdCTfHy9AIyVcSFpGMC5AXlh/IimRqzx9lZ9cZgP3BU5qkK9E+I7WtCccjg8GJA3wniGrJmq",
+	"eNhDbsAvS7h8HvidH6JrWOCkhGyXSqNL5ixmEPJh3WAQ5Q/+fodaxdzZq5xyieZeaaSqkIPUM7ONpyym",
+	"axC1wamAaHlzwSRGfehpfQXXUPCvJriYRTpfQPKcFbLQmIcqOIeABg7m4WJ00JLdqwzTsIE1WirzWy5Y",
+	"lhCAEUBtHgAbcQKgdIMsFVmvCUScFliRkcH/c4ijundYWCbEhYH9ngqt+SchL5IA8MhPipgDCyPIPsbZ",
+	"OmFQdCXQ0oteCDgYZ+wSfOxaaonAgB8RCGMGAyhWmMEQGly3MZIbQUWz00kF4VVh8NQHGFcfPgZp6JlD",
+	"gSjwv4PGj4SGwT4hR6kjMgiDKA3na7107kUHorGdi+KyFI4m68hK2AyzcQoXy7DkYim8dedoEo1IlxoH",
+	"KDzkwB6sT4B9XOVMmpoZ4MdDkcxlH5lx70hrx8nZPJVoX20Ry0BAfsJYcmVbgP7I1uuuJzNDlUVSpQhr",
+	"da6FxQO4bJMsApRQEkbcYwLfXKHIp57mHmt6o69CZ8/GWF8fCul+VinHAaM2iDdlaNQ2UNQvxpXPJp+8",
+	"tuElCEvrGTzhYKYb+F9PGpnp+4a2XrwXd5Hnbvdc0aV7x/VbB9FfxrkTkNVaLjAwEgDd8FUA2YVq9s4+",
+	"qrsm7hJGikj3DJSE/pme7GPM1RpgQKB9IyFyxYApTOCZiKKQp8mEjIaHB8ayOyHl8OeQJ1TRCfkxdNG/",
+	"oYk/D30Y4rAzCTGRK+wUv6QJ/P1oNo7/+tN/wi+ucWWcTvDXn/7zk5tWyKM0KZsu7kj3pgYExZAIjArA",
+	"v+Gtw3I/gms5xWHvgiwBYK6Cwx5AZVFiALCkojlEnaFKPsHixODYz9WUmcBDCDPw66Ph4wPxMFBPHey6",
+	"l4s0Y+j5h102Tn2wfuh3UK+oy4WdPGDP45x7GN/iNHVDGGCkMAq8kycA3c89e6YkBNReBGOE9z6DRw58",
+	"Zfj+uC4gKk2ulwweG7S/FFDOsCXSCoTPqFTG8PL0UUS6sAvTDXiWY8E5i/X2hTyCNmcQBRT1AhMr5AuV",
+	"9m/K4EbTXHlsbhDy13pOELpin0DwM8K+OdFOC++yJP75wp6WnAppD834xvAD6TjULtJWTZSLtZIkEZe2",
+	"kiIib0CQn4lYUkIQmYnLbGOCQAzitTTy4HQNwUOJs5qBCNULQq6pAnaAEvOyQTaW1t9Piu0zpFfeaLy8",
+	"WmA3rkxYhV4AvKEs8V5jnBDIb3oPTlA4BQ/wETgkPBnFQT+aj4yU6JuiBuQlL7CCjAoQchspaSTPpomo",
+	"BVtCBC93LthiMiGPDsfHJYHJTQYH2zqnU65lOQx1KeQ20GgKedcXzBDRvMRYm6QmHPOxLap2E6npc4oj",
+	"QdMjAjfDXiG9zYbxuNtyQi5TLhGa0qp2JR1Xc3Kr4KKQUAhrJYJssyBZq9HowdXQsgyED+agUTdxC+Zi",
+	"NVrqmFZvL8tT7WksgzD/rV67XVnx25/CTyGvyMglFNLaS39iXz6IZWx4+RqwbJrtarYaAGiYhb3WsEOR",
+	"+4Z04KepQh47FYnJnSBSy4ocERbrc7UnLfVLwjBQzGgznkz7kMYL1n+IWFoNWZ7ZpX4uIy76kA0CRF3s",
+	"Vz2b9rcpIx+Oj3d/8UaI55RvHgKHRY4if14B+0lhCKqI2Jpe6yTTLGqbiPhWIfvUPgZj8xiA9R4larLK",
+	"RcwkOEuMPeakCNCEaC2TwMt4nDKwC9Z0bYOb/xnVRDNCy1311kCz9AP7edXC69GESX3oTL57Xw7CMaUH",
+	"VrmY+qqW3EjFloYC/MSHPcymqXQVAVw1ACoB9z+AYGaQ4uE/qAT3o9JiT7cUTgpJFj0jV6I5B8ebmkgd",
+	"G+bpAOOaDTVmJmcrFl+Nguxi96OgagmFFlKq7stviJTA6a7XBsCMNFat1JQn26JNn0HyRBMEL+lONyRy",
+	"qMxRQFTKJJnmYDnXv6VJBNrAyuYTGQUNcxMjGz+K8fAFAkpUx+REPa4RlBMSSRpzR9y3pc4Ls2Mq7SfW",
+	"c1BN0Kh+ijoY5YQtVwrtIVqxNaGT5npoDTOD3vXvidFCLthGMkDSSLlJRCo8/B5gR4RyIVaykXpf8K9a",
+	"H66VwgkcNooL0jcq8KDSqWaWFt8j5M0AHwShQTDZQ6zo92t2AhpcNhOmECVRdLnSBxhy7Lmie3R9c69+",
+	"TiBzDFre0ex6taBTpk7cH4mY4dHm6XyhXANrEDAknKQYjbKAsPm1QnkvX2coS+N4EJni2ZfNmZYyGnYb",
+	"rntt8a8unnur1+0lxPSX4aYLCLcmmI8ma7HD/9mT2flQ/nWFyZ+TVTOcZ7CrFQenwDch64bcpYCWrl+A",
+	"l66WZAgwj2By4OiqaAfAbVp7BQlpv9CoXWC5V0a43V4ccKcSq5nmMzD579kYb97nNb4XWOtbre9taOu/",
+	"Msv7zxxJLSy7sG+u+cN7xEZpCs3TD6mJxQ3MA2NynLnN9ygg1WelgNoBeYYeupyFHAqgoP3tkuaJNGY2",
+	"P8sXgwWxCIqzghpld0k3JF4IIZmXZo0mXAqowz3ED6Cqjt0NmnAp/3cC9tIVw5QgYzhEEDNQmWPBk4rT",
+	"OeRFMiYOrEyZMJpBCjDkBnGfq/vWNZupcm5am/K6Efji7QuKAoxLETL5+JCTDfbuBBJBa5lCA/J0RqyB",
+	"fisGNQ25SpesD1NhmD3b1bv34b5mqYBObUHi70jy9vUzzOfWQrtJBnwm8JpHWMHRAqbonwBvoOmlWjk0",
+	"+yub9Ly1fss2+zCuShj17g9eAbSq4XJwvf8gks0eDM48HogbCmT6ENLQnwLIU3H1HpZy1NOEdEvE2OsE",
+	"nQ80W3+u+lwoj2tKaJ7eM0N9hlq8WwaP3VWnBvx0P95fr3KwI8DMxOeZsgIuEsUra1COAfpUe7j24Nlo",
+	"/0NEQ814TeD99o8eYrTr85SnS5p1ftmGquHxPgvisyxF2KzD0R5DvELYtTdCPKP5nOF3R/usx6TgsuQ5",
+	"S1JqDOydw/F4n4+N3UW/ko8RrO1nfWZfVWttND22hYILT95eQWYWuaSOreNg5y0v1gqa5cUoJ9cQTgAw",
+	"xj6Stmv9DUSPRV9FWA2FOHyGZtSTUpY1PtnpkhGV0w8sm5DIAuuZJ0R6bzeFjEFAOUMly0BpefAxJQy0",
+	"ExJRtb0jajQ0dHapkBu8J6UlRttnAXNkcjsBMDEFyBE3XYSPUhGKLsu1QjR2CLCS6Qc2gddY7x9Ugilp",
+	"cgNy6vU0ZRuB+QihA58B+AeT9asHMXNoKsAWlMEYzBuNp4squUnRigHHhSbWR2+XCxuC+4iPeJsF7Hqv",
+	"80wTFdDUPi/tqXw5MxhK+zY/VX8D9aPt2WmK79Fbv0u7gDY39HMc7PPqvBDK3sa/7ZOz39yeiDVPfgHh",
+	"zbydFV+V4oFeID2vwsTvYgYS+mOv12ObDoZYh+BMdJqWqBaoAl3Fs2majMqcUSk46Wq2CokOR8NhuUSR",
+	"QVI0mo2tW1lWbVx2VYGLY4NuvEwb49xxWFQ+f05l4ZmE58ROFUAzjBEQcSMY5ZAXi1Nv4lc4neuyrL3Z",
+	"1c+qezQTu22SagkND4XazIgmHrmPpIswZb8KSfeKbOcagu54H0YD9gGIR3gC9tkvMvKVeDIS7la2XGOu",
+	"pnbN5+Cu2HWVvTo2uKBeNlwRsGg+K6NzWYE4q0amlwOt0BK0oPKcC1P09wTgCV2PXoprDVisqa8CAnwQ",
+	"8tLU2ji6S45tYOgebtFujm7T4DBVEnj4hNCQl6AJLT5RxS/T5u8IEC4r5JHurtn9YVbwm3sFvjDxn5GJ",
+	"/zr5Kd6EKzHUq6e3OcV5ZgLPjMyZ8gI1GytlWiwjMGf3sOoaeo4B/RETnG3erclGMoMYqdUh5c7BDGfy",
+	"rV02XKFep54lwCuZYo0JZvInIa+jQNko9nkF+b0B7J0ANvtS5BZxRZqspsAl3AD78zOkjCMdMXlt7pwS",
+	"Bo24UuSi5PE2nJSzbar6NSNkv0Z0zr2DZE174zW8Fn+CmZp+viiprUpqI4Jqw402F/c2NVcsfv4ZRKvT",
+	"xESmc0a6Z9++DVyx/sAr1d+DPPua8AVyiG/us+AcJpfgFJBUSjDmVsjxqgOWIBibJKdyvU8zWbSaiXWW",
+	"kCW9MPmCgCIC6QeZFt4D2wPWjFdCnMPfi158299oOBwWE4WYfa8DE3fvXJ+1a0+TpKge/1tVeW/FoHea",
+	"JHqTdjiU8JQFoUmyj9foixj2RZf+Zcp+p0nimJbYKQEiVvmeQdouv9xmXENePMs/gINnNktjDKxLqKJT",
+	"QGODKhI0XljYZLJM5wgzHhQAQ5gFVcXChZm1wdsUNUk/oyegGKQtG8Nsg4GN2vy84Ud/c5JriegtisJu",
+	"jQ53deV2hPS21LDDqN6izODVw3ptWUOHwwBRvgb7qRYGG3KXBWwqEBh5HmNgHTyGDWT1YmJL0a8hL4e/",
+	"nhYRpuRKAaYIhXGFkNESgBhizQuebQz0gavyJ2aVAGXSRRhFiEWmWdabECqhVicCFVuE1gIwprS1OL9S",
+	"LHJb7OqZI4l9wldLlTldkXHroLtyFdSmIE+v8mUDUFVzSbWWwNZ6GcXPHm9bLcj6aw0ILVW73BoTuqXe",
+	"5Zew0KuEhUrvJjru7f7WHhyKQVKydjdpk2+yIV4Uua+tRlMqsYxJEIBRA9gwXh0lYzkSnHllMwGPPk38",
+	"QlO1utFeTRhAo6mVhQGYPxP9aaNB27RHO/Q5+6iZa2RhJ0MOf9AjeLV8IZLSj570FgVM36W7wdfVwgHd",
+	"qsaKpQN6J7ALvtobF8mz5anXuihOyA/9rM756tGfbxoKg9sKINVy4qRbymTpDchLeKPwCeqWQ/t75kwC",
+	"V940IKZ2qSk6CW4lR7gnIS8BmyF2Vqleit2VmQ2Pi3o2GsfmCViptjFwBifkit7+loJb9wQILG3ADqXb",
+	"kLuAI7qlYE079G87XvNz6OrlnfsS7nmt51NvIuKWG29qVf32n9GSHnSTyE+vRH1r7OdJyKtBn0WFTj/g",
+	"0zHEg+FhNCBeAKfuTKtC9Vp4fminyDGKsdsUJumFR5qqKr0TLR40xEeS3eGRIS/V5jfqYCVG0vJ090B7",
+	"7yU88OViX6KqXDToRJPGJEw3l/Lw7TW/Wqwb138+fvXRl0W5+BaTi/n9Swzmrz4G051lu45xJeK3pOM8",
+	"WmXOeu1wzFK/V4nItONvj8IkNggTIimLKMxTUtTk18zPFeUnTWymklnmWJ1NLiv6ik5sKFE1rsj1awKA",
+	"ikqrtZDOUuimW157ZOYNONqX4MyafPYr8in9MiTbL16onyuicxeTb+DThtF9Jkb92lRkAhMJJZHHGElJ",
+	"lnT8dkAe4X8CJ/SkPN/K4vHqPbiyFkBLHDnxRmji9Pty5IbQyyambEb4LXLlL0z118ZUf5X8DdmIx9/u",
+	"OI6xuQKrMzzgM/G6rylCqtZFUgywwnqi+YA8MvNA/lNicACV4IVP7WH/9gOoGrmPGe03LxTeikZsz2ZX",
+	"QjyeJRZTUJKonMbgpEX011uKafrCLb+IoL8WFm0vzrWE0FuIhi/U/90B8bQSDk8qwSb+pCJ0DXYtanfI",
+	"Tch8UAo375XiPcCyCaU7iljiko0z5PXAD7CEduuWTtJs6OydWD+dLbjXVIxGMmar4rinc4cd9Eto+99F",
+	"aHvTNb12cHvZGlgOV/uxM2U0Z/npWi06k+/e67NGrBvsep1nnUnnLtCAmUgTClbK5wFqZlYjyyH0za9W",
+	"5QcSyQaUcD1NCA2rOIywvm5RKQfLGrvb6nVdMLJmDHLHl2obDlUrcyahJIApjmfjRb0BzBE0916rwaG5",
+	"X1EZXKyVTBPmB416PQNacL3f0+YCY5LQKYD/2eJigzoaX9s0G4vMS6+6AWz3QlySGc0JllbE0h40Z7go",
+	"5E6iPKwrJd1QkBDAgQNDE0wWFZN9tFPNclk2888TgyQ17X3sr/AK9QFAH8hQy9qdSacW3tcJbHjY5HA4",
+	"LOr7P+XQ1FoGini1u6Zvebfoqz+zgoYbqBJhUhrmsBgGgt1BT7DNasNAT30uVH9muJAbZGf3L7Z13Njl",
+	"2ueQfq+jote35Ta1jtdlLuv6dsEhpY4Pio6feA1qvc48YdN1uWRqIRLYZ6gTWpn0UdH3c2gJW120rA2C",
+	"/cFu21a1Qy0Dz5XGO66erM0Sdm1bjte065t2jYRUBDluGbCsdW6nJ9uoNpqfUL19OGMwsy1bBltQ2eei",
+	"j61qozlPys6V+S1bhiqa1MappBdtH62So9Q+IDTsKyH6mVEaasP6SUm7t1OPqdvv2lQ9pG5X39a6w76N",
+	"P9jXfjsHsv01M6FK/F7bAt1Qrln7OKZJ4y1wD/5e98BvveUmFM3atnHH5XOr233/SrvZcAVbrN37jlz6",
+	"YvvgXtOm8es+0J1zsOxuz0lYrtc8kVhwi1AIpw5mgJYZPBQOFGwJMQRoM2oa3eu2HxfWhUJEQJXzfJnK",
+	"JZjLvCFH42JIEwFCvHZ1EQHb9F0bb5wVWhuaGdLIexWNkoNu460cyXTZzI3WhZXifMmSlELJl9KgR/4b",
+	"71oTaE1M64bX3rXsQ0uQuvyR08KYeH7BNuc5W8syMY29ffVMj+SCbYhrXRvZ67d/wTZ909IbuaUQU2lo",
+	"j4reWNZrK0+hTQJeHv190yQcG8YmfelKkfgylVMEi5GPfMnHqIyk3LRJsvJUyoI7rlUsluzc1JFqG+Ql",
+	"NiNFszpLxCZ926RpL+ubWBqluolbN61ht1wSW9sAWqi1DRqFWvzR67JW/r2t69dFAXfXsDaE7q0Pjfqm",
+	"kU/rXLGc0+yc5bnIS+OUtAtsRWyrOm2bFn1s8en9p/8VAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

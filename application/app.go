@@ -15,6 +15,7 @@ type Ports struct {
 	ShipmentQueries   ShipmentQueries // example: shipment
 	CustomerSummaries CustomerSummaries
 	Consumers         ConsumerStatuses
+	PersonalData      PersonalDataEraser
 }
 
 // App is every use case of the service, one type per aggregate, for the composition
@@ -24,6 +25,7 @@ type App struct {
 	Shipments       *Shipments // example: shipment
 	CustomerSummary *GetCustomerSummaryHandler
 	Consumers       *ListConsumersHandler
+	PersonalData    *PersonalData
 }
 
 // NewApp wires every use case to its ports. A port left out, or a use case not built
@@ -38,6 +40,7 @@ func NewApp(p Ports, cfg appkit.RunnerConfig) (App, error) {
 		Shipments:       NewShipments(p.Shipments, p.ShipmentQueries, p.OrderQueries, cfg), // example: shipment
 		CustomerSummary: NewGetCustomerSummaryHandler(p.CustomerSummaries),
 		Consumers:       NewListConsumersHandler(p.Consumers),
+		PersonalData:    NewPersonalData(p.PersonalData, cfg),
 	}
 	if err := appkit.Complete(app); err != nil {
 		return App{}, fmt.Errorf("application.NewApp: %w", err)

@@ -58,6 +58,7 @@ type PlaceOrder struct {
 	OrderID    uuid.UUID
 	CustomerID string
 	Currency   string
+	Contact    *order.Contact // optional personal data: sealed in the log, erasable
 	Options    OrderOptions
 }
 
@@ -75,7 +76,7 @@ func (c *Orders) PlaceOrder(ctx context.Context, cmd PlaceOrder) (OrderResult, e
 	}
 	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "PlaceOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Build: func(at time.Time) order.Command {
-			return order.PlaceOrder{OrderID: cmd.OrderID, CustomerID: cmd.CustomerID, Currency: cmd.Currency, At: at}
+			return order.PlaceOrder{OrderID: cmd.OrderID, CustomerID: cmd.CustomerID, Currency: cmd.Currency, Contact: cmd.Contact, At: at}
 		}})
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/example/orders/infrastructure/auth"
+	"github.com/example/orders/infrastructure/personaldata"
 )
 
 // Config is every setting of the service, read from the environment and then from
@@ -61,6 +62,10 @@ type Config struct {
 	SSEPoll                time.Duration
 	SSEWriteTimeout        time.Duration
 	SSEMaxLifetime         time.Duration
+	// PIIKEK (or the file PIIKEKFile) is the key encryption key that wraps customers'
+	// data keys; PIIKEKPrevious (or its file) is the one before it, during a rotation.
+	PIIKEK, PIIKEKFile                 string
+	PIIKEKPrevious, PIIKEKPreviousFile string
 }
 
 func defaultConfig() Config {
@@ -119,6 +124,10 @@ var envNames = map[string]string{ //nolint:gosec // G101: names of environment v
 	"sse-poll":                   "SSE_POLL",
 	"sse-write-timeout":          "SSE_WRITE_TIMEOUT",
 	"sse-max-lifetime":           "SSE_MAX_LIFETIME",
+	"pii-kek":                    "PII_KEK",
+	"pii-kek-file":               "PII_KEK_FILE",
+	"pii-kek-previous":           "PII_KEK_PREVIOUS",
+	"pii-kek-previous-file":      "PII_KEK_PREVIOUS_FILE",
 }
 
 // parseConfig reads the environment (through getenv) and then args. Only database-url
@@ -158,6 +167,10 @@ func parseConfig(name string, args []string, getenv func(string) string) (Config
 	fs.DurationVar(&c.SSEPoll, "sse-poll", c.SSEPoll, "how often event streams look for new events when no notification wakes them")
 	fs.DurationVar(&c.SSEWriteTimeout, "sse-write-timeout", c.SSEWriteTimeout, "an event stream whose client does not take a page within this is ended (it resumes with Last-Event-ID)")
 	fs.DurationVar(&c.SSEMaxLifetime, "sse-max-lifetime", c.SSEMaxLifetime, "an event stream is ended after this (the client reconnects); 0 for no limit")
+	fs.StringVar(&c.PIIKEK, "pii-kek", c.PIIKEK, "key encryption key of customers' personal data: base64 of 32 random bytes (openssl rand -base64 32); prefer the env variable or the file")
+	fs.StringVar(&c.PIIKEKFile, "pii-kek-file", c.PIIKEKFile, "file holding the key encryption key (instead of pii-kek)")
+	fs.StringVar(&c.PIIKEKPrevious, "pii-kek-previous", c.PIIKEKPrevious, "during a key rotation, the previous key encryption key (see `keys rotate`)")
+	fs.StringVar(&c.PIIKEKPreviousFile, "pii-kek-previous-file", c.PIIKEKPreviousFile, "file holding the previous key encryption key")
 
 	var problems []string
 	fs.VisitAll(func(f *flag.Flag) {
@@ -281,4 +294,29 @@ func (c Config) validate() error {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
 	return nil
+}
+
+// personalDataKeys are the configured key encryption keys: the current one (none: the
+// service refuses personal data, and starts only if no data key is stored) and, during
+// a rotation, the previous one.
+func (c Config) personalDataKeys() (*personaldata.Keys, error) {
+	current, err := personaldata.LoadKEK(c.PIIKEK, c.PIIKEKFile)
+	if err != nil {
+		return nil, fmt.Errorf("PII_KEK: %w", err)
+	}
+	previous, err := personaldata.LoadKEK(c.PIIKEKPrevious, c.PIIKEKPreviousFile)
+	if err != nil {
+		return nil, fmt.Errorf("PII_KEK_PREVIOUS: %w", err)
+	}
+	if previous != nil && current == nil {
+		return nil, errors.New("PII_KEK_PREVIOUS is set without PII_KEK: a rotation needs the new key as PII_KEK")
+	}
+	var keks []personaldata.KEK
+	if previous != nil {
+		keks = append(keks, previous)
+	}
+	if current == nil {
+		return personaldata.NewKeys(nil), nil
+	}
+	return personaldata.NewKeys(current, keks...), nil
 }

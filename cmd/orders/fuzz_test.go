@@ -26,6 +26,7 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/postgres"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -55,13 +56,14 @@ func FuzzHTTPRequests(f *testing.F) {
 	codec := eventcodec.NewOrderRegistry()
 	// The composition root's own registration: every aggregate the service serves.
 	ports := application.Ports{}
-	known := wiring.Aggregates(pool, nil, &ports)
+	known := wiring.Aggregates(pool, nil, testsupport.NewKeys(f), &ports)
 	// The customer summary is built (its consumer run until it has the orders below)
 	// so that reads reach its table; its position is then taken as caught up, so that
 	// a fuzzed min_position does not wait out the request timeout (a 503).
 	summaries := customersummary.NewReader(pool)
 	ports.CustomerSummaries = caughtUp{summaries}
 	ports.Consumers = subscription.NewStatusReader(pool)
+	ports.PersonalData = personaldata.Eraser{Pool: pool}
 	app, err := application.NewApp(ports, appkit.RunnerConfig{})
 	if err != nil {
 		f.Fatal(err)
@@ -99,7 +101,7 @@ func FuzzHTTPRequests(f *testing.F) {
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	closed := make(chan struct{}) // a stream ends after its first flush: the fuzzer needs answers
 	close(closed)
-	handler, err := httpapi.New(app, postgres.NewReadiness(pool), feed.New(pool, 0, logger), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second,
+	handler, err := httpapi.New(app, postgres.NewReadiness(pool), feed.New(pool, 0, testsupport.NewKeys(f), logger), httpapi.Config{BodyLimit: 4096, RequestTimeout: 2 * time.Second,
 		Feed: httpapi.FeedConfig{EventTypes: known.EventTypes, Heartbeat: time.Second, WriteTimeout: time.Second, MaxStreams: 4, Shutdown: closed}}, logger)
 	if err != nil {
 		f.Fatal(err)

@@ -73,7 +73,7 @@ func runVerify(ctx context.Context, args []string, getenv func(string) string, o
 	defer pool.Close()
 	w := bufio.NewWriter(out)
 	sum, err := verify.Verify(ctx, pool, wiring.ReadModels(), func(d verify.Difference) { _, _ = fmt.Fprintln(w, d) },
-		verify.Unregistered(func(streamType string, streams int64) {
+		verify.LogOnly(wiring.LogOnlyStreamTypes()...), verify.Unregistered(func(streamType string, streams int64) {
 			noun := "streams"
 			if streams == 1 {
 				noun = "stream"

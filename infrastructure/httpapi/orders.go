@@ -33,7 +33,8 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 		customer = *body.CustomerId
 	}
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
-		return h.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: customer, Currency: body.Currency, Options: opts})
+		return h.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: customer, Currency: body.Currency,
+			Contact: fromAPIContact(body.Contact), Options: opts})
 	})
 }
 
@@ -116,6 +117,6 @@ func toAPIOrder(v application.OrderView) api.Order {
 	return api.Order{
 		Id: v.State.ID, CustomerId: v.State.CustomerID, Currency: v.State.Currency, Status: api.OrderStatus(v.State.Status),
 		Lines: lines, TotalCents: v.State.TotalCents, LineCount: int64(len(v.State.Lines)), UnitCount: int64(v.State.UnitCount), Version: v.Version,
-		PlacedAt: v.State.PlacedAt, UpdatedAt: v.State.UpdatedAt,
+		PlacedAt: v.State.PlacedAt, UpdatedAt: v.State.UpdatedAt, Contact: toAPIContact(v.State.Contact),
 	}
 }

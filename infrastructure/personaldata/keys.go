@@ -3,7 +3,6 @@ package personaldata
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -12,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/example/orders/application/appkit"
 )
 
 // DB is what the keys are read and written through: a pool, a connection or a
@@ -24,7 +25,7 @@ type DB interface {
 
 // ErrNoKEK is returned for personal data to seal or open when no key encryption key is
 // configured.
-var ErrNoKEK = errors.New("personal data: no key encryption key is configured (PII_KEK or PII_KEK_FILE)")
+var ErrNoKEK = fmt.Errorf("personal data: no key encryption key is configured (PII_KEK or PII_KEK_FILE): %w", appkit.ErrUnavailable)
 
 // Keys seals and opens personal data with the data subjects' keys. It wraps new data
 // keys with the current KEK and unwraps with whichever configured KEK wrapped a key

@@ -10,9 +10,11 @@ import (
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/domain/customer"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment" // example: shipment
 	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/orderstore"
 	"github.com/example/orders/infrastructure/postgres/shipmentstore" // example: shipment
@@ -35,12 +37,13 @@ type Registered struct {
 // event types and domain errors, and (when pool is set) the function that puts its
 // store and queries into ports. Every list that names aggregates derives from here,
 // and an aggregate left out here leaves its ports unset, which application.NewApp
-// refuses when the service starts.
-func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, ports *application.Ports) Registered {
-	r := Registered{pool: pool}
+// refuses when the service starts. Every store seals and opens personal data with keys.
+func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys *personaldata.Keys, ports *application.Ports) Registered {
+	r := Registered{pool: pool, EventTypes: []string{personaldata.ErasedEventType}}
 	orders := eventcodec.NewOrderRegistry()
 	r.add(orderstore.ReadModel(orders), orders.Names(), order.Errors, func() {
-		ports.Orders, ports.OrderQueries = orderstore.NewStore(pool, orders).ObserveAppends(appends), orderstore.NewQueries(pool, orders)
+		ports.Orders = orderstore.NewStore(pool, orders).ObserveAppends(appends).UsePersonalData(keys)
+		ports.OrderQueries = orderstore.NewQueries(pool, orders).OpenPersonalData(keys)
 	})
 	shipments := eventcodec.NewShipmentRegistry()                                          // example: shipment
 	r.add(shipmentstore.ReadModel(shipments), shipments.Names(), shipment.Errors, func() { // example: shipment
@@ -62,14 +65,19 @@ func (r *Registered) add(m verify.ReadModel, eventTypes []string, errs []error, 
 	}
 }
 
-// ReadModels are the inline read models of every registered aggregate.
-func ReadModels() []verify.ReadModel { return Aggregates(nil, nil, nil).ReadModels }
+// LogOnlyStreamTypes are the stream types with no aggregate and no read model by design:
+// the customers' erasure records (PersonalDataErased). verify checks their heads only.
+func LogOnlyStreamTypes() []string { return []string{customer.StreamType} }
 
-// App is the application over pool as the service builds it, with cfg and the
-// customer_summary read model's reader given.
-func App(pool *pgxpool.Pool, summaries application.CustomerSummaries, cfg appkit.RunnerConfig) (application.App, Registered, error) {
-	ports := application.Ports{CustomerSummaries: summaries, Consumers: subscription.NewStatusReader(pool)}
-	known := Aggregates(pool, nil, &ports)
+// ReadModels are the inline read models of every registered aggregate.
+func ReadModels() []verify.ReadModel { return Aggregates(nil, nil, nil, nil).ReadModels }
+
+// App is the application over pool as the service builds it, with cfg, the personal
+// data keys and the customer_summary read model's reader given.
+func App(pool *pgxpool.Pool, summaries application.CustomerSummaries, keys *personaldata.Keys, cfg appkit.RunnerConfig) (application.App, Registered, error) {
+	ports := application.Ports{CustomerSummaries: summaries, Consumers: subscription.NewStatusReader(pool),
+		PersonalData: personaldata.Eraser{Pool: pool, AfterCommit: cfg.AfterCommit}}
+	known := Aggregates(pool, nil, keys, &ports)
 	app, err := application.NewApp(ports, cfg)
 	return app, known, err
 }

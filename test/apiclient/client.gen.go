@@ -139,6 +139,28 @@ type AddLineRequest struct {
 	UnitPriceCents int64 `json:"unit_price_cents"`
 }
 
+// Address A postal address.
+type Address struct {
+	// City Example: London
+	City string `json:"city"`
+
+	// Country ISO 3166-1 alpha-2 code, upper case.
+	//
+	// Example: GB
+	Country string `json:"country"`
+
+	// Line1 Example: 12 St James's Square
+	Line1 string `json:"line1"`
+
+	// Line2 Optional second line.
+	//
+	// Example: Flat 3
+	Line2 *string `json:"line2,omitempty"`
+
+	// PostalCode Example: SW1Y 4JH
+	PostalCode string `json:"postal_code"`
+}
+
 // CancelRequest Optional details of a cancellation.
 type CancelRequest struct {
 	// Reason Why the order is cancelled (up to 500 characters; tabs and line
@@ -226,6 +248,38 @@ type ConsumerStatus struct {
 //
 // Example: running
 type ConsumerStatusState string
+
+// Contact Whom the order is for and where it goes: the customer's personal data.
+// Optional. The event log keeps it encrypted under a key of the customer's
+// own; `DELETE /customers/{id}/personal-data` deletes that key, and from then
+// on every response shows `{"erased": true}` in its place.
+type Contact struct {
+	// Address A postal address.
+	Address Address `json:"address"`
+
+	// Email An email address such as ada@example.com.
+	//
+	// Example: ada@example.com
+	Email string `json:"email"`
+
+	// Name The recipient's name, 1-200 characters.
+	//
+	// Example: Ada Lovelace
+	Name string `json:"name"`
+}
+
+// ContactOnRecord An order's or a shipment's contact as a response shows it: the contact,
+// with `erased: false`; or, after the customer's personal data was erased,
+// only `erased: true`.
+type ContactOnRecord struct {
+	// Address A postal address.
+	Address *Address `json:"address,omitempty"`
+	Email   *string  `json:"email,omitempty"`
+
+	// Erased True when the customer's personal data was erased: the other fields are then absent.
+	Erased bool    `json:"erased"`
+	Name   *string `json:"name,omitempty"`
+}
 
 // CreateShipmentRequest A request to ship a confirmed order.
 type CreateShipmentRequest struct {
@@ -383,6 +437,11 @@ type OpenAPIDocument struct {
 //
 // Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
 type Order struct {
+	// Contact An order's or a shipment's contact as a response shows it: the contact,
+	// with `erased: false`; or, after the customer's personal data was erased,
+	// only `erased: true`.
+	Contact *ContactOnRecord `json:"contact,omitempty"`
+
 	// Currency ISO 4217 currency code of all amounts.
 	//
 	// Example: EUR
@@ -476,6 +535,12 @@ type OrderStatus string
 
 // PlaceOrderRequest A request to place a new order.
 type PlaceOrderRequest struct {
+	// Contact Whom the order is for and where it goes: the customer's personal data.
+	// Optional. The event log keeps it encrypted under a key of the customer's
+	// own; `DELETE /customers/{id}/personal-data` deletes that key, and from then
+	// on every response shows `{"erased": true}` in its place.
+	Contact *Contact `json:"contact,omitempty"`
+
 	// Currency ISO 4217 currency code of all amounts in the order.
 	//
 	// Example: EUR
@@ -785,6 +850,14 @@ type UnsupportedMediaType = Problem
 
 // Cancellation Optional details of a cancellation.
 type Cancellation = CancelRequest
+
+// ErasePersonalDataParams defines parameters for ErasePersonalData.
+type ErasePersonalDataParams struct {
+	// XCorrelationID An id correlating this request with others (e.g. across services). It
+	// is recorded in the metadata of the events the command records. If
+	// absent, the server generates one.
+	XCorrelationID *CorrelationId `json:"X-Correlation-ID,omitempty"`
+}
 
 // GetCustomerSummaryParams defines parameters for GetCustomerSummary.
 type GetCustomerSummaryParams struct {
@@ -1380,6 +1453,20 @@ type ClientInterface interface {
 	// Corresponds with GET /consumers (the `ListConsumers` operationId).
 	ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ErasePersonalData Erase a customer's personal data (crypto-shredding)
+	//
+	// Deletes the customer's data key and records a `PersonalDataErased` event
+	// (which holds no personal data). Every contact sealed under the key, in the
+	// event log, read models, snapshots and backups, can no longer be read: from
+	// then on responses, histories and the event feed show `{"erased": true}`
+	// in its place. Orders keep working. A later order with a contact gets a new
+	// key. The customer may erase its own data, staff anyone's (`403`
+	// otherwise). Erasing again, or a customer without personal data, answers
+	// `204` too.
+	//
+	// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+	ErasePersonalData(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCustomerSummary Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -1773,6 +1860,30 @@ type ClientInterface interface {
 // Corresponds with GET /consumers (the `ListConsumers` operationId).
 func (c *Client) ListConsumers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListConsumersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ErasePersonalData Erase a customer's personal data (crypto-shredding)
+//
+// Deletes the customer's data key and records a `PersonalDataErased` event
+// (which holds no personal data). Every contact sealed under the key, in the
+// event log, read models, snapshots and backups, can no longer be read: from
+// then on responses, histories and the event feed show `{"erased": true}`
+// in its place. Orders keep working. A later order with a contact gets a new
+// key. The customer may erase its own data, staff anyone's (`403`
+// otherwise). Erasing again, or a customer without personal data, answers
+// `204` too.
+//
+// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+func (c *Client) ErasePersonalData(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewErasePersonalDataRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2441,6 +2552,55 @@ func NewListConsumersRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewErasePersonalDataRequest constructs an http.Request for the ErasePersonalData method
+func NewErasePersonalDataRequest(server string, id string, params *ErasePersonalDataParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/customers/%s/personal-data", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCorrelationID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Correlation-ID", *params.XCorrelationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Correlation-ID", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4045,6 +4205,22 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /consumers (the `ListConsumers` operationId).
 	ListConsumersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConsumersResponse, error)
 
+	// ErasePersonalDataWithResponse Erase a customer's personal data (crypto-shredding)
+	//
+	// Deletes the customer's data key and records a `PersonalDataErased` event
+	// (which holds no personal data). Every contact sealed under the key, in the
+	// event log, read models, snapshots and backups, can no longer be read: from
+	// then on responses, histories and the event feed show `{"erased": true}`
+	// in its place. Orders keep working. A later order with a contact gets a new
+	// key. The customer may erase its own data, staff anyone's (`403`
+	// otherwise). Erasing again, or a customer without personal data, answers
+	// `204` too.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+	ErasePersonalDataWithResponse(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*ErasePersonalDataResponse, error)
+
 	// GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 	//
 	// Per customer: orders placed, confirmed (and not cancelled since),
@@ -4552,6 +4728,122 @@ func (r ListConsumersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListConsumersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ErasePersonalDataResponse204Headers the declared response headers of an HTTP 204 response for ErasePersonalData
+type ErasePersonalDataResponse204Headers struct {
+	XRequestID *string
+}
+
+// ErasePersonalDataResponse400Headers the declared response headers of an HTTP 400 response for ErasePersonalData
+type ErasePersonalDataResponse400Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ErasePersonalDataResponse401Headers the declared response headers of an HTTP 401 response for ErasePersonalData
+type ErasePersonalDataResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      *string
+}
+
+// ErasePersonalDataResponse403Headers the declared response headers of an HTTP 403 response for ErasePersonalData
+type ErasePersonalDataResponse403Headers struct {
+	IdempotencyReplayed *string
+	XRequestID          *string
+}
+
+// ErasePersonalDataResponse503Headers the declared response headers of an HTTP 503 response for ErasePersonalData
+type ErasePersonalDataResponse503Headers struct {
+	IdempotencyReplayed *string
+	RetryAfter          int
+	XRequestID          *string
+}
+
+// ErasePersonalDataResponseDefaultHeaders the declared response headers of an HTTP default response for ErasePersonalData
+type ErasePersonalDataResponseDefaultHeaders struct {
+	XRequestID *string
+}
+
+type ErasePersonalDataResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ErasePersonalDataResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ErasePersonalDataResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ErasePersonalDataResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ErasePersonalDataResponse403Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ErasePersonalDataResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ErasePersonalDataResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ErasePersonalDataResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ErasePersonalDataResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ErasePersonalDataResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ErasePersonalDataResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ErasePersonalDataResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7609,6 +7901,28 @@ func (c *ClientWithResponses) ListConsumersWithResponse(ctx context.Context, req
 	return ParseListConsumersResponse(rsp)
 }
 
+// ErasePersonalDataWithResponse Erase a customer's personal data (crypto-shredding)
+//
+// Deletes the customer's data key and records a `PersonalDataErased` event
+// (which holds no personal data). Every contact sealed under the key, in the
+// event log, read models, snapshots and backups, can no longer be read: from
+// then on responses, histories and the event feed show `{"erased": true}`
+// in its place. Orders keep working. A later order with a contact gets a new
+// key. The customer may erase its own data, staff anyone's (`403`
+// otherwise). Erasing again, or a customer without personal data, answers
+// `204` too.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /customers/{id}/personal-data (the `ErasePersonalData` operationId).
+func (c *ClientWithResponses) ErasePersonalDataWithResponse(ctx context.Context, id string, params *ErasePersonalDataParams, reqEditors ...RequestEditorFn) (*ErasePersonalDataResponse, error) {
+	rsp, err := c.ErasePersonalData(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseErasePersonalDataResponse(rsp)
+}
+
 // GetCustomerSummaryWithResponse Get a customer's order summary (asynchronous read model)
 //
 // Per customer: orders placed, confirmed (and not cancelled since),
@@ -8291,6 +8605,161 @@ func ParseListConsumersResponse(rsp *http.Response) (*ListConsumersResponse, err
 		response.Headers503 = &headers
 	case true:
 		var headers ListConsumersResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseErasePersonalDataResponse parses an HTTP response from a ErasePersonalDataWithResponse call
+func ParseErasePersonalDataResponse(rsp *http.Response) (*ErasePersonalDataResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ErasePersonalDataResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers ErasePersonalDataResponse204Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers ErasePersonalDataResponse400Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ErasePersonalDataResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ErasePersonalDataResponse403Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 503:
+		var headers ErasePersonalDataResponse503Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ErasePersonalDataResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -218,7 +218,8 @@ func serverEnv(vars map[string]string) []string {
 		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
 		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "MIGRATE_DATABASE_URL": true, "APP_DB_ROLE": true,
 		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true,
-		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true}
+		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true,
+		"PII_KEK": true, "PII_KEK_FILE": true, "PII_KEK_PREVIOUS": true, "PII_KEK_PREVIOUS_FILE": true}
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")

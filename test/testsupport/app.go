@@ -7,6 +7,7 @@ import (
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/wiring"
 )
@@ -20,9 +21,24 @@ func NewApp(tb testing.TB, pool *pgxpool.Pool, opts ...func(*appkit.RunnerConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
-	app, _, err := wiring.App(pool, customersummary.NewReader(pool), cfg)
+	app, _, err := wiring.App(pool, customersummary.NewReader(pool), NewKeys(tb), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return app
+}
+
+// NewKeys returns personal data keys under a new random KEK, as a service configured
+// with PII_KEK has.
+func NewKeys(tb testing.TB) *personaldata.Keys {
+	tb.Helper()
+	text, err := personaldata.NewKEKText()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	kek, err := personaldata.ParseKEK(text)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return personaldata.NewKeys(kek)
 }

@@ -119,5 +119,10 @@ func ServiceEnv(ctx context.Context, ownerURL string) (map[string]string, error)
 		"MIGRATE_DATABASE_URL": ownerURL,
 		"APP_DB_ROLE":          AppRole,
 		"AUTH_HS256_SECRET":    AuthSecret,
+		"PII_KEK":              PIIKEK,
 	}, nil
 }
+
+// PIIKEK is the key encryption key of the services the harnesses start: a test key,
+// public on purpose (base64 of 32 bytes).
+const PIIKEK = "dGVzdCBrZWs6IG5vdCBzZWNyZXQsIDMyIGJ5dGVzISE=" //nolint:gosec // G101: a published test key

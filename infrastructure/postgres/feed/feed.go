@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -31,6 +32,7 @@ type Page = eventstore.FeedPage
 // Feed reads the log and follows its horizon for one process.
 type Feed struct {
 	pool    *pgxpool.Pool
+	keys    *personaldata.Keys
 	horizon eventstore.Horizon
 	poll    time.Duration
 	log     *slog.Logger
@@ -43,12 +45,13 @@ type Feed struct {
 }
 
 // New returns a feed over pool that polls the horizon every poll (1s if zero) while
-// streams are open. Run must be running for streams to advance.
-func New(pool *pgxpool.Pool, poll time.Duration, log *slog.Logger) *Feed {
+// streams are open, and shows personal data opened with keys (or erased). Run must be
+// running for streams to advance.
+func New(pool *pgxpool.Pool, poll time.Duration, keys *personaldata.Keys, log *slog.Logger) *Feed {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	return &Feed{pool: pool, poll: poll, log: log, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &Feed{pool: pool, keys: keys, poll: poll, log: log, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
 // Page reads one page, with a fresh horizon.
@@ -56,6 +59,22 @@ func (f *Feed) Page(ctx context.Context, q Query) (Page, error) {
 	p, err := eventstore.ReadFeed(ctx, f.pool, &f.horizon, q)
 	if err != nil {
 		return p, postgres.Classify(err)
+	}
+	return f.open(ctx, p)
+}
+
+// open shows the page's personal data opened, or erased: the feed is an answer too.
+func (f *Feed) open(ctx context.Context, p Page) (Page, error) {
+	payloads := make([][]byte, len(p.Events))
+	for i, e := range p.Events {
+		payloads[i] = e.Payload
+	}
+	opened, err := f.keys.OpenPayloads(ctx, f.pool, payloads)
+	if err != nil {
+		return p, postgres.Classify(err)
+	}
+	for i := range p.Events {
+		p.Events[i].Payload = opened[i]
 	}
 	return p, nil
 }
@@ -70,7 +89,7 @@ func (f *Feed) PageUpTo(ctx context.Context, q Query, horizon int64) (Page, erro
 	if err != nil {
 		return p, postgres.Classify(err)
 	}
-	return p, nil
+	return f.open(ctx, p)
 }
 
 // Subscribe registers a stream; the returned function unregisters it.

@@ -28,6 +28,8 @@ type options struct {
 	// unregistered, when set, is told of the stream types without a read model instead
 	// of Verify reporting each as a difference (Unregistered).
 	unregistered func(streamType string, streams int64)
+	// logOnly are stream types with no read model by design (LogOnly).
+	logOnly map[string]bool
 }
 
 // PageSize sets how many events are read per query, and so how many streams are looked
@@ -48,6 +50,20 @@ func LockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeo
 // check them against (`orders verify` says so and passes).
 func Unregistered(report func(streamType string, streams int64)) Option {
 	return func(o *options) { o.unregistered = report }
+}
+
+// LogOnly names stream types that have no read model by design, such as the customers'
+// erasure records: their streams' versions and heads are checked, and they are not
+// reported as unregistered.
+func LogOnly(streamTypes ...string) Option {
+	return func(o *options) {
+		if o.logOnly == nil {
+			o.logOnly = map[string]bool{}
+		}
+		for _, t := range streamTypes {
+			o.logOnly[t] = true
+		}
+	}
 }
 
 func optionsOf(opts []Option) options {

@@ -111,7 +111,7 @@ func Verify(ctx context.Context, db DB, models []ReadModel, report func(Differen
 
 	modelOf := func(t string) ReadModel {
 		m := v.models[t]
-		if m == nil {
+		if m == nil && !o.logOnly[t] {
 			if _, seen := v.unchecked[t]; !seen {
 				v.uncheckedOrder = append(v.uncheckedOrder, t)
 			}

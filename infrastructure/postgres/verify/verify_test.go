@@ -280,6 +280,14 @@ func TestVerifyPassesOnWhatTheApplicationWrote(t *testing.T) {
 	if !slices.Equal(skipped, []string{"customer:1"}) {
 		t.Fatalf("skipped %v", skipped)
 	}
+	// With LogOnly the type is known to have no read model: not reported, not passed
+	// to Unregistered, and its heads still checked.
+	skipped = nil
+	diffs, _ = f.verify(t, verify.LogOnly("customer"), verify.Unregistered(onlyLog))
+	wantExactly(t, diffs, []verify.Difference{{Stream: es.StreamID{Type: "customer", ID: "c-1"}, Field: "aggregate_heads.version", Expected: "2", Found: "5"}})
+	if len(skipped) != 0 {
+		t.Fatalf("a log-only type was reported as unregistered: %v", skipped)
+	}
 	want := fmt.Sprintf("verify: 31 streams, %d events, 30 read-model rows checked, 1 differences", events)
 	if sum.String() != want {
 		t.Fatalf("summary line %q, want %q", sum.String(), want)
