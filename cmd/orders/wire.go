@@ -20,6 +20,7 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
 	"github.com/example/orders/infrastructure/metrics"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
@@ -41,6 +42,7 @@ type service struct {
 	stopStreams func()
 	notifier    *subscription.Notifier
 	consumers   *subscription.Runtime // nil when this instance runs none
+	keys        *personaldata.Keys
 }
 
 // build is the composition root: it sets up tracing from the OTEL_* environment,
@@ -92,8 +94,17 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		// so a lost NOTIFY only costs latency.
 		AfterCommit: notifier.Notify,
 	}
-	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool), Consumers: subscription.NewStatusReader(pool)}
-	known := wiring.Aggregates(pool, m, &ports)
+	keys, err := cfg.personalDataKeys()
+	if err == nil {
+		err = keys.Check(ctx, pool) // a lost or wrong KEK stops the start, by name
+	}
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool), Consumers: subscription.NewStatusReader(pool),
+		PersonalData: personaldata.Eraser{Pool: pool, AfterCommit: notifier.Notify}}
+	known := wiring.Aggregates(pool, m, keys, &ports)
 	if err := httpapi.CheckProblems(known.Errors); err != nil {
 		pool.Close()
 		return nil, nil, err
@@ -103,7 +114,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		pool.Close()
 		return nil, nil, err
 	}
-	events := feed.New(pool, cfg.SSEPoll, log)
+	events := feed.New(pool, cfg.SSEPoll, keys, log)
 	shutdown := make(chan struct{})
 	httpCfg := httpapi.Config{BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, CORSAllowedOrigins: cfg.corsOrigins(),
 		Observe: []echo.MiddlewareFunc{tr.Middleware(), m.Middleware()}, //nolint:contextcheck // middleware: each request brings its own context
@@ -128,7 +139,7 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 	var once sync.Once
 	stop := func() { once.Do(func() { close(shutdown) }) }
 	svc := &service{handler: publicHandler(console.Handler(api), m.Handler(), cfg.MetricsAddr == ""), metricsHandler: metricsOnly(m.Handler()),
-		pool: pool, feed: events, stopStreams: stop, notifier: notifier}
+		pool: pool, feed: events, stopStreams: stop, notifier: notifier, keys: keys}
 	if cfg.RunConsumers {
 		svc.consumers = subscription.New(pool.Config().ConnConfig, subscription.Options{Channel: feed.Channel, Log: log, Span: tr.ConsumerSpan, MinInterval: cfg.ConsumerInterval,
 			Partitions: cfg.ConsumerPartitions, OnProgress: summaryProgress(app.CustomerSummary)},
