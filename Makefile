@@ -45,6 +45,7 @@ run: ## Run the service on 127.0.0.1:8080 (ADDR=host:port or LISTEN_ADDR to chan
 		printf '  export STAFF_TOKEN=%s   # staff: orders:staff events:read\n' "$$(AUTH_HS256_SECRET="$$secret" $(BIN) token --sub staff --scope 'orders:staff events:read' --ttl 24h)"; \
 		if [ -n "$$devdb" ]; then printf "  export DATABASE_URL='%s'   # the development database, for $(BIN) consumers status, verify, ...\n" "$$url"; fi; \
 		printf '\n'; \
+		printf 'The staff console: http://%s/console (paste $$STAFF_TOKEN, or $$TOKEN to see what alice sees)\n\n' "$$addr"; \
 		printf 'More: AUTH_HS256_SECRET=$$(cat .devdb/auth-hs256-secret) $(BIN) token --sub bob\n\nThen try:\n\n'; \
 	fi; \
 	printf '  curl -si -X POST http://%s/orders -H "Authorization: Bearer $$TOKEN" -H "Content-Type: application/json" -d '"'"'{"currency":"EUR"}'"'"'\n' "$$addr"; \
