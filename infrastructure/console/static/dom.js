@@ -37,17 +37,6 @@ export function money(cents, currency) {
   }
 }
 
-// fields shows an object's scalar members as a description list, in its own order;
-// arrays and objects are left to the caller.
-export function fields(obj, labels = {}) {
-  const dl = el('dl', { class: 'fields' });
-  for (const [key, value] of Object.entries(obj)) {
-    if (value !== null && typeof value === 'object') continue;
-    append(dl, [el('dt', {}, labels[key] || key.replaceAll('_', ' ')), el('dd', { 'data-field': key }, String(value))]);
-  }
-  return dl;
-}
-
 // table shows rows (objects) with the given columns: [key, heading] pairs.
 export function table(caption, columns, rows) {
   return el('table', {},

@@ -81,7 +81,9 @@ export function renderOrder(main, route, id) {
         ? 'Not found: the order has no state at that version or instant, or this token may not see it.'
         : explain(err, 'see this order');
       notice.replaceChildren(message('error', text));
-      if (!(err.status >= 400 && err.status < 500)) timer = setTimeout(() => tick(first), pollEvery * 2);
+      const refused = err.status >= 400 && err.status < 500;
+      if (refused && last === 0) for (const section of main.querySelectorAll('section')) section.remove(); // nothing to show
+      if (!refused) timer = setTimeout(() => tick(first), pollEvery * 2);
     }
   }
   tick(true);

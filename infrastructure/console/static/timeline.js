@@ -3,7 +3,7 @@
 // or of the HTTP request that issued its command. Every timeline on a page shares one
 // Causes, so that an event of another stream links to the order event that caused it,
 // and back.
-import { append, el } from './dom.js';
+import { append, el, table } from './dom.js';
 
 export class Causes {
   constructor() {
@@ -75,11 +75,10 @@ export function state(obj) {
   for (const [key, value] of Object.entries(obj)) {
     if (!Array.isArray(value)) continue;
     const keys = [...new Set(value.flatMap((row) => Object.keys(row)))];
-    out.push(value.length === 0 ? el('p', { 'data-field': key }, `No ${key.replaceAll('_', ' ')}.`)
-      : el('table', { 'data-field': key },
-        el('caption', {}, key.replaceAll('_', ' ')),
-        el('thead', {}, el('tr', {}, keys.map((k) => el('th', { scope: 'col' }, k.replaceAll('_', ' '))))),
-        el('tbody', {}, value.map((row) => el('tr', {}, keys.map((k) => el('td', {}, show(row[k]))))))));
+    const caption = key.replaceAll('_', ' ');
+    const shown = value.length === 0 ? el('p', {}, `No ${caption}.`) : table(caption, keys.map((k) => [k, k.replaceAll('_', ' ')]), value);
+    shown.dataset.field = key;
+    out.push(shown);
   }
   return out;
 }
