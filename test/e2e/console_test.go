@@ -16,7 +16,7 @@ import (
 func TestConsoleIsServedWithoutToken(t *testing.T) {
 	t.Parallel()
 	base := startServer(t, nil)
-	get := func(path string) (*http.Response, string) {
+	get := func(path string) (int, http.Header, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
 		if err != nil {
@@ -31,21 +31,21 @@ func TestConsoleIsServedWithoutToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return resp, string(body)
+		return resp.StatusCode, resp.Header, string(body)
 	}
 	for _, path := range []string{"/console", "/console/", "/console/console.js"} {
-		resp, body := get(path)
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Security-Policy") != console.CSP || body == "" {
-			t.Errorf("GET %s: %d, CSP %q", path, resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+		status, h, body := get(path)
+		if status != http.StatusOK || h.Get("Content-Security-Policy") != console.CSP || body == "" {
+			t.Errorf("GET %s: %d, CSP %q", path, status, h.Get("Content-Security-Policy"))
 		}
-		if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		if h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("GET %s: no nosniff", path)
 		}
 	}
-	if resp, body := get("/console/missing.js"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `"not_found"`) {
-		t.Errorf("GET /console/missing.js: %d %s, want the API's 404 problem", resp.StatusCode, body)
+	if status, _, body := get("/console/missing.js"); status != http.StatusNotFound || !strings.Contains(body, `"not_found"`) {
+		t.Errorf("GET /console/missing.js: %d %s, want the API's 404 problem", status, body)
 	}
-	if resp, _ := get("/consumers"); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("GET /consumers without a token: %d, want 401", resp.StatusCode)
+	if status, _, _ := get("/consumers"); status != http.StatusUnauthorized {
+		t.Errorf("GET /consumers without a token: %d, want 401", status)
 	}
 }
