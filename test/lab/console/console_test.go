@@ -17,7 +17,7 @@ import (
 // and sees the state then, and sees an event placed through the API appear, while the
 // pages are open, in the order's timeline and in the live feed; then the consumers.
 func TestStaffFollowsAnOrder(t *testing.T) {
-	base := startService(t)
+	base := startService(t, nil)
 	staff := testsupport.StaffToken()
 	customer := "carol-" + uuid.NewString()[:8]
 	order := must(t, http.StatusCreated, http.MethodPost, base+"/orders", staff, `{"customer_id":"`+customer+`","currency":"EUR"}`)
@@ -79,7 +79,7 @@ func TestStaffFollowsAnOrder(t *testing.T) {
 // told it is not found, exactly as the API answers; its list holds only its own
 // orders, and the consumers' page says the token may not see them.
 func TestCustomerSeesOnlyItsOwn(t *testing.T) {
-	base := startService(t)
+	base := startService(t, nil)
 	staff := testsupport.StaffToken()
 	other := must(t, http.StatusCreated, http.MethodPost, base+"/orders", staff, `{"customer_id":"erin","currency":"EUR"}`)
 	otherID, _ := other["id"].(string)
@@ -109,4 +109,38 @@ func TestCustomerSeesOnlyItsOwn(t *testing.T) {
 		t.Errorf("consumers for a customer: %q", got)
 	}
 	p.shot("customer-consumers", false)
+}
+
+// TestFeedResumesAfterDisconnect: the server ends every stream after a second
+// (SSE_MAX_LIFETIME); the live feed reconnects after the last id it received
+// (Last-Event-ID), so every event shows once, in order, also those placed between
+// reconnections.
+func TestFeedResumesAfterDisconnect(t *testing.T) {
+	base := startService(t, map[string]string{"SSE_MAX_LIFETIME": "1s"})
+	staff := testsupport.StaffToken()
+	order := must(t, http.StatusCreated, http.MethodPost, base+"/orders", staff, `{"customer_id":"frank","currency":"EUR"}`)
+	id, _ := order["id"].(string)
+
+	p := openTab(t, browser(t), base, staff)
+	p.do("open the live feed", chromedp.Click(chromedp.CSS(`nav a[href="#/feed"]`)))
+	p.wait("the first event", `document.querySelector('#feed-events li[data-type="OrderPlaced"]') !== null`)
+	p.wait("a reconnection", `document.getElementById('feed-status').textContent.startsWith('Reconnected')`)
+	must(t, http.StatusOK, http.MethodPost, base+"/orders/"+id+"/lines", staff, `{"sku":"a","quantity":1,"unit_price_cents":100}`)
+	p.wait("the event placed after it", `document.querySelector('#feed-events li[data-type="OrderLineAdded"]') !== null`)
+	p.wait("another reconnection", `document.getElementById('feed-status').textContent.startsWith('Disconnected')`)
+	p.wait("the stream back", `document.getElementById('feed-status').textContent.startsWith('Reconnected')`)
+	must(t, http.StatusOK, http.MethodPost, base+"/orders/"+id+"/confirm", staff, "")
+	p.wait("the last event", `document.querySelector('#feed-events li[data-type="OrderConfirmed"]') !== null`)
+
+	positions, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('#feed-events li')].map((li) => li.dataset.position)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The feed shows the newest first; 5, when it is there yet, is a reactor's reaction
+	// to the confirmation.
+	if got := strings.Join(positions, ","); got != "5,4,3,2,1" && got != "4,3,2,1" {
+		t.Errorf("positions shown %s, want each event once, newest first", got)
+	}
+	p.shot("feed-resumed", false)
 }

@@ -62,9 +62,9 @@ func build(root string) (string, error) {
 }
 
 // startService runs `serve --migrate` on a fresh database with the consumers on (the
-// console shows their work) and returns its base URL; it is stopped when the test
-// ends, and its output logged if the test failed.
-func startService(t *testing.T) string {
+// console shows their work) and the settings in extra, and returns its base URL; it is
+// stopped when the test ends, and its output logged if the test failed.
+func startService(t *testing.T, extra map[string]string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -79,6 +79,9 @@ func startService(t *testing.T) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	env["LISTEN_ADDR"], env["RUN_CONSUMERS"], env["LOG_LEVEL"] = addr, "true", "warn"
+	for k, v := range extra {
+		env[k] = v
+	}
 	cmd := exec.Command(binPath, "serve", "--migrate")
 	cmd.Env = os.Environ()
 	for k, v := range env {
