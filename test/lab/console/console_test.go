@@ -137,9 +137,9 @@ func TestFeedResumesAfterDisconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The feed shows the newest first; 5, when it is there yet, is a reactor's reaction
-	// to the confirmation.
-	if got := strings.Join(positions, ","); got != "5,4,3,2,1" && got != "4,3,2,1" {
+	// The feed shows the newest first: placed 1, line 2, confirmed 3 and, when it is
+	// there yet, 4, a reactor's reaction to the confirmation.
+	if got := strings.Join(positions, ","); got != "4,3,2,1" && got != "3,2,1" {
 		t.Errorf("positions shown %s, want each event once, newest first", got)
 	}
 	p.shot("feed-resumed", false)
