@@ -14,8 +14,9 @@ import (
 
 // TestStaffFollowsAnOrder: a staff token finds an order by its customer, opens it
 // with the keyboard, sees its timeline with actors and ids, steps back to version 2
-// and sees the state then, and sees an event placed through the API appear, while the
-// pages are open, in the order's timeline and in the live feed; then the consumers.
+// (and to the instant of version 2) and sees the state then, and sees an event placed
+// through the API appear, while the pages are open, in the order's timeline and in the
+// live feed; then the consumers.
 func TestStaffFollowsAnOrder(t *testing.T) {
 	base := startService(t, nil)
 	staff := testsupport.StaffToken()
@@ -49,6 +50,13 @@ func TestStaffFollowsAnOrder(t *testing.T) {
 		t.Errorf("lines at version 2: %q, want book-42 only", got)
 	}
 	p.shot("order-at-version-2", false)
+	events := must(t, http.StatusOK, http.MethodGet, base+"/orders/"+id+"/events", staff, "")
+	items, _ := events["items"].([]any)
+	second, _ := items[1].(map[string]any)
+	at, _ := second["recorded_at"].(string)
+	p.do("step to the instant of version 2", chromedp.SetValue(chromedp.ID("travel-version"), ""), chromedp.SetValue(chromedp.ID("travel-at"), at),
+		chromedp.Focus(chromedp.ID("travel-at")), chromedp.KeyEvent(kb.Enter))
+	p.wait("the state at that instant", `location.hash.includes('at=') && document.querySelector('section[data-version="2"]') !== null`)
 	p.do("back to now", chromedp.Click(chromedp.CSS(`p.asof a`)))
 	p.wait("the state now", `document.querySelector('section[data-version="3"]') !== null`)
 
@@ -75,9 +83,10 @@ func TestStaffFollowsAnOrder(t *testing.T) {
 	p.shot("consumers", false)
 }
 
-// TestCustomerSeesOnlyItsOwn: a customer token opens another customer's order and is
-// told it is not found, exactly as the API answers; its list holds only its own
-// orders, and the consumers' page says the token may not see them.
+// TestCustomerSeesOnlyItsOwn: a customer token lists its own orders, a page at a time
+// with the API's cursor, and no one else's; opens another customer's order and is told
+// it is not found, exactly as the API answers; and the consumers' page says the token
+// may not see them.
 func TestCustomerSeesOnlyItsOwn(t *testing.T) {
 	base := startService(t, nil)
 	staff := testsupport.StaffToken()
@@ -86,9 +95,17 @@ func TestCustomerSeesOnlyItsOwn(t *testing.T) {
 	dave := testsupport.Token("dave", "")
 	own := must(t, http.StatusCreated, http.MethodPost, base+"/orders", dave, `{"currency":"USD"}`)
 	ownID, _ := own["id"].(string)
+	for range 20 { // one more than a page
+		must(t, http.StatusCreated, http.MethodPost, base+"/orders", dave, `{"currency":"USD"}`)
+	}
 
 	p := openTab(t, browser(t), base, dave)
-	p.wait("its own order in the list", `document.querySelector('a[href="#/orders/`+ownID+`"]') !== null`)
+	p.wait("a page of its orders", `document.querySelectorAll('section tbody tr').length === 20`)
+	p.do("the next page", chromedp.Click(chromedp.CSS(`a[rel="next"]`)))
+	p.wait("its oldest order on the next page", `document.querySelector('a[href="#/orders/`+ownID+`"]') !== null`)
+	if n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`document.querySelectorAll('section tbody tr').length`)); err != nil || n != 1 {
+		t.Errorf("the next page has %d orders (%v), want 1", n, err)
+	}
 	if got := p.text(`section table`); strings.Contains(got, otherID) || strings.Contains(got, "erin") {
 		t.Errorf("a customer's list shows another customer's order: %q", got)
 	}
