@@ -18,6 +18,7 @@ import (
 // through the API appear, while the pages are open, in the order's timeline and in the
 // live feed; then the consumers.
 func TestStaffFollowsAnOrder(t *testing.T) {
+	ctx := browser(t)
 	base := startService(t, nil)
 	staff := testsupport.StaffToken()
 	customer := "carol-" + uuid.NewString()[:8]
@@ -26,7 +27,6 @@ func TestStaffFollowsAnOrder(t *testing.T) {
 	must(t, http.StatusOK, http.MethodPost, base+"/orders/"+id+"/lines", staff, `{"sku":"book-42","quantity":2,"unit_price_cents":1250}`)
 	must(t, http.StatusOK, http.MethodPost, base+"/orders/"+id+"/lines", staff, `{"sku":"pen-7","quantity":1,"unit_price_cents":300}`)
 
-	ctx := browser(t)
 	p := openTab(t, ctx, base, staff)
 	p.do("search by customer", chromedp.SetValue(chromedp.ID("search-customer"), customer), chromedp.Focus(chromedp.ID("search-customer")), chromedp.KeyEvent(kb.Enter))
 	link := `a[href="#/orders/` + id + `"]`
@@ -88,6 +88,7 @@ func TestStaffFollowsAnOrder(t *testing.T) {
 // it is not found, exactly as the API answers; and the consumers' page says the token
 // may not see them.
 func TestCustomerSeesOnlyItsOwn(t *testing.T) {
+	ctx := browser(t)
 	base := startService(t, nil)
 	staff := testsupport.StaffToken()
 	other := must(t, http.StatusCreated, http.MethodPost, base+"/orders", staff, `{"customer_id":"erin","currency":"EUR"}`)
@@ -99,7 +100,7 @@ func TestCustomerSeesOnlyItsOwn(t *testing.T) {
 		must(t, http.StatusCreated, http.MethodPost, base+"/orders", dave, `{"currency":"USD"}`)
 	}
 
-	p := openTab(t, browser(t), base, dave)
+	p := openTab(t, ctx, base, dave)
 	p.wait("a page of its orders", `document.querySelectorAll('section tbody tr').length === 20`)
 	p.do("the next page", chromedp.Click(chromedp.CSS(`a[rel="next"]`)))
 	p.wait("its oldest order on the next page", `document.querySelector('a[href="#/orders/`+ownID+`"]') !== null`)
@@ -133,12 +134,13 @@ func TestCustomerSeesOnlyItsOwn(t *testing.T) {
 // (Last-Event-ID), so every event shows once, in order, also those placed between
 // reconnections.
 func TestFeedResumesAfterDisconnect(t *testing.T) {
+	ctx := browser(t)
 	base := startService(t, map[string]string{"SSE_MAX_LIFETIME": "1s"})
 	staff := testsupport.StaffToken()
 	order := must(t, http.StatusCreated, http.MethodPost, base+"/orders", staff, `{"customer_id":"frank","currency":"EUR"}`)
 	id, _ := order["id"].(string)
 
-	p := openTab(t, browser(t), base, staff)
+	p := openTab(t, ctx, base, staff)
 	p.do("open the live feed", chromedp.Click(chromedp.CSS(`nav a[href="#/feed"]`)))
 	p.wait("the first event", `document.querySelector('#feed-events li[data-type="OrderPlaced"]') !== null`)
 	p.wait("a reconnection", `document.getElementById('feed-status').textContent.startsWith('Reconnected')`)
