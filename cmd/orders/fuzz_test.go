@@ -25,8 +25,8 @@ import (
 	"github.com/example/orders/domain/shipment" // example: shipment
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/httpapi"
-	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/personaldata"
+	"github.com/example/orders/infrastructure/postgres"
 	"github.com/example/orders/infrastructure/postgres/customersummary"
 	"github.com/example/orders/infrastructure/postgres/feed"
 	"github.com/example/orders/infrastructure/postgres/subscription"

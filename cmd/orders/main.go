@@ -27,6 +27,7 @@ var usage = strings.ReplaceAll(`usage:
   NAME consumers status|reset|skip   the asynchronous consumers: lag, errors; move a checkpoint
   NAME healthcheck [--url URL]       GET /readyz (of LISTEN_ADDR); exit 0 on 2xx, else 1
   NAME token --sub ID [--scope S] [--ttl D]  print an HS256 development token (needs AUTH_HS256_SECRET)
+  NAME keys new|rotate               print a new PII_KEK; re-wrap every data key under PII_KEK
   NAME feed tail [--url URL] [--types T1,T2] [--stream-type T] [--position-file PATH]
                                      follow GET /events/stream, print each event, keep the position
 
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runHealthcheck(ctx, args[1:], getenv, stdout)
 	case "token":
 		return runToken(args[1:], getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		_, _ = fmt.Fprint(stdout, usage)
 		return nil

@@ -16,14 +16,14 @@ import (
 // or {"pii_subject": s, "pii_erased": true}. The codec refuses to store a clear one.
 type Personal[T any] struct {
 	subject string
-	clear   *T
+	value   *T
 	key     string
 	sealed  []byte
 	erased  bool
 }
 
 // Clear is v, personal data of subject, as a command brings it.
-func Clear[T any](subject string, v T) Personal[T] { return Personal[T]{subject: subject, clear: &v} }
+func Clear[T any](subject string, v T) Personal[T] { return Personal[T]{subject: subject, value: &v} }
 
 // Subject is whose data this is; "" when there is none.
 func (p Personal[T]) Subject() string { return p.subject }
@@ -33,11 +33,11 @@ func (p Personal[T]) IsSet() bool { return p.subject != "" }
 
 // Value is the clear value, and whether there is one (sealed and erased data have none).
 func (p Personal[T]) Value() (T, bool) {
-	if p.clear == nil {
+	if p.value == nil {
 		var zero T
 		return zero, false
 	}
-	return *p.clear, true
+	return *p.value, true
 }
 
 // IsErased reports whether the data was erased: its key is gone.
@@ -59,7 +59,7 @@ func (p Personal[T]) MarshalJSON() ([]byte, error) {
 	if !p.IsSet() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(personalJSON[T]{Subject: p.subject, Clear: p.clear, Key: p.key, Sealed: p.sealed, Erased: p.erased})
+	return json.Marshal(personalJSON[T]{Subject: p.subject, Clear: p.value, Key: p.key, Sealed: p.sealed, Erased: p.erased})
 }
 
 // UnmarshalJSON reads the form above.
@@ -81,7 +81,7 @@ func (p *Personal[T]) UnmarshalJSON(b []byte) error {
 	if j.Subject == "" || n != 1 || (j.Sealed != nil) != (j.Key != "") {
 		return errors.New("personal data must have a subject and be exactly one of clear, sealed (with its key) or erased")
 	}
-	*p = Personal[T]{subject: j.Subject, clear: j.Clear, key: j.Key, sealed: j.Sealed, erased: j.Erased}
+	*p = Personal[T]{subject: j.Subject, value: j.Clear, key: j.Key, sealed: j.Sealed, erased: j.Erased}
 	return nil
 }
 
@@ -100,7 +100,7 @@ func (p *Personal[T]) OpenWith(clearJSON []byte) error {
 	if err := json.Unmarshal(clearJSON, &v); err != nil {
 		return err
 	}
-	*p = Personal[T]{subject: p.subject, clear: &v}
+	*p = Personal[T]{subject: p.subject, value: &v}
 	return nil
 }
 

@@ -13,8 +13,8 @@ type address struct {
 }
 
 func TestPersonalJSONKeepsEachForm(t *testing.T) {
-	clear := kit.Clear("alice", address{City: "Lyon"})
-	b, err := json.Marshal(clear)
+	plain := kit.Clear("alice", address{City: "Lyon"})
+	b, err := json.Marshal(plain)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,4 +63,3 @@ func (e Eraser) ErasePersonalData(ctx context.Context, erased customer.PersonalD
 	}
 	return done, nil
 }
-

@@ -121,15 +121,27 @@ func (k *Keys) unwrap(kekID string, wrapped []byte) ([]byte, error) {
 	return key, nil
 }
 
+// erasing marks the placeholder row Erase inserts; it is never a KEK's id.
+const erasing = "erasing"
+
 // Erase deletes the subject's data key; it reports whether there was one. It waits for
-// every transaction that is sealing under the key (they hold a lock on it), so what
-// they store is erased too.
+// every transaction that is sealing under the key (they hold a lock on it) and for one
+// that is creating it (the placeholder's INSERT waits on the same primary key), so
+// what they store is erased too, and every event sealed under the key comes before
+// the erasure in the log. db should be a transaction: the placeholder is deleted with
+// the key.
 func Erase(ctx context.Context, db DB, subject string) (bool, error) {
-	tag, err := db.Exec(ctx, `DELETE FROM personal_data_keys WHERE subject = $1`, subject)
+	_, err := db.Exec(ctx, `INSERT INTO personal_data_keys (subject, key_id, wrapped, kek_id) VALUES ($1, $2, '', $3)
+		ON CONFLICT (subject) DO NOTHING`, subject, uuid.New(), erasing)
 	if err != nil {
 		return false, fmt.Errorf("erase the personal data key of %q: %w", subject, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	var kekID string
+	err = db.QueryRow(ctx, `DELETE FROM personal_data_keys WHERE subject = $1 RETURNING kek_id`, subject).Scan(&kekID)
+	if err != nil {
+		return false, fmt.Errorf("erase the personal data key of %q: %w", subject, err)
+	}
+	return kekID != erasing, nil
 }
 
 // Check is the start-up check: every stored data key must be wrapped by a configured

@@ -266,3 +266,61 @@ func TestParseKEK(t *testing.T) {
 		t.Fatalf("unwrap: %q %v", k, err)
 	}
 }
+
+// An erasure also waits for a transaction that is creating the subject's first key:
+// otherwise it would find nothing to delete, answer, and leave that data readable.
+func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("grace", contact{Name: "Grace Hopper"})})
+	payloads := [][]byte{p}
+	if _, err := keys.Seal(ctx, tx, payloads); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool, 1)
+	go func() {
+		etx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Error(err)
+			done <- false
+			return
+		}
+		defer func() { _ = etx.Rollback(ctx) }()
+		erased, err := personaldata.Erase(ctx, etx, "grace")
+		if err == nil {
+			err = etx.Commit(ctx)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		done <- erased
+	}()
+	select {
+	case <-done:
+		t.Fatal("the erasure did not wait for the transaction creating the key")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if erased := <-done; !erased {
+		t.Fatal("the erasure found no key to delete")
+	}
+	opened, err := keys.OpenPayloads(ctx, pool, payloads)
+	if err != nil || string(opened[0]) != `{"contact":{"erased":true}}` {
+		t.Fatalf("what the creating transaction stored, after the erasure: %s %v", opened, err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM personal_data_keys`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d key rows left (%v): the placeholder must go with the key", n, err)
+	}
+	if erased, err := personaldata.Erase(ctx, pool, "grace"); err != nil || erased {
+		t.Fatalf("erasing again: %v %v", erased, err)
+	}
+}

@@ -51,8 +51,8 @@ func (k *Keys) OpenPayloads(ctx context.Context, db DB, payloads [][]byte) ([][]
 		}
 		var werr error
 		doc = walk(doc, func(m map[string]any) any {
-			if clear, ok := m[clearField]; ok {
-				return clear
+			if value, ok := m[clearField]; ok {
+				return value
 			}
 			subject, _ := m[subjectField].(string)
 			id, err := uuid.Parse(fmt.Sprint(m[keyField]))

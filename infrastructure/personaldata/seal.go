@@ -39,7 +39,7 @@ func (k *Keys) Seal(ctx context.Context, db DB, payloads [][]byte) (bool, error)
 		var werr error
 		doc = walk(doc, func(m map[string]any) any {
 			subject, _ := m[subjectField].(string)
-			clear, isClear := m[clearField]
+			value, isClear := m[clearField]
 			if werr != nil || !isClear || subject == "" {
 				return m
 			}
@@ -50,7 +50,7 @@ func (k *Keys) Seal(ctx context.Context, db DB, payloads [][]byte) (bool, error)
 				}
 				keys[subject] = dk
 			}
-			plain, err := json.Marshal(clear)
+			plain, err := json.Marshal(value)
 			if err != nil {
 				werr = err
 				return m

@@ -268,9 +268,8 @@ type Contact struct {
 	Name string `json:"name"`
 }
 
-// ContactOnRecord An order's or a shipment's contact as a response shows it: the contact,
-// with `erased: false`; or, after the customer's personal data was erased,
-// only `erased: true`.
+// ContactOnRecord A contact as a response shows it: the contact, with `erased: false`;
+// or, after the customer's personal data was erased, only `erased: true`.
 type ContactOnRecord struct {
 	// Address A postal address.
 	Address *Address `json:"address,omitempty"`
@@ -437,9 +436,8 @@ type OpenAPIDocument struct {
 //
 // Example: {"currency":"EUR","customer_id":"cust-42","id":"5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11","line_count":1,"lines":[{"quantity":2,"sku":"SKU-BOOK-001","unit_price_cents":1999}],"placed_at":"2025-01-15T10:30:00Z","status":"pending","total_cents":3998,"unit_count":2,"updated_at":"2025-01-15T10:31:00Z","version":2}
 type Order struct {
-	// Contact An order's or a shipment's contact as a response shows it: the contact,
-	// with `erased: false`; or, after the customer's personal data was erased,
-	// only `erased: true`.
+	// Contact A contact as a response shows it: the contact, with `erased: false`;
+	// or, after the customer's personal data was erased, only `erased: true`.
 	Contact *ContactOnRecord `json:"contact,omitempty"`
 
 	// Currency ISO 4217 currency code of all amounts.

@@ -163,8 +163,8 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 		}
 	}
 	answer := t.view
-	if t.clear != nil {
-		answer.State = *t.clear
+	if t.opened != nil {
+		answer.State = *t.opened
 	}
 	if err := s.personal.Open(ctx, s.pool, &answer.State); err != nil {
 		return none, fmt.Errorf("%w: %w", appkit.ErrOutcomeUnknown, err) // committed, but cannot be shown
@@ -228,9 +228,9 @@ type streamTx[S, E any] struct {
 	// committedAt is the position of the last event of a guarded append, known once
 	// the commit is answered.
 	committedAt int64
-	// clear is the state folded from the events as decided, when they held personal
+	// opened is the state folded from the events as decided, when they held personal
 	// data: the answer shows it, while view (cached, snapshotted) holds it sealed.
-	clear *S
+	opened *S
 }
 
 func (t *streamTx[S, E]) lock(ctx context.Context) error {
@@ -357,7 +357,7 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 		last := stored[len(stored)-1]
 		if sealed {
 			answer := cfg.Fold(t.view.State, decided...)
-			t.clear = &answer
+			t.opened = &answer
 		}
 		t.view = appkit.Versioned[S]{State: cfg.Fold(t.view.State, events...), Version: last.Version, Position: last.Position}
 		t.appended = true

@@ -90,7 +90,7 @@ func main() {
 	minScore := flag.Float64("min", 0, "exit 1 when the score without the judged-equivalent mutants is below this percentage")
 	keep := flag.Bool("keep", false, "keep the snapshot (its path is printed)")
 	recursive := flag.Bool("recursive", false, "also mutate the packages below pkg (gremlins walks the directory tree)")
-	tests := flag.String("tests", "", "comma-separated package directories whose tests judge the mutants instead of pkg's own\n(for a package tested through others, e.g. -pkg ./infrastructure/postgres/aggregatestore/ -tests ./infrastructure/postgres/orderstore/,./infrastructure/postgres/shipmentstore/)")
+	tests := flag.String("tests", "", "comma-separated package directories whose tests judge the mutants instead of pkg's own\n(for a package tested through others, e.g. -pkg ./infrastructure/postgres/aggregatestore/ -tests ./infrastructure/postgres/orderstore/)")
 	flag.Parse()
 	if *pkg == "" {
 		fmt.Fprintln(os.Stderr, "mutation: -pkg is required, e.g. -pkg ./infrastructure/postgres/eventstore/")
