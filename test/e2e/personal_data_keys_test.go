@@ -249,6 +249,14 @@ func TestErasureRacesCommandsAcrossReplicas(t *testing.T) {
 			}
 			if erased {
 				erasedData = append(erasedData, o.p)
+				// Each replica has the order's state cached from the commands above;
+				// a command through either answers with the contact erased.
+				for _, base := range bases {
+					r := do(t, http.MethodPost, base+"/orders/"+o.id+"/lines", `{"sku":"T","quantity":1,"unit_price_cents":1}`)
+					if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"erased":true`) || strings.Contains(string(r.Body), o.p.name) {
+						t.Errorf("a command on erased order %s through %s: %s", o.id, base, r)
+					}
+				}
 			}
 		}
 	}

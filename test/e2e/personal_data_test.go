@@ -61,6 +61,13 @@ func TestPersonalDataIsSealedAndErased(t *testing.T) {
 		return o
 	}
 	a1, a2, b1 := place(alice, ap), place(alice, ap), place(bob, bp)
+	// An order placed with an Idempotency-Key: its repeat after the erasure answers
+	// from the kept outcome, which holds no personal data.
+	key := []string{"Idempotency-Key", "pii-" + alice}
+	keyed := do(t, http.MethodPost, base+"/orders", ap.body(alice), append(as(alice, ""), key...)...)
+	if keyed.Status != http.StatusCreated {
+		t.Fatalf("keyed place: %s", keyed)
+	}
 	addLine(t, newClient(t, base), a1.Id, "SKU-1", 1, 100)
 
 	shows := func(where string, body []byte, p recognisable, want bool) {
@@ -85,6 +92,7 @@ func TestPersonalDataIsSealedAndErased(t *testing.T) {
 		}
 		return out
 	}
+	shows("the keyed repeat before the erasure", do(t, http.MethodPost, base+"/orders", ap.body(alice), append(as(alice, ""), key...)...).Body, ap, true)
 	for name, body := range reads(a1.Id.String(), alice) {
 		shows("before erasure, "+name, body, ap, true)
 	}
@@ -113,6 +121,12 @@ func TestPersonalDataIsSealedAndErased(t *testing.T) {
 	if !strings.Contains(string(feed), `"PersonalDataErased"`) || !strings.Contains(string(feed), bp.name) {
 		t.Errorf("the feed lacks the erasure event or bob's contact: %s", feed)
 	}
+
+	repeat := do(t, http.MethodPost, base+"/orders", ap.body(alice), append(as(alice, ""), key...)...)
+	if repeat.Status != http.StatusCreated || repeat.Header.Get("Location") != keyed.Header.Get("Location") || !strings.Contains(string(repeat.Body), `"erased":true`) {
+		t.Errorf("the keyed repeat after the erasure: %s (first answer at %s)", repeat, keyed.Header.Get("Location"))
+	}
+	shows("the keyed repeat after the erasure", repeat.Body, ap, false)
 
 	// Commands on an erased customer's orders still work, and say it is erased.
 	o := addLine(t, newClient(t, base), a2.Id, "SKU-2", 2, 250)
