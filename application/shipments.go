@@ -88,7 +88,7 @@ func (s *Shipments) CreateShipment(ctx context.Context, cmd CreateShipment) (Shi
 	id := shipment.ShipmentIDFor(cmd.OrderID)
 	return s.handle(ctx, "CreateShipment", id, cmd.Options, func(at time.Time) shipment.Command {
 		return shipment.CreateShipment{ShipmentID: id, OrderID: cmd.OrderID, CustomerID: o.State.CustomerID, Items: items,
-			OrderConfirmed: o.State.Status == order.StatusConfirmed, At: at}
+			ShipTo: shipTo(o.State.Contact), OrderConfirmed: o.State.Status == order.StatusConfirmed, At: at}
 	})
 }
 
@@ -162,4 +162,15 @@ func (s *Shipments) ListShipments(ctx context.Context, q ListShipments) (Shipmen
 		q.Limit, q.After, q.CustomerID = limit, after, customer
 		return s.queries.ListShipments(ctx, q)
 	})
+}
+
+// shipTo is where an order's shipment goes: its contact's name and address, read opened
+// from the order (none when the order has no contact, or it was erased).
+func shipTo(c kit.Personal[order.Contact]) *shipment.ShipTo {
+	v, ok := c.Value()
+	if !ok {
+		return nil
+	}
+	a := v.Address
+	return &shipment.ShipTo{Name: v.Name, Line1: a.Line1, Line2: a.Line2, PostalCode: a.PostalCode, City: a.City, Country: a.Country}
 }

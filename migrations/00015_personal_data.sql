@@ -39,9 +39,12 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
+-- Read models keep personal data sealed, as the log does.
 ALTER TABLE order_overview ADD COLUMN contact jsonb;
+ALTER TABLE shipment_overview ADD COLUMN ship_to jsonb;
 
 -- +goose Down
+ALTER TABLE shipment_overview DROP COLUMN ship_to;
 ALTER TABLE order_overview DROP COLUMN contact;
 DROP FUNCTION personal_data_key(text, uuid, bytea, text);
 DROP TABLE personal_data_keys;

@@ -21,6 +21,7 @@ type CreateShipment struct {
 	OrderID        uuid.UUID
 	CustomerID     string
 	Items          []Item
+	ShipTo         *ShipTo // the order's recipient and address, if it has a contact
 	OrderConfirmed bool
 	At             time.Time
 }

@@ -66,7 +66,11 @@ func create(s State, c CreateShipment) ([]Event, error) {
 		return nil, err
 	}
 	items := append([]Item(nil), c.Items...) // the event never shares the caller's array
-	return []Event{ShipmentCreated{ShipmentID: c.ShipmentID, OrderID: c.OrderID, CustomerID: c.CustomerID, Items: items, CreatedAt: c.At}}, nil
+	created := ShipmentCreated{ShipmentID: c.ShipmentID, OrderID: c.OrderID, CustomerID: c.CustomerID, Items: items, CreatedAt: c.At}
+	if c.ShipTo != nil {
+		created.ShipTo = kit.Clear(c.CustomerID, *c.ShipTo)
+	}
+	return []Event{created}, nil
 }
 
 func dispatch(s State, c Dispatch) ([]Event, error) {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/kit"
 )
 
 // Event is one of the facts below; the JSON tags are their wire shape.
@@ -16,7 +18,10 @@ type ShipmentCreated struct {
 	// CustomerID is the order's customer: who may see the shipment besides staff.
 	CustomerID string    `json:"customer_id"`
 	Items      []Item    `json:"items"`
-	CreatedAt  time.Time `json:"created_at"`
+	// ShipTo is where it goes, from the order's contact: the customer's personal data,
+	// sealed in the log (kit.Personal). Unset when the order had no contact.
+	ShipTo    kit.Personal[ShipTo] `json:"ship_to,omitzero"`
+	CreatedAt time.Time            `json:"created_at"`
 }
 
 // ShipmentDispatched records the carrier and its tracking number.

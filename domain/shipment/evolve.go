@@ -8,6 +8,7 @@ func Evolve(s State, e Event) State {
 	case ShipmentCreated:
 		s.ID, s.OrderID, s.CustomerID, s.Status = e.ShipmentID, e.OrderID, e.CustomerID, StatusPending
 		s.Items = slices.Clone(e.Items) // the state never shares the event's array
+		s.ShipTo = e.ShipTo
 		s.CreatedAt, s.UpdatedAt = e.CreatedAt, e.CreatedAt
 	case ShipmentDispatched:
 		s.Status, s.Carrier, s.TrackingNo, s.UpdatedAt = StatusDispatched, e.Carrier, e.TrackingNo, e.DispatchedAt

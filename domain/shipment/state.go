@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/example/orders/domain/kit"
 )
 
 // Status is where a shipment is: pending -> dispatched -> delivered, or pending ->
@@ -24,6 +26,17 @@ type Item struct {
 	Quantity int    `json:"quantity"`
 }
 
+// ShipTo is the recipient and postal address a shipment goes to (the order's contact
+// without its email); Country is an ISO 3166-1 alpha-2 code.
+type ShipTo struct {
+	Name       string `json:"name"`
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+	Country    string `json:"country"`
+}
+
 // State is a shipment folded from its events. Items is set once, by ShipmentCreated,
 // and never written into afterwards.
 type State struct {
@@ -32,6 +45,7 @@ type State struct {
 	CustomerID string // the order's customer
 	Status     Status
 	Items      []Item
+	ShipTo     kit.Personal[ShipTo] // sealed once stored: staff read it opened, to dispatch
 	Carrier    string
 	TrackingNo string
 	CreatedAt  time.Time

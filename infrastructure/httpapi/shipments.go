@@ -8,6 +8,8 @@ import (
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/application"
+	"github.com/example/orders/domain/kit"
+	"github.com/example/orders/domain/order"
 	"github.com/example/orders/domain/shipment"
 )
 
@@ -107,5 +109,18 @@ func toAPIShipment(v application.ShipmentView) api.Shipment {
 	if v.State.Carrier != "" {
 		out.Carrier, out.TrackingNo = &v.State.Carrier, &v.State.TrackingNo
 	}
+	out.ShipTo = toAPIShipTo(v.State.ShipTo)
 	return out
+}
+
+// toAPIShipTo shows an opened address, or {"erased": true} (see toAPIContact).
+func toAPIShipTo(p kit.Personal[shipment.ShipTo]) *api.ShipToOnRecord {
+	if !p.IsSet() {
+		return nil
+	}
+	s, ok := p.Value()
+	if !ok {
+		return &api.ShipToOnRecord{Erased: true}
+	}
+	return &api.ShipToOnRecord{Name: &s.Name, Address: toAPIAddress(order.Address{Line1: s.Line1, Line2: s.Line2, PostalCode: s.PostalCode, City: s.City, Country: s.Country})}
 }

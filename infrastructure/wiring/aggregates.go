@@ -47,7 +47,8 @@ func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys 
 	})
 	shipments := eventcodec.NewShipmentRegistry()                                          // example: shipment
 	r.add(shipmentstore.ReadModel(shipments), shipments.Names(), shipment.Errors, func() { // example: shipment
-		ports.Shipments, ports.ShipmentQueries = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends), shipmentstore.NewQueries(pool, shipments) // example: shipment
+		ports.Shipments = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends).UsePersonalData(keys) // example: shipment
+		ports.ShipmentQueries = shipmentstore.NewQueries(pool, shipments).OpenPersonalData(keys)                // example: shipment
 	}) // example: shipment
 	slices.Sort(r.EventTypes)
 	r.EventTypes = slices.Compact(r.EventTypes)

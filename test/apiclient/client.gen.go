@@ -616,6 +616,21 @@ type Readiness struct {
 // ReadinessStatus Example: ready
 type ReadinessStatus string
 
+// ShipToOnRecord Where a shipment goes, from its order's contact when the shipment was
+// created: the recipient and address, with `erased: false`; or, after the
+// customer's personal data was erased, only `erased: true`. Absent when the
+// order had no contact.
+type ShipToOnRecord struct {
+	// Address A postal address.
+	Address *Address `json:"address,omitempty"`
+
+	// Erased True when the customer's personal data was erased: the other fields are then absent.
+	Erased bool `json:"erased"`
+
+	// Name Example: Ada Lovelace
+	Name *string `json:"name,omitempty"`
+}
+
 // Shipment The state of a shipment, derived from its events.
 type Shipment struct {
 	// Carrier The carrier, once dispatched.
@@ -645,6 +660,12 @@ type Shipment struct {
 	//
 	// Example: 5f2c7c1e-8b1a-4e8e-9d3c-2a6f0b7d4e11
 	OrderId openapi_types.UUID `json:"order_id"`
+
+	// ShipTo Where a shipment goes, from its order's contact when the shipment was
+	// created: the recipient and address, with `erased: false`; or, after the
+	// customer's personal data was erased, only `erased: true`. Absent when the
+	// order had no contact.
+	ShipTo *ShipToOnRecord `json:"ship_to,omitempty"`
 
 	// Status The lifecycle status of a shipment: `pending`, then `dispatched` and
 	// `delivered`, or `cancelled` before dispatch.

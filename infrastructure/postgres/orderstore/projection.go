@@ -1,15 +1,13 @@
 package orderstore
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application/appkit"
-	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
 
@@ -37,7 +35,7 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEven
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case order.OrderPlaced:
-			contact, err := sealedJSON(e.Contact)
+			contact, err := personaldata.Stored(e.Contact)
 			if err != nil {
 				return fmt.Errorf("project order %s: %w", id, err)
 			}
@@ -53,17 +51,4 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEven
 		}
 	}
 	return nil
-}
-
-// sealedJSON is personal data as a read model keeps it: sealed, like the log (nil when
-// there is none). The store hands projections the events as stored; a clear value here
-// would be a bug that leaks, so it is refused.
-func sealedJSON(p kit.Personal[order.Contact]) ([]byte, error) {
-	if !p.IsSet() {
-		return nil, nil
-	}
-	if !p.IsSealed() {
-		return nil, errors.New("personal data reached the read model unsealed")
-	}
-	return json.Marshal(p)
 }

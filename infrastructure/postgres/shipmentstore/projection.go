@@ -8,6 +8,7 @@ import (
 
 	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/shipment"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
 
@@ -15,8 +16,8 @@ import (
 // is below the event's version, so applying an event twice changes nothing; it runs in
 // the appending transaction, so the row is never behind a committed event.
 const (
-	projectCreated = `INSERT INTO shipment_overview (id, order_id, customer_id, status, items, version, created_at, updated_at)
-		SELECT $1, $2, $6, 'pending', $3::jsonb, $4, $5, $5
+	projectCreated = `INSERT INTO shipment_overview (id, order_id, customer_id, status, items, version, created_at, updated_at, ship_to)
+		SELECT $1, $2, $6, 'pending', $3::jsonb, $4, $5, $5, $7
 		WHERE NOT EXISTS (SELECT 1 FROM shipment_overview WHERE id = $1)`
 	projectDispatched = `UPDATE shipment_overview SET status = 'dispatched', carrier = $2, tracking_no = $3, version = $4, updated_at = $5
 		WHERE id = $1 AND version < $4`
@@ -32,7 +33,11 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEven
 			if err != nil {
 				return fmt.Errorf("project shipment %s: items: %w", id, err)
 			}
-			tx.Defer(projectCreated, id, e.OrderID, string(items), r.Version, e.CreatedAt, e.CustomerID)
+			shipTo, err := personaldata.Stored(e.ShipTo)
+			if err != nil {
+				return fmt.Errorf("project shipment %s: %w", id, err)
+			}
+			tx.Defer(projectCreated, id, e.OrderID, string(items), r.Version, e.CreatedAt, e.CustomerID, shipTo)
 		case shipment.ShipmentDispatched:
 			tx.Defer(projectDispatched, id, e.Carrier, e.TrackingNo, r.Version, e.DispatchedAt)
 		case shipment.ShipmentDelivered:

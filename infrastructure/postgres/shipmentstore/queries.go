@@ -13,6 +13,7 @@ import (
 	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -32,7 +33,15 @@ func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[shipment.Event]) 
 }
 
 const selectOverview = `SELECT s.id, s.order_id, s.customer_id, s.status, coalesce(s.carrier, ''), coalesce(s.tracking_no, ''), s.items,
-	s.version, s.created_at, s.updated_at FROM shipment_overview s `
+	s.version, s.created_at, s.updated_at, s.ship_to FROM shipment_overview s `
+
+// OpenPersonalData has the queries open the personal data they show with keys, and
+// returns them.
+func (q *Queries) OpenPersonalData(keys *personaldata.Keys) *Queries {
+	q.Personal = keys
+	q.events.UsePersonalData(keys)
+	return q
+}
 
 // ListShipments lists shipment_overview by its filters.
 func (q *Queries) ListShipments(ctx context.Context, l application.ListShipments) (application.ShipmentPage, error) {
@@ -56,10 +65,15 @@ func (q *Queries) Events(ctx context.Context, id uuid.UUID, r appkit.EventRange)
 func scanOverview(rows pgx.Rows) (application.ShipmentView, error) {
 	var v application.ShipmentView
 	var status string
-	var items []byte
+	var items, shipTo []byte
 	if err := rows.Scan(&v.State.ID, &v.State.OrderID, &v.State.CustomerID, &status, &v.State.Carrier, &v.State.TrackingNo, &items,
-		&v.Version, &v.State.CreatedAt, &v.State.UpdatedAt); err != nil {
+		&v.Version, &v.State.CreatedAt, &v.State.UpdatedAt, &shipTo); err != nil {
 		return v, err
+	}
+	if shipTo != nil {
+		if err := json.Unmarshal(shipTo, &v.State.ShipTo); err != nil {
+			return v, fmt.Errorf("shipment %s: ship_to: %w", v.State.ID, err)
+		}
 	}
 	v.State.Status = shipment.Status(status)
 	v.State.CreatedAt, v.State.UpdatedAt = v.State.CreatedAt.UTC(), v.State.UpdatedAt.UTC()

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/postgres/verify"
@@ -38,6 +39,8 @@ type overviewRow struct {
 	Version    int64           `db:"version"`
 	CreatedAt  time.Time       `db:"created_at"`
 	UpdatedAt  time.Time       `db:"updated_at"`
+	// ShipTo is sealed, as in the log: compared without a key, clean after an erasure.
+	ShipTo *kit.Personal[shipment.ShipTo] `db:"ship_to"`
 }
 
 // expectOverview is the row the projection must hold for these events; a stream that
@@ -51,12 +54,16 @@ func expectOverview(_ uuid.UUID, events []appkit.RecordedEvent[shipment.Event]) 
 	if !st.Exists() {
 		return overview{}, nil
 	}
-	return overview{Row: &overviewRow{
+	o := overview{Row: &overviewRow{
 		OrderID: st.OrderID, CustomerID: st.CustomerID, Status: string(st.Status),
 		Carrier: nullIfEmpty(st.Carrier), TrackingNo: nullIfEmpty(st.TrackingNo),
 		Items: st.Items, Version: events[len(events)-1].Version,
 		CreatedAt: verify.DBTime(st.CreatedAt), UpdatedAt: verify.DBTime(st.UpdatedAt),
-	}}, nil
+	}}
+	if st.ShipTo.IsSet() {
+		o.Row.ShipTo = &st.ShipTo
+	}
+	return o, nil
 }
 
 func nullIfEmpty(s string) *string {
