@@ -37,6 +37,12 @@ run: ## Run the service on 127.0.0.1:8080 (ADDR=host:port or LISTEN_ADDR to chan
 		[ -s .devdb/auth-hs256-secret ] || (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n=/+' > .devdb/auth-hs256-secret); \
 		secret="$$(cat .devdb/auth-hs256-secret)"; \
 	fi; \
+	kek="$${PII_KEK:-}"; \
+	if [ -z "$$kek$${PII_KEK_FILE:-}" ]; then \
+		mkdir -p .devdb; \
+		[ -s .devdb/pii-kek ] || (umask 077; $(BIN) keys new > .devdb/pii-kek); \
+		kek="$$(cat .devdb/pii-kek)"; \
+	fi; \
 	addr="$${LISTEN_ADDR:-$(ADDR)}"; \
 	printf '\n$(NAME) is starting on http://%s\n\n' "$$addr"; \
 	if [ -n "$$secret" ]; then \
@@ -54,7 +60,7 @@ run: ## Run the service on 127.0.0.1:8080 (ADDR=host:port or LISTEN_ADDR to chan
 	if [ -n "$$devdb" ]; then \
 		printf 'Ctrl-C stops the service; the development database keeps running, with its data, until "make db-down".\n\n'; \
 	else printf 'Ctrl-C stops the service.\n\n'; fi; \
-	AUTH_HS256_SECRET="$$secret" DATABASE_URL="$$url" MIGRATE_DATABASE_URL="$$migrate_url" LISTEN_ADDR="$$addr" exec $(BIN) serve --migrate
+	AUTH_HS256_SECRET="$$secret" PII_KEK="$$kek" DATABASE_URL="$$url" MIGRATE_DATABASE_URL="$$migrate_url" LISTEN_ADDR="$$addr" exec $(BIN) serve --migrate
 
 .PHONY: db-down
 db-down: ## Stop the development database started by `make run` (its data is kept)

@@ -91,6 +91,7 @@ func TestDeploymentEnvStartsReady(t *testing.T) {
 				"secret:orders-database/url":          db.serviceURL,
 				"secret:orders-database-migrate/url":  db.ownerURL,
 				"secret:orders-auth-dev/hs256-secret": hs256,
+				"secret:orders-pii-kek/kek":           "dGVzdCBrZWs6IG5vdCBzZWNyZXQsIDMyIGJ5dGVzISE=",
 			}
 			run := runner{t: t, image: image, binary: binary}
 
