@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
 )
@@ -17,7 +18,8 @@ func TestEveryOrderEventRoundTrips(t *testing.T) {
 	r := eventcodec.NewOrderRegistry()
 	at := time.Date(2026, 3, 4, 5, 6, 7, 8000, time.UTC)
 	for _, e := range []order.Event{
-		order.OrderPlaced{OrderID: uuid.New(), CustomerID: "c-1", Currency: "SEK", PlacedAt: at},
+		order.OrderPlaced{OrderID: uuid.New(), CustomerID: "c-1", Currency: "SEK", PlacedAt: at,
+			Contact: kit.Clear("c-1", order.Contact{Name: "Åsa ✓", Email: "asa@example.se", Address: order.Address{Line1: "Gatan 1", Line2: "2 tr", PostalCode: "111 22", City: "Stockholm", Country: "SE"}})},
 		order.OrderLineAdded{SKU: "sku-1", Quantity: 3, UnitPriceCents: 1999, AddedAt: at},
 		order.OrderConfirmed{ConfirmedAt: at},
 		order.OrderCancelled{Reason: "changed my mind ✓", CancelledAt: at},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/shipment"
 	"github.com/example/orders/infrastructure/eventcodec"
 )
@@ -18,7 +19,8 @@ func TestEveryShipmentEventRoundTrips(t *testing.T) {
 	orderID := uuid.New()
 	for _, e := range []shipment.Event{
 		shipment.ShipmentCreated{ShipmentID: shipment.ShipmentIDFor(orderID), OrderID: orderID, CustomerID: "cust-ß ✓",
-			Items: []shipment.Item{{SKU: "sku-1", Quantity: 3}, {SKU: "ß-2", Quantity: 1}}, CreatedAt: at},
+			Items: []shipment.Item{{SKU: "sku-1", Quantity: 3}, {SKU: "ß-2", Quantity: 1}}, CreatedAt: at,
+			ShipTo: kit.Clear("cust-ß ✓", shipment.ShipTo{Name: "Åsa", Line1: "Gatan 1", PostalCode: "111 22", City: "Stockholm", Country: "SE"})},
 		shipment.ShipmentDispatched{Carrier: "DHL", TrackingNo: "JD014600", DispatchedAt: at},
 		shipment.ShipmentDelivered{DeliveredAt: at},
 		shipment.ShipmentCancelled{Reason: "out of stock ✓", CancelledAt: at},
