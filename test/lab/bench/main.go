@@ -125,6 +125,7 @@ type scenario struct {
 // before the long streams, which would otherwise top every listed page.
 var scenarios = []scenario{
 	{"place", "place order over HTTP vs the naive SQL path and the floor (interleaved)", runPlace},
+	{"personal", "place order with a contact (sealed personal data) vs without (interleaved)", runPersonal},
 	{"addline", "add line to existing orders vs its raw SQL equivalent (interleaved)", runAddLine},
 	{"reads", "GET one order and list a page", runReads},
 	{"feed", "one SSE client following the log while 8 clients place orders; GET /events page latency", runFeed},

@@ -62,7 +62,7 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 	env, err := testsupport.ServiceEnv(ctx, dbURL)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v; the service connects as the owner (APP_DB_ROLE=none)\n", err)
-		env = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret}
+		env = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret, "PII_KEK": testsupport.PIIKEK}
 	}
 	env["RUN_CONSUMERS"] = strconv.FormatBool(consumers)
 	return startProcess(ctx, bin, []string{"serve", "--migrate"}, env, maxConns, pprofAddr, tee)
@@ -73,7 +73,7 @@ func startService(ctx context.Context, bin, dbURL string, maxConns int, pprofAdd
 func startServiceWith(ctx context.Context, bin, dbURL string, maxConns int, extra map[string]string) (*service, error) {
 	env, err := testsupport.ServiceEnv(ctx, dbURL)
 	if err != nil {
-		env = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret}
+		env = map[string]string{"DATABASE_URL": dbURL, "APP_DB_ROLE": "none", "AUTH_HS256_SECRET": testsupport.AuthSecret, "PII_KEK": testsupport.PIIKEK}
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -211,7 +211,7 @@ func serviceEnv(vars map[string]string) []string {
 	own := map[string]bool{"DATABASE_URL": true, "LISTEN_ADDR": true, "LOG_LEVEL": true, "DB_MAX_CONNS": true,
 		"REQUEST_TIMEOUT": true, "SHUTDOWN_TIMEOUT": true, "BODY_LIMIT_BYTES": true, "IDEMPOTENCY_RETENTION": true,
 		"COMMAND_ATTEMPTS": true, "MIGRATE_ON_START": true, "PPROF_ADDR": true, "MIGRATE_DATABASE_URL": true, "APP_DB_ROLE": true,
-		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true,
+		"AUTH_MODE": true, "AUTH_JWKS_URL": true, "AUTH_PUBLIC_KEY_FILE": true, "AUTH_HS256_SECRET": true, "PII_KEK": true,
 		"AUTH_ISSUER": true, "AUTH_AUDIENCE": true, "AUTH_LEEWAY": true, "CORS_ALLOWED_ORIGINS": true, "RUN_CONSUMERS": true,
 		"CONSUMER_PARTITIONS": true, "CONSUMER_INTERVAL": true}
 	var out []string

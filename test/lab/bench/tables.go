@@ -52,6 +52,17 @@ func tables(r *report) []table {
 		}
 		ts = append(ts, t)
 	}
+	if len(r.Personal) > 0 {
+		t := table{title: "Place order with a contact (sealed under the customer's data key) vs without, " + median,
+			header: []string{"workers", "without ops/s", "p50 ms", "service CPU ms/op", "with ops/s", "p50 ms", "service CPU ms/op", "errors", "ops/s with/without", "CPU with/without"}}
+		for _, p := range r.Personal {
+			t.rows = append(t.rows, []string{fmt.Sprint(p.Concurrency), rps(p.Plain), f2(p.Plain.P50), fmt.Sprintf("%.3f", p.Plain.CPU.Service),
+				rps(p.Contact), f2(p.Contact.P50), fmt.Sprintf("%.3f", p.Contact.CPU.Service), fmt.Sprint(p.Plain.Errors + p.Contact.Errors),
+				f2(p.RPSRatio) + "x", f2(p.CPURatio) + "x"})
+		}
+		t.notes = append(t.notes, "with a contact: one more statement in the transaction (the customer's data key, created on its first order), AES-256-GCM sealing, and the sealed JSON in order_overview")
+		ts = append(ts, t)
+	}
 	if len(r.AddLine) > 0 {
 		t := table{title: fmt.Sprintf("Add line (POST /orders/{id}/lines) to existing orders vs raw SQL, %s (every worker its own orders, at most %d lines each)", median, linesPerOrder),
 			header: []string{"workers", "HTTP ops/s", "p50 ms", "p95 ms", "p99 ms", "errors", "CRUD ops/s", "p50 ms", "p99 ms", "naive SQL ops/s", "p50 ms", "p99 ms", "HTTP/CRUD", "HTTP/naive"}}
