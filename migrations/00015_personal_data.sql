@@ -39,6 +39,21 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
+-- personal_data_key_held(subject, key_id) is the check that goes with a data key a
+-- service kept from an earlier transaction (sealing then costs no round trip): it takes
+-- the same KEY SHARE lock, and fails with SQLSTATE ES420 when the subject's key is no
+-- longer that one (erased, so the transaction rolls back and is retried with a new key).
+-- +goose StatementBegin
+CREATE FUNCTION personal_data_key_held(p_subject text, p_key_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM personal_data_keys k WHERE k.subject = p_subject AND k.key_id = p_key_id FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the personal data key % of % is gone', p_key_id, p_subject USING ERRCODE = 'ES420';
+    END IF;
+END $$;
+-- +goose StatementEnd
+
 -- Read models keep personal data sealed, as the log does.
 ALTER TABLE order_overview ADD COLUMN contact jsonb;
 ALTER TABLE shipment_overview ADD COLUMN ship_to jsonb;
@@ -46,5 +61,6 @@ ALTER TABLE shipment_overview ADD COLUMN ship_to jsonb;
 -- +goose Down
 ALTER TABLE shipment_overview DROP COLUMN ship_to;
 ALTER TABLE order_overview DROP COLUMN contact;
+DROP FUNCTION personal_data_key_held(text, uuid);
 DROP FUNCTION personal_data_key(text, uuid, bytea, text);
 DROP TABLE personal_data_keys;

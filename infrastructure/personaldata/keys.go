@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,52 @@ var ErrNoKEK = fmt.Errorf("personal data: no key encryption key is configured (P
 type Keys struct {
 	current KEK
 	byID    map[string]KEK
+	// sealing keeps the data keys this process sealed with, by subject, so that the
+	// next seal for the subject costs no round trip: the transaction then checks that
+	// the key is still the subject's (personal_data_key_held). Opening never uses it.
+	mu      sync.Mutex
+	sealing map[string]dataKey
+}
+
+// maxSealingKeys bounds Keys.sealing; past it the map starts again empty.
+const maxSealingKeys = 10_000
+
+// keyGone is the SQLSTATE of personal_data_key_held: a kept data key was erased.
+const keyGone = "ES420"
+
+// IsKeyGone reports whether err is a transaction that failed because a data key kept
+// for sealing was erased meanwhile: forget the subjects (Forget) and run it again.
+func IsKeyGone(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == keyGone
+}
+
+// Forget drops the kept data keys of subjects.
+func (k *Keys) Forget(subjects ...string) {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, s := range subjects {
+		delete(k.sealing, s)
+	}
+}
+
+func (k *Keys) kept(subject string) (dataKey, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	dk, ok := k.sealing[subject]
+	return dk, ok
+}
+
+func (k *Keys) keep(subject string, dk dataKey) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.sealing == nil || len(k.sealing) >= maxSealingKeys {
+		k.sealing = map[string]dataKey{}
+	}
+	k.sealing[subject] = dk
 }
 
 // NewKeys returns Keys wrapping with current (nil: none configured, so personal data

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/domain/kit"
@@ -54,7 +55,7 @@ func sealed(t *testing.T, pool *pgxpool.Pool, keys *personaldata.Keys, subject, 
 		t.Fatal(err)
 	}
 	payloads := [][]byte{p, []byte(`{"no":"personal data"}`)}
-	changed, err := keys.Seal(ctx, tx, payloads)
+	changed, _, err := keys.Seal(ctx, tx, nil, payloads)
 	if err != nil || !changed {
 		t.Fatalf("seal: %v %v", changed, err)
 	}
@@ -154,11 +155,11 @@ func TestPersonalDataWithoutAKEKIsRefused(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("carol", contact{Name: "Carol"})})
-	if _, err := personaldata.NewKeys(nil).Seal(ctx, pool, [][]byte{p}); err == nil || !strings.Contains(err.Error(), "PII_KEK") {
+	if _, _, err := personaldata.NewKeys(nil).Seal(ctx, pool, nil, [][]byte{p}); err == nil || !strings.Contains(err.Error(), "PII_KEK") {
 		t.Fatalf("sealing without a KEK: %v", err)
 	}
 	var nilKeys *personaldata.Keys
-	if _, err := nilKeys.Seal(ctx, pool, [][]byte{p}); err == nil {
+	if _, _, err := nilKeys.Seal(ctx, pool, nil, [][]byte{p}); err == nil {
 		t.Fatal("nil keys sealed personal data")
 	}
 }
@@ -220,7 +221,7 @@ func TestEraseWaitsForATransactionSealingUnderTheKey(t *testing.T) {
 	defer func() { _ = tx.Rollback(ctx) }()
 	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("frank", contact{Name: "Frank Zappa"})})
 	payloads := [][]byte{p}
-	if _, err := keys.Seal(ctx, tx, payloads); err != nil {
+	if _, _, err := keys.Seal(ctx, tx, nil, payloads); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -280,7 +281,7 @@ func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
 	defer func() { _ = tx.Rollback(ctx) }()
 	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("grace", contact{Name: "Grace Hopper"})})
 	payloads := [][]byte{p}
-	if _, err := keys.Seal(ctx, tx, payloads); err != nil {
+	if _, _, err := keys.Seal(ctx, tx, nil, payloads); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan bool, 1)
@@ -322,5 +323,85 @@ func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
 	}
 	if erased, err := personaldata.Erase(ctx, pool, "grace"); err != nil || erased {
 		t.Fatalf("erasing again: %v %v", erased, err)
+	}
+}
+
+// deferred runs queued statements on its transaction, as the store's commit batch does.
+type deferred struct {
+	tx  pgx.Tx
+	sql []string
+	arg [][]any
+}
+
+func (d *deferred) Defer(sql string, args ...any) { d.sql, d.arg = append(d.sql, sql), append(d.arg, args) }
+
+func (d *deferred) commit(ctx context.Context) error {
+	for i, q := range d.sql {
+		if _, err := d.tx.Exec(ctx, q, d.arg[i]...); err != nil {
+			_ = d.tx.Rollback(ctx)
+			return err
+		}
+	}
+	return d.tx.Commit(ctx)
+}
+
+// A data key this process sealed with is used again without a query, checked with the
+// commit; once the key is erased the check fails the transaction (IsKeyGone), and after
+// Forget the subject gets a new key. An erased key is never used to store anything.
+func TestAKeptKeyIsCheckedWithTheCommit(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	seal := func(name string) (*deferred, []string, [][]byte) {
+		t.Helper()
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := json.Marshal(map[string]any{"contact": kit.Clear("henry", contact{Name: name})})
+		payloads := [][]byte{p}
+		q := &deferred{tx: tx}
+		_, kept, err := keys.Seal(ctx, tx, q, payloads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q, kept, payloads
+	}
+	q, kept, _ := seal("Henry I")
+	if len(kept) != 0 || len(q.sql) != 0 {
+		t.Fatalf("the first seal used a kept key: %v %v", kept, q.sql)
+	}
+	if err := q.commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, kept, second := seal("Henry II")
+	if len(kept) != 1 || len(q.sql) != 1 {
+		t.Fatalf("the second seal did not use the kept key: %v %v", kept, q.sql)
+	}
+	if err := q.commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if opened, err := keys.OpenPayloads(ctx, pool, second); err != nil || !strings.Contains(string(opened[0]), "Henry II") {
+		t.Fatalf("sealed with the kept key: %s %v", opened, err)
+	}
+
+	if _, err := personaldata.Erase(ctx, pool, "henry"); err != nil {
+		t.Fatal(err)
+	}
+	q, kept, _ = seal("Henry III")
+	if err := q.commit(ctx); !personaldata.IsKeyGone(err) {
+		t.Fatalf("a seal with an erased kept key committed: %v", err)
+	}
+	keys.Forget(kept...)
+	q, kept, fourth := seal("Henry IV")
+	if len(kept) != 0 {
+		t.Fatalf("after Forget the seal still used the kept key")
+	}
+	if err := q.commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	opened, err := keys.OpenPayloads(ctx, pool, [][]byte{second[0], fourth[0]})
+	if err != nil || !strings.Contains(string(opened[0]), `"erased":true`) || !strings.Contains(string(opened[1]), "Henry IV") {
+		t.Fatalf("after the erasure and a new key: %s %v", opened, err)
 	}
 }

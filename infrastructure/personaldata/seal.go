@@ -18,23 +18,30 @@ const (
 	erasedField  = "pii_erased"
 )
 
+// Queue takes a statement to run later in the same transaction, with its COMMIT.
+type Queue interface {
+	Defer(sql string, args ...any)
+}
+
 // Seal replaces every clear kit.Personal in the JSON payloads by its sealed form, under
 // its subject's data key, created if the subject has none. db must be the transaction
-// that stores the payloads: it holds each key's lock until it ends. It reports whether
-// it changed anything; payloads without personal data cost one byte search.
-func (k *Keys) Seal(ctx context.Context, db DB, payloads [][]byte) (bool, error) {
+// that stores the payloads: it holds each key's lock until it ends. With q, a key this
+// process sealed with before is used without asking, and its check is queued on q (a
+// transaction that then fails IsKeyGone must be run again); kept lists those subjects.
+// It reports whether it changed anything; payloads without personal data cost one byte
+// search.
+func (k *Keys) Seal(ctx context.Context, db DB, q Queue, payloads [][]byte) (changed bool, kept []string, err error) {
 	if k == nil {
 		k = NewKeys(nil) // refuses personal data, seals nothing else
 	}
 	keys := map[string]dataKey{}
-	changed := false
 	for i, p := range payloads {
 		if !bytes.Contains(p, []byte(`"`+clearField+`"`)) {
 			continue
 		}
 		doc, err := decode(p)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		var werr error
 		doc = walk(doc, func(m map[string]any) any {
@@ -45,8 +52,13 @@ func (k *Keys) Seal(ctx context.Context, db DB, payloads [][]byte) (bool, error)
 			}
 			dk, ok := keys[subject]
 			if !ok {
-				if dk, werr = k.forSubject(ctx, db, subject); werr != nil {
+				if dk, ok = k.kept(subject); ok && q != nil && k.current != nil {
+					q.Defer(`SELECT personal_data_key_held($1, $2)`, subject, dk.id)
+					kept = append(kept, subject)
+				} else if dk, werr = k.forSubject(ctx, db, subject); werr != nil {
 					return m
+				} else {
+					k.keep(subject, dk)
 				}
 				keys[subject] = dk
 			}
@@ -68,14 +80,14 @@ func (k *Keys) Seal(ctx context.Context, db DB, payloads [][]byte) (bool, error)
 			return map[string]any{subjectField: subject, keyField: dk.id.String(), sealedField: ct}
 		})
 		if werr != nil {
-			return false, fmt.Errorf("seal personal data: %w", werr)
+			return false, nil, fmt.Errorf("seal personal data: %w", werr)
 		}
 		if payloads[i], err = json.Marshal(doc); err != nil {
-			return false, err
+			return false, nil, err
 		}
 		changed = true
 	}
-	return changed, nil
+	return changed, kept, nil
 }
 
 // aad binds a ciphertext to its subject and key.

@@ -146,6 +146,12 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 			s.cache.missed(id)
 			return none, appkit.ErrUnverified
 		}
+		if personaldata.IsKeyGone(err) {
+			// A customer's data key was erased since this process last sealed with it:
+			// nothing was written; the next attempt asks for the subject's key.
+			s.personal.Forget(t.keptKeys...)
+			return none, appkit.ErrUnverified
+		}
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) {
 			// The COMMIT left but no answer came back: it may have committed.
@@ -231,6 +237,9 @@ type streamTx[S, E any] struct {
 	// opened is the state folded from the events as decided, when they held personal
 	// data: the answer shows it, while view (cached, snapshotted) holds it sealed.
 	opened *S
+	// keptKeys are the subjects sealed with a data key kept from an earlier transaction,
+	// checked with the commit (personaldata.IsKeyGone).
+	keptKeys []string
 }
 
 func (t *streamTx[S, E]) lock(ctx context.Context) error {
@@ -377,10 +386,11 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 // state folded from them, which the cache and the snapshots keep, holds none in clear.
 func (t *streamTx[S, E]) seal(ctx context.Context, events []E, data []eventstore.EventData, payloads [][]byte) ([]E, bool, error) {
 	cfg := t.store.cfg
-	sealed, err := t.store.personal.Seal(ctx, t.Tx, payloads)
+	sealed, kept, err := t.store.personal.Seal(ctx, t.Tx, t.Tx, payloads)
 	if err != nil {
 		return nil, false, err
 	}
+	t.keptKeys = append(t.keptKeys, kept...)
 	for i := range data {
 		data[i].Payload = payloads[i]
 	}

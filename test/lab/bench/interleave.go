@@ -14,6 +14,9 @@ type contender struct {
 	// prepare, if set, runs before each run, unmeasured; last is this contender's
 	// previous run at this concurrency, if any.
 	prepare func(ctx context.Context, conc int, last *sample) error
+	// profile, with -cpuprofile, saves a CPU profile of the service during this
+	// contender's first run at profileWorkers, as cpu-<profile>-c8.pprof.
+	profile string
 }
 
 // interleave measures every contender at every concurrency, round after round, with
@@ -41,8 +44,8 @@ func interleave(ctx context.Context, env *environment, label string, cs []conten
 				}
 				l := cfg.comparisonLoad(c.name, conc, func(i int) func(context.Context) outcome { return c.newOp(conc, i) })
 				wait := func() {}
-				if env.cfg.cpuProfile && c.name == "http" && conc == profileWorkers && round == 0 && !cfg.smoke {
-					wait = env.startProfile(ctx, fmt.Sprintf("%s-c%d", label, conc), cfg.duration)
+				if env.cfg.cpuProfile && c.profile != "" && conc == profileWorkers && round == 0 && !cfg.smoke {
+					wait = env.startProfile(ctx, fmt.Sprintf("%s-c%d", c.profile, conc), cfg.duration)
 				}
 				s := runLoad(ctx, env, l)
 				wait()

@@ -156,8 +156,12 @@ func runAddLine(ctx context.Context, env *environment, rep *report) error {
 	var cs []contender
 	for _, name := range []string{"naive", "crud", "http"} {
 		p, add, create := pools[name], adders[name], creators[name]
+		profile := ""
+		if name == "http" {
+			profile = "add-line"
+		}
 		cs = append(cs, contender{
-			name: name,
+			name: name, profile: profile,
 			prepare: func(ctx context.Context, conc int, last *sample) error {
 				return p.topUp(ctx, env, create, conc, last)
 			},

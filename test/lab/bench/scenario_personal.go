@@ -31,7 +31,7 @@ func contactBody(customer string) []byte {
 // contact, interleaved, same service, same database.
 func runPersonal(ctx context.Context, env *environment, rep *report) error {
 	place := func(body func(string) []byte, prefix string) contender {
-		return contender{name: prefix, newOp: func(_, i int) func(context.Context) outcome {
+		return contender{name: prefix, profile: "personal-" + prefix, newOp: func(_, i int) func(context.Context) outcome {
 			customer := fmt.Sprintf("bench-%s-%d", prefix, i)
 			return func(ctx context.Context) outcome {
 				a, err := env.http.do(ctx, http.MethodPost, "/orders", body(customer))

@@ -67,7 +67,7 @@ func runPlace(ctx context.Context, env *environment, rep *report) error {
 				return o
 			}
 		}},
-		{name: "http", newOp: func(_, i int) func(context.Context) outcome {
+		{name: "http", profile: "place", newOp: func(_, i int) func(context.Context) outcome {
 			customer := fmt.Sprintf("bench-place-%d", i)
 			return func(ctx context.Context) outcome {
 				id, o := env.http.placeOrder(ctx, customer)
