@@ -333,7 +333,9 @@ type deferred struct {
 	arg [][]any
 }
 
-func (d *deferred) Defer(sql string, args ...any) { d.sql, d.arg = append(d.sql, sql), append(d.arg, args) }
+func (d *deferred) Defer(sql string, args ...any) {
+	d.sql, d.arg = append(d.sql, sql), append(d.arg, args)
+}
 
 func (d *deferred) commit(ctx context.Context) error {
 	for i, q := range d.sql {
