@@ -15,6 +15,7 @@ import (
 
 	"github.com/example/orders/api"
 	"github.com/example/orders/test/pgtest"
+	"github.com/example/orders/test/testsupport"
 )
 
 // recognisable is personal data no other byte sequence in the database or the log
@@ -139,6 +140,27 @@ func TestPersonalDataIsSealedAndErased(t *testing.T) {
 	a3 := place(alice, cp)
 	shows("alice's new order", do(t, http.MethodGet, base+"/orders/"+a3.Id.String(), "").Body, cp, true)
 
+	// The event stream (SSE) from the start: alice's old contacts erased, bob's shown.
+	stream := openStream(t, streamClient, base+"/events/stream", 0)
+	var sse strings.Builder
+	for deadline := time.After(5 * time.Second); !strings.Contains(sse.String(), `"PersonalDataErased"`); {
+		select {
+		case m := <-stream.msgs:
+			sse.WriteString(m.data + "\n")
+		case <-deadline:
+			t.Fatalf("the event stream did not reach the erasure in 5s:\n%s", sse.String())
+		}
+	}
+	shows("the event stream", []byte(sse.String()), ap, false)
+	shows("the event stream", []byte(sse.String()), bp, true)
+	if !strings.Contains(sse.String(), `"erased":true`) {
+		t.Errorf("the event stream does not show the erased contacts: %s", sse.String())
+	}
+
+	// A rebuild of the read models replays ciphertext: verify stays clean, reads erased.
+	runRebuildE2E(t, db)
+	shows("the order after a rebuild", do(t, http.MethodGet, base+"/orders/"+a1.Id.String(), "").Body, ap, false)
+	shows("bob's order after a rebuild", do(t, http.MethodGet, base+"/orders/"+b1.Id.String(), "").Body, bp, true)
 	runVerifyE2E(t, db)
 	assertNotIn(t, "a pg_dump after the erasure", pgDump(t, db), ap)
 	assertNotIn(t, "the service's debug log", []byte(srv.out.String()), ap, bp, cp)
@@ -183,4 +205,20 @@ func pgDump(t *testing.T, db string) []byte {
 		t.Fatalf("pg_dump has no events table: %.500s", out)
 	}
 	return out
+}
+
+// runRebuildE2E runs `orders rebuild` (every inline read model) on the database.
+func runRebuildE2E(t *testing.T, db string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars, err := testsupport.ServiceEnv(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, binPath, "rebuild")
+	cmd.Env = serverEnv(vars)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("orders rebuild: %v\n%s", err, out)
+	}
 }
