@@ -30,64 +30,87 @@ type Queue interface {
 // transaction that then fails IsKeyGone must be run again); kept lists those subjects.
 // It reports whether it changed anything; payloads without personal data cost one byte
 // search.
+//
+// The payloads are encoding/json's output, in which `{"pii_subject":` can only start a
+// kit.Personal (quotes inside strings are escaped): each is cut out and replaced, and
+// the rest of the payload is copied as it is, not decoded.
 func (k *Keys) Seal(ctx context.Context, db DB, q Queue, payloads [][]byte) (changed bool, kept []string, err error) {
 	if k == nil {
 		k = NewKeys(nil) // refuses personal data, seals nothing else
 	}
 	keys := map[string]dataKey{}
+	keyFor := func(subject string) (dataKey, error) {
+		if dk, ok := keys[subject]; ok {
+			return dk, nil
+		}
+		dk, ok := k.kept(subject)
+		if ok && q != nil && k.current != nil {
+			q.Defer(`SELECT personal_data_key_held($1, $2)`, subject, dk.id)
+			kept = append(kept, subject)
+		} else {
+			if dk, err = k.forSubject(ctx, db, subject); err != nil {
+				return dataKey{}, err
+			}
+			k.keep(subject, dk)
+		}
+		keys[subject] = dk
+		return dk, nil
+	}
+	start := []byte(`{"` + subjectField + `":`)
 	for i, p := range payloads {
 		if !bytes.Contains(p, []byte(`"`+clearField+`"`)) {
 			continue
 		}
-		doc, err := decode(p)
-		if err != nil {
-			return false, nil, err
-		}
-		var werr error
-		doc = walk(doc, func(m map[string]any) any {
-			subject, _ := m[subjectField].(string)
-			value, isClear := m[clearField]
-			if werr != nil || !isClear || subject == "" {
-				return m
+		var out []byte
+		for rest := p; ; {
+			at := bytes.Index(rest, start)
+			if at < 0 {
+				payloads[i] = append(out, rest...)
+				break
 			}
-			dk, ok := keys[subject]
-			if !ok {
-				if dk, ok = k.kept(subject); ok && q != nil && k.current != nil {
-					q.Defer(`SELECT personal_data_key_held($1, $2)`, subject, dk.id)
-					kept = append(kept, subject)
-				} else if dk, werr = k.forSubject(ctx, db, subject); werr != nil {
-					return m
-				} else {
-					k.keep(subject, dk)
-				}
-				keys[subject] = dk
+			dec := json.NewDecoder(bytes.NewReader(rest[at:]))
+			var v struct {
+				Subject string          `json:"pii_subject"`
+				Clear   json.RawMessage `json:"pii_clear"`
 			}
-			plain, err := json.Marshal(value)
+			if err := dec.Decode(&v); err != nil {
+				return false, nil, fmt.Errorf("seal personal data: %w", err)
+			}
+			end := at + int(dec.InputOffset())
+			if v.Clear == nil || v.Subject == "" {
+				out, rest = append(out, rest[:end]...), rest[end:] // sealed or erased already
+				continue
+			}
+			dk, err := keyFor(v.Subject)
 			if err != nil {
-				werr = err
-				return m
+				return false, nil, fmt.Errorf("seal personal data: %w", err)
 			}
-			aead, err := newGCM(dk.key)
+			sealed, err := sealValue(dk, v.Subject, v.Clear)
 			if err != nil {
-				werr = err
-				return m
+				return false, nil, fmt.Errorf("seal personal data: %w", err)
 			}
-			ct, err := seal(aead, plain, aad(subject, dk.id))
-			if err != nil {
-				werr = err
-				return m
-			}
-			return map[string]any{subjectField: subject, keyField: dk.id.String(), sealedField: ct}
-		})
-		if werr != nil {
-			return false, nil, fmt.Errorf("seal personal data: %w", werr)
-		}
-		if payloads[i], err = json.Marshal(doc); err != nil {
-			return false, nil, err
+			out, rest = append(append(out, rest[:at]...), sealed...), rest[end:]
 		}
 		changed = true
 	}
 	return changed, kept, nil
+}
+
+// sealValue is the sealed form of one clear value.
+func sealValue(dk dataKey, subject string, value json.RawMessage) ([]byte, error) {
+	aead, err := newGCM(dk.key)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := seal(aead, value, aad(subject, dk.id))
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		Subject string `json:"pii_subject"`
+		Key     string `json:"pii_key"`
+		Sealed  []byte `json:"pii_sealed"`
+	}{subject, dk.id.String(), ct})
 }
 
 // aad binds a ciphertext to its subject and key.
