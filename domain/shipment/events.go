@@ -16,8 +16,8 @@ type ShipmentCreated struct {
 	ShipmentID uuid.UUID `json:"shipment_id"`
 	OrderID    uuid.UUID `json:"order_id"`
 	// CustomerID is the order's customer: who may see the shipment besides staff.
-	CustomerID string    `json:"customer_id"`
-	Items      []Item    `json:"items"`
+	CustomerID string `json:"customer_id"`
+	Items      []Item `json:"items"`
 	// ShipTo is where it goes, from the order's contact: the customer's personal data,
 	// sealed in the log (kit.Personal). Unset when the order had no contact.
 	ShipTo    kit.Personal[ShipTo] `json:"ship_to,omitzero"`

@@ -66,7 +66,7 @@ func encodeState(s order.State) ([]byte, error) {
 	for _, l := range s.Lines {
 		b = binary.AppendVarint(b, l.UnitPriceCents)
 	}
-	if _, clear := s.Contact.Value(); clear {
+	if _, inClear := s.Contact.Value(); inClear {
 		return nil, errors.New("encode order state: a snapshot keeps personal data sealed, never clear")
 	}
 	contact, err := json.Marshal(s.Contact)
