@@ -472,6 +472,7 @@ func checkHTTP(t *testing.T, svc *service, snap *snapshot, l *load) {
 			continue
 		}
 		expectData(t, sameOrder(*cur, *old) == "", "order %s: GET differs from GET ?version=%d: %s", id, cur.Version, sameOrder(*cur, *old))
+		expectData(t, l.showsContact(cur) && l.showsContact(old), "order %s: GET shows the contact as %+v, ?version=%d as %+v", id, cur.Contact, cur.Version, old.Contact)
 		if evs := snap.orders[id]; int64(len(evs)) == cur.Version && evs[0].event != nil {
 			d := sameOrder(*cur, foldAt(evs, cur.Version))
 			expectData(t, d == "", "order %s: GET differs from the fold of its events: %s", id, d)
@@ -484,6 +485,7 @@ func checkHTTP(t *testing.T, svc *service, snap *snapshot, l *load) {
 		if old != nil {
 			d := sameOrder(*c.Order, *old)
 			expectData(t, d == "", "%s: its answer differs from GET ?version=%d: %s", c, c.Order.Version, d)
+			expectData(t, l.showsContact(c.Order), "%s: its answer shows the contact as %+v", c, c.Order.Contact)
 		}
 	}
 }

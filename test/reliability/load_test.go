@@ -241,7 +241,7 @@ func (l *load) exec(ctx context.Context, rng *rand.Rand, r int, k kind, id uuid.
 	switch k {
 	case kindPlace:
 		path = "/orders"
-		body = jsonBody(map[string]any{"id": id, "customer_id": l.prefix + "-customer", "currency": "EUR"})
+		body = jsonBody(map[string]any{"id": id, "customer_id": l.prefix + "-customer", "currency": "EUR", "contact": l.contact()})
 	case kindAdd:
 		c.SKU = fmt.Sprintf("%s-s%d", l.prefix, n)
 		path = "/orders/" + id.String() + "/lines"
@@ -311,4 +311,17 @@ func (l *load) summary() string {
 		}
 	}
 	return fmt.Sprintf("%d commands: %d acknowledged, %d rejected, %d without a definite answer; %v", n[0]+n[1]+n[2], n[0], n[1], n[2], codes)
+}
+
+// contact is the personal data every order of the load carries: sealed under the load's
+// customer's key by whichever replica places it, opened by whichever reads it.
+func (l *load) contact() map[string]any {
+	return map[string]any{"name": "Soak " + l.prefix, "email": l.prefix + "@example.org",
+		"address": map[string]string{"line1": "1 " + l.prefix + " Street", "postal_code": "S1", "city": "Soakton", "country": "FR"}}
+}
+
+// showsContact reports whether o shows the load's contact, opened.
+func (l *load) showsContact(o *api.Order) bool {
+	return o.Contact != nil && !o.Contact.Erased && o.Contact.Name != nil && *o.Contact.Name == "Soak "+l.prefix &&
+		o.Contact.Address != nil && o.Contact.Address.Line1 == "1 "+l.prefix+" Street"
 }

@@ -105,7 +105,7 @@ func replayKeyed(t *testing.T, svcs []*service, l *load, n int) {
 		switch c.Kind {
 		case kindPlace:
 			path = "/orders"
-			body = jsonBody(map[string]any{"id": c.OrderID, "customer_id": l.prefix + "-customer", "currency": "EUR"})
+			body = jsonBody(map[string]any{"id": c.OrderID, "customer_id": l.prefix + "-customer", "currency": "EUR", "contact": l.contact()})
 		case kindAdd:
 			path = "/orders/" + c.OrderID.String() + "/lines"
 			i := slices.IndexFunc(c.Order.Lines, func(ln api.OrderLine) bool { return ln.Sku == c.SKU })
