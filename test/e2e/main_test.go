@@ -10,8 +10,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +18,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,51 +43,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	binPath, err = buildBinary(moduleRoot)
+	binPath, err = testsupport.BuildService(moduleRoot)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
 	pgtest.Main(m)
-}
-
-// buildBinary builds ./cmd/orders. pgtest.Main ends the process with os.Exit, so a
-// per-run temporary directory could never be removed; the binary goes to one fixed
-// place per checkout instead (overwritten by each run, atomically by rename, so a
-// concurrent run still executing the old file is not disturbed).
-func buildBinary(root string) (string, error) {
-	goBin := "go"
-	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
-		if p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go"); fileExists(p) {
-			goBin = p
-		}
-	}
-	sum := sha256.Sum256([]byte(root))
-	dir := filepath.Join(os.TempDir(), "orders-e2e-"+hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // a build cache shared by test processes, nothing secret
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, "orders-*.tmp")
-	if err != nil {
-		return "", err
-	}
-	_ = tmp.Close()
-	defer func() { _ = os.Remove(tmp.Name()) }() // gone after the rename; removes the leftover on failure
-	cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "./cmd/orders")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/orders: %w\n%s", err, out)
-	}
-	final := filepath.Join(dir, "orders")
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return "", err
-	}
-	return final, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // ---------------------------------------------------------------------------

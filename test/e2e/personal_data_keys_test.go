@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,22 +162,11 @@ func showsContact(base, id string, p recognisable) error {
 
 func runKeysRotate(t *testing.T, db string, env map[string]string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	vars, err := testsupport.ServiceEnv(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range env {
-		vars[k] = v
-	}
-	cmd := exec.CommandContext(ctx, binPath, "keys", "rotate")
-	cmd.Env = serverEnv(vars)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "data keys re-wrapped") {
+	out, err := runBinary(t, db, env, "keys", "rotate")
+	if err != nil || !strings.Contains(out, "data keys re-wrapped") {
 		t.Fatalf("keys rotate: %v: %s", err, out)
 	}
-	return string(out)
+	return out
 }
 
 // An erasure racing commands on the same customer's orders, through two replicas:

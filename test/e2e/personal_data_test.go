@@ -210,15 +210,26 @@ func pgDump(t *testing.T, db string) []byte {
 // runRebuildE2E runs `orders rebuild` (every inline read model) on the database.
 func runRebuildE2E(t *testing.T, db string) {
 	t.Helper()
+	if out, err := runBinary(t, db, nil, "rebuild"); err != nil {
+		t.Fatalf("orders rebuild: %v\n%s", err, out)
+	}
+}
+
+// runBinary runs the binary with args on the database, as the service's role, with env
+// added, and returns what it printed.
+func runBinary(t *testing.T, db string, env map[string]string, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	vars, err := testsupport.ServiceEnv(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, binPath, "rebuild")
-	cmd.Env = serverEnv(vars)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("orders rebuild: %v\n%s", err, out)
+	for k, v := range env {
+		vars[k] = v
 	}
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = serverEnv(vars)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

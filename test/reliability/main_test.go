@@ -27,9 +27,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,13 +81,8 @@ func runMain(m *testing.M) int {
 	}
 	defer emergency.run()
 
-	dir, err := os.MkdirTemp("", "orders-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reliability:", err)
-		return 2
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	if binPath, err = buildBinary(dir); err != nil {
+	var err error
+	if binPath, err = buildService(); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 2
 	}
@@ -144,19 +137,13 @@ func newRand(name string) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, h)) //nolint:gosec // reproducible test input, not security
 }
 
-// buildBinary builds ./cmd/orders into dir.
-func buildBinary(dir string) (string, error) {
+// buildService builds the service's binary (testsupport.BuildService).
+func buildService() (string, error) {
 	root, err := testsupport.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, "orders")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/orders")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/orders: %w\n%s", err, b)
-	}
-	return out, nil
+	return testsupport.BuildService(root)
 }
 
 // beforeTimeout stops everything shortly before go test's -timeout panics the process,

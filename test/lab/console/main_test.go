@@ -9,8 +9,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,12 +16,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/example/orders/infrastructure/servicename"
 	"github.com/example/orders/test/lab/internal/repo"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
@@ -35,30 +31,13 @@ var binPath string
 func TestMain(m *testing.M) {
 	root, err := repo.Root()
 	if err == nil {
-		binPath, err = build(root)
+		binPath, err = testsupport.BuildService(root)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "console:", err)
 		os.Exit(2)
 	}
 	pgtest.Main(m)
-}
-
-// build builds the binary into one fixed place per checkout: pgtest.Main ends the
-// process with os.Exit, so a temporary directory could never be removed.
-func build(root string) (string, error) {
-	sum := sha256.Sum256([]byte(root))
-	dir := filepath.Join(os.TempDir(), servicename.Name+"-console-"+hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, servicename.Name)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+servicename.Name)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // startService runs `serve --migrate` on a fresh database with the consumers on (the
