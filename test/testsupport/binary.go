@@ -35,7 +35,7 @@ func BuildService(root string) (string, error) {
 		return "", err
 	}
 	_ = tmp.Close()
-	defer func() { _ = os.Remove(tmp.Name()) }() // gone after the rename; removes the leftover on failure
+	defer func() { _ = os.Remove(tmp.Name()) }()                                     // gone after the rename; removes the leftover on failure
 	cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "./cmd/"+servicename.Name) //nolint:gosec // the go tool on a fixed package
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
