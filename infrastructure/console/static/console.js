@@ -14,12 +14,14 @@ let leave = null;
 // route is the hash as a path and its query: #/orders/ID?version=2.
 function route() {
   const [path, query = ''] = location.hash.slice(1).split('?');
-  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query) };
+  return { path, parts: path.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query) };
 }
 
 function page(r) {
   const [first, second] = r.parts;
-  if (first === 'orders' && second) return (m) => renderOrder(m, r, second);
+  // Routes are compared as paths ('/orders/'), as the API's are: `make rename` keeps
+  // those and renames the service's name where it stands alone.
+  if (r.path.startsWith('/orders/') && second) return (m) => renderOrder(m, r, second);
   if (first === 'feed') return (m) => renderFeed(m, r);
   if (first === 'consumers') return (m) => renderConsumers(m, r);
   return (m) => renderOrders(m, r);
@@ -42,7 +44,7 @@ function render() {
   who.textContent = `Token of ${c.sub || '?'}${c.scope ? ` (${c.scope})` : ' (customer)'}`;
   const r = route();
   for (const a of document.querySelectorAll('#nav a')) {
-    if (a.getAttribute('href') === `#/${r.parts[0] || 'orders'}`) a.setAttribute('aria-current', 'page');
+    if (a.getAttribute('href') === (r.parts.length ? `#/${r.parts[0]}` : '#/orders')) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   leave = page(r)(main) || null;

@@ -27,7 +27,7 @@ export function renderOrders(main, route) {
   el('div', {}, el('label', { for: 'search-status' }, 'Status'), status),
   el('button', { type: 'submit' }, 'Search'));
   const results = el('section', { 'aria-live': 'polite', 'aria-busy': 'true' });
-  main.append(el('h1', {}, 'Orders'), form, results);
+  main.append(el('h1', {}, 'All orders'), form, results);
 
   const abort = new AbortController();
   const q = new URLSearchParams({ limit: '20' });
