@@ -407,3 +407,41 @@ func TestAKeptKeyIsCheckedWithTheCommit(t *testing.T) {
 		t.Fatalf("after the erasure and a new key: %s %v", opened, err)
 	}
 }
+
+func TestIsKeyGoneIsOnlyTheKeyCheck(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	_, other := pool.Exec(ctx, `SELECT 1/0`)
+	_, gone := pool.Exec(ctx, `SELECT personal_data_key_held('nobody', gen_random_uuid())`)
+	if personaldata.IsKeyGone(nil) || personaldata.IsKeyGone(other) || !personaldata.IsKeyGone(gone) {
+		t.Fatalf("IsKeyGone: nil %v, division by zero %v, a gone key %v (%v)", personaldata.IsKeyGone(nil), personaldata.IsKeyGone(other), personaldata.IsKeyGone(gone), gone)
+	}
+}
+
+// A sealed value that was cut or altered is an error when opened, never a panic and
+// never shown as erased (its key exists: it was tampered with).
+func TestTamperedDataIsAnError(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	p := sealed(t, pool, keys, "jack", "Jack Kerouac")
+	var doc map[string]any
+	if err := json.Unmarshal(p, &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc["contact"].(map[string]any)
+	for name, ct := range map[string]string{"cut to 5 bytes": "AAECAwQ=", "one byte short of a tag": strings.Repeat("A", 36), "altered": ""} {
+		orig := c["pii_sealed"].(string)
+		if name == "altered" {
+			b := []byte(orig)
+			b[20] ^= 1
+			ct = string(b)
+		}
+		c["pii_sealed"] = ct
+		bad, _ := json.Marshal(doc)
+		c["pii_sealed"] = orig
+		if _, err := keys.OpenPayloads(ctx, pool, [][]byte{bad}); err == nil {
+			t.Errorf("%s: opened", name)
+		}
+	}
+}
