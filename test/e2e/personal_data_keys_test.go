@@ -253,3 +253,19 @@ func TestErasureRacesCommandsAcrossReplicas(t *testing.T) {
 	runVerifyE2E(t, db)
 	assertNotIn(t, "a pg_dump after the erasures", pgDump(t, db), erasedData...)
 }
+
+// Without a key encryption key the service runs, places orders without a contact, and
+// refuses one with a contact (503: it cannot store it safely), storing nothing.
+func TestWithoutAKEKContactsAreRefused(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	base := startServerOn(t, db, map[string]string{"PII_KEK": ""}).URL
+	customer := uniqueCustomer("nokek")
+	if _, err := placeWithContact(base, customer, newRecognisable()); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("a contact without a KEK: %v", err)
+	}
+	placeOrder(t, newClient(t, base), customer)
+	if n := len(streamLengths(t, db)); n != 1 {
+		t.Fatalf("%d streams, want only the order without a contact", n)
+	}
+}
