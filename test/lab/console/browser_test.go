@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -125,7 +126,13 @@ func (p *tab) wait(what, cond string) {
 // text is the text of the first element matching the CSS selector sel.
 func (p *tab) text(sel string) string {
 	p.t.Helper()
-	s, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel)))
+	// One evaluation reads the node that is there now: a node looked up first and read
+	// after may have been replaced by a re-render in between.
+	q, err := json.Marshal(sel)
+	if err != nil {
+		p.fail("read "+sel, err)
+	}
+	s, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`(document.querySelector(`+string(q)+`) || {}).innerText || ''`))
 	if err != nil {
 		p.fail("read "+sel, err)
 	}

@@ -122,7 +122,7 @@ func TestCustomerSeesOnlyItsOwn(t *testing.T) {
 	p.shot("customer-not-found", false)
 
 	p.do("open the consumers", chromedp.Click(chromedp.CSS(`nav a[href="#/consumers"]`)))
-	p.wait("the answer", `document.querySelector('.message.error') !== null`)
+	p.wait("the answer", `(document.querySelector('.message.error') || {}).innerText?.includes('consumers')`)
 	if got := p.text(`.message.error`); !strings.Contains(got, "This token may not see the consumers") {
 		t.Errorf("consumers for a customer: %q", got)
 	}
