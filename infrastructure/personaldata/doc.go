@@ -4,8 +4,10 @@
 // a subject deletes its key, so what was sealed under it cannot be opened anywhere: the
 // log, the read models, snapshots, backups.
 //
-// Nothing here keeps a data key or a clear value between calls: every open reads the key
-// from the database, so an erasure is seen at once by every replica. The key hierarchy,
+// Opening keeps nothing between calls: every open reads the key from the database, so
+// an erasure is seen at once by every replica. Sealing keeps the data key it last used
+// per subject, to save a round trip, and has the transaction check it is still the
+// subject's (an erased key is never used again). The key hierarchy,
 // what is sealed and what erasure can and cannot promise are in docs/architecture.md,
 // "Personal data".
 package personaldata
