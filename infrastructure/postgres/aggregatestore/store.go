@@ -172,7 +172,9 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 	if t.opened != nil {
 		answer.State = *t.opened
 	}
-	if err := s.personal.Open(ctx, s.pool, &answer.State); err != nil {
+	// On this attempt's own connection, now idle: asking the pool for a second one while
+	// holding this could leave every connection waiting for another (a full pool).
+	if err := s.personal.Open(ctx, conn, &answer.State); err != nil {
 		return none, fmt.Errorf("%w: %w", appkit.ErrOutcomeUnknown, err) // committed, but cannot be shown
 	}
 	return answer, nil
