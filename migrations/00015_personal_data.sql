@@ -56,10 +56,8 @@ END $$;
 
 -- Read models keep personal data sealed, as the log does.
 ALTER TABLE order_overview ADD COLUMN contact jsonb;
-ALTER TABLE shipment_overview ADD COLUMN ship_to jsonb;
 
 -- +goose Down
-ALTER TABLE shipment_overview DROP COLUMN ship_to;
 ALTER TABLE order_overview DROP COLUMN contact;
 DROP FUNCTION personal_data_key_held(text, uuid);
 DROP FUNCTION personal_data_key(text, uuid, bytea, text);
