@@ -445,3 +445,35 @@ func TestTamperedDataIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// The keys kept for sealing are per subject: keeping another's does not drop one.
+func TestKeptKeysArePerSubject(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	seal := func(subject string) []string {
+		t.Helper()
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := json.Marshal(map[string]any{"contact": kit.Clear(subject, contact{Name: subject})})
+		q := &deferred{tx: tx}
+		_, kept, err := keys.Seal(ctx, tx, q, [][]byte{p})
+		if err == nil {
+			err = q.commit(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kept
+	}
+	seal("kate")
+	seal("liam")
+	if kept := seal("kate"); len(kept) != 1 || kept[0] != "kate" {
+		t.Fatalf("kate's third seal used kept keys %v, want [kate]", kept)
+	}
+	if kept := seal("liam"); len(kept) != 1 || kept[0] != "liam" {
+		t.Fatalf("liam's second seal used kept keys %v, want [liam]", kept)
+	}
+}
