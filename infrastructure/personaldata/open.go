@@ -19,9 +19,37 @@ var Erased = map[string]any{"erased": true}
 // replaced by its clear value, or by {"erased": true} when its key is gone. All keys
 // are read in one query.
 func (k *Keys) OpenPayloads(ctx context.Context, db DB, payloads [][]byte) ([][]byte, error) {
+	return k.OpenEvents(ctx, db, nil, payloads)
+}
+
+// OpenEvents is Open of the values and OpenPayloads of the payloads (a history's typed
+// events and their JSON) with one query for the keys of both.
+func (k *Keys) OpenEvents(ctx context.Context, db DB, values []any, payloads [][]byte) ([][]byte, error) {
 	if k == nil {
-		k = NewKeys(nil)
+		k = NewKeys(nil) // opens nothing: sealed data is an error (ErrNoKEK)
 	}
+	fields, ids, restore, err := sealedFields(values)
+	defer restore()
+	if err != nil {
+		return nil, err
+	}
+	docs, docIDs, err := sealedDocs(payloads)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := k.keysFor(ctx, db, append(ids, docIDs...))
+	if err != nil {
+		return nil, err
+	}
+	if err := openFields(fields, keys); err != nil {
+		return nil, err
+	}
+	return openDocs(docs, payloads, keys)
+}
+
+// sealedDocs decodes the payloads that hold personal data (nil for the others) and
+// lists the ids of the keys they were sealed under.
+func sealedDocs(payloads [][]byte) ([]any, []uuid.UUID, error) {
 	docs := make([]any, len(payloads))
 	var ids []uuid.UUID
 	for i, p := range payloads {
@@ -30,7 +58,7 @@ func (k *Keys) OpenPayloads(ctx context.Context, db DB, payloads [][]byte) ([][]
 		}
 		doc, err := decode(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		docs[i] = walk(doc, func(m map[string]any) any {
 			if id, err := uuid.Parse(fmt.Sprint(m[keyField])); err == nil {
@@ -39,10 +67,11 @@ func (k *Keys) OpenPayloads(ctx context.Context, db DB, payloads [][]byte) ([][]
 			return m
 		})
 	}
-	keys, err := k.keysFor(ctx, db, ids)
-	if err != nil {
-		return nil, err
-	}
+	return docs, ids, nil
+}
+
+// openDocs is the payloads with each kit.Personal in docs opened with keys, or erased.
+func openDocs(docs []any, payloads [][]byte, keys map[uuid.UUID][]byte) ([][]byte, error) {
 	out := make([][]byte, len(payloads))
 	for i, doc := range docs {
 		if doc == nil {
@@ -76,6 +105,7 @@ func (k *Keys) OpenPayloads(ctx context.Context, db DB, payloads [][]byte) ([][]
 		if werr != nil {
 			return nil, werr
 		}
+		var err error
 		if out[i], err = json.Marshal(doc); err != nil {
 			return nil, err
 		}
@@ -121,15 +151,23 @@ var personalType = reflect.TypeFor[personalField]()
 // pointers, slices or maps, so that opening a copy of a state never writes into the
 // state it was copied from (a cached one): Open refuses other types.
 func (k *Keys) Open(ctx context.Context, db DB, ptrs ...any) error {
-	if k == nil {
-		k = NewKeys(nil) // opens nothing: sealed data is an error (ErrNoKEK)
+	_, err := k.OpenEvents(ctx, db, ptrs, nil)
+	return err
+}
+
+// sealedFields lists the sealed kit.Personal fields of the values the pointers point to,
+// and the ids of their keys; restore puts the opened copies back into interfaces.
+func sealedFields(ptrs []any) (fields []personalField, ids []uuid.UUID, restore func(), err error) {
+	var back []func()
+	restore = func() {
+		for _, f := range back {
+			f()
+		}
 	}
-	var fields []personalField
-	var ids []uuid.UUID
 	for _, ptr := range ptrs {
 		rv := reflect.ValueOf(ptr)
 		if rv.Kind() != reflect.Pointer || rv.IsNil() {
-			return fmt.Errorf("personal data: Open needs pointers, not %T", ptr)
+			return nil, nil, restore, fmt.Errorf("personal data: Open needs pointers, not %T", ptr)
 		}
 		target := rv.Elem()
 		if target.Kind() == reflect.Interface {
@@ -139,12 +177,12 @@ func (k *Keys) Open(ctx context.Context, db DB, ptrs ...any) error {
 			// An interface holds its value unaddressably: open a copy, then put it back.
 			iface, cp := target, reflect.New(target.Elem().Type()).Elem()
 			cp.Set(target.Elem())
-			defer func() { iface.Set(cp) }()
+			back = append(back, func() { iface.Set(cp) })
 			target = cp
 		}
 		paths, err := fieldsOf(target.Type())
 		if err != nil {
-			return err
+			return nil, nil, restore, err
 		}
 		for _, path := range paths {
 			f := target.FieldByIndex(path).Addr().Interface().(personalField)
@@ -156,13 +194,11 @@ func (k *Keys) Open(ctx context.Context, db DB, ptrs ...any) error {
 			}
 		}
 	}
-	if len(fields) == 0 {
-		return nil
-	}
-	keys, err := k.keysFor(ctx, db, ids)
-	if err != nil {
-		return err
-	}
+	return fields, ids, restore, nil
+}
+
+// openFields opens each field with keys, or marks it erased when its key is gone.
+func openFields(fields []personalField, keys map[uuid.UUID][]byte) error {
 	for _, f := range fields {
 		key, ct, _ := f.SealedForm()
 		id, err := uuid.Parse(key)

@@ -192,10 +192,7 @@ func (s *Store[S, E]) History(ctx context.Context, id uuid.UUID, r eventstore.St
 	for i := range recorded {
 		events[i], payloads[i] = &recorded[i].Event, recorded[i].Data
 	}
-	if err := s.personal.Open(ctx, s.pool, events...); err != nil {
-		return nil, err
-	}
-	if payloads, err = s.personal.OpenPayloads(ctx, s.pool, payloads); err != nil {
+	if payloads, err = s.personal.OpenEvents(ctx, s.pool, events, payloads); err != nil {
 		return nil, err
 	}
 	for i := range recorded {
