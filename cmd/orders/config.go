@@ -311,12 +311,11 @@ func (c Config) personalDataKeys() (*personaldata.Keys, error) {
 	if previous != nil && current == nil {
 		return nil, errors.New("PII_KEK_PREVIOUS is set without PII_KEK: a rotation needs the new key as PII_KEK")
 	}
-	var keks []personaldata.KEK
-	if previous != nil {
-		keks = append(keks, previous)
-	}
-	if current == nil {
+	switch {
+	case current == nil:
 		return personaldata.NewKeys(nil), nil
+	case previous == nil:
+		return personaldata.NewKeys(current), nil
 	}
-	return personaldata.NewKeys(current, keks...), nil
+	return personaldata.NewKeys(current, previous), nil
 }
