@@ -17,9 +17,17 @@ import (
 // replaces the set of partitions when every running instance asks for another N.
 // docs/architecture.md, "Partitioned consumers", has the protocol and its reasons.
 
-// releaseSQL gives a partition's lease up, if the epoch is still the worker's.
-const releaseSQL = `UPDATE consumer_checkpoints SET owner = NULL, lease_until = NULL
-	WHERE name = $1 AND partitions = $2 AND partition = $3 AND epoch = $4`
+// releaseSQL gives a partition's lease up, if the epoch is still the worker's, and
+// tells the other instances (handoverChannel).
+const releaseSQL = `WITH released AS (UPDATE consumer_checkpoints SET owner = NULL, lease_until = NULL
+		WHERE name = $1 AND partitions = $2 AND partition = $3 AND epoch = $4 RETURNING name)
+	SELECT pg_notify('` + handoverChannel + `', name) FROM released`
+
+// handoverChannel carries a consumer's name when one of its partitions is released or
+// an instance joins or leaves it. Every coordinator LISTENs and ticks at once, so a
+// partition handed over is claimed within milliseconds, not at the next LockRetry: no
+// gap without an owner on a join, a graceful leave or a change of N.
+const handoverChannel = "consumer_handover"
 
 // claimSQL takes a partition whose lease is free, expired, or this instance's own
 // (a worker of it ended without releasing): a new epoch fences whoever held it.
@@ -46,12 +54,12 @@ type member struct {
 }
 
 // runConsumer coordinates c's partitions in this instance until ctx ends; then it
-// stops its workers (each releases its lease) and leaves the membership, so that the
-// others take the partitions over at their next tick.
+// stops its workers (each releases its lease), releases what they could not, and leaves
+// the membership, telling the others, which take the partitions over at once.
 func (r *Runtime) runConsumer(ctx context.Context, c *running) {
 	log := r.opts.Log.With("consumer", c.Name)
 	var conn *pgx.Conn
-	failures := 0
+	failures, joined := 0, false
 	for ctx.Err() == nil {
 		if conn == nil || conn.IsClosed() {
 			var err error
@@ -64,8 +72,15 @@ func (r *Runtime) runConsumer(ctx context.Context, c *running) {
 				sleep(ctx, min(r.opts.LockRetry*time.Duration(failures), 5*time.Second))
 				continue
 			}
+			joined = false
 		}
-		if err := r.tick(ctx, conn, c, log); err != nil {
+		err := r.tick(ctx, conn, c, log)
+		if err == nil && !joined {
+			// Counted now: the others hand over down to their new share at once.
+			_, err = conn.Exec(ctx, `SELECT pg_notify('`+handoverChannel+`', $1)`, c.Name)
+			joined = err == nil
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
@@ -76,14 +91,38 @@ func (r *Runtime) runConsumer(ctx context.Context, c *running) {
 		} else {
 			failures = 0
 		}
-		sleep(ctx, r.opts.LockRetry)
+		r.waitTick(ctx, conn, c.Name)
 	}
 	c.stopWorkers(true)
 	if conn != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		_, _ = conn.Exec(cctx, `DELETE FROM consumer_members WHERE name = $1 AND owner = $2`, c.Name, r.opts.Owner)
+		// Every worker has ended, so a lease still in this instance's name is one a worker
+		// could not release (stopped mid-query, its connection closed): release it here.
+		_, _ = conn.Exec(cctx, `WITH released AS (UPDATE consumer_checkpoints SET owner = NULL, lease_until = NULL
+				WHERE name = $1 AND owner = $2),
+			left_ AS (DELETE FROM consumer_members WHERE name = $1 AND owner = $2)
+			SELECT pg_notify('`+handoverChannel+`', $1)`, c.Name, r.opts.Owner)
 		cancel()
 		r.closeConn(ctx, conn)
+	}
+}
+
+// waitTick returns after LockRetry, or sooner when a partition of consumer name is
+// handed over (handoverChannel), or ctx ends.
+func (r *Runtime) waitTick(ctx context.Context, conn *pgx.Conn, name string) {
+	if conn == nil {
+		sleep(ctx, r.opts.LockRetry)
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.opts.LockRetry)
+	defer cancel()
+	for {
+		// A timeout leaves the connection usable; any other failure closes it, and
+		// the next tick reconnects.
+		n, err := conn.WaitForNotification(wctx)
+		if err != nil || n.Payload == name {
+			return
+		}
 	}
 }
 
@@ -94,7 +133,7 @@ func (r *Runtime) connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	// A claim waits for a worker's transaction on the row at most this long: one that
 	// hangs (a paused process) must not stop the coordinator.
-	if _, err := conn.Exec(ctx, `SET lock_timeout = '2s'`); err != nil {
+	if _, err := conn.Exec(ctx, `SET lock_timeout = '2s'; LISTEN `+handoverChannel); err != nil {
 		r.closeConn(ctx, conn)
 		return nil, err
 	}

@@ -250,6 +250,101 @@ func TestPartitionsAreSpreadAndMoveWhenAnInstanceGoes(t *testing.T) {
 	t.Logf("%d events appended", w.n.Load())
 }
 
+// A partition handed over is claimed at once, not at the taker's next tick: with ticks
+// every 3 s, a join and a graceful leave each move partitions within a second, and no
+// partition is ever without an owner for more than 300 ms meanwhile (sampled every
+// 5 ms). Without the hand-over notification the join alone takes a full tick of the
+// joiner after the owner's release.
+func TestAHandedOverPartitionIsClaimedAtOnce(t *testing.T) {
+	handOver(t, applyLog("proj", nil))
+}
+
+// An instance whose workers are stopped in the middle of a query (here their Setup)
+// cannot release their leases on their own connections, which the interruption
+// closes: its coordinator releases them as it leaves, so the others need not wait for
+// the leases to expire (30 s here).
+func TestALeavingInstanceReleasesWhatItsWorkersCouldNot(t *testing.T) {
+	stuck := applyLog("proj", nil)
+	stuck.Setup = func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `SELECT pg_sleep(60)`)
+		return err
+	}
+	handOver(t, stuck)
+}
+
+// handOver runs r1 alone on four partitions, has r2 (running joiner) join and leave,
+// and checks that each hand-over takes under a second with no partition left without
+// an owner for more than 300 ms.
+func handOver(t *testing.T, joiner subscription.Consumer) {
+	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
+	opts := func(owner string) subscription.Options {
+		o := fastOptions(owner)
+		o.Partitions, o.LockRetry, o.LeaseTTL = 4, 3*time.Second, 30*time.Second
+		return o
+	}
+	// The table before the workers: four Setups racing to create it fail (and retry a
+	// tick later), which would blur the timings.
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE applied (seq bigserial, consumer text NOT NULL, stream text NOT NULL,
+		version bigint NOT NULL, position bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	w := writeStreams(t, pool, 2, 20)
+	defer w.stop()
+	r1, _ := start(t, pool, opts("r1"), applyLog("proj", nil))
+	eventually(t, 10*time.Second, "the first instance works on all four", func() bool { return len(r1.Owned("proj")) == 4 })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var longest atomic.Int64 // the longest time a partition was seen without a live lease
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		since := map[int]time.Time{}
+		for ctx.Err() == nil {
+			rows, err := pool.Query(ctx, `SELECT partition FROM consumer_checkpoints
+				WHERE name = 'proj' AND NOT (owner IS NOT NULL AND coalesce(lease_until > now(), false))`)
+			if err != nil {
+				continue
+			}
+			free, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+			if err != nil {
+				continue
+			}
+			now := time.Now()
+			for p := range 4 {
+				if !slices.Contains(free, int32(p)) {
+					delete(since, p)
+				} else if from, ok := since[p]; !ok {
+					since[p] = now
+				} else if d := int64(now.Sub(from)); d > longest.Load() {
+					longest.Store(d)
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+
+	joined := time.Now()
+	r2, stopR2 := start(t, pool, opts("r2"), joiner)
+	eventually(t, time.Second, "a joining instance gets its two partitions", func() bool {
+		return len(r1.Owned("proj")) == 2 && len(r2.Owned("proj")) == 2
+	})
+	t.Logf("join: spread after %v", time.Since(joined).Round(time.Millisecond))
+	time.Sleep(200 * time.Millisecond) // r2's workers are in their Setup by now
+
+	left := time.Now()
+	stopR2()
+	eventually(t, time.Second, "the instance that stays gets all four back", func() bool { return len(r1.Owned("proj")) == 4 })
+	t.Logf("leave: all four back after %v", time.Since(left).Round(time.Millisecond))
+	cancel()
+	<-sampled
+	if d := time.Duration(longest.Load()); d > 300*time.Millisecond {
+		t.Fatalf("a partition was without an owner for %v during the hand-overs", d)
+	}
+	t.Logf("longest time without an owner: %v", time.Duration(longest.Load()).Round(time.Millisecond))
+	w.stop()
+	checkAppliedOnce(t, pool, "proj")
+}
+
 // A partition's owner that pauses in the middle of a batch (here: its projection
 // blocks) while its heartbeats stop loses the lease; another instance claims it and
 // applies the batch; when the paused one wakes, its commit is refused: nothing is
