@@ -94,6 +94,24 @@ func (p Personal[T]) SealedForm() (key string, ciphertext []byte, ok bool) {
 	return p.key, p.sealed, p.sealed != nil
 }
 
+// SealWith replaces a clear value by its sealed form, which seal makes from the value's
+// JSON; it reports whether there was a clear value (sealed and erased data are left).
+func (p *Personal[T]) SealWith(seal func(clearJSON []byte) (key string, ciphertext []byte, err error)) (bool, error) {
+	if p.value == nil {
+		return false, nil
+	}
+	clearJSON, err := json.Marshal(*p.value)
+	if err != nil {
+		return false, err
+	}
+	key, ciphertext, err := seal(clearJSON)
+	if err != nil {
+		return false, err
+	}
+	*p = Personal[T]{subject: p.subject, key: key, sealed: ciphertext}
+	return true, nil
+}
+
 // OpenWith sets the clear value from its JSON: the sealed data, opened.
 func (p *Personal[T]) OpenWith(clearJSON []byte) error {
 	var v T

@@ -2,6 +2,7 @@ package kit_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -75,5 +76,41 @@ func TestPersonalJSONRefusesAmbiguousForms(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &p); err == nil || !strings.Contains(err.Error(), "exactly one") {
 			t.Errorf("%s: %v", bad, err)
 		}
+	}
+}
+
+// SealWith hands the clear value's JSON to the sealer and keeps what it returns; a copy
+// taken before is untouched, and data that is not clear is left as it is.
+func TestSealWithReplacesOnlyAClearValue(t *testing.T) {
+	clear := kit.Clear("alice", address{City: "Lyon"})
+	sealed := clear
+	var got []byte
+	ok, err := sealed.SealWith(func(clearJSON []byte) (string, []byte, error) {
+		got = clearJSON
+		return "k1", []byte{1, 2, 3}, nil
+	})
+	if err != nil || !ok || string(got) != `{"city":"Lyon"}` {
+		t.Fatalf("sealing: %v %v, sealer got %s", ok, err, got)
+	}
+	if key, ct, isSealed := sealed.SealedForm(); !isSealed || key != "k1" || string(ct) != "\x01\x02\x03" || sealed.Subject() != "alice" {
+		t.Fatalf("sealed form: %q %v %v", key, ct, isSealed)
+	}
+	if _, hasValue := sealed.Value(); hasValue {
+		t.Fatal("the sealed form kept the clear value")
+	}
+	if v, hasValue := clear.Value(); !hasValue || v.City != "Lyon" || clear.IsSealed() {
+		t.Fatal("sealing a copy changed the original")
+	}
+	for name, p := range map[string]kit.Personal[address]{"sealed": sealed, "unset": {}} {
+		if ok, err := p.SealWith(func([]byte) (string, []byte, error) { t.Fatalf("%s data sent to the sealer", name); return "", nil, nil }); ok || err != nil {
+			t.Fatalf("%s: %v %v", name, ok, err)
+		}
+	}
+	failing := clear
+	if ok, err := failing.SealWith(func([]byte) (string, []byte, error) { return "", nil, errors.New("no key") }); ok || err == nil {
+		t.Fatalf("a failing sealer: %v %v", ok, err)
+	}
+	if _, hasValue := failing.Value(); !hasValue {
+		t.Fatal("a failed seal dropped the clear value")
 	}
 }

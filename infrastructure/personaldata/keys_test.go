@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,34 +43,76 @@ func newKEK(t *testing.T) *personaldata.LocalKEK {
 	return kek
 }
 
+// event is an event carrying personal data, as a store seals it.
+type event struct {
+	Order   int                   `json:"order,omitempty"`
+	Contact kit.Personal[contact] `json:"contact"`
+}
+
+// sealEvent seals an event carrying name as subject's personal data in db, with the
+// checks of kept keys queued on q (nil: none kept), and returns its JSON as stored.
+func sealEvent(t *testing.T, keys *personaldata.Keys, db personaldata.DB, q personaldata.Queue, subject, name string) ([]byte, []string, error) {
+	t.Helper()
+	var e any = event{Order: 1, Contact: kit.Clear(subject, contact{Name: name})}
+	changed, kept, err := keys.Seal(context.Background(), db, q, &e)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !changed || bytes.Contains(p, []byte(name)) || !bytes.Contains(p, []byte(`"pii_sealed"`)) {
+		t.Fatalf("sealed (%v): %s", changed, p)
+	}
+	return p, kept, nil
+}
+
 // sealed returns the payload of an event carrying name as subject's personal data,
 // sealed in its own transaction.
 func sealed(t *testing.T, pool *pgxpool.Pool, keys *personaldata.Keys, subject, name string) []byte {
 	t.Helper()
 	ctx := context.Background()
-	p, err := json.Marshal(map[string]any{"order": 1, "contact": kit.Clear(subject, contact{Name: name})})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	payloads := [][]byte{p, []byte(`{"no":"personal data"}`)}
-	changed, _, err := keys.Seal(ctx, tx, nil, payloads)
-	if err != nil || !changed {
-		t.Fatalf("seal: %v %v", changed, err)
+	p, _, err := sealEvent(t, keys, tx, nil, subject, name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if string(payloads[1]) != `{"no":"personal data"}` {
-		t.Fatalf("a payload without personal data changed: %s", payloads[1])
+	return p
+}
+
+// Seal leaves values without clear personal data as they are, and seals an event held
+// by an interface in a copy: the slice it was cloned from (the events as decided, which
+// the command's answer shows) keeps it clear.
+func TestSealSealsCopiesOfEventsWithPersonalData(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	type plain struct{ Note string }
+	decided := []any{event{Contact: kit.Clear("ida", contact{Name: "Ida"})}, plain{Note: "n"}, event{}}
+	stored := slices.Clone(decided)
+	changed, _, err := keys.Seal(ctx, pool, nil, &stored[0], &stored[1], &stored[2])
+	if err != nil || !changed {
+		t.Fatalf("seal: %v %v", changed, err)
 	}
-	if bytes.Contains(payloads[0], []byte(name)) || !bytes.Contains(payloads[0], []byte(`"pii_sealed"`)) {
-		t.Fatalf("sealed payload: %s", payloads[0])
+	if !stored[0].(event).Contact.IsSealed() || !reflect.DeepEqual(stored[1:], decided[1:]) {
+		t.Fatalf("stored: %+v", stored)
 	}
-	return payloads[0]
+	if v, ok := decided[0].(event).Contact.Value(); !ok || v.Name != "Ida" {
+		t.Fatal("sealing changed the decided event")
+	}
+	if changed, _, err := keys.Seal(ctx, pool, nil, &stored[0], &stored[1]); err != nil || changed {
+		t.Fatalf("sealing sealed data again: %v %v", changed, err)
+	}
+	if _, _, err := keys.Seal(ctx, pool, nil, stored[0]); err == nil {
+		t.Fatal("Seal took a value, not a pointer")
+	}
 }
 
 func stateOf(t *testing.T, payload []byte) state {
@@ -154,13 +198,16 @@ func TestOpenRefusesPersonalDataBehindPointers(t *testing.T) {
 func TestPersonalDataWithoutAKEKIsRefused(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("carol", contact{Name: "Carol"})})
-	if _, _, err := personaldata.NewKeys(nil).Seal(ctx, pool, nil, [][]byte{p}); err == nil || !strings.Contains(err.Error(), "PII_KEK") {
+	e := event{Contact: kit.Clear("carol", contact{Name: "Carol"})}
+	if _, _, err := personaldata.NewKeys(nil).Seal(ctx, pool, nil, &e); err == nil || !strings.Contains(err.Error(), "PII_KEK") {
 		t.Fatalf("sealing without a KEK: %v", err)
 	}
 	var nilKeys *personaldata.Keys
-	if _, _, err := nilKeys.Seal(ctx, pool, nil, [][]byte{p}); err == nil {
+	if _, _, err := nilKeys.Seal(ctx, pool, nil, &e); err == nil {
 		t.Fatal("nil keys sealed personal data")
+	}
+	if e.Contact.IsSealed() {
+		t.Fatal("a refused seal changed the value")
 	}
 }
 
@@ -219,11 +266,11 @@ func TestEraseWaitsForATransactionSealingUnderTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("frank", contact{Name: "Frank Zappa"})})
-	payloads := [][]byte{p}
-	if _, _, err := keys.Seal(ctx, tx, nil, payloads); err != nil {
+	p, _, err := sealEvent(t, keys, tx, nil, "frank", "Frank Zappa")
+	if err != nil {
 		t.Fatal(err)
 	}
+	payloads := [][]byte{p}
 	done := make(chan error, 1)
 	go func() {
 		_, err := personaldata.Erase(ctx, pool, "frank")
@@ -241,7 +288,7 @@ func TestEraseWaitsForATransactionSealingUnderTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	opened, err := keys.OpenPayloads(ctx, pool, payloads)
-	if err != nil || string(opened[0]) != `{"contact":{"erased":true}}` {
+	if err != nil || string(opened[0]) != `{"contact":{"erased":true},"order":1}` {
 		t.Fatalf("what the sealing transaction stored, after the erasure: %s %v", opened, err)
 	}
 }
@@ -279,11 +326,11 @@ func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	p, _ := json.Marshal(map[string]any{"contact": kit.Clear("grace", contact{Name: "Grace Hopper"})})
-	payloads := [][]byte{p}
-	if _, _, err := keys.Seal(ctx, tx, nil, payloads); err != nil {
+	p, _, err := sealEvent(t, keys, tx, nil, "grace", "Grace Hopper")
+	if err != nil {
 		t.Fatal(err)
 	}
+	payloads := [][]byte{p}
 	done := make(chan bool, 1)
 	go func() {
 		etx, err := pool.Begin(ctx)
@@ -314,7 +361,7 @@ func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
 		t.Fatal("the erasure found no key to delete")
 	}
 	opened, err := keys.OpenPayloads(ctx, pool, payloads)
-	if err != nil || string(opened[0]) != `{"contact":{"erased":true}}` {
+	if err != nil || string(opened[0]) != `{"contact":{"erased":true},"order":1}` {
 		t.Fatalf("what the creating transaction stored, after the erasure: %s %v", opened, err)
 	}
 	var n int
@@ -360,14 +407,12 @@ func TestAKeptKeyIsCheckedWithTheCommit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := json.Marshal(map[string]any{"contact": kit.Clear("henry", contact{Name: name})})
-		payloads := [][]byte{p}
 		q := &deferred{tx: tx}
-		_, kept, err := keys.Seal(ctx, tx, q, payloads)
+		p, kept, err := sealEvent(t, keys, tx, q, "henry", name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return q, kept, payloads
+		return q, kept, [][]byte{p}
 	}
 	q, kept, _ := seal("Henry I")
 	if len(kept) != 0 || len(q.sql) != 0 {
@@ -457,9 +502,8 @@ func TestKeptKeysArePerSubject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := json.Marshal(map[string]any{"contact": kit.Clear(subject, contact{Name: subject})})
 		q := &deferred{tx: tx}
-		_, kept, err := keys.Seal(ctx, tx, q, [][]byte{p})
+		_, kept, err := sealEvent(t, keys, tx, q, subject, "Name of "+subject)
 		if err == nil {
 			err = q.commit(ctx)
 		}
@@ -475,5 +519,20 @@ func TestKeptKeysArePerSubject(t *testing.T) {
 	}
 	if kept := seal("liam"); len(kept) != 1 || kept[0] != "liam" {
 		t.Fatalf("liam's second seal used kept keys %v, want [liam]", kept)
+	}
+}
+
+// HasClear finds a clear kit.Personal wherever encoding/json put it (an interface field,
+// which Seal cannot reach), and nothing in strings that merely mention its field name.
+func TestHasClearFindsOnlyClearPersonalData(t *testing.T) {
+	type wrapper struct {
+		Note  string `json:"note"`
+		Extra any    `json:"extra"`
+	}
+	clear, _ := json.Marshal(wrapper{Extra: kit.Clear("kim", contact{Name: "Kim"})})
+	mention, _ := json.Marshal(wrapper{Note: `,"pii_clear":{"name":"x"}`, Extra: "pii_clear"})
+	sealedOne := sealed(t, pgtest.NewPool(t), personaldata.NewKeys(newKEK(t)), "kim", "Kim")
+	if !personaldata.HasClear(clear) || personaldata.HasClear(mention) || personaldata.HasClear(sealedOne) {
+		t.Fatalf("HasClear: clear %v, mention %v, sealed %v", personaldata.HasClear(clear), personaldata.HasClear(mention), personaldata.HasClear(sealedOne))
 	}
 }

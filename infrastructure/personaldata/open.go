@@ -137,7 +137,11 @@ func openWith(key, ct []byte, subject string, id uuid.UUID) ([]byte, error) {
 // personalField is what *kit.Personal[T] offers the edge.
 type personalField interface {
 	Subject() string
+	IsSet() bool
+	IsSealed() bool
+	IsErased() bool
 	SealedForm() (key string, ciphertext []byte, ok bool)
+	SealWith(seal func(clearJSON []byte) (key string, ciphertext []byte, err error)) (bool, error)
 	OpenWith(clearJSON []byte) error
 	MarkErased()
 }
@@ -158,6 +162,26 @@ func (k *Keys) Open(ctx context.Context, db DB, ptrs ...any) error {
 // sealedFields lists the sealed kit.Personal fields of the values the pointers point to,
 // and the ids of their keys; restore puts the opened copies back into interfaces.
 func sealedFields(ptrs []any) (fields []personalField, ids []uuid.UUID, restore func(), err error) {
+	fields, restore, err = personalFields(ptrs, personalField.IsSealed)
+	for _, f := range fields {
+		key, _, _ := f.SealedForm()
+		if id, err := uuid.Parse(key); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return fields, ids, restore, err
+}
+
+// clearFields lists the kit.Personal fields in the clear of the values the pointers
+// point to; restore puts the sealed copies back into interfaces.
+func clearFields(ptrs []any) ([]personalField, func(), error) {
+	return personalFields(ptrs, func(f personalField) bool { return f.IsSet() && !f.IsSealed() && !f.IsErased() })
+}
+
+// personalFields lists the kit.Personal fields for which want holds in the values the
+// pointers point to. A value held by an interface is copied, only when it has such a
+// field; restore puts the copies, changed meanwhile, back into their interfaces.
+func personalFields(ptrs []any, want func(personalField) bool) (fields []personalField, restore func(), err error) {
 	var back []func()
 	restore = func() {
 		for _, f := range back {
@@ -167,34 +191,51 @@ func sealedFields(ptrs []any) (fields []personalField, ids []uuid.UUID, restore 
 	for _, ptr := range ptrs {
 		rv := reflect.ValueOf(ptr)
 		if rv.Kind() != reflect.Pointer || rv.IsNil() {
-			return nil, nil, restore, fmt.Errorf("personal data: Open needs pointers, not %T", ptr)
+			return nil, restore, fmt.Errorf("personal data: needs pointers, not %T", ptr)
 		}
 		target := rv.Elem()
 		if target.Kind() == reflect.Interface {
 			if target.IsNil() {
 				continue
 			}
-			// An interface holds its value unaddressably: open a copy, then put it back.
-			iface, cp := target, reflect.New(target.Elem().Type()).Elem()
-			cp.Set(target.Elem())
-			back = append(back, func() { iface.Set(cp) })
-			target = cp
+			target = target.Elem() // unaddressable: read here, copied below if need be
 		}
 		paths, err := fieldsOf(target.Type())
 		if err != nil {
-			return nil, nil, restore, err
+			return nil, restore, err
 		}
-		for _, path := range paths {
-			f := target.FieldByIndex(path).Addr().Interface().(personalField)
-			if key, _, ok := f.SealedForm(); ok {
-				fields = append(fields, f)
-				if id, err := uuid.Parse(key); err == nil {
-					ids = append(ids, id)
-				}
+		var found []int
+		for i, path := range paths {
+			if want(fieldAt(target, path)) {
+				found = append(found, i)
 			}
 		}
+		if len(found) == 0 {
+			continue
+		}
+		if !target.CanAddr() {
+			// An interface holds its value unaddressably: work on a copy, then put it back.
+			iface, cp := rv.Elem(), reflect.New(target.Type()).Elem()
+			cp.Set(target)
+			back = append(back, func() { iface.Set(cp) })
+			target = cp
+		}
+		for _, i := range found {
+			fields = append(fields, target.FieldByIndex(paths[i]).Addr().Interface().(personalField))
+		}
 	}
-	return fields, ids, restore, nil
+	return fields, restore, nil
+}
+
+// fieldAt is the kit.Personal at path in v, addressable or not (a copy to look at).
+func fieldAt(v reflect.Value, path []int) personalField {
+	f := v.FieldByIndex(path)
+	if f.CanAddr() {
+		return f.Addr().Interface().(personalField)
+	}
+	cp := reflect.New(f.Type())
+	cp.Elem().Set(f)
+	return cp.Interface().(personalField)
 }
 
 // openFields opens each field with keys, or marks it erased when its key is gone.

@@ -23,18 +23,19 @@ type Queue interface {
 	Defer(sql string, args ...any)
 }
 
-// Seal replaces every clear kit.Personal in the JSON payloads by its sealed form, under
-// its subject's data key, created if the subject has none. db must be the transaction
-// that stores the payloads: it holds each key's lock until it ends. With q, a key this
-// process sealed with before is used without asking, and its check is queued on q (a
-// transaction that then fails IsKeyGone must be run again); kept lists those subjects.
-// It reports whether it changed anything; payloads without personal data cost one byte
-// search.
+// Seal replaces, in the values the pointers point to, every clear kit.Personal by its
+// sealed form, under its subject's data key, created if the subject has none. A pointer
+// may point to an interface (an event): its value is replaced by a sealed copy, so the
+// value it held before is untouched. db must be the transaction that stores the sealed
+// values: it holds each key's lock until it ends. With q, a key this process sealed
+// with before is used without asking, and its check is queued on q (a transaction that
+// then fails IsKeyGone must be run again); kept lists those subjects. It reports whether
+// it sealed anything; values of a type without personal data cost a map lookup.
 //
-// The payloads are encoding/json's output, in which `{"pii_subject":` can only start a
-// kit.Personal (quotes inside strings are escaped): each is cut out and replaced, and
-// the rest of the payload is copied as it is, not decoded.
-func (k *Keys) Seal(ctx context.Context, db DB, q Queue, payloads [][]byte) (changed bool, kept []string, err error) {
+// Sealing the typed values, before they are encoded, means that the stored form is
+// encoded once and never decoded back, and that the fields to seal are known from the
+// type (the same rule as Open: in struct fields, not behind pointers, slices or maps).
+func (k *Keys) Seal(ctx context.Context, db DB, q Queue, ptrs ...any) (changed bool, kept []string, err error) {
 	if k == nil {
 		k = NewKeys(nil) // refuses personal data, seals nothing else
 	}
@@ -56,61 +57,38 @@ func (k *Keys) Seal(ctx context.Context, db DB, q Queue, payloads [][]byte) (cha
 		keys[subject] = dk
 		return dk, nil
 	}
-	start := []byte(`{"` + subjectField + `":`)
-	for i, p := range payloads {
-		if !bytes.Contains(p, []byte(`"`+clearField+`"`)) {
-			continue
-		}
-		var out []byte
-		for rest := p; ; {
-			at := bytes.Index(rest, start)
-			if at < 0 {
-				payloads[i] = append(out, rest...)
-				break
-			}
-			dec := json.NewDecoder(bytes.NewReader(rest[at:]))
-			var v struct {
-				Subject string          `json:"pii_subject"`
-				Clear   json.RawMessage `json:"pii_clear"`
-			}
-			if err := dec.Decode(&v); err != nil {
-				return false, nil, fmt.Errorf("seal personal data: %w", err)
-			}
-			end := at + int(dec.InputOffset())
-			if v.Clear == nil || v.Subject == "" {
-				out, rest = append(out, rest[:end]...), rest[end:] // sealed or erased already
-				continue
-			}
-			dk, err := keyFor(v.Subject)
-			if err != nil {
-				return false, nil, fmt.Errorf("seal personal data: %w", err)
-			}
-			sealed, err := sealValue(dk, v.Subject, v.Clear)
-			if err != nil {
-				return false, nil, fmt.Errorf("seal personal data: %w", err)
-			}
-			out, rest = append(append(out, rest[:at]...), sealed...), rest[end:]
-		}
-		changed = true
+	fields, restore, err := clearFields(ptrs)
+	if err != nil {
+		return false, nil, err
 	}
-	return changed, kept, nil
+	defer restore()
+	for _, f := range fields {
+		subject := f.Subject()
+		if _, err := f.SealWith(func(clearJSON []byte) (string, []byte, error) {
+			dk, err := keyFor(subject)
+			if err != nil {
+				return "", nil, err
+			}
+			ct, err := sealValue(dk, subject, clearJSON)
+			return dk.id.String(), ct, err
+		}); err != nil {
+			return false, nil, fmt.Errorf("seal personal data: %w", err)
+		}
+	}
+	return len(fields) > 0, kept, nil
 }
 
-// sealValue is the sealed form of one clear value.
-func sealValue(dk dataKey, subject string, value json.RawMessage) ([]byte, error) {
+// HasClear reports whether a JSON payload still holds personal data in the clear: a
+// value Seal could not reach (inside an interface field) that must not be stored.
+func HasClear(payload []byte) bool { return bytes.Contains(payload, []byte(`,"`+clearField+`":`)) }
+
+// sealValue is the ciphertext of one clear value.
+func sealValue(dk dataKey, subject string, value []byte) ([]byte, error) {
 	aead, err := newGCM(dk.key)
 	if err != nil {
 		return nil, err
 	}
-	ct, err := seal(aead, value, aad(subject, dk.id))
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(struct {
-		Subject string `json:"pii_subject"`
-		Key     string `json:"pii_key"`
-		Sealed  []byte `json:"pii_sealed"`
-	}{subject, dk.id.String(), ct})
+	return seal(aead, value, aad(subject, dk.id))
 }
 
 // aad binds a ciphertext to its subject and key.

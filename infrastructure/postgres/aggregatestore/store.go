@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -316,23 +317,24 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 	if err != nil {
 		return fmt.Errorf("append to %s %s: metadata: %w", cfg.StreamType, id, err)
 	}
+	decided := events
+	events, sealed, err := t.seal(ctx, events)
+	if err != nil {
+		return fmt.Errorf("append to %s %s: %w", cfg.StreamType, id, err)
+	}
 	data := make([]eventstore.EventData, len(events))
-	payloads := make([][]byte, len(events))
 	for i, e := range events {
 		name, version, payload, err := cfg.Codec.Encode(e)
 		if err != nil {
 			return fmt.Errorf("append to %s %s: %w", cfg.StreamType, id, err)
 		}
-		payloads[i] = payload
+		if personaldata.HasClear(payload) {
+			return fmt.Errorf("append to %s %s: %s holds personal data that was not sealed (kit.Personal must sit in struct fields)", cfg.StreamType, id, name)
+		}
 		data[i] = eventstore.EventData{
-			Type: name, SchemaVersion: version, Metadata: meta,
+			Type: name, SchemaVersion: version, Payload: payload, Metadata: meta,
 			CorrelationID: md.CorrelationID, CausationID: md.CausationID, RecordedAt: at,
 		}
-	}
-	decided := events
-	events, sealed, err := t.seal(ctx, events, data, payloads)
-	if err != nil {
-		return fmt.Errorf("append to %s %s: %w", cfg.StreamType, id, err)
 	}
 	var stored []eventstore.RecordedEvent
 	if t.unverified && !t.guarded {
@@ -380,28 +382,20 @@ func (t *streamTx[S, E]) Append(ctx context.Context, expectedVersion int64, even
 	return nil
 }
 
-// seal seals the personal data in the payloads and sets them on data. When there was
-// any, it returns the events as stored (decoded from the sealed payloads), so that the
-// state folded from them, which the cache and the snapshots keep, holds none in clear.
-func (t *streamTx[S, E]) seal(ctx context.Context, events []E, data []eventstore.EventData, payloads [][]byte) ([]E, bool, error) {
-	cfg := t.store.cfg
-	sealed, kept, err := t.store.personal.Seal(ctx, t.Tx, t.Tx, payloads)
-	if err != nil {
-		return nil, false, err
+// seal returns the events as they are stored: when they hold personal data, copies
+// with it sealed, so that the state folded from them, which the cache and the snapshots
+// keep, holds none in clear.
+func (t *streamTx[S, E]) seal(ctx context.Context, events []E) ([]E, bool, error) {
+	stored := slices.Clone(events)
+	ptrs := make([]any, len(stored))
+	for i := range stored {
+		ptrs[i] = &stored[i]
+	}
+	sealed, kept, err := t.store.personal.Seal(ctx, t.Tx, t.Tx, ptrs...)
+	if err != nil || !sealed {
+		return events, false, err
 	}
 	t.keptKeys = append(t.keptKeys, kept...)
-	for i := range data {
-		data[i].Payload = payloads[i]
-	}
-	if !sealed {
-		return events, false, nil
-	}
-	stored := make([]E, len(events))
-	for i, d := range data {
-		if stored[i], err = cfg.Codec.Decode(d.Type, d.SchemaVersion, d.Payload); err != nil {
-			return nil, false, err
-		}
-	}
 	return stored, true, nil
 }
 
