@@ -102,7 +102,10 @@ func TestSealWithReplacesOnlyAClearValue(t *testing.T) {
 		t.Fatal("sealing a copy changed the original")
 	}
 	for name, p := range map[string]kit.Personal[address]{"sealed": sealed, "unset": {}} {
-		if ok, err := p.SealWith(func([]byte) (string, []byte, error) { t.Fatalf("%s data sent to the sealer", name); return "", nil, nil }); ok || err != nil {
+		if ok, err := p.SealWith(func([]byte) (string, []byte, error) {
+			t.Fatalf("%s data sent to the sealer", name)
+			return "", nil, nil
+		}); ok || err != nil {
 			t.Fatalf("%s: %v %v", name, ok, err)
 		}
 	}
