@@ -82,8 +82,8 @@ func TestPersonalJSONRefusesAmbiguousForms(t *testing.T) {
 // SealWith hands the clear value's JSON to the sealer and keeps what it returns; a copy
 // taken before is untouched, and data that is not clear is left as it is.
 func TestSealWithReplacesOnlyAClearValue(t *testing.T) {
-	clear := kit.Clear("alice", address{City: "Lyon"})
-	sealed := clear
+	inClear := kit.Clear("alice", address{City: "Lyon"})
+	sealed := inClear
 	var got []byte
 	ok, err := sealed.SealWith(func(clearJSON []byte) (string, []byte, error) {
 		got = clearJSON
@@ -98,7 +98,7 @@ func TestSealWithReplacesOnlyAClearValue(t *testing.T) {
 	if _, hasValue := sealed.Value(); hasValue {
 		t.Fatal("the sealed form kept the clear value")
 	}
-	if v, hasValue := clear.Value(); !hasValue || v.City != "Lyon" || clear.IsSealed() {
+	if v, hasValue := inClear.Value(); !hasValue || v.City != "Lyon" || inClear.IsSealed() {
 		t.Fatal("sealing a copy changed the original")
 	}
 	for name, p := range map[string]kit.Personal[address]{"sealed": sealed, "unset": {}} {
@@ -109,7 +109,7 @@ func TestSealWithReplacesOnlyAClearValue(t *testing.T) {
 			t.Fatalf("%s: %v %v", name, ok, err)
 		}
 	}
-	failing := clear
+	failing := inClear
 	if ok, err := failing.SealWith(func([]byte) (string, []byte, error) { return "", nil, errors.New("no key") }); ok || err == nil {
 		t.Fatalf("a failing sealer: %v %v", ok, err)
 	}

@@ -51,10 +51,10 @@ type event struct {
 
 // sealEvent seals an event carrying name as subject's personal data in db, with the
 // checks of kept keys queued on q (nil: none kept), and returns its JSON as stored.
-func sealEvent(t *testing.T, keys *personaldata.Keys, db personaldata.DB, q personaldata.Queue, subject, name string) ([]byte, []string, error) {
+func sealEvent(ctx context.Context, t *testing.T, keys *personaldata.Keys, db personaldata.DB, q personaldata.Queue, subject, name string) ([]byte, []string, error) {
 	t.Helper()
 	var e any = event{Order: 1, Contact: kit.Clear(subject, contact{Name: name})}
-	changed, kept, err := keys.Seal(context.Background(), db, q, &e)
+	changed, kept, err := keys.Seal(ctx, db, q, &e)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,7 +77,7 @@ func sealed(t *testing.T, pool *pgxpool.Pool, keys *personaldata.Keys, subject, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := sealEvent(t, keys, tx, nil, subject, name)
+	p, _, err := sealEvent(ctx, t, keys, tx, nil, subject, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestEraseWaitsForATransactionSealingUnderTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	p, _, err := sealEvent(t, keys, tx, nil, "frank", "Frank Zappa")
+	p, _, err := sealEvent(ctx, t, keys, tx, nil, "frank", "Frank Zappa")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	p, _, err := sealEvent(t, keys, tx, nil, "grace", "Grace Hopper")
+	p, _, err := sealEvent(ctx, t, keys, tx, nil, "grace", "Grace Hopper")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +408,7 @@ func TestAKeptKeyIsCheckedWithTheCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		q := &deferred{tx: tx}
-		p, kept, err := sealEvent(t, keys, tx, q, "henry", name)
+		p, kept, err := sealEvent(ctx, t, keys, tx, q, "henry", name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -503,7 +503,7 @@ func TestKeptKeysArePerSubject(t *testing.T) {
 			t.Fatal(err)
 		}
 		q := &deferred{tx: tx}
-		_, kept, err := sealEvent(t, keys, tx, q, subject, "Name of "+subject)
+		_, kept, err := sealEvent(ctx, t, keys, tx, q, subject, "Name of "+subject)
 		if err == nil {
 			err = q.commit(ctx)
 		}
@@ -529,10 +529,10 @@ func TestHasClearFindsOnlyClearPersonalData(t *testing.T) {
 		Note  string `json:"note"`
 		Extra any    `json:"extra"`
 	}
-	clear, _ := json.Marshal(wrapper{Extra: kit.Clear("kim", contact{Name: "Kim"})})
+	inClear, _ := json.Marshal(wrapper{Extra: kit.Clear("kim", contact{Name: "Kim"})})
 	mention, _ := json.Marshal(wrapper{Note: `,"pii_clear":{"name":"x"}`, Extra: "pii_clear"})
 	sealedOne := sealed(t, pgtest.NewPool(t), personaldata.NewKeys(newKEK(t)), "kim", "Kim")
-	if !personaldata.HasClear(clear) || personaldata.HasClear(mention) || personaldata.HasClear(sealedOne) {
-		t.Fatalf("HasClear: clear %v, mention %v, sealed %v", personaldata.HasClear(clear), personaldata.HasClear(mention), personaldata.HasClear(sealedOne))
+	if !personaldata.HasClear(inClear) || personaldata.HasClear(mention) || personaldata.HasClear(sealedOne) {
+		t.Fatalf("HasClear: clear %v, mention %v, sealed %v", personaldata.HasClear(inClear), personaldata.HasClear(mention), personaldata.HasClear(sealedOne))
 	}
 }
