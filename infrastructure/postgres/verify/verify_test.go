@@ -376,11 +376,11 @@ func TestVerifyReportsReadModelCorruptionAndRebuildRepairsIt(t *testing.T) {
 	}
 }
 
-// The log's own bookkeeping: versions 1..n and the head at n.
 // Every column of a read model's tables is compared, not a list of them: a column a
 // migration adds, which neither the projection fills nor the checker knows, is a
 // difference on every row until the checker says what it should hold (and then the
-// projection must write it).
+// projection must write it). The columns are named as no migration would name its own
+// (not the recipe's note, say), so that a real one never collides with them.
 func TestVerifyReportsAColumnTheProjectionDoesNotFill(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -388,17 +388,18 @@ func TestVerifyReportsAColumnTheProjectionDoesNotFill(t *testing.T) {
 	f.addLine(t, id, "a", 1, 100)
 	f.mustVerify(t)
 
-	if _, err := f.pool.Exec(appkit.AsSystem(context.Background()), `ALTER TABLE order_overview ADD COLUMN note text;
-		ALTER TABLE order_overview_lines ADD COLUMN gift_wrap boolean NOT NULL DEFAULT false`); err != nil {
+	if _, err := f.pool.Exec(appkit.AsSystem(context.Background()), `ALTER TABLE order_overview ADD COLUMN unfilled_by_test text;
+		ALTER TABLE order_overview_lines ADD COLUMN unfilled_by_test boolean NOT NULL DEFAULT false`); err != nil {
 		t.Fatal(err)
 	}
 	diffs, _ := f.verify(t)
 	wantExactly(t, diffs, []verify.Difference{
-		diff(id, "note", "a column the checker compares (no field of orderstore.overviewRow is tagged db:\"note\")", "NULL"),
-		diff(id, "lines[2].gift_wrap", "a column the checker compares (no field of orderstore.lineRow is tagged db:\"gift_wrap\")", "false"),
+		diff(id, "unfilled_by_test", "a column the checker compares (no field of orderstore.overviewRow is tagged db:\"unfilled_by_test\")", "NULL"),
+		diff(id, "lines[2].unfilled_by_test", "a column the checker compares (no field of orderstore.lineRow is tagged db:\"unfilled_by_test\")", "false"),
 	})
 }
 
+// The log's own bookkeeping: versions 1..n and the head at n.
 func TestVerifyReportsLogBookkeeping(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
