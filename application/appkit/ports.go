@@ -53,7 +53,9 @@ type StreamTx[S, E any] interface {
 	Append(ctx context.Context, expectedVersion int64, events []E, md Metadata, at time.Time) error
 	// ClaimIdempotencyKey records key for this transaction, or returns the record that a
 	// committed transaction left for it. A concurrent claimer of the same key waits until
-	// the first one's transaction ends.
+	// the first one's transaction ends. In Optimistic mode a store may take the key to be
+	// new without asking; if it was not, the attempt then ends in ErrUnverified, with
+	// nothing written.
 	ClaimIdempotencyKey(ctx context.Context, key IdempotencyKey, fingerprint string, keepFor time.Duration) (IdempotencyRecord, error)
 	// KeepOutcome stores the outcome for a key claimed in this transaction.
 	KeepOutcome(ctx context.Context, key IdempotencyKey, outcome KeptOutcome) error

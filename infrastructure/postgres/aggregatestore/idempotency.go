@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/orders/application/appkit"
@@ -28,7 +29,25 @@ const (
 	readKey = `SELECT fingerprint, coalesce(outcome, legacy_idempotency_outcome(status, headers, body), '{}')
 		FROM idempotency_keys WHERE scope = $1 AND key = $2`
 	keepOutcome = `UPDATE idempotency_keys SET outcome = $3 WHERE scope = $1 AND key = $2`
+	// A key taken to be new, inserted with its outcome; one that exists (a repeat, a
+	// concurrent claimer's, an expired record) violates the primary key (isKeyTaken).
+	insertKey = `INSERT INTO idempotency_keys (scope, key, fingerprint, expires_at, outcome)
+		VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5)`
 )
+
+// guessedKey is a key claimed without asking (Optimistic mode): it is inserted with the
+// outcome, in the commit's batch.
+type guessedKey struct {
+	key         appkit.IdempotencyKey
+	fingerprint string
+	keepFor     time.Duration
+}
+
+// isKeyTaken reports whether err is the insert of a guessed key that exists.
+func isKeyTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "idempotency_keys_pkey"
+}
 
 // ClaimIdempotencyKey claims key within its scope (the principal's subject).
 func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key appkit.IdempotencyKey, fingerprint string, keepFor time.Duration) (appkit.IdempotencyRecord, error) {
@@ -51,11 +70,17 @@ func (t *Tx) ClaimIdempotencyKey(ctx context.Context, key appkit.IdempotencyKey,
 	return rec, nil
 }
 
-// KeepOutcome stores the outcome with the commit.
+// KeepOutcome stores the outcome with the commit; a guessed key is inserted with it.
 func (t *Tx) KeepOutcome(_ context.Context, key appkit.IdempotencyKey, outcome appkit.KeptOutcome) error {
 	encoded, err := json.Marshal(outcome)
 	if err != nil {
 		return fmt.Errorf("keep idempotent outcome: %w", err)
+	}
+	if g := t.guessed; g != nil && g.key == key {
+		// First in the batch: every transaction takes a key before its stream's head (a
+		// claim comes before the append), or two of them could deadlock.
+		t.deferFirst(insertKey, key.Scope, key.Key, g.fingerprint, g.keepFor.Seconds(), encoded)
+		return nil
 	}
 	t.Defer(keepOutcome, key.Scope, key.Key, encoded)
 	return nil

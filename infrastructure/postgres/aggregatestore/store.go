@@ -131,7 +131,7 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 	}
 	if err != nil {
 		t.rollback(ctx)
-		if t.unverified && !t.guarded && ctx.Err() == nil {
+		if (t.unverified && !t.guarded || t.keyTaken) && ctx.Err() == nil {
 			return none, appkit.ErrUnverified
 		}
 		return none, postgres.Classify(err)
@@ -146,6 +146,9 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 		if t.guarded && eventstore.IsVersionMismatch(err) {
 			s.cache.missed(id)
 			return none, appkit.ErrUnverified
+		}
+		if t.guessed != nil && isKeyTaken(err) {
+			return none, appkit.ErrUnverified // claim it by asking
 		}
 		if personaldata.IsKeyGone(err) {
 			// A customer's data key was erased since this process last sealed with it:
@@ -240,6 +243,9 @@ type streamTx[S, E any] struct {
 	// keptKeys are the subjects sealed with a data key kept from an earlier transaction,
 	// checked with the commit (personaldata.IsKeyGone).
 	keptKeys []string
+	// keyTaken: an idempotency key taken to be new was found claimed when Load had to
+	// read (see ClaimIdempotencyKey).
+	keyTaken bool
 }
 
 func (t *streamTx[S, E]) lock(ctx context.Context) error {
@@ -261,6 +267,20 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (appkit.Versioned[S], error) 
 		t.view, t.loadedVersion = view, view.Version
 		return view, nil
 	}
+	if g := t.guessed; g != nil {
+		// Reading, so this is no longer one round trip: claim the key by asking, before
+		// the stream (the order every transaction takes them in). One that exists is
+		// replayed by the Read attempt.
+		t.guessed = nil
+		rec, err := t.Tx.ClaimIdempotencyKey(ctx, g.key, g.fingerprint, g.keepFor)
+		if err != nil {
+			return appkit.Versioned[S]{}, err
+		}
+		if !rec.Claimed {
+			t.keyTaken = true
+			return appkit.Versioned[S]{}, appkit.ErrUnverified
+		}
+	}
 	if !ok && t.store.cfg.Snapshots != nil {
 		snap, found, err := t.store.readSnapshot(ctx, t.Tx, t.id)
 		if err != nil {
@@ -279,6 +299,22 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (appkit.Versioned[S], error) 
 	}
 	t.view, t.loadedVersion = view, view.Version
 	return view, nil
+}
+
+// ClaimIdempotencyKey claims key. In Optimistic mode it takes the key to be new without
+// asking: KeepOutcome inserts it with the outcome first in the commit's batch, so a
+// keyed command is one round trip too; if Load has to read after all, it claims the key
+// by asking first. Either way the key is taken before the stream's head, as in every
+// transaction (two taking them in opposite orders could deadlock). A key that exists
+// (a repeat, a concurrent claimer's, which the insert waits for, an expired record)
+// fails the attempt with nothing written, and it runs again in Read mode, which claims
+// the key by asking and replays what it kept.
+func (t *streamTx[S, E]) ClaimIdempotencyKey(ctx context.Context, key appkit.IdempotencyKey, fingerprint string, keepFor time.Duration) (appkit.IdempotencyRecord, error) {
+	if t.mode != appkit.Optimistic {
+		return t.Tx.ClaimIdempotencyKey(ctx, key, fingerprint, keepFor)
+	}
+	t.guessed = &guessedKey{key: key, fingerprint: fingerprint, keepFor: keepFor}
+	return appkit.IdempotencyRecord{Claimed: true}, nil
 }
 
 func (t *streamTx[S, E]) LoadVersion(ctx context.Context, id uuid.UUID, version int64) (appkit.Versioned[S], error) {

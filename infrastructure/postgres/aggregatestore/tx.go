@@ -23,6 +23,7 @@ type Tx struct {
 	conn     *pgx.Conn
 	begun    bool
 	deferred pgx.Batch
+	guessed  *guessedKey // an idempotency key claimed without asking
 }
 
 // batch sends b, with BEGIN in front if the transaction has not started yet, and
@@ -87,6 +88,13 @@ func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 
 // Defer queues a statement to run just before COMMIT.
 func (t *Tx) Defer(sql string, args ...any) { t.deferred.Queue(sql, args...) }
+
+// deferFirst is Defer, ahead of the statements deferred so far.
+func (t *Tx) deferFirst(sql string, args ...any) {
+	t.deferred.Queue(sql, args...)
+	q := t.deferred.QueuedQueries
+	t.deferred.QueuedQueries = append(q[len(q)-1:], q[:len(q)-1]...)
+}
 
 // deferRows is Defer for a statement whose rows the caller wants: read runs on them
 // when the batch with the COMMIT is answered.

@@ -114,6 +114,65 @@ func TestOneRoundTripPerCommand(t *testing.T) {
 	}
 }
 
+// A command with an Idempotency-Key is one round trip too: the key is taken to be new
+// and inserted with its outcome in the commit's batch. A repeat costs the failed batch
+// and a read: the key's insert fails, and the attempt claims it by asking and replays.
+func TestOneRoundTripPerKeyedCommand(t *testing.T) {
+	rt := &roundTrips{}
+	pool := pgtest.NewPool(t, pgtest.MaxConns(1), pgtest.WithPoolConfig(func(c *pgxpool.Config) { c.ConnConfig.Tracer = rt }))
+	app := countedApp(t, pool, 100)
+	ctx := appkit.AsSystem(context.Background())
+	keyed := func(key string) application.OrderOptions {
+		return application.OrderOptions{Idempotency: &appkit.Idempotency{Key: key, Fingerprint: key}}
+	}
+	place := func(id uuid.UUID, key string) application.OrderResult {
+		t.Helper()
+		res, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "rt", Currency: "EUR", Options: keyed(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	addLine := func(id uuid.UUID, key string) application.OrderResult {
+		t.Helper()
+		res, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "rt", Quantity: 1, UnitPriceCents: 100, Options: keyed(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	warm := uuid.Must(application.NewID())
+	place(warm, "warm-place")
+	addLine(warm, "warm-line")
+	addLine(warm, "warm-line")
+
+	id := uuid.Must(application.NewID())
+	if n, s := rt.counted(func() { place(id, "place") }); n != 1 || s != 3 {
+		t.Errorf("placing an order with a key took %d round trips and %d statements, want 1 and 3", n, s)
+	}
+	var first application.OrderResult
+	if n, s := rt.counted(func() { first = addLine(id, "line") }); n != 1 || s != 3 {
+		t.Errorf("adding a line with a key took %d round trips and %d statements, want 1 and 3", n, s)
+	}
+	again := addLine(id, "line")
+	if !again.Replayed || first.Replayed || again.View.Version != 2 || first.View.Version != 2 {
+		t.Errorf("the repeat: replayed %v at version %d; the first: replayed %v at version %d", again.Replayed, again.View.Version, first.Replayed, first.View.Version)
+	}
+	_, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "other", Quantity: 1, UnitPriceCents: 1,
+		Options: application.OrderOptions{Idempotency: &appkit.Idempotency{Key: "line", Fingerprint: "another request"}}})
+	if !errors.Is(err, appkit.ErrIdempotencyKeyReused) {
+		t.Errorf("the key with another request: %v, want ErrIdempotencyKeyReused", err)
+	}
+	var events, keys int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE stream_id = $1),
+			(SELECT count(*) FROM idempotency_keys WHERE key IN ('place', 'line') AND outcome IS NOT NULL)`, id.String()).Scan(&events, &keys); err != nil {
+		t.Fatal(err)
+	}
+	if events != 2 || keys != 2 {
+		t.Errorf("%d events and %d keys with their outcome, want 2 and 2", events, keys)
+	}
+}
+
 // TestUnverifiedStatesFallBack checks the answers when the state a command starts from
 // without reading is wrong: a client-chosen id that exists, a cached state that another
 // replica moved past, an order this process has never seen. Each falls back to reading
