@@ -17,7 +17,7 @@ func NewOrderRegistry() *Registry[order.Event] {
 	Register[order.OrderConfirmed](r, "OrderConfirmed", 1)
 	Register[order.OrderCancelled](r, "OrderCancelled", 1)
 	r.RegisterUpcaster("OrderPlaced", 1, orderPlacedV1ToV2)
-	return r
+	return MustCheck(r)
 }
 
 // orderPlacedV1ToV2: version 1 of OrderPlaced had no currency, because the first

@@ -29,6 +29,7 @@ type Registry[E any] struct {
 type entry[E any] struct {
 	name    string
 	version int
+	goType  reflect.Type
 	decode  func([]byte) (E, error)
 }
 
@@ -58,7 +59,7 @@ func Register[T any, E any](r *Registry[E], name string, version int) {
 	if version < 1 {
 		panic(fmt.Sprintf("eventcodec: %s: schema version must be at least 1", name))
 	}
-	e := &entry[E]{name: name, version: version, decode: func(b []byte) (E, error) {
+	e := &entry[E]{name: name, version: version, goType: t, decode: func(b []byte) (E, error) {
 		var v T
 		if err := json.Unmarshal(b, &v); err != nil {
 			var none E
@@ -70,8 +71,21 @@ func Register[T any, E any](r *Registry[E], name string, version int) {
 }
 
 // RegisterUpcaster registers how to read name's payloads of schema version from as
-// version from+1.
+// version from+1. name is registered first, and from is below the version it is written
+// at: an upcaster from that version means the version was not bumped with the change
+// that needs the upcaster, and it panics, saying so.
 func (r *Registry[E]) RegisterUpcaster(name string, from int, up Upcaster) {
+	e, ok := r.byName[name]
+	switch {
+	case !ok:
+		panic(fmt.Sprintf("eventcodec: an upcaster for %q, which is not registered: Register the event before its upcasters", name))
+	case from < 1:
+		panic(fmt.Sprintf("eventcodec: %s: an upcaster from schema version %d: versions start at 1", name, from))
+	case from >= e.version:
+		panic(fmt.Sprintf("eventcodec: %s: an upcaster from schema version %d, but %s is written at version %d: "+
+			"an upcaster reads payloads older than what the code writes, so the change it is for needs a new version: "+
+			"Register %s at version %d", name, from, name, e.version, name, from+1))
+	}
 	if r.upcasters[name] == nil {
 		r.upcasters[name] = map[int]Upcaster{}
 	}
@@ -79,6 +93,34 @@ func (r *Registry[E]) RegisterUpcaster(name string, from int, up Upcaster) {
 		panic(fmt.Sprintf("eventcodec: %s: upcaster from version %d registered twice", name, from))
 	}
 	r.upcasters[name][from] = up
+}
+
+// Check reports what the registry lacks: an event written at schema version n needs an
+// upcaster from each version 1 to n-1, or payloads stored at that version cannot be read.
+// The registries' constructors panic on it (MustCheck), so a forgotten upcaster stops
+// the service at start, and every test that builds the registry, not only a test that
+// happens to read an old payload.
+func (r *Registry[E]) Check() error {
+	var errs []error
+	for _, name := range r.Names() {
+		e := r.byName[name]
+		for v := 1; v < e.version; v++ {
+			if _, ok := r.upcasters[name][v]; !ok {
+				errs = append(errs, fmt.Errorf("eventcodec: %s is written at schema version %d, but no upcaster reads version %d: "+
+					"register one, RegisterUpcaster(%q, %d, ...), that gives a stored v%d payload the v%d shape", name, e.version, v, name, v, v, v+1))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MustCheck returns r, and panics if Check finds it incomplete: for the registries'
+// constructors, where a mistake is a programming error found at start-up.
+func MustCheck[E any](r *Registry[E]) *Registry[E] {
+	if err := r.Check(); err != nil {
+		panic(err.Error())
+	}
+	return r
 }
 
 // Encode returns the stored name, the current schema version and the JSON payload.
@@ -130,6 +172,16 @@ func (r *Registry[E]) Version(name string) (int, bool) {
 		return 0, false
 	}
 	return e.version, true
+}
+
+// GoType is the Go type name is decoded into (and false for a name the registry does
+// not know): what a test derives the shape of name's payloads from.
+func (r *Registry[E]) GoType(name string) (reflect.Type, bool) {
+	e, ok := r.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return e.goType, true
 }
 
 // Names returns the stored names of the registry's events, sorted.

@@ -1,7 +1,9 @@
 package eventcodec_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -103,33 +105,109 @@ func TestUnknownAndUnreadableEventsFailLoudly(t *testing.T) {
 }
 
 func TestRegistrationMistakesPanic(t *testing.T) {
-	for name, register := range map[string]func(){
-		"same type twice": func() {
+	up := func(p json.RawMessage) (json.RawMessage, error) { return p, nil }
+	for name, c := range map[string]struct {
+		register func()
+		want     string
+	}{
+		"same type twice": {func() {
 			r := eventcodec.New[order.Event]()
 			eventcodec.Register[order.OrderConfirmed](r, "A", 1)
 			eventcodec.Register[order.OrderConfirmed](r, "B", 1)
-		},
-		"same name twice": func() {
+		}, "registered twice"},
+		"same name twice": {func() {
 			r := eventcodec.New[order.Event]()
 			eventcodec.Register[order.OrderConfirmed](r, "A", 1)
 			eventcodec.Register[order.OrderCancelled](r, "A", 1)
-		},
-		"not an event": func() {
+		}, `name "A" registered twice`},
+		"not an event": {func() {
 			r := eventcodec.New[order.Event]()
 			eventcodec.Register[struct{}](r, "A", 1)
-		},
-		"version zero": func() {
+		}, "does not implement"},
+		"version zero": {func() {
 			r := eventcodec.New[order.Event]()
 			eventcodec.Register[order.OrderConfirmed](r, "A", 0)
-		},
+		}, "at least 1"},
+		// The schema version not bumped with the change the upcaster is for.
+		"upcaster from the current version": {func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 2)
+			r.RegisterUpcaster("A", 1, up)
+			r.RegisterUpcaster("A", 2, up)
+		}, "an upcaster from schema version 2, but A is written at version 2: an upcaster reads payloads older than what the code writes, so the change it is for needs a new version: Register A at version 3"},
+		"upcaster from a later version": {func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 1)
+			r.RegisterUpcaster("A", 4, up)
+		}, "Register A at version 5"},
+		"upcaster from version zero": {func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 2)
+			r.RegisterUpcaster("A", 0, up)
+		}, "versions start at 1"},
+		"upcaster of an unregistered event": {func() {
+			r := eventcodec.New[order.Event]()
+			r.RegisterUpcaster("A", 1, up)
+		}, "Register the event before its upcasters"},
+		"same upcaster twice": {func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 2)
+			r.RegisterUpcaster("A", 1, up)
+			r.RegisterUpcaster("A", 1, up)
+		}, "upcaster from version 1 registered twice"},
+		"missing upcaster": {func() {
+			r := eventcodec.New[order.Event]()
+			eventcodec.Register[order.OrderConfirmed](r, "A", 3)
+			r.RegisterUpcaster("A", 1, up)
+			eventcodec.MustCheck(r)
+		}, "no upcaster reads version 2"},
 	} {
 		func() {
 			defer func() {
-				if recover() == nil {
+				if p := recover(); p == nil {
 					t.Errorf("%s: no panic", name)
+				} else if msg := fmt.Sprint(p); !strings.Contains(msg, c.want) {
+					t.Errorf("%s: panicked with %q, want it to say %q", name, msg, c.want)
 				}
 			}()
-			register()
+			c.register()
 		}()
+	}
+}
+
+// A registry is complete when every event written at a version after 1 has an upcaster
+// from each older version: a version bumped without its upcaster is found when the
+// registry is built (the service's start), not only by a test that reads an old payload.
+func TestCheckFindsEveryMissingUpcaster(t *testing.T) {
+	up := func(p json.RawMessage) (json.RawMessage, error) { return p, nil }
+	r := eventcodec.New[order.Event]()
+	eventcodec.Register[order.OrderPlaced](r, "Placed", 4)
+	eventcodec.Register[order.OrderConfirmed](r, "Confirmed", 2)
+	eventcodec.Register[order.OrderCancelled](r, "Cancelled", 1)
+	r.RegisterUpcaster("Placed", 2, up)
+	err := r.Check()
+	for _, want := range []string{
+		`Placed is written at schema version 4, but no upcaster reads version 1: register one, RegisterUpcaster("Placed", 1, ...), that gives a stored v1 payload the v2 shape`,
+		"Placed is written at schema version 4, but no upcaster reads version 3",
+		"Confirmed is written at schema version 2, but no upcaster reads version 1",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check: %v, want it to say %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "no upcaster reads version 2:") {
+		t.Errorf("Check reports the upcaster that is there: %v", err)
+	}
+	r.RegisterUpcaster("Placed", 1, up)
+	r.RegisterUpcaster("Placed", 3, up)
+	r.RegisterUpcaster("Confirmed", 1, up)
+	if err := r.Check(); err != nil {
+		t.Errorf("a complete registry: %v", err)
+	}
+}
+
+func TestTheOrderRegistryIsComplete(t *testing.T) {
+	if err := eventcodec.NewOrderRegistry().Check(); err != nil {
+		t.Fatal(err)
 	}
 }

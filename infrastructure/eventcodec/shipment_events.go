@@ -10,5 +10,5 @@ func NewShipmentRegistry() *Registry[shipment.Event] {
 	Register[shipment.ShipmentDispatched](r, "ShipmentDispatched", 1)
 	Register[shipment.ShipmentDelivered](r, "ShipmentDelivered", 1)
 	Register[shipment.ShipmentCancelled](r, "ShipmentCancelled", 1)
-	return r
+	return MustCheck(r)
 }

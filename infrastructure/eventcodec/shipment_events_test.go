@@ -59,3 +59,9 @@ func TestShipmentCreatedWireShape(t *testing.T) {
 		t.Errorf("payload %s, want %s", payload, want)
 	}
 }
+
+func TestTheShipmentRegistryIsComplete(t *testing.T) {
+	if err := eventcodec.NewShipmentRegistry().Check(); err != nil {
+		t.Fatal(err)
+	}
+}
