@@ -2,6 +2,7 @@ package eventcodec_test
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -64,4 +65,9 @@ func TestTheShipmentRegistryIsComplete(t *testing.T) {
 	if err := eventcodec.NewShipmentRegistry().Check(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The JSON shape of every shipment event, pinned as the order events' are.
+func TestShipmentPayloadShapesMatchTheirGolden(t *testing.T) {
+	checkPayloadShapes(t, eventcodec.NewShipmentRegistry(), filepath.Join("testdata", "payloads", "shipment"))
 }
