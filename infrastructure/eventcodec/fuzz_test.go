@@ -36,6 +36,17 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(name, version, payload)
 	}
+	// The versions the code writes now, asked of the registry (a literal would be wrong
+	// after the next bump); OrderPlaced's v1 seeds are the first release's payloads,
+	// which its upcaster reads.
+	version := func(name string) int {
+		v, ok := r.Version(name)
+		if !ok {
+			f.Fatalf("the order codec does not know %s", name)
+		}
+		return v
+	}
+	placedV, lineAddedV, confirmedV, cancelledV := version("OrderPlaced"), version("OrderLineAdded"), version("OrderConfirmed"), version("OrderCancelled")
 	for _, s := range []struct {
 		name    string
 		version int
@@ -47,37 +58,37 @@ func FuzzDecode(f *testing.F) {
 		{"OrderPlaced", 1, `[]`},
 		{"OrderPlaced", 1, `"str"`},
 		{"OrderPlaced", 1, ``},
-		{"OrderPlaced", 2, `{}`},
-		{"OrderPlaced", 2, `{"order_id":"not-a-uuid"}`},
-		{"OrderPlaced", 2, `{"order_id":"00000000-0000-0000-0000-000000000000","placed_at":"0000-01-01T00:00:00Z"}`},
-		{"OrderPlaced", 2, `{"placed_at":"9999-12-31T23:59:59.999999999-23:59"}`},
-		{"OrderPlaced", 2, `{"placed_at":"10000-01-01T00:00:00Z"}`},
-		{"OrderPlaced", 2, `{"customer_id":"\ud800\u202e\u0000","currency":"\xff\xfe"}`},
-		{"OrderPlaced", 2, "{\"customer_id\":\"\xff\xfe\xc0\xaf\"}"},
-		{"OrderPlaced", 2, `{"CUSTOMER_ID":"upper","customer_id":"lower","Customer_Id":"mixed"}`},
-		{"OrderPlaced", 3, `{}`},
+		{"OrderPlaced", placedV, `{}`},
+		{"OrderPlaced", placedV, `{"order_id":"not-a-uuid"}`},
+		{"OrderPlaced", placedV, `{"order_id":"00000000-0000-0000-0000-000000000000","placed_at":"0000-01-01T00:00:00Z"}`},
+		{"OrderPlaced", placedV, `{"placed_at":"9999-12-31T23:59:59.999999999-23:59"}`},
+		{"OrderPlaced", placedV, `{"placed_at":"10000-01-01T00:00:00Z"}`},
+		{"OrderPlaced", placedV, `{"customer_id":"\ud800\u202e\u0000","currency":"\xff\xfe"}`},
+		{"OrderPlaced", placedV, "{\"customer_id\":\"\xff\xfe\xc0\xaf\"}"},
+		{"OrderPlaced", placedV, `{"CUSTOMER_ID":"upper","customer_id":"lower","Customer_Id":"mixed"}`},
+		{"OrderPlaced", placedV + 1, `{}`},
 		{"OrderPlaced", 0, `{}`},
 		{"OrderPlaced", -1, `{}`},
 		{"OrderPlaced", math.MinInt64, `{}`},
 		{"OrderPlaced", math.MaxInt64, `{}`},
-		{"OrderLineAdded", 1, `{"sku":"s","quantity":9223372036854775807,"unit_price_cents":9223372036854775807}`},
-		{"OrderLineAdded", 1, `{"sku":"s","quantity":-9223372036854775808,"unit_price_cents":-1}`},
-		{"OrderLineAdded", 1, `{"quantity":1e400}`},
-		{"OrderLineAdded", 1, `{"quantity":1.5}`},
-		{"OrderLineAdded", 1, `{"quantity":"many"}`},
-		{"OrderLineAdded", 1, `{"sku":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`},
-		{"OrderLineAdded", 1, `{"sku":"` + strings.Repeat("😀", 10000) + `"}`},
-		{"OrderLineAdded", 1, `{"sku":"s"} trailing`},
-		{"OrderLineAdded", 1, "\xef\xbb\xbf{}"},
-		{"OrderConfirmed", 1, `{"confirmed_at":null}`},
-		{"OrderConfirmed", 1, `{"confirmed_at":"2025-02-30T25:61:61Z"}`},
-		{"OrderConfirmed", 1, `{"confirmed_at":"2025-01-01T00:00:00+24:00"}`},
-		{"OrderCancelled", 1, `{"reason":"` + strings.Repeat("e\u0301", 1000) + `"}`},
-		{"OrderCancelled", 1, `{"reason":null,"cancelled_at":"2025-01-01T00:00:00.123456789Z"}`},
+		{"OrderLineAdded", lineAddedV, `{"sku":"s","quantity":9223372036854775807,"unit_price_cents":9223372036854775807}`},
+		{"OrderLineAdded", lineAddedV, `{"sku":"s","quantity":-9223372036854775808,"unit_price_cents":-1}`},
+		{"OrderLineAdded", lineAddedV, `{"quantity":1e400}`},
+		{"OrderLineAdded", lineAddedV, `{"quantity":1.5}`},
+		{"OrderLineAdded", lineAddedV, `{"quantity":"many"}`},
+		{"OrderLineAdded", lineAddedV, `{"sku":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`},
+		{"OrderLineAdded", lineAddedV, `{"sku":"` + strings.Repeat("😀", 10000) + `"}`},
+		{"OrderLineAdded", lineAddedV, `{"sku":"s"} trailing`},
+		{"OrderLineAdded", lineAddedV, "\xef\xbb\xbf{}"},
+		{"OrderConfirmed", confirmedV, `{"confirmed_at":null}`},
+		{"OrderConfirmed", confirmedV, `{"confirmed_at":"2025-02-30T25:61:61Z"}`},
+		{"OrderConfirmed", confirmedV, `{"confirmed_at":"2025-01-01T00:00:00+24:00"}`},
+		{"OrderCancelled", cancelledV, `{"reason":"` + strings.Repeat("e\u0301", 1000) + `"}`},
+		{"OrderCancelled", cancelledV, `{"reason":null,"cancelled_at":"2025-01-01T00:00:00.123456789Z"}`},
 		{"OrderTeleported", 1, `{}`},
 		{"", 1, `{}`},
-		{"orderplaced", 2, `{}`},
-		{"OrderPlaced\x00", 2, `{}`},
+		{"orderplaced", placedV, `{}`},
+		{"OrderPlaced\x00", placedV, `{}`},
 	} {
 		f.Add(s.name, s.version, []byte(s.payload))
 	}

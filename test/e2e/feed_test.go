@@ -615,8 +615,9 @@ func TestEventStreamIsWokenByNotifications(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the command's NOTIFY did not wake the stream (poll is 1h)")
 	}
+	placedVersion, _ := eventcodec.NewOrderRegistry().Version("OrderPlaced")
 	if _, err := pool.Exec(context.Background(), `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
-		VALUES ('order', gen_random_uuid()::text, 1, gen_random_uuid(), 'OrderPlaced', 2, '{}')`); err != nil {
+		VALUES ('order', gen_random_uuid()::text, 1, gen_random_uuid(), 'OrderPlaced', $1, '{}')`, placedVersion); err != nil {
 		t.Fatal(err)
 	}
 	want = allPositions(t, pool)[1:]
