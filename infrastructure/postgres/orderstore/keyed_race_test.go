@@ -2,14 +2,20 @@ package orderstore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/domain/order"
+	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 	"github.com/example/orders/test/pgtest"
 )
 
@@ -52,5 +58,43 @@ func TestKeyedCopiesOnReplicasRunOnce(t *testing.T) {
 	var lines int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM order_overview_lines WHERE order_id = $1`, id).Scan(&lines); err != nil || lines != rounds {
 		t.Fatalf("%d lines (%v), want %d", lines, err, rounds)
+	}
+}
+
+// Only the guessed key's own insert failing sends the attempt round again: any other
+// failure of the batch, a unique violation of another constraint included, is the
+// attempt's error, with nothing written.
+func TestAGuessedKeyDoesNotHideOtherFailures(t *testing.T) {
+	f := newFixture(t)
+	ctx := appkit.AsSystem(context.Background())
+	if _, err := f.pool.Exec(ctx, `CREATE TABLE guessed_key_test (k int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.Must(application.NewID())
+	key := appkit.IdempotencyKey{Scope: "s", Key: "k"}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	_, err := f.store.Attempt(ctx, id, appkit.Optimistic, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
+		if rec, err := tx.ClaimIdempotencyKey(ctx, key, "f", time.Hour); err != nil || !rec.Claimed {
+			return fmt.Errorf("claim: %+v %w", rec, err)
+		}
+		if _, err := tx.Load(ctx); err != nil {
+			return err
+		}
+		if err := tx.Append(ctx, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "x", Currency: "EUR", PlacedAt: at}}, appkit.Metadata{}, at); err != nil {
+			return err
+		}
+		if err := tx.KeepOutcome(ctx, key, appkit.KeptOutcome{ID: id, Version: 1}); err != nil {
+			return err
+		}
+		tx.(aggregatestore.Queue).Defer(`INSERT INTO guessed_key_test VALUES (1), (1)`)
+		return nil
+	})
+	if err == nil || errors.Is(err, appkit.ErrUnverified) || !strings.Contains(err.Error(), "guessed_key_test") {
+		t.Fatalf("the batch failed on another constraint: %v, want that error", err)
+	}
+	var events, keys int
+	if err := f.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE stream_id = $1), (SELECT count(*) FROM idempotency_keys WHERE key = 'k')`,
+		id.String()).Scan(&events, &keys); err != nil || events != 0 || keys != 0 {
+		t.Fatalf("%d events and %d keys written (%v)", events, keys, err)
 	}
 }
