@@ -73,6 +73,9 @@ func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
 	if n := len(pages(application.ListOrders{Status: order.StatusCancelled, Limit: 2})); n != 3 {
 		t.Fatalf("5 cancelled orders in pages of 2 gave %d pages", n)
 	}
+	if n := len(pages(application.ListOrders{Status: order.StatusCancelled, Limit: 5})); n != 1 {
+		t.Fatalf("5 cancelled orders in pages of 5 gave %d pages, want 1 with no next cursor", n)
+	}
 	count := 0
 	for _, p := range pages(application.ListOrders{CustomerID: "odd", Status: order.StatusPending, Limit: 4}) {
 		count += len(p)
