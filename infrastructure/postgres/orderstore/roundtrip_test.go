@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -235,5 +236,42 @@ func TestUnverifiedStatesFallBack(t *testing.T) {
 	}
 	if events != 5 || head != 5 || overview != 5 || lines != 3 {
 		t.Fatalf("%d events, head %d, read model at %d with %d lines; want 5, 5, 5, 3", events, head, overview, lines)
+	}
+}
+
+// A stream found stale is read before each command for a while (hot: under contention
+// the unread attempt mostly fails), and trusted again after that: its next command is
+// one round trip again.
+func TestAStaleStreamIsTrustedAgainAfterAWhile(t *testing.T) {
+	rt := &roundTrips{}
+	pool := pgtest.NewPool(t, pgtest.MaxConns(1), pgtest.WithPoolConfig(func(c *pgxpool.Config) { c.ConnConfig.Tracer = rt }))
+	cfg := pool.Config() // another replica, on the same database, not counted
+	cfg.ConnConfig.Tracer = nil
+	other, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	a, b := countedApp(t, pool, 100), countedApp(t, other, 100)
+	ctx := appkit.AsSystem(context.Background())
+	addLine := func(app application.App, id uuid.UUID) {
+		t.Helper()
+		if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "s", Quantity: 1, UnitPriceCents: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := uuid.Must(application.NewID())
+	if _, err := a.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "hot", Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	addLine(a, id) // warm-up: statements prepared
+	addLine(b, id) // a's cached state is stale now
+	addLine(a, id) // a finds it stale, reads, and marks it hot
+	if n, _ := rt.counted(func() { addLine(a, id) }); n == 1 {
+		t.Fatalf("a command on a stream found stale a moment ago took 1 round trip: it should read first")
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if n, _ := rt.counted(func() { addLine(a, id) }); n != 1 {
+		t.Fatalf("a command on a stream found stale over 2 s ago took %d round trips, want 1", n)
 	}
 }
