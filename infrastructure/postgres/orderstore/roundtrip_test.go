@@ -275,3 +275,42 @@ func TestAStaleStreamIsTrustedAgainAfterAWhile(t *testing.T) {
 		t.Fatalf("a command on a stream found stale over 2 s ago took %d round trips, want 1", n)
 	}
 }
+
+// The state cache holds as many orders as it is given room for: with room for two,
+// commands alternating between two orders stay one round trip each, and a third
+// order evicts the one used least recently.
+func TestTheStateCacheHoldsItsCapacity(t *testing.T) {
+	rt := &roundTrips{}
+	pool := pgtest.NewPool(t, pgtest.MaxConns(1), pgtest.WithPoolConfig(func(c *pgxpool.Config) { c.ConnConfig.Tracer = rt }))
+	app := countedApp(t, pool, 2)
+	ctx := appkit.AsSystem(context.Background())
+	place := func() uuid.UUID {
+		t.Helper()
+		id := uuid.Must(application.NewID())
+		if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "cap", Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	addLine := func(id uuid.UUID) int64 {
+		t.Helper()
+		n, _ := rt.counted(func() {
+			if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "s", Quantity: 1, UnitPriceCents: 1}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return n
+	}
+	a := place()
+	addLine(a) // warm-up: statements prepared
+	b := place()
+	for i := range 3 {
+		if na, nb := addLine(a), addLine(b); na != 1 || nb != 1 {
+			t.Fatalf("round %d: %d and %d round trips for two orders in a cache of two, want 1 each", i, na, nb)
+		}
+	}
+	place() // evicts a, used least recently
+	if n := addLine(a); n == 1 {
+		t.Fatal("an order evicted from the cache was written without reading it")
+	}
+}
