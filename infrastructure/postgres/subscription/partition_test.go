@@ -251,10 +251,10 @@ func TestPartitionsAreSpreadAndMoveWhenAnInstanceGoes(t *testing.T) {
 }
 
 // A partition handed over is claimed at once, not at the taker's next tick: with ticks
-// every 3 s, a join and a graceful leave each move partitions within a second, and no
-// partition is ever without an owner for more than 300 ms meanwhile (sampled every
-// 5 ms). Without the hand-over notification the join alone takes a full tick of the
-// joiner after the owner's release.
+// every 3 s, a join and a graceful leave each move partitions within 2.5 s (20–500 ms
+// measured), and no partition is ever without an owner for more than a second
+// meanwhile (sampled every 5 ms). Without the hand-over notification the join takes a
+// full tick of the joiner (3 s): its first tick finds every partition held.
 func TestAHandedOverPartitionIsClaimedAtOnce(t *testing.T) {
 	handOver(t, applyLog("proj", nil))
 }
@@ -273,8 +273,8 @@ func TestALeavingInstanceReleasesWhatItsWorkersCouldNot(t *testing.T) {
 }
 
 // handOver runs r1 alone on four partitions, has r2 (running joiner) join and leave,
-// and checks that each hand-over takes under a second with no partition left without
-// an owner for more than 300 ms.
+// and checks that each hand-over takes under 2.5 s with no partition left without an
+// owner for more than a second (slack for a loaded machine running tests with -race).
 func handOver(t *testing.T, joiner subscription.Consumer) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
 	opts := func(owner string) subscription.Options {
@@ -325,7 +325,7 @@ func handOver(t *testing.T, joiner subscription.Consumer) {
 
 	joined := time.Now()
 	r2, stopR2 := start(t, pool, opts("r2"), joiner)
-	eventually(t, time.Second, "a joining instance gets its two partitions", func() bool {
+	eventually(t, 2500*time.Millisecond, "a joining instance gets its two partitions", func() bool {
 		return len(r1.Owned("proj")) == 2 && len(r2.Owned("proj")) == 2
 	})
 	t.Logf("join: spread after %v", time.Since(joined).Round(time.Millisecond))
@@ -333,11 +333,11 @@ func handOver(t *testing.T, joiner subscription.Consumer) {
 
 	left := time.Now()
 	stopR2()
-	eventually(t, time.Second, "the instance that stays gets all four back", func() bool { return len(r1.Owned("proj")) == 4 })
+	eventually(t, 2500*time.Millisecond, "the instance that stays gets all four back", func() bool { return len(r1.Owned("proj")) == 4 })
 	t.Logf("leave: all four back after %v", time.Since(left).Round(time.Millisecond))
 	cancel()
 	<-sampled
-	if d := time.Duration(longest.Load()); d > 300*time.Millisecond {
+	if d := time.Duration(longest.Load()); d > time.Second {
 		t.Fatalf("a partition was without an owner for %v during the hand-overs", d)
 	}
 	t.Logf("longest time without an owner: %v", time.Duration(longest.Load()).Round(time.Millisecond))
