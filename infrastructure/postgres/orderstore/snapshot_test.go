@@ -143,3 +143,34 @@ func TestSnapshotsChangeNoAnswer(t *testing.T) {
 		}
 	}
 }
+
+// A store whose state cache answers every command (so that it never folds a stream)
+// still snapshots a stream each time it passes a multiple of Every events.
+func TestAWarmStoreSnapshotsAsStreamsGrow(t *testing.T) {
+	pool := pgtest.NewPool(t, pgtest.MaxConns(4))
+	ctx := appkit.AsSystem(context.Background())
+	codec := eventcodec.NewOrderRegistry()
+	app := application.App{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 100, 5), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
+	id := uuid.Must(application.NewID())
+	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "warm", Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	snapshotAt := func() (v int64) {
+		if err := pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM snapshots WHERE stream_id = $1`, id.String()).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for l := range 11 { // versions 2 to 12: past 5 and 10
+		if _, err := app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: sku(l), Quantity: 1, UnitPriceCents: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second) // snapshots are written in the background
+	for snapshotAt() < 10 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := snapshotAt(); v != 10 {
+		t.Fatalf("snapshot at version %d after 12 events written through a warm store, want 10", v)
+	}
+}
