@@ -3,6 +3,7 @@ package personaldata_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -475,12 +476,15 @@ func TestTamperedDataIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := doc["contact"].(map[string]any)
-	for name, ct := range map[string]string{"cut to 5 bytes": "AAECAwQ=", "one byte short of a tag": strings.Repeat("A", 36), "altered": ""} {
+	for name, ct := range map[string]string{"cut to 5 bytes": "AAECAwQ=", "one byte short of a tag": strings.Repeat("A", 36), "altered": "", "not base64": "not base64!"} {
 		orig := c["pii_sealed"].(string)
 		if name == "altered" {
-			b := []byte(orig)
+			b, err := base64.StdEncoding.DecodeString(orig)
+			if err != nil {
+				t.Fatal(err)
+			}
 			b[20] ^= 1
-			ct = string(b)
+			ct = base64.StdEncoding.EncodeToString(b)
 		}
 		c["pii_sealed"] = ct
 		bad, _ := json.Marshal(doc)

@@ -83,12 +83,20 @@ func openDocs(docs []any, payloads [][]byte, keys map[uuid.UUID][]byte) ([][]byt
 			if value, ok := m[clearField]; ok {
 				return value
 			}
+			if m[erasedField] == true {
+				return Erased
+			}
 			subject, _ := m[subjectField].(string)
 			id, err := uuid.Parse(fmt.Sprint(m[keyField]))
 			text, _ := m[sealedField].(string)
 			ct, cerr := base64.StdEncoding.DecodeString(text)
+			if err != nil || cerr != nil {
+				// Not a form the store writes: tampered with, not erased.
+				werr = fmt.Errorf("personal data of %q: malformed sealed value", subject)
+				return Erased
+			}
 			key, found := keys[id]
-			if err != nil || cerr != nil || !found {
+			if !found {
 				return Erased
 			}
 			plain, err := openWith(key, ct, subject, id)
