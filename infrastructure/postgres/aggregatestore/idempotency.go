@@ -43,6 +43,24 @@ type guessedKey struct {
 	keepFor     time.Duration
 }
 
+// claimGuessed claims the guessed key by asking, before the transaction sends anything
+// else: every transaction takes its key before the rows it then locks (a stream's head,
+// a customer's data key), so that two cannot deadlock. A key found claimed ends the
+// attempt with ErrUnverified; the Read attempt replays it.
+func (t *Tx) claimGuessed(ctx context.Context) error {
+	g := t.guessed
+	t.guessed = nil
+	rec, err := t.ClaimIdempotencyKey(ctx, g.key, g.fingerprint, g.keepFor)
+	if err != nil {
+		return err
+	}
+	if !rec.Claimed {
+		t.keyTaken = true
+		return appkit.ErrUnverified
+	}
+	return nil
+}
+
 // isKeyTaken reports whether err is the insert of a guessed key that exists.
 func isKeyTaken(err error) bool {
 	var pgErr *pgconn.PgError

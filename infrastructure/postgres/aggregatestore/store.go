@@ -243,9 +243,6 @@ type streamTx[S, E any] struct {
 	// keptKeys are the subjects sealed with a data key kept from an earlier transaction,
 	// checked with the commit (personaldata.IsKeyGone).
 	keptKeys []string
-	// keyTaken: an idempotency key taken to be new was found claimed when Load had to
-	// read (see ClaimIdempotencyKey).
-	keyTaken bool
 }
 
 func (t *streamTx[S, E]) lock(ctx context.Context) error {
@@ -266,20 +263,6 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (appkit.Versioned[S], error) 
 		t.unverified = true
 		t.view, t.loadedVersion = view, view.Version
 		return view, nil
-	}
-	if g := t.guessed; g != nil {
-		// Reading, so this is no longer one round trip: claim the key by asking, before
-		// the stream (the order every transaction takes them in). One that exists is
-		// replayed by the Read attempt.
-		t.guessed = nil
-		rec, err := t.Tx.ClaimIdempotencyKey(ctx, g.key, g.fingerprint, g.keepFor)
-		if err != nil {
-			return appkit.Versioned[S]{}, err
-		}
-		if !rec.Claimed {
-			t.keyTaken = true
-			return appkit.Versioned[S]{}, appkit.ErrUnverified
-		}
 	}
 	if !ok && t.store.cfg.Snapshots != nil {
 		snap, found, err := t.store.readSnapshot(ctx, t.Tx, t.id)
@@ -303,8 +286,9 @@ func (t *streamTx[S, E]) Load(ctx context.Context) (appkit.Versioned[S], error) 
 
 // ClaimIdempotencyKey claims key. In Optimistic mode it takes the key to be new without
 // asking: KeepOutcome inserts it with the outcome first in the commit's batch, so a
-// keyed command is one round trip too; if Load has to read after all, it claims the key
-// by asking first. Either way the key is taken before the stream's head, as in every
+// keyed command is one round trip too; if anything is sent before the commit after all
+// (Load reads, a first data key), Tx claims the key by asking first (claimGuessed).
+// Either way the key is taken before any row the transaction then locks, as in every
 // transaction (two taking them in opposite orders could deadlock). A key that exists
 // (a repeat, a concurrent claimer's, which the insert waits for, an expired record)
 // fails the attempt with nothing written, and it runs again in Read mode, which claims

@@ -24,11 +24,17 @@ type Tx struct {
 	begun    bool
 	deferred pgx.Batch
 	guessed  *guessedKey // an idempotency key claimed without asking
+	keyTaken bool        // the guessed key was found claimed (claimGuessed)
 }
 
 // batch sends b, with BEGIN in front if the transaction has not started yet, and
 // returns the results positioned at b's first statement.
 func (t *Tx) batch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	if !t.begun && t.guessed != nil {
+		if err := t.claimGuessed(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if !t.begun {
 		withBegin := &pgx.Batch{}
 		withBegin.Queue("BEGIN")
