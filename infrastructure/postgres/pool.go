@@ -32,6 +32,10 @@ func Connect(ctx context.Context, url string, maxConns int32, opts ...Option) (*
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		registerUUID(c.TypeMap())
+		return nil
+	}
 	for _, o := range opts {
 		o(cfg)
 	}
