@@ -2,6 +2,7 @@ package personaldata
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -74,13 +75,22 @@ func (k *Keys) kept(subject string) (dataKey, bool) {
 	return dk, ok
 }
 
-func (k *Keys) keep(subject string, dk dataKey) {
+// keep keeps dk for sealing and returns it with its cipher.
+func (k *Keys) keep(subject string, dk dataKey) dataKey {
+	if dk.aead == nil {
+		aead, err := newGCM(dk.key)
+		if err != nil {
+			return dk // not kept: sealing reports the error
+		}
+		dk.aead = aead
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.sealing == nil || len(k.sealing) >= maxSealingKeys {
 		k.sealing = map[string]dataKey{}
 	}
 	k.sealing[subject] = dk
+	return dk
 }
 
 // NewKeys returns Keys wrapping with current (nil: none configured, so personal data
@@ -95,10 +105,12 @@ func NewKeys(current KEK, previous ...KEK) *Keys {
 	return k
 }
 
-// dataKey is a subject's data key in the clear, for this call only.
+// dataKey is a subject's data key in the clear, for this call only, or kept for sealing
+// with its cipher (built once: its key schedule costs as much as sealing a contact).
 type dataKey struct {
-	id  uuid.UUID
-	key []byte
+	id   uuid.UUID
+	key  []byte
+	aead cipher.AEAD
 }
 
 // forSubject returns the subject's data key, creating it if it has none, and holds a

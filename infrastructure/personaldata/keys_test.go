@@ -540,3 +540,40 @@ func TestHasClearFindsOnlyClearPersonalData(t *testing.T) {
 		t.Fatalf("HasClear: clear %v, mention %v, sealed %v", personaldata.HasClear(inClear), personaldata.HasClear(mention), personaldata.HasClear(sealedOne))
 	}
 }
+
+// Stored writes what json.Marshal writes for sealed data, whatever the subject holds,
+// refuses clear data and leaves unset data out.
+func TestStoredIsTheSealedJSON(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	for _, subject := range []string{"kim", `a "quoted" \ subject`, "<b>&amp;</b>", "émile\u2028\t"} {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		e := event{Contact: kit.Clear(subject, contact{Name: "Name of " + subject})}
+		if _, _, err := keys.Seal(ctx, tx, nil, &e); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := personaldata.Stored(e.Contact)
+		want, _ := json.Marshal(e.Contact)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("subject %q: Stored wrote %s (%v), json.Marshal %s", subject, got, err, want)
+		}
+		var back kit.Personal[contact]
+		if err := json.Unmarshal(got, &back); err != nil || !back.IsSealed() || back.Subject() != e.Contact.Subject() {
+			t.Fatalf("subject %q: read back %+v, %v", subject, back, err)
+		}
+	}
+	if _, err := personaldata.Stored(kit.Clear("kim", contact{Name: "Kim"})); err == nil {
+		t.Fatal("clear personal data was stored")
+	}
+	if got, err := personaldata.Stored(kit.Personal[contact]{}); got != nil || err != nil {
+		t.Fatalf("no personal data stored as %s, %v", got, err)
+	}
+}
