@@ -39,6 +39,14 @@ func (k *Keys) Seal(ctx context.Context, db DB, q Queue, ptrs ...any) (changed b
 	if k == nil {
 		k = NewKeys(nil) // refuses personal data, seals nothing else
 	}
+	fields, restore, err := clearFields(ptrs)
+	if err != nil {
+		return false, nil, err
+	}
+	defer restore()
+	if len(fields) == 0 {
+		return false, nil, nil
+	}
 	keys := map[string]dataKey{}
 	keyFor := func(subject string) (dataKey, error) {
 		if dk, ok := keys[subject]; ok {
@@ -57,11 +65,6 @@ func (k *Keys) Seal(ctx context.Context, db DB, q Queue, ptrs ...any) (changed b
 		keys[subject] = dk
 		return dk, nil
 	}
-	fields, restore, err := clearFields(ptrs)
-	if err != nil {
-		return false, nil, err
-	}
-	defer restore()
 	for _, f := range fields {
 		subject := f.Subject()
 		if _, err := f.SealWith(func(clearJSON []byte) (string, []byte, error) {
@@ -75,7 +78,7 @@ func (k *Keys) Seal(ctx context.Context, db DB, q Queue, ptrs ...any) (changed b
 			return false, nil, fmt.Errorf("seal personal data: %w", err)
 		}
 	}
-	return len(fields) > 0, kept, nil
+	return true, kept, nil
 }
 
 // HasClear reports whether a JSON payload still holds personal data in the clear: a
