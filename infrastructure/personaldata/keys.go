@@ -75,22 +75,13 @@ func (k *Keys) kept(subject string) (dataKey, bool) {
 	return dk, ok
 }
 
-// keep keeps dk for sealing and returns it with its cipher.
-func (k *Keys) keep(subject string, dk dataKey) dataKey {
-	if dk.aead == nil {
-		aead, err := newGCM(dk.key)
-		if err != nil {
-			return dk // not kept: sealing reports the error
-		}
-		dk.aead = aead
-	}
+func (k *Keys) keep(subject string, dk dataKey) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.sealing == nil || len(k.sealing) >= maxSealingKeys {
 		k.sealing = map[string]dataKey{}
 	}
 	k.sealing[subject] = dk
-	return dk
 }
 
 // NewKeys returns Keys wrapping with current (nil: none configured, so personal data
@@ -105,11 +96,10 @@ func NewKeys(current KEK, previous ...KEK) *Keys {
 	return k
 }
 
-// dataKey is a subject's data key in the clear, for this call only, or kept for sealing
-// with its cipher (built once: its key schedule costs as much as sealing a contact).
+// dataKey is a subject's data key, ready to seal with: its cipher is built once, when
+// the key is read or created (the key schedule costs as much as sealing a contact).
 type dataKey struct {
 	id   uuid.UUID
-	key  []byte
 	aead cipher.AEAD
 }
 
@@ -119,29 +109,32 @@ func (k *Keys) forSubject(ctx context.Context, db DB, subject string) (dataKey, 
 	if k.current == nil {
 		return dataKey{}, ErrNoKEK
 	}
-	fresh := dataKey{id: uuid.New(), key: make([]byte, 32)}
-	if _, err := rand.Read(fresh.key); err != nil {
+	freshID, key := uuid.New(), make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
 		return dataKey{}, err
 	}
-	wrapped, err := k.current.Wrap(fresh.key)
+	wrapped, err := k.current.Wrap(key)
 	if err != nil {
 		return dataKey{}, err
 	}
-	var got dataKey
+	var id uuid.UUID
 	var gotWrapped []byte
 	var kekID string
 	err = db.QueryRow(ctx, `SELECT key_id, wrapped, kek_id FROM personal_data_key($1, $2, $3, $4)`,
-		subject, fresh.id, wrapped, k.current.ID()).Scan(&got.id, &gotWrapped, &kekID)
+		subject, freshID, wrapped, k.current.ID()).Scan(&id, &gotWrapped, &kekID)
 	if err != nil {
 		return dataKey{}, fmt.Errorf("personal data key: %w", err)
 	}
-	if got.id == fresh.id {
-		return fresh, nil
+	if id != freshID {
+		if key, err = k.unwrap(kekID, gotWrapped); err != nil {
+			return dataKey{}, err
+		}
 	}
-	if got.key, err = k.unwrap(kekID, gotWrapped); err != nil {
+	aead, err := newGCM(key)
+	if err != nil {
 		return dataKey{}, err
 	}
-	return got, nil
+	return dataKey{id: id, aead: aead}, nil
 }
 
 // byIDs returns the data keys that still exist among ids, in the clear; an erased key

@@ -60,7 +60,7 @@ func (k *Keys) Seal(ctx context.Context, db DB, q Queue, ptrs ...any) (changed b
 			if dk, err = k.forSubject(ctx, db, subject); err != nil {
 				return dataKey{}, err
 			}
-			dk = k.keep(subject, dk)
+			k.keep(subject, dk)
 		}
 		keys[subject] = dk
 		return dk, nil
@@ -87,14 +87,7 @@ func HasClear(payload []byte) bool { return bytes.Contains(payload, []byte(`,"`+
 
 // sealValue is the ciphertext of one clear value.
 func sealValue(dk dataKey, subject string, value []byte) ([]byte, error) {
-	aead := dk.aead
-	if aead == nil {
-		var err error
-		if aead, err = newGCM(dk.key); err != nil {
-			return nil, err
-		}
-	}
-	return seal(aead, value, aad(subject, dk.id))
+	return seal(dk.aead, value, aad(subject, dk.id))
 }
 
 // aad binds a ciphertext to its subject and key.
