@@ -37,8 +37,8 @@ type Keys struct {
 	current KEK
 	byID    map[string]KEK
 	// sealing keeps the data keys this process sealed with, by subject, so that the
-	// next seal for the subject costs no round trip: the transaction then checks that
-	// the key is still the subject's (personal_data_key_held). Opening never uses it.
+	// next seal for the subject costs no round trip: the insert of the events checks
+	// that the key is still the subject's (migration 00017). Opening never uses it.
 	mu      sync.Mutex
 	sealing map[string]dataKey
 }

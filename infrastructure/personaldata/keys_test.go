@@ -50,12 +50,12 @@ type event struct {
 	Contact kit.Personal[contact] `json:"contact"`
 }
 
-// sealEvent seals an event carrying name as subject's personal data in db, with the
-// checks of kept keys queued on q (nil: none kept), and returns its JSON as stored.
-func sealEvent(ctx context.Context, t *testing.T, keys *personaldata.Keys, db personaldata.DB, q personaldata.Queue, subject, name string) ([]byte, []string, error) {
+// sealEvent seals an event carrying name as subject's personal data in db, and returns
+// its JSON as stored and the subjects sealed with a kept key.
+func sealEvent(ctx context.Context, t *testing.T, keys *personaldata.Keys, db personaldata.DB, subject, name string) ([]byte, []string, error) {
 	t.Helper()
 	var e any = event{Order: 1, Contact: kit.Clear(subject, contact{Name: name})}
-	changed, kept, err := keys.Seal(ctx, db, q, &e)
+	changed, kept, err := keys.Seal(ctx, db, &e)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,22 +70,32 @@ func sealEvent(ctx context.Context, t *testing.T, keys *personaldata.Keys, db pe
 }
 
 // sealed returns the payload of an event carrying name as subject's personal data,
-// sealed in its own transaction.
+// sealed and stored as an event in its own transaction; as a store does, it runs again
+// when a kept key was erased meanwhile.
 func sealed(t *testing.T, pool *pgxpool.Pool, keys *personaldata.Keys, subject, name string) []byte {
 	t.Helper()
 	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
+	for range 2 {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, kept, err := sealEvent(ctx, t, keys, tx, subject, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = store(ctx, tx, p)
+		if personaldata.IsKeyGone(err) {
+			keys.Forget(kept...)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	p, _, err := sealEvent(ctx, t, keys, tx, nil, subject, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	t.Fatalf("sealing for %s: the kept key was gone twice", subject)
+	return nil
 }
 
 // Seal leaves values without clear personal data as they are, and seals an event held
@@ -98,7 +108,7 @@ func TestSealSealsCopiesOfEventsWithPersonalData(t *testing.T) {
 	type plain struct{ Note string }
 	decided := []any{event{Contact: kit.Clear("ida", contact{Name: "Ida"})}, plain{Note: "n"}, event{}}
 	stored := slices.Clone(decided)
-	changed, _, err := keys.Seal(ctx, pool, nil, &stored[0], &stored[1], &stored[2])
+	changed, _, err := keys.Seal(ctx, pool, &stored[0], &stored[1], &stored[2])
 	if err != nil || !changed {
 		t.Fatalf("seal: %v %v", changed, err)
 	}
@@ -108,10 +118,10 @@ func TestSealSealsCopiesOfEventsWithPersonalData(t *testing.T) {
 	if v, ok := decided[0].(event).Contact.Value(); !ok || v.Name != "Ida" {
 		t.Fatal("sealing changed the decided event")
 	}
-	if changed, _, err := keys.Seal(ctx, pool, nil, &stored[0], &stored[1]); err != nil || changed {
+	if changed, _, err := keys.Seal(ctx, pool, &stored[0], &stored[1]); err != nil || changed {
 		t.Fatalf("sealing sealed data again: %v %v", changed, err)
 	}
-	if _, _, err := keys.Seal(ctx, pool, nil, stored[0]); err == nil {
+	if _, _, err := keys.Seal(ctx, pool, stored[0]); err == nil {
 		t.Fatal("Seal took a value, not a pointer")
 	}
 }
@@ -200,11 +210,11 @@ func TestPersonalDataWithoutAKEKIsRefused(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	e := event{Contact: kit.Clear("carol", contact{Name: "Carol"})}
-	if _, _, err := personaldata.NewKeys(nil).Seal(ctx, pool, nil, &e); err == nil || !strings.Contains(err.Error(), "PII_KEK") {
+	if _, _, err := personaldata.NewKeys(nil).Seal(ctx, pool, &e); err == nil || !strings.Contains(err.Error(), "PII_KEK") {
 		t.Fatalf("sealing without a KEK: %v", err)
 	}
 	var nilKeys *personaldata.Keys
-	if _, _, err := nilKeys.Seal(ctx, pool, nil, &e); err == nil {
+	if _, _, err := nilKeys.Seal(ctx, pool, &e); err == nil {
 		t.Fatal("nil keys sealed personal data")
 	}
 	if e.Contact.IsSealed() {
@@ -267,8 +277,12 @@ func TestEraseWaitsForATransactionSealingUnderTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	p, _, err := sealEvent(ctx, t, keys, tx, nil, "frank", "Frank Zappa")
+	p, _, err := sealEvent(ctx, t, keys, tx, "frank", "Frank Zappa")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+		VALUES ('sealed', gen_random_uuid(), 1, gen_random_uuid(), 'Sealed', 1, $1)`, string(p)); err != nil {
 		t.Fatal(err)
 	}
 	payloads := [][]byte{p}
@@ -327,7 +341,7 @@ func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	p, _, err := sealEvent(ctx, t, keys, tx, nil, "grace", "Grace Hopper")
+	p, _, err := sealEvent(ctx, t, keys, tx, "grace", "Grace Hopper")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,59 +388,52 @@ func TestEraseWaitsForATransactionCreatingTheKey(t *testing.T) {
 	}
 }
 
-// deferred runs queued statements on its transaction, as the store's commit batch does.
-type deferred struct {
-	tx  pgx.Tx
-	sql []string
-	arg [][]any
-}
-
-func (d *deferred) Defer(sql string, args ...any) {
-	d.sql, d.arg = append(d.sql, sql), append(d.arg, args)
-}
-
-func (d *deferred) commit(ctx context.Context) error {
-	for i, q := range d.sql {
-		if _, err := d.tx.Exec(ctx, q, d.arg[i]...); err != nil {
-			_ = d.tx.Rollback(ctx)
-			return err
-		}
+// store inserts payload as an event in tx, as a store does with what it sealed there,
+// and commits; the insert checks the data keys it is sealed under (migration 00017).
+func store(ctx context.Context, tx pgx.Tx, payload []byte) error {
+	_, err := tx.Exec(ctx, `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+		VALUES ('sealed', gen_random_uuid(), 1, gen_random_uuid(), 'Sealed', 1, $1)`, string(payload))
+	if err == nil {
+		err = tx.Commit(ctx)
 	}
-	return d.tx.Commit(ctx)
+	if err != nil {
+		_ = tx.Rollback(ctx)
+	}
+	return err
 }
 
-// A data key this process sealed with is used again without a query, checked with the
-// commit; once the key is erased the check fails the transaction (IsKeyGone), and after
-// Forget the subject gets a new key. An erased key is never used to store anything.
-func TestAKeptKeyIsCheckedWithTheCommit(t *testing.T) {
+// A data key this process sealed with is used again without a query, checked by the
+// insert of the event; once the key is erased the check fails the transaction
+// (IsKeyGone), and after Forget the subject gets a new key. An erased key is never used
+// to store anything.
+func TestAKeptKeyIsCheckedByTheEventsInsert(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	keys := personaldata.NewKeys(newKEK(t))
-	seal := func(name string) (*deferred, []string, [][]byte) {
+	seal := func(name string) (pgx.Tx, []string, [][]byte) {
 		t.Helper()
 		tx, err := pool.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := &deferred{tx: tx}
-		p, kept, err := sealEvent(ctx, t, keys, tx, q, "henry", name)
+		p, kept, err := sealEvent(ctx, t, keys, tx, "henry", name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return q, kept, [][]byte{p}
+		return tx, kept, [][]byte{p}
 	}
-	q, kept, _ := seal("Henry I")
-	if len(kept) != 0 || len(q.sql) != 0 {
-		t.Fatalf("the first seal used a kept key: %v %v", kept, q.sql)
+	tx, kept, first := seal("Henry I")
+	if len(kept) != 0 {
+		t.Fatalf("the first seal used a kept key: %v", kept)
 	}
-	if err := q.commit(ctx); err != nil {
+	if err := store(ctx, tx, first[0]); err != nil {
 		t.Fatal(err)
 	}
-	q, kept, second := seal("Henry II")
-	if len(kept) != 1 || len(q.sql) != 1 {
-		t.Fatalf("the second seal did not use the kept key: %v %v", kept, q.sql)
+	tx, kept, second := seal("Henry II")
+	if len(kept) != 1 {
+		t.Fatalf("the second seal did not use the kept key: %v", kept)
 	}
-	if err := q.commit(ctx); err != nil {
+	if err := store(ctx, tx, second[0]); err != nil {
 		t.Fatal(err)
 	}
 	if opened, err := keys.OpenPayloads(ctx, pool, second); err != nil || !strings.Contains(string(opened[0]), "Henry II") {
@@ -436,21 +443,75 @@ func TestAKeptKeyIsCheckedWithTheCommit(t *testing.T) {
 	if _, err := personaldata.Erase(ctx, pool, "henry"); err != nil {
 		t.Fatal(err)
 	}
-	q, kept, _ = seal("Henry III")
-	if err := q.commit(ctx); !personaldata.IsKeyGone(err) {
-		t.Fatalf("a seal with an erased kept key committed: %v", err)
+	tx, kept, third := seal("Henry III")
+	if err := store(ctx, tx, third[0]); !personaldata.IsKeyGone(err) {
+		t.Fatalf("an event sealed with an erased kept key was stored: %v", err)
 	}
 	keys.Forget(kept...)
-	q, kept, fourth := seal("Henry IV")
+	tx, kept, fourth := seal("Henry IV")
 	if len(kept) != 0 {
 		t.Fatalf("after Forget the seal still used the kept key")
 	}
-	if err := q.commit(ctx); err != nil {
+	if err := store(ctx, tx, fourth[0]); err != nil {
 		t.Fatal(err)
 	}
 	opened, err := keys.OpenPayloads(ctx, pool, [][]byte{second[0], fourth[0]})
 	if err != nil || !strings.Contains(string(opened[0]), `"erased":true`) || !strings.Contains(string(opened[1]), "Henry IV") {
 		t.Fatalf("after the erasure and a new key: %s %v", opened, err)
+	}
+}
+
+// The events table refuses, whoever writes it, an event holding a value sealed under a
+// key that is not its subject's (erased, another subject's, never made), wherever in
+// the payload the value is; erased values and events without personal data pass.
+func TestTheEventsInsertRefusesDataSealedUnderAKeyNotItsSubjects(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	keys := personaldata.NewKeys(newKEK(t))
+	var mias, noahs string
+	for subject, key := range map[string]*string{"mia": &mias, "noah": &noahs} {
+		var e struct {
+			Contact struct {
+				Key string `json:"pii_key"`
+			} `json:"contact"`
+		}
+		if err := json.Unmarshal(sealed(t, pool, keys, subject, "Name of "+subject), &e); err != nil {
+			t.Fatal(err)
+		}
+		*key = e.Contact.Key
+	}
+	value := func(subject, key string) string {
+		return `{"pii_subject":"` + subject + `","pii_key":"` + key + `","pii_sealed":"AAAA"}`
+	}
+	insert := func(payload string) error {
+		_, err := pool.Exec(ctx, `INSERT INTO events (stream_type, stream_id, stream_version, event_id, event_type, schema_version, payload)
+			VALUES ('sealed', gen_random_uuid(), 1, gen_random_uuid(), 'Sealed', 1, $1)`, payload)
+		return err
+	}
+	for name, payload := range map[string]string{
+		"under its subject's key":      `{"contact":` + value("mia", mias) + `}`,
+		"nested in objects and arrays": `{"lines":[{"to":` + value("mia", mias) + `}],"from":{"who":` + value("noah", noahs) + `}}`,
+		"erased":                       `{"contact":{"pii_subject":"mia","pii_erased":true}}`,
+		"without personal data":        `{"note":"pii_key"}`,
+	} {
+		if err := insert(payload); err != nil {
+			t.Errorf("%s: refused: %v", name, err)
+		}
+	}
+	for name, payload := range map[string]string{
+		"under another subject's key":       `{"contact":` + value("mia", noahs) + `}`,
+		"under a key never made":            `{"contact":` + value("mia", "0193b5c4-7d2e-7000-8000-000000000001") + `}`,
+		"one good, one bad, deep in arrays": `{"a":` + value("mia", mias) + `,"b":[[{"c":` + value("noah", mias) + `}]]}`,
+	} {
+		if err := insert(payload); !personaldata.IsKeyGone(err) {
+			t.Errorf("%s: %v, want the key check's error", name, err)
+		}
+	}
+	if _, err := personaldata.Erase(ctx, pool, "noah"); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert(`{"contact":` + value("noah", noahs) + `}`); !personaldata.IsKeyGone(err) {
+		t.Errorf("under an erased key: %v, want the key check's error", err)
 	}
 }
 
@@ -506,10 +567,9 @@ func TestKeptKeysArePerSubject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := &deferred{tx: tx}
-		_, kept, err := sealEvent(ctx, t, keys, tx, q, subject, "Name of "+subject)
+		p, kept, err := sealEvent(ctx, t, keys, tx, subject, "Name of "+subject)
 		if err == nil {
-			err = q.commit(ctx)
+			err = store(ctx, tx, p)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -554,7 +614,7 @@ func TestStoredIsTheSealedJSON(t *testing.T) {
 		}
 		defer func() { _ = tx.Rollback(ctx) }()
 		e := event{Contact: kit.Clear(subject, contact{Name: "Name of " + subject})}
-		if _, _, err := keys.Seal(ctx, tx, nil, &e); err != nil {
+		if _, _, err := keys.Seal(ctx, tx, &e); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Commit(ctx); err != nil {

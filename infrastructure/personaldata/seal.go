@@ -18,24 +18,20 @@ const (
 	erasedField  = "pii_erased"
 )
 
-// Queue takes a statement to run later in the same transaction, with its COMMIT.
-type Queue interface {
-	Defer(sql string, args ...any)
-}
-
 // Seal replaces, in the values the pointers point to, every clear kit.Personal by its
 // sealed form, under its subject's data key, created if the subject has none. A pointer
 // may point to an interface (an event): its value is replaced by a sealed copy, so the
 // value it held before is untouched. db must be the transaction that stores the sealed
-// values: it holds each key's lock until it ends. With q, a key this process sealed
-// with before is used without asking, and its check is queued on q (a transaction that
-// then fails IsKeyGone must be run again); kept lists those subjects. It reports whether
-// it sealed anything; values of a type without personal data cost a map lookup.
+// values in events: it holds each key's lock until it ends. A key this process sealed
+// with before is used without asking; the insert of the events checks it (migration
+// 00017), and a transaction that then fails IsKeyGone must be run again, after Forget of
+// the subjects kept lists. It reports whether it sealed anything; values of a type
+// without personal data cost a map lookup.
 //
 // Sealing the typed values, before they are encoded, means that the stored form is
 // encoded once and never decoded back, and that the fields to seal are known from the
 // type (the same rule as Open: in struct fields, not behind pointers, slices or maps).
-func (k *Keys) Seal(ctx context.Context, db DB, q Queue, ptrs ...any) (changed bool, kept []string, err error) {
+func (k *Keys) Seal(ctx context.Context, db DB, ptrs ...any) (changed bool, kept []string, err error) {
 	if k == nil {
 		k = NewKeys(nil) // refuses personal data, seals nothing else
 	}
@@ -53,8 +49,7 @@ func (k *Keys) Seal(ctx context.Context, db DB, q Queue, ptrs ...any) (changed b
 			return dk, nil
 		}
 		dk, ok := k.kept(subject)
-		if ok && q != nil && k.current != nil {
-			q.Defer(`SELECT personal_data_key_held($1, $2)`, subject, dk.id)
+		if ok && k.current != nil {
 			kept = append(kept, subject)
 		} else {
 			if dk, err = k.forSubject(ctx, db, subject); err != nil {

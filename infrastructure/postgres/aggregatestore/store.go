@@ -131,7 +131,7 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 	}
 	if err != nil {
 		t.rollback(ctx)
-		if (t.unverified && !t.guarded || t.keyTaken) && ctx.Err() == nil {
+		if (t.unverified && !t.guarded || t.keyTaken) && ctx.Err() == nil || t.forgetGoneKeys(err) {
 			return none, appkit.ErrUnverified
 		}
 		return none, postgres.Classify(err)
@@ -150,10 +150,7 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 		if t.guessed != nil && isKeyTaken(err) {
 			return none, appkit.ErrUnverified // claim it by asking
 		}
-		if personaldata.IsKeyGone(err) {
-			// A customer's data key was erased since this process last sealed with it:
-			// nothing was written; the next attempt asks for the subject's key.
-			s.personal.Forget(t.keptKeys...)
+		if t.forgetGoneKeys(err) {
 			return none, appkit.ErrUnverified
 		}
 		var pgErr *pgconn.PgError
@@ -241,7 +238,7 @@ type streamTx[S, E any] struct {
 	// data: the answer shows it, while view (cached, snapshotted) holds it sealed.
 	opened *S
 	// keptKeys are the subjects sealed with a data key kept from an earlier transaction,
-	// checked with the commit (personaldata.IsKeyGone).
+	// checked by the insert of the events (personaldata.IsKeyGone).
 	keptKeys []string
 }
 
@@ -411,12 +408,24 @@ func (t *streamTx[S, E]) seal(ctx context.Context, events []E) ([]E, bool, error
 	for i := range stored {
 		ptrs[i] = &stored[i]
 	}
-	sealed, kept, err := t.store.personal.Seal(ctx, t.Tx, t.Tx, ptrs...)
+	sealed, kept, err := t.store.personal.Seal(ctx, t.Tx, ptrs...)
 	if err != nil || !sealed {
 		return events, false, err
 	}
 	t.keptKeys = append(t.keptKeys, kept...)
 	return stored, true, nil
+}
+
+// forgetGoneKeys reports whether err is the refusal of a data key kept for sealing that
+// was erased since this process last sealed with it (by the insert of the events, run at
+// once or with the commit): nothing was written; the store forgets the keys, and the
+// next attempt asks for the subject's key.
+func (t *streamTx[S, E]) forgetGoneKeys(err error) bool {
+	if !personaldata.IsKeyGone(err) {
+		return false
+	}
+	t.store.personal.Forget(t.keptKeys...)
+	return true
 }
 
 // readCommittedAt reads the positions a guarded append returns with the commit.

@@ -60,7 +60,7 @@ func tables(r *report) []table {
 				rps(p.Contact), f2(p.Contact.P50), fmt.Sprintf("%.3f", p.Contact.CPU.Service), fmt.Sprint(p.Plain.Errors + p.Contact.Errors),
 				f2(p.RPSRatio) + "x", f2(p.CPURatio) + "x"})
 		}
-		t.notes = append(t.notes, "with a contact: one more statement in the transaction (the customer's data key, created on its first order), AES-256-GCM sealing, and the sealed JSON in order_overview")
+		t.notes = append(t.notes, "with a contact: the customer's data key (one more statement on its first order, then checked by the events' insert), AES-256-GCM sealing, and the sealed JSON in order_overview")
 		ts = append(ts, t)
 	}
 	if len(r.AddLine) > 0 {
