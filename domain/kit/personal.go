@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 )
@@ -54,12 +55,40 @@ type personalJSON[T any] struct {
 	Erased  bool   `json:"pii_erased,omitempty"`
 }
 
-// MarshalJSON writes the form above; data that is not set is null.
+// MarshalJSON writes the form above; data that is not set is null. Sealed and erased
+// data, which every stored event and read-model row holds, is written without
+// reflection, byte for byte as encoding/json writes personalJSON (TestPersonalJSONIsWhatEncodingJSONWrites).
 func (p Personal[T]) MarshalJSON() ([]byte, error) {
 	if !p.IsSet() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(personalJSON[T]{Subject: p.subject, Clear: p.value, Key: p.key, Sealed: p.sealed, Erased: p.erased})
+	if p.value != nil {
+		return json.Marshal(personalJSON[T]{Subject: p.subject, Clear: p.value, Key: p.key, Sealed: p.sealed, Erased: p.erased})
+	}
+	b := make([]byte, 0, 64+len(p.subject)+len(p.key)+base64.StdEncoding.EncodedLen(len(p.sealed)))
+	b = appendJSONString(append(b, `{"pii_subject":`...), p.subject)
+	if p.key != "" {
+		b = appendJSONString(append(b, `,"pii_key":`...), p.key)
+	}
+	if len(p.sealed) > 0 {
+		b = append(base64.StdEncoding.AppendEncode(append(b, `,"pii_sealed":"`...), p.sealed), '"')
+	}
+	if p.erased {
+		b = append(b, `,"pii_erased":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as encoding/json writes a string: printable ASCII other
+// than the characters it escapes as is, anything else through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s) // a string always encodes
+			return append(b, quoted...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // UnmarshalJSON reads the form above.
