@@ -1,22 +1,15 @@
 package personaldata
 
-import (
-	"errors"
+import "fmt"
 
-	"github.com/example/orders/domain/kit"
-)
-
-// Stored is personal data as a read model keeps it: sealed, like the log (nil when
-// there is none), in the JSON kit.Personal writes. The stores hand projections the
-// events as stored; a clear value here would be a bug that leaks, so it is refused.
-// It calls MarshalJSON itself: json.Marshal would scan its output again, twice its cost,
-// on every write of every order with a contact.
-func Stored[T any](p kit.Personal[T]) ([]byte, error) {
-	if !p.IsSet() {
-		return nil, nil
-	}
-	if !p.IsSealed() {
-		return nil, errors.New("personal data reached a read model unsealed")
-	}
-	return p.MarshalJSON()
+// FromEvent is the SQL expression a projection statement writes a read model's column
+// of personal data with: field of the payload of the event the statement applies
+// (streamType; the stream id and version are the statement's parameters idParam and
+// versionParam), sealed as the log keeps it. The read model copies it in the database
+// from the row its transaction inserted: the ciphertext crosses the network once, in
+// the event, and a read model can hold nothing in clear, since the log refuses it
+// (HasClear). Events without the field give NULL.
+func FromEvent(streamType, field, idParam, versionParam string) string {
+	return fmt.Sprintf(`(SELECT e.payload->'%s' FROM events e WHERE e.stream_type = '%s' AND e.stream_id = %s::uuid::text AND e.stream_version = %s)`,
+		field, streamType, idParam, versionParam)
 }

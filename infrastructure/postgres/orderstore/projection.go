@@ -14,10 +14,11 @@ import (
 // The order_overview projection. Every statement applies an event only if the row is
 // below the event's version, so applying an event twice changes nothing; and it runs in
 // the appending transaction, so the row is never behind a committed event.
-const (
-	projectPlaced = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at, contact)
-		SELECT $1, $2, 'pending', $3, 0, 0, $4, $5, $5, $6
+var projectPlaced = `INSERT INTO order_overview (id, customer_id, status, currency, total_cents, unit_count, version, placed_at, updated_at, contact)
+		SELECT $1, $2, 'pending', $3, 0, 0, $4, $5, $5, ` + personaldata.FromEvent(StreamType, "contact", "$1", "$4") + `
 		WHERE NOT EXISTS (SELECT 1 FROM order_overview WHERE id = $1)`
+
+const (
 	projectLineAdded = `WITH moved AS (
 			UPDATE order_overview
 			SET total_cents = total_cents + $3::bigint * $4::bigint, unit_count = unit_count + $3, version = $5, updated_at = $6
@@ -35,11 +36,7 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEven
 	for _, r := range events {
 		switch e := r.Event.(type) {
 		case order.OrderPlaced:
-			contact, err := personaldata.Stored(e.Contact)
-			if err != nil {
-				return fmt.Errorf("project order %s: %w", id, err)
-			}
-			tx.Defer(projectPlaced, id, e.CustomerID, e.Currency, r.Version, e.PlacedAt, contact)
+			tx.Defer(projectPlaced, id, e.CustomerID, e.Currency, r.Version, e.PlacedAt)
 		case order.OrderLineAdded:
 			tx.Defer(projectLineAdded, id, e.SKU, e.Quantity, e.UnitPriceCents, r.Version, e.AddedAt)
 		case order.OrderConfirmed:

@@ -15,10 +15,11 @@ import (
 // The shipment_overview projection. Every statement applies an event only if the row
 // is below the event's version, so applying an event twice changes nothing; it runs in
 // the appending transaction, so the row is never behind a committed event.
-const (
-	projectCreated = `INSERT INTO shipment_overview (id, order_id, customer_id, status, items, version, created_at, updated_at, ship_to)
-		SELECT $1, $2, $6, 'pending', $3::jsonb, $4, $5, $5, $7
+var projectCreated = `INSERT INTO shipment_overview (id, order_id, customer_id, status, items, version, created_at, updated_at, ship_to)
+		SELECT $1, $2, $6, 'pending', $3::jsonb, $4, $5, $5, ` + personaldata.FromEvent(StreamType, "ship_to", "$1", "$4") + `
 		WHERE NOT EXISTS (SELECT 1 FROM shipment_overview WHERE id = $1)`
+
+const (
 	projectDispatched = `UPDATE shipment_overview SET status = 'dispatched', carrier = $2, tracking_no = $3, version = $4, updated_at = $5
 		WHERE id = $1 AND version < $4`
 	projectStatus = `UPDATE shipment_overview SET status = $2, version = $3, updated_at = $4
@@ -33,11 +34,7 @@ func project(tx aggregatestore.Queue, id uuid.UUID, events []appkit.RecordedEven
 			if err != nil {
 				return fmt.Errorf("project shipment %s: items: %w", id, err)
 			}
-			shipTo, err := personaldata.Stored(e.ShipTo)
-			if err != nil {
-				return fmt.Errorf("project shipment %s: %w", id, err)
-			}
-			tx.Defer(projectCreated, id, e.OrderID, string(items), r.Version, e.CreatedAt, e.CustomerID, shipTo)
+			tx.Defer(projectCreated, id, e.OrderID, string(items), r.Version, e.CreatedAt, e.CustomerID)
 		case shipment.ShipmentDispatched:
 			tx.Defer(projectDispatched, id, e.Carrier, e.TrackingNo, r.Version, e.DispatchedAt)
 		case shipment.ShipmentDelivered:
