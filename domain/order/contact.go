@@ -36,7 +36,7 @@ const (
 // validateContact adds what is wrong with c, field by field, under "contact.".
 func validateContact(v *kit.Validation, c Contact) {
 	v.Text("contact.name", c.Name, MaxContactNameLength)
-	if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email || a.Name != "" || len(c.Email) > MaxEmailLength {
+	if !isEmail(c.Email) {
 		v.Add("contact.email", "must be an email address such as ada@example.com, at most 254 characters")
 	}
 	v.Text("contact.address.line1", c.Address.Line1, MaxAddressLineLength)
@@ -48,6 +48,42 @@ func validateContact(v *kit.Validation, c Contact) {
 	if !IsCountryCode(c.Address.Country) {
 		v.Add("contact.address.country", "must be an ISO 3166-1 alpha-2 country code in upper case, such as FR")
 	}
+}
+
+// isEmail reports whether s is an email address and nothing else (no display name, no
+// spaces around it), of at most MaxEmailLength bytes, as net/mail reads it. Most
+// addresses are two dot-atoms of ASCII around an @, which net/mail always takes as they
+// are: those are recognised here, since net/mail costs more than the rest of a
+// contact's validation; anything else is left to it.
+func isEmail(s string) bool {
+	if len(s) > MaxEmailLength {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if ok && isDotAtom(local) && isDotAtom(domain) {
+		return true
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+// isDotAtom reports whether s is atoms of RFC 5322 atext joined by single dots.
+func isDotAtom(s string) bool {
+	atom := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if atom == 0 {
+				return false
+			}
+			atom = 0
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+			atom++
+		default:
+			return false
+		}
+	}
+	return atom > 0
 }
 
 // IsCountryCode reports whether s is an assigned ISO 3166-1 alpha-2 code.

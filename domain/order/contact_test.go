@@ -1,8 +1,11 @@
 package order_test
 
 import (
+	"net/mail"
 	"strings"
 	"testing"
+
+	"pgregory.net/rapid"
 
 	"github.com/example/orders/domain/kit"
 	"github.com/example/orders/domain/order"
@@ -72,4 +75,34 @@ func TestEvolveKeepsTheContactAsItCame(t *testing.T) {
 	if got, ok := s.Contact.Value(); !ok || got != ada() || s.Contact.Subject() != "cust-1" {
 		t.Fatalf("state contact: %+v", s.Contact)
 	}
+}
+
+// An email is accepted exactly when net/mail reads it as an address and nothing else,
+// of at most 254 bytes: the dot-atom addresses validateContact recognises without
+// net/mail included, and the strings around them (dots doubled or at an end, other
+// characters, several @, quoted local parts, domain literals, lengths at the limit).
+func TestEmailsAreWhatNetMailReads(t *testing.T) {
+	atext := []string{"a", "Z9", "x_y", "!#$%&'*+-/=?^`{|}~", ".", "a.b"}
+	other := append([]string{" ", `"`, "[1]", "é", "<", "(c)", `\`, "@"}, atext...)
+	part := rapid.Custom(func(t *rapid.T) string {
+		pieces := atext // mostly what validateContact recognises itself, and dots out of place
+		if rapid.IntRange(0, 4).Draw(t, "source") == 4 {
+			pieces = other
+		}
+		return strings.Join(rapid.SliceOfN(rapid.SampledFrom(pieces), 1, 4).Draw(t, "pieces"), "")
+	})
+	rapid.Check(t, func(t *rapid.T) {
+		email := part.Draw(t, "local") + rapid.SampledFrom([]string{"@", "", "@@", " @"}).Draw(t, "at") + part.Draw(t, "domain")
+		if rapid.Bool().Draw(t, "long") {
+			email = strings.Repeat("a", rapid.IntRange(240, 256).Draw(t, "pad")-len(email)) + email
+		}
+		a, err := mail.ParseAddress(email)
+		want := err == nil && a.Address == email && a.Name == "" && len(email) <= order.MaxEmailLength
+		c := ada()
+		c.Email = email
+		_, derr := order.Decide(order.State{}, placeWith(func(p *order.PlaceOrder) { p.Contact = &c }))
+		if got := derr == nil; got != want {
+			t.Fatalf("email %q: accepted %v (%v), net/mail %v", email, got, derr, want)
+		}
+	})
 }
