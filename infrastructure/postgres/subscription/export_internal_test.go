@@ -1,5 +1,11 @@
 package subscription
 
+import (
+	"context"
+
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+)
+
 // StatusSQL is Statuses' statement, for the plan test.
 const StatusSQL = statusSQL
 
@@ -26,3 +32,11 @@ func MergeSkip(curN int, cur []int64, olderN int, older []int64, start int64) (i
 	s := mergeSkip(skip{curN, cur}, skip{olderN, older}, start)
 	return s.N, s.Positions
 }
+
+// Advance is advance of partition p of n of the named consumer, for the fence test.
+func Advance(ctx context.Context, db eventstore.DBTX, name string, n, p int, epoch, to int64) error {
+	return advance(ctx, db, key{name: name, n: n, p: p}, epoch, to)
+}
+
+// ErrNotOwner is errNotOwner, for the fence test.
+var ErrNotOwner = errNotOwner
