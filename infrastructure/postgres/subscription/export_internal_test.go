@@ -40,3 +40,6 @@ func Advance(ctx context.Context, db eventstore.DBTX, name string, n, p int, epo
 
 // ErrNotOwner is errNotOwner, for the fence test.
 var ErrNotOwner = errNotOwner
+
+// WithDefaults is Options.withDefaults, for its unit test.
+func WithDefaults(o Options) Options { return o.withDefaults() }

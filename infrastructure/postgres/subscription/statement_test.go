@@ -1,0 +1,113 @@
+package subscription_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
+	"github.com/example/orders/test/pgtest"
+)
+
+// A projection statement that PostgreSQL refuses (not Project's own error) fails the
+// event that queued it: the events before it in the batch are applied and checkpointed
+// on their own, nothing of the failing one is, and after MaxAttempts the consumer stops
+// at it with PostgreSQL's error; skip resumes after it. Events before and after the bad
+// one in the same batch show that the prefix is cut at the failing event, not at the
+// batch's start or end.
+func TestAFailingStatementStopsTheConsumerAtItsEvent(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "Good", 3)
+	bad := appendCommitted(t, pool, "Bad", 1)[0]
+	appendCommitted(t, pool, "Good", 2)
+	c := seenProjection("proj", nil)
+	project := c.Project
+	c.Project = func(e eventstore.RecordedEvent, q subscription.Queue) error {
+		if err := project(e, q); err != nil {
+			return err
+		}
+		if e.Type == "Bad" {
+			q.Queue(`SELECT 1 / (position - position) FROM seen WHERE position = $1`, e.Position) // division by zero
+		}
+		return nil
+	}
+	start(t, pool, fastOptions("a"), c)
+	eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, "proj").Stopped })
+	s := status(t, pool, "proj")
+	if s.Position != bad.Position-1 || s.ErrorPosition != bad.Position || s.Attempts != 3 || !strings.Contains(s.Error, "division by zero") {
+		t.Fatalf("stopped status = %+v, want position %d, error at %d after 3 attempts", s, bad.Position-1, bad.Position)
+	}
+	if n, distinct := countSeen(t, pool, "proj"); n != 3 || distinct != 3 {
+		t.Fatalf("applied %d events (%d distinct) before the failing one, want 3", n, distinct)
+	}
+	if _, err := subscriptionSkip(pool, "proj"); err != nil {
+		t.Fatal(err)
+	}
+	last := maxPosition(t, pool)
+	eventually(t, 10*time.Second, "the consumer resumes past the skipped event", func() bool { return status(t, pool, "proj").Position >= last })
+	if n, _ := countSeen(t, pool, "proj"); n != 5 {
+		t.Fatalf("applied %d events, want 5 (all but the skipped one)", n)
+	}
+}
+
+// Only the checkpoint's move must change exactly one row (the fence); a projection's
+// own statements may change none or many, and are applied.
+func TestProjectionStatementsMayChangeAnyNumberOfRows(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "E", 4)
+	last := maxPosition(t, pool)
+	c := seenProjection("proj", nil)
+	project := c.Project
+	c.Project = func(e eventstore.RecordedEvent, q subscription.Queue) error {
+		q.Queue(`UPDATE seen SET consumer = consumer WHERE false`) // no row
+		if err := project(e, q); err != nil {
+			return err
+		}
+		q.Queue(`UPDATE seen SET consumer = consumer`) // every row so far
+		return nil
+	}
+	start(t, pool, fastOptions("a"), c)
+	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
+	if n, _ := countSeen(t, pool, "proj"); n != 4 {
+		t.Fatalf("applied %d events, want 4", n)
+	}
+	if s := status(t, pool, "proj"); !s.Healthy() {
+		t.Fatalf("%+v", s)
+	}
+}
+
+// A checkpoint move that fails in the projection's transaction (here a trigger refuses
+// the first one; a lost connection or a timeout does the same) commits none of the
+// batch's statements and fails no event: the consumer reconnects, reads the batch again
+// and applies each event once, with no error recorded.
+func TestAFailedCheckpointMoveCommitsNothingAndIsRetried(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE SEQUENCE checkpoint_moves;
+		CREATE FUNCTION fail_first_move() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.position > OLD.position AND nextval('checkpoint_moves') = 1 THEN
+				RAISE EXCEPTION 'the first checkpoint move fails';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER fail_first_move BEFORE UPDATE ON consumer_checkpoints FOR EACH ROW EXECUTE FUNCTION fail_first_move()`); err != nil {
+		t.Fatal(err)
+	}
+	appendCommitted(t, pool, "E", 5)
+	last := maxPosition(t, pool)
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
+	if n, distinct := countSeen(t, pool, "proj"); n != 5 || distinct != 5 {
+		t.Fatalf("applied %d events (%d distinct), want 5 once each", n, distinct)
+	}
+	var moves int64
+	if err := pool.QueryRow(ctx, `SELECT last_value FROM checkpoint_moves`).Scan(&moves); err != nil || moves < 2 {
+		t.Fatalf("%d checkpoint moves tried (%v): the failing one was not retried", moves, err)
+	}
+	if s := status(t, pool, "proj"); !s.Healthy() || s.Attempts != 0 {
+		t.Fatalf("a failed checkpoint move is not the event's failure: %+v", s)
+	}
+}
