@@ -2,12 +2,15 @@ package subscription_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
 )
 
@@ -51,5 +54,59 @@ func TestCaughtUpRunsAtTheEndOfTheLog(t *testing.T) {
 	eventually(t, 10*time.Second, "CaughtUp runs", func() bool { return caught.Load() >= 0 })
 	if p := caught.Load(); p != last {
 		t.Fatalf("CaughtUp at %d, want the end of the log %d", p, last)
+	}
+}
+
+// A partitioned consumer's CaughtUp runs with the consumer's watermark (every
+// partition's checkpoint at or above it) once all its partitions have caught up, not
+// when the first of them has (here the other one is slow: each of its events takes
+// 20 ms), and again after later events are handled, with the new end of the log.
+func TestCaughtUpOfAPartitionedConsumerRunsAtTheWatermark(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	appendCommitted(t, pool, "E", 10)
+	slow := map[int64]bool{} // the events of partition 1
+	rows, err := pool.Query(ctx, `SELECT global_position FROM events WHERE `+subscription.PartitionOf("stream_type", "stream_id", "2")+` = 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	positions, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(positions) == 0 {
+		t.Fatalf("setup: %d events in partition 1 (%v)", len(positions), err)
+	}
+	for _, p := range positions {
+		slow[p] = true
+	}
+	var first, caught atomic.Int64
+	first.Store(-1)
+	c := applyLog("proj", func(e eventstore.RecordedEvent) {
+		if slow[e.Position] {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	c.CaughtUp = func(ctx context.Context, conn *pgx.Conn, position int64) error {
+		var wm int64
+		if err := conn.QueryRow(ctx, `SELECT min(position) FROM consumer_checkpoints WHERE name = 'proj'`).Scan(&wm); err != nil {
+			return err
+		}
+		if position > wm {
+			t.Errorf("CaughtUp at %d, above the watermark %d", position, wm)
+		}
+		first.CompareAndSwap(-1, position)
+		caught.Store(max(caught.Load(), position))
+		return nil
+	}
+	rt, _ := start(t, pool, partitionOptions("a", 2), c)
+	for round := range 2 {
+		last := maxPosition(t, pool)
+		eventually(t, 10*time.Second, fmt.Sprintf("round %d: CaughtUp at the end of the log %d", round, last), func() bool { return caught.Load() >= last })
+		if p := caught.Load(); p != last {
+			t.Fatalf("round %d: CaughtUp at %d, past the end of the log %d", round, p, last)
+		}
+		if round == 0 && first.Load() != last {
+			t.Fatalf("CaughtUp ran first at %d, before the consumer had handled the log up to %d", first.Load(), last)
+		}
+		appendCommitted(t, pool, "E", 10)
+		rt.Wake()
 	}
 }
