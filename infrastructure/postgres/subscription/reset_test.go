@@ -84,3 +84,16 @@ func TestHealthyIsNeitherStoppedNorFailing(t *testing.T) {
 		}
 	}
 }
+
+// Partition 0 is a partition like any other: a reset or skip of it names it when it
+// is not found (only AllPartitions, which is negative, names none).
+func TestAnUnknownPartitionZeroIsNamed(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	if err := subscription.ResetPartition(ctx, pool, "nope", 0, 0); !errors.Is(err, subscription.ErrUnknownConsumer) || !strings.Contains(err.Error(), `"nope" partition 0`) {
+		t.Fatalf("reset of an unknown partition 0: %v", err)
+	}
+	if _, err := subscription.SkipPartition(ctx, pool, "nope", 0); !errors.Is(err, subscription.ErrUnknownConsumer) || !strings.Contains(err.Error(), `"nope" partition 0`) {
+		t.Fatalf("skip of an unknown partition 0: %v", err)
+	}
+}
