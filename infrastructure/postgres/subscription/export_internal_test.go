@@ -2,6 +2,9 @@ package subscription
 
 import (
 	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
@@ -43,3 +46,8 @@ var ErrNotOwner = errNotOwner
 
 // WithDefaults is Options.withDefaults, for its unit test.
 func WithDefaults(o Options) Options { return o.withDefaults() }
+
+// WorkerConnConfig is workerConnConfig, for its unit test.
+func WorkerConnConfig(base *pgx.ConnConfig, lease time.Duration) *pgx.ConnConfig {
+	return workerConnConfig(base, lease)
+}

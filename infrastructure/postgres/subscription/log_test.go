@@ -1,0 +1,101 @@
+package subscription_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/test/pgtest"
+)
+
+// logBuffer keeps a runtime's log lines (text format), safe for its goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) lines(containing string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(b.buf.String(), "\n") {
+		if strings.Contains(l, containing) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// A consumer that stops at a failing event says so in the log, once, as an error
+// with the event's position and the attempts it had (MaxAttempts); the attempts before
+// are warnings that it retries.
+func TestAStoppedConsumerSaysSoInTheLog(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "Good", 1)
+	bad := appendCommitted(t, pool, "Bad", 1)[0]
+	var logs logBuffer
+	opts := fastOptions("a")
+	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	start(t, pool, opts, seenProjection("proj", func(e eventstore.RecordedEvent) error {
+		if e.Type == "Bad" {
+			return errors.New("cannot apply Bad")
+		}
+		return nil
+	}))
+	eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, "proj").Stopped })
+	stopped := logs.lines("consumer stopped at a failing event")
+	if len(stopped) != 1 || !strings.Contains(stopped[0], "level=ERROR") || !strings.Contains(stopped[0], "attempts=3") ||
+		!strings.Contains(stopped[0], "position="+itoa(bad.Position)) || !strings.Contains(stopped[0], "cannot apply Bad") {
+		t.Fatalf("the stop's log lines: %q", stopped)
+	}
+	if retried := logs.lines("event failed; retrying"); len(retried) != 2 || !strings.Contains(retried[0], "level=WARN") {
+		t.Fatalf("the retries' log lines: %q, want the 2 attempts before the stop", retried)
+	}
+}
+
+// A partition's worker that ends while the runtime runs (here its consumer's Setup
+// fails) says why in the log; one that ends because the runtime stops says nothing
+// (a shutdown is no failure).
+func TestAWorkerThatEndsSaysWhyInTheLog(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	var logs logBuffer
+	opts := fastOptions("a")
+	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	c := seenProjection("proj", nil)
+	c.Setup = func(context.Context, *pgx.Conn) error { return errors.New("no table today") }
+	start(t, pool, opts, c)
+	eventually(t, 10*time.Second, "the worker's end is logged", func() bool {
+		for _, l := range logs.lines("consumer partition stopped") {
+			if strings.Contains(l, "setup: no table today") {
+				return true
+			}
+		}
+		return false
+	})
+
+	var quiet logBuffer
+	opts.Owner, opts.Log = "b", slog.New(slog.NewTextHandler(&quiet, nil))
+	rt, stop := start(t, pool, opts, seenProjection("healthy", nil))
+	eventually(t, 10*time.Second, "the healthy consumer works", func() bool { return rt.Active("healthy") })
+	stop()
+	if l := quiet.lines("consumer partition stopped"); len(l) != 0 {
+		t.Fatalf("a shutdown logged as a worker's failure: %q", l)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
