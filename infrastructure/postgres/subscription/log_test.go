@@ -43,7 +43,8 @@ func (b *logBuffer) lines(containing string) []string {
 
 // A consumer that stops at a failing event says so in the log, once, as an error
 // with the event's position and the attempts it had (MaxAttempts); the attempts before
-// are warnings that it retries.
+// are warnings that it retries. Stopped, its worker keeps the partition and waits (for
+// a reset or a skip): it does not end and is not claimed again (the epoch stays).
 func TestAStoppedConsumerSaysSoInTheLog(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	appendCommitted(t, pool, "Good", 1)
@@ -65,6 +66,14 @@ func TestAStoppedConsumerSaysSoInTheLog(t *testing.T) {
 	}
 	if retried := logs.lines("event failed; retrying"); len(retried) != 2 || !strings.Contains(retried[0], "level=WARN") {
 		t.Fatalf("the retries' log lines: %q, want the 2 attempts before the stop", retried)
+	}
+	epoch := status(t, pool, "proj").Epoch
+	time.Sleep(500 * time.Millisecond) // polls every 50 ms, ticks every 100 ms; not an assertion of timing
+	if s := status(t, pool, "proj"); s.Epoch != epoch || !s.Stopped || !s.Held {
+		t.Fatalf("the stopped partition after a while: %+v, want it held at epoch %d", s, epoch)
+	}
+	if l := logs.lines("consumer partition stopped"); len(l) != 0 {
+		t.Fatalf("the stopped consumer's worker ended: %q", l)
 	}
 }
 
