@@ -110,3 +110,41 @@ func TestCaughtUpOfAPartitionedConsumerRunsAtTheWatermark(t *testing.T) {
 		rt.Wake()
 	}
 }
+
+// A read that finds events held back behind a running transaction keeps the worker on
+// its partition: it reads again within MinInterval (no new claim, the epoch stays), and
+// reads the events once the transaction ends.
+func TestAWorkerWaitingForHeldBackEventsKeepsItsPartition(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	opts := fastOptions("a")
+	opts.PollInterval = time.Minute
+	rt, _ := start(t, pool, opts, seenProjection("proj", nil))
+	first := appendCommitted(t, pool, "First", 1)[0]
+	rt.Wake()
+	eventually(t, 5*time.Second, "the consumer is idle, caught up", func() bool { return status(t, pool, "proj").Position >= first.Position })
+	epoch := status(t, pool, "proj").Epoch
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback(ctx) }()
+	if _, err := blocker.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // holds the horizon back
+		t.Fatal(err)
+	}
+	late := appendCommitted(t, pool, "Late", 2)
+	for range 10 { // what their NOTIFYs do: the consumer reads, and finds them held back
+		rt.Wake()
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := status(t, pool, "proj"); s.Epoch != epoch || !s.Held || s.Position >= late[0].Position {
+		t.Fatalf("while events are held back: %+v, want the partition held at epoch %d, before %d", s, epoch, late[0].Position)
+	}
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the held-back events are read", func() bool { return status(t, pool, "proj").Position >= late[1].Position })
+	if s := status(t, pool, "proj"); s.Epoch != epoch {
+		t.Fatalf("the partition was claimed again: epoch %d, was %d", s.Epoch, epoch)
+	}
+}
