@@ -33,20 +33,20 @@ type Registered struct {
 	pool       *pgxpool.Pool
 }
 
-// Aggregates is the one place an aggregate registers, in one call: its read model,
-// event types and domain errors, and (when pool is set) the function that puts its
+// Aggregates is the one place an aggregate registers, in one call: its read model (and
+// with it its codec's event types) and domain errors, and (when pool is set) the function that puts its
 // store and queries into ports. Every list that names aggregates derives from here,
 // and an aggregate left out here leaves its ports unset, which application.NewApp
 // refuses when the service starts. Every store seals and opens personal data with keys.
 func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys *personaldata.Keys, ports *application.Ports) Registered {
 	r := Registered{pool: pool, EventTypes: []string{personaldata.ErasedEventType}}
 	orders := eventcodec.NewOrderRegistry()
-	r.add(orderstore.ReadModel(orders), orders.Names(), order.Errors, func() {
+	r.add(orderstore.ReadModel(orders), order.Errors, func() {
 		ports.Orders = orderstore.NewStore(pool, orders).ObserveAppends(appends).UsePersonalData(keys)
 		ports.OrderQueries = orderstore.NewQueries(pool, orders).OpenPersonalData(keys)
 	})
-	shipments := eventcodec.NewShipmentRegistry()                                          // example: shipment
-	r.add(shipmentstore.ReadModel(shipments), shipments.Names(), shipment.Errors, func() { // example: shipment
+	shipments := eventcodec.NewShipmentRegistry()                       // example: shipment
+	r.add(shipmentstore.ReadModel(shipments), shipment.Errors, func() { // example: shipment
 		ports.Shipments = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends).UsePersonalData(keys) // example: shipment
 		ports.ShipmentQueries = shipmentstore.NewQueries(pool, shipments).OpenPersonalData(keys)                // example: shipment
 	}) // example: shipment
@@ -55,11 +55,12 @@ func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys 
 	return r
 }
 
-// add registers one aggregate's read model, event types and domain errors, and sets
-// its ports when there is a database to build them on.
-func (r *Registered) add(m verify.ReadModel, eventTypes []string, errs []error, setPorts func()) {
+// add registers one aggregate's read model, the event types of its codec (which the read
+// model reads, so they cannot be left out) and its domain errors, and sets its ports
+// when there is a database to build them on.
+func (r *Registered) add(m verify.ReadModel, errs []error, setPorts func()) {
 	r.ReadModels = append(r.ReadModels, m)
-	r.EventTypes = append(r.EventTypes, eventTypes...)
+	r.EventTypes = append(r.EventTypes, m.EventTypes()...)
 	r.Errors = append(r.Errors, errs...)
 	if r.pool != nil {
 		setPorts()

@@ -20,6 +20,9 @@ import (
 type ReadModel interface {
 	Name() string       // e.g. "order_overview"; `orders rebuild NAME` picks it by this
 	StreamType() string // the streams it is made of, e.g. "order"
+	// EventTypes are the names of the event types its streams hold (its codec's): the
+	// service derives from them what GET /events accepts in ?types=.
+	EventTypes() []string
 	// Tables are its tables, children first: Rebuild deletes them in this order. The
 	// last is the root table: one row per stream, keyed by the stream id (a uuid
 	// column), with the stream version it is at. Rebuild locks the root table only, so
@@ -94,7 +97,7 @@ type Definition[E, R any] struct {
 	// NoRow says why events can imply no root row, e.g. "the events place no order";
 	// "the events make no row" if empty.
 	NoRow string
-	Codec aggregatestore.Codec[E]
+	Codec Codec[E]
 	// Project is the aggregate's inline projection, the one its Store runs: Rebuild
 	// replays it, so a rebuild writes what the commands wrote.
 	Project aggregatestore.Projection[E]
@@ -106,6 +109,13 @@ type Definition[E, R any] struct {
 	// from 1) and reports on d what does not belong, e.g. a first event that does not
 	// create the aggregate.
 	CheckEvent func(id uuid.UUID, n int64, e appkit.RecordedEvent[E], d Diff)
+}
+
+// Codec is what a read model needs of its aggregate's event codec
+// (eventcodec.Registry): decoding, and the names of the event types it knows.
+type Codec[E any] interface {
+	Decode(name string, version int, payload []byte) (E, error)
+	Names() []string
 }
 
 // For makes d a ReadModel. It panics if R is not shaped as Definition says: that is a
@@ -132,8 +142,9 @@ type definedModel[E, R any] struct {
 	tables []table // children first, the root last
 }
 
-func (m *definedModel[E, R]) Name() string       { return m.d.Name }
-func (m *definedModel[E, R]) StreamType() string { return m.d.StreamType }
+func (m *definedModel[E, R]) Name() string         { return m.d.Name }
+func (m *definedModel[E, R]) StreamType() string   { return m.d.StreamType }
+func (m *definedModel[E, R]) EventTypes() []string { return m.d.Codec.Names() }
 func (m *definedModel[E, R]) Tables() []string {
 	names := make([]string, len(m.tables))
 	for i, t := range m.tables {

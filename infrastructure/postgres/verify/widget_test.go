@@ -46,6 +46,8 @@ func (widgetCodec) Encode(e widgetEvent) (string, int, []byte, error) {
 	return "", 0, nil, fmt.Errorf("unknown widget event %T", e)
 }
 
+func (widgetCodec) Names() []string { return []string{"WidgetBumped", "WidgetCreated"} }
+
 func (widgetCodec) Decode(name string, version int, payload []byte) (widgetEvent, error) {
 	switch name {
 	case "WidgetCreated":
