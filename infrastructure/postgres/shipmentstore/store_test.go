@@ -390,3 +390,25 @@ func noPosition(v application.ShipmentView) application.ShipmentView {
 	v.Position = 0
 	return v
 }
+
+// A shipment of an order with a contact carries its recipient and address, sealed in
+// the log; the read model holds the same sealed value (copied from the event) and reads
+// back as the command answered it.
+func TestAShipmentsAddressReadsBackFromItsReadModel(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := appkit.AsSystem(context.Background())
+	id := uuid.Must(application.NewID())
+	contact := order.Contact{Name: "Noor", Email: "noor@example.com", Address: order.Address{Line1: "2 Quay", PostalCode: "2000", City: "Antwerp", Country: "BE"}}
+	must(f.app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "noor", Currency: "EUR", Contact: &contact}))(t)
+	must(f.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: id, SKU: "a", Quantity: 1, UnitPriceCents: 100}))(t)
+	must(f.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: id}))(t)
+	created := must(f.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: id}))(t)
+	want := shipment.ShipTo{Name: "Noor", Line1: "2 Quay", PostalCode: "2000", City: "Antwerp", Country: "BE"}
+	if got, ok := created.View.State.ShipTo.Value(); !ok || got != want {
+		t.Fatalf("the answer's address: %+v", created.View.State.ShipTo)
+	}
+	if got, ok := f.get(t, created.View.State.ID).State.ShipTo.Value(); !ok || got != want {
+		t.Fatalf("the read model's address: %+v, want %+v", got, want)
+	}
+}
