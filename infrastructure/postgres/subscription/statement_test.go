@@ -2,6 +2,7 @@ package subscription_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +81,9 @@ func TestProjectionStatementsMayChangeAnyNumberOfRows(t *testing.T) {
 
 // A checkpoint move that fails in the projection's transaction (here a trigger refuses
 // the first one; a lost connection or a timeout does the same) commits none of the
-// batch's statements and fails no event: the consumer reconnects, reads the batch again
-// and applies each event once, with no error recorded.
+// batch's statements and fails no event (none is retried as failing, none is logged as
+// failed): the consumer reconnects, reads the batch again and applies each event once,
+// with no error recorded.
 func TestAFailedCheckpointMoveCommitsNothingAndIsRetried(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := context.Background()
@@ -98,7 +100,10 @@ func TestAFailedCheckpointMoveCommitsNothingAndIsRetried(t *testing.T) {
 	}
 	appendCommitted(t, pool, "E", 5)
 	last := maxPosition(t, pool)
-	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	var logs logBuffer
+	opts := fastOptions("a")
+	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	start(t, pool, opts, seenProjection("proj", nil))
 	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
 	if n, distinct := countSeen(t, pool, "proj"); n != 5 || distinct != 5 {
 		t.Fatalf("applied %d events (%d distinct), want 5 once each", n, distinct)
@@ -109,5 +114,8 @@ func TestAFailedCheckpointMoveCommitsNothingAndIsRetried(t *testing.T) {
 	}
 	if s := status(t, pool, "proj"); !s.Healthy() || s.Attempts != 0 {
 		t.Fatalf("a failed checkpoint move is not the event's failure: %+v", s)
+	}
+	if l := logs.lines("event failed"); len(l) != 0 {
+		t.Fatalf("a failed checkpoint move logged as an event's failure: %q", l)
 	}
 }
