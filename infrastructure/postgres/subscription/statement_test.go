@@ -119,3 +119,41 @@ func TestAFailedCheckpointMoveCommitsNothingAndIsRetried(t *testing.T) {
 		t.Fatalf("a failed checkpoint move logged as an event's failure: %q", l)
 	}
 }
+
+// A projection's transaction whose COMMIT fails (here a deferred constraint trigger
+// refuses the first one; a lost connection does the same) commits nothing and fails no
+// event: the consumer reads the batch again and applies
+// each event once, with no error recorded or logged.
+func TestAFailedCommitCommitsNothingAndIsRetried(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE seen (position bigint PRIMARY KEY, consumer text NOT NULL);
+		CREATE SEQUENCE commits;
+		CREATE FUNCTION fail_first_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('commits') = 1 THEN
+				RAISE EXCEPTION 'the first commit fails';
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE CONSTRAINT TRIGGER fail_first_commit AFTER INSERT ON seen DEFERRABLE INITIALLY DEFERRED
+			FOR EACH ROW EXECUTE FUNCTION fail_first_commit()`); err != nil {
+		t.Fatal(err)
+	}
+	appendCommitted(t, pool, "E", 5)
+	last := maxPosition(t, pool)
+	var logs logBuffer
+	opts := fastOptions("a")
+	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	start(t, pool, opts, seenProjection("proj", nil))
+	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
+	if n, distinct := countSeen(t, pool, "proj"); n != 5 || distinct != 5 {
+		t.Fatalf("applied %d events (%d distinct), want 5 once each", n, distinct)
+	}
+	if s := status(t, pool, "proj"); !s.Healthy() || s.Attempts != 0 {
+		t.Fatalf("a failed commit is not an event's failure: %+v", s)
+	}
+	if l := logs.lines("event failed"); len(l) != 0 {
+		t.Fatalf("a failed commit logged as an event's failure: %q", l)
+	}
+}
