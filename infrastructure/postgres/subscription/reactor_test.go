@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
 )
 
@@ -42,4 +44,34 @@ func TestAReactorMovesItsCheckpointOncePerBatch(t *testing.T) {
 	if len(r.seen) != 30 {
 		t.Fatalf("reacted to %d events, want 30", len(r.seen))
 	}
+}
+
+// A slow reactor batch moves the checkpoint within the batch once reactorCheckpointEvery
+// (a second) has passed, so a crash repeats at most about a second of work: here each
+// the first two events take 600 ms each, and while it reacts to the third the
+// checkpoint is at the second; the third takes 1.1 s, so the move at it comes within
+// the batch too, and the batch's end finds nothing more to write.
+func TestASlowReactorBatchMovesItsCheckpointWithinTheBatch(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	e := appendCommitted(t, pool, "E", 3)
+	atThird := make(chan int64, 1)
+	reactor := subscription.Consumer{Name: "react", React: func(ctx context.Context, ev eventstore.RecordedEvent) error {
+		if ev.EventID == e[2].EventID {
+			atThird <- status(t, pool, "react").Position
+			time.Sleep(1100 * time.Millisecond)
+			return nil
+		}
+		time.Sleep(600 * time.Millisecond)
+		return nil
+	}}
+	start(t, pool, fastOptions("a"), reactor)
+	select {
+	case p := <-atThird:
+		if p != e[1].Position {
+			t.Fatalf("checkpoint at %d while reacting to the third event, want the second's %d", p, e[1].Position)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reactor does not reach the third event")
+	}
+	eventually(t, 10*time.Second, "the reactor reaches the end of the batch", func() bool { return status(t, pool, "react").Position >= e[2].Position })
 }
