@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
@@ -98,16 +100,7 @@ func TestAFailedCheckpointMoveCommitsNothingAndIsRetried(t *testing.T) {
 		CREATE TRIGGER fail_first_move BEFORE UPDATE ON consumer_checkpoints FOR EACH ROW EXECUTE FUNCTION fail_first_move()`); err != nil {
 		t.Fatal(err)
 	}
-	appendCommitted(t, pool, "E", 5)
-	last := maxPosition(t, pool)
-	var logs logBuffer
-	opts := fastOptions("a")
-	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
-	start(t, pool, opts, seenProjection("proj", nil))
-	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
-	if n, distinct := countSeen(t, pool, "proj"); n != 5 || distinct != 5 {
-		t.Fatalf("applied %d events (%d distinct), want 5 once each", n, distinct)
-	}
+	logs := applyFiveToTheEnd(t, pool)
 	var moves int64
 	if err := pool.QueryRow(ctx, `SELECT last_value FROM checkpoint_moves`).Scan(&moves); err != nil || moves < 2 {
 		t.Fatalf("%d checkpoint moves tried (%v): the failing one was not retried", moves, err)
@@ -140,20 +133,28 @@ func TestAFailedCommitCommitsNothingAndIsRetried(t *testing.T) {
 			FOR EACH ROW EXECUTE FUNCTION fail_first_commit()`); err != nil {
 		t.Fatal(err)
 	}
-	appendCommitted(t, pool, "E", 5)
-	last := maxPosition(t, pool)
-	var logs logBuffer
-	opts := fastOptions("a")
-	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
-	start(t, pool, opts, seenProjection("proj", nil))
-	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
-	if n, distinct := countSeen(t, pool, "proj"); n != 5 || distinct != 5 {
-		t.Fatalf("applied %d events (%d distinct), want 5 once each", n, distinct)
-	}
+	logs := applyFiveToTheEnd(t, pool)
 	if s := status(t, pool, "proj"); !s.Healthy() || s.Attempts != 0 {
 		t.Fatalf("a failed commit is not an event's failure: %+v", s)
 	}
 	if l := logs.lines("event failed"); len(l) != 0 {
 		t.Fatalf("a failed commit logged as an event's failure: %q", l)
 	}
+}
+
+// applyFiveToTheEnd appends 5 events, runs the projection "proj" over them until it
+// reaches the end of the log, checks that each was applied once, and returns its log.
+func applyFiveToTheEnd(t *testing.T, pool *pgxpool.Pool) *logBuffer {
+	t.Helper()
+	appendCommitted(t, pool, "E", 5)
+	last := maxPosition(t, pool)
+	logs := &logBuffer{}
+	opts := fastOptions("a")
+	opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+	start(t, pool, opts, seenProjection("proj", nil))
+	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
+	if n, distinct := countSeen(t, pool, "proj"); n != 5 || distinct != 5 {
+		t.Fatalf("applied %d events (%d distinct), want 5 once each", n, distinct)
+	}
+	return logs
 }
