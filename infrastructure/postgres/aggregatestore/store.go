@@ -131,7 +131,7 @@ func (s *Store[S, E]) Attempt(ctx context.Context, id uuid.UUID, mode appkit.Mod
 	}
 	if err != nil {
 		t.rollback(ctx)
-		if (t.unverified && !t.guarded || t.keyTaken) && ctx.Err() == nil || t.forgetGoneKeys(err) {
+		if t.forgetGoneKeys(err) || (t.unverified && !t.guarded || t.keyTaken) && ctx.Err() == nil {
 			return none, appkit.ErrUnverified
 		}
 		return none, postgres.Classify(err)
