@@ -46,7 +46,10 @@ func TestAStoppedConsumerSaysSoInTheLog(t *testing.T) {
 		}
 		return nil
 	}))
-	eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, "proj").Stopped })
+	// The stop is recorded, then logged: wait for both.
+	eventually(t, 10*time.Second, "the consumer stops and logs it", func() bool {
+		return status(t, pool, "proj").Stopped && len(logs.lines("consumer stopped at a failing event")) > 0
+	})
 	stopped := logs.lines("consumer stopped at a failing event")
 	if len(stopped) != 1 || !strings.Contains(stopped[0], "level=ERROR") || !strings.Contains(stopped[0], "attempts=3") ||
 		!strings.Contains(stopped[0], "position="+itoa(bad.Position)) || !strings.Contains(stopped[0], "cannot apply Bad") {
