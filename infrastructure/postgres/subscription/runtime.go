@@ -348,7 +348,7 @@ func (r *Runtime) handle(ctx context.Context, c *running, w *worker, conn *pgx.C
 	switch {
 	case len(ok) > 0:
 		if c.Project != nil {
-			done, failed, cause = r.project(ctx, c, w, conn, ok, to)
+			done, failed, cause = r.project(ctx, c, w, conn, ok, to, true)
 		} else {
 			done, failed, cause = r.react(ctx, c, w, conn, ok, to)
 		}
@@ -393,8 +393,10 @@ func (r *Runtime) caughtUp(ctx context.Context, c *running, w *worker, conn *pgx
 
 // project applies events in one transaction with the checkpoint's move to the last of
 // them (or to, when later). When an event fails, the events before it are applied (and
-// checkpointed) on their own, and the failing one is returned.
-func (r *Runtime) project(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, to int64) (int64, *eventstore.RecordedEvent, error) {
+// checkpointed) on their own, and the failing one is returned. When only the COMMIT
+// fails, split applies the events again one per transaction (else the one event is to
+// blame).
+func (r *Runtime) project(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, to int64, split bool) (int64, *eventstore.RecordedEvent, error) {
 	q := &stmtQueue{}
 	for i := range events {
 		q.cur = i
@@ -409,19 +411,44 @@ func (r *Runtime) project(ctx context.Context, c *running, w *worker, conn *pgx.
 		failedAt, err = r.applyTx(ctx, w, conn, q, last)
 		return err
 	})
-	if err == nil {
+	switch {
+	case err == nil:
 		return last, nil, nil
-	}
-	if failedAt < 0 {
+	case failedAt >= 0:
+		return r.projectPrefix(ctx, c, w, conn, events, failedAt, err)
+	case failedAt != atCommit || isOutage(err) || conn.IsClosed():
 		return 0, nil, err
+	case split:
+		return r.projectEach(ctx, c, w, conn, events, to)
 	}
-	return r.projectPrefix(ctx, c, w, conn, events, failedAt, err)
+	return 0, &events[0], err
+}
+
+// projectEach applies events one transaction each, after their batch's COMMIT failed
+// (a deferred constraint, say). A failed commit names no statement: only this finds
+// the event that cannot be applied, which would otherwise be read and retried forever
+// without ever stopping the consumer. An event whose own commit fails is to blame; a
+// commit that failed once (a transient fault) blames nothing.
+func (r *Runtime) projectEach(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, to int64) (int64, *eventstore.RecordedEvent, error) {
+	var done int64
+	for i := range events {
+		until := int64(0)
+		if i == len(events)-1 {
+			until = to
+		}
+		d, failed, err := r.project(ctx, c, w, conn, events[i:i+1], until, false)
+		if err != nil {
+			return done, failed, err
+		}
+		done = d
+	}
+	return done, nil, nil
 }
 
 func (r *Runtime) projectPrefix(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, failedAt int, cause error) (int64, *eventstore.RecordedEvent, error) {
 	var done int64
 	if failedAt > 0 {
-		d, failed, err := r.project(ctx, c, w, conn, events[:failedAt], 0)
+		d, failed, err := r.project(ctx, c, w, conn, events[:failedAt], 0, true)
 		if err != nil {
 			return d, failed, err
 		}
@@ -434,7 +461,7 @@ func (r *Runtime) projectPrefix(ctx context.Context, c *running, w *worker, conn
 // statements, in one transaction: the move comes first, so that a worker that lost its
 // lease writes nothing (and every writer takes the partition's row before the read
 // model's rows). On failure it returns the index of the event whose statement failed,
-// or -1.
+// atCommit when only the COMMIT failed, or -1.
 func (r *Runtime) applyTx(ctx context.Context, w *worker, conn *pgx.Conn, q *stmtQueue, to int64) (int, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -462,8 +489,14 @@ func (r *Runtime) applyTx(ctx context.Context, w *worker, conn *pgx.Conn, q *stm
 	if err := br.Close(); err != nil {
 		return -1, err
 	}
-	return -1, tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return atCommit, err
+	}
+	return -1, nil
 }
+
+// atCommit is applyTx's "failed at COMMIT": no statement of the batch is to blame.
+const atCommit = -2
 
 type stmtQueue struct {
 	batch pgx.Batch

@@ -2,6 +2,7 @@ package subscription_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -139,6 +140,39 @@ func TestAFailedCommitCommitsNothingAndIsRetried(t *testing.T) {
 	}
 	if l := logs.lines("event failed"); len(l) != 0 {
 		t.Fatalf("a failed commit logged as an event's failure: %q", l)
+	}
+}
+
+// A commit that fails every time (a deferred constraint that one event breaks) names no
+// statement, yet the consumer finds the event to blame, applies the events before it,
+// and stops there after MaxAttempts: it is not read and retried forever with its
+// status healthy. The events after it stay unapplied until skip.
+func TestACommitThatAlwaysFailsStopsTheConsumerAtItsEvent(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	appendCommitted(t, pool, "Good", 3)
+	bad := appendCommitted(t, pool, "Bad", 1)[0]
+	appendCommitted(t, pool, "Good", 2)
+	if _, err := pool.Exec(ctx, fmt.Sprintf(`CREATE TABLE seen (position bigint PRIMARY KEY, consumer text NOT NULL);
+		CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.position = %d THEN
+				RAISE EXCEPTION 'position %% is refused at commit', NEW.position;
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE CONSTRAINT TRIGGER refuse_bad AFTER INSERT ON seen DEFERRABLE INITIALLY DEFERRED
+			FOR EACH ROW EXECUTE FUNCTION refuse_bad()`, bad.Position)); err != nil {
+		t.Fatal(err)
+	}
+	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
+	eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, "proj").Stopped })
+	s := status(t, pool, "proj")
+	if s.Position != bad.Position-1 || s.ErrorPosition != bad.Position || s.Attempts != 3 || !strings.Contains(s.Error, "refused at commit") {
+		t.Fatalf("stopped status = %+v, want position %d, error at %d after 3 attempts", s, bad.Position-1, bad.Position)
+	}
+	if n, distinct := countSeen(t, pool, "proj"); n != 3 || distinct != 3 {
+		t.Fatalf("applied %d events (%d distinct) before the failing one, want 3", n, distinct)
 	}
 }
 
