@@ -414,7 +414,8 @@ func (c *running) reap() {
 	}
 }
 
-// owned lists the partitions this instance works on, in order.
+// owned lists the partitions this instance works on, in order: not those whose worker
+// has ended or is releasing its lease (another instance may hold it already).
 func (c *running) owned() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -423,7 +424,9 @@ func (c *running) owned() []int {
 		select {
 		case <-w.done:
 		default:
-			out = append(out, p)
+			if !w.released.Load() {
+				out = append(out, p)
+			}
 		}
 	}
 	slices.Sort(out)

@@ -146,6 +146,7 @@ type worker struct {
 	stopping chan struct{}      // closed to hand the partition over after the batch in hand
 	stopOnce sync.Once
 	done     chan struct{}
+	released atomic.Bool // it applies nothing more and is giving its lease up
 	pos      atomic.Int64
 	caughtAt int64 // the position of the last caught-up read (CaughtUp's gate)
 }
@@ -219,6 +220,7 @@ func (r *Runtime) session(ctx context.Context, c *running, w *worker, log *slog.
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
+		w.released.Store(true) // before another instance can claim the partition
 		_, _ = conn.Exec(cctx, releaseSQL, w.key.name, w.key.n, w.key.p, w.epoch)
 		_ = conn.Close(cctx)
 	}()
