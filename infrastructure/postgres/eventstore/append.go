@@ -283,7 +283,7 @@ func GuardedAppend(stream StreamID, expected ExpectedVersion, events []EventData
 		if cols.recordedAt[0].Valid {
 			at = cols.recordedAt[0].Time
 		}
-		args = []any{stream.Type, stream.ID, n, cols.ids[0].String(), cols.types[0], cols.schemaVersions[0], cols.payloads[0], cols.metadata[0],
+		args = []any{stream.Type, stream.ID, n, cols.ids[0], cols.types[0], cols.schemaVersions[0], cols.payloads[0], cols.metadata[0],
 			cols.correlations[0], cols.causations[0], at}
 	} else {
 		args = []any{stream.Type, stream.ID, n,
