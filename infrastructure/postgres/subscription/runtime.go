@@ -310,6 +310,10 @@ func (r *Runtime) consume(ctx context.Context, c *running, w *worker, conn *pgx.
 		if err != nil {
 			return err
 		}
+		log := log
+		if p := (*PanicError)(nil); errors.As(cause, &p) {
+			log = log.With("stack", string(p.Stack))
+		}
 		if stopped {
 			log.Error("consumer stopped at a failing event; `consumers skip` or `consumers reset` resumes it",
 				"position", failed.Position, "event_id", failed.EventID.String(), "event_type", failed.Type, "attempts", attempts, "error", cause.Error())
@@ -402,7 +406,7 @@ func (r *Runtime) project(ctx context.Context, c *running, w *worker, conn *pgx.
 	q := &stmtQueue{}
 	for i := range events {
 		q.cur = i
-		if err := c.Project(events[i], q); err != nil {
+		if err := recovered(func() error { return c.Project(events[i], q) }); err != nil {
 			return r.projectPrefix(ctx, c, w, conn, events, i, err)
 		}
 	}
@@ -550,7 +554,9 @@ func (r *Runtime) react(ctx context.Context, c *running, w *worker, conn *pgx.Co
 			cancel()
 			return done, nil, ctx.Err()
 		}
-		if err := r.traced(ctx, c.Name, events[i:i+1], func(ctx context.Context) error { return c.React(ctx, events[i]) }); err != nil {
+		if err := r.traced(ctx, c.Name, events[i:i+1], func(ctx context.Context) error {
+			return recovered(func() error { return c.React(ctx, events[i]) })
+		}); err != nil {
 			done, cerr := checkpoint(ctx)
 			if cerr != nil {
 				return done, nil, cerr
