@@ -8,7 +8,9 @@ import (
 // PanicError is a projection's or a reactor's panic on an event, turned into that
 // event's failure: like an error, it is retried and stops the consumer at the event
 // after MaxAttempts. Left to unwind, it would take the process down, and every replica
-// would then crash on the same event, with the service that runs the consumer.
+// would then crash on the same event, with the service that runs the consumer. A
+// consumer's Setup and CaughtUp hooks are recovered the same way: their panic is their
+// error.
 type PanicError struct {
 	Value any
 	Stack []byte // where it panicked; logged with the failure, not stored

@@ -4,8 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/infrastructure/postgres/eventstore"
 	"github.com/example/orders/infrastructure/postgres/subscription"
@@ -61,4 +64,54 @@ func TestAPanicOnAnEventStopsTheConsumerAtIt(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A panic in a consumer's Setup is its error: the worker logs it and starts again,
+// and the process lives on; once Setup stops panicking, the consumer runs.
+func TestAPanicInSetupIsItsError(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "E", 2)
+	last := maxPosition(t, pool)
+	c := seenProjection("c", nil)
+	setup := c.Setup
+	var calls atomic.Int32
+	c.Setup = func(ctx context.Context, conn *pgx.Conn) error {
+		if calls.Add(1) == 1 {
+			panic("setup fails")
+		}
+		return setup(ctx, conn)
+	}
+	logs := &logBuffer{}
+	opts := fastOptions("a")
+	opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+	start(t, pool, opts, c)
+	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "c").Position >= last })
+	if l := logs.lines("panic: setup fails"); len(l) == 0 {
+		t.Fatalf("the panic in Setup was not logged:\n%s", logs.String())
+	}
+}
+
+// A panic in a consumer's CaughtUp hook is the hook's error: logged, and the consumer
+// goes on (here it catches up again after more events, and the hook runs again).
+func TestAPanicInCaughtUpIsItsError(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	appendCommitted(t, pool, "E", 2)
+	c := seenProjection("c", nil)
+	var calls atomic.Int32
+	c.CaughtUp = func(context.Context, *pgx.Conn, int64) error {
+		if calls.Add(1) == 1 {
+			panic("hook fails")
+		}
+		return nil
+	}
+	logs := &logBuffer{}
+	opts := fastOptions("a")
+	opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+	start(t, pool, opts, c)
+	eventually(t, 10*time.Second, "the hook's panic is logged", func() bool { return len(logs.lines("panic: hook fails")) == 1 })
+	appendCommitted(t, pool, "E", 1)
+	last := maxPosition(t, pool)
+	eventually(t, 10*time.Second, "the consumer goes on and the hook runs again", func() bool {
+		return status(t, pool, "c").Position >= last && calls.Load() >= 2
+	})
 }

@@ -230,7 +230,7 @@ func (r *Runtime) session(ctx context.Context, c *running, w *worker, log *slog.
 		}
 	}
 	if c.Setup != nil {
-		if err := c.Setup(ctx, conn); err != nil {
+		if err := recovered(func() error { return c.Setup(ctx, conn) }); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
 	}
@@ -387,7 +387,7 @@ func (r *Runtime) caughtUp(ctx context.Context, c *running, w *worker, conn *pgx
 		}
 		if fire {
 			c.hookMu.Lock()
-			err := c.CaughtUp(ctx, conn, pos)
+			err := recovered(func() error { return c.CaughtUp(ctx, conn, pos) })
 			c.hookMu.Unlock()
 			if err != nil {
 				log.Warn("caught-up hook failed", "error", err.Error())
