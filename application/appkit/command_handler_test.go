@@ -49,6 +49,7 @@ type memStore struct {
 	calls      []string // "load", "guess", "loadVersion", "lock", "append", "commit", "rollback", in order
 	metadata   []Metadata
 	times      []time.Time
+	retentions []time.Duration // of every key claimed
 }
 
 func newMemStore() *memStore {
@@ -140,7 +141,8 @@ func (t *memTx) Append(_ context.Context, expected int64, events []int, md Metad
 	return nil
 }
 
-func (t *memTx) ClaimIdempotencyKey(_ context.Context, key IdempotencyKey, fingerprint string, _ time.Duration) (IdempotencyRecord, error) {
+func (t *memTx) ClaimIdempotencyKey(_ context.Context, key IdempotencyKey, fingerprint string, retention time.Duration) (IdempotencyRecord, error) {
+	t.s.retentions = append(t.s.retentions, retention)
 	if rec, ok := t.s.keys[key]; ok {
 		return rec, nil
 	}
