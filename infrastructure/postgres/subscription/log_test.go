@@ -12,12 +12,20 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/orders/infrastructure/postgres/eventstore"
+	"github.com/example/orders/infrastructure/postgres/subscription"
 	"github.com/example/orders/test/pgtest"
 	"github.com/example/orders/test/testsupport"
 )
 
 // logBuffer keeps a runtime's log lines (text format), safe for its goroutines.
 type logBuffer struct{ testsupport.SyncBuffer }
+
+// logTo sends the runtime's log of opts to a new buffer, which it returns.
+func logTo(opts *subscription.Options) *logBuffer {
+	logs := &logBuffer{}
+	opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+	return logs
+}
 
 func (b *logBuffer) lines(containing string) []string {
 	var out []string

@@ -105,6 +105,18 @@ func start(t *testing.T, pool *pgxpool.Pool, opts subscription.Options, consumer
 	return rt, sync.OnceFunc(stop)
 }
 
+// stopsAt waits until consumer name stops, and checks that it stopped at bad, after 3
+// attempts (fastOptions' MaxAttempts), with an error that says what (contains says
+// whether it does), and with the events before bad handled.
+func stopsAt(t *testing.T, pool *pgxpool.Pool, name string, bad eventstore.RecordedEvent, contains func(string) bool) {
+	t.Helper()
+	eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, name).Stopped })
+	s := status(t, pool, name)
+	if s.Position != bad.Position-1 || s.ErrorPosition != bad.Position || s.Attempts != 3 || !contains(s.Error) {
+		t.Fatalf("stopped status = %+v, want position %d, error at %d after 3 attempts", s, bad.Position-1, bad.Position)
+	}
+}
+
 func status(t *testing.T, pool *pgxpool.Pool, name string) subscription.Status {
 	t.Helper()
 	all, err := subscription.Statuses(context.Background(), pool)

@@ -3,7 +3,6 @@ package subscription_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,15 +43,10 @@ func TestAPanicOnAnEventStopsTheConsumerAtIt(t *testing.T) {
 					return nil
 				}}
 			}
-			logs := &logBuffer{}
 			opts := fastOptions("a")
-			opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+			logs := logTo(&opts)
 			start(t, pool, opts, c)
-			eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, "c").Stopped })
-			s := status(t, pool, "c")
-			if s.Position != bad.Position-1 || s.ErrorPosition != bad.Position || s.Attempts != 3 || s.Error != fmt.Sprintf("panic: cannot apply event %d", bad.Position) {
-				t.Fatalf("stopped status = %+v, want position %d, a panic at %d after 3 attempts", s, bad.Position-1, bad.Position)
-			}
+			stopsAt(t, pool, "c", bad, func(e string) bool { return e == fmt.Sprintf("panic: cannot apply event %d", bad.Position) })
 			if kind == "projection" {
 				if n, _ := countSeen(t, pool, "c"); n != 2 {
 					t.Fatalf("applied %d events before the panicking one, want 2", n)
@@ -81,9 +75,8 @@ func TestAPanicInSetupIsItsError(t *testing.T) {
 		}
 		return setup(ctx, conn)
 	}
-	logs := &logBuffer{}
 	opts := fastOptions("a")
-	opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+	logs := logTo(&opts)
 	start(t, pool, opts, c)
 	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "c").Position >= last })
 	if l := logs.lines("panic: setup fails"); len(l) == 0 {
@@ -104,9 +97,8 @@ func TestAPanicInCaughtUpIsItsError(t *testing.T) {
 		}
 		return nil
 	}
-	logs := &logBuffer{}
 	opts := fastOptions("a")
-	opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+	logs := logTo(&opts)
 	start(t, pool, opts, c)
 	eventually(t, 10*time.Second, "the hook's panic is logged", func() bool { return len(logs.lines("panic: hook fails")) == 1 })
 	appendCommitted(t, pool, "E", 1)

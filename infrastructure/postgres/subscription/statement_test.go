@@ -3,7 +3,6 @@ package subscription_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -38,11 +37,7 @@ func TestAFailingStatementStopsTheConsumerAtItsEvent(t *testing.T) {
 		return nil
 	}
 	start(t, pool, fastOptions("a"), c)
-	eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, "proj").Stopped })
-	s := status(t, pool, "proj")
-	if s.Position != bad.Position-1 || s.ErrorPosition != bad.Position || s.Attempts != 3 || !strings.Contains(s.Error, "division by zero") {
-		t.Fatalf("stopped status = %+v, want position %d, error at %d after 3 attempts", s, bad.Position-1, bad.Position)
-	}
+	stopsAt(t, pool, "proj", bad, func(e string) bool { return strings.Contains(e, "division by zero") })
 	if n, distinct := countSeen(t, pool, "proj"); n != 3 || distinct != 3 {
 		t.Fatalf("applied %d events (%d distinct) before the failing one, want 3", n, distinct)
 	}
@@ -166,11 +161,7 @@ func TestACommitThatAlwaysFailsStopsTheConsumerAtItsEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	start(t, pool, fastOptions("a"), seenProjection("proj", nil))
-	eventually(t, 10*time.Second, "the consumer stops", func() bool { return status(t, pool, "proj").Stopped })
-	s := status(t, pool, "proj")
-	if s.Position != bad.Position-1 || s.ErrorPosition != bad.Position || s.Attempts != 3 || !strings.Contains(s.Error, "refused at commit") {
-		t.Fatalf("stopped status = %+v, want position %d, error at %d after 3 attempts", s, bad.Position-1, bad.Position)
-	}
+	stopsAt(t, pool, "proj", bad, func(e string) bool { return strings.Contains(e, "refused at commit") })
 	if n, distinct := countSeen(t, pool, "proj"); n != 3 || distinct != 3 {
 		t.Fatalf("applied %d events (%d distinct) before the failing one, want 3", n, distinct)
 	}
@@ -182,9 +173,8 @@ func applyFiveToTheEnd(t *testing.T, pool *pgxpool.Pool) *logBuffer {
 	t.Helper()
 	appendCommitted(t, pool, "E", 5)
 	last := maxPosition(t, pool)
-	logs := &logBuffer{}
 	opts := fastOptions("a")
-	opts.Log = slog.New(slog.NewTextHandler(logs, nil))
+	logs := logTo(&opts)
 	start(t, pool, opts, seenProjection("proj", nil))
 	eventually(t, 10*time.Second, "the consumer reaches the end of the log", func() bool { return status(t, pool, "proj").Position >= last })
 	if n, distinct := countSeen(t, pool, "proj"); n != 5 || distinct != 5 {
