@@ -109,6 +109,37 @@ func TestAFailedCheckpointMoveCommitsNothingAndIsRetried(t *testing.T) {
 	}
 }
 
+// A checkpoint move that fails every time is not an event's failure either: no event is
+// blamed, counted or stopped at (which would stop the consumer at an event that is not
+// the cause); the worker says so in the log and starts again.
+func TestACheckpointMoveThatAlwaysFailsBlamesNoEvent(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE FUNCTION refuse_moves() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.position > OLD.position THEN
+				RAISE EXCEPTION 'checkpoint moves are refused';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_moves BEFORE UPDATE ON consumer_checkpoints FOR EACH ROW EXECUTE FUNCTION refuse_moves()`); err != nil {
+		t.Fatal(err)
+	}
+	appendCommitted(t, pool, "E", 3)
+	opts := fastOptions("a")
+	logs := logTo(&opts)
+	start(t, pool, opts, seenProjection("proj", nil))
+	eventually(t, 10*time.Second, "the worker says it failed, twice", func() bool {
+		return len(logs.lines("checkpoint moves are refused")) >= 2
+	})
+	if s := status(t, pool, "proj"); s.Stopped || s.Attempts != 0 || s.Position != 0 {
+		t.Fatalf("a checkpoint move that fails was taken for an event's failure: %+v", s)
+	}
+	if l := logs.lines("event failed"); len(l) != 0 {
+		t.Fatalf("a failed checkpoint move logged as an event's failure: %q", l)
+	}
+}
+
 // A projection's transaction whose COMMIT fails (here a deferred constraint trigger
 // refuses the first one; a lost connection does the same) commits nothing and fails no
 // event: the consumer reads the batch again and applies
