@@ -35,13 +35,13 @@ type Orders struct {
 	appkit.Aggregate[order.Command, order.Event, order.State, OrderQueries]
 }
 
-// orders: a customer sees and acts on its own orders (authorizeOrder), staff on all.
-var orders = appkit.Definition[order.Command, order.Event, order.State]{Resource: order.Resource,
+// orderAggregate: a customer sees and acts on its own orders (authorizeOrder), staff on all.
+var orderAggregate = appkit.Definition[order.Command, order.Event, order.State]{Resource: order.Resource,
 	Decider: order.Decider, NotFound: order.ErrNotFound, Owner: func(s order.State) string { return s.CustomerID }}
 
 // NewOrders returns the order use cases, writing through store and reading through q.
 func NewOrders(store OrderStore, q OrderQueries, cfg appkit.RunnerConfig) *Orders {
-	return &Orders{appkit.NewAggregate(orders, store, q, cfg)}
+	return &Orders{appkit.NewAggregate(orderAggregate, store, q, cfg)}
 }
 
 // OrderResult is an order command's outcome.

@@ -40,15 +40,15 @@ type Shipments struct {
 	orders appkit.OwnedReads[order.State, order.Event]
 }
 
-// shipments: a customer sees the shipments of its own orders (shipment.State.CustomerID);
+// shipmentAggregate: a customer sees the shipments of its own orders (shipment.State.CustomerID);
 // only staff run shipment commands.
-var shipments = appkit.Definition[shipment.Command, shipment.Event, shipment.State]{Resource: shipment.Resource,
+var shipmentAggregate = appkit.Definition[shipment.Command, shipment.Event, shipment.State]{Resource: shipment.Resource,
 	Decider: shipment.Decider, NotFound: shipment.ErrNotFound, Owner: func(s shipment.State) string { return s.CustomerID }, StaffOnly: true}
 
 // NewShipments returns the shipment use cases, writing through store, reading through
 // q and reading orders (to ship) through orders.
 func NewShipments(store ShipmentStore, q ShipmentQueries, orders appkit.OwnedReads[order.State, order.Event], cfg appkit.RunnerConfig) *Shipments {
-	return &Shipments{Aggregate: appkit.NewAggregate(shipments, store, q, cfg), orders: orders}
+	return &Shipments{Aggregate: appkit.NewAggregate(shipmentAggregate, store, q, cfg), orders: orders}
 }
 
 // CreateShipment ships a confirmed order's lines. The shipment's id is derived from
