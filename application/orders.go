@@ -28,22 +28,20 @@ type OrderQueries interface {
 	ListOrders(ctx context.Context, q ListOrders) (OrderPage, error)
 }
 
-// Orders are the order use cases, commands and queries. Each command is a few lines
-// that build the domain command; the generic CommandHandler does the rest. The reads
-// (Get, AsOf, History) are the generic Owned ones.
+// Orders are the order use cases: the kit's Aggregate (the owned reads, the command
+// handler and the queries port) and a few lines per command that build the domain
+// command.
 type Orders struct {
-	appkit.Owned[order.Command, order.Event, order.State]
-	handler *appkit.CommandHandler[order.Command, order.Event, order.State]
-	queries OrderQueries
+	appkit.Aggregate[order.Command, order.Event, order.State, OrderQueries]
 }
+
+// orderAggregate: a customer sees and acts on its own orders (authorizeOrder), staff on all.
+var orderAggregate = appkit.Definition[order.Command, order.Event, order.State]{Resource: order.Resource,
+	Decider: order.Decider, NotFound: order.ErrNotFound, Owner: func(s order.State) string { return s.CustomerID }}
 
 // NewOrders returns the order use cases, writing through store and reading through q.
 func NewOrders(store OrderStore, q OrderQueries, cfg appkit.RunnerConfig) *Orders {
-	return &Orders{
-		Owned:   appkit.NewOwned(order.Resource, appkit.OwnedReads[order.State, order.Event](q), order.Decider, order.ErrNotFound, func(s order.State) string { return s.CustomerID }),
-		handler: appkit.NewCommandHandler(order.Resource, store, order.Decider, cfg),
-		queries: q,
-	}
+	return &Orders{appkit.NewAggregate(orderAggregate, store, q, cfg)}
 }
 
 // OrderResult is an order command's outcome.
@@ -74,10 +72,9 @@ func (c *Orders) PlaceOrder(ctx context.Context, cmd PlaceOrder) (OrderResult, e
 	} else if !appkit.CanSeeCustomer(ctx, cmd.CustomerID) {
 		return OrderResult{}, fmt.Errorf("PlaceOrder for customer %q: %w", cmd.CustomerID, appkit.ErrForbidden)
 	}
-	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "PlaceOrder", ID: cmd.OrderID, Options: cmd.Options,
-		Build: func(at time.Time) order.Command {
-			return order.PlaceOrder{OrderID: cmd.OrderID, CustomerID: cmd.CustomerID, Currency: cmd.Currency, Contact: cmd.Contact, At: at}
-		}})
+	return c.Commands.Run(ctx, "PlaceOrder", cmd.OrderID, cmd.Options, func(at time.Time) order.Command {
+		return order.PlaceOrder{OrderID: cmd.OrderID, CustomerID: cmd.CustomerID, Currency: cmd.Currency, Contact: cmd.Contact, At: at}
+	})
 }
 
 // AddOrderLine adds a line to a pending order.
@@ -90,7 +87,7 @@ type AddOrderLine struct {
 }
 
 func (c *Orders) AddOrderLine(ctx context.Context, cmd AddOrderLine) (OrderResult, error) {
-	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "AddOrderLine", ID: cmd.OrderID, Options: cmd.Options,
+	return c.Commands.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "AddOrderLine", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build: func(at time.Time) order.Command {
 			return order.AddLine{SKU: cmd.SKU, Quantity: cmd.Quantity, UnitPriceCents: cmd.UnitPriceCents, At: at}
@@ -105,7 +102,7 @@ type ConfirmOrder struct {
 }
 
 func (c *Orders) ConfirmOrder(ctx context.Context, cmd ConfirmOrder) (OrderResult, error) {
-	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "ConfirmOrder", ID: cmd.OrderID, Options: cmd.Options,
+	return c.Commands.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "ConfirmOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build:     func(at time.Time) order.Command { return order.Confirm{At: at} }})
 }
@@ -119,7 +116,7 @@ type CancelOrder struct {
 }
 
 func (c *Orders) CancelOrder(ctx context.Context, cmd CancelOrder) (OrderResult, error) {
-	return c.handler.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "CancelOrder", ID: cmd.OrderID, Options: cmd.Options,
+	return c.Commands.Handle(ctx, appkit.Command[order.Command, order.State]{Name: "CancelOrder", ID: cmd.OrderID, Options: cmd.Options,
 		Authorize: authorizeOrder,
 		Build:     func(at time.Time) order.Command { return order.Cancel{Reason: cmd.Reason, At: at} }})
 }
@@ -169,13 +166,9 @@ func (c *Orders) ListOrders(ctx context.Context, q ListOrders) (OrderPage, error
 		strings.IndexFunc(q.CustomerID, unicode.IsControl) >= 0) {
 		invalid = append(invalid, kit.FieldError{Field: "customer_id", Message: fmt.Sprintf("must be at most %d characters of text without control characters", order.MaxCustomerIDLength)})
 	}
-	switch q.Status {
-	case order.StatusNone, order.StatusPending, order.StatusConfirmed, order.StatusCancelled:
-	default:
-		invalid = append(invalid, kit.FieldError{Field: "status", Message: "must be pending, confirmed or cancelled"})
-	}
+	invalid = append(invalid, appkit.OneOf("status", q.Status, order.StatusPending, order.StatusConfirmed, order.StatusCancelled)...)
 	return appkit.List(ctx, "orders", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *appkit.PageKey, customer string) (OrderPage, error) {
 		q.Limit, q.After, q.CustomerID = limit, after, customer
-		return c.queries.ListOrders(ctx, q)
+		return c.Queries.ListOrders(ctx, q)
 	})
 }

@@ -33,33 +33,22 @@ type ShipmentQueries interface {
 	ListShipments(ctx context.Context, q ListShipments) (ShipmentPage, error)
 }
 
-// Shipments are the shipment use cases, commands and queries.
+// Shipments are the shipment use cases: the kit's Aggregate (the owned reads, the
+// command handler and the queries port) and a few lines per command.
 type Shipments struct {
-	appkit.Owned[shipment.Command, shipment.Event, shipment.State]
-	handler *appkit.CommandHandler[shipment.Command, shipment.Event, shipment.State]
-	queries ShipmentQueries
-	orders  appkit.OwnedReads[order.State, order.Event]
+	appkit.Aggregate[shipment.Command, shipment.Event, shipment.State, ShipmentQueries]
+	orders appkit.OwnedReads[order.State, order.Event]
 }
+
+// shipmentAggregate: a customer sees the shipments of its own orders (shipment.State.CustomerID);
+// only staff run shipment commands.
+var shipmentAggregate = appkit.Definition[shipment.Command, shipment.Event, shipment.State]{Resource: shipment.Resource,
+	Decider: shipment.Decider, NotFound: shipment.ErrNotFound, Owner: func(s shipment.State) string { return s.CustomerID }, StaffOnly: true}
 
 // NewShipments returns the shipment use cases, writing through store, reading through
 // q and reading orders (to ship) through orders.
 func NewShipments(store ShipmentStore, q ShipmentQueries, orders appkit.OwnedReads[order.State, order.Event], cfg appkit.RunnerConfig) *Shipments {
-	return &Shipments{
-		Owned:   appkit.NewOwned(shipment.Resource, appkit.OwnedReads[shipment.State, shipment.Event](q), shipment.Decider, shipment.ErrNotFound, func(s shipment.State) string { return s.CustomerID }),
-		handler: appkit.NewCommandHandler(shipment.Resource, store, shipment.Decider, cfg),
-		queries: q,
-		orders:  orders,
-	}
-}
-
-// handle runs a shipment command. Only staff run shipment commands (ErrForbidden for a
-// customer); the check comes before anything is read, so that a customer learns nothing
-// of a shipment, not even whether it exists.
-func (s *Shipments) handle(ctx context.Context, name string, id uuid.UUID, opts ShipmentOptions, build func(at time.Time) shipment.Command) (ShipmentResult, error) {
-	if err := appkit.RequireStaff(ctx); err != nil {
-		return ShipmentResult{}, fmt.Errorf("%s: %w", name, err)
-	}
-	return s.handler.Handle(ctx, appkit.Command[shipment.Command, shipment.State]{Name: name, ID: id, Options: opts, Build: build})
+	return &Shipments{Aggregate: appkit.NewAggregate(shipmentAggregate, store, q, cfg), orders: orders}
 }
 
 // CreateShipment ships a confirmed order's lines. The shipment's id is derived from
@@ -86,7 +75,7 @@ func (s *Shipments) CreateShipment(ctx context.Context, cmd CreateShipment) (Shi
 		items[i] = shipment.Item{SKU: l.SKU, Quantity: l.Quantity}
 	}
 	id := shipment.ShipmentIDFor(cmd.OrderID)
-	return s.handle(ctx, "CreateShipment", id, cmd.Options, func(at time.Time) shipment.Command {
+	return s.Commands.Run(ctx, "CreateShipment", id, cmd.Options, func(at time.Time) shipment.Command {
 		return shipment.CreateShipment{ShipmentID: id, OrderID: cmd.OrderID, CustomerID: o.State.CustomerID, Items: items,
 			ShipTo: shipTo(o.State.Contact), OrderConfirmed: o.State.Status == order.StatusConfirmed, At: at}
 	})
@@ -100,7 +89,7 @@ type DispatchShipment struct {
 }
 
 func (s *Shipments) DispatchShipment(ctx context.Context, cmd DispatchShipment) (ShipmentResult, error) {
-	return s.handle(ctx, "DispatchShipment", cmd.ShipmentID, cmd.Options, func(at time.Time) shipment.Command {
+	return s.Commands.Run(ctx, "DispatchShipment", cmd.ShipmentID, cmd.Options, func(at time.Time) shipment.Command {
 		return shipment.Dispatch{Carrier: cmd.Carrier, TrackingNo: cmd.TrackingNo, At: at}
 	})
 }
@@ -112,7 +101,7 @@ type DeliverShipment struct {
 }
 
 func (s *Shipments) DeliverShipment(ctx context.Context, cmd DeliverShipment) (ShipmentResult, error) {
-	return s.handle(ctx, "DeliverShipment", cmd.ShipmentID, cmd.Options, func(at time.Time) shipment.Command {
+	return s.Commands.Run(ctx, "DeliverShipment", cmd.ShipmentID, cmd.Options, func(at time.Time) shipment.Command {
 		return shipment.Deliver{At: at}
 	})
 }
@@ -125,7 +114,7 @@ type CancelShipment struct {
 }
 
 func (s *Shipments) CancelShipment(ctx context.Context, cmd CancelShipment) (ShipmentResult, error) {
-	return s.handle(ctx, "CancelShipment", cmd.ShipmentID, cmd.Options, func(at time.Time) shipment.Command {
+	return s.Commands.Run(ctx, "CancelShipment", cmd.ShipmentID, cmd.Options, func(at time.Time) shipment.Command {
 		return shipment.Cancel{Reason: cmd.Reason, At: at}
 	})
 }
@@ -152,15 +141,10 @@ type ShipmentPage = appkit.Page[ShipmentView]
 // shipments of its own orders only: another customer's order_id gives an empty page
 // (the customer filter matches none of its shipments).
 func (s *Shipments) ListShipments(ctx context.Context, q ListShipments) (ShipmentPage, error) {
-	var invalid []kit.FieldError
-	switch q.Status {
-	case shipment.StatusNone, shipment.StatusPending, shipment.StatusDispatched, shipment.StatusDelivered, shipment.StatusCancelled:
-	default:
-		invalid = append(invalid, kit.FieldError{Field: "status", Message: "must be pending, dispatched, delivered or cancelled"})
-	}
+	invalid := appkit.OneOf("status", q.Status, shipment.StatusPending, shipment.StatusDispatched, shipment.StatusDelivered, shipment.StatusCancelled)
 	return appkit.List(ctx, "shipments", q.Limit, q.Cursor, q.CustomerID, invalid, func(limit int, after *appkit.PageKey, customer string) (ShipmentPage, error) {
 		q.Limit, q.After, q.CustomerID = limit, after, customer
-		return s.queries.ListShipments(ctx, q)
+		return s.Queries.ListShipments(ctx, q)
 	})
 }
 

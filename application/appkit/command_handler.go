@@ -76,6 +76,8 @@ type CommandHandler[C, E, S any] struct {
 	store    EventStore[S, E]
 	decider  kit.Decider[C, E, S]
 	cfg      RunnerConfig
+	// staffOnly refuses every caller but staff before anything is read (Definition).
+	staffOnly bool
 }
 
 // NewCommandHandler returns a handler that decides with decider and writes through
@@ -99,6 +101,12 @@ type Command[C, S any] struct {
 	Authorize func(ctx context.Context, current Versioned[S]) error
 }
 
+// Run handles the command name on stream id, built by build, with no Authorize of its
+// own: what most commands are.
+func (h *CommandHandler[C, E, S]) Run(ctx context.Context, name string, id uuid.UUID, opts CommandOptions, build func(at time.Time) C) (CommandResult[S], error) {
+	return h.Handle(ctx, Command[C, S]{Name: name, ID: id, Options: opts, Build: build})
+}
+
 // Handle is the write loop: every attempt of every command, in one place.
 //
 //   - The first attempt is Optimistic: in the common case (a cached or a new stream)
@@ -114,6 +122,9 @@ func (h *CommandHandler[C, E, S]) Handle(ctx context.Context, c Command[C, S]) (
 	caller, err := Caller(ctx)
 	if err != nil {
 		return CommandResult[S]{}, fmt.Errorf("%s: %w", c.Name, err)
+	}
+	if h.staffOnly && !caller.IsStaff() {
+		return CommandResult[S]{}, fmt.Errorf("%s: %w", c.Name, ErrForbidden)
 	}
 	md := MetadataFrom(ctx)
 	md.Command = c.Name

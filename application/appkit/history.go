@@ -108,9 +108,19 @@ func asOf[C, E, S any](ctx context.Context, read EventReader[E], d kit.Decider[C
 	if len(recorded) == 0 || (version != 0 && recorded[len(recorded)-1].Version < version) {
 		return Versioned[S]{}, fmt.Errorf("%s %s as of version %d / time %v: %w", resource, id, version, at, notFound)
 	}
+	return Fold(d, recorded), nil
+}
+
+// Fold is the state d folds from recorded, one stream's events in version order, at
+// the last one's version (the initial state at version 0 when there are none).
+func Fold[C, E, S any](d kit.Decider[C, E, S], recorded []RecordedEvent[E]) Versioned[S] {
 	events := make([]E, len(recorded))
 	for i, r := range recorded {
 		events[i] = r.Event
 	}
-	return Versioned[S]{State: d.Fold(d.Initial, events...), Version: recorded[len(recorded)-1].Version}, nil
+	v := Versioned[S]{State: d.Fold(d.Initial, events...)}
+	if len(recorded) > 0 {
+		v.Version = recorded[len(recorded)-1].Version
+	}
+	return v
 }

@@ -272,3 +272,13 @@ func TestAsOfNeedsAVersionOrATime(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldIsTheStateAtTheLastVersion(t *testing.T) {
+	sum := kit.Decider[int, int, int]{Evolve: func(s, e int) int { return s + e }}
+	if v := Fold(sum, []RecordedEvent[int]{{Event: 2, Version: 4}, {Event: 3, Version: 5}}); v.State != 5 || v.Version != 5 {
+		t.Errorf("Fold = %+v, want 5 at version 5", v)
+	}
+	if v := Fold(sum, nil); v.State != 0 || v.Version != 0 {
+		t.Errorf("Fold of none = %+v, want the initial state at version 0", v)
+	}
+}

@@ -3,6 +3,7 @@ package appkit
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -100,4 +101,22 @@ func decodeCursor(s string) (*PageKey, error) {
 		return nil, err
 	}
 	return &PageKey{At: time.UnixMicro(us).UTC(), ID: uid}, nil
+}
+
+// OneOf checks a list's filter by an enumeration: none ("") or one of allowed, else
+// a field error that names them ("must be pending, confirmed or cancelled").
+func OneOf[T ~string](field string, value T, allowed ...T) []kit.FieldError {
+	if value == "" || slices.Contains(allowed, value) {
+		return nil
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	last := len(names) - 1
+	message := "must be " + names[last]
+	if last > 0 {
+		message = "must be " + strings.Join(names[:last], ", ") + " or " + names[last]
+	}
+	return []kit.FieldError{{Field: field, Message: message}}
 }

@@ -90,3 +90,27 @@ func TestFoldUsesFoldAllWhenGiven(t *testing.T) {
 		t.Fatalf("Fold ignored FoldAll: %d", got)
 	}
 }
+
+func TestTransitionDecidesByStatus(t *testing.T) {
+	notFound, conflict := kit.NotFound("thing"), &kit.ConflictError{Resource: "thing", Code: "thing_not_open", Message: "not open"}
+	closing := kit.Transition[string, string]{From: []string{"open"}, To: "closed", Repeatable: true, NotFound: notFound, Conflict: conflict}
+	anyToClosed := kit.Transition[string, string]{To: "closed", NotFound: notFound, Conflict: conflict}
+	for _, c := range []struct {
+		rule    kit.Transition[string, string]
+		current string
+		events  int
+		err     error
+	}{
+		{closing, "", 0, notFound},
+		{closing, "open", 1, nil},
+		{closing, "closed", 0, nil},
+		{closing, "archived", 0, conflict},
+		{anyToClosed, "archived", 1, nil},
+		{anyToClosed, "closed", 0, conflict}, // not Repeatable
+	} {
+		events, err := c.rule.Decide(c.current, "closed!")
+		if len(events) != c.events || !errors.Is(err, c.err) || (c.err == nil && err != nil) {
+			t.Errorf("%+v from %q: %v, %v; want %d events, %v", c.rule, c.current, events, err, c.events, c.err)
+		}
+	}
+}

@@ -116,14 +116,11 @@ func cancel(s State, c Cancel) ([]Event, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	switch s.Status {
-	case StatusNone:
-		return nil, ErrNotFound
-	case StatusCancelled:
-		return nil, nil
-	}
-	return []Event{OrderCancelled{Reason: c.Reason, CancelledAt: c.At}}, nil
+	return cancelling.Decide(s.Status, OrderCancelled{Reason: c.Reason, CancelledAt: c.At})
 }
+
+// cancelling: an order in any status is cancelled; again, it is a no-op.
+var cancelling = kit.Transition[Status, Event]{To: StatusCancelled, Repeatable: true, NotFound: ErrNotFound}
 
 func isCurrencyCode(s string) bool {
 	if len(s) != 3 {

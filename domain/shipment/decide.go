@@ -21,6 +21,14 @@ const (
 // Decider is the shipment aggregate as a value, for the generic command handler.
 var Decider = kit.Decider[Command, Event, State]{Decide: Decide, Evolve: Evolve, Initial: Initial()}
 
+// The lifecycle steps: only a pending shipment is dispatched, only a dispatched one
+// delivered (again: a no-op), only a pending one cancelled (again: a no-op).
+var (
+	dispatching = kit.Transition[Status, Event]{From: []Status{StatusPending}, To: StatusDispatched, NotFound: ErrNotFound, Conflict: ErrNotPending}
+	delivering  = kit.Transition[Status, Event]{From: []Status{StatusDispatched}, To: StatusDelivered, Repeatable: true, NotFound: ErrNotFound, Conflict: ErrNotDispatched}
+	cancelling  = kit.Transition[Status, Event]{From: []Status{StatusPending}, To: StatusCancelled, Repeatable: true, NotFound: ErrNotFound, Conflict: ErrAlreadyDispatched}
+)
+
 // Decide turns a command into events or a typed error. No events and no error means
 // the command is already satisfied (delivering a delivered shipment, cancelling a
 // cancelled one).
@@ -80,25 +88,11 @@ func dispatch(s State, c Dispatch) ([]Event, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	switch s.Status {
-	case StatusNone:
-		return nil, ErrNotFound
-	case StatusPending:
-		return []Event{ShipmentDispatched{Carrier: c.Carrier, TrackingNo: c.TrackingNo, DispatchedAt: c.At}}, nil
-	}
-	return nil, ErrNotPending
+	return dispatching.Decide(s.Status, ShipmentDispatched{Carrier: c.Carrier, TrackingNo: c.TrackingNo, DispatchedAt: c.At})
 }
 
 func deliver(s State, c Deliver) ([]Event, error) {
-	switch s.Status {
-	case StatusNone:
-		return nil, ErrNotFound
-	case StatusDelivered:
-		return nil, nil
-	case StatusDispatched:
-		return []Event{ShipmentDelivered{DeliveredAt: c.At}}, nil
-	}
-	return nil, ErrNotDispatched
+	return delivering.Decide(s.Status, ShipmentDelivered{DeliveredAt: c.At})
 }
 
 func cancel(s State, c Cancel) ([]Event, error) {
@@ -107,13 +101,5 @@ func cancel(s State, c Cancel) ([]Event, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	switch s.Status {
-	case StatusNone:
-		return nil, ErrNotFound
-	case StatusCancelled:
-		return nil, nil
-	case StatusPending:
-		return []Event{ShipmentCancelled{Reason: c.Reason, CancelledAt: c.At}}, nil
-	}
-	return nil, ErrAlreadyDispatched
+	return cancelling.Decide(s.Status, ShipmentCancelled{Reason: c.Reason, CancelledAt: c.At})
 }

@@ -26,8 +26,7 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 	} else {
 		id = newID
 	}
-	req := commandRequest{operation: "placeOrder", path: "/orders", idempotencyKey: r.Params.IdempotencyKey,
-		correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer, body: body, successStatus: http.StatusCreated, location: true}
+	req := createParams(r.Params).request("placeOrder", "/orders", body, "")
 	customer := "" // the caller's own
 	if body.CustomerId != nil {
 		customer = *body.CustomerId
@@ -40,9 +39,7 @@ func (h *Handlers) PlaceOrder(ctx context.Context, r api.PlaceOrderRequestObject
 
 func (h *Handlers) AddOrderLine(ctx context.Context, r api.AddOrderLineRequestObject) (api.AddOrderLineResponseObject, error) {
 	body := *r.Body
-	req := commandRequest{operation: "addOrderLine", path: "/orders/" + r.Id.String() + "/lines",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
-		body: body, successStatus: http.StatusOK}
+	req := changeParams(r.Params).request("addOrderLine", "/orders/"+r.Id.String()+"/lines", body)
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
 		return h.app.Orders.AddOrderLine(ctx, application.AddOrderLine{OrderID: r.Id, SKU: body.Sku,
 			Quantity: int(body.Quantity), UnitPriceCents: body.UnitPriceCents, Options: opts})
@@ -50,22 +47,15 @@ func (h *Handlers) AddOrderLine(ctx context.Context, r api.AddOrderLineRequestOb
 }
 
 func (h *Handlers) ConfirmOrder(ctx context.Context, r api.ConfirmOrderRequestObject) (api.ConfirmOrderResponseObject, error) {
-	req := commandRequest{operation: "confirmOrder", path: "/orders/" + r.Id.String() + "/confirm",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
-		successStatus: http.StatusOK}
+	req := changeParams(r.Params).request("confirmOrder", "/orders/"+r.Id.String()+"/confirm", nil)
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
 		return h.app.Orders.ConfirmOrder(ctx, application.ConfirmOrder{OrderID: r.Id, Options: opts})
 	})
 }
 
 func (h *Handlers) CancelOrder(ctx context.Context, r api.CancelOrderRequestObject) (api.CancelOrderResponseObject, error) {
-	reason := ""
-	if r.Body != nil && r.Body.Reason != nil {
-		reason = *r.Body.Reason
-	}
-	req := commandRequest{operation: "cancelOrder", path: "/orders/" + r.Id.String() + "/cancel",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
-		body: api.CancelRequest{Reason: &reason}, successStatus: http.StatusOK}
+	reason, body := cancellation(r.Body)
+	req := changeParams(r.Params).request("cancelOrder", "/orders/"+r.Id.String()+"/cancel", body)
 	return runCommand(ctx, req, presentOrder, func(ctx context.Context, opts application.OrderOptions) (application.OrderResult, error) {
 		return h.app.Orders.CancelOrder(ctx, application.CancelOrder{OrderID: r.Id, Reason: reason, Options: opts})
 	})
@@ -76,24 +66,9 @@ func (h *Handlers) GetOrder(ctx context.Context, r api.GetOrderRequestObject) (a
 }
 
 func (h *Handlers) ListOrders(ctx context.Context, r api.ListOrdersRequestObject) (api.ListOrdersResponseObject, error) {
-	q := application.ListOrders{}
-	if r.Params.Status != nil {
-		q.Status = order.Status(*r.Params.Status)
-	}
-	if r.Params.CustomerId != nil {
-		q.CustomerID = *r.Params.CustomerId
-	}
-	if r.Params.Limit != nil {
-		q.Limit = *r.Params.Limit
-	}
-	if r.Params.Cursor != nil {
-		q.Cursor = *r.Params.Cursor
-	}
-	page, err := h.app.Orders.ListOrders(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(page, func(v application.OrderView) any { return toAPIOrder(v) })
+	page, err := h.app.Orders.ListOrders(ctx, application.ListOrders{Status: order.Status(value(r.Params.Status)),
+		CustomerID: value(r.Params.CustomerId), Limit: value(r.Params.Limit), Cursor: value(r.Params.Cursor)})
+	return listPage(page, err, toAPIOrder)
 }
 
 func (h *Handlers) GetOrderEvents(ctx context.Context, r api.GetOrderEventsRequestObject) (api.GetOrderEventsResponseObject, error) {

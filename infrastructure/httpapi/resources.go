@@ -43,8 +43,12 @@ func getResource[C, E, S any](ctx context.Context, reads appkit.Owned[C, E, S], 
 	return jsonResponse(headers, representation)
 }
 
-// listPage answers a page of a list: {"items": [...], "next_cursor": ...}.
-func listPage[T any](page appkit.Page[T], present func(T) any) (storedResponse, error) {
+// listPage answers a page of a list: {"items": [...], "next_cursor": ...}, or err
+// when the list failed.
+func listPage[T, A any](page appkit.Page[T], err error, present func(T) A) (storedResponse, error) {
+	if err != nil {
+		return storedResponse{}, err
+	}
 	out := struct {
 		Items      []any   `json:"items"`
 		NextCursor *string `json:"next_cursor,omitempty"`

@@ -22,9 +22,7 @@ func shipmentPath(id uuid.UUID) string { return "/shipments/" + id.String() }
 
 func (h *Handlers) CreateShipment(ctx context.Context, r api.CreateShipmentRequestObject) (api.CreateShipmentResponseObject, error) {
 	body := *r.Body
-	req := commandRequest{operation: "createShipment", path: "/shipments", idempotencyKey: r.Params.IdempotencyKey,
-		correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer, body: body, successStatus: http.StatusCreated, location: true,
-		existing: shipmentPath(shipment.ShipmentIDFor(body.OrderId))}
+	req := createParams(r.Params).request("createShipment", "/shipments", body, shipmentPath(shipment.ShipmentIDFor(body.OrderId)))
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.CreateShipment(ctx, application.CreateShipment{OrderID: body.OrderId, Options: opts})
 	})
@@ -32,31 +30,22 @@ func (h *Handlers) CreateShipment(ctx context.Context, r api.CreateShipmentReque
 
 func (h *Handlers) DispatchShipment(ctx context.Context, r api.DispatchShipmentRequestObject) (api.DispatchShipmentResponseObject, error) {
 	body := *r.Body
-	req := commandRequest{operation: "dispatchShipment", path: shipmentPath(r.Id) + "/dispatch",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
-		body: body, successStatus: http.StatusOK}
+	req := changeParams(r.Params).request("dispatchShipment", shipmentPath(r.Id)+"/dispatch", body)
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.DispatchShipment(ctx, application.DispatchShipment{ShipmentID: r.Id, Carrier: body.Carrier, TrackingNo: body.TrackingNo, Options: opts})
 	})
 }
 
 func (h *Handlers) DeliverShipment(ctx context.Context, r api.DeliverShipmentRequestObject) (api.DeliverShipmentResponseObject, error) {
-	req := commandRequest{operation: "deliverShipment", path: shipmentPath(r.Id) + "/deliver",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
-		successStatus: http.StatusOK}
+	req := changeParams(r.Params).request("deliverShipment", shipmentPath(r.Id)+"/deliver", nil)
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.DeliverShipment(ctx, application.DeliverShipment{ShipmentID: r.Id, Options: opts})
 	})
 }
 
 func (h *Handlers) CancelShipment(ctx context.Context, r api.CancelShipmentRequestObject) (api.CancelShipmentResponseObject, error) {
-	reason := ""
-	if r.Body != nil && r.Body.Reason != nil {
-		reason = *r.Body.Reason
-	}
-	req := commandRequest{operation: "cancelShipment", path: shipmentPath(r.Id) + "/cancel",
-		ifMatch: r.Params.IfMatch, idempotencyKey: r.Params.IdempotencyKey, correlationID: r.Params.XCorrelationID, prefer: r.Params.Prefer,
-		body: api.CancelRequest{Reason: &reason}, successStatus: http.StatusOK}
+	reason, body := cancellation(r.Body)
+	req := changeParams(r.Params).request("cancelShipment", shipmentPath(r.Id)+"/cancel", body)
 	return runCommand(ctx, req, presentShipment, func(ctx context.Context, opts application.ShipmentOptions) (application.ShipmentResult, error) {
 		return h.app.Shipments.CancelShipment(ctx, application.CancelShipment{ShipmentID: r.Id, Reason: reason, Options: opts})
 	})
@@ -67,21 +56,9 @@ func (h *Handlers) GetShipment(ctx context.Context, r api.GetShipmentRequestObje
 }
 
 func (h *Handlers) ListShipments(ctx context.Context, r api.ListShipmentsRequestObject) (api.ListShipmentsResponseObject, error) {
-	q := application.ListShipments{OrderID: r.Params.OrderId}
-	if r.Params.Status != nil {
-		q.Status = shipment.Status(*r.Params.Status)
-	}
-	if r.Params.Limit != nil {
-		q.Limit = *r.Params.Limit
-	}
-	if r.Params.Cursor != nil {
-		q.Cursor = *r.Params.Cursor
-	}
-	page, err := h.app.Shipments.ListShipments(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(page, func(v application.ShipmentView) any { return toAPIShipment(v) })
+	page, err := h.app.Shipments.ListShipments(ctx, application.ListShipments{OrderID: r.Params.OrderId,
+		Status: shipment.Status(value(r.Params.Status)), Limit: value(r.Params.Limit), Cursor: value(r.Params.Cursor)})
+	return listPage(page, err, toAPIShipment)
 }
 
 func (h *Handlers) GetShipmentEvents(ctx context.Context, r api.GetShipmentEventsRequestObject) (api.GetShipmentEventsResponseObject, error) {

@@ -2,13 +2,11 @@ package orderstore_test
 
 import (
 	"context"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/example/orders/application"
 	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
@@ -20,41 +18,13 @@ import (
 func TestProjectionIsIdempotentByVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := appkit.AsSystem(context.Background())
 	id := uuid.New()
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	events := []order.Event{
+	testsupport.CheckProjectionIsIdempotent(t, f.store, orderstore.Project, order.Decider, f.app.Orders.Owned, id, []order.Event{
 		order.OrderPlaced{OrderID: id, CustomerID: "kim", Currency: "EUR", PlacedAt: at},
 		order.OrderLineAdded{SKU: "a", Quantity: 2, UnitPriceCents: 300, AddedAt: at},
 		order.OrderConfirmed{ConfirmedAt: at},
-	}
-	_, err := f.store.Attempt(ctx, id, appkit.Read, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
-		err := tx.Append(ctx, 0, events, appkit.Metadata{}, at)
-		if err != nil {
-			return err
-		}
-		recorded := testsupport.Recorded(1, at, events...)
-		for i := 0; i < 3; i++ {
-			if err := orderstore.Project(tx.(aggregatestore.Queue), id, recorded); err != nil {
-				return err
-			}
-		}
-		// And each event on its own, out of order, once more.
-		for _, i := range []int{2, 0, 1} {
-			if err := orderstore.Project(tx.(aggregatestore.Queue), id, recorded[i:i+1]); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := f.get(t, id)
-	want := application.OrderView{State: order.Fold(order.Initial(), events...), Version: 3}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("after repeated projection:\n%+v\nwant\n%+v", got, want)
-	}
 }
 
 func TestProjectionRollsBackWithTheAppend(t *testing.T) {

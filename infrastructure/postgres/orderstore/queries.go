@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -16,21 +15,19 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
-	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
 
 // Queries implements application.OrderQueries: order_overview, and the store's streams
 // for history.
 type Queries struct {
-	aggregatestore.Overview[order.State]
-	events *Store
+	aggregatestore.Reads[order.State, order.Event]
 }
 
 func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[order.Event]) *Queries {
-	return &Queries{events: NewStoreWithCache(pool, codec, 0), Overview: aggregatestore.Overview[order.State]{
+	return &Queries{aggregatestore.Reads[order.State, order.Event]{Streams: NewStoreWithCache(pool, codec, 0), Overview: aggregatestore.Overview[order.State]{
 		Pool: pool, Select: selectOverview, ID: "o.id", Newest: "o.placed_at", NotFound: order.ErrNotFound, Scan: scanOverview,
 		Key: func(s order.State) appkit.PageKey { return appkit.PageKey{At: s.PlacedAt, ID: s.ID} },
-	}}
+	}}}
 }
 
 const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.total_cents, o.unit_count, o.version,
@@ -42,8 +39,7 @@ const selectOverview = `SELECT o.id, o.customer_id, o.status, o.currency, o.tota
 // OpenPersonalData has the queries open the personal data they show with keys, and
 // returns them.
 func (q *Queries) OpenPersonalData(keys *personaldata.Keys) *Queries {
-	q.Personal = keys
-	q.events.UsePersonalData(keys)
+	q.UsePersonalData(keys)
 	return q
 }
 
@@ -57,10 +53,6 @@ func (q *Queries) ListOrders(ctx context.Context, l application.ListOrders) (app
 		f.Equal("o.customer_id", l.CustomerID)
 	}
 	return q.List(ctx, f, l.After, l.Limit)
-}
-
-func (q *Queries) Events(ctx context.Context, id uuid.UUID, r appkit.EventRange) ([]appkit.RecordedEvent[order.Event], error) {
-	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 
 func scanOverview(rows pgx.Rows) (application.OrderView, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/order"
 	"github.com/example/orders/infrastructure/eventcodec"
+	"github.com/example/orders/test/testsupport"
 )
 
 func TestListOrdersPagesNewestFirstWithFilters(t *testing.T) {
@@ -273,4 +274,12 @@ func currentVersion(t testing.TB, name string) int {
 		t.Fatalf("the order codec does not know %s", name)
 	}
 	return v
+}
+
+// A customer reads its own orders; another customer's answers order_not_found.
+func TestOrderOwnedReads(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	kates, liams := f.place(t, "kate").State.ID, f.place(t, "liam").State.ID
+	testsupport.CheckOwnedReads(t, f.app.Orders.Owned, order.ErrNotFound, "kate", kates, liams)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -15,21 +14,19 @@ import (
 	"github.com/example/orders/infrastructure/eventcodec"
 	"github.com/example/orders/infrastructure/personaldata"
 	"github.com/example/orders/infrastructure/postgres/aggregatestore"
-	"github.com/example/orders/infrastructure/postgres/eventstore"
 )
 
 // Queries implements application.ShipmentQueries: shipment_overview, and the streams
 // for history.
 type Queries struct {
-	aggregatestore.Overview[shipment.State]
-	events *Store
+	aggregatestore.Reads[shipment.State, shipment.Event]
 }
 
 func NewQueries(pool *pgxpool.Pool, codec *eventcodec.Registry[shipment.Event]) *Queries {
-	return &Queries{events: newStore(pool, codec, 0), Overview: aggregatestore.Overview[shipment.State]{
+	return &Queries{aggregatestore.Reads[shipment.State, shipment.Event]{Streams: newStore(pool, codec, 0), Overview: aggregatestore.Overview[shipment.State]{
 		Pool: pool, Select: selectOverview, ID: "s.id", Newest: "s.created_at", NotFound: shipment.ErrNotFound, Scan: scanOverview,
 		Key: func(s shipment.State) appkit.PageKey { return appkit.PageKey{At: s.CreatedAt, ID: s.ID} },
-	}}
+	}}}
 }
 
 const selectOverview = `SELECT s.id, s.order_id, s.customer_id, s.status, coalesce(s.carrier, ''), coalesce(s.tracking_no, ''), s.items,
@@ -38,8 +35,7 @@ const selectOverview = `SELECT s.id, s.order_id, s.customer_id, s.status, coales
 // OpenPersonalData has the queries open the personal data they show with keys, and
 // returns them.
 func (q *Queries) OpenPersonalData(keys *personaldata.Keys) *Queries {
-	q.Personal = keys
-	q.events.UsePersonalData(keys)
+	q.UsePersonalData(keys)
 	return q
 }
 
@@ -56,10 +52,6 @@ func (q *Queries) ListShipments(ctx context.Context, l application.ListShipments
 		f.Equal("s.status", string(l.Status))
 	}
 	return q.List(ctx, f, l.After, l.Limit)
-}
-
-func (q *Queries) Events(ctx context.Context, id uuid.UUID, r appkit.EventRange) ([]appkit.RecordedEvent[shipment.Event], error) {
-	return q.events.History(ctx, id, eventstore.StreamRange{From: r.From, To: r.To, Until: r.Until})
 }
 
 func scanOverview(rows pgx.Rows) (application.ShipmentView, error) {

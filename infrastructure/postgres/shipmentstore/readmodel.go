@@ -46,18 +46,15 @@ type overviewRow struct {
 // expectOverview is the row the projection must hold for these events; a stream that
 // creates no shipment has none (nil).
 func expectOverview(_ uuid.UUID, events []appkit.RecordedEvent[shipment.Event]) (overview, error) {
-	decoded := make([]shipment.Event, len(events))
-	for i, r := range events {
-		decoded[i] = r.Event
-	}
-	st := shipment.Decider.Fold(shipment.Decider.Initial, decoded...)
+	v := appkit.Fold(shipment.Decider, events)
+	st := v.State
 	if !st.Exists() {
 		return overview{}, nil
 	}
 	o := overview{Row: &overviewRow{
 		OrderID: st.OrderID, CustomerID: st.CustomerID, Status: string(st.Status),
 		Carrier: nullIfEmpty(st.Carrier), TrackingNo: nullIfEmpty(st.TrackingNo),
-		Items: st.Items, Version: events[len(events)-1].Version,
+		Items: st.Items, Version: v.Version,
 		CreatedAt: verify.DBTime(st.CreatedAt), UpdatedAt: verify.DBTime(st.UpdatedAt),
 	}}
 	if st.ShipTo.IsSet() {
