@@ -183,7 +183,21 @@ func TestAGuessedKeyDoesNotHideOtherFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := uuid.Must(application.NewID())
-	key := appkit.IdempotencyKey{Scope: "s", Key: "k"}
+	err := keyedPlaceDeferring(ctx, f, id, appkit.IdempotencyKey{Scope: "s", Key: "k"}, `INSERT INTO guessed_key_test VALUES (1), (1)`)
+	if err == nil || errors.Is(err, appkit.ErrUnverified) || !strings.Contains(err.Error(), "guessed_key_test") {
+		t.Fatalf("the batch failed on another constraint: %v, want that error", err)
+	}
+	var events, keys int
+	if err := f.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE stream_id = $1), (SELECT count(*) FROM idempotency_keys WHERE key = 'k')`,
+		id.String()).Scan(&events, &keys); err != nil || events != 0 || keys != 0 {
+		t.Fatalf("%d events and %d keys written (%v)", events, keys, err)
+	}
+}
+
+// keyedPlaceDeferring runs an Optimistic attempt that claims key (taken to be new),
+// places order id, keeps its outcome, and then defers sql into the commit's batch: how
+// the tests of a guessed key make that batch fail after the key's insert.
+func keyedPlaceDeferring(ctx context.Context, f fixture, id uuid.UUID, key appkit.IdempotencyKey, sql string) error {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	_, err := f.store.Attempt(ctx, id, appkit.Optimistic, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
 		if rec, err := tx.ClaimIdempotencyKey(ctx, key, "f", time.Hour); err != nil || !rec.Claimed {
@@ -198,15 +212,8 @@ func TestAGuessedKeyDoesNotHideOtherFailures(t *testing.T) {
 		if err := tx.KeepOutcome(ctx, key, appkit.KeptOutcome{ID: id, Version: 1}); err != nil {
 			return err
 		}
-		tx.(aggregatestore.Queue).Defer(`INSERT INTO guessed_key_test VALUES (1), (1)`)
+		tx.(aggregatestore.Queue).Defer(sql)
 		return nil
 	})
-	if err == nil || errors.Is(err, appkit.ErrUnverified) || !strings.Contains(err.Error(), "guessed_key_test") {
-		t.Fatalf("the batch failed on another constraint: %v, want that error", err)
-	}
-	var events, keys int
-	if err := f.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE stream_id = $1), (SELECT count(*) FROM idempotency_keys WHERE key = 'k')`,
-		id.String()).Scan(&events, &keys); err != nil || events != 0 || keys != 0 {
-		t.Fatalf("%d events and %d keys written (%v)", events, keys, err)
-	}
+	return err
 }

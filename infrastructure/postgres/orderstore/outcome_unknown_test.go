@@ -3,7 +3,6 @@ package orderstore_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -11,8 +10,6 @@ import (
 
 	"github.com/example/orders/application"
 	"github.com/example/orders/application/appkit"
-	"github.com/example/orders/domain/order"
-	"github.com/example/orders/infrastructure/postgres/aggregatestore"
 )
 
 // A one-round-trip attempt with a guessed idempotency key whose batch (append, key,
@@ -24,25 +21,7 @@ func TestAGuessedKeysCommitWithoutAnAnswerIsOfUnknownOutcome(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithTimeout(appkit.AsSystem(context.Background()), 300*time.Millisecond)
 	defer cancel()
-	id := uuid.Must(application.NewID())
-	key := appkit.IdempotencyKey{Scope: "s", Key: "slow"}
-	at := time.Now().UTC().Truncate(time.Microsecond)
-	_, err := f.store.Attempt(ctx, id, appkit.Optimistic, func(ctx context.Context, tx appkit.StreamTx[order.State, order.Event]) error {
-		if rec, err := tx.ClaimIdempotencyKey(ctx, key, "f", time.Hour); err != nil || !rec.Claimed {
-			return fmt.Errorf("claim: %+v %w", rec, err)
-		}
-		if _, err := tx.Load(ctx); err != nil {
-			return err
-		}
-		if err := tx.Append(ctx, 0, []order.Event{order.OrderPlaced{OrderID: id, CustomerID: "x", Currency: "EUR", PlacedAt: at}}, appkit.Metadata{}, at); err != nil {
-			return err
-		}
-		if err := tx.KeepOutcome(ctx, key, appkit.KeptOutcome{ID: id, Version: 1}); err != nil {
-			return err
-		}
-		tx.(aggregatestore.Queue).Defer(`SELECT pg_sleep(1)`) // past the deadline
-		return nil
-	})
+	err := keyedPlaceDeferring(ctx, f, uuid.Must(application.NewID()), appkit.IdempotencyKey{Scope: "s", Key: "slow"}, `SELECT pg_sleep(1)`) // past the deadline
 	if !errors.Is(err, appkit.ErrOutcomeUnknown) {
 		t.Fatalf("a commit past the deadline: %v, want ErrOutcomeUnknown", err)
 	}
