@@ -34,28 +34,6 @@ func customerCtx(subject string) context.Context {
 	return appkit.WithPrincipal(context.Background(), appkit.Principal{Subject: subject})
 }
 
-// Only staff run shipment commands: a customer gets ErrForbidden before the order or
-// the shipment is read, so that it learns nothing of either.
-func TestShipmentCommandsAreStaffOnly(t *testing.T) {
-	s := NewShipments(nil, nil, askedOrders{}, appkit.RunnerConfig{})
-	ctx := customerCtx("alice")
-	id := uuid.New()
-	for name, run := range map[string]func() (ShipmentResult, error){
-		"CreateShipment":   func() (ShipmentResult, error) { return s.CreateShipment(ctx, CreateShipment{OrderID: id}) },
-		"DispatchShipment": func() (ShipmentResult, error) { return s.DispatchShipment(ctx, DispatchShipment{ShipmentID: id}) },
-		"DeliverShipment":  func() (ShipmentResult, error) { return s.DeliverShipment(ctx, DeliverShipment{ShipmentID: id}) },
-		"CancelShipment":   func() (ShipmentResult, error) { return s.CancelShipment(ctx, CancelShipment{ShipmentID: id}) },
-	} {
-		if _, err := run(); !errors.Is(err, appkit.ErrForbidden) || !strings.HasPrefix(err.Error(), name+": ") {
-			t.Errorf("%s by a customer: %v, want %s: ErrForbidden", name, err, name)
-		}
-	}
-	// Staff get as far as the order's read.
-	if _, err := s.CreateShipment(appkit.AsSystem(context.Background()), CreateShipment{OrderID: id}); !errors.Is(err, errPortAsked) {
-		t.Errorf("CreateShipment by staff: %v, want the order's read", err)
-	}
-}
-
 // consumerStatuses answers one status.
 type consumerStatuses struct{ asked int }
 
