@@ -7,28 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/example/orders/application/appkit"
 	"github.com/example/orders/domain/customer"
 	"github.com/example/orders/domain/kit"
-	"github.com/example/orders/domain/order"
 )
 
-// The use cases' access checks, which come before any port is asked: the ports here
-// answer errPortAsked, so that a check passed by mistake shows as that error.
-
-var errPortAsked = errors.New("the port was asked")
-
-// askedOrders is an OrderQueries port that must not be asked.
-type askedOrders struct{}
-
-func (askedOrders) ByID(context.Context, uuid.UUID) (OrderView, error) {
-	return OrderView{}, errPortAsked
-}
-func (askedOrders) Events(context.Context, uuid.UUID, appkit.EventRange) ([]appkit.RecordedEvent[order.Event], error) {
-	return nil, errPortAsked
-}
+// The use cases' access checks, which come before any port is asked.
 
 func customerCtx(subject string) context.Context {
 	return appkit.WithPrincipal(context.Background(), appkit.Principal{Subject: subject})

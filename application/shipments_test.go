@@ -9,7 +9,22 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/example/orders/application/appkit"
+	"github.com/example/orders/domain/order"
 )
+
+// errPortAsked is what askedOrders answers, so that a check passed by mistake shows as
+// that error.
+var errPortAsked = errors.New("the port was asked")
+
+// askedOrders is an OrderQueries port that must not be asked.
+type askedOrders struct{}
+
+func (askedOrders) ByID(context.Context, uuid.UUID) (OrderView, error) {
+	return OrderView{}, errPortAsked
+}
+func (askedOrders) Events(context.Context, uuid.UUID, appkit.EventRange) ([]appkit.RecordedEvent[order.Event], error) {
+	return nil, errPortAsked
+}
 
 // Only staff run shipment commands: a customer gets ErrForbidden before the order or
 // the shipment is read, so that it learns nothing of either.
