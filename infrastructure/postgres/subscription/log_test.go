@@ -27,6 +27,15 @@ func logTo(opts *subscription.Options) *logBuffer {
 	return logs
 }
 
+// noEventFailure fails the test if the log holds an event's failure: what a failure
+// that is not an event's (what) must not be logged as.
+func (b *logBuffer) noEventFailure(t *testing.T, what string) {
+	t.Helper()
+	if l := b.lines("event failed"); len(l) != 0 {
+		t.Fatalf("%s logged as an event's failure: %q", what, l)
+	}
+}
+
 func (b *logBuffer) lines(containing string) []string {
 	var out []string
 	for _, l := range strings.Split(b.String(), "\n") {

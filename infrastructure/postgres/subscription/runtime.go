@@ -404,11 +404,16 @@ func (r *Runtime) caughtUp(ctx context.Context, c *running, w *worker, conn *pgx
 // blame).
 func (r *Runtime) project(ctx context.Context, c *running, w *worker, conn *pgx.Conn, events []eventstore.RecordedEvent, to int64, split bool) (int64, *eventstore.RecordedEvent, error) {
 	q := &stmtQueue{}
-	for i := range events {
-		q.cur = i
-		if err := recovered(func() error { return c.Project(events[i], q) }); err != nil {
-			return r.projectPrefix(ctx, c, w, conn, events, i, err)
+	if err := recovered(func() error {
+		for i := range events {
+			q.cur = i
+			if err := c.Project(events[i], q); err != nil {
+				return err
+			}
 		}
+		return nil
+	}); err != nil {
+		return r.projectPrefix(ctx, c, w, conn, events, q.cur, err) // q.cur: the event that failed or panicked
 	}
 	last := max(events[len(events)-1].Position, to)
 	var failedAt int
