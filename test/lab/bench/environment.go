@@ -29,6 +29,7 @@ type environment struct {
 	serviceBin string   // the service's binary, to restart it
 	consumers  bool     // whether the service runs its asynchronous consumers
 	pprofAddr  string   // the service's profiler listener, with -cpuprofile
+	crudPprof  string   // the CRUD server's, with -cpuprofile
 	profiles   []string // CPU profiles written
 }
 
@@ -115,6 +116,10 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 			return env, cleanup, err
 		}
 		env.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		if port, err = freePort(); err != nil {
+			return env, cleanup, err
+		}
+		env.crudPprof = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	env.serviceBin = bin
 	if env.service, err = startService(ctx, bin, db.URL, cfg.maxConns, env.pprofAddr, cfg.serverLogTee, env.consumers); err != nil {
@@ -130,7 +135,7 @@ func setUp(ctx context.Context, cfg config, rep *report) (*environment, func(), 
 	if err != nil {
 		return env, cleanup, err
 	}
-	if env.crud, err = startCRUD(ctx, crudBin, db.URL, cfg.maxConns); err != nil {
+	if env.crud, err = startCRUD(ctx, crudBin, db.URL, cfg.maxConns, env.crudPprof); err != nil {
 		return env, cleanup, fmt.Errorf("CRUD server: %w", err)
 	}
 	logf("CRUD baseline server: pid %d on %s (echo + pgx, one INSERT per place, one UPDATE+INSERT transaction per add line)", env.crud.pid, env.crud.URL)

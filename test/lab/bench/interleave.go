@@ -17,6 +17,8 @@ type contender struct {
 	// profile, with -cpuprofile, saves a CPU profile of the service during this
 	// contender's first run at profileWorkers, as cpu-<profile>-c8.pprof.
 	profile string
+	// crud: the profile is the CRUD server's, not the service's.
+	crud bool
 }
 
 // interleave measures every contender at every concurrency, round after round, with
@@ -45,7 +47,7 @@ func interleave(ctx context.Context, env *environment, label string, cs []conten
 				l := cfg.comparisonLoad(c.name, conc, func(i int) func(context.Context) outcome { return c.newOp(conc, i) })
 				wait := func() {}
 				if env.cfg.cpuProfile && c.profile != "" && conc == profileWorkers && round == 0 && !cfg.smoke {
-					wait = env.startProfile(ctx, fmt.Sprintf("%s-c%d", c.profile, conc), cfg.duration)
+					wait = env.startProfile(ctx, fmt.Sprintf("%s-c%d", c.profile, conc), cfg.duration, c.crud)
 				}
 				s := runLoad(ctx, env, l)
 				wait()

@@ -21,15 +21,19 @@ const profileWorkers = 8
 
 // startProfile fetches a CPU profile of the service for about d in the background;
 // the returned function waits for it and writes it to out/cpu-<name>.pprof.
-func (env *environment) startProfile(ctx context.Context, name string, d time.Duration) func() {
-	if env.pprofAddr == "" {
+func (env *environment) startProfile(ctx context.Context, name string, d time.Duration, crud bool) func() {
+	addr := env.pprofAddr
+	if crud {
+		addr = env.crudPprof
+	}
+	if addr == "" {
 		return func() {}
 	}
 	secs := max(1, int(d/time.Second))
 	path := filepath.Join(env.cfg.outDir, "cpu-"+name+".pprof")
 	done := make(chan error, 1)
 	go func() {
-		done <- fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", env.pprofAddr, secs), path)
+		done <- fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), path)
 	}()
 	return func() {
 		if err := <-done; err != nil {

@@ -46,7 +46,7 @@ var (
 		{"logging", []string{"log/slog", "infrastructure/logging"}},
 		{"metrics and tracing", []string{"prometheus", "go.opentelemetry.io", "infrastructure/metrics", "infrastructure/tracing"}},
 		{"net/http + echo", []string{"net/http.", "labstack/echo", "bufio.", "net.(*conn)", "net/textproto"}},
-		{"service code (handlers, runner, decider, codec, ids)", []string{servicename.ModulePath + "/", "google/uuid"}},
+		{"service code (handlers, runner, decider, codec, ids)", []string{servicename.ModulePath + "/", "google/uuid", "main.main."}}, // main.main.: the CRUD server's handlers,
 	}
 )
 

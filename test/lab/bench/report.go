@@ -145,7 +145,8 @@ func (r *report) finish(ctx context.Context, env *environment) {
 }
 
 // readProfiles sorts the samples of the CPU profiles taken during the HTTP runs at
-// profileWorkers (place order, add line) into the rows of shareNames.
+// profileWorkers (place order, add line, and the CRUD server's place order, to see
+// where the difference goes) into the rows of shareNames.
 func (r *report) readProfiles(ctx context.Context, files []string) {
 	for _, f := range files {
 		name, cpu := "", 0.0
@@ -153,6 +154,10 @@ func (r *report) readProfiles(ctx context.Context, files []string) {
 		case strings.HasPrefix(base, "cpu-place-"):
 			if row, ok := r.placeAt(profileWorkers); ok && row.Concurrency == profileWorkers {
 				name, cpu = "place order", row.HTTP.CPU.Service
+			}
+		case strings.HasPrefix(base, "cpu-crud-place-"):
+			if row, ok := r.placeAt(profileWorkers); ok && row.Concurrency == profileWorkers {
+				name, cpu = "place order (CRUD server)", row.CRUD.CPU.CRUD
 			}
 		case strings.HasPrefix(base, "cpu-add-line-"):
 			for _, row := range r.AddLine {

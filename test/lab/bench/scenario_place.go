@@ -60,7 +60,7 @@ func runPlace(ctx context.Context, env *environment, rep *report) error {
 			customer := fmt.Sprintf("bench-naive-%d", i)
 			return func(ctx context.Context) outcome { return sqlOutcome(raw.placeNaive(ctx, customer)) }
 		}},
-		{name: "crud", newOp: func(_, i int) func(context.Context) outcome {
+		{name: "crud", profile: "crud-place", crud: true, newOp: func(_, i int) func(context.Context) outcome {
 			customer := fmt.Sprintf("bench-crud-%d", i)
 			return func(ctx context.Context) outcome {
 				_, o := env.crudHTTP.placeOrder(ctx, customer)

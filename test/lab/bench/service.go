@@ -84,12 +84,12 @@ func startServiceWith(ctx context.Context, bin, dbURL string, maxConns int, extr
 // startCRUD runs the CRUD baseline server (test/lab/bench/crudserver) the same way, with
 // the garbage-collection target the service's serve sets for itself (GOGC=400, see
 // serveGCPercent in cmd/orders) unless the environment sets one for both.
-func startCRUD(ctx context.Context, bin, dbURL string, maxConns int) (*service, error) {
+func startCRUD(ctx context.Context, bin, dbURL string, maxConns int, pprofAddr string) (*service, error) {
 	env := map[string]string{"DATABASE_URL": dbURL}
 	if os.Getenv("GOGC") == "" {
 		env["GOGC"] = "400"
 	}
-	return startProcess(ctx, bin, nil, env, maxConns, "", false)
+	return startProcess(ctx, bin, nil, env, maxConns, pprofAddr, false)
 }
 
 func startProcess(ctx context.Context, bin string, args []string, env map[string]string, maxConns int, pprofAddr string, tee bool) (*service, error) {

@@ -146,7 +146,7 @@ func tables(r *report) []table {
 		ts = append(ts, cpu)
 	}
 	if len(r.Profiles) > 0 {
-		t := table{title: fmt.Sprintf("Where the service's CPU goes (µs per request: the share of its CPU profile, taken during the first HTTP run at %d workers, times its CPU per request in the CPU table)", profileWorkers),
+		t := table{title: fmt.Sprintf("Where the service's (and the CRUD server's) CPU goes (µs per request: the share of its CPU profile, taken during the first HTTP run at %d workers, times its CPU per request in the CPU table)", profileWorkers),
 			header: []string{"category"}}
 		for _, p := range r.Profiles {
 			t.header = append(t.header, p.Name)

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"regexp"
@@ -101,6 +102,12 @@ func main() {
 	if _, err := pool.Exec(ctx, schema); err != nil {
 		fmt.Fprintln(os.Stderr, "crudserver: schema:", err)
 		os.Exit(2)
+	}
+
+	if a := os.Getenv("PPROF_ADDR"); a != "" { // the benchmark's -cpuprofile
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go func() { _ = http.ListenAndServe(a, mux) }() //nolint:gosec // loopback, lab only
 	}
 
 	e := echo.New()
