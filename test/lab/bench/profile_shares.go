@@ -101,11 +101,39 @@ var sampleValue = regexp.MustCompile(`^\s*([0-9.]+)(s|ms|us|µs)\s+(.*)$`)
 
 // readProfileShares runs `go tool pprof -traces` on file and sorts its samples.
 func readProfileShares(ctx context.Context, file string) (map[string]float64, error) {
+	byCategory := map[string]float64{}
+	total, err := eachSample(ctx, file, func(value float64, frames []string) { byCategory[classify(frames)] += value })
+	if err != nil {
+		return nil, err
+	}
+	for k := range byCategory {
+		byCategory[k] /= total
+	}
+	return byCategory, nil
+}
+
+// readFrameShare is the fraction of file's samples with a frame that contains frame:
+// the share of the CPU spent in (and below) that function.
+func readFrameShare(ctx context.Context, file, frame string) (float64, error) {
+	in := 0.0
+	total, err := eachSample(ctx, file, func(value float64, frames []string) {
+		if anyContains(frames, []string{frame}) {
+			in += value
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return in / total, nil
+}
+
+// eachSample calls f with each sample of `go tool pprof -traces file` (its value in ms
+// and its frames, leaf first) and returns the samples' total.
+func eachSample(ctx context.Context, file string, f func(value float64, frames []string)) (float64, error) {
 	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-traces", file).Output()
 	if err != nil {
-		return nil, fmt.Errorf("go tool pprof -traces %s: %w", file, err)
+		return 0, fmt.Errorf("go tool pprof -traces %s: %w", file, err)
 	}
-	byCategory := map[string]float64{}
 	total := 0.0
 	for _, block := range strings.Split(string(out), "-----------+-------------------------------------------------------") {
 		var value float64
@@ -123,13 +151,10 @@ func readProfileShares(ctx context.Context, file string) (map[string]float64, er
 			continue
 		}
 		total += value
-		byCategory[classify(frames)] += value
+		f(value, frames)
 	}
 	if total == 0 {
-		return nil, fmt.Errorf("%s: no samples", file)
+		return 0, fmt.Errorf("%s: no samples", file)
 	}
-	for k := range byCategory {
-		byCategory[k] /= total
-	}
-	return byCategory, nil
+	return total, nil
 }

@@ -59,6 +59,14 @@ func TestProfileSharesSortSamples(t *testing.T) {
 	if jsonShare < 0.1 || jsonShare < 0.8*(1-shares[runtimeRestShare]-shares[gcShare]) {
 		t.Fatalf("JSON has %.2f of a JSON loop's samples: %v", jsonShare, shares)
 	}
+	// A function's share counts every sample it is on, as JSON's category did; one that
+	// never ran has none.
+	if share, err := readFrameShare(context.Background(), path, "encoding/json.Marshal"); err != nil || share < jsonShare {
+		t.Fatalf("encoding/json.Marshal's share %.2f (%v), below JSON's category (%.2f)", share, err, jsonShare)
+	}
+	if share, err := readFrameShare(context.Background(), path, sealFrame); err != nil || share != 0 {
+		t.Fatalf("%s's share %.2f (%v), in a loop that never seals", sealFrame, share, err)
+	}
 }
 
 // The service's own frames are recognised by the module path, whatever `make rename`

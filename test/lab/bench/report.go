@@ -151,6 +151,8 @@ func (r *report) readProfiles(ctx context.Context, files []string) {
 	for _, f := range files {
 		name, cpu := "", 0.0
 		switch base := filepath.Base(f); {
+		case strings.HasPrefix(base, "cpu-personal-contact-"):
+			r.readSealShare(ctx, f)
 		case strings.HasPrefix(base, "cpu-place-"):
 			if row, ok := r.placeAt(profileWorkers); ok && row.Concurrency == profileWorkers {
 				name, cpu = "place order", row.HTTP.CPU.Service
@@ -175,6 +177,22 @@ func (r *report) readProfiles(ctx context.Context, files []string) {
 			continue
 		}
 		r.Profiles = append(r.Profiles, profileShares{Name: name, File: f, CPUPerOp: cpu, Shares: shares})
+	}
+}
+
+// readSealShare sets the sealing CPU of the personal row at profileWorkers from the
+// share of sealFrame in the with-contact run's profile.
+func (r *report) readSealShare(ctx context.Context, file string) {
+	for i, p := range r.Personal {
+		if p.Concurrency != profileWorkers {
+			continue
+		}
+		share, err := readFrameShare(ctx, file, sealFrame)
+		if err != nil {
+			logf("CPU profile %s: %v", file, err)
+			return
+		}
+		r.Personal[i].SealCPU = share * p.Contact.CPU.Service
 	}
 }
 

@@ -15,7 +15,14 @@ type personalRow struct {
 	Contact     result  `json:"with_contact"`
 	RPSRatio    float64 `json:"contact_rps_over_plain_rps"`
 	CPURatio    float64 `json:"contact_service_cpu_over_plain"`
+	// SealCPU is the service CPU per place (ms) of sealing itself (personaldata's Seal:
+	// the clear value's JSON, AES-256-GCM, the data key), from the with-contact run's
+	// CPU profile (-cpuprofile, at profileWorkers only).
+	SealCPU float64 `json:"sealing_service_cpu_ms_per_op,omitempty"`
 }
+
+// sealFrame is the function whose share of a profile is the cost of sealing.
+const sealFrame = "personaldata.(*Keys).Seal"
 
 // contactBody is a place-order body with a contact; each customer gets its own data key
 // on its first order, and reuses it after.

@@ -61,6 +61,12 @@ func tables(r *report) []table {
 				f2(p.RPSRatio) + "x", f2(p.CPURatio) + "x"})
 		}
 		t.notes = append(t.notes, "with a contact: the customer's data key (one more statement on its first order, then checked by the events' insert), AES-256-GCM sealing, and the sealed JSON in order_overview")
+		for _, p := range r.Personal {
+			if p.SealCPU > 0 && p.Plain.CPU.Service > 0 {
+				t.notes = append(t.notes, fmt.Sprintf("of that, sealing itself at %d workers (personaldata's Seal: the clear value's JSON, AES-256-GCM, the data key; its share of the with-contact run's CPU profile): %.0f µs per place, %.1f%% of a place without a contact",
+					p.Concurrency, 1000*p.SealCPU, 100*p.SealCPU/p.Plain.CPU.Service))
+			}
+		}
 		ts = append(ts, t)
 	}
 	if len(r.AddLine) > 0 {
