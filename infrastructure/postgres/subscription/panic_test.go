@@ -61,7 +61,9 @@ func TestAPanicOnAnEventStopsTheConsumerAtIt(t *testing.T) {
 }
 
 // A panic in a consumer's Setup is its error: the worker logs it and starts again,
-// and the process lives on; once Setup stops panicking, the consumer runs.
+// and the process lives on; once Setup stops panicking, the consumer runs. The stop is
+// logged before the lease is released, so it is in the log before the next worker
+// (here this instance's own) can reach the end of the log.
 func TestAPanicInSetupIsItsError(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	appendCommitted(t, pool, "E", 2)

@@ -201,29 +201,29 @@ func (r *Runtime) Run(ctx context.Context) {
 }
 
 // work runs one partition's worker until ctx ends, it loses the lease, or its
-// connection fails; then it releases the lease if it still holds it.
+// connection fails. It says why it stopped before it releases the lease, so that the log
+// never shows the partition's next owner before this one's stop.
 func (r *Runtime) work(ctx context.Context, c *running, w *worker, log *slog.Logger) {
 	defer close(w.done)
-	err := r.session(ctx, c, w, log)
+	conn, err := pgx.ConnectConfig(ctx, workerConnConfig(r.connConfig, r.opts.LeaseTTL))
+	if err == nil {
+		err = r.session(ctx, c, w, conn, log)
+	}
 	if ctx.Err() == nil {
 		log.Warn("consumer partition stopped", "error", fmt.Sprint(err))
 	}
-}
-
-// session is one partition's connection: take the row over from an earlier release if
-// need be, set up, and consume.
-func (r *Runtime) session(ctx context.Context, c *running, w *worker, log *slog.Logger) error {
-	conn, err := pgx.ConnectConfig(ctx, workerConnConfig(r.connConfig, r.opts.LeaseTTL))
-	if err != nil {
-		return err
-	}
-	defer func() {
+	if conn != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		w.released.Store(true) // before another instance can claim the partition
 		_, _ = conn.Exec(cctx, releaseSQL, w.key.name, w.key.n, w.key.p, w.epoch)
 		_ = conn.Close(cctx)
-	}()
+	}
+}
+
+// session is one partition's connection: take the row over from an earlier release if
+// need be, set up, and consume.
+func (r *Runtime) session(ctx context.Context, c *running, w *worker, conn *pgx.Conn, log *slog.Logger) error {
 	if w.key.n == 1 {
 		if err := convertLegacy(ctx, conn, &r.horizon, w.key, w.epoch); err != nil {
 			return err
