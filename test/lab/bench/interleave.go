@@ -14,11 +14,11 @@ type contender struct {
 	// prepare, if set, runs before each run, unmeasured; last is this contender's
 	// previous run at this concurrency, if any.
 	prepare func(ctx context.Context, conc int, last *sample) error
-	// profile, with -cpuprofile, saves a CPU profile of the service during this
-	// contender's first run at profileWorkers, as cpu-<profile>-c8.pprof.
+	// profile, with -cpuprofile, saves a CPU profile of the service (of the CRUD
+	// server when crud) during this contender's first run at profileWorkers, as
+	// cpu-<profile>-c8.pprof.
 	profile string
-	// crud: the profile is the CRUD server's, not the service's.
-	crud bool
+	crud    bool
 }
 
 // interleave measures every contender at every concurrency, round after round, with

@@ -19,8 +19,9 @@ import (
 // profileWorkers is the concurrency whose runs are profiled.
 const profileWorkers = 8
 
-// startProfile fetches a CPU profile of the service for about d in the background;
-// the returned function waits for it and writes it to out/cpu-<name>.pprof.
+// startProfile fetches a CPU profile of the service (of the CRUD server when crud) for
+// about d in the background; the returned function waits for it and writes it to
+// out/cpu-<name>.pprof.
 func (env *environment) startProfile(ctx context.Context, name string, d time.Duration, crud bool) func() {
 	addr := env.pprofAddr
 	if crud {
