@@ -73,21 +73,17 @@ func authenticate(auth Authenticator, log *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-// SetSecurityHeaders sets the response headers a JSON API sends whatever the response:
-// no content sniffing, no referrer, nothing may be framed or loaded from a response
-// opened in a browser. net/http and echo send no Server header; neither does this.
-func SetSecurityHeaders(h http.Header) {
-	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-	h.Set(echo.HeaderReferrerPolicy, "no-referrer")
-	h.Set(echo.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
-}
-
-// WithSecurityHeaders gives every response of h the security headers, for what a
-// listener serves beside the API (GET /metrics) or before it: the API's own middleware
-// covers only what reaches echo.
+// WithSecurityHeaders gives every response of h the headers a JSON API sends whatever
+// the response: no content sniffing, no referrer, nothing may be framed or loaded from a
+// response opened in a browser. The composition root wraps each listener's handler in
+// it (the API with the console's files in front, GET /metrics), so it is the one place
+// they are set. net/http and echo send no Server header; neither does this.
 func WithSecurityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		SetSecurityHeaders(w.Header())
+		header := w.Header()
+		header.Set(echo.HeaderXContentTypeOptions, "nosniff")
+		header.Set(echo.HeaderReferrerPolicy, "no-referrer")
+		header.Set(echo.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
 		h.ServeHTTP(w, r)
 	})
 }
@@ -101,15 +97,6 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 		return
 	}
 	_ = storedResponse{resp: resp}.write(w)
-}
-
-func securityHeaders() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			SetSecurityHeaders(c.Response().Header())
-			return next(c)
-		}
-	}
 }
 
 // cors answers cross-origin requests from the allowed origins only; with none

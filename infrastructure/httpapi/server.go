@@ -41,7 +41,7 @@ type Handlers struct {
 var _ api.StrictServerInterface = (*Handlers)(nil)
 
 // New returns the HTTP handler of the service: the generated routes behind request
-// ids, security headers, logging, CORS, timeouts, the contract's HTTP rules
+// ids, logging, CORS, timeouts, the contract's HTTP rules
 // (operationRules), authentication and validation against openapi.yaml. The contract's
 // operations are compiled here, once (compileOperations): a request is routed by echo
 // alone and validated by the compiled checks.
@@ -66,7 +66,6 @@ func New(app application.App, ready Readiness, events EventFeed, cfg Config, log
 	e.Use(cfg.Observe...)
 	e.Use(
 		requestID(),
-		securityHeaders(),
 		accessLog(log),
 		recoverPanics(log),
 		cors(cfg.CORSAllowedOrigins),
