@@ -41,10 +41,11 @@ type Handlers struct {
 var _ api.StrictServerInterface = (*Handlers)(nil)
 
 // New returns the HTTP handler of the service: the generated routes behind request
-// ids, logging, CORS, timeouts, the contract's HTTP rules
-// (operationRules), authentication and validation against openapi.yaml. The contract's
-// operations are compiled here, once (compileOperations): a request is routed by echo
-// alone and validated by the compiled checks.
+// ids, logging, CORS, timeouts, the contract's HTTP rules (operationRules),
+// authentication and validation against openapi.yaml; the composition root puts it
+// behind WithSecurityHeaders. The contract's operations are compiled here, once
+// (compileOperations): a request is routed by echo alone and validated by the compiled
+// checks.
 func New(app application.App, ready Readiness, events EventFeed, cfg Config, log *slog.Logger) (*echo.Echo, error) {
 	spec, err := api.SpecYAML()
 	if err != nil {
