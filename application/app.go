@@ -1,43 +1,48 @@
 package application
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/example/orders/application/appkit"
 )
 
-// Ports are what the use cases read and write through: one store and one queries port
-// per aggregate, and the asynchronous read models they answer from.
+// Aggregates are the use cases of every aggregate, one field each. The composition root
+// builds them over its stores where the aggregate registers (wiring.Aggregates): the
+// ports an aggregate's use cases take (OrderStore, OrderQueries) are declared beside
+// them and chosen there.
+type Aggregates struct {
+	Orders    *Orders
+	Shipments *Shipments // example: shipment
+}
+
+// Ports are what the use cases beyond the aggregates read and write through: the
+// asynchronous read models they answer from and the erasure of personal data.
 type Ports struct {
-	Orders            OrderStore
-	OrderQueries      OrderQueries
-	Shipments         ShipmentStore   // example: shipment
-	ShipmentQueries   ShipmentQueries // example: shipment
 	CustomerSummaries CustomerSummaries
 	Consumers         ConsumerStatuses
 	PersonalData      PersonalDataEraser
 }
 
-// App is every use case of the service, one type per aggregate, for the composition
-// root to build once (NewApp) and hand to the transport.
+// App is every use case of the service, for the composition root to build once
+// (NewApp) and hand to the transport.
 type App struct {
-	Orders          *Orders
-	Shipments       *Shipments // example: shipment
+	Aggregates
 	CustomerSummary *GetCustomerSummaryHandler
 	Consumers       *ListConsumersHandler
 	PersonalData    *PersonalData
 }
 
-// NewApp wires every use case to its ports. A port left out, or a use case not built
-// here, is an error when the service starts (appkit.Complete checks every field of
-// Ports and of App), never a nil dereference on a request.
-func NewApp(p Ports, cfg appkit.RunnerConfig) (App, error) {
-	if err := appkit.Complete(p); err != nil {
+// NewApp is the application of the aggregates given and the use cases wired here to
+// their ports. An aggregate or a port left out, or a use case not built here, is an
+// error when the service starts (appkit.Complete checks every field of Aggregates, Ports
+// and App), never a nil dereference on a request.
+func NewApp(a Aggregates, p Ports, cfg appkit.RunnerConfig) (App, error) {
+	if err := errors.Join(appkit.Complete(a), appkit.Complete(p)); err != nil {
 		return App{}, fmt.Errorf("application.NewApp: %w", err)
 	}
 	app := App{
-		Orders:          NewOrders(p.Orders, p.OrderQueries, cfg),
-		Shipments:       NewShipments(p.Shipments, p.ShipmentQueries, p.OrderQueries, cfg), // example: shipment
+		Aggregates:      a,
 		CustomerSummary: NewGetCustomerSummaryHandler(p.CustomerSummaries),
 		Consumers:       NewListConsumersHandler(p.Consumers),
 		PersonalData:    NewPersonalData(p.PersonalData, cfg),

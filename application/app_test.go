@@ -7,11 +7,13 @@ import (
 	"github.com/example/orders/application/appkit"
 )
 
-// TestNewAppRefusesAMissingPort: a port left out stops NewApp (the service, at start),
-// naming it; nothing is half-built.
-func TestNewAppRefusesAMissingPort(t *testing.T) {
-	app, err := NewApp(Ports{}, appkit.RunnerConfig{})
-	if err == nil || !strings.Contains(err.Error(), "Ports.Orders is not set") || !strings.Contains(err.Error(), "Ports.CustomerSummaries is not set") || app.Orders != nil {
-		t.Fatalf("NewApp(Ports{}) = %+v, %v: want every missing port named and no app", app, err)
+// TestNewAppRefusesAMissingAggregateOrPort: an aggregate or a port left out stops NewApp
+// (the service, at start), naming each; nothing is half-built.
+func TestNewAppRefusesAMissingAggregateOrPort(t *testing.T) {
+	app, err := NewApp(Aggregates{}, Ports{}, appkit.RunnerConfig{})
+	for _, want := range []string{"Aggregates.Orders is not set", "Ports.CustomerSummaries is not set"} {
+		if err == nil || !strings.Contains(err.Error(), want) || app.CustomerSummary != nil {
+			t.Fatalf("NewApp(Aggregates{}, Ports{}) = %+v, %v: want %q and no app", app, err, want)
+		}
 	}
 }

@@ -55,16 +55,14 @@ func FuzzHTTPRequests(f *testing.F) {
 	pool := pgtest.NewPool(f, pgtest.MaxConns(4))
 	codec := eventcodec.NewOrderRegistry()
 	// The composition root's own registration: every aggregate the service serves.
-	ports := application.Ports{}
-	known := wiring.Aggregates(pool, nil, testsupport.NewKeys(f), &ports)
+	var aggregates application.Aggregates
+	known := wiring.Aggregates(pool, nil, testsupport.NewKeys(f), appkit.RunnerConfig{}, &aggregates)
 	// The customer summary is built (its consumer run until it has the orders below)
 	// so that reads reach its table; its position is then taken as caught up, so that
 	// a fuzzed min_position does not wait out the request timeout (a 503).
 	summaries := customersummary.NewReader(pool)
-	ports.CustomerSummaries = caughtUp{summaries}
-	ports.Consumers = subscription.NewStatusReader(pool)
-	ports.PersonalData = personaldata.Eraser{Pool: pool}
-	app, err := application.NewApp(ports, appkit.RunnerConfig{})
+	app, err := application.NewApp(aggregates, application.Ports{CustomerSummaries: caughtUp{summaries},
+		Consumers: subscription.NewStatusReader(pool), PersonalData: personaldata.Eraser{Pool: pool}}, appkit.RunnerConfig{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -255,7 +255,7 @@ func TestConsumersContinueTheCommandsTrace(t *testing.T) {
 	if o.svc.consumers == nil {
 		t.Fatal("the service runs no consumers")
 	}
-	app, _, err := wiring.App(o.svc.pool, customersummary.NewReader(o.svc.pool), o.svc.keys,
+	app, _, err := wiring.App(o.svc.pool, nil, customersummary.NewReader(o.svc.pool), o.svc.keys,
 		appkit.RunnerConfig{Observer: tr.CommandObserver(), Traceparent: tracing.Traceparent})
 	if err != nil {
 		t.Fatal(err)

@@ -102,14 +102,10 @@ func buildWith(ctx context.Context, cfg Config, log *slog.Logger, tr *tracing.Tr
 		pool.Close()
 		return nil, nil, err
 	}
-	ports := application.Ports{CustomerSummaries: customersummary.NewReader(pool), Consumers: subscription.NewStatusReader(pool),
-		PersonalData: personaldata.Eraser{Pool: pool, AfterCommit: notifier.Notify}}
-	known := wiring.Aggregates(pool, m, keys, &ports)
-	if err := httpapi.CheckProblems(known.Errors); err != nil {
-		pool.Close()
-		return nil, nil, err
+	app, known, err := wiring.App(pool, m, customersummary.NewReader(pool), keys, run)
+	if err == nil {
+		err = httpapi.CheckProblems(known.Errors)
 	}
-	app, err := application.NewApp(ports, run)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err

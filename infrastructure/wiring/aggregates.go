@@ -22,7 +22,7 @@ import (
 	"github.com/example/orders/infrastructure/postgres/verify"
 )
 
-// Registered is what the service knows of its aggregates beyond their ports: the
+// Registered is what the service knows of its aggregates beyond their use cases: the
 // inline read model each keeps (what `verify` checks and `rebuild` rebuilds), the
 // event types it records (what GET /events accepts in ?types=) and the errors its
 // decider returns (each must be a catalogued problem; checked at start).
@@ -34,21 +34,23 @@ type Registered struct {
 }
 
 // Aggregates is the one place an aggregate registers, in one call: its read model (and
-// with it its codec's event types) and domain errors, and (when pool is set) the function that puts its
-// store and queries into ports. Every list that names aggregates derives from here,
-// and an aggregate left out here leaves its ports unset, which application.NewApp
-// refuses when the service starts. Every store seals and opens personal data with keys.
-func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys *personaldata.Keys, ports *application.Ports) Registered {
+// with it its codec's event types) and domain errors, and (when pool is set) the function
+// that builds its use cases over its store and queries into into. Every list that names
+// aggregates derives from here, and an aggregate left out here leaves its field of
+// application.Aggregates unset, which application.NewApp refuses when the service starts.
+// Every store seals and opens personal data with keys.
+func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys *personaldata.Keys, cfg appkit.RunnerConfig, into *application.Aggregates) Registered {
 	r := Registered{pool: pool, EventTypes: []string{personaldata.ErasedEventType}}
 	orders := eventcodec.NewOrderRegistry()
+	var orderQueries application.OrderQueries
 	r.add(orderstore.ReadModel(orders), order.Errors, func() {
-		ports.Orders = orderstore.NewStore(pool, orders).ObserveAppends(appends).UsePersonalData(keys)
-		ports.OrderQueries = orderstore.NewQueries(pool, orders).OpenPersonalData(keys)
+		orderQueries = orderstore.NewQueries(pool, orders).OpenPersonalData(keys)
+		into.Orders = application.NewOrders(orderstore.NewStore(pool, orders).ObserveAppends(appends).UsePersonalData(keys), orderQueries, cfg)
 	})
 	shipments := eventcodec.NewShipmentRegistry()                       // example: shipment
 	r.add(shipmentstore.ReadModel(shipments), shipment.Errors, func() { // example: shipment
-		ports.Shipments = shipmentstore.NewStore(pool, shipments).ObserveAppends(appends).UsePersonalData(keys) // example: shipment
-		ports.ShipmentQueries = shipmentstore.NewQueries(pool, shipments).OpenPersonalData(keys)                // example: shipment
+		into.Shipments = application.NewShipments(shipmentstore.NewStore(pool, shipments).ObserveAppends(appends).UsePersonalData(keys), // example: shipment
+			shipmentstore.NewQueries(pool, shipments).OpenPersonalData(keys), orderQueries, cfg) // example: shipment
 	}) // example: shipment
 	slices.Sort(r.EventTypes)
 	r.EventTypes = slices.Compact(r.EventTypes)
@@ -56,14 +58,14 @@ func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys 
 }
 
 // add registers one aggregate's read model, the event types of its codec (which the read
-// model reads, so they cannot be left out) and its domain errors, and sets its ports
-// when there is a database to build them on.
-func (r *Registered) add(m verify.ReadModel, errs []error, setPorts func()) {
+// model reads, so they cannot be left out) and its domain errors, and builds its use
+// cases when there is a database to build them on.
+func (r *Registered) add(m verify.ReadModel, errs []error, build func()) {
 	r.ReadModels = append(r.ReadModels, m)
 	r.EventTypes = append(r.EventTypes, m.EventTypes()...)
 	r.Errors = append(r.Errors, errs...)
 	if r.pool != nil {
-		setPorts()
+		build()
 	}
 }
 
@@ -72,14 +74,18 @@ func (r *Registered) add(m verify.ReadModel, errs []error, setPorts func()) {
 func LogOnlyStreamTypes() []string { return []string{customer.StreamType} }
 
 // ReadModels are the inline read models of every registered aggregate.
-func ReadModels() []verify.ReadModel { return Aggregates(nil, nil, nil, nil).ReadModels }
+func ReadModels() []verify.ReadModel {
+	return Aggregates(nil, nil, nil, appkit.RunnerConfig{}, nil).ReadModels
+}
 
 // App is the application over pool as the service builds it, with cfg, the personal
-// data keys and the customer_summary read model's reader given.
-func App(pool *pgxpool.Pool, summaries application.CustomerSummaries, keys *personaldata.Keys, cfg appkit.RunnerConfig) (application.App, Registered, error) {
+// data keys and the customer_summary read model's reader given; appends, when not nil,
+// is told of every append (the service's metrics).
+func App(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, summaries application.CustomerSummaries, keys *personaldata.Keys, cfg appkit.RunnerConfig) (application.App, Registered, error) {
+	var aggregates application.Aggregates
+	known := Aggregates(pool, appends, keys, cfg, &aggregates)
 	ports := application.Ports{CustomerSummaries: summaries, Consumers: subscription.NewStatusReader(pool),
 		PersonalData: personaldata.Eraser{Pool: pool, AfterCommit: cfg.AfterCommit}}
-	known := Aggregates(pool, nil, keys, &ports)
-	app, err := application.NewApp(ports, cfg)
+	app, err := application.NewApp(aggregates, ports, cfg)
 	return app, known, err
 }

@@ -21,7 +21,7 @@ func NewApp(tb testing.TB, pool *pgxpool.Pool, opts ...func(*appkit.RunnerConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
-	app, _, err := wiring.App(pool, customersummary.NewReader(pool), NewKeys(tb), cfg)
+	app, _, err := wiring.App(pool, nil, customersummary.NewReader(pool), NewKeys(tb), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -20,8 +20,8 @@ func TestCachedStatesCatchUpWithOtherReplicas(t *testing.T) {
 	f := newFixture(t)
 	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	other := application.App{Orders: application.NewOrders(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), appkit.RunnerConfig{})}
-	uncached := application.App{Orders: application.NewOrders(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), appkit.RunnerConfig{})}
+	other := application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(orderstore.NewStore(f.pool, codec), orderstore.NewQueries(f.pool, codec), appkit.RunnerConfig{})}}
+	uncached := application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(orderstore.NewStoreWithCache(f.pool, codec, 0), orderstore.NewQueries(f.pool, codec), appkit.RunnerConfig{})}}
 
 	id := f.place(t, "replicas").State.ID
 	f.addLine(t, id, "a", 1, 100) // this replica now caches version 2

@@ -151,7 +151,7 @@ func sealingApp(pool *pgxpool.Pool, kek personaldata.KEK) application.App {
 	codec := eventcodec.NewOrderRegistry()
 	keys := personaldata.NewKeys(kek)
 	store := orderstore.NewStoreWithCache(pool, codec, 100).UsePersonalData(keys)
-	return application.App{Orders: application.NewOrders(store, orderstore.NewQueries(pool, codec).OpenPersonalData(keys), appkit.RunnerConfig{})}
+	return application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(store, orderstore.NewQueries(pool, codec).OpenPersonalData(keys), appkit.RunnerConfig{})}}
 }
 
 // slowCommits holds back, by delay, a batch that writes and ends with COMMIT: the commit

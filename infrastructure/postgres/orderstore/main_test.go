@@ -35,7 +35,7 @@ func newFixture(t *testing.T, opts ...func(*appkit.RunnerConfig)) fixture {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return fixture{pool: pool, store: store, app: application.App{Orders: application.NewOrders(store, orderstore.NewQueries(pool, codec), cfg)}}
+	return fixture{pool: pool, store: store, app: application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(store, orderstore.NewQueries(pool, codec), cfg)}}}
 }
 
 func (f fixture) place(t *testing.T, customer string) application.OrderView {

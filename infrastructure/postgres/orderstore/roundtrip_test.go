@@ -55,7 +55,7 @@ func (c *roundTrips) counted(f func()) (roundTrips, statements int64) {
 // counted (one connection, so that statements are prepared once, by the warm-up).
 func countedApp(t *testing.T, pool *pgxpool.Pool, cached int) application.App {
 	codec := eventcodec.NewOrderRegistry()
-	return application.App{Orders: application.NewOrders(orderstore.NewStoreWithCache(pool, codec, cached), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
+	return application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(orderstore.NewStoreWithCache(pool, codec, cached), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}}
 }
 
 // TestOneRoundTripPerCommand pins the common case of issue 14: placing an order with a

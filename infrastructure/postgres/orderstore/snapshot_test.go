@@ -24,7 +24,7 @@ func TestSnapshotsChangeNoAnswer(t *testing.T) {
 	codec := eventcodec.NewOrderRegistry()
 	// Cold stores: no state cache, a snapshot every 5 events.
 	cold := func() application.App {
-		return application.App{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 0, 5), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
+		return application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 0, 5), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}}
 	}
 	app := cold()
 	ids := make([]uuid.UUID, 3)
@@ -150,7 +150,7 @@ func TestAWarmStoreSnapshotsAsStreamsGrow(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(4))
 	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 100, 5), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
+	app := application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 100, 5), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}}
 	id := uuid.Must(application.NewID())
 	if _, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "warm", Currency: "EUR"}); err != nil {
 		t.Fatal(err)

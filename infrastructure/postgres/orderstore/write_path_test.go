@@ -30,7 +30,7 @@ func TestAFailedAttemptRollsBackAndKeepsItsConnection(t *testing.T) {
 	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
 	store := orderstore.NewStoreWithCache(pool, codec, 0)
-	app := application.App{Orders: application.NewOrders(store, orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
+	app := application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(store, orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}}
 	id := uuid.Must(application.NewID())
 	placed, err := app.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "rollback", Currency: "EUR"})
 	if err != nil {
@@ -125,7 +125,7 @@ func TestAColdLoadOfEveryEventsOrMoreTakesASnapshot(t *testing.T) {
 	pool := pgtest.NewPool(t, pgtest.MaxConns(8))
 	ctx := appkit.AsSystem(context.Background())
 	codec := eventcodec.NewOrderRegistry()
-	writer := application.App{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 100, 0), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}
+	writer := application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(orderstore.NewStoreWithSnapshots(pool, codec, 100, 0), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{})}}
 	stream := func(events int) uuid.UUID {
 		id := uuid.Must(application.NewID())
 		if _, err := writer.Orders.PlaceOrder(ctx, application.PlaceOrder{OrderID: id, CustomerID: "cold", Currency: "EUR"}); err != nil {

@@ -42,9 +42,9 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.MaxConns(20))
 	codec := eventcodec.NewOrderRegistry()
-	app := application.App{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{
+	app := application.App{Aggregates: application.Aggregates{Orders: application.NewOrders(orderstore.NewStore(pool, codec), orderstore.NewQueries(pool, codec), appkit.RunnerConfig{
 		Retry: appkit.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond},
-	})}
+	})}}
 	return fixture{pool: pool, codec: codec, models: []verify.ReadModel{orderstore.ReadModel(codec)}, app: app}
 }
 
