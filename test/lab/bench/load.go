@@ -131,6 +131,8 @@ type result struct {
 	FirstErrors []string       `json:"first_errors,omitempty"`
 	BytesPerOp  float64        `json:"bytes_per_op"`
 	CPU         cpuPerOp       `json:"cpu_ms_per_op"`
+	// CPURuns are the runs' own CPU per operation, in round order (CPU is their median).
+	CPURuns []cpuPerOp `json:"cpu_ms_per_op_runs,omitempty"`
 }
 
 // summarize turns the runs of one (name, concurrency) into a result: the median of
@@ -170,7 +172,7 @@ func summarize(name string, conc int, runs []sample) result {
 	}
 	r.RPS, r.RPSMin, r.RPSMax = median(rps), slices.Min(rps), slices.Max(rps)
 	r.P50, r.P95, r.P99, r.Max, r.BytesPerOp = median(p50), median(p95), median(p99), median(mx), median(bpo)
-	r.CPU = medianCPU(cpus)
+	r.CPU, r.CPURuns = medianCPU(cpus), cpus
 	return r
 }
 
