@@ -34,11 +34,11 @@ type Registered struct {
 }
 
 // Aggregates is the one place an aggregate registers, in one call: its read model (and
-// with it its codec's event types) and domain errors, and (when pool is set) the function
-// that builds its use cases over its store and queries into into. Every list that names
-// aggregates derives from here, and an aggregate left out here leaves its field of
-// application.Aggregates unset, which application.NewApp refuses when the service starts.
-// Every store seals and opens personal data with keys.
+// with it its codec's event types) and domain errors, and, when pool is set, its use
+// cases, built over its store and queries and set in its field of *into. Every list that
+// names aggregates derives from here, and an aggregate left out here leaves its field
+// unset, which application.NewApp refuses when the service starts. Every store seals and
+// opens personal data with keys.
 func Aggregates(pool *pgxpool.Pool, appends aggregatestore.AppendObserver, keys *personaldata.Keys, cfg appkit.RunnerConfig, into *application.Aggregates) Registered {
 	r := Registered{pool: pool, EventTypes: []string{personaldata.ErasedEventType}}
 	orders := eventcodec.NewOrderRegistry()
